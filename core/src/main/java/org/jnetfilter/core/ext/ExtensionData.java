@@ -1,0 +1,32 @@
+package org.jnetfilter.core.ext;
+
+import org.jnetfilter.core.rules.IpSpec;
+
+/**
+ * The parsed, immutable options of one match or target in one rule. Implementations are records, so two
+ * rules with the same options are equal (what {@code -D rule-spec} and {@code -C} compare).
+ */
+public interface ExtensionData {
+
+    /** The save form of the options, each preceded by one space: {@code " --dport 22"}. */
+    void save(StringBuilder out, IpSpec ip);
+
+    /** The {@code -L} form, preceded by one space: {@code " tcp dpt:22"}. */
+    void list(StringBuilder out, IpSpec ip, boolean numeric);
+
+    /**
+     * The kernel's checkentry: where this match or target may be used. Called when a table is committed,
+     * with the hooks the rule's chain is reachable from ({@link org.jnetfilter.core.rules.Hook#bit()}).
+     * Throws the error iptables shows, usually {@link XtablesException#invalidArgument()}.
+     */
+    default void check(String table, int hookMask, IpSpec ip) {
+    }
+
+    /**
+     * The extension name printed in the save form ({@code -m NAME}, {@code -j NAME}); an alias such as
+     * NOTRACK prints the real extension it stands for. Null: the extension's own name.
+     */
+    default String saveName() {
+        return null;
+    }
+}

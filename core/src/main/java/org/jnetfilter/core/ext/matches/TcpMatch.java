@@ -1,0 +1,197 @@
+package org.jnetfilter.core.ext.matches;
+
+import java.util.List;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.MatchExtension;
+import org.jnetfilter.core.ext.OptionParser;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Protocols;
+
+/**
+ * {@code -m tcp} (libxt_tcp, xt_tcpudp.c tcp_mt): ports, flags, one TCP option. Loaded implicitly by
+ * {@code -p tcp} when one of its options follows.
+ */
+public final class TcpMatch extends MatchExtension {
+    static final OptionSpec SOURCE_PORT = OptionSpec.withArg("source-port");
+    static final OptionSpec SPORT = OptionSpec.withArg("sport");
+    static final OptionSpec DESTINATION_PORT = OptionSpec.withArg("destination-port");
+    static final OptionSpec DPORT = OptionSpec.withArg("dport");
+    static final OptionSpec SYN = OptionSpec.flag("syn");
+    static final OptionSpec TCP_FLAGS = OptionSpec.withArg("tcp-flags");
+    static final OptionSpec TCP_OPTION = OptionSpec.withArg("tcp-option");
+
+    // Linux: TCP flag bits in header byte 13; iptables knows these six by name, plus ALL and NONE
+    static final String[] FLAG_NAMES = {"FIN", "SYN", "RST", "PSH", "ACK", "URG"};
+    static final int ALL_FLAGS = 0x3F;
+    static final int SYN_MASK = 0x01 | 0x02 | 0x04 | 0x10;
+    static final int SYN_COMP = 0x02;
+
+    public TcpMatch() {
+        super("tcp", List.of(SOURCE_PORT, SPORT, DESTINATION_PORT, DPORT, SYN, TCP_FLAGS, TCP_OPTION));
+    }
+
+    /**
+     * @param option 0 when not matched on
+     */
+    public record Data(PortRange sport, PortRange dport, int option, boolean optionInverted,
+                       int flagMask, int flagComp, boolean flagsInverted) implements ExtensionData {
+        @Override
+        public void save(StringBuilder out, IpSpec ip) {
+            sport.save(out, "sport");
+            dport.save(out, "dport");
+            if (option != 0) {
+                out.append(optionInverted ? " ! --tcp-option " : " --tcp-option ").append(option);
+            }
+            if (flagMask != 0 || flagsInverted) {
+                out.append(flagsInverted ? " ! --tcp-flags " : " --tcp-flags ");
+                appendFlags(out, flagMask);
+                out.append(' ');
+                appendFlags(out, flagComp);
+            }
+        }
+
+        @Override
+        public void list(StringBuilder out, IpSpec ip, boolean numeric) {
+            out.append(" tcp");
+            sport.list(out, "spt", numeric, "tcp");
+            dport.list(out, "dpt", numeric, "tcp");
+            if (option != 0) {
+                out.append(" option=").append(optionInverted ? "!" : "").append(option);
+            }
+            if (flagMask != 0 || flagsInverted) {
+                out.append(" flags:").append(flagsInverted ? "!" : "");
+                appendFlags(out, flagMask);
+                out.append('/');
+                appendFlags(out, flagComp);
+            }
+        }
+
+        @Override
+        public void check(String table, int hookMask, IpSpec ip) {
+            if (ip.protocol() != Protocols.TCP || ip.inverted(IpSpec.INV_PROTO)) {
+                throw XtablesException.invalidArgument();
+            }
+        }
+
+        public boolean matchesPorts(int sp, int dp) {
+            return sport.matches(sp) && dport.matches(dp);
+        }
+    }
+
+    /** libxt_tcp print_tcpf: names in bit order, comma separated; NONE for no flag. */
+    static void appendFlags(StringBuilder out, int flags) {
+        if ((flags & ALL_FLAGS) == 0) {
+            out.append("NONE");
+            return;
+        }
+        boolean first = true;
+        for (int i = 0; i < FLAG_NAMES.length; i++) {
+            if ((flags & (1 << i)) != 0) {
+                if (!first) {
+                    out.append(',');
+                }
+                out.append(FLAG_NAMES[i]);
+                first = false;
+            }
+        }
+    }
+
+    static int parseFlags(String list) {
+        int flags = 0;
+        for (String f : list.split(",", -1)) {
+            switch (f) {
+                case "ALL" -> flags |= ALL_FLAGS;
+                case "NONE" -> {
+                }
+                default -> {
+                    int bit = -1;
+                    for (int i = 0; i < FLAG_NAMES.length; i++) {
+                        if (FLAG_NAMES[i].equals(f)) {
+                            bit = i;
+                        }
+                    }
+                    if (bit < 0) {
+                        throw XtablesException.parameter("Unknown TCP flag `" + f + "'");
+                    }
+                    flags |= 1 << bit;
+                }
+            }
+        }
+        return flags;
+    }
+
+    @Override
+    public ExtensionParser newParser(ParseContext ctx) {
+        return new OptionParser(name()) {
+            private PortRange sport = PortRange.ANY;
+            private PortRange dport = PortRange.ANY;
+            private int option;
+            private boolean optionInverted;
+            private int mask;
+            private int comp;
+            private boolean flagsInverted;
+            private boolean haveSport;
+            private boolean haveDport;
+            private boolean haveFlags;
+            private boolean haveOption;
+
+            @Override
+            public void parse(OptionSpec opt, boolean invert, String arg, ParseContext c) {
+                if (opt == SOURCE_PORT || opt == SPORT) {
+                    if (haveSport) {
+                        throw XtablesException.parameter("Only one `--source-port' allowed");
+                    }
+                    sport = PortRange.parse(arg, "tcp", invert);
+                    haveSport = true;
+                } else if (opt == DESTINATION_PORT || opt == DPORT) {
+                    if (haveDport) {
+                        throw XtablesException.parameter("Only one `--destination-port' allowed");
+                    }
+                    dport = PortRange.parse(arg, "tcp", invert);
+                    haveDport = true;
+                } else if (opt == SYN) {
+                    if (haveFlags) {
+                        throw XtablesException.parameter("Only one of `--syn' or `--tcp-flags'  allowed");
+                    }
+                    mask = SYN_MASK;
+                    comp = SYN_COMP;
+                    flagsInverted = invert;
+                    haveFlags = true;
+                } else if (opt == TCP_FLAGS) {
+                    if (haveFlags) {
+                        throw XtablesException.parameter("Only one of `--syn' or `--tcp-flags'  allowed");
+                    }
+                    String second = c.peekWord();
+                    if (second == null || second.startsWith("-") || second.startsWith("!")) {
+                        throw XtablesException.parameter("--tcp-flags requires two args.");
+                    }
+                    c.nextWord();
+                    mask = parseFlags(arg);
+                    comp = parseFlags(second);
+                    flagsInverted = invert;
+                    haveFlags = true;
+                } else if (opt == TCP_OPTION) {
+                    if (haveOption) {
+                        throw XtablesException.parameter("Only one `--tcp-option' allowed");
+                    }
+                    long v = org.jnetfilter.core.ext.Numbers.parseUnsigned(arg, 1, 255);
+                    if (v < 0) {
+                        throw XtablesException.parameter("Bad TCP option \"" + arg + "\"");
+                    }
+                    option = (int) v;
+                    optionInverted = invert;
+                    haveOption = true;
+                }
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext c) {
+                return new Data(sport, dport, option, optionInverted, mask, comp, flagsInverted);
+            }
+        };
+    }
+}

@@ -1,0 +1,67 @@
+package org.jnetfilter.core.rules;
+
+/**
+ * An address with a mask, IPv4 or IPv6, as {@code struct ipt_ip}'s src/smsk keep it. IPv4 lives in the
+ * low 32 bits of {@code lo}; IPv6 is {@code hi:lo}, network order. The address is stored already masked,
+ * as iptables stores it ({@code -s 10.11.12.13/8} saves as {@code 10.0.0.0/8}).
+ */
+public record IpNet(Family family, long hi, long lo, long maskHi, long maskLo) {
+
+    public static IpNet any(Family family) {
+        return new IpNet(family, 0, 0, 0, 0);
+    }
+
+    public static IpNet of(Family family, long hi, long lo, long maskHi, long maskLo) {
+        return new IpNet(family, hi & maskHi, lo & maskLo, maskHi, maskLo);
+    }
+
+    public static IpNet ipv4(int address, int prefix) {
+        long mask = prefix == 0 ? 0 : (0xFFFFFFFFL << (32 - prefix)) & 0xFFFFFFFFL;
+        return of(Family.IPV4, 0, address & 0xFFFFFFFFL, 0, mask);
+    }
+
+    public boolean isAny() {
+        return maskHi == 0 && maskLo == 0;
+    }
+
+    /** The prefix length, or -1 when the mask is not contiguous. */
+    public int prefixLength() {
+        if (family == Family.IPV4) {
+            long m = maskLo & 0xFFFFFFFFL;
+            int ones = Long.bitCount(m);
+            long expect = ones == 0 ? 0 : (0xFFFFFFFFL << (32 - ones)) & 0xFFFFFFFFL;
+            return m == expect ? ones : -1;
+        }
+        int ones = Long.bitCount(maskHi) + Long.bitCount(maskLo);
+        long eh = ones == 0 ? 0 : ones >= 64 ? -1L : -1L << (64 - ones);
+        long el = ones <= 64 ? 0 : ones == 128 ? -1L : -1L << (128 - ones);
+        return maskHi == eh && maskLo == el ? ones : -1;
+    }
+
+    public boolean isHost() {
+        return prefixLength() == family.addressBits();
+    }
+
+    public boolean contains(long addrHi, long addrLo) {
+        return (addrHi & maskHi) == hi && (addrLo & maskLo) == lo;
+    }
+
+    /** The address alone, without mask. */
+    public String addressText() {
+        return family == Family.IPV4 ? AddressText.ipv4((int) lo) : AddressText.ipv6(hi, lo);
+    }
+
+    /** The mask as iptables prints it after the slash: a prefix length, or the mask in address form. */
+    public String maskText() {
+        int prefix = prefixLength();
+        if (prefix >= 0) {
+            return Integer.toString(prefix);
+        }
+        return family == Family.IPV4 ? AddressText.ipv4((int) maskLo) : AddressText.ipv6(maskHi, maskLo);
+    }
+
+    /** {@code addr/mask} as iptables-save prints it. */
+    public String saveText() {
+        return addressText() + "/" + maskText();
+    }
+}

@@ -1,0 +1,58 @@
+package org.jnetfilter.core.rules;
+
+/**
+ * The fixed part of a rule, {@code struct ipt_ip} / {@code struct ip6t_ip6}: addresses, interfaces,
+ * protocol, the fragment flag (IPv4 only) and which of them are negated.
+ *
+ * @param inIface  "" for any; a trailing '+' is a prefix match, as in the kernel
+ * @param protocol 0 for all
+ */
+public record IpSpec(Family family, IpNet src, IpNet dst, String inIface, String outIface, int protocol,
+                     boolean fragment, int invFlags) {
+
+    // Linux: IPT_INV_* from include/uapi/linux/netfilter_ipv4/ip_tables.h
+    public static final int INV_VIA_IN = 0x01;
+    public static final int INV_VIA_OUT = 0x02;
+    public static final int INV_TOS = 0x04;
+    public static final int INV_SRCIP = 0x08;
+    public static final int INV_DSTIP = 0x10;
+    public static final int INV_FRAG = 0x20;
+    public static final int INV_PROTO = 0x40;
+
+    public static IpSpec any(Family family) {
+        return new IpSpec(family, IpNet.any(family), IpNet.any(family), "", "", 0, false, 0);
+    }
+
+    public boolean inverted(int flag) {
+        return (invFlags & flag) != 0;
+    }
+
+    public IpSpec withSrc(IpNet v) {
+        return new IpSpec(family, v, dst, inIface, outIface, protocol, fragment, invFlags);
+    }
+
+    public IpSpec withDst(IpNet v) {
+        return new IpSpec(family, src, v, inIface, outIface, protocol, fragment, invFlags);
+    }
+
+    public IpSpec withInIface(String v) {
+        return new IpSpec(family, src, dst, v, outIface, protocol, fragment, invFlags);
+    }
+
+    public IpSpec withOutIface(String v) {
+        return new IpSpec(family, src, dst, inIface, v, protocol, fragment, invFlags);
+    }
+
+    public IpSpec withProtocol(int v) {
+        return new IpSpec(family, src, dst, inIface, outIface, v, fragment, invFlags);
+    }
+
+    public IpSpec withFragment(boolean v) {
+        return new IpSpec(family, src, dst, inIface, outIface, protocol, v, invFlags);
+    }
+
+    public IpSpec withInverted(int flag, boolean on) {
+        int f = on ? invFlags | flag : invFlags & ~flag;
+        return new IpSpec(family, src, dst, inIface, outIface, protocol, fragment, f);
+    }
+}

@@ -1,0 +1,67 @@
+package org.jnetfilter.core.rules;
+
+/**
+ * The save form of a rule, as iptables-save and {@code iptables -S} print it (xshared.c save_rule /
+ * print_rule4): {@code -s -d -i -o -p -f}, the matches in the order they were given, then the target.
+ */
+public final class RuleText {
+    private RuleText() {
+    }
+
+    /** The rule after {@code -A CHAIN}, without a leading space: {@code "-p tcp -m tcp --dport 22 -j ACCEPT"}. */
+    public static String save(RuleSpec spec) {
+        StringBuilder sb = new StringBuilder(96);
+        appendSave(sb, spec, null);
+        return sb.length() > 0 && sb.charAt(0) == ' ' ? sb.substring(1) : sb.toString();
+    }
+
+    /**
+     * Appends " -s ... -j X", each part preceded by a space; {@code counters} non-null puts
+     * {@code -c P B} before the target as {@code iptables -S -v} does.
+     */
+    public static void appendSave(StringBuilder sb, RuleSpec spec, Counters counters) {
+        IpSpec ip = spec.ip();
+        appendAddress(sb, "-s", ip.src(), ip.inverted(IpSpec.INV_SRCIP));
+        appendAddress(sb, "-d", ip.dst(), ip.inverted(IpSpec.INV_DSTIP));
+        appendIface(sb, "-i", ip.inIface(), ip.inverted(IpSpec.INV_VIA_IN));
+        appendIface(sb, "-o", ip.outIface(), ip.inverted(IpSpec.INV_VIA_OUT));
+        if (ip.protocol() != 0 || ip.inverted(IpSpec.INV_PROTO)) {
+            sb.append(ip.inverted(IpSpec.INV_PROTO) ? " ! -p " : " -p ").append(Protocols.saveName(ip.protocol()));
+        }
+        if (ip.fragment()) {
+            sb.append(ip.inverted(IpSpec.INV_FRAG) ? " ! -f" : " -f");
+        }
+        for (Match m : spec.matches()) {
+            sb.append(" -m ").append(m.saveName());
+            m.data().save(sb, ip);
+        }
+        if (counters != null) {
+            sb.append(" -c ").append(Long.toUnsignedString(counters.packets()))
+                    .append(' ').append(Long.toUnsignedString(counters.bytes()));
+        }
+        switch (spec.target()) {
+            case Target.None n -> {
+            }
+            case Target.Verdict v -> sb.append(" -j ").append(v.name());
+            case Target.Jump j -> sb.append(j.isGoto() ? " -g " : " -j ").append(j.chain());
+            case Target.Extension e -> {
+                sb.append(" -j ").append(e.name());
+                e.data().save(sb, ip);
+            }
+        }
+    }
+
+    private static void appendAddress(StringBuilder sb, String flag, IpNet net, boolean inverted) {
+        if (net.isAny() && !inverted) {
+            return;
+        }
+        sb.append(inverted ? " ! " : " ").append(flag).append(' ').append(net.saveText());
+    }
+
+    private static void appendIface(StringBuilder sb, String flag, String iface, boolean inverted) {
+        if (iface.isEmpty() && !inverted) {
+            return;
+        }
+        sb.append(inverted ? " ! " : " ").append(flag).append(' ').append(iface);
+    }
+}

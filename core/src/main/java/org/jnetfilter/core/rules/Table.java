@@ -1,0 +1,116 @@
+package org.jnetfilter.core.rules;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+
+/**
+ * One table of one family: its built-in chains (in hook order) and its user chains (sorted by name, as
+ * libiptc keeps them). Immutable; changes return a new table sharing the unchanged chains.
+ */
+public final class Table {
+    private final TableKind kind;
+    private final Family family;
+    private final Map<String, Chain> builtinByName;
+    private final NavigableMap<String, Chain> userByName;
+
+    private Table(TableKind kind, Family family, Map<String, Chain> builtinByName,
+                  NavigableMap<String, Chain> userByName) {
+        this.kind = kind;
+        this.family = family;
+        this.builtinByName = builtinByName;
+        this.userByName = userByName;
+    }
+
+    /** A table as the kernel creates it: built-in chains empty with policy ACCEPT. */
+    public static Table initial(TableKind kind, Family family) {
+        Map<String, Chain> builtins = new LinkedHashMap<>();
+        for (Hook h : kind.hooks()) {
+            builtins.put(h.name(), Chain.builtin(h.name()));
+        }
+        return new Table(kind, family, Collections.unmodifiableMap(builtins), Collections.emptyNavigableMap());
+    }
+
+    public TableKind kind() {
+        return kind;
+    }
+
+    public String name() {
+        return kind.tableName();
+    }
+
+    public Family family() {
+        return family;
+    }
+
+    public Chain chain(String name) {
+        Chain c = builtinByName.get(name);
+        return c != null ? c : userByName.get(name);
+    }
+
+    public boolean hasChain(String name) {
+        return chain(name) != null;
+    }
+
+    public List<Chain> builtinChains() {
+        return List.copyOf(builtinByName.values());
+    }
+
+    public NavigableMap<String, Chain> userChains() {
+        return Collections.unmodifiableNavigableMap(userByName);
+    }
+
+    /** Built-in chains in hook order, then user chains by name: the order of -L, -S and iptables-save. */
+    public List<Chain> chains() {
+        List<Chain> all = new ArrayList<>(builtinByName.size() + userByName.size());
+        all.addAll(builtinByName.values());
+        all.addAll(userByName.values());
+        return all;
+    }
+
+    public int ruleCount() {
+        int n = 0;
+        for (Chain c : builtinByName.values()) {
+            n += c.rules().size();
+        }
+        for (Chain c : userByName.values()) {
+            n += c.rules().size();
+        }
+        return n;
+    }
+
+    /** A table with {@code chain} put in place of the chain of the same name (added if user and new). */
+    public Table with(Chain chain) {
+        if (builtinByName.containsKey(chain.name())) {
+            Map<String, Chain> b = new LinkedHashMap<>(builtinByName);
+            b.put(chain.name(), chain);
+            return new Table(kind, family, Collections.unmodifiableMap(b), userByName);
+        }
+        TreeMap<String, Chain> u = new TreeMap<>(userByName);
+        u.put(chain.name(), chain);
+        return new Table(kind, family, builtinByName, u);
+    }
+
+    public Table withoutUserChain(String name) {
+        TreeMap<String, Chain> u = new TreeMap<>(userByName);
+        u.remove(name);
+        return new Table(kind, family, builtinByName, u);
+    }
+
+    /** Number of rules in this table that jump or go to {@code chainName}: -L's "(N references)". */
+    public int references(String chainName) {
+        int n = 0;
+        for (Chain c : chains()) {
+            for (Rule r : c.rules()) {
+                if (r.target() instanceof Target.Jump j && j.chain().equals(chainName)) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,16 @@
+package org.jnetfilter.iptables;
+
+import java.util.List;
+import org.jnetfilter.core.rules.RuleSpec;
+
+/**
+ * One parsed iptables command line.
+ *
+ * @param ruleNum 1-based rule number for -D/-R/-I/-L/-S/-Z with a number; 0 when none
+ * @param rules   the rule(s) of -A/-C/-D/-I/-R: several when -s or -d name several addresses
+ * @param counters the -c packet and byte counters, or null
+ */
+record Command(CommandKind kind, String table, String chain, int ruleNum, String newName, String policy,
+               List<RuleSpec> rules, long[] counters, int verbose, boolean numeric, boolean exact,
+               boolean lineNumbers, int waitSeconds, boolean zeroAfterList) {
+}

@@ -1,0 +1,790 @@
+package org.jnetfilter.iptables;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalInt;
+import org.jnetfilter.core.ext.Addresses;
+import org.jnetfilter.core.ext.Extension;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.ext.MatchExtension;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.ext.TargetExtension;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpNet;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Match;
+import org.jnetfilter.core.rules.Protocols;
+import org.jnetfilter.core.rules.RuleSpec;
+import org.jnetfilter.core.rules.Target;
+
+/**
+ * The iptables command line, parsed as iptables 1.8 legacy parses it (xshared.c do_parse, iptables.c
+ * do_command4): getopt_long over the global options merged with the options of every loaded extension
+ * (newest first), '!' as its own word before what it negates, the protocol match loaded implicitly when
+ * an unknown option follows {@code -p}, and the same checks in the same order with the same messages.
+ * Single use, single thread.
+ */
+final class CommandLine implements ParseContext {
+
+    // Options: bit i is optflags[i] of xshared.c: "nsdpjvxio0cf"
+    private static final String OPT_LETTERS = "nsdpjvxio0cf";
+    private static final int OPT_NUMERIC = 1;
+    private static final int OPT_SOURCE = 1 << 1;
+    private static final int OPT_DESTINATION = 1 << 2;
+    private static final int OPT_PROTOCOL = 1 << 3;
+    private static final int OPT_JUMP = 1 << 4;
+    private static final int OPT_VERBOSE = 1 << 5;
+    private static final int OPT_EXPANDED = 1 << 6;
+    private static final int OPT_VIANAMEIN = 1 << 7;
+    private static final int OPT_VIANAMEOUT = 1 << 8;
+    private static final int OPT_LINENUMBERS = 1 << 9;
+    private static final int OPT_COUNTERS = 1 << 10;
+    private static final int OPT_FRAGMENT = 1 << 11;
+    private static final int[] INVERSE_FOR_OPTIONS = {
+        0, IpSpec.INV_SRCIP, IpSpec.INV_DSTIP, IpSpec.INV_PROTO, 0, 0, 0, IpSpec.INV_VIA_IN, IpSpec.INV_VIA_OUT,
+        0, 0, IpSpec.INV_FRAG};
+
+    /** xshared.c commands_v_options: per command, per option: 'x' illegal, ' ' optional. */
+    private static final String[] COMMANDS_V_OPTIONS = {
+        /*INSERT*/     "x     x  x  ",
+        /*DELETE*/     "x     x  xx ",
+        /*DELETE_NUM*/ "xxxxx xxxxxx",
+        /*REPLACE*/    "x     x  x  ",
+        /*APPEND*/     "x     x  x  ",
+        /*LIST*/       " xxxx  xx xx",
+        /*FLUSH*/      "xxxxx xxxxxx",
+        /*ZERO*/       "xxxxx xxxxxx",
+        /*NEW_CHAIN*/  "xxxxx xxxxxx",
+        /*DEL_CHAIN*/  "xxxxx xxxxxx",
+        /*SET_POLICY*/ "xxxxx xxxx x",
+        /*RENAME*/     "xxxxx xxxxxx",
+        /*LIST_RULES*/ "xxxxx xxxxxx",
+        /*ZERO_NUM*/   "xxxxx xxxxxx",
+        /*CHECK*/      "x     x  xx ",
+    };
+
+    // Linux: XT_EXTENSION_MAXNAMELEN = 29 (chain names must be under it), IFNAMSIZ = 16
+    static final int MAX_CHAIN_NAME = 29;
+    private static final int IFNAMSIZ = 16;
+
+    private final Family family;
+    private final Extensions extensions;
+    private final boolean restore;
+    private final Getopt getopt;
+    private final List<Getopt.LongOpt> globalOpts;
+    private final List<Getopt.LongOpt> longOpts = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
+
+    private int command;
+    private String table = "filter";
+    private boolean tableSet;
+    private String chain;
+    private int ruleNum;
+    private String newName;
+    private String policy;
+    private int options;
+    private int verbose;
+    private int waitSeconds = -1;
+    private boolean invert;
+    private long[] counters;
+
+    private IpSpec ip;
+    private String srcText;
+    private String dstText;
+    private String protocolText;
+    private boolean protoUsed;
+    private String jumpTo;
+    private boolean isGoto;
+
+    private final List<Loaded> matches = new ArrayList<>();
+    private Loaded target;
+
+    /** One loaded match or target in this rule, with its running parser. */
+    private static final class Loaded {
+        final Extension extension;
+        final ExtensionParser parser;
+        ExtensionData data;
+
+        Loaded(Extension extension, ExtensionParser parser) {
+            this.extension = extension;
+            this.parser = parser;
+        }
+    }
+
+    CommandLine(Family family, Extensions extensions, String[] argv, boolean restore, String restoreTable) {
+        this.family = family;
+        this.extensions = extensions;
+        this.restore = restore;
+        this.getopt = new Getopt(argv, family == Family.IPV4
+                ? "-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46"
+                : "-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:bvw::W::nt:m:xc:g:46");
+        this.ip = IpSpec.any(family);
+        if (restoreTable != null) {
+            this.table = restoreTable;
+        }
+        this.globalOpts = globalOptions(family);
+        rebuildLongOpts();
+    }
+
+    private static List<Getopt.LongOpt> globalOptions(Family family) {
+        List<Getopt.LongOpt> l = new ArrayList<>();
+        Object[][] t = {
+            {"append", 1, 'A'}, {"delete", 1, 'D'}, {"check", 1, 'C'}, {"insert", 1, 'I'}, {"replace", 1, 'R'},
+            {"list", 2, 'L'}, {"list-rules", 2, 'S'}, {"flush", 2, 'F'}, {"zero", 2, 'Z'}, {"new-chain", 1, 'N'},
+            {"delete-chain", 2, 'X'}, {"rename-chain", 1, 'E'}, {"policy", 1, 'P'}, {"source", 1, 's'},
+            {"destination", 1, 'd'}, {"src", 1, 's'}, {"dst", 1, 'd'}, {"protocol", 1, 'p'},
+            {"in-interface", 1, 'i'}, {"jump", 1, 'j'}, {"table", 1, 't'}, {"match", 1, 'm'}, {"numeric", 0, 'n'},
+            {"out-interface", 1, 'o'}, {"verbose", 0, 'v'}, {"wait", 2, 'w'}, {"wait-interval", 2, 'W'},
+            {"exact", 0, 'x'}, {"fragments", 0, 'f'}, {"version", 0, 'V'}, {"help", 2, 'h'},
+            {"line-numbers", 0, '0'}, {"modprobe", 1, 'M'}, {"set-counters", 1, 'c'}, {"goto", 1, 'g'},
+            {"ipv4", 0, '4'}, {"ipv6", 0, '6'},
+        };
+        for (Object[] o : t) {
+            if (family == Family.IPV6 && o[0].equals("fragments")) {
+                continue;
+            }
+            Getopt.HasArg h = switch ((Integer) o[1]) {
+                case 0 -> Getopt.HasArg.NONE;
+                case 1 -> Getopt.HasArg.REQUIRED;
+                default -> Getopt.HasArg.OPTIONAL;
+            };
+            l.add(new Getopt.LongOpt((String) o[0], h, (Character) o[2], null));
+        }
+        return List.copyOf(l);
+    }
+
+    /** Global options first, then the newest extension's options, down to the oldest (xtables_merge_options). */
+    private void rebuildLongOpts() {
+        longOpts.clear();
+        longOpts.addAll(globalOpts);
+        List<Loaded> loaded = new ArrayList<>(matches);
+        if (target != null) {
+            loaded.add(target);
+        }
+        loadOrder.retainAll(loaded);
+        for (int i = loadOrder.size() - 1; i >= 0; i--) {
+            Loaded l = loadOrder.get(i);
+            for (OptionSpec o : l.extension.options()) {
+                Getopt.HasArg h = switch (o.hasArg()) {
+                    case NONE -> Getopt.HasArg.NONE;
+                    case REQUIRED -> Getopt.HasArg.REQUIRED;
+                    case OPTIONAL -> Getopt.HasArg.OPTIONAL;
+                };
+                longOpts.add(new Getopt.LongOpt(o.name(), h, 0x1000, new Object[] {l, o}));
+            }
+        }
+    }
+
+    private final List<Loaded> loadOrder = new ArrayList<>();
+
+    private void load(Loaded l) {
+        loadOrder.add(l);
+        rebuildLongOpts();
+    }
+
+    List<String> warnings() {
+        return warnings;
+    }
+
+    @Override
+    public String table() {
+        return table;
+    }
+
+    @Override
+    public Family family() {
+        return family;
+    }
+
+    @Override
+    public IpSpec ip() {
+        return ip;
+    }
+
+    @Override
+    public String nextWord() {
+        String[] argv = getopt.argv();
+        return getopt.optind < argv.length ? argv[getopt.optind++] : null;
+    }
+
+    @Override
+    public String peekWord() {
+        String[] argv = getopt.argv();
+        return getopt.optind < argv.length ? argv[getopt.optind] : null;
+    }
+
+    private static XtablesException error(String message) {
+        return XtablesException.parameter(message);
+    }
+
+    /** Parses the whole command line. */
+    Command parse() {
+        String[] argv = getopt.argv();
+        while (true) {
+            int c = getopt.next(longOpts);
+            if (c == Getopt.END) {
+                break;
+            }
+            String optarg = getopt.optarg;
+            switch (c) {
+                case 'A' -> {
+                    addCommand(CommandKind.APPEND);
+                    chain = optarg;
+                }
+                case 'C' -> {
+                    addCommand(CommandKind.CHECK);
+                    chain = optarg;
+                }
+                case 'D' -> {
+                    addCommand(CommandKind.DELETE);
+                    chain = optarg;
+                    if (getopt.hasArg()) {
+                        ruleNum = parseRuleNumber(argv[getopt.optind++]);
+                        command = CommandKind.DELETE_NUM.bit();
+                    }
+                }
+                case 'R' -> {
+                    addCommand(CommandKind.REPLACE);
+                    chain = optarg;
+                    if (getopt.hasArg()) {
+                        ruleNum = parseRuleNumber(argv[getopt.optind++]);
+                    } else {
+                        throw error("-R requires a rule number");
+                    }
+                }
+                case 'I' -> {
+                    addCommand(CommandKind.INSERT);
+                    chain = optarg;
+                    ruleNum = getopt.hasArg() ? parseRuleNumber(argv[getopt.optind++]) : 1;
+                }
+                case 'L' -> {
+                    addCommand(CommandKind.LIST);
+                    optionalChainAndNumber(optarg);
+                }
+                case 'S' -> {
+                    addCommand(CommandKind.LIST_RULES);
+                    optionalChainAndNumber(optarg);
+                }
+                case 'F' -> {
+                    addCommand(CommandKind.FLUSH);
+                    optionalChain(optarg);
+                }
+                case 'Z' -> {
+                    addCommand(CommandKind.ZERO);
+                    optionalChain(optarg);
+                    if (chain != null && getopt.hasArg()) {
+                        ruleNum = parseRuleNumber(argv[getopt.optind++]);
+                        command = (command & ~CommandKind.ZERO.bit()) | CommandKind.ZERO_NUM.bit();
+                    }
+                }
+                case 'N' -> {
+                    if (optarg.startsWith("-") || optarg.startsWith("!")) {
+                        throw error("chain name not allowed to start with `" + optarg.charAt(0) + "'\n");
+                    }
+                    if (extensions.target(optarg, family) != null || Target.verdictOrNull(optarg) != null) {
+                        throw error("chain name may not clash with target name\n");
+                    }
+                    addCommand(CommandKind.NEW_CHAIN);
+                    chain = optarg;
+                }
+                case 'X' -> {
+                    addCommand(CommandKind.DELETE_CHAIN);
+                    optionalChain(optarg);
+                }
+                case 'E' -> {
+                    addCommand(CommandKind.RENAME_CHAIN);
+                    chain = optarg;
+                    if (getopt.hasArg()) {
+                        newName = argv[getopt.optind++];
+                    } else {
+                        throw error("-E requires old-chain-name and new-chain-name");
+                    }
+                }
+                case 'P' -> {
+                    addCommand(CommandKind.SET_POLICY);
+                    chain = optarg;
+                    if (getopt.hasArg()) {
+                        policy = argv[getopt.optind++];
+                    } else {
+                        throw error("-P requires a chain and a policy");
+                    }
+                }
+                case 'h' -> throw new HelpRequested();
+                case 'p' -> {
+                    setOption(OPT_PROTOCOL, IpSpec.INV_PROTO);
+                    protocolText = optarg.toLowerCase(Locale.ROOT);
+                    OptionalInt proto = Protocols.parse(protocolText);
+                    if (proto.isEmpty()) {
+                        throw error("unknown protocol \"" + optarg + "\" specified");
+                    }
+                    ip = ip.withProtocol(proto.getAsInt());
+                    if (proto.getAsInt() == 0 && ip.inverted(IpSpec.INV_PROTO)) {
+                        throw error("rule would never match protocol");
+                    }
+                }
+                case 's' -> {
+                    setOption(OPT_SOURCE, IpSpec.INV_SRCIP);
+                    srcText = optarg;
+                }
+                case 'd' -> {
+                    setOption(OPT_DESTINATION, IpSpec.INV_DSTIP);
+                    dstText = optarg;
+                }
+                case 'j', 'g' -> {
+                    setOption(OPT_JUMP, 0);
+                    jump(optarg, c == 'g');
+                }
+                case 'i' -> {
+                    if (optarg.isEmpty()) {
+                        throw error("Empty interface is likely to be undesired");
+                    }
+                    setOption(OPT_VIANAMEIN, IpSpec.INV_VIA_IN);
+                    ip = ip.withInIface(parseInterface(optarg, ip.inverted(IpSpec.INV_VIA_IN)));
+                }
+                case 'o' -> {
+                    if (optarg.isEmpty()) {
+                        throw error("Empty interface is likely to be undesired");
+                    }
+                    setOption(OPT_VIANAMEOUT, IpSpec.INV_VIA_OUT);
+                    ip = ip.withOutIface(parseInterface(optarg, ip.inverted(IpSpec.INV_VIA_OUT)));
+                }
+                case 'f' -> {
+                    setOption(OPT_FRAGMENT, IpSpec.INV_FRAG);
+                    ip = ip.withFragment(true);
+                }
+                case 'v' -> {
+                    if (verbose == 0) {
+                        setOption(OPT_VERBOSE, 0);
+                    }
+                    verbose++;
+                }
+                case 'm' -> {
+                    if (invert) {
+                        throw error("unexpected ! flag before --match");
+                    }
+                    loadMatch(optarg);
+                }
+                case 'n' -> setOption(OPT_NUMERIC, 0);
+                case 't' -> {
+                    if (invert) {
+                        throw error("unexpected ! flag before --table");
+                    }
+                    if (restore && tableSet) {
+                        throw error("The -t option cannot be used in " + family.program() + "-restore.\n");
+                    }
+                    table = optarg;
+                    tableSet = true;
+                }
+                case 'x' -> setOption(OPT_EXPANDED, 0);
+                case 'V' -> throw new VersionRequested(invert);
+                case 'w' -> {
+                    if (restore) {
+                        throw error("You cannot use `-w' from " + family.program() + "-restore");
+                    }
+                    waitSeconds = parseWait(optarg);
+                }
+                case 'W' -> {
+                    if (optarg == null && getopt.hasArg()) {
+                        getopt.optind++;
+                    }
+                    warnings.add("Ignoring deprecated --wait-interval option.");
+                }
+                case '0' -> setOption(OPT_LINENUMBERS, 0);
+                case 'M' -> {
+                    // --modprobe: jnetfilter loads no kernel modules; the option is accepted and ignored
+                }
+                case 'c' -> {
+                    setOption(OPT_COUNTERS, 0);
+                    counters = parseCounters(optarg);
+                }
+                case '4' -> {
+                    if (family != Family.IPV4) {
+                        throw new WrongFamily();
+                    }
+                }
+                case '6' -> {
+                    if (family != Family.IPV6) {
+                        throw new WrongFamily();
+                    }
+                }
+                case Getopt.NON_OPTION -> {
+                    if (optarg.equals("!")) {
+                        if (invert) {
+                            throw error("multiple consecutive ! not allowed");
+                        }
+                        invert = true;
+                        continue;
+                    }
+                    throw new BadArgument(optarg);
+                }
+                default -> {
+                    if (commandDefault(c)) {
+                        continue;
+                    }
+                }
+            }
+            invert = false;
+        }
+        return finish();
+    }
+
+    /** An extension option, or the implicit protocol match, or an unknown option (command_default). */
+    private boolean commandDefault(int c) {
+        Getopt.LongOpt m = getopt.matched;
+        if (c == 0x1000 && m != null && m.owner() instanceof Object[] pair) {
+            Loaded l = (Loaded) pair[0];
+            OptionSpec o = (OptionSpec) pair[1];
+            String arg = getopt.optarg;
+            boolean inv = invert;
+            invert = false;
+            l.parser.parse(o, inv, arg, this);
+            return true;
+        }
+        if (shouldLoadProto()) {
+            MatchExtension pm = extensions.match(protoMatchName(), family);
+            if (pm != null) {
+                protoUsed = true;
+                Loaded l = new Loaded(pm, pm.newParser(this));
+                matches.add(l);
+                load(l);
+                getopt.optind--;
+                return true;
+            }
+        }
+        String[] argv = getopt.argv();
+        String word = argv[Math.max(0, Math.min(getopt.optind, argv.length) - 1)];
+        if (c == Getopt.MISSING_ARG) {
+            throw error("option \"" + word + "\" requires an argument");
+        }
+        throw error("unknown option \"" + word + "\"");
+    }
+
+    private String protoMatchName() {
+        OptionalInt p = Protocols.parse(protocolText);
+        if (p.isPresent()) {
+            String n = Protocols.implicitMatchName(p.getAsInt());
+            return n != null ? n : protocolText;
+        }
+        return protocolText;
+    }
+
+    private boolean shouldLoadProto() {
+        if (protocolText == null) {
+            return false;
+        }
+        String name = protoMatchName();
+        for (Loaded l : matches) {
+            if (l.extension.name().equals(name)) {
+                return !protoUsed;
+            }
+        }
+        return true;
+    }
+
+    private void loadMatch(String name) {
+        MatchExtension m = extensions.match(name, family);
+        if (m == null) {
+            throw XtablesException.parameter("Couldn't load match `" + name + "':No such file or directory\n");
+        }
+        Loaded l = new Loaded(m, m.newParser(this));
+        matches.add(l);
+        load(l);
+    }
+
+    private void jump(String name, boolean viaGoto) {
+        jumpTo = name;
+        isGoto = viaGoto;
+        if (Target.verdictOrNull(name) != null) {
+            return;
+        }
+        TargetExtension t = extensions.target(name, family);
+        if (t != null && !viaGoto) {
+            target = new Loaded(t, t.newParser(this));
+            load(target);
+        }
+    }
+
+    private void addCommand(CommandKind kind) {
+        if (invert) {
+            throw error("unexpected ! flag");
+        }
+        int others = kind == CommandKind.LIST ? CommandKind.ZERO.bit() | CommandKind.ZERO_NUM.bit()
+                : kind == CommandKind.ZERO ? CommandKind.LIST.bit() : 0;
+        if ((command & ~others) != 0) {
+            CommandKind prev = null;
+            for (CommandKind k : CommandKind.values()) {
+                if ((command & ~others & k.bit()) != 0) {
+                    prev = k;
+                    break;
+                }
+            }
+            throw error("Cannot use -" + kind.letter + " with -" + prev.letter + "\n");
+        }
+        command |= kind.bit();
+    }
+
+    private void optionalChain(String optarg) {
+        if (optarg != null) {
+            chain = optarg;
+        } else if (getopt.hasArg()) {
+            chain = getopt.argv()[getopt.optind++];
+        }
+    }
+
+    private void optionalChainAndNumber(String optarg) {
+        optionalChain(optarg);
+        if (chain != null && getopt.hasArg()) {
+            ruleNum = parseRuleNumber(getopt.argv()[getopt.optind++]);
+        }
+    }
+
+    private static int parseRuleNumber(String s) {
+        long v = org.jnetfilter.core.ext.Numbers.parseUnsigned(s, 1, Integer.MAX_VALUE);
+        if (v < 0) {
+            throw error("Invalid rule number `" + s + "'");
+        }
+        return (int) v;
+    }
+
+    private void setOption(int option, int invFlag) {
+        if ((options & option) != 0) {
+            throw error("multiple -" + optChar(option) + " flags not allowed");
+        }
+        options |= option;
+        if (invert) {
+            if (invFlag == 0) {
+                throw error("cannot have ! before -" + optChar(option));
+            }
+            ip = ip.withInverted(invFlag, true);
+        }
+    }
+
+    private static char optChar(int option) {
+        return OPT_LETTERS.charAt(Integer.numberOfTrailingZeros(option));
+    }
+
+    /** xtables_parse_interface; "+" alone means any interface, so it is stored empty unless negated. */
+    private String parseInterface(String name, boolean inverted) {
+        if (name.length() + 1 > IFNAMSIZ) {
+            throw error("interface name `" + name + "' must be shorter than " + IFNAMSIZ + " characters");
+        }
+        if (name.indexOf('/') >= 0 || name.indexOf(' ') >= 0) {
+            warnings.add("Warning: weird character in interface `" + name
+                    + "' ('/' and ' ' are not allowed by the kernel).");
+        }
+        return name.equals("+") && !inverted ? "" : name;
+    }
+
+    private int parseWait(String optarg) {
+        String arg = optarg;
+        if (arg == null && getopt.hasArg()) {
+            arg = getopt.argv()[getopt.optind++];
+        }
+        if (arg == null) {
+            return Integer.MAX_VALUE;
+        }
+        long v = org.jnetfilter.core.ext.Numbers.parseUnsigned(arg, 0, Integer.MAX_VALUE);
+        if (v < 0) {
+            throw error("wait seconds not numeric");
+        }
+        return (int) v;
+    }
+
+    /** -c PKTS BYTES or -c PKTS,BYTES; values are read as sscanf("%llu") reads them. */
+    private long[] parseCounters(String pcnt) {
+        String bcnt = null;
+        int comma = pcnt.indexOf(',', 1);
+        String p = pcnt;
+        if (comma >= 0) {
+            bcnt = pcnt.substring(comma + 1);
+            p = pcnt.substring(0, comma);
+        }
+        if (bcnt == null && getopt.hasArg()) {
+            bcnt = getopt.argv()[getopt.optind++];
+        }
+        if (bcnt == null) {
+            throw error("-c requires packet and byte counter");
+        }
+        Long pv = scanUnsigned(p);
+        if (pv == null) {
+            throw error("-c packet counter not numeric");
+        }
+        Long bv = scanUnsigned(bcnt);
+        if (bv == null) {
+            throw error("-c byte counter not numeric");
+        }
+        return new long[] {pv, bv};
+    }
+
+    /** sscanf("%llu"): leading digits in decimal, saturating at 2^64-1; null when none. */
+    static Long scanUnsigned(String s) {
+        int i = 0;
+        while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+            i++;
+        }
+        boolean neg = false;
+        if (i < s.length() && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+            neg = s.charAt(i) == '-';
+            i++;
+        }
+        int start = i;
+        long v = 0;
+        boolean overflow = false;
+        while (i < s.length() && Character.isDigit(s.charAt(i))) {
+            int d = s.charAt(i) - '0';
+            if (Long.compareUnsigned(v, Long.divideUnsigned(-1L - d, 10)) > 0) {
+                overflow = true;
+            }
+            v = v * 10 + d;
+            i++;
+        }
+        if (i == start) {
+            return null;
+        }
+        if (overflow) {
+            return -1L;
+        }
+        return neg ? -v : v;
+    }
+
+    private Command finish() {
+        for (Loaded l : matches) {
+            l.data = l.parser.finish(this);
+        }
+        if (target != null) {
+            target.data = target.parser.finish(this);
+        }
+        String[] argv = getopt.argv();
+        if (getopt.optind < argv.length) {
+            throw error("unknown arguments found on commandline");
+        }
+        if (command == 0) {
+            throw error("no command specified");
+        }
+        if (invert) {
+            throw error("nothing appropriate following !");
+        }
+        CommandKind kind = null;
+        for (CommandKind k : CommandKind.values()) {
+            if ((command & k.bit()) != 0 && k != CommandKind.ZERO && k != CommandKind.ZERO_NUM) {
+                kind = k;
+                break;
+            }
+        }
+        boolean zeroAfterList = false;
+        if (kind == null) {
+            kind = (command & CommandKind.ZERO_NUM.bit()) != 0 ? CommandKind.ZERO_NUM : CommandKind.ZERO;
+        } else if (kind == CommandKind.LIST && (command & (CommandKind.ZERO.bit() | CommandKind.ZERO_NUM.bit())) != 0) {
+            zeroAfterList = true;
+        }
+        genericOptCheck();
+        boolean ruleCommand = kind == CommandKind.APPEND || kind == CommandKind.DELETE || kind == CommandKind.CHECK
+                || kind == CommandKind.INSERT || kind == CommandKind.REPLACE;
+        List<RuleSpec> rules = List.of();
+        if (ruleCommand) {
+            String any = family == Family.IPV4 ? "0.0.0.0/0" : "::/0";
+            List<IpNet> srcs = Addresses.parseMultiple(family, srcText != null ? srcText : any);
+            List<IpNet> dsts = Addresses.parseMultiple(family, dstText != null ? dstText : any);
+            if ((srcs.size() > 1 || dsts.size() > 1)
+                    && (ip.inverted(IpSpec.INV_SRCIP) || ip.inverted(IpSpec.INV_DSTIP))) {
+                throw error("! not allowed with multiple source or destination IP addresses");
+            }
+            if (kind == CommandKind.REPLACE && (srcs.size() != 1 || dsts.size() != 1)) {
+                throw error("Replacement rule does not specify a unique address");
+            }
+            List<Match> ms = new ArrayList<>();
+            for (Loaded l : matches) {
+                ms.add(new Match((MatchExtension) l.extension, l.data));
+            }
+            Target t = buildTarget();
+            List<RuleSpec> out = new ArrayList<>();
+            for (IpNet s : srcs) {
+                for (IpNet d : dsts) {
+                    out.add(new RuleSpec(ip.withSrc(s).withDst(d), ms, t));
+                }
+            }
+            rules = out;
+        }
+        if (chain != null && chain.length() >= MAX_CHAIN_NAME && kind != CommandKind.RENAME_CHAIN) {
+            throw error("chain name `" + chain + "' too long (must be under " + MAX_CHAIN_NAME + " chars)");
+        }
+        return new Command(kind, table, chain, ruleNum, newName, policy, rules, counters, verbose,
+                (options & OPT_NUMERIC) != 0, (options & OPT_EXPANDED) != 0, (options & OPT_LINENUMBERS) != 0,
+                waitSeconds, zeroAfterList);
+    }
+
+    private Target buildTarget() {
+        if (jumpTo == null || jumpTo.isEmpty()) {
+            return new Target.None();
+        }
+        Target.Verdict v = Target.verdictOrNull(jumpTo);
+        if (v != null) {
+            return v;
+        }
+        if (target != null) {
+            return new Target.Extension((TargetExtension) target.extension, target.data);
+        }
+        return new Target.Jump(jumpTo, isGoto);
+    }
+
+    private void genericOptCheck() {
+        for (int i = 0; i < OPT_LETTERS.length(); i++) {
+            if ((options & (1 << i)) == 0) {
+                continue;
+            }
+            int legal = 0;
+            for (CommandKind k : CommandKind.values()) {
+                if ((command & k.bit()) == 0) {
+                    continue;
+                }
+                if (COMMANDS_V_OPTIONS[k.ordinal()].charAt(i) != 'x') {
+                    legal = 1;
+                } else if (legal == 0) {
+                    legal = -1;
+                }
+            }
+            if (legal == -1) {
+                throw error("Illegal option `-" + OPT_LETTERS.charAt(i) + "' with this command\n");
+            }
+        }
+    }
+
+    /** -h: iptables prints its help and exits 0. */
+    static final class HelpRequested extends RuntimeException {
+        HelpRequested() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** -V (or "! -V"). */
+    static final class VersionRequested extends RuntimeException {
+        final boolean negated;
+
+        VersionRequested(boolean negated) {
+            super(null, null, false, false);
+            this.negated = negated;
+        }
+    }
+
+    /** -6 given to iptables or -4 to ip6tables. */
+    static final class WrongFamily extends RuntimeException {
+        WrongFamily() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** A word that is no option: "Bad argument `x'". */
+    static final class BadArgument extends RuntimeException {
+        final String word;
+
+        BadArgument(String word) {
+            super(null, null, false, false);
+            this.word = word;
+        }
+    }
+}
