@@ -1,0 +1,80 @@
+package org.jnetfilter.cli;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.ZonedDateTime;
+import java.util.Arrays;
+import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.iptables.Iptables;
+import org.jnetfilter.iptables.StateStore;
+
+/**
+ * The {@code jnf} command. Multi-call like xtables-legacy-multi: invoked as {@code iptables},
+ * {@code ip6tables}, {@code iptables-save} ... (through a symlink; the launcher passes the name it was
+ * called by in the system property {@code jnf.argv0}) it is that program; invoked as {@code jnf} the first
+ * argument names the program or subcommand.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
+                StandardCharsets.UTF_8);
+        PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true,
+                StandardCharsets.UTF_8);
+        int code = run(System.getProperty("jnf.argv0", "jnf"), args, out, err);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    static int run(String argv0, String[] args, PrintStream out, PrintStream err) {
+        String name = argv0.substring(argv0.lastIndexOf('/') + 1);
+        if (name.endsWith("-legacy")) {
+            name = name.substring(0, name.length() - "-legacy".length());
+        }
+        if (Iptables.PERSONALITIES.contains(name)) {
+            return iptables(name, args, out, err);
+        }
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help")) {
+            usage(args.length == 0 ? err : out);
+            return args.length == 0 ? 2 : 0;
+        }
+        String sub = args[0];
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        if (Iptables.PERSONALITIES.contains(sub)) {
+            return iptables(sub, rest, out, err);
+        }
+        if (sub.equals("version") || sub.equals("--version") || sub.equals("-V")) {
+            out.println("jnetfilter " + Iptables.VERSION + "-compatible (iptables v" + Iptables.VERSION + " legacy)");
+            return 0;
+        }
+        err.println("jnf: unknown command '" + sub + "'");
+        usage(err);
+        return 2;
+    }
+
+    private static int iptables(String personality, String[] args, PrintStream out, PrintStream err) {
+        StateStore store = new StateStore(StateStore.defaultDirectory(), Extensions.standard());
+        return new Iptables(store, Extensions.standard(), ZonedDateTime::now).run(personality, args, System.in, out, err);
+    }
+
+    private static void usage(PrintStream s) {
+        s.println("""
+                Usage: jnf COMMAND [ARGS...]
+
+                jnetfilter: Linux netfilter and iptables as a userspace engine.
+
+                Commands:
+                  iptables ARGS...           iptables (1.8 legacy syntax) on the jnetfilter state
+                  ip6tables ARGS...          the same for IPv6
+                  iptables-save [-c] [-t T]  print the rules in iptables-save format
+                  iptables-restore [FILE]    load rules in iptables-save format (one transaction)
+                  ip6tables-save, ip6tables-restore
+                  version                    print the version
+
+                Rules live in $JNF_STATE_DIR (default: ${XDG_STATE_HOME:-~/.local/state}/jnetfilter).
+                Invoked through a symlink named iptables, ip6tables, iptables-save, ... jnf is that program.""");
+    }
+}

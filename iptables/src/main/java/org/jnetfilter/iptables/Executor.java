@@ -1,0 +1,369 @@
+package org.jnetfilter.iptables;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Counters;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleList;
+import org.jnetfilter.core.rules.RuleSpec;
+import org.jnetfilter.core.rules.RuleText;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.TableKind;
+import org.jnetfilter.core.rules.Target;
+
+/**
+ * Applies one parsed command to one generation and yields the next, as libiptc does to its copy of the
+ * table before committing it, with libiptc's errors. Pure: the input generation is never changed, so a
+ * failing command changes nothing.
+ */
+final class Executor {
+    private Executor() {
+    }
+
+    /** The outcome: the next generation (the same object when nothing changed) and what to print. */
+    record Result(Ruleset ruleset, String stdout, boolean changed) {
+    }
+
+    static TableKind tableKind(String name, String program) {
+        return TableKind.byName(name).orElseThrow(() -> new XtablesException(XtablesException.VERSION_PROBLEM,
+                XtablesException.Kind.PARAMETER, "can't initialize " + program + " table `" + name
+                + "': Table does not exist (do you need to insmod?)\nPerhaps " + program
+                + " or your kernel needs to be upgraded."));
+    }
+
+    static XtablesException noSuchChain() {
+        return XtablesException.kernel("No chain/target/match by that name");
+    }
+
+    static Result execute(Command cmd, Ruleset rs) {
+        return execute(cmd, rs, true);
+    }
+
+    /** @param checkTable run the kernel's table checks now (false inside a restore: they run at COMMIT) */
+    static Result execute(Command cmd, Ruleset rs, boolean checkTable) {
+        TableKind kind = tableKind(cmd.table(), rs.family().program());
+        Table table = rs.tableOrInitial(kind);
+        Ruleset touched = rs.table(kind) == null ? rs.with(table) : rs;
+        StringBuilder out = new StringBuilder();
+        Table next = switch (cmd.kind()) {
+            case APPEND, INSERT, REPLACE, DELETE, CHECK -> ruleCommand(cmd, table, out);
+            case DELETE_NUM -> {
+                Chain c = chain(table, cmd.chain());
+                if (cmd.ruleNum() > c.rules().size()) {
+                    throw XtablesException.kernel("Index of deletion too big");
+                }
+                yield table.with(c.withRules(c.rules().removing(cmd.ruleNum() - 1)));
+            }
+            case LIST -> {
+                list(cmd, table, out);
+                yield cmd.zeroAfterList() ? zero(cmd, table) : table;
+            }
+            case LIST_RULES -> {
+                listRules(cmd, table, out);
+                yield table;
+            }
+            case FLUSH -> flush(cmd, table);
+            case ZERO, ZERO_NUM -> zero(cmd, table);
+            case NEW_CHAIN -> {
+                if (table.hasChain(cmd.chain())) {
+                    throw XtablesException.kernel("Chain already exists");
+                }
+                yield table.with(Chain.user(cmd.chain()));
+            }
+            case DELETE_CHAIN -> deleteChain(cmd, table);
+            case SET_POLICY -> setPolicy(cmd, table);
+            case RENAME_CHAIN -> rename(cmd, table);
+        };
+        if (next == table) {
+            return new Result(touched, out.toString(), touched != rs);
+        }
+        if (checkTable) {
+            TableChecks.check(next);
+        }
+        return new Result(touched.with(next), out.toString(), true);
+    }
+
+    private static Chain chain(Table table, String name) {
+        Chain c = table.chain(name);
+        if (c == null) {
+            throw noSuchChain();
+        }
+        return c;
+    }
+
+    private static Table ruleCommand(Command cmd, Table table, StringBuilder out) {
+        String chainName = cmd.chain();
+        if (chainName.equals("PREROUTING") || chainName.equals("INPUT")) {
+            if (!cmd.rules().get(0).ip().outIface().isEmpty() || cmd.rules().get(0).ip().inverted(
+                    org.jnetfilter.core.rules.IpSpec.INV_VIA_OUT)) {
+                throw XtablesException.parameter("Can't use -o with " + chainName + "\n");
+            }
+        }
+        if (chainName.equals("POSTROUTING") || chainName.equals("OUTPUT")) {
+            if (!cmd.rules().get(0).ip().inIface().isEmpty() || cmd.rules().get(0).ip().inverted(
+                    org.jnetfilter.core.rules.IpSpec.INV_VIA_IN)) {
+                throw XtablesException.parameter("Can't use -i with " + chainName + "\n");
+            }
+        }
+        Target target = cmd.rules().get(0).target();
+        if (target instanceof Target.Jump j && !table.hasChain(j.chain())) {
+            if (j.isGoto()) {
+                throw XtablesException.parameter("goto '" + j.chain() + "' is not a chain\n");
+            }
+            throw XtablesException.parameter("Couldn't load target `" + j.chain() + "':No such file or directory\n");
+        }
+        Chain c = chain(table, chainName);
+        if (target instanceof Target.Jump j && table.chain(j.chain()).isBuiltin()) {
+            throw XtablesException.invalidArgument();
+        }
+        RuleList rules = c.rules();
+        for (RuleSpec spec : cmd.rules()) {
+            if (cmd.verbose() > 0) {
+                Listing.rule(out, new Rule(spec, Counters.zero()), 0, Listing.FMT_PRINT_RULE);
+            }
+            Counters counters = cmd.counters() != null
+                    ? new Counters(cmd.counters()[0], cmd.counters()[1]) : Counters.zero();
+            switch (cmd.kind()) {
+                case APPEND -> rules = rules.appending(new Rule(spec, counters));
+                case INSERT -> {
+                    if (cmd.ruleNum() - 1 > rules.size()) {
+                        throw XtablesException.kernel("Index of insertion too big");
+                    }
+                    rules = rules.inserting(cmd.ruleNum() - 1, new Rule(spec, counters));
+                }
+                case REPLACE -> {
+                    if (cmd.ruleNum() > rules.size()) {
+                        throw XtablesException.kernel("Index of replacement too big");
+                    }
+                    rules = rules.replacing(cmd.ruleNum() - 1, new Rule(spec, counters));
+                }
+                case DELETE, CHECK -> {
+                    int idx = rules.indexOfSpec(spec);
+                    if (idx < 0) {
+                        throw XtablesException.kernel("Bad rule (does a matching rule exist in that chain?)");
+                    }
+                    if (cmd.kind() == CommandKind.DELETE) {
+                        rules = rules.removing(idx);
+                    }
+                }
+                default -> throw new IllegalStateException(cmd.kind().name());
+            }
+        }
+        if (cmd.kind() == CommandKind.CHECK) {
+            return table;
+        }
+        return table.with(c.withRules(rules));
+    }
+
+    private static void list(Command cmd, Table table, StringBuilder out) {
+        int format = Listing.format(cmd);
+        if (cmd.chain() != null) {
+            Chain c = chain(table, cmd.chain());
+            if (cmd.ruleNum() > 0) {
+                if (cmd.ruleNum() <= c.rules().size()) {
+                    Listing.rule(out, c.rules().get(cmd.ruleNum() - 1), cmd.ruleNum(), format);
+                }
+                return;
+            }
+            Listing.header(out, table, c, format);
+            listRulesOf(out, c, format);
+            return;
+        }
+        boolean first = true;
+        for (Chain c : table.chains()) {
+            if (!first) {
+                out.append('\n');
+            }
+            first = false;
+            Listing.header(out, table, c, format);
+            listRulesOf(out, c, format);
+        }
+    }
+
+    private static void listRulesOf(StringBuilder out, Chain c, int format) {
+        int n = 1;
+        for (Rule r : c.rules()) {
+            Listing.rule(out, r, n++, format);
+        }
+    }
+
+    private static void listRules(Command cmd, Table table, StringBuilder out) {
+        boolean counters = cmd.verbose() > 0;
+        List<Chain> chains;
+        if (cmd.chain() != null) {
+            Chain c = chain(table, cmd.chain());
+            if (cmd.ruleNum() > 0) {
+                if (cmd.ruleNum() <= c.rules().size()) {
+                    appendRule(out, c.name(), c.rules().get(cmd.ruleNum() - 1), counters);
+                }
+                return;
+            }
+            chains = List.of(c);
+        } else {
+            chains = table.chains();
+        }
+        for (Chain c : chains) {
+            if (c.isBuiltin()) {
+                out.append("-P ").append(c.name()).append(' ').append(c.policy());
+                if (counters) {
+                    out.append(" -c ").append(Long.toUnsignedString(c.policyCounters().packets())).append(' ')
+                            .append(Long.toUnsignedString(c.policyCounters().bytes()));
+                }
+                out.append('\n');
+            } else {
+                out.append("-N ").append(c.name()).append('\n');
+            }
+        }
+        for (Chain c : chains) {
+            for (Rule r : c.rules()) {
+                appendRule(out, c.name(), r, counters);
+            }
+        }
+    }
+
+    static void appendRule(StringBuilder out, String chain, Rule r, boolean counters) {
+        out.append("-A ").append(chain);
+        RuleText.appendSave(out, r.spec(), counters ? r.counters() : null);
+        out.append('\n');
+    }
+
+    private static Table flush(Command cmd, Table table) {
+        if (cmd.chain() != null) {
+            Chain c = chain(table, cmd.chain());
+            return table.with(c.withRules(RuleList.empty()));
+        }
+        Table t = table;
+        for (Chain c : table.chains()) {
+            if (!c.rules().isEmpty()) {
+                t = t.with(c.withRules(RuleList.empty()));
+            }
+        }
+        return t;
+    }
+
+    /**
+     * -Z: counters are zeroed in place (they are shared with the generation that is being replaced, like
+     * the kernel's per-rule counters), so the table is returned with new counter objects to make the
+     * change visible as a new generation.
+     */
+    private static Table zero(Command cmd, Table table) {
+        List<Chain> chains;
+        if (cmd.chain() != null) {
+            chains = List.of(chain(table, cmd.chain()));
+        } else {
+            chains = table.chains();
+        }
+        Table t = table;
+        for (Chain c : chains) {
+            if (cmd.ruleNum() > 0 && cmd.kind() == CommandKind.ZERO_NUM) {
+                if (cmd.ruleNum() > c.rules().size()) {
+                    throw XtablesException.kernel("Too many links");
+                }
+                Rule r = c.rules().get(cmd.ruleNum() - 1);
+                return t.with(c.withRules(c.rules().replacing(cmd.ruleNum() - 1, new Rule(r.spec(), Counters.zero()))));
+            }
+            List<Rule> fresh = new ArrayList<>(c.rules().size());
+            for (Rule r : c.rules()) {
+                fresh.add(new Rule(r.spec(), Counters.zero()));
+            }
+            Chain z = c.withRules(RuleList.of(fresh));
+            if (c.isBuiltin()) {
+                z = z.withPolicy(c.policy(), Counters.zero());
+            }
+            t = t.with(z);
+        }
+        return t;
+    }
+
+    private static Table deleteChain(Command cmd, Table table) {
+        if (cmd.chain() != null) {
+            Chain c = table.chain(cmd.chain());
+            if (c == null) {
+                throw noSuchChain();
+            }
+            if (c.isBuiltin()) {
+                throw XtablesException.invalidArgument();
+            }
+            if (table.references(c.name()) > 0) {
+                throw XtablesException.kernel("Too many links");
+            }
+            if (!c.rules().isEmpty()) {
+                throw XtablesException.kernel("Directory not empty");
+            }
+            return table.withoutUserChain(c.name());
+        }
+        Table t = table;
+        for (String name : table.userChains().keySet()) {
+            Chain c = t.chain(name);
+            if (t.references(name) > 0) {
+                throw XtablesException.kernel("Too many links");
+            }
+            if (!c.rules().isEmpty()) {
+                throw XtablesException.kernel("Directory not empty");
+            }
+            t = t.withoutUserChain(name);
+        }
+        return t;
+    }
+
+    private static Table setPolicy(Command cmd, Table table) {
+        Chain c = table.chain(cmd.chain());
+        if (c == null || !c.isBuiltin()) {
+            throw XtablesException.kernel("Bad built-in chain name");
+        }
+        String p = cmd.policy();
+        if (!p.equals("ACCEPT") && !p.equals("DROP")) {
+            throw XtablesException.kernel("Bad policy name. Run `dmesg' for more information");
+        }
+        if (table.kind() == TableKind.NAT && p.equals("DROP")) {
+            throw XtablesException.parameter(
+                    "\nThe \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.\n");
+        }
+        return table.with(c.withPolicy(p, c.policyCounters()));
+    }
+
+    private static Table rename(Command cmd, Table table) {
+        Chain c = table.chain(cmd.chain());
+        if (c == null || c.isBuiltin()) {
+            throw noSuchChain();
+        }
+        String newName = cmd.newName();
+        if (table.hasChain(newName) || Target.verdictOrNull(newName) != null) {
+            throw XtablesException.kernel("File exists");
+        }
+        if (newName.length() >= 32) {
+            throw XtablesException.invalidArgument();
+        }
+        Table t = table.withoutUserChain(c.name()).with(c.renamed(newName));
+        for (Chain other : t.chains()) {
+            boolean changed = false;
+            List<Rule> rules = new ArrayList<>(other.rules().size());
+            for (Rule r : other.rules()) {
+                if (r.target() instanceof Target.Jump j && j.chain().equals(c.name())) {
+                    rules.add(new Rule(new RuleSpec(r.ip(), r.spec().matches(), new Target.Jump(newName, j.isGoto())),
+                            r.counters()));
+                    changed = true;
+                } else {
+                    rules.add(r);
+                }
+            }
+            if (changed) {
+                t = t.with(other.withRules(RuleList.of(rules)));
+            }
+        }
+        return t;
+    }
+
+    /** Built-in chain hooks, for extension checks. */
+    static int hookBit(String chain) {
+        try {
+            return Hook.valueOf(chain).bit();
+        } catch (IllegalArgumentException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,283 @@
+package org.jnetfilter.iptables;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Counters;
+import org.jnetfilter.core.rules.RuleList;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.TableKind;
+
+/**
+ * iptables-restore: reads a save file and builds the next generation from it, table by table, as
+ * iptables-restore.c does, with its messages. Unlike iptables-legacy, which commits each table at its
+ * COMMIT line, the whole input is one transaction: on any error nothing of it is applied.
+ */
+final class Restore {
+
+    /** A failure; {@code line} is the line number for "Error occurred at line", or -1. */
+    static final class Failure extends RuntimeException {
+        final XtablesException error;
+        final int line;
+
+        Failure(XtablesException error, int line) {
+            super(error.getMessage(), null, false, false);
+            this.error = error;
+            this.line = line;
+        }
+    }
+
+    /** "iptables-restore: line N failed" (exit 1), printed as is. */
+    static XtablesException lineFailed(String program, int line) {
+        return new XtablesException(XtablesException.OTHER_PROBLEM, XtablesException.Kind.RAW,
+                program + ": line " + line + " failed\n");
+    }
+
+    private final Extensions extensions;
+    private final boolean counters;
+    private final boolean noflush;
+    private final String onlyTable;
+    private final String program;
+
+    Restore(Extensions extensions, boolean counters, boolean noflush, String onlyTable, String program) {
+        this.extensions = extensions;
+        this.counters = counters;
+        this.noflush = noflush;
+        this.onlyTable = onlyTable;
+        this.program = program;
+    }
+
+    Ruleset apply(Ruleset start, BufferedReader in) throws IOException {
+        Ruleset rs = start;
+        String tableName = null;
+        boolean inTable = false;
+        boolean skipping = false;
+        int line = 0;
+        String raw;
+        while ((raw = in.readLine()) != null) {
+            line++;
+            if (raw.isEmpty()) {
+                continue;
+            }
+            if (raw.charAt(0) == '#') {
+                continue;
+            }
+            if (raw.equals("COMMIT") && inTable) {
+                inTable = false;
+                if (!skipping) {
+                    try {
+                        TableChecks.check(rs.table(TableKind.byName(tableName).orElseThrow()));
+                    } catch (XtablesException e) {
+                        throw new Failure(lineFailed(program, line), -1);
+                    }
+                }
+                skipping = false;
+                continue;
+            }
+            if (raw.charAt(0) == '*' && !inTable) {
+                String[] f = raw.substring(1).trim().split("[ \t]+");
+                if (f.length == 0 || f[0].isEmpty()) {
+                    throw new Failure(XtablesException.parameter(program + ": line " + line + " table name invalid\n"), line);
+                }
+                tableName = f[0];
+                inTable = true;
+                skipping = onlyTable != null && !onlyTable.equals(tableName);
+                if (skipping) {
+                    continue;
+                }
+                String requested = tableName;
+                int at = line;
+                TableKind kind = TableKind.byName(requested).orElseThrow(() -> new Failure(XtablesException.parameter(
+                        program + ": unable to initialize table '" + requested + "'\n"), at));
+                Table t = rs.tableOrInitial(kind);
+                if (!noflush) {
+                    for (String user : List.copyOf(t.userChains().keySet())) {
+                        t = t.withoutUserChain(user);
+                    }
+                    for (Chain c : t.builtinChains()) {
+                        t = t.with(c.withRules(RuleList.empty()));
+                    }
+                }
+                rs = rs.with(t);
+                continue;
+            }
+            if (skipping) {
+                continue;
+            }
+            if (raw.charAt(0) == ':' && inTable) {
+                rs = chainLine(rs, tableName, raw, line);
+                continue;
+            }
+            if (!inTable) {
+                throw new Failure(lineFailed(program, line), -1);
+            }
+            rs = ruleLine(rs, tableName, raw, line);
+        }
+        if (inTable) {
+            throw new Failure(new XtablesException(XtablesException.OTHER_PROBLEM, XtablesException.Kind.RAW,
+                    program + ": COMMIT expected at line " + (line + 1) + "\n"), -1);
+        }
+        return rs;
+    }
+
+    private Ruleset chainLine(Ruleset rs, String tableName, String raw, int line) {
+        String[] f = raw.substring(1).trim().isEmpty() ? new String[0] : raw.substring(1).trim().split("[ \t]+");
+        if (f.length == 0) {
+            throw new Failure(XtablesException.parameter(program + ": line " + line + " chain name invalid\n"), line);
+        }
+        String chain = f[0];
+        if (chain.length() >= CommandLine.MAX_CHAIN_NAME) {
+            throw new Failure(XtablesException.parameter("Invalid chain name `" + chain + "' ("
+                    + (CommandLine.MAX_CHAIN_NAME - 1) + " chars max)"), line);
+        }
+        TableKind kind = TableKind.byName(tableName).orElseThrow();
+        Table t = rs.table(kind);
+        Chain c = t.chain(chain);
+        if (c == null || !c.isBuiltin()) {
+            if (noflush && c != null) {
+                t = t.with(c.withRules(RuleList.empty()));
+            } else if (c != null) {
+                throw new Failure(XtablesException.parameter("error creating chain '" + chain + "':File exists\n"),
+                        line);
+            } else {
+                if (org.jnetfilter.core.rules.Target.verdictOrNull(chain) != null) {
+                    throw new Failure(XtablesException.parameter("error creating chain '" + chain
+                            + "':File exists\n"), line);
+                }
+                t = t.with(Chain.user(chain));
+            }
+        }
+        if (f.length < 2) {
+            throw new Failure(XtablesException.parameter(program + ": line " + line + " policy invalid\n"), line);
+        }
+        String policy = f[1];
+        if (!policy.equals("-")) {
+            long[] count = {0, 0};
+            if (counters) {
+                long[] parsed = f.length >= 3 ? parseCounters(f[2]) : null;
+                if (parsed == null) {
+                    throw new Failure(XtablesException.parameter("invalid policy counters for chain '" + chain + "'\n"),
+                            line);
+                }
+                count = parsed;
+            }
+            Chain cur = t.chain(chain);
+            if (cur == null || !cur.isBuiltin()) {
+                throw new Failure(XtablesException.other("Can't set policy `" + policy + "' on `" + chain + "' line "
+                        + line + ": Bad built-in chain name"), -1);
+            }
+            if (!policy.equals("ACCEPT") && !policy.equals("DROP")) {
+                throw new Failure(XtablesException.other("Can't set policy `" + policy + "' on `" + chain + "' line "
+                        + line + ": Bad policy name"), -1);
+            }
+            Counters pc = counters ? new Counters(count[0], count[1]) : cur.policyCounters();
+            t = t.with(cur.withPolicy(policy, pc));
+        }
+        return rs.with(t);
+    }
+
+    /** "[p:b]" as parse_counters reads it (sscanf "[%llu:%llu]"). */
+    static long[] parseCounters(String s) {
+        if (!s.startsWith("[") || !s.endsWith("]")) {
+            return null;
+        }
+        int colon = s.indexOf(':');
+        if (colon < 0) {
+            return null;
+        }
+        Long p = CommandLine.scanUnsigned(s.substring(1, colon));
+        Long b = CommandLine.scanUnsigned(s.substring(colon + 1, s.length() - 1));
+        return p == null || b == null ? null : new long[] {p, b};
+    }
+
+    private Ruleset ruleLine(Ruleset rs, String tableName, String raw, int line) {
+        String parse = raw;
+        List<String> argv = new ArrayList<>();
+        argv.add(program);
+        argv.add("-t");
+        argv.add(tableName);
+        if (raw.charAt(0) == '[') {
+            int close = raw.indexOf(']');
+            if (close < 0) {
+                throw new Failure(XtablesException.parameter("Bad line " + line + ": need ]\n"), line);
+            }
+            int colon = raw.indexOf(':');
+            if (colon < 0 || colon > close) {
+                throw new Failure(XtablesException.parameter("Bad line " + line + ": need :\n"), line);
+            }
+            if (counters) {
+                argv.add("--set-counters");
+                argv.add(raw.substring(1, colon));
+                argv.add(raw.substring(colon + 1, close));
+            }
+            parse = raw.substring(close + 1);
+        }
+        argv.addAll(tokenize(parse, line));
+        try {
+            CommandLine cl = new CommandLine(rs.family(), extensions, argv.toArray(new String[0]), true, null);
+            Command cmd = cl.parse();
+            return Executor.execute(cmd, rs, false).ruleset();
+        } catch (XtablesException e) {
+            if (e.kind() == XtablesException.Kind.KERNEL) {
+                throw new Failure(lineFailed(program, line), -1);
+            }
+            throw new Failure(e, line);
+        } catch (CommandLine.BadArgument e) {
+            throw new Failure(new XtablesException(XtablesException.PARAMETER_PROBLEM, XtablesException.Kind.RAW,
+                    "Bad argument `" + e.word + "'\n"), line);
+        }
+    }
+
+    /** add_param_to_argv: words split on blanks; double quotes group, and inside them '\' escapes. */
+    static List<String> tokenize(String s, int line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder param = new StringBuilder();
+        boolean quoteOpen = false;
+        boolean escaped = false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (quoteOpen) {
+                if (escaped) {
+                    param.append(c);
+                    escaped = false;
+                    continue;
+                } else if (c == '\\') {
+                    escaped = true;
+                    continue;
+                } else if (c == '"') {
+                    quoteOpen = false;
+                } else {
+                    param.append(c);
+                    continue;
+                }
+            } else if (c == '"') {
+                quoteOpen = true;
+                continue;
+            }
+            switch (c) {
+                case '"' -> {
+                }
+                case ' ', '\t', '\n' -> {
+                    if (param.isEmpty()) {
+                        continue;
+                    }
+                }
+                default -> {
+                    param.append(c);
+                    continue;
+                }
+            }
+            out.add(param.toString());
+            param.setLength(0);
+        }
+        if (!param.isEmpty() || quoteOpen) {
+            out.add(param.toString());
+        }
+        return out;
+    }
+}

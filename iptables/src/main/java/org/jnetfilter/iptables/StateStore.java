@@ -1,0 +1,177 @@
+package org.jnetfilter.iptables;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+
+/**
+ * The rules of a jnetfilter without a daemon: one file per family in a state directory, in
+ * iptables-save -c format (tables oldest first, so loading rebuilds the kernel's table order).
+ * Each command is one transaction under an exclusive lock (the xtables lock's role, with its messages
+ * and {@code -w} semantics); a new state is written to a temporary file, forced to disk and renamed
+ * over the old one, so a crash at any moment leaves the old or the new state, never a mix.
+ */
+public final class StateStore {
+    /** Serialises threads of one JVM, which a file lock alone does not (it is per process). */
+    private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+
+    private final Path dir;
+    private final Extensions extensions;
+
+    public StateStore(Path dir, Extensions extensions) {
+        this.dir = dir;
+        this.extensions = extensions;
+    }
+
+    /**
+     * The directory named by JNF_STATE_DIR, else $XDG_STATE_HOME/jnetfilter, else
+     * ~/.local/state/jnetfilter.
+     */
+    public static Path defaultDirectory() {
+        String env = System.getenv("JNF_STATE_DIR");
+        if (env != null && !env.isEmpty()) {
+            return Path.of(env);
+        }
+        String xdg = System.getenv("XDG_STATE_HOME");
+        if (xdg != null && !xdg.isEmpty()) {
+            return Path.of(xdg, "jnetfilter");
+        }
+        return Path.of(System.getProperty("user.home"), ".local", "state", "jnetfilter");
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    private Path file(Family family) {
+        return dir.resolve(family == Family.IPV4 ? "ipv4.rules" : "ipv6.rules");
+    }
+
+    /** A held lock; close to release. */
+    public interface Held extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Takes the lock. {@code waitSeconds} < 0: fail at once if busy (iptables without -w);
+     * Integer.MAX_VALUE: wait as long as it takes (-w); else wait up to that many seconds (-w N).
+     */
+    public Held lock(int waitSeconds) {
+        try {
+            Files.createDirectories(dir);
+            Path lockFile = dir.resolve("xtables.lock");
+            ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(lockFile.toAbsolutePath().normalize(), p -> new ReentrantLock());
+            long deadline = waitSeconds < 0 ? 0 : System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
+            boolean forever = waitSeconds == Integer.MAX_VALUE;
+            if (!acquire(jvm, waitSeconds, forever, deadline)) {
+                throw busy(waitSeconds);
+            }
+            FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock fl;
+            while ((fl = ch.tryLock()) == null) {
+                if (waitSeconds < 0 || (!forever && System.nanoTime() > deadline)) {
+                    ch.close();
+                    jvm.unlock();
+                    throw busy(waitSeconds);
+                }
+                Thread.sleep(20);
+            }
+            FileLock held = fl;
+            return () -> {
+                try {
+                    held.release();
+                    ch.close();
+                } catch (IOException e) {
+                    throw new IllegalStateException("releasing " + lockFile, e);
+                } finally {
+                    jvm.unlock();
+                }
+            };
+        } catch (IOException e) {
+            throw new XtablesException(XtablesException.RESOURCE_PROBLEM, XtablesException.Kind.PARAMETER,
+                    "Could not open the state lock in " + dir + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw busy(waitSeconds);
+        }
+    }
+
+    private static boolean acquire(ReentrantLock jvm, int waitSeconds, boolean forever, long deadline)
+            throws InterruptedException {
+        if (waitSeconds < 0) {
+            return jvm.tryLock();
+        }
+        if (forever) {
+            jvm.lockInterruptibly();
+            return true;
+        }
+        return jvm.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    private static XtablesException busy(int waitSeconds) {
+        String msg = waitSeconds < 0
+                ? "Another app is currently holding the xtables lock. Perhaps you want to use the -w option?\n"
+                : "Another app is currently holding the xtables lock. Stopped waiting after " + waitSeconds + "s.\n";
+        return new XtablesException(XtablesException.RESOURCE_PROBLEM, XtablesException.Kind.RAW, msg);
+    }
+
+    /** The current generation of {@code family}; empty when nothing was stored. */
+    public Ruleset load(Family family) {
+        Path f = file(family);
+        if (!Files.exists(f)) {
+            return Ruleset.empty(family);
+        }
+        try {
+            String text = Files.readString(f, StandardCharsets.UTF_8);
+            Restore r = new Restore(extensions, true, true, null, family.program() + "-restore");
+            return r.apply(Ruleset.empty(family), new BufferedReader(new StringReader(text)));
+        } catch (IOException e) {
+            throw new IllegalStateException("reading state " + f, e);
+        } catch (Restore.Failure e) {
+            throw new IllegalStateException("state file " + f + " is corrupt: " + e.getMessage(), e);
+        }
+    }
+
+    /** Replaces the stored generation atomically. */
+    public void store(Ruleset rs) {
+        Path f = file(rs.family());
+        StringBuilder sb = new StringBuilder(4096);
+        List<Table> tables = rs.tables();
+        for (int i = tables.size() - 1; i >= 0; i--) {
+            SaveFormat.appendTable(sb, tables.get(i), true, null, null);
+        }
+        try {
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, f.getFileName().toString(), ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(StandardCharsets.UTF_8.encode(sb.toString()));
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("writing state " + f, e);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package org.jnetfilter.iptables;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.Match;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.Target;
+
+/**
+ * What the kernel checks when a table is replaced (ip_tables.c translate_table): no loops through jumps
+ * (mark_source_chains), and every match and target accepts the table and the hooks its chain is reachable
+ * from (xt_check_match / xt_check_target). A failure is EINVAL, or ELOOP for a loop.
+ */
+final class TableChecks {
+    private TableChecks() {
+    }
+
+    static void check(Table table) {
+        Map<String, Integer> hooks = reachableHooks(table);
+        for (Chain c : table.chains()) {
+            int mask = hooks.getOrDefault(c.name(), 0);
+            for (Rule r : c.rules()) {
+                for (Match m : r.spec().matches()) {
+                    m.data().check(table.name(), mask, r.ip());
+                }
+                if (r.target() instanceof Target.Extension e) {
+                    e.data().check(table.name(), mask, r.ip());
+                }
+            }
+        }
+    }
+
+    /** Hooks each chain is reachable from; throws ELOOP's message when a chain reaches itself. */
+    static Map<String, Integer> reachableHooks(Table table) {
+        Map<String, Integer> hooks = new HashMap<>();
+        for (Chain c : table.builtinChains()) {
+            visit(table, c, Hook.valueOf(c.name()).bit(), hooks, new HashMap<>());
+        }
+        return hooks;
+    }
+
+    private static void visit(Table table, Chain chain, int hook, Map<String, Integer> hooks,
+                              Map<String, Boolean> onPath) {
+        Integer have = hooks.get(chain.name());
+        if (onPath.containsKey(chain.name())) {
+            throw XtablesException.kernel("Too many levels of symbolic links");
+        }
+        if (have != null && (have & hook) != 0) {
+            return;
+        }
+        hooks.merge(chain.name(), hook, (a, b) -> a | b);
+        onPath.put(chain.name(), true);
+        for (Rule r : chain.rules()) {
+            if (r.target() instanceof Target.Jump j) {
+                Chain t = table.chain(j.chain());
+                if (t != null) {
+                    visit(table, t, hook, hooks, onPath);
+                }
+            }
+        }
+        onPath.remove(chain.name());
+    }
+}
