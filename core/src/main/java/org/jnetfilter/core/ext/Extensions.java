@@ -54,16 +54,12 @@ public final class Extensions {
     }
 
     private static List<Extension> all() {
-        return List.of(
-                // basic protocol matches
-                new TcpMatch(),
-                new UdpMatch(),
-                new CommentMatch()
-                // group A
-                // group B
-                // group C
-                // group D
-                // group E
-        );
+        List<Extension> all = new java.util.ArrayList<>(List.of(new TcpMatch(), new UdpMatch(), new CommentMatch()));
+        all.addAll(ConntrackExtensions.all());
+        all.addAll(ProtocolExtensions.all());
+        all.addAll(StateMatchExtensions.all());
+        all.addAll(ActionTargetExtensions.all());
+        all.addAll(HeaderFieldExtensions.all());
+        return List.copyOf(all);
     }
 }
