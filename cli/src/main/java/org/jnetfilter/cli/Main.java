@@ -46,6 +46,9 @@ public final class Main {
         if (Iptables.PERSONALITIES.contains(sub)) {
             return iptables(sub, rest, out, err);
         }
+        if (sub.equals("demo")) {
+            return demo(rest, out, err);
+        }
         if (sub.equals("version") || sub.equals("--version") || sub.equals("-V")) {
             out.println("jnetfilter " + Iptables.VERSION + "-compatible (iptables v" + Iptables.VERSION + " legacy)");
             return 0;
@@ -60,6 +63,38 @@ public final class Main {
         return new Iptables(store, Extensions.standard(), ZonedDateTime::now).run(personality, args, System.in, out, err);
     }
 
+    /**
+     * Loads a ruleset (the bundled Kubernetes-node example unless a file is named) into a fresh temporary
+     * state and lists it: what the README's first command runs.
+     */
+    private static int demo(String[] args, PrintStream out, PrintStream err) {
+        try {
+            java.nio.file.Path state = java.nio.file.Files.createTempDirectory("jnf-demo");
+            StateStore store = new StateStore(state, Extensions.standard());
+            Iptables ipt = new Iptables(store, Extensions.standard(), ZonedDateTime::now);
+            java.io.InputStream rules = args.length > 0 ? java.nio.file.Files.newInputStream(java.nio.file.Path.of(args[0]))
+                    : Main.class.getResourceAsStream("kube-node.rules");
+            out.println("# jnf iptables-restore " + (args.length > 0 ? args[0] : "examples/kube-node.rules")
+                    + "   (state: " + state + ")");
+            int code = ipt.run("iptables-restore", new String[0], rules, out, err);
+            if (code != 0) {
+                return code;
+            }
+            for (String[] cmd : new String[][] {{"-t", "nat", "-L", "-n", "-v", "--line-numbers"}, {"-L", "-v"}}) {
+                out.println("\n# jnf iptables " + String.join(" ", cmd));
+                code = ipt.run("iptables", cmd, System.in, out, err);
+                if (code != 0) {
+                    return code;
+                }
+            }
+            out.println("\n# jnf iptables-save");
+            return ipt.run("iptables-save", new String[0], System.in, out, err);
+        } catch (java.io.IOException e) {
+            err.println("jnf demo: " + e.getMessage());
+            return 1;
+        }
+    }
+
     private static void usage(PrintStream s) {
         s.println("""
                 Usage: jnf COMMAND [ARGS...]
@@ -72,6 +107,8 @@ public final class Main {
                   iptables-save [-c] [-t T]  print the rules in iptables-save format
                   iptables-restore [FILE]    load rules in iptables-save format (one transaction)
                   ip6tables-save, ip6tables-restore
+                  demo [FILE]                load the bundled Kubernetes-node example (or FILE) into a
+                                             temporary state and list it
                   version                    print the version
 
                 Rules live in $JNF_STATE_DIR (default: ${XDG_STATE_HOME:-~/.local/state}/jnetfilter).
