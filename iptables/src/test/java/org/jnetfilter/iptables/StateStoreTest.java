@@ -1,0 +1,116 @@
+package org.jnetfilter.iptables;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.jnetfilter.core.ext.Extensions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StateStoreTest {
+    @TempDir
+    Path dir;
+
+    private Iptables iptables() {
+        return new Iptables(new StateStore(dir, Extensions.standard()), Extensions.standard(), ZonedDateTime::now);
+    }
+
+    private ConformanceTest.Run run(String program, String... args) {
+        return ConformanceTest.run(iptables(), program, List.of(args));
+    }
+
+    @Test
+    void concurrentAppendsWithWaitAllLandInOneOrder() throws Exception {
+        int writers = 8;
+        int each = 25;
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        List<Future<Integer>> results = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            int id = w;
+            results.add(pool.submit(() -> {
+                int failures = 0;
+                for (int i = 0; i < each; i++) {
+                    failures += run("iptables", "-w", "-A", "INPUT", "-s", "10." + id + ".0." + i, "-j", "ACCEPT").code();
+                }
+                return failures;
+            }));
+        }
+        for (Future<Integer> f : results) {
+            assertThat(f.get(60, TimeUnit.SECONDS)).isZero();
+        }
+        pool.shutdown();
+        List<String> rules = run("iptables", "-S", "INPUT").out().lines().filter(l -> l.startsWith("-A")).toList();
+        assertThat(rules).hasSize(writers * each).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void busyLockWithoutWaitFailsWithIptablesMessageAndExitFour() {
+        StateStore store = new StateStore(dir, Extensions.standard());
+        try (StateStore.Held held = store.lock(-1)) {
+            Thread t = Thread.ofPlatform().start(() -> {
+                ConformanceTest.Run r = run("iptables", "-A", "INPUT", "-j", "ACCEPT");
+                assertThat(r.code()).isEqualTo(4);
+                assertThat(r.err()).isEqualTo("Another app is currently holding the xtables lock. "
+                        + "Perhaps you want to use the -w option?\n");
+            });
+            join(t);
+        }
+        assertThat(run("iptables", "-S", "INPUT").out()).isEqualTo("-P INPUT ACCEPT\n");
+    }
+
+    @Test
+    void busyLockWithBoundedWaitGivesUpAfterTheTime() {
+        StateStore store = new StateStore(dir, Extensions.standard());
+        try (StateStore.Held held = store.lock(-1)) {
+            Thread t = Thread.ofPlatform().start(() -> {
+                ConformanceTest.Run r = run("iptables", "-w", "1", "-A", "INPUT", "-j", "ACCEPT");
+                assertThat(r.code()).isEqualTo(4);
+                assertThat(r.err()).contains("Stopped waiting after 1s.");
+            });
+            join(t);
+        }
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void failedCommandLeavesStateFileUntouched() throws IOException {
+        run("iptables", "-A", "INPUT", "-j", "ACCEPT");
+        Path file = dir.resolve("ipv4.rules");
+        String before = Files.readString(file);
+        assertThat(run("iptables", "-A", "NOSUCH", "-j", "ACCEPT").code()).isEqualTo(1);
+        assertThat(run("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "99999").code()).isEqualTo(2);
+        assertThat(run("iptables-restore", "-n").code()).isZero();
+        assertThat(Files.readString(file)).isEqualTo(before);
+    }
+
+    @Test
+    void leftoverTemporaryFileFromACrashIsIgnored() throws IOException {
+        run("iptables", "-A", "INPUT", "-j", "DROP");
+        // a crash between writing the temporary file and renaming it leaves this behind
+        Files.writeString(dir.resolve("ipv4.rules12345.tmp"), "*filter\n-A INPUT -j ACC");
+        assertThat(run("iptables", "-S", "INPUT").out()).isEqualTo("-P INPUT ACCEPT\n-A INPUT -j DROP\n");
+    }
+
+    @Test
+    void countersSurviveAcrossCommands() {
+        run("iptables", "-A", "INPUT", "-c", "10", "2000", "-j", "ACCEPT");
+        run("iptables", "-A", "INPUT", "-j", "DROP");
+        assertThat(run("iptables-save", "-c").out()).contains("[10:2000] -A INPUT -j ACCEPT");
+    }
+}
