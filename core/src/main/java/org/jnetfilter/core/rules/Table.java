@@ -16,10 +16,9 @@ public final class Table {
     private final TableKind kind;
     private final Family family;
     private final Map<String, Chain> builtinByName;
-    private final NavigableMap<String, Chain> userByName;
+    private final ChainMap userByName;
 
-    private Table(TableKind kind, Family family, Map<String, Chain> builtinByName,
-                  NavigableMap<String, Chain> userByName) {
+    private Table(TableKind kind, Family family, Map<String, Chain> builtinByName, ChainMap userByName) {
         this.kind = kind;
         this.family = family;
         this.builtinByName = builtinByName;
@@ -32,7 +31,7 @@ public final class Table {
         for (Hook h : kind.hooks()) {
             builtins.put(h.name(), Chain.builtin(h.name()));
         }
-        return new Table(kind, family, Collections.unmodifiableMap(builtins), Collections.emptyNavigableMap());
+        return new Table(kind, family, Collections.unmodifiableMap(builtins), ChainMap.empty());
     }
 
     public TableKind kind() {
@@ -60,15 +59,22 @@ public final class Table {
         return List.copyOf(builtinByName.values());
     }
 
+    /** User chains by name, in name order; a copy. */
     public NavigableMap<String, Chain> userChains() {
-        return Collections.unmodifiableNavigableMap(userByName);
+        TreeMap<String, Chain> m = new TreeMap<>();
+        userByName.forEach(c -> m.put(c.name(), c));
+        return m;
+    }
+
+    public int userChainCount() {
+        return userByName.size();
     }
 
     /** Built-in chains in hook order, then user chains by name: the order of -L, -S and iptables-save. */
     public List<Chain> chains() {
         List<Chain> all = new ArrayList<>(builtinByName.size() + userByName.size());
         all.addAll(builtinByName.values());
-        all.addAll(userByName.values());
+        userByName.forEach(all::add);
         return all;
     }
 
@@ -77,9 +83,9 @@ public final class Table {
         for (Chain c : builtinByName.values()) {
             n += c.rules().size();
         }
-        for (Chain c : userByName.values()) {
-            n += c.rules().size();
-        }
+        int[] users = {0};
+        userByName.forEach(c -> users[0] += c.rules().size());
+        n += users[0];
         return n;
     }
 
@@ -90,27 +96,30 @@ public final class Table {
             b.put(chain.name(), chain);
             return new Table(kind, family, Collections.unmodifiableMap(b), userByName);
         }
-        TreeMap<String, Chain> u = new TreeMap<>(userByName);
-        u.put(chain.name(), chain);
-        return new Table(kind, family, builtinByName, u);
+        return new Table(kind, family, builtinByName, userByName.put(chain.name(), chain));
     }
 
     public Table withoutUserChain(String name) {
-        TreeMap<String, Chain> u = new TreeMap<>(userByName);
-        u.remove(name);
-        return new Table(kind, family, builtinByName, u);
+        return new Table(kind, family, builtinByName, userByName.remove(name));
     }
+
+    /** Jump/goto counts by target chain, computed once per table generation (it is immutable). */
+    private volatile Map<String, Integer> referenceCounts;
 
     /** Number of rules in this table that jump or go to {@code chainName}: -L's "(N references)". */
     public int references(String chainName) {
-        int n = 0;
-        for (Chain c : chains()) {
-            for (Rule r : c.rules()) {
-                if (r.target() instanceof Target.Jump j && j.chain().equals(chainName)) {
-                    n++;
+        Map<String, Integer> counts = referenceCounts;
+        if (counts == null) {
+            Map<String, Integer> m = new java.util.HashMap<>();
+            for (Chain c : chains()) {
+                for (Rule r : c.rules()) {
+                    if (r.target() instanceof Target.Jump j) {
+                        m.merge(j.chain(), 1, Integer::sum);
+                    }
                 }
             }
+            referenceCounts = counts = m;
         }
-        return n;
+        return counts.getOrDefault(chainName, 0);
     }
 }
