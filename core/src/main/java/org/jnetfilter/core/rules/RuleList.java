@@ -11,12 +11,34 @@ import java.util.RandomAccess;
  */
 public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     private static final Rule[] NONE = new Rule[0];
-    private static final RuleList EMPTY = new RuleList(NONE);
+    private static final RuleList EMPTY = new RuleList(new Backing(NONE, 0), 0);
 
-    private final Rule[] rules;
+    /**
+     * An array shared by several lists, each seeing its first {@code size} slots. Appending to the list
+     * that ends where the array's used part ends claims the next slot in place (no copy), as a Go slice
+     * with spare capacity does; every other change copies. Lists never read past their own size, so a
+     * slot written for a newer list is invisible to older ones: all stay immutable to their readers.
+     */
+    private static final class Backing {
+        final Rule[] slots;
+        final java.util.concurrent.atomic.AtomicInteger used;
 
-    private RuleList(Rule[] rules) {
-        this.rules = rules;
+        Backing(Rule[] slots, int used) {
+            this.slots = slots;
+            this.used = new java.util.concurrent.atomic.AtomicInteger(used);
+        }
+    }
+
+    private final Backing backing;
+    private final int size;
+
+    private RuleList(Backing backing, int size) {
+        this.backing = backing;
+        this.size = size;
+    }
+
+    private static RuleList copyOf(Rule[] rules) {
+        return new RuleList(new Backing(rules, rules.length), rules.length);
     }
 
     public static RuleList empty() {
@@ -24,49 +46,68 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     }
 
     public static RuleList of(List<Rule> rules) {
-        return rules.isEmpty() ? EMPTY : new RuleList(rules.toArray(NONE));
+        return rules.isEmpty() ? EMPTY : copyOf(rules.toArray(NONE));
     }
 
     @Override
     public Rule get(int index) {
-        return rules[index];
+        java.util.Objects.checkIndex(index, size);
+        return backing.slots[index];
     }
 
     @Override
     public int size() {
-        return rules.length;
+        return size;
+    }
+
+    private Rule[] snapshot(int extra) {
+        Rule[] n = new Rule[size + extra];
+        System.arraycopy(backing.slots, 0, n, 0, size);
+        return n;
     }
 
     /** A new list with {@code rule} inserted before position {@code index} (0-based; size() appends). */
     public RuleList inserting(int index, Rule rule) {
-        Rule[] n = new Rule[rules.length + 1];
-        System.arraycopy(rules, 0, n, 0, index);
+        if (index == size) {
+            return appending(rule);
+        }
+        Rule[] n = new Rule[size + 1];
+        System.arraycopy(backing.slots, 0, n, 0, index);
         n[index] = rule;
-        System.arraycopy(rules, index, n, index + 1, rules.length - index);
-        return new RuleList(n);
+        System.arraycopy(backing.slots, index, n, index + 1, size - index);
+        return copyOf(n);
     }
 
     public RuleList appending(Rule rule) {
-        return inserting(rules.length, rule);
+        if (size < backing.slots.length && backing.used.compareAndSet(size, size + 1)) {
+            backing.slots[size] = rule;
+            return new RuleList(backing, size + 1);
+        }
+        Rule[] n = new Rule[Math.max(8, size + (size >> 1) + 1)];
+        System.arraycopy(backing.slots, 0, n, 0, size);
+        n[size] = rule;
+        return new RuleList(new Backing(n, size + 1), size + 1);
     }
 
     public RuleList removing(int index) {
-        Rule[] n = new Rule[rules.length - 1];
-        System.arraycopy(rules, 0, n, 0, index);
-        System.arraycopy(rules, index + 1, n, index, rules.length - index - 1);
-        return new RuleList(n);
+        java.util.Objects.checkIndex(index, size);
+        Rule[] n = new Rule[size - 1];
+        System.arraycopy(backing.slots, 0, n, 0, index);
+        System.arraycopy(backing.slots, index + 1, n, index, size - index - 1);
+        return n.length == 0 ? EMPTY : copyOf(n);
     }
 
     public RuleList replacing(int index, Rule rule) {
-        Rule[] n = Arrays.copyOf(rules, rules.length);
+        java.util.Objects.checkIndex(index, size);
+        Rule[] n = snapshot(0);
         n[index] = rule;
-        return new RuleList(n);
+        return copyOf(n);
     }
 
     /** The position of the first rule whose spec equals {@code spec}, or -1. */
     public int indexOfSpec(RuleSpec spec) {
-        for (int i = 0; i < rules.length; i++) {
-            if (rules[i].spec().equals(spec)) {
+        for (int i = 0; i < size; i++) {
+            if (backing.slots[i].spec().equals(spec)) {
                 return i;
             }
         }
