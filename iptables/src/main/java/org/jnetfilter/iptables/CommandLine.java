@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalInt;
+import java.util.Set;
 import org.jnetfilter.core.ext.Addresses;
 import org.jnetfilter.core.ext.Extension;
 import org.jnetfilter.core.ext.ExtensionData;
@@ -72,6 +73,22 @@ final class CommandLine implements ParseContext {
     static final int MAX_CHAIN_NAME = 29;
     private static final int IFNAMSIZ = 16;
 
+    static final String NAT_DROP =
+            "\nThe \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n";
+
+    /**
+     * Target extensions shipped with iptables 1.8.9 (libxt_*, libipt_*, libip6t_*): -N refuses their
+     * names even where jnetfilter does not implement them, because legacy finds them on disk. The empty
+     * name is the standard target.
+     */
+    private static final Set<String> SHIPPED_TARGETS = Set.of("AUDIT", "CHECKSUM",
+            "CLASSIFY", "CONNMARK", "CONNSECMARK", "CT", "DNAT", "DSCP", "HMARK", "IDLETIMER", "LED", "LOG", "MARK",
+            "MASQUERADE", "NETMAP", "NFLOG", "NFQUEUE", "NOTRACK", "RATEEST", "REDIRECT", "REJECT", "SECMARK", "SET",
+            "SNAT", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP", "TEE", "TOS", "TPROXY", "TRACE");
+    private static final Set<String> SHIPPED_TARGETS_IPV4 = Set.of("CLUSTERIP", "ECN", "TTL",
+            "ULOG");
+    private static final Set<String> SHIPPED_TARGETS_IPV6 = Set.of("DNPT", "HL", "SNPT");
+
     private final Family family;
     private final Extensions extensions;
     private final boolean restore;
@@ -122,7 +139,7 @@ final class CommandLine implements ParseContext {
         this.restore = restore;
         this.getopt = new Getopt(argv, family == Family.IPV4
                 ? "-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46"
-                : "-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:bvw::W::nt:m:xc:g:46");
+                : "-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46");
         this.ip = IpSpec.any(family);
         if (restoreTable != null) {
             this.table = restoreTable;
@@ -145,9 +162,6 @@ final class CommandLine implements ParseContext {
             {"ipv4", 0, '4'}, {"ipv6", 0, '6'},
         };
         for (Object[] o : t) {
-            if (family == Family.IPV6 && o[0].equals("fragments")) {
-                continue;
-            }
             Getopt.HasArg h = switch ((Integer) o[1]) {
                 case 0 -> Getopt.HasArg.NONE;
                 case 1 -> Getopt.HasArg.REQUIRED;
@@ -222,6 +236,33 @@ final class CommandLine implements ParseContext {
         return XtablesException.parameter(message);
     }
 
+    /**
+     * The word the option's argument came from, as written: legacy 1.8.9 takes -p, -s, -d, -i, -o and -j
+     * from argv[optind - 1], so "-s10.0.0.1" and "--jump=DROP" keep their option letters (and -ieth0
+     * names the interface "-ieth0").
+     */
+    private String wordAsWritten() {
+        String[] argv = getopt.argv();
+        return argv[getopt.optind - 1];
+    }
+
+    /** -W: still validated, then ignored (the xtables lock no longer polls). */
+    static void parseWaitInterval(String arg) {
+        if (arg == null) {
+            throw error("wait interval value required");
+        }
+        Long usec = scanUnsigned(arg);
+        if (usec == null || !arg.strip().matches("[+-]?\\d+")) {
+            throw error("wait interval not numeric");
+        }
+        // Linux: the interval was a struct timeval's tv_usec, so under one second
+        if (usec > 999999 || usec < 0) {
+            throw error("too long usec wait " + usec + " > 999999 usec");
+        }
+    }
+
+    private boolean waitIntervalGiven;
+
     /** Parses the whole command line. */
     Command parse() {
         String[] argv = getopt.argv();
@@ -284,10 +325,15 @@ final class CommandLine implements ParseContext {
                 }
                 case 'N' -> {
                     if (optarg.startsWith("-") || optarg.startsWith("!")) {
-                        throw error("chain name not allowed to start with `" + optarg.charAt(0) + "'\n");
+                        throw error("chain name not allowed to start with `" + optarg.charAt(0) + "'");
                     }
-                    if (extensions.target(optarg, family) != null || Target.verdictOrNull(optarg) != null) {
-                        throw error("chain name may not clash with target name\n");
+                    if (optarg.isEmpty() || extensions.target(optarg, family) != null
+                            || Target.verdictOrNull(optarg) != null || SHIPPED_TARGETS.contains(optarg)
+                            || (family == Family.IPV4 ? SHIPPED_TARGETS_IPV4 : SHIPPED_TARGETS_IPV6).contains(optarg)) {
+                        throw error("chain name may not clash with target name");
+                    }
+                    if (optarg.chars().anyMatch(ch -> ch == ' ' || (ch >= '\t' && ch <= '\r'))) {
+                        throw error("Invalid chain name `" + optarg + "'");
                     }
                     addCommand(CommandKind.NEW_CHAIN);
                     chain = optarg;
@@ -317,10 +363,11 @@ final class CommandLine implements ParseContext {
                 case 'h' -> throw new HelpRequested();
                 case 'p' -> {
                     setOption(OPT_PROTOCOL, IpSpec.INV_PROTO);
-                    protocolText = optarg.toLowerCase(Locale.ROOT);
+                    String word = wordAsWritten();
+                    protocolText = word.toLowerCase(Locale.ROOT);
                     OptionalInt proto = Protocols.parse(protocolText);
                     if (proto.isEmpty()) {
-                        throw error("unknown protocol \"" + optarg + "\" specified");
+                        throw error("unknown protocol \"" + word + "\" specified");
                     }
                     ip = ip.withProtocol(proto.getAsInt());
                     if (proto.getAsInt() == 0 && ip.inverted(IpSpec.INV_PROTO)) {
@@ -329,31 +376,34 @@ final class CommandLine implements ParseContext {
                 }
                 case 's' -> {
                     setOption(OPT_SOURCE, IpSpec.INV_SRCIP);
-                    srcText = optarg;
+                    srcText = wordAsWritten();
                 }
                 case 'd' -> {
                     setOption(OPT_DESTINATION, IpSpec.INV_DSTIP);
-                    dstText = optarg;
+                    dstText = wordAsWritten();
                 }
                 case 'j', 'g' -> {
                     setOption(OPT_JUMP, 0);
-                    jump(optarg, c == 'g');
+                    jump(c == 'j' ? wordAsWritten() : optarg, c == 'g');
                 }
                 case 'i' -> {
                     if (optarg.isEmpty()) {
                         throw error("Empty interface is likely to be undesired");
                     }
                     setOption(OPT_VIANAMEIN, IpSpec.INV_VIA_IN);
-                    ip = ip.withInIface(parseInterface(optarg, ip.inverted(IpSpec.INV_VIA_IN)));
+                    ip = ip.withInIface(parseInterface(wordAsWritten(), ip.inverted(IpSpec.INV_VIA_IN)));
                 }
                 case 'o' -> {
                     if (optarg.isEmpty()) {
                         throw error("Empty interface is likely to be undesired");
                     }
                     setOption(OPT_VIANAMEOUT, IpSpec.INV_VIA_OUT);
-                    ip = ip.withOutIface(parseInterface(optarg, ip.inverted(IpSpec.INV_VIA_OUT)));
+                    ip = ip.withOutIface(parseInterface(wordAsWritten(), ip.inverted(IpSpec.INV_VIA_OUT)));
                 }
                 case 'f' -> {
+                    if (family == Family.IPV6) {
+                        throw error("`-f' is not supported in IPv6, use -m frag instead");
+                    }
                     setOption(OPT_FRAGMENT, IpSpec.INV_FRAG);
                     ip = ip.withFragment(true);
                 }
@@ -389,10 +439,12 @@ final class CommandLine implements ParseContext {
                     waitSeconds = parseWait(optarg);
                 }
                 case 'W' -> {
-                    if (optarg == null && getopt.hasArg()) {
-                        getopt.optind++;
+                    String arg = optarg;
+                    if (arg == null && getopt.hasArg()) {
+                        arg = argv[getopt.optind++];
                     }
-                    warnings.add("Ignoring deprecated --wait-interval option.");
+                    parseWaitInterval(arg);
+                    waitIntervalGiven = true;
                 }
                 case '0' -> setOption(OPT_LINENUMBERS, 0);
                 case 'M' -> {
@@ -429,6 +481,12 @@ final class CommandLine implements ParseContext {
                 }
             }
             invert = false;
+        }
+        if (waitIntervalGiven) {
+            warnings.add("Ignoring deprecated --wait-interval option.");
+            if (waitSeconds < 0 && !restore) {
+                throw error("--wait-interval only makes sense with --wait\n");
+            }
         }
         return finish();
     }
@@ -497,6 +555,12 @@ final class CommandLine implements ParseContext {
     }
 
     private void jump(String name, boolean viaGoto) {
+        if (name.isEmpty()) {
+            throw error("Invalid target name (too short)");
+        }
+        if (name.length() >= MAX_CHAIN_NAME) {
+            throw error("Invalid target name `" + name + "' (" + (MAX_CHAIN_NAME - 1) + " chars max)");
+        }
         jumpTo = name;
         isGoto = viaGoto;
         if (Target.verdictOrNull(name) != null) {
@@ -511,10 +575,12 @@ final class CommandLine implements ParseContext {
 
     private void addCommand(CommandKind kind) {
         if (invert) {
-            throw error("unexpected ! flag");
+            throw error("unexpected '!' flag");
         }
-        int others = kind == CommandKind.LIST ? CommandKind.ZERO.bit() | CommandKind.ZERO_NUM.bit()
-                : kind == CommandKind.ZERO ? CommandKind.LIST.bit() : 0;
+        // -Z may join -L or -S (list, then zero)
+        int others = kind == CommandKind.LIST || kind == CommandKind.LIST_RULES
+                ? CommandKind.ZERO.bit() | CommandKind.ZERO_NUM.bit()
+                : kind == CommandKind.ZERO ? CommandKind.LIST.bit() | CommandKind.LIST_RULES.bit() : 0;
         if ((command & ~others) != 0) {
             CommandKind prev = null;
             for (CommandKind k : CommandKind.values()) {
@@ -523,7 +589,7 @@ final class CommandLine implements ParseContext {
                     break;
                 }
             }
-            throw error("Cannot use -" + kind.letter + " with -" + prev.letter + "\n");
+            throw error("Cannot use -" + kind.letter + " with -" + prev.letter);
         }
         command |= kind.bit();
     }
@@ -568,16 +634,16 @@ final class CommandLine implements ParseContext {
         return OPT_LETTERS.charAt(Integer.numberOfTrailingZeros(option));
     }
 
-    /** xtables_parse_interface; "+" alone means any interface, so it is stored empty unless negated. */
+    /** xtables_parse_interface; "+" alone matches any interface but is kept, as -L -v shows it. */
     private String parseInterface(String name, boolean inverted) {
         if (name.length() + 1 > IFNAMSIZ) {
-            throw error("interface name `" + name + "' must be shorter than " + IFNAMSIZ + " characters");
+            throw error("interface name `" + name + "' must be shorter than IFNAMSIZ (" + (IFNAMSIZ - 1) + ")");
         }
         if (name.indexOf('/') >= 0 || name.indexOf(' ') >= 0) {
             warnings.add("Warning: weird character in interface `" + name
                     + "' ('/' and ' ' are not allowed by the kernel).");
         }
-        return name.equals("+") && !inverted ? "" : name;
+        return name;
     }
 
     private int parseWait(String optarg) {
@@ -679,10 +745,13 @@ final class CommandLine implements ParseContext {
         boolean zeroAfterList = false;
         if (kind == null) {
             kind = (command & CommandKind.ZERO_NUM.bit()) != 0 ? CommandKind.ZERO_NUM : CommandKind.ZERO;
-        } else if (kind == CommandKind.LIST && (command & (CommandKind.ZERO.bit() | CommandKind.ZERO_NUM.bit())) != 0) {
+        } else if ((kind == CommandKind.LIST || kind == CommandKind.LIST_RULES) && (command & (CommandKind.ZERO.bit() | CommandKind.ZERO_NUM.bit())) != 0) {
             zeroAfterList = true;
         }
         genericOptCheck();
+        if (kind == CommandKind.SET_POLICY && table.equals("nat") && "DROP".equals(policy)) {
+            throw error(NAT_DROP);
+        }
         boolean ruleCommand = kind == CommandKind.APPEND || kind == CommandKind.DELETE || kind == CommandKind.CHECK
                 || kind == CommandKind.INSERT || kind == CommandKind.REPLACE;
         List<RuleSpec> rules = List.of();
@@ -723,7 +792,7 @@ final class CommandLine implements ParseContext {
             return new Target.None();
         }
         Target.Verdict v = Target.verdictOrNull(jumpTo);
-        if (v != null) {
+        if (v != null && !isGoto) {
             return v;
         }
         if (target != null) {
@@ -749,7 +818,7 @@ final class CommandLine implements ParseContext {
                 }
             }
             if (legal == -1) {
-                throw error("Illegal option `-" + OPT_LETTERS.charAt(i) + "' with this command\n");
+                throw error("Illegal option `-" + OPT_LETTERS.charAt(i) + "' with this command");
             }
         }
     }

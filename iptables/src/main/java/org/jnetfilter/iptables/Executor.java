@@ -45,10 +45,17 @@ final class Executor {
 
     /** @param checkTable run the kernel's table checks now (false inside a restore: they run at COMMIT) */
     static Result execute(Command cmd, Ruleset rs, boolean checkTable) {
+        return execute(cmd, rs, checkTable, new StringBuilder());
+    }
+
+    /**
+     * @param out receives what the command prints, also when it then fails (iptables echoes a -v rule
+     *            before the kernel refuses it)
+     */
+    static Result execute(Command cmd, Ruleset rs, boolean checkTable, StringBuilder out) {
         TableKind kind = tableKind(cmd.table(), rs.family().program());
         Table table = rs.tableOrInitial(kind);
         Ruleset touched = rs.table(kind) == null ? rs.with(table) : rs;
-        StringBuilder out = new StringBuilder();
         Table next = switch (cmd.kind()) {
             case APPEND, INSERT, REPLACE, DELETE, CHECK -> ruleCommand(cmd, table, out);
             case DELETE_NUM -> {
@@ -60,21 +67,21 @@ final class Executor {
             }
             case LIST -> {
                 list(cmd, table, out);
-                yield cmd.zeroAfterList() ? zero(cmd, table) : table;
+                yield cmd.zeroAfterList() ? zero(cmd, table, out) : table;
             }
             case LIST_RULES -> {
                 listRules(cmd, table, out);
-                yield table;
+                yield cmd.zeroAfterList() ? zero(cmd, table, out) : table;
             }
-            case FLUSH -> flush(cmd, table);
-            case ZERO, ZERO_NUM -> zero(cmd, table);
+            case FLUSH -> flush(cmd, table, out);
+            case ZERO, ZERO_NUM -> zero(cmd, table, out);
             case NEW_CHAIN -> {
                 if (table.hasChain(cmd.chain())) {
                     throw XtablesException.kernel("Chain already exists");
                 }
                 yield table.with(Chain.user(cmd.chain()));
             }
-            case DELETE_CHAIN -> deleteChain(cmd, table);
+            case DELETE_CHAIN -> deleteChain(cmd, table, out);
             case SET_POLICY -> setPolicy(cmd, table);
             case RENAME_CHAIN -> rename(cmd, table);
         };
@@ -112,11 +119,25 @@ final class Executor {
         Target target = cmd.rules().get(0).target();
         if (target instanceof Target.Jump j && !table.hasChain(j.chain())) {
             if (j.isGoto()) {
-                throw XtablesException.parameter("goto '" + j.chain() + "' is not a chain\n");
+                throw XtablesException.parameter("goto '" + j.chain() + "' is not a chain");
             }
             throw XtablesException.parameter("Couldn't load target `" + j.chain() + "':No such file or directory\n");
         }
-        Chain c = chain(table, chainName);
+        Chain c = table.chain(chainName);
+        if (c == null) {
+            // legacy echoes the rule (-v) before libiptc finds that the chain is missing
+            if (cmd.verbose() > 0) {
+                // and legacy goes on with the next address pair after each failure
+                for (RuleSpec spec : cmd.rules()) {
+                    Listing.rule(out, new Rule(spec, Counters.zero()), 0, Listing.FMT_PRINT_RULE);
+                }
+            }
+            if (cmd.kind() == CommandKind.DELETE || cmd.kind() == CommandKind.CHECK) {
+                // libiptc looks the rule up in a chain it cannot find: the same "no such rule" error
+                throw XtablesException.kernel("Bad rule (does a matching rule exist in that chain?)");
+            }
+            throw noSuchChain();
+        }
         if (target instanceof Target.Jump j && table.chain(j.chain()).isBuiltin()) {
             throw XtablesException.invalidArgument();
         }
@@ -144,6 +165,11 @@ final class Executor {
                 case DELETE, CHECK -> {
                     int idx = rules.indexOfSpec(spec);
                     if (idx < 0) {
+                        // observed with iptables-legacy 1.8.9: a missing rule whose target is a chain or a
+                        // target extension reports ENOENT's generic text, a verdict target "Bad rule"
+                        if (spec.target() instanceof Target.Jump || spec.target() instanceof Target.Extension) {
+                            throw noSuchChain();
+                        }
                         throw XtablesException.kernel("Bad rule (does a matching rule exist in that chain?)");
                     }
                     if (cmd.kind() == CommandKind.DELETE) {
@@ -231,13 +257,16 @@ final class Executor {
         out.append('\n');
     }
 
-    private static Table flush(Command cmd, Table table) {
+    private static Table flush(Command cmd, Table table, StringBuilder out) {
         if (cmd.chain() != null) {
+            // legacy announces the chain before libiptc looks it up
+            verboseNote(cmd, out, "Flushing", cmd.chain());
             Chain c = chain(table, cmd.chain());
             return table.with(c.withRules(RuleList.empty()));
         }
         Table t = table;
         for (Chain c : table.chains()) {
+            verboseNote(cmd, out, "Flushing", c.name());
             if (!c.rules().isEmpty()) {
                 t = t.with(c.withRules(RuleList.empty()));
             }
@@ -250,9 +279,18 @@ final class Executor {
      * the kernel's per-rule counters), so the table is returned with new counter objects to make the
      * change visible as a new generation.
      */
-    private static Table zero(Command cmd, Table table) {
+    private static void verboseNote(Command cmd, StringBuilder out, String what, String chain) {
+        if (cmd.verbose() > 0) {
+            out.append(what).append(" chain `").append(chain).append("'\n");
+        }
+    }
+
+    private static Table zero(Command cmd, Table table, StringBuilder out) {
         List<Chain> chains;
         if (cmd.chain() != null) {
+            if (cmd.kind() != CommandKind.ZERO_NUM) {
+                verboseNote(cmd, out, "Zeroing", cmd.chain());
+            }
             chains = List.of(chain(table, cmd.chain()));
         } else {
             chains = table.chains();
@@ -261,10 +299,13 @@ final class Executor {
         for (Chain c : chains) {
             if (cmd.ruleNum() > 0 && cmd.kind() == CommandKind.ZERO_NUM) {
                 if (cmd.ruleNum() > c.rules().size()) {
-                    throw XtablesException.kernel("Too many links");
+                    throw XtablesException.kernel("Index of counter too big");
                 }
                 Rule r = c.rules().get(cmd.ruleNum() - 1);
                 return t.with(c.withRules(c.rules().replacing(cmd.ruleNum() - 1, new Rule(r.spec(), Counters.zero()))));
+            }
+            if (cmd.chain() == null) {
+                verboseNote(cmd, out, "Zeroing", c.name());
             }
             List<Rule> fresh = new ArrayList<>(c.rules().size());
             for (Rule r : c.rules()) {
@@ -279,8 +320,9 @@ final class Executor {
         return t;
     }
 
-    private static Table deleteChain(Command cmd, Table table) {
+    private static Table deleteChain(Command cmd, Table table, StringBuilder out) {
         if (cmd.chain() != null) {
+            verboseNote(cmd, out, "Deleting", cmd.chain());
             Chain c = table.chain(cmd.chain());
             if (c == null) {
                 throw noSuchChain();
@@ -296,16 +338,23 @@ final class Executor {
             }
             return table.withoutUserChain(c.name());
         }
+        // Legacy tries every user chain in turn, keeps going after a failure and then reports the last
+        // failure's errno; as the table is then not committed, nothing is deleted.
         Table t = table;
+        XtablesException last = null;
         for (String name : table.userChains().keySet()) {
             Chain c = t.chain(name);
+            verboseNote(cmd, out, "Deleting", name);
             if (t.references(name) > 0) {
-                throw XtablesException.kernel("Too many links");
+                last = XtablesException.kernel("Too many links");
+            } else if (!c.rules().isEmpty()) {
+                last = XtablesException.kernel("Directory not empty");
+            } else {
+                t = t.withoutUserChain(name);
             }
-            if (!c.rules().isEmpty()) {
-                throw XtablesException.kernel("Directory not empty");
-            }
-            t = t.withoutUserChain(name);
+        }
+        if (last != null) {
+            throw last;
         }
         return t;
     }
@@ -320,10 +369,11 @@ final class Executor {
             throw XtablesException.kernel("Bad policy name. Run `dmesg' for more information");
         }
         if (table.kind() == TableKind.NAT && p.equals("DROP")) {
-            throw XtablesException.parameter(
-                    "\nThe \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.\n");
+            throw XtablesException.parameter(CommandLine.NAT_DROP);
         }
-        return table.with(c.withPolicy(p, c.policyCounters()));
+        Counters counters = cmd.counters() != null ? new Counters(cmd.counters()[0], cmd.counters()[1])
+                : c.policyCounters();
+        return table.with(c.withPolicy(p, counters));
     }
 
     private static Table rename(Command cmd, Table table) {

@@ -15,8 +15,12 @@ import java.util.List;
 import java.util.function.Supplier;
 import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Counters;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.TableKind;
 
 /**
  * The iptables programs: {@code iptables}, {@code ip6tables}, their {@code -save} and {@code -restore}
@@ -68,10 +72,22 @@ public final class Iptables {
             Executor.tableKind(cmd.table(), program);
             try (StateStore.Held lock = store.lock(cmd.waitSeconds())) {
                 Ruleset current = store.load(family);
-                Executor.Result r = Executor.execute(cmd, current);
-                out.print(r.stdout());
+                StringBuilder printed = new StringBuilder();
+                Executor.Result r;
+                try {
+                    r = Executor.execute(cmd, current, true, printed);
+                } catch (XtablesException e) {
+                    // the table was initialised before the command failed, and the kernel keeps it
+                    TableKind k = Executor.tableKind(cmd.table(), program);
+                    if (current.table(k) == null) {
+                        store.store(current.with(current.tableOrInitial(k)).withGeneration(current.generation() + 1));
+                    }
+                    throw e;
+                } finally {
+                    out.print(printed);
+                }
                 if (r.changed()) {
-                    store.store(r.ruleset().withGeneration(current.generation() + 1));
+                    store.store(policyCountersRestarted(cmd, r.ruleset()).withGeneration(current.generation() + 1));
                 }
             }
             return 0;
@@ -82,22 +98,61 @@ public final class Iptables {
             out.print(resource("help-" + (family == Family.IPV4 ? "ipv4" : "ipv6") + ".txt"));
             return 0;
         } catch (CommandLine.VersionRequested e) {
-            out.println(e.negated ? "Not " + VERSION + " ;-)" : program + " v" + VERSION + " (legacy)");
+            out.println(e.negated ? "Not " + VERSION + " (legacy) ;-)" : program + " v" + VERSION + " (legacy)");
             return 0;
         } catch (CommandLine.BadArgument e) {
             err.println("Bad argument `" + e.word + "'");
             err.println("Try `" + program + " -h' or '" + program + " --help' for more information.");
             return XtablesException.PARAMETER_PROBLEM;
         } catch (CommandLine.WrongFamily e) {
-            err.println("This is the IPv" + (family == Family.IPV4 ? "4" : "6") + " version of " + program + ".");
+            err.println("Try `" + program + " -h' or '" + program + " --help' for more information.");
             return XtablesException.PARAMETER_PROBLEM;
+        }
+    }
+
+    /**
+     * Legacy's commit of a changed table leaves the built-in chains' policy counters at zero, except the
+     * one this very command set with {@code -P CHAIN POLICY -c P B} (observed with iptables-legacy 1.8.9:
+     * any -A, -N or -P after a {@code -P -c} shows the policy at 0 packets, 0 bytes).
+     */
+    private static Ruleset policyCountersRestarted(Command cmd, Ruleset rs) {
+        TableKind k = TableKind.byName(cmd.table()).orElseThrow();
+        Table t = rs.table(k);
+        if (t == null) {
+            return rs;
+        }
+        Table next = t;
+        for (Chain c : t.builtinChains()) {
+            boolean setNow = cmd.kind() == CommandKind.SET_POLICY && cmd.counters() != null && c.name().equals(cmd.chain());
+            if (!setNow && (c.policyCounters().packets() != 0 || c.policyCounters().bytes() != 0)) {
+                next = next.with(c.withPolicy(c.policy(), Counters.zero()));
+            }
+        }
+        return next == t ? rs : rs.with(next);
+    }
+
+    /** The tables a restore opened exist from then on, empty, as the kernel initialised them. */
+    private void keepOpenedTables(Ruleset current, Restore r) {
+        Ruleset initialised = current;
+        for (TableKind k : r.opened) {
+            if (initialised.table(k) == null) {
+                initialised = initialised.with(initialised.tableOrInitial(k));
+            }
+        }
+        if (initialised != current) {
+            store.store(initialised.withGeneration(current.generation() + 1));
         }
     }
 
     static void printError(PrintStream err, String program, XtablesException e, int line) {
         switch (e.kind()) {
             case KERNEL -> err.print(program + ": " + e.getMessage() + ".\n");
-            case RAW -> err.print(e.getMessage());
+            case RAW -> {
+                err.print(e.getMessage());
+                if (e.status() == XtablesException.PARAMETER_PROBLEM && line >= 0) {
+                    tryHelp(err, program, line);
+                }
+            }
             case PARAMETER -> {
                 err.print(program + " v" + VERSION + " (legacy): " + e.getMessage() + "\n");
                 if (e.status() == XtablesException.PARAMETER_PROBLEM) {
@@ -125,10 +180,98 @@ public final class Iptables {
         }
     }
 
-    private int save(Family family, String[] args, PrintStream out, PrintStream err) {
+    private static final List<String> SAVE_LONG_OPTIONS = List.of("counters", "dump", "table", "modprobe", "file",
+            "version");
+    private static final List<String> RESTORE_LONG_OPTIONS = List.of("counters", "verbose", "version", "test",
+            "help", "noflush", "wait", "wait-interval", "table", "modprobe");
+
+    /** A long option the user could not have meant uniquely; getopt_long's message is in it. */
+    private static final class LongOptionError extends Exception {
+        LongOptionError(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * getopt_long's long option matching: "--name[=value]" with name an exact option or the unique option
+     * it abbreviates; returns the word spelled out, so the parsers below see full names only.
+     */
+    private static String[] spellOutLongOptions(String[] args, List<String> names, String prog)
+            throws LongOptionError {
+        String[] out = args.clone();
+        for (int i = 0; i < out.length; i++) {
+            String a = out[i];
+            if (a.equals("--")) {
+                break;
+            }
+            if (!a.startsWith("--")) {
+                continue;
+            }
+            int eq = a.indexOf('=');
+            String name = a.substring(2, eq < 0 ? a.length() : eq);
+            if (names.contains(name)) {
+                continue;
+            }
+            List<String> candidates = names.stream().filter(n -> n.startsWith(name)).toList();
+            if (candidates.size() == 1 && !name.isEmpty()) {
+                out[i] = "--" + candidates.get(0) + (eq < 0 ? "" : a.substring(eq));
+            } else if (candidates.size() > 1 && !name.isEmpty()) {
+                StringBuilder m = new StringBuilder(prog + ": option '" + a.substring(0, eq < 0 ? a.length() : eq)
+                        + "' is ambiguous; possibilities:");
+                for (String c : candidates) {
+                    m.append(" '--").append(c).append('\'');
+                }
+                throw new LongOptionError(m.toString());
+            } else {
+                throw new LongOptionError(prog + ": unrecognized option '" + a + "'");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * getopt's short option clusters: "-ct raw" is "-c -t raw", "-Tnat" is "-T nat"; a letter in
+     * {@code withArg} takes the rest of its word as its argument.
+     */
+    private static String[] splitClusters(String[] args, String withArg) {
+        List<String> out = new ArrayList<>();
+        boolean options = true;
+        for (String a : args) {
+            if (a.equals("--")) {
+                options = false;
+            }
+            if (!options || !a.startsWith("-") || a.startsWith("--") || a.length() <= 2) {
+                out.add(a);
+                continue;
+            }
+            for (int j = 1; j < a.length(); j++) {
+                char c = a.charAt(j);
+                out.add("-" + c);
+                if (withArg.indexOf(c) >= 0) {
+                    if (j + 1 < a.length()) {
+                        out.add(a.substring(j + 1));
+                    }
+                    break;
+                }
+            }
+        }
+        return out.toArray(String[]::new);
+    }
+
+    private int save(Family family, String[] rawArgs, PrintStream out, PrintStream err) {
         String program = family.program() + "-save";
+        String[] args;
+        try {
+            args = splitClusters(spellOutLongOptions(rawArgs, SAVE_LONG_OPTIONS, family.program() + "-legacy-save"),
+                    "tMf");
+        } catch (LongOptionError e) {
+            err.print(e.getMessage() + "\nLook at manual page `" + program + ".8' for more information.\n");
+            return 1;
+        }
         boolean counters = false;
         String table = null;
+        String file = null;
+        boolean extra = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -146,6 +289,16 @@ public final class Iptables {
                     return 0;
                 }
                 case "-M", "--modprobe" -> i++;
+                case "-d", "--dump" -> {
+                }
+                case "-f", "--file" -> {
+                    if (i + 1 >= args.length) {
+                        err.print(family.program() + "-legacy-save: option requires an argument -- 'f'\n"
+                                + "Look at manual page `" + program + ".8' for more information.\n");
+                        return 1;
+                    }
+                    file = args[++i];
+                }
                 default -> {
                     if (a.startsWith("--table=")) {
                         table = a.substring(8);
@@ -153,6 +306,14 @@ public final class Iptables {
                         table = a.substring(2);
                     } else if (a.startsWith("--modprobe=")) {
                         continue;
+                    } else if (a.startsWith("--file=")) {
+                        file = a.substring(7);
+                    } else if (!a.startsWith("-") || a.equals("-")) {
+                        extra = true;
+                    } else if (a.startsWith("--")) {
+                        err.print(family.program() + "-legacy-save: unrecognized option '" + a + "'\n"
+                                + "Look at manual page `" + program + ".8' for more information.\n");
+                        return 1;
                     } else {
                         err.print(family.program() + "-legacy-save: invalid option -- '"
                                 + (a.startsWith("-") && a.length() > 1 ? a.substring(1, 2) : a) + "'\n"
@@ -162,20 +323,36 @@ public final class Iptables {
                 }
             }
         }
+        if (extra) {
+            err.print("Unknown arguments found on commandline\n");
+            return 1;
+        }
+        PrintStream dest = out;
+        if (file != null && !file.equals("/dev/stdout")) {
+            try {
+                dest = new PrintStream(Files.newOutputStream(Path.of(file)), true, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                err.print("Failed to open file, error: " + e.getMessage() + "\n");
+                return 1;
+            }
+        }
         try (StateStore.Held lock = store.lock(Integer.MAX_VALUE)) {
             Ruleset rs = store.load(family);
-            if (table != null && org.jnetfilter.core.rules.TableKind.byName(table).isEmpty()) {
+            if (table != null && TableKind.byName(table).isEmpty()) {
                 err.print(program + " v" + VERSION + " (legacy): Cannot initialize: Table does not exist (do you need to insmod?)\n");
                 return 1;
             }
             if (table != null) {
-                org.jnetfilter.core.rules.TableKind k = org.jnetfilter.core.rules.TableKind.byName(table).orElseThrow();
+                TableKind k = TableKind.byName(table).orElseThrow();
                 if (rs.table(k) == null) {
                     rs = rs.with(rs.tableOrInitial(k));
                     store.store(rs);
                 }
             }
-            out.print(SaveFormat.save(rs, table, counters, clock.get()));
+            dest.print(SaveFormat.save(rs, table, counters, clock.get()));
+            if (dest != out) {
+                dest.close();
+            }
             return 0;
         }
     }
@@ -188,26 +365,53 @@ public final class Iptables {
         String table = null;
         int wait = -1;
         String file = null;
-        List<String> words = new ArrayList<>(List.of(args));
+        boolean waitInterval = false;
+        boolean verbose = false;
+        List<String> words;
+        try {
+            words = new ArrayList<>(List.of(splitClusters(spellOutLongOptions(args, RESTORE_LONG_OPTIONS,
+                    family.program() + "-legacy-restore"), "TM")));
+        } catch (LongOptionError e) {
+            err.print(e.getMessage() + "\nTry `" + program + " -h' for more information.\n");
+            return 1;
+        }
         for (int i = 0; i < words.size(); i++) {
             String a = words.get(i);
             switch (a) {
                 case "-c", "--counters" -> counters = true;
                 case "-n", "--noflush" -> noflush = true;
                 case "-t", "--test" -> test = true;
-                case "-v", "--verbose" -> {
+                case "-v", "--verbose" -> verbose = true;
+                case "-T", "--table" -> {
+                    if (i + 1 >= words.size()) {
+                        err.print(family.program() + "-legacy-restore: option requires an argument -- 'T'\n"
+                                + "Try `" + program + " -h' for more information.\n");
+                        return 1;
+                    }
+                    table = words.get(++i);
                 }
-                case "-T", "--table" -> table = i + 1 < words.size() ? words.get(++i) : null;
+                // -w and -W take the next word when it is no option, as legacy's restore does
                 case "-w", "--wait" -> {
                     wait = Integer.MAX_VALUE;
-                    if (i + 1 < words.size() && words.get(i + 1).matches("\\d+")) {
-                        wait = Integer.parseInt(words.get(++i));
+                    if (i + 1 < words.size() && !words.get(i + 1).startsWith("-")) {
+                        String v = words.get(++i);
+                        if (!v.matches("\\d+")) {
+                            printError(err, program, XtablesException.parameter("wait seconds not numeric"), 0);
+                            return XtablesException.PARAMETER_PROBLEM;
+                        }
+                        Long secs = CommandLine.scanUnsigned(v);
+                        wait = secs > Integer.MAX_VALUE || secs < 0 ? Integer.MAX_VALUE : secs.intValue();
                     }
                 }
                 case "-W", "--wait-interval" -> {
-                    if (i + 1 < words.size() && words.get(i + 1).matches("\\d+")) {
-                        i++;
+                    String v = i + 1 < words.size() && !words.get(i + 1).startsWith("-") ? words.get(++i) : null;
+                    try {
+                        CommandLine.parseWaitInterval(v);
+                    } catch (XtablesException e) {
+                        printError(err, program, e, 0);
+                        return e.status();
                     }
+                    waitInterval = true;
                 }
                 case "-M", "--modprobe" -> i++;
                 case "-h", "--help" -> {
@@ -221,13 +425,19 @@ public final class Iptables {
                 default -> {
                     if (a.startsWith("--table=")) {
                         table = a.substring(8);
+                    } else if (a.startsWith("--wait-interval=")) {
+                        waitInterval = true;
                     } else if (a.startsWith("--wait=")) {
                         wait = Integer.parseInt(a.substring(7));
                     } else if (a.startsWith("--modprobe=")) {
                         continue;
+                    } else if (a.startsWith("--")) {
+                        err.print(family.program() + "-legacy-restore: unrecognized option '" + a + "'\n"
+                                + "Try `" + program + " -h' for more information.\n");
+                        return 1;
                     } else if (a.startsWith("-") && a.length() > 1) {
-                        err.print(family.program() + "-legacy-restore: invalid option -- '" + a.substring(1, 2) + "'\n");
-                        err.print(resource("help-restore.txt").replace("PROGRAM", program));
+                        err.print(family.program() + "-legacy-restore: invalid option -- '" + a.substring(1, 2) + "'\n"
+                                + "Try `" + program + " -h' for more information.\n");
                         return 1;
                     } else if (file == null) {
                         file = a;
@@ -236,6 +446,13 @@ public final class Iptables {
                         return 1;
                     }
                 }
+            }
+        }
+        if (waitInterval) {
+            err.print("Ignoring deprecated --wait-interval option.\n");
+            if (wait < 0) {
+                err.print("Option --wait-interval requires option --wait\n");
+                return 1;
             }
         }
         BufferedReader reader;
@@ -250,11 +467,22 @@ public final class Iptables {
             err.print("Can't open " + file + ": " + e.getMessage() + "\n");
             return 1;
         }
+        Restore r = new Restore(extensions, counters, noflush, table, program).verbose(verbose);
         try (StateStore.Held lock = store.lock(wait)) {
             Ruleset current = store.load(family);
-            Restore r = new Restore(extensions, counters, noflush, table, program);
-            Ruleset next = r.apply(current, reader);
-            if (!test && next != current) {
+            Ruleset next;
+            try {
+                next = r.apply(current, reader);
+            } catch (Restore.Failure f) {
+                // all-or-nothing: no line of a failing restore is applied
+                keepOpenedTables(current, r);
+                throw f;
+            } finally {
+                out.print(r.printed);
+            }
+            if (test) {
+                keepOpenedTables(current, r);
+            } else if (next != current) {
                 store.store(next.withGeneration(current.generation() + 1));
             }
             return 0;

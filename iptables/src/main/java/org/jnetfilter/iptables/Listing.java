@@ -143,7 +143,7 @@ final class Listing {
                 pname = Integer.toString(ip.protocol());
             }
         }
-        sb.append(String.format(fmt(format, "%-5s", "%s "), pname));
+        sb.append(String.format(fmt(format, "%-4s ", "%s "), pname));
         if ((format & FMT_OPTIONS) != 0) {
             if ((format & FMT_NOTABLE) != 0) {
                 sb.append("opt ");
@@ -152,7 +152,8 @@ final class Listing {
                 sb.append(ip.inverted(IpSpec.INV_FRAG) ? '!' : '-');
                 sb.append(ip.fragment() ? 'f' : '-');
             } else {
-                sb.append("  ");
+                // ip6tables has no -f, so its two flag characters are always "--"
+                sb.append("--");
             }
             sb.append(' ');
         }

@@ -52,6 +52,28 @@ final class Restore {
         this.program = program;
     }
 
+    private boolean trusted;
+    private boolean verbose;
+    /** What the commands inside print (-L, -S, -v), in order; printed even when the restore fails. */
+    final StringBuilder printed = new StringBuilder();
+    /** Tables opened so far: the kernel initialises each at its {@code *table} line, even if a later line fails. */
+    final List<TableKind> opened = new ArrayList<>();
+
+    /** -v: report flushed and deleted chains and echo each rule, as legacy does. */
+    Restore verbose(boolean v) {
+        verbose = v;
+        return this;
+    }
+
+    /**
+     * Reads jnetfilter's own state: allows what commands may create but a restore refuses (a chain
+     * renamed to 29 characters with -E).
+     */
+    Restore trusted() {
+        trusted = true;
+        return this;
+    }
+
     Ruleset apply(Ruleset start, BufferedReader in) throws IOException {
         Ruleset rs = start;
         String tableName = null;
@@ -82,7 +104,7 @@ final class Restore {
             if (raw.charAt(0) == '*' && !inTable) {
                 String[] f = raw.substring(1).trim().split("[ \t]+");
                 if (f.length == 0 || f[0].isEmpty()) {
-                    throw new Failure(XtablesException.parameter(program + ": line " + line + " table name invalid\n"), line);
+                    throw new Failure(XtablesException.parameter(program + ": line " + line + " table name invalid"), line);
                 }
                 tableName = f[0];
                 inTable = true;
@@ -93,14 +115,24 @@ final class Restore {
                 String requested = tableName;
                 int at = line;
                 TableKind kind = TableKind.byName(requested).orElseThrow(() -> new Failure(XtablesException.parameter(
-                        program + ": unable to initialize table '" + requested + "'\n"), at));
+                        program + ": unable to initialize table '" + requested + "'"), at));
                 Table t = rs.tableOrInitial(kind);
+                opened.add(kind);
                 if (!noflush) {
+                    if (verbose) {
+                        for (Chain c : t.chains()) {
+                            printed.append("Flushing chain `").append(c.name()).append("'\n");
+                        }
+                        for (String user : t.userChains().keySet()) {
+                            printed.append("Deleting chain `").append(user).append("'\n");
+                        }
+                    }
                     for (String user : List.copyOf(t.userChains().keySet())) {
                         t = t.withoutUserChain(user);
                     }
+                    // the table is replaced whole: built-in policy counters restart unless -c sets them
                     for (Chain c : t.builtinChains()) {
-                        t = t.with(c.withRules(RuleList.empty()));
+                        t = t.with(c.withRules(RuleList.empty()).withPolicy(c.policy(), Counters.zero()));
                     }
                 }
                 rs = rs.with(t);
@@ -116,6 +148,15 @@ final class Restore {
             if (!inTable) {
                 throw new Failure(lineFailed(program, line), -1);
             }
+            if (trusted) {
+                // a state file may hold a quoted word with a newline in it (a comment read from a line
+                // whose quote was never closed): the word goes on on the next line
+                String more;
+                while (quoteOpenAtEnd(raw) && (more = in.readLine()) != null) {
+                    raw = raw + "\n" + more;
+                    line++;
+                }
+            }
             rs = ruleLine(rs, tableName, raw, line);
         }
         if (inTable) {
@@ -128,10 +169,10 @@ final class Restore {
     private Ruleset chainLine(Ruleset rs, String tableName, String raw, int line) {
         String[] f = raw.substring(1).trim().isEmpty() ? new String[0] : raw.substring(1).trim().split("[ \t]+");
         if (f.length == 0) {
-            throw new Failure(XtablesException.parameter(program + ": line " + line + " chain name invalid\n"), line);
+            throw new Failure(XtablesException.parameter(program + ": line " + line + " chain name invalid"), line);
         }
         String chain = f[0];
-        if (chain.length() >= CommandLine.MAX_CHAIN_NAME) {
+        if (chain.length() >= CommandLine.MAX_CHAIN_NAME && !trusted) {
             throw new Failure(XtablesException.parameter("Invalid chain name `" + chain + "' ("
                     + (CommandLine.MAX_CHAIN_NAME - 1) + " chars max)"), line);
         }
@@ -142,18 +183,18 @@ final class Restore {
             if (noflush && c != null) {
                 t = t.with(c.withRules(RuleList.empty()));
             } else if (c != null) {
-                throw new Failure(XtablesException.parameter("error creating chain '" + chain + "':File exists\n"),
+                throw new Failure(XtablesException.parameter("error creating chain '" + chain + "':File exists"),
                         line);
             } else {
                 if (org.jnetfilter.core.rules.Target.verdictOrNull(chain) != null) {
                     throw new Failure(XtablesException.parameter("error creating chain '" + chain
-                            + "':File exists\n"), line);
+                            + "':File exists"), line);
                 }
                 t = t.with(Chain.user(chain));
             }
         }
         if (f.length < 2) {
-            throw new Failure(XtablesException.parameter(program + ": line " + line + " policy invalid\n"), line);
+            throw new Failure(XtablesException.parameter(program + ": line " + line + " policy invalid"), line);
         }
         String policy = f[1];
         if (!policy.equals("-")) {
@@ -161,7 +202,7 @@ final class Restore {
             if (counters) {
                 long[] parsed = f.length >= 3 ? parseCounters(f[2]) : null;
                 if (parsed == null) {
-                    throw new Failure(XtablesException.parameter("invalid policy counters for chain '" + chain + "'\n"),
+                    throw new Failure(XtablesException.parameter("invalid policy counters for chain '" + chain + "'"),
                             line);
                 }
                 count = parsed;
@@ -202,26 +243,43 @@ final class Restore {
         argv.add("-t");
         argv.add(tableName);
         if (raw.charAt(0) == '[') {
-            int close = raw.indexOf(']');
-            if (close < 0) {
-                throw new Failure(XtablesException.parameter("Bad line " + line + ": need ]\n"), line);
+            // as legacy reads it: strtok(line + 1, ":") for the packets, strtok(NULL, "]") for the bytes
+            if (raw.indexOf(']') < 0) {
+                throw new Failure(XtablesException.parameter("Bad line " + line + ": need ]"), line);
             }
-            int colon = raw.indexOf(':');
-            if (colon < 0 || colon > close) {
-                throw new Failure(XtablesException.parameter("Bad line " + line + ": need :\n"), line);
+            int ps = 1;
+            while (ps < raw.length() && raw.charAt(ps) == ':') {
+                ps++;
             }
+            if (ps >= raw.length()) {
+                throw new Failure(XtablesException.parameter("Bad line " + line + ": need :"), line);
+            }
+            int pe = raw.indexOf(':', ps);
+            int bs = pe < 0 ? raw.length() : pe + 1;
+            while (bs < raw.length() && raw.charAt(bs) == ']') {
+                bs++;
+            }
+            if (bs >= raw.length()) {
+                throw new Failure(XtablesException.parameter("Bad line " + line + ": need ]"), line);
+            }
+            int be = raw.indexOf(']', bs);
             if (counters) {
                 argv.add("--set-counters");
-                argv.add(raw.substring(1, colon));
-                argv.add(raw.substring(colon + 1, close));
+                argv.add(raw.substring(ps, pe));
+                argv.add(raw.substring(bs, be < 0 ? raw.length() : be));
             }
-            parse = raw.substring(close + 1);
+            parse = be < 0 ? "" : raw.substring(be + 1);
         }
-        argv.addAll(tokenize(parse, line));
+        if (verbose && !noflush) {
+            // observed with iptables-legacy-restore 1.8.9: -v echoes each rule, but not with --noflush
+            argv.add("-v");
+        }
+        // the line as fgets() read it: a quote left open keeps the newline in its word
+        argv.addAll(tokenize(parse + "\n", line));
         try {
             CommandLine cl = new CommandLine(rs.family(), extensions, argv.toArray(new String[0]), true, null);
             Command cmd = cl.parse();
-            return Executor.execute(cmd, rs, false).ruleset();
+            return Executor.execute(cmd, rs, false, printed).ruleset();
         } catch (XtablesException e) {
             if (e.kind() == XtablesException.Kind.KERNEL) {
                 throw new Failure(lineFailed(program, line), -1);
@@ -231,6 +289,19 @@ final class Restore {
             throw new Failure(new XtablesException(XtablesException.PARAMETER_PROBLEM, XtablesException.Kind.RAW,
                     "Bad argument `" + e.word + "'\n"), line);
         }
+    }
+
+    private static boolean quoteOpenAtEnd(String s) {
+        boolean open = false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (open && c == '\\') {
+                i++;
+            } else if (c == '"') {
+                open = !open;
+            }
+        }
+        return open;
     }
 
     /** add_param_to_argv: words split on blanks; double quotes group, and inside them '\' escapes. */

@@ -55,7 +55,8 @@ public final class SaveFormat {
                             .append(Long.toUnsignedString(r.counters().bytes())).append("] ");
                 }
                 sb.append("-A ").append(c.name());
-                RuleText.appendSave(sb, r.spec(), null);
+                // no date: a state file, which must read back to the same rules
+                RuleText.appendSave(sb, r.spec(), null, date == null);
                 sb.append('\n');
             }
         }

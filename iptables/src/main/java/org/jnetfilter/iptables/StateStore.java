@@ -141,7 +141,7 @@ public final class StateStore {
         }
         try {
             String text = Files.readString(f, StandardCharsets.UTF_8);
-            Restore r = new Restore(extensions, true, true, null, family.program() + "-restore");
+            Restore r = new Restore(extensions, true, true, null, family.program() + "-restore").trusted();
             return r.apply(Ruleset.empty(family), new BufferedReader(new StringReader(text)));
         } catch (IOException e) {
             throw new IllegalStateException("reading state " + f, e);

@@ -5,6 +5,7 @@ import java.util.Map;
 import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Match;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.Table;
@@ -24,13 +25,28 @@ final class TableChecks {
         for (Chain c : table.chains()) {
             int mask = hooks.getOrDefault(c.name(), 0);
             for (Rule r : c.rules()) {
-                for (Match m : r.spec().matches()) {
-                    m.data().check(table.name(), mask, r.ip());
+                // Linux: rules after an unconditional verdict are never walked, so their comefrom (the
+                // hook mask the checks see) stays 0
+                int ruleMask = mask;
+                if (mask != 0 && endsWalk(r)) {
+                    mask = 0;
                 }
-                if (r.target() instanceof Target.Extension e) {
-                    e.data().check(table.name(), mask, r.ip());
-                }
+                checkRule(table, r, ruleMask);
             }
+        }
+    }
+
+    private static boolean endsWalk(Rule r) {
+        return r.target() instanceof Target.Verdict && r.spec().matches().isEmpty()
+                && r.ip().equals(IpSpec.any(r.ip().family()));
+    }
+
+    private static void checkRule(Table table, Rule r, int mask) {
+        for (Match m : r.spec().matches()) {
+            m.data().check(table.name(), mask, r.ip());
+        }
+        if (r.target() instanceof Target.Extension e) {
+            e.data().check(table.name(), mask, r.ip());
         }
     }
 
@@ -55,6 +71,11 @@ final class TableChecks {
         hooks.merge(chain.name(), hook, (a, b) -> a | b);
         onPath.put(chain.name(), true);
         for (Rule r : chain.rules()) {
+            // Linux: mark_source_chains treats an unconditional verdict as the chain's end, so the rules
+            // after it are never walked (and a jump among them cannot form a loop)
+            if (endsWalk(r)) {
+                break;
+            }
             if (r.target() instanceof Target.Jump j) {
                 Chain t = table.chain(j.chain());
                 if (t != null) {

@@ -24,6 +24,13 @@ public interface ParseContext {
     /** The next command-line word without consuming it; null when there is none. */
     String peekWord();
 
+    /**
+     * A line iptables prints on stderr while parsing and then goes on (xtables' "Warning: ..." and the
+     * like); printed before anything else the command prints.
+     */
+    default void warn(String line) {
+    }
+
     /** The program name for messages: "iptables" or "ip6tables". */
     default String program() {
         return family().program();

@@ -1,20 +1,61 @@
 package org.jnetfilter.core.rules;
 
 /**
- * A rule in a chain: its spec and its counters. Identity matters: generations that keep the rule share
- * this object and so its counters.
+ * A rule in a chain: its spec, its save text and its counters. Identity matters: generations that keep
+ * the rule share this object and so its counters.
+ *
+ * <p>A rule made from a parsed spec computes its text when asked; a rule loaded from a state file holds
+ * only its text (canonical: jnetfilter wrote it) and parses it on first use of {@link #spec()}. Commands
+ * that only move, count, compare or print rules in save form never parse them, which keeps one command on
+ * a 160k-rule state in the milliseconds. Two rules are the same rule-spec when their texts are equal.
  */
 public final class Rule {
-    private final RuleSpec spec;
     private final Counters counters;
+    private final RuleParser parser;
+    private volatile RuleSpec spec;
+    private volatile String text;
+    /** The -j/-g chain or verdict name, "" for none; null until computed. */
+    private volatile String targetName;
 
     public Rule(RuleSpec spec, Counters counters) {
         this.spec = spec;
         this.counters = counters;
+        this.parser = null;
+    }
+
+    private Rule(String text, Counters counters, RuleParser parser) {
+        this.text = text;
+        this.counters = counters;
+        this.parser = parser;
+    }
+
+    /** A rule known by its canonical save text, parsed by {@code parser} when needed. */
+    public static Rule lazy(String text, Counters counters, RuleParser parser) {
+        return new Rule(text, counters, parser);
     }
 
     public RuleSpec spec() {
-        return spec;
+        RuleSpec s = spec;
+        if (s == null) {
+            s = parser.parse(text);
+            spec = s;
+        }
+        return s;
+    }
+
+    /** Whether the spec has been parsed (or the rule was made from one). */
+    public boolean isParsed() {
+        return spec != null;
+    }
+
+    /** The save form after {@code -A CHAIN}, without a leading space. */
+    public String text() {
+        String t = text;
+        if (t == null) {
+            t = RuleText.save(spec);
+            text = t;
+        }
+        return t;
     }
 
     public Counters counters() {
@@ -22,15 +63,90 @@ public final class Rule {
     }
 
     public IpSpec ip() {
-        return spec.ip();
+        return spec().ip();
     }
 
     public Target target() {
-        return spec.target();
+        return spec().target();
+    }
+
+    /**
+     * The chain this rule jumps or goes to, or null; from the text when the rule is not parsed, so that
+     * reference counts and loop checks need no parsing.
+     */
+    public String jumpChain() {
+        RuleSpec s = spec;
+        if (s != null) {
+            return s.target() instanceof Target.Jump j ? j.chain() : null;
+        }
+        String name = targetName();
+        if (name.isEmpty() || Target.verdictOrNull(name) != null || !isJumpByText()) {
+            return null;
+        }
+        return name;
+    }
+
+    /** The word after the rule's -j or -g, "" when there is none. */
+    public String targetName() {
+        String n = targetName;
+        if (n == null) {
+            RuleSpec s = spec;
+            n = s != null ? s.target().name() : targetNameFromText(text());
+            targetName = n;
+        }
+        return n;
+    }
+
+    /** -g NAME is always a chain; -j NAME is one unless a target extension has that name. */
+    private boolean isJumpByText() {
+        String t = text();
+        int at = targetOffset(t);
+        return at >= 0 && (t.startsWith("-g ", at) || !parser.isTargetExtension(targetName()));
+    }
+
+    /** Offset of the "-j " or "-g " that starts the target in canonical text, or -1. */
+    static int targetOffset(String t) {
+        int from = t.length();
+        while (from > 0) {
+            int j = t.lastIndexOf("-j ", from - 1);
+            int g = t.lastIndexOf("-g ", from - 1);
+            int at = Math.max(j, g);
+            if (at < 0) {
+                return -1;
+            }
+            if ((at == 0 || t.charAt(at - 1) == ' ') && unquoted(t, at)) {
+                return at;
+            }
+            from = at;
+        }
+        return -1;
+    }
+
+    private static boolean unquoted(String t, int end) {
+        boolean open = false;
+        for (int i = 0; i < end; i++) {
+            char c = t.charAt(i);
+            if (c == '\\' && open) {
+                i++;
+            } else if (c == '"') {
+                open = !open;
+            }
+        }
+        return !open;
+    }
+
+    static String targetNameFromText(String t) {
+        int at = targetOffset(t);
+        if (at < 0) {
+            return "";
+        }
+        int start = at + 3;
+        int end = t.indexOf(' ', start);
+        return end < 0 ? t.substring(start) : t.substring(start, end);
     }
 
     @Override
     public String toString() {
-        return RuleText.save(spec);
+        return text();
     }
 }

@@ -104,6 +104,16 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return copyOf(n);
     }
 
+    /** The position of the first rule whose save text equals {@code text}, or -1. */
+    public int indexOfText(String text) {
+        for (int i = 0; i < size; i++) {
+            if (backing.slots[i].text().equals(text)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** The position of the first rule whose spec equals {@code spec}, or -1. */
     public int indexOfSpec(RuleSpec spec) {
         for (int i = 0; i < size; i++) {

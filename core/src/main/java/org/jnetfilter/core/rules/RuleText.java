@@ -20,11 +20,19 @@ public final class RuleText {
      * {@code -c P B} before the target as {@code iptables -S -v} does.
      */
     public static void appendSave(StringBuilder sb, RuleSpec spec, Counters counters) {
+        appendSave(sb, spec, counters, false);
+    }
+
+    /**
+     * @param readBack quote interface names that iptables-restore would split (iptables-save prints
+     *                 {@code -i eth 0} as it is; a state file must read back to the same rule)
+     */
+    public static void appendSave(StringBuilder sb, RuleSpec spec, Counters counters, boolean readBack) {
         IpSpec ip = spec.ip();
         appendAddress(sb, "-s", ip.src(), ip.inverted(IpSpec.INV_SRCIP));
         appendAddress(sb, "-d", ip.dst(), ip.inverted(IpSpec.INV_DSTIP));
-        appendIface(sb, "-i", ip.inIface(), ip.inverted(IpSpec.INV_VIA_IN));
-        appendIface(sb, "-o", ip.outIface(), ip.inverted(IpSpec.INV_VIA_OUT));
+        appendIface(sb, "-i", ip.inIface(), ip.inverted(IpSpec.INV_VIA_IN), readBack);
+        appendIface(sb, "-o", ip.outIface(), ip.inverted(IpSpec.INV_VIA_OUT), readBack);
         if (ip.protocol() != 0 || ip.inverted(IpSpec.INV_PROTO)) {
             sb.append(ip.inverted(IpSpec.INV_PROTO) ? " ! -p " : " -p ").append(Protocols.saveName(ip.protocol()));
         }
@@ -58,10 +66,25 @@ public final class RuleText {
         sb.append(inverted ? " ! " : " ").append(flag).append(' ').append(net.saveText());
     }
 
-    private static void appendIface(StringBuilder sb, String flag, String iface, boolean inverted) {
-        if (iface.isEmpty() && !inverted) {
+    private static void appendIface(StringBuilder sb, String flag, String iface, boolean inverted,
+                                    boolean readBack) {
+        // "+" has an empty mask: the save form leaves it out unless it is negated
+        if ((iface.isEmpty() || (iface.equals("+") && !readBack)) && !inverted) {
             return;
         }
-        sb.append(inverted ? " ! " : " ").append(flag).append(' ').append(iface);
+        sb.append(inverted ? " ! " : " ").append(flag).append(' ');
+        if (readBack && (iface.isEmpty() || iface.chars().anyMatch(c -> c <= ' ' || c == '"' || c == '\\'))) {
+            sb.append('"');
+            for (int i = 0; i < iface.length(); i++) {
+                char c = iface.charAt(i);
+                if (c == '"' || c == '\\') {
+                    sb.append('\\');
+                }
+                sb.append(c);
+            }
+            sb.append('"');
+        } else {
+            sb.append(iface);
+        }
     }
 }

@@ -113,8 +113,9 @@ public final class Table {
             Map<String, Integer> m = new java.util.HashMap<>();
             for (Chain c : chains()) {
                 for (Rule r : c.rules()) {
-                    if (r.target() instanceof Target.Jump j) {
-                        m.merge(j.chain(), 1, Integer::sum);
+                    String target = r.jumpChain();
+                    if (target != null) {
+                        m.merge(target, 1, Integer::sum);
                     }
                 }
             }

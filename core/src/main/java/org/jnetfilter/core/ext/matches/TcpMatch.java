@@ -64,9 +64,13 @@ public final class TcpMatch extends MatchExtension {
             }
             if (flagMask != 0 || flagsInverted) {
                 out.append(" flags:").append(flagsInverted ? "!" : "");
-                appendFlags(out, flagMask);
-                out.append('/');
-                appendFlags(out, flagComp);
+                if (numeric) {
+                    out.append(String.format("0x%02X/0x%02X", flagMask, flagComp));
+                } else {
+                    appendFlags(out, flagMask);
+                    out.append('/');
+                    appendFlags(out, flagComp);
+                }
             }
         }
 

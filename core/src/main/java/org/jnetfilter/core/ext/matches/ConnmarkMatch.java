@@ -1,0 +1,61 @@
+package org.jnetfilter.core.ext.matches;
+
+import java.util.List;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.MatchExtension;
+import org.jnetfilter.core.ext.OptionParser;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.rules.IpSpec;
+
+/**
+ * {@code -m connmark --mark VALUE[/MASK]} (libxt_connmark revision 1, xt_connmark.c): the mark of the
+ * packet's conntrack entry.
+ */
+public final class ConnmarkMatch extends MatchExtension {
+    static final OptionSpec MARK = OptionSpec.withArg("mark");
+
+    public ConnmarkMatch() {
+        super("connmark", List.of(MARK));
+    }
+
+    public record Data(long mark, long mask, boolean inverted) implements ExtensionData {
+        @Override
+        public void save(StringBuilder out, IpSpec ip) {
+            out.append(inverted ? " ! --mark " : " --mark ");
+            MarkMatch.appendMarkMask(out, mark, mask);
+        }
+
+        @Override
+        public void list(StringBuilder out, IpSpec ip, boolean numeric) {
+            // libxt_connmark prints "connmark match " and then " 0x..." or "! 0x...": two spaces when not negated
+            out.append(" connmark match ").append(inverted ? "! " : " ");
+            MarkMatch.appendMarkMask(out, mark, mask);
+        }
+    }
+
+    @Override
+    public ExtensionParser newParser(ParseContext ctx) {
+        return new OptionParser(name()) {
+            private long mark;
+            private long mask;
+            private boolean inverted;
+
+            @Override
+            public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
+                once(option);
+                long[] mm = ConntrackValues.markMask(extName, option.name(), arg);
+                mark = mm[0];
+                mask = mm[1];
+                inverted = invert;
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext c) {
+                mandatory("mark");
+                return new Data(mark, mask, inverted);
+            }
+        };
+    }
+}

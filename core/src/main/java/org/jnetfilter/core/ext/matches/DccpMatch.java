@@ -1,0 +1,196 @@
+package org.jnetfilter.core.ext.matches;
+
+import java.util.List;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.MatchExtension;
+import org.jnetfilter.core.ext.Numbers;
+import org.jnetfilter.core.ext.OptionParser;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.ext.Services;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Protocols;
+
+/**
+ * {@code -m dccp} (libxt_dccp, xt_dccp.c): ports, packet types, one DCCP option. Loaded implicitly by
+ * {@code -p dccp}.
+ */
+public final class DccpMatch extends MatchExtension {
+    static final OptionSpec SOURCE_PORT = OptionSpec.withArg("source-port");
+    static final OptionSpec SPORT = OptionSpec.withArg("sport");
+    static final OptionSpec DESTINATION_PORT = OptionSpec.withArg("destination-port");
+    static final OptionSpec DPORT = OptionSpec.withArg("dport");
+    static final OptionSpec DCCP_TYPES = OptionSpec.withArg("dccp-types");
+    static final OptionSpec DCCP_OPTION = OptionSpec.withArg("dccp-option");
+
+    // Linux: enum dccp_pkt_type; INVALID stands for every type from 10 up (types are 4 bits)
+    private static final String[] TYPE_NAMES = {
+        "REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC", "SYNCACK",
+    };
+    static final int INVALID_TYPES = 0xFC00;
+
+    public DccpMatch() {
+        super("dccp", List.of(SOURCE_PORT, SPORT, DESTINATION_PORT, DPORT, DCCP_TYPES, DCCP_OPTION));
+    }
+
+    /**
+     * @param sport   null when not given (a given 0:65535 is still saved)
+     * @param types   bit per packet type, 0 when not given
+     * @param option  0 when not given
+     */
+    public record Data(PortRange sport, PortRange dport, int types, boolean typesInverted, int option,
+                       boolean optionInverted) implements ExtensionData {
+        @Override
+        public void save(StringBuilder out, IpSpec ip) {
+            savePorts(out, sport, "sport");
+            savePorts(out, dport, "dport");
+            if (types != 0) {
+                out.append(typesInverted ? " ! --dccp-types " : " --dccp-types ");
+                appendTypes(out, false);
+            }
+            if (option != 0) {
+                out.append(optionInverted ? " ! --dccp-option " : " --dccp-option ").append(option);
+            }
+        }
+
+        private static void savePorts(StringBuilder out, PortRange r, String option) {
+            if (r == null) {
+                return;
+            }
+            out.append(r.inverted() ? " ! --" : " --").append(option).append(' ').append(r.lo());
+            if (r.lo() != r.hi()) {
+                out.append(':').append(r.hi());
+            }
+        }
+
+        @Override
+        public void list(StringBuilder out, IpSpec ip, boolean numeric) {
+            out.append(" dccp");
+            if (sport != null) {
+                sport.list(out, "spt", numeric, "dccp");
+            }
+            if (dport != null) {
+                dport.list(out, "dpt", numeric, "dccp");
+            }
+            if (types != 0) {
+                out.append(typesInverted ? " ! " : " ");
+                appendTypes(out, numeric);
+            }
+            if (option != 0) {
+                out.append(" option=").append(optionInverted ? "!" : "").append(option);
+            }
+        }
+
+        private void appendTypes(StringBuilder out, boolean numeric) {
+            boolean first = true;
+            for (int i = 0; i < 16; i++) {
+                if ((types & (1 << i)) == 0) {
+                    continue;
+                }
+                if (!numeric && i >= TYPE_NAMES.length) {
+                    out.append(first ? "" : ",").append("INVALID");
+                    return;
+                }
+                out.append(first ? "" : ",");
+                first = false;
+                out.append(numeric ? Integer.toString(i) : TYPE_NAMES[i]);
+            }
+        }
+
+        @Override
+        public void check(String table, int hookMask, IpSpec ip) {
+            if (ip.protocol() != Protocols.DCCP || ip.inverted(IpSpec.INV_PROTO)) {
+                throw XtablesException.invalidArgument();
+            }
+        }
+    }
+
+    @Override
+    public ExtensionParser newParser(ParseContext ctx) {
+        return new OptionParser(name()) {
+            private PortRange sport;
+            private PortRange dport;
+            private int types;
+            private boolean typesInverted;
+            private int option;
+            private boolean optionInverted;
+
+            @Override
+            public void parse(OptionSpec opt, boolean invert, String arg, ParseContext c) {
+                if (opt == SOURCE_PORT || opt == SPORT) {
+                    once(SOURCE_PORT);
+                    sport = ports(arg, invert, SOURCE_PORT);
+                } else if (opt == DESTINATION_PORT || opt == DPORT) {
+                    once(DESTINATION_PORT);
+                    dport = ports(arg, invert, DESTINATION_PORT);
+                } else if (opt == DCCP_TYPES) {
+                    once(opt);
+                    types = parseTypes(arg);
+                    typesInverted = invert;
+                } else {
+                    once(opt);
+                    option = (int) uint(opt, arg, 1, 255);
+                    optionInverted = invert;
+                }
+            }
+
+            /** xtopt_parse_mport: numbers are truncated to 16 bits as iptables stores them. */
+            private PortRange ports(String arg, boolean invert, OptionSpec opt) {
+                int colon = arg.indexOf(':');
+                String a = colon < 0 ? arg : arg.substring(0, colon);
+                String b = colon < 0 ? null : arg.substring(colon + 1);
+                int lo = a.isEmpty() && colon >= 0 ? 0 : port(a);
+                int hi = colon < 0 ? lo : b.isEmpty() ? 65535 : port(b);
+                if (lo > hi) {
+                    // iptables 1.8.11 refuses a reversed range (1.8.9 stored it)
+                    throw XtablesException.parameter(extName + ": invalid range given for option \"--"
+                            + opt.name() + "\"\n");
+                }
+                return new PortRange(lo, hi, invert);
+            }
+
+            private int port(String s) {
+                long v = Numbers.parseUnsigned(s, 0, 0xFFFFFFFFL);
+                if (v >= 0 && !s.isEmpty()) {
+                    return (int) (v & 0xFFFF);
+                }
+                int p = Services.port(s, null);
+                if (p < 0) {
+                    throw XtablesException.parameter("Port \"" + s + "\" does not resolve to anything.\n");
+                }
+                return p;
+            }
+
+            private int parseTypes(String list) {
+                int mask = 0;
+                for (String t : list.split(",")) {
+                    if (t.isEmpty()) {
+                        continue;
+                    }
+                    if (t.equalsIgnoreCase("INVALID")) {
+                        mask |= INVALID_TYPES;
+                        continue;
+                    }
+                    int bit = -1;
+                    for (int i = 0; i < TYPE_NAMES.length; i++) {
+                        if (TYPE_NAMES[i].equalsIgnoreCase(t)) {
+                            bit = i;
+                        }
+                    }
+                    if (bit < 0) {
+                        throw XtablesException.parameter("Unknown DCCP type `" + t + "'");
+                    }
+                    mask |= 1 << bit;
+                }
+                return mask;
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext c) {
+                return new Data(sport, dport, types, typesInverted, option, optionInverted);
+            }
+        };
+    }
+}

@@ -1,0 +1,419 @@
+package org.jnetfilter.core.ext.matches;
+
+import java.util.List;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.MatchExtension;
+import org.jnetfilter.core.ext.Numbers;
+import org.jnetfilter.core.ext.OptionParser;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpSpec;
+
+/**
+ * {@code -m hashlimit} (libxt_hashlimit revision 3, xt_hashlimit): a token bucket per hash key. Packet rates are
+ * kept as the period in 1/{@value #SCALE} s; byte rates ({@code 4kb/s}) as a cost per byte unit, as the
+ * kernel's hashlimit_cfg3 keeps them.
+ */
+public final class HashlimitMatch extends MatchExtension {
+    static final OptionSpec UPTO = OptionSpec.withArg("hashlimit-upto");
+    static final OptionSpec ABOVE = OptionSpec.withArg("hashlimit-above");
+    static final OptionSpec HASHLIMIT = OptionSpec.withArg("hashlimit");
+    static final OptionSpec SRCMASK = OptionSpec.withArg("hashlimit-srcmask");
+    static final OptionSpec DSTMASK = OptionSpec.withArg("hashlimit-dstmask");
+    static final OptionSpec BURST = OptionSpec.withArg("hashlimit-burst");
+    static final OptionSpec SIZE = OptionSpec.withArg("hashlimit-htable-size");
+    static final OptionSpec MAX = OptionSpec.withArg("hashlimit-htable-max");
+    static final OptionSpec GCINTERVAL = OptionSpec.withArg("hashlimit-htable-gcinterval");
+    static final OptionSpec EXPIRE = OptionSpec.withArg("hashlimit-htable-expire");
+    static final OptionSpec MODE = OptionSpec.withArg("hashlimit-mode");
+    static final OptionSpec NAME = OptionSpec.withArg("hashlimit-name");
+    static final OptionSpec RATE_MATCH = OptionSpec.flag("hashlimit-rate-match");
+    static final OptionSpec RATE_INTERVAL = OptionSpec.withArg("hashlimit-rate-interval");
+
+    // Linux: xt_hashlimit.h
+    public static final int HASH_DIP = 0x01;
+    public static final int HASH_DPT = 0x02;
+    public static final int HASH_SIP = 0x04;
+    public static final int HASH_SPT = 0x08;
+    public static final int INVERT = 0x10;
+    public static final int BYTES = 0x20;
+    public static final int RATE_MATCH_FLAG = 0x40;
+    static final long SCALE = 1000000;
+    static final int BYTE_SHIFT = 4;
+    static final int DEFAULT_BURST = 5;
+    static final long BURST_MAX = 1000000;
+    static final int GC_INTERVAL = 1000;
+    static final int BYTE_EXPIRE = 15;
+    static final int BYTE_EXPIRE_BURST = 60;
+    static final int NAME_LEN = 255;
+
+    public HashlimitMatch() {
+        super("hashlimit", List.of(UPTO, ABOVE, HASHLIMIT, SRCMASK, DSTMASK, BURST, SIZE, MAX, GCINTERVAL, EXPIRE,
+                MODE, NAME, RATE_MATCH, RATE_INTERVAL));
+    }
+
+    public record Data(int mode, long avg, long burst, long size, long max, long gcInterval, long expire,
+            int srcmask, int dstmask, long interval, String name) implements ExtensionData {
+
+        private int defaultMask(IpSpec ip) {
+            return ip.family() == Family.IPV4 ? 32 : 128;
+        }
+
+        @Override
+        public void save(StringBuilder out, IpSpec ip) {
+            out.append((mode & INVERT) != 0 ? " --hashlimit-above" : " --hashlimit-upto");
+            long quantum;
+            if ((mode & BYTES) != 0) {
+                quantum = appendBytes(out, avg, burst, "--hashlimit-");
+            } else {
+                quantum = appendRate(out, avg);
+                out.append(" --hashlimit-burst ").append(burst);
+            }
+            if ((mode & (HASH_SIP | HASH_SPT | HASH_DIP | HASH_DPT)) != 0) {
+                out.append(" --hashlimit-mode");
+                appendMode(out, ',');
+            }
+            out.append(" --hashlimit-name ").append(name);
+            appendTail(out, quantum, defaultMask(ip), "--hashlimit-");
+        }
+
+        @Override
+        public void list(StringBuilder out, IpSpec ip, boolean numeric) {
+            out.append((mode & INVERT) != 0 ? " limit: above" : " limit: up to");
+            long quantum;
+            if ((mode & BYTES) != 0) {
+                quantum = appendBytes(out, avg, burst, "");
+            } else {
+                quantum = appendRate(out, interval != 0 ? avg * interval : avg);
+                out.append(" burst ").append(burst);
+            }
+            if ((mode & (HASH_SIP | HASH_SPT | HASH_DIP | HASH_DPT)) != 0) {
+                out.append(" mode");
+                appendMode(out, '-');
+            }
+            appendTail(out, quantum, defaultMask(ip), "");
+        }
+
+        private void appendTail(StringBuilder out, long quantum, int dmask, String p) {
+            if (size != 0) {
+                out.append(' ').append(p).append("htable-size ").append(size);
+            }
+            if (max != 0) {
+                out.append(' ').append(p).append("htable-max ").append(max);
+            }
+            if (gcInterval != GC_INTERVAL) {
+                out.append(' ').append(p).append("htable-gcinterval ").append(gcInterval);
+            }
+            if (expire != quantum) {
+                out.append(' ').append(p).append("htable-expire ").append(expire);
+            }
+            if (srcmask != dmask) {
+                out.append(' ').append(p).append("srcmask ").append(srcmask);
+            }
+            if (dstmask != dmask) {
+                out.append(' ').append(p).append("dstmask ").append(dstmask);
+            }
+            if ((mode & RATE_MATCH_FLAG) != 0) {
+                out.append(' ').append(p).append("rate-match");
+                if (interval != 1) {
+                    out.append(' ').append(p).append("rate-interval ").append(interval);
+                }
+            }
+        }
+
+        private void appendMode(StringBuilder out, char sep) {
+            out.append(' ');
+            StringBuilder m = new StringBuilder();
+            if ((mode & HASH_SIP) != 0) {
+                m.append("srcip");
+            }
+            if ((mode & HASH_SPT) != 0) {
+                m.append(m.isEmpty() ? "" : String.valueOf(sep)).append("srcport");
+            }
+            if ((mode & HASH_DIP) != 0) {
+                m.append(m.isEmpty() ? "" : String.valueOf(sep)).append("dstip");
+            }
+            if ((mode & HASH_DPT) != 0) {
+                m.append(m.isEmpty() ? "" : String.valueOf(sep)).append("dstport");
+            }
+            out.append(m);
+        }
+
+        /** hashlimit_mt_check: zero gc interval or expire is EINVAL; a packet rate whose bucket overflows is ERANGE. */
+        @Override
+        public void check(String table, int hookMask, IpSpec ip) {
+            if (gcInterval == 0 || expire == 0) {
+                throw XtablesException.invalidArgument();
+            }
+            if (srcmask > defaultMask(ip) || dstmask > defaultMask(ip)) {
+                throw XtablesException.invalidArgument();
+            }
+            if ((mode & BYTES) == 0 && Long.compareUnsigned(userToCredits(avg * burst), userToCredits(avg)) < 0) {
+                throw XtablesException.kernel("Numerical result out of range");
+            }
+            if (name.length() > NAME_LEN - 1) {
+                throw XtablesException.invalidArgument();
+            }
+        }
+    }
+
+    // Linux, this kernel: HZ = 250, CREDITS_PER_JIFFY = POW2_BELOW64(2^64 / (HZ*60*60*24)) = 2^39
+    private static final long CREDITS_PER_SCALE = 250L * (1L << 39) / SCALE;
+
+    /** user2credits for revision 2 and later, in wrapping u64 arithmetic as the kernel does it. */
+    static long userToCredits(long user) {
+        return user * CREDITS_PER_SCALE;
+    }
+
+    private static final String[] RATE_NAMES = {"day", "hour", "min", "sec"};
+    private static final long[] RATE_MULTS = {SCALE * 86400, SCALE * 3600, SCALE * 60, SCALE};
+
+    /** print_rate; returns the unit in ms, the default htable-expire. */
+    static long appendRate(StringBuilder out, long period) {
+        if (period == 0) {
+            out.append(" inf");
+            return 0;
+        }
+        int i = 1;
+        for (; i < RATE_MULTS.length; i++) {
+            if (Long.compareUnsigned(period, RATE_MULTS[i]) > 0
+                    || Long.compareUnsigned(Long.divideUnsigned(RATE_MULTS[i], period),
+                            Long.remainderUnsigned(RATE_MULTS[i], period)) < 0) {
+                break;
+            }
+        }
+        out.append(' ').append(Long.toUnsignedString(Long.divideUnsigned(RATE_MULTS[i - 1], period)))
+                .append('/').append(RATE_NAMES[i - 1]);
+        return RATE_MULTS[i - 1] / SCALE * 1000;
+    }
+
+    private static final String[] UNIT_NAMES = {"m", "k", ""};
+    private static final long[] UNIT_THRESH = {1024 * 1024, 1024, 1};
+
+    static long costToBytes(long cost) {
+        long r = cost != 0 ? 0xFFFFFFFFL / cost : 0xFFFFFFFFL;
+        return (r - 1) << BYTE_SHIFT;
+    }
+
+    static long bytesToCost(long bytes) {
+        long r = (bytes >>> BYTE_SHIFT) & 0xFFFFFFFFL;
+        return 0xFFFFFFFFL / (r + 1);
+    }
+
+    static long appendBytes(StringBuilder out, long avg, long burst, String prefix) {
+        long r = costToBytes(avg);
+        int i = 0;
+        for (; i < UNIT_THRESH.length - 1; i++) {
+            if (r >= UNIT_THRESH[i] && bytesToCost(r & ~(UNIT_THRESH[i] - 1)) == avg) {
+                break;
+            }
+        }
+        out.append(' ').append(r / UNIT_THRESH[i]).append(UNIT_NAMES[i]).append("b/s");
+        if (burst == 0) {
+            return BYTE_EXPIRE * 1000L;
+        }
+        r *= burst;
+        out.append(' ').append(prefix);
+        i = 0;
+        for (; i < UNIT_THRESH.length - 1; i++) {
+            if (r >= UNIT_THRESH[i]) {
+                break;
+            }
+        }
+        out.append("burst ").append(r / UNIT_THRESH[i]).append(UNIT_NAMES[i]).append('b');
+        return BYTE_EXPIRE_BURST * 1000L;
+    }
+
+    /** xtables_param_act(XTF_BAD_VALUE, ...). */
+    static XtablesException badValue(String option, String arg) {
+        return XtablesException.parameter("hashlimit: Bad value for \"--" + option + "\" option: \"" + arg + "\"");
+    }
+
+    static long factor(char c) {
+        return c == 'm' ? 1024 * 1024 : c == 'k' ? 1024 : 1;
+    }
+
+    @Override
+    public ExtensionParser newParser(ParseContext ctx) {
+        int dmask = ctx.family() == Family.IPV4 ? 32 : 128;
+        return new OptionParser(name()) {
+            private int mode;
+            private long avg;
+            private long burst = DEFAULT_BURST;
+            private long size;
+            private long max;
+            private long gcInterval = GC_INTERVAL;
+            private long expire;
+            private int srcmask = dmask;
+            private int dstmask = dmask;
+            private long interval;
+            private String hname;
+            private long mult = 1;
+            private boolean rateGiven;
+            private boolean burstGiven;
+
+            private void rate(OptionSpec option, String arg) {
+                rateGiven = true;
+                int b = arg.indexOf("b/s");
+                if (b > 0) {
+                    long r = LimitMatch.atol(arg);
+                    if (r != 0) {
+                        long tmp = r * factor(arg.charAt(b - 1));
+                        long cost = bytesToCost(tmp);
+                        if (cost == 0) {
+                            throw XtablesException.parameter("Rate too high \"" + arg + "\"");
+                        }
+                        mult = BYTE_EXPIRE;
+                        avg = cost;
+                        mode |= BYTES;
+                        return;
+                    }
+                }
+                int slash = arg.indexOf('/');
+                mult = 1;
+                if (slash >= 0) {
+                    mult = LimitMatch.unitSeconds(arg.substring(slash + 1));
+                }
+                long r = LimitMatch.atol(arg);
+                if (mult < 0 || r <= 0) {
+                    throw badValue(option.name(), arg);
+                }
+                long tmp = SCALE * mult / r;
+                if (tmp == 0) {
+                    throw XtablesException.parameter("Rate too fast \"" + arg + "\"");
+                }
+                avg = tmp;
+            }
+
+            private int plen(OptionSpec option, String arg) {
+                long v = Numbers.parseUnsigned(arg, 0, 128);
+                if (v < 0) {
+                    throw XtablesException.parameter("hashlimit: bad value for option \"--" + option.name()
+                            + "\", or out of range (0-128).\n");
+                }
+                return (int) v;
+            }
+
+            @Override
+            public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
+                if (option == UPTO || option == HASHLIMIT || option == ABOVE) {
+                    if (rateGiven) {
+                        OptionSpec key = option == HASHLIMIT ? UPTO : option;
+                        if (!seen(key.name())) {
+                            throw XtablesException.parameter("hashlimit: option \"--hashlimit-upto\" cannot be used "
+                                    + "together with \"--hashlimit-above\".\n");
+                        }
+                    }
+                    once(option == HASHLIMIT ? UPTO : option);
+                    boolean above = option == ABOVE;
+                    if (above != invert) {
+                        mode |= INVERT;
+                    }
+                    rate(option, arg);
+                    return;
+                }
+                plain(option, invert);
+                if (option == SRCMASK) {
+                    srcmask = plen(option, arg);
+                } else if (option == DSTMASK) {
+                    dstmask = plen(option, arg);
+                } else if (option == BURST) {
+                    burstGiven = true;
+                    long v = -1;
+                    int end = 0;
+                    while (end < arg.length() && (Character.isLetterOrDigit(arg.charAt(end)) && arg.charAt(end) != 'k'
+                            && arg.charAt(end) != 'm' && arg.charAt(end) != 'b')) {
+                        end++;
+                    }
+                    String num = arg.substring(0, end);
+                    String rest = arg.substring(end);
+                    v = Numbers.parseUnsigned(num, 1, -1L);
+                    if (v < 0 || (rest.isEmpty() && v > BURST_MAX)) {
+                        throw XtablesException.parameter("bad value for option \"--hashlimit-burst\", or out of range (1-"
+                                + BURST_MAX + ").");
+                    }
+                    burst = v * (rest.isEmpty() ? 1 : factor(rest.charAt(0)));
+                } else if (option == SIZE) {
+                    size = uint(option, arg, 0, 0xFFFFFFFFL);
+                } else if (option == MAX) {
+                    max = uint(option, arg, 0, 0xFFFFFFFFL);
+                } else if (option == GCINTERVAL) {
+                    gcInterval = uint(option, arg, 0, 0xFFFFFFFFL);
+                } else if (option == EXPIRE) {
+                    expire = uint(option, arg, 0, 0xFFFFFFFFL);
+                } else if (option == MODE) {
+                    for (String tok : arg.split("[,|]")) {
+                        switch (tok) {
+                            case "" -> { }
+                            case "dstip" -> mode |= HASH_DIP;
+                            case "srcip" -> mode |= HASH_SIP;
+                            case "srcport" -> mode |= HASH_SPT;
+                            case "dstport" -> mode |= HASH_DPT;
+                            default -> throw badValue("hashlimit-mode", arg);
+                        }
+                    }
+                } else if (option == NAME) {
+                    if (arg.isEmpty()) {
+                        throw XtablesException.parameter("hashlimit: option \"--hashlimit-name\" requires an argument\n");
+                    }
+                    if (arg.length() > NAME_LEN - 1) {
+                        throw XtablesException.parameter("hashlimit: option \"--hashlimit-name\" is too long (max: "
+                                + (NAME_LEN - 1) + ")\n");
+                    }
+                    hname = arg;
+                } else if (option == RATE_MATCH) {
+                    mode |= RATE_MATCH_FLAG;
+                } else if (option == RATE_INTERVAL) {
+                    long r = LimitMatch.atol(arg);
+                    if (r <= 0 || r > Integer.MAX_VALUE) {
+                        throw badValue("hashlimit-rate-interval", arg);
+                    }
+                    interval = r;
+                }
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext c) {
+                if (!rateGiven) {
+                    throw XtablesException.parameter("You have to specify --hashlimit");
+                }
+                if (!seen(EXPIRE.name())) {
+                    expire = mult * 1000;
+                }
+                if ((mode & BYTES) != 0) {
+                    long b = 0;
+                    if (burstGiven) {
+                        long unit = costToBytes(avg);
+                        if (burst < unit) {
+                            throw XtablesException.parameter("burst cannot be smaller than " + unit + "b");
+                        }
+                        b = (burst / unit) & 0xFFFFFFFFL;
+                        if (burst % unit != 0) {
+                            b++;
+                        }
+                        if (!seen(EXPIRE.name())) {
+                            expire = BYTE_EXPIRE_BURST * 1000L;
+                        }
+                    }
+                    burst = b;
+                } else if (burst > BURST_MAX) {
+                    throw XtablesException.parameter("bad value for option \"--hashlimit-burst\", or out of range (1-"
+                            + BURST_MAX + ").");
+                }
+                if ((mode & RATE_MATCH_FLAG) != 0) {
+                    if ((mode & BYTES) == 0) {
+                        avg /= mult;
+                    }
+                    if (interval == 0) {
+                        interval = (mode & BYTES) != 0 ? 1 : mult;
+                    }
+                }
+                mandatory("hashlimit-name");
+                return new Data(mode, avg, burst, size, max, gcInterval, expire, srcmask, dstmask, interval, hname);
+            }
+        };
+    }
+}

@@ -1,0 +1,94 @@
+package org.jnetfilter.core.ext.matches;
+
+import java.util.EnumSet;
+import java.util.List;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.MatchExtension;
+import org.jnetfilter.core.ext.OptionParser;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Protocols;
+
+/** {@code -m osf} (libxt_osf, xt_osf; IPv4 only): passive OS fingerprinting of TCP SYNs. */
+public final class OsfMatch extends MatchExtension {
+    static final OptionSpec GENRE = OptionSpec.withArg("genre");
+    static final OptionSpec TTL = OptionSpec.withArg("ttl");
+    static final OptionSpec LOG = OptionSpec.withArg("log");
+
+    // Linux: MAXGENRELEN = 32
+    static final int MAX_GENRE = 31;
+
+    public OsfMatch() {
+        super("osf", EnumSet.of(Family.IPV4), List.of(GENRE, TTL, LOG));
+    }
+
+    /** ttl and log are -1 when not given. */
+    public record Data(String genre, boolean invert, int ttl, int log) implements ExtensionData {
+        @Override
+        public void save(StringBuilder out, IpSpec ip) {
+            out.append(invert ? " ! --genre " : " --genre ").append(genre);
+            if (ttl >= 0) {
+                out.append(" --ttl ").append(ttl);
+            }
+            if (log >= 0) {
+                out.append(" --log ").append(log);
+            }
+        }
+
+        @Override
+        public void list(StringBuilder out, IpSpec ip, boolean numeric) {
+            out.append(" OS fingerprint match ").append(invert ? "! " : "").append(genre);
+        }
+
+        /** xt_osf: TCP only, in PREROUTING, INPUT and FORWARD. */
+        @Override
+        public void check(String table, int hookMask, IpSpec ip) {
+            if (ip.protocol() != Protocols.TCP || ip.inverted(IpSpec.INV_PROTO)) {
+                throw XtablesException.invalidArgument();
+            }
+            if ((hookMask & ~(Hook.PREROUTING.bit() | Hook.INPUT.bit() | Hook.FORWARD.bit())) != 0) {
+                throw XtablesException.invalidArgument();
+            }
+        }
+    }
+
+    @Override
+    public ExtensionParser newParser(ParseContext ctx) {
+        return new OptionParser(name()) {
+            private String genre;
+            private boolean invert;
+            private int ttl = -1;
+            private int log = -1;
+
+            @Override
+            public void parse(OptionSpec option, boolean inv, String arg, ParseContext c) {
+                if (option == GENRE) {
+                    once(option);
+                    if (arg.length() > MAX_GENRE) {
+                        throw XtablesException.parameter("osf: option \"--genre\" is too long (max: " + MAX_GENRE
+                                + ")\n");
+                    }
+                    genre = arg;
+                    invert = inv;
+                } else if (option == TTL) {
+                    plain(option, inv);
+                    ttl = (int) uint(option, arg, 0, 2);
+                } else {
+                    plain(option, inv);
+                    log = (int) uint(option, arg, 0, 2);
+                }
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext c) {
+                mandatory("genre");
+                return new Data(genre, invert, ttl, log);
+            }
+        };
+    }
+}

@@ -1,0 +1,206 @@
+package org.jnetfilter.core.ext.targets;
+
+import java.util.List;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.Numbers;
+import org.jnetfilter.core.ext.OptionParser;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.ext.TargetExtension;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Protocols;
+
+/**
+ * {@code -j CT} (libxt_CT revision 2, xt_CT.c): attaches a conntrack template to the packet before
+ * connection tracking sees it: no tracking, a helper, a timeout policy, event masks, a zone. Raw table only.
+ */
+public final class CtTarget extends TargetExtension {
+    static final OptionSpec NOTRACK = OptionSpec.flag("notrack");
+    static final OptionSpec HELPER = OptionSpec.withArg("helper");
+    static final OptionSpec TIMEOUT = OptionSpec.withArg("timeout");
+    static final OptionSpec CTEVENTS = OptionSpec.withArg("ctevents");
+    static final OptionSpec EXPEVENTS = OptionSpec.withArg("expevents");
+    static final OptionSpec ZONE_ORIG = OptionSpec.withArg("zone-orig");
+    static final OptionSpec ZONE_REPLY = OptionSpec.withArg("zone-reply");
+    static final OptionSpec ZONE = OptionSpec.withArg("zone");
+
+    // Linux: XT_CT_* flags (xt_CT.h)
+    public static final int F_NOTRACK = 1;
+    public static final int F_NOTRACK_ALIAS = 1 << 1;
+    public static final int F_ZONE_DIR_ORIG = 1 << 2;
+    public static final int F_ZONE_DIR_REPL = 1 << 3;
+    public static final int F_ZONE_MARK = 1 << 4;
+
+    /** Linux: enum ip_conntrack_events, IPCT_NEW = 0 ... IPCT_SECMARK = 9, as libxt_CT names them. */
+    static final String[] CT_EVENTS = {"new", "related", "destroy", "reply", "assured", "protoinfo", "helper",
+            "mark", "natseqinfo", "secmark"};
+    /** Linux: enum ip_conntrack_expect_events, IPEXP_NEW = 0. */
+    static final String[] EXP_EVENTS = {"new"};
+
+    public CtTarget() {
+        super("CT", List.of(NOTRACK, HELPER, TIMEOUT, CTEVENTS, EXPEVENTS, ZONE_ORIG, ZONE_REPLY, ZONE));
+    }
+
+    /** @param helper "" for none; @param timeout "" for none */
+    public record Data(int flags, String helper, String timeout, int ctEvents, int expEvents, int zone)
+            implements ExtensionData {
+        @Override
+        public void save(StringBuilder out, IpSpec ip) {
+            print(out, "--");
+        }
+
+        @Override
+        public void list(StringBuilder out, IpSpec ip, boolean numeric) {
+            out.append(" CT");
+            print(out, "");
+        }
+
+        private void print(StringBuilder out, String dash) {
+            if ((flags & F_NOTRACK) != 0) {
+                out.append(' ').append(dash).append("notrack");
+            }
+            if (!helper.isEmpty()) {
+                out.append(' ').append(dash).append("helper ").append(helper);
+            }
+            if (!timeout.isEmpty()) {
+                out.append(' ').append(dash).append("timeout ").append(timeout);
+            }
+            if (ctEvents != 0) {
+                out.append(' ').append(dash).append("ctevents ").append(eventNames(CT_EVENTS, ctEvents));
+            }
+            if (expEvents != 0) {
+                out.append(' ').append(dash).append("expevents ").append(eventNames(EXP_EVENTS, expEvents));
+            }
+            int dir = flags & (F_ZONE_DIR_ORIG | F_ZONE_DIR_REPL);
+            String suffix = dir == F_ZONE_DIR_ORIG ? "-orig" : dir == F_ZONE_DIR_REPL ? "-reply" : "";
+            if ((flags & F_ZONE_MARK) != 0) {
+                out.append(' ').append(dash).append("zone").append(suffix).append(" mark");
+            } else if (zone != 0) {
+                out.append(' ').append(dash).append("zone").append(suffix).append(' ').append(zone);
+            }
+        }
+
+        @Override
+        public void check(String table, int hookMask, IpSpec ip) {
+            if (!table.equals("raw")) {
+                throw XtablesException.invalidArgument();
+            }
+            if (!helper.isEmpty() && !helperExists(helper, ip)) {
+                // Linux: xt_ct_set_helper needs the rule's (non-negated) layer-4 protocol and a helper
+                // registered for it, else ENOENT
+                throw XtablesException.kernel("No chain/target/match by that name");
+            }
+            if (!timeout.isEmpty()) {
+                // Linux: no cttimeout policy objects exist (nfct timeout add), so the lookup fails with EINVAL
+                throw XtablesException.invalidArgument();
+            }
+        }
+    }
+
+    /**
+     * The kernel's in-tree conntrack helpers by name and layer-4 protocol (nf_conntrack_ftp, _tftp, _irc,
+     * _amanda, _sip, _h323, _pptp, _sane, _netbios_ns, _snmp), loadable on demand as on a stock kernel.
+     */
+    static final java.util.Map<String, java.util.Set<Integer>> HELPER_PROTOCOLS = java.util.Map.ofEntries(
+            java.util.Map.entry("ftp", java.util.Set.of(Protocols.TCP)),
+            java.util.Map.entry("tftp", java.util.Set.of(Protocols.UDP)),
+            java.util.Map.entry("irc", java.util.Set.of(Protocols.TCP)),
+            java.util.Map.entry("amanda", java.util.Set.of(Protocols.UDP)),
+            java.util.Map.entry("sip", java.util.Set.of(Protocols.UDP, Protocols.TCP)),
+            java.util.Map.entry("RAS", java.util.Set.of(Protocols.UDP)),
+            java.util.Map.entry("Q.931", java.util.Set.of(Protocols.TCP)),
+            java.util.Map.entry("pptp", java.util.Set.of(Protocols.TCP)),
+            java.util.Map.entry("sane", java.util.Set.of(Protocols.TCP)),
+            java.util.Map.entry("netbios-ns", java.util.Set.of(Protocols.UDP)),
+            java.util.Map.entry("snmp", java.util.Set.of(Protocols.UDP)));
+
+    static boolean helperExists(String name, IpSpec ip) {
+        java.util.Set<Integer> protocols = HELPER_PROTOCOLS.get(name);
+        return protocols != null && !ip.inverted(IpSpec.INV_PROTO) && protocols.contains(ip.protocol());
+    }
+
+    static String eventNames(String[] names, int mask) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            if ((mask & (1 << i)) != 0) {
+                if (!sb.isEmpty()) {
+                    sb.append(',');
+                }
+                sb.append(names[i]);
+            }
+        }
+        return sb.toString();
+    }
+
+    static int parseEvents(String[] names, String arg) {
+        int mask = 0;
+        for (String word : arg.split(",", -1)) {
+            int bit = -1;
+            for (int i = 0; i < names.length && bit < 0; i++) {
+                if (names[i].equals(word)) {
+                    bit = i;
+                }
+            }
+            if (bit < 0) {
+                throw XtablesException.parameter("Unknown event type \"" + word + "\"");
+            }
+            mask |= 1 << bit;
+        }
+        return mask;
+    }
+
+    @Override
+    public ExtensionParser newParser(ParseContext ctx) {
+        return new OptionParser(name()) {
+            private int flags;
+            private String helper = "";
+            private String timeout = "";
+            private int ctEvents;
+            private int expEvents;
+            private int zone;
+
+            @Override
+            public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
+                plain(option, invert);
+                if (option == NOTRACK) {
+                    flags |= F_NOTRACK;
+                } else if (option == HELPER) {
+                    helper = fieldText(option, arg, 15);
+                } else if (option == TIMEOUT) {
+                    timeout = fieldText(option, arg, 31);
+                } else if (option == CTEVENTS) {
+                    ctEvents = parseEvents(CT_EVENTS, arg);
+                } else if (option == EXPEVENTS) {
+                    expEvents = parseEvents(EXP_EVENTS, arg);
+                } else {
+                    if (option == ZONE_ORIG) {
+                        flags |= F_ZONE_DIR_ORIG;
+                    } else if (option == ZONE_REPLY) {
+                        flags |= F_ZONE_DIR_REPL;
+                    }
+                    if (arg.equals("mark")) {
+                        flags |= F_ZONE_MARK;
+                    } else {
+                        long z = Numbers.parseUnsigned(arg, 0, 0xFFFF);
+                        if (z < 0) {
+                            throw XtablesException.parameter("Cannot parse " + arg + " as a zone ID");
+                        }
+                        zone = (int) z;
+                    }
+                }
+            }
+
+            /** libxt_CT copies the name into a fixed-size field: longer names are cut, not refused. */
+            private String fieldText(OptionSpec option, String arg, int max) {
+                return arg.length() > max ? arg.substring(0, max) : arg;
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext c) {
+                return new Data(flags, helper, timeout, ctEvents, expEvents, zone);
+            }
+        };
+    }
+}

@@ -1,0 +1,50 @@
+package org.jnetfilter.core.ext.targets;
+
+import java.util.List;
+import org.jnetfilter.core.ext.ExtensionData;
+import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.OptionSpec;
+import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.ext.TargetExtension;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.IpSpec;
+
+/** {@code -j TRACE} (libxt_TRACE, xt_TRACE.c): marks the packet for rule tracing. Raw table only. */
+public final class TraceTarget extends TargetExtension {
+
+    public TraceTarget() {
+        super("TRACE", List.of());
+    }
+
+    public record Data() implements ExtensionData {
+        @Override
+        public void save(StringBuilder out, IpSpec ip) {
+        }
+
+        @Override
+        public void list(StringBuilder out, IpSpec ip, boolean numeric) {
+        }
+
+        @Override
+        public void check(String table, int hookMask, IpSpec ip) {
+            if (!table.equals("raw")) {
+                throw XtablesException.invalidArgument();
+            }
+        }
+    }
+
+    @Override
+    public ExtensionParser newParser(ParseContext ctx) {
+        return new ExtensionParser() {
+            @Override
+            public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
+                throw new IllegalStateException("TRACE has no options: " + option);
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext c) {
+                return new Data();
+            }
+        };
+    }
+}
