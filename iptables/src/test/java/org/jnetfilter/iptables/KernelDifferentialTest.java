@@ -61,7 +61,9 @@ class KernelDifferentialTest {
     }
 
     private static Outcome real(String program, List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS, program + "-legacy"));
+        // iptables -> iptables-legacy, iptables-save -> iptables-legacy-save
+        String binary = program.contains("-") ? program.replaceFirst("-", "-legacy-") : program + "-legacy";
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS, binary));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -40,9 +40,9 @@ public final class SecmarkTarget extends TargetExtension {
             if (!table.equals("mangle") && !table.equals("security")) {
                 throw XtablesException.invalidArgument();
             }
-            // Linux: security_secctx_to_secid fails without an LSM that knows the context; jnetfilter has
-            // none, and iptables-legacy on a kernel without SELinux reports the same ENOENT
-            throw XtablesException.kernel("No chain/target/match by that name");
+            // Linux: security_secctx_to_secid needs an LSM that knows the context; jnetfilter takes the
+            // context as given, as a kernel with SELinux and that context loaded does
+
         }
     }
 
