@@ -9,8 +9,16 @@ import org.jnetfilter.core.rules.RuleSpec;
  * @param ruleNum 1-based rule number for -D/-R/-I/-L/-S/-Z with a number; 0 when none
  * @param rules   the rule(s) of -A/-C/-D/-I/-R: several when -s or -d name several addresses
  * @param counters the -c packet and byte counters, or null
+ * @param argv     the whole command line, the source a rule is re-parsed from when its save form does
+ *                 not read back
+ * @param plainSource the rule's own words as written (a restore line after "-A CHAIN"), or null
  */
 record Command(CommandKind kind, String table, String chain, int ruleNum, String newName, String policy,
                List<RuleSpec> rules, long[] counters, int verbose, boolean numeric, boolean exact,
-               boolean lineNumbers, int waitSeconds, boolean zeroAfterList) {
+               boolean lineNumbers, int waitSeconds, boolean zeroAfterList, String[] argv, String plainSource) {
+
+    /** The text rule {@code index} of this command reads back from (see RuleParsers). */
+    String source(int index) {
+        return plainSource != null && rules.size() == 1 ? plainSource : RuleParsers.argvSource(argv, index);
+    }
 }

@@ -119,6 +119,13 @@ final class CommandLine implements ParseContext {
     private boolean isGoto;
 
     private final List<Loaded> matches = new ArrayList<>();
+    /** A restore line's rule words after "-A CHAIN", when the line was that simple; else null. */
+    private String plainSource;
+
+    CommandLine plainSource(String words) {
+        this.plainSource = words;
+        return this;
+    }
     private Loaded target;
 
     /** One loaded match or target in this rule, with its running parser. */
@@ -201,6 +208,11 @@ final class CommandLine implements ParseContext {
         rebuildLongOpts();
     }
 
+    @Override
+    public void warn(String line) {
+        warnings.add(line);
+    }
+
     List<String> warnings() {
         return warnings;
     }
@@ -237,13 +249,12 @@ final class CommandLine implements ParseContext {
     }
 
     /**
-     * The word the option's argument came from, as written: legacy 1.8.9 takes -p, -s, -d, -i, -o and -j
-     * from argv[optind - 1], so "-s10.0.0.1" and "--jump=DROP" keep their option letters (and -ieth0
-     * names the interface "-ieth0").
+     * The argument of -p, -s, -d, -i, -o and -j. iptables-legacy 1.8.9 took it from argv[optind - 1], so
+     * "-s10.0.0.1" and "--jump=DROP" failed there; iptables 1.8.11's own tests (libipt_standard.t) require
+     * the attached forms to work, and the test files win over the installed binary.
      */
     private String wordAsWritten() {
-        String[] argv = getopt.argv();
-        return argv[getopt.optind - 1];
+        return getopt.optarg;
     }
 
     /** -W: still validated, then ignored (the xtables lock no longer polls). */
@@ -784,7 +795,7 @@ final class CommandLine implements ParseContext {
         }
         return new Command(kind, table, chain, ruleNum, newName, policy, rules, counters, verbose,
                 (options & OPT_NUMERIC) != 0, (options & OPT_EXPANDED) != 0, (options & OPT_LINENUMBERS) != 0,
-                waitSeconds, zeroAfterList);
+                waitSeconds, zeroAfterList, getopt.argv(), plainSource);
     }
 
     private Target buildTarget() {

@@ -89,7 +89,7 @@ final class Executor {
             return new Result(touched, out.toString(), touched != rs);
         }
         if (checkTable) {
-            TableChecks.check(next);
+            TableChecks.check(next, table);
         }
         return new Result(touched.with(next), out.toString(), true);
     }
@@ -142,28 +142,31 @@ final class Executor {
             throw XtablesException.invalidArgument();
         }
         RuleList rules = c.rules();
+        int ruleIndex = -1;
         for (RuleSpec spec : cmd.rules()) {
+            ruleIndex++;
             if (cmd.verbose() > 0) {
                 Listing.rule(out, new Rule(spec, Counters.zero()), 0, Listing.FMT_PRINT_RULE);
             }
             Counters counters = cmd.counters() != null
                     ? new Counters(cmd.counters()[0], cmd.counters()[1]) : Counters.zero();
             switch (cmd.kind()) {
-                case APPEND -> rules = rules.appending(new Rule(spec, counters));
+                case APPEND -> rules = rules.appending(new Rule(spec, counters, cmd.source(ruleIndex)));
                 case INSERT -> {
                     if (cmd.ruleNum() - 1 > rules.size()) {
                         throw XtablesException.kernel("Index of insertion too big");
                     }
-                    rules = rules.inserting(cmd.ruleNum() - 1, new Rule(spec, counters));
+                    rules = rules.inserting(cmd.ruleNum() - 1, new Rule(spec, counters, cmd.source(ruleIndex)));
                 }
                 case REPLACE -> {
                     if (cmd.ruleNum() > rules.size()) {
                         throw XtablesException.kernel("Index of replacement too big");
                     }
-                    rules = rules.replacing(cmd.ruleNum() - 1, new Rule(spec, counters));
+                    rules = rules.replacing(cmd.ruleNum() - 1, new Rule(spec, counters, cmd.source(ruleIndex)));
                 }
                 case DELETE, CHECK -> {
-                    int idx = rules.indexOfSpec(spec);
+                    // rules kept as text compare by their canonical save text: no parsing
+                    int idx = rules.indexOfText(RuleText.save(spec));
                     if (idx < 0) {
                         // observed with iptables-legacy 1.8.9: a missing rule whose target is a chain or a
                         // target extension reports ENOENT's generic text, a verdict target "Bad rule"
@@ -251,9 +254,32 @@ final class Executor {
         }
     }
 
+    /** "-j NAME" or "-g NAME" as it stands in the text. */
+    private static String targetWord(String text, String name) {
+        String g = "-g " + name;
+        int gi = text.lastIndexOf(g);
+        int ji = text.lastIndexOf("-j " + name);
+        return gi > ji ? g : "-j " + name;
+    }
+
     static void appendRule(StringBuilder out, String chain, Rule r, boolean counters) {
         out.append("-A ").append(chain);
-        RuleText.appendSave(out, r.spec(), counters ? r.counters() : null);
+        String text = r.text();
+        if (!counters) {
+            if (!text.isEmpty()) {
+                out.append(' ').append(text);
+            }
+        } else {
+            // -S -v: "-c PKTS BYTES" goes before the target
+            String c = "-c " + Long.toUnsignedString(r.counters().packets()) + " "
+                    + Long.toUnsignedString(r.counters().bytes());
+            int at = r.targetName().isEmpty() ? -1 : text.lastIndexOf(targetWord(text, r.targetName()));
+            if (at < 0) {
+                out.append(text.isEmpty() ? "" : " " + text).append(' ').append(c);
+            } else {
+                out.append(' ').append(text, 0, at).append(c).append(' ').append(text, at, text.length());
+            }
+        }
         out.append('\n');
     }
 
@@ -302,14 +328,14 @@ final class Executor {
                     throw XtablesException.kernel("Index of counter too big");
                 }
                 Rule r = c.rules().get(cmd.ruleNum() - 1);
-                return t.with(c.withRules(c.rules().replacing(cmd.ruleNum() - 1, new Rule(r.spec(), Counters.zero()))));
+                return t.with(c.withRules(c.rules().replacing(cmd.ruleNum() - 1, r.withCounters(Counters.zero()))));
             }
             if (cmd.chain() == null) {
                 verboseNote(cmd, out, "Zeroing", c.name());
             }
             List<Rule> fresh = new ArrayList<>(c.rules().size());
             for (Rule r : c.rules()) {
-                fresh.add(new Rule(r.spec(), Counters.zero()));
+                fresh.add(r.withCounters(Counters.zero()));
             }
             Chain z = c.withRules(RuleList.of(fresh));
             if (c.isBuiltin()) {
@@ -393,7 +419,7 @@ final class Executor {
             boolean changed = false;
             List<Rule> rules = new ArrayList<>(other.rules().size());
             for (Rule r : other.rules()) {
-                if (r.target() instanceof Target.Jump j && j.chain().equals(c.name())) {
+                if (c.name().equals(r.jumpChain()) && r.target() instanceof Target.Jump j) {
                     rules.add(new Rule(new RuleSpec(r.ip(), r.spec().matches(), new Target.Jump(newName, j.isGoto())),
                             r.counters()));
                     changed = true;

@@ -93,7 +93,8 @@ final class Restore {
                 inTable = false;
                 if (!skipping) {
                     try {
-                        TableChecks.check(rs.table(TableKind.byName(tableName).orElseThrow()));
+                        TableKind kind = TableKind.byName(tableName).orElseThrow();
+                        TableChecks.check(rs.table(kind), start.table(kind));
                     } catch (XtablesException e) {
                         throw new Failure(lineFailed(program, line), -1);
                     }
@@ -236,6 +237,31 @@ final class Restore {
         return p == null || b == null ? null : new long[] {p, b};
     }
 
+    /** "-A CHAIN words..." -> "words..." (what the rule reads back from); null for any other line. */
+    static String plainRuleWords(String line) {
+        String l = line.strip();
+        if (!l.startsWith("-A") || l.length() < 3 || !isBlank(l.charAt(2)) || l.indexOf('"') >= 0 && l.indexOf('"') < 3) {
+            return null;
+        }
+        int i = 2;
+        while (i < l.length() && isBlank(l.charAt(i))) {
+            i++;
+        }
+        while (i < l.length() && !isBlank(l.charAt(i))) {
+            if (l.charAt(i) == '"') {
+                return null;
+            }
+            i++;
+        }
+        String words = l.substring(i).strip();
+        // a quote left open takes the line's newline into its word: not plain
+        return words.chars().filter(ch -> ch == '"').count() % 2 == 0 ? words : null;
+    }
+
+    private static boolean isBlank(char c) {
+        return c == ' ' || c == '\t';
+    }
+
     private Ruleset ruleLine(Ruleset rs, String tableName, String raw, int line) {
         String parse = raw;
         List<String> argv = new ArrayList<>();
@@ -278,6 +304,7 @@ final class Restore {
         argv.addAll(tokenize(parse + "\n", line));
         try {
             CommandLine cl = new CommandLine(rs.family(), extensions, argv.toArray(new String[0]), true, null);
+            cl.plainSource(plainRuleWords(parse));
             Command cmd = cl.parse();
             return Executor.execute(cmd, rs, false, printed).ruleset();
         } catch (XtablesException e) {

@@ -5,7 +5,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Rule;
-import org.jnetfilter.core.rules.RuleText;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.core.rules.Table;
 
@@ -55,8 +54,10 @@ public final class SaveFormat {
                             .append(Long.toUnsignedString(r.counters().bytes())).append("] ");
                 }
                 sb.append("-A ").append(c.name());
-                // no date: a state file, which must read back to the same rules
-                RuleText.appendSave(sb, r.spec(), null, date == null);
+                String text = r.text();
+                if (!text.isEmpty()) {
+                    sb.append(' ').append(text);
+                }
                 sb.append('\n');
             }
         }

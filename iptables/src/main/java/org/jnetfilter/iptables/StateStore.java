@@ -133,45 +133,32 @@ public final class StateStore {
         return new XtablesException(XtablesException.RESOURCE_PROBLEM, XtablesException.Kind.RAW, msg);
     }
 
-    /** The current generation of {@code family}; empty when nothing was stored. */
+    private final java.util.EnumMap<Family, StateFiles> filesByFamily = new java.util.EnumMap<>(Family.class);
+
+    private synchronized StateFiles files(Family family) {
+        return filesByFamily.computeIfAbsent(family, f -> new StateFiles(dir, f, extensions));
+    }
+
+    /** The current generation of {@code family}; empty when nothing was stored. Call with the lock held. */
     public Ruleset load(Family family) {
-        Path f = file(family);
-        if (!Files.exists(f)) {
-            return Ruleset.empty(family);
-        }
         try {
-            String text = Files.readString(f, StandardCharsets.UTF_8);
-            Restore r = new Restore(extensions, true, true, null, family.program() + "-restore").trusted();
-            return r.apply(Ruleset.empty(family), new BufferedReader(new StringReader(text)));
+            return files(family).load();
         } catch (IOException e) {
-            throw new IllegalStateException("reading state " + f, e);
-        } catch (Restore.Failure e) {
-            throw new IllegalStateException("state file " + f + " is corrupt: " + e.getMessage(), e);
+            throw new IllegalStateException("reading state of " + family + " in " + dir, e);
         }
     }
 
-    /** Replaces the stored generation atomically. */
+    /** Persists the successor of the generation {@link #load} returned. Call with the lock held. */
     public void store(Ruleset rs) {
-        Path f = file(rs.family());
-        StringBuilder sb = new StringBuilder(4096);
-        List<Table> tables = rs.tables();
-        for (int i = tables.size() - 1; i >= 0; i--) {
-            SaveFormat.appendTable(sb, tables.get(i), true, null, null);
-        }
         try {
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, f.getFileName().toString(), ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(StandardCharsets.UTF_8.encode(sb.toString()));
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
-            }
+            files(rs.family()).store(rs);
         } catch (IOException e) {
-            throw new IllegalStateException("writing state " + f, e);
+            throw new IllegalStateException("writing state of " + rs.family() + " in " + dir, e);
         }
+    }
+
+    /** The parser for rules of {@code table} kept as text. */
+    org.jnetfilter.core.rules.RuleParser parser(Family family, String table) {
+        return files(family).parser(table);
     }
 }

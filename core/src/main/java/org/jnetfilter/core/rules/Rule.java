@@ -12,32 +12,55 @@ package org.jnetfilter.core.rules;
 public final class Rule {
     private final Counters counters;
     private final RuleParser parser;
+    /** Text that parses back to this rule when the save text does not (or null: the save text does). */
+    private final String source;
     private volatile RuleSpec spec;
     private volatile String text;
     /** The -j/-g chain or verdict name, "" for none; null until computed. */
     private volatile String targetName;
 
     public Rule(RuleSpec spec, Counters counters) {
+        this(spec, counters, null);
+    }
+
+    /** A parsed rule; {@code source} is what it was parsed from, when known (a restore line). */
+    public Rule(RuleSpec spec, Counters counters, String source) {
         this.spec = spec;
         this.counters = counters;
         this.parser = null;
+        this.source = source;
     }
 
-    private Rule(String text, Counters counters, RuleParser parser) {
+    private Rule(String text, String source, Counters counters, RuleParser parser, RuleSpec spec) {
         this.text = text;
+        this.source = source;
         this.counters = counters;
         this.parser = parser;
+        this.spec = spec;
     }
 
-    /** A rule known by its canonical save text, parsed by {@code parser} when needed. */
-    public static Rule lazy(String text, Counters counters, RuleParser parser) {
-        return new Rule(text, counters, parser);
+    /**
+     * A rule known by its canonical save text, parsed by {@code parser} when needed; {@code source}, when
+     * not null, is the text to parse instead (for the few rules whose save form does not read back).
+     */
+    public static Rule lazy(String text, String source, Counters counters, RuleParser parser) {
+        return new Rule(text, source, counters, parser, null);
+    }
+
+    /** The same rule with other counters (-Z, -c), still unparsed if it was. */
+    public Rule withCounters(Counters newCounters) {
+        return new Rule(text, source, newCounters, parser, spec);
+    }
+
+    /** The text this rule was parsed from, if it was recorded; else null. */
+    public String source() {
+        return source;
     }
 
     public RuleSpec spec() {
         RuleSpec s = spec;
         if (s == null) {
-            s = parser.parse(text);
+            s = parser.parse(source != null ? source : text);
             spec = s;
         }
         return s;

@@ -77,6 +77,7 @@ public final class NflogTarget extends TargetExtension {
                     prefix = LogTarget.boundedString(arg, PREFIX_MAX);
                 } else if (option == NFLOG_RANGE) {
                     len = uint(option, arg, 0, 0xFFFFFFFFL);
+                    c.warn("warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead");
                 } else if (option == NFLOG_THRESHOLD) {
                     threshold = (int) uint(option, arg, 0, 65535);
                 } else {
