@@ -151,9 +151,12 @@ final class CommandLine implements ParseContext {
         if (restoreTable != null) {
             this.table = restoreTable;
         }
-        this.globalOpts = globalOptions(family);
+        this.globalOpts = family == Family.IPV4 ? GLOBAL_OPTS_V4 : GLOBAL_OPTS_V6;
         rebuildLongOpts();
     }
+
+    private static final List<Getopt.LongOpt> GLOBAL_OPTS_V4 = globalOptions(Family.IPV4);
+    private static final List<Getopt.LongOpt> GLOBAL_OPTS_V6 = globalOptions(Family.IPV6);
 
     private static List<Getopt.LongOpt> globalOptions(Family family) {
         List<Getopt.LongOpt> l = new ArrayList<>();

@@ -102,7 +102,11 @@ final class Executor {
         return c;
     }
 
-    private static Table ruleCommand(Command cmd, Table table, StringBuilder out) {
+    /**
+     * The checks of -A/-I/-R/-D/-C before the rule goes into its chain, in iptables' order and with its
+     * messages; returns the chain. {@code chains} finds a chain by name (a table, or a restore's builder).
+     */
+    static Chain validateRuleCommand(Command cmd, java.util.function.Function<String, Chain> chains, StringBuilder out) {
         String chainName = cmd.chain();
         if (chainName.equals("PREROUTING") || chainName.equals("INPUT")) {
             if (!cmd.rules().get(0).ip().outIface().isEmpty() || cmd.rules().get(0).ip().inverted(
@@ -117,13 +121,14 @@ final class Executor {
             }
         }
         Target target = cmd.rules().get(0).target();
-        if (target instanceof Target.Jump j && !table.hasChain(j.chain())) {
+        Chain jumpTo = target instanceof Target.Jump j ? chains.apply(j.chain()) : null;
+        if (target instanceof Target.Jump j && jumpTo == null) {
             if (j.isGoto()) {
                 throw XtablesException.parameter("goto '" + j.chain() + "' is not a chain");
             }
             throw XtablesException.parameter("Couldn't load target `" + j.chain() + "':No such file or directory\n");
         }
-        Chain c = table.chain(chainName);
+        Chain c = chains.apply(chainName);
         if (c == null) {
             // legacy echoes the rule (-v) before libiptc finds that the chain is missing
             if (cmd.verbose() > 0) {
@@ -138,9 +143,14 @@ final class Executor {
             }
             throw noSuchChain();
         }
-        if (target instanceof Target.Jump j && table.chain(j.chain()).isBuiltin()) {
+        if (jumpTo != null && jumpTo.isBuiltin()) {
             throw XtablesException.invalidArgument();
         }
+        return c;
+    }
+
+    private static Table ruleCommand(Command cmd, Table table, StringBuilder out) {
+        Chain c = validateRuleCommand(cmd, table::chain, out);
         RuleList rules = c.rules();
         int ruleIndex = -1;
         for (RuleSpec spec : cmd.rules()) {

@@ -32,6 +32,9 @@ public final class Iptables {
     public static final List<String> PERSONALITIES = List.of("iptables", "ip6tables", "iptables-save",
             "ip6tables-save", "iptables-restore", "ip6tables-restore");
 
+    /** -Djnf.timing=true prints where a command's time goes (for benchmarks). */
+    private static final boolean TIMING = Boolean.getBoolean("jnf.timing");
+
     private final StateStore store;
     private final Extensions extensions;
     private final Supplier<ZonedDateTime> clock;
@@ -469,10 +472,16 @@ public final class Iptables {
         }
         Restore r = new Restore(extensions, counters, noflush, table, program).verbose(verbose);
         try (StateStore.Held lock = store.lock(wait)) {
+            long t0 = System.nanoTime();
             Ruleset current = store.load(family);
+            long t1 = System.nanoTime();
             Ruleset next;
             try {
                 next = r.apply(current, reader);
+                if (TIMING) {
+                    System.err.printf("jnf timing: load %d ms, parse+apply %d ms%n", (t1 - t0) / 1_000_000,
+                            (System.nanoTime() - t1) / 1_000_000);
+                }
             } catch (Restore.Failure f) {
                 // all-or-nothing: no line of a failing restore is applied
                 keepOpenedTables(current, r);
@@ -483,7 +492,11 @@ public final class Iptables {
             if (test) {
                 keepOpenedTables(current, r);
             } else if (next != current) {
+                long t2 = System.nanoTime();
                 store.store(next.withGeneration(current.generation() + 1));
+                if (TIMING) {
+                    System.err.printf("jnf timing: store %d ms%n", (System.nanoTime() - t2) / 1_000_000);
+                }
             }
             return 0;
         } catch (Restore.Failure f) {

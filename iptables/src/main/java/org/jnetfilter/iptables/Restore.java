@@ -79,9 +79,17 @@ final class Restore {
         String tableName = null;
         boolean inTable = false;
         boolean skipping = false;
+        List<String> lines = new ArrayList<>();
+        for (String l; (l = in.readLine()) != null; ) {
+            lines.add(l);
+        }
+        long t0 = System.nanoTime();
+        Object[] preParsed = preParse(start.family(), lines);
+        if (Boolean.getBoolean("jnf.timing")) {
+            System.err.printf("jnf timing: pre-parse %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        }
         int line = 0;
-        String raw;
-        while ((raw = in.readLine()) != null) {
+        for (String raw : lines) {
             line++;
             if (raw.isEmpty()) {
                 continue;
@@ -89,6 +97,7 @@ final class Restore {
             if (raw.charAt(0) == '#') {
                 continue;
             }
+            rs = raw.charAt(0) == '-' || raw.charAt(0) == '[' ? rs : flush(rs);
             if (raw.equals("COMMIT") && inTable) {
                 inTable = false;
                 if (!skipping) {
@@ -158,13 +167,13 @@ final class Restore {
                     line++;
                 }
             }
-            rs = ruleLine(rs, tableName, raw, line);
+            rs = ruleLine(rs, tableName, raw, line, preParsed[line - 1]);
         }
         if (inTable) {
             throw new Failure(new XtablesException(XtablesException.OTHER_PROBLEM, XtablesException.Kind.RAW,
                     program + ": COMMIT expected at line " + (line + 1) + "\n"), -1);
         }
-        return rs;
+        return flush(rs);
     }
 
     private Ruleset chainLine(Ruleset rs, String tableName, String raw, int line) {
@@ -237,6 +246,45 @@ final class Restore {
         return p == null || b == null ? null : new long[] {p, b};
     }
 
+    /**
+     * Parses the rule lines of a large input on all cores before they are applied in order: parsing a
+     * line depends only on the line and its table, applying it on everything before it. Each slot holds
+     * the parsed command or the exception parsing threw (rethrown when the line is reached, so errors
+     * come out for the first bad line, as before). Small inputs are parsed as they are applied.
+     */
+    private Object[] preParse(org.jnetfilter.core.rules.Family family, List<String> lines) {
+        Object[] out = new Object[lines.size()];
+        if (lines.size() < 2000) {
+            return out;
+        }
+        String[] tableOf = new String[lines.size()];
+        boolean in = false;
+        String table = null;
+        for (int i = 0; i < lines.size(); i++) {
+            String raw = lines.get(i);
+            if (raw.isEmpty() || raw.charAt(0) == '#') {
+                continue;
+            }
+            if (raw.equals("COMMIT") && in) {
+                in = false;
+            } else if (raw.charAt(0) == '*' && !in) {
+                String[] f = raw.substring(1).trim().split("[ \t]+");
+                table = f.length == 0 ? null : f[0];
+                in = true;
+            } else if (in && raw.charAt(0) != ':' && table != null && TableKind.byName(table).isPresent()) {
+                tableOf[i] = table;
+            }
+        }
+        java.util.stream.IntStream.range(0, lines.size()).parallel().filter(i -> tableOf[i] != null).forEach(i -> {
+            try {
+                out[i] = parseRuleLine(family, tableOf[i], lines.get(i), i + 1);
+            } catch (RuntimeException e) {
+                out[i] = e;
+            }
+        });
+        return out;
+    }
+
     /** "-A CHAIN words..." -> "words..." (what the rule reads back from); null for any other line. */
     static String plainRuleWords(String line) {
         String l = line.strip();
@@ -262,7 +310,38 @@ final class Restore {
         return c == ' ' || c == '\t';
     }
 
-    private Ruleset ruleLine(Ruleset rs, String tableName, String raw, int line) {
+    /** Appends of the table being restored, not yet in {@code rs} (see {@link #flush}). */
+    private org.jnetfilter.core.rules.TableBuilder pending;
+
+    /**
+     * The common line of a restore file, "-A CHAIN rule", without going through a new immutable table per
+     * line: checked as -A checks it, appended to a builder.
+     */
+    private void appendFast(Ruleset rs, Command cmd) {
+        if (pending == null) {
+            pending = new org.jnetfilter.core.rules.TableBuilder(rs.table(TableKind.byName(cmd.table()).orElseThrow()));
+        }
+        Executor.validateRuleCommand(cmd, pending::chain, new StringBuilder());
+        for (int i = 0; i < cmd.rules().size(); i++) {
+            org.jnetfilter.core.rules.Counters counters = cmd.counters() != null
+                    ? new org.jnetfilter.core.rules.Counters(cmd.counters()[0], cmd.counters()[1])
+                    : org.jnetfilter.core.rules.Counters.zero();
+            pending.append(cmd.chain(), new org.jnetfilter.core.rules.Rule(cmd.rules().get(i), counters, cmd.source(i)));
+        }
+    }
+
+    /** {@code rs} with the pending appends in it. */
+    private Ruleset flush(Ruleset rs) {
+        if (pending == null) {
+            return rs;
+        }
+        Ruleset out = pending.isChanged() ? rs.with(pending.build()) : rs;
+        pending = null;
+        return out;
+    }
+
+    /** The argv of a rule line, parsed (pure: lines can be parsed in parallel). */
+    private Command parseRuleLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line) {
         String parse = raw;
         List<String> argv = new ArrayList<>();
         argv.add(program);
@@ -302,11 +381,27 @@ final class Restore {
         }
         // the line as fgets() read it: a quote left open keeps the newline in its word
         argv.addAll(tokenize(parse + "\n", line));
+        CommandLine cl = new CommandLine(family, extensions, argv.toArray(new String[0]), true, null);
+        cl.plainSource(plainRuleWords(parse));
+        return cl.parse();
+    }
+
+    private Ruleset ruleLine(Ruleset rs, String tableName, String raw, int line, Object preParsed) {
         try {
-            CommandLine cl = new CommandLine(rs.family(), extensions, argv.toArray(new String[0]), true, null);
-            cl.plainSource(plainRuleWords(parse));
-            Command cmd = cl.parse();
-            return Executor.execute(cmd, rs, false, printed).ruleset();
+            Command cmd;
+            if (preParsed instanceof Command parsed) {
+                cmd = parsed;
+            } else if (preParsed instanceof RuntimeException e) {
+                throw e;
+            } else {
+                cmd = parseRuleLine(rs.family(), tableName, raw, line);
+            }
+            if (cmd.kind() == CommandKind.APPEND && cmd.verbose() == 0 && cmd.table().equals(tableName)) {
+                appendFast(rs, cmd);
+                return rs;
+            }
+            Ruleset current = flush(rs);
+            return Executor.execute(cmd, current, false, printed).ruleset();
         } catch (XtablesException e) {
             if (e.kind() == XtablesException.Kind.KERNEL) {
                 throw new Failure(lineFailed(program, line), -1);

@@ -85,26 +85,44 @@ final class TableChecks {
         }
     }
 
-    /** Hooks each chain is reachable from; throws ELOOP's message when a chain reaches itself. */
+    /**
+     * Hooks each chain is reachable from; throws ELOOP's message when a chain reaches itself. One pass
+     * over the rules builds the jump graph (a rule's jump target is read from its text, no parsing), then
+     * a depth-first walk per hook marks what it reaches, as mark_source_chains does.
+     */
     static Map<String, Integer> reachableHooks(Table table) {
+        Map<String, Chain> chainByName = new HashMap<>();
+        for (Chain c : table.chains()) {
+            chainByName.put(c.name(), c);
+        }
+        Map<String, String[]> jumpsByChain = new HashMap<>();
         Map<String, Integer> hooks = new HashMap<>();
         for (Chain c : table.builtinChains()) {
-            visit(table, c, Hook.valueOf(c.name()).bit(), hooks, new HashMap<>());
+            visit(chainByName, jumpsByChain, c.name(), Hook.valueOf(c.name()).bit(), hooks, new java.util.HashSet<>());
         }
         return hooks;
     }
 
-    private static void visit(Table table, Chain chain, int hook, Map<String, Integer> hooks,
-                              Map<String, Boolean> onPath) {
-        Integer have = hooks.get(chain.name());
-        if (onPath.containsKey(chain.name())) {
+    private static void visit(Map<String, Chain> chainByName, Map<String, String[]> jumpsByChain, String chain,
+                              int hook, Map<String, Integer> hooks, java.util.Set<String> onPath) {
+        if (onPath.contains(chain)) {
             throw XtablesException.kernel("Too many levels of symbolic links");
         }
-        if (have != null && (have & hook) != 0) {
+        int have = hooks.getOrDefault(chain, 0);
+        if ((have & hook) != 0) {
             return;
         }
-        hooks.merge(chain.name(), hook, (a, b) -> a | b);
-        onPath.put(chain.name(), true);
+        hooks.put(chain, have | hook);
+        onPath.add(chain);
+        for (String target : jumpsByChain.computeIfAbsent(chain, n -> jumps(chainByName, chainByName.get(n)))) {
+            visit(chainByName, jumpsByChain, target, hook, hooks, onPath);
+        }
+        onPath.remove(chain);
+    }
+
+    /** The chains {@code chain} jumps or goes to, each once, up to its first unconditional verdict. */
+    private static String[] jumps(Map<String, Chain> chainByName, Chain chain) {
+        java.util.LinkedHashSet<String> targets = new java.util.LinkedHashSet<>();
         for (Rule r : chain.rules()) {
             // Linux: mark_source_chains treats an unconditional verdict as the chain's end, so the rules
             // after it are never walked (and a jump among them cannot form a loop)
@@ -112,13 +130,10 @@ final class TableChecks {
                 break;
             }
             String jump = r.jumpChain();
-            if (jump != null) {
-                Chain t = table.chain(jump);
-                if (t != null) {
-                    visit(table, t, hook, hooks, onPath);
-                }
+            if (jump != null && chainByName.containsKey(jump)) {
+                targets.add(jump);
             }
         }
-        onPath.remove(chain.name());
+        return targets.toArray(new String[0]);
     }
 }
