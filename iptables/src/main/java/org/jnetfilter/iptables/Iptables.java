@@ -74,11 +74,17 @@ public final class Iptables {
             }
             Executor.tableKind(cmd.table(), program);
             try (StateStore.Held lock = store.lock(cmd.waitSeconds())) {
+                long t0 = System.nanoTime();
                 Ruleset current = store.load(family);
+                long t1 = System.nanoTime();
                 StringBuilder printed = new StringBuilder();
                 Executor.Result r;
                 try {
                     r = Executor.execute(cmd, current, true, printed);
+                    if (TIMING) {
+                        System.err.printf("jnf timing: load %d ms, execute %d ms%n", (t1 - t0) / 1_000_000,
+                                (System.nanoTime() - t1) / 1_000_000);
+                    }
                 } catch (XtablesException e) {
                     // the table was initialised before the command failed, and the kernel keeps it
                     TableKind k = Executor.tableKind(cmd.table(), program);
@@ -90,7 +96,11 @@ public final class Iptables {
                     out.print(printed);
                 }
                 if (r.changed()) {
+                    long t2 = System.nanoTime();
                     store.store(policyCountersRestarted(cmd, r.ruleset()).withGeneration(current.generation() + 1));
+                    if (TIMING) {
+                        System.err.printf("jnf timing: store %d ms%n", (System.nanoTime() - t2) / 1_000_000);
+                    }
                 }
             }
             return 0;

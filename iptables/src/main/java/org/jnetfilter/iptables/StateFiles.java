@@ -46,7 +46,7 @@ import org.jnetfilter.core.rules.TableKind;
  * journal; records at or below the snapshot's generation are skipped, so a crash between the two is safe.
  */
 final class StateFiles {
-    private static final String MAGIC = "jnf-state 1 ";
+    private static final String MAGIC = "jnf-state 2 ";
     private static final long MIN_COMPACT_BYTES = 256 * 1024;
 
     private final Path snapshot;
@@ -96,54 +96,99 @@ final class StateFiles {
         return rs;
     }
 
+    /**
+     * Reads the chain directories only; each chain's rules stay unread text until a command needs them
+     * (see RuleList.unread), so a command on a 160k-rule state reads what it touches.
+     */
     private Ruleset readSnapshot(String text, int pos) {
         Ruleset rs = Ruleset.empty(family);
-        Table table = null;
-        Map<String, List<Rule>> rulesByChain = new HashMap<>();
         int n = text.length();
         while (pos < n) {
             int eol = text.indexOf('\n', pos);
-            if (eol < 0) {
-                eol = n;
-            }
             String line = text.substring(pos, eol);
             pos = eol + 1;
             if (line.isEmpty()) {
                 continue;
             }
-            char c = line.charAt(0);
-            if (c == '*') {
-                if (table != null) {
-                    rs = rs.with(finish(table, rulesByChain));
-                }
-                table = Table.initial(TableKind.byName(line.substring(1)).orElseThrow(), family);
-                rulesByChain.clear();
-            } else if (c == ':') {
-                String[] f = fields(line.substring(1));
-                Chain chain = table.chain(f[0]);
-                if (f[1].equals("-")) {
-                    table = table.with(Chain.user(f[0]));
-                } else {
-                    table = table.with(chain.withPolicy(f[1], new Counters(Long.parseUnsignedLong(f[2]),
-                            Long.parseUnsignedLong(f[3]))));
-                }
-            } else {
-                String[] f = fields(line);
-                rulesByChain.computeIfAbsent(f[2], k -> new ArrayList<>()).add(rule(table.name(), f, 0));
+            if (line.charAt(0) != '*') {
+                throw new IllegalStateException("state file " + snapshot + ": expected a table, got: " + line);
             }
-        }
-        if (table != null) {
-            rs = rs.with(finish(table, rulesByChain));
+            TableKind kind = TableKind.byName(line.substring(1)).orElseThrow();
+            RuleParsers parser = parser(kind.tableName());
+            List<String[]> directory = new ArrayList<>();
+            int sectionLength = -1;
+            while (sectionLength < 0) {
+                eol = text.indexOf('\n', pos);
+                String d = text.substring(pos, eol);
+                pos = eol + 1;
+                if (d.startsWith(".\t")) {
+                    sectionLength = Integer.parseInt(d.substring(2));
+                } else {
+                    directory.add(fields(d.substring(1)));
+                }
+            }
+            int section = pos;
+            pos += sectionLength;
+            List<Chain> builtins = new ArrayList<>();
+            List<Chain> users = new ArrayList<>();
+            for (String[] f : directory) {
+                // NAME POLICY PKTS BYTES COUNT OFFSET LENGTH JUMPS...
+                int count = Integer.parseInt(f[4]);
+                int from = section + Integer.parseInt(f[5]);
+                int to = from + Integer.parseInt(f[6]);
+                String[] jumps = java.util.Arrays.copyOfRange(f, 7, f.length);
+                RuleList rules = RuleList.unread(count, new UnreadChain(text, from, to, jumps, parser));
+                if (f[1].equals("-")) {
+                    users.add(new Chain(f[0], null, null, rules));
+                } else {
+                    builtins.add(new Chain(f[0], f[1], new Counters(Long.parseUnsignedLong(f[2]),
+                            Long.parseUnsignedLong(f[3])), rules));
+                }
+            }
+            rs = rs.with(Table.of(kind, family, builtins, users));
         }
         return rs;
     }
 
-    private static Table finish(Table table, Map<String, List<Rule>> rulesByChain) {
-        Table t = table;
-        for (Map.Entry<String, List<Rule>> e : rulesByChain.entrySet()) {
-            t = t.with(t.chain(e.getKey()).withRules(RuleList.of(e.getValue())));
+    /** One chain's lines in a snapshot, read into rules when first needed. */
+    private static final class UnreadChain implements RuleList.Unread {
+        private final String text;
+        private final int from;
+        private final int to;
+        private final String[] jumps;
+        private final RuleParsers parser;
+
+        UnreadChain(String text, int from, int to, String[] jumps, RuleParsers parser) {
+            this.text = text;
+            this.from = from;
+            this.to = to;
+            this.jumps = jumps;
+            this.parser = parser;
         }
-        return t;
+
+        @Override
+        public Rule[] read() {
+            List<Rule> rules = new ArrayList<>();
+            int pos = from;
+            while (pos < to) {
+                int eol = text.indexOf('\n', pos);
+                String[] f = fields(text.substring(pos, eol));
+                pos = eol + 1;
+                Counters counters = new Counters(Long.parseUnsignedLong(f[0]), Long.parseUnsignedLong(f[1]));
+                rules.add(Rule.lazy(f[2], f.length > 3 ? f[3] : null, counters, parser));
+            }
+            return rules.toArray(new Rule[0]);
+        }
+
+        @Override
+        public String[] jumps() {
+            return jumps;
+        }
+
+        @Override
+        public CharSequence raw() {
+            return java.nio.CharBuffer.wrap(text, from, to);
+        }
     }
 
     /** A rule from fields {@code pkts bytes [chain] text [source]} starting at {@code from} = 0 (with chain). */
@@ -289,22 +334,33 @@ final class StateFiles {
         for (int i = tables.size() - 1; i >= 0; i--) {
             Table t = tables.get(i);
             sb.append('*').append(t.name()).append('\n');
+            StringBuilder section = new StringBuilder(1 << 12);
             for (Chain c : t.chains()) {
+                int offset = section.length();
+                RuleList.Unread unread = c.rules().unreadSource();
+                if (unread != null) {
+                    section.append(unread.raw());
+                } else {
+                    for (Rule r : c.rules()) {
+                        appendRule(section, t.name(), r, null);
+                        section.append('\n');
+                    }
+                }
                 sb.append(':').append(escape(c.name())).append('\t');
                 if (c.isBuiltin()) {
                     sb.append(c.policy()).append('\t').append(Long.toUnsignedString(c.policyCounters().packets()))
-                            .append('\t').append(Long.toUnsignedString(c.policyCounters().bytes())).append('\n');
+                            .append('\t').append(Long.toUnsignedString(c.policyCounters().bytes()));
                 } else {
-                    sb.append("-\n");
+                    sb.append("-\t0\t0");
                 }
-            }
-            for (Chain c : t.chains()) {
-                String chain = escape(c.name());
-                for (Rule r : c.rules()) {
-                    appendRule(sb, t.name(), r, chain);
-                    sb.append('\n');
+                sb.append('\t').append(c.rules().size()).append('\t').append(offset).append('\t')
+                        .append(section.length() - offset);
+                for (String j : c.rules().jumpTargets()) {
+                    sb.append('\t').append(escape(j));
                 }
+                sb.append('\n');
             }
+            sb.append(".\t").append(section.length()).append('\n').append(section);
         }
         Path tmp = Files.createTempFile(snapshot.getParent(), snapshot.getFileName().toString(), ".tmp");
         try {

@@ -67,10 +67,8 @@ final class TableChecks {
         return m;
     }
 
-    /** An unconditional ACCEPT, DROP, RETURN or QUEUE: nothing but the verdict. */
     private static boolean endsWalk(Rule r) {
-        String t = r.text();
-        return t.equals("-j ACCEPT") || t.equals("-j DROP") || t.equals("-j RETURN") || t.equals("-j QUEUE");
+        return r.isUnconditionalVerdict();
     }
 
     private static void checkRule(Table table, Rule r, int mask) {
@@ -120,20 +118,15 @@ final class TableChecks {
         onPath.remove(chain);
     }
 
-    /** The chains {@code chain} jumps or goes to, each once, up to its first unconditional verdict. */
+    /** The chains {@code chain} jumps or goes to that exist, each once, up to its first unconditional verdict. */
     private static String[] jumps(Map<String, Chain> chainByName, Chain chain) {
-        java.util.LinkedHashSet<String> targets = new java.util.LinkedHashSet<>();
-        for (Rule r : chain.rules()) {
-            // Linux: mark_source_chains treats an unconditional verdict as the chain's end, so the rules
-            // after it are never walked (and a jump among them cannot form a loop)
-            if (endsWalk(r)) {
-                break;
-            }
-            String jump = r.jumpChain();
-            if (jump != null && chainByName.containsKey(jump)) {
-                targets.add(jump);
+        String[] all = chain.rules().jumpTargets().clone();
+        int n = 0;
+        for (String t : all) {
+            if (chainByName.containsKey(t)) {
+                all[n++] = t;
             }
         }
-        return targets.toArray(new String[0]);
+        return n == all.length ? all : java.util.Arrays.copyOf(all, n);
     }
 }

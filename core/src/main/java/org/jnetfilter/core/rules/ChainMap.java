@@ -29,6 +29,20 @@ final class ChainMap {
         return EMPTY;
     }
 
+    /** A map of chains already in name order, built balanced in one pass. */
+    static ChainMap fromSorted(java.util.List<Chain> sorted) {
+        return new ChainMap(build(sorted, 0, sorted.size()));
+    }
+
+    private static Node build(java.util.List<Chain> sorted, int from, int to) {
+        if (from >= to) {
+            return null;
+        }
+        int mid = (from + to) >>> 1;
+        Chain c = sorted.get(mid);
+        return Node.of(c.name(), c, build(sorted, from, mid), build(sorted, mid + 1, to));
+    }
+
     int size() {
         return s(root);
     }

@@ -109,6 +109,15 @@ public final class Rule {
         return name;
     }
 
+    /**
+     * Nothing but ACCEPT, DROP, RETURN or QUEUE: the kernel's mark_source_chains takes such a rule as the
+     * end of its chain (what follows is never walked).
+     */
+    public boolean isUnconditionalVerdict() {
+        String t = text();
+        return t.equals("-j ACCEPT") || t.equals("-j DROP") || t.equals("-j RETURN") || t.equals("-j QUEUE");
+    }
+
     /** The word after the rule's -j or -g, "" when there is none. */
     public String targetName() {
         String n = targetName;

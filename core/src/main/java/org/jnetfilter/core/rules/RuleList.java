@@ -29,12 +29,65 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         }
     }
 
-    private final Backing backing;
+    /**
+     * Rules not read yet: a state file's chain that no command has looked into. {@code jumps} are the
+     * chains its rules jump to (before the first unconditional verdict), known without reading them.
+     */
+    public interface Unread {
+        Rule[] read();
+
+        String[] jumps();
+
+        /** The rules as the state file has them, to copy into the next snapshot as they are. */
+        CharSequence raw();
+    }
+
+    private volatile Backing backing;
     private final int size;
+    private final Unread unread;
 
     private RuleList(Backing backing, int size) {
         this.backing = backing;
         this.size = size;
+        this.unread = null;
+    }
+
+    private RuleList(Unread unread, int size) {
+        this.size = size;
+        this.unread = unread;
+    }
+
+    /** {@code size} rules that {@code unread} reads on first use. */
+    public static RuleList unread(int size, Unread unread) {
+        return size == 0 ? EMPTY : new RuleList(unread, size);
+    }
+
+    /** Not read yet: {@link #unreadSource()} has what is known without reading. */
+    public boolean isUnread() {
+        return backing == null;
+    }
+
+    /** Where these rules were read from, unchanged, if they came from a state file (read or not). */
+    public Unread unreadSource() {
+        return unread;
+    }
+
+    private Backing backing() {
+        Backing b = backing;
+        if (b == null) {
+            synchronized (this) {
+                b = backing;
+                if (b == null) {
+                    Rule[] rules = unread.read();
+                    if (rules.length != size) {
+                        throw new IllegalStateException("state chain has " + rules.length + " rules, expected " + size);
+                    }
+                    b = new Backing(rules, rules.length);
+                    backing = b;
+                }
+            }
+        }
+        return b;
     }
 
     private static RuleList copyOf(Rule[] rules) {
@@ -52,7 +105,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     @Override
     public Rule get(int index) {
         java.util.Objects.checkIndex(index, size);
-        return backing.slots[index];
+        return backing().slots[index];
     }
 
     @Override
@@ -62,7 +115,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
 
     private Rule[] snapshot(int extra) {
         Rule[] n = new Rule[size + extra];
-        System.arraycopy(backing.slots, 0, n, 0, size);
+        System.arraycopy(backing().slots, 0, n, 0, size);
         return n;
     }
 
@@ -72,19 +125,20 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             return appending(rule);
         }
         Rule[] n = new Rule[size + 1];
-        System.arraycopy(backing.slots, 0, n, 0, index);
+        System.arraycopy(backing().slots, 0, n, 0, index);
         n[index] = rule;
-        System.arraycopy(backing.slots, index, n, index + 1, size - index);
+        System.arraycopy(backing().slots, index, n, index + 1, size - index);
         return copyOf(n);
     }
 
     public RuleList appending(Rule rule) {
-        if (size < backing.slots.length && backing.used.compareAndSet(size, size + 1)) {
-            backing.slots[size] = rule;
-            return new RuleList(backing, size + 1);
+        Backing b = backing();
+        if (size < b.slots.length && b.used.compareAndSet(size, size + 1)) {
+            b.slots[size] = rule;
+            return new RuleList(b, size + 1);
         }
         Rule[] n = new Rule[Math.max(8, size + (size >> 1) + 1)];
-        System.arraycopy(backing.slots, 0, n, 0, size);
+        System.arraycopy(backing().slots, 0, n, 0, size);
         n[size] = rule;
         return new RuleList(new Backing(n, size + 1), size + 1);
     }
@@ -92,8 +146,8 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     public RuleList removing(int index) {
         java.util.Objects.checkIndex(index, size);
         Rule[] n = new Rule[size - 1];
-        System.arraycopy(backing.slots, 0, n, 0, index);
-        System.arraycopy(backing.slots, index + 1, n, index, size - index - 1);
+        System.arraycopy(backing().slots, 0, n, 0, index);
+        System.arraycopy(backing().slots, index + 1, n, index, size - index - 1);
         return n.length == 0 ? EMPTY : copyOf(n);
     }
 
@@ -104,10 +158,35 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return copyOf(n);
     }
 
+    /**
+     * The chains these rules jump or go to, each once, up to the first unconditional verdict (the jump
+     * graph the kernel walks); known without reading unread rules.
+     */
+    public String[] jumpTargets() {
+        Unread u = unreadSource();
+        if (u != null) {
+            return u.jumps();
+        }
+        java.util.LinkedHashSet<String> targets = new java.util.LinkedHashSet<>();
+        Rule[] slots = backing().slots;
+        for (int i = 0; i < size; i++) {
+            Rule r = slots[i];
+            if (r.isUnconditionalVerdict()) {
+                break;
+            }
+            String j = r.jumpChain();
+            if (j != null) {
+                targets.add(j);
+            }
+        }
+        return targets.toArray(new String[0]);
+    }
+
     /** The position of the first rule whose save text equals {@code text}, or -1. */
     public int indexOfText(String text) {
+        Rule[] slots = backing().slots;
         for (int i = 0; i < size; i++) {
-            if (backing.slots[i].text().equals(text)) {
+            if (slots[i].text().equals(text)) {
                 return i;
             }
         }
@@ -116,8 +195,9 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
 
     /** The position of the first rule whose spec equals {@code spec}, or -1. */
     public int indexOfSpec(RuleSpec spec) {
+        Rule[] slots = backing().slots;
         for (int i = 0; i < size; i++) {
-            if (backing.slots[i].spec().equals(spec)) {
+            if (slots[i].spec().equals(spec)) {
                 return i;
             }
         }

@@ -34,6 +34,26 @@ public final class Table {
         return new Table(kind, family, Collections.unmodifiableMap(builtins), ChainMap.empty());
     }
 
+    /**
+     * A table from its chains: the built-in ones (in any order; missing ones are created empty) and the
+     * user chains sorted by name.
+     */
+    public static Table of(TableKind kind, Family family, List<Chain> builtins, List<Chain> sortedUserChains) {
+        Map<String, Chain> b = new LinkedHashMap<>();
+        for (Hook h : kind.hooks()) {
+            b.put(h.name(), Chain.builtin(h.name()));
+        }
+        for (Chain c : builtins) {
+            b.put(c.name(), c);
+        }
+        for (int i = 1; i < sortedUserChains.size(); i++) {
+            if (sortedUserChains.get(i - 1).name().compareTo(sortedUserChains.get(i).name()) >= 0) {
+                throw new IllegalArgumentException("user chains not sorted at " + sortedUserChains.get(i).name());
+            }
+        }
+        return new Table(kind, family, Collections.unmodifiableMap(b), ChainMap.fromSorted(sortedUserChains));
+    }
+
     public TableKind kind() {
         return kind;
     }
