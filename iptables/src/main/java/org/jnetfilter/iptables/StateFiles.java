@@ -46,7 +46,7 @@ import org.jnetfilter.core.rules.TableKind;
  * journal; records at or below the snapshot's generation are skipped, so a crash between the two is safe.
  */
 final class StateFiles {
-    private static final String MAGIC = "jnf-state 2 ";
+    private static final String MAGIC = "jnf-state 5 ";
     private static final long MIN_COMPACT_BYTES = 256 * 1024;
 
     private final Path snapshot;
@@ -54,6 +54,9 @@ final class StateFiles {
     private final Family family;
     private final Extensions extensions;
     private final Map<String, RuleParsers> parserByTable = new HashMap<>();
+
+    /** Tables whose hook masks the state did not have when it was loaded. */
+    private final java.util.Set<TableKind> unknownMasksAtLoad = java.util.EnumSet.noneOf(TableKind.class);
 
     /** What was loaded: the generation, and where the valid journal ends. */
     private Ruleset loaded;
@@ -79,65 +82,108 @@ final class StateFiles {
         long snapGen = 0;
         snapshotLength = 0;
         if (Files.exists(snapshot)) {
-            String text = Files.readString(snapshot, StandardCharsets.UTF_8);
-            snapshotLength = text.length();
-            int eol = text.indexOf('\n');
-            if (eol < 0 || !text.startsWith(MAGIC)) {
+            ByteBuffer map;
+            try (FileChannel ch = FileChannel.open(snapshot, StandardOpenOption.READ)) {
+                // mapped, not read: a command pages in the chain directories and the chains it touches;
+                // the mapping outlives the channel and a later rename of a new snapshot over the file
+                map = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+            }
+            snapshotLength = map.limit();
+            int[] pos = {0};
+            String header = line(map, pos);
+            if (header == null || !header.startsWith(MAGIC)) {
                 throw new IllegalStateException("state file " + snapshot + " is not a jnetfilter state (no '" + MAGIC + "')");
             }
-            snapGen = Long.parseLong(text.substring(MAGIC.length(), eol));
-            rs = readSnapshot(text, eol + 1).withGeneration(snapGen);
+            snapGen = Long.parseLong(header.substring(MAGIC.length()));
+            rs = readSnapshot(map, pos).withGeneration(snapGen);
         }
         journalValidLength = 0;
+        long t0 = System.nanoTime();
         if (Files.exists(journal)) {
             rs = replay(rs, Files.readString(journal, StandardCharsets.UTF_8), snapGen);
         }
+        if (Boolean.getBoolean("jnf.timing")) {
+            System.err.printf("jnf timing: journal replay %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        }
         loaded = rs;
+        unknownMasksAtLoad.clear();
+        for (Table t : rs.tables()) {
+            if (t.knownHookMasks() == null) {
+                unknownMasksAtLoad.add(t.kind());
+            }
+        }
         return rs;
     }
 
+    /** The next line of {@code map} from {@code pos[0]} (UTF-8, without its newline), or null at the end. */
+    private static String line(ByteBuffer map, int[] pos) {
+        int start = pos[0];
+        int limit = map.limit();
+        if (start >= limit) {
+            return null;
+        }
+        int i = start;
+        boolean ascii = true;
+        while (i < limit) {
+            byte b = map.get(i);
+            if (b == '\n') {
+                break;
+            }
+            ascii &= b >= 0;
+            i++;
+        }
+        pos[0] = i + 1;
+        byte[] bytes = new byte[i - start];
+        map.get(start, bytes);
+        return new String(bytes, ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
+    }
+
     /**
-     * Reads the chain directories only; each chain's rules stay unread text until a command needs them
+     * Reads the chain directories only; each chain's rules stay unread bytes until a command needs them
      * (see RuleList.unread), so a command on a 160k-rule state reads what it touches.
      */
-    private Ruleset readSnapshot(String text, int pos) {
+    private Ruleset readSnapshot(ByteBuffer map, int[] pos) {
         Ruleset rs = Ruleset.empty(family);
-        int n = text.length();
-        while (pos < n) {
-            int eol = text.indexOf('\n', pos);
-            String line = text.substring(pos, eol);
-            pos = eol + 1;
+        String line;
+        while ((line = line(map, pos)) != null) {
             if (line.isEmpty()) {
                 continue;
             }
             if (line.charAt(0) != '*') {
                 throw new IllegalStateException("state file " + snapshot + ": expected a table, got: " + line);
             }
-            TableKind kind = TableKind.byName(line.substring(1)).orElseThrow();
+            // "*TABLE DIRECTORY-BYTES SECTION-BYTES": the directory is read in one piece, the section not at all
+            String[] h = line.substring(1).split("\t");
+            TableKind kind = TableKind.byName(h[0]).orElseThrow();
             RuleParsers parser = parser(kind.tableName());
+            int directoryLength = Integer.parseInt(h[1]);
+            int sectionLength = Integer.parseInt(h[2]);
+            byte[] dirBytes = new byte[directoryLength];
+            map.get(pos[0], dirBytes);
+            String dirText = new String(dirBytes, StandardCharsets.UTF_8);
             List<String[]> directory = new ArrayList<>();
-            int sectionLength = -1;
-            while (sectionLength < 0) {
-                eol = text.indexOf('\n', pos);
-                String d = text.substring(pos, eol);
-                pos = eol + 1;
-                if (d.startsWith(".\t")) {
-                    sectionLength = Integer.parseInt(d.substring(2));
-                } else {
-                    directory.add(fields(d.substring(1)));
-                }
+            for (int p = 0; p < dirText.length(); ) {
+                int eol = dirText.indexOf('\n', p);
+                directory.add(directoryFields(dirText.substring(p, eol)));
+                p = eol + 1;
             }
-            int section = pos;
-            pos += sectionLength;
+            int section = pos[0] + directoryLength;
+            pos[0] = section + sectionLength;
             List<Chain> builtins = new ArrayList<>();
             List<Chain> users = new ArrayList<>();
+            Map<String, Integer> masks = new HashMap<>();
+            boolean masksKnown = true;
             for (String[] f : directory) {
-                // NAME POLICY PKTS BYTES COUNT OFFSET LENGTH JUMPS...
+                // NAME POLICY PKTS BYTES COUNT OFFSET LENGTH MASK CUT JUMPS...
                 int count = Integer.parseInt(f[4]);
                 int from = section + Integer.parseInt(f[5]);
                 int to = from + Integer.parseInt(f[6]);
-                String[] jumps = java.util.Arrays.copyOfRange(f, 7, f.length);
-                RuleList rules = RuleList.unread(count, new UnreadChain(text, from, to, jumps, parser));
+                if (f[7].equals("-")) {
+                    masksKnown = false;
+                } else if (!f[7].equals("0")) {
+                    masks.put(f[0], Integer.parseInt(f[7]));
+                }
+                RuleList rules = RuleList.unread(count, new UnreadChain(map, from, to, f[9], f[8].equals("1"), parser));
                 if (f[1].equals("-")) {
                     users.add(new Chain(f[0], null, null, rules));
                 } else {
@@ -145,49 +191,93 @@ final class StateFiles {
                             Long.parseUnsignedLong(f[3])), rules));
                 }
             }
-            rs = rs.with(Table.of(kind, family, builtins, users));
+            Table t = Table.of(kind, family, builtins, users);
+            if (masksKnown) {
+                t.knowHookMasks(masks);
+            }
+            rs = rs.with(t);
         }
         return rs;
     }
 
+    /** A directory line ":NAME\tPOLICY\t...\tCUT\tJUMPS..." as 9 fields and the jumps left as text. */
+    private static String[] directoryFields(String d) {
+        String[] f = new String[10];
+        int pos = 1;
+        for (int i = 0; i < 9; i++) {
+            int tab = d.indexOf('\t', pos);
+            f[i] = tab < 0 ? d.substring(pos) : d.substring(pos, tab);
+            pos = tab < 0 ? d.length() : tab + 1;
+        }
+        f[0] = unescape(f[0]);
+        f[9] = pos >= d.length() ? "" : d.substring(pos);
+        return f;
+    }
+
+    private static long counter(String s, int from, int to) {
+        if (to - from == 1 && s.charAt(from) == '0') {
+            return 0;
+        }
+        return Long.parseUnsignedLong(s, from, to, 10);
+    }
+
     /** One chain's lines in a snapshot, read into rules when first needed. */
     private static final class UnreadChain implements RuleList.Unread {
-        private final String text;
+        private final ByteBuffer map;
         private final int from;
         private final int to;
-        private final String[] jumps;
+        /** The jump targets as the directory has them: tab-separated, split when first asked for. */
+        private final String jumpsText;
+        private String[] jumps;
+        private final boolean cut;
         private final RuleParsers parser;
 
-        UnreadChain(String text, int from, int to, String[] jumps, RuleParsers parser) {
-            this.text = text;
+        UnreadChain(ByteBuffer map, int from, int to, String jumpsText, boolean cut, RuleParsers parser) {
+            this.map = map;
             this.from = from;
             this.to = to;
-            this.jumps = jumps;
+            this.jumpsText = jumpsText;
+            this.cut = cut;
             this.parser = parser;
+        }
+
+        @Override
+        public boolean cut() {
+            return cut;
         }
 
         @Override
         public Rule[] read() {
             List<Rule> rules = new ArrayList<>();
-            int pos = from;
-            while (pos < to) {
-                int eol = text.indexOf('\n', pos);
-                String[] f = fields(text.substring(pos, eol));
-                pos = eol + 1;
-                Counters counters = new Counters(Long.parseUnsignedLong(f[0]), Long.parseUnsignedLong(f[1]));
-                rules.add(Rule.lazy(f[2], f.length > 3 ? f[3] : null, counters, parser));
+            byte[] bytes = new byte[to - from];
+            map.get(from, bytes);
+            String all = new String(bytes, StandardCharsets.UTF_8);
+            for (int p = 0; p < all.length(); ) {
+                int eol = all.indexOf('\n', p);
+                String l = all.substring(p, eol);
+                p = eol + 1;
+                int t1 = l.indexOf('\t');
+                int t2 = l.indexOf('\t', t1 + 1);
+                int t3 = l.indexOf('\t', t2 + 1);
+                String text = unescape(t3 < 0 ? l.substring(t2 + 1) : l.substring(t2 + 1, t3));
+                String source = t3 < 0 ? null : unescape(l.substring(t3 + 1));
+                Counters counters = new Counters(counter(l, 0, t1), counter(l, t1 + 1, t2));
+                rules.add(Rule.lazy(text, source, counters, parser));
             }
             return rules.toArray(new Rule[0]);
         }
 
         @Override
-        public String[] jumps() {
+        public synchronized String[] jumps() {
+            if (jumps == null) {
+                jumps = jumpsText.isEmpty() ? new String[0] : fields(jumpsText);
+            }
             return jumps;
         }
 
         @Override
-        public CharSequence raw() {
-            return java.nio.CharBuffer.wrap(text, from, to);
+        public ByteBuffer raw() {
+            return map.slice(from, to - from);
         }
     }
 
@@ -236,12 +326,39 @@ final class StateFiles {
 
     private Ruleset apply(Ruleset rs, List<String> record) {
         Ruleset out = rs;
+        Map<TableKind, Map<String, Integer>> masks = new HashMap<>();
+        java.util.Set<TableKind> unknown = new java.util.HashSet<>();
         for (int i = 0; i < record.size(); i++) {
             String[] f = fields(record.get(i));
             TableKind kind = TableKind.byName(f[2]).orElseThrow();
             Table t = out.tableOrInitial(kind);
             switch (f[1]) {
                 case "T" -> {
+                }
+                case "U" -> {
+                    unknown.add(kind);
+                    masks.remove(kind);
+                }
+                case "R" -> {
+                    unknown.remove(kind);
+                    masks.put(kind, new HashMap<>());
+                }
+                case "M" -> {
+                    if (!unknown.contains(kind)) {
+                        Map<String, Integer> m = masks.computeIfAbsent(kind, k -> {
+                            Map<String, Integer> known = rs.table(k) == null ? null : rs.table(k).knownHookMasks();
+                            if (known == null) {
+                                unknown.add(k);
+                            }
+                            return known == null ? new HashMap<>() : new HashMap<>(known);
+                        });
+                        int v = Integer.parseInt(f[4]);
+                        if (v == 0) {
+                            m.remove(f[3]);
+                        } else {
+                            m.put(f[3], v);
+                        }
+                    }
                 }
                 case "N" -> t = t.with(Chain.user(f[3]));
                 case "X" -> t = t.withoutUserChain(f[3]);
@@ -261,6 +378,16 @@ final class StateFiles {
                 default -> throw new IllegalStateException("journal " + journal + ": unknown op " + f[1]);
             }
             out = out.with(t);
+        }
+        for (Table t : out.tables()) {
+            Map<String, Integer> m = masks.get(t.kind());
+            if (m != null && !unknown.contains(t.kind())) {
+                t.knowHookMasks(m);
+            } else if (m == null && !unknown.contains(t.kind()) && rs.table(t.kind()) != null
+                    && rs.table(t.kind()).knownHookMasks() != null && t != rs.table(t.kind())) {
+                // the record changed the table but not its masks
+                t.knowHookMasks(rs.table(t.kind()).knownHookMasks());
+            }
         }
         return out;
     }
@@ -317,6 +444,12 @@ final class StateFiles {
             journalValidLength += bytes.length;
         }
         loaded = next;
+        unknownMasksAtLoad.clear();
+        for (Table t : next.tables()) {
+            if (t.knownHookMasks() == null) {
+                unknownMasksAtLoad.add(t.kind());
+            }
+        }
     }
 
     private static long estimate(List<String> record) {
@@ -328,44 +461,53 @@ final class StateFiles {
     }
 
     private void writeSnapshot(Ruleset rs) throws IOException {
-        StringBuilder sb = new StringBuilder(1 << 16);
-        sb.append(MAGIC).append(rs.generation()).append('\n');
+        Bytes out = new Bytes(1 << 20);
+        out.add(MAGIC + rs.generation() + "\n");
         List<Table> tables = rs.tables();
         for (int i = tables.size() - 1; i >= 0; i--) {
             Table t = tables.get(i);
-            sb.append('*').append(t.name()).append('\n');
-            StringBuilder section = new StringBuilder(1 << 12);
+            Map<String, Integer> masks = t.knownHookMasks();
+            Bytes section = new Bytes(1 << 16);
+            Bytes directory = new Bytes(1 << 16);
+            StringBuilder line = new StringBuilder(256);
             for (Chain c : t.chains()) {
-                int offset = section.length();
+                int offset = section.size();
                 RuleList.Unread unread = c.rules().unreadSource();
                 if (unread != null) {
-                    section.append(unread.raw());
+                    section.add(unread.raw());
                 } else {
                     for (Rule r : c.rules()) {
-                        appendRule(section, t.name(), r, null);
-                        section.append('\n');
+                        line.setLength(0);
+                        appendRule(line, t.name(), r, null);
+                        section.add(line.append('\n').toString());
                     }
                 }
-                sb.append(':').append(escape(c.name())).append('\t');
+                line.setLength(0);
+                line.append(':').append(escape(c.name())).append('\t');
                 if (c.isBuiltin()) {
-                    sb.append(c.policy()).append('\t').append(Long.toUnsignedString(c.policyCounters().packets()))
+                    line.append(c.policy()).append('\t').append(Long.toUnsignedString(c.policyCounters().packets()))
                             .append('\t').append(Long.toUnsignedString(c.policyCounters().bytes()));
                 } else {
-                    sb.append("-\t0\t0");
+                    line.append("-\t0\t0");
                 }
-                sb.append('\t').append(c.rules().size()).append('\t').append(offset).append('\t')
-                        .append(section.length() - offset);
-                for (String j : c.rules().jumpTargets()) {
-                    sb.append('\t').append(escape(j));
+                line.append('\t').append(c.rules().size()).append('\t').append(offset).append('\t')
+                        .append(section.size() - offset).append('\t')
+                        .append(masks == null ? "-" : Integer.toString(masks.getOrDefault(c.name(), 0)));
+                String[] jumpTargets = c.rules().jumpTargets();
+                line.append('\t').append(c.rules().endsInVerdict() ? '1' : '0');
+                for (String j : jumpTargets) {
+                    line.append('\t').append(escape(j));
                 }
-                sb.append('\n');
+                directory.add(line.append('\n').toString());
             }
-            sb.append(".\t").append(section.length()).append('\n').append(section);
+            out.add("*" + t.name() + "\t" + directory.size() + "\t" + section.size() + "\n");
+            out.add(directory.buffer());
+            out.add(section.buffer());
         }
         Path tmp = Files.createTempFile(snapshot.getParent(), snapshot.getFileName().toString(), ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(sb));
+                ByteBuffer buf = out.buffer();
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
@@ -379,7 +521,45 @@ final class StateFiles {
         } finally {
             Files.deleteIfExists(tmp);
         }
-        snapshotLength = sb.length();
+        snapshotLength = out.size();
+    }
+
+    /** A growable byte buffer for writing snapshots. */
+    private static final class Bytes {
+        private byte[] data;
+        private int size;
+
+        Bytes(int capacity) {
+            data = new byte[capacity];
+        }
+
+        int size() {
+            return size;
+        }
+
+        private void room(int n) {
+            if (size + n > data.length) {
+                data = java.util.Arrays.copyOf(data, Math.max(data.length * 2, size + n));
+            }
+        }
+
+        void add(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            room(b.length);
+            System.arraycopy(b, 0, data, size, b.length);
+            size += b.length;
+        }
+
+        void add(ByteBuffer b) {
+            int n = b.remaining();
+            room(n);
+            b.duplicate().get(data, size, n);
+            size += n;
+        }
+
+        ByteBuffer buffer() {
+            return ByteBuffer.wrap(data, 0, size);
+        }
     }
 
     /** "pkts bytes [chain] text [source]"; the source only when the text does not read back. */
@@ -431,16 +611,18 @@ final class StateFiles {
             if (p == t) {
                 continue;
             }
-            for (Chain pc : p.chains()) {
-                if (!t.hasChain(pc.name())) {
-                    out.add("X\t" + tn + "\t" + escape(pc.name()));
+            diffMasks(prev.table(t.kind()), t, out);
+            List<Chain[]> changes = new ArrayList<>();
+            t.forEachChange(p, (before, after) -> {
+                if (after == null) {
+                    out.add("X\t" + tn + "\t" + escape(before.name()));
+                } else {
+                    changes.add(new Chain[] {before, after});
                 }
-            }
-            for (Chain c : t.chains()) {
-                Chain pc = p.chain(c.name());
-                if (pc == c) {
-                    continue;
-                }
+            });
+            for (Chain[] change : changes) {
+                Chain pc = change[0];
+                Chain c = change[1];
                 if (pc == null) {
                     out.add("N\t" + tn + "\t" + escape(c.name()));
                     pc = Chain.user(c.name());
@@ -475,6 +657,33 @@ final class StateFiles {
                     appendRule(sb, tn, b.get(i), null);
                     out.add(sb.toString());
                 }
+            }
+        }
+    }
+
+    /** "M table chain mask" for hook masks that changed; "U table" when they are not known. */
+    private void diffMasks(Table prev, Table next, List<String> out) {
+        Map<String, Integer> now = next.knownHookMasks();
+        String tn = next.name();
+        if (now == null) {
+            out.add("U\t" + tn);
+            return;
+        }
+        // masks computed in this process for a table whose stored masks were unknown are new to the state
+        Map<String, Integer> before = prev == null || unknownMasksAtLoad.contains(next.kind()) ? null
+                : prev.knownHookMasks();
+        if (before == null) {
+            out.add("R\t" + tn);
+            before = Map.of();
+        }
+        for (Map.Entry<String, Integer> e : now.entrySet()) {
+            if (!e.getValue().equals(before.get(e.getKey()))) {
+                out.add("M\t" + tn + "\t" + escape(e.getKey()) + "\t" + e.getValue());
+            }
+        }
+        for (String k : before.keySet()) {
+            if (!now.containsKey(k)) {
+                out.add("M\t" + tn + "\t" + escape(k) + "\t0");
             }
         }
     }

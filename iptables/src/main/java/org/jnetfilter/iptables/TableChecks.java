@@ -1,6 +1,8 @@
 package org.jnetfilter.iptables;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.rules.Chain;
@@ -31,9 +33,25 @@ final class TableChecks {
      * and one command on 160k rules stays cheap (rules kept as text are not parsed to be re-checked).
      */
     static void check(Table table, Table previous) {
-        Map<String, Integer> hooks = reachableHooks(table);
-        Map<String, Integer> previousHooks = previous == null ? Map.of() : reachableHooks(previous);
-        for (Chain c : table.chains()) {
+        Map<String, Integer> previousHooks = previous == null ? Map.of() : hooksOf(previous);
+        java.util.Set<String> recheck = new java.util.HashSet<>();
+        Map<String, Integer> hooks = previous == null ? null : incrementalHooks(table, previous, previousHooks, recheck);
+        Iterable<Chain> chains;
+        if (hooks == null) {
+            hooks = reachableHooks(table);
+            chains = table.chains();
+        } else {
+            List<Chain> l = new ArrayList<>();
+            for (String name : recheck) {
+                Chain c = table.chain(name);
+                if (c != null) {
+                    l.add(c);
+                }
+            }
+            chains = l;
+        }
+        table.knowHookMasks(hooks);
+        for (Chain c : chains) {
             int mask = hooks.getOrDefault(c.name(), 0);
             Chain pc = previous == null ? null : previous.chain(c.name());
             if (pc == c && previousHooks.getOrDefault(c.name(), 0) == mask) {
@@ -52,6 +70,102 @@ final class TableChecks {
                     checkRule(table, r, ruleMask);
                 }
             }
+        }
+    }
+
+    /** The table's hook masks: known (read or computed before) or computed now and remembered. */
+    static Map<String, Integer> hooksOf(Table table) {
+        Map<String, Integer> known = table.knownHookMasks();
+        if (known == null) {
+            known = reachableHooks(table);
+            table.knowHookMasks(known);
+        }
+        return known;
+    }
+
+    /**
+     * The hook masks of {@code table} from those of {@code previous} when the change only adds jumps (or
+     * leaves them): each new jump C -> X carries C's hooks into X and what X reaches, and is a loop when X
+     * reaches C. Collects in {@code recheck} the chains whose rules may need the kernel's checks again.
+     * Null when the change removes a jump or a chain: then everything is recomputed.
+     */
+    private static Map<String, Integer> incrementalHooks(Table table, Table previous, Map<String, Integer> previousHooks,
+                                                         java.util.Set<String> recheck) {
+        Map<String, Integer> hooks = new HashMap<>(previousHooks);
+        List<String[]> added = new ArrayList<>();
+        boolean[] removal = {false};
+        table.forEachChange(previous, (pc, c) -> {
+            if (c == null) {
+                removal[0] = true;
+                return;
+            }
+            recheck.add(c.name());
+            String[] now = c.rules().jumpTargets();
+            String[] was = pc == null ? new String[0] : pc.rules().jumpTargets();
+            if (was.length == 0 && now.length == 0) {
+                return;
+            }
+            java.util.Set<String> before = new java.util.HashSet<>(java.util.Arrays.asList(was));
+            java.util.Set<String> nowSet = new java.util.HashSet<>(java.util.Arrays.asList(now));
+            for (String b : before) {
+                if (!nowSet.contains(b) && previous.hasChain(b)) {
+                    removal[0] = true;
+                    return;
+                }
+            }
+            for (String t : now) {
+                if (!before.contains(t) && table.hasChain(t)) {
+                    added.add(new String[] {c.name(), t});
+                }
+            }
+        });
+        if (removal[0]) {
+            return null;
+        }
+        for (String[] edge : added) {
+            int from = hooks.getOrDefault(edge[0], 0);
+            if (from == 0) {
+                continue;
+            }
+            // any loop the kernel would now find runs through what this jump reaches (a new jump, or
+            // old chains reached for the first time)
+            cycleFrom(table, edge[1], new java.util.HashSet<>(), new java.util.HashSet<>());
+            spread(table, edge[1], from, hooks, recheck);
+        }
+        return hooks;
+    }
+
+    private static void cycleFrom(Table table, String chain, java.util.Set<String> onPath, java.util.Set<String> done) {
+        if (onPath.contains(chain)) {
+            throw XtablesException.kernel("Too many levels of symbolic links");
+        }
+        if (!done.add(chain)) {
+            return;
+        }
+        Chain c = table.chain(chain);
+        if (c == null) {
+            return;
+        }
+        onPath.add(chain);
+        for (String next : c.rules().jumpTargets()) {
+            cycleFrom(table, next, onPath, done);
+        }
+        onPath.remove(chain);
+    }
+
+    private static void spread(Table table, String chain, int bits, Map<String, Integer> hooks, java.util.Set<String> recheck) {
+        int have = hooks.getOrDefault(chain, 0);
+        if ((have | bits) == have) {
+            return;
+        }
+        hooks.put(chain, have | bits);
+        recheck.add(chain);
+        Chain c = table.chain(chain);
+        if (c == null) {
+            return;
+        }
+        for (String next : c.rules().jumpTargets()) {
+            spread(table, next, have | bits, hooks, recheck);
         }
     }
 

@@ -38,13 +38,19 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
 
         String[] jumps();
 
-        /** The rules as the state file has them, to copy into the next snapshot as they are. */
-        CharSequence raw();
+        /** Whether an unconditional verdict ends the walk through these rules (see {@link #jumpTargets}). */
+        boolean cut();
+
+        /** The rules as the state file has them (UTF-8), to copy into the next snapshot as they are. */
+        java.nio.ByteBuffer raw();
     }
 
     private volatile Backing backing;
     private final int size;
     private final Unread unread;
+    /** jumpTargets() and whether an unconditional verdict cut the walk, once known. */
+    private volatile String[] jumps;
+    private volatile boolean cut;
 
     private RuleList(Backing backing, int size) {
         this.backing = backing;
@@ -133,14 +139,30 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
 
     public RuleList appending(Rule rule) {
         Backing b = backing();
+        RuleList next;
         if (size < b.slots.length && b.used.compareAndSet(size, size + 1)) {
             b.slots[size] = rule;
-            return new RuleList(b, size + 1);
+            next = new RuleList(b, size + 1);
+        } else {
+            Rule[] n = new Rule[Math.max(8, size + (size >> 1) + 1)];
+            System.arraycopy(b.slots, 0, n, 0, size);
+            n[size] = rule;
+            next = new RuleList(new Backing(n, size + 1), size + 1);
         }
-        Rule[] n = new Rule[Math.max(8, size + (size >> 1) + 1)];
-        System.arraycopy(backing().slots, 0, n, 0, size);
-        n[size] = rule;
-        return new RuleList(new Backing(n, size + 1), size + 1);
+        String[] known = jumps != null || unread == null ? jumps : jumpTargets();
+        if (known != null) {
+            // the jump summary of a list one rule longer, without walking the list again
+            boolean wasCut = cut;
+            String t = wasCut ? null : rule.jumpChain();
+            String[] j = known;
+            if (t != null && !java.util.Arrays.asList(known).contains(t)) {
+                j = java.util.Arrays.copyOf(known, known.length + 1);
+                j[known.length] = t;
+            }
+            next.cut = wasCut || rule.isUnconditionalVerdict();
+            next.jumps = j;
+        }
+        return next;
     }
 
     public RuleList removing(int index) {
@@ -163,23 +185,39 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
      * graph the kernel walks); known without reading unread rules.
      */
     public String[] jumpTargets() {
+        String[] j = jumps;
+        if (j != null) {
+            return j;
+        }
         Unread u = unreadSource();
         if (u != null) {
-            return u.jumps();
+            cut = u.cut();
+            jumps = u.jumps();
+            return jumps;
         }
         java.util.LinkedHashSet<String> targets = new java.util.LinkedHashSet<>();
         Rule[] slots = backing().slots;
+        boolean stopped = false;
         for (int i = 0; i < size; i++) {
             Rule r = slots[i];
             if (r.isUnconditionalVerdict()) {
+                stopped = true;
                 break;
             }
-            String j = r.jumpChain();
-            if (j != null) {
-                targets.add(j);
+            String t = r.jumpChain();
+            if (t != null) {
+                targets.add(t);
             }
         }
-        return targets.toArray(new String[0]);
+        cut = stopped;
+        jumps = targets.toArray(new String[0]);
+        return jumps;
+    }
+
+    /** Whether an unconditional verdict among these rules ends the kernel's walk through them. */
+    public boolean endsInVerdict() {
+        jumpTargets();
+        return cut;
     }
 
     /** The position of the first rule whose save text equals {@code text}, or -1. */

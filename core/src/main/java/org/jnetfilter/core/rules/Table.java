@@ -123,6 +123,66 @@ public final class Table {
         return new Table(kind, family, builtinByName, userByName.remove(name));
     }
 
+    /**
+     * The hooks each chain is reached from (bits of {@link Hook#bit()}; absent = none), when known: derived
+     * data, set by whoever computed it (the table checks) or read it (a state file), never changed after.
+     */
+    private volatile Map<String, Integer> hookMasks;
+
+    /** Remembers the hook masks; the caller hands over {@code masks} and does not change it afterwards. */
+    public void knowHookMasks(Map<String, Integer> masks) {
+        hookMasks = Collections.unmodifiableMap(masks);
+    }
+
+    /** The hook masks, or null when not computed for this generation. */
+    public Map<String, Integer> knownHookMasks() {
+        return hookMasks;
+    }
+
+    /**
+     * Calls {@code action(before, after)} for every chain that differs between {@code previous} and this
+     * table (before null: added; after null: removed), in listing order. Walks both tables' chains side by
+     * side (both are in the same order), so it costs one pass and no lookups, and skips chains that are
+     * the same object.
+     */
+    public void forEachChange(Table previous, java.util.function.BiConsumer<Chain, Chain> action) {
+        List<Chain> a = previous == null ? List.of() : previous.chains();
+        List<Chain> b = chains();
+        int nb = builtinByName.size();
+        // built-in chains come first and are the same set in both tables of one kind
+        int i = 0;
+        int j = 0;
+        if (previous != null) {
+            for (; i < nb && j < nb; i++, j++) {
+                if (a.get(i) != b.get(j)) {
+                    action.accept(a.get(i), b.get(j));
+                }
+            }
+        } else {
+            for (; j < nb; j++) {
+                action.accept(null, b.get(j));
+            }
+        }
+        while (i < a.size() || j < b.size()) {
+            Chain x = i < a.size() ? a.get(i) : null;
+            Chain y = j < b.size() ? b.get(j) : null;
+            int c = x == null ? 1 : y == null ? -1 : x.name().compareTo(y.name());
+            if (c == 0) {
+                if (x != y) {
+                    action.accept(x, y);
+                }
+                i++;
+                j++;
+            } else if (c < 0) {
+                action.accept(x, null);
+                i++;
+            } else {
+                action.accept(null, y);
+                j++;
+            }
+        }
+    }
+
     /** Jump/goto counts by target chain, computed once per table generation (it is immutable). */
     private volatile Map<String, Integer> referenceCounts;
 
