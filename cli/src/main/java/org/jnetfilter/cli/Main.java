@@ -46,6 +46,9 @@ public final class Main {
         if (Iptables.PERSONALITIES.contains(sub)) {
             return iptables(sub, rest, out, err);
         }
+        if (sub.equals("train")) {
+            return train(err);
+        }
         if (sub.equals("demo")) {
             return demo(rest, out, err);
         }
@@ -91,6 +94,60 @@ public final class Main {
             return ipt.run("iptables-save", new String[0], System.in, out, err);
         } catch (java.io.IOException e) {
             err.println("jnf demo: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /**
+     * The launcher's training run for the JDK's AOT cache: the commands people run, on a Kubernetes-shaped
+     * ruleset big enough for the JIT to profile the hot paths. Prints nothing.
+     */
+    private static int train(PrintStream err) {
+        try {
+            java.nio.file.Path state = java.nio.file.Files.createTempDirectory("jnf-train");
+            StringBuilder rules = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
+                    + ":KUBE-MARK-MASQ - [0:0]\n-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+                    + "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n");
+            int services = 1500;
+            for (int i = 0; i < services; i++) {
+                rules.append(":KUBE-SVC-").append(i).append(" - [0:0]\n:KUBE-SEP-").append(i).append(" - [0:0]\n");
+            }
+            for (int i = 0; i < services; i++) {
+                String ip = "10.96." + (i / 250) + "." + (i % 250);
+                String proto = i % 3 == 0 ? "udp" : "tcp";
+                rules.append("-A KUBE-SERVICES -d ").append(ip).append("/32 -p ").append(proto)
+                        .append(" -m comment --comment \"ns/svc").append(i).append(":p80 cluster IP\" -m ").append(proto)
+                        .append(" --dport 80 -j KUBE-SVC-").append(i).append('\n')
+                        .append("-A KUBE-SVC-").append(i).append(" ! -s 10.244.0.0/16 -d ").append(ip).append("/32 -p ")
+                        .append(proto).append(" -m ").append(proto).append(" --dport 80 -j KUBE-MARK-MASQ\n")
+                        .append("-A KUBE-SVC-").append(i).append(" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-")
+                        .append(i).append('\n')
+                        .append("-A KUBE-SEP-").append(i).append(" -s 10.244.1.").append(i % 250).append("/32 -j KUBE-MARK-MASQ\n")
+                        .append("-A KUBE-SEP-").append(i).append(" -p ").append(proto).append(" -m ").append(proto)
+                        .append(" -j DNAT --to-destination 10.244.1.").append(i % 250).append(":8080\n");
+            }
+            rules.append("COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n"
+                    + "-A INPUT -p tcp -m multiport --dports 22,80,443 -m state --state NEW -j ACCEPT\nCOMMIT\n");
+            java.io.PrintStream sink = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+            for (int round = 0; round < 2; round++) {
+                java.nio.file.Path dir = state.resolve("r" + round);
+                Iptables ipt = new Iptables(new StateStore(dir, Extensions.standard()), Extensions.standard(), ZonedDateTime::now);
+                ipt.run("iptables-restore", new String[0],
+                        new java.io.ByteArrayInputStream(rules.toString().getBytes(StandardCharsets.UTF_8)), sink, sink);
+                for (String[] cmd : new String[][] {
+                    {"-t", "nat", "-A", "KUBE-SERVICES", "-d", "10.200.0.1/32", "-p", "tcp", "-m", "comment", "--comment",
+                        "x", "-m", "tcp", "--dport", "80", "-j", "KUBE-MARK-MASQ"},
+                    {"-t", "nat", "-D", "KUBE-SERVICES", "-d", "10.200.0.1/32", "-p", "tcp", "-m", "comment", "--comment",
+                        "x", "-m", "tcp", "--dport", "80", "-j", "KUBE-MARK-MASQ"},
+                    {"-t", "nat", "-I", "KUBE-SERVICES", "1", "-j", "RETURN"}, {"-t", "nat", "-S"}, {"-t", "nat", "-L", "-n", "-v"},
+                    {"-L"}, {"-N", "x"}, {"-X", "x"}, {"-C", "INPUT", "-j", "ACCEPT"}}) {
+                    ipt.run("iptables", cmd, System.in, sink, sink);
+                }
+                ipt.run("iptables-save", new String[] {"-c"}, System.in, sink, sink);
+            }
+            return 0;
+        } catch (java.io.IOException e) {
+            err.println("jnf train: " + e.getMessage());
             return 1;
         }
     }

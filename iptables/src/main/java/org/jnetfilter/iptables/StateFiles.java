@@ -413,10 +413,14 @@ final class StateFiles {
     void store(Ruleset next) throws IOException {
         Files.createDirectories(snapshot.getParent());
         List<String> record = new ArrayList<>();
-        diff(loaded != null ? loaded : Ruleset.empty(family), next, record);
+        // a bulk change (a restore) goes straight to a new snapshot: a journal record of it would be as big
+        boolean bulk = loaded == null || Math.abs((long) next.ruleCount() - loaded.ruleCount()) > 4096;
+        if (!bulk) {
+            diff(loaded, next, record);
+        }
         long gen = next.generation();
         long journalLength = journalValidLength;
-        if (loaded == null || !Files.exists(snapshot) || journalLength + estimate(record) > Math.max(MIN_COMPACT_BYTES, snapshotLength / 4)) {
+        if (bulk || !Files.exists(snapshot) || journalLength + estimate(record) > Math.max(MIN_COMPACT_BYTES, snapshotLength / 4)) {
             writeSnapshot(next);
             Files.deleteIfExists(journal);
             journalValidLength = 0;

@@ -149,7 +149,9 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             n[size] = rule;
             next = new RuleList(new Backing(n, size + 1), size + 1);
         }
-        String[] known = jumps != null || unread == null ? jumps : jumpTargets();
+        // Carried forward for one append to a list read from a state file (a command); a run of appends
+        // (a restore) would copy the summary each time, so there it is left to be computed once at the end.
+        String[] known = unread == null ? (jumps != null && jumps.length < 64 ? jumps : null) : jumpTargets();
         if (known != null) {
             // the jump summary of a list one rule longer, without walking the list again
             boolean wasCut = cut;
