@@ -111,6 +111,75 @@ class KernelDifferentialTest {
         return name.isEmpty() || ext.match(name, Family.IPV4) != null || ext.target(name, Family.IPV4) != null;
     }
 
+    /** IPv6 fragments for the ip6tables run: the same shapes, the family's own matches. */
+    private static final String[] MATCHES6 = {
+        "-s 2001:db8::/32", "! -s 2001:db8::1", "-d fd00::10/128", "-i eth0", "! -o veth+", "-p tcp", "-p udp",
+        "-p ipv6-icmp", "-p tcp --dport 443", "-p udp -m udp --sport 53", "-m comment --comment \"v6 rule\"",
+        "-m mark --mark 0x1/0xff", "-m conntrack --ctstate ESTABLISHED,RELATED", "-p ipv6-icmp --icmpv6-type echo-request",
+        "-m hl --hl-lt 5", "-m frag --fragmore", "-m multiport -p tcp --dports 80,8080", "-s 2001:db8::1,2001:db8::2",
+    };
+    private static final String[] TARGETS6 = {
+        "-j ACCEPT", "-j DROP", "-j RETURN", "", "-j USERCHAIN", "-g USERCHAIN", "-j LOG --log-prefix v6",
+        "-j REJECT --reject-with icmp6-adm-prohibited", "-j MARK --set-mark 0x2",
+    };
+
+    @Test
+    void generatedIp6tablesCommandsAgreeWithTheKernel() throws Exception {
+        Assumptions.assumeTrue(available, "needs root, ip netns and iptables-legacy");
+        Extensions ext = Extensions.standard();
+        Path state = Files.createTempDirectory("jnf-diff6");
+        Iptables ipt = new Iptables(new StateStore(state, ext), ext, ZonedDateTime::now);
+        SplittableRandom rnd = new SplittableRandom(Long.getLong("diff.seed", 20261130L) + 6);
+        List<List<String>> script = new ArrayList<>();
+        script.add(List.of("-N", "USERCHAIN"));
+        for (int i = 0; i < Integer.getInteger("diff.commands", 400); i++) {
+            String[] chains = {"INPUT", "FORWARD", "OUTPUT", "USERCHAIN"};
+            String chain = chains[rnd.nextInt(chains.length)];
+            StringBuilder rule = new StringBuilder();
+            boolean proto = false;
+            for (int k = rnd.nextInt(3); k > 0; k--) {
+                String f = MATCHES6[rnd.nextInt(MATCHES6.length)];
+                if (proto && f.contains("-p ")) {
+                    continue;
+                }
+                proto |= f.contains("-p ");
+                rule.append(' ').append(f);
+            }
+            String t = TARGETS6[rnd.nextInt(TARGETS6.length)];
+            if (!(chain.equals("USERCHAIN") && t.contains("USERCHAIN"))) {
+                rule.append(' ').append(t);
+            }
+            List<String> args = new ArrayList<>();
+            switch (rnd.nextInt(8)) {
+                case 0 -> args.addAll(List.of("-I", chain, Integer.toString(1 + rnd.nextInt(3))));
+                case 1 -> args.addAll(List.of("-D", chain));
+                case 2 -> args.addAll(List.of("-C", chain));
+                default -> args.addAll(List.of("-A", chain));
+            }
+            args.addAll(ShellWords.split(rule.toString()));
+            script.add(args);
+        }
+        List<String> mismatches = new ArrayList<>();
+        for (List<String> args : script) {
+            Outcome r = real("ip6tables", args);
+            Outcome m = mine(ipt, "ip6tables", args);
+            if (r.code() != m.code() || !r.err().equals(m.err()) || !r.out().equals(m.out())) {
+                mismatches.add("ip6tables " + String.join(" ", args) + "\n  kernel: exit " + r.code() + " " + r.err().strip()
+                        + "\n  jnf:    exit " + m.code() + " " + m.err().strip());
+            }
+        }
+        for (String v : List.of("-S", "-L -n -v", "-L")) {
+            List<String> a = List.of(v.split(" "));
+            Outcome r = real("ip6tables", a);
+            Outcome m = mine(ipt, "ip6tables", a);
+            if (!r.out().equals(m.out())) {
+                mismatches.add("ip6tables " + v + " differs:\n--- kernel\n" + r.out() + "--- jnf\n" + m.out());
+            }
+        }
+        System.out.println("KernelDifferentialTest (IPv6): " + script.size() + " commands, " + mismatches.size() + " mismatches");
+        assertThat(mismatches).isEmpty();
+    }
+
     @Test
     void generatedCommandsAgreeWithTheKernel() throws Exception {
         Assumptions.assumeTrue(available, "needs root, ip netns and iptables-legacy");
@@ -129,7 +198,7 @@ class KernelDifferentialTest {
         Path state = Files.createTempDirectory("jnf-diff");
         Iptables ipt = new Iptables(new StateStore(state, ext), ext, ZonedDateTime::now);
         SplittableRandom rnd = new SplittableRandom(Long.getLong("diff.seed", 20261130L));
-        int commands = Integer.getInteger("diff.commands", 400);
+        int commands = Integer.getInteger("diff.commands", 600);
         List<String> mismatches = new ArrayList<>();
         List<List<String>> script = new ArrayList<>();
         script.add(List.of("-N", "USERCHAIN"));
@@ -157,10 +226,14 @@ class KernelDifferentialTest {
             }
         }
         for (String table : List.of("filter", "nat", "mangle", "raw")) {
-            Outcome r = real("iptables", List.of("-t", table, "-S"));
-            Outcome m = mine(ipt, "iptables", List.of("-t", table, "-S"));
-            if (!r.out().equals(m.out())) {
-                mismatches.add("-t " + table + " -S differs:\n--- kernel\n" + r.out() + "--- jnf\n" + m.out());
+            for (String v : List.of("-S", "-L -n -v --line-numbers", "-L", "-S -v")) {
+                List<String> a = new ArrayList<>(List.of("-t", table));
+                a.addAll(List.of(v.split(" ")));
+                Outcome r = real("iptables", a);
+                Outcome m = mine(ipt, "iptables", a);
+                if (!r.out().equals(m.out())) {
+                    mismatches.add("-t " + table + " " + v + " differs:\n--- kernel\n" + r.out() + "--- jnf\n" + m.out());
+                }
             }
         }
         System.out.println("KernelDifferentialTest: " + script.size() + " commands, " + mismatches.size() + " mismatches");
