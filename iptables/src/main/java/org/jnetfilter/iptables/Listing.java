@@ -210,6 +210,9 @@ final class Listing {
     }
 
     static String targetName(Target t) {
+        if (t instanceof Target.Extension e && e.data().listName() != null) {
+            return e.data().listName();
+        }
         return t.name();
     }
 }

@@ -49,7 +49,7 @@ public final class Addresses {
         if (m.indexOf('.') >= 0) {
             long v = parseIpv4(m);
             if (v < 0) {
-                throw XtablesException.parameter("host/network `" + m + "' not found");
+                throw XtablesException.parameter("invalid mask `" + m + "' specified");
             }
             return new long[] {0, v};
         }

@@ -29,4 +29,12 @@ public interface ExtensionData {
     default String saveName() {
         return null;
     }
+
+    /**
+     * The name in -L's target column when it differs from the save name (NOTRACK is listed as the CT
+     * target it is in the kernel). Null: the save name.
+     */
+    default String listName() {
+        return null;
+    }
 }

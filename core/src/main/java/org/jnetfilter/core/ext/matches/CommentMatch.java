@@ -44,11 +44,9 @@ public final class CommentMatch extends MatchExtension {
             @Override
             public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
                 plain(option, invert);
-                if (arg.getBytes(StandardCharsets.UTF_8).length > MAX_LEN) {
-                    throw XtablesException.parameter("comment: option \"--comment\" is too long (max: " + MAX_LEN
-                            + ")\n");
-                }
-                comment = arg;
+                // iptables-legacy 1.8.9 copies the text into the kernel's 256-byte field and keeps what fits
+                byte[] bytes = arg.getBytes(StandardCharsets.UTF_8);
+                comment = bytes.length > MAX_LEN ? new String(bytes, 0, MAX_LEN, StandardCharsets.UTF_8) : arg;
             }
 
             @Override

@@ -96,6 +96,14 @@ public final class IprangeMatch extends MatchExtension {
             public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
                 once(option);
                 Range r = parseRange(c.family(), option.name(), arg, invert);
+                int order = Long.compareUnsigned(r.fromHi(), r.toHi()) != 0 ? Long.compareUnsigned(r.fromHi(), r.toHi())
+                        : Long.compareUnsigned(r.fromLo(), r.toLo());
+                if (order > 0) {
+                    // Linux: xt_iprange's checkentry logs this and accepts the rule; iptables-legacy shows it
+                    StringBuilder text = new StringBuilder();
+                    r.append(text, c.family());
+                    c.warn("xt_iprange: range " + text + " is reversed and will never match");
+                }
                 if (option == SRC_RANGE) {
                     src = r;
                 } else {

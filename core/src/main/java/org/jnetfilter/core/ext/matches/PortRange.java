@@ -44,6 +44,45 @@ record PortRange(int lo, int hi, boolean inverted) {
         }
     }
 
+    /**
+     * A port or range as xtables' option framework reads it (XTTYPE_PORTRC, used by udp): a service name,
+     * or a decimal number kept modulo 2^16 as the 1.8.9 binary does (70000 is 4464); UINT_MAX, hex,
+     * signs and numbers past 2^64 do not resolve. A reversed range is refused, as iptables 1.8.11's
+     * tests require.
+     */
+    static PortRange parseX6(String s, String proto, boolean inverted) {
+        int colon = s.indexOf(':');
+        int lo;
+        int hi;
+        if (colon < 0) {
+            lo = hi = x6Port(s, proto);
+        } else {
+            String a = s.substring(0, colon);
+            String b = s.substring(colon + 1);
+            lo = a.isEmpty() ? 0 : x6Port(a, proto);
+            hi = b.isEmpty() ? 65535 : x6Port(b, proto);
+            if (lo > hi) {
+                throw org.jnetfilter.core.ext.XtablesException.parameter("invalid portrange (min > max)");
+            }
+        }
+        return new PortRange(lo, hi, inverted);
+    }
+
+    private static int x6Port(String s, String proto) {
+        int named = org.jnetfilter.core.ext.Services.port(s, proto);
+        if (named >= 0) {
+            return named;
+        }
+        String t = s.stripLeading();
+        boolean digits = !t.isEmpty() && t.chars().allMatch(Character::isDigit);
+        java.math.BigInteger v = digits ? new java.math.BigInteger(t) : null;
+        if (v == null || v.bitLength() > 64 || v.longValue() == 0xFFFFFFFFL
+                || (v.longValue() & 0xFFFFFFFFL) == 0xFFFFFFFFL) {
+            throw org.jnetfilter.core.ext.XtablesException.parameter("Port \"" + s + "\" does not resolve to anything.\n");
+        }
+        return (int) (v.longValue() & 0xFFFF);
+    }
+
     static PortRange parse(String s, String proto, boolean inverted) {
         int[] r = Ports.parseRange(s, proto);
         return new PortRange(r[0], r[1], inverted);

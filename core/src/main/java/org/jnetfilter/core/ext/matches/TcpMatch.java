@@ -106,7 +106,9 @@ public final class TcpMatch extends MatchExtension {
 
     static int parseFlags(String list) {
         int flags = 0;
-        for (String f : list.split(",", -1)) {
+        for (String word : list.split(",", -1)) {
+            // libxt_tcp compares flag names ignoring case
+            String f = word.toUpperCase(java.util.Locale.ROOT);
             switch (f) {
                 case "ALL" -> flags |= ALL_FLAGS;
                 case "NONE" -> {
@@ -119,7 +121,7 @@ public final class TcpMatch extends MatchExtension {
                         }
                     }
                     if (bit < 0) {
-                        throw XtablesException.parameter("Unknown TCP flag `" + f + "'");
+                        throw XtablesException.parameter("Unknown TCP flag `" + word + "'");
                     }
                     flags |= 1 << bit;
                 }

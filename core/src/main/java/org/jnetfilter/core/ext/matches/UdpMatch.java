@@ -56,12 +56,12 @@ public final class UdpMatch extends MatchExtension {
                     if (sport != null) {
                         throw XtablesException.parameter("Only one `--source-port' allowed");
                     }
-                    sport = PortRange.parse(arg, "udp", invert);
+                    sport = PortRange.parseX6(arg, "udp", invert);
                 } else {
                     if (dport != null) {
                         throw XtablesException.parameter("Only one `--destination-port' allowed");
                     }
-                    dport = PortRange.parse(arg, "udp", invert);
+                    dport = PortRange.parseX6(arg, "udp", invert);
                 }
             }
 

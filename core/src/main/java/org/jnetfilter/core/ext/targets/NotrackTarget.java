@@ -23,6 +23,11 @@ public final class NotrackTarget extends TargetExtension {
     }
 
     public record Data() implements ExtensionData {
+        @Override
+        public String listName() {
+            return KERNEL_NAME;
+        }
+
         // Linux: XT_CT_NOTRACK | XT_CT_NOTRACK_ALIAS
         public static final int CT_FLAGS = CtTarget.F_NOTRACK | CtTarget.F_NOTRACK_ALIAS;
 
