@@ -374,7 +374,7 @@ final class CommandLine implements ParseContext {
                         throw error("-P requires a chain and a policy");
                     }
                 }
-                case 'h' -> throw new HelpRequested();
+                case 'h' -> throw new HelpRequested(helpExtensions());
                 case 'p' -> {
                     setOption(OPT_PROTOCOL, IpSpec.INV_PROTO);
                     String word = wordAsWritten();
@@ -837,10 +837,34 @@ final class CommandLine implements ParseContext {
         }
     }
 
+    /**
+     * What -h describes besides the command: the target loaded so far, then the matches (with the
+     * protocol's match when -p came and no match was loaded), as print_extension_helps orders them.
+     */
+    private List<Extension> helpExtensions() {
+        List<Extension> l = new ArrayList<>();
+        if (target != null) {
+            l.add(target.extension);
+        }
+        if (matches.isEmpty() && protocolText != null) {
+            MatchExtension pm = extensions.match(protoMatchName(), family);
+            if (pm != null) {
+                l.add(pm);
+            }
+        }
+        for (Loaded m : matches) {
+            l.add(m.extension);
+        }
+        return l;
+    }
+
     /** -h: iptables prints its help and exits 0. */
     static final class HelpRequested extends RuntimeException {
-        HelpRequested() {
+        final List<Extension> extensions;
+
+        HelpRequested(List<Extension> extensions) {
             super(null, null, false, false);
+            this.extensions = extensions;
         }
     }
 

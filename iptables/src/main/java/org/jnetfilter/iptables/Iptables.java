@@ -109,6 +109,12 @@ public final class Iptables {
             return e.status();
         } catch (CommandLine.HelpRequested e) {
             out.print(resource("help-" + (family == Family.IPV4 ? "ipv4" : "ipv6") + ".txt"));
+            for (org.jnetfilter.core.ext.Extension x : e.extensions) {
+                String help = x.help();
+                if (help != null) {
+                    out.print("\n" + help);
+                }
+            }
             return 0;
         } catch (CommandLine.VersionRequested e) {
             out.println(e.negated ? "Not " + VERSION + " (legacy) ;-)" : program + " v" + VERSION + " (legacy)");

@@ -42,6 +42,23 @@ public abstract class Extension {
         return this instanceof TargetExtension;
     }
 
+    /**
+     * The extension's part of {@code iptables -h} (libxt_*'s help function), or null when jnetfilter does
+     * not have it; read from {@code help/NAME.txt} beside this class.
+     */
+    public String help() {
+        return helpText(name);
+    }
+
+    /** The help text stored for extension {@code extName}, or null. */
+    protected static String helpText(String extName) {
+        try (java.io.InputStream in = Extension.class.getResourceAsStream("help/" + extName + ".txt")) {
+            return in == null ? null : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
     /** Starts parsing one occurrence of this extension in a rule. */
     public abstract ExtensionParser newParser(ParseContext ctx);
 
