@@ -477,8 +477,9 @@ final class StateFiles {
             for (Chain c : t.chains()) {
                 int offset = section.size();
                 RuleList.Unread unread = c.rules().unreadSource();
-                if (unread != null) {
-                    section.add(unread.raw());
+                java.nio.ByteBuffer raw = unread == null ? null : unread.raw();
+                if (raw != null) {
+                    section.add(raw);
                 } else {
                     for (Rule r : c.rules()) {
                         line.setLength(0);
@@ -639,6 +640,16 @@ final class StateFiles {
                 RuleList a = pc.rules();
                 RuleList b = c.rules();
                 if (a == b) {
+                    continue;
+                }
+                List<Rule> appended = b.appendedTo(a);
+                if (appended != null) {
+                    out.add("E\t" + tn + "\t" + escape(c.name()) + "\t" + a.size() + "\t0");
+                    for (Rule r : appended) {
+                        StringBuilder sb = new StringBuilder("+\t");
+                        appendRule(sb, tn, r, null);
+                        out.add(sb.toString());
+                    }
                     continue;
                 }
                 int prefix = 0;

@@ -57,6 +57,19 @@ final class TableChecks {
             if (pc == c && previousHooks.getOrDefault(c.name(), 0) == mask) {
                 continue;
             }
+            List<Rule> appended = pc == null || previousHooks.getOrDefault(c.name(), 0) != mask ? null
+                    : c.rules().appendedTo(pc.rules());
+            if (appended != null) {
+                // only the appended rules are new; after an unconditional verdict they are never walked
+                int tailMask = pc.rules().endsInVerdict() ? 0 : mask;
+                for (Rule r : appended) {
+                    checkRule(table, r, tailMask);
+                    if (tailMask != 0 && endsWalk(r)) {
+                        tailMask = 0;
+                    }
+                }
+                continue;
+            }
             Map<Rule, Integer> checked = pc == null ? Map.of() : ruleMasks(pc, previousHooks.getOrDefault(c.name(), 0));
             for (Rule r : c.rules()) {
                 // Linux: rules after an unconditional verdict are never walked, so their comefrom (the

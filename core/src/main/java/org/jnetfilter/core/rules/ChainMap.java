@@ -43,6 +43,54 @@ final class ChainMap {
         return Node.of(c.name(), c, build(sorted, from, mid), build(sorted, mid + 1, to));
     }
 
+    /**
+     * Calls {@code action(before, after)} for each chain that differs between {@code earlier} and this
+     * map (before null: added; after null: removed). Subtrees the two maps share are skipped without a
+     * visit, so after a change to one chain this costs the depth of the tree, not its size.
+     */
+    void forEachChange(ChainMap earlier, java.util.function.BiConsumer<Chain, Chain> action) {
+        diff(earlier.root, root, action);
+    }
+
+    private static void diff(Node a, Node b, java.util.function.BiConsumer<Chain, Chain> action) {
+        if (a == b) {
+            return;
+        }
+        if (a != null && b != null && a.key.equals(b.key)) {
+            if (a.value != b.value) {
+                action.accept(a.value, b.value);
+            }
+            diff(a.left, b.left, action);
+            diff(a.right, b.right, action);
+            return;
+        }
+        // shapes differ here (an insertion, a removal, a rotation): merge the two subtrees in order
+        List<Chain> x = new ArrayList<>();
+        walk(a, x::add);
+        List<Chain> y = new ArrayList<>();
+        walk(b, y::add);
+        int i = 0;
+        int j = 0;
+        while (i < x.size() || j < y.size()) {
+            Chain p = i < x.size() ? x.get(i) : null;
+            Chain q = j < y.size() ? y.get(j) : null;
+            int c = p == null ? 1 : q == null ? -1 : p.name().compareTo(q.name());
+            if (c == 0) {
+                if (p != q) {
+                    action.accept(p, q);
+                }
+                i++;
+                j++;
+            } else if (c < 0) {
+                action.accept(p, null);
+                i++;
+            } else {
+                action.accept(null, q);
+                j++;
+            }
+        }
+    }
+
     int size() {
         return s(root);
     }

@@ -68,6 +68,98 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return size == 0 ? EMPTY : new RuleList(unread, size);
     }
 
+    /**
+     * Rules not read yet with rules appended after them: one command appends to a chain of 20k rules
+     * without reading them. Not a range of a state file, so {@link #raw()} is null.
+     */
+    private static final class AppendedUnread implements Unread {
+        private final Unread base;
+        private final int baseSize;
+        private final Rule[] tail;
+
+        private AppendedUnread(Unread base, int baseSize, Rule[] tail) {
+            this.base = base;
+            this.baseSize = baseSize;
+            this.tail = tail;
+        }
+
+        static AppendedUnread of(Unread list, int size, Rule rule) {
+            if (list instanceof AppendedUnread a) {
+                Rule[] t = Arrays.copyOf(a.tail, a.tail.length + 1);
+                t[a.tail.length] = rule;
+                return new AppendedUnread(a.base, a.baseSize, t);
+            }
+            return new AppendedUnread(list, size, new Rule[] {rule});
+        }
+
+        @Override
+        public Rule[] read() {
+            Rule[] b = base.read();
+            Rule[] all = Arrays.copyOf(b, b.length + tail.length);
+            System.arraycopy(tail, 0, all, b.length, tail.length);
+            return all;
+        }
+
+        @Override
+        public String[] jumps() {
+            if (base.cut()) {
+                return base.jumps();
+            }
+            java.util.LinkedHashSet<String> j = new java.util.LinkedHashSet<>(Arrays.asList(base.jumps()));
+            for (Rule r : tail) {
+                if (r.isUnconditionalVerdict()) {
+                    break;
+                }
+                String t = r.jumpChain();
+                if (t != null) {
+                    j.add(t);
+                }
+            }
+            return j.toArray(new String[0]);
+        }
+
+        @Override
+        public boolean cut() {
+            if (base.cut()) {
+                return true;
+            }
+            for (Rule r : tail) {
+                if (r.isUnconditionalVerdict()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public java.nio.ByteBuffer raw() {
+            return null;
+        }
+    }
+
+    /**
+     * The rules appended to {@code earlier} to make this list, when this list is {@code earlier} plus
+     * appends that neither has read; else null (the caller compares rule by rule).
+     */
+    public List<Rule> appendedTo(RuleList earlier) {
+        if (!(unread instanceof AppendedUnread a) || backing != null) {
+            return null;
+        }
+        if (earlier.unread == a.base && earlier.size == a.baseSize) {
+            return Arrays.asList(a.tail);
+        }
+        if (earlier.unread instanceof AppendedUnread e && e.base == a.base && e.baseSize == a.baseSize
+                && earlier.size == e.baseSize + e.tail.length && e.tail.length <= a.tail.length) {
+            for (int i = 0; i < e.tail.length; i++) {
+                if (e.tail[i] != a.tail[i]) {
+                    return null;
+                }
+            }
+            return Arrays.asList(a.tail).subList(e.tail.length, a.tail.length);
+        }
+        return null;
+    }
+
     /** Not read yet: {@link #unreadSource()} has what is known without reading. */
     public boolean isUnread() {
         return backing == null;
@@ -138,6 +230,9 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     }
 
     public RuleList appending(Rule rule) {
+        if (backing == null && unread != null) {
+            return new RuleList(AppendedUnread.of(unread, size, rule), size + 1);
+        }
         Backing b = backing();
         RuleList next;
         if (size < b.slots.length && b.used.compareAndSet(size, size + 1)) {

@@ -141,46 +141,17 @@ public final class Table {
 
     /**
      * Calls {@code action(before, after)} for every chain that differs between {@code previous} and this
-     * table (before null: added; after null: removed), in listing order. Walks both tables' chains side by
-     * side (both are in the same order), so it costs one pass and no lookups, and skips chains that are
-     * the same object.
+     * table (before null: added; after null: removed). Chains and subtrees of the user-chain map that the
+     * two generations share are skipped unvisited: the cost follows the change, not the table.
      */
     public void forEachChange(Table previous, java.util.function.BiConsumer<Chain, Chain> action) {
-        List<Chain> a = previous == null ? List.of() : previous.chains();
-        List<Chain> b = chains();
-        int nb = builtinByName.size();
-        // built-in chains come first and are the same set in both tables of one kind
-        int i = 0;
-        int j = 0;
-        if (previous != null) {
-            for (; i < nb && j < nb; i++, j++) {
-                if (a.get(i) != b.get(j)) {
-                    action.accept(a.get(i), b.get(j));
-                }
-            }
-        } else {
-            for (; j < nb; j++) {
-                action.accept(null, b.get(j));
+        for (Chain c : builtinByName.values()) {
+            Chain p = previous == null ? null : previous.builtinByName.get(c.name());
+            if (p != c) {
+                action.accept(p, c);
             }
         }
-        while (i < a.size() || j < b.size()) {
-            Chain x = i < a.size() ? a.get(i) : null;
-            Chain y = j < b.size() ? b.get(j) : null;
-            int c = x == null ? 1 : y == null ? -1 : x.name().compareTo(y.name());
-            if (c == 0) {
-                if (x != y) {
-                    action.accept(x, y);
-                }
-                i++;
-                j++;
-            } else if (c < 0) {
-                action.accept(x, null);
-                i++;
-            } else {
-                action.accept(null, y);
-                j++;
-            }
-        }
+        userByName.forEachChange(previous == null ? ChainMap.empty() : previous.userByName, action);
     }
 
     /** Jump/goto counts by target chain, computed once per table generation (it is immutable). */
