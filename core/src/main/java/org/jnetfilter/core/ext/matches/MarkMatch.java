@@ -4,7 +4,6 @@ import java.util.List;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.MatchExtension;
-import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.rules.IpSpec;
@@ -41,25 +40,6 @@ public final class MarkMatch extends MatchExtension {
 
     @Override
     public ExtensionParser newParser(ParseContext ctx) {
-        return new OptionParser(name()) {
-            private long mark;
-            private long mask;
-            private boolean inverted;
-
-            @Override
-            public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
-                once(option);
-                long[] mm = ConntrackValues.markMask(extName, option.name(), arg);
-                mark = mm[0];
-                mask = mm[1];
-                inverted = invert;
-            }
-
-            @Override
-            public ExtensionData finish(ParseContext c) {
-                mandatory("mark");
-                return new Data(mark, mask, inverted);
-            }
-        };
+        return new MarkOptionParser(name(), Data::new);
     }
 }
