@@ -109,7 +109,10 @@ final class TableChecks {
         boolean[] removal = {false};
         table.forEachChange(previous, (pc, c) -> {
             if (c == null) {
-                removal[0] = true;
+                // a chain no built-in chain reached takes no hooks with it
+                if (previousHooks.getOrDefault(pc.name(), 0) != 0) {
+                    removal[0] = true;
+                }
                 return;
             }
             recheck.add(c.name());
@@ -120,8 +123,9 @@ final class TableChecks {
             }
             java.util.Set<String> before = new java.util.HashSet<>(java.util.Arrays.asList(was));
             java.util.Set<String> nowSet = new java.util.HashSet<>(java.util.Arrays.asList(now));
+            boolean reached = previousHooks.getOrDefault(c.name(), 0) != 0;
             for (String b : before) {
-                if (!nowSet.contains(b) && previous.hasChain(b)) {
+                if (!nowSet.contains(b) && previous.hasChain(b) && reached) {
                     removal[0] = true;
                     return;
                 }
