@@ -443,13 +443,4 @@ final class Executor {
         }
         return t;
     }
-
-    /** Built-in chain hooks, for extension checks. */
-    static int hookBit(String chain) {
-        try {
-            return Hook.valueOf(chain).bit();
-        } catch (IllegalArgumentException e) {
-            return 0;
-        }
-    }
 }

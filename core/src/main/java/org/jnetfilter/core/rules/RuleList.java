@@ -160,11 +160,6 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return null;
     }
 
-    /** Not read yet: {@link #unreadSource()} has what is known without reading. */
-    public boolean isUnread() {
-        return backing == null;
-    }
-
     /** Where these rules were read from, unchanged, if they came from a state file (read or not). */
     public Unread unreadSource() {
         return unread;
@@ -322,17 +317,6 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         Rule[] slots = backing().slots;
         for (int i = 0; i < size; i++) {
             if (slots[i].text().equals(text)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    /** The position of the first rule whose spec equals {@code spec}, or -1. */
-    public int indexOfSpec(RuleSpec spec) {
-        Rule[] slots = backing().slots;
-        for (int i = 0; i < size; i++) {
-            if (slots[i].spec().equals(spec)) {
                 return i;
             }
         }
