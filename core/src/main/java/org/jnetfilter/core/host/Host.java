@@ -1,0 +1,800 @@
+package org.jnetfilter.core.host;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpNet;
+
+/**
+ * The host a packet path runs on: interfaces, addresses, neighbours, routing tables, policy rules and the
+ * sysctls that change the path, behaving as Linux 6.x does.
+ *
+ * <p>Routes come in two kinds, as in the kernel. Routes the kernel derives from interface addresses (proto
+ * kernel: local, broadcast, anycast, multicast and connected-subnet routes) are recomputed from the
+ * interfaces after every change, so they can never disagree with them; routes added by the user are stored
+ * per family and table. Linux deletes routes through an interface when it goes down (fib_sync_down_dev,
+ * rt6_sync_down_dev); so does {@link #setUp}.
+ *
+ * <p>Contract: configure first, then look up. Lookups do not modify the host and may run from several
+ * threads; they allocate small records, so they are not for a zero-allocation hot path. Configuration
+ * methods are not thread-safe and must not run concurrently with lookups. Lookups scan a table linearly: a
+ * host has tens of routes, not the 100k rules the classifier is built for.
+ *
+ * <p>Not modelled: multipath routes, TOS and scope selectors, VRF/l3mdev, route caching and PMTU,
+ * src_valid_mark, route_localnet, bc_forwarding, multicast input routing.
+ */
+public final class Host {
+
+    public static final int LOOPBACK_INDEX = 1;
+    /** Linux RT_TABLE_* (include/uapi/linux/rtnetlink.h). */
+    public static final int TABLE_DEFAULT = 253;
+    public static final int TABLE_MAIN = 254;
+    public static final int TABLE_LOCAL = 255;
+
+    /** Linux: route metric of connected IPv6 prefix and multicast routes (IP6_RT_PRIO_ADDRCONF). */
+    static final int IP6_RT_PRIO_ADDRCONF = 256;
+    /** Linux: default metric of IPv6 routes added by the user (IP6_RT_PRIO_USER). */
+    public static final int IP6_RT_PRIO_USER = 1024;
+
+    private static final IpNet IPV6_MULTICAST = new IpAddress(Family.IPV6, 0xFF00L << 48, 0).net(8);
+    private static final IpNet IPV6_LINK_LOCAL = new IpAddress(Family.IPV6, 0xFE80L << 48, 0).net(64);
+
+    private final Map<String, Link> linkByName = new LinkedHashMap<>();
+    private int nextIndex = LOOPBACK_INDEX;
+    private final Map<IpAddress, Long> macByNeighbour = new LinkedHashMap<>();
+    private final Map<Family, List<Route>> userRoutes = Map.of(Family.IPV4, new ArrayList<>(), Family.IPV6,
+            new ArrayList<>());
+    private final Map<Family, List<PolicyRule>> rules = Map.of(Family.IPV4, new ArrayList<>(), Family.IPV6,
+            new ArrayList<>());
+    private final Map<String, String> sysctlByName = new TreeMap<>();
+    private volatile Map<TableKey, List<Route>> tablesSnapshot;
+
+    /** A host as Linux boots it: {@code lo} up with 127.0.0.1/8 and ::1/128, the default rules, default sysctls. */
+    public Host() {
+        Sysctls.defaults(sysctlByName);
+        addLink("lo", 0, 65536);
+        setUp("lo", true);
+        addAddress("lo", IpAddress.parse("127.0.0.1"), 8);
+        addAddress("lo", IpAddress.parse("::1"), 128);
+        // Linux fib4_rules_init / fib6_rules_net_init: 0 local, 32766 main, and for IPv4 32767 default.
+        rules.get(Family.IPV4).add(PolicyRule.lookup(Family.IPV4, 0, TABLE_LOCAL));
+        rules.get(Family.IPV4).add(PolicyRule.lookup(Family.IPV4, 32766, TABLE_MAIN));
+        rules.get(Family.IPV4).add(PolicyRule.lookup(Family.IPV4, 32767, TABLE_DEFAULT));
+        rules.get(Family.IPV6).add(PolicyRule.lookup(Family.IPV6, 0, TABLE_LOCAL));
+        rules.get(Family.IPV6).add(PolicyRule.lookup(Family.IPV6, 32766, TABLE_MAIN));
+    }
+
+    // ---- interfaces ----
+
+    /** {@code ip link add NAME address MAC mtu N}: a new interface, down, with the next free ifindex. */
+    public Link addLink(String name, long mac, int mtu) {
+        if (linkByName.containsKey(name)) {
+            throw new IllegalArgumentException("RTNETLINK answers: File exists (link " + name + ")");
+        }
+        Link link = new Link(name, nextIndex++, mac, mtu, false, List.of());
+        linkByName.put(name, link);
+        tablesSnapshot = null;
+        Sysctls.newInterface(sysctlByName, name);
+        return link;
+    }
+
+    public Link link(String name) {
+        return linkByName.get(name);
+    }
+
+    public Link linkByIndex(int index) {
+        return linkByName.values().stream().filter(l -> l.index() == index).findFirst().orElse(null);
+    }
+
+    public List<Link> links() {
+        return List.copyOf(linkByName.values());
+    }
+
+    private Link existing(String name) {
+        Link l = linkByName.get(name);
+        if (l == null) {
+            throw new IllegalArgumentException("Cannot find device \"" + name + "\"");
+        }
+        return l;
+    }
+
+    /**
+     * {@code ip link set NAME up|down}. Going down, Linux deletes the routes through the interface and, unless
+     * keep_addr_on_down, its IPv6 addresses (addrconf_ifdown); IPv4 addresses stay.
+     */
+    public void setUp(String name, boolean up) {
+        Link l = existing(name);
+        if (!up && l.up() && !l.isLoopback() && sysctlLong("net.ipv6.conf.all.keep_addr_on_down") <= 0
+                && sysctlLong("net.ipv6.conf." + name + ".keep_addr_on_down") <= 0) {
+            l = l.withAddresses(l.addresses(Family.IPV4));
+        }
+        linkByName.put(name, l.withUp(up));
+        if (!up) {
+            for (List<Route> routes : userRoutes.values()) {
+                routes.removeIf(r -> name.equals(r.dev()));
+            }
+        }
+        tablesSnapshot = null;
+    }
+
+    public void setMtu(String name, int mtu) {
+        linkByName.put(name, existing(name).withMtu(mtu));
+        tablesSnapshot = null;
+    }
+
+    public void setMac(String name, long mac) {
+        linkByName.put(name, existing(name).withMac(mac));
+        tablesSnapshot = null;
+    }
+
+    /** {@code ip addr add A/P dev D}. */
+    public void addAddress(String dev, IpAddress address, int prefix) {
+        Link l = existing(dev);
+        if (prefix < 0 || prefix > address.family().addressBits()) {
+            throw new IllegalArgumentException("invalid prefix length " + prefix);
+        }
+        for (InterfaceAddress a : l.addresses()) {
+            if (a.address().equals(address)) {
+                throw new IllegalArgumentException("RTNETLINK answers: File exists");
+            }
+        }
+        List<InterfaceAddress> list = new ArrayList<>(l.addresses());
+        list.add(new InterfaceAddress(address, prefix));
+        linkByName.put(dev, l.withAddresses(list));
+        tablesSnapshot = null;
+    }
+
+    /** Whether an address is configured on some interface (the host's own address). */
+    public boolean isLocalAddress(IpAddress address) {
+        return addressType(address, null) == RouteType.LOCAL;
+    }
+
+    /**
+     * Every address of an interface, including what the kernel configures itself: the IPv6 link-local
+     * address (addrgenmode eui64, added when the interface comes up; not on lo).
+     */
+    public List<InterfaceAddress> effectiveAddresses(Link l, Family family) {
+        List<InterfaceAddress> out = new ArrayList<>(l.addresses(family));
+        if (family == Family.IPV6 && l.up() && !l.isLoopback()) {
+            out.add(new InterfaceAddress(linkLocal(l.mac()), 64));
+        }
+        return out;
+    }
+
+    /** The EUI-64 link-local address of a MAC: fe80::(mac[0]^2)mac[1]:mac[2]ff:fe mac[3]:mac[4]mac[5]. */
+    public static IpAddress linkLocal(long mac) {
+        long upper = (mac >>> 24) & 0xFFFFFF;
+        long lower = mac & 0xFFFFFF;
+        long iid = (upper << 40) | (0xFFFEL << 24) | lower;
+        iid ^= 0x0200000000000000L;
+        return new IpAddress(Family.IPV6, 0xFE80L << 48, iid);
+    }
+
+    // ---- neighbours ----
+
+    /** {@code ip neigh add A lladdr MAC dev D}. */
+    public void addNeighbour(IpAddress address, long mac, String dev) {
+        existing(dev);
+        macByNeighbour.put(address, mac);
+    }
+
+    /**
+     * The MAC of a next hop. A next hop without a neighbour entry is treated as reachable with a made-up,
+     * locally administered MAC derived from its address (02:6a:6e followed by its last three bytes), so a
+     * replay never waits on ARP/ND.
+     */
+    public long neighbourMac(IpAddress address) {
+        Long mac = macByNeighbour.get(address);
+        if (mac != null) {
+            return mac;
+        }
+        return 0x026A6E000000L | (address.lo() & 0xFFFFFF);
+    }
+
+    public boolean hasNeighbour(IpAddress address) {
+        return macByNeighbour.containsKey(address);
+    }
+
+    // ---- sysctls ----
+
+    /** {@code sysctl -w name=value}; names use dots. Unknown names are refused, as sysctl refuses them. */
+    public void sysctl(String name, String value) {
+        String key = name.replace('/', '.');
+        if (!sysctlByName.containsKey(key)) {
+            throw new IllegalArgumentException("sysctl: cannot stat /proc/sys/" + key.replace('.', '/')
+                    + ": No such file or directory");
+        }
+        Sysctls.validate(key, value);
+        sysctlByName.put(key, value.trim());
+        Sysctls.propagate(sysctlByName, key, linkByName.keySet());
+        tablesSnapshot = null;
+    }
+
+    public String sysctl(String name) {
+        return sysctlByName.get(name.replace('/', '.'));
+    }
+
+    public long sysctlLong(String name) {
+        return Long.parseLong(sysctl(name));
+    }
+
+    public Map<String, String> sysctls() {
+        return Map.copyOf(sysctlByName);
+    }
+
+    /** net.ipv4.ip_forward (which sets every conf.*.forwarding in Linux). */
+    public boolean ipv4Forwarding() {
+        return sysctlLong("net.ipv4.ip_forward") != 0;
+    }
+
+    public boolean ipv6Forwarding() {
+        return sysctlLong("net.ipv6.conf.all.forwarding") != 0;
+    }
+
+    /** Linux IN_DEV_RPFILTER: the larger of conf.all.rp_filter and conf.DEV.rp_filter (0 off, 1 strict, 2 loose). */
+    public int rpFilter(String dev) {
+        return (int) Math.max(sysctlLong("net.ipv4.conf.all.rp_filter"),
+                sysctlLong("net.ipv4.conf." + dev + ".rp_filter"));
+    }
+
+    /** Linux IN_DEV_ACCEPT_LOCAL: conf.all or conf.DEV. */
+    public boolean acceptLocal(String dev) {
+        return sysctlLong("net.ipv4.conf.all.accept_local") != 0
+                || sysctlLong("net.ipv4.conf." + dev + ".accept_local") != 0;
+    }
+
+    /** Linux IN_DEV_TX_REDIRECTS: conf.all or conf.DEV. */
+    public boolean sendRedirects(String dev) {
+        return sysctlLong("net.ipv4.conf.all.send_redirects") != 0
+                || sysctlLong("net.ipv4.conf." + dev + ".send_redirects") != 0;
+    }
+
+    // ---- routes ----
+
+    public static String tableName(int table) {
+        return switch (table) {
+            case TABLE_LOCAL -> "local";
+            case TABLE_MAIN -> "main";
+            case TABLE_DEFAULT -> "default";
+            default -> Integer.toString(table);
+        };
+    }
+
+    /** local, main, default or a number 1..2^31-1 (the kernel allows up to 2^32-1; those are refused); else -1. */
+    public static long parseTable(String text) {
+        return switch (text) {
+            case "local" -> TABLE_LOCAL;
+            case "main" -> TABLE_MAIN;
+            case "default" -> TABLE_DEFAULT;
+            default -> {
+                try {
+                    long v = Long.parseLong(text);
+                    yield v > 0 && v <= Integer.MAX_VALUE ? v : -1;
+                } catch (NumberFormatException e) {
+                    yield -1;
+                }
+            }
+        };
+    }
+
+    /**
+     * {@code ip route add}. Without {@code dev}, the device comes from the route to the gateway, as the kernel
+     * resolves a next hop (fib_check_nh); a gateway must be directly reachable. Error types get no device
+     * on IPv4 and lo on IPv6, as the kernel shows them.
+     */
+    public Route addRoute(Route requested) {
+        Route r = requested;
+        Family family = r.family();
+        if (r.type() == RouteType.UNICAST || r.type() == RouteType.LOCAL || r.type() == RouteType.BROADCAST
+                || r.type() == RouteType.ANYCAST || r.type() == RouteType.MULTICAST) {
+            String dev = r.dev();
+            if (dev != null) {
+                existing(dev);
+            }
+            if (r.gateway() != null) {
+                if (r.gateway().family() != family) {
+                    throw new IllegalArgumentException("gateway " + r.gateway() + " is not " + family);
+                }
+                Route toGw = onLinkRoute(r.gateway(), dev);
+                if (toGw == null) {
+                    throw new IllegalArgumentException("Error: Nexthop has invalid gateway.");
+                }
+                dev = dev != null ? dev : toGw.dev();
+            }
+            if (dev == null) {
+                throw new IllegalArgumentException("Error: Device for nexthop is not up.");
+            }
+            if (!existing(dev).up() && r.type() == RouteType.UNICAST) {
+                throw new IllegalArgumentException("Error: Nexthop device is not up.");
+            }
+            r = new Route(r.table(), r.type(), r.dst(), r.metric(), r.gateway(), dev, r.prefSrc(), false);
+        } else if (family == Family.IPV6) {
+            r = new Route(r.table(), r.type(), r.dst(), r.metric(), null, "lo", r.prefSrc(), false);
+        }
+        if (r.prefSrc() != null && !isLocalAddress(r.prefSrc())) {
+            throw new IllegalArgumentException("Error: Invalid prefsrc address.");
+        }
+        for (Route e : routes(family, r.table())) {
+            if (e.dst().equals(r.dst()) && e.metric() == r.metric()
+                    && (family == Family.IPV4 || e.type() == r.type() && java.util.Objects.equals(e.dev(), r.dev()))) {
+                throw new IllegalArgumentException("RTNETLINK answers: File exists");
+            }
+        }
+        userRoutes.get(family).add(r);
+        tablesSnapshot = null;
+        return r;
+    }
+
+    /** A route through which the gateway is directly reachable: a connected, link-scope route (no via). */
+    private Route onLinkRoute(IpAddress gw, String dev) {
+        Route best = null;
+        for (Route r : routes(gw.family(), TABLE_MAIN)) {
+            if (r.type() == RouteType.UNICAST && r.gateway() == null && gw.in(r.dst()) && r.dev() != null
+                    && (dev == null || dev.equals(r.dev())) && isUp(r.dev())
+                    && (best == null || r.dst().prefixLength() > best.dst().prefixLength())) {
+                best = r;
+            }
+        }
+        return best;
+    }
+
+    private boolean isUp(String dev) {
+        Link l = linkByName.get(dev);
+        return l != null && l.up();
+    }
+
+    /** All routes of one table: the ones the kernel derives from interfaces, then the user's. */
+    public List<Route> routes(Family family, int table) {
+        return tables().getOrDefault(new TableKey(family, table), List.of());
+    }
+
+    private record TableKey(Family family, int table) {
+    }
+
+    /**
+     * Every table, derived routes included, built once after each change and shared by lookups: an immutable
+     * snapshot published through a volatile field, so concurrent lookups never see a half-made table (two
+     * threads may both build it after a change; the results are equal).
+     */
+    private Map<TableKey, List<Route>> tables() {
+        Map<TableKey, List<Route>> t = tablesSnapshot;
+        if (t == null) {
+            Map<TableKey, List<Route>> built = new java.util.HashMap<>();
+            for (Family f : Family.values()) {
+                List<Route> all = new ArrayList<>(kernelRoutes(f));
+                all.addAll(userRoutes.get(f));
+                for (Route r : all) {
+                    built.computeIfAbsent(new TableKey(f, r.table()), k -> new ArrayList<>()).add(r);
+                }
+            }
+            built.replaceAll((k, v) -> List.copyOf(v));
+            t = Map.copyOf(built);
+            tablesSnapshot = t;
+        }
+        return t;
+    }
+
+    /** Every table that holds a route of this family, in numeric order. */
+    public List<Integer> tables(Family family) {
+        return tables().keySet().stream().filter(k -> k.family() == family).map(TableKey::table).sorted().toList();
+    }
+
+    /**
+     * The routes Linux adds for interface addresses.
+     *
+     * <p>IPv4 (fib_add_ifaddr): a local /32 for each address, even on a down interface; when up, the
+     * connected subnet in main (for lo: a local route in the local table), and below /31 a broadcast route
+     * for the subnet's broadcast address. Since Linux 5.x no route is added for the network address. A
+     * secondary address (same subnet as an earlier one on the interface) adds only its local route, whose
+     * preferred source is the primary.
+     *
+     * <p>IPv6 (addrconf): a local /128 for each address in the local table (metric 0); when up, the prefix
+     * route (metric 256), fe80::/64 and the link-local address, ff00::/8 multicast in the local table (not
+     * on lo); with forwarding on, the subnet-router anycast address of each prefix shorter than /127.
+     */
+    List<Route> kernelRoutes(Family family) {
+        List<Route> out = new ArrayList<>();
+        for (Link l : linkByName.values()) {
+            if (family == Family.IPV4) {
+                Map<IpNet, IpAddress> primaryByNet = new LinkedHashMap<>();
+                for (InterfaceAddress a : l.addresses(Family.IPV4)) {
+                    IpNet net = a.network();
+                    IpAddress primary = primaryByNet.get(net);
+                    boolean secondary = primary != null;
+                    if (!secondary) {
+                        primary = a.address();
+                        primaryByNet.put(net, primary);
+                    }
+                    IpAddress ip = primary;
+                    out.add(new Route(TABLE_LOCAL, RouteType.LOCAL, a.address().hostNet(), 0, null, l.name(), ip,
+                            true));
+                    if (!l.up() || secondary) {
+                        continue;
+                    }
+                    if (a.prefix() < 32) {
+                        out.add(l.isLoopback()
+                                ? new Route(TABLE_LOCAL, RouteType.LOCAL, net, 0, null, l.name(), ip, true)
+                                : new Route(TABLE_MAIN, RouteType.UNICAST, net, 0, null, l.name(), ip, true));
+                    }
+                    if (a.prefix() < 31) {
+                        IpAddress bcast = IpAddress.ipv4((int) (net.lo() | (~net.maskLo() & 0xFFFFFFFFL)));
+                        out.add(new Route(TABLE_LOCAL, RouteType.BROADCAST, bcast.hostNet(), 0, null, l.name(),
+                                ip, true));
+                    }
+                }
+            } else {
+                List<InterfaceAddress> addrs = effectiveAddresses(l, Family.IPV6);
+                for (InterfaceAddress a : addrs) {
+                    out.add(new Route(TABLE_LOCAL, RouteType.LOCAL, a.address().hostNet(), 0, null, l.name(),
+                            null, true));
+                }
+                if (!l.up()) {
+                    continue;
+                }
+                List<IpNet> prefixes = new ArrayList<>();
+                for (InterfaceAddress a : addrs) {
+                    if (a.prefix() < 128 && !prefixes.contains(a.network())) {
+                        prefixes.add(a.network());
+                        if (!l.isLoopback()) {
+                            out.add(new Route(TABLE_MAIN, RouteType.UNICAST, a.network(), IP6_RT_PRIO_ADDRCONF,
+                                    null, l.name(), null, true));
+                        }
+                    }
+                    if (ipv6Forwarding() && a.prefix() < 127) {
+                        IpNet n = a.network();
+                        Route any = new Route(TABLE_LOCAL, RouteType.ANYCAST,
+                                new IpAddress(Family.IPV6, n.hi(), n.lo()).hostNet(), 0, null, l.name(), null, true);
+                        if (!out.contains(any)) {
+                            out.add(any);
+                        }
+                    }
+                }
+                if (!l.isLoopback()) {
+                    out.add(new Route(TABLE_LOCAL, RouteType.MULTICAST, IPV6_MULTICAST, IP6_RT_PRIO_ADDRCONF, null,
+                            l.name(), null, true));
+                }
+            }
+        }
+        return out;
+    }
+
+    // ---- policy rules ----
+
+    /** {@code ip rule add}; without a priority, the kernel uses one less than the first non-zero rule's. */
+    public PolicyRule addRule(PolicyRule rule, boolean priorityGiven) {
+        List<PolicyRule> list = rules.get(rule.family());
+        PolicyRule r = rule;
+        if (!priorityGiven) {
+            int pref = 0;
+            for (PolicyRule e : list) {
+                if (e.priority() > 0) {
+                    pref = e.priority() - 1;
+                    break;
+                }
+            }
+            r = new PolicyRule(rule.family(), pref, rule.from(), rule.to(), rule.fwmark(), rule.fwmask(),
+                    rule.iif(), rule.oif(), rule.action(), rule.table());
+        }
+        for (PolicyRule e : list) {
+            if (e.equals(r)) {
+                throw new IllegalArgumentException("RTNETLINK answers: File exists");
+            }
+        }
+        list.add(r);
+        // Stable: a new rule goes after existing rules of the same priority, as in fib_nl_newrule.
+        list.sort(Comparator.comparingInt(PolicyRule::priority));
+        return r;
+    }
+
+    public List<PolicyRule> rules(Family family) {
+        return List.copyOf(rules.get(family));
+    }
+
+    // ---- lookups ----
+
+    /**
+     * A route lookup as {@code ip route get} performs it: output when {@code iif} is null (locally generated:
+     * rules see iif lo, as flowi4_iif = LOOPBACK_IFINDEX), input from {@code iif} otherwise. {@code src} may be
+     * null (unspecified) on output. IPv4 input follows ip_route_input_slow: martian checks, forwarding, and
+     * source validation with rp_filter and accept_local (fib_validate_source).
+     */
+    public RouteResult lookup(Family family, IpAddress dst, IpAddress src, long mark, String iif, String oif) {
+        if (iif != null && family == Family.IPV4) {
+            return input4(dst, src != null ? src : IpAddress.any(family), mark, existing(iif).name());
+        }
+        Fib fib = fibLookup(family, dst, src != null ? src : IpAddress.any(family), mark,
+                iif != null ? iif : "lo", iif == null ? oif : null);
+        if (fib.errno != 0 && iif == null && oif != null && isUp(oif) && family == Family.IPV4) {
+            // Linux: when an output lookup with an output device fails, for whatever reason (no route, or an
+            // error route or rule), the destination is taken as on-link through that device
+            // (ip_route_output_key_hash_rcu: "if (fl4->flowi4_oif ...) { res->type = RTN_UNICAST; goto make_route; }").
+            IpAddress source = src != null ? src : selectSource(family, oif, IpAddress.any(family), null);
+            return new RouteResult(outputType(dst, RouteType.UNICAST), 0, null, oif, null, source, 0);
+        }
+        if (fib.errno != 0) {
+            return RouteResult.error(fib.type, fib.errno, fib.route, fib.table);
+        }
+        Route r = fib.route;
+        RouteType type = r.type();
+        if (type == RouteType.LOCAL || (type == RouteType.ANYCAST && family == Family.IPV6)) {
+            // An anycast address is never a source (RFC 4291 2.6): the source is selected as for the prefix.
+            IpAddress source = src != null ? src
+                    : family == Family.IPV4 ? (r.prefSrc() != null ? r.prefSrc() : dst)
+                    : type == RouteType.ANYCAST ? selectSource(family, r.dev(), dst, null) : dst;
+            return new RouteResult(type, 0, r, "lo", null, source, fib.table);
+        }
+        IpAddress gw = r.gateway();
+        if (family == Family.IPV4 && (dst.isMulticast() || dst.isLimitedBroadcast())) {
+            // __mkroute_output: multicast and limited broadcast go out on the device, never via a gateway.
+            type = outputType(dst, type);
+            gw = null;
+        }
+        IpAddress source = src != null ? src
+                : r.prefSrc() != null ? r.prefSrc() : selectSource(family, r.dev(), dst, gw);
+        return new RouteResult(type, 0, r, r.dev(), gw, source, fib.table);
+    }
+
+    /** __mkroute_output: the destination decides broadcast and multicast, whatever the route said. */
+    private static RouteType outputType(IpAddress dst, RouteType routeType) {
+        return dst.isLimitedBroadcast() ? RouteType.BROADCAST : dst.isMulticast() ? RouteType.MULTICAST : routeType;
+    }
+
+    /** What fib_lookup gives: a route and its table, or an error type with its errno. */
+    private record Fib(Route route, int table, RouteType type, int errno) {
+    }
+
+    /**
+     * fib_rules_lookup: rules in priority order; a table without a match or a THROW route continues with the
+     * next rule; an error rule or route ends the walk; nothing at all is ENETUNREACH.
+     */
+    private Fib fibLookup(Family family, IpAddress dst, IpAddress src, long mark, String inDev, String oif) {
+        for (PolicyRule rule : rules.get(family)) {
+            if (!rule.matches(src, dst, mark & 0xFFFFFFFFL, inDev, oif)) {
+                continue;
+            }
+            if (rule.action() != RouteType.UNICAST) {
+                return new Fib(null, 0, rule.action(), RouteResult.errnoOf(rule.action()));
+            }
+            Route r = tableLookup(family, rule.table(), dst, oif);
+            if (r == null || r.type() == RouteType.THROW) {
+                continue;
+            }
+            return new Fib(r, rule.table(), r.type(), RouteResult.errnoOf(r.type()));
+        }
+        return new Fib(null, 0, RouteType.UNREACHABLE, RouteResult.ENETUNREACH);
+    }
+
+    /**
+     * ip_route_input_slow for a unicast packet arriving on {@code dev}. Martian sources and destinations
+     * (multicast or limited-broadcast source, 0.0.0.0, 127/8 without route_localnet) are EINVAL; a failed
+     * lookup is EHOSTUNREACH when forwarding is off; local and broadcast destinations are delivered after
+     * source validation; anything else needs forwarding, a unicast route, and a valid source.
+     */
+    private RouteResult input4(IpAddress dst, IpAddress src, long mark, String dev) {
+        boolean forwarding = sysctlLong("net.ipv4.conf." + dev + ".forwarding") != 0;
+        if (src.isMulticast() || src.isLimitedBroadcast()) {
+            return RouteResult.error(RouteType.UNSPEC, RouteResult.EINVAL, null, 0);
+        }
+        if (dst.isLimitedBroadcast() || (src.isAny() && dst.isAny())) {
+            return new RouteResult(RouteType.BROADCAST, 0, null, "lo", null, src, 0);
+        }
+        if (src.isAny() || dst.isAny() || dst.isLoopback() || src.isLoopback()) {
+            return RouteResult.error(RouteType.UNSPEC, RouteResult.EINVAL, null, 0);
+        }
+        Fib fib = fibLookup(Family.IPV4, dst, src, mark, dev, null);
+        if (fib.errno != 0) {
+            return RouteResult.error(fib.type, forwarding ? fib.errno : RouteResult.EHOSTUNREACH, fib.route,
+                    fib.table);
+        }
+        Route r = fib.route;
+        if (r.type() == RouteType.BROADCAST || r.type() == RouteType.LOCAL) {
+            if (r.type() == RouteType.LOCAL && !validSource(src, dev, 0)) {
+                return RouteResult.error(RouteType.UNSPEC, RouteResult.EINVAL, r, fib.table);
+            }
+            if (r.type() == RouteType.BROADCAST && !validSource(src, dev, 0)) {
+                return RouteResult.error(RouteType.UNSPEC, RouteResult.EINVAL, r, fib.table);
+            }
+            return new RouteResult(r.type(), 0, r, "lo", null, src, fib.table);
+        }
+        if (!forwarding) {
+            return RouteResult.error(RouteType.UNREACHABLE, RouteResult.EHOSTUNREACH, r, fib.table);
+        }
+        if (r.type() != RouteType.UNICAST) {
+            return RouteResult.error(RouteType.UNSPEC, RouteResult.EINVAL, r, fib.table);
+        }
+        Link out = linkByName.get(r.dev());
+        if (!validSource(src, dev, out.index())) {
+            return RouteResult.error(RouteType.UNSPEC, RouteResult.EINVAL, r, fib.table);
+        }
+        IpAddress gw = r.gateway();
+        return new RouteResult(RouteType.UNICAST, 0, r, r.dev(), gw, src, fib.table);
+    }
+
+    /**
+     * fib_validate_source, without the tclassid and IPsec cases. With rp_filter off, and the packet not going
+     * back out where it came from with redirects on, only a source that is one of our own addresses is refused,
+     * unless accept_local; custom rules or local routes force the full check. The full check looks the source
+     * up (as destination, mark 0 unless src_valid_mark, rules seeing iif = the output device or lo): the route
+     * must be unicast (or local with accept_local); rp_filter 1 wants it through the input device, 2 any route.
+     */
+    boolean validSource(IpAddress src, String dev, int oifIndex) {
+        int rpf = rpFilter(dev);
+        Link in = existing(dev);
+        if (rpf == 0 && (in.index() != oifIndex || !sendRedirects(dev))) {
+            if (acceptLocal(dev)) {
+                return true;
+            }
+            boolean customRules = rules.get(Family.IPV4).size() > 3;
+            boolean customLocal = userRoutes.get(Family.IPV4).stream().anyMatch(r -> r.type() == RouteType.LOCAL);
+            if (!customRules && !customLocal) {
+                return !isConfiguredAddress(src);
+            }
+        }
+        long mark = 0;
+        Link outLink = oifIndex == 0 ? null : linkByIndex(oifIndex);
+        Fib back = fibLookup(Family.IPV4, src, IpAddress.any(Family.IPV4), mark,
+                outLink != null ? outLink.name() : "lo", null);
+        if (back.route == null || back.errno != 0) {
+            return rpf == 0;
+        }
+        RouteType t = back.route.type();
+        if (t != RouteType.UNICAST && (t != RouteType.LOCAL || !acceptLocal(dev))) {
+            return false;
+        }
+        if (dev.equals(back.route.dev())) {
+            return true;
+        }
+        if (in.addresses(Family.IPV4).isEmpty()) {
+            return rpf == 0;
+        }
+        return rpf != 1;
+    }
+
+    private boolean isConfiguredAddress(IpAddress a) {
+        for (Link l : linkByName.values()) {
+            for (InterfaceAddress x : l.addresses(a.family())) {
+                if (x.address().equals(a)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Longest-prefix match in one table; among routes of the same prefix the lowest metric wins. Routes
+     * through a down interface are not usable; with an output device given, only routes through it.
+     * IPv6 backtracks to shorter prefixes when the longest has no usable route, as fib6_lookup does.
+     */
+    Route tableLookup(Family family, int table, IpAddress dst, String oif) {
+        Route best = null;
+        for (Route r : routes(family, table)) {
+            if (!dst.in(r.dst())) {
+                continue;
+            }
+            if (r.dev() != null && !r.type().isError() && !isUp(r.dev())
+                    && !(family == Family.IPV4 && r.type() == RouteType.LOCAL)) {
+                continue;
+            }
+            // IPv4 error routes have no device and end the lookup; IPv6 ones hang on lo and, like every
+            // route, must match the output device (fib6_table_lookup with RT6_LOOKUP_F_IFACE).
+            if (oif != null && r.dev() != null && !oif.equals(r.dev())) {
+                continue;
+            }
+            if (best == null || r.dst().prefixLength() > best.dst().prefixLength()
+                    || r.dst().prefixLength() == best.dst().prefixLength() && r.metric() < best.metric()) {
+                best = r;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The preferred source for a packet leaving by {@code dev}. IPv4 follows inet_select_addr: the primary
+     * address of the device whose subnet holds the gateway (or destination), else its first address of
+     * global scope, else a global address of any other interface. IPv6 follows RFC 6724 as ipv6_dev_get_saddr
+     * does: same scope as the destination first, then the outgoing interface, then the longest common prefix.
+     */
+    IpAddress selectSource(Family family, String dev, IpAddress dst, IpAddress gw) {
+        Link out = dev == null ? null : linkByName.get(dev);
+        if (family == Family.IPV4) {
+            IpAddress target = gw != null ? gw : dst;
+            if (out != null) {
+                for (InterfaceAddress a : out.addresses(Family.IPV4)) {
+                    if (target.in(a.network())) {
+                        return a.address();
+                    }
+                }
+                for (InterfaceAddress a : out.addresses(Family.IPV4)) {
+                    if (!a.address().isLoopback() || out.isLoopback()) {
+                        return a.address();
+                    }
+                }
+            }
+            for (Link l : linkByName.values()) {
+                for (InterfaceAddress a : l.addresses(Family.IPV4)) {
+                    if (!a.address().isLoopback()) {
+                        return a.address();
+                    }
+                }
+            }
+            return null;
+        }
+        IpAddress best = null;
+        int bestScore = Integer.MIN_VALUE;
+        // Loopback counts as link scope (__ipv6_addr_type); for link-scope destinations only addresses of the
+        // outgoing interface are candidates (ipv6_dev_get_saddr).
+        boolean dstLinkLocal = dst.isLinkLocal() || dst.isLoopback();
+        for (Link l : linkByName.values()) {
+            if (dstLinkLocal && dev != null && !l.name().equals(dev)) {
+                continue;
+            }
+            for (InterfaceAddress a : effectiveAddresses(l, Family.IPV6)) {
+                IpAddress ip = a.address();
+                if (ip.equals(dst)) {
+                    return ip; // RFC 6724 rule 1: prefer the destination itself
+                }
+                if (ip.isLoopback() && !dst.isLoopback()) {
+                    continue;
+                }
+                if (ip.isLinkLocal() && !l.name().equals(dev)) {
+                    continue;
+                }
+                int score = (ip.isLinkLocal() == dstLinkLocal ? 1 << 20 : 0)
+                        + (l.name().equals(dev) ? 1 << 10 : 0) + ip.commonPrefix(dst);
+                if (score > bestScore) {
+                    best = ip;
+                    bestScore = score;
+                }
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The address type the addrtype match sees. IPv4 follows inet_dev_addr_type: 0.0.0.0 and 255.255.255.255
+     * are BROADCAST, 224/4 MULTICAST, else the type of the local table's route for it (counted only when its
+     * device is {@code dev}, if one is given), else UNICAST. IPv6 follows xt_addrtype's match_type6: :: is
+     * UNSPEC, ff00::/8 MULTICAST, else an output route lookup (through {@code dev} if given) decides: LOCAL,
+     * ANYCAST, the error type of a reject route or UNREACHABLE without one, else UNICAST.
+     */
+    public RouteType addressType(IpAddress addr, String dev) {
+        if (addr.family() == Family.IPV4) {
+            if (addr.isAny() || addr.isLimitedBroadcast()) {
+                return RouteType.BROADCAST;
+            }
+            if (addr.isMulticast()) {
+                return RouteType.MULTICAST;
+            }
+            Route r = null;
+            for (Route c : routes(Family.IPV4, TABLE_LOCAL)) {
+                if (addr.in(c.dst()) && (r == null || c.dst().prefixLength() > r.dst().prefixLength())) {
+                    r = c;
+                }
+            }
+            if (r != null && (dev == null || dev.equals(r.dev()))) {
+                return r.type();
+            }
+            return RouteType.UNICAST;
+        }
+        if (addr.isAny()) {
+            return RouteType.UNSPEC;
+        }
+        if (addr.isMulticast()) {
+            return RouteType.MULTICAST;
+        }
+        RouteResult res = lookup(Family.IPV6, addr, null, 0, null, dev);
+        if (res.isError()) {
+            return res.type() == RouteType.UNREACHABLE ? RouteType.UNREACHABLE : res.type();
+        }
+        if (res.type() == RouteType.LOCAL && dev != null && res.route() != null
+                && !dev.equals(res.route().dev()) && !addr.isLoopback()) {
+            return RouteType.UNICAST;
+        }
+        return res.type() == RouteType.LOCAL || res.type() == RouteType.ANYCAST ? res.type() : RouteType.UNICAST;
+    }
+}

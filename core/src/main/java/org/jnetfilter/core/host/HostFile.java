@@ -1,0 +1,468 @@
+package org.jnetfilter.core.host;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpNet;
+
+/**
+ * The HOST file of {@code jnf replay}: the commands that would build the host with iproute2, one a line,
+ * without the leading {@code ip}, plus {@code sysctl name=value} lines. {@code #} starts a comment.
+ *
+ * <pre>
+ * link add eth0 address 02:00:00:00:00:01 mtu 1500
+ * link set eth0 up
+ * addr add 10.0.1.1/24 dev eth0
+ * -6 addr add 2001:db8:1::1/64 dev eth0
+ * route add default via 10.0.2.254 dev eth1 table 100 metric 10 src 10.0.2.1
+ * route add blackhole 10.9.0.0/16
+ * rule add fwmark 0x1/0xff table 100 priority 100
+ * neigh add 10.0.2.2 lladdr 02:00:00:00:02:02 dev eth1
+ * sysctl net.ipv4.ip_forward=1
+ * </pre>
+ *
+ * <p>Lines apply in order to a fresh {@link Host}; the first line that cannot be parsed or applied ends the
+ * read with a {@link HostFileException} naming the line, and no host is returned. Families follow iproute2:
+ * {@code -4}/{@code -6} or the family of the first address on the line (IPv4 when there is none).
+ */
+public final class HostFile {
+    private HostFile() {
+    }
+
+    public static Host read(Path path) throws IOException, HostFileException {
+        return parse(path.toString(), Files.readString(path, StandardCharsets.UTF_8));
+    }
+
+    public static Host parse(String source, String text) throws HostFileException {
+        Host host = new Host();
+        String[] lines = text.split("\r?\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i];
+            int hash = line.indexOf('#');
+            String body = (hash >= 0 ? line.substring(0, hash) : line).strip();
+            if (body.isEmpty()) {
+                continue;
+            }
+            try {
+                apply(host, new Words(body.split("\\s+")));
+            } catch (IllegalArgumentException e) {
+                throw new HostFileException(source, i + 1, line, e.getMessage());
+            }
+        }
+        return host;
+    }
+
+    /** The words of one line, consumed left to right. */
+    private static final class Words {
+        final String[] w;
+        int at;
+
+        Words(String[] w) {
+            this.w = w;
+        }
+
+        boolean more() {
+            return at < w.length;
+        }
+
+        String peek() {
+            return more() ? w[at] : null;
+        }
+
+        String next(String what) {
+            if (!more()) {
+                throw new IllegalArgumentException("missing " + what);
+            }
+            return w[at++];
+        }
+
+        boolean take(String word) {
+            if (more() && w[at].equals(word)) {
+                at++;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    private static boolean prefix(String word, String full, int min) {
+        return word.length() >= min && full.startsWith(word);
+    }
+
+    private static void apply(Host host, Words w) {
+        String first = w.next("command");
+        if (first.equals("sysctl")) {
+            sysctl(host, w);
+            return;
+        }
+        Family family = null;
+        String object = first;
+        while (object.startsWith("-")) {
+            switch (object) {
+                case "-4" -> family = Family.IPV4;
+                case "-6" -> family = Family.IPV6;
+                default -> throw new IllegalArgumentException("unknown option `" + object + "'");
+            }
+            object = w.next("object after " + object);
+        }
+        if (prefix(object, "link", 1)) {
+            link(host, w);
+        } else if (prefix(object, "address", 1) || object.equals("addr")) {
+            address(host, w, family);
+        } else if (prefix(object, "route", 1)) {
+            route(host, w, family);
+        } else if (prefix(object, "rule", 2)) {
+            rule(host, w, family);
+        } else if (prefix(object, "neighbour", 1) || prefix(object, "neighbor", 1)) {
+            neighbour(host, w);
+        } else {
+            throw new IllegalArgumentException("unknown object `" + object
+                    + "' (expected link, addr, route, rule, neigh or sysctl)");
+        }
+    }
+
+    private static void sysctl(Host host, Words w) {
+        w.take("-w");
+        w.take("-q");
+        String rest = String.join(" ", Arrays.copyOfRange(w.w, w.at, w.w.length));
+        int eq = rest.indexOf('=');
+        if (eq <= 0) {
+            throw new IllegalArgumentException("sysctl needs name=value");
+        }
+        host.sysctl(rest.substring(0, eq).strip(), rest.substring(eq + 1).strip());
+    }
+
+    private static void verb(Words w, String expected) {
+        String v = w.next("command (" + expected + ")");
+        if (!v.equals(expected) && !(expected.equals("add") && v.equals("a"))) {
+            throw new IllegalArgumentException("unsupported command `" + v + "' (only `" + expected + "')");
+        }
+    }
+
+    private static long mac(String text) {
+        long mac = Link.parseMac(text);
+        if (mac < 0) {
+            throw new IllegalArgumentException("invalid MAC address `" + text + "'");
+        }
+        return mac;
+    }
+
+    private static int mtu(String text) {
+        long v = number(text, "mtu");
+        if (v < 68 || v > 65535) {
+            throw new IllegalArgumentException("invalid mtu `" + text + "'");
+        }
+        return (int) v;
+    }
+
+    private static long number(String text, String what) {
+        try {
+            long v = text.startsWith("0x") || text.startsWith("0X") ? Long.parseLong(text.substring(2), 16)
+                    : Long.parseLong(text);
+            if (v < 0 || v > 0xFFFFFFFFL) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("invalid " + what + " `" + text + "'");
+        }
+    }
+
+    private static void link(Host host, Words w) {
+        String verb = w.next("command (add or set)");
+        if (verb.equals("add")) {
+            w.take("dev");
+            w.take("name");
+            String name = w.next("interface name");
+            long mac = -1;
+            int mtu = 1500;
+            while (w.more()) {
+                String k = w.next("option");
+                switch (k) {
+                    case "address" -> mac = mac(w.next("MAC address"));
+                    case "mtu" -> mtu = mtu(w.next("mtu"));
+                    case "type" -> w.next("link type");
+                    default -> throw new IllegalArgumentException("unknown link option `" + k + "'");
+                }
+            }
+            if (name.length() > 15 || name.isEmpty() || name.contains("/")) {
+                throw new IllegalArgumentException("invalid interface name `" + name + "'");
+            }
+            // Linux eth_random_addr: a random locally administered unicast MAC; ours is derived from the
+            // ifindex so a replay is repeatable.
+            int index = host.links().size() + 1;
+            host.addLink(name, mac >= 0 ? mac : 0x020000000000L | index, mtu);
+        } else if (verb.equals("set")) {
+            w.take("dev");
+            String name = w.next("interface name");
+            if (host.link(name) == null) {
+                throw new IllegalArgumentException("Cannot find device \"" + name + "\"");
+            }
+            if (!w.more()) {
+                throw new IllegalArgumentException("nothing to set");
+            }
+            while (w.more()) {
+                String k = w.next("option");
+                switch (k) {
+                    case "up" -> host.setUp(name, true);
+                    case "down" -> host.setUp(name, false);
+                    case "mtu" -> host.setMtu(name, mtu(w.next("mtu")));
+                    case "address" -> host.setMac(name, mac(w.next("MAC address")));
+                    default -> throw new IllegalArgumentException("unknown link option `" + k + "'");
+                }
+            }
+        } else {
+            throw new IllegalArgumentException("unsupported command `" + verb + "' (link add or link set)");
+        }
+    }
+
+    /** {@code A[/P]}; without a prefix, a host address. */
+    private static InterfaceAddress addressWithPrefix(String text, Family family) {
+        int slash = text.indexOf('/');
+        IpAddress a = IpAddress.parse(slash >= 0 ? text.substring(0, slash) : text);
+        if (a == null) {
+            throw new IllegalArgumentException("invalid address `" + text + "'");
+        }
+        if (family != null && a.family() != family) {
+            throw new IllegalArgumentException("address `" + text + "' is not " + familyName(family));
+        }
+        int bits = a.family().addressBits();
+        int prefix = bits;
+        if (slash >= 0) {
+            long p = number(text.substring(slash + 1), "prefix length");
+            if (p > bits || text.substring(slash + 1).startsWith("0x")) {
+                throw new IllegalArgumentException("invalid prefix length in `" + text + "'");
+            }
+            prefix = (int) p;
+        }
+        return new InterfaceAddress(a, prefix);
+    }
+
+    private static String familyName(Family f) {
+        return f == Family.IPV4 ? "IPv4" : "IPv6";
+    }
+
+    private static IpAddress address(String text, Family family) {
+        IpAddress a = IpAddress.parse(text);
+        if (a == null || a.family() != family) {
+            throw new IllegalArgumentException("invalid " + familyName(family) + " address `" + text + "'");
+        }
+        return a;
+    }
+
+    private static void address(Host host, Words w, Family family) {
+        verb(w, "add");
+        InterfaceAddress a = null;
+        String dev = null;
+        while (w.more()) {
+            String k = w.next("option");
+            switch (k) {
+                case "dev" -> dev = w.next("device");
+                case "local" -> a = addressWithPrefix(w.next("address"), family);
+                case "brd", "broadcast", "scope", "label" -> w.next(k + " value");
+                case "nodad", "noprefixroute" -> {
+                }
+                default -> {
+                    if (a != null) {
+                        throw new IllegalArgumentException("unexpected `" + k + "'");
+                    }
+                    a = addressWithPrefix(k, family);
+                }
+            }
+        }
+        if (a == null) {
+            throw new IllegalArgumentException("missing address");
+        }
+        if (dev == null) {
+            throw new IllegalArgumentException("Not enough information: \"dev\" argument is required.");
+        }
+        host.addAddress(dev, a.address(), a.prefix());
+    }
+
+    private static void route(Host host, Words w, Family given) {
+        verb(w, "add");
+        RouteType type = RouteType.UNICAST;
+        String dstText = null;
+        IpAddress via = null;
+        String viaText = null;
+        String dev = null;
+        long table = Host.TABLE_MAIN;
+        Long metric = null;
+        String srcText = null;
+        while (w.more()) {
+            String k = w.next("option");
+            switch (k) {
+                case "via" -> viaText = w.next("gateway");
+                case "dev", "oif" -> dev = w.next("device");
+                case "table" -> {
+                    String t = w.next("table");
+                    table = Host.parseTable(t);
+                    if (table < 0) {
+                        throw new IllegalArgumentException("invalid table `" + t + "'");
+                    }
+                }
+                case "metric", "preference", "priority" -> metric = number(w.next("metric"), "metric");
+                case "src" -> srcText = w.next("source address");
+                case "proto", "scope" -> w.next(k + " value");
+                case "onlink" -> {
+                }
+                case "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable",
+                        "prohibit", "throw" -> {
+                    if (dstText != null || type != RouteType.UNICAST && !k.equals("unicast")) {
+                        throw new IllegalArgumentException("unexpected `" + k + "'");
+                    }
+                    type = RouteType.valueOf(k.toUpperCase(java.util.Locale.ROOT));
+                }
+                case "to" -> dstText = w.next("destination");
+                default -> {
+                    if (dstText != null) {
+                        throw new IllegalArgumentException("unexpected `" + k + "'");
+                    }
+                    dstText = k;
+                }
+            }
+        }
+        if (dstText == null) {
+            throw new IllegalArgumentException("missing destination");
+        }
+        Family family = given;
+        if (family == null) {
+            for (String t : new String[] {dstText, viaText, srcText}) {
+                if (t != null && !t.equals("default") && !t.equals("all")) {
+                    family = t.indexOf(':') >= 0 ? Family.IPV6 : Family.IPV4;
+                    break;
+                }
+            }
+            family = family == null ? Family.IPV4 : family;
+        }
+        IpNet dst;
+        if (dstText.equals("default") || dstText.equals("all")) {
+            dst = IpNet.any(family);
+        } else {
+            InterfaceAddress a = addressWithPrefix(dstText, family);
+            dst = a.network();
+            // Linux: IPv4 refuses host bits beyond the prefix (fib_table_insert); IPv6 masks them.
+            if (family == Family.IPV4 && !a.address().equals(new IpAddress(family, dst.hi(), dst.lo()))) {
+                throw new IllegalArgumentException("Error: Invalid prefix for given prefix length (`" + dstText
+                        + "').");
+            }
+        }
+        if (viaText != null) {
+            via = address(viaText, family);
+            if (type.isError()) {
+                throw new IllegalArgumentException("a " + type.word() + " route has no gateway");
+            }
+        }
+        IpAddress src = srcText == null ? null : address(srcText, family);
+        if (type == RouteType.UNICAST && via == null && dev == null) {
+            throw new IllegalArgumentException("a route needs `via' or `dev'");
+        }
+        int m = metric != null ? metric.intValue() : family == Family.IPV6 ? Host.IP6_RT_PRIO_USER : 0;
+        host.addRoute(new Route((int) table, type, dst, m, via, dev, src, false));
+    }
+
+    private static void rule(Host host, Words w, Family given) {
+        verb(w, "add");
+        String fromText = null;
+        String toText = null;
+        long mark = 0;
+        long mask = 0;
+        String iif = null;
+        String oif = null;
+        long table = -1;
+        RouteType action = RouteType.UNICAST;
+        Long priority = null;
+        while (w.more()) {
+            String k = w.next("option");
+            switch (k) {
+                case "from" -> fromText = w.next("source prefix");
+                case "to" -> toText = w.next("destination prefix");
+                case "fwmark" -> {
+                    String t = w.next("fwmark");
+                    int slash = t.indexOf('/');
+                    mark = number(slash >= 0 ? t.substring(0, slash) : t, "fwmark");
+                    mask = slash >= 0 ? number(t.substring(slash + 1), "fwmark mask") : 0xFFFFFFFFL;
+                }
+                case "iif", "dev" -> iif = w.next("input interface");
+                case "oif" -> oif = w.next("output interface");
+                case "table", "lookup" -> {
+                    String t = w.next("table");
+                    table = Host.parseTable(t);
+                    if (table < 0) {
+                        throw new IllegalArgumentException("invalid table `" + t + "'");
+                    }
+                }
+                case "priority", "preference", "pref", "prio", "order" -> priority = number(w.next("priority"),
+                        "priority");
+                case "blackhole" -> action = RouteType.BLACKHOLE;
+                case "unreachable" -> action = RouteType.UNREACHABLE;
+                case "prohibit" -> action = RouteType.PROHIBIT;
+                default -> throw new IllegalArgumentException("unknown rule option `" + k + "'");
+            }
+        }
+        Family family = given;
+        if (family == null) {
+            for (String t : new String[] {fromText, toText}) {
+                if (t != null && !t.equals("all")) {
+                    family = t.indexOf(':') >= 0 ? Family.IPV6 : Family.IPV4;
+                    break;
+                }
+            }
+            family = family == null ? Family.IPV4 : family;
+        }
+        if (action == RouteType.UNICAST && table < 0) {
+            throw new IllegalArgumentException("a rule needs `table N' or an action (blackhole, unreachable,"
+                    + " prohibit)");
+        }
+        if (priority != null && priority > 0xFFFFFFFEL) {
+            throw new IllegalArgumentException("invalid priority");
+        }
+        host.addRule(new PolicyRule(family, priority == null ? 0 : priority.intValue(), selector(fromText, family),
+                selector(toText, family), mark & mask, mask, iif, oif, action, (int) Math.max(table, 0)),
+                priority != null);
+    }
+
+    private static IpNet selector(String text, Family family) {
+        if (text == null || text.equals("all")) {
+            return IpNet.any(family);
+        }
+        return addressWithPrefix(text, family).network();
+    }
+
+    private static void neighbour(Host host, Words w) {
+        verb(w, "add");
+        IpAddress a = null;
+        long mac = -1;
+        String dev = null;
+        while (w.more()) {
+            String k = w.next("option");
+            switch (k) {
+                case "lladdr" -> mac = mac(w.next("MAC address"));
+                case "dev" -> dev = w.next("device");
+                case "nud" -> w.next("state");
+                case "to" -> a = neighbourAddress(w.next("address"));
+                default -> {
+                    if (a != null) {
+                        throw new IllegalArgumentException("unexpected `" + k + "'");
+                    }
+                    a = neighbourAddress(k);
+                }
+            }
+        }
+        if (a == null || mac < 0 || dev == null) {
+            throw new IllegalArgumentException("neigh add needs an address, `lladdr MAC' and `dev D'");
+        }
+        host.addNeighbour(a, mac, dev);
+    }
+
+    private static IpAddress neighbourAddress(String text) {
+        IpAddress a = IpAddress.parse(text);
+        if (a == null) {
+            throw new IllegalArgumentException("invalid address `" + text + "'");
+        }
+        return a;
+    }
+}

@@ -1,0 +1,103 @@
+package org.jnetfilter.core.host;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The sysctls a host keeps, with Linux 6.x defaults in a fresh network namespace. Per-interface IPv4 conf
+ * entries are created from conf.default when the interface appears (devinet_init_net / inetdev_init), and
+ * writing net.ipv4.ip_forward sets every conf.*.forwarding, as devinet_sysctl_forward does.
+ */
+final class Sysctls {
+    private Sysctls() {
+    }
+
+    static final String[] CONF_KEYS = {"rp_filter", "accept_local", "send_redirects", "forwarding"};
+
+    static void defaults(Map<String, String> s) {
+        s.put("net.ipv4.ip_forward", "0");
+        s.put("net.ipv6.conf.all.forwarding", "0");
+        s.put("net.ipv6.conf.default.forwarding", "0");
+        s.put("net.ipv6.conf.all.keep_addr_on_down", "0");
+        s.put("net.ipv6.conf.default.keep_addr_on_down", "0");
+        for (String conf : new String[] {"all", "default"}) {
+            s.put("net.ipv4.conf." + conf + ".rp_filter", "0");
+            s.put("net.ipv4.conf." + conf + ".accept_local", "0");
+            s.put("net.ipv4.conf." + conf + ".send_redirects", "1");
+            s.put("net.ipv4.conf." + conf + ".forwarding", "0");
+        }
+        // Linux: nf_conntrack_proto_*.c timeouts, in seconds; stored for the conntrack engine.
+        String p = "net.netfilter.nf_conntrack_";
+        s.put(p + "generic_timeout", "600");
+        s.put(p + "tcp_timeout_syn_sent", "120");
+        s.put(p + "tcp_timeout_syn_recv", "60");
+        s.put(p + "tcp_timeout_established", "432000");
+        s.put(p + "tcp_timeout_fin_wait", "120");
+        s.put(p + "tcp_timeout_close_wait", "60");
+        s.put(p + "tcp_timeout_last_ack", "30");
+        s.put(p + "tcp_timeout_time_wait", "120");
+        s.put(p + "tcp_timeout_close", "10");
+        s.put(p + "tcp_timeout_max_retrans", "300");
+        s.put(p + "tcp_timeout_unacknowledged", "300");
+        s.put(p + "udp_timeout", "30");
+        s.put(p + "udp_timeout_stream", "120");
+        s.put(p + "icmp_timeout", "30");
+        s.put(p + "icmpv6_timeout", "30");
+        s.put(p + "gre_timeout", "30");
+        s.put(p + "gre_timeout_stream", "180");
+        s.put(p + "sctp_timeout_closed", "10");
+        s.put(p + "sctp_timeout_cookie_wait", "3");
+        s.put(p + "sctp_timeout_cookie_echoed", "3");
+        s.put(p + "sctp_timeout_established", "210");
+        s.put(p + "sctp_timeout_shutdown_sent", "3");
+        s.put(p + "sctp_timeout_shutdown_recd", "3");
+        s.put(p + "sctp_timeout_shutdown_ack_sent", "3");
+        s.put(p + "sctp_timeout_heartbeat_sent", "30");
+        s.put(p + "frag6_timeout", "60");
+    }
+
+    static void newInterface(Map<String, String> s, String dev) {
+        for (String k : CONF_KEYS) {
+            s.put("net.ipv4.conf." + dev + "." + k, s.get("net.ipv4.conf.default." + k));
+        }
+        s.put("net.ipv6.conf." + dev + ".forwarding", s.get("net.ipv6.conf.default.forwarding"));
+        s.put("net.ipv6.conf." + dev + ".keep_addr_on_down", s.get("net.ipv6.conf.default.keep_addr_on_down"));
+    }
+
+    static void validate(String key, String value) {
+        try {
+            long v = Long.parseLong(value.trim());
+            if (v < 0) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("sysctl: setting key \"" + key + "\": Invalid argument");
+        }
+    }
+
+    /**
+     * ip_forward and conf.all.forwarding set every interface's forwarding (devinet_sysctl_forward,
+     * addrconf_fixup_forwarding).
+     */
+    static void propagate(Map<String, String> s, String key, Set<String> devs) {
+        String v = s.get(key);
+        switch (key) {
+            case "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding" -> {
+                s.put("net.ipv4.ip_forward", v);
+                s.put("net.ipv4.conf.all.forwarding", v);
+                s.put("net.ipv4.conf.default.forwarding", v);
+                for (String d : devs) {
+                    s.put("net.ipv4.conf." + d + ".forwarding", v);
+                }
+            }
+            case "net.ipv6.conf.all.forwarding" -> {
+                s.put("net.ipv6.conf.default.forwarding", v);
+                for (String d : devs) {
+                    s.put("net.ipv6.conf." + d + ".forwarding", v);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+}
