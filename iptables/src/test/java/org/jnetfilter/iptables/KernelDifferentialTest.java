@@ -61,9 +61,13 @@ class KernelDifferentialTest {
     }
 
     private static Outcome real(String program, List<String> args) throws Exception {
+        return real(NS, program, args);
+    }
+
+    private static Outcome real(String ns, String program, List<String> args) throws Exception {
         // iptables -> iptables-legacy, iptables-save -> iptables-legacy-save
         String binary = program.contains("-") ? program.replaceFirst("-", "-legacy-") : program + "-legacy";
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS, binary));
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, binary));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -109,6 +113,54 @@ class KernelDifferentialTest {
 
     private static boolean known(Extensions ext, String name) {
         return name.isEmpty() || ext.match(name, Family.IPV4) != null || ext.target(name, Family.IPV4) != null;
+    }
+
+    /**
+     * Realistic rulesets restored into the kernel and into jnetfilter: what both save and list must be
+     * the same, byte for byte: a Docker host and a Kubernetes node (../shared/bench/kubegen.py).
+     */
+    @Test
+    void dockerAndKubernetesRulesetsListAndSaveAsTheKernelDoes() throws Exception {
+        Assumptions.assumeTrue(available, "needs root, ip netns and iptables-legacy");
+        List<String> rulesets = new ArrayList<>(List.of(DockerRules.generate(5, 120, 1), DockerRules.generate(0, 3, 2)));
+        Path kubegen = Path.of("../../shared/bench/kubegen.py");
+        if (!Files.exists(kubegen)) {
+            kubegen = Path.of("../shared/bench/kubegen.py");
+        }
+        if (Files.exists(kubegen)) {
+            Process p = new ProcessBuilder("python3", kubegen.toString(), "300").start();
+            rulesets.add(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            p.waitFor(60, TimeUnit.SECONDS);
+        } else {
+            System.out.println("KernelDifferentialTest: ../shared/bench/kubegen.py not found; Kubernetes ruleset not compared");
+        }
+        for (String rules : rulesets) {
+            String ns = NS + "-real";
+            commandWorks("ip", "netns", "add", ns);
+            try {
+                compareRealRuleset(ns, rules);
+            } finally {
+                commandWorks("ip", "netns", "del", ns);
+            }
+        }
+    }
+
+    private static void compareRealRuleset(String ns, String rules) throws Exception {
+        {
+            Path state = Files.createTempDirectory("jnf-real");
+            Iptables fresh = new Iptables(new StateStore(state, Extensions.standard()), Extensions.standard(), ZonedDateTime::now);
+            Path file = state.resolve("rules.save");
+            Files.writeString(file, rules);
+            Outcome r = real(ns, "iptables-restore", List.of(file.toString()));
+            assertThat(r.code()).as("kernel restore: " + r.err()).isZero();
+            assertThat(ConformanceTest.run(fresh, "iptables-restore", List.of(file.toString())).code()).isZero();
+            for (String v : List.of("-t nat -S", "-S", "-t nat -L -n -v --line-numbers", "-L -v", "-L -n -x -v")) {
+                List<String> a = List.of(v.split(" "));
+                assertThat(mine(fresh, "iptables", a).out()).as("iptables " + v).isEqualTo(real(ns, "iptables", a).out());
+            }
+            assertThat(withoutDates(ConformanceTest.run(fresh, "iptables-save", List.of("-c")).out()))
+                    .isEqualTo(withoutDates(real(ns, "iptables-save", List.of("-c")).out()));
+        }
     }
 
     /** IPv6 fragments for the ip6tables run: the same shapes, the family's own matches. */
