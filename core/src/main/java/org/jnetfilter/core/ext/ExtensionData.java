@@ -1,5 +1,6 @@
 package org.jnetfilter.core.ext;
 
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -36,5 +37,35 @@ public interface ExtensionData {
      */
     default String listName() {
         return null;
+    }
+
+    /**
+     * A match's packet test, the kernel's {@code xt_match.match}: whether {@code pkt} matches these
+     * options. A match that cannot examine the packet (its header is cut short) sets
+     * {@link PacketContext#hotdrop(boolean)} and answers false, as the kernel's matches do.
+     * Packet thread; allocates nothing. Throws for an extension without packet semantics yet.
+     */
+    default boolean matches(PacketContext pkt) {
+        throw new UnsupportedOperationException("no packet semantics yet: " + extensionName());
+    }
+
+    /**
+     * A target's action, the kernel's {@code xt_target.target}: changes {@code pkt} as the target
+     * does and answers its verdict ({@link org.jnetfilter.core.netfilter.Verdict}), or
+     * {@link org.jnetfilter.core.netfilter.Verdict#CONTINUE} to go on with the next rule. Packet thread;
+     * allocates nothing. Throws for an extension without packet semantics yet.
+     */
+    default int apply(PacketContext pkt) {
+        throw new UnsupportedOperationException("no packet semantics yet: " + extensionName());
+    }
+
+    /** The extension these options belong to, for messages: the save name, else the declaring class. */
+    private String extensionName() {
+        String n = saveName();
+        if (n != null) {
+            return n;
+        }
+        Class<?> c = getClass().getEnclosingClass();
+        return (c != null ? c : getClass()).getSimpleName();
     }
 }

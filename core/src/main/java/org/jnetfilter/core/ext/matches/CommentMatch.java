@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.SaveText;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -m comment --comment TEXT} (libxt_comment, xt_comment): always matches. */
@@ -28,6 +29,12 @@ public final class CommentMatch extends MatchExtension {
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --comment");
             SaveText.appendQuoted(out, comment);
+        }
+
+        /** xt_comment: always. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return true;
         }
 
         @Override

@@ -24,7 +24,12 @@ abstract class HopCountMatch extends MatchExtension {
     public static final int GT = 3;
     private static final String[] OPERATORS = {"==", "!=", "<", ">"};
 
+    // Linux: the TTL is byte 8 of the IPv4 header, the hop limit byte 7 of the IPv6 header
+    private static final int TTL_BYTE = 8;
+    private static final int HOP_LIMIT_BYTE = 7;
+
     private final String label;
+    private final int headerByte;
     private final OptionSpec eq;
     private final OptionSpec lt;
     private final OptionSpec gt;
@@ -38,13 +43,29 @@ abstract class HopCountMatch extends MatchExtension {
     private HopCountMatch(String name, Family family, String label, OptionSpec eq, OptionSpec lt, OptionSpec gt) {
         super(name, Set.of(family), List.of(eq, lt, gt));
         this.label = label;
+        this.headerByte = family == Family.IPV4 ? TTL_BYTE : HOP_LIMIT_BYTE;
         this.eq = eq;
         this.lt = lt;
         this.gt = gt;
     }
 
-    /** @param mode EQ, NE, LT or GT */
-    public record Data(String name, String label, int mode, int value) implements ExtensionData {
+    /**
+     * @param mode       EQ, NE, LT or GT
+     * @param headerByte where the network header keeps the field (ttl: 8, hl: 7)
+     */
+    public record Data(String name, String label, int mode, int value, int headerByte) implements ExtensionData {
+        /** ipt_ttl.c ttl_mt and ip6t_hl.c hl_mt6. */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            int actual = pkt.networkU8(headerByte);
+            return switch (mode) {
+                case EQ -> actual == value;
+                case NE -> actual != value;
+                case LT -> actual < value;
+                default -> actual > value;
+            };
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             switch (mode) {
@@ -91,7 +112,7 @@ abstract class HopCountMatch extends MatchExtension {
                     throw XtablesException.parameter(label + " match: You must specify one of `--" + n + "-eq', `--"
                             + n + "-lt', `--" + n + "-gt" + ("hl".equals(n) ? "'" : ""));
                 }
-                return new Data(n, label, mode, value);
+                return new Data(n, label, mode, value, headerByte);
             }
         };
     }

@@ -9,6 +9,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
@@ -46,6 +47,24 @@ public final class IcmpMatch extends MatchExtension {
         public void list(StringBuilder out, IpSpec ip, boolean numeric) {
             out.append(" icmp");
             IcmpTypes.list(out, IcmpTypes.ICMP, type, codeLo, codeHi, inverted, numeric);
+        }
+
+        /**
+         * ip_tables.c icmp_match: never a non-first fragment; a header shorter than 8 bytes drops. Type
+         * 0xFF matches every type and code.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(8)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            int t = pkt.transportU8(0);
+            int c = pkt.transportU8(1);
+            return (type == 0xFF || (t == type && c >= codeLo && c <= codeHi)) != inverted;
         }
 
         @Override

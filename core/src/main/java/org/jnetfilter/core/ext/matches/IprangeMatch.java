@@ -9,6 +9,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.AddressText;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
@@ -27,6 +28,15 @@ public final class IprangeMatch extends MatchExtension {
 
     /** One inclusive range; a range not given is null in {@link Data}. */
     public record Range(long fromHi, long fromLo, long toHi, long toLo, boolean inverted) {
+        boolean contains(long hi, long lo) {
+            return compare(hi, lo, fromHi, fromLo) >= 0 && compare(hi, lo, toHi, toLo) <= 0;
+        }
+
+        private static int compare(long aHi, long aLo, long bHi, long bLo) {
+            int c = Long.compareUnsigned(aHi, bHi);
+            return c != 0 ? c : Long.compareUnsigned(aLo, bLo);
+        }
+
         void append(StringBuilder out, Family family) {
             out.append(text(family, fromHi, fromLo)).append('-').append(text(family, toHi, toLo));
         }
@@ -47,6 +57,13 @@ public final class IprangeMatch extends MatchExtension {
                 out.append(dst.inverted() ? " ! --dst-range " : " --dst-range ");
                 dst.append(out, ip.family());
             }
+        }
+
+        /** xt_iprange revision 1: each range given, inclusive, compared as unsigned numbers. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return (src == null || src.contains(pkt.sourceHi(), pkt.sourceLo()) != src.inverted())
+                    && (dst == null || dst.contains(pkt.destinationHi(), pkt.destinationLo()) != dst.inverted());
         }
 
         @Override

@@ -8,6 +8,8 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -m length --length min[:max]} (libxt_length, xt_length.c): the packet's layer-3 length. */
@@ -29,6 +31,16 @@ public final class LengthMatch extends MatchExtension {
         public void list(StringBuilder out, IpSpec ip, boolean numeric) {
             out.append(" length ").append(inverted ? "!" : "");
             appendRange(out);
+        }
+
+        /**
+         * xt_length: IPv4 Total Length; IPv6 Payload Length + 40, both as the header says (the IPv6 sum
+         * is kept in 16 bits, as length_mt6 keeps it).
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            int len = pkt.family() == Family.IPV4 ? pkt.networkU16(2) : (pkt.networkU16(4) + 40) & 0xFFFF;
+            return (len >= min && len <= max) != inverted;
         }
 
         private void appendRange(StringBuilder out) {

@@ -6,6 +6,7 @@ import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -m mark --mark VALUE[/MASK]} (libxt_mark revision 1, xt_mark.c): {@code (skb->mark & mask) == mark}. */
@@ -21,6 +22,12 @@ public final class MarkMatch extends MatchExtension {
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --mark " : " --mark ");
             appendMarkMask(out, mark, mask);
+        }
+
+        /** xt_mark mark_mt: {@code (skb->mark & mask) == mark}, negated by '!'. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return ((pkt.mark() & mask) == mark) != inverted;
         }
 
         @Override

@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.Ports;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -70,6 +71,36 @@ public final class MultiportMatch extends MatchExtension {
                     out.append(':').append(names ? Ports.listName(ports.get(i), false, proto) : ports.get(i));
                 }
             }
+        }
+
+        /**
+         * xt_multiport multiport_mt with ports_match_v1: never a non-first fragment; fewer than 4 bytes of
+         * ports drop. The first slot (or range) that fits decides; none fits: the inversion.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(4)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            int src = pkt.transportU16(0);
+            int dst = pkt.transportU16(2);
+            for (int i = 0, n = ports.size(); i < n; i++) {
+                int lo = ports.get(i);
+                int hi = lo;
+                if (rangeStart.get(i)) {
+                    hi = ports.get(++i);
+                }
+                boolean s = src >= lo && src <= hi;
+                boolean d = dst >= lo && dst <= hi;
+                if (flags == SOURCE ? s : flags == DESTINATION ? d : s || d) {
+                    return !inverted;
+                }
+            }
+            return inverted;
         }
 
         @Override

@@ -8,6 +8,8 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -m pkttype --pkt-type TYPE} (libxt_pkttype, xt_pkttype.c): the link-layer packet type. */
@@ -32,6 +34,20 @@ public final class PkttypeMatch extends MatchExtension {
         @Override
         public void list(StringBuilder out, IpSpec ip, boolean numeric) {
             out.append(" PKTTYPE ").append(inverted ? "!" : "").append("= ").append(name());
+        }
+
+        /**
+         * xt_pkttype: {@code skb->pkt_type}, except for a looped-back packet: IPv4 to 224/4 and every IPv6
+         * one count as multicast, any other IPv4 one as broadcast.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            int t = pkt.packetType();
+            if (t == PacketContext.PACKET_LOOPBACK) {
+                boolean multicast = pkt.family() == Family.IPV6 || (pkt.destinationLo() & 0xF0000000L) == 0xE0000000L;
+                t = multicast ? PacketContext.PACKET_MULTICAST : PacketContext.PACKET_BROADCAST;
+            }
+            return (t == type) != inverted;
         }
 
         private String name() {

@@ -8,6 +8,8 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -29,6 +31,11 @@ public final class TcpMatch extends MatchExtension {
     static final int ALL_FLAGS = 0x3F;
     static final int SYN_MASK = 0x01 | 0x02 | 0x04 | 0x10;
     static final int SYN_COMP = 0x02;
+
+    // Linux: sizeof(struct tcphdr); the flags are byte 13, the data offset the high nibble of byte 12
+    static final int HEADER = 20;
+    static final int FLAGS_BYTE = 13;
+    static final int DATA_OFFSET_BYTE = 12;
 
     public TcpMatch() {
         super("tcp", List.of(SOURCE_PORT, SPORT, DESTINATION_PORT, DPORT, SYN, TCP_FLAGS, TCP_OPTION));
@@ -79,6 +86,63 @@ public final class TcpMatch extends MatchExtension {
             if (ip.protocol() != Protocols.TCP || ip.inverted(IpSpec.INV_PROTO)) {
                 throw XtablesException.invalidArgument();
             }
+        }
+
+        /**
+         * xt_tcpudp tcp_mt: never a non-first fragment (one at IPv4 offset 8 bytes is dropped: it could
+         * overwrite the flags of the first); a header shorter than 20 bytes, or options cut short, drops.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                if (pkt.fragmentOffset() == 1 && pkt.family() == Family.IPV4) {
+                    pkt.hotdrop(true);
+                }
+                return false;
+            }
+            if (!pkt.transportAvailable(HEADER)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            if (!sport.matches(pkt.transportU16(0)) || !dport.matches(pkt.transportU16(2))) {
+                return false;
+            }
+            if (((pkt.transportU8(FLAGS_BYTE) & flagMask) == flagComp) == flagsInverted) {
+                return false;
+            }
+            if (option == 0) {
+                return true;
+            }
+            int headerLength = (pkt.transportU8(DATA_OFFSET_BYTE) >>> 4) << 2;
+            if (headerLength < HEADER) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            return hasOption(pkt, headerLength - HEADER);
+        }
+
+        /** tcp_find_option: kinds 0 and 1 are one byte, others say their length (0 taken as 1). */
+        private boolean hasOption(PacketContext pkt, int optionsLength) {
+            if (optionsLength == 0) {
+                return optionInverted;
+            }
+            if (!pkt.transportAvailable(HEADER + optionsLength)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            for (int i = 0; i < optionsLength; ) {
+                int kind = pkt.transportU8(HEADER + i);
+                if (kind == option) {
+                    return !optionInverted;
+                }
+                if (kind < 2 || i + 1 >= optionsLength) {
+                    i++;
+                } else {
+                    int len = pkt.transportU8(HEADER + i + 1);
+                    i += len == 0 ? 1 : len;
+                }
+            }
+            return optionInverted;
         }
 
         public boolean matchesPorts(int sp, int dp) {

@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -34,6 +35,19 @@ public final class UdpMatch extends MatchExtension {
             out.append(" udp");
             sport.list(out, "spt", numeric, "udp");
             dport.list(out, "dpt", numeric, "udp");
+        }
+
+        /** xt_tcpudp udp_mt: never a non-first fragment; a header shorter than 8 bytes drops. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(8)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            return sport.matches(pkt.transportU16(0)) && dport.matches(pkt.transportU16(2));
         }
 
         @Override

@@ -9,8 +9,10 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.SaveText;
-import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.ext.TargetExtension;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j LOG} (libxt_LOG, nf_log_syslog): a kernel log line per packet. Allowed in every table and chain. */
@@ -68,6 +70,12 @@ public final class LogTarget extends TargetExtension {
             if ((flags & MACDECODE) != 0) {
                 out.append(" --log-macdecode");
             }
+        }
+
+        /** xt_LOG log_tg: writes a kernel log line (not modelled yet: a trace shows the rule) and goes on. */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
         }
 
         @Override

@@ -10,6 +10,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -32,6 +34,13 @@ public final class MarkTarget extends TargetExtension {
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --set-xmark 0x").append(Long.toHexString(mark)).append("/0x").append(Long.toHexString(mask));
+        }
+
+        /** xt_mark mark_tg: {@code skb->mark = (skb->mark & ~mask) ^ mark}; the walk goes on. */
+        @Override
+        public int apply(PacketContext pkt) {
+            pkt.mark((pkt.mark() & ~mask) ^ mark);
+            return Verdict.CONTINUE;
         }
 
         @Override

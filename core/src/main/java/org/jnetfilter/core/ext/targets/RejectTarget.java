@@ -9,6 +9,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpSpec;
@@ -68,6 +70,16 @@ public final class RejectTarget extends TargetExtension {
                 }
             }
             return Integer.toString(with);
+        }
+
+        /**
+         * ipt_REJECT / ip6t_REJECT reject_tg: sends the reply named by {@code with} and drops. The reply is
+         * recorded on the packet ({@link PacketContext#rejectWith()}) for whoever builds it.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            pkt.rejectWith(with);
+            return Verdict.DROP;
         }
 
         @Override

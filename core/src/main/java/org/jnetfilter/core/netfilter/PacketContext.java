@@ -1,0 +1,372 @@
+package org.jnetfilter.core.netfilter;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+
+/**
+ * What the kernel knows about one packet while a table is walked: the {@code sk_buff} fields the
+ * matches read ({@code len}, {@code mark}, {@code pkt_type}, the network header) and the
+ * {@code xt_action_param} of ipt_do_table / ip6t_do_table ({@code thoff}, {@code fragoff},
+ * {@code hotdrop}, the hook, the in and out devices), plus the walk's jump stack.
+ *
+ * <p>Loading a packet ({@link #ipv4}, {@link #ipv6}) parses what the fixed part of every rule needs
+ * once: the transport protocol, where its header starts and the fragment offset. IPv4 takes the
+ * header's protocol and IHL (the kernel's {@code ip_hdrlen}); IPv6 walks the extension headers as
+ * {@code ipv6_find_hdr(skb, &thoff, -1, &fragoff, NULL)} does, so a packet on which that fails has
+ * {@link #protocol()} {@link #NO_PROTOCOL}.
+ *
+ * <p>Offsets are relative to the network header. {@link #length()} is {@code skb->len} at the IP
+ * hooks: the datagram from its IP header on (what rule counters count). Bytes are read only below
+ * it, as {@code skb_header_pointer} reads; a match asking for bytes beyond it gets
+ * {@code transportAvailable(n) == false}, and the kernel's matches then "hotdrop".
+ *
+ * <p>Hot path: one instance per packet thread, reloaded for every packet; loading, the walk and
+ * every accessor allocate nothing (the jump stack grows only when a table has more chains than any
+ * walked before). Not thread-safe. Assumes the caller checked the IP header as ip_rcv / ipv6_rcv do
+ * ({@link org.jnetfilter.core.packet.IpReceive}).
+ */
+public final class PacketContext {
+    // Linux: include/uapi/linux/if_packet.h
+    public static final int PACKET_HOST = 0;
+    public static final int PACKET_BROADCAST = 1;
+    public static final int PACKET_MULTICAST = 2;
+    public static final int PACKET_OTHERHOST = 3;
+    public static final int PACKET_OUTGOING = 4;
+    public static final int PACKET_LOOPBACK = 5;
+
+    /** {@link #protocol()} of an IPv6 packet whose upper-layer header ipv6_find_hdr cannot find. */
+    public static final int NO_PROTOCOL = -1;
+
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    // Linux: IPv6 next-header values that ipv6_ext_hdr() counts as extension headers
+    private static final int NEXTHDR_HOP = 0;
+    private static final int NEXTHDR_ROUTING = 43;
+    private static final int NEXTHDR_FRAGMENT = 44;
+    private static final int NEXTHDR_AUTH = 51;
+    private static final int NEXTHDR_NONE = 59;
+    private static final int NEXTHDR_DEST = 60;
+    private static final int IPV6_HEADER = 40;
+
+    private MemorySegment segment;
+    private long network;
+    private int length;
+    private Family family;
+    private int protocol;
+    private int transportOffset;
+    private int fragmentOffset;
+    private long srcHi;
+    private long srcLo;
+    private long dstHi;
+    private long dstLo;
+
+    private String inInterface = "";
+    private String outInterface = "";
+    private long mark;
+    private int packetType;
+    private Hook hook;
+    private boolean hotdrop;
+    private int rejectWith = -1;
+
+    // the walk's jump stack: the chain and rule index of each jump not yet returned from
+    private Chain[] stackChain = new Chain[8];
+    private int[] stackRule = new int[8];
+
+    /**
+     * Loads the IPv4 packet at {@code offset}; its length is the header's Total Length. Resets the
+     * per-packet state (interfaces, mark, packet type, hook, hotdrop, reject).
+     */
+    public PacketContext ipv4(MemorySegment s, long offset) {
+        return ipv4(s, offset, Short.toUnsignedInt(s.get(U16, offset + 2)));
+    }
+
+    /** Loads the IPv4 packet of {@code length} bytes (the trimmed datagram) at {@code offset}. */
+    public PacketContext ipv4(MemorySegment s, long offset, int length) {
+        load(s, offset, length, Family.IPV4);
+        protocol = u8(9);
+        transportOffset = (u8(0) & 0x0F) << 2;
+        // Linux: ipt_do_table's fragoff = ntohs(iph->frag_off) & IP_OFFSET, in 8-byte units
+        fragmentOffset = u16(6) & 0x1FFF;
+        srcLo = s.get(U32, offset + 12) & 0xFFFFFFFFL;
+        dstLo = s.get(U32, offset + 16) & 0xFFFFFFFFL;
+        return this;
+    }
+
+    /** Loads the IPv6 packet at {@code offset}; its length is 40 + Payload Length. */
+    public PacketContext ipv6(MemorySegment s, long offset) {
+        return ipv6(s, offset, IPV6_HEADER + Short.toUnsignedInt(s.get(U16, offset + 4)));
+    }
+
+    /** Loads the IPv6 packet of {@code length} bytes (the trimmed datagram) at {@code offset}. */
+    public PacketContext ipv6(MemorySegment s, long offset, int length) {
+        load(s, offset, length, Family.IPV6);
+        srcHi = s.get(U64, offset + 8);
+        srcLo = s.get(U64, offset + 16);
+        dstHi = s.get(U64, offset + 24);
+        dstLo = s.get(U64, offset + 32);
+        findTransport();
+        return this;
+    }
+
+    private void load(MemorySegment s, long offset, int len, Family f) {
+        segment = s;
+        network = offset;
+        length = len;
+        family = f;
+        srcHi = 0;
+        dstHi = 0;
+        inInterface = "";
+        outInterface = "";
+        mark = 0;
+        packetType = PACKET_HOST;
+        hook = null;
+        hotdrop = false;
+        rejectWith = -1;
+    }
+
+    /**
+     * ipv6_find_hdr with target -1: skip extension headers (reading only their first two bytes, as
+     * the kernel does) to the first header that is not one; No Next Header ends the walk as a
+     * protocol. In a non-first fragment the walk ends at the fragment header: the protocol is the
+     * fragment's Next Header if that is not an extension header, else nothing is found. Nothing is
+     * found either when a header to read lies past the end; the fragment offset then stays 0.
+     */
+    private void findTransport() {
+        int next = u8(6);
+        int at = IPV6_HEADER;
+        protocol = NO_PROTOCOL;
+        transportOffset = 0;
+        fragmentOffset = 0;
+        while (isExtension(next) && next != NEXTHDR_NONE) {
+            if (at + 2 > length) {
+                return;
+            }
+            int following = u8(at);
+            int headerLength;
+            if (next == NEXTHDR_FRAGMENT) {
+                if (at + 4 > length) {
+                    return;
+                }
+                int offset = u16(at + 2) >>> 3;
+                if (offset != 0) {
+                    if (!isExtension(following) || following == NEXTHDR_NONE) {
+                        fragmentOffset = offset;
+                        protocol = following;
+                        transportOffset = at + 8;
+                    }
+                    return;
+                }
+                headerLength = 8;
+            } else if (next == NEXTHDR_AUTH) {
+                headerLength = (u8(at + 1) + 2) << 2;
+            } else {
+                headerLength = (u8(at + 1) + 1) << 3;
+            }
+            next = following;
+            at += headerLength;
+        }
+        protocol = next;
+        transportOffset = at;
+    }
+
+    /** Linux: ipv6_ext_hdr. */
+    private static boolean isExtension(int nextHeader) {
+        return nextHeader == NEXTHDR_HOP || nextHeader == NEXTHDR_ROUTING || nextHeader == NEXTHDR_FRAGMENT
+                || nextHeader == NEXTHDR_AUTH || nextHeader == NEXTHDR_NONE || nextHeader == NEXTHDR_DEST;
+    }
+
+    // ---- the packet ----
+
+    public Family family() {
+        return family;
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** Where the IP header starts in {@link #segment()}. */
+    public long networkOffset() {
+        return network;
+    }
+
+    /** {@code skb->len}: the IP datagram's length, header included. */
+    public int length() {
+        return length;
+    }
+
+    /** The transport protocol (IPv4: the header's; IPv6: after extension headers), or {@link #NO_PROTOCOL}. */
+    public int protocol() {
+        return protocol;
+    }
+
+    /** Where the transport header starts, from the network header ({@code thoff}). */
+    public int transportOffset() {
+        return transportOffset;
+    }
+
+    /** The fragment offset in 8-byte units; non-zero means a non-first fragment ({@code fragoff}). */
+    public int fragmentOffset() {
+        return fragmentOffset;
+    }
+
+    /** Source address as {@link org.jnetfilter.core.rules.IpNet} keeps addresses: IPv4 in the low 32 bits of lo. */
+    public long sourceHi() {
+        return srcHi;
+    }
+
+    public long sourceLo() {
+        return srcLo;
+    }
+
+    public long destinationHi() {
+        return dstHi;
+    }
+
+    public long destinationLo() {
+        return dstLo;
+    }
+
+    /** A byte of the network header, {@code at} bytes into it. */
+    public int networkU8(int at) {
+        return u8(at);
+    }
+
+    /** A big-endian 16-bit field of the network header. */
+    public int networkU16(int at) {
+        return u16(at);
+    }
+
+    /** Whether {@code n} bytes of transport header lie inside the packet (skb_header_pointer succeeds). */
+    public boolean transportAvailable(int n) {
+        return protocol >= 0 && transportOffset + (long) n <= length;
+    }
+
+    /** A byte of the transport header; check {@link #transportAvailable} first. */
+    public int transportU8(int at) {
+        return u8(transportOffset + at);
+    }
+
+    /** A big-endian 16-bit field of the transport header; check {@link #transportAvailable} first. */
+    public int transportU16(int at) {
+        return u16(transportOffset + at);
+    }
+
+    private int u8(int at) {
+        return Byte.toUnsignedInt(segment.get(ValueLayout.JAVA_BYTE, network + at));
+    }
+
+    private int u16(int at) {
+        return Short.toUnsignedInt(segment.get(U16, network + at));
+    }
+
+    // ---- what the kernel keeps beside the bytes ----
+
+    /** The input device's name, "" for none (the kernel's nulldevname: OUTPUT, POSTROUTING of local packets). */
+    public String inInterface() {
+        return inInterface;
+    }
+
+    public PacketContext inInterface(String name) {
+        inInterface = name == null ? "" : name;
+        return this;
+    }
+
+    /** The output device's name, "" for none (PREROUTING, INPUT). */
+    public String outInterface() {
+        return outInterface;
+    }
+
+    public PacketContext outInterface(String name) {
+        outInterface = name == null ? "" : name;
+        return this;
+    }
+
+    /** {@code skb->mark}, unsigned 32 bits. */
+    public long mark() {
+        return mark;
+    }
+
+    public PacketContext mark(long v) {
+        mark = v & 0xFFFFFFFFL;
+        return this;
+    }
+
+    /** {@code skb->pkt_type}: {@link #PACKET_HOST} ... {@link #PACKET_LOOPBACK}. */
+    public int packetType() {
+        return packetType;
+    }
+
+    public PacketContext packetType(int v) {
+        packetType = v;
+        return this;
+    }
+
+    /** The hook being walked; set by {@link TableWalk#run}. */
+    public Hook hook() {
+        return hook;
+    }
+
+    public PacketContext hook(Hook h) {
+        hook = h;
+        return this;
+    }
+
+    /** A match asked to drop the packet at once (xt_action_param.hotdrop): it could not examine it. */
+    public boolean hotdrop() {
+        return hotdrop;
+    }
+
+    public PacketContext hotdrop(boolean v) {
+        hotdrop = v;
+        return this;
+    }
+
+    /** The reject_with code of the REJECT that dropped this packet, or -1: the reply to build. */
+    public int rejectWith() {
+        return rejectWith;
+    }
+
+    public PacketContext rejectWith(int with) {
+        rejectWith = with;
+        return this;
+    }
+
+    // ---- the walk's jump stack (TableWalk) ----
+
+    void startWalk(Hook h, int stackSize) {
+        hook = h;
+        hotdrop = false;
+        if (stackChain.length < stackSize) {
+            int n = Math.max(stackSize, stackChain.length * 2);
+            stackChain = new Chain[n];
+            stackRule = new int[n];
+        }
+    }
+
+    void push(int depth, Chain chain, int rule) {
+        stackChain[depth] = chain;
+        stackRule[depth] = rule;
+    }
+
+    Chain stackChain(int depth) {
+        return stackChain[depth];
+    }
+
+    int stackRule(int depth) {
+        return stackRule[depth];
+    }
+
+    void endWalk(int depth) {
+        // keep no chains of an old generation alive through this reused object
+        for (int i = 0; i < depth; i++) {
+            stackChain[i] = null;
+        }
+    }
+}
