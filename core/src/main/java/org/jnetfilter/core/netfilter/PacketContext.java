@@ -3,6 +3,8 @@ package org.jnetfilter.core.netfilter;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
@@ -28,6 +30,12 @@ import org.jnetfilter.core.rules.Hook;
  * every accessor allocate nothing (the jump stack grows only when a table has more chains than any
  * walked before). Not thread-safe. Assumes the caller checked the IP header as ip_rcv / ipv6_rcv do
  * ({@link org.jnetfilter.core.packet.IpReceive}).
+ *
+ * <p>Time and chance are injected (house rule 5): {@link #nowNanos()} is the packet's clock (what the
+ * kernel reads as {@code jiffies}, {@code ktime_get_real} or {@code skb->tstamp}), set by the caller
+ * per packet ({@code jnf replay} sets the capture's timestamps) and kept across loads; {@link #random()}
+ * is the source of {@code get_random_u32}, seeded by the caller ({@code jnf replay --seed N}). Matches
+ * keep their state across packets with the rule, never here.
  */
 public final class PacketContext {
     // Linux: include/uapi/linux/if_packet.h
@@ -73,6 +81,10 @@ public final class PacketContext {
     private Hook hook;
     private boolean hotdrop;
     private int rejectWith = -1;
+
+    // not reset by a load: a clock and a random source outlive packets
+    private long nowNanos;
+    private RandomGenerator random = new SplittableRandom(0);
 
     // the walk's jump stack: the chain and rule index of each jump not yet returned from
     private Chain[] stackChain = new Chain[8];
@@ -335,6 +347,32 @@ public final class PacketContext {
 
     public PacketContext rejectWith(int with) {
         rejectWith = with;
+        return this;
+    }
+
+    // ---- time and chance (house rule 5) ----
+
+    /**
+     * The clock, in nanoseconds since the Unix epoch: the packet's arrival time. Jiffy-based matches
+     * (limit, hashlimit, recent) derive their jiffies from it, time from it as from {@code skb->tstamp}.
+     * A load keeps it; the caller moves it forward, never back.
+     */
+    public long nowNanos() {
+        return nowNanos;
+    }
+
+    public PacketContext nowNanos(long nanos) {
+        nowNanos = nanos;
+        return this;
+    }
+
+    /** The random source of the kernel's {@code get_random_u32} (statistic, NFQUEUE's hash seed); seed 0 unless set. */
+    public RandomGenerator random() {
+        return random;
+    }
+
+    public PacketContext random(RandomGenerator r) {
+        random = java.util.Objects.requireNonNull(r, "random");
         return this;
     }
 

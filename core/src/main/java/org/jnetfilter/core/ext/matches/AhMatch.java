@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
@@ -22,6 +23,8 @@ public final class AhMatch extends MatchExtension {
     static final OptionSpec AHLEN = OptionSpec.withArg("ahlen");
     static final OptionSpec AHRES = OptionSpec.flag("ahres");
     static final long MAX = 0xFFFFFFFFL;
+    // Linux: sizeof(struct ip_auth_hdr): next header, length, reserved, SPI, sequence number
+    static final int AH_HEADER = 12;
 
     public AhMatch() {
         super("ah", List.of(AHSPI, AHLEN, AHRES));
@@ -30,6 +33,45 @@ public final class AhMatch extends MatchExtension {
     /** @param length 0 with lengthInverted false when not matched on (IPv6 only) */
     public record Data(SpiRange spi, long length, boolean lengthInverted, boolean reserved)
             implements ExtensionData {
+        /*
+         * IPv4, ipt_ah ah_mt: never a non-first fragment; the 12-byte AH header at thoff (the rule's -p ah)
+         * must be there, else drop; only the SPI is looked at. IPv6, ip6t_ah ah_mt6: the AH header is
+         * found anywhere in the chain (ipv6_find_hdr; not there: no match; chain cut short: drop); then
+         * the SPI, --ahlen against the header's length in bytes ((hdrlen + 2) * 4; 0 means not asked) and
+         * --ahres against a zero reserved field.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.family() == Family.IPV4) {
+                if (pkt.fragmentOffset() != 0) {
+                    return false;
+                }
+                if (!pkt.transportAvailable(AH_HEADER)) {
+                    pkt.hotdrop(true);
+                    return false;
+                }
+                return spi.matches(u32(pkt, pkt.transportOffset() + 4));
+            }
+            int ptr = Ipv6OptionsHeader.find(pkt, Ipv6OptionsHeader.NEXTHDR_AUTH);
+            if (ptr < 0) {
+                if (ptr != Ipv6OptionsHeader.NOT_FOUND) {
+                    pkt.hotdrop(true);
+                }
+                return false;
+            }
+            if (ptr + AH_HEADER > pkt.length()) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            long hdrlen = (pkt.networkU8(ptr + 1) + 2) << 2;
+            return spi.matches(u32(pkt, ptr + 4))
+                    && (length == 0 || (length == hdrlen) != lengthInverted)
+                    && !(reserved && pkt.networkU16(ptr + 2) != 0);
+        }
+
+        private static long u32(PacketContext pkt, int at) {
+            return Integer.toUnsignedLong(pkt.networkU16(at) << 16 | pkt.networkU16(at + 2));
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             spi.save(out, "ahspi");

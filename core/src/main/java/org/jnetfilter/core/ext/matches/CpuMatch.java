@@ -7,9 +7,13 @@ import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
-/** {@code -m cpu} (libxt_cpu, xt_cpu): the CPU handling the packet. */
+/**
+ * {@code -m cpu} (libxt_cpu, xt_cpu): the CPU handling the packet. jnetfilter walks tables in userspace with no
+ * notion of the CPU a packet was received on, so every packet is taken as handled by CPU 0.
+ */
 public final class CpuMatch extends MatchExtension {
     static final OptionSpec CPU = OptionSpec.withArg("cpu");
 
@@ -18,6 +22,12 @@ public final class CpuMatch extends MatchExtension {
     }
 
     public record Data(long cpu, boolean invert) implements ExtensionData {
+        /** xt_cpu cpu_mt: {@code (cpu == smp_processor_id()) ^ invert}, with the processor always 0 here. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return (cpu == 0) != invert;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(invert ? " ! --cpu " : " --cpu ").append(cpu);

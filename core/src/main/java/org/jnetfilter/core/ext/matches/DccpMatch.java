@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.Services;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -30,6 +31,8 @@ public final class DccpMatch extends MatchExtension {
         "REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC", "SYNCACK",
     };
     static final int INVALID_TYPES = 0xFC00;
+    // Linux: sizeof(struct dccp_hdr)
+    static final int DCCP_HEADER = 12;
 
     public DccpMatch() {
         super("dccp", List.of(SOURCE_PORT, SPORT, DESTINATION_PORT, DPORT, DCCP_TYPES, DCCP_OPTION));
@@ -42,6 +45,75 @@ public final class DccpMatch extends MatchExtension {
      */
     public record Data(PortRange sport, PortRange dport, int types, boolean typesInverted, int option,
                        boolean optionInverted) implements ExtensionData {
+        /*
+         * xt_dccp dccp_mt: never a non-first fragment; the 12-byte generic header at thoff must be there,
+         * else drop. Ports, then the packet type (bits 1-4 of byte 8) against the type set, then the
+         * option: options lie between the type's header (__dccp_hdr_len: 12, 4 more with X set, plus the
+         * type's own part) and Data Offset * 4; an offset below the header, or options cut short, drop.
+         * Option kinds below 2 are one byte, others say their length (0 taken as 1); a length byte past
+         * the options is not read (one byte is stepped instead).
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(DCCP_HEADER)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            if (sport != null && !sport.matches(pkt.transportU16(0))) {
+                return false;
+            }
+            if (dport != null && !dport.matches(pkt.transportU16(2))) {
+                return false;
+            }
+            int type = (pkt.transportU8(8) >>> 1) & 0x0F;
+            if (types != 0 && ((types & (1 << type)) != 0) == typesInverted) {
+                return false;
+            }
+            return option == 0 || hasOption(pkt, type) != optionInverted;
+        }
+
+        private boolean hasOption(PacketContext pkt, int type) {
+            int headerLength = DCCP_HEADER + ((pkt.transportU8(8) & 1) != 0 ? 4 : 0) + typeHeaderLength(type);
+            int dataOffset = pkt.transportU8(4) * 4;
+            if (dataOffset < headerLength) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            int optionsLength = dataOffset - headerLength;
+            if (optionsLength == 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(dataOffset)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            for (int i = 0; i < optionsLength; ) {
+                int kind = pkt.transportU8(headerLength + i);
+                if (kind == option) {
+                    return true;
+                }
+                if (kind < 2 || i + 1 >= optionsLength) {
+                    i++;
+                } else {
+                    int len = pkt.transportU8(headerLength + i + 1);
+                    i += len == 0 ? 1 : len;
+                }
+            }
+            return false;
+        }
+
+        /** Linux: dccp_packet_hdr_len; DATA has none, types past SYNCACK count as RESET. */
+        private static int typeHeaderLength(int type) {
+            return switch (type) {
+                case 2 -> 0;
+                case 3, 4, 5, 6, 8, 9 -> 8;
+                case 0 -> 4;
+                default -> 12;
+            };
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             savePorts(out, sport, "sport");

@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -m dscp --dscp N | --dscp-class NAME} (libxt_dscp, xt_dscp.c dscp_mt): the top six bits of TOS. */
@@ -20,6 +21,11 @@ public final class DscpMatch extends MatchExtension {
     }
 
     public record Data(int dscp, boolean inverted) implements ExtensionData {
+        /** xt_dscp dscp_mt / dscp_mt6: the upper six bits of the DS field (XT_DSCP_SHIFT 2). */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return (TypeOfService.dsfield(pkt) >>> 2 == dscp) != inverted;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --dscp " : " --dscp ").append(TypeOfService.hex2(dscp));

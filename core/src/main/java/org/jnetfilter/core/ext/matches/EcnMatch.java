@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -24,6 +25,11 @@ public final class EcnMatch extends MatchExtension {
     public static final int OP_IP = 0x01;
     public static final int OP_ECE = 0x10;
     public static final int OP_CWR = 0x20;
+    // Linux: sizeof(struct tcphdr); ECE and CWR are bits 0x40 and 0x80 of byte 13
+    static final int TCP_HEADER = 20;
+    static final int TCP_FLAGS = 13;
+    static final int ECE_BIT = 0x40;
+    static final int CWR_BIT = 0x80;
 
     public EcnMatch() {
         super("ecn", List.of(TCP_CWR, TCP_ECE, IP_ECT));
@@ -31,6 +37,30 @@ public final class EcnMatch extends MatchExtension {
 
     /** @param operation OP_* bits given; invert the same bits negated */
     public record Data(int operation, int invert, int ipEct) implements ExtensionData {
+        /**
+         * xt_ecn ecn_mt4 / ecn_mt6: the ECN codepoint (the DS field's low two bits, XT_ECN_IP_MASK), then
+         * ECE and CWR of the TCP header at thoff. Neither the fragment offset is looked at nor is a short
+         * TCP header dropped: the kernel answers "no match" for it ("the tcp match does this").
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if ((operation & OP_IP) != 0
+                    && ((TypeOfService.dsfield(pkt) & 0x03) == ipEct) == ((invert & OP_IP) != 0)) {
+                return false;
+            }
+            if ((operation & (OP_ECE | OP_CWR)) == 0) {
+                return true;
+            }
+            if (!pkt.transportAvailable(TCP_HEADER)) {
+                return false;
+            }
+            int flags = pkt.transportU8(TCP_FLAGS);
+            return flagMatches(flags, OP_ECE, ECE_BIT) && flagMatches(flags, OP_CWR, CWR_BIT);
+        }
+
+        private boolean flagMatches(int flags, int op, int bit) {
+            return (operation & op) == 0 || ((flags & bit) != 0) != ((invert & op) != 0);
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if ((operation & OP_ECE) != 0) {

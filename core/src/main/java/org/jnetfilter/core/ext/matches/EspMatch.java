@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -15,12 +16,29 @@ import org.jnetfilter.core.rules.Protocols;
 public final class EspMatch extends MatchExtension {
     static final OptionSpec ESPSPI = OptionSpec.withArg("espspi");
     static final long MAX = 0xFFFFFFFFL;
+    // Linux: sizeof(struct ip_esp_hdr)
+    static final int ESP_HEADER = 8;
 
     public EspMatch() {
         super("esp", List.of(ESPSPI));
     }
 
     public record Data(SpiRange spi) implements ExtensionData {
+        /**
+         * xt_esp esp_mt: never a non-first fragment; the 8-byte ESP header (SPI, sequence number) at thoff
+         * must be there, else drop. The rule's {@code -p esp} chose the protocol.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(ESP_HEADER)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            return spi.matches(Integer.toUnsignedLong(pkt.transportU16(0) << 16 | pkt.transportU16(2)));
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             spi.save(out, "espspi");

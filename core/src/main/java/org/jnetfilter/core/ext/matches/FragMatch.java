@@ -9,6 +9,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
@@ -24,6 +25,9 @@ public final class FragMatch extends MatchExtension {
     static final OptionSpec FRAGMORE = OptionSpec.flag("fragmore");
     static final OptionSpec FRAGLAST = OptionSpec.flag("fraglast");
     static final long MAX = 0xFFFFFFFFL;
+    // Linux: sizeof(struct frag_hdr), IP6_MF
+    static final int FRAG_HEADER = 8;
+    static final int MORE_FRAGMENTS = 0x0001;
 
     public FragMatch() {
         super("frag", EnumSet.of(Family.IPV6), List.of(FRAGID, FRAGLEN, FRAGRES, FRAGFIRST, FRAGMORE, FRAGLAST));
@@ -32,6 +36,33 @@ public final class FragMatch extends MatchExtension {
     /** @param length -1 when not matched on */
     public record Data(SpiRange id, long length, boolean lengthInverted, boolean reserved, boolean first,
                        boolean more, boolean last) implements ExtensionData {
+        /*
+         * ip6t_frag frag_mt6: the fragment header anywhere in the chain (not there: no match; chain cut
+         * short: drop); its identification in the --fragid range; --fragres: the reserved byte and the two
+         * reserved bits zero; --fragfirst: offset 0; --fragmore / --fraglast: M set / clear. The header is
+         * 8 bytes whatever --fraglen says: the kernel keeps that value but never compares it.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            int ptr = Ipv6OptionsHeader.find(pkt, Ipv6OptionsHeader.NEXTHDR_FRAGMENT);
+            if (ptr < 0) {
+                if (ptr != Ipv6OptionsHeader.NOT_FOUND) {
+                    pkt.hotdrop(true);
+                }
+                return false;
+            }
+            if (ptr + FRAG_HEADER > pkt.length()) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            int fragOff = pkt.networkU16(ptr + 2);
+            long identification = Integer.toUnsignedLong(pkt.networkU16(ptr + 4) << 16 | pkt.networkU16(ptr + 6));
+            return id.matches(identification)
+                    && !(reserved && (pkt.networkU8(ptr + 1) != 0 || (fragOff & 0x6) != 0))
+                    && !(first && (fragOff & ~0x7) != 0)
+                    && !(more && (fragOff & MORE_FRAGMENTS) == 0)
+                    && !(last && (fragOff & MORE_FRAGMENTS) != 0);
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             id.save(out, "fragid");

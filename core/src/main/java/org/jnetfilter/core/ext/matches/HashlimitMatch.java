@@ -1,5 +1,6 @@
 package org.jnetfilter.core.ext.matches;
 
+import java.util.HashMap;
 import java.util.List;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
@@ -9,6 +10,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
@@ -16,6 +18,24 @@ import org.jnetfilter.core.rules.IpSpec;
  * {@code -m hashlimit} (libxt_hashlimit revision 3, xt_hashlimit): a token bucket per hash key. Packet rates are
  * kept as the period in 1/{@value #SCALE} s; byte rates ({@code 4kb/s}) as a cost per byte unit, as the
  * kernel's hashlimit_cfg3 keeps them.
+ *
+ * <p>Packet semantics, xt_hashlimit hashlimit_mt_common. The buckets live in a {@link Table} per
+ * {@code --hashlimit-name} and family, shared by the rules naming it and held by their state, as the kernel's
+ * {@code htable_find_get} shares them per network namespace and refcounts them ({@link #TABLES}); the rule
+ * that created the table sets its configuration (mode, masks, rate, burst, expiry, size), as in Linux. A packet's
+ * key is the masked source and destination addresses and the source and destination ports the mode asks for
+ * (ports of TCP, UDP, UDP-Lite, SCTP, DCCP and ESP at offset 0, AH at 4, 0 for other protocols; a header cut
+ * short drops the packet). A new key gets a full bucket; an old one gains {@code CREDITS_PER_JIFFY} (2^39) u64
+ * credits per jiffy since its last packet, capped. Packet mode: cost {@code user2credits(avg)}, cap
+ * {@code user2credits(avg * burst)}. Byte mode: a bucket of {@code CREDITS_PER_JIFFY_BYTES * HZ} credits, a
+ * packet costs {@code (len / 16 + 1) * user2credits_byte(avg)} (at most the bucket), and each of the
+ * {@code burst} refills tops the bucket up once when a packet does not fit. Under the limit matches for
+ * {@code --hashlimit-upto}, over it for {@code --hashlimit-above}. An entry expires {@code htable-expire} ms
+ * after its last packet and goes at the next garbage collection, every {@code htable-gcinterval} ms from the
+ * table's creation; a table holding {@code htable-max} entries drops packets of new keys. Unset size means
+ * 8192 buckets and max 8 * size, as on a machine with more than 1 GiB. Time is {@link PacketContext#nowNanos()}
+ * in jiffies, the collection runs lazily when a packet finds it overdue (equivalent: expiry only grows with
+ * packets). {@code --hashlimit-rate-match} has no packet semantics yet. Only a new key and a collection allocate.
  */
 public final class HashlimitMatch extends MatchExtension {
     static final OptionSpec UPTO = OptionSpec.withArg("hashlimit-upto");
@@ -56,7 +76,26 @@ public final class HashlimitMatch extends MatchExtension {
     }
 
     public record Data(int mode, long avg, long burst, long size, long max, long gcInterval, long expire,
-            int srcmask, int dstmask, long interval, String name) implements ExtensionData {
+            int srcmask, int dstmask, long interval, String name, RuleState<Table> state) implements ExtensionData {
+        public Data(int mode, long avg, long burst, long size, long max, long gcInterval, long expire, int srcmask,
+                int dstmask, long interval, String name) {
+            this(mode, avg, burst, size, max, gcInterval, expire, srcmask, dstmask, interval, name,
+                    new RuleState<>());
+        }
+
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if ((mode & RATE_MATCH_FLAG) != 0) {
+                throw new UnsupportedOperationException("no packet semantics yet: hashlimit --hashlimit-rate-match");
+            }
+            Table t = state.get();
+            if (t == null) {
+                Family f = pkt.family();
+                t = state.setIfAbsent(TABLES.get(new TableName(name, f), n -> new Table(this, f)));
+            }
+            return t.match(this, pkt, RuleState.jiffies(pkt.nowNanos()));
+        }
+
 
         private int defaultMask(IpSpec ip) {
             return ip.family() == Family.IPV4 ? 32 : 128;
@@ -158,6 +197,261 @@ public final class HashlimitMatch extends MatchExtension {
                 throw XtablesException.invalidArgument();
             }
         }
+    }
+
+    /** The hash tables of this namespace (the JVM) by name and family; see the class comment. */
+    public static final RuleState.Registry<TableName, Table> TABLES = new RuleState.Registry<>();
+
+    public record TableName(String name, Family family) {
+    }
+
+    // Linux: CREDITS_PER_JIFFY_BYTES = POW2_BELOW32(0xFFFFFFFF / HZ) = 2^24 at HZ 250
+    static final long CREDITS_PER_JIFFY = 1L << 39;
+    static final long CREDITS_PER_JIFFY_BYTES = 1L << 24;
+    static final long BYTE_BUCKET = CREDITS_PER_JIFFY_BYTES * RuleState.HZ;
+    // Linux: htable_create sizes the table from RAM; 8192 buckets above 1 GiB, max 8 * size
+    static final long DEFAULT_SIZE = 8192;
+
+    /** user2credits_byte: {@code (user * HZ * CREDITS_PER_JIFFY_BYTES) >> 32}. */
+    static long userToCreditsByte(long user) {
+        return (user * RuleState.HZ * CREDITS_PER_JIFFY_BYTES) >>> 32;
+    }
+
+    /** dsthash_dst. Mutable so that a table can look up with one probe under its lock; stored keys are copies. */
+    private static final class Key {
+        long srcHi;
+        long srcLo;
+        long dstHi;
+        long dstLo;
+        int ports;
+
+        Key copy() {
+            Key k = new Key();
+            k.srcHi = srcHi;
+            k.srcLo = srcLo;
+            k.dstHi = dstHi;
+            k.dstLo = dstLo;
+            k.ports = ports;
+            return k;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.srcHi == srcHi && k.srcLo == srcLo && k.dstHi == dstHi
+                    && k.dstLo == dstLo && k.ports == ports;
+        }
+
+        @Override
+        public int hashCode() {
+            long h = srcHi * 31 + srcLo;
+            h = h * 31 + dstHi;
+            h = h * 31 + dstLo;
+            return Long.hashCode(h * 31 + ports);
+        }
+    }
+
+    /** dsthash_ent's rate state: u64 credits as rateinfo keeps them for revisions 2 and 3. */
+    private static final class Bucket {
+        long expires;
+        long prev;
+        long credit;
+        long creditCap;
+        long cost;
+    }
+
+    /** xt_hashlimit_htable: the configuration of the rule that created it and the buckets by key. */
+    public static final class Table {
+        private final Data cfg;
+        private final Family family;
+        private final long max;
+        private final long expireJiffies;
+        private final long gcJiffies;
+        private final HashMap<Key, Bucket> buckets = new HashMap<>();
+        private final Key probe = new Key();
+        private long nextGc = Long.MIN_VALUE;
+
+        Table(Data cfg, Family family) {
+            this.cfg = cfg;
+            this.family = family;
+            long size = cfg.size != 0 ? cfg.size : DEFAULT_SIZE;
+            this.max = cfg.max != 0 ? cfg.max : 8 * size;
+            this.expireJiffies = RuleState.msecsToJiffies(cfg.expire);
+            this.gcJiffies = Math.max(1, RuleState.msecsToJiffies(cfg.gcInterval));
+        }
+
+        /** The entries alive, as /proc/net/ipt_hashlimit/NAME lists them. */
+        public synchronized int size() {
+            return buckets.size();
+        }
+
+        synchronized boolean match(Data rule, PacketContext pkt, long now) {
+            collect(now);
+            if (!key(pkt)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            Bucket b = buckets.get(probe);
+            if (b == null) {
+                if (buckets.size() >= max) {
+                    // Linux: "max count of %u reached", dsthash_alloc_init fails and the packet is dropped
+                    pkt.hotdrop(true);
+                    return false;
+                }
+                b = new Bucket();
+                buckets.put(probe.copy(), b);
+                b.expires = now + expireJiffies;
+                init(b, now);
+            } else {
+                b.expires = now + expireJiffies;
+                recalc(b, now);
+            }
+            long cost = (rule.mode & BYTES) != 0 ? byteCost(pkt.length(), b) : b.cost;
+            if (Long.compareUnsigned(b.credit, cost) >= 0) {
+                b.credit -= cost;
+                return (rule.mode & INVERT) == 0;
+            }
+            return (rule.mode & INVERT) != 0;
+        }
+
+        /** htable_gc, run at the last collection time due by {@code now}. */
+        private void collect(long now) {
+            if (nextGc == Long.MIN_VALUE) {
+                nextGc = now + gcJiffies;
+                return;
+            }
+            if (now < nextGc) {
+                return;
+            }
+            long at = nextGc + (now - nextGc) / gcJiffies * gcJiffies;
+            for (var it = buckets.values().iterator(); it.hasNext(); ) {
+                if (at - it.next().expires >= 0) {
+                    it.remove();
+                }
+            }
+            nextGc = at + gcJiffies;
+        }
+
+        /** rateinfo_init. */
+        private void init(Bucket b, long now) {
+            b.prev = now;
+            if ((cfg.mode & BYTES) != 0) {
+                b.credit = BYTE_BUCKET;
+                b.cost = userToCreditsByte(cfg.avg);
+                b.creditCap = cfg.burst;
+            } else {
+                b.credit = userToCredits(cfg.avg * cfg.burst);
+                b.cost = userToCredits(cfg.avg);
+                b.creditCap = b.credit;
+            }
+        }
+
+        /** rateinfo_recalc. */
+        private void recalc(Bucket b, long now) {
+            long delta = now - b.prev;
+            if (delta == 0) {
+                return;
+            }
+            b.prev = now;
+            long cap;
+            if ((cfg.mode & BYTES) != 0) {
+                long before = b.credit;
+                b.credit += CREDITS_PER_JIFFY_BYTES * delta;
+                cap = BYTE_BUCKET;
+                if (Long.compareUnsigned(before, b.credit) >= 0) {
+                    b.credit = cap;
+                    return;
+                }
+            } else {
+                b.credit += delta * CREDITS_PER_JIFFY;
+                cap = b.creditCap;
+            }
+            if (Long.compareUnsigned(b.credit, cap) > 0) {
+                b.credit = cap;
+            }
+        }
+
+        /** hashlimit_byte_cost: per 16-byte chunk; a packet that does not fit spends one burst refill. */
+        private static long byteCost(int len, Bucket b) {
+            long tmp = ((len >>> BYTE_SHIFT) + 1L) * b.cost;
+            if (tmp > BYTE_BUCKET) {
+                tmp = BYTE_BUCKET;
+            }
+            if (Long.compareUnsigned(b.credit, tmp) < 0 && b.creditCap != 0) {
+                b.creditCap--;
+                b.credit = BYTE_BUCKET;
+            }
+            return tmp & 0xFFFFFFFFL;
+        }
+
+        /** hashlimit_init_dst: the key by the table's mode and masks into the probe; false when the ports cannot be read. */
+        private boolean key(PacketContext pkt) {
+            int m = cfg.mode;
+            long sh = 0;
+            long sl = 0;
+            long dh = 0;
+            long dl = 0;
+            if (family == Family.IPV4) {
+                if ((m & HASH_DIP) != 0) {
+                    dl = pkt.destinationLo() & prefix32(cfg.dstmask);
+                }
+                if ((m & HASH_SIP) != 0) {
+                    sl = pkt.sourceLo() & prefix32(cfg.srcmask);
+                }
+            } else {
+                if ((m & HASH_DIP) != 0) {
+                    dh = pkt.destinationHi() & prefixHi(cfg.dstmask);
+                    dl = pkt.destinationLo() & prefixLo(cfg.dstmask);
+                }
+                if ((m & HASH_SIP) != 0) {
+                    sh = pkt.sourceHi() & prefixHi(cfg.srcmask);
+                    sl = pkt.sourceLo() & prefixLo(cfg.srcmask);
+                }
+            }
+            int ports = 0;
+            if ((m & (HASH_DPT | HASH_SPT)) != 0) {
+                int proto = pkt.protocol();
+                if (proto == PacketContext.NO_PROTOCOL) {
+                    return false;
+                }
+                int poff = portsOffset(proto);
+                if (poff >= 0) {
+                    if (!pkt.transportAvailable(poff + 4)) {
+                        return false;
+                    }
+                    int sport = pkt.transportU16(poff);
+                    int dport = pkt.transportU16(poff + 2);
+                    ports = ((m & HASH_SPT) != 0 ? sport << 16 : 0) | ((m & HASH_DPT) != 0 ? dport : 0);
+                }
+            }
+            probe.srcHi = sh;
+            probe.srcLo = sl;
+            probe.dstHi = dh;
+            probe.dstLo = dl;
+            probe.ports = ports;
+            return true;
+        }
+    }
+
+    /** proto_ports_offset: where the two port fields start in the transport header, -1 for none. */
+    static int portsOffset(int protocol) {
+        return switch (protocol) {
+            case 6, 17, 33, 50, 132, 136 -> 0; // TCP, UDP, DCCP, ESP, SCTP, UDP-Lite
+            case 51 -> 4; // AH
+            default -> -1;
+        };
+    }
+
+    /** maskl: the first {@code len} bits of an IPv4 address (in the low 32 bits), none for 0. */
+    static long prefix32(int len) {
+        return len == 0 ? 0 : (0xFFFFFFFFL << (32 - len)) & 0xFFFFFFFFL;
+    }
+
+    static long prefixHi(int len) {
+        return len >= 64 ? -1L : len == 0 ? 0 : -1L << (64 - len);
+    }
+
+    static long prefixLo(int len) {
+        return len <= 64 ? 0 : len == 128 ? -1L : -1L << (128 - len);
     }
 
     // Linux, this kernel: HZ = 250, CREDITS_PER_JIFFY = POW2_BELOW64(2^64 / (HZ*60*60*24)) = 2^39

@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -20,12 +21,30 @@ public final class IpcompMatch extends MatchExtension {
     static final long MAX = 0xFFFFFFFFL;
     // Linux: IPPROTO_COMP
     static final int IPPROTO_COMP = 108;
+    // Linux: sizeof(struct ip_comp_hdr): next header, flags, CPI
+    static final int COMP_HEADER = 4;
 
     public IpcompMatch() {
         super("ipcomp", List.of(IPCOMPSPI, COMPRES));
     }
 
     public record Data(SpiRange spi, boolean reserved) implements ExtensionData {
+        /**
+         * xt_ipcomp comp_mt: never a non-first fragment; the 4-byte IPComp header at thoff must be there,
+         * else drop; its 16-bit CPI is what --ipcompspi ranges over. --compres is kept but, as in the
+         * kernel, not looked at.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(COMP_HEADER)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            return spi.matches(pkt.transportU16(2));
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             spi.save(out, "ipcompspi");

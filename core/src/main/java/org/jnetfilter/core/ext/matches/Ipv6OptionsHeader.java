@@ -7,6 +7,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -23,12 +24,142 @@ final class Ipv6OptionsHeader {
     private Ipv6OptionsHeader() {
     }
 
+    // Linux: include/net/ipv6.h NEXTHDR_*
+    static final int NEXTHDR_HOP = 0;
+    static final int NEXTHDR_ROUTING = 43;
+    static final int NEXTHDR_FRAGMENT = 44;
+    static final int NEXTHDR_ESP = 50;
+    static final int NEXTHDR_AUTH = 51;
+    static final int NEXTHDR_NONE = 59;
+    static final int NEXTHDR_DEST = 60;
+    static final int IPV6_HEADER = 40;
+    /** {@link #find} found no such header: -ENOENT, the match answers false. */
+    static final int NOT_FOUND = -2;
+    /** {@link #find} ran past the packet: -EBADMSG, the match drops. */
+    static final int TRUNCATED = -1;
+
+    /** Linux: ipv6_ext_hdr, NEXTHDR_NONE included. */
+    static boolean isExtension(int nextHeader) {
+        return nextHeader == NEXTHDR_HOP || nextHeader == NEXTHDR_ROUTING || nextHeader == NEXTHDR_FRAGMENT
+                || nextHeader == NEXTHDR_AUTH || nextHeader == NEXTHDR_NONE || nextHeader == NEXTHDR_DEST;
+    }
+
+    /**
+     * ipv6_find_hdr(skb, &offset, target, NULL, NULL) for a target header: where the first header of type
+     * {@code target} starts (from the network header), {@link #NOT_FOUND} when the chain ends without it
+     * (an upper-layer header, No Next Header, or a non-first fragment before it), {@link #TRUNCATED} when
+     * a header to read lies past the packet's end. Extension headers are skipped by their own length
+     * field; a fragment header is 8 bytes.
+     */
+    static int find(PacketContext pkt, int target) {
+        int length = pkt.length();
+        int next = pkt.networkU8(6);
+        int at = IPV6_HEADER;
+        while (true) {
+            boolean found = next == target;
+            if (!isExtension(next) || next == NEXTHDR_NONE) {
+                return found ? at : NOT_FOUND;
+            }
+            if (at + 2 > length) {
+                return TRUNCATED;
+            }
+            if (next == NEXTHDR_ROUTING && at + 4 > length) {
+                return TRUNCATED;
+            }
+            int headerLength;
+            if (next == NEXTHDR_FRAGMENT) {
+                if (at + 4 > length) {
+                    return TRUNCATED;
+                }
+                if ((pkt.networkU16(at + 2) & ~0x7) != 0) {
+                    return found ? at : NOT_FOUND;
+                }
+                headerLength = 8;
+            } else if (next == NEXTHDR_AUTH) {
+                headerLength = (pkt.networkU8(at + 1) + 2) << 2;
+            } else {
+                headerLength = (pkt.networkU8(at + 1) + 1) << 3;
+            }
+            if (found) {
+                return at;
+            }
+            next = pkt.networkU8(at);
+            at += headerLength;
+        }
+    }
+
     /**
      * @param length  -1 when not matched on
      * @param options type in the high byte, length (or {@link #ANY_LENGTH}) in the low byte
      */
     record Data(String name, long length, boolean lengthInverted, List<Integer> options)
             implements ExtensionData {
+        /*
+         * ip6t_hbh hbh_mt6 (hbh and dst alike): find the header (-ENOENT: no match; cut short: drop); a
+         * header longer than what is left of the packet does not match. --hbh-len compares the length in
+         * bytes. The option list is strict: the header's options, in order from its first, must be the
+         * listed types, a listed length checked against the option's length byte unless "any"; Pad1 is
+         * one byte, others two plus their length. The walk stops early without failing when the header
+         * or packet ends (the kernel's breaks), which then fails the list unless every entry was seen.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            int ptr = find(pkt, name.equals("hbh") ? NEXTHDR_HOP : NEXTHDR_DEST);
+            if (ptr < 0) {
+                if (ptr != NOT_FOUND) {
+                    pkt.hotdrop(true);
+                }
+                return false;
+            }
+            int packetLength = pkt.length();
+            if (ptr + 2 > packetLength) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            int hdrlen = (pkt.networkU8(ptr + 1) + 1) << 3;
+            if (packetLength - ptr < hdrlen) {
+                return false;
+            }
+            boolean ret = length < 0 || ((length == hdrlen) != lengthInverted);
+            if (options.isEmpty()) {
+                return ret;
+            }
+            ptr += 2;
+            hdrlen -= 2;
+            int n = options.size();
+            int temp = 0;
+            for (; temp < n; temp++) {
+                if (hdrlen < 1 || ptr + 1 > packetLength) {
+                    break;
+                }
+                int type = pkt.networkU8(ptr);
+                int spec = options.get(temp);
+                if (type != spec >>> 8) {
+                    return false;
+                }
+                int optlen;
+                if (type != 0) {
+                    if (hdrlen < 2 || ptr + 2 > packetLength) {
+                        break;
+                    }
+                    int len = pkt.networkU8(ptr + 1);
+                    int specLength = spec & 0xFF;
+                    if (specLength != ANY_LENGTH && specLength != len) {
+                        return false;
+                    }
+                    optlen = len + 2;
+                } else {
+                    optlen = 1;
+                }
+                if ((ptr > packetLength - optlen || hdrlen < optlen) && temp < n - 1) {
+                    break;
+                }
+                ptr += optlen;
+                hdrlen -= optlen;
+            }
+            return temp == n && ret;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (length >= 0) {

@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
@@ -25,6 +26,9 @@ public final class Ipv6headerMatch extends MatchExtension {
     // Linux: ip6t_ipv6header.h MASK_*, by header protocol number (255 stands for any upper-layer protocol)
     private static final int[] PROTOS = {0, 60, 43, 44, 51, 50, 59, 255};
     private static final int[] MASKS = {0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02, 0x01};
+    static final int MASK_ESP = 0x04;
+    static final int MASK_NONE = 0x02;
+    static final int MASK_PROTO = 0x01;
     /** The names iptables knows besides /etc/protocols, in its lookup order. */
     private static final String[] OWN_NAMES = {"hop-by-hop", "protocol", "hop", "dst", "route", "frag", "auth",
         "esp", "none", "prot", "0", "60", "43", "44", "51", "50", "59", "255"};
@@ -36,6 +40,73 @@ public final class Ipv6headerMatch extends MatchExtension {
     }
 
     public record Data(int matchFlags, boolean inverted, boolean soft) implements ExtensionData {
+        /*
+         * ip6t_ipv6header ipv6header_mt6: walk the chain collecting a bit per extension header met
+         * (ip6t_ext_hdr: ESP counts, and ends the walk, as does No Next Header); an upper-layer header
+         * after the chain sets the "protocol" bit. A chain whose next header would start less than two
+         * bytes before the end does not match. Hard mode: the set equals --header (inverted: differs);
+         * --soft: every listed header is there (inverted: every listed one is absent), others allowed.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            int seen = headersSeen(pkt);
+            if (seen < 0) {
+                return false;
+            }
+            int invflags = inverted ? 0xFF : 0;
+            if (soft) {
+                return ((seen ^ matchFlags ^ invflags) & matchFlags) == 0;
+            }
+            return inverted ? seen != matchFlags : seen == matchFlags;
+        }
+
+        private static int headersSeen(PacketContext pkt) {
+            int next = pkt.networkU8(6);
+            int ptr = Ipv6OptionsHeader.IPV6_HEADER;
+            int len = pkt.length() - ptr;
+            int seen = 0;
+            while (isChainHeader(next)) {
+                if (next == Ipv6OptionsHeader.NEXTHDR_NONE) {
+                    seen |= MASK_NONE;
+                    break;
+                }
+                if (len < 2) {
+                    return -1;
+                }
+                if (next == Ipv6OptionsHeader.NEXTHDR_ESP) {
+                    seen |= MASK_ESP;
+                    break;
+                }
+                int hdrlen;
+                if (next == Ipv6OptionsHeader.NEXTHDR_FRAGMENT) {
+                    hdrlen = 8;
+                } else if (next == Ipv6OptionsHeader.NEXTHDR_AUTH) {
+                    hdrlen = (pkt.networkU8(ptr + 1) + 2) << 2;
+                } else {
+                    hdrlen = (pkt.networkU8(ptr + 1) + 1) << 3;
+                }
+                for (int i = 0; i < PROTOS.length; i++) {
+                    if (PROTOS[i] == next) {
+                        seen |= MASKS[i];
+                    }
+                }
+                next = pkt.networkU8(ptr);
+                len -= hdrlen;
+                ptr += hdrlen;
+                if (ptr > pkt.length()) {
+                    break;
+                }
+            }
+            if (next != Ipv6OptionsHeader.NEXTHDR_NONE && next != Ipv6OptionsHeader.NEXTHDR_ESP) {
+                seen |= MASK_PROTO;
+            }
+            return seen;
+        }
+
+        /** Linux: ip6t_ext_hdr, which unlike ipv6_ext_hdr counts ESP. */
+        private static boolean isChainHeader(int next) {
+            return Ipv6OptionsHeader.isExtension(next) || next == Ipv6OptionsHeader.NEXTHDR_ESP;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --header " : " --header ");

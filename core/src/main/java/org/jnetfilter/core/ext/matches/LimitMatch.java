@@ -8,11 +8,18 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -m limit} (libxt_limit, xt_limit): a token bucket. The rate is kept as xt_limit keeps it: the
  * period between packets in units of 1/{@value #SCALE} s ({@code avg}), and the bucket depth ({@code burst}).
+ *
+ * <p>Packet semantics, xt_limit limit_mt: the bucket holds u32 credits; each jiffy since the last packet adds
+ * {@code CREDITS_PER_JIFFY} (128 at HZ 250), capped at {@code user2credits(avg * burst)}; a packet that finds
+ * {@code user2credits(avg)} credits takes them and matches. The bucket is per rule ({@link RuleState}), starts
+ * full, and is locked per packet. The addition wraps in 32 bits as the kernel's does, so after about
+ * {@code 2^32 / 128} jiffies (37 hours at HZ 250) of silence the bucket may come back short, as in Linux.
  */
 public final class LimitMatch extends MatchExtension {
     static final OptionSpec LIMIT = OptionSpec.withArg("limit");
@@ -30,7 +37,22 @@ public final class LimitMatch extends MatchExtension {
         super("limit", List.of(LIMIT, LIMIT_BURST));
     }
 
-    public record Data(long avg, long burst) implements ExtensionData {
+    public record Data(long avg, long burst, RuleState<Bucket> state) implements ExtensionData {
+        public Data(long avg, long burst) {
+            this(avg, burst, new RuleState<>());
+        }
+
+        /** limit_mt: refill by the jiffies since the last packet, cap, and take {@code cost} if there. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            Bucket b = state.get();
+            if (b == null) {
+                b = state.setIfAbsent(new Bucket(userToCredits((avg * burst) & 0xFFFFFFFFL), userToCredits(avg),
+                        RuleState.jiffies(pkt.nowNanos())));
+            }
+            return b.take(RuleState.jiffies(pkt.nowNanos()));
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --limit");
@@ -55,6 +77,42 @@ public final class LimitMatch extends MatchExtension {
             }
         }
     }
+
+    /** xt_limit_priv and the kernel-filled part of xt_rateinfo: credits in u32 as the kernel keeps them. */
+    public static final class Bucket {
+        private final long creditCap;
+        private final long cost;
+        private long credit;
+        private long prev;
+
+        Bucket(long creditCap, long cost, long nowJiffies) {
+            this.creditCap = creditCap;
+            this.cost = cost;
+            this.credit = creditCap;
+            this.prev = nowJiffies;
+        }
+
+        synchronized boolean take(long now) {
+            credit = (credit + (now - prev) * CREDITS_PER_JIFFY) & 0xFFFFFFFFL;
+            prev = now;
+            if (credit > creditCap) {
+                credit = creditCap;
+            }
+            if (credit >= cost) {
+                credit -= cost;
+                return true;
+            }
+            return false;
+        }
+
+        /** The credits left, for tests and {@code -L} debugging. */
+        public synchronized long credit() {
+            return credit;
+        }
+    }
+
+    // Linux: CREDITS_PER_JIFFY = POW2_BELOW32(0xFFFFFFFF / (HZ*60*60*24)) = 128 at HZ 250
+    static final long CREDITS_PER_JIFFY = 128;
 
     static long userToCredits(long user) {
         if (user > 0xFFFFFFFFL / HZ_CREDITS) {

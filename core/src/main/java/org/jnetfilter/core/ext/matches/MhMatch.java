@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
@@ -25,11 +26,31 @@ public final class MhMatch extends MatchExtension {
         "binding-error", "be",
     };
 
+    // Linux: sizeof(struct ip6_mh); IPPROTO_NONE, the only payload protocol RFC 6275 allows
+    static final int MH_HEADER = 6;
+    static final int NEXTHDR_NONE = 59;
+
     public MhMatch() {
         super("mh", EnumSet.of(Family.IPV6), List.of(MH_TYPE));
     }
 
     public record Data(int min, int max, boolean inverted) implements ExtensionData {
+        /**
+         * ip6t_mh mh_mt6: never a non-first fragment; the 6-byte mobility header at thoff (the rule's
+         * -p mh) must be there and carry payload protocol No Next Header (59), else drop; then the type.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(MH_HEADER) || pkt.transportU8(0) != NEXTHDR_NONE) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            int type = pkt.transportU8(2);
+            return (type >= min && type <= max) != inverted;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (min == 0 && max == 0xFF && !inverted) {

@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpNet;
 import org.jnetfilter.core.rules.IpSpec;
@@ -91,6 +92,17 @@ public final class PolicyMatch extends MatchExtension {
     }
 
     public record Data(int flags, List<Element> elements) implements ExtensionData {
+        /*
+         * xt_policy policy_mt: match_policy_in looks at the packet's security path (decapsulations
+         * done), match_policy_out at the route's xfrm bundle (transformations to come). This model has no
+         * IPsec: there is never either, which both report as "no policy" (-1), so --pol none matches and
+         * --pol ipsec does not, whatever the elements say.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return (flags & MATCH_NONE) != 0;
+        }
+
         public Data {
             elements = List.copyOf(elements);
         }

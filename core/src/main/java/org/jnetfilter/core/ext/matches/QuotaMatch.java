@@ -9,9 +9,17 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
-/** {@code -m quota} (libxt_quota, xt_quota): matches until a byte budget is spent; quota is unsigned 64-bit. */
+/**
+ * {@code -m quota} (libxt_quota, xt_quota): matches until a byte budget is spent; quota is unsigned 64-bit.
+ *
+ * <p>Packet semantics, xt_quota quota_mt: a packet of {@code skb->len} bytes that fits in what is left takes its
+ * bytes and matches; one that does not fit empties the quota (no smaller packet passes afterwards) and does not
+ * match; {@code !} inverts the answer. What is left lives with the rule ({@link RuleState}); the save form keeps
+ * printing the quota given, as iptables-save does.
+ */
 public final class QuotaMatch extends MatchExtension {
     static final OptionSpec QUOTA = OptionSpec.withArg("quota");
 
@@ -19,7 +27,20 @@ public final class QuotaMatch extends MatchExtension {
         super("quota", List.of(QUOTA));
     }
 
-    public record Data(long quota, boolean invert) implements ExtensionData {
+    public record Data(long quota, boolean invert, RuleState<Left> state) implements ExtensionData {
+        public Data(long quota, boolean invert) {
+            this(quota, invert, new RuleState<>());
+        }
+
+        @Override
+        public boolean matches(PacketContext pkt) {
+            Left left = state.get();
+            if (left == null) {
+                left = state.setIfAbsent(new Left(quota));
+            }
+            return left.take(pkt.length()) != invert;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(invert ? " ! --quota " : " --quota ").append(Long.toUnsignedString(quota));
@@ -28,6 +49,28 @@ public final class QuotaMatch extends MatchExtension {
         @Override
         public void list(StringBuilder out, IpSpec ip, boolean numeric) {
             out.append(" quota: ").append(Long.toUnsignedString(quota)).append(" bytes");
+        }
+    }
+
+    /** xt_quota_priv: the bytes left, unsigned 64-bit. */
+    public static final class Left {
+        private long bytes;
+
+        Left(long bytes) {
+            this.bytes = bytes;
+        }
+
+        synchronized boolean take(long len) {
+            if (Long.compareUnsigned(bytes, len) >= 0) {
+                bytes -= len;
+                return true;
+            }
+            bytes = 0;
+            return false;
+        }
+
+        public synchronized long bytes() {
+            return bytes;
         }
     }
 

@@ -10,12 +10,21 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.ext.targets.RateestTarget;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -m rateest} (libxt_rateest, xt_rateest): compares the rate of a RATEEST estimator with a value or with
  * another estimator. Rates are bytes per second (u32), as xt_rateest_match_info keeps them. The rate options take
  * their value from the next word when it does not start with '-' or '!', as libxt_rateest reads argv.
+ *
+ * <p>Packet semantics, xt_rateest xt_rateest_mt: reads the estimator(s) ({@link RateestTarget.Estimator}, at
+ * {@link PacketContext#nowNanos()}); with {@code --rateest-delta} a side is the given value minus the rate (0
+ * when the rate exceeds it), else the rate; an absolute comparison takes the given bps2/pps2 as they are. Every
+ * rate kind given must compare (lt, gt, eq); {@code !} inverts. The kernel refuses the rule when no RATEEST
+ * rule created the estimator; here an estimator not created yet (its RATEEST rule has seen no packet) reads 0,
+ * which is what the new estimator would read, and is looked up again on the next packet.
  */
 public final class RateestMatch extends MatchExtension {
     static final OptionSpec RATEEST1 = OptionSpec.withArg("rateest1");
@@ -48,8 +57,63 @@ public final class RateestMatch extends MatchExtension {
         super("rateest", List.of(RATEEST1, RATEEST, RATEEST2, BPS1, PPS1, BPS2, PPS2, BPS, PPS, DELTA, LT, GT, EQ));
     }
 
-    public record Data(String name1, String name2, int flags, int mode, long bps1, long pps1, long bps2, long pps2)
-            implements ExtensionData {
+    public record Data(String name1, String name2, int flags, int mode, long bps1, long pps1, long bps2, long pps2,
+            RuleState<RateestTarget.Estimator[]> state) implements ExtensionData {
+        public Data(String name1, String name2, int flags, int mode, long bps1, long pps1, long bps2, long pps2) {
+            this(name1, name2, flags, mode, bps1, pps1, bps2, pps2, new RuleState<>());
+        }
+
+        @Override
+        public boolean matches(PacketContext pkt) {
+            RateestTarget.Estimator[] est = state.get();
+            if (est == null || est[0] == null || (has(FLAG_REL) && est[1] == null)) {
+                RateestTarget.Estimator e1 = RateestTarget.ESTIMATORS.find(name1);
+                RateestTarget.Estimator e2 = has(FLAG_REL) ? RateestTarget.ESTIMATORS.find(name2) : null;
+                if (e1 != null && (e2 != null || !has(FLAG_REL))) {
+                    est = state.setIfAbsent(new RateestTarget.Estimator[] {e1, e2});
+                } else {
+                    est = new RateestTarget.Estimator[] {e1, e2};
+                }
+            }
+            long now = org.jnetfilter.core.ext.matches.RuleState.jiffies(pkt.nowNanos());
+            long sbps = est[0] == null ? 0 : est[0].bps(now);
+            long spps = est[0] == null ? 0 : est[0].pps(now);
+            long b1 = sbps;
+            long p1 = spps;
+            if (has(FLAG_DELTA)) {
+                b1 = bps1 >= sbps ? bps1 - sbps : 0;
+                p1 = pps1 >= spps ? pps1 - spps : 0;
+            }
+            long b2 = bps2;
+            long p2 = pps2;
+            if (!has(FLAG_ABS)) {
+                long rbps = est[1] == null ? 0 : est[1].bps(now);
+                long rpps = est[1] == null ? 0 : est[1].pps(now);
+                b2 = rbps;
+                p2 = rpps;
+                if (has(FLAG_DELTA)) {
+                    b2 = bps2 >= rbps ? bps2 - rbps : 0;
+                    p2 = pps2 >= rpps ? pps2 - rpps : 0;
+                }
+            }
+            boolean ret = true;
+            if (has(FLAG_BPS)) {
+                ret &= compare(b1, b2);
+            }
+            if (has(FLAG_PPS)) {
+                ret &= compare(p1, p2);
+            }
+            return ret != has(FLAG_INVERT);
+        }
+
+        private boolean compare(long a, long b) {
+            return switch (mode) {
+                case MODE_LT -> Long.compareUnsigned(a, b) < 0;
+                case MODE_GT -> Long.compareUnsigned(a, b) > 0;
+                default -> a == b;
+            };
+        }
+
         private boolean has(int f) {
             return (flags & f) != 0;
         }

@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpSpec;
@@ -23,6 +24,15 @@ public final class RealmMatch extends MatchExtension {
     }
 
     public record Data(long id, long mask, boolean invert) implements ExtensionData {
+        /**
+         * xt_realm realm_mt: {@code id == (dst->tclassid & mask)}. This model's routes carry no realms,
+         * so the route's tclassid is always 0.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            long tclassid = 0;
+            return (id == (tclassid & mask)) != invert;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(invert ? " ! --realm" : " --realm");

@@ -1,5 +1,6 @@
 package org.jnetfilter.core.ext.matches;
 
+import java.util.HashMap;
 import java.util.List;
 import org.jnetfilter.core.ext.Addresses;
 import org.jnetfilter.core.ext.ExtensionData;
@@ -9,6 +10,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.AddressText;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
@@ -16,6 +18,21 @@ import org.jnetfilter.core.rules.IpSpec;
 /**
  * {@code -m recent} (libxt_recent revision 1, xt_recent): a named list of recently seen addresses. The mask is
  * kept as {hi, lo} as an IpNet keeps addresses (IPv4 in the low 32 bits of lo).
+ *
+ * <p>Packet semantics, xt_recent recent_mt. The lists live in {@link #TABLES}, one {@link Table} per
+ * {@code --name}: the kernel keeps them per network namespace by name alone, the entries carrying their
+ * family, and so does this registry (one JVM, one namespace); a rule's state holds its table, so the table
+ * lives as long as a rule naming it, as the kernel's refcount keeps it. The table takes its mask from the rule
+ * that created it. An entry is an address (masked, in the kernel's {@code nf_inet_addr} layout), its TTL and a
+ * ring of jiffy stamps: {@code --set} adds the address or stamps it again and matches; {@code --rcheck} matches
+ * when the address is there with enough stamps ({@code --hitcount}, default 1) no older than
+ * {@code --seconds}; {@code --update} does the same and stamps it when the answer (after {@code !}) is true;
+ * {@code --remove} drops it and matches; {@code --rttl} also requires the TTL seen at {@code --set};
+ * {@code --reap} drops the least recently stamped entry when its newest stamp is older than the window.
+ * Linux: ip_list_tot = 100 entries (the least recently stamped goes first), ip_pkt_list_tot = 20 stamps per
+ * entry (the ring is rounded up to a power of two, or to the hit count). A rule needing more stamps than its
+ * table keeps flushes the table and widens it, as recent_mt_check does; here that happens at the rule's first
+ * packet. Jiffies come from {@link PacketContext#nowNanos()}. Only a new entry allocates.
  */
 public final class RecentMatch extends MatchExtension {
     static final OptionSpec SET = OptionSpec.flag("set");
@@ -49,7 +66,51 @@ public final class RecentMatch extends MatchExtension {
     }
 
     public record Data(long seconds, long hitCount, int checkSet, boolean invert, String name, int side,
-            long maskHi, long maskLo) implements ExtensionData {
+            long maskHi, long maskLo, RuleState<Table> state) implements ExtensionData {
+        public Data(long seconds, long hitCount, int checkSet, boolean invert, String name, int side, long maskHi,
+                long maskLo) {
+            this(seconds, hitCount, checkSet, invert, name, side, maskHi, maskLo, new RuleState<>());
+        }
+
+        @Override
+        public boolean matches(PacketContext pkt) {
+            boolean v4 = pkt.family() == Family.IPV4;
+            Table t = state.get();
+            if (t == null) {
+                t = state.setIfAbsent(table(v4));
+            }
+            long hi = side == DEST ? pkt.destinationHi() : pkt.sourceHi();
+            long lo = side == DEST ? pkt.destinationLo() : pkt.sourceLo();
+            if (v4) {
+                // nf_inet_addr: the IPv4 address in the first four bytes
+                hi = lo << 32;
+                lo = 0;
+            }
+            int ttl = pkt.networkU8(v4 ? 8 : 7);
+            // the TTL as seen before forwarding: a forwarded packet (no local socket) was decremented already
+            if (!pkt.outInterface().isEmpty() && !pkt.inInterface().isEmpty()) {
+                ttl = (ttl + 1) & 0xFF;
+            }
+            return t.match(this, v4, hi, lo, ttl, RuleState.jiffies(pkt.nowNanos()));
+        }
+
+        /** recent_mt_check: find or create the table, widen its stamp rings if this rule needs more. */
+        private Table table(boolean v4) {
+            int mask;
+            if (IP_PKT_LIST_TOT != 0 && hitCount < IP_PKT_LIST_TOT) {
+                mask = roundUpPowerOfTwo(IP_PKT_LIST_TOT) - 1;
+            } else if (hitCount != 0) {
+                mask = roundUpPowerOfTwo((int) hitCount) - 1;
+            } else {
+                mask = 32 - 1;
+            }
+            long mHi = v4 ? maskLo << 32 : maskHi;
+            long mLo = v4 ? 0 : maskLo;
+            Table t = TABLES.get(name, n -> new Table(mHi, mLo, mask));
+            t.widen(mask);
+            return t;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (invert) {
@@ -144,6 +205,180 @@ public final class RecentMatch extends MatchExtension {
             if (name.isEmpty() || name.length() > NAME_LEN - 1 || name.indexOf('.') >= 0 || name.indexOf('/') >= 0
                     || name.indexOf('\n') >= 0) {
                 throw XtablesException.invalidArgument();
+            }
+        }
+    }
+
+    // Linux: xt_recent module parameters ip_list_tot = 100, ip_pkt_list_tot = 20
+    static final int IP_LIST_TOT = 100;
+    static final int IP_PKT_LIST_TOT = 20;
+
+    /** The recent lists of this namespace (the JVM), by {@code --name}; see the class comment. */
+    public static final RuleState.Registry<String, Table> TABLES = new RuleState.Registry<>();
+
+    static int roundUpPowerOfTwo(int n) {
+        return n <= 1 ? 1 : Integer.highestOneBit(n - 1) << 1;
+    }
+
+    /** An entry's family and masked address. Mutable so that a table looks up with one probe under its lock. */
+    private static final class Key {
+        boolean v4;
+        long hi;
+        long lo;
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.v4 == v4 && k.hi == hi && k.lo == lo;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode((hi * 31 + lo) * 31 + (v4 ? 1 : 0));
+        }
+    }
+
+    private static final class Entry {
+        Key key;
+        // the LRU list, least recently stamped first (recent_entry.lru_list)
+        Entry older;
+        Entry newer;
+        int ttl;
+        long[] stamps;
+        int nstamps;
+        int index;
+    }
+
+    /** recent_table: the entries in least-recently-stamped order, their stamp rings and the table's mask. */
+    public static final class Table {
+        private final long maskHi;
+        private final long maskLo;
+        private int nstampsMaxMask;
+        private final HashMap<Key, Entry> entries = new HashMap<>();
+        // sentinel of the LRU list: lru.newer is the least recently stamped entry
+        private final Entry lru = new Entry();
+        private final Key probe = new Key();
+
+        Table(long maskHi, long maskLo, int nstampsMaxMask) {
+            this.maskHi = maskHi;
+            this.maskLo = maskLo;
+            this.nstampsMaxMask = nstampsMaxMask;
+            lru.older = lru;
+            lru.newer = lru;
+        }
+
+        synchronized void widen(int mask) {
+            if (mask > nstampsMaxMask) {
+                flush();
+                nstampsMaxMask = mask;
+            }
+        }
+
+        private void unlink(Entry e) {
+            e.older.newer = e.newer;
+            e.newer.older = e.older;
+        }
+
+        private void linkNewest(Entry e) {
+            e.older = lru.older;
+            e.newer = lru;
+            lru.older.newer = e;
+            lru.older = e;
+        }
+
+        private void remove(Entry e) {
+            unlink(e);
+            entries.remove(e.key);
+        }
+
+        /** The entries in the list, as /proc/net/xt_recent/NAME counts them. */
+        public synchronized int size() {
+            return entries.size();
+        }
+
+        /** Empties the list, as writing "/" to /proc/net/xt_recent/NAME does. */
+        public synchronized void flush() {
+            entries.clear();
+            lru.older = lru;
+            lru.newer = lru;
+        }
+
+        synchronized boolean match(Data info, boolean v4, long hi, long lo, int ttl, long now) {
+            boolean ret = info.invert;
+            probe.v4 = v4;
+            probe.hi = hi & maskHi;
+            probe.lo = lo & maskLo;
+            Entry e = entries.get(probe);
+            if (e != null && (info.checkSet & TTL) != 0 && ttl != 0 && e.ttl != 0 && ttl != e.ttl) {
+                e = null;
+            }
+            if (e == null) {
+                if ((info.checkSet & SET_FLAG) == 0) {
+                    return ret;
+                }
+                init(ttl, now);
+                return !ret;
+            }
+            if ((info.checkSet & SET_FLAG) != 0) {
+                ret = !ret;
+            } else if ((info.checkSet & REMOVE_FLAG) != 0) {
+                remove(e);
+                return !ret;
+            } else {
+                long time = now - ((info.seconds * RuleState.HZ) & 0xFFFFFFFFL);
+                int hits = 0;
+                for (int i = 0; i < e.nstamps; i++) {
+                    if (info.seconds != 0 && e.stamps[i] < time) {
+                        continue;
+                    }
+                    if (info.hitCount == 0 || ++hits >= info.hitCount) {
+                        ret = !ret;
+                        break;
+                    }
+                }
+                if ((info.checkSet & REAP_FLAG) != 0) {
+                    reap(time, e);
+                }
+            }
+            if ((info.checkSet & SET_FLAG) != 0 || ((info.checkSet & UPDATE_FLAG) != 0 && ret)) {
+                e.index &= nstampsMaxMask;
+                e.stamps[e.index++] = now;
+                if (e.index > e.nstamps) {
+                    e.nstamps = e.index;
+                }
+                e.ttl = ttl;
+                // list_move_tail on the LRU list
+                unlink(e);
+                linkNewest(e);
+            }
+            return ret;
+        }
+
+        private void init(int ttl, long now) {
+            if (entries.size() >= IP_LIST_TOT) {
+                remove(lru.newer);
+            }
+            Entry e = new Entry();
+            e.key = new Key();
+            e.key.v4 = probe.v4;
+            e.key.hi = probe.hi;
+            e.key.lo = probe.lo;
+            e.ttl = ttl;
+            e.stamps = new long[nstampsMaxMask + 1];
+            e.stamps[0] = now;
+            e.nstamps = 1;
+            e.index = 1;
+            entries.put(e.key, e);
+            linkNewest(e);
+        }
+
+        /** recent_entry_reap: the least recently stamped entry, unless it is the one at hand, if stale. */
+        private void reap(long time, Entry working) {
+            Entry e = lru.newer;
+            if (e == working) {
+                return;
+            }
+            if (e.stamps[(e.index - 1) & nstampsMaxMask] < time) {
+                remove(e);
             }
         }
     }

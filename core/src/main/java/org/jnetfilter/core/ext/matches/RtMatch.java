@@ -11,6 +11,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.AddressText;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
@@ -29,6 +30,9 @@ public final class RtMatch extends MatchExtension {
     static final long MAX = 0xFFFFFFFFL;
     // Linux: IP6T_RT_HOPS
     static final int MAX_ADDRS = 16;
+    // Linux: sizeof(struct ipv6_rt_hdr), sizeof(struct rt0_hdr)
+    static final int RT_HEADER = 4;
+    static final int RT0_HEADER = 8;
 
     public RtMatch() {
         super("rt", EnumSet.of(Family.IPV6),
@@ -42,6 +46,70 @@ public final class RtMatch extends MatchExtension {
      */
     public record Data(long type, boolean typeInverted, SpiRange segsLeft, long length, boolean lengthInverted,
                        boolean reserved, List<Long> addrs, boolean notStrict) implements ExtensionData {
+        /*
+         * ip6t_rt rt_mt6: the routing header anywhere in the chain (not there: no match; chain cut short or
+         * its 4 fixed bytes missing: drop); a header longer than the rest of the packet does not match.
+         * Segments left, --rt-len (bytes, (hdrlen + 1) * 8) and --rt-type, then --rt-0-res (the 32-bit
+         * reserved field zero). With --rt-0-addrs the type 0 addresses are compared: strictly, the list
+         * must be all of them in order; not strictly, it must appear in order, others between.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            int ptr = Ipv6OptionsHeader.find(pkt, Ipv6OptionsHeader.NEXTHDR_ROUTING);
+            if (ptr < 0) {
+                if (ptr != Ipv6OptionsHeader.NOT_FOUND) {
+                    pkt.hotdrop(true);
+                }
+                return false;
+            }
+            int packetLength = pkt.length();
+            if (ptr + RT_HEADER > packetLength) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            int hdrlen = (pkt.networkU8(ptr + 1) + 1) << 3;
+            if (packetLength - ptr < hdrlen) {
+                return false;
+            }
+            boolean ret = segsLeft.matches(pkt.networkU8(ptr + 3))
+                    && (length < 0 || (length == hdrlen) != lengthInverted)
+                    && (type < 0 || (type == pkt.networkU8(ptr + 2)) != typeInverted);
+            if (ret && reserved) {
+                ret = pkt.networkU16(ptr + 4) == 0 && pkt.networkU16(ptr + 6) == 0;
+            }
+            if (addrs.isEmpty()) {
+                return ret;
+            }
+            int wanted = addrs.size() / 2;
+            int present = (hdrlen - RT0_HEADER) / 16;
+            if (wanted > present) {
+                return false;
+            }
+            int at = ptr + RT0_HEADER;
+            if (notStrict) {
+                int i = 0;
+                for (int k = 0; k < present && i < wanted; k++) {
+                    if (addressAt(pkt, at + k * 16, i)) {
+                        i++;
+                    }
+                }
+                return i == wanted && ret;
+            }
+            int k = 0;
+            while (k < wanted && addressAt(pkt, at + k * 16, k)) {
+                k++;
+            }
+            return k == wanted && k == present && ret;
+        }
+
+        private boolean addressAt(PacketContext pkt, int at, int index) {
+            return word64(pkt, at) == addrs.get(2 * index) && word64(pkt, at + 8) == addrs.get(2 * index + 1);
+        }
+
+        private static long word64(PacketContext pkt, int at) {
+            return (long) pkt.networkU16(at) << 48 | (long) pkt.networkU16(at + 2) << 32
+                    | (long) pkt.networkU16(at + 4) << 16 | pkt.networkU16(at + 6);
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (type >= 0) {

@@ -11,6 +11,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -40,6 +41,9 @@ public final class SctpMatch extends MatchExtension {
     public static final int MATCH_ALL = 0x02;
     public static final int MATCH_ONLY = 0x04;
     static final int MAX_FLAG_ENTRIES = 4;
+    // Linux: sizeof(struct sctphdr), sizeof(struct sctp_chunkhdr)
+    static final int SCTP_HEADER = 12;
+    static final int CHUNK_HEADER = 4;
 
     public SctpMatch() {
         super("sctp", List.of(SOURCE_PORT, SPORT, DESTINATION_PORT, DPORT, CHUNK_TYPES));
@@ -56,6 +60,95 @@ public final class SctpMatch extends MatchExtension {
      */
     public record Data(PortRange sport, PortRange dport, BitSet chunkMap, int matchType, boolean chunksInverted,
                        List<ChunkFlags> chunkFlags) implements ExtensionData {
+        /*
+         * xt_sctp sctp_mt: never a non-first fragment; the 12-byte common header at thoff must be there,
+         * else drop. Ports as tcp's. Chunk types (match_packet): walk the chunks from the common header
+         * on, each advancing by its length rounded up to 4, while inside skb->len; a chunk header cut
+         * short or of length 0 drops (its answer then still goes through the inversion, as in the
+         * kernel). any: some listed chunk with matching flags; all: every listed type seen with matching
+         * flags; only: every chunk listed and its flags matching. Flags are checked only for the types
+         * given with flags (the first entry for a type decides).
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return false;
+            }
+            if (!pkt.transportAvailable(SCTP_HEADER)) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            if (sport != null && !sport.matches(pkt.transportU16(0))) {
+                return false;
+            }
+            if (dport != null && !dport.matches(pkt.transportU16(2))) {
+                return false;
+            }
+            return chunkMap == null || matchesChunks(pkt) != chunksInverted;
+        }
+
+        private boolean matchesChunks(PacketContext pkt) {
+            // the "all" bookkeeping: the kernel's chunkmapcopy, as four words so nothing is allocated
+            long c0 = 0;
+            long c1 = 0;
+            long c2 = 0;
+            long c3 = 0;
+            if (matchType == MATCH_ALL) {
+                for (int t = chunkMap.nextSetBit(0); t >= 0 && t < 256; t = chunkMap.nextSetBit(t + 1)) {
+                    switch (t >>> 6) {
+                        case 0 -> c0 |= 1L << t;
+                        case 1 -> c1 |= 1L << t;
+                        case 2 -> c2 |= 1L << t;
+                        default -> c3 |= 1L << t;
+                    }
+                }
+            }
+            int offset = pkt.transportOffset() + SCTP_HEADER;
+            int length = pkt.length();
+            do {
+                if (offset + CHUNK_HEADER > length || pkt.networkU16(offset + 2) == 0) {
+                    pkt.hotdrop(true);
+                    return false;
+                }
+                int type = pkt.networkU8(offset);
+                int flags = pkt.networkU8(offset + 1);
+                offset += (pkt.networkU16(offset + 2) + 3) & ~3;
+                if (chunkMap.get(type)) {
+                    boolean flagsMatch = flagsMatch(type, flags);
+                    if (matchType == MATCH_ANY && flagsMatch) {
+                        return true;
+                    }
+                    if (matchType == MATCH_ALL && flagsMatch) {
+                        switch (type >>> 6) {
+                            case 0 -> c0 &= ~(1L << type);
+                            case 1 -> c1 &= ~(1L << type);
+                            case 2 -> c2 &= ~(1L << type);
+                            default -> c3 &= ~(1L << type);
+                        }
+                    }
+                    if (matchType == MATCH_ONLY && !flagsMatch) {
+                        return false;
+                    }
+                } else if (matchType == MATCH_ONLY) {
+                    return false;
+                }
+            } while (offset < length);
+            return switch (matchType) {
+                case MATCH_ALL -> (c0 | c1 | c2 | c3) == 0;
+                case MATCH_ONLY -> true;
+                default -> false;
+            };
+        }
+
+        private boolean flagsMatch(int type, int flags) {
+            for (int i = 0, n = chunkFlags.size(); i < n; i++) {
+                ChunkFlags f = chunkFlags.get(i);
+                if (f.chunk() == type) {
+                    return (flags & f.mask()) == f.flags();
+                }
+            }
+            return true;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             savePorts(out, sport, "sport");

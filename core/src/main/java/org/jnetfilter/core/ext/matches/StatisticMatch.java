@@ -9,11 +9,18 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -m statistic} (libxt_statistic, xt_statistic): random sampling, probability as a 31-bit fraction
  * ({@code lround(0x80000000 * p)}), or every n-th packet ({@code every} stored minus one, as the kernel does).
+ *
+ * <p>Packet semantics, xt_statistic statistic_mt. Random: a packet matches when the low 31 bits of a random
+ * u32 (from {@link PacketContext#random()}) are below the stored probability, so {@code --probability 1}
+ * always matches and 0 never. Nth: a counter per rule ({@link RuleState}) runs 1, 2, ..., every-1, 0, 1, ...
+ * (starting from 0, advanced before the test); a packet matches when the counter it advanced to equals
+ * {@code --packet}. {@code !} inverts either answer.
  */
 public final class StatisticMatch extends MatchExtension {
     static final OptionSpec MODE = OptionSpec.withArg("mode");
@@ -27,7 +34,24 @@ public final class StatisticMatch extends MatchExtension {
         super("statistic", List.of(MODE, PROBABILITY, EVERY, PACKET));
     }
 
-    public record Data(Mode mode, boolean invert, long probability, long every, long packet) implements ExtensionData {
+    public record Data(Mode mode, boolean invert, long probability, long every, long packet,
+            RuleState<Nth> state) implements ExtensionData {
+        public Data(Mode mode, boolean invert, long probability, long every, long packet) {
+            this(mode, invert, probability, every, packet, new RuleState<>());
+        }
+
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (mode == Mode.RANDOM) {
+                return ((pkt.random().nextInt() & 0x7FFFFFFFL) < probability) != invert;
+            }
+            Nth n = state.get();
+            if (n == null) {
+                n = state.setIfAbsent(new Nth());
+            }
+            return (n.advance(every) == packet) != invert;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             append(out, "--", true);
@@ -52,6 +76,16 @@ public final class StatisticMatch extends MatchExtension {
                     out.append(' ').append(prefix).append("packet ").append(packet);
                 }
             }
+        }
+    }
+
+    /** xt_statistic_priv: the nth counter, 0 .. every-1. */
+    public static final class Nth {
+        private long count;
+
+        synchronized long advance(long every) {
+            count = count == every ? 0 : count + 1;
+            return count;
         }
     }
 

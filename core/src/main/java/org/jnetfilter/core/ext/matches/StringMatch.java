@@ -11,6 +11,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -47,6 +48,40 @@ public final class StringMatch extends MatchExtension {
         @Override
         public int hashCode() {
             return Arrays.hashCode(pattern) * 31 + algo.hashCode();
+        }
+
+        /*
+         * xt_string string_mt -> skb_find_text(skb, from, to): the bytes searched start at the network
+         * header (skb->data at the IP hooks); an occurrence must start at or after from and end at or
+         * before to and the packet's end. bm and kmp find the first occurrence of the same bytes, so one
+         * naive scan answers for both; with --icase both sides go through the kernel's toupper, whose
+         * ctype table is Latin-1 (lib/ctype.c). fsm searches for a token program, not a byte string, and
+         * has no packet semantics here.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (algo.equals("fsm")) {
+                throw new UnsupportedOperationException("string --algo fsm: a token automaton, not a byte search");
+            }
+            int end = Math.min(to, pkt.length());
+            int last = end - pattern.length;
+            for (int p = from; p <= last; p++) {
+                if (matchesAt(pkt, p)) {
+                    return !invert;
+                }
+            }
+            return invert;
+        }
+
+        private boolean matchesAt(PacketContext pkt, int p) {
+            for (int i = 0; i < pattern.length; i++) {
+                int a = pkt.networkU8(p + i);
+                int b = pattern[i] & 0xFF;
+                if (icase ? kernelToUpper(a) != kernelToUpper(b) : a != b) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         @Override
@@ -120,6 +155,15 @@ public final class StringMatch extends MatchExtension {
                 throw XtablesException.kernel("No chain/target/match by that name");
             }
         }
+    }
+
+    /**
+     * Linux toupper: lower-case letters of lib/ctype.c's Latin-1 table (a-z, 0xDF-0xF6, 0xF8-0xFF) lose
+     * 0x20; everything else stays.
+     */
+    static int kernelToUpper(int c) {
+        boolean lower = (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0xFF && c != 0xF7);
+        return lower ? c - 0x20 : c;
     }
 
     /** parse_hex_string: literal bytes with |hex| runs; backslash escapes the next character outside them. */

@@ -10,11 +10,19 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -m time} (libxt_time, xt_time): time of day in seconds, weekday and month-day bitmaps (bit n for day
  * n, as xt_time_info keeps them), and a date range in seconds since the epoch, UTC unless {@code --kerneltz}.
+ *
+ * <p>Packet semantics, xt_time time_mt: the packet's time is {@link PacketContext#nowNanos()} (the kernel's
+ * {@code skb->tstamp}) in whole seconds, shifted by the kernel's timezone under {@code --kerneltz}
+ * ({@link #kernelMinutesWest}); it must lie within the dates (inclusive), then within the daytimes: start
+ * &lt; stop is one window, otherwise the window wraps over midnight (at or after start, or at or before stop);
+ * with {@code --contiguous} a time before stop counts as the previous day for the weekday and month-day tests.
+ * Weekdays are 1 (Monday) .. 7, month days 1 .. 31. Allocates nothing.
  */
 public final class TimeMatch extends MatchExtension {
     static final OptionSpec DATESTART = OptionSpec.withArg("datestart");
@@ -44,6 +52,37 @@ public final class TimeMatch extends MatchExtension {
 
     public record Data(long dateStart, long dateStop, int daytimeStart, int daytimeStop, long monthdays,
             int weekdays, int flags) implements ExtensionData {
+        @Override
+        public boolean matches(PacketContext pkt) {
+            long stamp = Math.floorDiv(pkt.nowNanos(), 1_000_000_000L);
+            if ((flags & FLAG_LOCAL_TZ) != 0) {
+                stamp -= 60L * kernelMinutesWest;
+            }
+            if (stamp < dateStart || stamp > dateStop) {
+                return false;
+            }
+            long packetTime = Math.floorMod(stamp, SECONDS_PER_DAY);
+            if (daytimeStart < daytimeStop) {
+                if (packetTime < daytimeStart || packetTime > daytimeStop) {
+                    return false;
+                }
+            } else {
+                if (packetTime < daytimeStart && packetTime > daytimeStop) {
+                    return false;
+                }
+                if ((flags & FLAG_CONTIGUOUS) != 0 && packetTime <= daytimeStop) {
+                    stamp -= SECONDS_PER_DAY;
+                }
+            }
+            long days = Math.floorDiv(stamp, SECONDS_PER_DAY);
+            // 1970-01-01 was a Thursday (4)
+            int weekday = (int) Math.floorMod(days + 3, 7) + 1;
+            if ((weekdays & (1 << weekday)) == 0) {
+                return false;
+            }
+            return monthdays == ALL_MONTHDAYS || (monthdays & (1L << dayOfMonth(days))) != 0;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (daytimeStart != 0 || daytimeStop != MAX_DAYTIME) {
@@ -125,6 +164,25 @@ public final class TimeMatch extends MatchExtension {
                 }
             }
         }
+    }
+
+    static final long SECONDS_PER_DAY = 86400;
+
+    /**
+     * The kernel's {@code sys_tz.tz_minuteswest} that {@code --kerneltz} applies: 0 (UTC) unless set, as on a
+     * machine whose boot scripts never call settimeofday with a timezone. Shared by all rules, as in the kernel.
+     */
+    public static volatile int kernelMinutesWest;
+
+    /** The day of the month (1..31) of day {@code days} since 1970-01-01, proleptic Gregorian. */
+    static int dayOfMonth(long days) {
+        long z = days + 719468;
+        long era = Math.floorDiv(z, 146097);
+        long doe = z - era * 146097;
+        long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        long mp = (5 * doy + 2) / 153;
+        return (int) (doy - (153 * mp + 2) / 5 + 1);
     }
 
     static String clock(int seconds) {

@@ -7,6 +7,7 @@ import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -m tos --tos value[/mask]|symbol} (libxt_tos revision 1, xt_dscp.c tos_mt): (tos & mask) == value. */
@@ -18,6 +19,11 @@ public final class TosMatch extends MatchExtension {
     }
 
     public record Data(int value, int mask, boolean inverted) implements ExtensionData {
+        /** xt_dscp tos_mt: {@code (dsfield & mask) == value}, the IPv6 traffic class for IPv6. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return ((TypeOfService.dsfield(pkt) & mask) == value) != inverted;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --tos " : " --tos ").append(TypeOfService.hex2(value)).append('/')

@@ -1,6 +1,13 @@
 package org.jnetfilter.core.ext.matches;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.packet.Checksums;
+import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.rules.Family;
 
 /**
  * The IPv4 TOS / IPv6 traffic-class byte as iptables names its values: the RFC 1349 TOS symbols that
@@ -123,5 +130,37 @@ public final class TypeOfService {
             return -1;
         }
         return v;
+    }
+
+    // ---- the DS field on the packet path (tos, dscp, ecn matches; TOS, DSCP, ECN targets) ----
+
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    /**
+     * ipv4_get_dsfield / ipv6_get_dsfield: the IPv4 TOS byte, or the IPv6 traffic class (the eight bits
+     * after the version nibble).
+     */
+    public static int dsfield(PacketContext pkt) {
+        return pkt.family() == Family.IPV4 ? pkt.networkU8(Ipv4Header.TOS) : (pkt.networkU16(0) >>> 4) & 0xFF;
+    }
+
+    /**
+     * ipv4_change_dsfield / ipv6_change_dsfield: {@code ds = (ds & mask) | value}. IPv4 fixes the header
+     * checksum incrementally. The kernel's own arithmetic (HC + m - m', a borrow folded back) never gives
+     * 0xFFFF, and neither does RFC 1624 eqn. 3 nor a full recomputation, so the three agree.
+     */
+    public static void changeDsfield(PacketContext pkt, int mask, int value) {
+        MemorySegment s = pkt.segment();
+        long at = pkt.networkOffset();
+        int old = dsfield(pkt);
+        int ds = (old & mask | value) & 0xFF;
+        if (pkt.family() == Family.IPV4) {
+            s.set(ValueLayout.JAVA_BYTE, at + Ipv4Header.TOS, (byte) ds);
+            int check = Short.toUnsignedInt(s.get(U16, at + Ipv4Header.CHECKSUM));
+            s.set(U16, at + Ipv4Header.CHECKSUM, (short) Checksums.update16(check, old, ds));
+        } else {
+            int word = Short.toUnsignedInt(s.get(U16, at));
+            s.set(U16, at, (short) (word & 0xF00F | ds << 4));
+        }
     }
 }

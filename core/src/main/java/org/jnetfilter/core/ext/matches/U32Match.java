@@ -9,6 +9,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -104,6 +105,63 @@ public final class U32Match extends MatchExtension {
                 }
             }
             out.append('"');
+        }
+
+        /*
+         * xt_u32 u32_match_it: every test must hold. A location reads a big-endian u32 at an offset from
+         * the network header; "&", "<<", ">>" work on that 32-bit value ("<<" and ">>" by 32 or more
+         * shift modulo 32, as the x86 instruction the kernel compiles to), "@" moves the base by the
+         * value read so far and reads at base + number. Reading past skb->len fails the whole match
+         * (no hotdrop); every u32 sum that would wrap fails it too.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return matchesAll(pkt) != invert;
+        }
+
+        private boolean matchesAll(PacketContext pkt) {
+            long len = pkt.length();
+            for (int t = 0, n = tests.size(); t < n; t++) {
+                Test test = tests.get(t);
+                List<Location> location = test.location();
+                long pos = location.get(0).number();
+                if (len < 4 || pos > len - 4) {
+                    return false;
+                }
+                long at = 0;
+                int val = word(pkt, pos);
+                for (int i = 1, m = location.size(); i < m; i++) {
+                    Location l = location.get(i);
+                    int number = (int) l.number();
+                    switch (l.op()) {
+                        case AND -> val &= number;
+                        case LEFTSH -> val <<= number;
+                        case RIGHTSH -> val >>>= number;
+                        case AT -> {
+                            at += Integer.toUnsignedLong(val);
+                            if (at > 0xFFFFFFFFL || at + 4 > 0xFFFFFFFFL || len < at + 4
+                                    || l.number() > len - at - 4) {
+                                return false;
+                            }
+                            val = word(pkt, at + l.number());
+                        }
+                    }
+                }
+                long v = Integer.toUnsignedLong(val);
+                boolean inRange = false;
+                for (int i = 0, m = test.values().size(); i < m && !inRange; i++) {
+                    long[] range = test.values().get(i);
+                    inRange = range[0] <= v && v <= range[1];
+                }
+                if (!inRange) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static int word(PacketContext pkt, long at) {
+            return pkt.networkU16((int) at) << 16 | pkt.networkU16((int) at + 2);
         }
     }
 

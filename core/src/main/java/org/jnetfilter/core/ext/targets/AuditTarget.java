@@ -8,6 +8,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j AUDIT --type accept|drop|reject} (libxt_AUDIT, xt_AUDIT): an audit record per packet. */
@@ -22,6 +24,12 @@ public final class AuditTarget extends TargetExtension {
     }
 
     public record Data(int type) implements ExtensionData {
+        /** xt_AUDIT audit_tg: writes an audit record (no audit subsystem here) and goes on with the next rule. */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --type ").append(TYPES.get(type));

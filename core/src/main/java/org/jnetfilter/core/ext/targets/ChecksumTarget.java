@@ -7,6 +7,8 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j CHECKSUM --checksum-fill} (libxt_CHECKSUM, xt_CHECKSUM): mangle table only. */
@@ -18,6 +20,15 @@ public final class ChecksumTarget extends TargetExtension {
     }
 
     public record Data() implements ExtensionData {
+        /**
+         * xt_CHECKSUM checksum_tg: fills in a checksum only when the stack left it to the device
+         * ({@code ip_summed == CHECKSUM_PARTIAL}, not GSO). Packets here carry their bytes as on the
+         * wire, checksums complete, so there is never one to fill; the walk goes on.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --checksum-fill");

@@ -9,6 +9,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -46,6 +48,19 @@ public final class CtTarget extends TargetExtension {
     /** @param helper "" for none; @param timeout "" for none */
     public record Data(int flags, String helper, String timeout, int ctEvents, int expEvents, int zone)
             implements ExtensionData {
+        /**
+         * xt_ct_target: attaches the template and always goes on with the next rule. {@code --notrack} marks the
+         * packet untracked, which PacketContext cannot hold yet; the other forms (zone, helper, timeout, events)
+         * shape a conntrack entry that does not exist here, so they keep throwing until conntrack is wired in.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            if ((flags & F_NOTRACK) == 0) {
+                throw new UnsupportedOperationException("no packet semantics yet: CT without --notrack");
+            }
+            return Verdict.CONTINUE;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             print(out, "--");

@@ -9,6 +9,8 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.ext.matches.TypeOfService;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j DSCP --set-dscp N | --set-dscp-class NAME} (libxt_DSCP, xt_DSCP.c): mangle table only. */
@@ -21,6 +23,17 @@ public final class DscpTarget extends TargetExtension {
     }
 
     public record Data(int dscp) implements ExtensionData {
+        /**
+         * xt_DSCP dscp_tg / dscp_tg6: when the DSCP differs, the upper six bits of the DS field are
+         * replaced and the ECN bits kept (IPv4 with an incremental header checksum fix); the walk goes on.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            if (TypeOfService.dsfield(pkt) >>> 2 != dscp) {
+                TypeOfService.changeDsfield(pkt, 0x03, dscp << 2);
+            }
+            return Verdict.CONTINUE;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --set-dscp ").append(TypeOfService.hex2(dscp));

@@ -1,5 +1,8 @@
 package org.jnetfilter.core.ext.targets;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Set;
 import org.jnetfilter.core.ext.ExtensionData;
@@ -9,6 +12,10 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.ext.matches.TypeOfService;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
@@ -27,12 +34,55 @@ public final class EcnTarget extends TargetExtension {
     public static final int OP_IP = 0x01;
     public static final int OP_ECE = 0x10;
     public static final int OP_CWR = 0x20;
+    // Linux: iphdr protocol; tcphdr: the data offset/flags word at 12 (ECE 0x0040, CWR 0x0080), check at 16
+    static final int PROTOCOL_AT = 9;
+    static final int TCP_HEADER = 20;
+    static final int TCP_FLAGS_WORD = 12;
+    static final int TCP_CHECKSUM = 16;
+    static final int ECE_BIT = 0x0040;
+    static final int CWR_BIT = 0x0080;
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     public EcnTarget() {
         super("ECN", Set.of(Family.IPV4), List.of(TCP_REMOVE, TCP_CWR, TCP_ECE, IP_ECT));
     }
 
     public record Data(int operation, int ipEct, int ece, int cwr) implements ExtensionData {
+        /*
+         * ipt_ECN ecn_tg: first the IP ECN codepoint (rewritten only when it differs, header checksum
+         * fixed incrementally), then, for a TCP packet, ECE and CWR: if any asked-for flag differs, the
+         * flags word (header bytes 12-13) is rewritten and the TCP checksum fixed with
+         * inet_proto_csum_replace2. The TCP header is read at the IP header's length, whatever the
+         * fragment offset, as the kernel does; if its 20 bytes are not there the packet is dropped.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            if ((operation & OP_IP) != 0 && (TypeOfService.dsfield(pkt) & 0x03) != (ipEct & 0x03)) {
+                TypeOfService.changeDsfield(pkt, ~0x03 & 0xFF, ipEct & 0x03);
+            }
+            if ((operation & (OP_ECE | OP_CWR)) != 0 && pkt.networkU8(PROTOCOL_AT) == Protocols.TCP) {
+                int ihl = (pkt.networkU8(0) & 0x0F) << 2;
+                if (ihl + TCP_HEADER > pkt.length()) {
+                    return Verdict.DROP;
+                }
+                int old = pkt.networkU16(ihl + TCP_FLAGS_WORD);
+                int neu = old;
+                if ((operation & OP_ECE) != 0) {
+                    neu = ece != 0 ? neu | ECE_BIT : neu & ~ECE_BIT;
+                }
+                if ((operation & OP_CWR) != 0) {
+                    neu = cwr != 0 ? neu | CWR_BIT : neu & ~CWR_BIT;
+                }
+                if (neu != old) {
+                    MemorySegment s = pkt.segment();
+                    long tcp = pkt.networkOffset() + ihl;
+                    s.set(U16, tcp + TCP_FLAGS_WORD, (short) neu);
+                    int check = Short.toUnsignedInt(s.get(U16, tcp + TCP_CHECKSUM));
+                    s.set(U16, tcp + TCP_CHECKSUM, (short) Checksums.update16(check, old, neu));
+                }
+            }
+            return Verdict.CONTINUE;
+        }
         private boolean isRemove() {
             return operation == (OP_ECE | OP_CWR) && ece == 0 && cwr == 0;
         }

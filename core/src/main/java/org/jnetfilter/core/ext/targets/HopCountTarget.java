@@ -1,5 +1,8 @@
 package org.jnetfilter.core.ext.targets;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Set;
 import org.jnetfilter.core.ext.ExtensionData;
@@ -9,6 +12,9 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
@@ -21,6 +27,11 @@ abstract class HopCountTarget extends TargetExtension {
     public static final int SET = 0;
     public static final int INC = 1;
     public static final int DEC = 2;
+    // Linux: struct iphdr ttl and check, struct ipv6hdr hop_limit
+    static final int TTL_AT = 8;
+    static final int CHECKSUM_AT = 10;
+    static final int HOP_LIMIT_AT = 7;
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final OptionSpec set;
     private final OptionSpec dec;
@@ -39,6 +50,35 @@ abstract class HopCountTarget extends TargetExtension {
 
     /** @param mode SET, INC or DEC */
     public record Data(String prefix, int mode, int value) implements ExtensionData {
+        /*
+         * xt_HL ttl_tg / hl_tg6: set, or add / subtract with the result held to 0..255 (a decrement
+         * never goes below 0, an increment never past 255); the walk goes on. An IPv4 TTL change fixes
+         * the header checksum with csum_replace2 on the TTL/protocol word, and only when the value
+         * changes; IPv6 has no header checksum.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            boolean ipv4 = pkt.family() == Family.IPV4;
+            int field = ipv4 ? TTL_AT : HOP_LIMIT_AT;
+            int old = pkt.networkU8(field);
+            int neu = switch (mode) {
+                case SET -> value;
+                case INC -> Math.min(old + value, 255);
+                case DEC -> Math.max(old - value, 0);
+                default -> old;
+            };
+            if (neu == old) {
+                return Verdict.CONTINUE;
+            }
+            MemorySegment s = pkt.segment();
+            long at = pkt.networkOffset();
+            if (ipv4) {
+                int check = Short.toUnsignedInt(s.get(U16, at + CHECKSUM_AT));
+                s.set(U16, at + CHECKSUM_AT, (short) Checksums.update16(check, old << 8, neu << 8));
+            }
+            s.set(ValueLayout.JAVA_BYTE, at + field, (byte) neu);
+            return Verdict.CONTINUE;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --").append(prefix).append(mode == SET ? "-set " : mode == DEC ? "-dec " : "-inc ")

@@ -9,6 +9,8 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.SaveText;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j IDLETIMER} (libxt_IDLETIMER revision 1, xt_IDLETIMER): a sysfs timer reset by each packet. */
@@ -25,6 +27,12 @@ public final class IdletimerTarget extends TargetExtension {
     }
 
     public record Data(long timeout, String label, boolean alarm) implements ExtensionData {
+        /** xt_IDLETIMER idletimer_tg_target: re-arms the label's timer (no sysfs timer here) and goes on. */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --timeout ").append(timeout).append(" --label ");

@@ -8,6 +8,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -29,6 +31,12 @@ public final class LedTarget extends TargetExtension {
     }
 
     public record Data(String id, long delay, boolean alwaysBlink) implements ExtensionData {
+        /** xt_LED led_tg: blinks the trigger (no LED here) and goes on with the next rule. */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
+        }
+
         private void print(StringBuilder out, String dashes) {
             out.append(' ').append(dashes).append("led-trigger-id \"").append(id).append('"');
             if (delay == DELAY_INFINITE) {

@@ -9,6 +9,8 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.SaveText;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j NFLOG} (libxt_NFLOG, xt_NFLOG): hand packets to a netlink log group. Any table and chain. */
@@ -30,6 +32,12 @@ public final class NflogTarget extends TargetExtension {
 
     /** @param len the copy length of --nflog-size or --nflog-range; flags tells which */
     public record Data(int group, String prefix, long len, int threshold, int flags) implements ExtensionData {
+        /** xt_NFLOG nflog_tg: hands a copy to nf_log_packet (the netlink group) and goes on with the next rule. */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
+        }
+
         private void print(StringBuilder out, String dashes) {
             if (!prefix.isEmpty()) {
                 out.append(' ').append(dashes).append("nflog-prefix");

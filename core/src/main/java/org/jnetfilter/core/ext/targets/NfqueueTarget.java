@@ -9,9 +9,24 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.ext.matches.RuleState;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
-/** {@code -j NFQUEUE} (libxt_NFQUEUE revision 3, xt_NFQUEUE): hand packets to userspace queues. */
+/**
+ * {@code -j NFQUEUE} (libxt_NFQUEUE revision 3, xt_NFQUEUE): hand packets to userspace queues.
+ *
+ * <p>Packet semantics, xt_NFQUEUE nfqueue_tg_v3: the verdict {@code NF_QUEUE_NR(queue)}, with
+ * {@link #VERDICT_FLAG_QUEUE_BYPASS} set under {@code --queue-bypass} (accept the packet when no program listens).
+ * With {@code --queue-balance} the queue is {@code num + reciprocal_scale(hash, total)}, the hash a
+ * {@code jhash_3words} over the addresses (ordered, so both directions of a flow share a queue) and the protocol
+ * (IPv6: the last and the second words of the addresses), read as a little-endian host (x86-64) reads the raw
+ * address words, seeded by {@code jhash_initval}. The kernel draws that seed once per boot; here once per rule,
+ * from {@link PacketContext#random()} at the rule's first packet ({@link RuleState}), so a seeded replay is
+ * reproducible. {@code --queue-cpu-fanout} picks {@code num + cpu % total}, and the CPU is always 0 here.
+ */
 public final class NfqueueTarget extends TargetExtension {
     static final OptionSpec QUEUE_NUM = OptionSpec.withArg("queue-num");
     static final OptionSpec QUEUE_BALANCE = OptionSpec.withArg("queue-balance");
@@ -29,7 +44,25 @@ public final class NfqueueTarget extends TargetExtension {
     }
 
     /** @param total queues balanced over, from {@code num}; 1 for a single queue */
-    public record Data(int num, int total, int flags) implements ExtensionData {
+    public record Data(int num, int total, int flags, RuleState<Integer> seed) implements ExtensionData {
+        public Data(int num, int total, int flags) {
+            this(num, total, flags, new RuleState<>());
+        }
+
+        @Override
+        public int apply(PacketContext pkt) {
+            int queue = num;
+            if (total > 1 && (flags & CPU_FANOUT) == 0) {
+                Integer s = seed.get();
+                if (s == null) {
+                    s = seed.setIfAbsent(pkt.random().nextInt());
+                }
+                queue = num + balance(pkt, total, s);
+            }
+            int verdict = Verdict.queue(queue);
+            return (flags & BYPASS) != 0 ? verdict | VERDICT_FLAG_QUEUE_BYPASS : verdict;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (total > 1) {
@@ -67,6 +100,57 @@ public final class NfqueueTarget extends TargetExtension {
                 throw XtablesException.invalidArgument();
             }
         }
+    }
+
+    // Linux: NF_VERDICT_FLAG_QUEUE_BYPASS, beside the verdict's low byte
+    public static final int VERDICT_FLAG_QUEUE_BYPASS = 0x00008000;
+    // Linux: JHASH_INITVAL
+    private static final int JHASH_INITVAL = 0xdeadbeef;
+
+    /** nfqueue_hash: the offset from the first queue, {@code reciprocal_scale(hash_v4/hash_v6, total)}. */
+    static int balance(PacketContext pkt, int total, int initval) {
+        int hash;
+        if (pkt.family() == Family.IPV4) {
+            int s = Integer.reverseBytes((int) pkt.sourceLo());
+            int d = Integer.reverseBytes((int) pkt.destinationLo());
+            hash = Integer.compareUnsigned(s, d) < 0 ? jhash3(s, d, pkt.protocol(), initval)
+                    : jhash3(d, s, pkt.protocol(), initval);
+        } else {
+            // s6_addr32[3] and s6_addr32[1]: the low words of lo and hi
+            int s3 = Integer.reverseBytes((int) pkt.sourceLo());
+            int d3 = Integer.reverseBytes((int) pkt.destinationLo());
+            int s1 = Integer.reverseBytes((int) pkt.sourceHi());
+            int d1 = Integer.reverseBytes((int) pkt.destinationHi());
+            boolean sFirst = Integer.compareUnsigned(s3, d3) < 0;
+            int a = sFirst ? s3 : d3;
+            int b = sFirst ? d3 : s3;
+            int c = Integer.compareUnsigned(s1, d1) < 0 ? s1 : d1;
+            hash = jhash3(a, b, c, initval);
+        }
+        return (int) (((hash & 0xFFFFFFFFL) * total) >>> 32);
+    }
+
+    /** Bob Jenkins' lookup3 final mix over three words, as the kernel's jhash_3words seeds and applies it. */
+    static int jhash3(int a, int b, int c, int initval) {
+        int seed = initval + JHASH_INITVAL + (3 << 2);
+        a += seed;
+        b += seed;
+        c += seed;
+        c ^= b;
+        c -= Integer.rotateLeft(b, 14);
+        a ^= c;
+        a -= Integer.rotateLeft(c, 11);
+        b ^= a;
+        b -= Integer.rotateLeft(a, 25);
+        c ^= b;
+        c -= Integer.rotateLeft(b, 16);
+        a ^= c;
+        a -= Integer.rotateLeft(c, 4);
+        b ^= a;
+        b -= Integer.rotateLeft(a, 14);
+        c ^= b;
+        c -= Integer.rotateLeft(b, 24);
+        return c;
     }
 
     @Override

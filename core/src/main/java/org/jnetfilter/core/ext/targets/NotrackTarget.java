@@ -7,6 +7,8 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -30,6 +32,15 @@ public final class NotrackTarget extends TargetExtension {
 
         // Linux: XT_CT_NOTRACK | XT_CT_NOTRACK_ALIAS
         public static final int CT_FLAGS = CtTarget.F_NOTRACK | CtTarget.F_NOTRACK_ALIAS;
+
+        /**
+         * xt_ct_target with XT_CT_NOTRACK: marks the packet untracked ({@code IP_CT_UNTRACKED}) and goes on.
+         * PacketContext has no conntrack state yet, so the mark is not kept.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
+        }
 
         @Override
         public void save(StringBuilder out, IpSpec ip) {

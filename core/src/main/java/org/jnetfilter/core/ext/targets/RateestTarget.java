@@ -9,11 +9,22 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.ext.matches.RuleState;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -j RATEEST} (libxt_RATEEST, xt_RATEEST): feeds a named rate estimator. The interval is kept as the
  * kernel's exponent ({@code 250ms << (interval + 2)}, -2..3) and the averaging constant as {@code ewma_log}.
+ *
+ * <p>Packet semantics, xt_RATEEST xt_rateest_tg: adds the packet ({@code skb->len} bytes) to the named
+ * {@link Estimator} and goes on with the next rule. Estimators live in {@link #ESTIMATORS} by name, shared by
+ * the RATEEST rules and {@code -m rateest} matches naming them and held by their state, as the kernel keeps
+ * them per network namespace with a refcount; the first rule's interval and ewmalog set the estimator (the
+ * kernel refuses a second rule with other parameters at checkentry; here it shares the first's). The
+ * estimator's timer (gen_estimator est_timer) runs lazily on the injected clock: whoever touches the estimator
+ * first runs the periods that ended by {@link PacketContext#nowNanos()}, which equals timers firing on time.
  */
 public final class RateestTarget extends TargetExtension {
     static final OptionSpec NAME = OptionSpec.withArg("rateest-name");
@@ -28,7 +39,22 @@ public final class RateestTarget extends TargetExtension {
         super("RATEEST", List.of(NAME, INTERVAL, EWMALOG));
     }
 
-    public record Data(String name, int interval, int ewmaLog) implements ExtensionData {
+    public record Data(String name, int interval, int ewmaLog, RuleState<Estimator> state) implements ExtensionData {
+        public Data(String name, int interval, int ewmaLog) {
+            this(name, interval, ewmaLog, new RuleState<>());
+        }
+
+        @Override
+        public int apply(PacketContext pkt) {
+            Estimator e = state.get();
+            if (e == null) {
+                long now = RuleState.jiffies(pkt.nowNanos());
+                e = state.setIfAbsent(ESTIMATORS.get(name, n -> new Estimator(interval + 2, ewmaLog, now)));
+            }
+            e.add(RuleState.jiffies(pkt.nowNanos()), pkt.length());
+            return Verdict.CONTINUE;
+        }
+
         long intervalMicros() {
             return (UNITS_PER_SEC << (interval + 2)) / 4;
         }
@@ -45,6 +71,70 @@ public final class RateestTarget extends TargetExtension {
             long iv = intervalMicros();
             out.append(" name ").append(name).append(" interval ").append(time(iv)).append(" ewmalog ")
                     .append(time(iv * (1L << ewmaLog)));
+        }
+    }
+
+    /** The rate estimators of this namespace (the JVM) by name. */
+    public static final RuleState.Registry<String, Estimator> ESTIMATORS = new RuleState.Registry<>();
+
+    /**
+     * gen_estimator's net_rate_estimator: byte and packet counts, and their moving averages in units of 1/256
+     * per second, updated every {@code (HZ/4) << intvl_log} jiffies (62 << intvl_log at HZ 250) by
+     * {@code av += (delta << (10 - intvl_log) >> ewma_log) - (av >> ewma_log)} in wrapping u64 arithmetic.
+     */
+    public static final class Estimator {
+        private final int intvlLog;
+        private final int ewmaLog;
+        private final long period;
+        private long bytes;
+        private long packets;
+        private long lastBytes;
+        private long lastPackets;
+        private long avbps;
+        private long avpps;
+        private long nextJiffies;
+
+        public Estimator(int intvlLog, int ewmaLog, long nowJiffies) {
+            this.intvlLog = intvlLog;
+            this.ewmaLog = ewmaLog;
+            this.period = (RuleState.HZ / 4) << intvlLog;
+            this.nextJiffies = nowJiffies + period;
+        }
+
+        synchronized void add(long now, long len) {
+            advance(now);
+            bytes += len;
+            packets++;
+        }
+
+        /** gen_estimator_read: bytes per second, at {@code now}. */
+        public synchronized long bps(long now) {
+            advance(now);
+            return avbps >>> 8;
+        }
+
+        /** gen_estimator_read: packets per second, at {@code now}. */
+        public synchronized long pps(long now) {
+            advance(now);
+            return avpps >>> 8;
+        }
+
+        private void advance(long now) {
+            while (now - nextJiffies >= 0) {
+                if (bytes == lastBytes && packets == lastPackets && (avbps >>> ewmaLog) == 0
+                        && (avpps >>> ewmaLog) == 0) {
+                    // nothing moves any more: skip the idle periods at once
+                    nextJiffies += ((now - nextJiffies) / period + 1) * period;
+                    return;
+                }
+                long brate = (bytes - lastBytes) << (10 - intvlLog);
+                avbps += (brate >>> ewmaLog) - (avbps >>> ewmaLog);
+                long prate = (packets - lastPackets) << (10 - intvlLog);
+                avpps += (prate >>> ewmaLog) - (avpps >>> ewmaLog);
+                lastBytes = bytes;
+                lastPackets = packets;
+                nextJiffies += period;
+            }
         }
     }
 

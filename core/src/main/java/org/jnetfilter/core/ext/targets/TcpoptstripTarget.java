@@ -1,5 +1,8 @@
 package org.jnetfilter.core.ext.targets;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.List;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
@@ -8,6 +11,9 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
@@ -21,6 +27,11 @@ public final class TcpoptstripTarget extends TargetExtension {
     // RFC 793/1323/2018/2385 option kinds iptables knows by name, in its table's order
     private static final String[] NAMES = {"wscale", "mss", "sack-permitted", "sack", "timestamp", "md5"};
     private static final int[] KINDS = {3, 2, 4, 5, 8, 19};
+    // Linux: sizeof(struct tcphdr), TCPOPT_NOP; tcphdr check at 16
+    static final int TCP_HEADER = 20;
+    static final int OPT_NOP = 1;
+    static final int TCP_CHECKSUM = 16;
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     public TcpoptstripTarget() {
         super("TCPOPTSTRIP", List.of(STRIP_OPTIONS));
@@ -28,6 +39,53 @@ public final class TcpoptstripTarget extends TargetExtension {
 
     /** @param strip four 64-bit words, bit k of word k/64 for option kind k */
     public record Data(long[] strip) implements ExtensionData {
+        /*
+         * xt_TCPOPTSTRIP tcpoptstrip_mangle_packet: a non-first fragment passes untouched; a TCP header
+         * cut short, with a data offset below 5, or whose options run past the packet drops. Each option
+         * (EOL and NOP one byte, a zero length taken as 1) whose kind is in the set and which ends inside
+         * the header is overwritten with NOPs, the TCP checksum fixed byte by byte with
+         * inet_proto_csum_replace2 (a byte at an even offset is the high half of its word). The walk
+         * stops one byte before the header's end, as the kernel's does.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            if (pkt.fragmentOffset() != 0) {
+                return Verdict.CONTINUE;
+            }
+            if (!pkt.transportAvailable(TCP_HEADER)) {
+                return Verdict.DROP;
+            }
+            int tcpHeaderLength = (pkt.transportU8(12) >>> 4) << 2;
+            if (tcpHeaderLength < TCP_HEADER || !pkt.transportAvailable(tcpHeaderLength)) {
+                return Verdict.DROP;
+            }
+            MemorySegment s = pkt.segment();
+            long tcp = pkt.networkOffset() + pkt.transportOffset();
+            for (int i = TCP_HEADER, optl; i < tcpHeaderLength - 1; i += optl) {
+                int kind = pkt.transportU8(i);
+                int len = pkt.transportU8(i + 1);
+                optl = kind <= OPT_NOP || len == 0 ? 1 : len;
+                if (i + optl > tcpHeaderLength) {
+                    break;
+                }
+                if (!strips(kind)) {
+                    continue;
+                }
+                int check = Short.toUnsignedInt(s.get(U16, tcp + TCP_CHECKSUM));
+                for (int j = 0; j < optl; j++) {
+                    int o = pkt.transportU8(i + j);
+                    int n = OPT_NOP;
+                    if ((i + j) % 2 == 0) {
+                        o <<= 8;
+                        n <<= 8;
+                    }
+                    check = Checksums.update16(check, o, n);
+                    s.set(ValueLayout.JAVA_BYTE, tcp + i + j, (byte) OPT_NOP);
+                }
+                s.set(U16, tcp + TCP_CHECKSUM, (short) check);
+            }
+            return Verdict.CONTINUE;
+        }
         public boolean strips(int kind) {
             return (strip[kind >>> 6] & (1L << (kind & 63))) != 0;
         }

@@ -9,6 +9,8 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.ext.matches.TypeOfService;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -27,6 +29,19 @@ public final class TosTarget extends TargetExtension {
     }
 
     public record Data(int value, int mask) implements ExtensionData {
+        /**
+         * xt_DSCP tos_tg / tos_tg6: {@code ds = (ds & ~mask) ^ value}, written only when it changes (IPv4
+         * with an incremental header checksum fix); the walk goes on.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            int orig = TypeOfService.dsfield(pkt);
+            int ds = (orig & ~mask ^ value) & 0xFF;
+            if (ds != orig) {
+                TypeOfService.changeDsfield(pkt, 0, ds);
+            }
+            return Verdict.CONTINUE;
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --set-tos ").append(TypeOfService.hex2(value)).append('/').append(TypeOfService.hex2(mask));

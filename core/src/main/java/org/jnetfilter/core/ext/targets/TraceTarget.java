@@ -7,6 +7,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j TRACE} (libxt_TRACE, xt_TRACE.c): marks the packet for rule tracing. Raw table only. */
@@ -17,6 +19,16 @@ public final class TraceTarget extends TargetExtension {
     }
 
     public record Data() implements ExtensionData {
+        /**
+         * xt_TRACE trace_tg: sets {@code skb->nf_trace} and goes on with the next rule. PacketContext has no
+         * trace bit yet, so the mark is not kept; the walk's {@link org.jnetfilter.core.netfilter.Trace} is the
+         * way to follow a packet here.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Verdict.CONTINUE;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
         }
