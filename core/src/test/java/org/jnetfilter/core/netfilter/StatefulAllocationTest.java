@@ -53,12 +53,17 @@ class StatefulAllocationTest {
         }
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long id = Thread.currentThread().threadId();
-        long before = threads.getThreadAllocatedBytes(id);
-        for (int i = 0; i < 100_000; i++) {
-            one.run();
+        // the least of three rounds: a JIT compilation or a profile update may allocate during one of them;
+        // anything allocated per packet would be at least 16 bytes x 100k
+        long allocated = Long.MAX_VALUE;
+        for (int round = 0; round < 3; round++) {
+            long before = threads.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 100_000; i++) {
+                one.run();
+            }
+            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(id) - before);
         }
-        long allocated = threads.getThreadAllocatedBytes(id) - before;
-        assertThat(sink[0]).isEqualTo(120_000L * Verdict.QUEUE);
-        assertThat(allocated).as("bytes allocated for 100k walks").isLessThan(10_000);
+        assertThat(sink[0]).isEqualTo(320_000L * Verdict.QUEUE);
+        assertThat(allocated).as("bytes allocated for 100k walks").isLessThan(100_000);
     }
 }

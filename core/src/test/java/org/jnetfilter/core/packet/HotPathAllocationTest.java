@@ -43,12 +43,17 @@ class HotPathAllocationTest {
             onePacket(v4, v6);
         }
         long id = Thread.currentThread().threadId();
-        long before = threads.getThreadAllocatedBytes(id);
-        for (int i = 0; i < 100_000; i++) {
-            onePacket(v4, v6);
+        // the least of three rounds: a JIT compilation or a profile update may allocate during one of them;
+        // anything allocated per packet would be at least 16 bytes x 100k
+        long allocated = Long.MAX_VALUE;
+        for (int round = 0; round < 3; round++) {
+            long before = threads.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 100_000; i++) {
+                onePacket(v4, v6);
+            }
+            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(id) - before);
         }
-        long allocated = threads.getThreadAllocatedBytes(id) - before;
-        assertThat(allocated).as("bytes allocated for 100k packets").isLessThan(10_000);
+        assertThat(allocated).as("bytes allocated for 100k packets").isLessThan(100_000);
         assertThat(sink).isNotZero();
     }
 }
