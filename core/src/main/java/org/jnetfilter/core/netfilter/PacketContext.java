@@ -366,6 +366,26 @@ public final class PacketContext {
         return this;
     }
 
+    /**
+     * The host the packet is on: its addresses and routes decide the addrtype match. A host with only
+     * {@code lo} until the caller sets one.
+     */
+    public org.jnetfilter.core.host.Host host() {
+        org.jnetfilter.core.host.Host h = host;
+        if (h == null) {
+            h = new org.jnetfilter.core.host.Host();
+            host = h;
+        }
+        return h;
+    }
+
+    public PacketContext host(org.jnetfilter.core.host.Host h) {
+        host = java.util.Objects.requireNonNull(h, "host");
+        return this;
+    }
+
+    private org.jnetfilter.core.host.Host host;
+
     /** The random source of the kernel's {@code get_random_u32} (statistic, NFQUEUE's hash seed); seed 0 unless set. */
     public RandomGenerator random() {
         return random;

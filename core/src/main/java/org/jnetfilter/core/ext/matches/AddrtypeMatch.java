@@ -41,6 +41,32 @@ public final class AddrtypeMatch extends MatchExtension {
 
     /** @param source RTN_* bits, 0 when not matched on */
     public record Data(int source, int dest, int flags) implements ExtensionData {
+        /**
+         * xt_addrtype's addrtype_mt_v1: the type of each address on the packet's host, looked up through the
+         * in or out interface when --limit-iface-in/out says so; each given set must contain it (or not,
+         * inverted).
+         */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            String dev = (flags & LIMIT_IN) != 0 ? pkt.inInterface() : (flags & LIMIT_OUT) != 0 ? pkt.outInterface() : null;
+            if (dev != null && dev.isEmpty()) {
+                dev = null;
+            }
+            org.jnetfilter.core.host.Host host = pkt.host();
+            if (source != 0 && typeIn(host, pkt.family(), pkt.sourceHi(), pkt.sourceLo(), dev, source)
+                    == ((flags & INVERT_SOURCE) != 0)) {
+                return false;
+            }
+            return dest == 0 || typeIn(host, pkt.family(), pkt.destinationHi(), pkt.destinationLo(), dev, dest)
+                    != ((flags & INVERT_DEST) != 0);
+        }
+
+        private static boolean typeIn(org.jnetfilter.core.host.Host host, org.jnetfilter.core.rules.Family family,
+                                      long hi, long lo, String dev, int mask) {
+            org.jnetfilter.core.host.IpAddress a = new org.jnetfilter.core.host.IpAddress(family, hi, lo);
+            return (mask & (1 << host.addressType(a, dev).ordinal())) != 0;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (source != 0) {
