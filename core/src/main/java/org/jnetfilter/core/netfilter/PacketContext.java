@@ -140,6 +140,10 @@ public final class PacketContext {
         hook = null;
         hotdrop = false;
         rejectWith = -1;
+        macSource = -1;
+        priority = 0;
+        traced = false;
+        untracked = false;
     }
 
     /**
@@ -365,6 +369,51 @@ public final class PacketContext {
         nowNanos = nanos;
         return this;
     }
+
+    /** The Ethernet source address as 48 bits, or -1 when the packet has no Ethernet header. */
+    public long macSource() {
+        return macSource;
+    }
+
+    public PacketContext macSource(long mac) {
+        macSource = mac;
+        return this;
+    }
+
+    /** skb->priority (the tc class CLASSIFY sets). */
+    public long priority() {
+        return priority;
+    }
+
+    public PacketContext priority(long v) {
+        priority = v & 0xFFFFFFFFL;
+        return this;
+    }
+
+    /** skb->nf_trace, set by the TRACE target. */
+    public boolean traced() {
+        return traced;
+    }
+
+    public PacketContext traced(boolean v) {
+        traced = v;
+        return this;
+    }
+
+    /** Untracked: NOTRACK or CT --notrack gave the packet the untracked conntrack entry. */
+    public boolean untracked() {
+        return untracked;
+    }
+
+    public PacketContext untracked(boolean v) {
+        untracked = v;
+        return this;
+    }
+
+    private long macSource = -1;
+    private long priority;
+    private boolean traced;
+    private boolean untracked;
 
     /**
      * The host the packet is on: its addresses and routes decide the addrtype match. A host with only

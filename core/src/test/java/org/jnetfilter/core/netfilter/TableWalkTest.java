@@ -434,9 +434,9 @@ class TableWalkTest {
     @Test
     void anExtensionWithoutPacketSemanticsSaysSo() {
         Table t = filter(builtin("INPUT", "ACCEPT",
-                rule(verdict("ACCEPT"), match(ANY, "mac", "--mac-source", "00:11:22:33:44:55"))));
+                rule(verdict("ACCEPT"), match(ANY, "physdev", "--physdev-is-bridged"))));
         assertThatThrownBy(() -> walk(t, SSH_SYN)).isInstanceOf(UnsupportedOperationException.class)
-                .hasMessageStartingWith("no packet semantics yet: MacMatch");
+                .hasMessageStartingWith("no packet semantics yet: PhysdevMatch");
     }
 
     @Test

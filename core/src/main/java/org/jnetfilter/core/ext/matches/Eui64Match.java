@@ -25,6 +25,25 @@ public final class Eui64Match extends MatchExtension {
     }
 
     public record Data() implements ExtensionData {
+        /**
+         * ip6t_eui64: the low 64 bits of the IPv6 source must be the modified EUI-64 of the Ethernet source
+         * (the MAC split by ff:fe, the universal/local bit flipped). Without an Ethernet header a non-first
+         * fragment is dropped, anything else does not match.
+         */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            long mac = pkt.macSource();
+            if (mac < 0) {
+                if (pkt.fragmentOffset() != 0) {
+                    pkt.hotdrop(true);
+                }
+                return false;
+            }
+            long eui = ((mac >>> 24) << 40) | (0xFFFEL << 24) | (mac & 0xFFFFFFL);
+            eui ^= 0x02L << 56;
+            return pkt.sourceLo() == eui;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
         }

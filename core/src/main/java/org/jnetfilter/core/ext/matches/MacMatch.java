@@ -24,6 +24,16 @@ public final class MacMatch extends MatchExtension {
 
     /** @param address the 48-bit MAC address in the low bits */
     public record Data(long address, boolean inverted) implements ExtensionData {
+        /** xt_mac: no Ethernet header, no match (whatever the '!'); else the source address compared. */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            long src = pkt.macSource();
+            if (src < 0) {
+                return false;
+            }
+            return (src == address) != inverted;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --mac-source " : " --mac-source ");

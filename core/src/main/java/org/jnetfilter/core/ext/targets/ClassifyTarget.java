@@ -24,6 +24,13 @@ public final class ClassifyTarget extends TargetExtension {
 
     /** @param priority TC_H_MAKE(major << 16, minor) */
     public record Data(long priority) implements ExtensionData {
+        /** xt_CLASSIFY: skb->priority = the class; continue. */
+        @Override
+        public int apply(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            pkt.priority(priority);
+            return org.jnetfilter.core.netfilter.Verdict.CONTINUE;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(String.format(" --set-class %04x:%04x", priority >>> 16, priority & 0xFFFF));

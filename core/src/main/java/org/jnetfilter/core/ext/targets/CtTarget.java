@@ -58,6 +58,7 @@ public final class CtTarget extends TargetExtension {
             if ((flags & F_NOTRACK) == 0) {
                 throw new UnsupportedOperationException("no packet semantics yet: CT without --notrack");
             }
+            pkt.untracked(true);
             return Verdict.CONTINUE;
         }
 

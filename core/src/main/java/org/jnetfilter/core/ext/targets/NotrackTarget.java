@@ -39,6 +39,8 @@ public final class NotrackTarget extends TargetExtension {
          */
         @Override
         public int apply(PacketContext pkt) {
+            // Linux: the packet gets the untracked conntrack entry, and conntrack leaves it alone
+            pkt.untracked(true);
             return Verdict.CONTINUE;
         }
 

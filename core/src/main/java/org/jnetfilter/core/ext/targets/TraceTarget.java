@@ -26,6 +26,8 @@ public final class TraceTarget extends TargetExtension {
          */
         @Override
         public int apply(PacketContext pkt) {
+            // Linux: xt_TRACE sets skb->nf_trace and continues
+            pkt.traced(true);
             return Verdict.CONTINUE;
         }
 
