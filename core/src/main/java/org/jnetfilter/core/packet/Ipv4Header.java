@@ -67,9 +67,9 @@ public final class Ipv4Header {
     public static final int OPT_RA = 148;
 
     /** Option walk finished normally (end of header or End of Option List). */
-    public static final int END = -1;
+    public static final int END = OptionWalk.END;
     /** Option walk stopped: an option's length is below 2 or runs past the header. */
-    public static final int MALFORMED = -2;
+    public static final int MALFORMED = OptionWalk.MALFORMED;
 
     private MemorySegment segment;
     private long offset;
@@ -283,11 +283,7 @@ public final class Ipv4Header {
 
     /** Length of the option at {@code at}, type and length bytes included; 1 for NOP and EOL. */
     public int optionLength(int at) {
-        int type = optionType(at);
-        if (type == OPT_END || type == OPT_NOOP) {
-            return 1;
-        }
-        return NetworkOrder.u8(segment, offset + at + 1);
+        return OptionWalk.length(segment, offset, at);
     }
 
     /** Cursor of the first option of {@code type}, or a negative walk result. */
@@ -300,25 +296,6 @@ public final class Ipv4Header {
     }
 
     private int checkOption(int at) {
-        int end = headerLength();
-        if (at >= end) {
-            return END;
-        }
-        int type = optionType(at);
-        if (type == OPT_END) {
-            return END;
-        }
-        if (type == OPT_NOOP) {
-            return at;
-        }
-        if (at + 1 >= end) {
-            return MALFORMED;
-        }
-        int len = NetworkOrder.u8(segment, offset + at + 1);
-        // Linux: __ip_options_compile rejects optlen < 2 or optlen > remaining bytes.
-        if (len < 2 || at + len > end) {
-            return MALFORMED;
-        }
-        return at;
+        return OptionWalk.check(segment, offset, at, headerLength());
     }
 }

@@ -81,8 +81,8 @@ public final class TcpHeader {
     /** Linux: TCP_MAX_WSCALE; larger shifts are clamped with "Illegal window scaling value". */
     public static final int MAX_WSCALE = 14;
 
-    public static final int END = -1;
-    public static final int MALFORMED = -2;
+    public static final int END = OptionWalk.END;
+    public static final int MALFORMED = OptionWalk.MALFORMED;
 
     private MemorySegment segment;
     private long offset;
@@ -211,11 +211,7 @@ public final class TcpHeader {
 
     /** Length of the option at {@code at} including kind and length bytes; 1 for NOP and EOL. */
     public int optionLength(int at) {
-        int kind = optionType(at);
-        if (kind == OPT_EOL || kind == OPT_NOP) {
-            return 1;
-        }
-        return NetworkOrder.u8(segment, offset + at + 1);
+        return OptionWalk.length(segment, offset, at);
     }
 
     /** Cursor of the first option of {@code kind} with exactly {@code length} bytes, or -1. */
@@ -298,25 +294,6 @@ public final class TcpHeader {
     }
 
     private int checkOption(int at) {
-        int end = headerLength();
-        if (at >= end) {
-            return END;
-        }
-        int kind = optionType(at);
-        if (kind == OPT_EOL) {
-            return END;
-        }
-        if (kind == OPT_NOP) {
-            return at;
-        }
-        if (at + 1 >= end) {
-            return MALFORMED;
-        }
-        int len = NetworkOrder.u8(segment, offset + at + 1);
-        // Linux tcp_parse_options: "silly options" (< 2) and partial options end the parse.
-        if (len < 2 || at + len > end) {
-            return MALFORMED;
-        }
-        return at;
+        return OptionWalk.check(segment, offset, at, headerLength());
     }
 }
