@@ -53,16 +53,7 @@ public final class Icmp6Match extends MatchExtension {
          */
         @Override
         public boolean matches(PacketContext pkt) {
-            if (pkt.fragmentOffset() != 0) {
-                return false;
-            }
-            if (!pkt.transportAvailable(8)) {
-                pkt.hotdrop(true);
-                return false;
-            }
-            int t = pkt.transportU8(0);
-            int c = pkt.transportU8(1);
-            return (t == type && c >= codeLo && c <= codeHi) != inverted;
+            return IcmpTypes.matches(pkt, type, codeLo, codeHi, inverted, false);
         }
 
         @Override

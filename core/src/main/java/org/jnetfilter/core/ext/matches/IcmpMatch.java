@@ -55,16 +55,7 @@ public final class IcmpMatch extends MatchExtension {
          */
         @Override
         public boolean matches(PacketContext pkt) {
-            if (pkt.fragmentOffset() != 0) {
-                return false;
-            }
-            if (!pkt.transportAvailable(8)) {
-                pkt.hotdrop(true);
-                return false;
-            }
-            int t = pkt.transportU8(0);
-            int c = pkt.transportU8(1);
-            return (type == 0xFF || (t == type && c >= codeLo && c <= codeHi)) != inverted;
+            return IcmpTypes.matches(pkt, type, codeLo, codeHi, inverted, type == 0xFF);
         }
 
         @Override

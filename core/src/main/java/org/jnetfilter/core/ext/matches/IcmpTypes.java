@@ -175,4 +175,22 @@ final class IcmpTypes {
             out.append(" codes ").append(lo).append('-').append(hi);
         }
     }
+
+    /**
+     * icmp_match / icmp6_match: never a non-first fragment; a header shorter than 8 bytes drops the
+     * packet; else the type must be equal and the code in range (or, for IPv4, type 0xFF: any).
+     */
+    static boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt, int type, int codeLo, int codeHi,
+                           boolean inverted, boolean anyType) {
+        if (pkt.fragmentOffset() != 0) {
+            return false;
+        }
+        if (!pkt.transportAvailable(8)) {
+            pkt.hotdrop(true);
+            return false;
+        }
+        int t = pkt.transportU8(0);
+        int c = pkt.transportU8(1);
+        return (anyType || (t == type && c >= codeLo && c <= codeHi)) != inverted;
+    }
 }

@@ -14,11 +14,15 @@ record PortRange(int lo, int hi, boolean inverted) {
         return (port >= lo && port <= hi) != inverted;
     }
 
-    /** " --sport 1:2" (save). */
+    /** " --sport 1:2" (save), nothing for the range that means "any port". */
     void save(StringBuilder out, String option) {
-        if (isAny()) {
-            return;
+        if (!isAny()) {
+            saveAlways(out, option);
         }
+    }
+
+    /** " --sport 1:2" even for 0:65535: sctp and dccp keep a range the user gave. */
+    void saveAlways(StringBuilder out, String option) {
         out.append(inverted ? " ! --" : " --").append(option).append(' ').append(lo);
         if (lo != hi) {
             out.append(':').append(hi);

@@ -160,12 +160,8 @@ public final class SctpMatch extends MatchExtension {
         }
 
         private static void savePorts(StringBuilder out, PortRange r, String option) {
-            if (r == null) {
-                return;
-            }
-            out.append(r.inverted() ? " ! --" : " --").append(option).append(' ').append(r.lo());
-            if (r.lo() != r.hi()) {
-                out.append(':').append(r.hi());
+            if (r != null) {
+                r.saveAlways(out, option);
             }
         }
 
