@@ -16,4 +16,19 @@ public interface ExtensionParser {
 
     /** After the whole command line: the final check, and the immutable parsed form. */
     ExtensionData finish(ParseContext ctx);
+
+    /** The parser of an extension that takes no options: it only ever yields {@code data}. */
+    static ExtensionParser noOptions(String extension, java.util.function.Supplier<ExtensionData> data) {
+        return new ExtensionParser() {
+            @Override
+            public void parse(OptionSpec option, boolean invert, String arg, ParseContext ctx) {
+                throw new IllegalStateException(extension + " has no options: " + option);
+            }
+
+            @Override
+            public ExtensionData finish(ParseContext ctx) {
+                return data.get();
+            }
+        };
+    }
 }

@@ -4,7 +4,6 @@ import java.util.List;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.ParseContext;
-import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.netfilter.PacketContext;
@@ -63,16 +62,6 @@ public final class NotrackTarget extends TargetExtension {
 
     @Override
     public ExtensionParser newParser(ParseContext ctx) {
-        return new ExtensionParser() {
-            @Override
-            public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
-                throw new IllegalStateException("NOTRACK has no options: " + option);
-            }
-
-            @Override
-            public ExtensionData finish(ParseContext c) {
-                return new Data();
-            }
-        };
+        return ExtensionParser.noOptions("NOTRACK", Data::new);
     }
 }

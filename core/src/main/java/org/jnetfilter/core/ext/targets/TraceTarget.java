@@ -3,7 +3,6 @@ package org.jnetfilter.core.ext.targets;
 import java.util.List;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
-import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
@@ -49,16 +48,6 @@ public final class TraceTarget extends TargetExtension {
 
     @Override
     public ExtensionParser newParser(ParseContext ctx) {
-        return new ExtensionParser() {
-            @Override
-            public void parse(OptionSpec option, boolean invert, String arg, ParseContext c) {
-                throw new IllegalStateException("TRACE has no options: " + option);
-            }
-
-            @Override
-            public ExtensionData finish(ParseContext c) {
-                return new Data();
-            }
-        };
+        return ExtensionParser.noOptions("TRACE", Data::new);
     }
 }
