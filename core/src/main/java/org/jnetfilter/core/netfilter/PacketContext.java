@@ -5,6 +5,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.CtInfo;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
@@ -144,6 +146,8 @@ public final class PacketContext {
         priority = 0;
         traced = false;
         untracked = false;
+        conntrack = null;
+        ctInfo = CtInfo.UNTRACKED;
     }
 
     /**
@@ -410,6 +414,39 @@ public final class PacketContext {
         return this;
     }
 
+    /**
+     * The packet's connection tracking entry ({@code skb->_nfct}), or null: none yet, or untracked
+     * (then {@link #ctInfo()} is {@link CtInfo#UNTRACKED} and {@link #untracked()} true).
+     */
+    public Connection conntrack() {
+        return conntrack;
+    }
+
+    /** The packet's {@code ip_conntrack_info} toward {@link #conntrack()} ({@link CtInfo}). */
+    public int ctInfo() {
+        return ctInfo;
+    }
+
+    /** Attaches the packet to {@code c} (nf_ct_set): {@code ctinfo} says how it relates to it. */
+    public PacketContext conntrack(Connection c, int ctinfo) {
+        conntrack = c;
+        ctInfo = ctinfo;
+        return this;
+    }
+
+    /** Where LOG writes its lines; not reset by a load (it belongs to the datapath). */
+    public LogSink logSink() {
+        return logSink;
+    }
+
+    public PacketContext logSink(LogSink sink) {
+        logSink = java.util.Objects.requireNonNull(sink, "sink");
+        return this;
+    }
+
+    private LogSink logSink = LogSink.NONE;
+    private Connection conntrack;
+    private int ctInfo = CtInfo.UNTRACKED;
     private long macSource = -1;
     private long priority;
     private boolean traced;

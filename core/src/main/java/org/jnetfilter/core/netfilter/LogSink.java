@@ -1,0 +1,15 @@
+package org.jnetfilter.core.netfilter;
+
+/**
+ * Where the LOG target's lines go (the kernel's printk to the log buffer, what {@code dmesg} shows),
+ * and NFLOG's messages. {@link #NONE} discards them.
+ *
+ * <p>Called on the packet thread inside a table walk.
+ */
+public interface LogSink {
+    LogSink NONE = (level, line) -> {
+    };
+
+    /** One line as the kernel logs it, without the {@code [time]} prefix; {@code level} is the syslog level 0-7. */
+    void log(int level, String line);
+}
