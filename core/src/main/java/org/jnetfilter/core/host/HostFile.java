@@ -37,6 +37,23 @@ public final class HostFile {
     }
 
     public static Host parse(String source, String text) throws HostFileException {
+        return parse(source, text, false);
+    }
+
+    /**
+     * A HOST file as {@code jnf replay} and {@code jnf trace} read it: it describes a running host, so each
+     * link is up from the line that adds it (the issue's example has no {@code link set up}); {@code link
+     * set NAME down} still takes one down. {@link #parse} follows iproute2, where a new link is down.
+     */
+    public static Host readRunning(Path path) throws IOException, HostFileException {
+        return parse(path.toString(), Files.readString(path, StandardCharsets.UTF_8), true);
+    }
+
+    public static Host parseRunning(String source, String text) throws HostFileException {
+        return parse(source, text, true);
+    }
+
+    private static Host parse(String source, String text, boolean linksUp) throws HostFileException {
         Host host = new Host();
         String[] lines = text.split("\r?\n", -1);
         for (int i = 0; i < lines.length; i++) {
@@ -47,7 +64,11 @@ public final class HostFile {
                 continue;
             }
             try {
-                apply(host, new Words(body.split("\\s+")));
+                Words words = new Words(body.split("\\s+"));
+                apply(host, words);
+                if (linksUp && words.w.length >= 3 && words.w[0].equals("link") && words.w[1].equals("add")) {
+                    host.setUp(host.links().get(host.links().size() - 1).name(), true);
+                }
             } catch (IllegalArgumentException e) {
                 throw new HostFileException(source, i + 1, line, e.getMessage());
             }

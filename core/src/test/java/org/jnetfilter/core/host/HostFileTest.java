@@ -14,6 +14,25 @@ class HostFileTest {
     }
 
     @Test
+    void aRunningHostFileHasItsLinksUpSoTheIssuesExampleRoutes() throws Exception {
+        String text = """
+                link add eth0 address 02:00:00:00:00:01
+                addr add 10.0.1.1/24 dev eth0
+                link add eth1
+                addr add 10.0.2.1/24 dev eth1
+                route add default via 10.0.2.254 dev eth1
+                link add eth2
+                link set eth2 down
+                """;
+        Host h = HostFile.parseRunning("host", text);
+        assertThat(h.link("eth0").up()).isTrue();
+        assertThat(h.link("eth2").up()).isFalse();
+        assertThat(h.lookup(Family.IPV4, IpAddress.parse("192.0.2.9"), null, 0, null, null).toString()).contains("eth1");
+        // iproute2's reading: a new link is down, so the route through it is refused
+        assertThatThrownBy(() -> HostFile.parse("host", text)).hasMessageContaining("Nexthop has invalid gateway");
+    }
+
+    @Test
     void readsTheIssuesExampleWithCommentsAndBlankLines() throws Exception {
         Host h = HostFile.parse("host.txt", """
                 # a two-legged router
