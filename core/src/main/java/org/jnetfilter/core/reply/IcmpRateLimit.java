@@ -1,0 +1,94 @@
+package org.jnetfilter.core.reply;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+import org.jnetfilter.core.ext.matches.RuleState;
+import org.jnetfilter.core.host.IpAddress;
+
+/**
+ * The two rate limits ICMP and ICMPv6 errors pass, in the order of current kernels (6.12+, "icmp: change
+ * the order of rate limits"): first the network namespace's global token bucket ({@code icmp_global_allow},
+ * shared by IPv4 and IPv6), then the per-destination bucket ({@code inet_peer_xrlim_allow}); only a message
+ * that passes both consumes global credit ({@code icmp_global_consume}: 0, 1 or 2 credits at random, 1 on
+ * average).
+ *
+ * <pre>
+ * global:  credit <= icmp_msgs_burst (50); empty: refilled by icmp_msgs_per_sec (1000) * elapsed / HZ once
+ *          at least HZ/50 jiffies passed (elapsed capped at HZ); a positive credit allows at once
+ * peer:    tokens in jiffies, capped at XRLIM_BURST_FACTOR (6) * timeout; a message costs timeout
+ *          (icmp_ratelimit 1000 ms, icmpv6 ratelimit 100 ms shifted right by (128 - route prefix) / 32);
+ *          a new peer starts 60 s in the past, so with a full bucket: 6 messages, then one per timeout
+ * </pre>
+ *
+ * <p>Time is jiffies of the packet's clock ({@link RuleState#jiffies}, HZ 250 as this machine's kernel).
+ * Not thread-safe: one per host, used under the caller's lock or from one packet thread. Peers are kept up
+ * to {@link #MAX_PEERS}, oldest dropped first (the kernel's inet_peer tree is garbage-collected likewise).
+ */
+final class IcmpRateLimit {
+    // Linux: XRLIM_BURST_FACTOR
+    static final int BURST_FACTOR = 6;
+    static final int MAX_PEERS = 65536;
+
+    private long globalCredit;
+    private long globalStamp;
+    private boolean globalStarted;
+
+    private final Map<IpAddress, long[]> peerByAddress = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<IpAddress, long[]> eldest) {
+            return size() > MAX_PEERS;
+        }
+    };
+
+    /**
+     * icmp_global_allow: whether the global bucket lets one more message through. A positive credit allows;
+     * an empty one is refilled when at least HZ/50 jiffies passed.
+     */
+    boolean globalAllow(long jiffies, long msgsPerSec, long burst) {
+        if (!globalStarted) {
+            // the stamp starts at 0, so the first refill is a full second's worth, capped at the burst
+            globalStarted = true;
+            globalStamp = jiffies - RuleState.HZ;
+        }
+        if (globalCredit > 0) {
+            return true;
+        }
+        long delta = Math.min(jiffies - globalStamp, RuleState.HZ);
+        if (delta < RuleState.HZ / 50) {
+            return false;
+        }
+        long incr = msgsPerSec * delta / RuleState.HZ;
+        if (incr == 0) {
+            return false;
+        }
+        globalStamp = jiffies;
+        globalCredit = Math.min(globalCredit + incr, burst);
+        return true;
+    }
+
+    /** icmp_global_consume: 0, 1 or 2 credits (get_random_u32_below(3)); the credit may go negative. */
+    void globalConsume(RandomGenerator random) {
+        globalCredit -= random.nextInt(3);
+    }
+
+    /** inet_peer_xrlim_allow for the peer {@code destination}, {@code timeout} in jiffies. */
+    boolean peerAllow(IpAddress destination, long jiffies, long timeout) {
+        long[] peer = peerByAddress.get(destination);
+        if (peer == null) {
+            // Linux: inet_getpeer sets rate_last = jiffies - 60 * HZ, so the first message finds a full bucket
+            peer = new long[] {0, jiffies - 60 * RuleState.HZ};
+            peerByAddress.put(destination, peer);
+        }
+        long token = peer[0] + (jiffies - peer[1]);
+        peer[1] = jiffies;
+        token = Math.min(token, BURST_FACTOR * timeout);
+        boolean allowed = false;
+        if (token >= timeout) {
+            token -= timeout;
+            allowed = true;
+        }
+        peer[0] = token;
+        return allowed;
+    }
+}
