@@ -133,7 +133,7 @@ probe("v4-udp-port-unreach", [ip4(B4, A4, 17, udp(B4, A4, 5000, 82, b"ping!"), t
 probe("v4-udp-port-unreach-large", [ip4(B4, A4, 17, udp(B4, A4, 5001, 82, big[:700]), tos=0xb8, flags_frag=0)])
 for port, kind in ((90, "net-unreach"), (91, "host-unreach"), (92, "proto-unreach"), (93, "net-prohib"),
                    (94, "host-prohib"), (95, "admin-prohib"), (96, "port-unreach")):
-    probe("v4-udp-" + kind, [ip4(B4, A4, 17, udp(B4, A4, 5002, port, b"x" * 16), tos=0x02)])
+    probe("v4-with-" + kind, [ip4(B4, A4, 17, udp(B4, A4, 5002, port, b"x" * 16), tos=0x02)])
 probe("v4-udp-zero-checksum", [ip4(B4, A4, 17, udp(B4, A4, 5003, 82, b"zero", zero=True))])
 probe("v4-udp-bad-checksum-no-reply", [ip4(B4, A4, 17, udp(B4, A4, 5004, 82, b"bad")[:6] + b"\x12\x34" + b"bad")])
 probe("v4-udp-first-fragment", [ip4(B4, A4, 17, udp(B4, A4, 5005, 82, b"y" * 40)[:24], ident=0x777, flags_frag=0x2000)])

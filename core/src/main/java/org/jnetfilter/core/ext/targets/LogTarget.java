@@ -11,8 +11,10 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.SaveText;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.LogSink;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.reply.LogLine;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j LOG} (libxt_LOG, nf_log_syslog): a kernel log line per packet. Allowed in every table and chain. */
@@ -72,9 +74,16 @@ public final class LogTarget extends TargetExtension {
             }
         }
 
-        /** xt_LOG log_tg: writes a kernel log line (not modelled yet: a trace shows the rule) and goes on. */
+        /**
+         * xt_LOG log_tg: writes the kernel log line ({@link LogLine}) at the rule's level to the packet's
+         * {@link LogSink} and goes on with the next rule. Nothing is formatted when the sink discards.
+         */
         @Override
         public int apply(PacketContext pkt) {
+            LogSink sink = pkt.logSink();
+            if (sink != LogSink.NONE) {
+                sink.log(level, LogLine.format(pkt, prefix, flags));
+            }
             return Verdict.CONTINUE;
         }
 
