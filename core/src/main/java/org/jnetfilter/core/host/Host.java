@@ -52,6 +52,7 @@ public final class Host {
             new ArrayList<>());
     private final Map<String, String> sysctlByName = new TreeMap<>();
     private volatile Map<TableKey, List<Route>> tablesSnapshot;
+    private volatile long version;
 
     /** A host as Linux boots it: {@code lo} up with 127.0.0.1/8 and ::1/128, the default rules, default sysctls. */
     public Host() {
@@ -68,6 +69,19 @@ public final class Host {
         rules.get(Family.IPV6).add(PolicyRule.lookup(Family.IPV6, 32766, TABLE_MAIN));
     }
 
+    /**
+     * Counts configuration changes: a cache of lookups (the datapath's route cache) is valid while the version it
+     * was filled at is current.
+     */
+    public long version() {
+        return version;
+    }
+
+    private void changed() {
+        tablesSnapshot = null;
+        version++;
+    }
+
     // ---- interfaces ----
 
     /** {@code ip link add NAME address MAC mtu N}: a new interface, down, with the next free ifindex. */
@@ -77,7 +91,7 @@ public final class Host {
         }
         Link link = new Link(name, nextIndex++, mac, mtu, false, List.of());
         linkByName.put(name, link);
-        tablesSnapshot = null;
+        changed();
         Sysctls.newInterface(sysctlByName, name);
         return link;
     }
@@ -118,17 +132,17 @@ public final class Host {
                 routes.removeIf(r -> name.equals(r.dev()));
             }
         }
-        tablesSnapshot = null;
+        changed();
     }
 
     public void setMtu(String name, int mtu) {
         linkByName.put(name, existing(name).withMtu(mtu));
-        tablesSnapshot = null;
+        changed();
     }
 
     public void setMac(String name, long mac) {
         linkByName.put(name, existing(name).withMac(mac));
-        tablesSnapshot = null;
+        changed();
     }
 
     /** {@code ip addr add A/P dev D}. */
@@ -145,7 +159,7 @@ public final class Host {
         List<InterfaceAddress> list = new ArrayList<>(l.addresses());
         list.add(new InterfaceAddress(address, prefix));
         linkByName.put(dev, l.withAddresses(list));
-        tablesSnapshot = null;
+        changed();
     }
 
     /** Whether an address is configured on some interface (the host's own address). */
@@ -180,6 +194,7 @@ public final class Host {
     public void addNeighbour(IpAddress address, long mac, String dev) {
         existing(dev);
         macByNeighbour.put(address, mac);
+        changed();
     }
 
     /**
@@ -211,7 +226,7 @@ public final class Host {
         Sysctls.validate(key, value);
         sysctlByName.put(key, value.trim());
         Sysctls.propagate(sysctlByName, key, linkByName.keySet());
-        tablesSnapshot = null;
+        changed();
     }
 
     public String sysctl(String name) {
@@ -325,7 +340,7 @@ public final class Host {
             }
         }
         userRoutes.get(family).add(r);
-        tablesSnapshot = null;
+        changed();
         return r;
     }
 
@@ -487,6 +502,7 @@ public final class Host {
         list.add(r);
         // Stable: a new rule goes after existing rules of the same priority, as in fib_nl_newrule.
         list.sort(Comparator.comparingInt(PolicyRule::priority));
+        changed();
         return r;
     }
 

@@ -482,6 +482,127 @@ public final class PacketContext {
         return this;
     }
 
+    // ---- what the datapath attaches (not reset by a load) ----
+
+    /** Where hook and rule events of this packet go; {@link Trace#NONE} unless the datapath sets one. */
+    public Trace trace() {
+        return trace;
+    }
+
+    public PacketContext trace(Trace t) {
+        trace = java.util.Objects.requireNonNull(t, "trace");
+        return this;
+    }
+
+    private Trace trace = Trace.NONE;
+    private Rerouting rerouting;
+    private int routeMtu;
+
+    /** The datapath's re-routing for this packet ({@link #reroute()}); null: none, nothing to re-route. */
+    public PacketContext rerouting(Rerouting r) {
+        rerouting = r;
+        return this;
+    }
+
+    /**
+     * ip_route_me_harder / ip6_route_me_harder: the packet's addresses, mark or TOS changed in OUTPUT (mangle,
+     * NAT, a queue verdict), so look its route up again. False when the new lookup fails: the caller drops the
+     * packet (NF_DROP_ERR). True without a datapath.
+     */
+    public boolean reroute() {
+        Rerouting r = rerouting;
+        return r == null || r.reroute(this);
+    }
+
+    /**
+     * The MTU of the packet's route ({@code dst_mtu(skb_dst(skb))}) where it has one (FORWARD, OUTPUT, POSTROUTING),
+     * else 0.
+     */
+    public int routeMtu() {
+        return routeMtu;
+    }
+
+    public PacketContext routeMtu(int mtu) {
+        routeMtu = mtu;
+        return this;
+    }
+
+    /**
+     * The MTU of the route back to the packet's source, as xt_TCPMSS's tcpmss_reverse_mtu looks it up; 0 when
+     * unknown (no datapath).
+     */
+    public int reverseRouteMtu() {
+        Rerouting r = rerouting;
+        return r == null ? 0 : r.reverseMtu(this);
+    }
+
+    /**
+     * What ipt_mangle_out and nf_queue compare to decide on a re-route besides addresses and mark: the TOS byte of
+     * IPv4; of IPv6 the first word (version, traffic class, flow label), ip6t_mangle_out's flow label check.
+     */
+    public int routingTos() {
+        return family == Family.IPV4 ? u8(1) : segment.get(U32, network);
+    }
+
+    /**
+     * Reads the headers again after bytes changed in place (NAT rewrote an address, a queue verdict replaced the
+     * payload): addresses, protocol, transport offset, fragment offset and the length the IP header gives (an IPv6
+     * jumbogram keeps its length). Keeps everything else: interfaces, mark, conntrack, hook.
+     */
+    public PacketContext reparse() {
+        if (family == Family.IPV4) {
+            length = u16(2);
+            protocol = u8(9);
+            transportOffset = (u8(0) & 0x0F) << 2;
+            fragmentOffset = u16(6) & 0x1FFF;
+            srcLo = segment.get(U32, network + 12) & 0xFFFFFFFFL;
+            dstLo = segment.get(U32, network + 16) & 0xFFFFFFFFL;
+        } else {
+            int payload = u16(4);
+            if (payload != 0) {
+                length = IPV6_HEADER + payload;
+            }
+            srcHi = segment.get(U64, network + 8);
+            srcLo = segment.get(U64, network + 16);
+            dstHi = segment.get(U64, network + 24);
+            dstLo = segment.get(U64, network + 32);
+            findTransport();
+        }
+        return this;
+    }
+
+    /**
+     * Puts a whole new datagram of the same family in place of the packet (a queue verdict with a payload),
+     * keeping its metadata. The datagram must fit the buffer the packet lives in.
+     */
+    public PacketContext replace(MemorySegment datagram) {
+        long room = segment.byteSize() - network;
+        if (datagram.byteSize() > room || datagram.byteSize() < (family == Family.IPV4 ? 20 : IPV6_HEADER)) {
+            throw new IllegalArgumentException("replacement of " + datagram.byteSize() + " bytes does not fit the "
+                    + room + "-byte packet buffer");
+        }
+        MemorySegment.copy(datagram, 0, segment, network, datagram.byteSize());
+        length = (int) datagram.byteSize();
+        return reparse();
+    }
+
+    /**
+     * Sets the datagram's length after the bytes grew or shrank in the packet's buffer (TCPMSS adding an option):
+     * the caller has written the bytes and fixed the IP length field. False when the buffer has no room.
+     */
+    public boolean resize(int newLength) {
+        if (network + newLength > segment.byteSize()) {
+            return false;
+        }
+        length = newLength;
+        return true;
+    }
+
+    /** The bytes the packet's buffer holds from its network header on: how far it may grow. */
+    public long capacity() {
+        return segment.byteSize() - network;
+    }
+
     // ---- the walk's jump stack (TableWalk) ----
 
     void startWalk(Hook h, int stackSize) {

@@ -1,6 +1,8 @@
 package org.jnetfilter.core.netfilter;
 
+import java.lang.foreign.MemorySegment;
 import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.Table;
 
@@ -10,8 +12,17 @@ import org.jnetfilter.core.rules.Table;
  * Rule numbers count from 1 as {@code iptables -L --line-numbers} does; falling off the end of a
  * chain is numbered one past its last rule, as the kernel numbers the chain's tail entry.
  *
- * <p>Called on the packet thread, inside the walk. {@link #NONE} does nothing and is what the
- * datapath passes.
+ * <p>Besides the walk, the {@link Datapath} reports what happens to a packet around the tables, in this order
+ * for one packet: {@link #received} (or {@link #sentLocally}), then per hook {@link #hookEntered} and
+ * {@link #hookVerdict} for every function that runs (a table's walk events between the two), {@link #routed}
+ * where the route is decided, {@link #rewritten} when the path itself changes the packet (TTL, fragmentation),
+ * and one ending: {@link #transmitted}, {@link #deliveredLocally}, {@link #loopedBack} (it goes on as a new
+ * reception on lo), {@link #stolen} or {@link #dropped}. Packets the path makes (a REJECT reply, an ICMP error)
+ * start with {@link #generated} and then travel like locally sent ones, with their own events, nested inside the
+ * events of the packet that caused them.
+ *
+ * <p>Called on the packet thread. Arguments are views valid only during the call (copy a segment to keep it).
+ * {@link #NONE} does nothing and is what the datapath uses unless told otherwise.
  */
 public interface Trace {
     /** No events: the hot path. */
@@ -51,5 +62,69 @@ public interface Trace {
 
     /** A jump found the jump stack full (only a table with a chain loop gets there): dropped. */
     default void stackExhausted(Table table, Chain chain, int ruleNumber) {
+    }
+
+    // ---- the datapath around the tables ----
+
+    /**
+     * A frame or datagram arrived on {@code ifname}: {@code packetType} is the {@code skb->pkt_type} the link layer
+     * gave it ({@link PacketContext#PACKET_HOST} ... {@link PacketContext#PACKET_OTHERHOST}).
+     */
+    default void received(String ifname, MemorySegment frame, int packetType) {
+    }
+
+    /** A locally generated datagram enters at OUTPUT (jnf replay's {@code @local}). */
+    default void sentLocally(MemorySegment datagram) {
+    }
+
+    /** A hook function is about to run on the packet (nf_hook_slow reaching one {@code nf_hook_entry}). */
+    default void hookEntered(Netfilter.Registration function) {
+    }
+
+    /** The function's verdict ({@link Verdict}): ACCEPT lets the next one run. */
+    default void hookVerdict(Netfilter.Registration function, int verdict) {
+    }
+
+    /** The packet was queued to {@code queueNumber}; {@code answer} is the handler's verdict or {@link QueueHandler#NOT_BOUND}. */
+    default void queued(int queueNumber, int answer) {
+    }
+
+    /**
+     * A route decision: after PREROUTING ({@code where} PREROUTING: local, broadcast, forward or an error), for a
+     * locally sent packet before OUTPUT ({@code where} OUTPUT), or a re-route after OUTPUT changed the packet
+     * ({@code where} POSTROUTING).
+     */
+    default void routed(Hook where, RouteDecision decision) {
+    }
+
+    /** The path itself changed the packet: {@code what} is a fixed text ("ttl decremented", "fragmented", ...). */
+    default void rewritten(String what) {
+    }
+
+    /**
+     * The path made a packet because of the current one: {@code kind} names it ("REJECT", "ICMP time exceeded",
+     * "ICMP fragmentation needed", ...). Its own events follow, then the current packet's go on.
+     */
+    default void generated(String kind, MemorySegment datagram) {
+    }
+
+    /** Left by {@code ifname} as this Ethernet frame. */
+    default void transmitted(String ifname, MemorySegment frame) {
+    }
+
+    /** Passed INPUT and was delivered to the local stack (the sockets), having arrived on {@code ifname}. */
+    default void deliveredLocally(String ifname, MemorySegment datagram) {
+    }
+
+    /** Left by lo: it comes back as a reception on lo (the events of that follow). */
+    default void loopedBack(MemorySegment datagram) {
+    }
+
+    /** A hook function took the packet (STOLEN): nothing further happens to it here. */
+    default void stolen() {
+    }
+
+    /** Dropped, for {@code reason}. */
+    default void dropped(DropReason reason) {
     }
 }

@@ -1,0 +1,1077 @@
+package org.jnetfilter.core.netfilter;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.InterfaceAddress;
+import org.jnetfilter.core.host.IpAddress;
+import org.jnetfilter.core.host.Link;
+import org.jnetfilter.core.host.RouteResult;
+import org.jnetfilter.core.host.RouteType;
+import org.jnetfilter.core.packet.EthernetHeader;
+import org.jnetfilter.core.packet.IcmpHeader;
+import org.jnetfilter.core.packet.IpReceive;
+import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.packet.Ipv6Header;
+import org.jnetfilter.core.packet.ReceiveResult;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.IpNet;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.TableKind;
+
+/**
+ * A host's IP datapath: packets received on an interface or sent by the host go through the five netfilter hooks,
+ * the route decisions and the forwarding rules of Linux 6.x, and leave as Ethernet frames or are delivered locally.
+ *
+ * <pre>
+ * receive(if, frame) ─ eth_type_trans (pkt_type) ─ ip_rcv checks ─ PREROUTING ─ input route ─┬─ local: INPUT ─ deliverLocal
+ *                                                                                         ├─ forward: ip_forward ─ FORWARD ─┐
+ *                                                                                         └─ error: ip_error (ICMP) / drop  │
+ * sendLocal(datagram) ─ output route ─ OUTPUT ─ (re-route) ───────────────────────────────────────────────── POSTROUTING ─ ip_finish_output
+ *                                                                    (fragment, neighbour, Ethernet) ─ transmit(if, frame)
+ *                                                                    lo: back in as a reception on lo (PREROUTING, INPUT)
+ * </pre>
+ *
+ * <p>Facts reproduced (net/ipv4/ip_input.c, route.c ip_route_input_slow and ip_error, ip_forward.c, ip_output.c,
+ * net/ipv6/ip6_input.c, ip6_output.c ip6_forward, route.c ip6_pkt_discard):
+ * <ul>
+ * <li>The destination MAC gives {@code pkt_type} as eth_type_trans: HOST (the interface's MAC), BROADCAST,
+ *   MULTICAST, else OTHERHOST, which ip_rcv / ipv6_rcv drop. ARP is not answered (the neighbour table is
+ *   configured); IPv6 neighbour discovery is ICMPv6 and is delivered locally like any ICMPv6, unanswered.
+ *   802.1Q-tagged frames are dropped (no VLAN devices).</li>
+ * <li>IPv4 input route: local and broadcast destinations are delivered (INPUT); 224.0.0.1 is joined on every
+ *   interface, other groups are not (dropped); martian sources/destinations and sources refused by rp_filter are
+ *   dropped silently; without forwarding on the input interface, packets for others are dropped silently
+ *   (InAddrErrors); with forwarding, no route sends ICMP net unreachable, an unreachable route host unreachable, a
+ *   prohibit route "communication administratively prohibited" (code 13), a blackhole nothing.</li>
+ * <li>IPv6 input route: local, anycast and multicast destinations are delivered; no route, an unreachable route:
+ *   ICMPv6 no route; prohibit: administratively prohibited; blackhole: nothing. Forwarding off: ip6_forward drops
+ *   silently.</li>
+ * <li>ip_forward: only PACKET_HOST; TTL ≤ 1 sends time exceeded (TTL exceeded in transit); DF and longer than the
+ *   egress MTU sends fragmentation needed with the MTU; TTL decremented with an incremental checksum fix; a redirect
+ *   (host) when the packet leaves by the interface it arrived on, send_redirects is on and the source is on-link
+ *   there (shared_media defaults to 1); skb->priority from the TOS (ip_fwd_update_priority). ip6_forward: hop limit
+ *   ≤ 1 time exceeded, longer than max(MTU, 1280) packet too big, hop limit decremented. IPv6 redirects are not
+ *   sent.</li>
+ * <li>ip_local_out: the output route with source address selection (a zero IPv4 source is filled in, the total
+ *   length, a zero IP ID and the checksum set, as raw_send_hdrinc does; a zero IPv6 source is filled in too), OUTPUT,
+ *   POSTROUTING. The mangle table re-routes in OUTPUT when it changed the addresses, mark or TOS
+ *   (ip_route_me_harder), so do queue verdicts (nf_reroute); others may call {@link PacketContext#reroute()}.</li>
+ * <li>Local destinations of local packets leave by lo and come back as a reception on lo: PREROUTING (pkt_type
+ *   HOST, in lo), INPUT, delivered. The route, mark and conntrack entry are kept, as loopback_xmit keeps them.</li>
+ * <li>ip_finish_output: a non-DF IPv4 packet longer than the MTU is fragmented as ip_do_fragment (8-byte aligned
+ *   payloads, options not to be copied replaced by NOPs after the first fragment, MF and offsets set), a DF one
+ *   sends fragmentation needed (to this host) and is dropped. Then the neighbour: the next hop's MAC from the host's
+ *   neighbour table (a made-up one when absent, see {@link Host#neighbourMac}), broadcast and multicast MACs for
+ *   such destinations, and the Ethernet header.</li>
+ * <li>A hook verdict DROP with {@link PacketContext#rejectWith()} set sends the REJECT reply; ICMP errors of the
+ *   path are built by {@link Replies} and sent through ip_local_out like the kernel's icmp_send.</li>
+ * </ul>
+ * Not modelled: IPv4 options processing (source routes, router alert), IPv6 extension-header processing beyond the
+ * receive checks, multicast routing, GSO, the rate limits of ip_error and redirects (the reply builders rate-limit
+ * ICMP), reassembly before local delivery when no conntrack is registered (fragments are delivered as they are),
+ * IPv6 fragmentation on output.
+ *
+ * <p>Rules: {@link #rules} publishes a generation per family atomically; table hook functions read it once per
+ * packet and hook, so packets never wait for an update. Tables register their hook functions when they first
+ * appear in a published ruleset (raw -300 PREROUTING/OUTPUT, mangle -150 all five, filter 0, security 50), as the
+ * kernel instantiates a table per network namespace on first use. The nat table's functions and conntrack come
+ * from a {@link HookModule}.
+ *
+ * <p>Threads: one packet thread at a time calls {@link #receive} and {@link #sendLocal} (they share buffers and a
+ * route cache); {@link #rules} and {@link #netfilter()} registrations may come from any thread at any time. The host
+ * must not be reconfigured while packets flow. Hot path: no allocation for a packet that hits the route cache and
+ * whose hook functions do not allocate (the sink gets slices of the datapath's buffers: one small view object per
+ * transmitted or delivered packet).
+ */
+public final class Datapath {
+    /** Room before the IP header for the Ethernet header. */
+    static final int HEADROOM = 64;
+    /** The largest datagram handled: the IPv4 maximum and an IPv6 packet without jumbo payload. */
+    static final int MAX_DATAGRAM = 65535;
+    /** Generated packets nest (a REJECT reply, an ICMP error about it is never sent): a small fixed depth. */
+    private static final int MAX_DEPTH = 4;
+    private static final int ROUTE_CACHE_SIZE = 4096;
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+
+    // Linux: ICMP types and codes the path sends (include/uapi/linux/icmp.h, icmpv6.h)
+    static final int ICMP_DEST_UNREACH = 3;
+    static final int ICMP_NET_UNREACH = 0;
+    static final int ICMP_HOST_UNREACH = 1;
+    static final int ICMP_FRAG_NEEDED = 4;
+    static final int ICMP_PKT_FILTERED = 13;
+    static final int ICMP_REDIRECT = 5;
+    static final int ICMP_REDIR_HOST = 1;
+    static final int ICMP_TIME_EXCEEDED = 11;
+    static final int ICMP_EXC_TTL = 0;
+    static final int ICMPV6_DEST_UNREACH = 1;
+    static final int ICMPV6_NOROUTE = 0;
+    static final int ICMPV6_ADM_PROHIBITED = 1;
+    static final int ICMPV6_PKT_TOOBIG = 2;
+    static final int ICMPV6_TIME_EXCEED = 3;
+    static final int ICMPV6_EXC_HOPLIMIT = 0;
+    // Linux: IPV6_MIN_MTU
+    static final int IPV6_MIN_MTU = 1280;
+    // Linux: ip_tos2prio (net/ipv4/route.c), indexed by IPTOS_TOS(tos) >> 1: TC_PRIO_BESTEFFORT 0, BULK 2,
+    // INTERACTIVE_BULK 4, INTERACTIVE 6
+    private static final int[] TOS_TO_PRIORITY = {0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4};
+    // Linux: the all-hosts group every IPv4 interface joins (ip_mc_up: IGMP_ALL_HOSTS)
+    private static final long ALL_HOSTS = 0xE0000001L;
+
+    private final Host host;
+    private final PacketSink sink;
+    private final Netfilter netfilter = new Netfilter();
+    private final Slot[] slots = new Slot[MAX_DEPTH];
+    private final IpReceive ipReceive = new IpReceive();
+    private final EthernetHeader ethernet = new EthernetHeader();
+    private final MemorySegment fragmentBuffer = MemorySegment.ofArray(new byte[HEADROOM + MAX_DATAGRAM + 1]);
+    private final RouteCacheEntry[] routeCache = new RouteCacheEntry[ROUTE_CACHE_SIZE];
+
+    private volatile Ruleset rules4 = Ruleset.empty(Family.IPV4);
+    private volatile Ruleset rules6 = Ruleset.empty(Family.IPV6);
+    private final Map<Family, Map<TableKind, List<Netfilter.Registration>>> tableRegistrations = new EnumMap<>(
+            Family.class);
+    private final Map<HookModule, Map<Family, List<Netfilter.Registration>>> modules = new LinkedHashMap<>();
+
+    private Replies replies = Replies.NONE;
+    private LogSink logSink = LogSink.NONE;
+    private RandomGenerator random = new SplittableRandom(0);
+    private int depth = -1;
+
+    private long viewVersion = -1;
+    private Map<String, Interface> interfaceByName = Map.of();
+
+    public Datapath(Host host, PacketSink sink) {
+        this.host = Objects.requireNonNull(host, "host");
+        this.sink = Objects.requireNonNull(sink, "sink");
+        for (Family f : Family.values()) {
+            tableRegistrations.put(f, new EnumMap<>(TableKind.class));
+        }
+    }
+
+    // ---- configuration ----
+
+    public Host host() {
+        return host;
+    }
+
+    /** The hook registry: embedders register their own functions beside the tables. */
+    public Netfilter netfilter() {
+        return netfilter;
+    }
+
+    /**
+     * Publishes {@code rules} as the current generation of its family (one atomic swap: packets never wait) and
+     * registers the hook functions of tables that appear in it and of the modules it needs.
+     */
+    public synchronized void rules(Family family, Ruleset rules) {
+        Objects.requireNonNull(rules, "rules");
+        if (rules.family() != family) {
+            throw new IllegalArgumentException(rules.family() + " rules published as " + family);
+        }
+        if (family == Family.IPV4) {
+            rules4 = rules;
+        } else {
+            rules6 = rules;
+        }
+        Map<TableKind, List<Netfilter.Registration>> registered = tableRegistrations.get(family);
+        for (TableKind kind : TableKind.values()) {
+            if (kind == TableKind.NAT || registered.containsKey(kind) || rules.table(kind) == null) {
+                continue;
+            }
+            List<Netfilter.Registration> l = new ArrayList<>();
+            for (Hook hook : kind.hooks()) {
+                l.add(netfilter.register(family, hook, priority(kind), kind.tableName(),
+                        new TableHook(this, family, kind, hook)));
+            }
+            registered.put(kind, List.copyOf(l));
+        }
+        for (Map.Entry<HookModule, Map<Family, List<Netfilter.Registration>>> e : modules.entrySet()) {
+            syncModule(e.getKey(), e.getValue(), family, rules);
+        }
+    }
+
+    /** The current generation of {@code family}'s rules. */
+    public Ruleset rules(Family family) {
+        return family == Family.IPV4 ? rules4 : rules6;
+    }
+
+    /** Adds a module (conntrack, NAT, ...): registered for each family whose current rules need it. */
+    public synchronized void module(HookModule module) {
+        Map<Family, List<Netfilter.Registration>> byFamily = new EnumMap<>(Family.class);
+        modules.put(module, byFamily);
+        for (Family f : Family.values()) {
+            syncModule(module, byFamily, f, rules(f));
+        }
+    }
+
+    private void syncModule(HookModule module, Map<Family, List<Netfilter.Registration>> byFamily, Family family,
+            Ruleset rules) {
+        boolean needed = module.needed(family, rules);
+        List<Netfilter.Registration> current = byFamily.get(family);
+        if (needed && current == null) {
+            byFamily.put(family, List.copyOf(module.register(netfilter, family, () -> rules(family))));
+        } else if (!needed && current != null) {
+            current.forEach(netfilter::unregister);
+            byFamily.remove(family);
+        }
+    }
+
+    static int priority(TableKind kind) {
+        return switch (kind) {
+            case RAW -> Priorities.RAW;
+            case MANGLE -> Priorities.MANGLE;
+            case FILTER -> Priorities.FILTER;
+            case SECURITY -> Priorities.SECURITY;
+            case NAT -> throw new IllegalArgumentException("the nat table's functions come from a HookModule");
+        };
+    }
+
+    /** The userspace queue; null: queued packets drop (or pass with --queue-bypass). */
+    public Datapath queueHandler(QueueHandler handler) {
+        netfilter.queueHandler(handler);
+        return this;
+    }
+
+    /** Where LOG lines go. */
+    public synchronized Datapath logSink(LogSink sink) {
+        logSink = Objects.requireNonNull(sink, "sink");
+        return this;
+    }
+
+    /** The builders of REJECT replies and ICMP errors; {@link Replies#NONE} (the default) generates nothing. */
+    public synchronized Datapath replies(Replies r) {
+        replies = Objects.requireNonNull(r, "replies");
+        return this;
+    }
+
+    /** The random source of the packet path (statistic, NFQUEUE balancing, IP IDs); seed 0 unless set. */
+    public synchronized Datapath random(RandomGenerator r) {
+        random = Objects.requireNonNull(r, "random");
+        return this;
+    }
+
+    // ---- the entry points ----
+
+    /**
+     * A frame ({@code ethernet}) or a bare IP datagram arrived on interface {@code ifname} at {@code nowNanos}.
+     * Everything that follows happens before this returns: transmissions, local delivery, generated packets.
+     *
+     * @throws IllegalArgumentException when the host has no such interface
+     */
+    public void receive(String ifname, MemorySegment frame, boolean ethernet, long nowNanos, Trace trace) {
+        Interface in = interfaces().get(ifname);
+        if (in == null) {
+            throw new IllegalArgumentException("no interface " + ifname + " on the host");
+        }
+        Slot s = enter(nowNanos, trace);
+        try {
+            s.receive(in, frame, ethernet);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
+     * A datagram the host itself sends (a raw socket with IP_HDRINCL; {@code jnf replay}'s {@code @local}): the
+     * output route, OUTPUT, POSTROUTING, out by an interface or back in by lo.
+     *
+     * @throws IllegalArgumentException when it is not an IPv4 or IPv6 datagram of at least a header's length
+     */
+    public void sendLocal(MemorySegment ipPacket, long nowNanos, Trace trace) {
+        long n = ipPacket.byteSize();
+        int version = n == 0 ? 0 : Byte.toUnsignedInt(ipPacket.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
+        if (version == 4 ? n < Ipv4Header.MIN_LENGTH : version != 6 || n < Ipv6Header.LENGTH) {
+            throw new IllegalArgumentException("not an IPv4 or IPv6 datagram (" + n + " bytes, version " + version + ")");
+        }
+        if (n > MAX_DATAGRAM) {
+            throw new IllegalArgumentException("datagram of " + n + " bytes: more than " + MAX_DATAGRAM);
+        }
+        Slot s = enter(nowNanos, trace);
+        try {
+            trace.sentLocally(ipPacket);
+            s.sendLocal(ipPacket, version == 4 ? Family.IPV4 : Family.IPV6);
+        } finally {
+            leave();
+        }
+    }
+
+    private Slot enter(long nowNanos, Trace trace) {
+        if (depth >= 0) {
+            throw new IllegalStateException("receive/sendLocal called from inside the datapath (one packet thread)");
+        }
+        depth = 0;
+        Slot s = slot(0);
+        s.prepare(nowNanos, trace);
+        return s;
+    }
+
+    private void leave() {
+        depth = -1;
+    }
+
+    private Slot slot(int d) {
+        Slot s = slots[d];
+        if (s == null) {
+            s = new Slot();
+            slots[d] = s;
+        }
+        return s;
+    }
+
+    /** Sends a generated datagram through ip_local_out on the next buffer. */
+    private void sendGenerated(Slot from, String kind, MemorySegment datagram) {
+        Trace trace = from.pkt.trace();
+        if (datagram == null) {
+            return;
+        }
+        if (depth + 1 >= MAX_DEPTH || datagram.byteSize() > MAX_DATAGRAM || datagram.byteSize() < Ipv4Header.MIN_LENGTH) {
+            return;
+        }
+        trace.generated(kind, datagram);
+        int version = Byte.toUnsignedInt(datagram.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
+        depth++;
+        try {
+            Slot s = slot(depth);
+            s.prepare(from.pkt.nowNanos(), trace);
+            s.localOut(datagram, version == 4 ? Family.IPV4 : Family.IPV6, false);
+        } finally {
+            depth--;
+        }
+    }
+
+    // ---- the host as the path sees it ----
+
+    /** An interface as the path needs it, snapshot of a {@link Link} and its sysctls. */
+    static final class Interface {
+        final String name;
+        final int index;
+        final long mac;
+        final int mtu;
+        final boolean up;
+        final boolean loopback;
+        final boolean forwarding;
+        final boolean sendRedirects;
+        final IpNet[] subnets4;
+
+        Interface(Host host, Link l) {
+            name = l.name();
+            index = l.index();
+            mac = l.mac();
+            mtu = l.mtu();
+            up = l.up();
+            loopback = l.isLoopback();
+            forwarding = host.sysctlLong("net.ipv4.conf." + l.name() + ".forwarding") != 0;
+            sendRedirects = host.sendRedirects(l.name());
+            subnets4 = l.addresses(Family.IPV4).stream().map(InterfaceAddress::network).toArray(IpNet[]::new);
+        }
+
+        boolean onLink(long address) {
+            for (IpNet n : subnets4) {
+                if (n.contains(0, address)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    private Map<String, Interface> interfaces() {
+        long v = host.version();
+        if (v != viewVersion) {
+            Map<String, Interface> m = new HashMap<>();
+            for (Link l : host.links()) {
+                m.put(l.name(), new Interface(host, l));
+            }
+            interfaceByName = m;
+            viewVersion = v;
+        }
+        return interfaceByName;
+    }
+
+    private static final class RouteCacheEntry {
+        final long version;
+        final Family family;
+        final long dstHi;
+        final long dstLo;
+        final long srcHi;
+        final long srcLo;
+        final long mark;
+        final int iif;
+        final RouteDecision decision;
+
+        RouteCacheEntry(long version, Family family, long dstHi, long dstLo, long srcHi, long srcLo, long mark, int iif,
+                RouteDecision decision) {
+            this.version = version;
+            this.family = family;
+            this.dstHi = dstHi;
+            this.dstLo = dstLo;
+            this.srcHi = srcHi;
+            this.srcLo = srcLo;
+            this.mark = mark;
+            this.iif = iif;
+            this.decision = decision;
+        }
+    }
+
+    private static int cacheIndex(Family f, long dstHi, long dstLo, long srcHi, long srcLo, long mark, int iif) {
+        long h = dstLo * 0x9E3779B97F4A7C15L + dstHi;
+        h = (h ^ (h >>> 29)) * 0xBF58476D1CE4E5B9L + srcLo;
+        h = (h ^ (h >>> 31)) * 0x94D049BB133111EBL + srcHi + mark * 31 + iif * 131 + f.ordinal();
+        h ^= h >>> 32;
+        return (int) h & (ROUTE_CACHE_SIZE - 1);
+    }
+
+    /**
+     * The route decision for a packet: input from {@code in} (null: output, a locally sent packet), cached per
+     * (family, addresses, mark, input interface) while the host is unchanged.
+     */
+    RouteDecision route(Family f, long dstHi, long dstLo, long srcHi, long srcLo, long mark, Interface in) {
+        interfaces();
+        int iif = in == null ? 0 : in.index;
+        int i = cacheIndex(f, dstHi, dstLo, srcHi, srcLo, mark, iif);
+        RouteCacheEntry e = routeCache[i];
+        if (e != null && e.version == viewVersion && e.family == f && e.dstLo == dstLo && e.dstHi == dstHi
+                && e.srcLo == srcLo && e.srcHi == srcHi && e.mark == mark && e.iif == iif) {
+            return e.decision;
+        }
+        RouteDecision d = in == null ? lookupOutput(f, dstHi, dstLo, srcHi, srcLo, mark)
+                : lookupInput(f, dstHi, dstLo, srcHi, srcLo, mark, in);
+        routeCache[i] = new RouteCacheEntry(viewVersion, f, dstHi, dstLo, srcHi, srcLo, mark, iif, d);
+        return d;
+    }
+
+    private static IpAddress address(Family f, long hi, long lo) {
+        return new IpAddress(f, hi, lo);
+    }
+
+    private RouteDecision lookupInput(Family f, long dstHi, long dstLo, long srcHi, long srcLo, long mark, Interface in) {
+        IpAddress dst = address(f, dstHi, dstLo);
+        IpAddress src = address(f, srcHi, srcLo);
+        if (f == Family.IPV4 && dst.isMulticast()) {
+            // Linux: ip_route_input_noref: a group this interface joined is delivered, others need multicast routing
+            if (dstLo == ALL_HOSTS && !src.isMulticast() && !src.isLimitedBroadcast()) {
+                return new RouteDecision(RouteDecision.Kind.MULTICAST, null, 0, null, null, 0, false);
+            }
+            return new RouteDecision(RouteDecision.Kind.ERROR, null, RouteResult.EINVAL, null, null, 0, false);
+        }
+        if (f == Family.IPV6 && dst.isMulticast()) {
+            return new RouteDecision(RouteDecision.Kind.MULTICAST, null, 0, null, null, 0, false);
+        }
+        RouteResult r = host.lookup(f, dst, src, mark, in.name, null);
+        if (r.isError()) {
+            return new RouteDecision(RouteDecision.Kind.ERROR, r, r.errno(), null, null, 0, false);
+        }
+        switch (r.type()) {
+            case LOCAL, ANYCAST -> {
+                return new RouteDecision(RouteDecision.Kind.LOCAL, r, 0, null, null, 0, false);
+            }
+            case BROADCAST -> {
+                return new RouteDecision(RouteDecision.Kind.BROADCAST, r, 0, null, null, 0, false);
+            }
+            case MULTICAST -> {
+                return new RouteDecision(RouteDecision.Kind.MULTICAST, r, 0, null, null, 0, false);
+            }
+            case UNICAST -> {
+                Interface out = interfaceByName.get(r.dev());
+                IpAddress nextHop = r.gateway() != null ? r.gateway() : dst;
+                // Linux: __mkroute_input sets RTCF_DOREDIRECT when the packet goes back out where it came from, the
+                // interface sends redirects and the source is on-link (fib_validate_source returned 1; shared_media
+                // defaults to 1)
+                boolean redirect = f == Family.IPV4 && out.index == in.index && in.sendRedirects && in.onLink(srcLo);
+                return new RouteDecision(RouteDecision.Kind.FORWARD, r, 0, out, nextHop, host.neighbourMac(nextHop),
+                        redirect);
+            }
+            default -> {
+                return new RouteDecision(RouteDecision.Kind.ERROR, r, RouteResult.EINVAL, null, null, 0, false);
+            }
+        }
+    }
+
+    private RouteDecision lookupOutput(Family f, long dstHi, long dstLo, long srcHi, long srcLo, long mark) {
+        IpAddress dst = address(f, dstHi, dstLo);
+        IpAddress src = srcHi == 0 && srcLo == 0 ? null : address(f, srcHi, srcLo);
+        RouteResult r = host.lookup(f, dst, src, mark, null, null);
+        if (r.isError()) {
+            return new RouteDecision(RouteDecision.Kind.ERROR, r, r.errno(), null, null, 0, false);
+        }
+        Interface out = interfaceByName.get(r.dev());
+        if (r.type() == RouteType.LOCAL || r.type() == RouteType.ANYCAST && out != null && out.loopback) {
+            return new RouteDecision(RouteDecision.Kind.LOCAL, r, 0, interfaceByName.get("lo"), null, 0, false);
+        }
+        if (dst.isMulticast()) {
+            return new RouteDecision(RouteDecision.Kind.MULTICAST, r, 0, out, dst, multicastMac(dst), false);
+        }
+        if (r.type() == RouteType.BROADCAST) {
+            return new RouteDecision(RouteDecision.Kind.BROADCAST, r, 0, out, dst, EthernetHeader.BROADCAST, false);
+        }
+        IpAddress nextHop = r.gateway() != null ? r.gateway() : dst;
+        return new RouteDecision(RouteDecision.Kind.OUTPUT, r, 0, out, nextHop, host.neighbourMac(nextHop), false);
+    }
+
+    /** Linux: ip_eth_mc_map (01:00:5e + low 23 bits) and ipv6_eth_mc_map (33:33 + low 32 bits). */
+    static long multicastMac(IpAddress group) {
+        if (group.family() == Family.IPV4) {
+            return 0x01005E000000L | (group.lo() & 0x7FFFFF);
+        }
+        return 0x333300000000L | (group.lo() & 0xFFFFFFFFL);
+    }
+
+    // ---- one packet buffer and what the path knows of its packet ----
+
+    /**
+     * A buffer with its packet: the bytes at {@link #HEADROOM} (the Ethernet header goes before), the packet's
+     * context, its input interface and route. Slot 0 holds received and locally sent packets; the next ones hold
+     * packets generated while handling them.
+     */
+    final class Slot implements Rerouting {
+        final MemorySegment buffer = MemorySegment.ofArray(new byte[HEADROOM + MAX_DATAGRAM + 1]);
+        final PacketContext pkt = new PacketContext();
+        final Ipv4Header ip4 = new Ipv4Header();
+        final Ipv6Header ip6 = new Ipv6Header();
+        Interface in;
+        RouteDecision route;
+
+        Slot() {
+            ip4.wrap(buffer, HEADROOM);
+            ip6.wrap(buffer, HEADROOM);
+            pkt.rerouting(this);
+        }
+
+        void prepare(long nowNanos, Trace trace) {
+            pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).random(random).host(host);
+            in = null;
+            route = null;
+        }
+
+        MemorySegment datagram() {
+            return buffer.asSlice(HEADROOM, pkt.length());
+        }
+
+        // ---- receive ----
+
+        void receive(Interface in, MemorySegment frame, boolean isEthernet) {
+            Trace trace = pkt.trace();
+            long n = frame.byteSize();
+            long ipAt = 0;
+            int type = PacketContext.PACKET_HOST;
+            long macSource = -1;
+            Family family;
+            if (isEthernet) {
+                if (n < EthernetHeader.LENGTH) {
+                    trace.received(in.name, frame, type);
+                    trace.dropped(DropReason.PKT_TOO_SMALL);
+                    return;
+                }
+                ethernet.wrap(frame, 0);
+                long dst = ethernet.destination();
+                // Linux: eth_type_trans
+                if (EthernetHeader.isMulticast(dst)) {
+                    type = dst == EthernetHeader.BROADCAST ? PacketContext.PACKET_BROADCAST
+                            : PacketContext.PACKET_MULTICAST;
+                } else if (dst != in.mac) {
+                    type = PacketContext.PACKET_OTHERHOST;
+                }
+                macSource = ethernet.source();
+                int etherType = ethernet.etherType();
+                trace.received(in.name, frame, type);
+                if (etherType == EthernetHeader.ETH_P_ARP) {
+                    trace.dropped(DropReason.ARP_NOT_ANSWERED);
+                    return;
+                }
+                if (etherType == EthernetHeader.ETH_P_IP) {
+                    family = Family.IPV4;
+                } else if (etherType == EthernetHeader.ETH_P_IPV6) {
+                    family = Family.IPV6;
+                } else {
+                    trace.dropped(DropReason.UNHANDLED_PROTO);
+                    return;
+                }
+                ipAt = EthernetHeader.LENGTH;
+            } else {
+                trace.received(in.name, frame, type);
+                int version = n == 0 ? 0 : Byte.toUnsignedInt(frame.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
+                if (version == 4) {
+                    family = Family.IPV4;
+                } else if (version == 6) {
+                    family = Family.IPV6;
+                } else {
+                    trace.dropped(n == 0 ? DropReason.PKT_TOO_SMALL : DropReason.UNHANDLED_PROTO);
+                    return;
+                }
+            }
+            if (!in.up) {
+                trace.dropped(DropReason.DEV_READY);
+                return;
+            }
+            long ipLength = n - ipAt;
+            if (ipLength > MAX_DATAGRAM + 1) {
+                trace.dropped(DropReason.TOO_BIG_FOR_BUFFER);
+                return;
+            }
+            MemorySegment.copy(frame, ipAt, buffer, HEADROOM, ipLength);
+            ipReceive(in, family, type, macSource, ipLength);
+        }
+
+        /** ip_rcv / ipv6_rcv on the bytes at HEADROOM. */
+        void ipReceive(Interface in, Family family, int type, long macSource, long bufferLength) {
+            Trace trace = pkt.trace();
+            if (type == PacketContext.PACKET_OTHERHOST) {
+                trace.dropped(DropReason.OTHERHOST);
+                return;
+            }
+            ReceiveResult r = family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, bufferLength)
+                    : ipReceive.ipv6(buffer, HEADROOM, bufferLength, in.loopback);
+            if (!r.accepted()) {
+                trace.dropped(DropReason.of(r));
+                return;
+            }
+            if (ipReceive.length() > MAX_DATAGRAM) {
+                trace.dropped(DropReason.TOO_BIG_FOR_BUFFER);
+                return;
+            }
+            int length = (int) ipReceive.length();
+            if (family == Family.IPV4) {
+                pkt.ipv4(buffer, HEADROOM, length);
+            } else {
+                pkt.ipv6(buffer, HEADROOM, length);
+            }
+            pkt.inInterface(in.name).packetType(type).macSource(macSource);
+            this.in = in;
+            this.route = null;
+            preRouting();
+        }
+
+        void preRouting() {
+            pkt.outInterface("").routeMtu(0);
+            long dstHi = pkt.destinationHi();
+            long dstLo = pkt.destinationLo();
+            int v = netfilter.run(Hook.PREROUTING, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            pkt.reparse();
+            RouteDecision d = route;
+            if (d == null || dstHi != pkt.destinationHi() || dstLo != pkt.destinationLo()) {
+                // the input route; a looped-back packet keeps its output route unless PREROUTING changed its
+                // destination (NAT drops the dst then)
+                d = route(pkt.family(), pkt.destinationHi(), pkt.destinationLo(), pkt.sourceHi(), pkt.sourceLo(),
+                        pkt.mark(), in);
+            }
+            pkt.trace().routed(Hook.PREROUTING, d);
+            route = d;
+            switch (d.kind()) {
+                case LOCAL, BROADCAST, MULTICAST -> localDeliver();
+                case FORWARD -> {
+                    if (pkt.family() == Family.IPV4) {
+                        forward4(d);
+                    } else {
+                        forward6(d);
+                    }
+                }
+                case ERROR -> inputRouteError(d);
+                case OUTPUT -> throw new IllegalStateException("output route on input: " + d);
+            }
+        }
+
+        /** ip_error (IPv4) and ip6_pkt_discard / ip6_pkt_prohibit / dst_discard (IPv6). */
+        void inputRouteError(RouteDecision d) {
+            Trace trace = pkt.trace();
+            RouteType type = d.type();
+            if (pkt.family() == Family.IPV6) {
+                if (type == RouteType.BLACKHOLE) {
+                    trace.dropped(DropReason.BLACKHOLE);
+                    return;
+                }
+                boolean prohibit = type == RouteType.PROHIBIT;
+                icmpError(prohibit ? "ICMPv6 administratively prohibited" : "ICMPv6 no route", ICMPV6_DEST_UNREACH,
+                        prohibit ? ICMPV6_ADM_PROHIBITED : ICMPV6_NOROUTE, 0);
+                trace.dropped(prohibit ? DropReason.PROHIBITED : DropReason.IP_INNOROUTES);
+                return;
+            }
+            if (d.errno() == RouteResult.EINVAL) {
+                trace.dropped(type == RouteType.BLACKHOLE ? DropReason.BLACKHOLE
+                        : d.result() == null ? (IpAddress.ipv4((int) pkt.destinationLo()).isMulticast()
+                                ? DropReason.NOT_MULTICAST_MEMBER : DropReason.IP_INVALID_SOURCE)
+                        : martian() ? DropReason.IP_INVALID_SOURCE : DropReason.IP_RPFILTER);
+                return;
+            }
+            if (!in.forwarding) {
+                // Linux: ip_error on an interface without forwarding counts and drops, no ICMP
+                trace.dropped(d.errno() == RouteResult.ENETUNREACH ? DropReason.IP_INNOROUTES
+                        : DropReason.IP_INADDRERRORS);
+                return;
+            }
+            switch (d.errno()) {
+                case RouteResult.EHOSTUNREACH -> {
+                    icmpError("ICMP host unreachable", ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+                    trace.dropped(DropReason.IP_INADDRERRORS);
+                }
+                case RouteResult.ENETUNREACH -> {
+                    icmpError("ICMP net unreachable", ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0);
+                    trace.dropped(DropReason.IP_INNOROUTES);
+                }
+                case RouteResult.EACCES -> {
+                    icmpError("ICMP communication administratively prohibited", ICMP_DEST_UNREACH,
+                            ICMP_PKT_FILTERED, 0);
+                    trace.dropped(DropReason.PROHIBITED);
+                }
+                default -> trace.dropped(DropReason.IP_INADDRERRORS);
+            }
+        }
+
+        /** The martian checks of ip_route_input_slow (before fib_validate_source). */
+        private boolean martian() {
+            IpAddress src = IpAddress.ipv4((int) pkt.sourceLo());
+            IpAddress dst = IpAddress.ipv4((int) pkt.destinationLo());
+            return src.isMulticast() || src.isLimitedBroadcast() || src.isAny() || dst.isAny() || src.isLoopback()
+                    || dst.isLoopback();
+        }
+
+        /** ip_local_deliver / ip6_input: INPUT, then the local stack. */
+        void localDeliver() {
+            pkt.outInterface("").routeMtu(0);
+            int v = netfilter.run(Hook.INPUT, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            MemorySegment d = datagram();
+            pkt.trace().deliveredLocally(in.name, d);
+            sink.deliverLocal(in.name, d);
+        }
+
+        // ---- forwarding ----
+
+        /** ip_forward. */
+        void forward4(RouteDecision d) {
+            Trace trace = pkt.trace();
+            if (pkt.packetType() != PacketContext.PACKET_HOST) {
+                trace.dropped(DropReason.NOT_PACKET_HOST);
+                return;
+            }
+            if (ip4.ttl() <= 1) {
+                icmpError("ICMP time exceeded", ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0);
+                trace.dropped(DropReason.TTL_EXPIRED);
+                return;
+            }
+            // Linux: ip_exceeds_mtu: longer than the MTU with DF set (a reassembled packet is judged by its
+            // largest fragment, frag_max_size, which is not kept here)
+            if (pkt.length() > d.mtu() && ip4.dontFragment()) {
+                icmpError("ICMP fragmentation needed", ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, d.mtu());
+                trace.dropped(DropReason.PKT_TOO_BIG);
+                return;
+            }
+            ip4.decrementTtl();
+            trace.rewritten("ttl decremented");
+            if (d.redirects()) {
+                IpAddress gw = d.nextHop();
+                icmpError("ICMP redirect", ICMP_REDIRECT, ICMP_REDIR_HOST, gw.lo());
+            }
+            // Linux: net.ipv4.ip_forward_update_priority = 1
+            pkt.priority(TOS_TO_PRIORITY[(ip4.tos() & 0x1E) >>> 1]);
+            forwardHook(d);
+        }
+
+        /** ip6_forward. */
+        void forward6(RouteDecision d) {
+            Trace trace = pkt.trace();
+            if (!host.ipv6Forwarding()) {
+                trace.dropped(DropReason.IPV6_FORWARDING_DISABLED);
+                return;
+            }
+            if (pkt.packetType() != PacketContext.PACKET_HOST) {
+                trace.dropped(DropReason.NOT_PACKET_HOST);
+                return;
+            }
+            if (ip6.hopLimit() <= 1) {
+                icmpError("ICMPv6 time exceeded", ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0);
+                trace.dropped(DropReason.TTL_EXPIRED);
+                return;
+            }
+            int mtu = Math.max(d.mtu(), IPV6_MIN_MTU);
+            if (pkt.length() > mtu) {
+                icmpError("ICMPv6 packet too big", ICMPV6_PKT_TOOBIG, 0, mtu);
+                trace.dropped(DropReason.PKT_TOO_BIG);
+                return;
+            }
+            ip6.hopLimit(ip6.hopLimit() - 1);
+            trace.rewritten("hop limit decremented");
+            forwardHook(d);
+        }
+
+        private void forwardHook(RouteDecision d) {
+            pkt.outInterface(d.egress()).routeMtu(d.mtu());
+            int v = netfilter.run(Hook.FORWARD, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            postRouting();
+        }
+
+        // ---- local output ----
+
+        void sendLocal(MemorySegment datagram, Family family) {
+            localOut(datagram, family, true);
+        }
+
+        /** ip_local_out for a datagram not yet in the buffer; {@code raw}: as raw_send_hdrinc fixes the header. */
+        void localOut(MemorySegment datagram, Family family, boolean raw) {
+            Trace trace = pkt.trace();
+            int n = (int) datagram.byteSize();
+            MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
+            in = null;
+            route = null;
+            if (family == Family.IPV4) {
+                if (raw) {
+                    // Linux: raw_send_hdrinc sets the total length and the checksum, a zero ID
+                    ip4.totalLength(n);
+                    if (ip4.identification() == 0) {
+                        ip4.identification(random.nextInt(1 << 16));
+                    }
+                }
+                pkt.ipv4(buffer, HEADROOM, Math.min(n, Math.max(ip4.totalLength(), ip4.headerLength())));
+            } else {
+                if (raw) {
+                    ip6.payloadLength(n - Ipv6Header.LENGTH);
+                }
+                pkt.ipv6(buffer, HEADROOM, n);
+            }
+            RouteDecision d = route(family, pkt.destinationHi(), pkt.destinationLo(), pkt.sourceHi(), pkt.sourceLo(),
+                    pkt.mark(), null);
+            trace.routed(Hook.OUTPUT, d);
+            if (d.kind() == RouteDecision.Kind.ERROR) {
+                trace.dropped(DropReason.IP_OUTNOROUTES);
+                return;
+            }
+            boolean fixChecksum = raw;
+            if (pkt.sourceHi() == 0 && pkt.sourceLo() == 0 && d.result().source() != null) {
+                IpAddress src = d.result().source();
+                if (family == Family.IPV4) {
+                    ip4.source((int) src.lo());
+                    fixChecksum = true;
+                } else {
+                    ip6.source(src.hi(), src.lo());
+                }
+                trace.rewritten("source address selected");
+            }
+            if (family == Family.IPV4 && fixChecksum) {
+                ip4.updateChecksum();
+            }
+            pkt.reparse();
+            route = d;
+            pkt.inInterface("").outInterface(d.egress()).routeMtu(d.mtu());
+            int v = netfilter.run(Hook.OUTPUT, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            postRouting();
+        }
+
+        @Override
+        public boolean reroute(PacketContext p) {
+            p.reparse();
+            RouteDecision d = route(p.family(), p.destinationHi(), p.destinationLo(), p.sourceHi(), p.sourceLo(),
+                    p.mark(), null);
+            p.trace().routed(Hook.POSTROUTING, d);
+            if (d.kind() == RouteDecision.Kind.ERROR) {
+                return false;
+            }
+            route = d;
+            return true;
+        }
+
+        @Override
+        public int reverseMtu(PacketContext p) {
+            RouteDecision d = route(p.family(), p.sourceHi(), p.sourceLo(), 0, 0, 0, null);
+            return d.kind() == RouteDecision.Kind.ERROR ? 0 : d.out == null ? 0 : d.out.mtu;
+        }
+
+        // ---- leaving ----
+
+        /** ip_output / ip6_output: POSTROUTING by the route's device, then ip_finish_output. */
+        void postRouting() {
+            RouteDecision d = route;
+            pkt.outInterface(d.egress()).routeMtu(d.mtu());
+            int v = netfilter.run(Hook.POSTROUTING, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            finishOutput();
+        }
+
+        /** ip_finish_output / ip6_finish_output: lo, fragmentation, the neighbour. */
+        void finishOutput() {
+            RouteDecision d = route;
+            Trace trace = pkt.trace();
+            if (d.kind() == RouteDecision.Kind.LOCAL) {
+                loopback();
+                return;
+            }
+            int mtu = d.mtu();
+            if (pkt.length() > mtu) {
+                if (pkt.family() == Family.IPV6) {
+                    if (in == null) {
+                        trace.dropped(DropReason.IPV6_FRAGMENTATION_NOT_MODELLED);
+                    } else {
+                        // a forwarded packet POSTROUTING made longer: ip6_fragment refuses it
+                        icmpError("ICMPv6 packet too big", ICMPV6_PKT_TOOBIG, 0, Math.max(mtu, IPV6_MIN_MTU));
+                        trace.dropped(DropReason.PKT_TOO_BIG);
+                    }
+                    return;
+                }
+                if (ip4.dontFragment()) {
+                    // Linux: ip_fragment with DF: fragmentation needed to the sender (this host for its own packets)
+                    icmpError("ICMP fragmentation needed", ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu);
+                    trace.dropped(DropReason.PKT_TOO_BIG);
+                    return;
+                }
+                fragment(d);
+                return;
+            }
+            transmit(d, buffer, HEADROOM, pkt.length());
+        }
+
+        private void transmit(RouteDecision d, MemorySegment buf, long ipAt, int length) {
+            long frameAt = ipAt - EthernetHeader.LENGTH;
+            ethernet.wrap(buf, frameAt);
+            ethernet.destination(d.nextHopMac).source(d.out.mac)
+                    .etherType(pkt.family() == Family.IPV4 ? EthernetHeader.ETH_P_IP : EthernetHeader.ETH_P_IPV6);
+            MemorySegment frame = buf.asSlice(frameAt, length + EthernetHeader.LENGTH);
+            pkt.trace().transmitted(d.egress(), frame);
+            sink.transmit(d.egress(), frame);
+        }
+
+        /**
+         * ip_do_fragment's slow path: each fragment carries the header (options that are not to be copied replaced by
+         * NOPs after the first, ip_options_fragment) and up to (MTU - header) rounded down to 8 bytes of payload.
+         */
+        private void fragment(RouteDecision d) {
+            Trace trace = pkt.trace();
+            int hlen = ip4.headerLength();
+            int total = pkt.length();
+            int maxPayload = (d.mtu() - hlen) & ~7;
+            if (maxPayload <= 0) {
+                trace.dropped(DropReason.PKT_TOO_BIG);
+                return;
+            }
+            trace.rewritten("fragmented");
+            int word = ip4.flagsAndFragmentOffset();
+            int baseOffset = (word & Ipv4Header.OFFSET_MASK) << 3;
+            boolean moreAfter = (word & Ipv4Header.FLAG_MF) != 0;
+            Ipv4Header f = new Ipv4Header().wrap(fragmentBuffer, HEADROOM);
+            for (int at = hlen; at < total; at += maxPayload) {
+                int payload = Math.min(maxPayload, total - at);
+                MemorySegment.copy(buffer, HEADROOM, fragmentBuffer, HEADROOM, hlen);
+                MemorySegment.copy(buffer, HEADROOM + at, fragmentBuffer, HEADROOM + hlen, payload);
+                if (at > hlen) {
+                    noCopyOptions(fragmentBuffer, HEADROOM, hlen);
+                }
+                boolean last = at + payload >= total;
+                int offset = (baseOffset + at - hlen) >>> 3;
+                f.totalLength(hlen + payload)
+                        .flagsAndFragmentOffset((word & Ipv4Header.FLAG_RESERVED)
+                                | (!last || moreAfter ? Ipv4Header.FLAG_MF : 0) | offset)
+                        .updateChecksum();
+                transmit(d, fragmentBuffer, HEADROOM, hlen + payload);
+            }
+        }
+
+        /** ip_options_fragment: options without the copied flag (0x80) become NOPs. */
+        private static void noCopyOptions(MemorySegment s, long ip, int hlen) {
+            int at = Ipv4Header.MIN_LENGTH;
+            while (at < hlen) {
+                int type = Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, ip + at));
+                if (type == Ipv4Header.OPT_END) {
+                    return;
+                }
+                if (type == Ipv4Header.OPT_NOOP) {
+                    at++;
+                    continue;
+                }
+                int len = at + 1 < hlen ? Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, ip + at + 1)) : 0;
+                if (len < 2 || at + len > hlen) {
+                    return;
+                }
+                if ((type & 0x80) == 0) {
+                    for (int i = 0; i < len; i++) {
+                        s.set(ValueLayout.JAVA_BYTE, ip + at + i, (byte) Ipv4Header.OPT_NOOP);
+                    }
+                }
+                at += len;
+            }
+        }
+
+        /** Out by lo and back in: loopback_xmit, then netif_rx on lo (mark, route and conntrack kept). */
+        private void loopback() {
+            Trace trace = pkt.trace();
+            trace.loopedBack(datagram());
+            Interface lo = interfaces().get("lo");
+            long mark = pkt.mark();
+            var ct = pkt.conntrack();
+            int ctInfo = pkt.ctInfo();
+            boolean untracked = pkt.untracked();
+            long priority = pkt.priority();
+            RouteDecision d = route;
+            trace.received(lo.name, datagram(), PacketContext.PACKET_HOST);
+            ipReceive(lo, pkt.family(), PacketContext.PACKET_HOST, -1, pkt.length(), () -> {
+                pkt.mark(mark).conntrack(ct, ctInfo).untracked(untracked).priority(priority);
+                route = d;
+            });
+        }
+
+        /** ip_rcv for a looped-back packet: {@code restore} puts back what loopback keeps before PREROUTING. */
+        private void ipReceive(Interface lo, Family family, int type, long macSource, long length, Runnable restore) {
+            ReceiveResult r = family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, length)
+                    : ipReceive.ipv6(buffer, HEADROOM, length, true);
+            if (!r.accepted()) {
+                pkt.trace().dropped(DropReason.of(r));
+                return;
+            }
+            int n = (int) ipReceive.length();
+            if (family == Family.IPV4) {
+                pkt.ipv4(buffer, HEADROOM, n);
+            } else {
+                pkt.ipv6(buffer, HEADROOM, n);
+            }
+            pkt.inInterface(lo.name).packetType(type).macSource(macSource);
+            in = lo;
+            restore.run();
+            preRouting();
+        }
+
+        // ---- verdicts and generated packets ----
+
+        /** A hook ended the packet: STOLEN, or DROP (with the REJECT reply when a REJECT dropped it). */
+        void finish(int verdict) {
+            Trace trace = pkt.trace();
+            if (verdict == Verdict.STOLEN) {
+                trace.stolen();
+                return;
+            }
+            if (pkt.rejectWith() >= 0) {
+                sendGenerated(this, "REJECT", replies.reject(pkt, pkt.rejectWith()));
+            }
+            trace.dropped(DropReason.NETFILTER_DROP);
+        }
+
+        void icmpError(String kind, int type, int code, long info) {
+            sendGenerated(this, kind, replies.icmpError(pkt, type, code, info));
+        }
+    }
+}

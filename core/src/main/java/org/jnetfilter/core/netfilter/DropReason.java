@@ -1,0 +1,76 @@
+package org.jnetfilter.core.netfilter;
+
+import org.jnetfilter.core.packet.ReceiveResult;
+
+/**
+ * Why the datapath dropped a packet: the kernel's {@code SKB_DROP_REASON_*} where it has one (named after it), else
+ * the place in the path. The receive checks map from {@link ReceiveResult}.
+ */
+public enum DropReason {
+    /** Linux: SKB_DROP_REASON_PKT_TOO_SMALL: a frame shorter than its Ethernet header, or a datagram cut short. */
+    PKT_TOO_SMALL("packet too small"),
+    /** Linux: SKB_DROP_REASON_UNHANDLED_PROTO: neither IPv4 nor IPv6 (nor ARP), or 802.1Q-tagged (no VLAN devices). */
+    UNHANDLED_PROTO("unhandled protocol"),
+    /** ARP is not answered: the host's neighbour table is given, and the datapath does not speak ARP. */
+    ARP_NOT_ANSWERED("ARP not answered (not modelled)"),
+    /** Linux: SKB_DROP_REASON_DEV_READY: the interface is down. */
+    DEV_READY("interface down"),
+    /** A datagram larger than 65535 bytes (a jumbogram): beyond the datapath's buffer. */
+    TOO_BIG_FOR_BUFFER("datagram beyond 65535 bytes"),
+    /** Linux: SKB_DROP_REASON_OTHERHOST: ip_rcv / ipv6_rcv drop frames addressed to another MAC. */
+    OTHERHOST("addressed to another host (PACKET_OTHERHOST)"),
+    /** Linux: SKB_DROP_REASON_IP_INHDR: ip_rcv_core / ip6_rcv_core header errors. */
+    IP_INHDR("bad IP header"),
+    /** Linux: SKB_DROP_REASON_IP_CSUM. */
+    IP_CSUM("bad IP header checksum"),
+    /** Linux: ipv6_rcv: a version field that is not 6 (SKB_DROP_REASON_UNHANDLED_PROTO there). */
+    IP_VERSION("bad IP version"),
+    /** Linux: SKB_DROP_REASON_NETFILTER_DROP: a hook function said DROP (a rule, a policy, a queue without listener). */
+    NETFILTER_DROP("dropped by netfilter"),
+    /** Linux: ip_route_input_slow returned -EINVAL for a martian source or destination (IPSTATS InAddrErrors). */
+    IP_INVALID_SOURCE("martian source or destination"),
+    /** Linux: SKB_DROP_REASON_IP_RPFILTER: fib_validate_source refused the source (rp_filter, a local source). */
+    IP_RPFILTER("reverse path filter"),
+    /** Linux: a multicast destination of a group the host has not joined (ip_route_input_noref -EINVAL). */
+    NOT_MULTICAST_MEMBER("multicast group not joined"),
+    /** Linux: SKB_DROP_REASON_IP_INADDRERRORS: ip_error on an interface without forwarding, an unreachable route. */
+    IP_INADDRERRORS("not for this host and not forwarded"),
+    /** Linux: SKB_DROP_REASON_IP_INNOROUTES: no route (input). */
+    IP_INNOROUTES("no route"),
+    /** A blackhole route or rule: dropped without an answer. */
+    BLACKHOLE("blackhole route"),
+    /** A prohibit route: dropped, the sender told so (ICMP communication administratively prohibited). */
+    PROHIBITED("prohibit route"),
+    /** Linux: SKB_DROP_REASON_IP_OUTNOROUTES: a locally sent packet has no route (the sender gets an error). */
+    IP_OUTNOROUTES("no route for a local packet"),
+    /** ip_forward / ip6_forward: only PACKET_HOST frames are forwarded. */
+    NOT_PACKET_HOST("link-layer broadcast or multicast not forwarded"),
+    /** ip6_forward: net.ipv6.conf.all.forwarding is 0. */
+    IPV6_FORWARDING_DISABLED("IPv6 forwarding disabled"),
+    /** ip_forward / ip6_forward: TTL or hop limit 1 or 0 (ICMP time exceeded sent). */
+    TTL_EXPIRED("TTL expired in transit"),
+    /** ip_forward (DF set) / ip6_forward / ip_fragment: larger than the MTU, not to be fragmented (ICMP sent). */
+    PKT_TOO_BIG("larger than the MTU"),
+    /** A locally sent IPv6 packet larger than the MTU: ip6_fragment is not modelled. */
+    IPV6_FRAGMENTATION_NOT_MODELLED("IPv6 fragmentation on output not modelled");
+
+    private final String description;
+
+    DropReason(String description) {
+        this.description = description;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The drop reason of a failed receive check. */
+    public static DropReason of(ReceiveResult r) {
+        return switch (r.dropReason()) {
+            case "IP_CSUM" -> IP_CSUM;
+            case "PKT_TOO_SMALL" -> PKT_TOO_SMALL;
+            case "UNHANDLED_PROTO" -> IP_VERSION;
+            default -> IP_INHDR;
+        };
+    }
+}

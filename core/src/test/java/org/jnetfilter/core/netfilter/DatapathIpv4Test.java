@@ -1,0 +1,410 @@
+package org.jnetfilter.core.netfilter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT;
+import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_ADDR;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH1_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.SERVER;
+import static org.jnetfilter.core.netfilter.DatapathHarness.SERVER_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.frame;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ipOf;
+import static org.jnetfilter.core.netfilter.DatapathHarness.rules;
+import static org.jnetfilter.core.netfilter.DatapathHarness.table;
+import static org.jnetfilter.core.netfilter.DatapathHarness.tcp;
+import static org.jnetfilter.core.netfilter.DatapathHarness.u48;
+import static org.jnetfilter.core.netfilter.Fixtures.builtin;
+import static org.jnetfilter.core.netfilter.Fixtures.ip;
+import static org.jnetfilter.core.netfilter.Fixtures.rule;
+import static org.jnetfilter.core.netfilter.Fixtures.target;
+import static org.jnetfilter.core.netfilter.Fixtures.verdict;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Protocols;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.TableKind;
+import org.junit.jupiter.api.Test;
+
+/** The IPv4 paths through the datapath of {@link DatapathHarness}'s router, scenario by scenario. */
+class DatapathIpv4Test {
+    static final IpSpec ANY = IpSpec.any(Family.IPV4);
+    static final IpSpec TCP = ANY.withProtocol(Protocols.TCP);
+
+    private final DatapathHarness h = new DatapathHarness();
+
+    private static Ruleset filterForwardDrop() {
+        return rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("FORWARD", "DROP")));
+    }
+
+    @Test
+    void forwardsToTheNeighbourOfTheEgressInterfaceWithTtlDecremented() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4),
+                table(TableKind.MANGLE, Family.IPV4), table(TableKind.RAW, Family.IPV4)));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+
+        assertThat(h.out).containsExactly("tx eth1");
+        MemorySegment f = h.lastFrame();
+        assertThat(u48(f, 0)).isEqualTo(SERVER_MAC);
+        assertThat(u48(f, 6)).isEqualTo(ETH1_MAC);
+        Ipv4Header ip = ipOf(f);
+        assertThat(ip.ttl()).isEqualTo(63);
+        assertThat(ip.checksumValid()).isTrue();
+        assertThat(h.events).containsExactly(
+                "PREROUTING raw", "PREROUTING mangle", "route forward dev eth1 via 10.0.2.20",
+                "FORWARD mangle", "FORWARD filter", "POSTROUTING mangle");
+    }
+
+    @Test
+    void tablesAbsentFromTheRulesetRegisterNoHookFunctions() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4)));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.events).containsExactly("route forward dev eth1 via 10.0.2.20", "FORWARD filter");
+    }
+
+    @Test
+    void forwardPolicyDropCountsAndDrops() {
+        Ruleset r = filterForwardDrop();
+        h.datapath.rules(Family.IPV4, r);
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).isEmpty();
+        assertThat(h.events).endsWith("FORWARD filter DROP", "dropped NETFILTER_DROP");
+        assertThat(r.table(TableKind.FILTER).chain("FORWARD").policyCounters().packets()).isEqualTo(1);
+    }
+
+    @Test
+    void nextHopWithoutNeighbourEntryGetsTheMadeUpMac() {
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(h.out).containsExactly("tx eth1");
+        // default via 10.0.2.254: 02:6a:6e + the gateway's last three bytes
+        assertThat(u48(h.lastFrame(), 0)).isEqualTo(0x026A6E0002FEL);
+    }
+
+    @Test
+    void localDestinationGoesThroughInputToTheLocalSink() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4)));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ETH0_ADDR)));
+        assertThat(h.out).containsExactly("local eth0");
+        assertThat(h.events).containsExactly("route local", "INPUT filter");
+        assertThat(ipOf(frame(0, 0, h.lastFrame())).ttl()).isEqualTo(64);
+    }
+
+    @Test
+    void addressOfAnotherInterfaceIsLocalToo() {
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, DatapathHarness.ETH1_ADDR)));
+        assertThat(h.out).containsExactly("local eth0");
+    }
+
+    @Test
+    void framesForAnotherMacAreDroppedBeforePrerouting() {
+        h.receive("eth0", frame(0x02AAAAAAAAAAL, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).isEmpty();
+        assertThat(h.events).containsExactly("dropped OTHERHOST");
+    }
+
+    @Test
+    void linkLayerBroadcastOfAUnicastDatagramIsNotForwarded() {
+        h.receive("eth0", frame(0xFFFFFFFFFFFFL, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.events).containsExactly("route forward dev eth1 via 10.0.2.20", "dropped NOT_PACKET_HOST");
+    }
+
+    @Test
+    void badHeaderChecksumIsDroppedByIpRcv() {
+        MemorySegment p = tcp(CLIENT, SERVER);
+        p.set(ValueLayout.JAVA_BYTE, 10, (byte) (p.get(ValueLayout.JAVA_BYTE, 10) ^ 1));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, p));
+        assertThat(h.events).containsExactly("dropped IP_CSUM");
+    }
+
+    @Test
+    void arpIsNotAnswered() {
+        MemorySegment f = frame(0xFFFFFFFFFFFFL, CLIENT_MAC, tcp(CLIENT, SERVER));
+        f.set(ValueLayout.JAVA_BYTE, 12, (byte) 0x08);
+        f.set(ValueLayout.JAVA_BYTE, 13, (byte) 0x06);
+        h.receive("eth0", f);
+        assertThat(h.events).containsExactly("dropped ARP_NOT_ANSWERED");
+    }
+
+    @Test
+    void withoutForwardingPacketsForOthersAreDroppedSilently() {
+        h.host.sysctl("net.ipv4.ip_forward", "0");
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).isEmpty();
+        assertThat(h.replyRequests).isEmpty();
+        assertThat(h.events).containsExactly("route error unreachable errno 113", "dropped IP_INADDRERRORS");
+    }
+
+    @Test
+    void ttlOneSendsTimeExceededBackToTheSource() {
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER, 1, 0, 0)));
+        assertThat(h.replyRequests).containsExactly("icmp 11/0 info 0");
+        assertThat(h.out).containsExactly("tx eth0");
+        Ipv4Header icmp = ipOf(h.lastFrame());
+        assertThat(icmp.destination()).isEqualTo(CLIENT);
+        assertThat(icmp.source()).isEqualTo(ETH0_ADDR);
+        assertThat(icmp.checksumValid()).isTrue();
+        assertThat(u48(h.lastFrame(), 0)).isEqualTo(CLIENT_MAC);
+        assertThat(h.events).endsWith("generated ICMP time exceeded", "route output dev eth0 via 10.0.1.10",
+                "dropped TTL_EXPIRED");
+    }
+
+    @Test
+    void dontFragmentLargerThanTheEgressMtuSendsFragmentationNeededWithTheMtu() {
+        h.host.setMtu("eth1", 1000);
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER, 64, Ipv4Header.FLAG_DF, 1200)));
+        assertThat(h.replyRequests).containsExactly("icmp 3/4 info 1000");
+        assertThat(h.out).containsExactly("tx eth0");
+        assertThat(h.events).endsWith("dropped PKT_TOO_BIG");
+    }
+
+    @Test
+    void largerThanTheMtuWithoutDontFragmentIsFragmented() {
+        h.host.setMtu("eth1", 1000);
+        MemorySegment original = tcp(CLIENT, SERVER, 64, 0, 2400);
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, original));
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1", "tx eth1");
+        byte[] payload = new byte[(int) original.byteSize() - 20];
+        int at = 0;
+        for (int i = 0; i < 3; i++) {
+            MemorySegment f = h.frames.get(i);
+            Ipv4Header ip = ipOf(f);
+            assertThat(ip.checksumValid()).isTrue();
+            assertThat(ip.totalLength()).isLessThanOrEqualTo(1000);
+            assertThat(ip.fragmentOffset() * 8).isEqualTo(at);
+            assertThat(ip.moreFragments()).isEqualTo(i < 2);
+            assertThat(ip.ttl()).isEqualTo(63);
+            int n = ip.totalLength() - 20;
+            if (i < 2) {
+                assertThat(n).isEqualTo(976);
+            }
+            MemorySegment.copy(f, 34, MemorySegment.ofArray(payload), at, n);
+            at += n;
+        }
+        assertThat(at).isEqualTo(payload.length);
+        assertThat(payload).isEqualTo(original.asSlice(20).toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    @Test
+    void noRouteWithForwardingSendsNetUnreachable() {
+        DatapathHarness noDefault = new DatapathHarness(DatapathHarness.HOST.replace("route add default via 10.0.2.254\n", ""));
+        noDefault.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(noDefault.replyRequests).containsExactly("icmp 3/0 info 0");
+        assertThat(noDefault.events).endsWith("dropped IP_INNOROUTES");
+    }
+
+    @Test
+    void prohibitRouteSendsAdministrativelyProhibited() {
+        DatapathHarness p = new DatapathHarness(DatapathHarness.HOST + "route add prohibit 192.0.2.0/24\n");
+        p.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(p.replyRequests).containsExactly("icmp 3/13 info 0");
+    }
+
+    @Test
+    void blackholeRouteDropsWithoutAnswer() {
+        DatapathHarness p = new DatapathHarness(DatapathHarness.HOST + "route add blackhole 192.0.2.0/24\n");
+        p.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(p.replyRequests).isEmpty();
+        assertThat(p.events).endsWith("dropped BLACKHOLE");
+    }
+
+    @Test
+    void strictReversePathFilterDropsASourceRoutedElsewhere() {
+        h.host.sysctl("net.ipv4.conf.eth0.rp_filter", "1");
+        // 10.0.2.20 is reached through eth1, not eth0
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(SERVER, ip(192, 0, 2, 7))));
+        assertThat(h.out).isEmpty();
+        assertThat(h.replyRequests).isEmpty();
+        assertThat(h.events).containsExactly("route error unspec errno 22", "dropped IP_RPFILTER");
+        h.events.clear();
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(h.out).containsExactly("tx eth1");
+    }
+
+    @Test
+    void martianSourceIsDroppedSilently() {
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(ip(127, 0, 0, 1), SERVER)));
+        assertThat(h.events).containsExactly("route error unspec errno 22", "dropped IP_INVALID_SOURCE");
+    }
+
+    @Test
+    void leavingByTheIngressInterfaceToAnOnLinkSourceSendsARedirectAndForwards() {
+        DatapathHarness r = new DatapathHarness(DatapathHarness.HOST + "route add 192.0.2.0/24 via 10.0.1.254\n");
+        r.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        // gateway 10.0.1.254 = 0x0a0001fe
+        assertThat(r.replyRequests).containsExactly("icmp 5/1 info " + 0x0A0001FEL);
+        assertThat(r.out).containsExactly("tx eth0", "tx eth0");
+        r.host.sysctl("net.ipv4.conf.all.send_redirects", "0");
+        r.host.sysctl("net.ipv4.conf.eth0.send_redirects", "0");
+        r.replyRequests.clear();
+        r.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(r.replyRequests).isEmpty();
+    }
+
+    @Test
+    void localOutputSelectsTheSourceAndLeavesByTheRoutedInterface() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4),
+                table(TableKind.MANGLE, Family.IPV4)));
+        h.sendLocal(tcp(0, SERVER));
+        assertThat(h.out).containsExactly("tx eth1");
+        Ipv4Header ip = ipOf(h.lastFrame());
+        assertThat(ip.source()).isEqualTo(DatapathHarness.ETH1_ADDR);
+        assertThat(ip.checksumValid()).isTrue();
+        assertThat(ip.ttl()).isEqualTo(64);
+        assertThat(h.events).containsExactly("route output dev eth1 via 10.0.2.20", "OUTPUT mangle",
+                "OUTPUT filter", "POSTROUTING mangle");
+    }
+
+    @Test
+    void localToLocalLoopsThroughLo() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4),
+                table(TableKind.RAW, Family.IPV4)));
+        h.sendLocal(tcp(0, ETH0_ADDR));
+        assertThat(h.out).containsExactly("local lo");
+        assertThat(h.events).containsExactly("route local dev lo", "OUTPUT raw", "OUTPUT filter",
+                "looped back", "PREROUTING raw", "route local dev lo", "INPUT filter");
+        assertThat(ipOf(frame(0, 0, h.lastFrame())).source()).isEqualTo(ETH0_ADDR);
+    }
+
+    @Test
+    void localPacketWithoutRouteIsDropped() {
+        DatapathHarness noDefault = new DatapathHarness(DatapathHarness.HOST.replace("route add default via 10.0.2.254\n", ""));
+        noDefault.sendLocal(tcp(0, ip(192, 0, 2, 7)));
+        assertThat(noDefault.events).containsExactly("route error unreachable errno 101", "dropped IP_OUTNOROUTES");
+    }
+
+    @Test
+    void markSetByMangleOutputReroutesByFwmarkRule() {
+        var mark = rule(ANY, target(ANY, "MARK", "--set-mark", "1"));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4,
+                table(TableKind.MANGLE, Family.IPV4, builtin("OUTPUT", "ACCEPT", mark))));
+        h.sendLocal(tcp(0, ip(192, 0, 2, 7)));
+        assertThat(h.out).containsExactly("tx eth2");
+        assertThat(h.events).containsSubsequence("route output dev eth1 via 10.0.2.254", "OUTPUT mangle",
+                "route output dev eth2 via 10.0.3.254", "POSTROUTING mangle");
+        // the source was chosen for eth1 before the re-route, as a socket's is
+        assertThat(ipOf(h.lastFrame()).source()).isEqualTo(DatapathHarness.ETH1_ADDR);
+    }
+
+    @Test
+    void markSetInTheFilterTableDoesNotReroute() {
+        var mark = rule(ANY, target(ANY, "MARK", "--set-mark", "1"));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4,
+                table(TableKind.FILTER, Family.IPV4, builtin("OUTPUT", "ACCEPT", mark))));
+        h.sendLocal(tcp(0, ip(192, 0, 2, 7)));
+        assertThat(h.out).containsExactly("tx eth1");
+    }
+
+    @Test
+    void markSetInPreroutingSelectsThePolicyRoute() {
+        var mark = rule(ANY, target(ANY, "MARK", "--set-mark", "1"));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4,
+                table(TableKind.MANGLE, Family.IPV4, builtin("PREROUTING", "ACCEPT", mark))));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(h.out).containsExactly("tx eth2");
+    }
+
+    @Test
+    void rejectInForwardSendsTheReplyThroughOutputAndDropsTheOriginal() {
+        var reject = rule(TCP, target(TCP, "REJECT"));
+        Ruleset r = rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("FORWARD", "ACCEPT", reject)));
+        h.datapath.rules(Family.IPV4, r);
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        // ipt_reject_with IPT_ICMP_PORT_UNREACHABLE = 3, the default
+        assertThat(h.replyRequests).containsExactly("reject 3 at FORWARD");
+        assertThat(h.out).containsExactly("tx eth0");
+        assertThat(h.events).containsSubsequence("FORWARD filter DROP", "generated REJECT",
+                "route output dev eth0 via 10.0.1.10", "OUTPUT filter", "dropped NETFILTER_DROP");
+        Ipv4Header reply = ipOf(h.lastFrame());
+        assertThat(reply.source()).isEqualTo(SERVER);
+        assertThat(reply.destination()).isEqualTo(CLIENT);
+    }
+
+    @Test
+    void rejectWithoutAReplyBuilderOnlyDrops() {
+        var reject = rule(TCP, target(TCP, "REJECT"));
+        h.datapath.replies(Replies.NONE);
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4,
+                builtin("FORWARD", "ACCEPT", reject))));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).isEmpty();
+        assertThat(h.events).endsWith("dropped NETFILTER_DROP");
+    }
+
+    @Test
+    void rulesPublishedLaterApplyToTheNextPacket() {
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        h.datapath.rules(Family.IPV4, filterForwardDrop());
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4)));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+    }
+
+    @Test
+    void rawIpIngressIsTakenAsAddressedToTheHost() {
+        h.datapath.receive("eth0", tcp(CLIENT, SERVER), false, 0, h.trace);
+        assertThat(h.out).containsExactly("tx eth1");
+    }
+
+    @Test
+    void hostChangesAreSeenByTheRouteCache() {
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        h.host.addRoute(new org.jnetfilter.core.host.Route(org.jnetfilter.core.host.Host.TABLE_MAIN,
+                org.jnetfilter.core.host.RouteType.UNICAST, org.jnetfilter.core.rules.IpNet.ipv4(ip(192, 0, 2, 0), 24),
+                0, null, "eth2", null, false));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7))));
+        assertThat(h.out).containsExactly("tx eth1", "tx eth2");
+    }
+
+    @Test
+    void embedderHookFunctionsRunInPriorityOrderBesideTheTables() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4)));
+        h.datapath.netfilter().register(Family.IPV4, org.jnetfilter.core.rules.Hook.FORWARD, 10, "after", p -> Verdict.ACCEPT);
+        h.datapath.netfilter().register(Family.IPV4, org.jnetfilter.core.rules.Hook.FORWARD, -10, "before", p -> Verdict.ACCEPT);
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.events).containsSubsequence("FORWARD before", "FORWARD filter", "FORWARD after");
+    }
+
+    @Test
+    void aStolenPacketGoesNoFurther() {
+        h.datapath.netfilter().register(Family.IPV4, org.jnetfilter.core.rules.Hook.PREROUTING, 0, "thief",
+                p -> Verdict.STOLEN);
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).isEmpty();
+        assertThat(h.events).containsExactly("PREROUTING thief", "PREROUTING thief STOLEN");
+    }
+
+    @Test
+    void hookModulesAreRegisteredWhileTheRulesNeedThem() {
+        List<String> registered = new java.util.ArrayList<>();
+        h.datapath.module(new HookModule() {
+            @Override
+            public boolean needed(Family family, Ruleset rules) {
+                return rules.table(TableKind.NAT) != null;
+            }
+
+            @Override
+            public List<Netfilter.Registration> register(Netfilter nf, Family family,
+                    java.util.function.Supplier<Ruleset> rules) {
+                registered.add(family.name());
+                return List.of(nf.register(family, org.jnetfilter.core.rules.Hook.PREROUTING, Priorities.CONNTRACK,
+                        "conntrack", p -> Verdict.ACCEPT));
+            }
+        });
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.events).doesNotContain("PREROUTING conntrack");
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.NAT, Family.IPV4)));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.events).contains("PREROUTING conntrack");
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4)));
+        h.events.clear();
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.events).doesNotContain("PREROUTING conntrack");
+        assertThat(registered).containsExactly("IPV4");
+    }
+}
