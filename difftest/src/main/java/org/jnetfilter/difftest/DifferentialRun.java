@@ -1,0 +1,199 @@
+package org.jnetfilter.difftest;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.iptables.SaveFiles;
+
+/**
+ * One batch of the differential test: many rulesets through one kernel topology. For each ruleset
+ * (random, Docker-shaped or Kubernetes-shaped for IPv4; random for IPv6) and its random packet
+ * sequence: the kernel runs the case; jnetfilter must load the same files as the kernel did (refusing
+ * none the kernel took) and, read back, print the same ruleset as the kernel's {@code iptables-save};
+ * and when an engine is given, its observation must equal the kernel's (see {@link Comparison}). Each
+ * mismatching case is shrunk and printed as a reproducer. {@link Figures} are the run's numbers.
+ */
+public final class DifferentialRun {
+    public record Config(long seed, int rulesets, int packetsPerRuleset, int rulesPerChain, int shrinkTries) {
+    }
+
+    /** The figures of a run, as the README states them. */
+    public record Figures(int rulesets, int randomRulesets, int dockerRulesets, int kubernetesRulesets, int packets,
+            int framesFromKernel, int refusedByKernel, int compared, int mismatchedCases, long millis) {
+        public String describe() {
+            return String.format("%d rulesets (%d random, %d Docker-host, %d Kubernetes-node; IPv4 and IPv6), "
+                    + "%d packet cases, %d frames sent by the kernel, %d rulesets refused by the kernel, "
+                    + "%d cases compared with jnetfilter, %d mismatching, %.1f s",
+                    rulesets, randomRulesets, dockerRulesets, kubernetesRulesets, packets, framesFromKernel,
+                    refusedByKernel, compared, mismatchedCases, millis / 1000.0);
+        }
+    }
+
+    /** A mismatching case: the original and shrunk forms and what differed. */
+    public record Failure(String title, Shrinker.Case shrunk, List<Comparison.Mismatch> mismatches) {
+        public String reproducer() {
+            return shrunk.reproducer(title, mismatches);
+        }
+    }
+
+    public record Result(Figures figures, List<Failure> failures) {
+    }
+
+    private DifferentialRun() {
+    }
+
+    public static Result run(KernelDut kernel, EngineUnderTest engine, KnownGaps gaps, Config c, PrintStream log) {
+        long start = System.nanoTime();
+        Path kubegen = RealisticRulesets.kubegen();
+        if (kubegen == null) {
+            log.println("difftest: ../shared/bench/kubegen.py not found: no Kubernetes-node rulesets in this run");
+        }
+        RulesetGenerator.Features features = gaps.features();
+        int packets = 0;
+        int frames = 0;
+        int refused = 0;
+        int compared = 0;
+        int random = 0;
+        int docker = 0;
+        int kube = 0;
+        List<Failure> failures = new ArrayList<>();
+        for (int i = 0; i < c.rulesets(); i++) {
+            long seed = c.seed() * 1_000_003L + i;
+            String v4;
+            String kind;
+            int shape = i % 10;
+            if (shape == 7) {
+                v4 = RealisticRulesets.docker(seed);
+                kind = "docker";
+                docker++;
+            } else if (shape == 8 && kubegen != null && features.nat()) {
+                v4 = RealisticRulesets.kubernetes(kubegen, 5 + (int) (seed % 40), seed);
+                kind = "kubernetes";
+                kube++;
+            } else {
+                v4 = new RulesetGenerator(seed, false, features).generate(c.rulesPerChain());
+                kind = "random";
+                random++;
+            }
+            String v6 = new RulesetGenerator(seed ^ 0x6666, true, features).generate(c.rulesPerChain());
+            List<Injection> in = new PacketSequenceGenerator(seed).targets(RealisticRulesets.targets(v4))
+                    .generate(c.packetsPerRuleset());
+            String title = "case seed " + seed + " (" + kind + " ruleset, " + in.size() + " packets)";
+            Observation k;
+            try {
+                k = kernel.run(v4, v6, in);
+            } catch (KernelDut.RulesetRefused e) {
+                // a generator bug: counted and printed, never silent
+                refused++;
+                log.println("difftest: " + title + ": " + e.getMessage());
+                continue;
+            }
+            packets += in.size();
+            frames += k.frameCount();
+            List<Comparison.Mismatch> loadDiffs = loadAlike(v4, v6, k, kernel);
+            if (!loadDiffs.isEmpty()) {
+                failures.add(new Failure(title + ": jnetfilter loads the ruleset differently",
+                        new Shrinker.Case(v4, v6, List.of()), loadDiffs));
+                continue;
+            }
+            if (engine == null) {
+                continue;
+            }
+            compared += in.size();
+            List<Comparison.Mismatch> diffs = Comparison.compare(in, k, engine.run(v4, v6, in), gaps);
+            if (!diffs.isEmpty()) {
+                Shrinker shrinker = new Shrinker(cs -> {
+                    try {
+                        Observation kk = kernel.run(cs.ipv4Rules(), cs.ipv6Rules(), cs.packets());
+                        return !Comparison.compare(cs.packets(), kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(),
+                                cs.packets()), gaps).isEmpty();
+                    } catch (KernelDut.RulesetRefused e) {
+                        return false;
+                    }
+                }, c.shrinkTries());
+                Shrinker.Case small = shrinker.shrink(new Shrinker.Case(v4, v6, in));
+                List<Comparison.Mismatch> smallDiffs = Comparison.compare(small.packets(),
+                        kernel.run(small.ipv4Rules(), small.ipv6Rules(), small.packets()),
+                        engine.run(small.ipv4Rules(), small.ipv6Rules(), small.packets()), gaps);
+                failures.add(new Failure(title + ", shrunk in " + shrinker.tries() + " runs", small,
+                        smallDiffs.isEmpty() ? diffs : smallDiffs));
+            }
+        }
+        Figures f = new Figures(c.rulesets(), random, docker, kube, packets, frames, refused, compared, failures.size(),
+                (System.nanoTime() - start) / 1_000_000L);
+        return new Result(f, failures);
+    }
+
+    /**
+     * jnetfilter's reading of the files the kernel took: it must take them too, and print them as the
+     * kernel's iptables-save does (counters aside: the kernel's have run).
+     */
+    static List<Comparison.Mismatch> loadAlike(String v4, String v6, Observation k, KernelDut kernel) {
+        List<Comparison.Mismatch> out = new ArrayList<>();
+        String[][] cases = {{"ipv4", v4}, {"ipv6", v6}};
+        for (String[] one : cases) {
+            Family family = one[0].equals("ipv4") ? Family.IPV4 : Family.IPV6;
+            String mine;
+            try {
+                mine = SaveFiles.write(SaveFiles.read(family, Rulesets.withAllTables(one[1])));
+            } catch (SaveFiles.Invalid e) {
+                out.add(new Comparison.Mismatch(Comparison.Kind.RULESET, -1, one[0]
+                        + " ruleset the kernel loaded is refused by jnetfilter: " + e.getMessage()));
+                continue;
+            }
+            String kernels = family == Family.IPV4 ? kernel.lastSave4() : kernel.lastSave6();
+            String a = withoutCounters(kernels);
+            String b = withoutCounters(mine);
+            if (!a.equals(b)) {
+                out.add(new Comparison.Mismatch(Comparison.Kind.RULESET, -1, one[0]
+                        + " iptables-save differs:\n--- kernel\n" + a + "--- jnetfilter\n" + b));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A save text without comments, with every counter zeroed and the tables sorted by name: the kernel
+     * prints tables in the order they were first used in the namespace, which is history, not ruleset.
+     */
+    static String withoutCounters(String save) {
+        java.util.TreeMap<String, StringBuilder> tables = new java.util.TreeMap<>();
+        StringBuilder current = new StringBuilder();
+        for (String line : save.split("\n")) {
+            if (line.startsWith("#") || line.isBlank()) {
+                continue;
+            }
+            if (line.startsWith("*")) {
+                current = tables.computeIfAbsent(line, t -> new StringBuilder());
+            }
+            current.append(line.replaceAll("\\[\\d+:\\d+\\]", "[0:0]")).append('\n');
+        }
+        StringBuilder s = new StringBuilder();
+        tables.values().forEach(s::append);
+        return s.toString();
+    }
+
+    /** Manual runs: {@code DifferentialRun SEED RULESETS PACKETS} prints the figures and any reproducers. */
+    public static void main(String[] args) {
+        long seed = args.length > 0 ? Long.parseLong(args[0]) : 1;
+        int rulesets = args.length > 1 ? Integer.parseInt(args[1]) : 200;
+        int packets = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+        String why = Topology.unavailableReason();
+        if (why != null) {
+            System.err.println("difftest: cannot run: " + why);
+            System.exit(2);
+        }
+        KnownGaps gaps = KnownGaps.load("/packet-known-gaps.txt");
+        try (KernelDut kernel = KernelDut.start(seed)) {
+            Result r = run(kernel, Engines.jnetfilter(gaps), gaps, new Config(seed, rulesets, packets, 3, 300),
+                    System.out);
+            for (Failure f : r.failures()) {
+                System.out.println(f.reproducer());
+            }
+            System.out.println("difftest: " + r.figures().describe());
+            System.out.print(gaps.describe());
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package org.jnetfilter.difftest;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The known-gaps file: what the harness may not yet generate or compare, each with its reason, one a
+ * line as {@code key: reason}. Only the keys in {@link #KEYS} exist; an unknown key is an error, so a
+ * gap cannot be listed for something the harness does not know. Every gap in force is printed with
+ * the run's figures; the list only shrinks as jnetfilter gains the features.
+ */
+public final class KnownGaps {
+    /** The gaps the harness understands, and what each turns off. */
+    public static final Map<String, String> KEYS = Map.of(
+            "generate.conntrack", "rules with ctstate/state/connmark matches and CONNMARK/CT targets",
+            "generate.nat", "rules in the nat table",
+            "generate.reject", "REJECT targets",
+            "generate.mangle-targets", "TTL/HL/TOS/DSCP/TCPMSS targets",
+            "compare.conntrack", "the conntrack table",
+            "compare.packets", "the frames dut sends (forwarded, generated)",
+            "compare.counters", "per-rule and policy counters",
+            "engine", "the whole jnetfilter side (nothing to compare with yet)");
+
+    private final Map<String, String> reasonByKey;
+
+    private KnownGaps(Map<String, String> reasonByKey) {
+        this.reasonByKey = reasonByKey;
+    }
+
+    public static KnownGaps parse(String text) {
+        Map<String, String> gaps = new LinkedHashMap<>();
+        int n = 0;
+        for (String line : text.split("\n")) {
+            n++;
+            String l = line.strip();
+            if (l.isEmpty() || l.startsWith("#")) {
+                continue;
+            }
+            int colon = l.indexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("known gaps line " + n + ": expected `key: reason': " + l);
+            }
+            String key = l.substring(0, colon).strip();
+            String reason = l.substring(colon + 1).strip();
+            if (!KEYS.containsKey(key)) {
+                throw new IllegalArgumentException("known gaps line " + n + ": unknown key " + key + " (known: "
+                        + KEYS.keySet() + ")");
+            }
+            if (reason.isEmpty()) {
+                throw new IllegalArgumentException("known gaps line " + n + ": " + key + " has no reason");
+            }
+            gaps.put(key, reason);
+        }
+        return new KnownGaps(gaps);
+    }
+
+    public static KnownGaps load(String resource) {
+        try (InputStream in = KnownGaps.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("no resource " + resource);
+            }
+            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public boolean has(String key) {
+        if (!KEYS.containsKey(key)) {
+            throw new IllegalArgumentException("unknown gap key " + key);
+        }
+        return reasonByKey.containsKey(key);
+    }
+
+    public Set<String> keys() {
+        return reasonByKey.keySet();
+    }
+
+    public RulesetGenerator.Features features() {
+        return new RulesetGenerator.Features(!has("generate.conntrack"), !has("generate.nat"), !has("generate.reject"),
+                !has("generate.mangle-targets"));
+    }
+
+    /** One line per gap: "key (what it turns off): reason". */
+    public String describe() {
+        StringBuilder s = new StringBuilder();
+        for (var e : reasonByKey.entrySet()) {
+            s.append("  gap ").append(e.getKey()).append(" (").append(KEYS.get(e.getKey())).append("): ")
+                    .append(e.getValue()).append('\n');
+        }
+        return s.toString();
+    }
+}

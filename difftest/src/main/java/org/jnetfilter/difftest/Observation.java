@@ -1,0 +1,69 @@
+package org.jnetfilter.difftest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything observable about one case on one side (kernel or jnetfilter): per injected packet the
+ * frames dut sent (interface and bytes, in order), the counters of both families' tables, and the
+ * conntrack table as {@code conntrack -L} prints it (timeouts removed: they tick).
+ */
+public record Observation(List<List<Emitted>> emitted, Map<String, String> counters4, Map<String, String> counters6,
+        List<String> conntrack) {
+
+    /** One frame dut sent on {@code dutInterface} ({@code veth-a} or {@code veth-b}). */
+    public record Emitted(String dutInterface, byte[] frame) {
+        @Override
+        public String toString() {
+            return dutInterface + " " + Frames.describe(frame);
+        }
+    }
+
+    static Observation of(List<Injection> in, List<List<Wire.Captured>> out, String save4, String save6, String ct) {
+        List<List<Emitted>> emitted = new ArrayList<>(out.size());
+        for (List<Wire.Captured> one : out) {
+            List<Emitted> e = new ArrayList<>(one.size());
+            for (Wire.Captured c : one) {
+                if (!Frames.isNeighbourDiscovery(c.frame())) {
+                    e.add(new Emitted(c.dutInterface(), c.frame()));
+                }
+            }
+            emitted.add(e);
+        }
+        return new Observation(emitted, Rulesets.counters(save4), Rulesets.counters(save6), conntrackLines(ct));
+    }
+
+    /** conntrack -L lines with the timeout (third field) dropped and sorted: the table is unordered. */
+    static List<String> conntrackLines(String text) {
+        List<String> lines = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            String l = line.strip();
+            if (l.isEmpty() || l.startsWith("conntrack v")) {
+                continue;
+            }
+            String[] w = l.split("\\s+");
+            StringBuilder s = new StringBuilder();
+            for (int i = 0; i < w.length; i++) {
+                if (i == 2 && w[i].matches("\\d+")) {
+                    continue;
+                }
+                if (s.length() > 0) {
+                    s.append(' ');
+                }
+                s.append(w[i]);
+            }
+            lines.add(s.toString());
+        }
+        lines.sort(null);
+        return lines;
+    }
+
+    public int frameCount() {
+        int n = 0;
+        for (List<Emitted> e : emitted) {
+            n += e.size();
+        }
+        return n;
+    }
+}

@@ -1,0 +1,368 @@
+package org.jnetfilter.difftest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.jnetfilter.core.packet.Checksums;
+import org.jnetfilter.core.packet.IcmpHeader;
+import org.jnetfilter.core.packet.Icmpv6Header;
+import org.jnetfilter.core.packet.TcpHeader;
+import org.jnetfilter.difftest.PacketCrafter.Address;
+import org.jnetfilter.difftest.PacketCrafter.Ip;
+
+/**
+ * Random packet sequences, seeded: scenarios of a few packets each, both directions crafted as the
+ * peers would send them, mixed IPv4 and IPv6. Scenarios: TCP handshake, data and teardown (cut at a
+ * random point); TCP to a closed port of dut; out-of-window and invalid-flag TCP; UDP request and
+ * reply; UDP to dut; ICMP echo through and to dut; an ICMP error quoting an earlier packet (related);
+ * fragments; broadcast; TTL/hop limit 1; no route; malformed headers (IPv4 checksum, IHL, total length,
+ * TCP data offset, truncated transport).
+ */
+public final class PacketSequenceGenerator {
+    /** A service a realistic ruleset publishes: packets are aimed at it now and then. */
+    public record Target(String protocol, Address address, int port) {
+    }
+
+    private final SplittableRandom rnd;
+    private List<Target> targets = List.of();
+    private int ephemeral = 30000;
+    private int ipId = 1;
+
+    public PacketSequenceGenerator(long seed) {
+        this.rnd = new SplittableRandom(seed);
+    }
+
+    /** Aims a third of the scenarios at these services (ports and addresses a realistic ruleset names). */
+    public PacketSequenceGenerator targets(List<Target> t) {
+        this.targets = List.copyOf(t);
+        return this;
+    }
+
+    /** About {@code n} packets (whole scenarios; the last may be cut to end at n). */
+    public List<Injection> generate(int n) {
+        List<Injection> out = new ArrayList<>();
+        while (out.size() < n) {
+            scenario(out, rnd.nextInt(4) == 0);
+        }
+        return new ArrayList<>(out.subList(0, n));
+    }
+
+    private Address host(String side, boolean v6, int i) {
+        if (v6) {
+            return Address.v6(side.equals(Topology.A) ? Topology.NET_A_V6 : Topology.NET_B_V6, 2 + i);
+        }
+        return Address.v4((side.equals(Topology.A) ? Topology.HOST_A_V4 : Topology.HOST_B_V4) + i);
+    }
+
+    private Address anyHost(String side, boolean v6) {
+        return host(side, v6, rnd.nextInt(Topology.HOSTS));
+    }
+
+    private Address dut(String side, boolean v6) {
+        if (v6) {
+            return Address.v6(side.equals(Topology.A) ? Topology.NET_A_V6 : Topology.NET_B_V6, 1);
+        }
+        return Address.v4(side.equals(Topology.A) ? Topology.DUT_A_V4 : Topology.DUT_B_V4);
+    }
+
+    private static String other(String side) {
+        return side.equals(Topology.A) ? Topology.B : Topology.A;
+    }
+
+    private int port() {
+        return RulesetGenerator.PORTS[rnd.nextInt(RulesetGenerator.PORTS.length)];
+    }
+
+    private int sourcePort() {
+        return rnd.nextInt(4) == 0 ? port() : ephemeral++;
+    }
+
+    private Ip ip(Address s, Address d) {
+        return Ip.of(s, d).id(ipId++ & 0xFFFF);
+    }
+
+    private static int tcpProto(boolean v6) {
+        return Checksums.PROTO_TCP;
+    }
+
+    private static Injection inj(String side, byte[] ipPacket, String label) {
+        return new Injection(side, PacketCrafter.frame(side, ipPacket), label);
+    }
+
+    private void scenario(List<Injection> out, boolean v6) {
+        String side = rnd.nextInt(3) == 0 ? Topology.B : Topology.A;
+        if (!targets.isEmpty() && rnd.nextInt(3) == 0) {
+            Target t = targets.get(rnd.nextInt(targets.size()));
+            if (t.address().v6() == v6 || !targets.stream().anyMatch(x -> x.address().v6() == v6)) {
+                toTarget(out, t, t.address().v6());
+                return;
+            }
+        }
+        int kind = rnd.nextInt(14);
+        switch (kind) {
+            case 0, 1, 2 -> tcpFlow(out, v6, side, anyHost(side, v6), anyHost(other(side), v6), true);
+            case 3 -> tcpFlow(out, v6, side, anyHost(side, v6), rnd.nextBoolean() ? dut(side, v6)
+                    : dut(other(side), v6), false);
+            case 4 -> tcpInvalid(out, v6, side);
+            case 5, 6 -> udpFlow(out, v6, side);
+            case 7 -> echo(out, v6, side);
+            case 8 -> fragments(out, v6, side);
+            case 9 -> ttlOne(out, v6, side);
+            case 10 -> noRoute(out, v6, side);
+            case 11 -> broadcast(out, side);
+            default -> malformed(out, v6, side);
+        }
+    }
+
+    private void tcpFlow(List<Injection> out, boolean v6, String side, Address client, Address server,
+            boolean serverAnswers) {
+        int sport = sourcePort();
+        int dport = port();
+        long cseq = rnd.nextLong(1L << 32);
+        long sseq = rnd.nextLong(1L << 32);
+        String peer = other(side);
+        String f = "tcp " + client + ":" + sport + " > " + server + ":" + dport;
+        int steps = 1 + rnd.nextInt(8);
+        out.add(inj(side, PacketCrafter.ip(ip(client, server), tcpProto(v6),
+                PacketCrafter.tcpSyn(sport, dport, cseq, 0, TcpHeader.SYN, 1460)), f + " SYN"));
+        if (!serverAnswers || steps < 2) {
+            return;
+        }
+        out.add(inj(peer, PacketCrafter.ip(ip(server, client), tcpProto(v6),
+                PacketCrafter.tcpSyn(dport, sport, sseq, cseq + 1, TcpHeader.SYN | TcpHeader.ACK, 1400)),
+                f + " SYN-ACK"));
+        long c = cseq + 1;
+        long s = sseq + 1;
+        if (steps < 3) {
+            return;
+        }
+        out.add(inj(side, PacketCrafter.ip(ip(client, server), tcpProto(v6),
+                PacketCrafter.tcp(sport, dport, c, s, TcpHeader.ACK, 502, 0)), f + " ACK"));
+        if (steps < 4) {
+            return;
+        }
+        int data = 1 + rnd.nextInt(100);
+        if (rnd.nextInt(4) == 0) {
+            // out of window: far beyond what the server advertised
+            out.add(inj(side, PacketCrafter.ip(ip(client, server), tcpProto(v6),
+                    PacketCrafter.tcp(sport, dport, (c + 5_000_000) & 0xFFFF_FFFFL, s,
+                            TcpHeader.ACK | TcpHeader.PSH, 502, data)), f + " data out of window"));
+        } else {
+            out.add(inj(side, PacketCrafter.ip(ip(client, server), tcpProto(v6),
+                    PacketCrafter.tcp(sport, dport, c, s, TcpHeader.ACK | TcpHeader.PSH, 502, data)), f + " data"));
+            c = (c + data) & 0xFFFF_FFFFL;
+        }
+        if (steps < 5) {
+            return;
+        }
+        out.add(inj(peer, PacketCrafter.ip(ip(server, client), tcpProto(v6),
+                PacketCrafter.tcp(dport, sport, s, c, TcpHeader.ACK, 510, 0)), f + " ACK of data"));
+        if (steps < 6) {
+            return;
+        }
+        if (rnd.nextInt(3) == 0) {
+            out.add(inj(peer, PacketCrafter.ip(ip(server, client), tcpProto(v6),
+                    PacketCrafter.tcp(dport, sport, s, c, TcpHeader.RST | TcpHeader.ACK, 0, 0)), f + " RST"));
+            return;
+        }
+        out.add(inj(side, PacketCrafter.ip(ip(client, server), tcpProto(v6),
+                PacketCrafter.tcp(sport, dport, c, s, TcpHeader.FIN | TcpHeader.ACK, 502, 0)), f + " FIN"));
+        if (steps < 7) {
+            return;
+        }
+        out.add(inj(peer, PacketCrafter.ip(ip(server, client), tcpProto(v6),
+                PacketCrafter.tcp(dport, sport, s, c + 1, TcpHeader.FIN | TcpHeader.ACK, 510, 0)), f + " FIN-ACK"));
+        if (steps < 8) {
+            return;
+        }
+        out.add(inj(side, PacketCrafter.ip(ip(client, server), tcpProto(v6),
+                PacketCrafter.tcp(sport, dport, c + 1, s + 1, TcpHeader.ACK, 502, 0)), f + " last ACK"));
+    }
+
+    private void toTarget(List<Injection> out, Target t, boolean v6) {
+        String side = Topology.A;
+        Address client = anyHost(side, v6);
+        if (t.protocol().equals("tcp")) {
+            tcpFlowTo(out, v6, side, client, t.address(), t.port());
+        } else {
+            int sport = sourcePort();
+            out.add(inj(side, PacketCrafter.ip(ip(client, t.address()), Checksums.PROTO_UDP,
+                    PacketCrafter.udp(sport, t.port(), rnd.nextInt(64))),
+                    "udp " + client + ":" + sport + " > " + t.address() + ":" + t.port()));
+        }
+    }
+
+    private void tcpFlowTo(List<Injection> out, boolean v6, String side, Address client, Address server, int dport) {
+        int sport = sourcePort();
+        long cseq = rnd.nextLong(1L << 32);
+        String f = "tcp " + client + ":" + sport + " > " + server + ":" + dport;
+        out.add(inj(side, PacketCrafter.ip(ip(client, server), Checksums.PROTO_TCP,
+                PacketCrafter.tcpSyn(sport, dport, cseq, 0, TcpHeader.SYN, 1460)), f + " SYN"));
+        if (rnd.nextBoolean()) {
+            out.add(inj(side, PacketCrafter.ip(ip(client, server), Checksums.PROTO_TCP,
+                    PacketCrafter.tcp(sport, dport, cseq + 1, 0, TcpHeader.RST, 0, 0)), f + " RST"));
+        }
+    }
+
+    private void tcpInvalid(List<Injection> out, boolean v6, String side) {
+        Address client = anyHost(side, v6);
+        Address server = anyHost(other(side), v6);
+        int[] flags = {TcpHeader.SYN | TcpHeader.FIN, 0, TcpHeader.SYN | TcpHeader.RST, TcpHeader.ACK,
+            TcpHeader.FIN | TcpHeader.PSH | TcpHeader.URG, TcpHeader.RST};
+        int f = flags[rnd.nextInt(flags.length)];
+        int sport = sourcePort();
+        int dport = port();
+        out.add(inj(side, PacketCrafter.ip(ip(client, server), Checksums.PROTO_TCP,
+                PacketCrafter.tcp(sport, dport, rnd.nextLong(1L << 32), rnd.nextLong(1L << 32), f, 1000, 0)),
+                "tcp " + client + ":" + sport + " > " + server + ":" + dport + " flags [" + Frames.flags(f) + "]"));
+    }
+
+    private void udpFlow(List<Injection> out, boolean v6, String side) {
+        Address client = anyHost(side, v6);
+        boolean toDut = rnd.nextInt(4) == 0;
+        Address server = toDut ? dut(rnd.nextBoolean() ? side : other(side), v6) : anyHost(other(side), v6);
+        int sport = sourcePort();
+        int dport = port();
+        String f = "udp " + client + ":" + sport + " > " + server + ":" + dport;
+        byte[] request = PacketCrafter.ip(ip(client, server), Checksums.PROTO_UDP,
+                PacketCrafter.udp(sport, dport, rnd.nextInt(64)));
+        out.add(inj(side, request, f));
+        if (toDut) {
+            return;
+        }
+        switch (rnd.nextInt(3)) {
+            case 0 -> out.add(inj(other(side), PacketCrafter.ip(ip(server, client), Checksums.PROTO_UDP,
+                    PacketCrafter.udp(dport, sport, rnd.nextInt(64))), f + " reply"));
+            case 1 -> {
+                // the server's host says port unreachable: an error related to the flow
+                byte[] err = v6 ? PacketCrafter.icmpError(true, Icmpv6Header.DEST_UNREACH, 4, 0, request)
+                        : PacketCrafter.icmpError(false, IcmpHeader.DEST_UNREACH, IcmpHeader.CODE_PORT_UNREACH, 0,
+                                request);
+                out.add(inj(other(side), PacketCrafter.ip(ip(server, client),
+                        v6 ? Checksums.PROTO_ICMPV6 : Checksums.PROTO_ICMP, err), f + " port unreachable"));
+            }
+            default -> {
+            }
+        }
+    }
+
+    private void echo(List<Injection> out, boolean v6, String side) {
+        Address client = anyHost(side, v6);
+        boolean toDut = rnd.nextInt(3) == 0;
+        Address server = toDut ? dut(rnd.nextBoolean() ? side : other(side), v6) : anyHost(other(side), v6);
+        int id = rnd.nextInt(65536);
+        int proto = v6 ? Checksums.PROTO_ICMPV6 : Checksums.PROTO_ICMP;
+        String f = "echo " + client + " > " + server + " id " + id;
+        out.add(inj(side, PacketCrafter.ip(ip(client, server), proto,
+                PacketCrafter.echo(v6 ? Icmpv6Header.ECHO_REQUEST : IcmpHeader.ECHO_REQUEST, id, 1, 16)), f));
+        if (!toDut && rnd.nextBoolean()) {
+            out.add(inj(other(side), PacketCrafter.ip(ip(server, client), proto,
+                    PacketCrafter.echo(v6 ? Icmpv6Header.ECHO_REPLY : IcmpHeader.ECHO_REPLY, id, 1, 16)), f + " reply"));
+        }
+    }
+
+    private void fragments(List<Injection> out, boolean v6, String side) {
+        Address client = anyHost(side, v6);
+        Address server = rnd.nextInt(4) == 0 ? dut(side, v6) : anyHost(other(side), v6);
+        int sport = sourcePort();
+        int dport = port();
+        byte[] whole = PacketCrafter.ip(ip(client, server).flags(0), Checksums.PROTO_UDP,
+                PacketCrafter.udp(sport, dport, 40 + rnd.nextInt(120)));
+        List<byte[]> frags = PacketCrafter.fragments(whole, 8 * (3 + rnd.nextInt(6)), ipId++);
+        String f = "udp " + client + ":" + sport + " > " + server + ":" + dport + " fragment ";
+        boolean reverse = rnd.nextInt(3) == 0;
+        for (int i = 0; i < frags.size(); i++) {
+            int k = reverse ? frags.size() - 1 - i : i;
+            out.add(inj(side, frags.get(k), f + (k + 1) + "/" + frags.size()));
+        }
+    }
+
+    private void ttlOne(List<Injection> out, boolean v6, String side) {
+        Address client = anyHost(side, v6);
+        Address server = anyHost(other(side), v6);
+        int sport = sourcePort();
+        int dport = port();
+        out.add(inj(side, PacketCrafter.ip(ip(client, server).ttl(1), Checksums.PROTO_UDP,
+                PacketCrafter.udp(sport, dport, 8)), "udp ttl 1 " + client + ":" + sport + " > " + server + ":" + dport));
+    }
+
+    private void noRoute(List<Injection> out, boolean v6, String side) {
+        Address client = anyHost(side, v6);
+        Address nowhere = v6 ? Address.v6(0x2001_0db9_0000_0000L, 1) : Address.v4(0x0a090001);
+        int sport = sourcePort();
+        out.add(inj(side, PacketCrafter.ip(ip(client, nowhere), Checksums.PROTO_TCP,
+                PacketCrafter.tcpSyn(sport, 80, rnd.nextLong(1L << 32), 0, TcpHeader.SYN, 1460)),
+                "tcp SYN to nowhere " + client + ":" + sport + " > " + nowhere + ":80"));
+    }
+
+    private void broadcast(List<Injection> out, String side) {
+        Address client = anyHost(side, false);
+        boolean limited = rnd.nextBoolean();
+        Address to = limited ? Address.v4(0xFFFF_FFFF) : Address.v4((side.equals(Topology.A) ? 0x0a0100ff : 0x0a0200ff));
+        int dport = port();
+        byte[] p = PacketCrafter.ip(ip(client, to), Checksums.PROTO_UDP, PacketCrafter.udp(sourcePort(), dport, 12));
+        out.add(new Injection(side, PacketCrafter.frame(side, org.jnetfilter.core.packet.EthernetHeader.BROADCAST, p),
+                "udp broadcast " + client + " > " + to + ":" + dport));
+    }
+
+    private void malformed(List<Injection> out, boolean v6, String side) {
+        Address client = anyHost(side, v6);
+        Address server = rnd.nextBoolean() ? anyHost(other(side), v6) : dut(side, v6);
+        int sport = sourcePort();
+        int dport = port();
+        byte[] p = PacketCrafter.ip(ip(client, server), Checksums.PROTO_TCP,
+                PacketCrafter.tcp(sport, dport, 1, 0, TcpHeader.SYN, 1000, 0));
+        String f = "tcp " + client + ":" + sport + " > " + server + ":" + dport;
+        int kind = rnd.nextInt(v6 ? 3 : 6);
+        switch (kind) {
+            case 0 -> {
+                int l4 = v6 ? 40 : 20;
+                p[l4 + 12] = (byte) 0x30; // data offset 3 words: shorter than the header
+                out.add(inj(side, p, f + " data offset 3"));
+            }
+            case 1 -> {
+                byte[] cut = java.util.Arrays.copyOf(p, p.length - 8);
+                if (v6) {
+                    cut[5] = (byte) (cut.length - 40);
+                } else {
+                    cut[3] = (byte) cut.length;
+                    fixV4Checksum(cut);
+                }
+                out.add(inj(side, cut, f + " truncated TCP header"));
+            }
+            case 2 -> {
+                if (v6) {
+                    p[5] = (byte) (p[5] + 20); // payload length beyond the frame
+                } else {
+                    p[3] = (byte) (p[3] + 20);
+                    fixV4Checksum(p);
+                }
+                out.add(inj(side, p, f + " length beyond frame"));
+            }
+            case 3 -> {
+                p[10] ^= 0x5A;
+                out.add(inj(side, p, f + " bad IPv4 header checksum"));
+            }
+            case 4 -> {
+                p[0] = 0x44; // IHL 4
+                fixV4Checksum(p);
+                out.add(inj(side, p, f + " IHL 4"));
+            }
+            default -> {
+                p[6] = 0x20; // MF on a non-fragment-sized first fragment whose rest never comes
+                fixV4Checksum(p);
+                out.add(inj(side, p, f + " lone first fragment"));
+            }
+        }
+    }
+
+    private static void fixV4Checksum(byte[] p) {
+        var s = java.lang.foreign.MemorySegment.ofArray(p);
+        new org.jnetfilter.core.packet.Ipv4Header().wrap(s, 0).checksum(0);
+        int hl = Math.max(20, (p[0] & 0xF) * 4);
+        if (hl > p.length) {
+            return;
+        }
+        Be.u16(s, 10, Checksums.internet(s, 0, hl));
+    }
+}

@@ -1,0 +1,222 @@
+package org.jnetfilter.difftest;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The test network: three namespaces {@code a — dut — b} joined by two veth pairs. {@code dut} routes
+ * between them (IPv4 and IPv6 forwarding); {@code a} and {@code b} are bare wire ends: their interfaces
+ * are up, without addresses and with IPv6 disabled, so their own stacks never answer and every frame
+ * the harness sees there was sent by {@code dut}. The hosts "behind" each side are static neighbours of
+ * {@code dut} whose MAC is the wire end's, so {@code dut} never resolves a neighbour.
+ *
+ * <pre>
+ *   ns A                 ns DUT                                 ns B
+ *   eth0 ──────── veth-a 10.1.0.1/24 2001:db8:1::1/64 │ veth-b 10.2.0.1/24 2001:db8:2::1/64 ──────── eth0
+ *   02:00:00:00:0a:01    02:00:00:00:0a:fe              02:00:00:00:0b:fe                 02:00:00:00:0b:01
+ *   hosts 10.1.0.2-9, 2001:db8:1::2-9                   hosts 10.2.0.2-9, 2001:db8:2::2-9
+ *                                                       10.96.0.0/12, 10.244.0.0/16 via 10.2.0.2
+ * </pre>
+ *
+ * <p>{@code dut}'s sysctls: forwarding on; ICMP rate limits off (net.ipv4.icmp_ratelimit=0,
+ * net.ipv6.icmp.ratelimit=0, icmp_msgs_per_sec raised) so every error the kernel would send is sent,
+ * whatever the pace of the test; DAD off and no IPv6 link-local addresses (addr_gen_mode=1), so the
+ * kernel sends no neighbour discovery of its own. {@link #hostFile()} is the same host for jnf.
+ */
+public final class Topology implements AutoCloseable {
+    public static final String A = "a";
+    public static final String B = "b";
+    public static final String DUT_A = "veth-a";
+    public static final String DUT_B = "veth-b";
+    public static final String WIRE = "eth0";
+    public static final long MAC_A = 0x02_00_00_00_0a_01L;
+    public static final long MAC_DUT_A = 0x02_00_00_00_0a_feL;
+    public static final long MAC_B = 0x02_00_00_00_0b_01L;
+    public static final long MAC_DUT_B = 0x02_00_00_00_0b_feL;
+    /** 10.1.0.1, dut on side a. */
+    public static final int DUT_A_V4 = 0x0a010001;
+    public static final int DUT_B_V4 = 0x0a020001;
+    /** The first host behind side a (10.1.0.2); hosts are 2..9. */
+    public static final int HOST_A_V4 = 0x0a010002;
+    public static final int HOST_B_V4 = 0x0a020002;
+    public static final int HOSTS = 8;
+    /** 2001:db8:1::/64 and 2001:db8:2::/64: high words; low word = host number (1 = dut). */
+    public static final long NET_A_V6 = 0x2001_0db8_0001_0000L;
+    public static final long NET_B_V6 = 0x2001_0db8_0002_0000L;
+
+    private final String prefix;
+    private final String nsA;
+    private final String nsDut;
+    private final String nsB;
+    private boolean up;
+
+    private Topology(String prefix) {
+        this.prefix = prefix;
+        this.nsA = prefix + "-a";
+        this.nsDut = prefix + "-dut";
+        this.nsB = prefix + "-b";
+    }
+
+    /** Why the kernel side cannot run here, or null when it can (root, ip netns, iptables-legacy, conntrack). */
+    public static String unavailableReason() {
+        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
+            return "JNF_SKIP_KERNEL_TESTS is set";
+        }
+        if (!System.getProperty("os.name", "").equals("Linux")) {
+            return "not Linux";
+        }
+        if (!Shell.run("id", "-u").stdout().strip().equals("0")) {
+            return "not root";
+        }
+        for (String tool : List.of("ip", "iptables-legacy-restore", "ip6tables-legacy-restore",
+                "iptables-legacy-save", "ip6tables-legacy-save", "conntrack")) {
+            if (!Shell.run("sh", "-c", "command -v " + tool).ok()) {
+                return tool + " is not installed";
+            }
+        }
+        return null;
+    }
+
+    /** Creates the namespaces (jnf-dt-XXXXXX-{a,dut,b}) and links; close() deletes them. */
+    public static Topology create(long seed) {
+        String id = Long.toHexString(new SplittableRandom(seed ^ System.nanoTime()).nextLong() & 0xFFFFFFL);
+        Topology t = new Topology("jnf-dt-" + id);
+        try {
+            t.build();
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    public String dutNamespace() {
+        return nsDut;
+    }
+
+    public String namespace(String side) {
+        return side.equals(A) ? nsA : nsB;
+    }
+
+    private void build() {
+        up = true;
+        for (String ns : List.of(nsA, nsDut, nsB)) {
+            Shell.must("ip", "netns", "add", ns);
+        }
+        for (String ns : List.of(nsA, nsB)) {
+            Shell.must("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                    "net.ipv6.conf.default.disable_ipv6=1");
+        }
+        Shell.must("ip", "netns", "exec", nsDut, "sysctl", "-qw",
+                "net.ipv6.conf.default.addr_gen_mode=1", "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0", "net.ipv4.icmp_ratelimit=0",
+                "net.ipv6.icmp.ratelimit=0", "net.ipv4.icmp_msgs_per_sec=1000000",
+                "net.ipv4.icmp_msgs_burst=1000000");
+        Shell.must("ip", "-n", nsDut, "link", "add", DUT_A, "address", mac(MAC_DUT_A), "type", "veth", "peer",
+                "name", WIRE, "address", mac(MAC_A), "netns", nsA);
+        Shell.must("ip", "-n", nsDut, "link", "add", DUT_B, "address", mac(MAC_DUT_B), "type", "veth", "peer",
+                "name", WIRE, "address", mac(MAC_B), "netns", nsB);
+        for (String ns : List.of(nsA, nsB)) {
+            Shell.must("ip", "-n", ns, "link", "set", WIRE, "up");
+        }
+        Shell.must("ip", "-n", nsDut, "link", "set", "lo", "up");
+        // the HOST file's lines are iproute2 commands: apply them to dut as they are
+        for (String line : hostFile().split("\n")) {
+            String body = line.contains("#") ? line.substring(0, line.indexOf('#')).strip() : line.strip();
+            if (body.isEmpty()) {
+                continue;
+            }
+            List<String> cmd = new ArrayList<>();
+            if (body.startsWith("sysctl ")) {
+                cmd.addAll(List.of("ip", "netns", "exec", nsDut, "sysctl", "-qw", body.substring(7)));
+            } else {
+                cmd.addAll(List.of("ip", "-n", nsDut));
+                String[] w = body.split("\\s+");
+                for (String word : w) {
+                    cmd.add(word);
+                }
+                if (w[0].equals("link") && w[1].equals("add")) {
+                    continue; // created above as veth pairs with these names and addresses
+                }
+                if (body.contains(" addr add ") && body.startsWith("-6")) {
+                    cmd.add("nodad");
+                }
+                if (w[0].equals("neigh")) {
+                    cmd.add("nud");
+                    cmd.add("permanent");
+                }
+            }
+            Shell.must(null, cmd);
+        }
+    }
+
+    /** dut as a jnf HOST file (core HostFile format); also the script {@link #create} applies to dut. */
+    public static String hostFile() {
+        StringBuilder s = new StringBuilder("""
+                # the dut of the kernel differential harness: a — dut — b
+                link add veth-a address 02:00:00:00:0a:fe
+                link add veth-b address 02:00:00:00:0b:fe
+                sysctl net.ipv4.ip_forward=1
+                sysctl net.ipv6.conf.all.forwarding=1
+                link set veth-a up
+                link set veth-b up
+                addr add 10.1.0.1/24 dev veth-a
+                addr add 10.2.0.1/24 dev veth-b
+                -6 addr add 2001:db8:1::1/64 dev veth-a
+                -6 addr add 2001:db8:2::1/64 dev veth-b
+                # the Kubernetes-shaped rulesets' cluster and pod networks are behind b
+                route add 10.96.0.0/12 via 10.2.0.2 dev veth-b
+                route add 10.244.0.0/16 via 10.2.0.2 dev veth-b
+                """);
+        for (int h = 0; h < HOSTS; h++) {
+            s.append("neigh add 10.1.0.").append(2 + h).append(" lladdr ").append(mac(MAC_A)).append(" dev veth-a\n");
+            s.append("neigh add 10.2.0.").append(2 + h).append(" lladdr ").append(mac(MAC_B)).append(" dev veth-b\n");
+            s.append("-6 neigh add 2001:db8:1::").append(2 + h).append(" lladdr ").append(mac(MAC_A))
+                    .append(" dev veth-a\n");
+            s.append("-6 neigh add 2001:db8:2::").append(2 + h).append(" lladdr ").append(mac(MAC_B))
+                    .append(" dev veth-b\n");
+        }
+        return s.toString();
+    }
+
+    static String mac(long mac) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 5; i >= 0; i--) {
+            s.append(String.format("%02x", (mac >>> (8 * i)) & 0xFF));
+            if (i > 0) {
+                s.append(':');
+            }
+        }
+        return s.toString();
+    }
+
+    /** Runs a command inside dut (ip netns exec). */
+    public Shell.Result inDut(String stdin, String... command) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", nsDut));
+        cmd.addAll(List.of(command));
+        return Shell.run(stdin, cmd);
+    }
+
+    public void writeHostFile(Path path) throws java.io.IOException {
+        Files.writeString(path, hostFile());
+    }
+
+    @Override
+    public void close() {
+        if (!up) {
+            return;
+        }
+        up = false;
+        for (String ns : List.of(nsA, nsDut, nsB)) {
+            Shell.run("ip", "netns", "del", ns);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return prefix;
+    }
+}

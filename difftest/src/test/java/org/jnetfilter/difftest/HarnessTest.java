@@ -1,0 +1,208 @@
+package org.jnetfilter.difftest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.jnetfilter.core.packet.Checksums;
+import org.jnetfilter.core.packet.EthernetHeader;
+import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.iptables.SaveFiles;
+import org.junit.jupiter.api.Test;
+
+/** The harness's parts that need no kernel: generators, shrinking, comparison, counters, gaps. */
+class HarnessTest {
+
+    @Test
+    void generatedRulesetsAreReadByJnetfilterForBothFamilies() throws Exception {
+        for (long seed = 0; seed < 200; seed++) {
+            for (boolean v6 : new boolean[] {false, true}) {
+                String text = new RulesetGenerator(seed, v6, RulesetGenerator.Features.ALL).generate(3);
+                SaveFiles.read(v6 ? Family.IPV6 : Family.IPV4, Rulesets.withAllTables(text));
+            }
+        }
+    }
+
+    @Test
+    void realisticRulesetsAreReadByJnetfilterAndNameTheirServices() throws Exception {
+        for (long seed = 0; seed < 20; seed++) {
+            String docker = RealisticRulesets.docker(seed);
+            SaveFiles.read(Family.IPV4, docker);
+            assertThat(RealisticRulesets.targets(docker)).isNotEmpty();
+        }
+    }
+
+    @Test
+    void craftedPacketsCarryValidChecksums() {
+        List<Injection> in = new PacketSequenceGenerator(7).generate(500);
+        int checked = 0;
+        for (Injection i : in) {
+            if (i.label().contains("bad IPv4") || i.label().contains("IHL") || i.label().contains("beyond")
+                    || i.label().contains("truncated") || i.label().contains("offset 3")) {
+                continue;
+            }
+            MemorySegment s = MemorySegment.ofArray(i.frame());
+            int type = new EthernetHeader().wrap(s, 0).etherType();
+            if (type == EthernetHeader.ETH_P_IP) {
+                Ipv4Header ip = new Ipv4Header().wrap(s, EthernetHeader.LENGTH);
+                assertThat(ip.checksumValid()).as(i.label()).isTrue();
+                int l4 = EthernetHeader.LENGTH + ip.headerLength();
+                int len = ip.totalLength() - ip.headerLength();
+                if (!ip.isFragment() && ip.protocol() == Checksums.PROTO_TCP) {
+                    assertThat(Checksums.tcpV4Valid(s, l4, len, ip.source(), ip.destination())).as(i.label()).isTrue();
+                    checked++;
+                } else if (!ip.isFragment() && ip.protocol() == Checksums.PROTO_UDP) {
+                    assertThat(Checksums.udpV4Valid(s, l4, len, ip.source(), ip.destination())).as(i.label()).isTrue();
+                    checked++;
+                } else if (!ip.isFragment() && ip.protocol() == Checksums.PROTO_ICMP) {
+                    assertThat(Checksums.icmpValid(s, l4, len)).as(i.label()).isTrue();
+                    checked++;
+                }
+            } else if (type == EthernetHeader.ETH_P_IPV6) {
+                int next = i.frame()[EthernetHeader.LENGTH + 6] & 0xFF;
+                int len = s.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN),
+                        EthernetHeader.LENGTH + 4) & 0xFFFF;
+                long l4 = EthernetHeader.LENGTH + 40;
+                if (next == Checksums.PROTO_TCP) {
+                    assertThat(Checksums.tcpV6Valid(s, EthernetHeader.LENGTH, l4, len)).as(i.label()).isTrue();
+                    checked++;
+                } else if (next == Checksums.PROTO_UDP) {
+                    assertThat(Checksums.udpV6Valid(s, EthernetHeader.LENGTH, l4, len)).as(i.label()).isTrue();
+                    checked++;
+                } else if (next == Checksums.PROTO_ICMPV6) {
+                    assertThat(Checksums.icmpv6Valid(s, EthernetHeader.LENGTH, l4, len)).as(i.label()).isTrue();
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).isGreaterThan(300);
+    }
+
+    @Test
+    void fragmentsReassembleToTheOriginalPayload() {
+        byte[] whole = PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(Topology.HOST_A_V4),
+                PacketCrafter.Address.v4(Topology.HOST_B_V4)).flags(0), Checksums.PROTO_UDP, PacketCrafter.udp(1, 2, 61));
+        List<byte[]> frags = PacketCrafter.fragments(whole, 24, 99);
+        assertThat(frags).hasSize(3);
+        java.io.ByteArrayOutputStream payload = new java.io.ByteArrayOutputStream();
+        for (byte[] f : frags) {
+            Ipv4Header ip = new Ipv4Header().wrap(MemorySegment.ofArray(f), 0);
+            assertThat(ip.checksumValid()).isTrue();
+            assertThat(ip.fragmentOffset() * 8).isEqualTo(payload.size());
+            payload.write(f, 20, f.length - 20);
+        }
+        assertThat(payload.toByteArray()).isEqualTo(java.util.Arrays.copyOfRange(whole, 20, whole.length));
+    }
+
+    @Test
+    void shrinkingFindsTheSmallestFailingSubsetOfARandomPredicate() {
+        SplittableRandom rnd = new SplittableRandom(42);
+        for (int round = 0; round < 200; round++) {
+            List<Integer> items = new ArrayList<>();
+            for (int i = 0; i < 1 + rnd.nextInt(40); i++) {
+                items.add(i);
+            }
+            // fails when it holds all of a hidden set of 1-3 items: the minimum is exactly that set
+            List<Integer> culprit = new ArrayList<>();
+            for (int k = 0; k < 1 + rnd.nextInt(3); k++) {
+                Integer c = items.get(rnd.nextInt(items.size()));
+                if (!culprit.contains(c)) {
+                    culprit.add(c);
+                }
+            }
+            culprit.sort(null);
+            List<Integer> min = Shrinker.minimise(items, l -> l.containsAll(culprit));
+            assertThat(min).isEqualTo(culprit);
+        }
+    }
+
+    @Test
+    void shrinkingKeepsChainDeclarationsAndDropsOnlyRules() {
+        String text = "*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A INPUT -j X\n-A X -j DROP\n-A X -j DROP\nCOMMIT\n";
+        List<String> lines = Shrinker.ruleLines(text);
+        assertThat(lines).hasSize(3);
+        assertThat(Shrinker.withRules(text, List.of(lines.get(2))))
+                .isEqualTo("*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A X -j DROP\nCOMMIT\n");
+    }
+
+    @Test
+    void countersAreReadPerRuleAndPolicyWithPositions() {
+        Map<String, String> c = Rulesets.counters("""
+                *filter
+                :INPUT ACCEPT [3:120]
+                :X - [0:0]
+                [1:40] -A INPUT -j X
+                [2:80] -A INPUT -j X
+                [0:0] -A X -j DROP
+                COMMIT
+                """);
+        assertThat(c).containsExactly(Map.entry("filter INPUT policy ACCEPT", "3 120"),
+                Map.entry("filter INPUT #1 -j X", "1 40"), Map.entry("filter INPUT #2 -j X", "2 80"),
+                Map.entry("filter X #1 -j DROP", "0 0"));
+    }
+
+    private static Observation oneFrame(byte[] frame) {
+        return new Observation(List.of(List.of(new Observation.Emitted(Topology.DUT_B, frame))), Map.of(), Map.of(),
+                List.of());
+    }
+
+    @Test
+    void comparesTheIpIdOfAGeneratedPacketOnlyWhenTheKernelCopiedIt() {
+        byte[] injected = PacketCrafter.frame(Topology.A, PacketCrafter.ip(PacketCrafter.Ip.of(
+                PacketCrafter.Address.v4(Topology.HOST_A_V4), PacketCrafter.Address.v4(Topology.HOST_B_V4)).id(5),
+                Checksums.PROTO_UDP, PacketCrafter.udp(1, 2, 3)));
+        List<Injection> in = List.of(new Injection(Topology.A, injected, "udp"));
+        byte[] kernelGenerated = withId(injected, 777);
+        byte[] engineGenerated = withId(injected, 12);
+        KnownGaps none = KnownGaps.parse("");
+        assertThat(Comparison.compare(in, oneFrame(kernelGenerated), oneFrame(engineGenerated), none)).isEmpty();
+        // a forwarded packet keeps its ID in the kernel: then the engine must keep it too
+        assertThat(Comparison.compare(in, oneFrame(withId(injected, 5)), oneFrame(engineGenerated), none)).hasSize(1);
+        // a TTL difference is never masked
+        byte[] ttl = withId(injected, 777);
+        ttl[EthernetHeader.LENGTH + Ipv4Header.TTL]--;
+        fixChecksum(ttl);
+        assertThat(Comparison.compare(in, oneFrame(kernelGenerated), oneFrame(ttl), none)).hasSize(1);
+        // a broken header checksum is a difference even where the ID is masked
+        byte[] broken = engineGenerated.clone();
+        broken[EthernetHeader.LENGTH + Ipv4Header.CHECKSUM] ^= 1;
+        assertThat(Comparison.compare(in, oneFrame(kernelGenerated), oneFrame(broken), none)).hasSize(1);
+    }
+
+    private static byte[] withId(byte[] frame, int id) {
+        byte[] f = frame.clone();
+        new Ipv4Header().wrap(MemorySegment.ofArray(f), EthernetHeader.LENGTH).identification(id);
+        fixChecksum(f);
+        return f;
+    }
+
+    private static void fixChecksum(byte[] f) {
+        new Ipv4Header().wrap(MemorySegment.ofArray(f), EthernetHeader.LENGTH).updateChecksum();
+    }
+
+    @Test
+    void knownGapsRefuseUnknownKeysAndMissingReasons() {
+        assertThatThrownBy(() -> KnownGaps.parse("compare.everything: no")).hasMessageContaining("unknown key");
+        assertThatThrownBy(() -> KnownGaps.parse("compare.conntrack:")).hasMessageContaining("no reason");
+        KnownGaps g = KnownGaps.parse("# c\ngenerate.nat: no NAT yet\n");
+        assertThat(g.has("generate.nat")).isTrue();
+        assertThat(g.features().nat()).isFalse();
+        assertThat(g.features().conntrack()).isTrue();
+    }
+
+    @Test
+    void theShippedKnownGapsFileParses() {
+        KnownGaps.load("/packet-known-gaps.txt");
+    }
+
+    @Test
+    void theHostFileIsReadByJnetfilter() throws Exception {
+        var host = org.jnetfilter.core.host.HostFile.parse("difftest", Topology.hostFile());
+        assertThat(host).isNotNull();
+    }
+}
