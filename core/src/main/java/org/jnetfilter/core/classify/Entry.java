@@ -1,0 +1,131 @@
+package org.jnetfilter.core.classify;
+
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Rule;
+
+/**
+ * One rule as a classifier indexes it: the fields of the rule that a lookup may test before the
+ * rule is evaluated (its indexed fields), its order key in the chain and, when those fields say
+ * everything the rule tests, {@code exact}. A rule with a multiport list has one entry per port
+ * or range, all with the rule's key.
+ *
+ * <p>An entry's test is a necessary condition of the rule matching: a packet it rejects is one the
+ * linear walk rejects too, without side effects (see {@link RuleShape}). A packet it accepts is
+ * evaluated by the full rule unless the entry is exact.
+ *
+ * <p>Immutable but for {@link #site}, a cache of where the rule's jump led last time (a racy but
+ * benign write of an immutable pair). Shared between the classifiers of successive generations of
+ * a chain.
+ */
+final class Entry {
+    static final int ANY_PROTOCOL = -1;
+
+    final Rule rule;
+    /** Order in the chain: keys grow with the rule's position, with gaps for insertions. */
+    final long key;
+    final boolean exact;
+
+    final long srcHi;
+    final long srcLo;
+    final long srcMaskHi;
+    final long srcMaskLo;
+    final long dstHi;
+    final long dstLo;
+    final long dstMaskHi;
+    final long dstMaskLo;
+    /** ANY_PROTOCOL or the protocol the rule requires. */
+    final int protocol;
+    final int sportLo;
+    final int sportHi;
+    final int dportLo;
+    final int dportHi;
+    final long markValue;
+    final long markMask;
+    /** null: any device; else the exact name or, with {@code inPrefix}, the prefix ("eth" of "eth+"). */
+    final String in;
+    final boolean inPrefix;
+    final String out;
+    final boolean outPrefix;
+
+    /** The tuple: how much of the entry a hash table may hash (prefix lengths; exact fields). */
+    final int srcLen;
+    final int dstLen;
+
+    volatile JumpSite site;
+
+    /** Where a jump of this rule went: the chain and its classifier. */
+    record JumpSite(Chain chain, ChainClassifier classifier) {
+    }
+
+    Entry(Rule rule, long key, boolean exact, long srcHi, long srcLo, long srcMaskHi, long srcMaskLo, int srcLen,
+          long dstHi, long dstLo, long dstMaskHi, long dstMaskLo, int dstLen, int protocol, int sportLo, int sportHi,
+          int dportLo, int dportHi, long markValue, long markMask, String in, boolean inPrefix, String out,
+          boolean outPrefix) {
+        this.rule = rule;
+        this.key = key;
+        this.exact = exact;
+        this.srcHi = srcHi;
+        this.srcLo = srcLo;
+        this.srcMaskHi = srcMaskHi;
+        this.srcMaskLo = srcMaskLo;
+        this.srcLen = srcLen;
+        this.dstHi = dstHi;
+        this.dstLo = dstLo;
+        this.dstMaskHi = dstMaskHi;
+        this.dstMaskLo = dstMaskLo;
+        this.dstLen = dstLen;
+        this.protocol = protocol;
+        this.sportLo = sportLo;
+        this.sportHi = sportHi;
+        this.dportLo = dportLo;
+        this.dportHi = dportHi;
+        this.markValue = markValue;
+        this.markMask = markMask;
+        this.in = in;
+        this.inPrefix = inPrefix;
+        this.out = out;
+        this.outPrefix = outPrefix;
+    }
+
+    /** The same entry at another order key (a rule that moved in its chain). */
+    Entry at(long newKey) {
+        return new Entry(rule, newKey, exact, srcHi, srcLo, srcMaskHi, srcMaskLo, srcLen, dstHi, dstLo, dstMaskHi,
+                dstMaskLo, dstLen, protocol, sportLo, sportHi, dportLo, dportHi, markValue, markMask, in, inPrefix,
+                out, outPrefix);
+    }
+
+    boolean sportExact() {
+        return sportLo == sportHi;
+    }
+
+    boolean dportExact() {
+        return dportLo == dportHi;
+    }
+
+    boolean inExact() {
+        return in != null && !inPrefix;
+    }
+
+    boolean outExact() {
+        return out != null && !outPrefix;
+    }
+
+    /** The indexed fields' test; the packet's mark is read by the caller (targets change it). */
+    boolean matches(PacketKey k, long mark) {
+        return (k.dstLo & dstMaskLo) == dstLo
+                && (k.srcLo & srcMaskLo) == srcLo
+                && (k.dstHi & dstMaskHi) == dstHi
+                && (k.srcHi & srcMaskHi) == srcHi
+                && (protocol == ANY_PROTOCOL || protocol == k.protocol)
+                && k.dport >= dportLo && k.dport <= dportHi
+                && k.sport >= sportLo && k.sport <= sportHi
+                && (mark & markMask) == markValue
+                && (in == null || device(in, inPrefix, k.in))
+                && (out == null || device(out, outPrefix, k.out));
+    }
+
+    /** As TableWalk compares interfaces: an exact name, or a prefix (the rule's name without its '+'). */
+    private static boolean device(String name, boolean prefix, String device) {
+        return prefix ? device.startsWith(name) : device.equals(name);
+    }
+}

@@ -1,0 +1,131 @@
+package org.jnetfilter.core.classify;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.core.rules.Counters;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpNet;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Match;
+import org.jnetfilter.core.rules.Protocols;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleList;
+import org.jnetfilter.core.rules.RuleSpec;
+import org.jnetfilter.core.rules.Target;
+import org.junit.jupiter.api.Test;
+
+class ChainClassifierTest {
+    static final IpSpec UDP = IpSpec.any(Family.IPV4).withProtocol(Protocols.UDP);
+
+    /** -d 10.x.y.z/32 -p udp --dport 80 -j DROP */
+    static Rule hostRule(int i) {
+        IpSpec ip = UDP.withDst(IpNet.ipv4(0x0A000000 + i, 32));
+        Match udp = ClassifyFixtures.match(ip, "udp", "--dport", "80");
+        return new Rule(new RuleSpec(ip, List.of(udp), Target.verdictOrNull("DROP")), Counters.zero());
+    }
+
+    static RuleList hostRules(int n) {
+        List<Rule> rules = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rules.add(hostRule(i));
+        }
+        return RuleList.of(rules);
+    }
+
+    @Test
+    void hostRulesOfOneShapeShareOneTableAndAreExact() {
+        ChainClassifier c = ChainClassifier.compile(hostRules(5000), Family.IPV4);
+        assertThat(c.tableCount()).isEqualTo(1);
+        assertThat(RuleShape.entries(hostRule(1), 1)[0].exact).isTrue();
+    }
+
+    @Test
+    void changingOneRuleOfALargeChainSharesEveryUntouchedTableAndBucket() {
+        RuleList rules = hostRules(20000);
+        // a second shape, in a table of its own
+        IpSpec tcp = IpSpec.any(Family.IPV4).withProtocol(Protocols.TCP).withSrc(IpNet.ipv4(0xC0A80000, 16));
+        rules = rules.inserting(10, new Rule(new RuleSpec(tcp, List.of(), Target.verdictOrNull("ACCEPT")),
+                Counters.zero()));
+        ChainClassifier before = ChainClassifier.compile(rules, Family.IPV4);
+        assertThat(before.tableCount()).isEqualTo(2);
+
+        ChainClassifier after = before.derive(rules.replacing(15000, hostRule(99999)));
+
+        assertThat(after.tableCount()).isEqualTo(2);
+        TupleTable untouchedBefore = table(before, false);
+        TupleTable untouchedAfter = table(after, false);
+        assertThat(untouchedAfter).isSameAs(untouchedBefore);
+        assertThat(after.keys).isNotSameAs(before.keys);
+        assertThat(after.rules[15000]).isNotSameAs(before.rules[15000]);
+        assertThat(after.keys[15000]).isEqualTo(before.keys[15000]);
+    }
+
+    @Test
+    void insertionsTakeKeysBetweenTheirNeighboursAndRecompileOnlyWhenTheGapIsUsedUp() {
+        RuleList rules = hostRules(100);
+        ChainClassifier c = ChainClassifier.compile(rules, Family.IPV4);
+        for (int i = 0; i < 19; i++) {
+            rules = rules.inserting(50, hostRule(1000 + i));
+            ChainClassifier next = c.derive(rules);
+            assertThat(next.keys[50]).isGreaterThan(next.keys[49]).isLessThan(next.keys[51]);
+            assertThat(next.keys[0]).isEqualTo(c.keys[0]);
+            c = next;
+        }
+        for (int i = 0; i < 5; i++) {
+            rules = rules.inserting(50, hostRule(2000 + i));
+            c = c.derive(rules);
+        }
+        for (int i = 1; i < c.keys.length; i++) {
+            assertThat(c.keys[i]).isGreaterThan(c.keys[i - 1]);
+        }
+        // the 21st insertion into one gap found no room: a compile, keys (i + 1) * GAP; three more since
+        assertThat(c.keys[c.keys.length - 1]).isEqualTo((c.keys.length - 3) * ChainClassifier.GAP);
+    }
+
+    @Test
+    void matchesAfterAStatefulMatchAreNotIndexed() {
+        IpSpec tcp = IpSpec.any(Family.IPV4).withProtocol(Protocols.TCP);
+        Match limit = ClassifyFixtures.match(tcp, "limit", "--limit", "1/sec");
+        Match port = ClassifyFixtures.match(tcp, "tcp", "--dport", "22");
+        Match mark = ClassifyFixtures.match(tcp, "mark", "--mark", "0x1");
+        Rule before = new Rule(new RuleSpec(tcp, List.of(port, mark, limit), Target.verdictOrNull("ACCEPT")),
+                Counters.zero());
+        Rule after = new Rule(new RuleSpec(tcp, List.of(limit, port, mark), Target.verdictOrNull("ACCEPT")),
+                Counters.zero());
+
+        Entry indexed = RuleShape.entries(before, 1)[0];
+        Entry notIndexed = RuleShape.entries(after, 1)[0];
+
+        assertThat(indexed.dportLo).isEqualTo(22);
+        assertThat(indexed.markMask).isEqualTo(0xFFFFFFFFL);
+        assertThat(indexed.exact).isFalse();
+        assertThat(notIndexed.dportLo).isEqualTo(Integer.MIN_VALUE);
+        assertThat(notIndexed.markMask).isZero();
+        assertThat(notIndexed.protocol).isEqualTo(Protocols.TCP);
+    }
+
+    @Test
+    void aMultiportListGivesOneEntryPerElement() {
+        IpSpec tcp = IpSpec.any(Family.IPV4).withProtocol(Protocols.TCP);
+        Match ports = ClassifyFixtures.match(tcp, "multiport", "--dports", "22,80,1000:2000");
+        Rule rule = new Rule(new RuleSpec(tcp, List.of(ports), Target.verdictOrNull("ACCEPT")), Counters.zero());
+
+        Entry[] entries = RuleShape.entries(rule, 7);
+
+        assertThat(entries).hasSize(3);
+        assertThat(entries).allMatch(e -> e.exact && e.key == 7);
+        assertThat(entries[2].dportLo).isEqualTo(1000);
+        assertThat(entries[2].dportHi).isEqualTo(2000);
+    }
+
+    private static TupleTable table(ChainClassifier c, boolean ofHostRules) {
+        for (TupleTable t : c.tables) {
+            if ((t.tuple.dstLen() == 32) == ofHostRules) {
+                return t;
+            }
+        }
+        throw new AssertionError("no such table");
+    }
+}
