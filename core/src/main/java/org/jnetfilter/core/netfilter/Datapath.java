@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.CtInfo;
 import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.host.InterfaceAddress;
 import org.jnetfilter.core.host.IpAddress;
@@ -23,6 +25,7 @@ import org.jnetfilter.core.packet.IpReceive;
 import org.jnetfilter.core.packet.Ipv4Header;
 import org.jnetfilter.core.packet.Ipv6Header;
 import org.jnetfilter.core.packet.ReceiveResult;
+import org.jnetfilter.core.reply.Reply;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpNet;
@@ -144,7 +147,7 @@ public final class Datapath {
             Family.class);
     private final Map<HookModule, Map<Family, List<Netfilter.Registration>>> modules = new LinkedHashMap<>();
 
-    private Replies replies = Replies.NONE;
+    private Replies replies;
     private LogSink logSink = LogSink.NONE;
     private RandomGenerator random = new SplittableRandom(0);
     private int depth = -1;
@@ -155,6 +158,7 @@ public final class Datapath {
     public Datapath(Host host, PacketSink sink) {
         this.host = Objects.requireNonNull(host, "host");
         this.sink = Objects.requireNonNull(sink, "sink");
+        this.replies = Replies.kernel(host, 0);
         for (Family f : Family.values()) {
             tableRegistrations.put(f, new EnumMap<>(TableKind.class));
         }
@@ -250,7 +254,10 @@ public final class Datapath {
         return this;
     }
 
-    /** The builders of REJECT replies and ICMP errors; {@link Replies#NONE} (the default) generates nothing. */
+    /**
+     * The builders of REJECT replies and ICMP errors: {@link Replies#kernel} on this host unless set
+     * ({@link Replies#NONE} generates nothing).
+     */
     public synchronized Datapath replies(Replies r) {
         replies = Objects.requireNonNull(r, "replies");
         return this;
@@ -330,22 +337,28 @@ public final class Datapath {
         return s;
     }
 
-    /** Sends a generated datagram through ip_local_out on the next buffer. */
-    private void sendGenerated(Slot from, String kind, MemorySegment datagram) {
-        Trace trace = from.pkt.trace();
-        if (datagram == null) {
+    /**
+     * Sends a generated packet through ip_local_out on the next buffer, with the reply's mark and, as nf_ct_attach
+     * does, attached to the original's connection as related (RELATED_REPLY when the original went in the
+     * original direction).
+     */
+    private void sendGenerated(Slot from, String kind, Reply reply) {
+        if (reply == null) {
             return;
         }
+        MemorySegment datagram = reply.datagram();
         if (depth + 1 >= MAX_DEPTH || datagram.byteSize() > MAX_DATAGRAM || datagram.byteSize() < Ipv4Header.MIN_LENGTH) {
             return;
         }
+        Trace trace = from.pkt.trace();
         trace.generated(kind, datagram);
-        int version = Byte.toUnsignedInt(datagram.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
         depth++;
         try {
             Slot s = slot(depth);
             s.prepare(from.pkt.nowNanos(), trace);
-            s.localOut(datagram, version == 4 ? Family.IPV4 : Family.IPV6, false);
+            Connection related = reply.relatedTo();
+            int relatedInfo = CtInfo.direction(from.pkt.ctInfo()) == 0 ? CtInfo.RELATED_REPLY : CtInfo.RELATED;
+            s.localOut(datagram, reply.family(), false, reply.mark(), related, relatedInfo);
         } finally {
             depth--;
         }
@@ -778,7 +791,7 @@ public final class Datapath {
             trace.rewritten("ttl decremented");
             if (d.redirects()) {
                 IpAddress gw = d.nextHop();
-                icmpError("ICMP redirect", ICMP_REDIRECT, ICMP_REDIR_HOST, gw.lo());
+                icmpError("ICMP redirect", ICMP_REDIRECT, ICMP_REDIR_HOST, (int) gw.lo());
             }
             // Linux: net.ipv4.ip_forward_update_priority = 1
             pkt.priority(TOS_TO_PRIORITY[(ip4.tos() & 0x1E) >>> 1]);
@@ -825,11 +838,12 @@ public final class Datapath {
         // ---- local output ----
 
         void sendLocal(MemorySegment datagram, Family family) {
-            localOut(datagram, family, true);
+            localOut(datagram, family, true, 0, null, 0);
         }
 
         /** ip_local_out for a datagram not yet in the buffer; {@code raw}: as raw_send_hdrinc fixes the header. */
-        void localOut(MemorySegment datagram, Family family, boolean raw) {
+        void localOut(MemorySegment datagram, Family family, boolean raw, long mark, Connection related,
+                int relatedInfo) {
             Trace trace = pkt.trace();
             int n = (int) datagram.byteSize();
             MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
@@ -849,6 +863,10 @@ public final class Datapath {
                     ip6.payloadLength(n - Ipv6Header.LENGTH);
                 }
                 pkt.ipv6(buffer, HEADROOM, n);
+            }
+            pkt.mark(mark);
+            if (related != null) {
+                pkt.conntrack(related, relatedInfo);
             }
             RouteDecision d = route(family, pkt.destinationHi(), pkt.destinationLo(), pkt.sourceHi(), pkt.sourceLo(),
                     pkt.mark(), null);
@@ -1070,7 +1088,7 @@ public final class Datapath {
             trace.dropped(DropReason.NETFILTER_DROP);
         }
 
-        void icmpError(String kind, int type, int code, long info) {
+        void icmpError(String kind, int type, int code, int info) {
             sendGenerated(this, kind, replies.icmpError(pkt, type, code, info));
         }
     }

@@ -1,36 +1,59 @@
 package org.jnetfilter.core.netfilter;
 
-import java.lang.foreign.MemorySegment;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.reply.IcmpErrors;
+import org.jnetfilter.core.reply.RejectReplies;
+import org.jnetfilter.core.reply.Reply;
 
 /**
- * The packets the path generates, built by the reply builders (org.jnetfilter.core.reply: RejectReplies,
- * IcmpErrors); the {@link Datapath} sends what they return through ip_local_out (OUTPUT, routing, POSTROUTING).
+ * The packets the path generates: REJECT replies and the ICMP errors of the path (time exceeded, fragmentation
+ * needed, unreachables, redirects). The {@link Datapath} sends what they return through ip_local_out (OUTPUT,
+ * routing, POSTROUTING), with the reply's mark and attached to the original's connection as related.
  *
  * <p>Each method gets the offending packet as it is at that point (its interfaces, hook, mark, clock and host on
- * {@code pkt}) and returns a whole IP datagram, source address chosen, or null when Linux sends nothing (an error
- * about an ICMP error, a non-first fragment, a rate limit, no reply builder). Called on the packet thread; the
- * returned segment is copied before the next call.
+ * {@code pkt}) and returns the reply, or null when Linux sends nothing (an error about an ICMP error, a non-first
+ * fragment, a rate limit). Called on the packet thread; the reply's bytes are copied before the next call.
  */
 public interface Replies {
-    /** No builder: nothing is generated (REJECT still drops, errors are still counted as drops). */
+    /** Nothing is ever generated (REJECT still drops, errors still drop the packet). */
     Replies NONE = new Replies() {
         @Override
-        public MemorySegment reject(PacketContext pkt, int rejectWith) {
+        public Reply reject(PacketContext pkt, int rejectWith) {
             return null;
         }
 
         @Override
-        public MemorySegment icmpError(PacketContext pkt, int type, int code, long info) {
+        public Reply icmpError(PacketContext pkt, int type, int code, int info) {
             return null;
         }
     };
 
+    /**
+     * What the kernel sends: {@link RejectReplies} (nf_reject_ipv4/ipv6) and {@link IcmpErrors} (icmp_send,
+     * icmp6_send, with their rate limits) on {@code host}; {@code flowLabelSeed} seeds IPv6 flow labels.
+     */
+    static Replies kernel(Host host, long flowLabelSeed) {
+        IcmpErrors icmp = new IcmpErrors(host, flowLabelSeed);
+        RejectReplies reject = new RejectReplies(icmp);
+        return new Replies() {
+            @Override
+            public Reply reject(PacketContext pkt, int rejectWith) {
+                return reject.reply(pkt, rejectWith);
+            }
+
+            @Override
+            public Reply icmpError(PacketContext pkt, int type, int code, int info) {
+                return icmp.send(pkt, type, code, info);
+            }
+        };
+    }
+
     /** The reply of a REJECT with {@code rejectWith} ({@link PacketContext#rejectWith()}): a TCP RST or ICMP error. */
-    MemorySegment reject(PacketContext pkt, int rejectWith);
+    Reply reject(PacketContext pkt, int rejectWith);
 
     /**
      * icmp_send (IPv4) or icmp6_send (IPv6) of {@code type}/{@code code}; {@code info} is the next-hop MTU of
-     * fragmentation needed / packet too big, the gateway (IPv4, 32 bits) of a redirect, else 0.
+     * fragmentation needed / packet too big, the gateway (IPv4) of a redirect, else 0.
      */
-    MemorySegment icmpError(PacketContext pkt, int type, int code, long info);
+    Reply icmpError(PacketContext pkt, int type, int code, int info);
 }

@@ -9,6 +9,7 @@ import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.host.HostFile;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.reply.Reply;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
@@ -132,20 +133,24 @@ final class DatapathHarness {
         });
         datapath.replies(new Replies() {
             @Override
-            public MemorySegment reject(PacketContext pkt, int rejectWith) {
+            public Reply reject(PacketContext pkt, int rejectWith) {
                 replyRequests.add("reject " + rejectWith + " at " + pkt.hook());
-                return icmp4((int) pkt.destinationLo(), (int) pkt.sourceLo(), 3, 3, pkt);
+                return reply(icmp4((int) pkt.destinationLo(), (int) pkt.sourceLo(), 3, 3, pkt));
             }
 
             @Override
-            public MemorySegment icmpError(PacketContext pkt, int type, int code, long info) {
-                replyRequests.add("icmp " + type + "/" + code + " info " + info);
+            public Reply icmpError(PacketContext pkt, int type, int code, int info) {
+                replyRequests.add("icmp " + type + "/" + code + " info " + Integer.toUnsignedLong(info));
                 if (pkt.family() == Family.IPV6) {
                     return null;
                 }
-                return icmp4(0, (int) pkt.sourceLo(), type, code, pkt);
+                return reply(icmp4(0, (int) pkt.sourceLo(), type, code, pkt));
             }
         });
+    }
+
+    static Reply reply(MemorySegment datagram) {
+        return new Reply(Family.IPV4, datagram, null, 0, null);
     }
 
     /** An ICMP error quoting the IP header and 8 bytes, source 0 (the datapath selects it). */

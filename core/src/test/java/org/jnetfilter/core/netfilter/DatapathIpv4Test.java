@@ -407,4 +407,25 @@ class DatapathIpv4Test {
         assertThat(h.events).doesNotContain("PREROUTING conntrack");
         assertThat(registered).containsExactly("IPV4");
     }
+
+    @Test
+    void rejectWithTcpResetSendsTheKernelsResetFromTheOriginalDestination() {
+        h.datapath.replies(Replies.kernel(h.host, 0));
+        var reject = rule(TCP, target(TCP, "REJECT", "--reject-with", "tcp-reset"));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4,
+                builtin("FORWARD", "ACCEPT", reject))));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).containsExactly("tx eth0");
+        MemorySegment f = h.lastFrame();
+        Ipv4Header ip = ipOf(f);
+        assertThat(ip.source()).isEqualTo(SERVER);
+        assertThat(ip.destination()).isEqualTo(CLIENT);
+        assertThat(ip.protocol()).isEqualTo(6);
+        assertThat(ip.checksumValid()).isTrue();
+        // RST|ACK to the SYN: ports swapped
+        assertThat(Byte.toUnsignedInt(f.get(ValueLayout.JAVA_BYTE, 34 + 13))).isEqualTo(0x14);
+        assertThat(Short.toUnsignedInt(f.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN),
+                34 + 2))).isEqualTo(40000);
+        assertThat(h.events).containsSubsequence("FORWARD filter DROP", "generated REJECT", "dropped NETFILTER_DROP");
+    }
 }
