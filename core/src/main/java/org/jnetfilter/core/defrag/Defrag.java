@@ -90,6 +90,18 @@ public final class Defrag {
      * from which the kernel sends the Time Exceeded error.
      */
     public record Expired(Family family, long deadlineNanos, MemorySegment first, String inDevice) {
+        /**
+         * Whether Linux sends ICMP Time Exceeded (fragment reassembly) for this queue: only if its first
+         * fragment arrived; for IPv4 reassembled by conntrack ({@code conntrackUser}) only when the datagram
+         * was for a local address (ip_expire, frag_expire_skip_icmp); IPv6 always (recorded:
+         * tools/replies/record-defrag.sh, probes v4-expire-* and v6-expire-*).
+         */
+        public boolean sendsTimeExceeded(boolean conntrackUser, boolean localDestination) {
+            if (first == null) {
+                return false;
+            }
+            return family == Family.IPV6 || !conntrackUser || localDestination;
+        }
     }
 
     // Linux: ipfrag_time 30 s (IP_FRAG_TIME), nf_conntrack_frag6_timeout 60 s
