@@ -49,6 +49,12 @@ public final class Main {
         if (sub.equals("train")) {
             return train(err);
         }
+        if (sub.equals("replay")) {
+            return ReplayCommand.run(rest, out, err);
+        }
+        if (sub.equals("trace")) {
+            return TraceCommand.run(rest, out, err);
+        }
         if (sub.equals("demo")) {
             return demo(rest, out, err);
         }
@@ -164,6 +170,10 @@ public final class Main {
                   iptables-save [-c] [-t T]  print the rules in iptables-save format
                   iptables-restore [FILE]    load rules in iptables-save format (one transaction)
                   ip6tables-save, ip6tables-restore
+                  replay --host HOST --rules SAVE --in IN --out OUT.pcapng [...]
+                                             a capture through a host's packet path (replay -h)
+                  trace --rules SAVE [--host HOST] 'PACKET'
+                                             every hook, table, chain and rule a packet visits
                   demo [FILE]                load the bundled Kubernetes-node example (or FILE) into a
                                              temporary state and list it
                   version                    print the version

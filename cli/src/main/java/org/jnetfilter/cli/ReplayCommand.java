@@ -1,0 +1,356 @@
+package org.jnetfilter.cli;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.host.HostFileException;
+import org.jnetfilter.core.host.Link;
+import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.PacketSink;
+import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.io.CaptureFormatException;
+import org.jnetfilter.io.CaptureReader;
+import org.jnetfilter.io.LinkType;
+import org.jnetfilter.io.PcapngWriter;
+import org.jnetfilter.iptables.SaveFiles;
+
+/**
+ * {@code jnf replay}: a capture through a host's packet path, as issue 3 specifies it (other tools depend on
+ * this contract):
+ *
+ * <pre>
+ * jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
+ *            [--counters FILE] [--verdicts FILE.jsonl] [--seed N] [--iface NAME]
+ * </pre>
+ *
+ * A packet enters on its pcapng interface's name ({@code --iface} for classic pcap and unnamed interfaces);
+ * {@code @local} means the host sent it (it enters at OUTPUT). Timestamps are the clock. OUT gets one
+ * interface per egress interface (Ethernet) and {@code @local} (raw IP) for local delivery, in order of first
+ * use, each packet stamped with the time of the input packet that caused it; generated packets (REJECT
+ * replies, ICMP errors) included. {@code --counters} writes every table in {@code iptables-save -c} form
+ * (then {@code ip6tables-save -c}), {@code --verdicts} one JSON object per input packet
+ * ({@link VerdictRecorder}).
+ *
+ * <p>Errors: a malformed capture is reported with its byte offset; everything before it has been replayed and
+ * the outputs are written, and the exit code is 1.
+ */
+final class ReplayCommand {
+    private ReplayCommand() {
+    }
+
+    static final String USAGE = """
+            Usage: jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
+                              [--counters FILE] [--verdicts FILE.jsonl] [--seed N] [--iface NAME]
+
+            Runs the packets of IN (pcap or pcapng; Ethernet, raw IP or Linux cooked) through a host with
+            the rules of SAVE (iptables-save) and SAVE6 (ip6tables-save), and writes what leaves each
+            interface, and what is delivered locally (interface @local), to OUT.pcapng.
+
+              --host HOST        ip commands without the leading `ip` (link add, addr add, route add, rule
+                                 add, neigh add) and sysctl name=value lines; links are up once added
+              --in IN            a packet's ingress interface is its pcapng interface name; @local means
+                                 sent by the host (enters at OUTPUT)
+              --iface NAME       the ingress of classic pcap packets and unnamed pcapng interfaces
+              --counters FILE    the counters of every table afterwards, iptables-save -c format
+              --verdicts FILE    one JSON object per input packet: verdict, rules hit, NAT, ctstate, egress
+              --seed N           the seed of everything random (statistic, NAT ports, IP IDs); default 0""";
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        String hostFile = null;
+        String rules = null;
+        String rules6 = null;
+        String in = null;
+        String outFile = null;
+        String counters = null;
+        String verdicts = null;
+        String iface = null;
+        long seed = 0;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                out.println(USAGE);
+                return 0;
+            }
+            if (!a.startsWith("--")) {
+                err.println("jnf replay: unexpected argument '" + a + "'");
+                err.println(USAGE);
+                return 2;
+            }
+            if (i + 1 >= args.length) {
+                err.println("jnf replay: " + a + " needs a value");
+                return 2;
+            }
+            String v = args[++i];
+            switch (a) {
+                case "--host" -> hostFile = v;
+                case "--rules" -> rules = v;
+                case "--rules6" -> rules6 = v;
+                case "--in" -> in = v;
+                case "--out" -> outFile = v;
+                case "--counters" -> counters = v;
+                case "--verdicts" -> verdicts = v;
+                case "--iface" -> iface = v;
+                case "--seed" -> {
+                    try {
+                        seed = Long.parseLong(v);
+                    } catch (NumberFormatException e) {
+                        err.println("jnf replay: --seed wants a number, not '" + v + "'");
+                        return 2;
+                    }
+                }
+                default -> {
+                    err.println("jnf replay: unknown option " + a);
+                    err.println(USAGE);
+                    return 2;
+                }
+            }
+        }
+        if (hostFile == null || rules == null || in == null || outFile == null) {
+            err.println("jnf replay: --host, --rules, --in and --out are required");
+            err.println(USAGE);
+            return 2;
+        }
+        Host host;
+        Ruleset rs4;
+        Ruleset rs6;
+        try {
+            host = HostFile.readRunning(Path.of(hostFile));
+            rs4 = SaveFiles.read(Family.IPV4, Path.of(rules));
+            rs6 = rules6 == null ? Ruleset.empty(Family.IPV6) : SaveFiles.read(Family.IPV6, Path.of(rules6));
+        } catch (NoSuchFileException e) {
+            err.println("jnf replay: " + e.getFile() + ": No such file or directory");
+            return 1;
+        } catch (HostFileException e) {
+            err.println("jnf replay: " + e.getMessage());
+            return 1;
+        } catch (SaveFiles.Invalid e) {
+            err.println("jnf replay: " + e.getMessage());
+            return 1;
+        } catch (IOException e) {
+            err.println("jnf replay: " + e.getMessage());
+            return 1;
+        }
+        String defaultIface = iface;
+        if (defaultIface == null) {
+            // a host with one interface besides lo: that one
+            List<String> named = new ArrayList<>();
+            for (Link l : host.links()) {
+                if (!l.name().equals("lo")) {
+                    named.add(l.name());
+                }
+            }
+            defaultIface = named.size() == 1 ? named.get(0) : null;
+        }
+        try (Replay replay = new Replay(host, Path.of(outFile), seed, verdicts == null ? null : Path.of(verdicts))) {
+            replay.datapath.rules(Family.IPV4, rs4);
+            replay.datapath.rules(Family.IPV6, rs6);
+            int code = replay.run(Path.of(in), defaultIface, err);
+            if (counters != null) {
+                StringBuilder sb = new StringBuilder();
+                sb.append("# jnf replay: iptables-save -c\n").append(SaveFiles.write(replay.datapath.rules(Family.IPV4)));
+                if (rules6 != null) {
+                    sb.append("# jnf replay: ip6tables-save -c\n").append(SaveFiles.write(replay.datapath.rules(Family.IPV6)));
+                }
+                Files.writeString(Path.of(counters), sb.toString(), StandardCharsets.UTF_8);
+            }
+            return code;
+        } catch (NoSuchFileException e) {
+            err.println("jnf replay: " + e.getFile() + ": No such file or directory");
+            return 1;
+        } catch (IOException | UncheckedIOException e) {
+            err.println("jnf replay: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /** One replay: the datapath, the output capture and the verdict log. */
+    static final class Replay implements AutoCloseable, PacketSink {
+        final Datapath datapath;
+        private final PcapngWriter writer;
+        private final BufferedWriter verdictOut;
+        private final VerdictRecorder recorder;
+        private long now;
+        long packets;
+
+        Replay(Host host, Path outFile, long seed, Path verdicts) throws IOException {
+            writer = PcapngWriter.create(outFile, LinkType.ETHERNET, List.of());
+            datapath = Engine.datapath(host, this, seed);
+            if (verdicts != null) {
+                verdictOut = Files.newBufferedWriter(verdicts, StandardCharsets.UTF_8);
+                recorder = new VerdictRecorder();
+                recorder.observe(datapath);
+            } else {
+                verdictOut = null;
+                recorder = null;
+            }
+        }
+
+        @Override
+        public void transmit(String ifname, MemorySegment frame) {
+            write(ifname, LinkType.ETHERNET, frame);
+        }
+
+        @Override
+        public void deliverLocal(String ifname, MemorySegment packet) {
+            write(PcapngWriter.LOCAL, LinkType.RAW, packet);
+        }
+
+        private void write(String name, int linkType, MemorySegment data) {
+            try {
+                int index = writer.interfaceIndex(name);
+                if (index < 0) {
+                    index = writer.addInterface(name, linkType, 0);
+                }
+                writer.write(index, now, data);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        int run(Path inFile, String defaultIface, PrintStream err) throws IOException {
+            long size = Files.size(inFile);
+            Progress progress = Progress.onTerminal(err, size);
+            try (CaptureReader capture = CaptureReader.open(inFile, defaultIface == null ? "" : defaultIface)) {
+                Trace trace = recorder == null ? Trace.NONE : recorder;
+                while (capture.next()) {
+                    now = capture.timestampNanos();
+                    String name = capture.interfaceName();
+                    if (name == null || name.isEmpty()) {
+                        err.println("jnf replay: packet " + (packets + 1) + " (byte " + capture.recordOffset()
+                                + "): no interface name; give --iface NAME");
+                        return 1;
+                    }
+                    MemorySegment p = capture.packet();
+                    boolean ethernet;
+                    switch (capture.linkType()) {
+                        case LinkType.ETHERNET -> ethernet = true;
+                        case LinkType.RAW, LinkType.IPV4, LinkType.IPV6 -> ethernet = false;
+                        case LinkType.LINUX_SLL -> {
+                            ethernet = false;
+                            p = p.byteSize() >= 16 ? p.asSlice(16) : MemorySegment.ofArray(new byte[0]);
+                        }
+                        default -> {
+                            err.println("jnf replay: packet " + (packets + 1) + " (byte " + capture.recordOffset()
+                                    + "): link type " + LinkType.name(capture.linkType()) + " is not supported");
+                            return 1;
+                        }
+                    }
+                    if (recorder != null) {
+                        recorder.start(packets, name, now);
+                    }
+                    if (name.equals(PcapngWriter.LOCAL)) {
+                        MemorySegment ip = ethernet ? ipOfFrame(p) : p;
+                        if (ip == null) {
+                            if (recorder != null) {
+                                recorder.unusable("not an IP datagram");
+                            }
+                        } else {
+                            try {
+                                datapath.sendLocal(ip, now, trace);
+                            } catch (IllegalArgumentException e) {
+                                if (recorder != null) {
+                                    recorder.unusable(e.getMessage());
+                                }
+                            }
+                        }
+                    } else {
+                        try {
+                            datapath.receive(name, p, ethernet, now, trace);
+                        } catch (IllegalArgumentException e) {
+                            err.println("jnf replay: packet " + (packets + 1) + " (byte " + capture.recordOffset() + "): "
+                                    + e.getMessage());
+                            return 1;
+                        }
+                    }
+                    if (recorder != null) {
+                        verdictOut.write(recorder.json());
+                        verdictOut.write('\n');
+                    }
+                    packets++;
+                    progress.update(capture.recordOffset(), packets);
+                }
+            } catch (CaptureFormatException e) {
+                progress.done(packets);
+                err.println("jnf replay: " + inFile + ": malformed capture at byte " + e.offset() + ": " + e.getMessage());
+                return 1;
+            }
+            progress.done(packets);
+            return 0;
+        }
+
+        private static MemorySegment ipOfFrame(MemorySegment frame) {
+            long at = PacketText.ipOfFrame(frame);
+            return at < 0 ? null : frame.asSlice(at);
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                writer.close();
+            } finally {
+                if (verdictOut != null) {
+                    verdictOut.close();
+                }
+            }
+        }
+    }
+
+    /** A progress line on a terminal (stderr), redrawn at most five times a second; nothing otherwise. */
+    static final class Progress {
+        private final PrintStream err;
+        private final long total;
+        private final long start = System.nanoTime();
+        private long last;
+
+        private Progress(PrintStream err, long total) {
+            this.err = err;
+            this.total = total;
+        }
+
+        static Progress onTerminal(PrintStream err, long total) {
+            java.io.Console c = System.console();
+            return new Progress(c != null && c.isTerminal() ? err : null, total);
+        }
+
+        void update(long offset, long packets) {
+            if (err == null || (packets & 1023) != 0) {
+                return;
+            }
+            long t = System.nanoTime();
+            if (t - last < 200_000_000L) {
+                return;
+            }
+            last = t;
+            double seconds = (t - start) / 1e9;
+            int width = 30;
+            int filled = total == 0 ? width : (int) Math.min(width, width * offset / total);
+            err.printf("\rreplay [%s%s] %3d%%  %,d packets  %,.0f packets/s ", "#".repeat(filled), ".".repeat(width - filled),
+                    total == 0 ? 100 : 100 * offset / total, packets, packets / Math.max(seconds, 1e-9));
+        }
+
+        void done(long packets) {
+            if (err != null && last != 0) {
+                double seconds = (System.nanoTime() - start) / 1e9;
+                err.printf("\rreplay: %,d packets in %.1f s (%,.0f packets/s)%s%n", packets, seconds,
+                        packets / Math.max(seconds, 1e-9), " ".repeat(30));
+            }
+        }
+    }
+
+    static int u8(MemorySegment s, long at) {
+        return Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, at));
+    }
+}

@@ -1,0 +1,183 @@
+package org.jnetfilter.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.host.HostFileException;
+import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.PacketSink;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.iptables.SaveFiles;
+
+/**
+ * {@code jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] 'PACKET'}: what a node's rules do to one
+ * packet, hook by hook and rule by rule (see {@link PacketSpec} for the packet, {@link TracePrinter} for the
+ * output, {@link DerivedHost} for the host assumed without {@code --host}).
+ */
+final class TraceCommand {
+    private TraceCommand() {
+    }
+
+    static final String USAGE = """
+            Usage: jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] 'PACKET'
+
+            Shows every hook, table, chain and rule PACKET visits on a host with the rules of SAVE (an
+            iptables-save file; SAVE6 for IPv6 packets, else SAVE is read as ip6tables-save for them),
+            what each target did, the route decisions, and how the packet ends.
+
+            PACKET:  PROTO SRC[:PORT] -> DST[:PORT] [in IF|@local] [out IF] [flags S|SA|A|F|R|P...]
+                     [mark M] [len N] [ttl N] [tos N] [type T] [code C] [df] [payload TEXT]
+              e.g.   'tcp 10.0.0.2:40000 -> 172.30.0.44:80 in eth0'
+                     'udp [2001:db8::2]:5000 -> [2001:db8::1]:53 in eth0'
+                     'icmp 10.1.0.1 -> 8.8.8.8 in @local'
+            The packet is the first of a new connection (TCP: a SYN) unless its flags say otherwise.
+
+            HOST:    a file of ip commands without the leading `ip` (link add, addr add, route add, rule add,
+                     neigh add) and sysctl name=value lines; without it a host is derived from the packet and
+                     the rules, and printed first.""";
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        String rules = null;
+        String rules6 = null;
+        String hostFile = null;
+        List<String> words = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "-h", "--help" -> {
+                    out.println(USAGE);
+                    return 0;
+                }
+                case "--rules", "--rules6", "--host" -> {
+                    if (i + 1 >= args.length) {
+                        err.println("jnf trace: " + a + " needs a file");
+                        return 2;
+                    }
+                    String v = args[++i];
+                    switch (a) {
+                        case "--rules" -> rules = v;
+                        case "--rules6" -> rules6 = v;
+                        default -> hostFile = v;
+                    }
+                }
+                default -> {
+                    if (a.startsWith("--")) {
+                        err.println("jnf trace: unknown option " + a);
+                        err.println(USAGE);
+                        return 2;
+                    }
+                    words.add(a);
+                }
+            }
+        }
+        if (rules == null || words.isEmpty()) {
+            err.println(USAGE);
+            return 2;
+        }
+        PacketSpec spec;
+        try {
+            spec = PacketSpec.parse(String.join(" ", words));
+        } catch (PacketSpec.Invalid e) {
+            err.println("jnf trace: " + e.getMessage());
+            return 2;
+        }
+        Ruleset ruleset;
+        Ruleset other = null;
+        try {
+            if (spec.family() == Family.IPV4) {
+                ruleset = SaveFiles.read(Family.IPV4, Path.of(rules));
+            } else {
+                ruleset = SaveFiles.read(Family.IPV6, Path.of(rules6 != null ? rules6 : rules));
+            }
+        } catch (NoSuchFileException e) {
+            err.println("jnf trace: " + e.getFile() + ": No such file or directory");
+            return 1;
+        } catch (IOException e) {
+            err.println("jnf trace: " + e.getMessage());
+            return 1;
+        } catch (SaveFiles.Invalid e) {
+            err.println("jnf trace: " + (spec.family() == Family.IPV4 || rules6 == null ? rules : rules6) + ":");
+            err.println(e.getMessage());
+            return 1;
+        }
+        Host host;
+        String derived = null;
+        try {
+            if (hostFile != null) {
+                host = HostFile.readRunning(Path.of(hostFile));
+            } else {
+                derived = DerivedHost.forPacket(spec, other == null ? List.of(ruleset) : List.of(ruleset, other));
+                host = HostFile.parseRunning("derived host", derived);
+            }
+        } catch (NoSuchFileException e) {
+            err.println("jnf trace: " + e.getFile() + ": No such file or directory");
+            return 1;
+        } catch (IOException e) {
+            err.println("jnf trace: " + e.getMessage());
+            return 1;
+        } catch (HostFileException e) {
+            err.println("jnf trace: " + e.getMessage());
+            return 1;
+        }
+        String in = spec.locallyGenerated() ? null : spec.in().isEmpty() ? "eth0" : spec.in();
+        if (in != null && host.link(in) == null) {
+            err.println("jnf trace: the host has no interface " + in + (hostFile != null ? " (" + hostFile + ")" : ""));
+            return 1;
+        }
+        TracePrinter printer = new TracePrinter();
+        Datapath datapath = Engine.datapath(host, new PacketSink() {
+            @Override
+            public void transmit(String ifname, MemorySegment frame) {
+            }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment packet) {
+            }
+        }, 0);
+        List<String> logLines = new ArrayList<>();
+        datapath.logSink((level, line) -> logLines.add(line));
+        datapath.rules(spec.family(), ruleset);
+        printer.observe(datapath, spec.mark());
+
+        out.println("packet  " + spec.describe());
+        if (derived != null) {
+            out.println("host    derived from the packet and the rules (give --host FILE for your own):");
+            for (String l : derived.split("\n")) {
+                out.println("          " + l);
+            }
+        } else {
+            out.println("host    " + hostFile);
+        }
+        out.println();
+        MemorySegment bytes = spec.bytes();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        if (in == null) {
+            datapath.sendLocal(bytes, now, printer);
+        } else {
+            datapath.receive(in, bytes, false, now, printer);
+        }
+        out.print(printer.text());
+        for (String l : logLines) {
+            out.println("log     " + l);
+        }
+        TracePrinter.Outcome o = printer.outcome();
+        out.println();
+        if (o == null) {
+            out.println("verdict (no outcome reported)");
+        } else if (o.egress() == null) {
+            out.println("verdict " + o.verdict());
+        } else if (o.egress().equals("@local")) {
+            out.println("verdict " + o.verdict() + ": delivered to a local socket as " + o.packet());
+        } else {
+            out.println("verdict " + o.verdict() + ": out " + o.egress() + " as " + o.packet());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,357 @@
+package org.jnetfilter.cli;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import org.jnetfilter.core.conntrack.CtInfo;
+import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.DropReason;
+import org.jnetfilter.core.netfilter.Netfilter;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Priorities;
+import org.jnetfilter.core.netfilter.RouteDecision;
+import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.Table;
+
+/**
+ * The text of {@code jnf trace}: every hook, table, chain and matching rule a packet visits, in order, with
+ * the rule as {@code iptables -S} prints it and what its target did (a verdict, a jump, a mark or address
+ * changed), the route decisions, the packets the path generated (nested), and how the packet ended.
+ *
+ * <p>What a target changed is seen by comparing the packet before and after it: the printer watches the
+ * packet itself through an observer function it registers first at every hook ({@link #observe}). NAT
+ * targets only choose a binding inside the nat table; the nat hook function rewrites the packet after the
+ * walk, and the printer shows that rewrite under the function.
+ */
+final class TracePrinter implements Trace {
+    static final String OBSERVER = "jnf-trace";
+
+    /** What {@code jnf trace} reports at the end. */
+    record Outcome(String verdict, String egress, String packet) {
+    }
+
+    private final StringBuilder out = new StringBuilder();
+    private final Deque<PacketContext> outer = new ArrayDeque<>();
+    private PacketContext pkt;
+    private int depth;
+
+    private Hook hook;
+    private String tableChain;
+    private boolean ruleOpen;
+    private int walkRules;
+    private PacketText.Fields before;
+    private long markBefore;
+    private int ctBefore;
+    private Outcome outcome;
+
+    private long initialMark;
+    private boolean marked;
+
+    /**
+     * Registers the observer functions that let the printer see the packet at every hook; the traced packet
+     * gets {@code mark} at its first hook (a mark it arrived with, as an earlier tc or bridge step would set).
+     */
+    void observe(Datapath datapath, long mark) {
+        initialMark = mark;
+        for (Family f : Family.values()) {
+            for (Hook h : Hook.values()) {
+                datapath.netfilter().register(f, h, Priorities.FIRST, OBSERVER, p -> {
+                    pkt = p;
+                    if (!marked && depth == 0) {
+                        marked = true;
+                        p.mark(initialMark);
+                    }
+                    return Verdict.ACCEPT;
+                });
+            }
+        }
+    }
+
+    String text() {
+        return out.toString();
+    }
+
+    Outcome outcome() {
+        return outcome;
+    }
+
+    private StringBuilder line(int indent) {
+        for (int i = 0; i < depth * 4 + indent; i++) {
+            out.append(' ');
+        }
+        return out;
+    }
+
+    private void snapshot() {
+        if (pkt != null) {
+            before = PacketText.fields(pkt.segment(), pkt.networkOffset());
+            markBefore = pkt.mark();
+            ctBefore = ctState(pkt);
+        }
+    }
+
+    /** ", mark 0x0 -> 0x4000, dst ... -> ..." of what changed since {@link #snapshot}; "" when nothing. */
+    private String changed() {
+        if (pkt == null || before == null) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        if (pkt.mark() != markBefore) {
+            sb.append("mark 0x").append(Long.toHexString(markBefore)).append(" -> 0x").append(Long.toHexString(pkt.mark()));
+        }
+        String fields = PacketText.changes(before, PacketText.fields(pkt.segment(), pkt.networkOffset()));
+        if (!fields.isEmpty()) {
+            sb.append(sb.isEmpty() ? "" : ", ").append(fields);
+        }
+        int ct = ctState(pkt);
+        if (ct != ctBefore) {
+            sb.append(sb.isEmpty() ? "" : ", ").append("ctstate ").append(ctText(ct));
+        }
+        return sb.toString();
+    }
+
+    /** The packet's conntrack state as the state match sees it: a CtInfo value, or -1 for INVALID (no entry). */
+    private static int ctState(PacketContext p) {
+        if (p.untracked()) {
+            return CtInfo.UNTRACKED;
+        }
+        return p.conntrack() == null ? -1 : p.ctInfo();
+    }
+
+    static String ctText(int ct) {
+        return switch (ct) {
+            case -1 -> "INVALID";
+            case CtInfo.NEW -> "NEW";
+            case CtInfo.ESTABLISHED -> "ESTABLISHED";
+            case CtInfo.RELATED -> "RELATED";
+            case CtInfo.ESTABLISHED_REPLY -> "ESTABLISHED (reply)";
+            case CtInfo.RELATED_REPLY -> "RELATED (reply)";
+            case CtInfo.UNTRACKED -> "UNTRACKED";
+            default -> "ctinfo " + ct;
+        };
+    }
+
+    private void closeRule(String what) {
+        if (!ruleOpen) {
+            return;
+        }
+        ruleOpen = false;
+        String c = changed();
+        String text = c.isEmpty() ? what : what.isEmpty() ? c : what + ", " + c;
+        line(12).append("-> ").append(text.isEmpty() ? "continue" : text).append('\n');
+    }
+
+    // ---- the datapath's events ----
+
+    @Override
+    public void received(String ifname, MemorySegment frame, int packetType) {
+        long ip = PacketText.ipOfFrame(frame);
+        String what = describeFrame(frame, ip);
+        line(0).append("received on ").append(ifname).append(what.isEmpty() ? "" : ": " + what)
+                .append(packetType == PacketContext.PACKET_HOST ? "" : " (" + packetTypeText(packetType) + ")").append('\n');
+        hook = null;
+    }
+
+    private static String describeFrame(MemorySegment frame, long ip) {
+        if (ip >= 0) {
+            return PacketText.fields(frame, ip).describe();
+        }
+        int version = frame.byteSize() > 0 ? Byte.toUnsignedInt(frame.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)) >>> 4 : 0;
+        return version == 4 || version == 6 ? PacketText.fields(frame, 0).describe() : "";
+    }
+
+    private static String packetTypeText(int type) {
+        return switch (type) {
+            case PacketContext.PACKET_BROADCAST -> "link-layer broadcast";
+            case PacketContext.PACKET_MULTICAST -> "link-layer multicast";
+            case PacketContext.PACKET_OTHERHOST -> "for another host's MAC";
+            default -> "pkt_type " + type;
+        };
+    }
+
+    @Override
+    public void sentLocally(MemorySegment datagram) {
+        line(0).append("sent by this host: ").append(PacketText.fields(datagram, 0).describe()).append('\n');
+        hook = null;
+    }
+
+    @Override
+    public void hookEntered(Netfilter.Registration function) {
+        if (function.name().equals(OBSERVER)) {
+            return;
+        }
+        if (function.hook() != hook) {
+            hook = function.hook();
+            line(0).append(hook.name()).append('\n');
+        }
+        tableChain = null;
+        walkRules = 0;
+        snapshot();
+    }
+
+    @Override
+    public void hookVerdict(Netfilter.Registration function, int verdict) {
+        if (function.name().equals(OBSERVER)) {
+            return;
+        }
+        closeRule("");
+        boolean table = isTable(function.name());
+        String c = changed();
+        if (!table) {
+            line(2).append(function.name()).append(": ").append(Verdict.toString(verdict))
+                    .append(c.isEmpty() ? "" : ", " + c).append('\n');
+        } else if (!c.isEmpty() && function.name().equals("nat")) {
+            line(2).append("nat: ").append(c).append('\n');
+        } else if (verdict != Verdict.ACCEPT && walkRules == 0) {
+            // already said by the policy line
+            return;
+        }
+    }
+
+    private static boolean isTable(String name) {
+        return name.equals("raw") || name.equals("mangle") || name.equals("nat") || name.equals("filter")
+                || name.equals("security");
+    }
+
+    @Override
+    public void queued(int queueNumber, int answer) {
+        line(4).append("queued to ").append(queueNumber).append(": ").append(Verdict.toString(answer)).append('\n');
+    }
+
+    @Override
+    public void routed(Hook where, RouteDecision decision) {
+        line(0).append("route ").append(where == Hook.POSTROUTING ? "(re-route) " : "").append(decision).append('\n');
+        hook = null;
+    }
+
+    @Override
+    public void rewritten(String what) {
+        line(2).append(what).append('\n');
+    }
+
+    @Override
+    public void generated(String kind, MemorySegment datagram) {
+        line(2).append("generated ").append(kind).append(": ").append(PacketText.fields(datagram, 0).describe()).append('\n');
+        outer.push(pkt == null ? new PacketContext() : pkt);
+        depth++;
+        hook = null;
+    }
+
+    private void ended(String verdict, String egress, String packet, String text) {
+        line(0).append(text).append('\n');
+        if (depth > 0) {
+            depth--;
+            PacketContext p = outer.pop();
+            pkt = p;
+            hook = null;
+            return;
+        }
+        outcome = new Outcome(verdict, egress, packet);
+    }
+
+    @Override
+    public void transmitted(String ifname, MemorySegment frame) {
+        long ip = PacketText.ipOfFrame(frame);
+        String what = ip >= 0 ? PacketText.fields(frame, ip).describe() : "";
+        ended("ACCEPT", ifname, what, "sent out " + ifname + (what.isEmpty() ? "" : ": " + what));
+    }
+
+    @Override
+    public void deliveredLocally(String ifname, MemorySegment datagram) {
+        String what = PacketText.fields(datagram, 0).describe();
+        ended("ACCEPT", "@local", what, "delivered locally (arrived on " + ifname + "): " + what);
+    }
+
+    @Override
+    public void loopedBack(MemorySegment datagram) {
+        line(0).append("out by lo, back in as a reception on lo").append('\n');
+        hook = null;
+    }
+
+    @Override
+    public void stolen() {
+        ended("STOLEN", null, null, "stolen by a hook function");
+    }
+
+    @Override
+    public void dropped(DropReason reason) {
+        closeRule("");
+        ended("DROP", null, null, "dropped: " + reason.description());
+    }
+
+    // ---- the table walk's events ----
+
+    private void chainHeader(Table table, Chain chain) {
+        String tc = table.name() + " " + chain.name();
+        if (!tc.equals(tableChain)) {
+            tableChain = tc;
+            line(2).append(tc).append('\n');
+        }
+    }
+
+    @Override
+    public void rule(Table table, Chain chain, int ruleNumber, Rule rule) {
+        closeRule("");
+        walkRules++;
+        chainHeader(table, chain);
+        String text = rule.text();
+        line(4).append(String.format("%-4d", ruleNumber)).append("-A ").append(chain.name())
+                .append(text.isEmpty() ? "" : " " + text).append('\n');
+        ruleOpen = true;
+        snapshot();
+    }
+
+    @Override
+    public void verdict(Table table, Chain chain, int ruleNumber, int verdict) {
+        closeRule(verdict == Verdict.CONTINUE ? "" : Verdict.toString(verdict));
+    }
+
+    @Override
+    public void jump(Table table, Chain from, int ruleNumber, Chain to, boolean isGoto) {
+        closeRule((isGoto ? "goto " : "jump to ") + to.name());
+    }
+
+    @Override
+    public void returned(Table table, Chain from, int ruleNumber, Chain to, int toRuleNumber) {
+        if (ruleOpen) {
+            closeRule("RETURN" + (to == null ? "" : " to " + to.name()));
+        } else {
+            chainHeader(table, from);
+            line(4).append("(end of ").append(from.name()).append(")").append(to == null ? "" : " return to " + to.name())
+                    .append('\n');
+        }
+        if (to != null) {
+            tableChain = table.name() + " " + to.name();
+        }
+    }
+
+    @Override
+    public void policy(Table table, Chain builtin, int verdict) {
+        closeRule("");
+        if (walkRules == 0) {
+            line(2).append(table.name()).append(' ').append(builtin.name()).append(": no rule matched, policy ")
+                    .append(Verdict.toString(verdict)).append('\n');
+        } else {
+            chainHeader(table, builtin);
+            line(4).append("policy ").append(Verdict.toString(verdict)).append('\n');
+        }
+        tableChain = null;
+    }
+
+    @Override
+    public void hotdrop(Table table, Chain chain, int ruleNumber) {
+        closeRule("");
+        chainHeader(table, chain);
+        line(4).append(ruleNumber).append(": a match could not read the packet: dropped at once (hotdrop)").append('\n');
+    }
+
+    @Override
+    public void stackExhausted(Table table, Chain chain, int ruleNumber) {
+        line(4).append(ruleNumber).append(": jump stack exhausted: dropped").append('\n');
+    }
+}

@@ -1,0 +1,144 @@
+package org.jnetfilter.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.io.CaptureReader;
+import org.jnetfilter.io.LinkType;
+import org.jnetfilter.io.PcapngWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** jnf replay's contract (issue 3) on a small router. */
+class ReplayCommandTest {
+    @TempDir
+    Path dir;
+
+    private static final String HOST = """
+            link add eth0 address 02:00:00:00:00:01
+            addr add 10.0.1.1/24 dev eth0
+            link add eth1 address 02:00:00:00:00:02
+            addr add 10.0.2.1/24 dev eth1
+            route add default via 10.0.2.254 dev eth1
+            neigh add 10.0.2.254 lladdr 02:00:00:00:02:fe dev eth1
+            sysctl net.ipv4.ip_forward=1
+            """;
+
+    private static final String RULES = """
+            *filter
+            :INPUT ACCEPT [0:0]
+            :FORWARD DROP [0:0]
+            :OUTPUT ACCEPT [0:0]
+            :WEB - [0:0]
+            -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+            -A INPUT -p udp -j DROP
+            -A FORWARD -p tcp -m tcp --dport 80 -j WEB
+            -A WEB -s 10.0.1.0/24 -j ACCEPT
+            COMMIT
+            """;
+
+    /** An Ethernet frame to the router's eth0 MAC. */
+    private static MemorySegment frame(String spec) throws Exception {
+        MemorySegment ip = PacketSpec.parse(spec).bytes();
+        byte[] f = new byte[14 + (int) ip.byteSize()];
+        byte[] dst = {2, 0, 0, 0, 0, 1};
+        byte[] src = {2, 0, 0, 0, 1, 9};
+        System.arraycopy(dst, 0, f, 0, 6);
+        System.arraycopy(src, 0, f, 6, 6);
+        int version = Byte.toUnsignedInt(ip.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)[0]) >>> 4;
+        f[12] = (byte) (version == 4 ? 0x08 : 0x86);
+        f[13] = (byte) (version == 4 ? 0x00 : 0xDD);
+        System.arraycopy(ip.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), 0, f, 14, (int) ip.byteSize());
+        return MemorySegment.ofArray(f);
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private Run replay(String... args) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        int code = Main.run("jnf", args, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
+        return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void forwardsDropsAndDeliversAsTheRulesSayAndWritesEveryOutput() throws Exception {
+        Files.writeString(dir.resolve("host"), HOST);
+        Files.writeString(dir.resolve("rules"), RULES);
+        try (PcapngWriter w = PcapngWriter.create(dir.resolve("in.pcapng"), LinkType.ETHERNET, List.of("eth0"))) {
+            w.write(0, 1_000_000_000L, frame("tcp 10.0.1.5:40000 -> 192.0.2.80:80 in eth0"));
+            w.write(0, 1_100_000_000L, frame("tcp 10.0.1.5:40001 -> 192.0.2.80:443 in eth0"));
+            w.write(0, 1_200_000_000L, frame("tcp 10.0.1.5:40002 -> 10.0.1.1:22 in eth0"));
+            w.write(0, 1_300_000_000L, frame("udp 10.0.1.5:5000 -> 10.0.1.1:53 in eth0"));
+        }
+        Run r = replay("replay", "--host", dir.resolve("host").toString(), "--rules", dir.resolve("rules").toString(),
+                "--in", dir.resolve("in.pcapng").toString(), "--out", dir.resolve("out.pcapng").toString(),
+                "--counters", dir.resolve("counters").toString(), "--verdicts", dir.resolve("v.jsonl").toString());
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+
+        List<String> v = Files.readAllLines(dir.resolve("v.jsonl"));
+        assertThat(v).hasSize(4);
+        assertThat(v.get(0)).contains("\"index\":0", "\"in\":\"eth0\"", "\"verdict\":\"ACCEPT\"", "\"egress\":\"eth1\"",
+                "{\"table\":\"filter\",\"chain\":\"FORWARD\",\"rule\":1}", "{\"table\":\"filter\",\"chain\":\"WEB\",\"rule\":1}",
+                "\"nat\":null");
+        assertThat(v.get(1)).contains("\"verdict\":\"DROP\"", "\"egress\":null", "\"policy\":\"DROP\"");
+        assertThat(v.get(2)).contains("\"verdict\":\"ACCEPT\"", "\"egress\":\"@local\"", "\"chain\":\"INPUT\",\"rule\":1");
+        assertThat(v.get(3)).contains("\"verdict\":\"DROP\"", "\"chain\":\"INPUT\",\"rule\":2");
+
+        List<String> names = new ArrayList<>();
+        List<Long> times = new ArrayList<>();
+        try (CaptureReader c = CaptureReader.open(dir.resolve("out.pcapng"), "")) {
+            while (c.next()) {
+                names.add(c.interfaceName());
+                times.add(c.timestampNanos());
+                if (c.interfaceName().equals("eth1")) {
+                    byte[] f = c.packet().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    // to the gateway's MAC, from eth1's, TTL decremented
+                    assertThat(f[5]).isEqualTo((byte) 0xfe);
+                    assertThat(f[11]).isEqualTo((byte) 2);
+                    assertThat(f[14 + 8]).isEqualTo((byte) 63);
+                }
+            }
+        }
+        assertThat(names).containsExactly("eth1", "@local");
+        assertThat(times).containsExactly(1_000_000_000L, 1_200_000_000L);
+
+        String counters = Files.readString(dir.resolve("counters"));
+        assertThat(counters).contains(":FORWARD DROP [1:60]", "[1:60] -A FORWARD -p tcp -m tcp --dport 80 -j WEB",
+                "[1:28] -A INPUT -p udp -j DROP");
+    }
+
+    @Test
+    void aMalformedCaptureIsReportedWithItsByteOffset() throws Exception {
+        Files.writeString(dir.resolve("host"), HOST);
+        Files.writeString(dir.resolve("rules"), RULES);
+        try (PcapngWriter w = PcapngWriter.create(dir.resolve("in.pcapng"), LinkType.ETHERNET, List.of("eth0"))) {
+            w.write(0, 1_000_000_000L, frame("tcp 10.0.1.5:40002 -> 10.0.1.1:22 in eth0"));
+        }
+        byte[] good = Files.readAllBytes(dir.resolve("in.pcapng"));
+        byte[] cut = java.util.Arrays.copyOf(good, good.length - 10);
+        Files.write(dir.resolve("cut.pcapng"), cut);
+        Run r = replay("replay", "--host", dir.resolve("host").toString(), "--rules", dir.resolve("rules").toString(),
+                "--in", dir.resolve("cut.pcapng").toString(), "--out", dir.resolve("out.pcapng").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).containsPattern("malformed capture at byte \\d+");
+    }
+
+    @Test
+    void badArgumentsAndFilesAreNamed() throws Exception {
+        assertThat(replay("replay", "--rules", "x").err()).contains("--host, --rules, --in and --out are required");
+        Files.writeString(dir.resolve("host"), "link add eth0\nroute add bogus\n");
+        Run r = replay("replay", "--host", dir.resolve("host").toString(), "--rules", "r", "--in", "i", "--out", "o");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains(":2:");
+    }
+}
