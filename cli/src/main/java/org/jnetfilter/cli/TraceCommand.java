@@ -43,6 +43,21 @@ final class TraceCommand {
                      neigh add) and sysctl name=value lines; without it a host is derived from the packet and
                      the rules, and printed first.""";
 
+    /** An Ethernet frame to {@code mac} from the neighbour 02:00:00:00:00:fe carrying {@code datagram}. */
+    static MemorySegment frame(long mac, MemorySegment datagram) {
+        byte[] f = new byte[14 + (int) datagram.byteSize()];
+        for (int i = 0; i < 6; i++) {
+            f[i] = (byte) (mac >>> (40 - 8 * i));
+        }
+        f[6] = 0x02;
+        f[11] = (byte) 0xfe;
+        boolean v4 = (Byte.toUnsignedInt(datagram.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)) >>> 4) == 4;
+        f[12] = (byte) (v4 ? 0x08 : 0x86);
+        f[13] = (byte) (v4 ? 0x00 : 0xDD);
+        MemorySegment.copy(datagram, 0, MemorySegment.ofArray(f), 14, datagram.byteSize());
+        return MemorySegment.ofArray(f);
+    }
+
     static int run(String[] args, PrintStream out, PrintStream err) {
         String rules = null;
         String rules6 = null;
@@ -141,8 +156,7 @@ final class TraceCommand {
             public void deliverLocal(String ifname, MemorySegment packet) {
             }
         }, 0);
-        List<String> logLines = new ArrayList<>();
-        datapath.logSink((level, line) -> logLines.add(line));
+        datapath.logSink((level, line) -> printer.logged(line));
         datapath.rules(spec.family(), ruleset);
         printer.observe(datapath, spec.mark());
 
@@ -161,12 +175,10 @@ final class TraceCommand {
         if (in == null) {
             datapath.sendLocal(bytes, now, printer);
         } else {
-            datapath.receive(in, bytes, false, now, printer);
+            // as a frame from a neighbour to the interface's MAC, so that LOG shows MAC= as Linux does
+            datapath.receive(in, frame(host.link(in).mac(), bytes), true, now, printer);
         }
         out.print(printer.text());
-        for (String l : logLines) {
-            out.println("log     " + l);
-        }
         TracePrinter.Outcome o = printer.outcome();
         out.println();
         if (o == null) {

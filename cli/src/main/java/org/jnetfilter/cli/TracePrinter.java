@@ -146,6 +146,11 @@ final class TracePrinter implements Trace {
         line(12).append("-> ").append(text.isEmpty() ? "continue" : text).append('\n');
     }
 
+    /** A LOG line, shown under the rule that wrote it. */
+    void logged(String text) {
+        line(12).append("log: ").append(text.stripTrailing()).append('\n');
+    }
+
     // ---- the datapath's events ----
 
     @Override

@@ -633,7 +633,8 @@ public final class Datapath {
                 trace.dropped(DropReason.TOO_BIG_FOR_BUFFER);
                 return;
             }
-            MemorySegment.copy(frame, ipAt, buffer, HEADROOM, ipLength);
+            // the link-layer header stays in front of the IP header, as skb_mac_header: LOG prints MAC= from it
+            MemorySegment.copy(frame, 0, buffer, HEADROOM - ipAt, ipLength + ipAt);
             ipReceive(in, family, type, macSource, ipLength);
         }
 

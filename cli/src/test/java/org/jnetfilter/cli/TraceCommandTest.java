@@ -1,0 +1,88 @@
+package org.jnetfilter.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TraceCommandTest {
+    @TempDir
+    Path dir;
+
+    private static final String RULES = """
+            *mangle
+            :PREROUTING ACCEPT [0:0]
+            :INPUT ACCEPT [0:0]
+            :FORWARD ACCEPT [0:0]
+            :OUTPUT ACCEPT [0:0]
+            :POSTROUTING ACCEPT [0:0]
+            -A PREROUTING -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x4000/0x4000
+            COMMIT
+            *filter
+            :INPUT DROP [0:0]
+            :FORWARD DROP [0:0]
+            :OUTPUT ACCEPT [0:0]
+            :SERVICES - [0:0]
+            -A INPUT -j SERVICES
+            -A INPUT -p tcp -j LOG --log-prefix "in: "
+            -A SERVICES -p tcp -m tcp --dport 22 -j ACCEPT
+            -A SERVICES -m mark --mark 0x4000/0x4000 -j RETURN
+            COMMIT
+            """;
+
+    private String[] run(String... args) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        int code = Main.run("jnf", args, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
+        return new String[] {String.valueOf(code), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
+    }
+
+    @Test
+    void showsEveryChainAndMatchingRuleWithWhatItsTargetDid() throws Exception {
+        Files.writeString(dir.resolve("rules"), RULES);
+        String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 192.168.1.5:5000 -> 192.168.1.20:8080 in eth0");
+        assertThat(r[2]).isEmpty();
+        assertThat(r[0]).isEqualTo("0");
+        String out = r[1];
+        assertThat(out).contains("packet  tcp 192.168.1.5:5000 -> 192.168.1.20:8080 in eth0 flags S len 60 ttl 64",
+                "addr add 192.168.1.20/24 dev eth0",
+                "  mangle PREROUTING\n    1   -A PREROUTING -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x4000/0x4000\n            -> mark 0x0 -> 0x4000\n",
+                "route local",
+                "  filter INPUT\n    1   -A INPUT -j SERVICES\n            -> jump to SERVICES\n",
+                "  filter SERVICES\n    2   -A SERVICES -m mark --mark 0x4000/0x4000 -j RETURN\n            -> RETURN to INPUT\n",
+                "    2   -A INPUT -p tcp -j LOG --log-prefix \"in: \"\n            log: in: IN=eth0 OUT= MAC=",
+                "MARK=0x4000",
+                "    policy DROP\n",
+                "verdict DROP");
+        assertThat(out.indexOf("PREROUTING")).isLessThan(out.indexOf("INPUT\n"));
+    }
+
+    @Test
+    void aLocalPacketStartsAtOutputAndAForwardedOneIsRouted() throws Exception {
+        Files.writeString(dir.resolve("rules"), RULES);
+        String local = run("trace", "--rules", dir.resolve("rules").toString(), "udp 10.1.0.1:1000 -> 10.9.0.9:53 in @local")[1];
+        assertThat(local).contains("sent by this host: udp 10.1.0.1:1000 -> 10.9.0.9:53", "route output dev eth0 via 10.1.0.254",
+                "OUTPUT", "verdict ACCEPT: out eth0 as udp 10.1.0.1:1000 -> 10.9.0.9:53");
+        String fwd = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 10.0.0.2:40000 -> 172.30.0.44:80 in eth0")[1];
+        assertThat(fwd).contains("route forward dev eth0 via 10.0.0.254", "filter FORWARD: no rule matched, policy DROP", "verdict DROP");
+    }
+
+    @Test
+    void mistakesAreNamed() throws Exception {
+        Files.writeString(dir.resolve("rules"), RULES);
+        String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 10.0.0.2 -> 10.0.0.1");
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("destination port");
+        r = run("trace", "--rules", dir.resolve("nope").toString(), "tcp 10.0.0.2:1 -> 10.0.0.1:2");
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[2]).contains("No such file");
+        Files.writeString(dir.resolve("bad"), "*filter\n-A INPUT -j NOPE\nCOMMIT\n");
+        r = run("trace", "--rules", dir.resolve("bad").toString(), "tcp 10.0.0.2:1 -> 10.0.0.1:2");
+        assertThat(r[2]).contains("Couldn't load target `NOPE'");
+    }
+}
