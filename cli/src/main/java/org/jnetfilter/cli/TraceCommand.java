@@ -26,7 +26,7 @@ final class TraceCommand {
     }
 
     static final String USAGE = """
-            Usage: jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] 'PACKET'
+            Usage: jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] [--json] 'PACKET'
 
             Shows every hook, table, chain and rule PACKET visits on a host with the rules of SAVE (an
             iptables-save file; SAVE6 for IPv6 packets, else SAVE is read as ip6tables-save for them),
@@ -41,7 +41,9 @@ final class TraceCommand {
 
             HOST:    a file of ip commands without the leading `ip` (link add, addr add, route add, rule add,
                      neigh add) and sysctl name=value lines; without it a host is derived from the packet and
-                     the rules, and printed first.""";
+                     the rules, and printed first.
+            --json   one JSON object: the packet, the host, the events (each with its depth of nesting,
+                     kind, text and fields) and the verdict.""";
 
     /** An Ethernet frame to {@code mac} from the neighbour 02:00:00:00:00:fe carrying {@code datagram}. */
     static MemorySegment frame(long mac, MemorySegment datagram) {
@@ -62,6 +64,7 @@ final class TraceCommand {
         String rules = null;
         String rules6 = null;
         String hostFile = null;
+        boolean json = false;
         List<String> words = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -70,6 +73,7 @@ final class TraceCommand {
                     out.println(USAGE);
                     return 0;
                 }
+                case "--json" -> json = true;
                 case "--rules", "--rules6", "--host" -> {
                     if (i + 1 >= args.length) {
                         err.println("jnf trace: " + a + " needs a file");
@@ -160,6 +164,31 @@ final class TraceCommand {
         datapath.rules(spec.family(), ruleset);
         printer.observe(datapath, spec.mark());
 
+        MemorySegment bytes = spec.bytes();
+        long now = System.currentTimeMillis() * 1_000_000L;
+        if (in == null) {
+            datapath.sendLocal(bytes, now, printer);
+        } else {
+            // as a frame from a neighbour to the interface's MAC, so that LOG shows MAC= as Linux does
+            datapath.receive(in, frame(host.link(in).mac(), bytes), true, now, printer);
+        }
+        TracePrinter.Outcome o = printer.outcome();
+        if (json) {
+            StringBuilder sb = new StringBuilder("{\"packet\":");
+            VerdictRecorder.str(sb, spec.describe());
+            sb.append(",\"host\":");
+            VerdictRecorder.str(sb, derived != null ? derived : hostFile);
+            sb.append(",\"host_derived\":").append(derived != null);
+            sb.append(",\"events\":").append(printer.json());
+            sb.append(",\"verdict\":");
+            VerdictRecorder.str(sb, o == null ? null : o.verdict());
+            sb.append(",\"egress\":");
+            VerdictRecorder.str(sb, o == null ? null : o.egress());
+            sb.append(",\"egress_packet\":");
+            VerdictRecorder.str(sb, o == null ? null : o.packet());
+            out.println(sb.append('}'));
+            return 0;
+        }
         out.println("packet  " + spec.describe());
         if (derived != null) {
             out.println("host    derived from the packet and the rules (give --host FILE for your own):");
@@ -170,16 +199,7 @@ final class TraceCommand {
             out.println("host    " + hostFile);
         }
         out.println();
-        MemorySegment bytes = spec.bytes();
-        long now = System.currentTimeMillis() * 1_000_000L;
-        if (in == null) {
-            datapath.sendLocal(bytes, now, printer);
-        } else {
-            // as a frame from a neighbour to the interface's MAC, so that LOG shows MAC= as Linux does
-            datapath.receive(in, frame(host.link(in).mac(), bytes), true, now, printer);
-        }
         out.print(printer.text());
-        TracePrinter.Outcome o = printer.outcome();
         out.println();
         if (o == null) {
             out.println("verdict (no outcome reported)");

@@ -80,11 +80,32 @@ final class TracePrinter implements Trace {
         return outcome;
     }
 
-    private StringBuilder line(int indent) {
+    private final StringBuilder json = new StringBuilder();
+
+    /**
+     * One line of the text and one object of the JSON form: {@code {"depth":D,"event":KIND,"text":TEXT,...}}
+     * with {@code fields} as further string members (name, value pairs; null values are left out).
+     */
+    private void emit(int indent, String kind, String text, String... fields) {
         for (int i = 0; i < depth * 4 + indent; i++) {
             out.append(' ');
         }
-        return out;
+        out.append(text).append('\n');
+        json.append(json.isEmpty() ? "" : ",\n ").append("{\"depth\":").append(depth).append(",\"event\":\"").append(kind)
+                .append("\",\"text\":");
+        VerdictRecorder.str(json, text);
+        for (int i = 0; i + 1 < fields.length; i += 2) {
+            if (fields[i + 1] != null) {
+                json.append(",\"").append(fields[i]).append("\":");
+                VerdictRecorder.str(json, fields[i + 1]);
+            }
+        }
+        json.append('}');
+    }
+
+    /** The events as a JSON array. */
+    String json() {
+        return "[" + json + "]";
     }
 
     private void snapshot() {
@@ -143,12 +164,12 @@ final class TracePrinter implements Trace {
         ruleOpen = false;
         String c = changed();
         String text = c.isEmpty() ? what : what.isEmpty() ? c : what + ", " + c;
-        line(12).append("-> ").append(text.isEmpty() ? "continue" : text).append('\n');
+        emit(12, "effect", "-> " + (text.isEmpty() ? "continue" : text));
     }
 
     /** A LOG line, shown under the rule that wrote it. */
     void logged(String text) {
-        line(12).append("log: ").append(text.stripTrailing()).append('\n');
+        emit(12, "log", "log: " + text.stripTrailing());
     }
 
     // ---- the datapath's events ----
@@ -157,8 +178,8 @@ final class TracePrinter implements Trace {
     public void received(String ifname, MemorySegment frame, int packetType) {
         long ip = PacketText.ipOfFrame(frame);
         String what = describeFrame(frame, ip);
-        line(0).append("received on ").append(ifname).append(what.isEmpty() ? "" : ": " + what)
-                .append(packetType == PacketContext.PACKET_HOST ? "" : " (" + packetTypeText(packetType) + ")").append('\n');
+        emit(0, "received", "received on " + ifname + (what.isEmpty() ? "" : ": " + what)
+                + (packetType == PacketContext.PACKET_HOST ? "" : " (" + packetTypeText(packetType) + ")"), "interface", ifname);
         hook = null;
     }
 
@@ -181,7 +202,7 @@ final class TracePrinter implements Trace {
 
     @Override
     public void sentLocally(MemorySegment datagram) {
-        line(0).append("sent by this host: ").append(PacketText.fields(datagram, 0).describe()).append('\n');
+        emit(0, "sent", "sent by this host: " + PacketText.fields(datagram, 0).describe());
         hook = null;
     }
 
@@ -192,7 +213,7 @@ final class TracePrinter implements Trace {
         }
         if (function.hook() != hook) {
             hook = function.hook();
-            line(0).append(hook.name()).append('\n');
+            emit(0, "hook", hook.name(), "hook", hook.name());
         }
         tableChain = null;
         walkRules = 0;
@@ -208,10 +229,10 @@ final class TracePrinter implements Trace {
         boolean table = isTable(function.name());
         String c = changed();
         if (!table) {
-            line(2).append(function.name()).append(": ").append(Verdict.toString(verdict))
-                    .append(c.isEmpty() ? "" : ", " + c).append('\n');
+            emit(2, "function", function.name() + ": " + Verdict.toString(verdict) + (c.isEmpty() ? "" : ", " + c),
+                    "function", function.name(), "verdict", Verdict.toString(verdict));
         } else if (!c.isEmpty() && function.name().equals("nat")) {
-            line(2).append("nat: ").append(c).append('\n');
+            emit(2, "nat", "nat: " + c);
         } else if (verdict != Verdict.ACCEPT && walkRules == 0) {
             // already said by the policy line
             return;
@@ -225,30 +246,31 @@ final class TracePrinter implements Trace {
 
     @Override
     public void queued(int queueNumber, int answer) {
-        line(4).append("queued to ").append(queueNumber).append(": ").append(Verdict.toString(answer)).append('\n');
+        emit(4, "queued", "queued to " + queueNumber + ": " + Verdict.toString(answer));
     }
 
     @Override
     public void routed(Hook where, RouteDecision decision) {
-        line(0).append("route ").append(where == Hook.POSTROUTING ? "(re-route) " : "").append(decision).append('\n');
+        emit(0, "route", "route " + (where == Hook.POSTROUTING ? "(re-route) " : "") + decision, "route", decision.toString(),
+                "egress", decision.egress());
         hook = null;
     }
 
     @Override
     public void rewritten(String what) {
-        line(2).append(what).append('\n');
+        emit(2, "rewritten", what);
     }
 
     @Override
     public void generated(String kind, MemorySegment datagram) {
-        line(2).append("generated ").append(kind).append(": ").append(PacketText.fields(datagram, 0).describe()).append('\n');
+        emit(2, "generated", "generated " + kind + ": " + PacketText.fields(datagram, 0).describe(), "kind", kind);
         outer.push(pkt == null ? new PacketContext() : pkt);
         depth++;
         hook = null;
     }
 
     private void ended(String verdict, String egress, String packet, String text) {
-        line(0).append(text).append('\n');
+        emit(0, "end", text, "verdict", verdict, "egress", egress);
         if (depth > 0) {
             depth--;
             PacketContext p = outer.pop();
@@ -274,7 +296,7 @@ final class TracePrinter implements Trace {
 
     @Override
     public void loopedBack(MemorySegment datagram) {
-        line(0).append("out by lo, back in as a reception on lo").append('\n');
+        emit(0, "loopback", "out by lo, back in as a reception on lo");
         hook = null;
     }
 
@@ -295,7 +317,7 @@ final class TracePrinter implements Trace {
         String tc = table.name() + " " + chain.name();
         if (!tc.equals(tableChain)) {
             tableChain = tc;
-            line(2).append(tc).append('\n');
+            emit(2, "chain", tc, "table", table.name(), "chain", chain.name());
         }
     }
 
@@ -305,8 +327,9 @@ final class TracePrinter implements Trace {
         walkRules++;
         chainHeader(table, chain);
         String text = rule.text();
-        line(4).append(String.format("%-4d", ruleNumber)).append("-A ").append(chain.name())
-                .append(text.isEmpty() ? "" : " " + text).append('\n');
+        String spec = "-A " + chain.name() + (text.isEmpty() ? "" : " " + text);
+        emit(4, "rule", String.format("%-4d", ruleNumber) + spec, "table", table.name(), "chain", chain.name(),
+                "rule", String.valueOf(ruleNumber), "spec", spec);
         ruleOpen = true;
         snapshot();
     }
@@ -327,8 +350,7 @@ final class TracePrinter implements Trace {
             closeRule("RETURN" + (to == null ? "" : " to " + to.name()));
         } else {
             chainHeader(table, from);
-            line(4).append("(end of ").append(from.name()).append(")").append(to == null ? "" : " return to " + to.name())
-                    .append('\n');
+            emit(4, "return", "(end of " + from.name() + ")" + (to == null ? "" : " return to " + to.name()));
         }
         if (to != null) {
             tableChain = table.name() + " " + to.name();
@@ -339,11 +361,12 @@ final class TracePrinter implements Trace {
     public void policy(Table table, Chain builtin, int verdict) {
         closeRule("");
         if (walkRules == 0) {
-            line(2).append(table.name()).append(' ').append(builtin.name()).append(": no rule matched, policy ")
-                    .append(Verdict.toString(verdict)).append('\n');
+            emit(2, "policy", table.name() + " " + builtin.name() + ": no rule matched, policy " + Verdict.toString(verdict),
+                    "table", table.name(), "chain", builtin.name(), "verdict", Verdict.toString(verdict));
         } else {
             chainHeader(table, builtin);
-            line(4).append("policy ").append(Verdict.toString(verdict)).append('\n');
+            emit(4, "policy", "policy " + Verdict.toString(verdict), "table", table.name(), "chain", builtin.name(),
+                    "verdict", Verdict.toString(verdict));
         }
         tableChain = null;
     }
@@ -352,11 +375,11 @@ final class TracePrinter implements Trace {
     public void hotdrop(Table table, Chain chain, int ruleNumber) {
         closeRule("");
         chainHeader(table, chain);
-        line(4).append(ruleNumber).append(": a match could not read the packet: dropped at once (hotdrop)").append('\n');
+        emit(4, "hotdrop", ruleNumber + ": a match could not read the packet: dropped at once (hotdrop)");
     }
 
     @Override
     public void stackExhausted(Table table, Chain chain, int ruleNumber) {
-        line(4).append(ruleNumber).append(": jump stack exhausted: dropped").append('\n');
+        emit(4, "stack", ruleNumber + ": jump stack exhausted: dropped");
     }
 }

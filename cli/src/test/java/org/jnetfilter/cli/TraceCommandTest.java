@@ -73,6 +73,18 @@ class TraceCommandTest {
     }
 
     @Test
+    void jsonCarriesTheSameEventsWithTheirFields() throws Exception {
+        Files.writeString(dir.resolve("rules"), RULES);
+        String[] r = run("trace", "--json", "--rules", dir.resolve("rules").toString(), "tcp 192.168.1.5:5000 -> 192.168.1.20:22 in eth0");
+        assertThat(r[0]).isEqualTo("0");
+        assertThat(r[1]).startsWith("{\"packet\":\"tcp 192.168.1.5:5000 -> 192.168.1.20:22 in eth0 flags S len 60 ttl 64\"")
+                .contains("\"host_derived\":true",
+                        "{\"depth\":0,\"event\":\"rule\",\"text\":\"1   -A SERVICES -p tcp -m tcp --dport 22 -j ACCEPT\",\"table\":\"filter\",\"chain\":\"SERVICES\",\"rule\":\"1\",\"spec\":\"-A SERVICES -p tcp -m tcp --dport 22 -j ACCEPT\"}",
+                        "\"verdict\":\"ACCEPT\",\"egress\":\"@local\"")
+                .endsWith("}\n");
+    }
+
+    @Test
     void mistakesAreNamed() throws Exception {
         Files.writeString(dir.resolve("rules"), RULES);
         String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 10.0.0.2 -> 10.0.0.1");
