@@ -51,6 +51,10 @@ public final class DifferentialRun {
             log.println("difftest: ../shared/bench/kubegen.py not found: no Kubernetes-node rulesets in this run");
         }
         RulesetGenerator.Features features = gaps.features();
+        if (!features.conntrack() || !features.nat()) {
+            log.println("difftest: no Docker-host or Kubernetes-node rulesets in this run: they need conntrack and NAT"
+                    + " (known gaps generate.conntrack / generate.nat)");
+        }
         int packets = 0;
         int frames = 0;
         int refused = 0;
@@ -64,7 +68,7 @@ public final class DifferentialRun {
             String v4;
             String kind;
             int shape = i % 10;
-            if (shape == 7) {
+            if (shape == 7 && features.conntrack() && features.nat()) {
                 v4 = RealisticRulesets.docker(seed);
                 kind = "docker";
                 docker++;
@@ -78,7 +82,7 @@ public final class DifferentialRun {
                 random++;
             }
             String v6 = new RulesetGenerator(seed ^ 0x6666, true, features).generate(c.rulesPerChain());
-            List<Injection> in = new PacketSequenceGenerator(seed).targets(RealisticRulesets.targets(v4))
+            List<Injection> in = new PacketSequenceGenerator(seed).features(features).targets(RealisticRulesets.targets(v4))
                     .generate(c.packetsPerRuleset());
             String title = "case seed " + seed + " (" + kind + " ruleset, " + in.size() + " packets)";
             Observation k;

@@ -15,15 +15,18 @@ import java.util.Set;
  */
 public final class KnownGaps {
     /** The gaps the harness understands, and what each turns off. */
-    public static final Map<String, String> KEYS = Map.of(
-            "generate.conntrack", "rules with ctstate/state/connmark matches and CONNMARK/CT targets",
-            "generate.nat", "rules in the nat table",
-            "generate.reject", "REJECT targets",
-            "generate.mangle-targets", "TTL/HL/TOS/DSCP/TCPMSS targets",
-            "compare.conntrack", "the conntrack table",
-            "compare.packets", "the frames dut sends (forwarded, generated)",
-            "compare.counters", "per-rule and policy counters",
-            "engine", "the whole jnetfilter side (nothing to compare with yet)");
+    public static final Map<String, String> KEYS = Map.ofEntries(
+            Map.entry("generate.conntrack", "rules with ctstate/state/connmark matches and CONNMARK/CT targets"),
+            Map.entry("generate.nat", "rules in the nat table"),
+            Map.entry("generate.reject", "REJECT targets"),
+            Map.entry("generate.mangle-targets", "TTL/HL/TOS/DSCP/TCPMSS targets"),
+            Map.entry("generate.tcpmss", "TCPMSS --set-mss targets"),
+            Map.entry("generate.local-fragments", "fragments addressed to dut itself"),
+            Map.entry("generate.ipv4-no-route", "IPv4 packets to destinations without a route"),
+            Map.entry("compare.conntrack", "the conntrack table"),
+            Map.entry("compare.packets", "the frames dut sends (forwarded, generated)"),
+            Map.entry("compare.counters", "per-rule and policy counters"),
+            Map.entry("engine", "the whole jnetfilter side (nothing to compare with yet)"));
 
     private final Map<String, String> reasonByKey;
 
@@ -81,8 +84,13 @@ public final class KnownGaps {
     }
 
     public RulesetGenerator.Features features() {
-        return new RulesetGenerator.Features(!has("generate.conntrack"), !has("generate.nat"), !has("generate.reject"),
-                !has("generate.mangle-targets"));
+        java.util.Set<String> off = new java.util.HashSet<>();
+        for (String key : reasonByKey.keySet()) {
+            if (key.startsWith("generate.")) {
+                off.add(key.substring("generate.".length()));
+            }
+        }
+        return new RulesetGenerator.Features(java.util.Set.copyOf(off));
     }
 
     /** One line per gap: "key (what it turns off): reason". */

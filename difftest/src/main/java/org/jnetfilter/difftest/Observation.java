@@ -14,8 +14,14 @@ public record Observation(List<List<Emitted>> emitted, Map<String, String> count
 
     /** One frame dut sent on {@code dutInterface} ({@code veth-a} or {@code veth-b}). */
     public record Emitted(String dutInterface, byte[] frame) {
+        /** The interface name of an engine's exception (its text in place of the frame). */
+        public static final String ENGINE_FAILURE = "!exception";
+
         @Override
         public String toString() {
+            if (dutInterface.equals(ENGINE_FAILURE)) {
+                return "engine exception: " + new String(frame, java.nio.charset.StandardCharsets.UTF_8);
+            }
             return dutInterface + " " + Frames.describe(frame);
         }
     }

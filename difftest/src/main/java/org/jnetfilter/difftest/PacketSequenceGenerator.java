@@ -25,11 +25,18 @@ public final class PacketSequenceGenerator {
 
     private final SplittableRandom rnd;
     private List<Target> targets = List.of();
+    private RulesetGenerator.Features features = RulesetGenerator.Features.ALL;
     private int ephemeral = 30000;
     private int ipId = 1;
 
     public PacketSequenceGenerator(long seed) {
         this.rnd = new SplittableRandom(seed);
+    }
+
+    /** Leaves out the scenarios of features turned off (by the known gaps). */
+    public PacketSequenceGenerator features(RulesetGenerator.Features f) {
+        this.features = f;
+        return this;
     }
 
     /** Aims a third of the scenarios at these services (ports and addresses a realistic ruleset names). */
@@ -108,7 +115,13 @@ public final class PacketSequenceGenerator {
             case 7 -> echo(out, v6, side);
             case 8 -> fragments(out, v6, side);
             case 9 -> ttlOne(out, v6, side);
-            case 10 -> noRoute(out, v6, side);
+            case 10 -> {
+                if (v6 || features.on("ipv4-no-route")) {
+                    noRoute(out, v6, side);
+                } else {
+                    ttlOne(out, v6, side);
+                }
+            }
             case 11 -> broadcast(out, side);
             default -> malformed(out, v6, side);
         }
@@ -180,7 +193,10 @@ public final class PacketSequenceGenerator {
     }
 
     private void toTarget(List<Injection> out, Target t, boolean v6) {
-        String side = Topology.A;
+        // from the side the target is not on: a packet that left by the interface it came in on would
+        // make dut send a redirect, which the kernel limits per source across cases
+        boolean onA = !v6 && (t.address().lo() & 0xFFFFFF00L) == (Topology.HOST_A_V4 & 0xFFFFFF00L);
+        String side = onA ? Topology.B : Topology.A;
         Address client = anyHost(side, v6);
         if (t.protocol().equals("tcp")) {
             tcpFlowTo(out, v6, side, client, t.address(), t.port());
@@ -263,7 +279,8 @@ public final class PacketSequenceGenerator {
 
     private void fragments(List<Injection> out, boolean v6, String side) {
         Address client = anyHost(side, v6);
-        Address server = rnd.nextInt(4) == 0 ? dut(side, v6) : anyHost(other(side), v6);
+        boolean toDut = rnd.nextInt(4) == 0 && features.on("local-fragments");
+        Address server = toDut ? dut(side, v6) : anyHost(other(side), v6);
         int sport = sourcePort();
         int dport = port();
         byte[] whole = PacketCrafter.ip(ip(client, server).flags(0), Checksums.PROTO_UDP,
@@ -307,13 +324,15 @@ public final class PacketSequenceGenerator {
 
     private void malformed(List<Injection> out, boolean v6, String side) {
         Address client = anyHost(side, v6);
-        Address server = rnd.nextBoolean() ? anyHost(other(side), v6) : dut(side, v6);
+        int kind = rnd.nextInt(v6 ? 3 : 6);
+        boolean lonelyFragment = kind == 5;
+        Address server = rnd.nextBoolean() || (lonelyFragment && !features.on("local-fragments"))
+                ? anyHost(other(side), v6) : dut(side, v6);
         int sport = sourcePort();
         int dport = port();
         byte[] p = PacketCrafter.ip(ip(client, server), Checksums.PROTO_TCP,
                 PacketCrafter.tcp(sport, dport, 1, 0, TcpHeader.SYN, 1000, 0));
         String f = "tcp " + client + ":" + sport + " > " + server + ":" + dport;
-        int kind = rnd.nextInt(v6 ? 3 : 6);
         switch (kind) {
             case 0 -> {
                 int l4 = v6 ? 40 : 20;

@@ -20,9 +20,28 @@ import java.util.SplittableRandom;
  */
 public final class RulesetGenerator {
     /** What a ruleset may use; the packet comparison turns features off until jnetfilter has them. */
-    public record Features(boolean conntrack, boolean nat, boolean reject, boolean mangleTargets) {
-        public static final Features ALL = new Features(true, true, true, true);
-        public static final Features STATELESS = new Features(false, false, true, true);
+    public record Features(java.util.Set<String> off) {
+        public static final Features ALL = new Features(java.util.Set.of());
+
+        public boolean on(String feature) {
+            return !off.contains(feature);
+        }
+
+        public boolean conntrack() {
+            return on("conntrack");
+        }
+
+        public boolean nat() {
+            return on("nat");
+        }
+
+        public boolean reject() {
+            return on("reject");
+        }
+
+        public boolean mangleTargets() {
+            return on("mangle-targets");
+        }
     }
 
     static final int[] PORTS = {22, 53, 80, 443, 8080, 1024, 5000};
@@ -300,7 +319,8 @@ public final class RulesetGenerator {
                     if (!v6) {
                         options.add(" -j TOS --set-tos 0x10/0x3f");
                     }
-                    if ("tcp".equals(proto) && (owner.equals("FORWARD") || owner.equals("POSTROUTING"))) {
+                    if (features.on("tcpmss") && "tcp".equals(proto)
+                            && (owner.equals("FORWARD") || owner.equals("POSTROUTING"))) {
                         return " -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss " + (500 + rnd.nextInt(900));
                     }
                 }

@@ -24,7 +24,9 @@ import java.util.SplittableRandom;
  * <p>{@code dut}'s sysctls: forwarding on; ICMP rate limits off (net.ipv4.icmp_ratelimit=0,
  * net.ipv6.icmp.ratelimit=0, icmp_msgs_per_sec raised) so every error the kernel would send is sent,
  * whatever the pace of the test; DAD off and no IPv6 link-local addresses (addr_gen_mode=1), so the
- * kernel sends no neighbour discovery of its own. {@link #hostFile()} is the same host for jnf.
+ * kernel sends no neighbour discovery of its own; transmit checksum offload off on dut's veths, so the
+ * frames captured carry the checksums a NIC would have put on the wire. {@link #hostFile()} is the same
+ * host for jnf.
  */
 public final class Topology implements AutoCloseable {
     public static final String A = "a";
@@ -71,7 +73,7 @@ public final class Topology implements AutoCloseable {
         if (!Shell.run("id", "-u").stdout().strip().equals("0")) {
             return "not root";
         }
-        for (String tool : List.of("ip", "iptables-legacy-restore", "ip6tables-legacy-restore",
+        for (String tool : List.of("ip", "ethtool", "iptables-legacy-restore", "ip6tables-legacy-restore",
                 "iptables-legacy-save", "ip6tables-legacy-save", "conntrack")) {
             if (!Shell.run("sh", "-c", "command -v " + tool).ok()) {
                 return tool + " is not installed";
@@ -121,6 +123,11 @@ public final class Topology implements AutoCloseable {
                 "name", WIRE, "address", mac(MAC_B), "netns", nsB);
         for (String ns : List.of(nsA, nsB)) {
             Shell.must("ip", "-n", ns, "link", "set", WIRE, "up");
+        }
+        // veth offloads the transport checksums of dut's own packets (CHECKSUM_PARTIAL): the frames
+        // captured would carry a half-done checksum. With tx checksumming off the stack completes them.
+        for (String dev : List.of(DUT_A, DUT_B)) {
+            Shell.must("ip", "netns", "exec", nsDut, "ethtool", "-K", dev, "tx", "off");
         }
         Shell.must("ip", "-n", nsDut, "link", "set", "lo", "up");
         // the HOST file's lines are iproute2 commands: apply them to dut as they are

@@ -134,11 +134,13 @@ class PacketDifferentialTest {
     @Order(5)
     void theKernelSideIsDeterministic() {
         assumeKernel();
-        RulesetGenerator.Features all = RulesetGenerator.Features.ALL;
+        // everything the kernel does, NAT and conntrack included, but IPv4 no-route errors: ip_error limits
+        // them per source across runs (see the known gaps), so a second run may rightly see fewer
+        RulesetGenerator.Features all = new RulesetGenerator.Features(java.util.Set.of("ipv4-no-route"));
         for (long seed = 1; seed <= 3; seed++) {
             String v4 = new RulesetGenerator(seed, false, all).generate(3);
             String v6 = new RulesetGenerator(seed, true, all).generate(3);
-            List<Injection> in = new PacketSequenceGenerator(seed).generate(60);
+            List<Injection> in = new PacketSequenceGenerator(seed).features(all).generate(60);
             Observation first = kernel.run(v4, v6, in);
             Observation second = kernel.run(v4, v6, in);
             assertThat(Comparison.compare(in, first, second, KnownGaps.parse(""))).isEmpty();

@@ -1,0 +1,149 @@
+package org.jnetfilter.difftest;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.host.HostFileException;
+import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.PacketSink;
+import org.jnetfilter.core.netfilter.Replies;
+import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.reply.IcmpErrors;
+import org.jnetfilter.core.reply.RejectReplies;
+import org.jnetfilter.core.reply.Reply;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.iptables.SaveFiles;
+
+/**
+ * jnetfilter's side of the comparison: a fresh in-process {@link Datapath} per case over the topology's
+ * HOST file (as the kernel side starts each case from restored tables and an empty conntrack), the
+ * rulesets read as iptables-restore reads them, REJECT replies and ICMP errors from the reply builders
+ * (as {@link Replies#kernel}, with the ICMP rate limits off as the kernel side has them; those sysctls
+ * are not in a HOST file's vocabulary),
+ * each injected frame received on dut's interface facing its side, 1 ms apart. What the datapath
+ * transmits is the observation; counters are read back as {@code iptables-save -c} prints them.
+ *
+ * <p>dut's local stack: Linux answers what INPUT delivers to sockets that do not exist (ICMP echo
+ * replies, TCP resets from closed ports, port unreachables); {@link LocalStack} answers the same way
+ * and sends the answer back through {@link Datapath#sendLocal}, so OUTPUT and POSTROUTING see it.
+ */
+final class JnetfilterEngine implements EngineUnderTest {
+    private static final long STEP_NANOS = 1_000_000L;
+    private static final long START_NANOS = 1_000_000_000L;
+
+    @Override
+    public Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets) {
+        Host host;
+        try {
+            host = HostFile.parseRunning("difftest", Topology.hostFile());
+        } catch (HostFileException e) {
+            throw new IllegalStateException(e);
+        }
+        Ruleset r4;
+        Ruleset r6;
+        try {
+            r4 = SaveFiles.read(Family.IPV4, Rulesets.withAllTables(ipv4Rules));
+            r6 = SaveFiles.read(Family.IPV6, Rulesets.withAllTables(ipv6Rules));
+        } catch (SaveFiles.Invalid e) {
+            throw new IllegalStateException("jnetfilter refuses a ruleset the kernel took: " + e.getMessage(), e);
+        }
+        Collector sink = new Collector();
+        Datapath dp = new Datapath(host, sink);
+        IcmpErrors icmp = new IcmpErrors(host, 0x5eed);
+        // the kernel side runs with these (Topology): every error is sent whatever the pace
+        icmp.sysctl("net.ipv4.icmp_ratelimit", 0).sysctl("net.ipv6.icmp.ratelimit", 0)
+                .sysctl("net.ipv4.icmp_msgs_per_sec", 1_000_000).sysctl("net.ipv4.icmp_msgs_burst", 1_000_000);
+        RejectReplies reject = new RejectReplies(icmp);
+        Replies replies = new Replies() {
+            @Override
+            public Reply reject(PacketContext pkt, int rejectWith) {
+                return reject.reply(pkt, rejectWith);
+            }
+
+            @Override
+            public Reply icmpError(PacketContext pkt, int type, int code, int info) {
+                return icmp.send(pkt, type, code, info);
+            }
+        };
+        dp.replies(replies);
+        sink.replies = replies;
+        dp.random(new SplittableRandom(1));
+        dp.rules(Family.IPV4, r4);
+        dp.rules(Family.IPV6, r6);
+        sink.stack = new LocalStack(host, icmp);
+        List<List<Observation.Emitted>> emitted = new ArrayList<>(packets.size());
+        long now = START_NANOS;
+        for (Injection in : packets) {
+            sink.current = new ArrayList<>();
+            sink.now = now;
+            sink.datapath = dp;
+            try {
+                dp.receive(in.dutInterface(), MemorySegment.ofArray(in.frame().clone()), true, now, Trace.NONE);
+                sink.answerPending();
+            } catch (RuntimeException e) {
+                // a failure of the engine is a difference like any other: shown, shrunk, reported
+                sink.current.add(new Observation.Emitted(Observation.Emitted.ENGINE_FAILURE,
+                        String.valueOf(e).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            }
+            emitted.add(sink.current);
+            now += STEP_NANOS;
+        }
+        return new Observation(emitted, Rulesets.counters(SaveFiles.write(dp.rules(Family.IPV4))),
+                Rulesets.counters(SaveFiles.write(dp.rules(Family.IPV6))), List.of());
+    }
+
+    /** Copies what the datapath sends; local deliveries are answered after the receive returns. */
+    private static final class Collector implements PacketSink {
+        List<Observation.Emitted> current = new ArrayList<>();
+        final List<byte[]> delivered = new ArrayList<>();
+        final List<String> deliveredOn = new ArrayList<>();
+        LocalStack stack;
+        Replies replies;
+        Datapath datapath;
+        long now;
+
+        @Override
+        public void transmit(String ifname, MemorySegment ethernetFrame) {
+            byte[] f = ethernetFrame.toArray(ValueLayout.JAVA_BYTE);
+            if (!Frames.isNeighbourDiscovery(f) && (ifname.equals(Topology.DUT_A) || ifname.equals(Topology.DUT_B))) {
+                current.add(new Observation.Emitted(ifname, f));
+            }
+        }
+
+        @Override
+        public void deliverLocal(String ifname, MemorySegment ipPacket) {
+            delivered.add(ipPacket.toArray(ValueLayout.JAVA_BYTE));
+            deliveredOn.add(ifname);
+        }
+
+        /** The local stack's answers, sent as the kernel sends them: after the packet, through OUTPUT. */
+        void answerPending() {
+            while (!delivered.isEmpty()) {
+                byte[] d = delivered.remove(0);
+                byte[] answer = stack.answer(deliveredOn.remove(0), d, now);
+                if (answer == null) {
+                    continue;
+                }
+                // Linux: the ICMP socket sends echo replies and errors holding icmp_xmit_lock; an error a
+                // REJECT raises about them meanwhile finds the lock taken and is not sent (icmp_send returns)
+                boolean icmpSocket = LocalStack.isIcmp(answer);
+                if (icmpSocket) {
+                    datapath.replies(Replies.NONE);
+                }
+                try {
+                    datapath.sendLocal(MemorySegment.ofArray(answer), now, Trace.NONE);
+                } finally {
+                    if (icmpSocket) {
+                        datapath.replies(replies);
+                    }
+                }
+            }
+        }
+    }
+}

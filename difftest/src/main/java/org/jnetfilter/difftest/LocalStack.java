@@ -1,0 +1,164 @@
+package org.jnetfilter.difftest;
+
+import java.lang.foreign.MemorySegment;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.packet.Checksums;
+import org.jnetfilter.core.packet.IcmpHeader;
+import org.jnetfilter.core.packet.Icmpv6Header;
+import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.packet.Ipv6Header;
+import org.jnetfilter.core.packet.TcpHeader;
+import org.jnetfilter.core.reply.IcmpErrors;
+import org.jnetfilter.core.reply.Reply;
+import org.jnetfilter.core.rules.Hook;
+
+/**
+ * dut's sockets as the harness's topology has them: none. What Linux answers to a datagram INPUT
+ * delivered, with no socket listening, and what the harness therefore expects jnetfilter's host to send:
+ * <ul>
+ * <li>ICMP echo request: an echo reply (icmp_echo / icmp_reply), from the request's destination, TTL
+ *   64, TOS of the request, not for broadcast destinations (icmp_echo_ignore_broadcasts = 1);
+ *   ICMPv6 echo request: an echo reply (icmpv6_echo_reply), hop limit 64, traffic class of the request.</li>
+ * <li>TCP to a closed port (tcp_v4_send_reset / tcp_v6_send_reset): nothing for a RST or a segment whose
+ *   checksum is wrong; else RST with seq = the segment's ACK when it has one, else RST+ACK with seq 0 and
+ *   ack = seq + data length + SYN + FIN; window 0, DF, TTL 64, the segment's TOS / traffic class
+ *   without its ECN bits.</li>
+ * <li>UDP to a closed port (__udp4_lib_rcv / __udp6_lib_rcv): port unreachable through icmp_send /
+ *   icmpv6_send, not for broadcasts, not when the checksum is wrong.</li>
+ * </ul>
+ * Not a hot path; one small array per answer.
+ */
+final class LocalStack {
+    private final Host host;
+    private final IcmpErrors icmp;
+    private final java.util.SplittableRandom random = new java.util.SplittableRandom(2);
+
+    LocalStack(Host host, IcmpErrors icmp) {
+        this.host = host;
+        this.icmp = icmp;
+    }
+
+    /** The answer datagram to {@code d} (an IP datagram INPUT delivered on {@code ifname}), or null. */
+    byte[] answer(String ifname, byte[] d, long nowNanos) {
+        if (d.length < 1) {
+            return null;
+        }
+        int version = (d[0] >> 4) & 0xF;
+        return version == 4 ? answer4(ifname, d, nowNanos) : version == 6 ? answer6(ifname, d, nowNanos) : null;
+    }
+
+    private byte[] answer4(String ifname, byte[] d, long now) {
+        MemorySegment s = MemorySegment.ofArray(d);
+        Ipv4Header ip = new Ipv4Header().wrap(s, 0);
+        int hl = ip.headerLength();
+        int len = Math.min(ip.totalLength(), d.length);
+        if (ip.isFragment() || len < hl) {
+            return null;
+        }
+        int src = ip.source();
+        int dst = ip.destination();
+        boolean broadcast = dst == -1 || (dst & 0xFF) == 0xFF;
+        int l4len = len - hl;
+        switch (ip.protocol()) {
+            case Checksums.PROTO_ICMP -> {
+                if (broadcast || l4len < 8 || Be.u8(s, hl) != IcmpHeader.ECHO_REQUEST || !Checksums.icmpValid(s, hl, l4len)) {
+                    return null;
+                }
+                byte[] l4 = java.util.Arrays.copyOfRange(d, hl, len);
+                l4[0] = (byte) IcmpHeader.ECHO_REPLY;
+                return PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(dst), PacketCrafter.Address.v4(src))
+                        .tos(ip.tos()).flags(0).id(0), Checksums.PROTO_ICMP, l4);
+            }
+            case Checksums.PROTO_TCP -> {
+                if (broadcast || l4len < TcpHeader.MIN_LENGTH || !Checksums.tcpV4Valid(s, hl, l4len, src, dst)) {
+                    return null;
+                }
+                byte[] rst = reset(s, hl, l4len);
+                return rst == null ? null : PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(dst),
+                        PacketCrafter.Address.v4(src)).tos(ip.tos() & ~3).id(0), Checksums.PROTO_TCP, rst);
+            }
+            case Checksums.PROTO_UDP -> {
+                if (broadcast || l4len < 8 || !Checksums.udpV4Valid(s, hl, l4len, src, dst)) {
+                    return null;
+                }
+                return portUnreachable(ifname, s, len, false, now);
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    private byte[] answer6(String ifname, byte[] d, long now) {
+        MemorySegment s = MemorySegment.ofArray(d);
+        Ipv6Header ip = new Ipv6Header().wrap(s, 0);
+        int len = Math.min(Ipv6Header.LENGTH + ip.payloadLength(), d.length);
+        int l4len = len - Ipv6Header.LENGTH;
+        int hl = Ipv6Header.LENGTH;
+        PacketCrafter.Address src = PacketCrafter.Address.v6(ip.sourceHigh(), ip.sourceLow());
+        PacketCrafter.Address dst = PacketCrafter.Address.v6(ip.destinationHigh(), ip.destinationLow());
+        switch (ip.nextHeader()) {
+            case Checksums.PROTO_ICMPV6 -> {
+                if (l4len < 8 || Be.u8(s, hl) != Icmpv6Header.ECHO_REQUEST || !Checksums.icmpv6Valid(s, 0, hl, l4len)) {
+                    return null;
+                }
+                byte[] l4 = java.util.Arrays.copyOfRange(d, hl, len);
+                l4[0] = (byte) Icmpv6Header.ECHO_REPLY;
+                return PacketCrafter.ip(PacketCrafter.Ip.of(dst, src).tos(ip.trafficClass()), Checksums.PROTO_ICMPV6, l4);
+            }
+            case Checksums.PROTO_TCP -> {
+                if (l4len < TcpHeader.MIN_LENGTH || !Checksums.tcpV6Valid(s, 0, hl, l4len)) {
+                    return null;
+                }
+                byte[] rst = reset(s, hl, l4len);
+                return rst == null ? null : PacketCrafter.ip(PacketCrafter.Ip.of(dst, src).tos(ip.trafficClass() & ~3),
+                        Checksums.PROTO_TCP, rst);
+            }
+            case Checksums.PROTO_UDP -> {
+                if (l4len < 8 || !Checksums.udpV6Valid(s, 0, hl, l4len)) {
+                    return null;
+                }
+                return portUnreachable(ifname, s, len, true, now);
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    /** Whether an answer is ICMP or ICMPv6 (sent by the kernel's ICMP socket rather than TCP's control socket). */
+    static boolean isIcmp(byte[] datagram) {
+        int version = (datagram[0] >> 4) & 0xF;
+        int proto = version == 4 ? datagram[9] & 0xFF : datagram[6] & 0xFF;
+        return proto == Checksums.PROTO_ICMP || proto == Checksums.PROTO_ICMPV6;
+    }
+
+    /** tcp_v4_send_reset / tcp_v6_send_reset: the RST's TCP header, or null when none is sent. */
+    private static byte[] reset(MemorySegment s, int l4, int l4len) {
+        TcpHeader t = new TcpHeader().wrap(s, l4);
+        if (t.hasFlags(TcpHeader.RST) || t.headerLength() < TcpHeader.MIN_LENGTH || t.headerLength() > l4len) {
+            return null;
+        }
+        if (t.hasFlags(TcpHeader.ACK)) {
+            return PacketCrafter.tcp(t.destinationPort(), t.sourcePort(), t.acknowledgment(), 0, TcpHeader.RST, 0, 0);
+        }
+        long data = l4len - t.headerLength();
+        long ack = (t.sequence() + data + (t.hasFlags(TcpHeader.SYN) ? 1 : 0) + (t.hasFlags(TcpHeader.FIN) ? 1 : 0))
+                & 0xFFFF_FFFFL;
+        return PacketCrafter.tcp(t.destinationPort(), t.sourcePort(), 0, ack, TcpHeader.RST | TcpHeader.ACK, 0, 0);
+    }
+
+    private byte[] portUnreachable(String ifname, MemorySegment s, int len, boolean v6, long now) {
+        PacketContext pkt = new PacketContext();
+        if (v6) {
+            pkt.ipv6(s, 0, len);
+        } else {
+            pkt.ipv4(s, 0, len);
+        }
+        pkt.inInterface(ifname).packetType(PacketContext.PACKET_HOST).hook(Hook.INPUT).host(host).nowNanos(now).random(random);
+        Reply r = v6 ? icmp.send(pkt, IcmpErrors.ICMPV6_DEST_UNREACH, IcmpErrors.ICMPV6_PORT_UNREACH, 0)
+                : icmp.send(pkt, IcmpErrors.ICMP_DEST_UNREACH, IcmpErrors.ICMP_PORT_UNREACH, 0);
+        return r == null ? null : r.datagram().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+}
