@@ -95,7 +95,7 @@ import org.jnetfilter.core.rules.TableKind;
  * route cache); {@link #rules} and {@link #netfilter()} registrations may come from any thread at any time. The host
  * must not be reconfigured while packets flow. Hot path: no allocation for a packet that hits the route cache and
  * whose hook functions do not allocate (the sink gets slices of the datapath's buffers: one small view object per
- * transmitted or delivered packet).
+ * transmitted or delivered packet of a size not seen recently).
  */
 public final class Datapath {
     /** Room before the IP header for the Ethernet header. */
@@ -139,6 +139,7 @@ public final class Datapath {
     private final IpReceive ipReceive = new IpReceive();
     private final EthernetHeader ethernet = new EthernetHeader();
     private final MemorySegment fragmentBuffer = MemorySegment.ofArray(new byte[HEADROOM + MAX_DATAGRAM + 1]);
+    private final Views fragmentViews = new Views(fragmentBuffer);
     private final RouteCacheEntry[] routeCache = new RouteCacheEntry[ROUTE_CACHE_SIZE];
 
     private volatile Ruleset rules4 = Ruleset.empty(Family.IPV4);
@@ -148,6 +149,7 @@ public final class Datapath {
     private final Map<HookModule, Map<Family, List<Netfilter.Registration>>> modules = new LinkedHashMap<>();
 
     private Replies replies;
+    private volatile TableWalker walker = TableWalker.LINEAR;
     private LogSink logSink = LogSink.NONE;
     private RandomGenerator random = new SplittableRandom(0);
     private int depth = -1;
@@ -184,6 +186,14 @@ public final class Datapath {
         if (rules.family() != family) {
             throw new IllegalArgumentException(rules.family() + " rules published as " + family);
         }
+        Ruleset previous = rules(family);
+        TableWalker w = walker;
+        for (org.jnetfilter.core.rules.Table t : rules.tables()) {
+            if (t.kind() != TableKind.NAT) {
+                org.jnetfilter.core.rules.Table before = previous.table(t.kind());
+                w.prepare(before, t);
+            }
+        }
         if (family == Family.IPV4) {
             rules4 = rules;
         } else {
@@ -204,6 +214,26 @@ public final class Datapath {
         for (Map.Entry<HookModule, Map<Family, List<Netfilter.Registration>>> e : modules.entrySet()) {
             syncModule(e.getKey(), e.getValue(), family, rules);
         }
+    }
+
+    /**
+     * How tables are walked: {@link TableWalker#LINEAR} (the default, the reference) or
+     * {@link TableWalker#CLASSIFIED}. Set it before publishing rules (a walker prepares them at publication).
+     */
+    public synchronized Datapath walker(TableWalker w) {
+        walker = Objects.requireNonNull(w, "walker");
+        for (Family f : Family.values()) {
+            for (org.jnetfilter.core.rules.Table t : rules(f).tables()) {
+                if (t.kind() != TableKind.NAT) {
+                    w.prepare(null, t);
+                }
+            }
+        }
+        return this;
+    }
+
+    TableWalker walker() {
+        return walker;
     }
 
     /** The current generation of {@code family}'s rules. */
@@ -541,6 +571,29 @@ public final class Datapath {
         return 0x333300000000L | (group.lo() & 0xFFFFFFFFL);
     }
 
+    /**
+     * Slices of one buffer handed to the sink and the trace, remembered by (offset, length) in a small direct-mapped
+     * table: a steady stream of packets of a few sizes gets them without allocating.
+     */
+    static final class Views {
+        private final MemorySegment buffer;
+        private final MemorySegment[] viewByKey = new MemorySegment[1024];
+
+        Views(MemorySegment buffer) {
+            this.buffer = buffer;
+        }
+
+        MemorySegment of(long offset, int length) {
+            int i = (int) ((length * 31 + offset) & (viewByKey.length - 1));
+            MemorySegment v = viewByKey[i];
+            if (v == null || v.byteSize() != length || v.address() != buffer.address() + offset) {
+                v = buffer.asSlice(offset, length);
+                viewByKey[i] = v;
+            }
+            return v;
+        }
+    }
+
     // ---- one packet buffer and what the path knows of its packet ----
 
     /**
@@ -550,6 +603,7 @@ public final class Datapath {
      */
     final class Slot implements Rerouting {
         final MemorySegment buffer = MemorySegment.ofArray(new byte[HEADROOM + MAX_DATAGRAM + 1]);
+        final Views views = new Views(buffer);
         final PacketContext pkt = new PacketContext();
         final Ipv4Header ip4 = new Ipv4Header();
         final Ipv6Header ip6 = new Ipv6Header();
@@ -569,7 +623,7 @@ public final class Datapath {
         }
 
         MemorySegment datagram() {
-            return buffer.asSlice(HEADROOM, pkt.length());
+            return views.of(HEADROOM, pkt.length());
         }
 
         // ---- receive ----
@@ -971,7 +1025,7 @@ public final class Datapath {
             ethernet.wrap(buf, frameAt);
             ethernet.destination(d.nextHopMac).source(d.out.mac)
                     .etherType(pkt.family() == Family.IPV4 ? EthernetHeader.ETH_P_IP : EthernetHeader.ETH_P_IPV6);
-            MemorySegment frame = buf.asSlice(frameAt, length + EthernetHeader.LENGTH);
+            MemorySegment frame = (buf == buffer ? views : fragmentViews).of(frameAt, length + EthernetHeader.LENGTH);
             pkt.trace().transmitted(d.egress(), frame);
             sink.transmit(d.egress(), frame);
         }

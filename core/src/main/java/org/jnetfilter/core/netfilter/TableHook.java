@@ -8,7 +8,7 @@ import org.jnetfilter.core.rules.TableKind;
 
 /**
  * The hook function of one table at one hook (iptable_filter_hook, iptable_mangle_hook, ...): reads the current
- * generation of the rules once, walks the table. A table missing from that generation accepts.
+ * generation of the rules once, walks the table with the datapath's {@link TableWalker}. A table missing from that generation accepts.
  *
  * <p>mangle in OUTPUT is ipt_mangle_out / ip6t_mangle_out: when the walk changed the source or destination, the
  * mark or the TOS (IPv6: the flow label word) and did not drop, the packet is re-routed (ip_route_me_harder); a
@@ -39,7 +39,7 @@ final class TableHook implements HookFunction {
             return Verdict.ACCEPT;
         }
         if (!rerouteOnChange) {
-            return TableWalk.run(table, hook, pkt, pkt.trace());
+            return datapath.walker().run(table, hook, pkt, pkt.trace());
         }
         long srcHi = pkt.sourceHi();
         long srcLo = pkt.sourceLo();
@@ -47,7 +47,7 @@ final class TableHook implements HookFunction {
         long dstLo = pkt.destinationLo();
         long mark = pkt.mark();
         int tos = pkt.routingTos();
-        int verdict = TableWalk.run(table, hook, pkt, pkt.trace());
+        int verdict = datapath.walker().run(table, hook, pkt, pkt.trace());
         if (verdict == Verdict.DROP || verdict == Verdict.STOLEN) {
             return verdict;
         }

@@ -67,8 +67,9 @@ public final class TableWalk {
                     + pkt.family() + " packet");
         }
         Chain builtin = table.chain(hook.name());
-        int stackSize = table.userChainCount() + 1;
-        pkt.startWalk(hook, stackSize);
+        // the stack's size is needed at the first jump only: most packets of most tables never jump
+        int stackSize = -1;
+        pkt.startWalk(hook, 0);
         int depth = 0;
         int highWater = 0;
         Chain chain = builtin;
@@ -133,6 +134,10 @@ public final class TableWalk {
                                     + chain.name() + " jumps to missing chain " + j.chain());
                         }
                         if (!j.isGoto()) {
+                            if (stackSize < 0) {
+                                stackSize = table.userChainCount() + 1;
+                                pkt.startWalk(hook, stackSize);
+                            }
                             if (depth >= stackSize) {
                                 trace.stackExhausted(table, chain, i + 1);
                                 return Verdict.DROP;
