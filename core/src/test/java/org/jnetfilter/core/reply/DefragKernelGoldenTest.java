@@ -40,9 +40,14 @@ class DefragKernelGoldenTest {
     static final Map<String, Probe> PROBES = probes();
 
     static Map<String, Probe> probes() {
+        return probes(KernelRecording.resource("/reply/kernel-defrag.txt"));
+    }
+
+    /** Parses a kernel-defrag.txt recording. */
+    static Map<String, Probe> probes(String text) {
         Map<String, Probe> byName = new LinkedHashMap<>();
         Probe p = null;
-        for (String line : KernelRecording.resource("/reply/kernel-defrag.txt").split("\n")) {
+        for (String line : text.split("\n")) {
             String[] w = line.trim().split(" ", 2);
             switch (w[0]) {
                 case "probe" -> byName.put(w[1], p = new Probe(w[1], new ArrayList<>(), new ArrayList<>(), new ArrayList<>()));
@@ -110,7 +115,11 @@ class DefragKernelGoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("forwardedProbes")
     void forwardsAsTheRouterDid(String name, int egressMtu) {
-        Probe p = PROBES.get(name);
+        compareForwarded(PROBES, name, egressMtu);
+    }
+
+    static void compareForwarded(Map<String, Probe> probes, String name, int egressMtu) {
+        Probe p = probes.get(name);
         boolean ipv4 = v4(p.sent().get(0));
         Defrag.Result r = defrag(p, new Defrag(ipv4 ? Family.IPV4 : Family.IPV6));
         if (p.forwarded().isEmpty()) {
@@ -128,7 +137,11 @@ class DefragKernelGoldenTest {
 
     @Test
     void aReassembledDatagramWithDfTooBigForTheEgressGetsFragmentationNeededFromTheIngressAddress() {
-        Probe p = PROBES.get("v4-egress-mtu-1300-df");
+        compareFragmentationNeeded(PROBES);
+    }
+
+    static void compareFragmentationNeeded(Map<String, Probe> probes) {
+        Probe p = probes.get("v4-egress-mtu-1300-df");
         Defrag.Result r = defrag(p, new Defrag(Family.IPV4));
         assertThat(r.dontFragment()).isTrue();
         Fragmenter.Output out = Fragmenter.refragment(r, 1300, true, 0);
@@ -143,8 +156,12 @@ class DefragKernelGoldenTest {
 
     @Test
     void anExpiredIpv4QueueUnderConntrackSendsTimeExceededOnlyForALocalDestination() {
+        compareExpiry(PROBES);
+    }
+
+    static void compareExpiry(Map<String, Probe> probes) {
         for (String name : List.of("v4-expire-forwarded", "v4-expire-local", "v4-expire-forwarded-no-first")) {
-            Probe p = PROBES.get(name);
+            Probe p = probes.get(name);
             Defrag defrag = new Defrag(Family.IPV4).timeoutNanos(2_000_000_000L);
             defrag(p, defrag);
             List<Defrag.Expired> gone = defrag.expire(4_000_000_000L);
@@ -162,12 +179,8 @@ class DefragKernelGoldenTest {
                 assertSameIcmp(reply, p.back().get(0));
             }
         }
-    }
-
-    @Test
-    void anExpiredIpv6QueueSendsTimeExceededForwardedOrLocal() {
         for (String name : List.of("v6-expire-forwarded", "v6-expire-local")) {
-            Probe p = PROBES.get(name);
+            Probe p = probes.get(name);
             Defrag defrag = new Defrag(Family.IPV6).timeoutNanos(2_000_000_000L);
             defrag(p, defrag);
             List<Defrag.Expired> gone = defrag.expire(4_000_000_000L);

@@ -26,9 +26,14 @@ final class KernelRecording {
     }
 
     static Map<String, Probe> probes() {
+        return probes(resource("/reply/kernel-replies.txt"));
+    }
+
+    /** Parses a kernel-replies.txt recording. */
+    static Map<String, Probe> probes(String text) {
         Map<String, Probe> byName = new LinkedHashMap<>();
         Probe current = null;
-        for (String line : resource("/reply/kernel-replies.txt").split("\n")) {
+        for (String line : text.split("\n")) {
             String[] w = line.trim().split(" ", 2);
             switch (w[0]) {
                 case "probe" -> {

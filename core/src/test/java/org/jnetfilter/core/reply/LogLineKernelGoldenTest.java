@@ -101,15 +101,20 @@ class LogLineKernelGoldenTest {
 
     @Test
     void logLinesAreTheKernels() {
+        compare(KernelRecording.probes(), KernelRecording.resource("/reply/kernel-log-lines.txt"));
+    }
+
+    /** The LOG lines of {@code probes} equal {@code kernelLines}, one a line, in order. */
+    static void compare(java.util.Map<String, KernelRecording.Probe> probes, String kernelLines) {
         List<Logged> ours = new ArrayList<>();
-        for (KernelRecording.Probe p : KernelRecording.probes().values()) {
+        for (KernelRecording.Probe p : probes.values()) {
             for (byte[] d : p.sent()) {
                 boolean v4 = (d[0] >> 4) == 4;
                 PacketContext pkt = received(d, v4).logSink((level, line) -> ours.add(new Logged(level, line)));
                 logRules(pkt, v4);
             }
         }
-        List<String> linux = List.of(KernelRecording.resource("/reply/kernel-log-lines.txt").split("\n"));
+        List<String> linux = List.of(kernelLines.split("\n"));
         assertThat(ours).extracting(Logged::line).containsExactlyElementsOf(linux);
         assertThat(ours).filteredOn(l -> l.line().startsWith("jnf-seq: ")).extracting(Logged::level).containsOnly(6);
     }

@@ -88,7 +88,12 @@ class RejectRepliesKernelGoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("rejectedProbes")
     void repliesAsLinuxDid(String probe, int rejectWith) {
-        KernelRecording.Probe p = PROBES.get(probe);
+        compare(PROBES, probe, rejectWith);
+    }
+
+    /** The reply to {@code probe} of {@code probes} equals what Linux sent, by the class comment's rules. */
+    static void compare(Map<String, KernelRecording.Probe> probes, String probe, int rejectWith) {
+        KernelRecording.Probe p = probes.get(probe);
         assertThat(p).as("probe %s recorded", probe).isNotNull();
         Reply reply = unlimited().reply(incoming(p.sent().get(0)), rejectWith);
         if (p.received().isEmpty()) {
@@ -143,21 +148,28 @@ class RejectRepliesKernelGoldenTest {
 
     @Test
     void tenRejectedUdpPacketsWithinASecondGetSixPortUnreachablesThenOneASecond() {
+        compareRateLimits(PROBES, true);
+    }
+
+    /**
+     * The replies to the recording's rate-limit probes, counted: Linux's counts, 6 then 1, and 6 for IPv6.
+     * Not {@code strict}: on a busy machine the ten IPv6 packets may take longer than the 24 ms bucket's
+     * step, so Linux may have answered a seventh.
+     */
+    static void compareRateLimits(Map<String, KernelRecording.Probe> probes, boolean strict) {
         IcmpErrors icmp = new IcmpErrors(KernelRecording.firewall(), 1);
         RejectReplies replies = new RejectReplies(icmp);
         long t0 = 5_000_000_000L;
-        assertThat(countReplies(replies, PROBES.get("v4-ratelimit-10-udp"), t0))
-                .isEqualTo(PROBES.get("v4-ratelimit-10-udp").received().size()).isEqualTo(6);
-        KernelRecording.Probe later = PROBES.get("v4-ratelimit-after-1s-10-udp");
+        assertThat(countReplies(replies, probes.get("v4-ratelimit-10-udp"), t0))
+                .isEqualTo(probes.get("v4-ratelimit-10-udp").received().size()).isEqualTo(6);
+        KernelRecording.Probe later = probes.get("v4-ratelimit-after-1s-10-udp");
         assertThat(countReplies(replies, later, t0 + 1_020_000_000L))
                 .isEqualTo(later.received().size()).isEqualTo(1);
-    }
-
-    @Test
-    void tenRejectedIpv6UdpPacketsGetSixUnreachablesFromTheSlash64BucketOf24Milliseconds() {
-        RejectReplies replies = new RejectReplies(new IcmpErrors(KernelRecording.firewall(), 1));
-        KernelRecording.Probe p = PROBES.get("v6-ratelimit-10-udp");
-        assertThat(countReplies(replies, p, 5_000_000_000L)).isEqualTo(p.received().size()).isEqualTo(6);
+        RejectReplies replies6 = new RejectReplies(new IcmpErrors(KernelRecording.firewall(), 1));
+        // the /64 route shortens the 100 ms bucket to 24 ms (6 jiffies): six within a burst
+        KernelRecording.Probe p = probes.get("v6-ratelimit-10-udp");
+        assertThat(countReplies(replies6, p, 5_000_000_000L)).isEqualTo(6);
+        assertThat(p.received().size()).isBetween(6, strict ? 6 : 7);
     }
 
     /** The probe's packets 100 µs apart; how many replies. */
