@@ -428,4 +428,23 @@ class DatapathIpv4Test {
                 34 + 2))).isEqualTo(40000);
         assertThat(h.events).containsSubsequence("FORWARD filter DROP", "generated REJECT", "dropped NETFILTER_DROP");
     }
+
+    @Test
+    void tcpmssClampToPmtuInForwardUsesTheEgressMtu() {
+        h.host.setMtu("eth1", 1000);
+        var clamp = rule(TCP, target(TCP, "TCPMSS", "--clamp-mss-to-pmtu"),
+                Fixtures.match(TCP, "tcp", "--tcp-flags", "SYN,RST", "SYN"));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.MANGLE, Family.IPV4,
+                builtin("FORWARD", "ACCEPT", clamp))));
+        byte[] syn = Fixtures.tcp(40000, 80, 0x02, 2, 4, 0x05, 0xb4);
+        MemorySegment p = Fixtures.ipv4(CLIENT, SERVER, 6, 0, 64, syn);
+        new Ipv4Header().wrap(p, 0).updateChecksum();
+        var u16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+        p.set(u16, 36, (short) org.jnetfilter.core.packet.Checksums.tcpV4(p, 20, syn.length, CLIENT, SERVER));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, p));
+        MemorySegment f = h.lastFrame();
+        // min(1000, route back to 10.0.1.10 by eth0: 1500) - 40
+        assertThat(Short.toUnsignedInt(f.get(u16, 14 + 20 + 22))).isEqualTo(960);
+        assertThat(org.jnetfilter.core.packet.Checksums.tcpV4Valid(f, 34, syn.length, CLIENT, SERVER)).isTrue();
+    }
 }

@@ -287,17 +287,46 @@ class HeaderRewriteSemanticsTest {
     }
 
     @Test
-    void clampToPathMtuNeedsRouteMtusThatPacketContextLacks() {
+    void clampToPathMtuLowersTheMssToTheRouteMtuLessTheHeaders() {
         ExtensionData d = target(V4, TCP, "TCPMSS", "--clamp-mss-to-pmtu");
-        assertThatThrownBy(() -> d.apply(load(ipv4(TCP, tcp(0x02, 2, 4, 0x05, 0xb4)))))
-                .isInstanceOf(UnsupportedOperationException.class);
+        MemorySegment s = ipv4(TCP, tcp(0x02, 2, 4, 0x05, 0xb4));
+        // no route back to the source (no datapath): no limit from it, as tcpmss_reverse_mtu's ~0U
+        assertThat(d.apply(load(s).routeMtu(1400))).isEqualTo(Verdict.CONTINUE);
+        assertThat(Short.toUnsignedInt(s.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED
+                .withOrder(java.nio.ByteOrder.BIG_ENDIAN), 42))).isEqualTo(1360);
+        assertChecksumsRecomputed(s);
     }
 
     @Test
-    void addingAMissingMssOptionWouldGrowThePacket() {
+    void clampWithoutAUsablePathMtuDrops() {
+        ExtensionData d = target(V4, TCP, "TCPMSS", "--clamp-mss-to-pmtu");
+        // Linux: "unknown or invalid path-MTU": min_mtu <= 40
+        assertThat(d.apply(load(ipv4(TCP, tcp(0x02, 2, 4, 0x05, 0xb4))).routeMtu(40))).isEqualTo(Verdict.DROP);
+        assertThat(d.apply(load(ipv4(TCP, tcp(0x02, 2, 4, 0x05, 0xb4))))).isEqualTo(Verdict.DROP);
+    }
+
+    @Test
+    void aMissingMssOptionIsInsertedAtTheDefaultAndThePacketGrows() {
         ExtensionData d = target(V4, TCP, "TCPMSS", "--set-mss", "1400");
-        MemorySegment s = ipv4(TCP, tcp(0x02));
-        assertThatThrownBy(() -> d.apply(load(s))).isInstanceOf(UnsupportedOperationException.class);
+        MemorySegment packet = ipv4(TCP, tcp(0x02, 1, 1, 1, 1));
+        MemorySegment buffer = MemorySegment.ofArray(new byte[(int) packet.byteSize() + 16]);
+        MemorySegment.copy(packet, 0, buffer, 0, packet.byteSize());
+        PacketContext pkt = new PacketContext().ipv4(buffer, 0);
+        assertThat(d.apply(pkt)).isEqualTo(Verdict.CONTINUE);
+        assertThat(pkt.length()).isEqualTo(packet.byteSize() + 4);
+        MemorySegment grown = buffer.asSlice(0, pkt.length());
+        TcpHeader th = new TcpHeader().wrap(grown, 20);
+        assertThat(th.dataOffset()).isEqualTo(7);
+        // RFC 1122's default 536 (0x0218) right after the fixed header, the NOPs moved behind it
+        assertThat(java.util.Arrays.copyOfRange(copy(grown), 40, 48))
+                .containsExactly(2, 4, 0x02, 0x18, 1, 1, 1, 1);
+        assertChecksumsRecomputed(grown);
+    }
+
+    @Test
+    void aMissingMssOptionWithoutRoomInTheBufferDrops() {
+        ExtensionData d = target(V4, TCP, "TCPMSS", "--set-mss", "1400");
+        assertThat(d.apply(load(ipv4(TCP, tcp(0x02))))).isEqualTo(Verdict.DROP);
     }
 
     @Test

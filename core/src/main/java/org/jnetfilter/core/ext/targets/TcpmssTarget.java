@@ -44,6 +44,10 @@ public final class TcpmssTarget extends TargetExtension {
     static final int OPT_MSS_LENGTH = 4;
     static final int TCP_CHECKSUM = 16;
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    // Linux: the MSS a peer assumes without the option, RFC 1122 (IPv4) and RFC 2460 (IPv6)
+    static final int DEFAULT_MSS_IPV4 = 536;
+    static final int DEFAULT_MSS_IPV6 = 1220;
 
     public TcpmssTarget() {
         super("TCPMSS", List.of(SET_MSS, CLAMP_MSS_TO_PMTU));
@@ -53,14 +57,14 @@ public final class TcpmssTarget extends TargetExtension {
     public record Data(int mss) implements ExtensionData, MatchAwareCheck {
         /*
          * xt_TCPMSS tcpmss_mangle_packet: a non-first fragment passes untouched; a TCP header cut short
-         * or with a bad data offset drops. The first MSS option (kind 2, length 4) starting at most 4
-         * bytes before the header's end is lowered to the new value, never raised, and the TCP checksum
-         * fixed with inet_proto_csum_replace2. Without one the kernel leaves a segment carrying data, or
-         * a header already 60 bytes long, alone; otherwise it grows the packet by a new MSS option.
-         *
-         * Not here (UnsupportedOperationException): --clamp-mss-to-pmtu needs the MTUs of the packet's
-         * route and of the reverse route, which PacketContext does not carry; adding the option needs
-         * the packet to grow by 4 bytes, and PacketContext's length is fixed at load.
+         * or with a bad data offset drops. --clamp-mss-to-pmtu takes the smaller of the packet's route MTU and
+         * the MTU of the route back to its source (tcpmss_reverse_mtu; no such route: no limit) less 40 (IPv4) or
+         * 60 (IPv6) bytes of headers; an MTU not above that drops the packet ("unknown or invalid path-MTU").
+         * The first MSS option (kind 2, length 4) starting at most 4 bytes before the header's end is lowered to
+         * the new value, never raised, and the TCP checksum fixed with inet_proto_csum_replace2. Without one the
+         * kernel leaves a segment carrying data, or a header already 60 bytes long, alone; otherwise it inserts an
+         * MSS option right after the fixed header (of at most 536 for IPv4, 1220 for IPv6: the defaults a peer
+         * assumes without the option), the packet grows by 4 bytes and the IP length follows.
          */
         @Override
         public int apply(PacketContext pkt) {
@@ -79,29 +83,67 @@ public final class TcpmssTarget extends TargetExtension {
             if (len < tcpHeaderLength || tcpHeaderLength < TCP_HEADER) {
                 return Verdict.DROP;
             }
+            boolean ipv4 = pkt.family() == Family.IPV4;
+            int newMss = mss;
             if (mss == CLAMP_PMTU) {
-                throw new UnsupportedOperationException(
-                        "TCPMSS --clamp-mss-to-pmtu: needs route MTUs, which PacketContext does not carry");
+                // Linux: minlen = sizeof(iphdr or ipv6hdr) + sizeof(tcphdr)
+                int minLength = (ipv4 ? 20 : 40) + TCP_HEADER;
+                long reverse = pkt.reverseRouteMtu();
+                long inMtu = reverse == 0 ? 0xFFFFFFFFL : reverse;
+                long minMtu = Math.min(pkt.routeMtu(), inMtu);
+                if (minMtu <= minLength) {
+                    return Verdict.DROP;
+                }
+                newMss = (int) Math.min(minMtu - minLength, 0xFFFF);
             }
             for (int i = TCP_HEADER; i <= tcpHeaderLength - OPT_MSS_LENGTH; i += optionLength(pkt, tcphoff + i)) {
                 if (pkt.networkU8(tcphoff + i) == OPT_MSS && pkt.networkU8(tcphoff + i + 1) == OPT_MSS_LENGTH) {
                     int oldMss = pkt.networkU16(tcphoff + i + 2);
-                    if (oldMss <= mss) {
+                    if (oldMss <= newMss) {
                         return Verdict.CONTINUE;
                     }
                     MemorySegment s = pkt.segment();
                     long tcp = pkt.networkOffset() + tcphoff;
-                    s.set(U16, tcp + i + 2, (short) mss);
+                    s.set(U16, tcp + i + 2, (short) newMss);
                     int check = Short.toUnsignedInt(s.get(U16, tcp + TCP_CHECKSUM));
-                    s.set(U16, tcp + TCP_CHECKSUM, (short) Checksums.update16(check, oldMss, mss));
+                    s.set(U16, tcp + TCP_CHECKSUM, (short) Checksums.update16(check, oldMss, newMss));
                     return Verdict.CONTINUE;
                 }
             }
             if (len > tcpHeaderLength || tcpHeaderLength >= MAX_TCP_HEADER) {
                 return Verdict.CONTINUE;
             }
-            throw new UnsupportedOperationException(
-                    "TCPMSS: adding an MSS option grows the packet, and PacketContext's length is fixed");
+            if (pkt.capacity() < pkt.length() + OPT_MSS_LENGTH) {
+                // Linux: pskb_expand_head failed
+                return Verdict.DROP;
+            }
+            newMss = Math.min(newMss, ipv4 ? DEFAULT_MSS_IPV4 : DEFAULT_MSS_IPV6);
+            MemorySegment s = pkt.segment();
+            long tcp = pkt.networkOffset() + tcphoff;
+            MemorySegment.copy(s, tcp + TCP_HEADER, s, tcp + TCP_HEADER + OPT_MSS_LENGTH, len - TCP_HEADER);
+            int check = Short.toUnsignedInt(s.get(U16, tcp + TCP_CHECKSUM));
+            // the pseudo-header's TCP length, the new option word, the data offset: three incremental updates
+            check = Checksums.update16(check, len, len + OPT_MSS_LENGTH);
+            int option = OPT_MSS << 24 | OPT_MSS_LENGTH << 16 | newMss;
+            s.set(U32, tcp + TCP_HEADER, option);
+            check = Checksums.update32(check, 0, option);
+            int oldWord = Short.toUnsignedInt(s.get(U16, tcp + 12));
+            int newWord = oldWord + ((OPT_MSS_LENGTH / 4) << 12);
+            s.set(U16, tcp + 12, (short) newWord);
+            check = Checksums.update16(check, oldWord, newWord);
+            s.set(U16, tcp + TCP_CHECKSUM, (short) check);
+            long ip = pkt.networkOffset();
+            if (ipv4) {
+                int oldLength = Short.toUnsignedInt(s.get(U16, ip + 2));
+                int newLength = oldLength + OPT_MSS_LENGTH;
+                s.set(U16, ip + 2, (short) newLength);
+                int ipCheck = Short.toUnsignedInt(s.get(U16, ip + 10));
+                s.set(U16, ip + 10, (short) Checksums.update16(ipCheck, oldLength, newLength));
+            } else {
+                s.set(U16, ip + 4, (short) (Short.toUnsignedInt(s.get(U16, ip + 4)) + OPT_MSS_LENGTH));
+            }
+            pkt.resize(pkt.length() + OPT_MSS_LENGTH);
+            return Verdict.CONTINUE;
         }
 
         /** The kernel's optlen: EOL, NOP and a zero length byte step one byte. */
