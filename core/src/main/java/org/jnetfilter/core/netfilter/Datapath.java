@@ -19,6 +19,8 @@ import org.jnetfilter.core.host.IpAddress;
 import org.jnetfilter.core.host.Link;
 import org.jnetfilter.core.host.RouteResult;
 import org.jnetfilter.core.host.RouteType;
+import org.jnetfilter.core.defrag.Defrag;
+import org.jnetfilter.core.defrag.Fragmenter;
 import org.jnetfilter.core.packet.EthernetHeader;
 import org.jnetfilter.core.packet.IcmpHeader;
 import org.jnetfilter.core.packet.IpReceive;
@@ -118,6 +120,8 @@ public final class Datapath {
     static final int ICMP_REDIR_HOST = 1;
     static final int ICMP_TIME_EXCEEDED = 11;
     static final int ICMP_EXC_TTL = 0;
+    static final int ICMP_EXC_FRAGTIME = 1;
+    static final int ICMPV6_EXC_FRAGTIME = 1;
     static final int ICMPV6_DEST_UNREACH = 1;
     static final int ICMPV6_NOROUTE = 0;
     static final int ICMPV6_ADM_PROHIBITED = 1;
@@ -147,9 +151,13 @@ public final class Datapath {
     private final Map<Family, Map<TableKind, List<Netfilter.Registration>>> tableRegistrations = new EnumMap<>(
             Family.class);
     private final Map<HookModule, Map<Family, List<Netfilter.Registration>>> modules = new LinkedHashMap<>();
+    private final Map<Family, List<Netfilter.Registration>> defragRegistrations = new EnumMap<>(Family.class);
 
     private Replies replies;
     private volatile TableWalker walker = TableWalker.LINEAR;
+    // Linux: ip_local_deliver reassembles (IP_DEFRAG_LOCAL_DELIVER); nf_defrag_ipv4/ipv6 before conntrack
+    private final Defrag localDefrag = new Defrag(Family.IPV4);
+    private final Map<Family, Defrag> conntrackDefrag = new EnumMap<>(Family.class);
     private LogSink logSink = LogSink.NONE;
     private RandomGenerator random = new SplittableRandom(0);
     private int depth = -1;
@@ -214,6 +222,92 @@ public final class Datapath {
         for (Map.Entry<HookModule, Map<Family, List<Netfilter.Registration>>> e : modules.entrySet()) {
             syncModule(e.getKey(), e.getValue(), family, rules);
         }
+        syncDefrag(family);
+    }
+
+    /**
+     * nf_defrag_ipv4_enable / nf_defrag_ipv6_enable: the defragmentation functions at
+     * {@link Priorities#CONNTRACK_DEFRAG} in PREROUTING and OUTPUT while a registered module asks for them.
+     */
+    private void syncDefrag(Family family) {
+        boolean needed = false;
+        for (Map.Entry<HookModule, Map<Family, List<Netfilter.Registration>>> e : modules.entrySet()) {
+            needed |= e.getKey().defragments() && e.getValue().containsKey(family);
+        }
+        List<Netfilter.Registration> current = defragRegistrations.get(family);
+        if (needed && current == null) {
+            Defrag d = conntrackDefrag.computeIfAbsent(family, Defrag::new);
+            String name = family == Family.IPV4 ? "nf_defrag_ipv4" : "nf_defrag_ipv6";
+            defragRegistrations.put(family, List.of(
+                    netfilter.register(family, Hook.PREROUTING, Priorities.CONNTRACK_DEFRAG, name,
+                            p -> conntrackDefrag(d, p)),
+                    netfilter.register(family, Hook.OUTPUT, Priorities.CONNTRACK_DEFRAG, name,
+                            p -> conntrackDefrag(d, p))));
+        } else if (!needed && current != null) {
+            current.forEach(netfilter::unregister);
+            defragRegistrations.remove(family);
+        }
+    }
+
+    // Linux: enum ip_defrag_users / ip6_defrag_users, zone 0
+    static final int IP_DEFRAG_LOCAL_DELIVER = 0;
+    static final int IP_DEFRAG_CONNTRACK_IN = 2;
+    static final int IP_DEFRAG_CONNTRACK_OUT = IP_DEFRAG_CONNTRACK_IN + 0xFFFF + 1;
+    static final int IP6_DEFRAG_CONNTRACK_IN = 1;
+    static final int IP6_DEFRAG_CONNTRACK_OUT = IP6_DEFRAG_CONNTRACK_IN + 0xFFFF + 1;
+
+    /**
+     * ipv4_conntrack_defrag / ipv6_defrag: a packet already tracked (looped back) passes; a fragment is queued
+     * (STOLEN) until the datagram is whole, which then replaces it and goes on with its largest fragment's size
+     * remembered for refragmentation. IPv4 failures are STOLEN too (ip_defrag freed the fragment), IPv6 ones DROP.
+     */
+    private int conntrackDefrag(Defrag defrag, PacketContext pkt) {
+        if (pkt.conntrack() != null) {
+            return Verdict.ACCEPT;
+        }
+        boolean ipv4 = pkt.family() == Family.IPV4;
+        boolean fragment = ipv4 ? (pkt.networkU16(6) & 0x3FFF) != 0 : hasFragmentHeader(pkt);
+        if (!fragment) {
+            return Verdict.ACCEPT;
+        }
+        int user = pkt.hook() == Hook.PREROUTING ? (ipv4 ? IP_DEFRAG_CONNTRACK_IN : IP6_DEFRAG_CONNTRACK_IN)
+                : ipv4 ? IP_DEFRAG_CONNTRACK_OUT : IP6_DEFRAG_CONNTRACK_OUT;
+        Defrag.Result r = defrag.add(pkt.segment(), pkt.networkOffset(), pkt.length(), pkt.nowNanos(), user,
+                pkt.inInterface().isEmpty() ? null : pkt.inInterface());
+        return switch (r.outcome()) {
+            case NOT_FRAGMENT, PASS -> Verdict.ACCEPT;
+            case QUEUED -> Verdict.STOLEN;
+            case DROPPED -> ipv4 ? Verdict.STOLEN : Verdict.DROP;
+            case REASSEMBLED -> {
+                pkt.replace(r.datagram());
+                current().reassembled = r;
+                pkt.trace().rewritten("reassembled");
+                yield Verdict.ACCEPT;
+            }
+        };
+    }
+
+    /** Whether an IPv6 packet carries a Fragment header before its upper-layer header. */
+    private static boolean hasFragmentHeader(PacketContext pkt) {
+        int next = pkt.networkU8(6);
+        int at = Ipv6Header.LENGTH;
+        while (at + 2 <= pkt.length()) {
+            if (next == Ipv6Header.NEXTHDR_FRAGMENT) {
+                return true;
+            }
+            if (next != Ipv6Header.NEXTHDR_HOP && next != Ipv6Header.NEXTHDR_ROUTING
+                    && next != Ipv6Header.NEXTHDR_DEST) {
+                return false;
+            }
+            int following = pkt.networkU8(at);
+            at += (pkt.networkU8(at + 1) + 1) << 3;
+            next = following;
+        }
+        return false;
+    }
+
+    private Slot current() {
+        return slots[depth];
     }
 
     /**
@@ -247,6 +341,7 @@ public final class Datapath {
         modules.put(module, byFamily);
         for (Family f : Family.values()) {
             syncModule(module, byFamily, f, rules(f));
+            syncDefrag(f);
         }
     }
 
@@ -314,6 +409,7 @@ public final class Datapath {
         }
         Slot s = enter(nowNanos, trace);
         try {
+            expireFragments(s);
             s.receive(in, frame, ethernet);
         } finally {
             leave();
@@ -337,10 +433,28 @@ public final class Datapath {
         }
         Slot s = enter(nowNanos, trace);
         try {
+            expireFragments(s);
             trace.sentLocally(ipPacket);
             s.sendLocal(ipPacket, version == 4 ? Family.IPV4 : Family.IPV6);
         } finally {
             leave();
+        }
+    }
+
+    /**
+     * ip_expire / ip6frag_expire_frag_queue for the queues whose time ran out: ICMP time exceeded (fragment
+     * reassembly) from the first fragment when it had arrived; IPv4 conntrack reassembly only for datagrams to a
+     * local address (frag_expire_skip_icmp). Uses slot 0 before the next packet is copied into it.
+     */
+    private void expireFragments(Slot s) {
+        long now = s.pkt.nowNanos();
+        for (Defrag.Expired e : localDefrag.expire(now)) {
+            s.fragmentExpired(e, true);
+        }
+        for (Map.Entry<Family, Defrag> d : conntrackDefrag.entrySet()) {
+            for (Defrag.Expired e : d.getValue().expire(now)) {
+                s.fragmentExpired(e, d.getKey() == Family.IPV6);
+            }
         }
     }
 
@@ -609,6 +723,8 @@ public final class Datapath {
         final Ipv6Header ip6 = new Ipv6Header();
         Interface in;
         RouteDecision route;
+        /** The reassembly that made the packet (frag_max_size, the fragments' sizes), or null. */
+        Defrag.Result reassembled;
 
         Slot() {
             ip4.wrap(buffer, HEADROOM);
@@ -620,6 +736,7 @@ public final class Datapath {
             pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).random(random).host(host);
             in = null;
             route = null;
+            reassembled = null;
         }
 
         MemorySegment datagram() {
@@ -811,6 +928,27 @@ public final class Datapath {
         /** ip_local_deliver / ip6_input: INPUT, then the local stack. */
         void localDeliver() {
             pkt.outInterface("").routeMtu(0);
+            if (pkt.family() == Family.IPV4 && (pkt.networkU16(6) & 0x3FFF) != 0) {
+                // Linux: ip_local_deliver reassembles before INPUT (already done when conntrack defragments)
+                Defrag.Result r = localDefrag.add(buffer, HEADROOM, pkt.length(), pkt.nowNanos(),
+                        IP_DEFRAG_LOCAL_DELIVER, in.name);
+                switch (r.outcome()) {
+                    case QUEUED -> {
+                        pkt.trace().stolen();
+                        return;
+                    }
+                    case DROPPED -> {
+                        pkt.trace().dropped(DropReason.FRAGMENT_DROPPED);
+                        return;
+                    }
+                    case REASSEMBLED -> {
+                        pkt.replace(r.datagram());
+                        pkt.trace().rewritten("reassembled");
+                    }
+                    default -> {
+                    }
+                }
+            }
             int v = netfilter.run(Hook.INPUT, pkt);
             if (v != Verdict.ACCEPT) {
                 finish(v);
@@ -837,7 +975,8 @@ public final class Datapath {
             }
             // Linux: ip_exceeds_mtu: longer than the MTU with DF set (a reassembled packet is judged by its
             // largest fragment, frag_max_size, which is not kept here)
-            if (pkt.length() > d.mtu() && ip4.dontFragment()) {
+            if (pkt.length() > d.mtu() && ip4.dontFragment()
+                    && (reassembled == null || reassembled.fragMaxSize() > d.mtu())) {
                 icmpError("ICMP fragmentation needed", ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, d.mtu());
                 trace.dropped(DropReason.PKT_TOO_BIG);
                 return;
@@ -870,7 +1009,8 @@ public final class Datapath {
                 return;
             }
             int mtu = Math.max(d.mtu(), IPV6_MIN_MTU);
-            if (pkt.length() > mtu) {
+            // Linux: ip6_pkt_too_big: a reassembled packet (ignore_df) is judged by its largest fragment
+            if (pkt.length() > mtu && (reassembled == null || reassembled.fragMaxSize() > mtu)) {
                 icmpError("ICMPv6 packet too big", ICMPV6_PKT_TOOBIG, 0, mtu);
                 trace.dropped(DropReason.PKT_TOO_BIG);
                 return;
@@ -997,6 +1137,10 @@ public final class Datapath {
                 return;
             }
             int mtu = d.mtu();
+            if (reassembled != null) {
+                refragment(d);
+                return;
+            }
             if (pkt.length() > mtu) {
                 if (pkt.family() == Family.IPV6) {
                     if (in == null) {
@@ -1062,6 +1206,67 @@ public final class Datapath {
                                 | (!last || moreAfter ? Ipv4Header.FLAG_MF : 0) | offset)
                         .updateChecksum();
                 transmit(d, fragmentBuffer, HEADROOM, hlen + payload);
+            }
+        }
+
+        /**
+         * ip_fragment / ip6_fragment of a datagram netfilter reassembled: it leaves as the fragments it came in
+         * (the fast path) unless a rule changed its payload (the kernel linearised it: the slow path at the
+         * largest fragment's size), or fragmentation needed / packet too big when its largest fragment exceeds
+         * the MTU with DF.
+         */
+        private void refragment(RouteDecision d) {
+            Trace trace = pkt.trace();
+            boolean ipv4 = pkt.family() == Family.IPV4;
+            MemorySegment now = datagram();
+            MemorySegment before = reassembled.datagram();
+            int header = ipv4 ? ip4.headerLength() : Ipv6Header.LENGTH;
+            boolean payloadKept = before.byteSize() == now.byteSize()
+                    && MemorySegment.mismatch(before, header, before.byteSize(), now, header, now.byteSize()) < 0;
+            Defrag.Result r = new Defrag.Result(Defrag.Outcome.REASSEMBLED, MemorySegment.ofArray(now.toArray(
+                    ValueLayout.JAVA_BYTE)), reassembled.fragMaxSize(), reassembled.dontFragment(),
+                    payloadKept ? reassembled.fragmentPayloads() : null);
+            Fragmenter.Output o = Fragmenter.refragment(r, d.mtu(), ipv4, random.nextInt());
+            if (o.tooBig()) {
+                if (ipv4) {
+                    icmpError("ICMP fragmentation needed", ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, o.tooBigMtu());
+                } else {
+                    icmpError("ICMPv6 packet too big", ICMPV6_PKT_TOOBIG, 0, o.tooBigMtu());
+                }
+                trace.dropped(DropReason.PKT_TOO_BIG);
+                return;
+            }
+            if (o.fragments().size() > 1) {
+                trace.rewritten("fragmented");
+            }
+            for (MemorySegment f : o.fragments()) {
+                MemorySegment.copy(f, 0, fragmentBuffer, HEADROOM, f.byteSize());
+                transmit(d, fragmentBuffer, HEADROOM, (int) f.byteSize());
+            }
+        }
+
+        /** ip_expire: the error from the first fragment of a queue that timed out. */
+        void fragmentExpired(Defrag.Expired e, boolean sendAlways) {
+            MemorySegment first = e.first();
+            if (first == null || first.byteSize() > MAX_DATAGRAM) {
+                return;
+            }
+            MemorySegment.copy(first, 0, buffer, HEADROOM, first.byteSize());
+            boolean ipv4 = e.family() == Family.IPV4;
+            if (ipv4) {
+                pkt.ipv4(buffer, HEADROOM, (int) first.byteSize());
+            } else {
+                pkt.ipv6(buffer, HEADROOM, (int) first.byteSize());
+            }
+            pkt.inInterface(e.inDevice()).packetType(PacketContext.PACKET_HOST);
+            if (!sendAlways && !host.isLocalAddress(new IpAddress(e.family(), pkt.destinationHi(),
+                    pkt.destinationLo()))) {
+                return;
+            }
+            if (ipv4) {
+                icmpError("ICMP fragment reassembly time exceeded", ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0);
+            } else {
+                icmpError("ICMPv6 fragment reassembly time exceeded", ICMPV6_TIME_EXCEED, ICMPV6_EXC_FRAGTIME, 0);
             }
         }
 

@@ -24,4 +24,13 @@ public interface HookModule {
      * unregisters them when no longer needed). {@code rules} gives the current generation: read it once per packet.
      */
     List<Netfilter.Registration> register(Netfilter netfilter, Family family, Supplier<Ruleset> rules);
+
+    /**
+     * Whether the datapath must defragment before this module's functions (conntrack: nf_defrag_ipv4/ipv6 at
+     * {@link Priorities#CONNTRACK_DEFRAG} in PREROUTING and OUTPUT, registered by the datapath while the module is).
+     * Reassembled datagrams leave as their fragments did (refragmented to the largest one's size).
+     */
+    default boolean defragments() {
+        return false;
+    }
 }

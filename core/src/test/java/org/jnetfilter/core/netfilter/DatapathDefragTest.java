@@ -1,0 +1,144 @@
+package org.jnetfilter.core.netfilter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT;
+import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_ADDR;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.SERVER;
+import static org.jnetfilter.core.netfilter.DatapathHarness.frame;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ipOf;
+import static org.jnetfilter.core.netfilter.DatapathHarness.rules;
+import static org.jnetfilter.core.netfilter.DatapathHarness.table;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.function.Supplier;
+import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.TableKind;
+import org.junit.jupiter.api.Test;
+
+/** Fragments: reassembled before local delivery (ip_local_deliver), and before conntrack when a module asks. */
+class DatapathDefragTest {
+    private final DatapathHarness h = new DatapathHarness();
+
+    /** The two fragments (504 + 504 bytes of payload) of a UDP datagram of 1008 bytes from the client. */
+    static MemorySegment[] fragments(int dst) {
+        MemorySegment whole = DatapathKernelFactsTest.udp4(CLIENT, dst, 64, false, 1000);
+        MemorySegment[] f = new MemorySegment[2];
+        for (int i = 0; i < 2; i++) {
+            MemorySegment s = MemorySegment.ofArray(new byte[20 + 504]);
+            MemorySegment.copy(whole, 0, s, 0, 20);
+            MemorySegment.copy(whole, 20 + 504L * i, s, 20, 504);
+            new Ipv4Header().wrap(s, 0).totalLength(524).flagsAndFragmentOffset(i == 0 ? Ipv4Header.FLAG_MF : 63)
+                    .updateChecksum();
+            f[i] = s;
+        }
+        return f;
+    }
+
+    private void receiveAt(long nanos, MemorySegment ip) {
+        h.datapath.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, ip), true, nanos, h.trace);
+    }
+
+    @Test
+    void fragmentsForTheHostAreReassembledBeforeInput() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4)));
+        MemorySegment[] f = fragments(ETH0_ADDR);
+        receiveAt(1, f[0]);
+        assertThat(h.out).isEmpty();
+        receiveAt(2, f[1]);
+        assertThat(h.out).containsExactly("local eth0");
+        Ipv4Header ip = new Ipv4Header().wrap(h.lastFrame(), 0);
+        assertThat(ip.totalLength()).isEqualTo(1028);
+        assertThat(ip.moreFragments()).isFalse();
+        assertThat(h.events).containsOnlyOnce("INPUT filter");
+    }
+
+    @Test
+    void anIncompleteDatagramSendsReassemblyTimeExceededWhenItsQueueExpires() {
+        MemorySegment[] f = fragments(ETH0_ADDR);
+        receiveAt(1_000_000_000L, f[0]);
+        receiveAt(2_000_000_000L, DatapathHarness.tcp(CLIENT, ETH0_ADDR));
+        assertThat(h.replyRequests).isEmpty();
+        // Linux: ipfrag_time 30 s from the first fragment
+        receiveAt(31_000_000_001L, DatapathHarness.tcp(CLIENT, ETH0_ADDR));
+        assertThat(h.replyRequests).containsExactly("icmp 11/1 info 0");
+        assertThat(h.out).containsExactly("local eth0", "tx eth0", "local eth0");
+    }
+
+    @Test
+    void withoutConntrackForwardedFragmentsPassOneByOne() {
+        MemorySegment[] f = fragments(SERVER);
+        receiveAt(1, f[0]);
+        receiveAt(2, f[1]);
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+    }
+
+    /** A stand-in for conntrack: needed while the nat table exists, defragmenting, one function at -200. */
+    static final class Tracking implements HookModule {
+        @Override
+        public boolean needed(Family family, Ruleset rules) {
+            return rules.table(TableKind.NAT) != null;
+        }
+
+        @Override
+        public List<Netfilter.Registration> register(Netfilter nf, Family family, Supplier<Ruleset> rules) {
+            return List.of(nf.register(family, Hook.PREROUTING, Priorities.CONNTRACK, "conntrack",
+                    p -> Verdict.ACCEPT));
+        }
+
+        @Override
+        public boolean defragments() {
+            return true;
+        }
+    }
+
+    @Test
+    void withConntrackFragmentsAreReassembledInPreroutingAndLeaveAsTheyCame() {
+        h.datapath.module(new Tracking());
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.NAT, Family.IPV4)));
+        MemorySegment[] f = fragments(SERVER);
+        receiveAt(1, f[0]);
+        assertThat(h.out).isEmpty();
+        assertThat(h.events).containsExactly("PREROUTING nf_defrag_ipv4", "PREROUTING nf_defrag_ipv4 STOLEN");
+        h.events.clear();
+        receiveAt(2, f[1]);
+        assertThat(h.events).startsWith("PREROUTING nf_defrag_ipv4", "PREROUTING conntrack");
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+        for (int i = 0; i < 2; i++) {
+            Ipv4Header ip = ipOf(h.frames.get(i));
+            assertThat(ip.totalLength()).isEqualTo(524);
+            assertThat(ip.fragmentOffset()).isEqualTo(i * 63);
+            assertThat(ip.moreFragments()).isEqualTo(i == 0);
+            assertThat(ip.ttl()).isEqualTo(63);
+            assertThat(ip.checksumValid()).isTrue();
+            assertThat(h.frames.get(i).asSlice(34).toArray(ValueLayout.JAVA_BYTE))
+                    .isEqualTo(f[i].asSlice(20).toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    @Test
+    void reassembledDatagramLargerThanTheMtuIsForwardedWhenItsFragmentsFit() {
+        h.host.setMtu("eth1", 600);
+        h.datapath.module(new Tracking());
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.NAT, Family.IPV4)));
+        MemorySegment[] f = fragments(SERVER);
+        for (MemorySegment x : f) {
+            Ipv4Header ip = new Ipv4Header().wrap(x, 0);
+            ip.flagsAndFragmentOffset(ip.flagsAndFragmentOffset() | Ipv4Header.FLAG_DF).updateChecksum();
+        }
+        receiveAt(1, f[0]);
+        receiveAt(2, f[1]);
+        assertThat(h.replyRequests).isEmpty();
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+        h.host.setMtu("eth1", 500);
+        receiveAt(3, f[0]);
+        receiveAt(4, f[1]);
+        assertThat(h.replyRequests).containsExactly("icmp 3/4 info 500");
+    }
+}
