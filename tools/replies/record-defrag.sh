@@ -10,6 +10,7 @@ mkdir -p "$out"
 S=jnf-replies-src; R=jnf-replies-rtr; D=jnf-replies-dst
 cleanup() { for n in $S $R $D; do ip netns del $n 2>/dev/null || true; done; }
 trap cleanup EXIT
+# KEEP=1 leaves the namespaces for a look (delete them with ip netns del)
 [ -n "${KEEP:-}" ] && trap - EXIT
 cleanup
 for n in $S $R $D; do ip netns add $n; ip -n $n link set lo up; done

@@ -29,7 +29,9 @@ import org.jnetfilter.core.rules.Family;
  * address, else (icmp_errors_use_inbound_ifaddr 0) what the route lookup toward the original's source
  * selects, 192.0.0.8 (INADDR_DUMMY) when it selects nothing; the per-destination limit
  * ({@code icmp_ratelimit}, types in {@code icmp_ratemask}: unreachable except fragmentation needed, source
- * quench, time exceeded, parameter problem; never through loopback); as much of the original as fits in
+ * quench, time exceeded, parameter problem; never through loopback; redirects have their own limiter
+ * instead, ip_rt_send_redirect's: at most 9, the k-th 20 ms &lt;&lt; k after the previous, restarting after
+ * 20.48 s of silence); as much of the original as fits in
  * 576 bytes (or the route's MTU if smaller); TOS {@code RT_TOS(original) | 0xC0} for errors; TTL
  * {@code ip_default_ttl}; DF clear (the ICMP socket does not discover path MTU); an IP ID the kernel draws
  * per destination (here from the packet's random source).
@@ -44,9 +46,8 @@ import org.jnetfilter.core.rules.Family;
  * from the kernel's flow hash (auto_flowlabels), here a hash of the addresses, type and code with a seed.
  *
  * <p>Not modelled: IPv4 options of the original echoed into the error (RR, TS, SRR: {@code __ip_options_echo});
- * xfrm policies; the separate redirect limiter of {@code ip_rt_send_redirect} (the caller decides when to
- * send a redirect). Not thread-safe (the rate limits are state): one instance per host, used from one
- * packet thread or under a lock.
+ * xfrm policies. The caller decides when a redirect is due (ip_forward's conditions). Not thread-safe (the
+ * rate limits are state): one instance per host, used from one packet thread or under a lock.
  */
 public final class IcmpErrors {
     // Linux: include/uapi/linux/icmp.h
@@ -140,6 +141,10 @@ public final class IcmpErrors {
         }
         IpAddress origSrc = IpAddress.ipv4((int) pkt.sourceLo());
         IpAddress origDst = IpAddress.ipv4((int) pkt.destinationLo());
+        if (type == ICMP_REDIRECT && !limits.redirectAllow(origSrc, RuleState.jiffies(pkt.nowNanos()))) {
+            // Linux: ip_rt_send_redirect limits redirects per source before icmp_send
+            return null;
+        }
         RouteType dstType = host.addressType(origDst, null);
         if (dstType == RouteType.BROADCAST || dstType == RouteType.MULTICAST) {
             return null;

@@ -72,12 +72,50 @@ final class IcmpRateLimit {
         globalCredit -= random.nextInt(3);
     }
 
+    // Linux: ip_rt_redirect_number 9, ip_rt_redirect_load HZ/50, ip_rt_redirect_silence (HZ/50) << 10
+    static final int REDIRECT_NUMBER = 9;
+    static final long REDIRECT_LOAD = RuleState.HZ / 50;
+    static final long REDIRECT_SILENCE = REDIRECT_LOAD << (REDIRECT_NUMBER + 1);
+
+    /** A peer as inet_getpeer makes it: no tokens, rate_last 60 s in the past, no redirects sent. */
+    private long[] newPeer(IpAddress destination, long jiffies) {
+        long[] peer = {0, jiffies - 60 * RuleState.HZ, 0};
+        peerByAddress.put(destination, peer);
+        return peer;
+    }
+
+    /**
+     * ip_rt_send_redirect's limiter, on the same peer: after {@link #REDIRECT_SILENCE} without redirected
+     * packets the count restarts; after {@link #REDIRECT_NUMBER} redirects nothing more is sent (each packet
+     * pushes the silence on); otherwise the k-th redirect waits {@code REDIRECT_LOAD << k} after the last.
+     */
+    boolean redirectAllow(IpAddress destination, long jiffies) {
+        long[] peer = peerByAddress.get(destination);
+        if (peer == null) {
+            peer = newPeer(destination, jiffies);
+        }
+        if (jiffies - peer[1] > REDIRECT_SILENCE) {
+            peer[0] = 0;
+            peer[2] = 0;
+        }
+        if (peer[2] >= REDIRECT_NUMBER) {
+            peer[1] = jiffies;
+            return false;
+        }
+        if (peer[2] == 0 || jiffies - (peer[1] + (REDIRECT_LOAD << peer[2])) > 0) {
+            peer[1] = jiffies;
+            peer[2]++;
+            return true;
+        }
+        return false;
+    }
+
     /** inet_peer_xrlim_allow for the peer {@code destination}, {@code timeout} in jiffies. */
     boolean peerAllow(IpAddress destination, long jiffies, long timeout) {
         long[] peer = peerByAddress.get(destination);
         if (peer == null) {
             // Linux: inet_getpeer sets rate_last = jiffies - 60 * HZ, so the first message finds a full bucket
-            peer = new long[] {0, jiffies - 60 * RuleState.HZ};
+            peer = newPeer(destination, jiffies);
             peerByAddress.put(destination, peer);
         }
         long token = peer[0] + (jiffies - peer[1]);
