@@ -5,10 +5,10 @@ sent and every IP datagram the firewall namespace sent back within the probe's w
     sent HEX
     recv HEX
 Called by record.sh; sysctls of the firewall namespace are changed through `ip netns exec`."""
-import socket, struct, subprocess, sys, time
+import os, socket, struct, subprocess, sys, time
 
 IFACE = sys.argv[1]
-FW = "jnf-replies-fw"
+FW = os.environ.get("JNF_REPLIES_FW", "jnf-replies-fw")
 MAC_FW = bytes.fromhex("0200000000a0")
 MAC_PEER = bytes.fromhex("0200000000b0")
 A4, B4, C4 = "10.99.0.1", "10.99.0.2", "10.99.0.3"

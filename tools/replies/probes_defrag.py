@@ -4,7 +4,9 @@
                   "probe NAME t0 t1", "sent HEX", and "back HEX" for what came back to the source
   listen IFACE    in the destination namespace: prints "TIME HEX" for every IP datagram received
   merge SRC DST   joins both: per probe, "fwd HEX" lines for what reached the destination in its window"""
-import socket, struct, subprocess, sys, time
+import os, socket, struct, subprocess, sys, time
+
+RTR = os.environ.get("JNF_REPLIES_RTR", "jnf-replies-rtr")
 
 def csum(data):
     if len(data) % 2:
@@ -97,10 +99,10 @@ def send_mode(iface):
     probe("v4-overlap-dropped", frags4(S4, D4, 0x103, l4, [(0, 1480), (1000, 2480), (2480, len(l4))]))
     probe("v4-duplicate-ignored", frags4(S4, D4, 0x104, l4, [(0, 1480), (0, 1480), (1480, 2960), (2960, len(l4))])[:1]
           + frags4(S4, D4, 0x104, l4, three))
-    mtu = ["ip", "netns", "exec", "jnf-replies-rtr", "ip", "link", "set", "r1", "mtu", "1300"]
+    mtu = ["ip", "netns", "exec", RTR, "ip", "link", "set", "r1", "mtu", "1300"]
     probe("v4-egress-mtu-1300", frags4(S4, D4, 0x105, l4, three), before=mtu)
     probe("v4-egress-mtu-1300-df", frags4(S4, D4, 0x106, l4, three, df=True))
-    subprocess.run(["ip", "netns", "exec", "jnf-replies-rtr", "ip", "link", "set", "r1", "mtu", "1500"], check=True)
+    subprocess.run(["ip", "netns", "exec", RTR, "ip", "link", "set", "r1", "mtu", "1500"], check=True)
     l4r = udp4(S4, R4, 4000, 9999, data)
     probe("v4-expire-forwarded", frags4(S4, D4, 0x107, l4, three)[:1], wait=3.5)
     probe("v4-expire-local", frags4(S4, R4, 0x108, l4r, three)[:1], wait=3.5)

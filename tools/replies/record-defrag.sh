@@ -7,7 +7,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../../core/src/test/resources/reply}
 mkdir -p "$out"
-S=jnf-replies-src; R=jnf-replies-rtr; D=jnf-replies-dst
+exec 9>/tmp/jnf-replies-record.lock
+flock -w 600 9
+S=jnf-replies-src-$$; R=jnf-replies-rtr-$$; D=jnf-replies-dst-$$
+export JNF_REPLIES_RTR=$R
 cleanup() { for n in $S $R $D; do ip netns del $n 2>/dev/null || true; done; }
 trap cleanup EXIT
 # KEEP=1 leaves the namespaces for a look (delete them with ip netns del)

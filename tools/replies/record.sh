@@ -7,8 +7,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../../core/src/test/resources/reply}
 mkdir -p "$out"
-A=jnf-replies-fw
-B=jnf-replies-peer
+# one recording at a time on this machine (nf_log_all_netns is global), namespaces named per run
+exec 9>/tmp/jnf-replies-record.lock
+flock -w 600 9
+A=jnf-replies-fw-$$
+B=jnf-replies-peer-$$
+export JNF_REPLIES_FW=$A
 cleanup() {
   ip netns del $A 2>/dev/null || true
   ip netns del $B 2>/dev/null || true
