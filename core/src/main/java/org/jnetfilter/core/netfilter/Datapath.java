@@ -74,9 +74,14 @@ import org.jnetfilter.core.rules.TableKind;
  *   (ip_route_me_harder), so do queue verdicts (nf_reroute); others may call {@link PacketContext#reroute()}.</li>
  * <li>Local destinations of local packets leave by lo and come back as a reception on lo: PREROUTING (pkt_type
  *   HOST, in lo), INPUT, delivered. The route, mark and conntrack entry are kept, as loopback_xmit keeps them.</li>
+ * <li>Fragments: IPv4 ones for this host are reassembled before INPUT (ip_local_deliver); with a module that asks
+ *   for it (conntrack) both families are reassembled at -400 in PREROUTING and OUTPUT (nf_defrag_ipv4/ipv6), judged
+ *   by their largest fragment against the MTU and sent out as they came (ip_fragment's frag_max_size); a queue
+ *   that times out sends fragment reassembly time exceeded.</li>
  * <li>ip_finish_output: a non-DF IPv4 packet longer than the MTU is fragmented as ip_do_fragment (8-byte aligned
  *   payloads, options not to be copied replaced by NOPs after the first fragment, MF and offsets set), a DF one
- *   sends fragmentation needed (to this host) and is dropped. Then the neighbour: the next hop's MAC from the host's
+ *   sends fragmentation needed (to this host) and is dropped; a local IPv6 packet longer than the MTU is
+ *   fragmented as ip6_fragment. Then the neighbour: the next hop's MAC from the host's
  *   neighbour table (a made-up one when absent, see {@link Host#neighbourMac}), broadcast and multicast MACs for
  *   such destinations, and the Ethernet header.</li>
  * <li>A hook verdict DROP with {@link PacketContext#rejectWith()} set sends the REJECT reply; ICMP errors of the
@@ -84,8 +89,8 @@ import org.jnetfilter.core.rules.TableKind;
  * </ul>
  * Not modelled: IPv4 options processing (source routes, router alert), IPv6 extension-header processing beyond the
  * receive checks, multicast routing, GSO, the rate limits of ip_error and redirects (the reply builders rate-limit
- * ICMP), reassembly before local delivery when no conntrack is registered (fragments are delivered as they are),
- * IPv6 fragmentation on output.
+ * ICMP), IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
+ * reassembled them), the copy of a broadcast looped back locally.
  *
  * <p>Rules: {@link #rules} publishes a generation per family atomically; table hook functions read it once per
  * packet and hook, so packets never wait for an update. Tables register their hook functions when they first
@@ -1144,7 +1149,20 @@ public final class Datapath {
             if (pkt.length() > mtu) {
                 if (pkt.family() == Family.IPV6) {
                     if (in == null) {
-                        trace.dropped(DropReason.IPV6_FRAGMENTATION_NOT_MODELLED);
+                        // Linux: ip6_fragment of a local socket's packet (ignore_df): a Fragment header per piece
+                        // of at most the MTU (the Fragmenter's slow path with the MTU as the largest piece)
+                        int pieces = Math.max(mtu, IPV6_MIN_MTU);
+                        Fragmenter.Output o = Fragmenter.ipv6(MemorySegment.ofArray(datagram().toArray(
+                                ValueLayout.JAVA_BYTE)), pieces, pieces, null, random.nextInt());
+                        if (o.tooBig()) {
+                            trace.dropped(DropReason.PKT_TOO_BIG);
+                            return;
+                        }
+                        trace.rewritten("fragmented");
+                        for (MemorySegment f : o.fragments()) {
+                            MemorySegment.copy(f, 0, fragmentBuffer, HEADROOM, f.byteSize());
+                            transmit(d, fragmentBuffer, HEADROOM, (int) f.byteSize());
+                        }
                     } else {
                         // a forwarded packet POSTROUTING made longer: ip6_fragment refuses it
                         icmpError("ICMPv6 packet too big", ICMPV6_PKT_TOOBIG, 0, Math.max(mtu, IPV6_MIN_MTU));

@@ -52,9 +52,7 @@ public enum DropReason {
     /** ip_forward (DF set) / ip6_forward / ip_fragment: larger than the MTU, not to be fragmented (ICMP sent). */
     PKT_TOO_BIG("larger than the MTU"),
     /** A fragment the reassembly refused or that killed its queue (overlap, bad length, memory). */
-    FRAGMENT_DROPPED("fragment dropped by reassembly"),
-    /** A locally sent IPv6 packet larger than the MTU: ip6_fragment is not modelled. */
-    IPV6_FRAGMENTATION_NOT_MODELLED("IPv6 fragmentation on output not modelled");
+    FRAGMENT_DROPPED("fragment dropped by reassembly");
 
     private final String description;
 

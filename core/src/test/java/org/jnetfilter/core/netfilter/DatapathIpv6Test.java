@@ -119,4 +119,19 @@ class DatapathIpv6Test {
         p.sendLocal(udp6(NET2, 1, 0x20010DB800000000L, 7, 64));
         assertThat(p.out).containsExactly("tx eth2");
     }
+
+    @Test
+    void localPacketLargerThanTheMtuIsFragmented() {
+        h.host.setMtu("eth1", 1280);
+        h.sendLocal(DatapathKernelFactsTest.udp6(NET2, 1, NET2, 0x20, 64, 2000));
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+        int payload = 0;
+        for (MemorySegment f : h.frames) {
+            Ipv6Header ip = new Ipv6Header().wrap(f, 14);
+            assertThat(40 + ip.payloadLength()).isLessThanOrEqualTo(1280);
+            assertThat(ip.nextHeader()).isEqualTo(Ipv6Header.NEXTHDR_FRAGMENT);
+            payload += ip.payloadLength() - 8;
+        }
+        assertThat(payload).isEqualTo(2008);
+    }
 }
