@@ -54,6 +54,16 @@ final class Sysctls {
         s.put(p + "sctp_timeout_shutdown_ack_sent", "3");
         s.put(p + "sctp_timeout_heartbeat_sent", "30");
         s.put(p + "frag6_timeout", "60");
+        // Linux: nf_conntrack_proto_tcp.c and nf_conntrack_core.c switches; nf_conntrack_max as this
+        // machine's kernel sizes it (262144 with its memory; the kernel derives it from RAM)
+        s.put(p + "tcp_loose", "1");
+        s.put(p + "tcp_be_liberal", "0");
+        s.put(p + "tcp_ignore_invalid_rst", "0");
+        s.put(p + "tcp_max_retrans", "3");
+        s.put(p + "checksum", "1");
+        s.put(p + "acct", "0");
+        s.put(p + "max", "262144");
+        s.put("net.nf_conntrack_max", "262144");
     }
 
     static void newInterface(Map<String, String> s, String dev) {
