@@ -128,6 +128,23 @@ public final class PacketContext {
         return this;
     }
 
+    /**
+     * Reads the source and destination addresses from the header again after a hook function rewrote them
+     * in place (NAT), so that later matches see the new ones. Allocates nothing.
+     */
+    public PacketContext addressesChanged() {
+        if (family == Family.IPV4) {
+            srcLo = segment.get(U32, network + 12) & 0xFFFFFFFFL;
+            dstLo = segment.get(U32, network + 16) & 0xFFFFFFFFL;
+        } else {
+            srcHi = segment.get(U64, network + 8);
+            srcLo = segment.get(U64, network + 16);
+            dstHi = segment.get(U64, network + 24);
+            dstLo = segment.get(U64, network + 32);
+        }
+        return this;
+    }
+
     private void load(MemorySegment s, long offset, int len, Family f) {
         segment = s;
         network = offset;
