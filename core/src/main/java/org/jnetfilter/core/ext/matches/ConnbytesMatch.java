@@ -8,6 +8,8 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -43,6 +45,43 @@ public final class ConnbytesMatch extends MatchExtension {
         @Override
         public void list(StringBuilder out, IpSpec ip, boolean numeric) {
             print(out, "connbytes ", " connbytes mode ", " connbytes direction ");
+        }
+
+        /**
+         * xt_connbytes connbytes_mt: the connection's packets, bytes or average packet size in the chosen
+         * direction(s), in [from, to] (unsigned), or outside [to, from] when negated; false without an entry
+         * or without counters (a connection created before accounting was on).
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null || !ct.hasCounters()) {
+                return false;
+            }
+            long what = 0;
+            long packets = switch (direction) {
+                case 0 -> ct.packets(0);
+                case 1 -> ct.packets(1);
+                default -> ct.packets(0) + ct.packets(1);
+            };
+            long bytes = switch (direction) {
+                case 0 -> ct.bytes(0);
+                case 1 -> ct.bytes(1);
+                default -> ct.bytes(0) + ct.bytes(1);
+            };
+            switch (this.what) {
+                case 0 -> what = packets;
+                case 1 -> what = bytes;
+                default -> {
+                    if (packets != 0) {
+                        what = Long.divideUnsigned(bytes, packets);
+                    }
+                }
+            }
+            if (Long.compareUnsigned(to, from) >= 0) {
+                return Long.compareUnsigned(what, to) <= 0 && Long.compareUnsigned(what, from) >= 0;
+            }
+            return Long.compareUnsigned(what, to) < 0 || Long.compareUnsigned(what, from) > 0;
         }
 
         public boolean inverted() {

@@ -12,6 +12,8 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -45,6 +47,27 @@ public final class ConnlabelMatch extends MatchExtension {
             if (set) {
                 out.append(" set");
             }
+        }
+
+        /**
+         * xt_connlabel connlabel_mt: whether the label bit is set; {@code --set} sets it and matches. Without
+         * an entry or a label area (connlabel rules did not exist when the connection was created) the
+         * answer is the negation flag.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null || !ct.hasLabels()) {
+                return inverted;
+            }
+            if (ct.label(bit)) {
+                return !inverted;
+            }
+            if (set) {
+                ct.setLabel(bit);
+                return !inverted;
+            }
+            return inverted;
         }
 
         @Override

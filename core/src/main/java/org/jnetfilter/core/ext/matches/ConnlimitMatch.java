@@ -8,6 +8,9 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.conntrack.ConnectionCount;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -29,7 +32,40 @@ public final class ConnlimitMatch extends MatchExtension {
      * @param above XT_CONNLIMIT_INVERT: matches when the count is above the limit, else up to it
      * @param daddr XT_CONNLIMIT_DADDR: counts per destination network
      */
-    public record Data(long limit, boolean above, int prefix, boolean daddr) implements ExtensionData {
+    public record Data(long limit, boolean above, int prefix, boolean daddr, RuleState<ConnectionCount> counts)
+            implements ExtensionData {
+        public Data(long limit, boolean above, int prefix, boolean daddr) {
+            this(limit, above, prefix, daddr, new RuleState<>());
+        }
+
+        /**
+         * xt_connlimit connlimit_mt: the connections this rule has counted for the packet's masked source (or
+         * destination) address, the packet's own included (nf_conncount_count); matches when the count is
+         * above the limit, or (--connlimit-upto) when it is not. A packet whose tuple cannot be read is
+         * dropped (hotdrop).
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            ConnectionCount c = counts.get();
+            if (c == null) {
+                c = counts.setIfAbsent(new ConnectionCount());
+            }
+            long hi = daddr ? pkt.destinationHi() : pkt.sourceHi();
+            long lo = daddr ? pkt.destinationLo() : pkt.sourceLo();
+            if (pkt.family() == Family.IPV4) {
+                lo &= prefix == 0 ? 0 : (0xFFFFFFFFL << (32 - prefix)) & 0xFFFFFFFFL;
+            } else {
+                hi &= prefix == 0 ? 0 : prefix >= 64 ? -1L : -1L << (64 - prefix);
+                lo &= prefix <= 64 ? 0 : prefix == 128 ? -1L : -1L << (128 - prefix);
+            }
+            long n = c.count(pkt, hi, lo);
+            if (n <= 0) {
+                pkt.hotdrop(true);
+                return false;
+            }
+            return (n > limit) == above;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(above ? " --connlimit-above " : " --connlimit-upto ").append(limit)

@@ -6,6 +6,8 @@ import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -31,6 +33,16 @@ public final class ConnmarkMatch extends MatchExtension {
             // libxt_connmark prints "connmark match " and then " 0x..." or "! 0x...": two spaces when not negated
             out.append(" connmark match ").append(inverted ? "! " : " ");
             MarkMatch.appendMarkMask(out, mark, mask);
+        }
+
+        /** xt_connmark connmark_mt: {@code (ct->mark & mask) == mark}; false without an entry, '!' or not. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null) {
+                return false;
+            }
+            return ((ct.mark() & mask) == mark) != inverted;
         }
     }
 

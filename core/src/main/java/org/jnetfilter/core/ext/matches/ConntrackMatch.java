@@ -9,6 +9,10 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.CtInfo;
+import org.jnetfilter.core.conntrack.Tuple;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpNet;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
@@ -121,6 +125,86 @@ public final class ConntrackMatch extends MatchExtension {
 
         private boolean has(int f) {
             return (flags & f) != 0;
+        }
+
+        private boolean inv(int f) {
+            return (invert & f) != 0;
+        }
+
+        /**
+         * xt_conntrack conntrack_mt (revision 3): the state (with SNAT/DNAT from the status) is tested first
+         * and alone decides for a packet without an entry; then direction, tuple addresses, protocol, ports
+         * ({@code src.u.all}/{@code dst.u.all}: the ICMP id and type/code too), status bits and the seconds left.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (has(F_STATE)) {
+                int bit;
+                if (ct != null) {
+                    bit = 1 << (pkt.ctInfo() % CtInfo.IS_REPLY + 1);
+                    if (ct.hasStatus(Connection.SRC_NAT)) {
+                        bit |= ConntrackValues.CT_STATE_SNAT;
+                    }
+                    if (ct.hasStatus(Connection.DST_NAT)) {
+                        bit |= ConntrackValues.CT_STATE_DNAT;
+                    }
+                } else {
+                    bit = pkt.untracked() ? ConntrackValues.CT_STATE_UNTRACKED : ConntrackValues.STATE_INVALID;
+                }
+                if (((stateMask & bit) != 0) == inv(F_STATE)) {
+                    return false;
+                }
+            }
+            if (ct == null) {
+                return has(F_STATE);
+            }
+            if (has(F_DIRECTION) && (CtInfo.direction(pkt.ctInfo()) == 0) == inv(F_DIRECTION)) {
+                return false;
+            }
+            Tuple o = ct.original();
+            Tuple r = ct.reply();
+            if (has(F_ORIGSRC) && origSrc.contains(o.sourceHi(), o.sourceLo()) == inv(F_ORIGSRC)) {
+                return false;
+            }
+            if (has(F_ORIGDST) && origDst.contains(o.destinationHi(), o.destinationLo()) == inv(F_ORIGDST)) {
+                return false;
+            }
+            if (has(F_REPLSRC) && replSrc.contains(r.sourceHi(), r.sourceLo()) == inv(F_REPLSRC)) {
+                return false;
+            }
+            if (has(F_REPLDST) && replDst.contains(r.destinationHi(), r.destinationLo()) == inv(F_REPLDST)) {
+                return false;
+            }
+            if (has(F_PROTO) && (ct.protocol() == protocol) == inv(F_PROTO)) {
+                return false;
+            }
+            if (has(F_ORIGSRC_PORT) && !portMatch(origSrcPort, o.sourceId(), inv(F_ORIGSRC_PORT))) {
+                return false;
+            }
+            if (has(F_ORIGDST_PORT) && !portMatch(origDstPort, o.destinationId(), inv(F_ORIGDST_PORT))) {
+                return false;
+            }
+            if (has(F_REPLSRC_PORT) && !portMatch(replSrcPort, r.sourceId(), inv(F_REPLSRC_PORT))) {
+                return false;
+            }
+            if (has(F_REPLDST_PORT) && !portMatch(replDstPort, r.destinationId(), inv(F_REPLDST_PORT))) {
+                return false;
+            }
+            if (has(F_STATUS) && ((statusMask & ct.status()) != 0) == inv(F_STATUS)) {
+                return false;
+            }
+            if (has(F_EXPIRES)) {
+                long left = ct.secondsLeft(pkt.nowNanos());
+                if ((left >= expires.from() && left <= expires.to()) == inv(F_EXPIRES)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean portMatch(Range r, int port, boolean invert) {
+            return (port >= r.from() && port <= r.to()) != invert;
         }
 
         private StringBuilder opt(StringBuilder out, int f, String dash, String name) {

@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.SaveText;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -34,6 +35,16 @@ public final class HelperMatch extends MatchExtension {
         @Override
         public void list(StringBuilder out, IpSpec ip, boolean numeric) {
             out.append(" helper match ").append(inverted ? "! " : "").append('"').append(helper).append('"');
+        }
+
+        /**
+         * xt_helper helper_mt: the helper of the connection's master. No helper creates expectations here, so
+         * no connection has a master and the answer is always the negation flag, as in a kernel whose
+         * connections were never expected by a helper.
+         */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return inverted;
         }
     }
 

@@ -7,6 +7,7 @@ import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -m state --state LIST} (libxt_state, xt_state.c): the connection-tracking state of the packet. */
@@ -34,9 +35,23 @@ public final class StateMatch extends MatchExtension {
             out.append(inverted ? " ! state " : " state ").append(text());
         }
 
+        /** xt_state state_mt: the bit of the packet's ctinfo, UNTRACKED, or INVALID without an entry. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return ((stateMask & stateBit(pkt)) != 0) != inverted;
+        }
+
         private String text() {
             return ConntrackValues.names(NAMES, BITS, stateMask);
         }
+    }
+
+    /** XT_STATE_BIT(ctinfo) = 1 << (ctinfo % IP_CT_IS_REPLY + 1); XT_STATE_UNTRACKED; XT_STATE_INVALID. */
+    static int stateBit(PacketContext pkt) {
+        if (pkt.conntrack() != null) {
+            return 1 << (pkt.ctInfo() % org.jnetfilter.core.conntrack.CtInfo.IS_REPLY + 1);
+        }
+        return pkt.untracked() ? ConntrackValues.STATE_UNTRACKED_STATE_MATCH : ConntrackValues.STATE_INVALID;
     }
 
     @Override

@@ -8,6 +8,10 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.nat.Nat;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -64,6 +68,21 @@ abstract sealed class AddressNatTarget extends TargetExtension permits SnatTarge
         @Override
         public void check(String table, int hookMask, IpSpec ip) {
             TargetScope.require(table, hookMask, "nat", hooks);
+        }
+
+        /**
+         * xt_snat_target / xt_dnat_target: nf_nat_setup_info with this range for the connection's first packet
+         * (the nat table is walked for nothing else); the walk ends with ACCEPT.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null || ct.isTemplate()) {
+                return Verdict.ACCEPT;
+            }
+            int manip = option.equals("to-source") ? Nat.MANIP_SRC : Nat.MANIP_DST;
+            return Nat.setupInfo(pkt, ct, manip, range.natFlags(flags), range.minHi(), range.minLo(),
+                    range.maxHi(), range.maxLo(), range.minPort(), range.maxPort(), range.basePort());
         }
     }
 

@@ -10,6 +10,9 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
@@ -60,6 +63,33 @@ public final class ConnmarkTarget extends TargetExtension {
                         .append(" --ctmask 0x").append(Long.toHexString(ctmask));
             }
             appendShift(out, "--");
+        }
+
+        /**
+         * xt_connmark connmark_tg_shift: set {@code ctmark = ((ctmark & ~ctmask) ^ ctmark') shifted}; save
+         * {@code ctmark = (ctmark & ~ctmask) ^ ((mark & nfmask) shifted)}; restore
+         * {@code mark = (mark & ~nfmask) ^ ((ctmark & ctmask) shifted)}; 32-bit shifts. Nothing without an
+         * entry; always goes on with the next rule.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null || ct.isTemplate()) {
+                return Verdict.CONTINUE;
+            }
+            switch (mode) {
+                case MODE_SET -> ct.mark(shift((ct.mark() & ~ctmask) ^ ctmark));
+                case MODE_SAVE -> ct.mark((ct.mark() & ~ctmask) ^ shift(pkt.mark() & nfmask));
+                default -> pkt.mark((pkt.mark() & ~nfmask) ^ shift(ct.mark() & ctmask));
+            }
+            return Verdict.CONTINUE;
+        }
+
+        private long shift(long v) {
+            v &= MarkValues.U32;
+            // Linux on x86: a 32-bit shift count is taken modulo 32 (a shift by 32 changes nothing)
+            int shiftBits = this.shiftBits & 31;
+            return (shiftDir == SHIFT_RIGHT ? v >>> shiftBits : v << shiftBits) & MarkValues.U32;
         }
 
         @Override

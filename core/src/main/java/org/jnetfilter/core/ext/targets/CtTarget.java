@@ -9,6 +9,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.CtInfo;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
@@ -46,19 +48,35 @@ public final class CtTarget extends TargetExtension {
     }
 
     /** @param helper "" for none; @param timeout "" for none */
-    public record Data(int flags, String helper, String timeout, int ctEvents, int expEvents, int zone)
-            implements ExtensionData {
+    public record Data(int flags, String helper, String timeout, int ctEvents, int expEvents, int zone,
+            org.jnetfilter.core.ext.matches.RuleState<Connection> template) implements ExtensionData {
+        public Data(int flags, String helper, String timeout, int ctEvents, int expEvents, int zone) {
+            this(flags, helper, timeout, ctEvents, expEvents, zone, new org.jnetfilter.core.ext.matches.RuleState<>());
+        }
+
         /**
-         * xt_ct_target: attaches the template and always goes on with the next rule. {@code --notrack} marks the
-         * packet untracked, which PacketContext cannot hold yet; the other forms (zone, helper, timeout, events)
-         * shape a conntrack entry that does not exist here, so they keep throwing until conntrack is wired in.
+         * xt_ct_target: a packet that has an entry, a template or is untracked already is left alone;
+         * {@code --notrack} makes it untracked; otherwise it gets the rule's template (IP_CT_NEW), whose zone
+         * ({@code --zone}, or the mark's low 16 bits with {@code mark}) and helper name the connection it
+         * creates takes. A directional zone (--zone-orig/--zone-reply) applies to both directions here. Event
+         * masks only filter ctnetlink events, which nothing listens to: accepted, without effect. Always goes
+         * on with the next rule.
          */
         @Override
         public int apply(PacketContext pkt) {
-            if ((flags & F_NOTRACK) == 0) {
-                throw new UnsupportedOperationException("no packet semantics yet: CT without --notrack");
+            if (pkt.conntrack() != null || pkt.untracked()) {
+                return Verdict.CONTINUE;
             }
-            pkt.untracked(true);
+            if ((flags & F_NOTRACK) != 0) {
+                pkt.untracked(true);
+                pkt.conntrack(null, CtInfo.UNTRACKED);
+                return Verdict.CONTINUE;
+            }
+            Connection t = template.get();
+            if (t == null) {
+                t = template.setIfAbsent(Connection.template(zone, (flags & F_ZONE_MARK) != 0, helper));
+            }
+            pkt.conntrack(t, CtInfo.NEW);
             return Verdict.CONTINUE;
         }
 

@@ -8,6 +8,12 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.nat.Nat;
+import org.jnetfilter.core.nat.NatAddresses;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j MASQUERADE}: SNAT to the outgoing interface's address; nat POSTROUTING only (xt_MASQUERADE). */
@@ -51,6 +57,31 @@ public final class MasqueradeTarget extends TargetExtension {
         @Override
         public void check(String table, int hookMask, IpSpec ip) {
             TargetScope.require(table, hookMask, "nat", Hook.POSTROUTING.bit());
+        }
+
+        /**
+         * nf_nat_masquerade_ipv4/ipv6: source NAT to the address the outgoing interface would choose for the
+         * next hop (inet_select_addr; IPv6 source address selection), with the rule's ports and flags; the
+         * connection remembers the interface and dies if its packets later leave by another. A packet from
+         * 0.0.0.0 is left alone; no usable address drops the packet.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null || ct.isTemplate()) {
+                return Verdict.ACCEPT;
+            }
+            if (pkt.family() == Family.IPV4 && ct.original().sourceLo() == 0) {
+                return Verdict.ACCEPT;
+            }
+            long[] src = NatAddresses.masqueradeSource(pkt);
+            if (src == null) {
+                // Linux: "%s ate my IP address"
+                return Verdict.DROP;
+            }
+            ct.masqueradeInterface(pkt.outInterface());
+            return Nat.setupInfo(pkt, ct, Nat.MANIP_SRC, ports.natFlags(flags) | Nat.MAP_IPS, src[0], src[1],
+                    src[0], src[1], ports.minPort(), ports.maxPort(), ports.basePort());
         }
     }
 

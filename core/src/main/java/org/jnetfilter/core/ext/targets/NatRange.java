@@ -37,6 +37,13 @@ record NatRange(boolean mapIps, long minHi, long minLo, long maxHi, long maxLo,
 
     static final NatRange NONE = new NatRange(false, 0, 0, 0, 0, false, 0, 0, false, 0);
 
+    /** The nf_nat_range2 flags this mapping carries besides {@code extra} (RANDOM, PERSISTENT, ...). */
+    int natFlags(int extra) {
+        return extra | (mapIps ? org.jnetfilter.core.nat.Nat.MAP_IPS : 0)
+                | (protoSpecified ? org.jnetfilter.core.nat.Nat.PROTO_SPECIFIED : 0)
+                | (offset ? org.jnetfilter.core.nat.Nat.PROTO_OFFSET : 0);
+    }
+
     /** Whether the rule's protocol carries ports NAT can map (libxt_NAT's portok). */
     static boolean portsAllowed(IpSpec ip, Family family) {
         // iptables looks at the protocol number only, a negated -p counts too

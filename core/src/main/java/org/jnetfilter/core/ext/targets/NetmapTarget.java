@@ -13,6 +13,10 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpNet;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.nat.Nat;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j NETMAP --to net} (libipt_NETMAP, libip6t_NETMAP; xt_NETMAP): 1:1 network mapping in nat. */
@@ -43,6 +47,28 @@ public final class NetmapTarget extends TargetExtension {
         public void check(String table, int hookMask, IpSpec ip) {
             TargetScope.require(table, hookMask, "nat",
                     TargetScope.hooks(Hook.PREROUTING, Hook.INPUT, Hook.OUTPUT, Hook.POSTROUTING));
+        }
+
+        /**
+         * netmap_tg4/tg6: the destination (PREROUTING, OUTPUT) or source (POSTROUTING, INPUT) address keeps
+         * its host part and takes the network part of {@code --to}; ports untouched.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null || ct.isTemplate()) {
+                return Verdict.ACCEPT;
+            }
+            int manip = Nat.manipOf(pkt.hook());
+            long hi = manip == Nat.MANIP_DST ? pkt.destinationHi() : pkt.sourceHi();
+            long lo = manip == Nat.MANIP_DST ? pkt.destinationLo() : pkt.sourceLo();
+            long newHi = (hi & ~to.maskHi()) | (to.hi() & to.maskHi());
+            long newLo = (lo & ~to.maskLo()) | (to.lo() & to.maskLo());
+            if (to.family() == org.jnetfilter.core.rules.Family.IPV4) {
+                newHi = 0;
+                newLo &= 0xFFFFFFFFL;
+            }
+            return Nat.setupInfo(pkt, ct, manip, Nat.MAP_IPS, newHi, newLo, newHi, newLo, 0, 0, 0);
         }
     }
 

@@ -33,13 +33,17 @@ public final class NotrackTarget extends TargetExtension {
         public static final int CT_FLAGS = CtTarget.F_NOTRACK | CtTarget.F_NOTRACK_ALIAS;
 
         /**
-         * xt_ct_target with XT_CT_NOTRACK: marks the packet untracked ({@code IP_CT_UNTRACKED}) and goes on.
-         * PacketContext has no conntrack state yet, so the mark is not kept.
+         * xt_ct_target with XT_CT_NOTRACK: marks the packet untracked ({@code IP_CT_UNTRACKED}) and goes on;
+         * a packet that has an entry or a template already is left alone.
          */
         @Override
         public int apply(PacketContext pkt) {
+            if (pkt.conntrack() != null || pkt.untracked()) {
+                return Verdict.CONTINUE;
+            }
             // Linux: the packet gets the untracked conntrack entry, and conntrack leaves it alone
             pkt.untracked(true);
+            pkt.conntrack(null, org.jnetfilter.core.conntrack.CtInfo.UNTRACKED);
             return Verdict.CONTINUE;
         }
 

@@ -8,6 +8,11 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.nat.Nat;
+import org.jnetfilter.core.nat.NatAddresses;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
 
 /** {@code -j REDIRECT}: DNAT to the local host; nat PREROUTING and OUTPUT only (xt_REDIRECT). */
@@ -43,6 +48,25 @@ public final class RedirectTarget extends TargetExtension {
         @Override
         public void check(String table, int hookMask, IpSpec ip) {
             TargetScope.require(table, hookMask, "nat", TargetScope.hooks(Hook.PREROUTING, Hook.OUTPUT));
+        }
+
+        /**
+         * nf_nat_redirect_ipv4/ipv6: destination NAT to the loopback address in OUTPUT, else to the first
+         * address of the incoming interface (none: drop), with the rule's ports.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            Connection ct = pkt.conntrack();
+            if (ct == null || ct.isTemplate()) {
+                return Verdict.ACCEPT;
+            }
+            long[] dst = NatAddresses.redirectDestination(pkt);
+            if (dst == null) {
+                return Verdict.DROP;
+            }
+            int extra = random ? NatRange.RANDOM : 0;
+            return Nat.setupInfo(pkt, ct, Nat.MANIP_DST, ports.natFlags(extra) | Nat.MAP_IPS, dst[0], dst[1], dst[0],
+                    dst[1], ports.minPort(), ports.maxPort(), ports.basePort());
         }
     }
 

@@ -1,0 +1,110 @@
+package org.jnetfilter.core.conntrack;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
+
+/**
+ * nf_conncount as xt_connlimit uses it: per rule, per masked address (and zone), the tuples of the
+ * connections counted. Counting a packet garbage-collects the list (at most once per jiffy): a counted
+ * connection no longer in the table, or a TCP one in TIME_WAIT or CLOSE, is dropped; then the packet's own
+ * connection is added unless it is there already; the answer is the list's length.
+ *
+ * <p>Design note. The kernel keeps an rbtree of lists and spares entries added within two jiffies on another
+ * CPU (they may be about to be confirmed); with one packet thread per entry here, the same-CPU rule applies:
+ * an entry whose connection is not in the table is dropped, which is what drops the entry of a connection
+ * whose first packet the rule itself rejected. A packet without an entry counts by its own tuple, which is
+ * never found in the table. Thread-safe (one lock per rule, as the kernel's per-tree locks). Counting
+ * allocates the lookup key and, for a new connection, its entry.
+ */
+public final class ConnectionCount {
+    private record Key(long hi, long lo, int zone) {
+    }
+
+    private static final class Entry {
+        final Tuple tuple = new Tuple();
+    }
+
+    private static final class CountList {
+        final List<Entry> entries = new ArrayList<>();
+        long lastGc = Long.MIN_VALUE;
+    }
+
+    private final Map<Key, CountList> listByKey = new HashMap<>();
+    private Conntrack table;
+
+    /**
+     * Counts the packet's connection under the masked address {@code hi}/{@code lo}; returns the count, or 0
+     * when the packet's tuple cannot be read (the kernel's hotdrop).
+     */
+    public synchronized long count(PacketContext pkt, long hi, long lo) {
+        Connection ct = pkt.conntrack();
+        Tuple tuple;
+        int zone = 0;
+        if (ct != null && !ct.isTemplate()) {
+            tuple = ct.original;
+            zone = ct.zone;
+            if (ct.owner != null) {
+                table = ct.owner;
+            }
+        } else {
+            tuple = packetTuple(pkt);
+            if (tuple == null) {
+                return 0;
+            }
+        }
+        CountList list = listByKey.computeIfAbsent(new Key(hi, lo, zone), k -> new CountList());
+        long now = Conntrack.jiffies(pkt.nowNanos());
+        if (now != list.lastGc) {
+            for (int i = 0; i < list.entries.size(); i++) {
+                Entry e = list.entries.get(i);
+                Connection found = table == null ? null : table.lookup(e.tuple, pkt.nowNanos());
+                if (found == null) {
+                    list.entries.remove(i--);
+                    continue;
+                }
+                if (e.tuple.sameAs(tuple)) {
+                    // already counted
+                    return list.entries.size();
+                }
+                if (found.protocol() == Protocol.TCP && (found.tcpState == Connection.TCP_TIME_WAIT
+                        || found.tcpState == Connection.TCP_CLOSE)) {
+                    list.entries.remove(i--);
+                }
+            }
+        }
+        Entry e = new Entry();
+        e.tuple.copyFrom(tuple);
+        list.entries.add(e);
+        list.lastGc = now;
+        return list.entries.size();
+    }
+
+    private static Tuple packetTuple(PacketContext pkt) {
+        int proto = pkt.protocol();
+        if (proto < 0) {
+            return null;
+        }
+        int sId = 0;
+        int dId = 0;
+        if (Protocol.hasPorts(proto)) {
+            if (!pkt.transportAvailable(4)) {
+                return null;
+            }
+            sId = pkt.transportU16(0);
+            dId = pkt.transportU16(2);
+        } else if (proto == Protocol.ICMP || proto == Protocol.ICMPV6) {
+            if (!pkt.transportAvailable(8)) {
+                return null;
+            }
+            sId = pkt.transportU16(4);
+            dId = pkt.transportU16(0);
+        }
+        Family f = pkt.family();
+        return new Tuple().set(f, proto, pkt.sourceHi(), pkt.sourceLo(), pkt.destinationHi(), pkt.destinationLo(),
+                sId, dId, 0);
+    }
+}

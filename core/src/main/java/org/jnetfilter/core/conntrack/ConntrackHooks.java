@@ -1,0 +1,150 @@
+package org.jnetfilter.core.conntrack;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.jnetfilter.core.nat.NatHook;
+import org.jnetfilter.core.netfilter.Netfilter;
+import org.jnetfilter.core.netfilter.Priorities;
+import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.Match;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.TableKind;
+import org.jnetfilter.core.rules.Target;
+
+/**
+ * Wiring conntrack and NAT into a {@link Netfilter}, and when Linux would do so.
+ *
+ * <pre>
+ *   hook          priority                    function
+ *   PREROUTING    CONNTRACK (-200)            conntrack_in     Conntrack.in(pkt, PREROUTING)
+ *   PREROUTING    NAT_DST (-100)              nat_in           NatHook (DNAT, REDIRECT, NETMAP)
+ *   OUTPUT        CONNTRACK (-200)            conntrack_local  Conntrack.in(pkt, OUTPUT)
+ *   OUTPUT        NAT_DST (-100)              nat_local_out    NatHook
+ *   INPUT         NAT_SRC (100)               nat_local_in     NatHook (SNAT in INPUT)
+ *   INPUT         CONNTRACK_CONFIRM (max)     conntrack_confirm
+ *   POSTROUTING   NAT_SRC (100)               nat_out          NatHook (SNAT, MASQUERADE)
+ *   POSTROUTING   CONNTRACK_CONFIRM (max)     conntrack_confirm
+ * </pre>
+ *
+ * One {@link Conntrack} serves both families of a namespace (the kernel has one table per netns): register
+ * it once per family, each with that family's nat table supplier.
+ */
+public final class ConntrackHooks {
+    private ConntrackHooks() {
+    }
+
+    /** {@link #register(Netfilter, Family, Conntrack, Supplier, Trace)} without tracing the nat table. */
+    public static List<Netfilter.Registration> register(Netfilter nf, Family family, Conntrack ct,
+            Supplier<Table> nat) {
+        return register(nf, family, ct, nat, Trace.NONE);
+    }
+
+    /**
+     * Registers conntrack's and NAT's hook functions for {@code family}; {@code nat} supplies the current nat
+     * table of that family (null from it: no nat table, NAT does nothing; a null supplier: no NAT hooks).
+     * {@code trace} sees the nat table's walks. Returns the registrations, for {@link Netfilter#unregister}.
+     */
+    public static List<Netfilter.Registration> register(Netfilter nf, Family family, Conntrack ct,
+            Supplier<Table> nat, Trace trace) {
+        List<Netfilter.Registration> out = new ArrayList<>();
+        out.add(nf.register(family, Hook.PREROUTING, Priorities.CONNTRACK, "conntrack_in",
+                p -> ct.in(p, Hook.PREROUTING)));
+        out.add(nf.register(family, Hook.OUTPUT, Priorities.CONNTRACK, "conntrack_local",
+                p -> ct.in(p, Hook.OUTPUT)));
+        if (nat != null) {
+            out.add(nf.register(family, Hook.PREROUTING, Priorities.NAT_DST, "nat_in",
+                    new NatHook(Hook.PREROUTING, nat, trace)));
+            out.add(nf.register(family, Hook.OUTPUT, Priorities.NAT_DST, "nat_local_out",
+                    new NatHook(Hook.OUTPUT, nat, trace)));
+            out.add(nf.register(family, Hook.INPUT, Priorities.NAT_SRC, "nat_local_in",
+                    new NatHook(Hook.INPUT, nat, trace)));
+            out.add(nf.register(family, Hook.POSTROUTING, Priorities.NAT_SRC, "nat_out",
+                    new NatHook(Hook.POSTROUTING, nat, trace)));
+        }
+        out.add(nf.register(family, Hook.INPUT, Priorities.CONNTRACK_CONFIRM, "conntrack_confirm", ct::confirm));
+        out.add(nf.register(family, Hook.POSTROUTING, Priorities.CONNTRACK_CONFIRM, "conntrack_confirm",
+                ct::confirm));
+        return out;
+    }
+
+    /**
+     * Extensions whose checkentry calls nf_ct_netns_get (so a rule using one turns conntrack on for its
+     * family): xt_state, xt_conntrack, xt_connmark (match and target), xt_connbytes, xt_connlimit, xt_helper,
+     * xt_connlabel, xt_cluster, xt_CT (not with --notrack), xt_nat (SNAT, DNAT), MASQUERADE, REDIRECT,
+     * NETMAP, CONNSECMARK, SYNPROXY.
+     */
+    static final Set<String> CONNTRACK_MATCHES = Set.of("state", "conntrack", "connmark", "connbytes", "connlimit",
+            "helper", "connlabel", "cluster");
+    static final Set<String> CONNTRACK_TARGETS = Set.of("CONNMARK", "SNAT", "DNAT", "MASQUERADE", "REDIRECT",
+            "NETMAP", "CONNSECMARK", "SYNPROXY");
+
+    /**
+     * Whether Linux tracks connections of this family with this ruleset loaded: a nat table exists
+     * (iptable_nat registers NAT's hooks, which need conntrack), or a rule uses an extension that needs it.
+     */
+    public static boolean enablesConntrack(Ruleset ruleset) {
+        if (ruleset.table(TableKind.NAT) != null) {
+            return true;
+        }
+        return anyRule(ruleset, r -> {
+            for (Match m : r.spec().matches()) {
+                if (CONNTRACK_MATCHES.contains(m.extension().name())) {
+                    return true;
+                }
+            }
+            if (r.spec().target() instanceof Target.Extension e) {
+                String name = e.extension().name();
+                if (CONNTRACK_TARGETS.contains(name)) {
+                    return true;
+                }
+                if (name.equals("CT") && e.data() instanceof org.jnetfilter.core.ext.targets.CtTarget.Data d
+                        && (d.flags() & org.jnetfilter.core.ext.targets.CtTarget.F_NOTRACK) == 0) {
+                    return true;
+                }
+            }
+            return false;
+        });
+    }
+
+    /** Whether a connbytes rule exists: connbytes_mt_check forces accounting on (for good). */
+    public static boolean forcesAccounting(Ruleset ruleset) {
+        return anyRule(ruleset, r -> r.spec().matches().stream().anyMatch(m -> m.extension().name().equals("connbytes")));
+    }
+
+    /** Whether a connlabel rule exists (nf_connlabels_get: new connections get a label area). */
+    public static boolean usesLabels(Ruleset ruleset) {
+        return anyRule(ruleset, r -> r.spec().matches().stream().anyMatch(m -> m.extension().name().equals("connlabel")));
+    }
+
+    /** Applies what the rulesets of a namespace ask of its conntrack table (accounting, labels). */
+    public static void follow(Conntrack ct, Ruleset... rulesets) {
+        boolean labels = false;
+        for (Ruleset rs : rulesets) {
+            if (forcesAccounting(rs)) {
+                ct.forceAccounting();
+            }
+            labels |= usesLabels(rs);
+        }
+        ct.labelsUsed(labels);
+    }
+
+    private static boolean anyRule(Ruleset ruleset, java.util.function.Predicate<Rule> p) {
+        for (Table t : ruleset.tables()) {
+            for (Chain c : t.chains()) {
+                for (Rule r : c.rules()) {
+                    if (p.test(r)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+}

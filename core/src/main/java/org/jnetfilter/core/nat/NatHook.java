@@ -1,0 +1,95 @@
+package org.jnetfilter.core.nat;
+
+import java.util.function.Supplier;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.CtInfo;
+import org.jnetfilter.core.netfilter.HookFunction;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.TableWalk;
+import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.Table;
+
+/**
+ * The NAT hook function of one hook (nf_nat_ipv4_fn / nf_nat_ipv6_fn with nf_nat_inet_fn): at NAT_DST
+ * (-100) in PREROUTING and OUTPUT, at NAT_SRC (100) in POSTROUTING and INPUT.
+ *
+ * <ul>
+ * <li>no entry (INVALID, untracked): nothing;</li>
+ * <li>an ICMP error RELATED to a connection: its quoted packet translated
+ * ({@link Nat#icmpReplyTranslation});</li>
+ * <li>the first packet of a connection (NEW, RELATED) whose binding for this manip type is not made yet: the
+ * current nat table's chain for the hook is walked; no SNAT/DNAT/MASQUERADE/REDIRECT/NETMAP taken gives the
+ * null binding; a verdict other than ACCEPT ends here;</li>
+ * <li>a masqueraded connection whose original-direction packets leave by another interface is killed and
+ * the packet dropped;</li>
+ * <li>then every packet is rewritten by the binding ({@link Nat#packet}).</li>
+ * </ul>
+ *
+ * The nat table comes from a supplier read once per packet (the current generation); none (no nat table in
+ * the ruleset) means the kernel would not have registered the NAT hooks: nothing happens.
+ *
+ * <p>After a destination rewrite in PREROUTING the caller's route decision reads the new destination; in
+ * OUTPUT a changed destination needs a new route lookup (ip_route_me_harder): the caller compares the
+ * destination before and after. Packet thread; allocates only when a binding is made.
+ */
+public final class NatHook implements HookFunction {
+    private final Hook hook;
+    private final Supplier<Table> nat;
+    private final Trace trace;
+
+    public NatHook(Hook hook, Supplier<Table> nat, Trace trace) {
+        this.hook = hook;
+        this.nat = nat;
+        this.trace = trace;
+    }
+
+    @Override
+    public int apply(PacketContext pkt) {
+        Table table = nat.get();
+        if (table == null) {
+            return Verdict.ACCEPT;
+        }
+        Connection ct = pkt.conntrack();
+        if (ct == null || ct.isTemplate()) {
+            return Verdict.ACCEPT;
+        }
+        int ctinfo = pkt.ctInfo();
+        boolean related = ctinfo == CtInfo.RELATED || ctinfo == CtInfo.RELATED_REPLY;
+        int icmp = pkt.family() == Family.IPV4 ? 1 : 58;
+        if (related && pkt.protocol() == icmp) {
+            return Nat.icmpReplyTranslation(pkt, ct, ctinfo, hook) ? Verdict.ACCEPT : Verdict.DROP;
+        }
+        int manip = Nat.manipOf(hook);
+        if (related || ctinfo == CtInfo.NEW) {
+            if (!Nat.initialized(ct, manip)) {
+                int v = TableWalk.run(table, hook, pkt, trace);
+                if (v != Verdict.ACCEPT) {
+                    return v;
+                }
+                if (!Nat.initialized(ct, manip)) {
+                    v = Nat.nullBinding(pkt, ct, hook);
+                    if (v != Verdict.ACCEPT) {
+                        return v;
+                    }
+                }
+            } else if (outputInterfaceChanged(pkt, ct, ctinfo)) {
+                ct.table().kill(ct);
+                return Verdict.DROP;
+            }
+        } else if (outputInterfaceChanged(pkt, ct, ctinfo)) {
+            ct.table().kill(ct);
+            return Verdict.DROP;
+        }
+        return Nat.packet(pkt, ct, ctinfo, hook);
+    }
+
+    /** nf_nat_oif_changed. */
+    private boolean outputInterfaceChanged(PacketContext pkt, Connection ct, int ctinfo) {
+        String masq = ct.masqueradeInterface();
+        return masq != null && hook == Hook.POSTROUTING && CtInfo.direction(ctinfo) == 0
+                && !masq.equals(pkt.outInterface());
+    }
+}
