@@ -280,11 +280,10 @@ public final class Connection {
     /**
      * libnetfilter_conntrack's default output (__snprintf_conntrack_default without extended output):
      * protocol name padded to 8, protocol number, seconds left, TCP state, the original tuple (and its
-     * counters), [UNREPLIED], the reply tuple (and its counters), [ASSURED], mark, zone, use; the last
-     * blank removed.
+     * counters), [UNREPLIED], the reply tuple (and its counters), [ASSURED], mark, zone, helper, use (checked
+     * against conntrack-tools 1.4.7: counters, zone and helper each alone; their order together assumed).
      */
     void appendListLine(StringBuilder sb, long nowNanos) {
-        int start = sb.length();
         String name = Protocol.name(protocol());
         sb.append(name);
         for (int i = name.length(); i < 8; i++) {
@@ -312,10 +311,10 @@ public final class Connection {
         if (zone != 0) {
             sb.append("zone=").append(zone).append(' ');
         }
-        sb.append("use=1");
-        if (sb.length() == start) {
-            sb.append(' ');
+        if (!helper.isEmpty()) {
+            sb.append("helper=").append(helper).append(' ');
         }
+        sb.append("use=1");
     }
 
     @Override

@@ -32,8 +32,9 @@ import org.jnetfilter.core.rules.Table;
  * the ruleset) means the kernel would not have registered the NAT hooks: nothing happens.
  *
  * <p>After a destination rewrite in PREROUTING the caller's route decision reads the new destination; in
- * OUTPUT a changed destination needs a new route lookup (ip_route_me_harder): the caller compares the
- * destination before and after. Packet thread; allocates only when a binding is made.
+ * OUTPUT every packet of a connection whose destination is translated is routed again
+ * ({@link PacketContext#reroute()}, ip_route_me_harder), and dropped when that fails. Packet thread;
+ * allocates only when a binding is made.
  */
 public final class NatHook implements HookFunction {
     private final Hook hook;
@@ -83,7 +84,19 @@ public final class NatHook implements HookFunction {
             ct.table().kill(ct);
             return Verdict.DROP;
         }
-        return Nat.packet(pkt, ct, ctinfo, hook);
+        int v = Nat.packet(pkt, ct, ctinfo, hook);
+        if (v == Verdict.ACCEPT && hook == Hook.OUTPUT) {
+            // Linux: nf_nat_ipv4_local_fn / nf_nat_ipv6_local_fn: a connection whose destination is translated
+            // needs a new route for each of its locally generated packets (ip_route_me_harder)
+            int dir = CtInfo.direction(ctinfo);
+            var mine = ct.tuple(dir);
+            var other = ct.tuple(1 - dir);
+            if ((mine.destinationHi() != other.sourceHi() || mine.destinationLo() != other.sourceLo())
+                    && !pkt.reroute()) {
+                return Verdict.DROP;
+            }
+        }
+        return v;
     }
 
     /** nf_nat_oif_changed. */

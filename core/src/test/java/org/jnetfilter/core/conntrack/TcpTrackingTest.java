@@ -239,4 +239,45 @@ class TcpTrackingTest {
                 + "dst=2001:db8::1 sport=40000 dport=80 src=2001:db8::1 dst=2001:db8::2 sport=80 dport=40000 "
                 + "[ASSURED] mark=0 use=1");
     }
+
+    @Test
+    void threeRetransmissionsOfTheSameSegmentShortenTheTimeoutToFiveMinutes() {
+        Connection c = handshake();
+        path.forward(s2c(5001, 1001, ACK, 0), 0.5);
+        assertThat(c.secondsLeft(Path.seconds(0.5))).isEqualTo(432000);
+        for (int i = 1; i <= 3; i++) {
+            path.forward(s2c(5001, 1001, ACK | Packets.PSH, 50), 1 + i);
+        }
+        // Linux: tcp_max_retrans = 3 identical segments without an acceptable ACK
+        assertThat(c.retrans).isEqualTo(2);
+        path.forward(s2c(5001, 1001, ACK | Packets.PSH, 50), 5);
+        assertThat(c.retrans).isEqualTo(3);
+        assertThat(c.secondsLeft(Path.seconds(5))).isEqualTo(300);
+    }
+
+    @Test
+    void simultaneousOpenGoesThroughSynSent2() {
+        path.forward(c2s(1000, 0, SYN, 0), 0);
+        PacketContext crossing = path.forward(s2c(5000, 0, SYN, 0), 0.01);
+        Connection c = crossing.conntrack();
+        assertThat(c.tcpState()).isEqualTo(Connection.TCP_SYN_SENT2);
+        path.forward(c2s(1000, 5001, SYN | ACK, 0), 0.02);
+        assertThat(c.tcpState()).isEqualTo(Connection.TCP_SYN_RECV);
+        path.forward(s2c(5000, 1001, SYN | ACK, 0), 0.03);
+        path.forward(s2c(5001, 1001, ACK, 0), 0.04);
+        assertThat(c.tcpState()).isEqualTo(Connection.TCP_ESTABLISHED);
+    }
+
+    @Test
+    void ctHelperTemplateNamesTheHelperInTheListing() {
+        MemorySegment syn = c2s(1000, 0, SYN, 0);
+        PacketContext p = Packets.load(syn);
+        p.nowNanos(Path.seconds(0));
+        Rules.target("raw", org.jnetfilter.core.rules.IpSpec.any(Family.IPV4).withProtocol(6), "CT", "--helper",
+                "ftp").apply(p);
+        table.in(p, org.jnetfilter.core.rules.Hook.PREROUTING);
+        table.confirm(p);
+        assertThat(p.conntrack().helper()).isEqualTo("ftp");
+        assertThat(p.conntrack().listLine(Path.seconds(0))).endsWith("mark=0 helper=ftp use=1");
+    }
 }

@@ -1,0 +1,163 @@
+package org.jnetfilter.core.conntrack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.conntrack.Packets.ACK;
+import static org.jnetfilter.core.conntrack.Packets.SYN;
+import static org.jnetfilter.core.conntrack.Packets.ip;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.PacketSink;
+import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Counters;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleList;
+import org.jnetfilter.core.rules.RuleSpec;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.TableKind;
+import org.jnetfilter.core.rules.Target;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Conntrack and NAT plugged into the {@link Datapath} as a {@link ConntrackModule}: a stateful firewall with
+ * masquerading on a router, and DNAT of locally generated packets that must be routed again.
+ */
+class ConntrackDatapathTest {
+    static final String HOST = """
+            link add eth0 address 02:00:00:00:00:01
+            link set eth0 up
+            addr add 10.0.1.1/24 dev eth0
+            link add eth1 address 02:00:00:00:00:02
+            link set eth1 up
+            addr add 10.0.2.1/24 dev eth1
+            neigh add 10.0.1.10 lladdr 02:00:00:00:01:0a dev eth0
+            neigh add 10.0.2.20 lladdr 02:00:00:00:02:14 dev eth1
+            neigh add 10.0.2.254 lladdr 02:00:00:00:02:fe dev eth1
+            route add default via 10.0.2.254
+            sysctl net.ipv4.ip_forward=1
+            """;
+    static final long ETH0_MAC = 0x020000000001L;
+    static final long ETH1_MAC = 0x020000000002L;
+    static final int CLIENT = ip("10.0.1.10");
+    static final int SERVER = ip("10.0.2.20");
+    static final IpSpec ANY = IpSpec.any(Family.IPV4);
+
+    final Host host;
+    final Datapath datapath;
+    final Conntrack conntrack;
+    final List<String> out = new ArrayList<>();
+    final List<MemorySegment> frames = new ArrayList<>();
+
+    ConntrackDatapathTest() throws Exception {
+        host = HostFile.parse("test", HOST);
+        datapath = new Datapath(host, new PacketSink() {
+            @Override
+            public void transmit(String ifname, MemorySegment frame) {
+                frames.add(MemorySegment.ofArray(frame.toArray(ValueLayout.JAVA_BYTE)));
+                out.add("tx " + ifname);
+            }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment ipPacket) {
+                frames.add(MemorySegment.ofArray(ipPacket.toArray(ValueLayout.JAVA_BYTE)));
+                out.add("local " + ifname);
+            }
+        });
+        conntrack = new Conntrack(host);
+        datapath.module(new ConntrackModule(conntrack));
+    }
+
+    static MemorySegment frame(long dstMac, long srcMac, MemorySegment ip) {
+        byte[] bytes = ip.toArray(ValueLayout.JAVA_BYTE);
+        ByteBuffer b = ByteBuffer.allocate(14 + bytes.length);
+        b.putShort((short) (dstMac >>> 32)).putInt((int) dstMac).putShort((short) (srcMac >>> 32)).putInt((int) srcMac)
+                .putShort((short) 0x0800).put(bytes);
+        return MemorySegment.ofArray(b.array());
+    }
+
+    static Rule accept(IpSpec ip, String... state) {
+        return new Rule(new RuleSpec(ip, List.of(Rules.matchOf(ip, "state", state)), Target.verdictOrNull("ACCEPT")),
+                Counters.zero());
+    }
+
+    static Chain chain(String name, String policy, Rule... rules) {
+        return Chain.builtin(name).withPolicy(policy, Counters.zero()).withRules(RuleList.of(List.of(rules)));
+    }
+
+    /** FORWARD: policy DROP, accept ESTABLISHED,RELATED, and NEW from eth0; nat: MASQUERADE out of eth1. */
+    void statefulMasqueradingRouter() {
+        Table filter = Table.of(TableKind.FILTER, Family.IPV4, List.of(chain("INPUT", "ACCEPT"),
+                chain("FORWARD", "DROP", accept(ANY, "--state", "ESTABLISHED,RELATED"),
+                        accept(ANY.withInIface("eth0"), "--state", "NEW")), chain("OUTPUT", "ACCEPT")), List.of());
+        Table nat = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
+                List.of(Rules.rule(ANY.withOutIface("eth1"), "MASQUERADE")));
+        datapath.rules(Family.IPV4, Ruleset.empty(Family.IPV4).with(filter).with(nat));
+    }
+
+    static int ipU32(MemorySegment frame, int at) {
+        return Packets.u32(frame, 14 + at);
+    }
+
+    @Test
+    void statefulFirewallWithMasqueradeForwardsRepliesAndDropsUnsolicitedPackets() {
+        statefulMasqueradingRouter();
+        long t = Path.seconds(0);
+        datapath.receive("eth0", frame(ETH0_MAC, 0x02000000010AL,
+                Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(40000, 80, 1000, 0, SYN, 0))), true, t, Trace.NONE);
+        assertThat(out).containsExactly("tx eth1");
+        MemorySegment syn = frames.get(0);
+        assertThat(ipU32(syn, 12)).isEqualTo(ip("10.0.2.1"));
+
+        datapath.receive("eth1", frame(ETH1_MAC, 0x020000000214L,
+                Packets.ipv4(SERVER, ip("10.0.2.1"), 6, Packets.tcp(80, 40000, 5000, 1001, SYN | ACK, 0))), true,
+                t + 1_000_000, Trace.NONE);
+        assertThat(out).containsExactly("tx eth1", "tx eth0");
+        MemorySegment synack = frames.get(1);
+        assertThat(ipU32(synack, 16)).isEqualTo(CLIENT);
+        PacketContext check = new PacketContext().ipv4(synack, 14);
+        assertThat(Packets.checksumsValid(check)).isTrue();
+
+        // a connection the server opens is NEW from eth1: dropped
+        datapath.receive("eth1", frame(ETH1_MAC, 0x020000000214L,
+                Packets.ipv4(SERVER, CLIENT, 6, Packets.tcp(81, 40001, 1, 0, SYN, 0))), true, t + 2_000_000,
+                Trace.NONE);
+        assertThat(out).hasSize(2);
+        assertThat(conntrack.list(Family.IPV4, t + 3_000_000)).isEqualTo("tcp      6 60 SYN_RECV src=10.0.1.10 "
+                + "dst=10.0.2.20 sport=40000 dport=80 src=10.0.2.20 dst=10.0.2.1 sport=80 dport=40000 mark=0 use=1\n");
+    }
+
+    @Test
+    void dnatOfALocalPacketIsRoutedAgain() {
+        Table nat = Rules.nat(Family.IPV4, List.of(), List.of(),
+                List.of(Rules.rule(ANY.withProtocol(6), "DNAT", "--to-destination", "10.0.1.10")), List.of());
+        datapath.rules(Family.IPV4, Ruleset.empty(Family.IPV4).with(nat));
+        datapath.sendLocal(Packets.ipv4(ip("10.0.2.1"), ip("192.0.2.80"), 6, Packets.tcp(40000, 80, 1, 0, SYN, 0)),
+                Path.seconds(0), Trace.NONE);
+        // the default route would take eth1; the translated destination is on eth0
+        assertThat(out).containsExactly("tx eth0");
+        assertThat(ipU32(frames.get(0), 16)).isEqualTo(CLIENT);
+    }
+
+    @Test
+    void rulesWithoutConntrackExtensionsOrNatLeaveConntrackOff() {
+        Table filter = Table.of(TableKind.FILTER, Family.IPV4, List.of(chain("INPUT", "ACCEPT"),
+                chain("FORWARD", "ACCEPT"), chain("OUTPUT", "ACCEPT")), List.of());
+        datapath.rules(Family.IPV4, Ruleset.empty(Family.IPV4).with(filter));
+        datapath.receive("eth0", frame(ETH0_MAC, 0x02000000010AL,
+                Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(40000, 80, 1000, 0, SYN, 0))), true, Path.seconds(0),
+                Trace.NONE);
+        assertThat(out).containsExactly("tx eth1");
+        assertThat(conntrack.count()).isZero();
+    }
+}
