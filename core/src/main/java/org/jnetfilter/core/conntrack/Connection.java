@@ -93,6 +93,13 @@ public final class Connection {
     boolean bySourceLinked;
     Connection bySourceNext;
 
+    // ---- struct ip_ct_sctp ----
+    int sctpState;
+    final int[] sctpVtag = new int[2];
+    final boolean[] sctpInit = new boolean[2];
+    int sctpFlags;
+    int sctpLastDir;
+
     // ---- udp, gre ----
     long streamTs;
     long greStreamTimeout;
@@ -229,6 +236,11 @@ public final class Connection {
         return tcpState;
     }
 
+    /** The SCTP state ({@code sctp_conntrack}: 0 NONE ... 8 HEARTBEAT_SENT), for SCTP connections. */
+    public int sctpState() {
+        return sctpState;
+    }
+
     /** Seconds left before the entry expires at {@code nowNanos}, as conntrack and xt_conntrack compute them. */
     public long secondsLeft(long nowNanos) {
         // Linux: nf_ct_expires = max(timeout - jiffies, 0); an unconfirmed entry's timeout is relative, so 0
@@ -292,6 +304,8 @@ public final class Connection {
         sb.append(' ').append(protocol()).append(' ').append(secondsLeft(nowNanos)).append(' ');
         if (protocol() == Protocol.TCP) {
             sb.append(TCP_STATE_NAMES[tcpState]).append(' ');
+        } else if (protocol() == Protocol.SCTP) {
+            sb.append(SctpTracking.NAMES[sctpState]).append(' ');
         }
         original.appendTo(sb);
         if (hasCounters) {

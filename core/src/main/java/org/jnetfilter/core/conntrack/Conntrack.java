@@ -45,7 +45,8 @@ import org.jnetfilter.core.rules.Hook;
  * by this object's monitor (the kernel's per-bucket locks and RCU), per-connection protocol state by the
  * connection's. Known differences: the hash function, and so which unassured entry early drop picks;
  * unconfirmed entries do not count toward nf_conntrack_max; no helpers or expectations (nothing is
- * EXPECTED); SCTP and DCCP have their ports tracked but the generic timeout and no state machine.
+ * EXPECTED). DCCP is tracked generically (no ports), as by kernels without the DCCP tracker, like this
+ * machine's 6.18.
  *
  * <p>Hot path: looking up an existing connection allocates nothing; a new connection allocates its entry.
  */
@@ -229,6 +230,9 @@ public final class Conntrack {
         switch (ct.protocol()) {
             case Protocol.TCP -> {
                 return TcpTracking.packet(pkt, ct, ctinfo, hook, now, s);
+            }
+            case Protocol.SCTP -> {
+                return SctpTracking.packet(pkt, ct, ctinfo, hook, now, s);
             }
             case Protocol.UDP, Protocol.UDPLITE -> {
                 if (udpError(pkt, hook, s, ct.protocol() == Protocol.UDPLITE)) {
@@ -610,9 +614,9 @@ public final class Conntrack {
         return Verdict.ACCEPT;
     }
 
-    /** l4proto->allow_clash: every tracker but TCP, SCTP and DCCP. */
+    /** l4proto->allow_clash: every tracker but TCP and SCTP. */
     private static boolean allowsClash(int proto) {
-        return !(proto == Protocol.TCP || proto == Protocol.SCTP || proto == Protocol.DCCP);
+        return !(proto == Protocol.TCP || proto == Protocol.SCTP);
     }
 
     private Tuple findLocked(Tuple k, long now) {

@@ -13,6 +13,7 @@ final class ConntrackSettings {
     final long icmpTimeout;
     final long icmpv6Timeout;
     final long genericTimeout;
+    final long[] sctpTimeouts = new long[SctpTracking.MAX];
     final long greTimeout;
     final long greStreamTimeout;
     final boolean tcpLoose;
@@ -43,6 +44,13 @@ final class ConntrackSettings {
         icmpTimeout = seconds(host, p + "icmp_timeout", 30);
         icmpv6Timeout = seconds(host, p + "icmpv6_timeout", 30);
         genericTimeout = seconds(host, p + "generic_timeout", 600);
+        // Linux: sctp_timeouts[]; NONE takes CLOSED's (nf_conntrack_sctp_init_net)
+        String[] sctp = {"closed", "closed", "cookie_wait", "cookie_echoed", "established", "shutdown_sent",
+                "shutdown_recd", "shutdown_ack_sent", "heartbeat_sent"};
+        long[] sctpDefaults = {10, 10, 3, 3, 210, 3, 3, 3, 30};
+        for (int i = 0; i < sctp.length; i++) {
+            sctpTimeouts[i] = seconds(host, p + "sctp_timeout_" + sctp[i], sctpDefaults[i]);
+        }
         greTimeout = seconds(host, p + "gre_timeout", 30);
         greStreamTimeout = seconds(host, p + "gre_timeout_stream", 180);
         tcpLoose = value(host, p + "tcp_loose", 1) != 0;

@@ -32,9 +32,12 @@ public final class Protocol {
         };
     }
 
-    /** Whether the tracker keeps ports in the tuple (the kernel's src.u.all/dst.u.all as ports). */
+    /**
+     * Whether the tracker keeps ports in the tuple (the kernel's src.u.all/dst.u.all as ports). Not DCCP: its
+     * tracker is gone from recent kernels (this machine's 6.18 has none), so DCCP is tracked generically.
+     */
     public static boolean hasPorts(int protocol) {
-        return protocol == TCP || protocol == UDP || protocol == UDPLITE || protocol == SCTP || protocol == DCCP;
+        return protocol == TCP || protocol == UDP || protocol == UDPLITE || protocol == SCTP;
     }
 
     /**

@@ -10,7 +10,7 @@ import org.jnetfilter.core.rules.Family;
  * <pre>
  *   protocol         srcId              dstId
  *   TCP UDP UDP-Lite source port        destination port
- *   SCTP DCCP        source port        destination port
+ *   SCTP             source port        destination port
  *   ICMP ICMPv6      echo identifier    type &lt;&lt; 8 | code
  *   GRE              0 (no PPTP)        0
  *   anything else    0                  0
@@ -192,6 +192,7 @@ public final class Tuple {
         out.append("src=").append(address(family, srcHi, srcLo)).append(" dst=")
                 .append(address(family, dstHi, dstLo)).append(' ');
         switch (protocol) {
+            // conntrack-tools prints ports for DCCP even when the kernel tracks it generically (sport=0 dport=0)
             case Protocol.TCP, Protocol.UDP, Protocol.UDPLITE, Protocol.SCTP, Protocol.DCCP -> out.append("sport=")
                     .append(srcId).append(" dport=").append(dstId).append(' ');
             case Protocol.ICMP, Protocol.ICMPV6 -> out.append("type=").append(dstId >>> 8).append(" code=")

@@ -188,7 +188,7 @@ public final class Nat {
         int id;
         switch (t.protocol()) {
             case Protocol.ICMP, Protocol.ICMPV6 -> id = t.sourceId();
-            case Protocol.GRE, Protocol.TCP, Protocol.UDP, Protocol.UDPLITE, Protocol.SCTP, Protocol.DCCP ->
+            case Protocol.GRE, Protocol.TCP, Protocol.UDP, Protocol.UDPLITE, Protocol.SCTP ->
                     id = manip == MANIP_SRC ? t.sourceId() : t.destinationId();
             default -> {
                 return true;
@@ -309,7 +309,7 @@ public final class Nat {
                     rangeSize = range.maxPort - range.minPort + 1;
                 }
             }
-            case Protocol.UDP, Protocol.UDPLITE, Protocol.TCP, Protocol.SCTP, Protocol.DCCP -> {
+            case Protocol.UDP, Protocol.UDPLITE, Protocol.TCP, Protocol.SCTP -> {
                 which = manip;
                 if (!range.has(PROTO_SPECIFIED)) {
                     if (manip == MANIP_DST) {
@@ -518,20 +518,6 @@ public final class Nat {
                     return true;
                 }
                 s.set(U32_LE, h + 8, (int) Checksums.sctp(s, h, len - hdroff));
-                return true;
-            }
-            case Protocol.DCCP -> {
-                if (hdroff + 8 > len) {
-                    return false;
-                }
-                int oldPort = Short.toUnsignedInt(s.get(U16, h + portAt));
-                s.set(U16, h + portAt, (short) newPort);
-                if (hdroff + 12 > len) {
-                    return true;
-                }
-                int check = Short.toUnsignedInt(s.get(U16, h + 6));
-                check = pseudo(check, v4, oldHi, oldLo, newHi, newLo);
-                s.set(U16, h + 6, (short) Checksums.update16(check, oldPort, newPort));
                 return true;
             }
             case Protocol.ICMP -> {

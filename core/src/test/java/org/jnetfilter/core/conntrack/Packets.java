@@ -41,6 +41,10 @@ public final class Packets {
             case 1 -> 2;
             default -> -1;
         };
+        if (protocol == 132) {
+            s.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 28,
+                    (int) Checksums.sctp(s, 20, len));
+        }
         if (at >= 0) {
             int sum = switch (protocol) {
                 case 6 -> Checksums.tcpV4(s, 20, len, src, dst);
@@ -92,6 +96,32 @@ public final class Packets {
 
     public static byte[] tcp(int sport, int dport, int seq, int ack, int flags, int payload) {
         return tcp(sport, dport, seq, ack, flags, 64240, new byte[0], payload);
+    }
+
+    /** An SCTP packet: common header with {@code vtag}, then chunks given as {type, flags, body...} arrays. */
+    public static byte[] sctp(int sport, int dport, int vtag, byte[]... chunks) {
+        int len = 12;
+        for (byte[] c : chunks) {
+            len += (c.length + 3) & ~3;
+        }
+        ByteBuffer b = ByteBuffer.allocate(len).putShort((short) sport).putShort((short) dport).putInt(vtag).putInt(0);
+        for (byte[] c : chunks) {
+            b.put(c);
+            b.position(b.position() + (((c.length + 3) & ~3) - c.length));
+        }
+        return b.array();
+    }
+
+    /** One SCTP chunk: type, flags, the length field, then {@code body}. */
+    public static byte[] chunk(int type, int flags, byte[] body) {
+        return ByteBuffer.allocate(4 + body.length).put((byte) type).put((byte) flags)
+                .putShort((short) (4 + body.length)).put(body).array();
+    }
+
+    /** INIT or INIT ACK with an initiate tag. */
+    public static byte[] init(int type, int initTag) {
+        return chunk(type, 0, ByteBuffer.allocate(16).putInt(initTag).putInt(65535).putShort((short) 10)
+                .putShort((short) 10).putInt(1).array());
     }
 
     public static byte[] udp(int sport, int dport, int payload) {

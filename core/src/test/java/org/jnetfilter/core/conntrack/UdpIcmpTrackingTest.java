@@ -130,6 +130,14 @@ class UdpIcmpTrackingTest {
         PacketContext p = path.forward(Packets.ipv4(A, B, 41, new byte[40]), 0);
         assertThat(p.conntrack().listLine(Path.seconds(0))).isEqualTo("unknown  41 600 src=192.168.1.10 dst=10.0.0.1 "
                 + "[UNREPLIED] src=10.0.0.1 dst=192.168.1.10 mark=0 use=1");
+        // checked against conntrack -L of this machine's 6.18: DCCP is generic, its ports printed as 0
+        PacketContext dccp = path.forward(Packets.ipv4(A, B, 33, new byte[16]), 0);
+        assertThat(dccp.conntrack().listLine(Path.seconds(0))).isEqualTo("dccp     33 600 src=192.168.1.10 "
+                + "dst=10.0.0.1 sport=0 dport=0 [UNREPLIED] src=10.0.0.1 dst=192.168.1.10 sport=0 dport=0 mark=0 use=1");
+        PacketContext gre = path.forward(Packets.ipv4(A, B, 47, new byte[] {0, 0, 8, 0}), 0);
+        assertThat(gre.conntrack().listLine(Path.seconds(0))).isEqualTo("gre      47 30 src=192.168.1.10 "
+                + "dst=10.0.0.1 srckey=0x0 dstkey=0x0 [UNREPLIED] src=10.0.0.1 dst=192.168.1.10 srckey=0x0 "
+                + "dstkey=0x0 mark=0 use=1");
     }
 
     @Test
