@@ -35,11 +35,15 @@ import org.junit.jupiter.api.Test;
  * Conntrack and NAT against the kernel: a client, a router and a server in network namespaces of their own;
  * the router DNATs 10.0.1.1:80 to the server's 10.0.2.2:8080 and MASQUERADEs it toward the server, and
  * forwards a second connection (to 10.0.2.2:8081) untranslated. Both TCP connections do a handshake, one
- * request and answer, and a FIN teardown. The router's interfaces are captured; the packets that entered
+ * request and answer, and a FIN teardown. A UDP datagram to 10.0.1.1:53 is translated the same way to
+ * 10.0.2.2:5353, where nothing listens: the server's port unreachable comes back through the router, which
+ * translates the packet it quotes. The router's interfaces are captured; the packets that entered
  * the router are replayed through jnetfilter's conntrack and NAT hooks with the capture's timestamps and the
  * same nat rules, then compared with the kernel:
  * <ul>
- * <li>every packet the router sent out: the addresses and ports jnetfilter's rewrite gives;</li>
+ * <li>every packet the router sent out: the addresses and ports jnetfilter's rewrite gives; for the ICMP error
+ * every byte but the outer TTL and header checksum (the routing's part), quoted packet and ICMP checksum
+ * included;</li>
  * <li>{@code conntrack -L} of the router at the end: the lines, timeouts within one second;</li>
  * <li>the nat rules' packet counters ({@code iptables-save -c}).</li>
  * </ul>
@@ -145,6 +149,10 @@ class KernelConntrackDifferentialTest {
                 "-j", "DNAT", "--to-destination", "10.0.2.2:8080"));
         must(in(R, "iptables-legacy", "-t", "nat", "-A", "POSTROUTING", "-o", RS, "-p", "tcp", "--dport", "8080",
                 "-j", "MASQUERADE"));
+        must(in(R, "iptables-legacy", "-t", "nat", "-A", "PREROUTING", "-d", "10.0.1.1", "-p", "udp", "--dport", "53",
+                "-j", "DNAT", "--to-destination", "10.0.2.2:5353"));
+        must(in(R, "iptables-legacy", "-t", "nat", "-A", "POSTROUTING", "-o", RS, "-p", "udp", "--dport", "5353",
+                "-j", "MASQUERADE"));
         String server = "import socket,sys\n"
                 + "s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
                 + "s.bind(('0.0.0.0',int(sys.argv[1])));s.listen(5)\n"
@@ -162,6 +170,9 @@ class KernelConntrackDifferentialTest {
         Thread.sleep(1500);
         must(in(C, "python3", "-c", client, "10.0.1.1", "80", "40000"));
         must(in(C, "python3", "-c", client, "10.0.2.2", "8081", "40001"));
+        must(in(C, "python3", "-c", "import socket,time\n"
+                + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('10.0.1.2',40002))\n"
+                + "s.sendto(b'query',('10.0.1.1',53));time.sleep(0.3)\n"));
         Thread.sleep(500);
         listedAtNanos = System.currentTimeMillis() * 1_000_000L;
         Out ct = run(in(R, "conntrack", "-L"));
@@ -248,13 +259,20 @@ class KernelConntrackDifferentialTest {
                 List.of(Rules.matchOf(tcp, "tcp", "--dport", "80")), "DNAT", "--to-destination", "10.0.2.2:8080");
         Rule masq = Rules.rule(tcp.withOutIface(RS), List.of(Rules.matchOf(tcp, "tcp", "--dport", "8080")),
                 "MASQUERADE");
-        Table nat = Rules.nat(Family.IPV4, List.of(dnat), List.of(), List.of(), List.of(masq));
+        IpSpec udp = IpSpec.any(Family.IPV4).withProtocol(17);
+        Rule dnatUdp = Rules.rule(udp.withDst(IpNet.ipv4(0x0A000101, 32)),
+                List.of(Rules.matchOf(udp, "udp", "--dport", "53")), "DNAT", "--to-destination", "10.0.2.2:5353");
+        Rule masqUdp = Rules.rule(udp.withOutIface(RS), List.of(Rules.matchOf(udp, "udp", "--dport", "5353")),
+                "MASQUERADE");
+        Table nat = Rules.nat(Family.IPV4, List.of(dnat, dnatUdp), List.of(), List.of(), List.of(masq, masqUdp));
         Conntrack table = new Conntrack(host);
         Netfilter nf = new Netfilter();
         ConntrackHooks.register(nf, Family.IPV4, table, () -> nat);
 
         List<String> mine = new ArrayList<>();
         List<String> kernelOut = new ArrayList<>();
+        List<byte[]> myIcmp = new ArrayList<>();
+        List<byte[]> kernelIcmp = new ArrayList<>();
         for (Frame f : frames) {
             ByteBuffer b = ByteBuffer.wrap(f.ip());
             int src = b.getInt(12);
@@ -262,6 +280,9 @@ class KernelConntrackDifferentialTest {
                     && src != 0x0A000201;
             if (!ingress) {
                 kernelOut.add(f.dev() + " " + addrPorts(f.ip()));
+                if (f.ip()[9] == 1) {
+                    kernelIcmp.add(f.ip());
+                }
                 continue;
             }
             String out = f.dev().equals(RC) ? RS : RC;
@@ -274,8 +295,22 @@ class KernelConntrackDifferentialTest {
             assertThat(v).isEqualTo(Verdict.ACCEPT);
             byte[] bytes = pkt.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             mine.add(out + " " + addrPorts(bytes));
+            if (bytes[9] == 1) {
+                myIcmp.add(bytes);
+            }
         }
         assertThat(mine).as("packets the router sent").isEqualTo(kernelOut);
+        assertThat(kernelIcmp).as("the port unreachable").hasSize(1);
+        assertThat(myIcmp).hasSize(1);
+        byte[] k = kernelIcmp.get(0).clone();
+        byte[] m = myIcmp.get(0).clone();
+        for (int i : new int[] {8, 10, 11}) {
+            // TTL and header checksum: the forwarding's part, not NAT's
+            k[i] = 0;
+            m[i] = 0;
+        }
+        assertThat(java.util.HexFormat.of().formatHex(m)).as("translated ICMP error")
+                .isEqualTo(java.util.HexFormat.of().formatHex(k));
 
         List<String> kernelLines = kernelConntrack.lines().filter(l -> !l.isBlank()).sorted().toList();
         List<String> myLines = table.list(Family.IPV4, listedAtNanos).lines().toList();
@@ -287,6 +322,10 @@ class KernelConntrackDifferentialTest {
                 + "] -A PREROUTING -d 10.0.1.1/32 -p tcp -m tcp --dport 80 -j DNAT");
         assertThat(kernelSave).contains("[" + masq.counters().packets() + ":" + masq.counters().bytes()
                 + "] -A POSTROUTING -o " + RS + " -p tcp -m tcp --dport 8080 -j MASQUERADE");
+        assertThat(kernelSave).contains("[" + dnatUdp.counters().packets() + ":" + dnatUdp.counters().bytes()
+                + "] -A PREROUTING -d 10.0.1.1/32 -p udp -m udp --dport 53 -j DNAT");
+        assertThat(kernelSave).contains("[" + masqUdp.counters().packets() + ":" + masqUdp.counters().bytes()
+                + "] -A POSTROUTING -o " + RS + " -p udp -m udp --dport 5353 -j MASQUERADE");
         System.err.println("KernelConntrackDifferentialTest: compared " + mine.size() + " rewritten packets, "
                 + kernelLines.size() + " conntrack entries:\n" + String.join("\n", kernelLines));
     }
