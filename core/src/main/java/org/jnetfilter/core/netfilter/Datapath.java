@@ -58,7 +58,8 @@ import org.jnetfilter.core.rules.TableKind;
  *   interface, other groups are not (dropped); martian sources/destinations and sources refused by rp_filter are
  *   dropped silently; without forwarding on the input interface, packets for others are dropped silently
  *   (InAddrErrors); with forwarding, no route sends ICMP net unreachable, an unreachable route host unreachable, a
- *   prohibit route "communication administratively prohibited" (code 13), a blackhole nothing.</li>
+ *   prohibit route "communication administratively prohibited" (code 13), a blackhole nothing; ip_error limits these
+ *   errors per source (a burst of 5, then one a second) before icmp_send's own limits.</li>
  * <li>IPv6 input route: local, anycast and multicast destinations are delivered; no route, an unreachable route:
  *   ICMPv6 no route; prohibit: administratively prohibited; blackhole: nothing. Forwarding off: ip6_forward drops
  *   silently.</li>
@@ -88,8 +89,7 @@ import org.jnetfilter.core.rules.TableKind;
  *   path are built by {@link Replies} and sent through ip_local_out like the kernel's icmp_send.</li>
  * </ul>
  * Not modelled: IPv4 options processing (source routes, router alert), IPv6 extension-header processing beyond the
- * receive checks, multicast routing, GSO, the rate limits of ip_error and redirects (the reply builders rate-limit
- * ICMP), IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
+ * receive checks, multicast routing, GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
  * reassembled them), the copy of a broadcast looped back locally.
  *
  * <p>Rules: {@link #rules} publishes a generation per family atomically; table hook functions read it once per
@@ -157,6 +157,12 @@ public final class Datapath {
             Family.class);
     private final Map<HookModule, Map<Family, List<Netfilter.Registration>>> modules = new LinkedHashMap<>();
     private final Map<Family, List<Netfilter.Registration>> defragRegistrations = new EnumMap<>(Family.class);
+    /** ip_error's per-source token buckets (the inet_peer of the source): {tokens, last} in nanoseconds. */
+    private final Map<Long, long[]> errorBucketBySource = new HashMap<>();
+    // Linux: ip_rt_error_cost = HZ, ip_rt_error_burst = 5 * HZ; a new inet_peer's rate_last is 60 s in the past
+    static final long ERROR_COST_NANOS = 1_000_000_000L;
+    static final long ERROR_BURST_NANOS = 5_000_000_000L;
+    static final long NEW_PEER_AGE_NANOS = 60_000_000_000L;
 
     private Replies replies;
     private volatile TableWalker walker = TableWalker.LINEAR;
@@ -308,6 +314,22 @@ public final class Datapath {
             at += (pkt.networkU8(at + 1) + 1) << 3;
             next = following;
         }
+        return false;
+    }
+
+    /**
+     * ip_error's limit on its ICMP errors, per source address: a token bucket refilled by the time since the source's
+     * last error, at most 5 s worth, each error costing 1 s (a burst of 5, then one a second).
+     */
+    boolean errorAllowed(long source, long now) {
+        long[] b = errorBucketBySource.computeIfAbsent(source, k -> new long[] {0, now - NEW_PEER_AGE_NANOS});
+        long tokens = Math.min(b[0] + (now - b[1]), ERROR_BURST_NANOS);
+        b[1] = now;
+        if (tokens >= ERROR_COST_NANOS) {
+            b[0] = tokens - ERROR_COST_NANOS;
+            return true;
+        }
+        b[0] = tokens;
         return false;
     }
 
@@ -902,6 +924,17 @@ public final class Datapath {
                 // Linux: ip_error on an interface without forwarding counts and drops, no ICMP
                 trace.dropped(d.errno() == RouteResult.ENETUNREACH ? DropReason.IP_INNOROUTES
                         : DropReason.IP_INADDRERRORS);
+                return;
+            }
+            int code = switch (d.errno()) {
+                case RouteResult.EHOSTUNREACH -> ICMP_HOST_UNREACH;
+                case RouteResult.ENETUNREACH -> ICMP_NET_UNREACH;
+                case RouteResult.EACCES -> ICMP_PKT_FILTERED;
+                default -> -1;
+            };
+            if (code >= 0 && !errorAllowed(pkt.sourceLo(), pkt.nowNanos())) {
+                trace.dropped(code == ICMP_NET_UNREACH ? DropReason.IP_INNOROUTES
+                        : code == ICMP_PKT_FILTERED ? DropReason.PROHIBITED : DropReason.IP_INADDRERRORS);
                 return;
             }
             switch (d.errno()) {

@@ -447,4 +447,21 @@ class DatapathIpv4Test {
         assertThat(Short.toUnsignedInt(f.get(u16, 14 + 20 + 22))).isEqualTo(960);
         assertThat(org.jnetfilter.core.packet.Checksums.tcpV4Valid(f, 34, syn.length, CLIENT, SERVER)).isTrue();
     }
+
+    @Test
+    void routeErrorsAreLimitedPerSourceToABurstOfFiveThenOneASecond() {
+        DatapathHarness noDefault = new DatapathHarness(DatapathHarness.HOST.replace("route add default via 10.0.2.254\n", ""));
+        MemorySegment f = frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7)));
+        MemorySegment other = frame(ETH0_MAC, CLIENT_MAC, tcp(ip(10, 0, 1, 11), ip(192, 0, 2, 7)));
+        for (int i = 0; i < 8; i++) {
+            noDefault.datapath.receive("eth0", f, true, 1_000_000_000L + i * 1_000_000L, noDefault.trace);
+        }
+        assertThat(noDefault.replyRequests).hasSize(5);
+        noDefault.datapath.receive("eth0", other, true, 1_010_000_000L, noDefault.trace);
+        assertThat(noDefault.replyRequests).hasSize(6);
+        noDefault.datapath.receive("eth0", f, true, 1_500_000_000L, noDefault.trace);
+        assertThat(noDefault.replyRequests).hasSize(6);
+        noDefault.datapath.receive("eth0", f, true, 2_100_000_000L, noDefault.trace);
+        assertThat(noDefault.replyRequests).hasSize(7);
+    }
 }
