@@ -72,32 +72,55 @@ public final class Main {
         return new Iptables(store, Extensions.standard(), ZonedDateTime::now).run(personality, args, System.in, out, err);
     }
 
+    /** The packets {@code jnf demo} traces through the bundled Kubernetes node. */
+    static final String[][] DEMO_PACKETS = {
+        {"a client on the LAN opens a connection to the web service's NodePort",
+            "tcp 192.168.1.50:51000 -> 192.168.1.10:30080 in eth0"},
+        {"a pod asks the cluster DNS service",
+            "udp 10.244.1.7:40000 -> 10.96.0.10:53 in cni0"},
+        {"a pod connects to a service without endpoints",
+            "tcp 10.244.1.7:40001 -> 10.96.200.30:80 in cni0"},
+    };
+
     /**
-     * Loads a ruleset (the bundled Kubernetes-node example unless a file is named) into a fresh temporary
-     * state and lists it: what the README's first command runs.
+     * The main job on the bundled example (README's first command): {@code jnf trace} of a few packets through
+     * a Kubernetes node's rules ({@code examples/kube-node.rules} and {@code .host}), or through FILE's rules
+     * with a host derived per packet.
      */
     private static int demo(String[] args, PrintStream out, PrintStream err) {
         try {
-            java.nio.file.Path state = java.nio.file.Files.createTempDirectory("jnf-demo");
-            StateStore store = new StateStore(state, Extensions.standard());
-            Iptables ipt = new Iptables(store, Extensions.standard(), ZonedDateTime::now);
-            java.io.InputStream rules = args.length > 0 ? java.nio.file.Files.newInputStream(java.nio.file.Path.of(args[0]))
-                    : Main.class.getResourceAsStream("kube-node.rules");
-            out.println("# jnf iptables-restore " + (args.length > 0 ? args[0] : "examples/kube-node.rules")
-                    + "   (state: " + state + ")");
-            int code = ipt.run("iptables-restore", new String[0], rules, out, err);
-            if (code != 0) {
-                return code;
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("jnf-demo");
+            java.nio.file.Path rules;
+            java.nio.file.Path host = null;
+            String shownRules;
+            String shownHost = null;
+            if (args.length > 0) {
+                rules = java.nio.file.Path.of(args[0]);
+                shownRules = args[0];
+            } else {
+                rules = dir.resolve("kube-node.rules");
+                host = dir.resolve("kube-node.host");
+                try (java.io.InputStream r = Main.class.getResourceAsStream("kube-node.rules");
+                        java.io.InputStream h = Main.class.getResourceAsStream("kube-node.host")) {
+                    java.nio.file.Files.copy(r, rules);
+                    java.nio.file.Files.copy(h, host);
+                }
+                shownRules = "examples/kube-node.rules";
+                shownHost = "examples/kube-node.host";
             }
-            for (String[] cmd : new String[][] {{"-t", "nat", "-L", "-n", "-v", "--line-numbers"}, {"-L", "-v"}}) {
-                out.println("\n# jnf iptables " + String.join(" ", cmd));
-                code = ipt.run("iptables", cmd, System.in, out, err);
+            for (String[] p : DEMO_PACKETS) {
+                out.println("# " + p[0] + ":");
+                out.println("# jnf trace --rules " + shownRules + (shownHost == null ? "" : " --host " + shownHost) + " '"
+                        + p[1] + "'");
+                String[] a = host == null ? new String[] {"--rules", rules.toString(), p[1]}
+                        : new String[] {"--rules", rules.toString(), "--host", host.toString(), p[1]};
+                int code = TraceCommand.run(a, out, err);
                 if (code != 0) {
                     return code;
                 }
+                out.println();
             }
-            out.println("\n# jnf iptables-save");
-            return ipt.run("iptables-save", new String[0], System.in, out, err);
+            return 0;
         } catch (java.io.IOException e) {
             err.println("jnf demo: " + e.getMessage());
             return 1;
@@ -174,8 +197,8 @@ public final class Main {
                                              a capture through a host's packet path (replay -h)
                   trace --rules SAVE [--host HOST] 'PACKET'
                                              every hook, table, chain and rule a packet visits
-                  demo [FILE]                load the bundled Kubernetes-node example (or FILE) into a
-                                             temporary state and list it
+                  demo [FILE]                trace packets through the bundled Kubernetes node's rules
+                                             (or FILE's)
                   version                    print the version
 
                 Rules live in $JNF_STATE_DIR (default: ${XDG_STATE_HOME:-~/.local/state}/jnetfilter).

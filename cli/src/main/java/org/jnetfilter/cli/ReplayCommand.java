@@ -260,6 +260,10 @@ final class ReplayCommand {
                         } else {
                             try {
                                 datapath.sendLocal(ip, now, trace);
+                            } catch (UnsupportedOperationException e) {
+                                err.println("jnf replay: packet " + (packets + 1) + ": " + e.getMessage()
+                                        + " (jnetfilter cannot evaluate this rule on packets yet)");
+                                return 3;
                             } catch (IllegalArgumentException e) {
                                 if (recorder != null) {
                                     recorder.unusable(e.getMessage());
@@ -269,6 +273,10 @@ final class ReplayCommand {
                     } else {
                         try {
                             datapath.receive(name, p, ethernet, now, trace);
+                        } catch (UnsupportedOperationException e) {
+                            err.println("jnf replay: packet " + (packets + 1) + " (byte " + capture.recordOffset() + "): "
+                                    + e.getMessage() + " (jnetfilter cannot evaluate this rule on packets yet)");
+                            return 3;
                         } catch (IllegalArgumentException e) {
                             err.println("jnf replay: packet " + (packets + 1) + " (byte " + capture.recordOffset() + "): "
                                     + e.getMessage());

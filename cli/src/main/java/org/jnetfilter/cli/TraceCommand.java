@@ -166,11 +166,17 @@ final class TraceCommand {
 
         MemorySegment bytes = spec.bytes();
         long now = System.currentTimeMillis() * 1_000_000L;
-        if (in == null) {
-            datapath.sendLocal(bytes, now, printer);
-        } else {
-            // as a frame from a neighbour to the interface's MAC, so that LOG shows MAC= as Linux does
-            datapath.receive(in, frame(host.link(in).mac(), bytes), true, now, printer);
+        try {
+            if (in == null) {
+                datapath.sendLocal(bytes, now, printer);
+            } else {
+                // as a frame from a neighbour to the interface's MAC, so that LOG shows MAC= as Linux does
+                datapath.receive(in, frame(host.link(in).mac(), bytes), true, now, printer);
+            }
+        } catch (UnsupportedOperationException e) {
+            out.print(printer.text());
+            err.println("jnf trace: " + e.getMessage() + " (jnetfilter cannot evaluate this rule on packets yet)");
+            return 3;
         }
         TracePrinter.Outcome o = printer.outcome();
         if (json) {
