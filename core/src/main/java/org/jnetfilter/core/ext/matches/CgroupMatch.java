@@ -34,6 +34,16 @@ public final class CgroupMatch extends MatchExtension {
 
     public record Data(String path, boolean invertPath, long classid, boolean invertClassid)
             implements ExtensionData {
+        /**
+         * xt_cgroup reads the cgroup of the packet's socket; without a socket (jnetfilter has none) the
+         * match is false whatever is negated.
+         */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            // Linux: cgroup_mt_v1/v2: if (!sk || !sk_fullsock(sk) || ...) return false
+            return false;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if (path != null) {

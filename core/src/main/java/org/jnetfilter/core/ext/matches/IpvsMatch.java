@@ -50,6 +50,19 @@ public final class IpvsMatch extends MatchExtension {
     /** @param invert F_* bits negated; for F_DIR set means REPLY */
     public record Data(int bitmask, int invert, int protocol, IpNet vaddr, int vport, int method, int vportctl)
             implements ExtensionData {
+        /**
+         * xt_ipvs on a host without IPVS (jnetfilter has no IPVS): no packet has skb->ipvs_property. With
+         * --ipvs alone the rule matches when it is negated; with any other option it never matches.
+         */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            // Linux: bitmask == XT_IPVS_IPVS_PROPERTY: ipvs_property ^ invert; else !ipvs_property -> false
+            if (bitmask == F_IPVS_PROPERTY) {
+                return (invert & F_IPVS_PROPERTY) != 0;
+            }
+            return false;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             print(out, "--", true);

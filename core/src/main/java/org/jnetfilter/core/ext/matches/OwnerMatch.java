@@ -41,6 +41,18 @@ public final class OwnerMatch extends MatchExtension {
     /** @param match the XT_OWNER_* bits given; invert those negated */
     public record Data(long uidMin, long uidMax, long gidMin, long gidMax, int match, int invert)
             implements ExtensionData {
+        /**
+         * xt_owner's owner_mt for a packet without a socket: jnetfilter has no sockets (forwarded packets
+         * have none in Linux either; packets a replay sends as the host are taken as the kernel's own, like a
+         * REJECT reply), so a rule matches exactly when every option it gives is negated:
+         * {@code (match ^ invert) == 0}. {@code --suppl-groups} counts as given and never negated.
+         */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            // Linux: if (!sk || !sk->sk_socket || ...) return (info->match ^ info->invert) == 0
+            return (match ^ invert) == 0;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             if ((match & SOCKET) != 0) {

@@ -38,6 +38,17 @@ public final class PhysdevMatch extends MatchExtension {
 
     /** @param bitmask the OP_* given; invert those negated; names "" when not given */
     public record Data(String physIn, String physOut, int bitmask, int invert) implements ExtensionData {
+        /**
+         * xt_physdev for a packet that did not cross a bridge (jnetfilter has no bridge devices, so none
+         * did): every option given must be negated for the rule to match, in the kernel's order of checks.
+         */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            // Linux: !nf_bridge_info_exists(skb): NOMATCH for any of BRIDGED, ISIN, ISOUT, IN, OUT given
+            // without its invert flag, else MATCH
+            return (bitmask & ~invert) == 0;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             appendOptions(out);

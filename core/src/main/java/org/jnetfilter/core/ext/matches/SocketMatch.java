@@ -27,6 +27,17 @@ public final class SocketMatch extends MatchExtension {
     }
 
     public record Data(int flags) implements ExtensionData {
+        /**
+         * xt_socket: the packet matches when a local socket would receive it (an established one, or a
+         * listening one unless --nowildcard, transparent with --transparent). jnetfilter has no sockets, so
+         * no lookup finds one and the match is false; the match has no negation.
+         */
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            // Linux: socket_match: sk == NULL -> false
+            return false;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             append(out);
