@@ -327,6 +327,7 @@ final class TracePrinter implements Trace {
         walkRules++;
         chainHeader(table, chain);
         String text = rule.text();
+        lastTarget = rule.targetName();
         String spec = "-A " + chain.name() + (text.isEmpty() ? "" : " " + text);
         emit(4, "rule", String.format("%-4d", ruleNumber) + spec, "table", table.name(), "chain", chain.name(),
                 "rule", String.valueOf(ruleNumber), "spec", spec);
@@ -336,8 +337,17 @@ final class TracePrinter implements Trace {
 
     @Override
     public void verdict(Table table, Chain chain, int ruleNumber, int verdict) {
-        closeRule(verdict == Verdict.CONTINUE ? "" : Verdict.toString(verdict));
+        String v = verdict == Verdict.CONTINUE ? "" : Verdict.toString(verdict);
+        if (verdict == Verdict.ACCEPT && NAT_TARGETS.contains(lastTarget)) {
+            // nf_nat_setup_info: the target chose the connection's binding; the nat hook applies it after the walk
+            v = "ACCEPT: " + lastTarget + " binding made for the connection (applied after the walk)";
+        }
+        closeRule(v);
     }
+
+    private static final java.util.Set<String> NAT_TARGETS = java.util.Set.of("SNAT", "DNAT", "MASQUERADE", "REDIRECT",
+            "NETMAP");
+    private String lastTarget = "";
 
     @Override
     public void jump(Table table, Chain from, int ruleNumber, Chain to, boolean isGoto) {

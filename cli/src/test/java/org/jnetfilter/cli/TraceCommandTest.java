@@ -85,6 +85,21 @@ class TraceCommandTest {
     }
 
     @Test
+    void theDemoTracesANodePortConnectionThroughDnatAndMasqueradeAndARejectedService() {
+        String[] r = run("demo");
+        assertThat(r[2]).isEmpty();
+        assertThat(r[0]).isEqualTo("0");
+        assertThat(r[1]).contains("conntrack_in: ACCEPT, ctstate NEW",
+                "  nat KUBE-NODEPORTS\n    1   -A KUBE-NODEPORTS -p tcp -m comment --comment \"default/web:http\" -m tcp --dport 30080 -j KUBE-EXT-LOLE4ISW44XBNF3G",
+                "-j DNAT --to-destination 10.244.1.5:8080\n            -> ACCEPT: DNAT binding made for the connection (applied after the walk)",
+                "nat_in: ACCEPT, dst 192.168.1.10:30080 -> 10.244.1.5:8080",
+                "-j MASQUERADE --random-fully",
+                "nat_out: ACCEPT, src 192.168.1.50:51000 -> 10.244.1.1:",
+                "verdict ACCEPT: out cni0 as tcp 10.244.1.1:",
+                "generated REJECT: icmp 10.244.1.1 -> 10.244.1.7 type 3 code 3");
+    }
+
+    @Test
     void mistakesAreNamed() throws Exception {
         Files.writeString(dir.resolve("rules"), RULES);
         String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 10.0.0.2 -> 10.0.0.1");

@@ -66,7 +66,9 @@ public final class NatHook implements HookFunction {
         int manip = Nat.manipOf(hook);
         if (related || ctinfo == CtInfo.NEW) {
             if (!Nat.initialized(ct, manip)) {
-                int v = TableWalk.run(table, hook, pkt, trace);
+                // the datapath's trace of this packet (jnf trace shows the nat walk), else the one given
+                Trace t = pkt.trace() != Trace.NONE ? pkt.trace() : trace;
+                int v = TableWalk.run(table, hook, pkt, t);
                 if (v != Verdict.ACCEPT) {
                     return v;
                 }
