@@ -44,6 +44,18 @@ public final class DifferentialRun {
     private DifferentialRun() {
     }
 
+    private static int salt;
+
+    /** The packets with a fresh fragment-ID salt: one per run of a case, the same for both sides. */
+    private static List<Injection> salted(List<Injection> packets) {
+        salt += 7919;
+        List<Injection> out = new ArrayList<>(packets.size());
+        for (Injection p : packets) {
+            out.add(p.withFragmentSalt(salt));
+        }
+        return out;
+    }
+
     public static Result run(KernelDut kernel, EngineUnderTest engine, KnownGaps gaps, Config c, PrintStream log) {
         long start = System.nanoTime();
         Path kubegen = RealisticRulesets.kubegen();
@@ -86,12 +98,19 @@ public final class DifferentialRun {
                     .generate(c.packetsPerRuleset());
             String title = "case seed " + seed + " (" + kind + " ruleset, " + in.size() + " packets)";
             Observation k;
+            List<Injection> first = salted(in);
             try {
-                k = kernel.run(v4, v6, in);
+                k = kernel.run(v4, v6, first);
             } catch (KernelDut.RulesetRefused e) {
-                // a generator bug: counted and printed, never silent
+                // a generator bug: counted and printed, never silent; jnetfilter must refuse it too
                 refused++;
                 log.println("difftest: " + title + ": " + e.getMessage());
+                String accepted = acceptedByJnetfilter(e.family(), e.family() == Family.IPV4 ? v4 : v6);
+                if (accepted != null) {
+                    failures.add(new Failure(title + ": jnetfilter loads a ruleset the kernel refuses",
+                            new Shrinker.Case(v4, v6, List.of()), List.of(new Comparison.Mismatch(
+                                    Comparison.Kind.RULESET, -1, e.getMessage() + "\n--- jnetfilter read\n" + accepted))));
+                }
                 continue;
             }
             packets += in.size();
@@ -106,23 +125,29 @@ public final class DifferentialRun {
                 continue;
             }
             compared += in.size();
-            List<Comparison.Mismatch> diffs = Comparison.compare(in, k, engine.run(v4, v6, in), gaps);
+            List<Comparison.Mismatch> diffs = Comparison.compare(first, k, engine.run(v4, v6, first), gaps);
             if (!diffs.isEmpty()) {
+                // shrink towards the same kind of difference, so the reproducer does not drift to another one
+                Comparison.Kind kind0 = diffs.get(0).kind();
                 Shrinker shrinker = new Shrinker(cs -> {
                     try {
-                        Observation kk = kernel.run(cs.ipv4Rules(), cs.ipv6Rules(), cs.packets());
-                        return !Comparison.compare(cs.packets(), kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(),
-                                cs.packets()), gaps).isEmpty();
+                        List<Injection> p = salted(cs.packets());
+                        Observation kk = kernel.run(cs.ipv4Rules(), cs.ipv6Rules(), p);
+                        return Comparison.compare(p, kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(), p), gaps)
+                                .stream().anyMatch(m -> m.kind() == kind0);
                     } catch (KernelDut.RulesetRefused e) {
                         return false;
                     }
                 }, c.shrinkTries());
                 Shrinker.Case small = shrinker.shrink(new Shrinker.Case(v4, v6, in));
-                List<Comparison.Mismatch> smallDiffs = Comparison.compare(small.packets(),
-                        kernel.run(small.ipv4Rules(), small.ipv6Rules(), small.packets()),
-                        engine.run(small.ipv4Rules(), small.ipv6Rules(), small.packets()), gaps);
-                failures.add(new Failure(title + ", shrunk in " + shrinker.tries() + " runs", small,
-                        smallDiffs.isEmpty() ? diffs : smallDiffs));
+                List<Injection> sp = salted(small.packets());
+                List<Comparison.Mismatch> smallDiffs = Comparison.compare(sp,
+                        kernel.run(small.ipv4Rules(), small.ipv6Rules(), sp),
+                        engine.run(small.ipv4Rules(), small.ipv6Rules(), sp), gaps);
+                failures.add(smallDiffs.isEmpty()
+                        ? new Failure(title + " (the shrunk case did not fail again: the original is shown)",
+                                new Shrinker.Case(v4, v6, in), diffs)
+                        : new Failure(title + ", shrunk in " + shrinker.tries() + " runs", small, smallDiffs));
             }
         }
         Figures f = new Figures(c.rulesets(), random, docker, kube, packets, frames, refused, compared, failures.size(),
@@ -156,6 +181,15 @@ public final class DifferentialRun {
             }
         }
         return out;
+    }
+
+    /** jnetfilter's save of {@code text}, or null when it refuses it as the kernel did. */
+    static String acceptedByJnetfilter(Family family, String text) {
+        try {
+            return SaveFiles.write(SaveFiles.read(family, Rulesets.withAllTables(text)));
+        } catch (SaveFiles.Invalid e) {
+            return null;
+        }
     }
 
     /**

@@ -42,6 +42,30 @@ public final class Frames {
         return (icmp >= 130 && icmp <= 137) || icmp == 143;
     }
 
+    /**
+     * ICMP "fragment reassembly time exceeded" (type 11 code 1, ICMPv6 3/1): sent by the kernel when a
+     * reassembly queue expires, 30 or 60 s after its first fragment, so during some later case; the
+     * harness's cases last milliseconds on both sides, and shrinking may leave incomplete series behind.
+     */
+    static boolean isReassemblyTimeout(byte[] frame) {
+        if (frame.length < EthernetHeader.LENGTH + 20) {
+            return false;
+        }
+        MemorySegment s = MemorySegment.ofArray(frame);
+        int type = Be.u16(s, EthernetHeader.ETHER_TYPE);
+        int l3 = EthernetHeader.LENGTH;
+        if (type == EthernetHeader.ETH_P_IP && Be.u8(s, l3 + Ipv4Header.PROTOCOL) == Checksums.PROTO_ICMP) {
+            int l4 = l3 + (Be.u8(s, l3) & 0xF) * 4;
+            return frame.length >= l4 + 2 && Be.u8(s, l4) == 11 && Be.u8(s, l4 + 1) == 1;
+        }
+        if (type == EthernetHeader.ETH_P_IPV6 && frame.length >= l3 + Ipv6Header.LENGTH + 2
+                && Be.u8(s, l3 + Ipv6Header.NEXT_HEADER) == Checksums.PROTO_ICMPV6) {
+            int l4 = l3 + Ipv6Header.LENGTH;
+            return Be.u8(s, l4) == 3 && Be.u8(s, l4 + 1) == 1;
+        }
+        return false;
+    }
+
     /** tcpdump-like: "IPv4 10.1.0.2 > 10.2.0.2 ttl 63 id 4660 len 40 tcp 1024 > 80 [S] seq 1 ack 0". */
     public static String describe(byte[] frame) {
         if (frame.length < EthernetHeader.LENGTH) {

@@ -1,6 +1,7 @@
 package org.jnetfilter.difftest;
 
 import java.util.List;
+import org.jnetfilter.core.rules.Family;
 
 /**
  * The kernel side: one {@link Topology} and {@link Wire} kept for many rulesets. Per ruleset: restore
@@ -36,8 +37,8 @@ public final class KernelDut implements AutoCloseable {
 
     /** Runs one case: rulesets (restore text, any tables; missing tables are loaded empty) and packets. */
     public Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets) {
-        load("iptables-legacy-restore", Rulesets.withAllTables(ipv4Rules));
-        load("ip6tables-legacy-restore", Rulesets.withAllTables(ipv6Rules));
+        load(Family.IPV4, "iptables-legacy-restore", Rulesets.withAllTables(ipv4Rules));
+        load(Family.IPV6, "ip6tables-legacy-restore", Rulesets.withAllTables(ipv6Rules));
         // the flush also forgets entries the previous case left; expectations start from nothing
         topology.inDut(null, "conntrack", "-F");
         wire.drain();
@@ -60,10 +61,10 @@ public final class KernelDut implements AutoCloseable {
         return lastSave6;
     }
 
-    private void load(String tool, String text) {
+    private void load(Family family, String tool, String text) {
         Shell.Result r = topology.inDut(text, tool);
         if (!r.ok()) {
-            throw new RulesetRefused(tool + " refused the ruleset (" + r.exit() + "): " + r.stderr().strip());
+            throw new RulesetRefused(family, tool + " refused the ruleset (" + r.exit() + "): " + r.stderr().strip());
         }
     }
 
@@ -78,9 +79,15 @@ public final class KernelDut implements AutoCloseable {
     /** The kernel would not load a generated ruleset: a generator bug, reported with the kernel's message. */
     public static final class RulesetRefused extends RuntimeException {
         private static final long serialVersionUID = 1L;
+        private final transient Family family;
 
-        RulesetRefused(String message) {
+        RulesetRefused(Family family, String message) {
             super(message);
+            this.family = family;
+        }
+
+        public Family family() {
+            return family;
         }
     }
 

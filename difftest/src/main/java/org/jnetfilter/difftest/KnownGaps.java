@@ -22,6 +22,7 @@ public final class KnownGaps {
             Map.entry("generate.mangle-targets", "TTL/HL/TOS/DSCP/TCPMSS targets"),
             Map.entry("generate.tcpmss", "TCPMSS --set-mss targets"),
             Map.entry("generate.local-fragments", "fragments addressed to dut itself"),
+            Map.entry("generate.statistic-nth", "statistic --mode nth matches"),
             Map.entry("generate.ipv4-no-route", "IPv4 packets to destinations without a route"),
             Map.entry("compare.conntrack", "the conntrack table"),
             Map.entry("compare.packets", "the frames dut sends (forwarded, generated)"),

@@ -27,12 +27,17 @@ import org.jnetfilter.core.rules.Hook;
  * <li>UDP to a closed port (__udp4_lib_rcv / __udp6_lib_rcv): port unreachable through icmp_send /
  *   icmpv6_send, not for broadcasts, not when the checksum is wrong.</li>
  * </ul>
- * Not a hot path; one small array per answer.
+ * IPv6 fragments reach the stack one by one (INPUT sees each: Linux reassembles IPv6 in the Fragment
+ * header's protocol handler, ipv6_frag_rcv, after the hook), so they are reassembled here first: by
+ * source, destination and identification, complete when the pieces from offset 0 to the last (M clear)
+ * join without holes. Not a hot path; one small array per answer.
  */
 final class LocalStack {
     private final Host host;
     private final IcmpErrors icmp;
     private final java.util.SplittableRandom random = new java.util.SplittableRandom(2);
+    private final java.util.Map<String, java.util.TreeMap<Integer, byte[]>> fragmentsByKey = new java.util.HashMap<>();
+    private final java.util.Map<String, byte[]> firstHeaderByKey = new java.util.HashMap<>();
 
     LocalStack(Host host, IcmpErrors icmp) {
         this.host = host;
@@ -91,6 +96,12 @@ final class LocalStack {
     }
 
     private byte[] answer6(String ifname, byte[] d, long now) {
+        if (d.length >= Ipv6Header.LENGTH + 8 && (d[6] & 0xFF) == Ipv6Header.NEXTHDR_FRAGMENT) {
+            d = reassemble6(d);
+            if (d == null) {
+                return null;
+            }
+        }
         MemorySegment s = MemorySegment.ofArray(d);
         Ipv6Header ip = new Ipv6Header().wrap(s, 0);
         int len = Math.min(Ipv6Header.LENGTH + ip.payloadLength(), d.length);
@@ -125,6 +136,54 @@ final class LocalStack {
                 return null;
             }
         }
+    }
+
+    /** The datagram when {@code fragment} completes one (Fragment header removed), else null. */
+    private byte[] reassemble6(byte[] fragment) {
+        MemorySegment s = MemorySegment.ofArray(fragment);
+        int at = Ipv6Header.LENGTH;
+        int offsetAndM = Be.u16(s, at + 2);
+        int offset = offsetAndM & ~7;
+        boolean more = (offsetAndM & 1) != 0;
+        long id = Be.s32(s, at + 4) & 0xFFFF_FFFFL;
+        String key = java.util.HexFormat.of().formatHex(fragment, 8, 40) + "/" + id;
+        int payloadEnd = Math.min(fragment.length, Ipv6Header.LENGTH + Be.u16(s, 4));
+        byte[] piece = java.util.Arrays.copyOfRange(fragment, at + 8, payloadEnd);
+        var pieces = fragmentsByKey.computeIfAbsent(key, k -> new java.util.TreeMap<>());
+        pieces.put(offset, piece);
+        if (offset == 0) {
+            firstHeaderByKey.put(key, java.util.Arrays.copyOf(fragment, at + 8));
+        }
+        if (!more) {
+            // the last piece has arrived: its end is the datagram's length (kept under a key below 0)
+            pieces.put(Integer.MIN_VALUE, java.nio.ByteBuffer.allocate(4).putInt(offset + piece.length).array());
+        }
+        if (!pieces.containsKey(Integer.MIN_VALUE) || !firstHeaderByKey.containsKey(key)) {
+            return null;
+        }
+        int total = java.nio.ByteBuffer.wrap(pieces.get(Integer.MIN_VALUE)).getInt();
+        java.io.ByteArrayOutputStream payload = new java.io.ByteArrayOutputStream();
+        for (var e : pieces.entrySet()) {
+            if (e.getKey() < 0) {
+                continue;
+            }
+            if (e.getKey() != payload.size()) {
+                return null; // a hole (or an overlap, which this harness never sends)
+            }
+            payload.writeBytes(e.getValue());
+        }
+        if (payload.size() != total) {
+            return null;
+        }
+        byte[] head = firstHeaderByKey.remove(key);
+        fragmentsByKey.remove(key);
+        byte[] out = new byte[Ipv6Header.LENGTH + total];
+        System.arraycopy(head, 0, out, 0, Ipv6Header.LENGTH);
+        System.arraycopy(payload.toByteArray(), 0, out, Ipv6Header.LENGTH, total);
+        MemorySegment o = MemorySegment.ofArray(out);
+        Be.u16(o, 4, total);
+        out[6] = head[Ipv6Header.LENGTH]; // the Fragment header's next header
+        return out;
     }
 
     /** Whether an answer is ICMP or ICMPv6 (sent by the kernel's ICMP socket rather than TCP's control socket). */

@@ -31,7 +31,7 @@ public record Observation(List<List<Emitted>> emitted, Map<String, String> count
         for (List<Wire.Captured> one : out) {
             List<Emitted> e = new ArrayList<>(one.size());
             for (Wire.Captured c : one) {
-                if (!Frames.isNeighbourDiscovery(c.frame())) {
+                if (!Frames.isNeighbourDiscovery(c.frame()) && !Frames.isReassemblyTimeout(c.frame())) {
                     e.add(new Emitted(c.dutInterface(), c.frame()));
                 }
             }

@@ -277,6 +277,43 @@ public final class RulesetGenerator {
         if (rnd.nextInt(12) == 0) {
             r.append(" -m dscp ").append(neg()).append("--dscp 0x").append(Integer.toHexString(rnd.nextInt(3) * 8));
         }
+        if (!v6 && rnd.nextInt(14) == 0) {
+            r.append(" -m tos ").append(neg()).append("--tos 0x").append(rnd.nextBoolean() ? "10/0x3f" : "0/0xff");
+        }
+        if (rnd.nextInt(16) == 0) {
+            r.append(" -m string --algo ").append(rnd.nextBoolean() ? "bm" : "kmp").append(' ').append(neg())
+                    .append("--string ").append(rnd.nextBoolean() ? "abc" : "xyz");
+        }
+        if ("tcp".equals(proto) && rnd.nextInt(10) == 0) {
+            r.append(" -m tcpmss ").append(neg()).append("--mss ").append(rnd.nextBoolean() ? "1400:1500" : "536");
+        }
+        if ("tcp".equals(proto) && rnd.nextInt(14) == 0) {
+            r.append(" -m ecn ").append(rnd.nextBoolean() ? "--ecn-tcp-cwr" : "! --ecn-tcp-ece");
+        }
+        if (inAllowed(owner) && !owner.equals("INPUT") || owner.equals("INPUT")) {
+            if (!owner.equals("OUTPUT") && !owner.equals("POSTROUTING") && rnd.nextInt(16) == 0) {
+                r.append(" -m mac ").append(neg()).append("--mac-source ")
+                        .append(Topology.mac(rnd.nextBoolean() ? Topology.MAC_A : Topology.MAC_B));
+            }
+        }
+        if (features.on("statistic-nth") && rnd.nextInt(20) == 0) {
+            r.append(" -m statistic --mode nth ").append(neg()).append("--every ").append(2 + rnd.nextInt(3))
+                    .append(" --packet ").append(rnd.nextInt(2));
+        }
+        if (rnd.nextInt(24) == 0) {
+            r.append(" -m quota ").append(neg()).append("--quota ").append(200 + rnd.nextInt(2000));
+        }
+        if (!v6 && rnd.nextInt(24) == 0) {
+            // the first 32-bit word's total length field (u32 "0&0xFFFF=...")
+            r.append(" -m u32 ").append(neg()).append("--u32 \"0&0xFFFF=0x0:0x3C\"");
+        }
+        if (v6 && rnd.nextInt(20) == 0) {
+            r.append(" -m ipv6header ").append(neg()).append("--header ").append(rnd.nextBoolean() ? "frag" : "hop,frag")
+                    .append(rnd.nextBoolean() ? " --soft" : "");
+        }
+        if (v6 && rnd.nextInt(20) == 0) {
+            r.append(" -m frag ").append(rnd.nextBoolean() ? "--fragfirst" : "--fragmore");
+        }
         if (rnd.nextInt(10) == 0) {
             r.append(" -m comment --comment \"rule ").append(rnd.nextInt(1000)).append('"');
         }
@@ -301,6 +338,11 @@ public final class RulesetGenerator {
         }
         if (features.mangleTargets() || !table.equals("mangle")) {
             options.add(" -j MARK --set-xmark 0x" + Integer.toHexString(1 + rnd.nextInt(3)) + "/0xff");
+            options.add(rnd.nextBoolean() ? " -j MARK --or-mark 0x4" : " -j MARK --and-mark 0xfe");
+        }
+        if (rnd.nextInt(4) == 0) {
+            options.add(" -j LOG --log-prefix \"difftest \"");
+            options.add(" -j NFLOG --nflog-group " + rnd.nextInt(3));
         }
         if (features.conntrack() && !table.equals("raw")) {
             options.add(" -j CONNMARK --set-mark 0x" + Integer.toHexString(1 + rnd.nextInt(2)));
@@ -318,6 +360,18 @@ public final class RulesetGenerator {
                     options.add(" -j DSCP --set-dscp 0x0" + (1 + rnd.nextInt(7)));
                     if (!v6) {
                         options.add(" -j TOS --set-tos 0x10/0x3f");
+                        options.add(rnd.nextBoolean() ? " -j TTL --ttl-set 9" : " -j TTL --ttl-inc 1");
+                    } else {
+                        options.add(rnd.nextBoolean() ? " -j HL --hl-set 9" : " -j HL --hl-inc 1");
+                    }
+                    if (owner.equals("FORWARD") || owner.equals("OUTPUT") || owner.equals("POSTROUTING")) {
+                        options.add(" -j CLASSIFY --set-class 1:" + (1 + rnd.nextInt(9)));
+                    }
+                    if ("tcp".equals(proto)) {
+                        options.add(" -j TCPOPTSTRIP --strip-options " + (rnd.nextBoolean() ? "mss" : "wscale,mss"));
+                        if (!v6) {
+                            options.add(" -j ECN --ecn-tcp-remove");
+                        }
                     }
                     if (features.on("tcpmss") && "tcp".equals(proto)
                             && (owner.equals("FORWARD") || owner.equals("POSTROUTING"))) {

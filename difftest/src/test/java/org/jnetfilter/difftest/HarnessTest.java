@@ -205,4 +205,39 @@ class HarnessTest {
         var host = org.jnetfilter.core.host.HostFile.parse("difftest", Topology.hostFile());
         assertThat(host).isNotNull();
     }
+
+    @Test
+    void dutAnswersReassembledIpv6UdpFragmentsWithOnePortUnreachable() {
+        var client = PacketCrafter.Address.v6(Topology.NET_A_V6, 6);
+        var dut = PacketCrafter.Address.v6(Topology.NET_A_V6, 1);
+        byte[] whole = PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_UDP,
+                PacketCrafter.udp(443, 1024, 40));
+        List<Injection> in = new ArrayList<>();
+        for (byte[] f : PacketCrafter.fragments(whole, 24, 5)) {
+            in.add(new Injection(Topology.A, PacketCrafter.frame(Topology.A, f), "fragment"));
+        }
+        Observation o = new JnetfilterEngine().run("", "", in);
+        assertThat(o.emitted().get(0)).isEmpty();
+        assertThat(o.emitted().get(1)).hasSize(1);
+        assertThat(o.emitted().get(1).get(0).toString())
+                .isEqualTo("veth-a IPv6 2001:db8:1::1 > 2001:db8:1::6 hlim 64 plen 96 icmp6 1/4 id 0 seq 0");
+        // INPUT saw both fragments (Linux reassembles IPv6 after the hook)
+        assertThat(o.counters6()).containsEntry("filter INPUT policy ACCEPT", "2 " + (in.get(0).frame().length
+                + in.get(1).frame().length - 2 * EthernetHeader.LENGTH));
+    }
+
+    @Test
+    void aFragmentSaltChangesOnlyFragmentIdentifications() {
+        byte[] whole = PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(Topology.HOST_A_V4),
+                PacketCrafter.Address.v4(Topology.HOST_B_V4)).flags(0).id(9), Checksums.PROTO_UDP,
+                PacketCrafter.udp(1, 2, 40));
+        Injection plain = new Injection(Topology.A, PacketCrafter.frame(Topology.A, whole), "whole");
+        assertThat(plain.withFragmentSalt(100)).isSameAs(plain);
+        Injection frag = new Injection(Topology.A, PacketCrafter.frame(Topology.A,
+                PacketCrafter.fragments(whole, 16, 9).get(0)), "fragment");
+        Injection salted = frag.withFragmentSalt(100);
+        Ipv4Header ip = new Ipv4Header().wrap(MemorySegment.ofArray(salted.frame()), EthernetHeader.LENGTH);
+        assertThat(ip.identification()).isEqualTo(109);
+        assertThat(ip.checksumValid()).isTrue();
+    }
 }
