@@ -53,7 +53,8 @@ final class ReplayCommand {
 
     static final String USAGE = """
             Usage: jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
-                              [--counters FILE] [--verdicts FILE.jsonl] [--seed N] [--iface NAME]
+                              [--counters FILE] [--verdicts FILE.jsonl] [--conntrack FILE] [--seed N]
+                              [--iface NAME]
 
             Runs the packets of IN (pcap or pcapng; Ethernet, raw IP or Linux cooked) through a host with
             the rules of SAVE (iptables-save) and SAVE6 (ip6tables-save), and writes what leaves each
@@ -66,6 +67,7 @@ final class ReplayCommand {
               --iface NAME       the ingress of classic pcap packets and unnamed pcapng interfaces
               --counters FILE    the counters of every table afterwards, iptables-save -c format
               --verdicts FILE    one JSON object per input packet: verdict, rules hit, NAT, ctstate, egress
+              --conntrack FILE   the connection tracking table at the end, as conntrack -L lists it (sorted)
               --seed N           the seed of everything random (statistic, NAT ports, IP IDs); default 0""";
 
     static int run(String[] args, PrintStream out, PrintStream err) {
@@ -76,6 +78,7 @@ final class ReplayCommand {
         String outFile = null;
         String counters = null;
         String verdicts = null;
+        String conntrackFile = null;
         String iface = null;
         long seed = 0;
         for (int i = 0; i < args.length; i++) {
@@ -102,6 +105,7 @@ final class ReplayCommand {
                 case "--out" -> outFile = v;
                 case "--counters" -> counters = v;
                 case "--verdicts" -> verdicts = v;
+                case "--conntrack" -> conntrackFile = v;
                 case "--iface" -> iface = v;
                 case "--seed" -> {
                     try {
@@ -166,6 +170,10 @@ final class ReplayCommand {
                 }
                 Files.writeString(Path.of(counters), sb.toString(), StandardCharsets.UTF_8);
             }
+            if (conntrackFile != null) {
+                // the table as conntrack -L would list it when the last packet was seen
+                Files.writeString(Path.of(conntrackFile), replay.conntrack.list(null, replay.now), StandardCharsets.UTF_8);
+            }
             return code;
         } catch (NoSuchFileException e) {
             err.println("jnf replay: " + e.getFile() + ": No such file or directory");
@@ -179,15 +187,18 @@ final class ReplayCommand {
     /** One replay: the datapath, the output capture and the verdict log. */
     static final class Replay implements AutoCloseable, PacketSink {
         final Datapath datapath;
+        final org.jnetfilter.core.conntrack.Conntrack conntrack;
         private final PcapngWriter writer;
         private final BufferedWriter verdictOut;
         private final VerdictRecorder recorder;
-        private long now;
+        long now;
         long packets;
 
         Replay(Host host, Path outFile, long seed, Path verdicts) throws IOException {
             writer = PcapngWriter.create(outFile, LinkType.ETHERNET, List.of());
-            datapath = Engine.datapath(host, this, seed);
+            Engine.Parts parts = Engine.build(host, this, seed);
+            datapath = parts.datapath();
+            conntrack = parts.conntrack();
             if (verdicts != null) {
                 verdictOut = Files.newBufferedWriter(verdicts, StandardCharsets.UTF_8);
                 recorder = new VerdictRecorder();

@@ -118,6 +118,38 @@ class ReplayCommandTest {
     }
 
     @Test
+    void aStatefulRulesetTracksTheConnectionAndListsItAsConntrackDoes() throws Exception {
+        Files.writeString(dir.resolve("host"), HOST);
+        Files.writeString(dir.resolve("rules"), """
+                *nat
+                :PREROUTING ACCEPT [0:0]
+                :INPUT ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                :POSTROUTING ACCEPT [0:0]
+                -A POSTROUTING -o eth1 -j MASQUERADE
+                COMMIT
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD DROP [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+                -A FORWARD -i eth0 -p tcp -m tcp --dport 80 -j ACCEPT
+                COMMIT
+                """);
+        try (PcapngWriter w = PcapngWriter.create(dir.resolve("in.pcapng"), LinkType.ETHERNET, List.of("eth0"))) {
+            w.write(0, 1_000_000_000L, frame("tcp 10.0.1.5:40000 -> 192.0.2.80:80 in eth0"));
+        }
+        Run r = replay("replay", "--host", dir.resolve("host").toString(), "--rules", dir.resolve("rules").toString(),
+                "--in", dir.resolve("in.pcapng").toString(), "--out", dir.resolve("out.pcapng").toString(),
+                "--verdicts", dir.resolve("v.jsonl").toString(), "--conntrack", dir.resolve("ct").toString());
+        assertThat(r.err()).isEmpty();
+        String v = Files.readString(dir.resolve("v.jsonl"));
+        assertThat(v).contains("\"verdict\":\"ACCEPT\"", "\"egress\":\"eth1\"", "\"ctstate\":\"NEW\"",
+                "\"nat\":{\"src\":\"10.0.1.5:40000 -> 10.0.2.1:40000\"}");
+        assertThat(Files.readString(dir.resolve("ct"))).startsWith("tcp      6 120 SYN_SENT src=10.0.1.5 dst=192.0.2.80 sport=40000 dport=80 [UNREPLIED] src=192.0.2.80 dst=10.0.2.1 sport=80 dport=40000");
+    }
+
+    @Test
     void aMalformedCaptureIsReportedWithItsByteOffset() throws Exception {
         Files.writeString(dir.resolve("host"), HOST);
         Files.writeString(dir.resolve("rules"), RULES);
