@@ -112,6 +112,16 @@ class ReplayCommandTest {
         assertThat(names).containsExactly("eth1", "@local");
         assertThat(times).containsExactly(1_000_000_000L, 1_200_000_000L);
 
+        // the linear reference walk gives the same verdicts, outputs and counters as the classifiers
+        Run linear = replay("replay", "--linear", "--host", dir.resolve("host").toString(), "--rules",
+                dir.resolve("rules").toString(), "--in", dir.resolve("in.pcapng").toString(), "--out",
+                dir.resolve("out-linear.pcapng").toString(), "--counters", dir.resolve("counters-linear").toString(),
+                "--verdicts", dir.resolve("v-linear.jsonl").toString());
+        assertThat(linear.code()).isZero();
+        assertThat(Files.readAllLines(dir.resolve("v-linear.jsonl"))).isEqualTo(v);
+        assertThat(Files.readAllBytes(dir.resolve("out-linear.pcapng"))).isEqualTo(Files.readAllBytes(dir.resolve("out.pcapng")));
+        assertThat(Files.readString(dir.resolve("counters-linear"))).isEqualTo(Files.readString(dir.resolve("counters")));
+
         String counters = Files.readString(dir.resolve("counters"));
         assertThat(counters).contains(":FORWARD DROP [1:60]", "[1:60] -A FORWARD -p tcp -m tcp --dport 80 -j WEB",
                 "[1:28] -A INPUT -p udp -j DROP");
