@@ -12,6 +12,7 @@ import org.jnetfilter.core.rules.IpNet;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Match;
 import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleList;
 import org.jnetfilter.core.rules.RuleSpec;
 import org.jnetfilter.core.rules.Table;
 import org.jnetfilter.core.rules.Target;
@@ -56,6 +57,9 @@ public final class ClassifiedWalk {
         Chain[] stackChain = new Chain[8];
         ChainClassifier[] stackClassifier = new ChainClassifier[8];
         long[] stackKey = new long[8];
+        /** The last built-in chain's rules and classifier: most walks start where the previous one did. */
+        RuleList lastRules;
+        ChainClassifier lastClassifier;
 
         void ensure(int size) {
             if (stackChain.length < size) {
@@ -113,7 +117,14 @@ public final class ClassifiedWalk {
         int depth = 0;
         int highWater = 0;
         Chain chain = builtin;
-        ChainClassifier cc = CompiledChains.of(builtin, table.family(), table.name(), st.probe);
+        ChainClassifier cc;
+        if (builtin.rules() == st.lastRules) {
+            cc = st.lastClassifier;
+        } else {
+            cc = CompiledChains.of(builtin, table.family(), table.name(), st.probe);
+            st.lastRules = builtin.rules();
+            st.lastClassifier = cc;
+        }
         long after = Long.MIN_VALUE;
         try {
             while (true) {
@@ -177,11 +188,12 @@ public final class ClassifiedWalk {
                         after = at;
                     }
                     case Target.Jump j -> {
-                        Chain to = table.chain(j.chain());
-                        if (to == null) {
-                            throw new IllegalStateException("rule " + cc.number(e.key) + " of " + table.name() + "/"
-                                    + chain.name() + " jumps to missing chain " + j.chain());
+                        // the jump's target in this generation, from the rule's site when it was here before
+                        Entry.JumpSite site = e.site;
+                        if (site == null || site.table().get() != table) {
+                            site = jumpSite(e, j, table, chain, cc, st);
                         }
+                        Chain to = site.chain();
                         if (!j.isGoto()) {
                             if (depth >= stackSize) {
                                 trace.stackExhausted(table, chain, number);
@@ -195,7 +207,7 @@ public final class ClassifiedWalk {
                         }
                         trace.jump(table, chain, number, to, j.isGoto());
                         chain = to;
-                        cc = classifierOf(e, to, table, st);
+                        cc = site.classifier();
                         after = Long.MIN_VALUE;
                     }
                     case Target.Extension x -> {
@@ -221,15 +233,20 @@ public final class ClassifiedWalk {
         }
     }
 
-    /** The classifier of a jump's target chain, from the jumping entry's cache when the chain is the same. */
-    private static ChainClassifier classifierOf(Entry e, Chain to, Table table, WalkState st) {
-        Entry.JumpSite site = e.site;
-        if (site != null && site.chain() == to) {
-            return site.classifier();
+    /** Resolves a jump's target chain by name in {@code table} and remembers it, with its classifier, in the entry. */
+    private static Entry.JumpSite jumpSite(Entry e, Target.Jump j, Table table, Chain chain, ChainClassifier cc,
+                                           WalkState st) {
+        Chain to = table.chain(j.chain());
+        if (to == null) {
+            throw new IllegalStateException("rule " + cc.number(e.key) + " of " + table.name() + "/"
+                    + chain.name() + " jumps to missing chain " + j.chain());
         }
-        ChainClassifier c = CompiledChains.of(to, table.family(), table.name(), st.probe);
-        e.site = new Entry.JumpSite(to, c);
-        return c;
+        Entry.JumpSite old = e.site;
+        ChainClassifier c = old != null && old.chain() == to ? old.classifier()
+                : CompiledChains.of(to, table.family(), table.name(), st.probe);
+        Entry.JumpSite site = new Entry.JumpSite(new java.lang.ref.WeakReference<>(table), to, c);
+        e.site = site;
+        return site;
     }
 
     private static int policy(Table table, Chain builtin, PacketContext pkt, Trace trace) {

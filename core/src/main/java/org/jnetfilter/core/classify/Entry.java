@@ -53,8 +53,12 @@ final class Entry {
 
     volatile JumpSite site;
 
-    /** Where a jump of this rule went: the chain and its classifier. */
-    record JumpSite(Chain chain, ChainClassifier classifier) {
+    /**
+     * Where a jump of this rule went in a table generation: the chain and its classifier. The table is
+     * held weakly, so a site does not keep an old generation alive.
+     */
+    record JumpSite(java.lang.ref.WeakReference<org.jnetfilter.core.rules.Table> table, Chain chain,
+                    ChainClassifier classifier) {
     }
 
     Entry(Rule rule, long key, boolean exact, long srcHi, long srcLo, long srcMaskHi, long srcMaskLo, int srcLen,

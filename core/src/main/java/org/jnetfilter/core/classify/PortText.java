@@ -5,8 +5,8 @@ import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * The port ranges of a tcp, udp or sctp match, read from the match's save form
- * ({@code " ! --sport 1:2 --dport 80"}). The save form is the match's canonical, tested text, and
- * the ranges themselves are package-private to the extensions; compile time only.
+ * ({@code " ! --sport 1:2 --dport 80"}): the save form is the match's canonical, tested text, and
+ * the ranges themselves are package-private to the extensions. Compile time only.
  */
 final class PortText {
     private PortText() {
@@ -14,34 +14,50 @@ final class PortText {
 
     /** {sLo, sHi, sInverted, dLo, dHi, dInverted} (inverted as 0/1), any port when absent; null if unreadable. */
     static int[] ranges(ExtensionData data, IpSpec ip) {
-        StringBuilder sb = new StringBuilder();
+        StringBuilder sb = new StringBuilder(48);
         data.save(sb, ip);
-        String[] words = sb.toString().trim().split(" +");
         int[] r = {0, 65535, 0, 0, 65535, 0};
-        for (int i = 0; i < words.length; i++) {
-            String w = words[i];
-            int at = w.equals("--sport") ? 0 : w.equals("--dport") ? 3 : -1;
-            if (at < 0) {
-                continue;
-            }
-            if (i + 1 >= words.length) {
-                return null;
-            }
-            String range = words[i + 1];
-            int colon = range.indexOf(':');
-            try {
-                int lo = colon < 0 ? Integer.parseInt(range) : Integer.parseInt(range.substring(0, colon));
-                int hi = colon < 0 ? lo : Integer.parseInt(range.substring(colon + 1));
-                if (lo < 0 || hi > 65535 || lo > hi) {
-                    return null;
-                }
-                r[at] = lo;
-                r[at + 1] = hi;
-                r[at + 2] = i > 0 && words[i - 1].equals("!") ? 1 : 0;
-            } catch (NumberFormatException e) {
-                return null;
-            }
+        if (!read(sb, "--sport ", r, 0) || !read(sb, "--dport ", r, 3)) {
+            return null;
         }
         return r;
+    }
+
+    /** Reads the range after {@code option} into r[at..at+2]; false when it is there but unreadable. */
+    private static boolean read(StringBuilder s, String option, int[] r, int at) {
+        int i = s.indexOf(option);
+        if (i < 0) {
+            return true;
+        }
+        r[at + 2] = i >= 2 && s.charAt(i - 1) == ' ' && s.charAt(i - 2) == '!' ? 1 : 0;
+        int p = i + option.length();
+        int lo = 0;
+        int digits = 0;
+        while (p < s.length() && Character.isDigit(s.charAt(p)) && digits < 6) {
+            lo = lo * 10 + (s.charAt(p++) - '0');
+            digits++;
+        }
+        if (digits == 0) {
+            return false;
+        }
+        int hi = lo;
+        if (p < s.length() && s.charAt(p) == ':') {
+            p++;
+            hi = 0;
+            digits = 0;
+            while (p < s.length() && Character.isDigit(s.charAt(p)) && digits < 6) {
+                hi = hi * 10 + (s.charAt(p++) - '0');
+                digits++;
+            }
+            if (digits == 0) {
+                return false;
+            }
+        }
+        if (p < s.length() && s.charAt(p) != ' ' || hi > 65535 || lo > hi) {
+            return false;
+        }
+        r[at] = lo;
+        r[at + 1] = hi;
+        return true;
     }
 }

@@ -46,9 +46,15 @@ final class TupleTable {
     private final int inMask;
     private final int outMask;
 
-    /** 0: empty slot; else the 64-bit hash of the bucket's masked key. */
-    private final long[] hashes;
-    private final Entry[][] buckets;
+    /**
+     * Open addressing over slots in chunks of up to {@link #CHUNK} (so a change copies the chunk it
+     * touches, not the table): slot i is {@code hashes[i >>> chunkBits][i & chunkMask]}. A hash of 0
+     * marks an empty slot; else the slot holds the bucket of that 64-bit hash of a masked key.
+     */
+    private final long[][] hashes;
+    private final Entry[][][] buckets;
+    private final int chunkBits;
+    private final int capacity;
     private final int used;
     final int entries;
     final long minKey;
@@ -71,26 +77,30 @@ final class TupleTable {
         }
 
         /**
-         * The tuple a new table gets for an entry: prefix lengths rounded down (IPv4 to 0/8/16/24/32,
-         * IPv6 to multiples of 16), so that nearby prefix lengths share a table.
+         * The tuple a new table gets for an entry: prefix lengths rounded down (IPv4 to 0/16/32, IPv6 to
+         * multiples of 32) and the source port not hashed (an exact source port is rare beside an exact
+         * destination port), so that many tuples share a table. Entries that crowd a bucket of it past
+         * the collision limit get a table of their exact tuple instead.
          */
         Tuple relaxed() {
-            return new Tuple(family, relax(srcLen), relax(dstLen), protocol, sport, dport, in, out);
+            return new Tuple(family, relax(srcLen), relax(dstLen), protocol, false, dport, in, out);
         }
 
         private int relax(int len) {
             if (len == family.addressBits()) {
                 return len;
             }
-            return family == Family.IPV4 ? len & ~7 : len & ~15;
+            return family == Family.IPV4 ? len & ~15 : len & ~31;
         }
     }
 
-    private TupleTable(Tuple tuple, long[] hashes, Entry[][] buckets, int used, int entries, long minKey,
-                       long maxKey) {
+    private TupleTable(Tuple tuple, long[][] hashes, Entry[][][] buckets, int chunkBits, int used, int entries,
+                       long minKey, long maxKey) {
         this.tuple = tuple;
         this.hashes = hashes;
         this.buckets = buckets;
+        this.chunkBits = chunkBits;
+        this.capacity = hashes.length << chunkBits;
         this.used = used;
         this.entries = entries;
         this.minKey = minKey;
@@ -108,8 +118,12 @@ final class TupleTable {
         outMask = tuple.out() ? -1 : 0;
     }
 
+    /** Slots per chunk at most: 8 KiB of hashes, 4 KiB of references. */
+    static final int CHUNK_BITS = 10;
+
     static TupleTable empty(Tuple tuple) {
-        return new TupleTable(tuple, new long[8], new Entry[8][], 0, 0, Long.MAX_VALUE, Long.MIN_VALUE);
+        return new TupleTable(tuple, new long[][] {new long[8]}, new Entry[][][] {new Entry[8][]}, 3, 0, 0,
+                Long.MAX_VALUE, Long.MIN_VALUE);
     }
 
     /** {hi, lo} of a prefix of {@code len} bits, addresses kept as IpNet keeps them. */
@@ -122,16 +136,18 @@ final class TupleTable {
         return new long[] {hi, lo};
     }
 
+    /**
+     * The hash of a masked key: the masked addresses in one product (IPv4; IPv6 adds its high halves),
+     * protocol and ports in a second, devices in a third, folded. Two different keys may hash alike:
+     * they then share a bucket, and the entries' own tests tell them apart.
+     */
     private long hash(long sHi, long sLo, long dHi, long dLo, int protocol, int sport, int dport, int inHash,
                       int outHash) {
-        long h = (sHi & srcMaskHi) * P1;
-        h = (h ^ (sLo & srcMaskLo)) * P2;
-        h = (h ^ (dHi & dstMaskHi)) * P3;
-        h = (h ^ (dLo & dstMaskLo)) * P4;
-        h = (h ^ (((long) (protocol & protocolMask) << 32) | ((long) (sport & sportMask) << 16) | (dport & dportMask)))
-                * P5;
-        h = (h ^ (((long) (inHash & inMask) << 32) | ((outHash & outMask) & 0xFFFFFFFFL))) * P6;
-        h ^= h >>> 29;
+        long h = ((sLo & srcMaskLo) * P1) ^ Long.rotateLeft((dLo & dstMaskLo) * P2, 32);
+        h ^= ((sHi & srcMaskHi) * P3) ^ ((dHi & dstMaskHi) * P4);
+        h ^= (((long) (protocol & protocolMask) << 32) | ((long) (sport & sportMask) << 16) | (dport & dportMask)) * P5;
+        h ^= (((long) (inHash & inMask) << 32) ^ (outHash & outMask)) * P6;
+        h ^= h >>> 31;
         return h == 0 ? 1 : h;
     }
 
@@ -150,11 +166,13 @@ final class TupleTable {
      */
     Entry first(PacketKey k, long mark, long after, long bound) {
         long h = hash(k.srcHi, k.srcLo, k.dstHi, k.dstLo, k.protocol, k.sport, k.dport, k.inHash, k.outHash);
-        long[] hs = hashes;
-        int mask = hs.length - 1;
+        int cb = chunkBits;
+        int cm = (1 << cb) - 1;
+        int mask = capacity - 1;
+        long[][] hs = hashes;
         int i = slot(h, mask);
         while (true) {
-            long s = hs[i];
+            long s = hs[i >>> cb][i & cm];
             if (s == h) {
                 break;
             }
@@ -163,7 +181,7 @@ final class TupleTable {
             }
             i = (i + 1) & mask;
         }
-        Entry[] b = buckets[i];
+        Entry[] b = buckets[i >>> cb][i & cm];
         int n = b.length;
         int j = 0;
         if (n > 0 && b[0].key <= after) {
@@ -196,34 +214,45 @@ final class TupleTable {
     }
 
     private Entry[] bucket(long h) {
-        int mask = hashes.length - 1;
+        int i = find(h);
+        return i < 0 ? EMPTY : buckets[i >>> chunkBits][i & ((1 << chunkBits) - 1)];
+    }
+
+    /** The slot holding hash {@code h}, or -1. */
+    private int find(long h) {
+        int mask = capacity - 1;
+        int cm = (1 << chunkBits) - 1;
         for (int i = slot(h, mask); ; i = (i + 1) & mask) {
-            long s = hashes[i];
+            long s = hashes[i >>> chunkBits][i & cm];
             if (s == h) {
-                return buckets[i];
+                return i;
             }
             if (s == 0) {
-                return EMPTY;
+                return -1;
             }
         }
     }
 
     /** Slots and references the table holds (for memory figures), entries not included. */
     long footprintBytes() {
-        long b = 16L + hashes.length * 8L + 16 + buckets.length * 4L + 64;
-        for (Entry[] bucket : buckets) {
-            if (bucket != null) {
-                b += 16 + bucket.length * 4L;
+        long b = 96 + hashes.length * 40L + capacity * 12L;
+        for (Entry[][] chunk : buckets) {
+            for (Entry[] bucket : chunk) {
+                if (bucket != null) {
+                    b += 16 + bucket.length * 4L;
+                }
             }
         }
         return b;
     }
 
     void forEachEntry(java.util.function.Consumer<Entry> action) {
-        for (Entry[] bucket : buckets) {
-            if (bucket != null) {
-                for (Entry e : bucket) {
-                    action.accept(e);
+        for (Entry[][] chunk : buckets) {
+            for (Entry[] bucket : chunk) {
+                if (bucket != null) {
+                    for (Entry e : bucket) {
+                        action.accept(e);
+                    }
                 }
             }
         }
@@ -309,55 +338,83 @@ final class TupleTable {
             if (touched.isEmpty()) {
                 return base;
             }
-            int capacity = base.hashes.length;
             int newSlots = 0;
             for (Long h : touched.keySet()) {
-                if (base.bucket(h) == EMPTY) {
+                if (base.find(h) < 0) {
                     newSlots++;
                 }
             }
-            long[] hs;
-            Entry[][] bs;
-            int used;
-            if ((base.used + newSlots) * 2L > capacity) {
+            Slots slots;
+            if ((base.used + newSlots) * 2L > base.capacity) {
                 // grow: every live bucket into a table twice the size needed
-                int live = base.used + newSlots;
-                int cap = Integer.highestOneBit(Math.max(8, live * 4 - 1));
-                hs = new long[cap];
-                bs = new Entry[cap][];
-                used = 0;
-                for (int i = 0; i < base.hashes.length; i++) {
-                    long h = base.hashes[i];
-                    if (h != 0 && !touched.containsKey(h) && base.buckets[i].length > 0) {
-                        used += put(hs, bs, h, base.buckets[i]);
+                slots = new Slots(Integer.highestOneBit(Math.max(8, (base.used + newSlots) * 4 - 1)));
+                for (int c = 0; c < base.hashes.length; c++) {
+                    for (int j = 0; j < base.hashes[c].length; j++) {
+                        long h = base.hashes[c][j];
+                        Entry[] b = base.buckets[c][j];
+                        if (h != 0 && b.length > 0 && !touched.containsKey(h)) {
+                            slots.put(h, b);
+                        }
                     }
                 }
             } else {
-                hs = base.hashes.clone();
-                bs = base.buckets.clone();
-                used = base.used;
+                slots = new Slots(base);
             }
             for (Map.Entry<Long, List<Entry>> t : touched.entrySet()) {
                 // a bucket emptied keeps its slot (a probe finds nothing there) until the table grows
-                Entry[] b = t.getValue().toArray(EMPTY);
-                used += put(hs, bs, t.getKey(), b);
+                slots.put(t.getKey(), t.getValue().toArray(EMPTY));
             }
-            return new TupleTable(base.tuple, hs, bs, used, entries, entries == 0 ? Long.MAX_VALUE : minKey,
-                    entries == 0 ? Long.MIN_VALUE : maxKey);
+            return new TupleTable(base.tuple, slots.hashes, slots.buckets, slots.chunkBits, slots.used, entries,
+                    entries == 0 ? Long.MAX_VALUE : minKey, entries == 0 ? Long.MIN_VALUE : maxKey);
+        }
+    }
+
+    /** Chunked slot arrays being filled: fresh, or a copy of a table's that copies a chunk on its first change. */
+    private static final class Slots {
+        final long[][] hashes;
+        final Entry[][][] buckets;
+        final int chunkBits;
+        final int capacity;
+        final boolean[] own;
+        int used;
+
+        Slots(int capacity) {
+            this.capacity = capacity;
+            chunkBits = Math.min(CHUNK_BITS, Integer.numberOfTrailingZeros(capacity));
+            int chunks = capacity >>> chunkBits;
+            hashes = new long[chunks][1 << chunkBits];
+            buckets = new Entry[chunks][1 << chunkBits][];
+            own = new boolean[chunks];
+            Arrays.fill(own, true);
         }
 
-        /** Puts a bucket at its hash; 1 when it took a new slot. */
-        private static int put(long[] hs, Entry[][] bs, long h, Entry[] b) {
-            int mask = hs.length - 1;
+        Slots(TupleTable t) {
+            capacity = t.capacity;
+            chunkBits = t.chunkBits;
+            hashes = t.hashes.clone();
+            buckets = t.buckets.clone();
+            own = new boolean[hashes.length];
+            used = t.used;
+        }
+
+        void put(long h, Entry[] b) {
+            int mask = capacity - 1;
+            int cm = (1 << chunkBits) - 1;
             for (int i = slot(h, mask); ; i = (i + 1) & mask) {
-                if (hs[i] == h) {
-                    bs[i] = b;
-                    return 0;
-                }
-                if (hs[i] == 0) {
-                    hs[i] = h;
-                    bs[i] = b;
-                    return 1;
+                int c = i >>> chunkBits;
+                long s = hashes[c][i & cm];
+                if (s == h || s == 0) {
+                    if (!own[c]) {
+                        hashes[c] = hashes[c].clone();
+                        buckets[c] = buckets[c].clone();
+                        own[c] = true;
+                    }
+                    if (s == 0) {
+                        hashes[c][i & cm] = h;
+                        used++;
+                    }
+                    buckets[c][i & cm] = b;
+                    return;
                 }
             }
         }
