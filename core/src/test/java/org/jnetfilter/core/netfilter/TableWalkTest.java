@@ -434,9 +434,9 @@ class TableWalkTest {
     @Test
     void anExtensionWithoutPacketSemanticsSaysSo() {
         Table t = filter(builtin("INPUT", "ACCEPT",
-                rule(verdict("ACCEPT"), match(ANY, "physdev", "--physdev-is-bridged"))));
+                rule(verdict("ACCEPT"), match(ANY, "osf", "--genre", "Linux"))));
         assertThatThrownBy(() -> walk(t, SSH_SYN)).isInstanceOf(UnsupportedOperationException.class)
-                .hasMessageStartingWith("no packet semantics yet: PhysdevMatch");
+                .hasMessageStartingWith("no packet semantics yet: OsfMatch");
     }
 
     @Test
