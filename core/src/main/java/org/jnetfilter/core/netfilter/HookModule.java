@@ -28,9 +28,10 @@ public interface HookModule {
     /**
      * Whether the datapath must defragment before this module's functions (conntrack: nf_defrag_ipv4/ipv6 at
      * {@link Priorities#CONNTRACK_DEFRAG} in PREROUTING and OUTPUT, registered by the datapath while the module is).
-     * Reassembled datagrams leave as their fragments did (refragmented to the largest one's size).
+     * Reassembled datagrams leave as their fragments did (refragmented to the largest one's size). True unless a
+     * module says otherwise: conntrack, the module this seam is for, needs it.
      */
     default boolean defragments() {
-        return false;
+        return true;
     }
 }

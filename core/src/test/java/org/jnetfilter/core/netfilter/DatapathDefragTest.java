@@ -91,11 +91,6 @@ class DatapathDefragTest {
             return List.of(nf.register(family, Hook.PREROUTING, Priorities.CONNTRACK, "conntrack",
                     p -> Verdict.ACCEPT));
         }
-
-        @Override
-        public boolean defragments() {
-            return true;
-        }
     }
 
     @Test
@@ -140,5 +135,20 @@ class DatapathDefragTest {
         receiveAt(3, f[0]);
         receiveAt(4, f[1]);
         assertThat(h.replyRequests).containsExactly("icmp 3/4 info 500");
+    }
+
+    @Test
+    void conntrackSeesTheReassembledDatagramAndTracksIt() {
+        var conntrack = new org.jnetfilter.core.conntrack.Conntrack(h.host);
+        h.datapath.module(new org.jnetfilter.core.conntrack.ConntrackModule(conntrack));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.NAT, Family.IPV4)));
+        MemorySegment[] f = fragments(SERVER);
+        receiveAt(1, f[0]);
+        receiveAt(2, f[1]);
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+        assertThat(h.events).containsSubsequence("PREROUTING nf_defrag_ipv4", "route forward dev eth1 via 10.0.2.20");
+        // one connection for the whole datagram, not one per fragment (a non-first fragment has no ports)
+        assertThat(conntrack.count()).isEqualTo(1);
+        assertThat(conntrack.list(Family.IPV4, 2)).contains("udp").contains("sport=40000 dport=9999");
     }
 }
