@@ -169,6 +169,10 @@ public final class Datapath {
     // Linux: ip_local_deliver reassembles (IP_DEFRAG_LOCAL_DELIVER); nf_defrag_ipv4/ipv6 before conntrack
     private final Defrag localDefrag = new Defrag(Family.IPV4);
     private final Map<Family, Defrag> conntrackDefrag = new EnumMap<>(Family.class);
+    // whether a reassembly may hold queues or expired ones not yet reported: only then is it asked to expire them
+    // (the common packet is no fragment, and asking allocates)
+    private boolean localFragments;
+    private boolean conntrackFragments;
     private LogSink logSink = LogSink.NONE;
     private RandomGenerator random = new SplittableRandom(0);
     private int depth = -1;
@@ -283,6 +287,7 @@ public final class Datapath {
         }
         int user = pkt.hook() == Hook.PREROUTING ? (ipv4 ? IP_DEFRAG_CONNTRACK_IN : IP6_DEFRAG_CONNTRACK_IN)
                 : ipv4 ? IP_DEFRAG_CONNTRACK_OUT : IP6_DEFRAG_CONNTRACK_OUT;
+        conntrackFragments = true;
         Defrag.Result r = defrag.add(pkt.segment(), pkt.networkOffset(), pkt.length(), pkt.nowNanos(), user,
                 pkt.inInterface().isEmpty() ? null : pkt.inInterface());
         return switch (r.outcome()) {
@@ -475,13 +480,21 @@ public final class Datapath {
      */
     private void expireFragments(Slot s) {
         long now = s.pkt.nowNanos();
-        for (Defrag.Expired e : localDefrag.expire(now)) {
-            s.fragmentExpired(e, true);
-        }
-        for (Map.Entry<Family, Defrag> d : conntrackDefrag.entrySet()) {
-            for (Defrag.Expired e : d.getValue().expire(now)) {
-                s.fragmentExpired(e, d.getKey() == Family.IPV6);
+        if (localFragments) {
+            for (Defrag.Expired e : localDefrag.expire(now)) {
+                s.fragmentExpired(e, true);
             }
+            localFragments = localDefrag.queues() > 0;
+        }
+        if (conntrackFragments) {
+            boolean queued = false;
+            for (Map.Entry<Family, Defrag> d : conntrackDefrag.entrySet()) {
+                for (Defrag.Expired e : d.getValue().expire(now)) {
+                    s.fragmentExpired(e, d.getKey() == Family.IPV6);
+                }
+                queued |= d.getValue().queues() > 0;
+            }
+            conntrackFragments = queued;
         }
     }
 
@@ -968,6 +981,7 @@ public final class Datapath {
             pkt.outInterface("").routeMtu(0);
             if (pkt.family() == Family.IPV4 && (pkt.networkU16(6) & 0x3FFF) != 0) {
                 // Linux: ip_local_deliver reassembles before INPUT (already done when conntrack defragments)
+                localFragments = true;
                 Defrag.Result r = localDefrag.add(buffer, HEADROOM, pkt.length(), pkt.nowNanos(),
                         IP_DEFRAG_LOCAL_DELIVER, in.name);
                 switch (r.outcome()) {
