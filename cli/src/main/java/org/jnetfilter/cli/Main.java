@@ -37,6 +37,9 @@ public final class Main {
         if (Iptables.PERSONALITIES.contains(name)) {
             return iptables(name, args, out, err);
         }
+        if (name.equals("ipset")) {
+            return ipset(args, out, err);
+        }
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help")) {
             usage(args.length == 0 ? err : out);
             return args.length == 0 ? 2 : 0;
@@ -45,6 +48,9 @@ public final class Main {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         if (Iptables.PERSONALITIES.contains(sub)) {
             return iptables(sub, rest, out, err);
+        }
+        if (sub.equals("ipset")) {
+            return ipset(rest, out, err);
         }
         if (sub.equals("train")) {
             return train(err);
@@ -65,6 +71,12 @@ public final class Main {
         err.println("jnf: unknown command '" + sub + "'");
         usage(err);
         return 2;
+    }
+
+    private static int ipset(String[] args, PrintStream out, PrintStream err) {
+        org.jnetfilter.iptables.IpsetStore store = new org.jnetfilter.iptables.IpsetStore(StateStore.defaultDirectory());
+        return new org.jnetfilter.iptables.IpsetCommand(store, () -> System.currentTimeMillis() * 1_000_000L,
+                new java.security.SecureRandom()).run(args, System.in, out, err);
     }
 
     private static int iptables(String personality, String[] args, PrintStream out, PrintStream err) {
@@ -197,6 +209,7 @@ public final class Main {
                                              a capture through a host's packet path (replay -h)
                   trace --rules SAVE [--host HOST] 'PACKET'
                                              every hook, table, chain and rule a packet visits
+                  ipset ARGS...              ipset (7.17 syntax) on the sets beside the rules
                   demo [FILE]                trace packets through the bundled Kubernetes node's rules
                                              (or FILE's)
                   version                    print the version
