@@ -73,6 +73,13 @@ public final class Main {
         return 2;
     }
 
+    /** The sets beside the rules, loaded when a rule first names one (-m set, -j SET). */
+    private static void ipsetsOf(java.nio.file.Path dir) {
+        org.jnetfilter.core.ipset.Ipsets.installLoader(() -> new org.jnetfilter.iptables.IpsetCommand(
+                new org.jnetfilter.iptables.IpsetStore(dir), () -> System.currentTimeMillis() * 1_000_000L,
+                new java.security.SecureRandom()).loadForRules());
+    }
+
     private static int ipset(String[] args, PrintStream out, PrintStream err) {
         org.jnetfilter.iptables.IpsetStore store = new org.jnetfilter.iptables.IpsetStore(StateStore.defaultDirectory());
         return new org.jnetfilter.iptables.IpsetCommand(store, () -> System.currentTimeMillis() * 1_000_000L,
@@ -80,6 +87,7 @@ public final class Main {
     }
 
     private static int iptables(String personality, String[] args, PrintStream out, PrintStream err) {
+        ipsetsOf(StateStore.defaultDirectory());
         StateStore store = new StateStore(StateStore.defaultDirectory(), Extensions.standard());
         return new Iptables(store, Extensions.standard(), ZonedDateTime::now).run(personality, args, System.in, out, err);
     }

@@ -102,6 +102,16 @@ public final class IpsetCommand {
             try (IpsetStore.Held lock = store.lock()) {
                 long now = clock.getAsLong();
                 Ipsets sets = load(now);
+                // the rules are read only by the commands that ask for references (destroy, rename, list)
+                var refs = new Object() {
+                    java.util.Map<String, Integer> byName;
+                };
+                sets.ruleReferences(name -> {
+                    if (refs.byName == null) {
+                        refs.byName = ruleReferences();
+                    }
+                    return refs.byName.getOrDefault(name, 0);
+                });
                 StringBuilder sb = new StringBuilder();
                 boolean[] changed = {false};
                 int code;
@@ -115,6 +125,7 @@ public final class IpsetCommand {
                     out.print(sb);
                     if (changed[0]) {
                         store.write(render(sets, now));
+                        Ipsets.storedSetsChanged();
                     }
                 }
                 return code;
@@ -255,7 +266,7 @@ public final class IpsetCommand {
                 List<IpSet> which = name == null ? sets.dumpOrder() : List.of(sets.require(name));
                 String mode = p.cmd() == Cmd.SAVE ? (flags.output.equals("plain") ? "save" : flags.output)
                         : flags.output;
-                print(out, which, mode, flags, now);
+                print(out, sets, which, mode, flags, now);
             }
             case RENAME, SWAP -> {
                 String from = mandatory(a, 0, p.cmd().word, false);
@@ -759,6 +770,49 @@ public final class IpsetCommand {
 
     // ---- the state ----
 
+    /**
+     * The stored sets, read without the lock (the state file is replaced atomically): what the iptables
+     * commands of this JVM resolve {@code -m set} and {@code -j SET} names in.
+     */
+    public Ipsets loadForRules() {
+        return load(clock.getAsLong());
+    }
+
+    /**
+     * How many rules of the stored rulesets name each set (the kernel counts the references of xt_set's
+     * checkentry): read from the rules' save text under the xtables lock, only by the commands that need it.
+     */
+    private java.util.Map<String, Integer> ruleReferences() {
+        java.util.Map<String, Integer> refs = new java.util.HashMap<>();
+        StateStore rules = new StateStore(store.directory(), org.jnetfilter.core.ext.Extensions.standard());
+        try (StateStore.Held held = rules.lock(Integer.MAX_VALUE)) {
+            for (Family f : Family.values()) {
+                for (org.jnetfilter.core.rules.Table t : rules.load(f).tables()) {
+                    for (org.jnetfilter.core.rules.Chain c : t.chains()) {
+                        for (org.jnetfilter.core.rules.Rule r : c.rules()) {
+                            countReferences(r.text(), refs);
+                        }
+                    }
+                }
+            }
+        }
+        return refs;
+    }
+
+    private static void countReferences(String text, java.util.Map<String, Integer> refs) {
+        if (!text.contains("-set ")) {
+            return;
+        }
+        List<String> w = words(text);
+        for (int i = 0; i + 1 < w.size(); i++) {
+            String o = w.get(i);
+            if (o.equals("--match-set") || o.equals("--set") || o.equals("--add-set") || o.equals("--del-set")
+                    || o.equals("--map-set")) {
+                refs.merge(w.get(i + 1), 1, Integer::sum);
+            }
+        }
+    }
+
     private Ipsets load(long now) {
         Ipsets sets = new Ipsets();
         List<String> lines = store.read();
@@ -828,7 +882,8 @@ public final class IpsetCommand {
 
     // ---- listing ----
 
-    private static void print(StringBuilder out, List<IpSet> which, String mode, Flags flags, long now) {
+    private static void print(StringBuilder out, Ipsets sets, List<IpSet> which, String mode, Flags flags,
+            long now) {
         if (mode.equals("xml")) {
             out.append("<ipsets>\n");
         }
@@ -852,7 +907,7 @@ public final class IpsetCommand {
                         }
                     }
                 }
-                case "xml" -> xml(out, s, elems, flags, now);
+                case "xml" -> xml(out, sets, s, elems, flags, now);
                 default -> {
                     if (!first) {
                         out.append('\n');
@@ -864,7 +919,7 @@ public final class IpsetCommand {
                     header(out, s, false);
                     out.append('\n');
                     out.append("Size in memory: ").append(s.memorySize()).append('\n');
-                    out.append("References: ").append(s.references()).append('\n');
+                    out.append("References: ").append(sets.references(s.name())).append('\n');
                     out.append("Number of entries: ").append(elems.size()).append('\n');
                     if (!flags.terse) {
                         out.append("Members:\n");
@@ -882,7 +937,8 @@ public final class IpsetCommand {
         }
     }
 
-    private static void xml(StringBuilder out, IpSet s, List<Map.Entry<Element, Entry>> elems, Flags flags, long now) {
+    private static void xml(StringBuilder out, Ipsets sets, IpSet s, List<Map.Entry<Element, Entry>> elems,
+            Flags flags, long now) {
         out.append("<ipset name=\"").append(s.name()).append("\">\n");
         out.append("<type>").append(s.type().text()).append("</type>\n");
         out.append("<revision>").append(s.type().revision()).append("</revision>\n");
@@ -900,7 +956,7 @@ public final class IpsetCommand {
             }
         }
         out.append("\n<memsize>").append(s.memorySize()).append("</memsize>\n");
-        out.append("<references>").append(s.references()).append("</references>\n");
+        out.append("<references>").append(sets.references(s.name())).append("</references>\n");
         out.append("<numentries>").append(elems.size()).append("</numentries>\n");
         out.append("</header>\n");
         if (!flags.terse) {

@@ -376,6 +376,92 @@ class IpsetKernelDifferentialTest {
         assertEquals("", String.join("\n", mismatches));
     }
 
+    private static Outcome realIptables(String program, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS, program + "-legacy"));
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return new Outcome(p.exitValue(), out, err);
+    }
+
+    private static Outcome mineIptables(Iptables ipt, String program, List<String> args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ipt.run(program, args.toArray(String[]::new), new ByteArrayInputStream(new byte[0]),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void iptablesRulesNamingSetsAreCheckedPrintedAndCountedAsTheKernelDoes() throws Exception {
+        Assumptions.assumeTrue(available, "needs root, ip netns and ipset");
+        Path dir = Files.createTempDirectory("jnf-ipset-diff");
+        IpsetCommand ipset = new IpsetCommand(new IpsetStore(dir), () -> System.currentTimeMillis() * 1_000_000L,
+                new SplittableRandom(3));
+        org.jnetfilter.core.ext.Extensions ext = org.jnetfilter.core.ext.Extensions.standard();
+        Iptables ipt = new Iptables(new StateStore(dir, ext), ext, java.time.ZonedDateTime::now);
+        org.jnetfilter.core.ipset.Ipsets.installLoader(ipset::loadForRules);
+        try {
+            for (String table : new String[] {"filter", "mangle"}) {
+                realIptables("iptables", List.of("-t", table, "-F"));
+                realIptables("ip6tables", List.of("-t", table, "-F"));
+            }
+            for (String reset : new String[] {"flush", "destroy"}) {
+                real(List.of(reset), "");
+                mine(ipset, List.of(reset), "");
+            }
+            String[] script = {
+                "ipset create h hash:ip", "ipset create n6 hash:net family inet6", "ipset create p hash:ip,port",
+                "ipset create l list:set", "ipset create b bitmap:port range 1-100",
+                "iptables -A INPUT -m set --match-set h src -j ACCEPT",
+                "iptables -A INPUT -m set --match-set nosuch src -j ACCEPT",
+                "iptables -A INPUT -m set --match-set n6 src",
+                "ip6tables -A INPUT -m set --match-set h src",
+                "ip6tables -A INPUT -m set --match-set n6 dst,src -j DROP",
+                "ip6tables -A INPUT -m set --match-set b src -j DROP",
+                "iptables -A INPUT -m set ! --match-set p src,dst --return-nomatch ! --update-counters"
+                    + " ! --update-subcounters --packets-gt 5 --bytes-lt 100 -j DROP",
+                "iptables -A INPUT -m set --match-set p src,dst --update-counters ! --packets-eq 3 --bytes-eq 7",
+                "iptables -A INPUT -m set --match-set h src,foo",
+                "iptables -A INPUT -m set --match-set h src,dst,src,dst,src,dst,src",
+                "iptables -A INPUT -m set --match-set h src --packets-gt 1 --packets-lt 3",
+                "iptables -A INPUT -m set --match-set h src ! --packets-gt 1",
+                "iptables -A INPUT -m set --match-set h src --match-set h dst",
+                "iptables -A INPUT -m set --set l src",
+                "iptables -A INPUT -m set --match-set aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa src",
+                "iptables -A FORWARD -j SET --add-set h src --exist --timeout 10 --del-set p src,dst",
+                "iptables -t mangle -A FORWARD -j SET --map-set h src --map-mark --map-prio",
+                "iptables -t mangle -A PREROUTING -j SET --map-set h src --map-prio",
+                "iptables -A INPUT -j SET --map-set h src --map-mark",
+                "iptables -A INPUT -j SET --add-set nosuch src",
+                "iptables -A INPUT -j SET --timeout 99999999999 --add-set h src",
+                "iptables -A INPUT -j SET --exist",
+                "iptables -A INPUT -j SET --add-set h src --add-set h dst",
+                "iptables -S", "iptables -L -n -v", "iptables -t mangle -S", "ip6tables -S",
+                "ipset list -t", "ipset destroy h", "ipset rename h h2", "ipset destroy", "ipset destroy b",
+                "ipset swap h p", "ipset create h2 hash:ip", "ipset swap h h2", "ipset list h -t",
+                "iptables -D INPUT -m set --match-set h src -j ACCEPT", "ipset list h -t",
+                "iptables -F", "iptables -t mangle -F", "ip6tables -F", "ipset destroy h", "ipset list -n",
+            };
+            List<String> mismatches = new ArrayList<>();
+            for (String line : script) {
+                List<String> w = List.of(line.split(" "));
+                String program = w.get(0);
+                List<String> args = w.subList(1, w.size());
+                Outcome k = program.equals("ipset") ? real(args, "") : realIptables(program, args);
+                Outcome m = program.equals("ipset") ? mine(ipset, args, "") : mineIptables(ipt, program, args);
+                if (k.code() != m.code() || !normalise(k.out()).equals(normalise(m.out())) || !k.err().equals(m.err())) {
+                    mismatches.add(line + "\n  kernel: " + k + "\n  jnf:    " + m);
+                }
+            }
+            assertEquals("", String.join("\n", mismatches));
+        } finally {
+            org.jnetfilter.core.ipset.Ipsets.installLoader(org.jnetfilter.core.ipset.Ipsets::new);
+        }
+    }
+
     @Test
     void restoreOfSavedSetsAndRestoreErrorsMatchTheRealIpset() throws Exception {
         Assumptions.assumeTrue(available, "needs root, ip netns and ipset");

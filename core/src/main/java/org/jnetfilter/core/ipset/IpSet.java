@@ -32,6 +32,7 @@ public final class IpSet {
     private final CreateOptions options;
     private final ConcurrentHashMap<Element, Entry> entries = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<String> members = new CopyOnWriteArrayList<>();
+    private volatile String[] memberArray = new String[0];
     private final int[] elementsPerCidr = new int[129];
     private volatile int[] cidrsInUse = new int[0];
     private long nextSeq;
@@ -50,6 +51,7 @@ public final class IpSet {
         synchronized (this) {
             s.entries.putAll(entries);
             s.members.addAll(members);
+            s.memberArray = memberArray;
             System.arraycopy(elementsPerCidr, 0, s.elementsPerCidr, 0, elementsPerCidr.length);
             s.cidrsInUse = cidrsInUse;
             s.nextSeq = nextSeq;
@@ -166,6 +168,7 @@ public final class IpSet {
                 at = where > 0 ? i : i + 1;
             }
             members.add(at, key.name);
+            memberArray = members.toArray(String[]::new);
         }
         entries.put(key, n);
         if (type.netFirst()) {
@@ -258,6 +261,7 @@ public final class IpSet {
         }
         if (type == SetType.LIST_SET) {
             members.remove(e.name);
+            memberArray = members.toArray(String[]::new);
         }
         if (type.netFirst()) {
             countCidr(e.cidr, -1);
@@ -283,6 +287,7 @@ public final class IpSet {
     public synchronized void flush() {
         entries.clear();
         members.clear();
+        memberArray = new String[0];
         java.util.Arrays.fill(elementsPerCidr, 0);
         cidrsInUse = new int[0];
     }
@@ -400,6 +405,33 @@ public final class IpSet {
         key.hi = hi;
         key.lo = lo;
         return null;
+    }
+
+    /** Prefix lengths in use, most specific first (net types). Packet thread; the array is not to be changed. */
+    int[] cidrs() {
+        return cidrsInUse;
+    }
+
+    /** The live entry of exactly {@code key}, or null. Packet thread; allocates nothing. */
+    Entry exact(Element key, long now) {
+        Entry e = entries.get(key);
+        return e == null || e.expired(now) ? null : e;
+    }
+
+    /** list:set: the entry of member {@code name}, or null. */
+    Entry entryOfMember(String name) {
+        Element p = probe();
+        p.name = name;
+        return entries.get(p);
+    }
+
+    /** list:set: the member names in order, as an array that is replaced, never changed. Packet thread. */
+    String[] memberArray() {
+        return memberArray;
+    }
+
+    void mask(Element key, int cidr) {
+        applyMask(key, cidr);
     }
 
     private void applyMask(Element key, int cidr) {

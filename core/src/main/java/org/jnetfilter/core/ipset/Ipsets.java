@@ -19,20 +19,67 @@ public final class Ipsets {
     // ipset: IPSET_MAXNAMELEN - 1
     public static final int MAX_NAME = 31;
 
-    private static volatile Ipsets current = new Ipsets();
+    private static volatile Ipsets current;
+    private static volatile java.util.function.Supplier<Ipsets> loader = Ipsets::new;
+    private static volatile boolean loaded;
 
     private final ConcurrentHashMap<String, IpSet> byName = new ConcurrentHashMap<>();
     /** Set names by the kernel's set index; null for a free index, which the next create takes. */
     private final CopyOnWriteArrayList<String> order = new CopyOnWriteArrayList<>();
 
-    /** The namespace of this JVM. */
+    private java.util.function.ToIntFunction<String> ruleReferences = name -> 0;
+
+    /** The namespace of this JVM; the first call loads it with the installed loader (empty by default). */
     public static Ipsets current() {
-        return current;
+        Ipsets c = current;
+        if (c == null) {
+            synchronized (Ipsets.class) {
+                c = current;
+                if (c == null) {
+                    c = loader.get();
+                    current = c;
+                    loaded = true;
+                }
+            }
+        }
+        return c;
     }
 
     /** Makes {@code sets} the namespace of this JVM. */
-    public static void install(Ipsets sets) {
+    public static synchronized void install(Ipsets sets) {
         current = sets;
+        loaded = false;
+    }
+
+    /** The stored sets changed: a namespace the loader gave is loaded again when next needed. */
+    public static synchronized void storedSetsChanged() {
+        if (loaded) {
+            current = null;
+        }
+    }
+
+    /**
+     * Makes the namespace of this JVM the one {@code load} gives, loaded when a rule first names a set (a
+     * command-line program installs the sets of its state directory).
+     */
+    public static synchronized void installLoader(java.util.function.Supplier<Ipsets> load) {
+        loader = load;
+        current = null;
+        loaded = false;
+    }
+
+    /**
+     * Where the references of iptables rules to sets come from (the rules hold them as the kernel's
+     * xt_set holds a set's reference count): consulted by destroy, rename and listings.
+     */
+    public void ruleReferences(java.util.function.ToIntFunction<String> count) {
+        ruleReferences = count;
+    }
+
+    /** References to the set named {@code name}: list:set members and iptables rules (ipset's "References"). */
+    public int references(String name) {
+        IpSet s = require(name);
+        return s.references() + ruleReferences.applyAsInt(name);
     }
 
     /** The set named {@code name}, or null. Packet thread safe; allocates nothing. */
@@ -119,7 +166,7 @@ public final class Ipsets {
     public synchronized void destroy(String name) {
         if (name == null) {
             for (String n : names()) {
-                if (byName.get(n).references() > 0) {
+                if (references(n) > 0) {
                     throw IpsetException.error("Set cannot be destroyed: it is in use by a kernel component");
                 }
             }
@@ -131,7 +178,7 @@ public final class Ipsets {
             return;
         }
         IpSet s = require(name);
-        if (s.references() > 0) {
+        if (references(name) > 0) {
             throw IpsetException.error("Set cannot be destroyed: it is in use by a kernel component");
         }
         unreferenceMembers(s);
@@ -161,7 +208,7 @@ public final class Ipsets {
     /** Renames (Linux: ip_set_rename): a referenced set cannot be renamed. */
     public synchronized void rename(String from, String to) {
         IpSet s = require(from);
-        if (s.references() > 0) {
+        if (references(from) > 0) {
             throw IpsetException.error("Set cannot be renamed: it is in use by another system");
         }
         if (byName.containsKey(to)) {
