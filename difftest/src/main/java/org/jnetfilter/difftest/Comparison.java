@@ -9,6 +9,7 @@ import java.util.TreeSet;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.packet.EthernetHeader;
 import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.packet.Ipv6Header;
 
 /**
  * Kernel versus engine, for one case. Frames are compared byte for byte after one normalisation, by
@@ -58,14 +59,36 @@ public final class Comparison {
             counters(out, "ipv4", kernel.counters4(), engine.counters4());
             counters(out, "ipv6", kernel.counters6(), engine.counters6());
         }
-        if (!gaps.has("compare.conntrack") && !kernel.conntrack().equals(engine.conntrack())) {
-            List<String> onlyKernel = new ArrayList<>(kernel.conntrack());
-            onlyKernel.removeAll(engine.conntrack());
-            List<String> onlyEngine = new ArrayList<>(engine.conntrack());
-            onlyEngine.removeAll(kernel.conntrack());
+        List<String> kct = natPortsByClass(kernel.conntrack());
+        List<String> ect = natPortsByClass(engine.conntrack());
+        if (!gaps.has("compare.conntrack") && !kct.equals(ect)) {
+            List<String> onlyKernel = new ArrayList<>(kct);
+            onlyKernel.removeAll(ect);
+            List<String> onlyEngine = new ArrayList<>(ect);
+            onlyEngine.removeAll(kct);
             out.add(new Mismatch(Kind.CONNTRACK, -1, "only in the kernel: " + onlyKernel + "; only in the engine: "
                     + onlyEngine));
         }
+        return out;
+    }
+
+    private static final java.util.regex.Pattern CT_PORTS = java.util.regex.Pattern.compile(
+            "sport=(\\d+) dport=(\\d+)(.*?)sport=(\\d+) dport=(\\d+)");
+
+    /**
+     * conntrack -L lines with a reply destination port that differs from the original source port (a port
+     * NAT chose) replaced by its class, as in frames; sorted again.
+     */
+    static List<String> natPortsByClass(List<String> lines) {
+        List<String> out = new ArrayList<>();
+        for (String l : lines) {
+            java.util.regex.Matcher m = CT_PORTS.matcher(l);
+            if (m.find() && !m.group(1).equals(m.group(5))) {
+                l = l.substring(0, m.start(5)) + "<" + portClass(Integer.parseInt(m.group(5))) + ">" + l.substring(m.end(5));
+            }
+            out.add(l);
+        }
+        out.sort(null);
         return out;
     }
 
@@ -124,7 +147,96 @@ public final class Comparison {
                 f[l3 + 2] = 0;
                 f[l3 + 3] = 0;
             }
+            // the identification of a Fragment header the kernel wrote itself (refragmenting a reassembled
+            // datagram: ipv6_select_ident draws it): compared only when the kernel kept the injected one
+            int fh = l3 + Ipv6Header.LENGTH;
+            if ((f[l3 + 6] & 0xFF) == Ipv6Header.NEXTHDR_FRAGMENT && f.length >= fh + 8) {
+                boolean idCopied = kernelFrame != null && kernelFrame.length >= fh + 8 && injected.length >= fh + 8
+                        && (injected[l3 + 6] & 0xFF) == Ipv6Header.NEXTHDR_FRAGMENT
+                        && java.util.Arrays.equals(kernelFrame, fh + 4, fh + 8, injected, fh + 4, fh + 8);
+                if (!idCopied) {
+                    java.util.Arrays.fill(f, fh + 4, fh + 8, (byte) 0);
+                }
+            }
         }
-        return HexFormat.of().formatHex(f);
+        String suffix = "";
+        int sportAt = sourcePortOffset(f);
+        if (sportAt > 0 && kernelFrame != null && sourcePortOffset(kernelFrame) == sportAt
+                && sourcePortOffset(injected) == sportAt
+                && port(kernelFrame, sportAt) != port(injected, sportAt)) {
+            // a source port the kernel chose (NAT's unique-tuple search draws its offset at random for source
+            // manips): compared by the range it is drawn from, the transport checksum by validity
+            int mine = port(f, sportAt);
+            boolean valid = transportValid(f);
+            f[sportAt] = 0;
+            f[sportAt + 1] = 0;
+            int c = transportChecksumOffset(f);
+            if (c > 0) {
+                f[c] = 0;
+                f[c + 1] = 0;
+            }
+            suffix = " <source port " + portClass(mine) + ", transport checksum " + (valid ? "ok" : "BAD") + ">";
+        }
+        return HexFormat.of().formatHex(f) + suffix;
+    }
+
+    /** The class of a port as nf_nat_l4proto_unique_tuple draws it: 1-511, 600-1023 (from below 1024), or above. */
+    static String portClass(int p) {
+        return p < 512 ? "1-511" : p < 1024 ? "512-1023" : "1024-65535";
+    }
+
+    private static int port(byte[] f, int at) {
+        return (f[at] & 0xFF) << 8 | (f[at + 1] & 0xFF);
+    }
+
+    /** Where the TCP/UDP source port of an unfragmented IPv4 or IPv6 (no extension headers) frame is, or -1. */
+    static int sourcePortOffset(byte[] f) {
+        int l3 = EthernetHeader.LENGTH;
+        if (f.length < l3 + 28) {
+            return -1;
+        }
+        int type = (f[12] & 0xFF) << 8 | (f[13] & 0xFF);
+        if (type == EthernetHeader.ETH_P_IP && ((f[l3] >> 4) & 0xF) == 4) {
+            int proto = f[l3 + 9] & 0xFF;
+            boolean fragment = ((f[l3 + 6] & 0x3F) << 8 | (f[l3 + 7] & 0xFF)) != 0;
+            int l4 = l3 + (f[l3] & 0xF) * 4;
+            return !fragment && (proto == 6 || proto == 17) && f.length >= l4 + 8 ? l4 : -1;
+        }
+        if (type == EthernetHeader.ETH_P_IPV6 && f.length >= l3 + 48) {
+            int proto = f[l3 + 6] & 0xFF;
+            int l4 = l3 + 40;
+            return (proto == 6 || proto == 17) && f.length >= l4 + 8 ? l4 : -1;
+        }
+        return -1;
+    }
+
+    private static int transportChecksumOffset(byte[] f) {
+        int at = sourcePortOffset(f);
+        if (at < 0) {
+            return -1;
+        }
+        int l3 = EthernetHeader.LENGTH;
+        boolean v6 = ((f[l3] >> 4) & 0xF) == 6;
+        int proto = v6 ? f[l3 + 6] & 0xFF : f[l3 + 9] & 0xFF;
+        return proto == 6 ? (f.length >= at + 18 ? at + 16 : -1) : at + 6;
+    }
+
+    private static boolean transportValid(byte[] f) {
+        MemorySegment s = MemorySegment.ofArray(f);
+        int l3 = EthernetHeader.LENGTH;
+        int at = sourcePortOffset(f);
+        boolean v6 = ((f[l3] >> 4) & 0xF) == 6;
+        int proto = v6 ? f[l3 + 6] & 0xFF : f[l3 + 9] & 0xFF;
+        int len = v6 ? ((f[l3 + 4] & 0xFF) << 8 | (f[l3 + 5] & 0xFF))
+                : ((f[l3 + 2] & 0xFF) << 8 | (f[l3 + 3] & 0xFF)) - (f[l3] & 0xF) * 4;
+        if (at + len > f.length) {
+            return false;
+        }
+        if (v6) {
+            return proto == 6 ? Checksums.tcpV6Valid(s, l3, at, len) : Checksums.udpV6Valid(s, l3, at, len);
+        }
+        int src = s.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), l3 + 12);
+        int dst = s.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), l3 + 16);
+        return proto == 6 ? Checksums.tcpV4Valid(s, at, len, src, dst) : Checksums.udpV4Valid(s, at, len, src, dst);
     }
 }

@@ -7,6 +7,6 @@ final class Engines {
 
     /** jnetfilter's in-process datapath, or null while the known-gaps file lists {@code engine}. */
     static EngineUnderTest jnetfilter(KnownGaps gaps) {
-        return gaps.has("engine") ? null : new JnetfilterEngine();
+        return gaps.has("engine") ? null : new JnetfilterEngine(gaps.has("workaround.nat-table-conntrack"));
     }
 }

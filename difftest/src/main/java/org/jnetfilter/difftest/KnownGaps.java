@@ -27,6 +27,8 @@ public final class KnownGaps {
             Map.entry("compare.conntrack", "the conntrack table"),
             Map.entry("compare.packets", "the frames dut sends (forwarded, generated)"),
             Map.entry("compare.counters", "per-rule and policy counters"),
+            Map.entry("workaround.nat-table-conntrack",
+                    "the engine is told to track only while a rule asks for it, not for the nat table alone"),
             Map.entry("engine", "the whole jnetfilter side (nothing to compare with yet)"));
 
     private final Map<String, String> reasonByKey;

@@ -35,6 +35,7 @@ import org.jnetfilter.core.rules.Hook;
 final class LocalStack {
     private final Host host;
     private final IcmpErrors icmp;
+    private boolean linkBroadcast;
     private final java.util.SplittableRandom random = new java.util.SplittableRandom(2);
     private final java.util.Map<String, java.util.TreeMap<Integer, byte[]>> fragmentsByKey = new java.util.HashMap<>();
     private final java.util.Map<String, byte[]> firstHeaderByKey = new java.util.HashMap<>();
@@ -44,11 +45,16 @@ final class LocalStack {
         this.icmp = icmp;
     }
 
-    /** The answer datagram to {@code d} (an IP datagram INPUT delivered on {@code ifname}), or null. */
-    byte[] answer(String ifname, byte[] d, long nowNanos) {
+    /**
+     * The answer datagram to {@code d} (an IP datagram INPUT delivered on {@code ifname}; {@code linkBroadcast}:
+     * it came in a frame to a broadcast or multicast MAC), or null. Linux's TCP and icmp_send answer only
+     * frames that were addressed to this host at the link layer (pkt_type PACKET_HOST).
+     */
+    byte[] answer(String ifname, byte[] d, boolean linkBroadcast, long nowNanos) {
         if (d.length < 1) {
             return null;
         }
+        this.linkBroadcast = linkBroadcast;
         int version = (d[0] >> 4) & 0xF;
         return version == 4 ? answer4(ifname, d, nowNanos) : version == 6 ? answer6(ifname, d, nowNanos) : null;
     }
@@ -76,7 +82,8 @@ final class LocalStack {
                         .tos(ip.tos()).flags(0).id(0), Checksums.PROTO_ICMP, l4);
             }
             case Checksums.PROTO_TCP -> {
-                if (broadcast || l4len < TcpHeader.MIN_LENGTH || !Checksums.tcpV4Valid(s, hl, l4len, src, dst)) {
+                if (broadcast || linkBroadcast || l4len < TcpHeader.MIN_LENGTH
+                        || !Checksums.tcpV4Valid(s, hl, l4len, src, dst)) {
                     return null;
                 }
                 byte[] rst = reset(s, hl, l4len);
@@ -119,7 +126,7 @@ final class LocalStack {
                 return PacketCrafter.ip(PacketCrafter.Ip.of(dst, src).tos(ip.trafficClass()), Checksums.PROTO_ICMPV6, l4);
             }
             case Checksums.PROTO_TCP -> {
-                if (l4len < TcpHeader.MIN_LENGTH || !Checksums.tcpV6Valid(s, 0, hl, l4len)) {
+                if (linkBroadcast || l4len < TcpHeader.MIN_LENGTH || !Checksums.tcpV6Valid(s, 0, hl, l4len)) {
                     return null;
                 }
                 byte[] rst = reset(s, hl, l4len);
@@ -215,7 +222,7 @@ final class LocalStack {
         } else {
             pkt.ipv4(s, 0, len);
         }
-        pkt.inInterface(ifname).packetType(PacketContext.PACKET_HOST).hook(Hook.INPUT).host(host).nowNanos(now).random(random);
+        pkt.inInterface(ifname).packetType(linkBroadcast ? PacketContext.PACKET_BROADCAST : PacketContext.PACKET_HOST).hook(Hook.INPUT).host(host).nowNanos(now).random(random);
         Reply r = v6 ? icmp.send(pkt, IcmpErrors.ICMPV6_DEST_UNREACH, IcmpErrors.ICMPV6_PORT_UNREACH, 0)
                 : icmp.send(pkt, IcmpErrors.ICMP_DEST_UNREACH, IcmpErrors.ICMP_PORT_UNREACH, 0);
         return r == null ? null : r.datagram().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);

@@ -53,9 +53,18 @@ public final class RealisticRulesets {
         while (m.find()) {
             PacketCrafter.Address a = m.group(1) == null ? PacketCrafter.Address.v4(Topology.DUT_A_V4)
                     : PacketCrafter.Address.v4(parse(m.group(1)));
+            if (!routable((int) a.lo())) {
+                continue; // dut has no route there: its answer would be ip_error's, limited per source
+            }
             out.add(new PacketSequenceGenerator.Target(m.group(2), a, Integer.parseInt(m.group(3))));
         }
         return out;
+    }
+
+    /** Whether dut routes {@code a}: its two subnets, and the cluster and pod networks behind b. */
+    static boolean routable(int a) {
+        return (a & 0xFFFFFF00) == (Topology.HOST_A_V4 & 0xFFFFFF00) || (a & 0xFFFFFF00) == (Topology.HOST_B_V4 & 0xFFFFFF00)
+                || (a & 0xFFF00000) == 0x0A600000 || (a & 0xFFFF0000) == 0x0AF40000;
     }
 
     private static int parse(String dotted) {
