@@ -54,7 +54,7 @@ final class ReplayCommand {
     static final String USAGE = """
             Usage: jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
                               [--counters FILE] [--verdicts FILE.jsonl] [--conntrack FILE] [--seed N]
-                              [--iface NAME] [--linear]
+                              [--ipsets FILE] [--iface NAME] [--linear]
 
             Runs the packets of IN (pcap or pcapng; Ethernet, raw IP or Linux cooked) through a host with
             the rules of SAVE (iptables-save) and SAVE6 (ip6tables-save), and writes what leaves each
@@ -68,6 +68,8 @@ final class ReplayCommand {
               --counters FILE    the counters of every table afterwards, iptables-save -c format
               --verdicts FILE    one JSON object per input packet: verdict, rules hit, NAT, ctstate, egress
               --conntrack FILE   the connection tracking table at the end, as conntrack -L lists it (sorted)
+              --ipsets FILE      the sets the rules use, as ipset save writes them (timeouts start at the
+                                 first packet's time)
               --seed N           the seed of everything random (statistic, NAT ports, IP IDs); default 0
               --linear           walk every rule in order (the reference), not the compiled classifiers
                                  (the results are the same; the classifiers are faster on large rulesets)""";
@@ -81,6 +83,7 @@ final class ReplayCommand {
         String counters = null;
         String verdicts = null;
         String conntrackFile = null;
+        String ipsets = null;
         String iface = null;
         long seed = 0;
         boolean linear = false;
@@ -113,6 +116,7 @@ final class ReplayCommand {
                 case "--counters" -> counters = v;
                 case "--verdicts" -> verdicts = v;
                 case "--conntrack" -> conntrackFile = v;
+                case "--ipsets" -> ipsets = v;
                 case "--iface" -> iface = v;
                 case "--seed" -> {
                     try {
@@ -138,6 +142,14 @@ final class ReplayCommand {
         Ruleset rs4;
         Ruleset rs6;
         try {
+            if (ipsets != null) {
+                // before the rules: iptables refuses -m set and -j SET naming a set that does not exist
+                String problem = SetFiles.install(Path.of(ipsets), firstTimestamp(Path.of(in), iface));
+                if (problem != null) {
+                    err.println("jnf replay: " + problem);
+                    return 1;
+                }
+            }
             host = HostFile.readRunning(Path.of(hostFile));
             rs4 = SaveFiles.read(Family.IPV4, Path.of(rules));
             rs6 = rules6 == null ? Ruleset.empty(Family.IPV6) : SaveFiles.read(Family.IPV6, Path.of(rules6));
@@ -190,6 +202,15 @@ final class ReplayCommand {
         } catch (IOException | UncheckedIOException e) {
             err.println("jnf replay: " + e.getMessage());
             return 1;
+        }
+    }
+
+    /** The first packet's timestamp (the clock of set timeouts), or 0 for an empty or unreadable capture. */
+    private static long firstTimestamp(Path capture, String iface) {
+        try (CaptureReader c = CaptureReader.open(capture, iface == null ? "" : iface)) {
+            return c.next() ? c.timestampNanos() : 0;
+        } catch (IOException | CaptureFormatException e) {
+            return 0;
         }
     }
 

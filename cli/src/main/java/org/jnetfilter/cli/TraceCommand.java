@@ -26,7 +26,7 @@ final class TraceCommand {
     }
 
     static final String USAGE = """
-            Usage: jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] [--json] 'PACKET'
+            Usage: jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] [--ipsets SETS] [--json] 'PACKET'
 
             Shows every hook, table, chain and rule PACKET visits on a host with the rules of SAVE (an
             iptables-save file; SAVE6 for IPv6 packets, else SAVE is read as ip6tables-save for them),
@@ -42,6 +42,7 @@ final class TraceCommand {
             HOST:    a file of ip commands without the leading `ip` (link add, addr add, route add, rule add,
                      neigh add) and sysctl name=value lines; without it a host is derived from the packet and
                      the rules, and printed first.
+            SETS:    the sets the rules name (-m set, -j SET), as ipset save writes them.
             --json   one JSON object: the packet, the host, the events (each with its depth of nesting,
                      kind, text and fields) and the verdict.""";
 
@@ -65,6 +66,7 @@ final class TraceCommand {
         String rules6 = null;
         String hostFile = null;
         boolean json = false;
+        String ipsets = null;
         List<String> words = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -74,7 +76,7 @@ final class TraceCommand {
                     return 0;
                 }
                 case "--json" -> json = true;
-                case "--rules", "--rules6", "--host" -> {
+                case "--rules", "--rules6", "--host", "--ipsets" -> {
                     if (i + 1 >= args.length) {
                         err.println("jnf trace: " + a + " needs a file");
                         return 2;
@@ -83,6 +85,7 @@ final class TraceCommand {
                     switch (a) {
                         case "--rules" -> rules = v;
                         case "--rules6" -> rules6 = v;
+                        case "--ipsets" -> ipsets = v;
                         default -> hostFile = v;
                     }
                 }
@@ -109,7 +112,15 @@ final class TraceCommand {
         }
         Ruleset ruleset;
         Ruleset other = null;
+        long now = System.currentTimeMillis() * 1_000_000L;
         try {
+            if (ipsets != null) {
+                String problem = SetFiles.install(Path.of(ipsets), now);
+                if (problem != null) {
+                    err.println("jnf trace: " + problem);
+                    return 1;
+                }
+            }
             if (spec.family() == Family.IPV4) {
                 ruleset = SaveFiles.read(Family.IPV4, Path.of(rules));
             } else {
@@ -165,7 +176,6 @@ final class TraceCommand {
         printer.observe(datapath, spec.mark());
 
         MemorySegment bytes = spec.bytes();
-        long now = System.currentTimeMillis() * 1_000_000L;
         try {
             if (in == null) {
                 datapath.sendLocal(bytes, now, printer);

@@ -100,6 +100,29 @@ class TraceCommandTest {
     }
 
     @Test
+    void rulesNamingSetsUseTheSetsOfAnIpsetSaveFile() throws Exception {
+        Files.writeString(dir.resolve("sets"), """
+                create blocked hash:net family inet hashsize 1024 maxelem 65536
+                add blocked 203.0.113.0/24
+                """);
+        Files.writeString(dir.resolve("rules"), """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A INPUT -m set --match-set blocked src -j DROP
+                COMMIT
+                """);
+        String[] hit = run("trace", "--ipsets", dir.resolve("sets").toString(), "--rules", dir.resolve("rules").toString(),
+                "tcp 203.0.113.9:5000 -> 203.0.113.1:22 in eth0");
+        assertThat(hit[2]).isEmpty();
+        assertThat(hit[1]).contains("-A INPUT -m set --match-set blocked src -j DROP\n            -> DROP", "verdict DROP");
+        String miss = run("trace", "--ipsets", dir.resolve("sets").toString(), "--rules", dir.resolve("rules").toString(),
+                "tcp 198.51.100.9:5000 -> 198.51.100.1:22 in eth0")[1];
+        assertThat(miss).contains("verdict ACCEPT");
+    }
+
+    @Test
     void mistakesAreNamed() throws Exception {
         Files.writeString(dir.resolve("rules"), RULES);
         String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 10.0.0.2 -> 10.0.0.1");
