@@ -268,6 +268,10 @@ public final class Defrag {
             return Result.NOT_FRAGMENT;
         }
         int ihl = (s.get(ValueLayout.JAVA_BYTE, at) & 0x0F) << 2;
+        if (ihl < 20 || ihl > length) {
+            // ip_rcv drops such a header before any hook; a caller that skipped its checks gets the same
+            return Result.DROPPED;
+        }
         Key key = new Key(0, Integer.toUnsignedLong(s.get(U32, at + 12)), 0, Integer.toUnsignedLong(s.get(U32, at + 16)),
                 Short.toUnsignedInt(s.get(U16, at + 4)), Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, at + 9)),
                 user, null);
