@@ -40,7 +40,8 @@ import org.jnetfilter.core.rules.Target;
  * classifier (chains are not flattened, so a chain shared by many jumps is compiled once); the
  * classifier found is cached in the jumping rule's entry. The jump stack is this class's own, with
  * the kernel's size (one frame per user chain, plus one) and TableWalk's behaviour when full. The
- * mark is read at every lookup, as targets change it; the ports are read again after a target.
+ * mark is read at every lookup, as targets change it; the ports and the conntrack state are read
+ * again after a target.
  *
  * <p>Hot path: the packet thread; allocates nothing once the chains are compiled (a chain met for
  * the first time is compiled on the spot, see {@link #prepare}). The table is an immutable
@@ -221,6 +222,7 @@ public final class ClassifiedWalk {
                             return Verdict.DROP;
                         }
                         key.reloadPorts(pkt);
+                        key.loadState(pkt);
                         after = e.key;
                     }
                 }

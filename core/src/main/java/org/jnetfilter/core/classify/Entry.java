@@ -41,6 +41,10 @@ final class Entry {
     final int dportHi;
     final long markValue;
     final long markMask;
+    /** Conntrack states (the conntrack match's bits), 0 for any. */
+    final int ctStates;
+    /** States (the state match's bits), 0 for any. */
+    final int states;
     /** null: any device; else the exact name or, with {@code inPrefix}, the prefix ("eth" of "eth+"). */
     final String in;
     final boolean inPrefix;
@@ -63,8 +67,10 @@ final class Entry {
 
     Entry(Rule rule, long key, boolean exact, long srcHi, long srcLo, long srcMaskHi, long srcMaskLo, int srcLen,
           long dstHi, long dstLo, long dstMaskHi, long dstMaskLo, int dstLen, int protocol, int sportLo, int sportHi,
-          int dportLo, int dportHi, long markValue, long markMask, String in, boolean inPrefix, String out,
-          boolean outPrefix) {
+          int dportLo, int dportHi, long markValue, long markMask, int ctStates, int states, String in,
+          boolean inPrefix, String out, boolean outPrefix) {
+        this.ctStates = ctStates;
+        this.states = states;
         this.rule = rule;
         this.key = key;
         this.exact = exact;
@@ -94,7 +100,8 @@ final class Entry {
     /** The same entry at another order key (a rule that moved in its chain). */
     Entry at(long newKey) {
         return new Entry(rule, newKey, exact, srcHi, srcLo, srcMaskHi, srcMaskLo, srcLen, dstHi, dstLo, dstMaskHi,
-                dstMaskLo, dstLen, protocol, sportLo, sportHi, dportLo, dportHi, markValue, markMask, in, inPrefix,
+                dstMaskLo, dstLen, protocol, sportLo, sportHi, dportLo, dportHi, markValue, markMask, ctStates, states,
+                in, inPrefix,
                 out, outPrefix);
     }
 
@@ -124,6 +131,8 @@ final class Entry {
                 && k.dport >= dportLo && k.dport <= dportHi
                 && k.sport >= sportLo && k.sport <= sportHi
                 && (mark & markMask) == markValue
+                && (ctStates == 0 || (k.ctState & ctStates) != 0)
+                && (states == 0 || (k.state & states) != 0)
                 && (in == null || device(in, inPrefix, k.in))
                 && (out == null || device(out, outPrefix, k.out));
     }

@@ -1,11 +1,13 @@
 package org.jnetfilter.core.classify;
 
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.CtInfo;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Protocols;
 
 /**
- * The fields of one packet that classifiers look up: addresses, transport protocol, ports and
- * devices, read once per walk. The mark is not kept: targets (MARK, CONNMARK) change it during the
+ * The fields of one packet that classifiers look up: addresses, transport protocol, ports,
+ * devices and conntrack state, read once per walk (ports and state again after a target). The mark is not kept: targets (MARK, CONNMARK) change it during the
  * walk, so lookups read {@link PacketContext#mark()} each time.
  *
  * <p>A packet is <em>regular</em> when no rule's fixed part or indexed match could set hotdrop on
@@ -27,6 +29,10 @@ final class PacketKey {
     int protocol;
     int sport;
     int dport;
+    /** The packet's conntrack state as the conntrack match sees it (XT_CONNTRACK_STATE_* bits). */
+    int ctState;
+    /** The same as the state match sees it (XT_STATE_* bits: UNTRACKED is another bit). */
+    int state;
     String in;
     String out;
     int inHash;
@@ -61,7 +67,41 @@ final class PacketKey {
         out = pkt.outInterface();
         inHash = in.hashCode();
         outHash = out.hashCode();
+        loadState(pkt);
         return true;
+    }
+
+    // Linux: XT_STATE_BIT(ctinfo) = 1 << (ctinfo % IP_CT_IS_REPLY + 1), XT_STATE_INVALID = 1 << 0,
+    // XT_STATE_UNTRACKED = 1 << (IP_CT_NUMBER + 1); xt_conntrack adds XT_CONNTRACK_STATE_SNAT 1 << 6,
+    // _DNAT 1 << 7 from the entry's status and has its own XT_CONNTRACK_STATE_UNTRACKED 1 << 8
+    static final int STATE_INVALID = 1;
+    static final int STATE_UNTRACKED = 1 << 6;
+    static final int CT_STATE_SNAT = 1 << 6;
+    static final int CT_STATE_DNAT = 1 << 7;
+    static final int CT_STATE_UNTRACKED = 1 << 8;
+
+    /**
+     * The state bits of xt_state's state_mt and xt_conntrack's conntrack_mt, read again after every
+     * target (CT --notrack, NOTRACK change them).
+     */
+    void loadState(PacketContext pkt) {
+        Connection ct = pkt.conntrack();
+        if (ct != null) {
+            state = 1 << (pkt.ctInfo() % CtInfo.IS_REPLY + 1);
+            ctState = state;
+            if (ct.hasStatus(Connection.SRC_NAT)) {
+                ctState |= CT_STATE_SNAT;
+            }
+            if (ct.hasStatus(Connection.DST_NAT)) {
+                ctState |= CT_STATE_DNAT;
+            }
+        } else if (pkt.untracked()) {
+            state = STATE_UNTRACKED;
+            ctState = CT_STATE_UNTRACKED;
+        } else {
+            state = STATE_INVALID;
+            ctState = STATE_INVALID;
+        }
     }
 
     /** Re-reads the ports after a target that may have rewritten the transport header. */

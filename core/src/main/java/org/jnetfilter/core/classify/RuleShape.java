@@ -4,9 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.matches.CommentMatch;
+import org.jnetfilter.core.ext.matches.ConntrackMatch;
 import org.jnetfilter.core.ext.matches.MarkMatch;
 import org.jnetfilter.core.ext.matches.MultiportMatch;
 import org.jnetfilter.core.ext.matches.SctpMatch;
+import org.jnetfilter.core.ext.matches.StateMatch;
 import org.jnetfilter.core.ext.matches.TcpMatch;
 import org.jnetfilter.core.ext.matches.UdpMatch;
 import org.jnetfilter.core.rules.Family;
@@ -29,10 +31,10 @@ import org.jnetfilter.core.rules.RuleSpec;
  * <li>its fixed part (addresses, devices, protocol), tested before any match: on a regular packet
  * ({@link PacketKey}) it has no side effect;</li>
  * <li>the fields of the matches that come before the first match that is not known to be free of
- * side effects on regular packets: comment, mark, tcp without --tcp-option, udp, sctp without
- * --chunk-types and multiport, each only when the rule's protocol is the match's own (so the packet
- * carries the header the match reads). Of those, mark (value and mask) and port ranges are
- * indexed; the first match with possible side effects may still have its ports indexed, as the
+ * side effects on regular packets: comment, mark, conntrack, state, tcp without --tcp-option, udp,
+ * sctp without --chunk-types and multiport, the port matches only when the rule's protocol is the
+ * match's own (so the packet carries the header the match reads). Of those, mark (value and mask),
+ * conntrack states (--ctstate, tested first by conntrack_mt), states and port ranges are indexed; the first match with possible side effects may still have its ports indexed, as the
  * kernel's tcp/udp/sctp matches compare ports before anything that can hotdrop.</li>
  * </ul>
  * Negations, fragments, TCP flags and everything after the barrier are left to the evaluation of
@@ -92,6 +94,8 @@ final class RuleShape {
         long markValue = 0;
         long markMask = 0;
         boolean markSet = false;
+        int ctStates = 0;
+        int states = 0;
         // multiport: the side it lists and its elements as {lo, hi}; null when none is indexed
         List<int[]> alternatives = null;
         boolean alternativesOnSource = false;
@@ -111,6 +115,24 @@ final class RuleShape {
                         markSet = true;
                         markValue = d.mark();
                         markMask = d.mask();
+                    } else {
+                        exact = false;
+                    }
+                }
+                case ConntrackMatch.Data d -> {
+                    // Linux: conntrack_mt tests the state first; a mismatch returns before anything else
+                    boolean state = (d.flags() & ConntrackMatch.F_STATE) != 0
+                            && (d.invert() & ConntrackMatch.F_STATE) == 0 && d.stateMask() != 0;
+                    if (state && ctStates == 0) {
+                        ctStates = d.stateMask();
+                    }
+                    if (!state || ctStates != d.stateMask() || d.flags() != ConntrackMatch.F_STATE) {
+                        exact = false;
+                    }
+                }
+                case StateMatch.Data d -> {
+                    if (!d.inverted() && d.stateMask() != 0 && states == 0) {
+                        states = d.stateMask();
                     } else {
                         exact = false;
                     }
@@ -237,7 +259,7 @@ final class RuleShape {
         if (alternatives == null) {
             return new Entry[] {new Entry(rule, key, exact, src.hi(), src.lo(), srcMaskHi, srcMaskLo, srcLen,
                     dst.hi(), dst.lo(), dstMaskHi, dstMaskLo, dstLen, protocol, sLo, sHi, dLo, dHi, markValue,
-                    markMask, inName, inPrefix, outName, outPrefix)};
+                    markMask, ctStates, states, inName, inPrefix, outName, outPrefix)};
         }
         Entry[] all = new Entry[alternatives.size()];
         for (int i = 0; i < all.length; i++) {
@@ -248,7 +270,7 @@ final class RuleShape {
                     dst.hi(), dst.lo(), dstMaskHi, dstMaskLo, dstLen, protocol,
                     alternativesOnSource ? lo : sLo, alternativesOnSource ? hi : sHi,
                     alternativesOnSource ? dLo : lo, alternativesOnSource ? dHi : hi,
-                    markValue, markMask, inName, inPrefix, outName, outPrefix);
+                    markValue, markMask, ctStates, states, inName, inPrefix, outName, outPrefix);
         }
         return all;
     }

@@ -120,6 +120,29 @@ class ChainClassifierTest {
         assertThat(entries[2].dportHi).isEqualTo(2000);
     }
 
+    @Test
+    void ctstateIsIndexedAndExactWhenItIsTheConntrackMatchsOnlyTest() {
+        IpSpec any = IpSpec.any(Family.IPV4);
+        Rule state = new Rule(new RuleSpec(any, List.of(ClassifyFixtures.match(any, "conntrack", "--ctstate",
+                "ESTABLISHED,RELATED")), Target.verdictOrNull("ACCEPT")), Counters.zero());
+        Rule more = new Rule(new RuleSpec(any, List.of(ClassifyFixtures.match(any, "conntrack", "--ctstate", "NEW",
+                "--ctdir", "ORIGINAL")), Target.verdictOrNull("ACCEPT")), Counters.zero());
+        Rule negated = new Rule(new RuleSpec(any, List.of(ClassifyFixtures.match(any, "conntrack", "!", "--ctstate",
+                "NEW")), Target.verdictOrNull("ACCEPT")), Counters.zero());
+
+        Entry e = RuleShape.entries(state, 1)[0];
+        Entry m = RuleShape.entries(more, 1)[0];
+        Entry n = RuleShape.entries(negated, 1)[0];
+
+        // Linux: XT_STATE_BIT(IP_CT_ESTABLISHED) = 1 << 1, XT_STATE_BIT(IP_CT_RELATED) = 1 << 2, NEW 1 << 3
+        assertThat(e.ctStates).isEqualTo(0b110);
+        assertThat(e.exact).isTrue();
+        assertThat(m.ctStates).isEqualTo(0b1000);
+        assertThat(m.exact).isFalse();
+        assertThat(n.ctStates).isZero();
+        assertThat(n.exact).isFalse();
+    }
+
     private static TupleTable table(ChainClassifier c, boolean ofHostRules) {
         for (TupleTable t : c.tables) {
             if ((t.tuple.dstLen() == 32) == ofHostRules) {

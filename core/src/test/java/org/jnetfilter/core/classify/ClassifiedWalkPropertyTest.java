@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.jnetfilter.core.conntrack.Connection;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.TableWalk;
 import org.jnetfilter.core.rules.Chain;
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * Random tables and packets: {@link ClassifiedWalk} against {@link TableWalk}, the linear reference.
  * Each random description is built twice, into two tables that share nothing (stateful matches keep
  * their own state), and the same packets at the same times with the same random seed go through
- * both: verdicts, trace events, marks, every rule and policy counter and, through the stateful
+ * both (with conntrack states: none, untracked, or an entry in each ctinfo with or without NAT): verdicts,
+ * trace events, marks, every rule and policy counter and, through the stateful
  * matches (limit, statistic, quota) placed before, between and after indexed matches, the order and
  * number of their side effects must be equal.
  */
@@ -158,7 +160,18 @@ class ClassifiedWalkPropertyTest {
         }
         int extra = r.nextInt(3);
         for (int i = 0; i < extra; i++) {
-            matches.add(switch (r.nextInt(9)) {
+            matches.add(switch (r.nextInt(11)) {
+                case 9 -> {
+                    String states = pick(r, new String[] {"NEW", "ESTABLISHED,RELATED", "INVALID", "UNTRACKED",
+                            "SNAT", "DNAT,NEW", "RELATED"});
+                    yield r.nextInt(4) == 0 ? new MatchText("conntrack", "!", "--ctstate", states)
+                            : new MatchText("conntrack", "--ctstate", states);
+                }
+                case 10 -> {
+                    String states = pick(r, new String[] {"NEW", "ESTABLISHED,RELATED", "INVALID", "UNTRACKED"});
+                    yield r.nextInt(4) == 0 ? new MatchText("state", "!", "--state", states)
+                            : new MatchText("state", "--state", states);
+                }
                 case 0, 1 -> {
                     String v = "0x" + Long.toHexString(pick(r, new Long[] {0L, 1L, 2L, 0x10L})) + "/0x"
                             + Long.toHexString(pick(r, new Long[] {0xFFL, 0x3L, 0xFFFFFFFFL}));
@@ -247,7 +260,9 @@ class ClassifiedWalkPropertyTest {
         return Table.of(TableKind.FILTER, m.family(), List.of(in), users);
     }
 
-    record PacketModel(MemorySegment bytes, String in, String out, long mark) {
+    /** conntrack: 0 none (INVALID), 1 untracked, 2 an entry with {@code ctinfo} and {@code status}. */
+    record PacketModel(MemorySegment bytes, String in, String out, long mark, int conntrack, int ctinfo,
+                       int status) {
     }
 
     static PacketModel randomPacket(SplittableRandom r, Family family) {
@@ -269,7 +284,9 @@ class ClassifiedWalkPropertyTest {
             bytes = ClassifyFixtures.ipv6(ADDRESSES6[r.nextInt(3)], r.nextInt(3), ADDRESSES6[r.nextInt(3)], r.nextInt(3),
                     next, next == 0 ? new byte[1] : t);
         }
-        return new PacketModel(bytes, pick(r, DEVICES), pick(r, DEVICES), MARKS[r.nextInt(MARKS.length)]);
+        int status = pick(r, new int[] {0, 0, Connection.SRC_NAT, Connection.DST_NAT});
+        return new PacketModel(bytes, pick(r, DEVICES), pick(r, DEVICES), MARKS[r.nextInt(MARKS.length)],
+                r.nextInt(3), pick(r, new int[] {0, 1, 2, 3, 4}), status);
     }
 
     // ---- comparison ----
@@ -309,6 +326,13 @@ class ClassifiedWalkPropertyTest {
                 c.ipv6(p.bytes(), 0);
             }
             c.nowNanos(now).inInterface(p.in()).outInterface(p.out()).mark(p.mark());
+            if (p.conntrack() == 1) {
+                c.untracked(true);
+            } else if (p.conntrack() == 2) {
+                Connection ct = Connection.template(0, false, null);
+                ct.addStatus(p.status());
+                c.conntrack(ct, p.ctinfo());
+            }
         }
 
         void assertCountersEqual(String context) {
