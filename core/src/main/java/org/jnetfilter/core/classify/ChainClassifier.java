@@ -47,6 +47,12 @@ final class ChainClassifier {
      * 28, and a lookup took half the time.
      */
     static final int COLLISION_LIMIT = 32;
+    /**
+     * Chains up to this size get one table that hashes nothing: a lookup is then one scan of their
+     * entries in order, cheaper than hashing for several tables (a Kubernetes node has tens of
+     * thousands of two- and three-rule chains).
+     */
+    static final int SMALL_CHAIN = 8;
     /** Changes beyond this many rules, or an eighth of the chain, recompile instead. */
     static final int MAX_DELTA = 4096;
 
@@ -102,7 +108,9 @@ final class ChainClassifier {
         int n = list.size();
         Rule[] rules = list.toArray(new Rule[0]);
         long[] keys = new long[n];
-        Placement p = new Placement(family, List.of());
+        Placement p = new Placement(family, n <= SMALL_CHAIN
+                ? List.of(TupleTable.empty(new TupleTable.Tuple(family, 0, 0, false, false, false, false, false)))
+                : List.of());
         for (int i = 0; i < n; i++) {
             keys[i] = (i + 1) * GAP;
             for (Entry e : RuleShape.entries(rules[i], keys[i])) {
