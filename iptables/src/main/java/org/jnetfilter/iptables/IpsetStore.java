@@ -3,20 +3,19 @@ package org.jnetfilter.iptables;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The sets of a jnetfilter without a daemon, beside the rules in the state directory: one file,
- * {@code ipsets}, in the form {@code ipset save} prints, except that element timeouts are kept as absolute
- * expiry times ({@code expires NANOS}) so that a set read later has aged by the time that passed.
+ * {@code ipsets}, in a binary form {@link IpsetCommand} writes (sets by index, create options, elements with
+ * their extensions), element timeouts kept as absolute expiry times so that a set read later has aged by the
+ * time that passed.
  * Each ipset command is one transaction under {@code ipset.lock} (the kernel serialises ipset commands on
  * its nfnetlink mutex, so there is no -w: a command waits for the lock); a new state is written to a
  * temporary file, forced to disk and renamed over the old one.
@@ -74,23 +73,26 @@ public final class IpsetStore {
         }
     }
 
-    /** The stored lines (empty when nothing was stored). Call with the lock held. */
-    public List<String> read() {
+    /** The stored state (empty when nothing was stored). Readers without the lock see the old or the new state. */
+    public byte[] read() {
         Path f = dir.resolve(FILE);
         try {
-            return Files.exists(f) ? Files.readAllLines(f, StandardCharsets.UTF_8) : List.of();
+            return Files.exists(f) ? Files.readAllBytes(f) : new byte[0];
         } catch (IOException e) {
             throw new IllegalStateException("reading " + f, e);
         }
     }
 
-    /** Replaces the stored state by {@code text}, atomically and durably. Call with the lock held. */
-    public void write(String text) {
+    /** Replaces the stored state by {@code bytes}, atomically and durably. Call with the lock held. */
+    public void write(byte[] bytes) {
         Path f = dir.resolve(FILE);
         Path tmp = dir.resolve(FILE + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
             ch.force(true);
         } catch (IOException e) {
             throw new IllegalStateException("writing " + tmp, e);

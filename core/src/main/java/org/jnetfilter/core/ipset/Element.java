@@ -53,6 +53,35 @@ public final class Element {
         name = null;
     }
 
+    /** An element from its fields (a stored state read back); addresses already masked. */
+    public static Element of(long hi, long lo, int cidr, int proto, int port, long hi2, long lo2, int cidr2,
+            String iface, String name) {
+        Element e = new Element();
+        e.hi = hi;
+        e.lo = lo;
+        e.cidr = cidr;
+        e.proto = proto;
+        e.port = port;
+        e.hi2 = hi2;
+        e.lo2 = lo2;
+        e.cidr2 = cidr2;
+        e.iface = iface;
+        e.name = name;
+        return e;
+    }
+
+    public long hi2() {
+        return hi2;
+    }
+
+    public long lo2() {
+        return lo2;
+    }
+
+    public int cidr2() {
+        return cidr2;
+    }
+
     public long hi() {
         return hi;
     }

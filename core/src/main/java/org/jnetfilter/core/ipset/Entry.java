@@ -64,6 +64,22 @@ public final class Entry {
         return comment;
     }
 
+    public long skbMark() {
+        return skbMark;
+    }
+
+    public long skbMarkMask() {
+        return skbMarkMask;
+    }
+
+    public long skbPrio() {
+        return skbPrio;
+    }
+
+    public int skbQueue() {
+        return skbQueue;
+    }
+
     public long expiresAt() {
         return expiresAt;
     }

@@ -24,6 +24,13 @@ public final class Ipsets {
     private static volatile boolean loaded;
 
     private final ConcurrentHashMap<String, IpSet> byName = new ConcurrentHashMap<>();
+    private long changes;
+
+    /** How many changes the namespace's control plane made: a command compares it to know whether to store. */
+    public synchronized long changes() {
+        return changes;
+    }
+
     /** Set names by the kernel's set index; null for a free index, which the next create takes. */
     private final CopyOnWriteArrayList<String> order = new CopyOnWriteArrayList<>();
 
@@ -151,6 +158,7 @@ public final class Ipsets {
         CreateOptions o = type.kind() == SetType.Kind.HASH && options.initval() == 0
                 ? options.withInitval(random.nextLong() & 0xFFFFFFFFL) : options;
         IpSet s = new IpSet(name, type, o);
+        changes++;
         byName.put(name, s);
         // Linux: ip_set_create takes the first free index
         int free = order.indexOf(null);
@@ -175,6 +183,7 @@ public final class Ipsets {
             }
             byName.clear();
             order.clear();
+        changes++;
             return;
         }
         IpSet s = require(name);
@@ -184,6 +193,7 @@ public final class Ipsets {
         unreferenceMembers(s);
         byName.remove(name);
         order.set(order.indexOf(name), null);
+        changes++;
     }
 
     private void unreferenceMembers(IpSet s) {
@@ -202,6 +212,7 @@ public final class Ipsets {
         for (IpSet s : name == null ? dumpOrder() : List.of(require(name))) {
             unreferenceMembers(s);
             s.flush();
+        changes++;
         }
     }
 
@@ -218,6 +229,7 @@ public final class Ipsets {
         byName.put(to, r);
         byName.remove(from);
         order.set(order.indexOf(from), to);
+        changes++;
     }
 
     /**
@@ -241,6 +253,7 @@ public final class Ipsets {
         ny.reference(ry - ny.references());
         byName.put(a, nx);
         byName.put(b, ny);
+        changes++;
     }
 
     /** Adds to a set; for list:set members the checks and references of list_set_uadt. */
@@ -254,12 +267,14 @@ public final class Ipsets {
             }
             boolean present = set.memberNames().contains(e.name);
             set.add(e, p, exist, now, random, where, ref);
+            changes++;
             if (!present) {
                 member.reference(+1);
             }
             return;
         }
         set.add(e, p, exist, now, random);
+        changes++;
     }
 
     /** Deletes from a set, dropping a list:set member's reference. */
@@ -268,12 +283,14 @@ public final class Ipsets {
             IpSet member = memberOf(e);
             boolean present = set.memberNames().contains(e.name);
             set.del(e, exist, now);
+            changes++;
             if (present) {
                 member.reference(-1);
             }
             return;
         }
         set.del(e, exist, now);
+        changes++;
     }
 
     private IpSet memberOf(Element e) {
