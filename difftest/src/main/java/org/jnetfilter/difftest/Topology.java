@@ -24,7 +24,8 @@ import java.util.SplittableRandom;
  * <p>{@code dut}'s sysctls: forwarding on; ICMP rate limits off (net.ipv4.icmp_ratelimit=0,
  * net.ipv6.icmp.ratelimit=0, icmp_msgs_per_sec raised) so every error the kernel would send is sent,
  * whatever the pace of the test; DAD off and no IPv6 link-local addresses (addr_gen_mode=1), so the
- * kernel sends no neighbour discovery of its own; transmit checksum offload off on dut's veths, so the
+ * kernel sends no neighbour discovery of its own; reassembly timeouts longer than any run;
+ * transmit checksum offload off on dut's veths, so the
  * frames captured carry the checksums a NIC would have put on the wire. {@link #hostFile()} is the same
  * host for jnf.
  */
@@ -117,6 +118,15 @@ public final class Topology implements AutoCloseable {
                 "net.ipv6.conf.default.accept_dad=0", "net.ipv4.icmp_ratelimit=0",
                 "net.ipv6.icmp.ratelimit=0", "net.ipv4.icmp_msgs_per_sec=1000000",
                 "net.ipv4.icmp_msgs_burst=1000000");
+        // reassembly queues left incomplete (shrinking drops fragments) would expire 30-60 s later, during
+        // some other case, with a Time Exceeded through OUTPUT: make them outlive any run instead
+        Shell.must("ip", "netns", "exec", nsDut, "sysctl", "-qw", "net.ipv4.ipfrag_time=86400",
+                "net.ipv6.ip6frag_time=86400");
+        // conntrack's IPv6 defragmentation has its own timeout, registered once conntrack is used
+        Shell.must("ip", "netns", "exec", nsDut, "ip6tables-legacy", "-A", "INPUT", "-m", "conntrack", "--ctstate",
+                "NEW");
+        Shell.must("ip", "netns", "exec", nsDut, "sysctl", "-qw", "net.netfilter.nf_conntrack_frag6_timeout=86400");
+        Shell.must("ip", "netns", "exec", nsDut, "ip6tables-legacy", "-F", "INPUT");
         Shell.must("ip", "-n", nsDut, "link", "add", DUT_A, "address", mac(MAC_DUT_A), "type", "veth", "peer",
                 "name", WIRE, "address", mac(MAC_A), "netns", nsA);
         Shell.must("ip", "-n", nsDut, "link", "add", DUT_B, "address", mac(MAC_DUT_B), "type", "veth", "peer",
