@@ -86,13 +86,14 @@ public final class ConntrackHooks {
             "NETMAP", "CONNSECMARK", "SYNPROXY");
 
     /**
-     * Whether Linux tracks connections of this family with this ruleset loaded: a nat table exists
-     * (iptable_nat registers NAT's hooks, which need conntrack), or a rule uses an extension that needs it.
+     * Whether Linux tracks connections of this family with this ruleset loaded: a rule uses an extension whose
+     * checkentry takes conntrack (nf_ct_netns_get). A nat table alone does not, and without conntrack its rules
+     * are never walked.
      */
     public static boolean enablesConntrack(Ruleset ruleset) {
-        if (ruleset.table(TableKind.NAT) != null) {
-            return true;
-        }
+        // Not the nat table by itself: iptable_nat registers its hooks without nf_ct_netns_get, and its walk
+        // needs a conntrack entry (nf_nat_inet_fn); the NAT targets' checkentry takes conntrack (checked on
+        // Linux 6.18: an empty or ACCEPT-only nat table leaves conntrack -L empty and the nat counters at 0)
         return anyRule(ruleset, r -> {
             for (Match m : r.spec().matches()) {
                 if (CONNTRACK_MATCHES.contains(m.extension().name())) {

@@ -200,12 +200,16 @@ class ConntrackExtensionsSemanticsTest {
     }
 
     @Test
-    void conntrackIsEnabledByANatTableOrAConntrackExtension() {
+    void conntrackIsEnabledByAConntrackExtensionNotByTheNatTableAlone() {
         Ruleset empty = Ruleset.empty(Family.IPV4);
         assertThat(ConntrackHooks.enablesConntrack(empty)).isFalse();
         Table filter = Table.initial(TableKind.FILTER, Family.IPV4);
         assertThat(ConntrackHooks.enablesConntrack(empty.with(filter))).isFalse();
-        assertThat(ConntrackHooks.enablesConntrack(empty.with(Table.initial(TableKind.NAT, Family.IPV4)))).isTrue();
+        // Linux 6.18: an empty or ACCEPT-only nat table tracks nothing; a MASQUERADE rule turns conntrack on
+        assertThat(ConntrackHooks.enablesConntrack(empty.with(Table.initial(TableKind.NAT, Family.IPV4)))).isFalse();
+        Table masquerading = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
+                List.of(Rules.rule(V4, "MASQUERADE")));
+        assertThat(ConntrackHooks.enablesConntrack(empty.with(masquerading))).isTrue();
         Table raw = Table.initial(TableKind.RAW, Family.IPV4);
         var notrack = Rules.rule(V4, "CT", "--notrack");
         Table rawNotrack = raw.with(raw.chain("PREROUTING").withRules(

@@ -141,7 +141,12 @@ class DatapathDefragTest {
     void conntrackSeesTheReassembledDatagramAndTracksIt() {
         var conntrack = new org.jnetfilter.core.conntrack.Conntrack(h.host);
         h.datapath.module(new org.jnetfilter.core.conntrack.ConntrackModule(conntrack));
-        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.NAT, Family.IPV4)));
+        // a rule that takes conntrack (the nat table alone does not)
+        var ip = org.jnetfilter.core.rules.IpSpec.any(Family.IPV4);
+        var state = org.jnetfilter.core.conntrack.Rules.matchOf(ip, "conntrack", "--ctstate", "NEW");
+        var tracked = org.jnetfilter.core.conntrack.Rules.rule(ip, java.util.List.of(state), "CONNMARK", "--set-mark", "1");
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, org.jnetfilter.core.conntrack.Rules.nat(Family.IPV4,
+                java.util.List.of(tracked), java.util.List.of(), java.util.List.of(), java.util.List.of())));
         MemorySegment[] f = fragments(SERVER);
         receiveAt(1, f[0]);
         receiveAt(2, f[1]);

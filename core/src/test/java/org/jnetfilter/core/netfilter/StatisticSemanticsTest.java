@@ -34,18 +34,20 @@ class StatisticSemanticsTest {
     // ---- statistic nth ----
 
     @Test
-    void nthCounterAdvancesBeforeTheTest() {
-        // the counter runs 1, 2, 0, 1, 2, 0 ...: --packet 0 is every third packet, the first being the third
+    void nthMatchesThePacketAfterPAsLinuxCounts() {
+        // Linux 6.18, six UDP packets through OUTPUT: --every 3 --packet 0 counted packets 1 and 4, --packet 1
+        // packets 2 and 5 (the counter starts at every-1-packet and matches when it wraps to 0)
         ExtensionData p0 = match(ANY, "statistic", "--mode", "nth", "--every", "3", "--packet", "0").data();
-        assertThat(run(p0, 6)).containsExactly(false, false, true, false, false, true);
+        assertThat(run(p0, 6)).containsExactly(true, false, false, true, false, false);
         ExtensionData p1 = match(ANY, "statistic", "--mode", "nth", "--every", "3", "--packet", "1").data();
-        assertThat(run(p1, 6)).containsExactly(true, false, false, true, false, false);
+        assertThat(run(p1, 6)).containsExactly(false, true, false, false, true, false);
     }
 
     @Test
     void nthInvertedAndEveryOne() {
+        // Linux 6.18: ! --every 2 --packet 1 counted packets 1, 3, 5
         ExtensionData inv = match(ANY, "statistic", "--mode", "nth", "!", "--every", "2", "--packet", "1").data();
-        assertThat(run(inv, 4)).containsExactly(false, true, false, true);
+        assertThat(run(inv, 4)).containsExactly(true, false, true, false);
         ExtensionData all = match(ANY, "statistic", "--mode", "nth", "--every", "1", "--packet", "0").data();
         assertThat(run(all, 3)).containsExactly(true, true, true);
     }
@@ -55,8 +57,8 @@ class StatisticSemanticsTest {
         ExtensionData a = match(ANY, "statistic", "--mode", "nth", "--every", "2", "--packet", "0").data();
         ExtensionData b = match(ANY, "statistic", "--mode", "nth", "--every", "2", "--packet", "0").data();
         assertThat(a).isEqualTo(b);
-        assertThat(run(a, 3)).containsExactly(false, true, false);
-        assertThat(run(b, 1)).containsExactly(false);
+        assertThat(run(a, 3)).containsExactly(true, false, true);
+        assertThat(run(b, 1)).containsExactly(true);
     }
 
     // ---- statistic random ----

@@ -18,9 +18,10 @@ import org.jnetfilter.core.rules.IpSpec;
  *
  * <p>Packet semantics, xt_statistic statistic_mt. Random: a packet matches when the low 31 bits of a random
  * u32 (from {@link PacketContext#random()}) are below the stored probability, so {@code --probability 1}
- * always matches and 0 never. Nth: a counter per rule ({@link RuleState}) runs 1, 2, ..., every-1, 0, 1, ...
- * (starting from 0, advanced before the test); a packet matches when the counter it advanced to equals
- * {@code --packet}. {@code !} inverts either answer.
+ * always matches and 0 never. Nth: a counter per rule ({@link RuleState}) starts where iptables sets it
+ * ({@code nth.count = every - packet}, every stored minus one) and is advanced before the test, wrapping from
+ * every to 0; a packet matches when it wraps, so {@code --packet p} first matches the (p+1)-th packet (checked on
+ * Linux 6.18: {@code --every 3 --packet 0} matches packets 1, 4, 7...). {@code !} inverts either answer.
  */
 public final class StatisticMatch extends MatchExtension {
     static final OptionSpec MODE = OptionSpec.withArg("mode");
@@ -47,9 +48,10 @@ public final class StatisticMatch extends MatchExtension {
             }
             Nth n = state.get();
             if (n == null) {
-                n = state.setIfAbsent(new Nth());
+                // Linux: libxt_statistic sets nth.count = every - packet; statistic_mt_check copies it to the counter
+                n = state.setIfAbsent(new Nth(every - packet));
             }
-            return (n.advance(every) == packet) != invert;
+            return (n.advance(every) == 0) != invert;
         }
 
         @Override
@@ -79,9 +81,13 @@ public final class StatisticMatch extends MatchExtension {
         }
     }
 
-    /** xt_statistic_priv: the nth counter, 0 .. every-1. */
+    /** xt_statistic_priv: the nth counter, 0 .. every (every stored minus one). */
     public static final class Nth {
         private long count;
+
+        Nth(long start) {
+            count = start;
+        }
 
         synchronized long advance(long every) {
             count = count == every ? 0 : count + 1;
