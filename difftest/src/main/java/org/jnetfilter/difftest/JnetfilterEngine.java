@@ -92,6 +92,8 @@ final class JnetfilterEngine implements EngineUnderTest {
         }
         Collector sink = new Collector();
         Datapath dp = new Datapath(host, sink);
+        // issue 5: the kernel differential test runs with the compiled classifiers, not the linear reference
+        dp.walker(org.jnetfilter.core.netfilter.TableWalker.CLASSIFIED);
         IcmpErrors icmp = new IcmpErrors(host, 0x5eed);
         // the kernel side runs with these (Topology): every error is sent whatever the pace
         icmp.sysctl("net.ipv4.icmp_ratelimit", 0).sysctl("net.ipv6.icmp.ratelimit", 0)

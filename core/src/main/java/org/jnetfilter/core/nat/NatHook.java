@@ -5,7 +5,6 @@ import org.jnetfilter.core.conntrack.Connection;
 import org.jnetfilter.core.conntrack.CtInfo;
 import org.jnetfilter.core.netfilter.HookFunction;
 import org.jnetfilter.core.netfilter.PacketContext;
-import org.jnetfilter.core.netfilter.TableWalk;
 import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
@@ -68,7 +67,8 @@ public final class NatHook implements HookFunction {
             if (!Nat.initialized(ct, manip)) {
                 // the datapath's trace of this packet (jnf trace shows the nat walk), else the one given
                 Trace t = pkt.trace() != Trace.NONE ? pkt.trace() : trace;
-                int v = TableWalk.run(table, hook, pkt, t);
+                // the datapath's walker: the compiled classifiers when it walks with them
+                int v = pkt.walker().run(table, hook, pkt, t);
                 if (v != Verdict.ACCEPT) {
                     return v;
                 }

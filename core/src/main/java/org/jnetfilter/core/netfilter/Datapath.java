@@ -212,10 +212,8 @@ public final class Datapath {
         Ruleset previous = rules(family);
         TableWalker w = walker;
         for (org.jnetfilter.core.rules.Table t : rules.tables()) {
-            if (t.kind() != TableKind.NAT) {
-                org.jnetfilter.core.rules.Table before = previous.table(t.kind());
-                w.prepare(before, t);
-            }
+            // the nat table too: the NAT hook walks it with the packet's walker (PacketContext.walker)
+            w.prepare(previous.table(t.kind()), t);
         }
         if (family == Family.IPV4) {
             rules4 = rules;
@@ -773,7 +771,7 @@ public final class Datapath {
         }
 
         void prepare(long nowNanos, Trace trace) {
-            pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).random(random).host(host);
+            pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).random(random).host(host).walker(walker);
             in = null;
             route = null;
             reassembled = null;

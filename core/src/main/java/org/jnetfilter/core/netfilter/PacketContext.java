@@ -512,6 +512,21 @@ public final class PacketContext {
     }
 
     private Trace trace = Trace.NONE;
+
+    /**
+     * How tables are walked for this packet: the datapath's {@link TableWalker} (linear reference or compiled
+     * classifiers), which hook functions that walk a table themselves (NAT) use too. Not reset by a load.
+     */
+    public TableWalker walker() {
+        return walker;
+    }
+
+    public PacketContext walker(TableWalker w) {
+        walker = java.util.Objects.requireNonNull(w, "walker");
+        return this;
+    }
+
+    private TableWalker walker = TableWalker.LINEAR;
     private Rerouting rerouting;
     private int routeMtu;
 
