@@ -50,6 +50,6 @@ if [ "${JMH:-1}" = 1 ]; then
   echo
   echo "in-process (JMH IpsetBench, ns per operation; the kernel's per-packet cost is not measured here)"
   (cd "$root" && mvn -o -B -q package -pl bench -am -DskipTests >/dev/null)
-  "${JAVA_HOME:+$JAVA_HOME/bin/}java" -cp "$root/bench/target/jnetfilter-bench-0.1.0-SNAPSHOT.jar:$root/bench/target/lib/*" org.openjdk.jmh.Main \
+  "${JAVA_HOME:+$JAVA_HOME/bin/}java" -cp "$root/bench/target/jnetfilter-bench-0.1.0-SNAPSHOT.jar:$root/bench/target/lib/*" -Djmh.ignoreLock=true org.openjdk.jmh.Main \
     IpsetBench -wi 2 -i 3 -w 1 -r 1 -f 1 2>/dev/null | grep -E '^(Benchmark|IpsetBench)'
 fi
