@@ -8,6 +8,7 @@ import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Counters;
+import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.RuleList;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.core.rules.Table;
@@ -79,9 +80,10 @@ final class Restore {
         String tableName = null;
         boolean inTable = false;
         boolean skipping = false;
-        List<String> lines = new ArrayList<>();
-        for (String l; (l = in.readLine()) != null; ) {
-            lines.add(l);
+        long tRead = System.nanoTime();
+        List<String> lines = lines(in);
+        if (Boolean.getBoolean("jnf.timing")) {
+            System.err.printf("jnf timing: read %d ms%n", (System.nanoTime() - tRead) / 1_000_000);
         }
         long t0 = System.nanoTime();
         Object[] preParsed = preParse(start.family(), lines);
@@ -97,7 +99,8 @@ final class Restore {
             if (raw.charAt(0) == '#') {
                 continue;
             }
-            rs = raw.charAt(0) == '-' || raw.charAt(0) == '[' ? rs : flush(rs);
+            rs = raw.charAt(0) == '-' || raw.charAt(0) == '[' || raw.charAt(0) == ':' && inTable && !skipping
+                    ? rs : flush(rs);
             if (raw.equals("COMMIT") && inTable) {
                 inTable = false;
                 if (!skipping) {
@@ -139,9 +142,7 @@ final class Restore {
                             printed.append("Deleting chain `").append(user).append("'\n");
                         }
                     }
-                    for (String user : List.copyOf(t.userChains().keySet())) {
-                        t = t.withoutUserChain(user);
-                    }
+                    t = t.withoutUserChains();
                     // the table is replaced whole: built-in policy counters restart unless -c sets them
                     for (Chain c : t.builtinChains()) {
                         t = t.with(c.withRules(RuleList.empty()).withPolicy(c.policy(), Counters.zero()));
@@ -188,7 +189,7 @@ final class Restore {
     }
 
     private Ruleset chainLine(Ruleset rs, String tableName, String raw, int line) {
-        String[] f = raw.substring(1).trim().isEmpty() ? new String[0] : raw.substring(1).trim().split("[ \t]+");
+        String[] f = words(raw, 1);
         if (f.length == 0) {
             throw new Failure(XtablesException.parameter(program + ": line " + line + " chain name invalid"), line);
         }
@@ -197,12 +198,11 @@ final class Restore {
             throw new Failure(XtablesException.parameter("Invalid chain name `" + chain + "' ("
                     + (CommandLine.MAX_CHAIN_NAME - 1) + " chars max)"), line);
         }
-        TableKind kind = TableKind.byName(tableName).orElseThrow();
-        Table t = rs.table(kind);
+        org.jnetfilter.core.rules.TableBuilder t = builder(rs, tableName);
         Chain c = t.chain(chain);
         if (c == null || !c.isBuiltin()) {
             if (noflush && c != null) {
-                t = t.with(c.withRules(RuleList.empty()));
+                t.put(c.withRules(RuleList.empty()));
             } else if (c != null) {
                 throw new Failure(XtablesException.parameter("error creating chain '" + chain + "':File exists"),
                         line);
@@ -211,7 +211,7 @@ final class Restore {
                     throw new Failure(XtablesException.parameter("error creating chain '" + chain
                             + "':File exists"), line);
                 }
-                t = t.with(Chain.user(chain));
+                t.put(Chain.user(chain));
             }
         }
         if (f.length < 2) {
@@ -238,9 +238,81 @@ final class Restore {
                         + line + ": Bad policy name"), -1);
             }
             Counters pc = counters ? new Counters(count[0], count[1]) : cur.policyCounters();
-            t = t.with(cur.withPolicy(policy, pc));
+            t.policy(chain, policy, pc);
         }
-        return rs.with(t);
+        return rs;
+    }
+
+    /**
+     * {@code raw.substring(from).trim().split("[ \t]+")} without a regular expression (a restore has a
+     * chain line per chain: 60k of them on a Kubernetes node).
+     */
+    static String[] words(String raw, int from) {
+        int end = raw.length();
+        while (end > from && raw.charAt(end - 1) <= ' ') {
+            end--;
+        }
+        int i = from;
+        while (i < end && raw.charAt(i) <= ' ') {
+            i++;
+        }
+        if (i >= end) {
+            return new String[0];
+        }
+        List<String> out = new ArrayList<>(4);
+        int start = i;
+        while (i < end) {
+            char c = raw.charAt(i);
+            if (c == ' ' || c == '\t') {
+                // trim() left no blank at either end, so every run of blanks ends a word
+                out.add(raw.substring(start, i));
+                while (i < end && (raw.charAt(i) == ' ' || raw.charAt(i) == '\t')) {
+                    i++;
+                }
+                start = i;
+            } else {
+                i++;
+            }
+        }
+        out.add(raw.substring(start, end));
+        return out.toArray(new String[0]);
+    }
+
+    /**
+     * All lines of {@code in}, as {@link BufferedReader#readLine} splits them (at "\n", "\r" or "\r\n"),
+     * read in large blocks and split with String.indexOf: a 160k-rule file has 220k lines.
+     */
+    static List<String> lines(BufferedReader in) throws IOException {
+        StringBuilder all = new StringBuilder(1 << 16);
+        char[] buf = new char[1 << 16];
+        for (int n; (n = in.read(buf)) > 0; ) {
+            all.append(buf, 0, n);
+        }
+        String text = all.toString();
+        List<String> out = new ArrayList<>(text.length() / 64 + 16);
+        int n = text.length();
+        int cr = text.indexOf('\r');
+        int i = 0;
+        while (i < n) {
+            int end = text.indexOf('\n', i);
+            if (cr >= 0) {
+                if (cr < i) {
+                    cr = text.indexOf('\r', i);
+                }
+                if (cr >= 0 && (end < 0 || cr < end)) {
+                    out.add(text.substring(i, cr));
+                    i = cr + 1 < n && text.charAt(cr + 1) == '\n' ? cr + 2 : cr + 1;
+                    continue;
+                }
+            }
+            if (end < 0) {
+                out.add(text.substring(i));
+                break;
+            }
+            out.add(text.substring(i, end));
+            i = end + 1;
+        }
+        return out;
     }
 
     /** "[p:b]" as parse_counters reads it (sscanf "[%llu:%llu]"). */
@@ -288,7 +360,7 @@ final class Restore {
         }
         java.util.stream.IntStream.range(0, lines.size()).parallel().filter(i -> tableOf[i] != null).forEach(i -> {
             try {
-                out[i] = parseRuleLine(family, tableOf[i], lines.get(i), i + 1);
+                out[i] = preParseLine(family, tableOf[i], lines.get(i), i + 1);
             } catch (RuntimeException e) {
                 out[i] = e;
             }
@@ -325,34 +397,74 @@ final class Restore {
     private long chainNanos;
     private long ruleNanos;
 
-    /** Appends of the table being restored, not yet in {@code rs} (see {@link #flush}). */
+    /** Chain lines and appends of the table being restored, not yet in {@code rs} (see {@link #flush}). */
     private org.jnetfilter.core.rules.TableBuilder pending;
+    private String pendingTable;
+
+    private org.jnetfilter.core.rules.TableBuilder builder(Ruleset rs, String tableName) {
+        if (pending == null) {
+            pending = new org.jnetfilter.core.rules.TableBuilder(rs.table(TableKind.byName(tableName).orElseThrow()));
+            pendingTable = tableName;
+        } else if (!pendingTable.equals(tableName)) {
+            throw new IllegalStateException("builder of table " + pendingTable + " used for " + tableName);
+        }
+        return pending;
+    }
 
     /**
      * The common line of a restore file, "-A CHAIN rule", without going through a new immutable table per
      * line: checked as -A checks it, appended to a builder.
      */
-    private void appendFast(Ruleset rs, Command cmd) {
-        if (pending == null) {
-            pending = new org.jnetfilter.core.rules.TableBuilder(rs.table(TableKind.byName(cmd.table()).orElseThrow()));
-        }
-        Executor.validateRuleCommand(cmd, pending::chain, new StringBuilder());
+    private void appendFast(Ruleset rs, Command cmd, Rule[] built) {
+        org.jnetfilter.core.rules.TableBuilder b = builder(rs, cmd.table());
+        Executor.validateRuleCommand(cmd, b::chain, new StringBuilder());
         for (int i = 0; i < cmd.rules().size(); i++) {
-            org.jnetfilter.core.rules.Counters counters = cmd.counters() != null
-                    ? new org.jnetfilter.core.rules.Counters(cmd.counters()[0], cmd.counters()[1])
-                    : org.jnetfilter.core.rules.Counters.zero();
-            pending.append(cmd.chain(), new org.jnetfilter.core.rules.Rule(cmd.rules().get(i), counters, cmd.source(i)));
+            b.append(cmd.chain(), built != null ? built[i] : newRule(cmd, i));
         }
     }
 
-    /** {@code rs} with the pending appends in it. */
+    private static Rule newRule(Command cmd, int i) {
+        Counters counters = cmd.counters() != null ? new Counters(cmd.counters()[0], cmd.counters()[1]) : Counters.zero();
+        return new Rule(cmd.rules().get(i), counters, cmd.source(i));
+    }
+
+    /** {@code rs} with the pending chain lines and appends in it. */
     private Ruleset flush(Ruleset rs) {
         if (pending == null) {
             return rs;
         }
         Ruleset out = pending.isChanged() ? rs.with(pending.build()) : rs;
         pending = null;
+        pendingTable = null;
         return out;
+    }
+
+    /**
+     * A rule line parsed ahead: the command and, for a plain append, its rules, built with what the table
+     * checks and the snapshot ask of them (save text, jump target) already computed, on the parsing
+     * thread.
+     */
+    private record PreParsed(Command command, Rule[] rules) {
+    }
+
+    private PreParsed preParseLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line) {
+        Command cmd = parseRuleLine(family, tableName, raw, line);
+        if (!isFastAppend(cmd, tableName)) {
+            return new PreParsed(cmd, null);
+        }
+        Rule[] rules = new Rule[cmd.rules().size()];
+        for (int i = 0; i < rules.length; i++) {
+            Rule r = newRule(cmd, i);
+            r.text();
+            r.jumpChain();
+            r.isUnconditionalVerdict();
+            rules[i] = r;
+        }
+        return new PreParsed(cmd, rules);
+    }
+
+    private static boolean isFastAppend(Command cmd, String tableName) {
+        return cmd.kind() == CommandKind.APPEND && cmd.verbose() == 0 && cmd.table().equals(tableName);
     }
 
     /** The argv of a rule line, parsed (pure: lines can be parsed in parallel). */
@@ -404,15 +516,17 @@ final class Restore {
     private Ruleset ruleLine(Ruleset rs, String tableName, String raw, int line, Object preParsed) {
         try {
             Command cmd;
-            if (preParsed instanceof Command parsed) {
-                cmd = parsed;
+            Rule[] built = null;
+            if (preParsed instanceof PreParsed parsed) {
+                cmd = parsed.command();
+                built = parsed.rules();
             } else if (preParsed instanceof RuntimeException e) {
                 throw e;
             } else {
                 cmd = parseRuleLine(rs.family(), tableName, raw, line);
             }
-            if (cmd.kind() == CommandKind.APPEND && cmd.verbose() == 0 && cmd.table().equals(tableName)) {
-                appendFast(rs, cmd);
+            if (isFastAppend(cmd, tableName)) {
+                appendFast(rs, cmd, built);
                 return rs;
             }
             Ruleset current = flush(rs);

@@ -1,36 +1,89 @@
 package org.jnetfilter.core.rules;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * A table being changed by many appends in a row (a restore file): chain lookups by hash and appends
- * in amortised O(1), turned into an immutable {@link Table} once at the end. Single thread.
+ * A table being changed by many chain lines and appends in a row (a restore file): chain lookups by hash,
+ * new chains and appends in amortised O(1), turned into an immutable {@link Table} once at the end, with
+ * the same chains and rules as the same changes made one by one on immutable tables. Single thread.
+ *
+ * <p>A chain that is not changed here keeps its identity in the built table (the table checks and the
+ * journal diff compare chains by identity).
  */
 public final class TableBuilder {
     private final Table base;
-    private final Map<String, Chain> chainByName = new HashMap<>();
-    private final Map<String, RuleList> changed = new LinkedHashMap<>();
+    private final Map<String, Slot> slotByName = new HashMap<>();
+    private final List<Slot> changed = new ArrayList<>();
+
+    /** One chain: as the base table (or a put) has it, plus what was appended since. */
+    private static final class Slot {
+        Chain chain;
+        Rule[] appended;
+        int appendedCount;
+        boolean changed;
+
+        Slot(Chain chain) {
+            this.chain = chain;
+        }
+    }
 
     public TableBuilder(Table base) {
         this.base = base;
         for (Chain c : base.chains()) {
-            chainByName.put(c.name(), c);
+            slotByName.put(c.name(), new Slot(c));
         }
     }
 
-    /** The chain as the base table has it (appends made here are not in it), or null. */
+    /**
+     * The chain as it stands, without the rules appended here (name, kind, policy and policy counters are
+     * current), or null.
+     */
     public Chain chain(String name) {
-        return chainByName.get(name);
+        Slot s = slotByName.get(name);
+        return s == null ? null : s.chain;
+    }
+
+    private void markChanged(Slot s) {
+        if (!s.changed) {
+            s.changed = true;
+            changed.add(s);
+        }
+    }
+
+    /** Adds a new user chain, or puts {@code chain} (with its rules, dropping appends) in place of the old one. */
+    public void put(Chain chain) {
+        Slot s = slotByName.get(chain.name());
+        if (s == null) {
+            s = new Slot(chain);
+            slotByName.put(chain.name(), s);
+        } else {
+            s.chain = chain;
+            s.appended = null;
+            s.appendedCount = 0;
+        }
+        markChanged(s);
+    }
+
+    /** Sets the policy of a built-in chain, keeping its rules and the appends made here. */
+    public void policy(String chain, String policy, Counters counters) {
+        Slot s = slotByName.get(chain);
+        s.chain = s.chain.withPolicy(policy, counters);
+        markChanged(s);
     }
 
     public void append(String chain, Rule rule) {
-        RuleList l = changed.get(chain);
-        if (l == null) {
-            l = chainByName.get(chain).rules();
+        Slot s = slotByName.get(chain);
+        if (s.appended == null) {
+            s.appended = new Rule[4];
+        } else if (s.appendedCount == s.appended.length) {
+            s.appended = Arrays.copyOf(s.appended, s.appendedCount * 2);
         }
-        changed.put(chain, l.appending(rule));
+        s.appended[s.appendedCount++] = rule;
+        markChanged(s);
     }
 
     public boolean isChanged() {
@@ -38,10 +91,22 @@ public final class TableBuilder {
     }
 
     public Table build() {
-        Table t = base;
-        for (Map.Entry<String, RuleList> e : changed.entrySet()) {
-            t = t.with(chainByName.get(e.getKey()).withRules(e.getValue()));
+        List<Chain> chains = new ArrayList<>(changed.size());
+        for (Slot s : changed) {
+            Chain c = s.chain;
+            if (s.appendedCount > 0) {
+                RuleList rules = c.rules();
+                if (rules.isEmpty()) {
+                    rules = RuleList.of(Arrays.asList(s.appended).subList(0, s.appendedCount));
+                } else {
+                    for (int i = 0; i < s.appendedCount; i++) {
+                        rules = rules.appending(s.appended[i]);
+                    }
+                }
+                c = c.withRules(rules);
+            }
+            chains.add(c);
         }
-        return t;
+        return base.withAll(chains);
     }
 }
