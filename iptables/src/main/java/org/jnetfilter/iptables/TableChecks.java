@@ -215,11 +215,83 @@ final class TableChecks {
     }
 
     /**
-     * Hooks each chain is reachable from; throws ELOOP's message when a chain reaches itself. One pass
-     * over the rules builds the jump graph (a rule's jump target is read from its text, no parsing), then
-     * a depth-first walk per hook marks what it reaches, as mark_source_chains does.
+     * Hooks each chain is reachable from; throws ELOOP's message when a chain reaches itself, as
+     * mark_source_chains does. Chains are numbered once and walked depth first per hook with an explicit
+     * stack over int arrays (a Kubernetes node has 60k chains; the jump graph of a chain is read from its
+     * rules' targets, no parsing). {@link #reachableHooksByRecursion} is the plain walk it must equal.
      */
     static Map<String, Integer> reachableHooks(Table table) {
+        List<Chain> chains = table.chains();
+        int n = chains.size();
+        Map<String, Integer> indexByName = new HashMap<>(n * 2);
+        for (int i = 0; i < n; i++) {
+            indexByName.put(chains.get(i).name(), i);
+        }
+        int[][] jumps = new int[n][];
+        int[] masks = new int[n];
+        boolean[] onPath = new boolean[n];
+        int[] stack = new int[n];
+        int[] next = new int[n];
+        for (Chain builtin : table.builtinChains()) {
+            int bit = Hook.valueOf(builtin.name()).bit();
+            int root = indexByName.get(builtin.name());
+            if ((masks[root] & bit) != 0) {
+                continue;
+            }
+            masks[root] |= bit;
+            onPath[root] = true;
+            int depth = 0;
+            stack[0] = root;
+            next[0] = 0;
+            while (depth >= 0) {
+                int at = stack[depth];
+                int[] out = jumps[at];
+                if (out == null) {
+                    out = jumps[at] = jumpIndexes(chains.get(at), indexByName);
+                }
+                if (next[depth] < out.length) {
+                    int to = out[next[depth]++];
+                    if (onPath[to]) {
+                        throw XtablesException.kernel("Too many levels of symbolic links");
+                    }
+                    if ((masks[to] & bit) == 0) {
+                        masks[to] |= bit;
+                        onPath[to] = true;
+                        depth++;
+                        stack[depth] = to;
+                        next[depth] = 0;
+                    }
+                } else {
+                    onPath[at] = false;
+                    depth--;
+                }
+            }
+        }
+        Map<String, Integer> hooks = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            if (masks[i] != 0) {
+                hooks.put(chains.get(i).name(), masks[i]);
+            }
+        }
+        return hooks;
+    }
+
+    /** The numbers of the existing chains {@code chain} jumps or goes to, each once. */
+    private static int[] jumpIndexes(Chain chain, Map<String, Integer> indexByName) {
+        String[] targets = chain.rules().jumpTargets();
+        int[] out = new int[targets.length];
+        int k = 0;
+        for (String t : targets) {
+            Integer i = indexByName.get(t);
+            if (i != null) {
+                out[k++] = i;
+            }
+        }
+        return k == out.length ? out : java.util.Arrays.copyOf(out, k);
+    }
+
+    /** The reference walk: recursive, over maps by name, as mark_source_chains reads. */
+    static Map<String, Integer> reachableHooksByRecursion(Table table) {
         Map<String, Chain> chainByName = new HashMap<>();
         for (Chain c : table.chains()) {
             chainByName.put(c.name(), c);

@@ -66,4 +66,75 @@ class HookMaskTest {
         }
         assertThat(compared).as("generations whose persisted masks were compared").isGreaterThan(300);
     }
+
+    /**
+     * The hook masks of the numbered, stack-based walk equal those of the recursive walk over maps, and
+     * both refuse the same tables (a loop reachable from a hook), on random jump graphs with gotos,
+     * unconditional verdicts that cut a chain's walk, jumps to missing chains and unreachable loops.
+     */
+    @Test
+    void numberedWalkFindsTheSameHookMasksAndLoopsAsTheRecursiveWalk() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        int loops = 0;
+        for (int round = 0; round < 2000; round++) {
+            org.jnetfilter.core.rules.TableKind kind = rnd.nextBoolean()
+                    ? org.jnetfilter.core.rules.TableKind.FILTER : org.jnetfilter.core.rules.TableKind.NAT;
+            int users = rnd.nextInt(12);
+            List<String> names = new ArrayList<>();
+            for (org.jnetfilter.core.rules.Hook h : kind.hooks()) {
+                names.add(h.name());
+            }
+            List<String> userNames = new ArrayList<>();
+            for (int i = 0; i < users; i++) {
+                userNames.add("C" + i);
+            }
+            List<String> targets = new ArrayList<>(userNames);
+            targets.add("MISSING");
+            List<org.jnetfilter.core.rules.Chain> builtins = new ArrayList<>();
+            List<org.jnetfilter.core.rules.Chain> userChains = new ArrayList<>();
+            java.util.Collections.sort(userNames);
+            for (String name : names) {
+                builtins.add(org.jnetfilter.core.rules.Chain.builtin(name).withRules(randomRules(rnd, targets, users == 0 ? 0 : 3)));
+            }
+            for (String name : userNames) {
+                userChains.add(org.jnetfilter.core.rules.Chain.user(name).withRules(randomRules(rnd, targets, 2)));
+            }
+            Table t = Table.of(kind, Family.IPV4, builtins, userChains);
+            Object expected;
+            try {
+                expected = TableChecks.reachableHooksByRecursion(t);
+            } catch (org.jnetfilter.core.ext.XtablesException e) {
+                expected = e.getMessage();
+                loops++;
+            }
+            Object actual;
+            try {
+                actual = TableChecks.reachableHooks(t);
+            } catch (org.jnetfilter.core.ext.XtablesException e) {
+                actual = e.getMessage();
+            }
+            assertThat(actual).as("round " + round).isEqualTo(expected);
+        }
+        assertThat(loops).as("tables refused for a loop").isBetween(100, 1900);
+    }
+
+    private static org.jnetfilter.core.rules.RuleList randomRules(SplittableRandom rnd, List<String> targets, int jumps) {
+        List<org.jnetfilter.core.rules.Rule> rules = new ArrayList<>();
+        int n = rnd.nextInt(jumps + 2);
+        for (int i = 0; i < n; i++) {
+            org.jnetfilter.core.rules.Target target;
+            int k = rnd.nextInt(10);
+            if (k == 0) {
+                target = org.jnetfilter.core.rules.Target.verdictOrNull("ACCEPT");
+            } else if (k == 1 || targets.isEmpty()) {
+                target = new org.jnetfilter.core.rules.Target.None();
+            } else {
+                target = new org.jnetfilter.core.rules.Target.Jump(targets.get(rnd.nextInt(targets.size())), k == 2);
+            }
+            rules.add(new org.jnetfilter.core.rules.Rule(new org.jnetfilter.core.rules.RuleSpec(
+                    org.jnetfilter.core.rules.IpSpec.any(Family.IPV4), List.of(), target),
+                    org.jnetfilter.core.rules.Counters.zero()));
+        }
+        return org.jnetfilter.core.rules.RuleList.of(rules);
+    }
 }

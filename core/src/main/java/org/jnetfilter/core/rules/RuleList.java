@@ -11,6 +11,7 @@ import java.util.RandomAccess;
  */
 public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     private static final Rule[] NONE = new Rule[0];
+    private static final String[] NO_JUMPS = new String[0];
     private static final RuleList EMPTY = new RuleList(new Backing(NONE, 0), 0);
 
     /**
@@ -287,7 +288,11 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             jumps = u.jumps();
             return jumps;
         }
-        java.util.LinkedHashSet<String> targets = new java.util.LinkedHashSet<>();
+        // distinct targets in first-seen order; chains jump to few chains, so a linear scan beats a set
+        // until there are many (a restore computes this for every chain of a Kubernetes node)
+        String[] found = NO_JUMPS;
+        int count = 0;
+        java.util.Set<String> many = null;
         Rule[] slots = backing().slots;
         boolean stopped = false;
         for (int i = 0; i < size; i++) {
@@ -297,12 +302,36 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
                 break;
             }
             String t = r.jumpChain();
-            if (t != null) {
-                targets.add(t);
+            if (t == null) {
+                continue;
             }
+            if (many != null) {
+                if (!many.add(t)) {
+                    continue;
+                }
+            } else {
+                boolean seen = false;
+                for (int k = 0; k < count; k++) {
+                    if (found[k].equals(t)) {
+                        seen = true;
+                        break;
+                    }
+                }
+                if (seen) {
+                    continue;
+                }
+                if (count == 32) {
+                    many = new java.util.HashSet<>(Arrays.asList(found).subList(0, count));
+                    many.add(t);
+                }
+            }
+            if (count == found.length) {
+                found = Arrays.copyOf(found, Math.max(4, count * 2));
+            }
+            found[count++] = t;
         }
         cut = stopped;
-        jumps = targets.toArray(new String[0]);
+        jumps = count == found.length ? found : Arrays.copyOf(found, count);
         return jumps;
     }
 

@@ -52,4 +52,35 @@ class RuleListTest {
             assertThat(versions.get(v)).containsExactlyElementsOf(expected.get(v));
         }
     }
+
+    /**
+     * jumpTargets: the distinct chains jumped or gone to, in first-seen order, up to the first unconditional
+     * verdict, against a LinkedHashSet reference, for few and for many (over 32) distinct targets.
+     */
+    @Test
+    void jumpTargetsAreTheDistinctChainsInFirstSeenOrderUpToTheFirstUnconditionalVerdict() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        for (int round = 0; round < 500; round++) {
+            int distinct = 1 + rnd.nextInt(rnd.nextBoolean() ? 6 : 80);
+            int n = rnd.nextInt(200);
+            List<Rule> rules = new ArrayList<>();
+            java.util.LinkedHashSet<String> expected = new java.util.LinkedHashSet<>();
+            boolean stopped = false;
+            for (int i = 0; i < n; i++) {
+                int k = rnd.nextInt(100);
+                Target t = k == 0 ? Target.verdictOrNull("DROP") : k < 10 ? new Target.None()
+                        : new Target.Jump("C" + rnd.nextInt(distinct), k < 20);
+                rules.add(new Rule(new RuleSpec(IpSpec.any(Family.IPV4), List.of(), t), Counters.zero()));
+                if (k == 0) {
+                    stopped = true;
+                }
+                if (!stopped && t instanceof Target.Jump j) {
+                    expected.add(j.chain());
+                }
+            }
+            RuleList l = RuleList.of(rules);
+            assertThat(l.jumpTargets()).as("round " + round).containsExactlyElementsOf(expected);
+            assertThat(l.endsInVerdict()).isEqualTo(stopped);
+        }
+    }
 }
