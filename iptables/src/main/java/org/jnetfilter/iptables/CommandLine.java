@@ -191,17 +191,44 @@ final class CommandLine implements ParseContext {
             loaded.add(target);
         }
         loadOrder.retainAll(loaded);
+        holders.clear();
+        for (int i = 0; i < longOpts.size(); i++) {
+            holders.add(null);
+        }
         for (int i = loadOrder.size() - 1; i >= 0; i--) {
             Loaded l = loadOrder.get(i);
-            for (OptionSpec o : l.extension.options()) {
-                Getopt.HasArg h = switch (o.hasArg()) {
-                    case NONE -> Getopt.HasArg.NONE;
-                    case REQUIRED -> Getopt.HasArg.REQUIRED;
-                    case OPTIONAL -> Getopt.HasArg.OPTIONAL;
-                };
-                longOpts.add(new Getopt.LongOpt(o.name(), h, 0x1000, new Object[] {l, o}));
+            List<Getopt.LongOpt> opts = longOptsOf(l.extension);
+            longOpts.addAll(opts);
+            for (int k = 0; k < opts.size(); k++) {
+                holders.add(l);
             }
         }
+    }
+
+    /** Who handles each entry of {@link #longOpts}: the loaded extension, or null for a global option. */
+    private final List<Object> holders = new ArrayList<>();
+
+    /** An extension's options as getopt entries (owner: the OptionSpec), made once per extension. */
+    private static final java.util.Map<Extension, List<Getopt.LongOpt>> LONG_OPTS_BY_EXTENSION =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static List<Getopt.LongOpt> longOptsOf(Extension extension) {
+        List<Getopt.LongOpt> cached = LONG_OPTS_BY_EXTENSION.get(extension);
+        if (cached != null) {
+            return cached;
+        }
+        List<Getopt.LongOpt> l = new ArrayList<>();
+        for (OptionSpec o : extension.options()) {
+            Getopt.HasArg h = switch (o.hasArg()) {
+                case NONE -> Getopt.HasArg.NONE;
+                case REQUIRED -> Getopt.HasArg.REQUIRED;
+                case OPTIONAL -> Getopt.HasArg.OPTIONAL;
+            };
+            l.add(new Getopt.LongOpt(o.name(), h, 0x1000, o));
+        }
+        List<Getopt.LongOpt> made = List.copyOf(l);
+        LONG_OPTS_BY_EXTENSION.putIfAbsent(extension, made);
+        return made;
     }
 
     private final List<Loaded> loadOrder = new ArrayList<>();
@@ -281,7 +308,7 @@ final class CommandLine implements ParseContext {
     Command parse() {
         String[] argv = getopt.argv();
         while (true) {
-            int c = getopt.next(longOpts);
+            int c = getopt.next(longOpts, holders);
             if (c == Getopt.END) {
                 break;
             }
@@ -508,9 +535,8 @@ final class CommandLine implements ParseContext {
     /** An extension option, or the implicit protocol match, or an unknown option (command_default). */
     private boolean commandDefault(int c) {
         Getopt.LongOpt m = getopt.matched;
-        if (c == 0x1000 && m != null && m.owner() instanceof Object[] pair) {
-            Loaded l = (Loaded) pair[0];
-            OptionSpec o = (OptionSpec) pair[1];
+        if (c == 0x1000 && m != null && m.owner() instanceof OptionSpec o) {
+            Loaded l = (Loaded) getopt.matchedHolder;
             String arg = getopt.optarg;
             boolean inv = invert;
             invert = false;

@@ -28,6 +28,8 @@ final class Getopt {
     String optarg;
     /** The long option matched by the last call, or null for a short option. */
     LongOpt matched;
+    /** Who holds {@link #matched} (the entry of the holders list beside it). */
+    Object matchedHolder;
     private int nextChar;
 
     Getopt(String[] argv, String shortOpts) {
@@ -40,8 +42,17 @@ final class Getopt {
     }
 
     int next(List<LongOpt> longOpts) {
+        return next(longOpts, null);
+    }
+
+    /**
+     * The next option; {@code holders} (or null: none) names beside each long option who handles it: two
+     * entries that differ in holder are different options even with the same owner.
+     */
+    int next(List<LongOpt> longOpts, List<?> holders) {
         optarg = null;
         matched = null;
+        matchedHolder = null;
         if (nextChar == 0) {
             if (optind >= argv.length) {
                 return END;
@@ -57,7 +68,7 @@ final class Getopt {
                 return NON_OPTION;
             }
             if (w.startsWith("--")) {
-                return longOption(w, longOpts);
+                return longOption(w, longOpts, holders);
             }
             nextChar = 1;
         }
@@ -99,24 +110,30 @@ final class Getopt {
         return c;
     }
 
-    private int longOption(String w, List<LongOpt> longOpts) {
+    private int longOption(String w, List<LongOpt> longOpts, List<?> holders) {
         String body = w.substring(2);
         int eq = body.indexOf('=');
         String name = eq >= 0 ? body.substring(0, eq) : body;
         String attached = eq >= 0 ? body.substring(eq + 1) : null;
         optind++;
         LongOpt found = null;
+        Object foundHolder = null;
         boolean ambiguous = false;
-        for (LongOpt o : longOpts) {
+        for (int i = 0; i < longOpts.size(); i++) {
+            LongOpt o = longOpts.get(i);
+            Object holder = holders == null ? null : holders.get(i);
             if (o.name().equals(name)) {
                 found = o;
+                foundHolder = holder;
                 ambiguous = false;
                 break;
             }
             if (o.name().startsWith(name)) {
                 if (found == null) {
                     found = o;
-                } else if (found.hasArg() != o.hasArg() || found.code() != o.code() || found.owner() != o.owner()) {
+                    foundHolder = holder;
+                } else if (found.hasArg() != o.hasArg() || found.code() != o.code() || found.owner() != o.owner()
+                        || foundHolder != holder) {
                     ambiguous = true;
                 }
             }
@@ -125,6 +142,7 @@ final class Getopt {
             return UNKNOWN;
         }
         matched = found;
+        matchedHolder = foundHolder;
         switch (found.hasArg()) {
             case NONE -> {
                 if (attached != null) {

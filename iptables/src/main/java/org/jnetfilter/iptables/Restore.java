@@ -54,6 +54,14 @@ final class Restore {
     }
 
     private boolean trusted;
+    /** Inputs of at least this many lines are parsed ahead on all cores. */
+    private int preParseFrom = 2000;
+
+    /** Sets the size from which lines are parsed ahead (tests compare both ways on the same input). */
+    Restore preParseFrom(int lines) {
+        preParseFrom = lines;
+        return this;
+    }
     private boolean verbose;
     /** What the commands inside print (-L, -S, -v), in order; printed even when the restore fails. */
     final StringBuilder printed = new StringBuilder();
@@ -337,7 +345,7 @@ final class Restore {
      */
     private Object[] preParse(org.jnetfilter.core.rules.Family family, List<String> lines) {
         Object[] out = new Object[lines.size()];
-        if (lines.size() < 2000) {
+        if (lines.size() < preParseFrom) {
             return out;
         }
         String[] tableOf = new String[lines.size()];

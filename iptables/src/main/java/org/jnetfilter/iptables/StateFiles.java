@@ -474,18 +474,15 @@ final class StateFiles {
             Bytes section = new Bytes(1 << 16);
             Bytes directory = new Bytes(1 << 16);
             StringBuilder line = new StringBuilder(256);
-            for (Chain c : t.chains()) {
+            List<Chain> chains = t.chains();
+            byte[][] formatted = formatRules(t.name(), chains);
+            for (int ci = 0; ci < chains.size(); ci++) {
+                Chain c = chains.get(ci);
                 int offset = section.size();
-                RuleList.Unread unread = c.rules().unreadSource();
-                java.nio.ByteBuffer raw = unread == null ? null : unread.raw();
-                if (raw != null) {
-                    section.add(raw);
+                if (formatted[ci] != null) {
+                    section.add(formatted[ci]);
                 } else {
-                    for (Rule r : c.rules()) {
-                        line.setLength(0);
-                        appendRule(line, t.name(), r, null);
-                        section.add(line.append('\n').toString());
-                    }
+                    section.add(c.rules().unreadSource().raw());
                 }
                 line.setLength(0);
                 line.append(':').append(escape(c.name())).append('\t');
@@ -529,6 +526,44 @@ final class StateFiles {
         snapshotLength = out.size();
     }
 
+    /**
+     * Each chain's rule lines in snapshot form (UTF-8), or null for a chain whose rules are still the
+     * unread bytes of the previous snapshot (copied as they are). A restore of 160k rules formats them
+     * on all cores: each chain's bytes depend on its rules only.
+     */
+    private byte[][] formatRules(String table, List<Chain> chains) {
+        byte[][] out = new byte[chains.size()][];
+        int toFormat = 0;
+        for (Chain c : chains) {
+            RuleList.Unread unread = c.rules().unreadSource();
+            if (unread == null || unread.raw() == null) {
+                toFormat += c.rules().size();
+            }
+        }
+        parser(table);
+        java.util.function.IntConsumer formatChain = ci -> {
+            Chain c = chains.get(ci);
+            RuleList.Unread unread = c.rules().unreadSource();
+            if (unread != null && unread.raw() != null) {
+                return;
+            }
+            StringBuilder sb = new StringBuilder(c.rules().size() * 96 + 16);
+            for (Rule r : c.rules()) {
+                appendRule(sb, table, r, null);
+                sb.append('\n');
+            }
+            out[ci] = sb.toString().getBytes(StandardCharsets.UTF_8);
+        };
+        if (toFormat < 8192) {
+            for (int ci = 0; ci < chains.size(); ci++) {
+                formatChain.accept(ci);
+            }
+        } else {
+            java.util.stream.IntStream.range(0, chains.size()).parallel().forEach(formatChain);
+        }
+        return out;
+    }
+
     /** A growable byte buffer for writing snapshots. */
     private static final class Bytes {
         private byte[] data;
@@ -550,6 +585,12 @@ final class StateFiles {
 
         void add(String s) {
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            room(b.length);
+            System.arraycopy(b, 0, data, size, b.length);
+            size += b.length;
+        }
+
+        void add(byte[] b) {
             room(b.length);
             System.arraycopy(b, 0, data, size, b.length);
             size += b.length;

@@ -1,0 +1,129 @@
+package org.jnetfilter.iptables;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Ruleset;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A large restore parses its rule lines ahead on all cores and applies chain lines and appends through a
+ * table builder; the outcome must be the one of the plain line-by-line restore: the same ruleset (save
+ * output with counters, hook masks) or the same error at the same line. Checked on Docker and Kubernetes
+ * rulesets and on seeded random corruptions of them.
+ */
+class RestoreParallelTest {
+    private static final ZonedDateTime DATE = ZonedDateTime.of(2026, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC);
+
+    private record Outcome(String save, String error, int line, int status) {
+    }
+
+    private static Outcome restore(String text, boolean counters, boolean noflush, Ruleset start, boolean ahead)
+            throws IOException {
+        Restore r = new Restore(Extensions.standard(), counters, noflush, null, "iptables-restore")
+                .preParseFrom(ahead ? 0 : Integer.MAX_VALUE);
+        try {
+            Ruleset rs = r.apply(start, new BufferedReader(new StringReader(text)));
+            StringBuilder masks = new StringBuilder();
+            for (org.jnetfilter.core.rules.Table t : rs.tables()) {
+                masks.append(t.name()).append(' ').append(new java.util.TreeMap<>(TableChecks.hooksOf(t))).append('\n');
+            }
+            return new Outcome(SaveFormat.save(rs, null, true, DATE) + masks, null, 0, 0);
+        } catch (Restore.Failure f) {
+            return new Outcome(null, f.error.getMessage(), f.line, f.error.status());
+        }
+    }
+
+    private static void assertSameBothWays(String text, String what) throws IOException {
+        for (boolean counters : new boolean[] {false, true}) {
+            Outcome plain = restore(text, counters, false, Ruleset.empty(Family.IPV4), false);
+            Outcome ahead = restore(text, counters, false, Ruleset.empty(Family.IPV4), true);
+            assertThat(ahead).as(what + (counters ? " with -c" : "")).isEqualTo(plain);
+        }
+    }
+
+    private static String kubegen(int services) throws Exception {
+        Path script = Path.of("../../shared/bench/kubegen.py");
+        Assumptions.assumeTrue(Files.exists(script), "SKIPPED: ../shared/bench/kubegen.py not found");
+        Process p = new ProcessBuilder("python3", script.toString(), Integer.toString(services))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Assumptions.assumeTrue(p.waitFor() == 0, "SKIPPED: python3 kubegen.py failed");
+        return out;
+    }
+
+    @Test
+    void aKubernetesNodeRestoresTheSameParsedAheadAsLineByLine() throws Exception {
+        String text = kubegen(150);
+        assertSameBothWays(text, "kubegen 150");
+        corruptions(text, 40, 1);
+    }
+
+    @Test
+    void aDockerHostRestoresTheSameParsedAheadAsLineByLine() throws Exception {
+        String text = DockerRules.generate(20, 200, 3);
+        assertSameBothWays(text, "docker");
+        corruptions(text, 60, 2);
+    }
+
+    @Test
+    void noflushOntoAnExistingRulesetGivesTheSameBothWays() throws Exception {
+        String base = DockerRules.generate(10, 50, 4);
+        Ruleset start = new Restore(Extensions.standard(), false, false, null, "iptables-restore")
+                .apply(Ruleset.empty(Family.IPV4), new BufferedReader(new StringReader(base)));
+        String more = DockerRules.generate(12, 60, 5);
+        for (boolean noflush : new boolean[] {false, true}) {
+            assertThat(restore(more, false, noflush, start, true)).as("noflush " + noflush)
+                    .isEqualTo(restore(more, false, noflush, start, false));
+        }
+    }
+
+    /** Seeded edits of single lines: words dropped, swapped or replaced, chains redeclared, counters added. */
+    private static void corruptions(String text, int rounds, long seed) throws IOException {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<String> lines = List.of(text.split("\n", -1));
+        String[] junk = {"-j", "!", "--dport", "-m", "tcp", "KUBE-MARK-MASQ", "DOCKER", "\"", "-p", "udp", "-A", "-N",
+            "-X", "-F", "-D", "[1:2]", ":DOCKER - [0:0]", "ACCEPT", "RETURN", "--comment", "999999", "10.0.0.0/33"};
+        int failures = 0;
+        for (int round = 0; round < rounds; round++) {
+            List<String> edited = new ArrayList<>(lines);
+            for (int e = 0; e < 1 + rnd.nextInt(3); e++) {
+                int at = rnd.nextInt(edited.size());
+                String l = edited.get(at);
+                List<String> words = new ArrayList<>(List.of(l.split(" ")));
+                switch (rnd.nextInt(5)) {
+                    case 0 -> words.remove(rnd.nextInt(words.size()));
+                    case 1 -> words.set(rnd.nextInt(words.size()), junk[rnd.nextInt(junk.length)]);
+                    case 2 -> words.add(rnd.nextInt(words.size() + 1), junk[rnd.nextInt(junk.length)]);
+                    case 3 -> words.add(0, "[" + rnd.nextInt(100) + ":" + rnd.nextInt(1000) + "]");
+                    default -> {
+                        edited.add(at, junk[rnd.nextInt(junk.length)] + " " + l);
+                        continue;
+                    }
+                }
+                edited.set(at, String.join(" ", words));
+            }
+            String t = String.join("\n", edited);
+            Outcome plain = restore(t, round % 2 == 0, false, Ruleset.empty(Family.IPV4), false);
+            Outcome ahead = restore(t, round % 2 == 0, false, Ruleset.empty(Family.IPV4), true);
+            assertThat(ahead).as("corruption round " + round).isEqualTo(plain);
+            if (plain.error() != null) {
+                failures++;
+            }
+        }
+        assertThat(failures).as("corrupted inputs that failed").isBetween(rounds / 4, rounds);
+    }
+}
