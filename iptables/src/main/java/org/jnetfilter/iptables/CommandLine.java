@@ -89,12 +89,14 @@ final class CommandLine implements ParseContext {
             "ULOG");
     private static final Set<String> SHIPPED_TARGETS_IPV6 = Set.of("DNPT", "HL", "SNPT");
 
+    /** CommandKind.values() once (each call copies the array). */
+    private static final CommandKind[] KINDS = CommandKind.values();
+
     private final Family family;
     private final Extensions extensions;
     private final boolean restore;
     private final Getopt getopt;
     private final List<Getopt.LongOpt> globalOpts;
-    private final List<Getopt.LongOpt> longOpts = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
 
     private int command;
@@ -182,31 +184,35 @@ final class CommandLine implements ParseContext {
         return List.copyOf(l);
     }
 
-    /** Global options first, then the newest extension's options, down to the oldest (xtables_merge_options). */
+    /**
+     * Global options first, then the newest extension's options, down to the oldest (xtables_merge_options):
+     * as segments of option lists made once per extension, not copied per load.
+     */
     private void rebuildLongOpts() {
-        longOpts.clear();
-        longOpts.addAll(globalOpts);
         List<Loaded> loaded = new ArrayList<>(matches);
         if (target != null) {
             loaded.add(target);
         }
         loadOrder.retainAll(loaded);
-        holders.clear();
-        for (int i = 0; i < longOpts.size(); i++) {
-            holders.add(null);
-        }
-        for (int i = loadOrder.size() - 1; i >= 0; i--) {
-            Loaded l = loadOrder.get(i);
-            List<Getopt.LongOpt> opts = longOptsOf(l.extension);
-            longOpts.addAll(opts);
-            for (int k = 0; k < opts.size(); k++) {
-                holders.add(l);
-            }
-        }
     }
 
-    /** Who handles each entry of {@link #longOpts}: the loaded extension, or null for a global option. */
-    private final List<Object> holders = new ArrayList<>();
+    /** The merged option table getopt reads: the global options, then each loaded extension's, newest first. */
+    private final Getopt.LongOpts longOpts = new Getopt.LongOpts() {
+        @Override
+        public int segments() {
+            return 1 + loadOrder.size();
+        }
+
+        @Override
+        public List<Getopt.LongOpt> segment(int s) {
+            return s == 0 ? globalOpts : longOptsOf(loadOrder.get(loadOrder.size() - s).extension);
+        }
+
+        @Override
+        public Object holder(int s) {
+            return s == 0 ? null : loadOrder.get(loadOrder.size() - s);
+        }
+    };
 
     /** An extension's options as getopt entries (owner: the OptionSpec), made once per extension. */
     private static final java.util.Map<Extension, List<Getopt.LongOpt>> LONG_OPTS_BY_EXTENSION =
@@ -308,7 +314,7 @@ final class CommandLine implements ParseContext {
     Command parse() {
         String[] argv = getopt.argv();
         while (true) {
-            int c = getopt.next(longOpts, holders);
+            int c = getopt.next(longOpts);
             if (c == Getopt.END) {
                 break;
             }
@@ -623,7 +629,7 @@ final class CommandLine implements ParseContext {
                 : kind == CommandKind.ZERO ? CommandKind.LIST.bit() | CommandKind.LIST_RULES.bit() : 0;
         if ((command & ~others) != 0) {
             CommandKind prev = null;
-            for (CommandKind k : CommandKind.values()) {
+            for (CommandKind k : KINDS) {
                 if ((command & ~others & k.bit()) != 0) {
                     prev = k;
                     break;
@@ -776,7 +782,7 @@ final class CommandLine implements ParseContext {
             throw error("nothing appropriate following !");
         }
         CommandKind kind = null;
-        for (CommandKind k : CommandKind.values()) {
+        for (CommandKind k : KINDS) {
             if ((command & k.bit()) != 0 && k != CommandKind.ZERO && k != CommandKind.ZERO_NUM) {
                 kind = k;
                 break;
@@ -847,7 +853,7 @@ final class CommandLine implements ParseContext {
                 continue;
             }
             int legal = 0;
-            for (CommandKind k : CommandKind.values()) {
+            for (CommandKind k : KINDS) {
                 if ((command & k.bit()) == 0) {
                     continue;
                 }

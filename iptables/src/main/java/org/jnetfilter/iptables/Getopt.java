@@ -41,15 +41,38 @@ final class Getopt {
         return argv;
     }
 
-    int next(List<LongOpt> longOpts) {
-        return next(longOpts, null);
+    /**
+     * The long options in order, as segments: each a list of options with who holds them (two entries
+     * of different holders are different options even with the same owner).
+     */
+    interface LongOpts {
+        int segments();
+
+        List<LongOpt> segment(int s);
+
+        Object holder(int s);
     }
 
-    /**
-     * The next option; {@code holders} (or null: none) names beside each long option who handles it: two
-     * entries that differ in holder are different options even with the same owner.
-     */
-    int next(List<LongOpt> longOpts, List<?> holders) {
+    int next(List<LongOpt> longOpts) {
+        return next(new LongOpts() {
+            @Override
+            public int segments() {
+                return 1;
+            }
+
+            @Override
+            public List<LongOpt> segment(int s) {
+                return longOpts;
+            }
+
+            @Override
+            public Object holder(int s) {
+                return null;
+            }
+        });
+    }
+
+    int next(LongOpts longOpts) {
         optarg = null;
         matched = null;
         matchedHolder = null;
@@ -68,7 +91,7 @@ final class Getopt {
                 return NON_OPTION;
             }
             if (w.startsWith("--")) {
-                return longOption(w, longOpts, holders);
+                return longOption(w, longOpts);
             }
             nextChar = 1;
         }
@@ -110,7 +133,7 @@ final class Getopt {
         return c;
     }
 
-    private int longOption(String w, List<LongOpt> longOpts, List<?> holders) {
+    private int longOption(String w, LongOpts longOpts) {
         String body = w.substring(2);
         int eq = body.indexOf('=');
         String name = eq >= 0 ? body.substring(0, eq) : body;
@@ -119,22 +142,26 @@ final class Getopt {
         LongOpt found = null;
         Object foundHolder = null;
         boolean ambiguous = false;
-        for (int i = 0; i < longOpts.size(); i++) {
-            LongOpt o = longOpts.get(i);
-            Object holder = holders == null ? null : holders.get(i);
-            if (o.name().equals(name)) {
-                found = o;
-                foundHolder = holder;
-                ambiguous = false;
-                break;
-            }
-            if (o.name().startsWith(name)) {
-                if (found == null) {
+        search:
+        for (int s = 0; s < longOpts.segments(); s++) {
+            List<LongOpt> segment = longOpts.segment(s);
+            Object holder = longOpts.holder(s);
+            for (int i = 0; i < segment.size(); i++) {
+                LongOpt o = segment.get(i);
+                if (o.name().equals(name)) {
                     found = o;
                     foundHolder = holder;
-                } else if (found.hasArg() != o.hasArg() || found.code() != o.code() || found.owner() != o.owner()
-                        || foundHolder != holder) {
-                    ambiguous = true;
+                    ambiguous = false;
+                    break search;
+                }
+                if (o.name().startsWith(name)) {
+                    if (found == null) {
+                        found = o;
+                        foundHolder = holder;
+                    } else if (found.hasArg() != o.hasArg() || found.code() != o.code() || found.owner() != o.owner()
+                            || foundHolder != holder) {
+                        ambiguous = true;
+                    }
                 }
             }
         }

@@ -288,37 +288,51 @@ final class Restore {
 
     /**
      * All lines of {@code in}, as {@link BufferedReader#readLine} splits them (at "\n", "\r" or "\r\n"),
-     * read in large blocks and split with String.indexOf: a 160k-rule file has 220k lines.
+     * read in large blocks (a 160k-rule file has 220k lines) with no copy of the whole input.
      */
     static List<String> lines(BufferedReader in) throws IOException {
-        StringBuilder all = new StringBuilder(1 << 16);
-        char[] buf = new char[1 << 16];
+        return lines(in, 1 << 16);
+    }
+
+    static List<String> lines(BufferedReader in, int blockSize) throws IOException {
+        List<String> out = new ArrayList<>(1024);
+        char[] buf = new char[blockSize];
+        StringBuilder partial = new StringBuilder();
+        // a '\r' ended the last block: a '\n' opening the next one belongs to it
+        boolean skipNewline = false;
         for (int n; (n = in.read(buf)) > 0; ) {
-            all.append(buf, 0, n);
-        }
-        String text = all.toString();
-        List<String> out = new ArrayList<>(text.length() / 64 + 16);
-        int n = text.length();
-        int cr = text.indexOf('\r');
-        int i = 0;
-        while (i < n) {
-            int end = text.indexOf('\n', i);
-            if (cr >= 0) {
-                if (cr < i) {
-                    cr = text.indexOf('\r', i);
-                }
-                if (cr >= 0 && (end < 0 || cr < end)) {
-                    out.add(text.substring(i, cr));
-                    i = cr + 1 < n && text.charAt(cr + 1) == '\n' ? cr + 2 : cr + 1;
+            int i = 0;
+            if (skipNewline && buf[0] == '\n') {
+                i = 1;
+            }
+            skipNewline = false;
+            int start = i;
+            for (; i < n; i++) {
+                char c = buf[i];
+                if (c != '\n' && c != '\r') {
                     continue;
                 }
+                if (partial.isEmpty()) {
+                    out.add(new String(buf, start, i - start));
+                } else {
+                    out.add(partial.append(buf, start, i - start).toString());
+                    partial.setLength(0);
+                }
+                if (c == '\r') {
+                    if (i + 1 < n) {
+                        if (buf[i + 1] == '\n') {
+                            i++;
+                        }
+                    } else {
+                        skipNewline = true;
+                    }
+                }
+                start = i + 1;
             }
-            if (end < 0) {
-                out.add(text.substring(i));
-                break;
-            }
-            out.add(text.substring(i, end));
-            i = end + 1;
+            partial.append(buf, start, n - start);
+        }
+        if (!partial.isEmpty()) {
+            out.add(partial.toString());
         }
         return out;
     }
@@ -394,7 +408,13 @@ final class Restore {
         }
         String words = l.substring(i).strip();
         // a quote left open takes the line's newline into its word: not plain
-        return words.chars().filter(ch -> ch == '"').count() % 2 == 0 ? words : null;
+        int quotes = 0;
+        for (int k = 0; k < words.length(); k++) {
+            if (words.charAt(k) == '"') {
+                quotes++;
+            }
+        }
+        return quotes % 2 == 0 ? words : null;
     }
 
     private static boolean isBlank(char c) {

@@ -126,4 +126,28 @@ class RestoreParallelTest {
         }
         assertThat(failures).as("corrupted inputs that failed").isBetween(rounds / 4, rounds);
     }
+
+    /** Lines split in blocks are those BufferedReader.readLine returns, for any block size and line ends. */
+    @Test
+    void inputIsSplitIntoTheLinesReadLineReturns() throws IOException {
+        SplittableRandom rnd = new SplittableRandom(9);
+        String alphabet = "ab \"\t\r\n\n\r\n";
+        for (int round = 0; round < 3000; round++) {
+            StringBuilder sb = new StringBuilder();
+            int n = rnd.nextInt(40);
+            for (int i = 0; i < n; i++) {
+                sb.append(alphabet.charAt(rnd.nextInt(alphabet.length())));
+            }
+            String text = sb.toString();
+            List<String> expected = new ArrayList<>();
+            BufferedReader r = new BufferedReader(new StringReader(text));
+            for (String l; (l = r.readLine()) != null; ) {
+                expected.add(l);
+            }
+            int block = 1 + rnd.nextInt(8);
+            assertThat(Restore.lines(new BufferedReader(new StringReader(text)), block))
+                    .as("%s in blocks of %d", text.replace("\r", "\\r").replace("\n", "\\n"), block)
+                    .isEqualTo(expected);
+        }
+    }
 }

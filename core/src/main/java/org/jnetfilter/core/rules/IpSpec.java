@@ -19,8 +19,14 @@ public record IpSpec(Family family, IpNet src, IpNet dst, String inIface, String
     public static final int INV_FRAG = 0x20;
     public static final int INV_PROTO = 0x40;
 
+    private static final IpSpec ANY_IPV4 = new IpSpec(Family.IPV4, IpNet.any(Family.IPV4), IpNet.any(Family.IPV4),
+            "", "", 0, false, 0);
+    private static final IpSpec ANY_IPV6 = new IpSpec(Family.IPV6, IpNet.any(Family.IPV6), IpNet.any(Family.IPV6),
+            "", "", 0, false, 0);
+
+    /** Everything, of one family (a shared value: every command line starts from it). */
     public static IpSpec any(Family family) {
-        return new IpSpec(family, IpNet.any(family), IpNet.any(family), "", "", 0, false, 0);
+        return family == Family.IPV4 ? ANY_IPV4 : ANY_IPV6;
     }
 
     public boolean inverted(int flag) {
