@@ -154,6 +154,7 @@ final class CommandLine implements ParseContext {
             this.table = restoreTable;
         }
         this.globalOpts = family == Family.IPV4 ? GLOBAL_OPTS_V4 : GLOBAL_OPTS_V6;
+        this.globalIndex = family == Family.IPV4 ? GLOBAL_INDEX_V4 : GLOBAL_INDEX_V6;
         rebuildLongOpts();
     }
 
@@ -212,7 +213,38 @@ final class CommandLine implements ParseContext {
         public Object holder(int s) {
             return s == 0 ? null : loadOrder.get(loadOrder.size() - s);
         }
+
+        @Override
+        public int exactIndex(int s, String name) {
+            Integer i = (s == 0 ? globalIndex : indexOf(loadOrder.get(loadOrder.size() - s).extension)).get(name);
+            return i == null ? -1 : i;
+        }
     };
+
+    /** First position of each option name in an option list. */
+    private static java.util.Map<String, Integer> firstIndexByName(List<Getopt.LongOpt> opts) {
+        java.util.Map<String, Integer> m = new java.util.HashMap<>();
+        for (int i = 0; i < opts.size(); i++) {
+            m.putIfAbsent(opts.get(i).name(), i);
+        }
+        return java.util.Map.copyOf(m);
+    }
+
+    private final java.util.Map<String, Integer> globalIndex;
+    private static final java.util.Map<String, Integer> GLOBAL_INDEX_V4 = firstIndexByName(GLOBAL_OPTS_V4);
+    private static final java.util.Map<String, Integer> GLOBAL_INDEX_V6 = firstIndexByName(GLOBAL_OPTS_V6);
+
+    private static final java.util.Map<Extension, java.util.Map<String, Integer>> INDEX_BY_EXTENSION =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static java.util.Map<String, Integer> indexOf(Extension extension) {
+        java.util.Map<String, Integer> m = INDEX_BY_EXTENSION.get(extension);
+        if (m == null) {
+            m = firstIndexByName(longOptsOf(extension));
+            INDEX_BY_EXTENSION.putIfAbsent(extension, m);
+        }
+        return m;
+    }
 
     /** An extension's options as getopt entries (owner: the OptionSpec), made once per extension. */
     private static final java.util.Map<Extension, List<Getopt.LongOpt>> LONG_OPTS_BY_EXTENSION =

@@ -51,6 +51,17 @@ final class Getopt {
         List<LongOpt> segment(int s);
 
         Object holder(int s);
+
+        /** The first index in segment {@code s} of an option named exactly {@code name}, or -1. */
+        default int exactIndex(int s, String name) {
+            List<LongOpt> segment = segment(s);
+            for (int i = 0; i < segment.size(); i++) {
+                if (segment.get(i).name().equals(name)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
     }
 
     int next(List<LongOpt> longOpts) {
@@ -142,8 +153,16 @@ final class Getopt {
         LongOpt found = null;
         Object foundHolder = null;
         boolean ambiguous = false;
+        // an exact name wins over any abbreviation: the first exact entry, looked up by name
+        for (int s = 0; s < longOpts.segments() && found == null; s++) {
+            int i = longOpts.exactIndex(s, name);
+            if (i >= 0) {
+                found = longOpts.segment(s).get(i);
+                foundHolder = longOpts.holder(s);
+            }
+        }
         search:
-        for (int s = 0; s < longOpts.segments(); s++) {
+        for (int s = 0; s < longOpts.segments() && found == null; s++) {
             List<LongOpt> segment = longOpts.segment(s);
             Object holder = longOpts.holder(s);
             for (int i = 0; i < segment.size(); i++) {

@@ -111,6 +111,43 @@ public final class Addresses {
         if (s.isEmpty()) {
             return -1;
         }
+        // the usual text, ASCII digits and dots, read in one pass without splitting
+        long v = 0;
+        long part = 0;
+        int digits = 0;
+        int parts = 1;
+        boolean ascii = true;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '.') {
+                if (digits == 0 || part > 255 || ++parts > 4) {
+                    return -1;
+                }
+                v = (v << 8) | part;
+                part = 0;
+                digits = 0;
+            } else if (c >= '0' && c <= '9') {
+                if (++digits > 3) {
+                    return -1;
+                }
+                part = part * 10 + (c - '0');
+            } else {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            if (digits == 0 || part > 255) {
+                return -1;
+            }
+            v = (v << 8) | part;
+            return v << (8 * (4 - parts));
+        }
+        return parseIpv4Split(s);
+    }
+
+    /** The general form: parts that Character.isDigit accepts (other scripts' digits too, as before). */
+    static long parseIpv4Split(String s) {
         String[] parts = s.split("\\.", -1);
         if (parts.length > 4) {
             return -1;
