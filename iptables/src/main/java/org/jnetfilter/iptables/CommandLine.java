@@ -834,9 +834,10 @@ final class CommandLine implements ParseContext {
                 || kind == CommandKind.INSERT || kind == CommandKind.REPLACE;
         List<RuleSpec> rules = List.of();
         if (ruleCommand) {
-            String any = family == Family.IPV4 ? "0.0.0.0/0" : "::/0";
-            List<IpNet> srcs = Addresses.parseMultiple(family, srcText != null ? srcText : any);
-            List<IpNet> dsts = Addresses.parseMultiple(family, dstText != null ? dstText : any);
+            // no -s/-d: the parse of "0.0.0.0/0" (or "::/0"), which is the same every time
+            List<IpNet> anyNet = List.of(IpNet.any(family));
+            List<IpNet> srcs = srcText != null ? Addresses.parseMultiple(family, srcText) : anyNet;
+            List<IpNet> dsts = dstText != null ? Addresses.parseMultiple(family, dstText) : anyNet;
             if ((srcs.size() > 1 || dsts.size() > 1)
                     && (ip.inverted(IpSpec.INV_SRCIP) || ip.inverted(IpSpec.INV_DSTIP))) {
                 throw error("! not allowed with multiple source or destination IP addresses");

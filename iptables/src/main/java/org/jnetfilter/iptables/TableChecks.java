@@ -32,14 +32,22 @@ final class TableChecks {
      * reached from other hooks. The kernel re-checks every rule on every replace; the outcome is the same
      * and one command on 160k rules stays cheap (rules kept as text are not parsed to be re-checked).
      */
+    /** Tables with this many chains have their jump summaries made in parallel. */
+    private static final int PARALLEL_FROM = 4096;
+
     static void check(Table table, Table previous) {
         Map<String, Integer> previousHooks = previous == null ? Map.of() : hooksOf(previous);
         java.util.Set<String> recheck = new java.util.HashSet<>();
         Map<String, Integer> hooks = previous == null ? null : incrementalHooks(table, previous, previousHooks, recheck);
         Iterable<Chain> chains;
         if (hooks == null) {
+            List<Chain> all = table.chains();
+            if (all.size() >= PARALLEL_FROM) {
+                // each chain's jump summary depends on its rules only: made on all cores before the walk
+                all.parallelStream().forEach(c -> c.rules().jumpTargets());
+            }
             hooks = reachableHooks(table);
-            chains = table.chains();
+            chains = all;
         } else {
             List<Chain> l = new ArrayList<>();
             for (String name : recheck) {
@@ -51,37 +59,53 @@ final class TableChecks {
             chains = l;
         }
         table.knowHookMasks(hooks);
+        Map<String, Integer> masks = hooks;
+        if (chains instanceof List<Chain> list && list.size() >= PARALLEL_FROM) {
+            // chains are checked independently: on all cores first; when that fails, again in order, so
+            // the error reported is the first one, as before
+            try {
+                list.parallelStream().forEach(c -> checkChain(table, previous, previousHooks, masks, c));
+                return;
+            } catch (RuntimeException e) {
+                // fall through to the ordered pass
+            }
+        }
         for (Chain c : chains) {
-            int mask = hooks.getOrDefault(c.name(), 0);
-            Chain pc = previous == null ? null : previous.chain(c.name());
-            if (pc == c && previousHooks.getOrDefault(c.name(), 0) == mask) {
-                continue;
+            checkChain(table, previous, previousHooks, masks, c);
+        }
+    }
+
+    private static void checkChain(Table table, Table previous, Map<String, Integer> previousHooks,
+                                   Map<String, Integer> hooks, Chain c) {
+        int mask = hooks.getOrDefault(c.name(), 0);
+        Chain pc = previous == null ? null : previous.chain(c.name());
+        if (pc == c && previousHooks.getOrDefault(c.name(), 0) == mask) {
+            return;
+        }
+        List<Rule> appended = pc == null || previousHooks.getOrDefault(c.name(), 0) != mask ? null
+                : c.rules().appendedTo(pc.rules());
+        if (appended != null) {
+            // only the appended rules are new; after an unconditional verdict they are never walked
+            int tailMask = pc.rules().endsInVerdict() ? 0 : mask;
+            for (Rule r : appended) {
+                checkRule(table, r, tailMask);
+                if (tailMask != 0 && endsWalk(r)) {
+                    tailMask = 0;
+                }
             }
-            List<Rule> appended = pc == null || previousHooks.getOrDefault(c.name(), 0) != mask ? null
-                    : c.rules().appendedTo(pc.rules());
-            if (appended != null) {
-                // only the appended rules are new; after an unconditional verdict they are never walked
-                int tailMask = pc.rules().endsInVerdict() ? 0 : mask;
-                for (Rule r : appended) {
-                    checkRule(table, r, tailMask);
-                    if (tailMask != 0 && endsWalk(r)) {
-                        tailMask = 0;
-                    }
-                }
-                continue;
+            return;
+        }
+        Map<Rule, Integer> checked = pc == null ? Map.of() : ruleMasks(pc, previousHooks.getOrDefault(c.name(), 0));
+        for (Rule r : c.rules()) {
+            // Linux: rules after an unconditional verdict are never walked, so their comefrom (the
+            // hook mask the checks see) stays 0
+            int ruleMask = mask;
+            if (mask != 0 && endsWalk(r)) {
+                mask = 0;
             }
-            Map<Rule, Integer> checked = pc == null ? Map.of() : ruleMasks(pc, previousHooks.getOrDefault(c.name(), 0));
-            for (Rule r : c.rules()) {
-                // Linux: rules after an unconditional verdict are never walked, so their comefrom (the
-                // hook mask the checks see) stays 0
-                int ruleMask = mask;
-                if (mask != 0 && endsWalk(r)) {
-                    mask = 0;
-                }
-                Integer before = checked.get(r);
-                if (before == null || before != ruleMask) {
-                    checkRule(table, r, ruleMask);
-                }
+            Integer before = checked.get(r);
+            if (before == null || before != ruleMask) {
+                checkRule(table, r, ruleMask);
             }
         }
     }

@@ -72,6 +72,22 @@ class RestoreParallelTest {
         corruptions(text, 40, 1);
     }
 
+    /**
+     * Over 4096 chains the table checks run on all cores; a rule the kernel refuses for its hooks
+     * (MASQUERADE in a chain reached from PREROUTING) fails the restore at the table's COMMIT either way.
+     */
+    @Test
+    void aLargeTableIsCheckedOnAllCoresWithTheSameOutcome() throws Exception {
+        String text = kubegen(1400);
+        assertThat(restore(text, false, false, Ruleset.empty(Family.IPV4), true).error()).isNull();
+        int at = text.indexOf("\n-A KUBE-SVC-") + 1;
+        String chain = text.substring(at + 3, text.indexOf(' ', at + 3));
+        String bad = text.substring(0, at) + "-A " + chain + " -p tcp -j MASQUERADE\n" + text.substring(at);
+        Outcome plain = restore(bad, false, false, Ruleset.empty(Family.IPV4), false);
+        assertThat(plain.error()).as("refused by the table checks").contains("line").contains("failed");
+        assertThat(restore(bad, false, false, Ruleset.empty(Family.IPV4), true)).isEqualTo(plain);
+    }
+
     @Test
     void aDockerHostRestoresTheSameParsedAheadAsLineByLine() throws Exception {
         String text = DockerRules.generate(20, 200, 3);
