@@ -600,9 +600,10 @@ final class TcpTracking {
                         if (r == RST_INVALID) {
                             return Conntrack.INVALID_ACCEPT;
                         }
-                        if (r == RST_KEEP_STATE) {
+                        if (r == RST_KEEP_STATE || r == RST_KEEP_SKIP_WINDOW) {
                             newState = oldState;
-                        } else if (r == RST_SKIP_WINDOW) {
+                        }
+                        if (r == RST_SKIP_WINDOW || r == RST_KEEP_SKIP_WINDOW) {
                             skipWindow = true;
                         }
                     }
@@ -666,45 +667,48 @@ final class TcpTracking {
     private static final int RST_INVALID = 1;
     private static final int RST_KEEP_STATE = 2;
     private static final int RST_SKIP_WINDOW = 3;
+    private static final int RST_KEEP_SKIP_WINDOW = 4;
 
-    /** The RST checks of the CLOSE case. */
+    /**
+     * The RST checks of the CLOSE case: whether the RST is invalid (a sequence before what the other side
+     * acknowledged), keeps the state (an inexact sequence on an established connection: a challenge ACK may
+     * follow), and whether it skips the window check (closing states; a RST answering a SYN or ACK let
+     * through, or a challenge ACK). As the kernel, the checks of the first block end the case when they pass.
+     */
     private static int rstChecks(PacketContext pkt, Connection c, int dir, int oldState, ConntrackSettings s) {
         if (canEarlyDrop(c)) {
             return RST_SKIP_WINDOW;
         }
-        int seq = seq(pkt);
+        boolean keep = false;
         if ((c.tcpFlags[1 - dir] & FLAG_MAXACK_SET) != 0 && c.lastIndex != SYN_SET) {
-            boolean keep = false;
-            // SEQ 0 before establishment: most likely the answer to a SYN let through
-            if (!(seq == 0 && !established(c))) {
-                if (before(seq, c.tdMaxAck[1 - dir]) && !s.tcpIgnoreInvalidRst) {
-                    return RST_INVALID;
-                }
-                if (established(c) && seq != c.tdMaxAck[1 - dir]
-                        && !(c.lastIndex == ACK_SET && c.lastDir == dir && seq == c.lastEnd)) {
-                    // the RST's sequence is not exact: keep the state for a possible challenge ACK
-                    keep = true;
-                }
+            int seq = seq(pkt);
+            if (seq == 0 && !established(c)) {
+                // most likely the answer to a SYN let through
+                return RST_PASS;
             }
-            if (keep) {
-                return finalRstChecks(pkt, c, oldState, RST_KEEP_STATE);
+            if (before(seq, c.tdMaxAck[1 - dir]) && !s.tcpIgnoreInvalidRst) {
+                return RST_INVALID;
             }
+            if (!established(c) || seq == c.tdMaxAck[1 - dir]) {
+                return RST_PASS;
+            }
+            if (c.lastIndex == ACK_SET && c.lastDir == dir && seq == c.lastEnd) {
+                // the RST ends a train of segments
+                return RST_PASS;
+            }
+            keep = true;
         }
-        return finalRstChecks(pkt, c, oldState, RST_PASS);
-    }
-
-    private static int finalRstChecks(PacketContext pkt, Connection c, int oldState, int otherwise) {
         int ackSeq = ackSeq(pkt);
         if (((c.hasStatus(Connection.SEEN_REPLY) && c.lastIndex == SYN_SET)
                 || (!c.hasStatus(Connection.ASSURED) && c.lastIndex == ACK_SET)) && ackSeq == c.lastEnd) {
             // a RST to an invalid SYN or ACK let through: delete the entry, skip the window check
-            return RST_SKIP_WINDOW;
+            return keep ? RST_KEEP_SKIP_WINDOW : RST_SKIP_WINDOW;
         }
         if (oldState == TCP_SYN_SENT && c.lastIndex == ACK_SET && c.lastDir == 1 && seq(pkt) == c.lastAck) {
             // the reset answering a challenge ACK let through
-            return RST_SKIP_WINDOW;
+            return keep ? RST_KEEP_SKIP_WINDOW : RST_SKIP_WINDOW;
         }
-        return otherwise;
+        return keep ? RST_KEEP_STATE : RST_PASS;
     }
 
     /**

@@ -99,6 +99,18 @@ class TcpTrackingTest {
     }
 
     @Test
+    void resetWithAnInexactSequenceKeepsTheEstablishedStateForAChallengeAck() {
+        Connection c = handshake();
+        PacketContext rst = path.forward(s2c(5011, 0, RST, 0), 1);
+        assertThat(rst.conntrack()).isSameAs(c);
+        assertThat(c.tcpState()).isEqualTo(Connection.TCP_ESTABLISHED);
+        // Linux: any RST in window gets the close timeout
+        assertThat(c.secondsLeft(Path.seconds(1))).isEqualTo(10);
+        path.forward(s2c(5001, 0, RST, 0), 1.1);
+        assertThat(c.tcpState()).isEqualTo(Connection.TCP_CLOSE);
+    }
+
+    @Test
     void resetAnsweringTheSynRemovesTheEntry() {
         path.forward(c2s(1000, 0, SYN, 0), 0);
         PacketContext rst = path.forward(s2c(0, 1001, RST | ACK, 0), 0.01);
