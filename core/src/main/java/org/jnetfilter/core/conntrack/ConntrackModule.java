@@ -13,7 +13,8 @@ import org.jnetfilter.core.rules.TableKind;
  * {@code datapath.module(new ConntrackModule(conntrack))}. Registered for a family while its rules need
  * conntrack ({@link ConntrackHooks#enablesConntrack}); NAT reads the family's current nat table per packet.
  * Each publication also passes on what the rules ask of the table: accounting forced by connbytes, label
- * areas for connlabel ({@link ConntrackHooks#follow}).
+ * areas for connlabel ({@link ConntrackHooks#follow}). It asks the datapath to defragment before it, as
+ * conntrack's defrag hooks do.
  */
 public final class ConntrackModule implements HookModule {
     private final Conntrack conntrack;
@@ -38,6 +39,12 @@ public final class ConntrackModule implements HookModule {
         }
         ConntrackHooks.follow(conntrack, all.toArray(new Ruleset[0]));
         return ConntrackHooks.enablesConntrack(rules);
+    }
+
+    /** Linux: nf_conntrack_ipv4/ipv6 pull in nf_defrag_ipv4/ipv6: conntrack sees whole datagrams. */
+    @Override
+    public boolean defragments() {
+        return true;
     }
 
     @Override

@@ -91,6 +91,26 @@ class TcpTrackingTest {
     }
 
     @Test
+    void resetAfterFinClosesFromFinWaitAndCloseWait() {
+        Connection c = handshake();
+        path.forward(c2s(1001, 5001, FIN | ACK, 0), 1);
+        assertThat(c.tcpState()).isEqualTo(Connection.TCP_FIN_WAIT);
+        path.forward(s2c(5001, 1002, RST | ACK, 0), 1.1);
+        assertThat(c.tcpState()).isEqualTo(Connection.TCP_CLOSE);
+
+        Path other = new Path(new Conntrack());
+        other.forward(c2s(1000, 0, SYN, 0), 0);
+        other.forward(s2c(5000, 1001, SYN | ACK, 0), 0.01);
+        Connection d = other.forward(c2s(1001, 5001, ACK, 0), 0.02).conntrack();
+        other.forward(c2s(1001, 5001, FIN | ACK, 0), 1);
+        other.forward(s2c(5001, 1002, ACK, 0), 1.1);
+        assertThat(d.tcpState()).isEqualTo(Connection.TCP_CLOSE_WAIT);
+        // a reset from the stack that closed (seq = what the peer acknowledged) and one from the other side
+        other.forward(c2s(1002, 0, RST, 0), 1.2);
+        assertThat(d.tcpState()).isEqualTo(Connection.TCP_CLOSE);
+    }
+
+    @Test
     void resetClosesWithTenSeconds() {
         Connection c = handshake();
         path.forward(s2c(5001, 1001, RST | ACK, 0), 1);
