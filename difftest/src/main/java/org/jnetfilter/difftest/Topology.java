@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  *                                                       10.96.0.0/12, 10.244.0.0/16 via 10.2.0.2
  * </pre>
  *
- * <p>{@code dut}'s sysctls: forwarding on; ICMP rate limits off (net.ipv4.icmp_ratelimit=0,
+ * <p>{@code dut}'s sysctls: forwarding on; no ICMP redirects; ICMP rate limits off (net.ipv4.icmp_ratelimit=0,
  * net.ipv6.icmp.ratelimit=0, icmp_msgs_per_sec raised) so every error the kernel would send is sent,
  * whatever the pace of the test; DAD off and no IPv6 link-local addresses (addr_gen_mode=1), so the
  * kernel sends no neighbour discovery of its own; reassembly timeouts longer than any run;
@@ -180,6 +180,11 @@ public final class Topology implements AutoCloseable {
                 sysctl net.ipv6.conf.all.forwarding=1
                 link set veth-a up
                 link set veth-b up
+                # no ICMP redirects: the kernel limits them per source (inet_peer) across cases, so its answer
+                # would depend on earlier cases (redirects are compared in DatapathKernelFactsTest instead)
+                sysctl net.ipv4.conf.all.send_redirects=0
+                sysctl net.ipv4.conf.veth-a.send_redirects=0
+                sysctl net.ipv4.conf.veth-b.send_redirects=0
                 addr add 10.1.0.1/24 dev veth-a
                 addr add 10.2.0.1/24 dev veth-b
                 -6 addr add 2001:db8:1::1/64 dev veth-a

@@ -1284,8 +1284,13 @@ public final class Datapath {
             MemorySegment now = datagram();
             MemorySegment before = reassembled.datagram();
             int header = ipv4 ? ip4.headerLength() : Ipv6Header.LENGTH;
-            boolean payloadKept = before.byteSize() == now.byteSize()
-                    && MemorySegment.mismatch(before, header, before.byteSize(), now, header, now.byteSize()) < 0;
+            // The kernel keeps the received fragments (the skb's frag_list) unless a rule wrote beyond the first
+            // one: NAT rewrites ports and checksums in the head (the first fragment's data), which leaves the
+            // fast path open (checked on Linux 6.18: SNAT of a fragmented datagram leaves as the fragments it came in)
+            int[] geometry = reassembled.fragmentPayloads();
+            int untouched = header + (geometry != null && geometry.length > 0 ? geometry[0] : 0);
+            boolean payloadKept = before.byteSize() == now.byteSize() && untouched <= now.byteSize()
+                    && MemorySegment.mismatch(before, untouched, before.byteSize(), now, untouched, now.byteSize()) < 0;
             Defrag.Result r = new Defrag.Result(Defrag.Outcome.REASSEMBLED, MemorySegment.ofArray(now.toArray(
                     ValueLayout.JAVA_BYTE)), reassembled.fragMaxSize(), reassembled.dontFragment(),
                     payloadKept ? reassembled.fragmentPayloads() : null);
