@@ -182,7 +182,13 @@ final class ReplayCommand {
                     : org.jnetfilter.core.netfilter.TableWalker.CLASSIFIED);
             replay.datapath.rules(Family.IPV4, rs4);
             replay.datapath.rules(Family.IPV6, rs6);
+            long t0 = System.nanoTime();
             int code = replay.run(Path.of(in), defaultIface, err);
+            if (Boolean.getBoolean("jnf.timing")) {
+                long ns = System.nanoTime() - t0;
+                err.printf("jnf timing: replay loop %d packets in %d ms (%.0f packets/s)%n", replay.packets, ns / 1_000_000,
+                        replay.packets * 1e9 / Math.max(ns, 1));
+            }
             if (counters != null) {
                 StringBuilder sb = new StringBuilder();
                 sb.append("# jnf replay: iptables-save -c\n").append(SaveFiles.write(replay.datapath.rules(Family.IPV4)));

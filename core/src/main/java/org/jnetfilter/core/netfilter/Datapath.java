@@ -111,7 +111,8 @@ public final class Datapath {
     static final int MAX_DATAGRAM = 65535;
     /** Generated packets nest (a REJECT reply, an ICMP error about it is never sent): a small fixed depth. */
     private static final int MAX_DEPTH = 4;
-    private static final int ROUTE_CACHE_SIZE = 4096;
+    // direct-mapped: large enough that a few thousand flows rarely evict each other (a miss is a host lookup)
+    private static final int ROUTE_CACHE_SIZE = 1 << 16;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
