@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Issue 5's update table: at kubegen.py 1k, 5k, 10k, 20k, 50k services, the median time of a one-service delta
+# (iptables-restore --noflush of one new service's chains and rules), one -A and one -D by rule-spec, through
+# jnetfilter's in-process API (UpdateFigures: one JVM, each command a durable transaction), jnetfilter's CLI
+# (./jnf, JVM start included), and the kernel with iptables-legacy and iptables-nft in a network namespace
+# of the script's own (root only; else "n/a"). Also the full restore, CLI and kernel.
+# Usage: bench/update-bench.sh [REPS=5] [SIZES="1000 5000 10000 20000 50000"]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+reps="${1:-5}"; sizes="${2:-1000 5000 10000 20000 50000}"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+work="$(mktemp -d)"; ns="${JNF_BENCH_NETNS:-jnf-update-bench}"
+trap 'rm -rf "$work"; ip netns del "$ns" 2>/dev/null || true' EXIT
+(cd "$root" && mvn -o -B -q package -DskipTests -pl bench -am) >&2
+"$root/jnf" version >/dev/null
+cp="$root/bench/target/jnetfilter-bench-0.1.0-SNAPSHOT.jar:$root/bench/target/lib/*"
+
+us() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+rule() { echo "-t nat $1 KUBE-SERVICES -d 10.$2.$(( $3 / 250 )).$(( $3 % 250 ))/32 -p tcp -m comment --comment bench -m tcp --dport 80 -j KUBE-MARK-MASQ"; }
+kernel=0
+if [ "$(id -u)" = 0 ] && command -v iptables-legacy >/dev/null && ip netns add "$ns" 2>/dev/null; then kernel=1; fi
+X="ip netns exec $ns"
+
+printf '%-8s %-9s | %12s %12s %12s %12s | %9s %9s %9s %9s | %9s %9s %9s %9s | %9s %9s %9s\n' services rules \
+  "restore jnf" legacy nft "" "delta api" cli legacy nft "-A api" cli legacy nft "-D api" cli legacy
+for n in $sizes; do
+  python3 "$root/../shared/bench/kubegen.py" "$n" > "$work/full.save"
+  rules=$(grep -c '^-A' "$work/full.save")
+  mkdir -p "$work/d"
+  for k in $(seq 0 $((reps - 1))); do
+    python3 "$root/../shared/bench/kubegen.py" $((n + reps)) --only-service $((n + k)) > "$work/d/delta-$k.save"
+  done
+  # in-process API
+  rm -rf "$work/api"
+  read -r _ da aa dd < <("$JAVA_HOME/bin/java" -XX:+UseParallelGC -cp "$cp" org.jnetfilter.bench.UpdateFigures "$work/api" \
+    "$work/full.save" "$work/d" "$reps" | tr '=' ' ' | awk '{print $1, $3, $5, $7}')
+  # CLI
+  rm -rf "$work/cli"; export JNF_STATE_DIR="$work/cli"
+  jr=$(us "$root/jnf" iptables-restore "$work/full.save")
+  jd=$(for k in $(seq 0 $((reps - 1))); do us "$root/jnf" iptables-restore --noflush "$work/d/delta-$k.save"; done | median)
+  ja=$(for k in $(seq 1 "$reps"); do us "$root/jnf" iptables $(rule -A 201 "$k"); done | median)
+  jdl=$(for k in $(seq 1 "$reps"); do us "$root/jnf" iptables $(rule -D 201 "$k"); done | median)
+  unset JNF_STATE_DIR
+  kr=n/a; kd=n/a; ka=n/a; kdl=n/a; nr=n/a; nd=n/a; na=n/a
+  if [ "$kernel" = 1 ]; then
+    kr=$(us $X iptables-legacy-restore "$work/full.save")
+    kd=$(for k in $(seq 0 $((reps - 1))); do us $X iptables-legacy-restore --noflush "$work/d/delta-$k.save"; done | median)
+    ka=$(for k in $(seq 1 "$reps"); do us $X iptables-legacy $(rule -A 202 "$k"); done | median)
+    kdl=$(for k in $(seq 1 "$reps"); do us $X iptables-legacy $(rule -D 202 "$k"); done | median)
+    $X iptables-legacy -t nat -F; $X iptables-legacy -t nat -X; $X iptables-legacy -F; $X iptables-legacy -X
+    if command -v iptables-nft >/dev/null; then
+      nr=$(us $X iptables-nft-restore "$work/full.save")
+      nd=$(for k in $(seq 0 $((reps - 1))); do us $X iptables-nft-restore --noflush "$work/d/delta-$k.save"; done | median)
+      na=$(for k in $(seq 1 "$reps"); do us $X iptables-nft $(rule -A 203 "$k"); done | median)
+      $X iptables-nft -t nat -F; $X iptables-nft -t nat -X; $X iptables-nft -F; $X iptables-nft -X
+    fi
+  fi
+  printf '%-8s %-9s | %12s %12s %12s %12s | %9s %9s %9s %9s | %9s %9s %9s %9s | %9s %9s %9s\n' "$n" "$rules" \
+    "$((jr / 1000))ms" "$([ "$kr" = n/a ] && echo n/a || echo $((kr / 1000))ms)" "$([ "$nr" = n/a ] && echo n/a || echo $((nr / 1000))ms)" "" \
+    "$da" "$jd" "$kd" "$nd" "$aa" "$ja" "$ka" "$na" "$dd" "$jdl" "$kdl"
+done
+echo "(restore in ms; delta, -A, -D: median of $reps in microseconds; api: in-process, each command a durable transaction;"
+echo " cli: ./jnf with JVM start; legacy/nft: the kernel in a network namespace, same machine, same run)"
