@@ -22,7 +22,7 @@ kernel=0
 if [ "$(id -u)" = 0 ] && command -v iptables-legacy >/dev/null && ip netns add "$ns" 2>/dev/null; then kernel=1; fi
 X="ip netns exec $ns"
 
-printf '%-8s %-9s | %12s %12s %12s %12s | %9s %9s %9s %9s | %9s %9s %9s %9s | %9s %9s %9s\n' services rules \
+printf '%-8s %-9s | %12s %12s %12s %12s | %13s %9s %9s %9s | %13s %9s %9s %9s | %13s %9s %9s\n' services rules \
   "restore jnf" legacy nft "" "delta api" cli legacy nft "-A api" cli legacy nft "-D api" cli legacy
 for n in $sizes; do
   python3 "$root/../shared/bench/kubegen.py" "$n" > "$work/full.save"
@@ -33,8 +33,11 @@ for n in $sizes; do
   done
   # in-process API
   rm -rf "$work/api"
-  read -r _ da aa dd < <("$JAVA_HOME/bin/java" -XX:+UseParallelGC -cp "$cp" org.jnetfilter.bench.UpdateFigures "$work/api" \
-    "$work/full.save" "$work/d" "$reps" | tr '=' ' ' | awk '{print $1, $3, $5, $7}')
+  figures=$("$JAVA_HOME/bin/java" -XX:+UseParallelGC -cp "$cp" org.jnetfilter.bench.UpdateFigures "$work/api" \
+    "$work/full.save" "$work/d" "$reps" | tr '=' ' ')
+  read -r _ da aa dd < <(echo "$figures" | awk '/^api/{print $1, $3, $5, $7}')
+  read -r _ ma maa mdd < <(echo "$figures" | awk '/^memory/{print $1, $3, $5, $7}')
+  da="$ma/$da"; aa="$maa/$aa"; dd="$mdd/$dd"
   # CLI
   rm -rf "$work/cli"; export JNF_STATE_DIR="$work/cli"
   jr=$(us "$root/jnf" iptables-restore "$work/full.save")
@@ -56,9 +59,10 @@ for n in $sizes; do
       $X iptables-nft -t nat -F; $X iptables-nft -t nat -X; $X iptables-nft -F; $X iptables-nft -X
     fi
   fi
-  printf '%-8s %-9s | %12s %12s %12s %12s | %9s %9s %9s %9s | %9s %9s %9s %9s | %9s %9s %9s\n' "$n" "$rules" \
+  printf '%-8s %-9s | %12s %12s %12s %12s | %13s %9s %9s %9s | %13s %9s %9s %9s | %13s %9s %9s\n' "$n" "$rules" \
     "$((jr / 1000))ms" "$([ "$kr" = n/a ] && echo n/a || echo $((kr / 1000))ms)" "$([ "$nr" = n/a ] && echo n/a || echo $((nr / 1000))ms)" "" \
     "$da" "$jd" "$kd" "$nd" "$aa" "$ja" "$ka" "$na" "$dd" "$jdl" "$kdl"
 done
-echo "(restore in ms; delta, -A, -D: median of $reps in microseconds; api: in-process, each command a durable transaction;"
+echo "(restore in ms; delta, -A, -D: medians in microseconds; api: in-process, MEMORY/DURABLE: Transactions on in-memory"
+echo " generations (median of 50), and Iptables.run on a state directory, each command a transaction forced to disk (median of $reps);"
 echo " cli: ./jnf with JVM start; legacy/nft: the kernel in a network namespace, same machine, same run)"

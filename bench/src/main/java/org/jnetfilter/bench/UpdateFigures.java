@@ -64,6 +64,39 @@ public final class UpdateFigures {
         }
         System.out.printf("api delta=%d append=%d delete=%d%n", median(delta) / 1000, median(append) / 1000,
                 median(delete) / 1000);
+
+        // the same changes as pure in-memory transactions (Transactions: no state directory, no disk)
+        org.jnetfilter.core.rules.Ruleset rs = org.jnetfilter.iptables.SaveFiles.read(org.jnetfilter.core.rules.Family.IPV4, full);
+        int n = Math.max(reps, 50);
+        long[] mDelta = new long[n];
+        long[] mAppend = new long[n];
+        long[] mDelete = new long[n];
+        for (int w = 0; w < 200; w++) {
+            String[] a = rule("-A", 240 + w % 5, w).clone();
+            org.jnetfilter.core.rules.Ruleset next = org.jnetfilter.iptables.Transactions.command(rs, a);
+            a[2] = "-D";
+            org.jnetfilter.iptables.Transactions.command(next, a);
+        }
+        for (int k = 0; k < n; k++) {
+            String d = Files.readString(deltas.resolve("delta-" + (k % reps) + ".save"));
+            long t0 = System.nanoTime();
+            org.jnetfilter.core.rules.Ruleset withDelta = org.jnetfilter.iptables.Transactions.restore(rs, d, true);
+            long t1 = System.nanoTime();
+            String[] a = rule("-A", 210, k);
+            org.jnetfilter.core.rules.Ruleset appended = org.jnetfilter.iptables.Transactions.command(rs, a);
+            long t2 = System.nanoTime();
+            a[2] = "-D";
+            org.jnetfilter.iptables.Transactions.command(appended, a);
+            long t3 = System.nanoTime();
+            if (withDelta == rs || appended == rs) {
+                throw new IllegalStateException("a change changed nothing");
+            }
+            mDelta[k] = t1 - t0;
+            mAppend[k] = t2 - t1;
+            mDelete[k] = t3 - t2;
+        }
+        System.out.printf("memory delta=%d append=%d delete=%d%n", median(mDelta) / 1000, median(mAppend) / 1000,
+                median(mDelete) / 1000);
     }
 
     private static String[] rule(String op, int net, int k) {

@@ -63,7 +63,7 @@ public final class SaveFiles {
         return SaveFormat.save(rs, null, true, null);
     }
 
-    private static String message(String program, XtablesException e, int line) {
+    static String message(String program, XtablesException e, int line) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         PrintStream p = new PrintStream(b, true, StandardCharsets.UTF_8);
         Iptables.printError(p, program, e, line);
