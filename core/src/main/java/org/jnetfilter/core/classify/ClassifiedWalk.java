@@ -1,16 +1,11 @@
 package org.jnetfilter.core.classify;
 
-import java.util.List;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.TableWalk;
 import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Chain;
-import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
-import org.jnetfilter.core.rules.IpNet;
-import org.jnetfilter.core.rules.IpSpec;
-import org.jnetfilter.core.rules.Match;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.RuleList;
 import org.jnetfilter.core.rules.RuleSpec;
@@ -133,12 +128,12 @@ public final class ClassifiedWalk {
                 if (e == null) {
                     // the chain's tail entry: the built-in chain's policy, a user chain's RETURN
                     if (chain == builtin) {
-                        return policy(table, builtin, pkt, trace);
+                        return TableWalk.policy(table, builtin, pkt, trace);
                     }
                     int tail = cc.size() + 1;
                     if (depth == 0) {
                         trace.returned(table, chain, tail, null, 0);
-                        return policy(table, builtin, pkt, trace);
+                        return TableWalk.policy(table, builtin, pkt, trace);
                     }
                     depth--;
                     Chain back = st.stackChain[depth];
@@ -154,7 +149,7 @@ public final class ClassifiedWalk {
                 }
                 Rule rule = e.rule;
                 RuleSpec spec = rule.spec();
-                if (!e.exact && (!ipMatches(spec.ip(), pkt) || !extensionsMatch(spec.matches(), pkt))) {
+                if (!e.exact && (!TableWalk.ipMatches(spec.ip(), pkt) || !TableWalk.extensionsMatch(spec.matches(), pkt))) {
                     if (pkt.hotdrop()) {
                         trace.hotdrop(table, chain, tracing ? cc.number(e.key) : 0);
                         return Verdict.DROP;
@@ -169,13 +164,13 @@ public final class ClassifiedWalk {
                     case Target.None none -> after = e.key;
                     case Target.Verdict v -> {
                         if (v.kind() != Target.Verdict.Kind.RETURN) {
-                            int verdict = standard(v.kind());
+                            int verdict = TableWalk.standard(v.kind());
                             trace.verdict(table, chain, number, verdict);
                             return verdict;
                         }
                         if (depth == 0) {
                             trace.returned(table, chain, number, null, 0);
-                            return policy(table, builtin, pkt, trace);
+                            return TableWalk.policy(table, builtin, pkt, trace);
                         }
                         depth--;
                         Chain back = st.stackChain[depth];
@@ -249,85 +244,5 @@ public final class ClassifiedWalk {
         Entry.JumpSite site = new Entry.JumpSite(new java.lang.ref.WeakReference<>(table), to, c);
         e.site = site;
         return site;
-    }
-
-    private static int policy(Table table, Chain builtin, PacketContext pkt, Trace trace) {
-        builtin.policyCounters().add(1, pkt.length());
-        int verdict = switch (builtin.policy()) {
-            case "ACCEPT" -> Verdict.ACCEPT;
-            case "DROP" -> Verdict.DROP;
-            case "QUEUE" -> Verdict.QUEUE;
-            default -> throw new IllegalStateException("policy " + builtin.policy() + " of " + table.name() + "/"
-                    + builtin.name());
-        };
-        trace.policy(table, builtin, verdict);
-        return verdict;
-    }
-
-    private static int standard(Target.Verdict.Kind kind) {
-        return switch (kind) {
-            case ACCEPT -> Verdict.ACCEPT;
-            case DROP -> Verdict.DROP;
-            case QUEUE -> Verdict.QUEUE;
-            case RETURN -> throw new IllegalArgumentException("RETURN is not a verdict");
-        };
-    }
-
-    private static boolean extensionsMatch(List<Match> matches, PacketContext pkt) {
-        for (int k = 0, n = matches.size(); k < n; k++) {
-            if (!matches.get(k).data().matches(pkt)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** ip_packet_match / ip6_packet_match, as TableWalk tests the fixed part. */
-    private static boolean ipMatches(IpSpec ip, PacketContext pkt) {
-        if (addressMismatch(ip.src(), pkt.sourceHi(), pkt.sourceLo(), ip.inverted(IpSpec.INV_SRCIP))
-                || addressMismatch(ip.dst(), pkt.destinationHi(), pkt.destinationLo(), ip.inverted(IpSpec.INV_DSTIP))) {
-            return false;
-        }
-        if (interfaceMatches(ip.inIface(), pkt.inInterface()) == ip.inverted(IpSpec.INV_VIA_IN)) {
-            return false;
-        }
-        if (interfaceMatches(ip.outIface(), pkt.outInterface()) == ip.inverted(IpSpec.INV_VIA_OUT)) {
-            return false;
-        }
-        boolean protoInverted = ip.inverted(IpSpec.INV_PROTO);
-        if (ip.family() == Family.IPV4) {
-            if (ip.protocol() != 0 && (pkt.protocol() != ip.protocol()) != protoInverted) {
-                return false;
-            }
-            // -f: only non-first fragments; ! -f: everything else
-            return (ip.fragment() && pkt.fragmentOffset() == 0) == ip.inverted(IpSpec.INV_FRAG);
-        }
-        if (ip.protocol() == 0 && !protoInverted) {
-            return true;
-        }
-        if (pkt.protocol() == PacketContext.NO_PROTOCOL) {
-            // Linux: ipv6_find_hdr failed: hotdrop (never on a regular packet, kept for equality)
-            pkt.hotdrop(true);
-            return false;
-        }
-        if (pkt.protocol() == ip.protocol()) {
-            return !protoInverted;
-        }
-        return ip.protocol() == 0 || protoInverted;
-    }
-
-    private static boolean addressMismatch(IpNet net, long hi, long lo, boolean inverted) {
-        return net.contains(hi, lo) == inverted;
-    }
-
-    private static boolean interfaceMatches(String rule, String device) {
-        int n = rule.length();
-        if (n == 0) {
-            return true;
-        }
-        if (rule.charAt(n - 1) == '+') {
-            return device.regionMatches(0, rule, 0, n - 1);
-        }
-        return device.equals(rule);
     }
 }

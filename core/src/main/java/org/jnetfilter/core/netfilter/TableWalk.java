@@ -169,7 +169,8 @@ public final class TableWalk {
         }
     }
 
-    private static int policy(Table table, Chain builtin, PacketContext pkt, Trace trace) {
+    /** A built-in chain's policy decides: counted, traced, its verdict. Shared with the classified walk. */
+    public static int policy(Table table, Chain builtin, PacketContext pkt, Trace trace) {
         builtin.policyCounters().add(1, pkt.length());
         int verdict = switch (builtin.policy()) {
             case "ACCEPT" -> Verdict.ACCEPT;
@@ -182,7 +183,8 @@ public final class TableWalk {
         return verdict;
     }
 
-    private static int standard(Target.Verdict.Kind kind) {
+    /** The verdict of a standard ACCEPT, DROP or QUEUE target. */
+    public static int standard(Target.Verdict.Kind kind) {
         return switch (kind) {
             case ACCEPT -> Verdict.ACCEPT;
             case DROP -> Verdict.DROP;
@@ -191,7 +193,8 @@ public final class TableWalk {
         };
     }
 
-    private static boolean extensionsMatch(List<Match> matches, PacketContext pkt) {
+    /** A rule's matches in order, all of which must match (a match may set hotdrop). */
+    public static boolean extensionsMatch(List<Match> matches, PacketContext pkt) {
         for (int k = 0, n = matches.size(); k < n; k++) {
             if (!matches.get(k).data().matches(pkt)) {
                 return false;
@@ -201,7 +204,7 @@ public final class TableWalk {
     }
 
     /** ip_packet_match / ip6_packet_match: the rule's fixed part. */
-    static boolean ipMatches(IpSpec ip, PacketContext pkt) {
+    public static boolean ipMatches(IpSpec ip, PacketContext pkt) {
         if (addressMismatch(ip.src(), pkt.sourceHi(), pkt.sourceLo(), ip.inverted(IpSpec.INV_SRCIP))
                 || addressMismatch(ip.dst(), pkt.destinationHi(), pkt.destinationLo(), ip.inverted(IpSpec.INV_DSTIP))) {
             return false;
