@@ -2,16 +2,17 @@ package org.jnetfilter.core.nat;
 
 /**
  * Bob Jenkins' lookup3 hash of 32-bit words (public domain), as the kernel's jhash2 (include/linux/jhash.h)
- * computes it: NAT picks addresses from a range with it (find_best_ips_proto).
+ * computes it: NAT picks addresses from a range with it (find_best_ips_proto), NFQUEUE balances flows with
+ * jhash_3words.
  */
-final class Jhash {
+public final class Jhash {
     // Linux: JHASH_INITVAL
     private static final int INITVAL = 0xdeadbeef;
 
     private Jhash() {
     }
 
-    static int jhash2(int[] k, int length, int initval) {
+    public static int jhash2(int[] k, int length, int initval) {
         int a = INITVAL + (length << 2) + initval;
         int b = a;
         int c = a;
@@ -49,25 +50,36 @@ final class Jhash {
                 b += k[i + 1];
             case 1:
                 a += k[i];
-                // final
-                c ^= b;
-                c -= Integer.rotateLeft(b, 14);
-                a ^= c;
-                a -= Integer.rotateLeft(c, 11);
-                b ^= a;
-                b -= Integer.rotateLeft(a, 25);
-                c ^= b;
-                c -= Integer.rotateLeft(b, 16);
-                a ^= c;
-                a -= Integer.rotateLeft(c, 4);
-                b ^= a;
-                b -= Integer.rotateLeft(a, 14);
-                c ^= b;
-                c -= Integer.rotateLeft(b, 24);
+                c = fin(a, b, c);
                 break;
             default:
                 break;
         }
+        return c;
+    }
+
+    /** jhash_3words: three words, seeded with {@code initval}. */
+    public static int jhash3(int a, int b, int c, int initval) {
+        int seed = initval + INITVAL + (3 << 2);
+        return fin(a + seed, b + seed, c + seed);
+    }
+
+    /** __jhash_final: the last mix of lookup3; answers c. */
+    private static int fin(int a, int b, int c) {
+        c ^= b;
+        c -= Integer.rotateLeft(b, 14);
+        a ^= c;
+        a -= Integer.rotateLeft(c, 11);
+        b ^= a;
+        b -= Integer.rotateLeft(a, 25);
+        c ^= b;
+        c -= Integer.rotateLeft(b, 16);
+        a ^= c;
+        a -= Integer.rotateLeft(c, 4);
+        b ^= a;
+        b -= Integer.rotateLeft(a, 14);
+        c ^= b;
+        c -= Integer.rotateLeft(b, 24);
         return c;
     }
 }

@@ -104,8 +104,6 @@ public final class NfqueueTarget extends TargetExtension {
 
     // Linux: NF_VERDICT_FLAG_QUEUE_BYPASS, beside the verdict's low byte
     public static final int VERDICT_FLAG_QUEUE_BYPASS = 0x00008000;
-    // Linux: JHASH_INITVAL
-    private static final int JHASH_INITVAL = 0xdeadbeef;
 
     /** nfqueue_hash: the offset from the first queue, {@code reciprocal_scale(hash_v4/hash_v6, total)}. */
     static int balance(PacketContext pkt, int total, int initval) {
@@ -113,8 +111,8 @@ public final class NfqueueTarget extends TargetExtension {
         if (pkt.family() == Family.IPV4) {
             int s = Integer.reverseBytes((int) pkt.sourceLo());
             int d = Integer.reverseBytes((int) pkt.destinationLo());
-            hash = Integer.compareUnsigned(s, d) < 0 ? jhash3(s, d, pkt.protocol(), initval)
-                    : jhash3(d, s, pkt.protocol(), initval);
+            hash = Integer.compareUnsigned(s, d) < 0 ? org.jnetfilter.core.nat.Jhash.jhash3(s, d, pkt.protocol(), initval)
+                    : org.jnetfilter.core.nat.Jhash.jhash3(d, s, pkt.protocol(), initval);
         } else {
             // s6_addr32[3] and s6_addr32[1]: the low words of lo and hi
             int s3 = Integer.reverseBytes((int) pkt.sourceLo());
@@ -125,32 +123,9 @@ public final class NfqueueTarget extends TargetExtension {
             int a = sFirst ? s3 : d3;
             int b = sFirst ? d3 : s3;
             int c = Integer.compareUnsigned(s1, d1) < 0 ? s1 : d1;
-            hash = jhash3(a, b, c, initval);
+            hash = org.jnetfilter.core.nat.Jhash.jhash3(a, b, c, initval);
         }
         return (int) (((hash & 0xFFFFFFFFL) * total) >>> 32);
-    }
-
-    /** Bob Jenkins' lookup3 final mix over three words, as the kernel's jhash_3words seeds and applies it. */
-    static int jhash3(int a, int b, int c, int initval) {
-        int seed = initval + JHASH_INITVAL + (3 << 2);
-        a += seed;
-        b += seed;
-        c += seed;
-        c ^= b;
-        c -= Integer.rotateLeft(b, 14);
-        a ^= c;
-        a -= Integer.rotateLeft(c, 11);
-        b ^= a;
-        b -= Integer.rotateLeft(a, 25);
-        c ^= b;
-        c -= Integer.rotateLeft(b, 16);
-        a ^= c;
-        a -= Integer.rotateLeft(c, 4);
-        b ^= a;
-        b -= Integer.rotateLeft(a, 14);
-        c ^= b;
-        c -= Integer.rotateLeft(b, 24);
-        return c;
     }
 
     @Override
