@@ -137,7 +137,7 @@ final class RuleShape {
                         exact = false;
                     }
                 }
-                case TcpMatch.Data d when protocol == Protocols.TCP -> {
+                case TcpMatch.Data _, UdpMatch.Data _, SctpMatch.Data _ when portProtocol(data) == protocol -> {
                     int[] ports = PortText.ranges(data, ip);
                     if (ports == null) {
                         exact = false;
@@ -155,53 +155,16 @@ final class RuleShape {
                         dHi = ports[4];
                     }
                     exact &= indexed[2];
-                    if (d.flagMask() != 0 || d.flagsInverted()) {
-                        exact = false;
-                    }
-                    if (d.option() != 0) {
-                        // Linux: tcp_find_option may hotdrop once the ports have matched
-                        exact = false;
-                        pure = false;
-                    }
-                }
-                case UdpMatch.Data d when protocol == Protocols.UDP -> {
-                    int[] ports = PortText.ranges(data, ip);
-                    if (ports == null) {
-                        exact = false;
-                        pure = false;
-                        break;
-                    }
-                    boolean[] indexed = narrow(ports, sLo != ANY_LO || (alternatives != null && alternativesOnSource),
-                            dLo != ANY_LO || (alternatives != null && !alternativesOnSource));
-                    if (indexed[0]) {
-                        sLo = ports[0];
-                        sHi = ports[1];
-                    }
-                    if (indexed[1]) {
-                        dLo = ports[3];
-                        dHi = ports[4];
-                    }
-                    exact &= indexed[2];
-                }
-                case SctpMatch.Data d when protocol == Protocols.SCTP -> {
-                    int[] ports = PortText.ranges(data, ip);
-                    if (ports == null) {
-                        exact = false;
-                        pure = false;
-                        break;
-                    }
-                    boolean[] indexed = narrow(ports, sLo != ANY_LO || (alternatives != null && alternativesOnSource),
-                            dLo != ANY_LO || (alternatives != null && !alternativesOnSource));
-                    if (indexed[0]) {
-                        sLo = ports[0];
-                        sHi = ports[1];
-                    }
-                    if (indexed[1]) {
-                        dLo = ports[3];
-                        dHi = ports[4];
-                    }
-                    exact &= indexed[2];
-                    if (d.chunkMap() != null) {
+                    if (data instanceof TcpMatch.Data d) {
+                        if (d.flagMask() != 0 || d.flagsInverted()) {
+                            exact = false;
+                        }
+                        if (d.option() != 0) {
+                            // Linux: tcp_find_option may hotdrop once the ports have matched
+                            exact = false;
+                            pure = false;
+                        }
+                    } else if (data instanceof SctpMatch.Data d && d.chunkMap() != null) {
                         // Linux: the chunk walk of sctp_mt may hotdrop once the ports have matched
                         exact = false;
                         pure = false;
@@ -290,6 +253,15 @@ final class RuleShape {
     }
 
     /** Linux: xt_multiport's checkentry accepts these protocols (and no inverted -p). */
+    /** The protocol whose header a port match reads (tcp, udp, sctp). */
+    private static int portProtocol(ExtensionData data) {
+        return switch (data) {
+            case TcpMatch.Data _ -> Protocols.TCP;
+            case UdpMatch.Data _ -> Protocols.UDP;
+            default -> Protocols.SCTP;
+        };
+    }
+
     private static boolean multiportProtocol(int protocol) {
         return protocol == Protocols.TCP || protocol == Protocols.UDP || protocol == Protocols.UDPLITE
                 || protocol == Protocols.SCTP || protocol == Protocols.DCCP;
