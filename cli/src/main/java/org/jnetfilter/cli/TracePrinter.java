@@ -58,14 +58,25 @@ final class TracePrinter implements Trace {
      */
     void observe(Datapath datapath, long mark) {
         initialMark = mark;
+        registerObserver(datapath, p -> {
+            pkt = p;
+            if (!marked && depth == 0) {
+                marked = true;
+                p.mark(initialMark);
+            }
+        });
+    }
+
+    /**
+     * Registers {@code observer} first at every hook of both families, so that it sees each packet (and each
+     * packet the path generates) before any other function: how the trace and the verdict recorder read the
+     * packet the events are about.
+     */
+    static void registerObserver(Datapath datapath, java.util.function.Consumer<PacketContext> observer) {
         for (Family f : Family.values()) {
             for (Hook h : Hook.values()) {
                 datapath.netfilter().register(f, h, Priorities.FIRST, OBSERVER, p -> {
-                    pkt = p;
-                    if (!marked && depth == 0) {
-                        marked = true;
-                        p.mark(initialMark);
-                    }
+                    observer.accept(p);
                     return Verdict.ACCEPT;
                 });
             }

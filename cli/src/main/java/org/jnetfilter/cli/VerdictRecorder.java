@@ -9,8 +9,6 @@ import org.jnetfilter.core.netfilter.Priorities;
 import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Chain;
-import org.jnetfilter.core.rules.Family;
-import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.Table;
 
@@ -52,16 +50,11 @@ final class VerdictRecorder implements Trace {
 
     /** Registers the observer functions that show the recorder the packet (for its conntrack state). */
     void observe(Datapath datapath) {
-        for (Family f : Family.values()) {
-            for (Hook h : Hook.values()) {
-                datapath.netfilter().register(f, h, Priorities.FIRST, TracePrinter.OBSERVER, p -> {
-                    if (depth == 0) {
-                        topPkt = p;
-                    }
-                    return Verdict.ACCEPT;
-                });
+        TracePrinter.registerObserver(datapath, p -> {
+            if (depth == 0) {
+                topPkt = p;
             }
-        }
+        });
     }
 
     void start(long packetIndex, String ifname, long nowNanos) {
