@@ -271,6 +271,17 @@ final class CommandLine implements ParseContext {
 
     private final List<Loaded> loadOrder = new ArrayList<>();
 
+    /** Whether {@code name} is a global long option (getopt finds those before any extension's). */
+    static boolean isGlobalOption(Family family, String name) {
+        return (family == Family.IPV4 ? GLOBAL_INDEX_V4 : GLOBAL_INDEX_V6).containsKey(name);
+    }
+
+    /** The option of {@code extension} getopt takes for exactly {@code --name}, or null. */
+    static OptionSpec exactOption(Extension extension, String name) {
+        Integer i = indexOf(extension).get(name);
+        return i == null ? null : (OptionSpec) longOptsOf(extension).get(i).owner();
+    }
+
     private void load(Loaded l) {
         loadOrder.add(l);
         rebuildLongOpts();

@@ -497,6 +497,14 @@ final class Restore {
 
     /** The argv of a rule line, parsed (pure: lines can be parsed in parallel). */
     private Command parseRuleLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line) {
+        if (raw.charAt(0) == '-' && !(verbose && !noflush)) {
+            // the common "-A CHAIN rule" without getopt; anything else, and every error, through CommandLine
+            List<String> words = tokenize(raw + "\n", line);
+            Command direct = DirectRuleParser.append(family, extensions, tableName, words, plainRuleWords(raw));
+            if (direct != null) {
+                return direct;
+            }
+        }
         String parse = raw;
         List<String> argv = new ArrayList<>();
         argv.add(program);

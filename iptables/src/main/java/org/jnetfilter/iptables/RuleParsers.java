@@ -36,8 +36,13 @@ final class RuleParsers implements RuleParser {
             System.arraycopy(f, 1, argv, 0, argv.length);
             return new CommandLine(family, extensions, argv, false, null).parse().rules().get(index);
         }
+        List<String> words = Restore.tokenize(text, 0);
+        RuleSpec direct = DirectRuleParser.parse(family, extensions, table, words, 0);
+        if (direct != null) {
+            return direct;
+        }
         List<String> argv = new ArrayList<>(List.of(family.program(), "-t", table, "-A", "X"));
-        argv.addAll(Restore.tokenize(text, 0));
+        argv.addAll(words);
         return new CommandLine(family, extensions, argv.toArray(new String[0]), true, table).parse().rules().get(0);
     }
 

@@ -55,7 +55,7 @@ class RestoreParallelTest {
         }
     }
 
-    private static String kubegen(int services) throws Exception {
+    static String kubegen(int services) throws Exception {
         Path script = Path.of("../../shared/bench/kubegen.py");
         Assumptions.assumeTrue(Files.exists(script), "SKIPPED: ../shared/bench/kubegen.py not found");
         Process p = new ProcessBuilder("python3", script.toString(), Integer.toString(services))
