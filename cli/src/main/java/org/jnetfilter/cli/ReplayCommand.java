@@ -17,6 +17,7 @@ import org.jnetfilter.core.host.HostFile;
 import org.jnetfilter.core.host.HostFileException;
 import org.jnetfilter.core.host.Link;
 import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.NfnetlinkLog;
 import org.jnetfilter.core.netfilter.PacketSink;
 import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.rules.Family;
@@ -34,6 +35,7 @@ import org.jnetfilter.iptables.SaveFiles;
  * <pre>
  * jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
  *            [--counters FILE] [--verdicts FILE.jsonl] [--seed N] [--iface NAME]
+ *            [--nflog FILE.pcapng] [--uid N [--gid N]]
  * </pre>
  *
  * A packet enters on its pcapng interface's name ({@code --iface} for classic pcap and unnamed interfaces);
@@ -42,7 +44,10 @@ import org.jnetfilter.iptables.SaveFiles;
  * use, each packet stamped with the time of the input packet that caused it; generated packets (REJECT
  * replies, ICMP errors) included. {@code --counters} writes every table in {@code iptables-save -c} form
  * (then {@code ip6tables-save -c}), {@code --verdicts} one JSON object per input packet
- * ({@link VerdictRecorder}).
+ * ({@link VerdictRecorder}). {@code --nflog} writes what NFLOG rules send, as {@code tcpdump -i nflog:N -w}
+ * captures it (one LINKTYPE_NFLOG interface {@code nflog:N} per group, each record stamped with the time
+ * nfnetlink_log delivers its batch; {@link NfnetlinkLog}). {@code --uid}/{@code --gid} give {@code @local} packets
+ * a sending socket with those credentials.
  *
  * <p>Errors: a malformed capture is reported with its byte offset; everything before it has been replayed and
  * the outputs are written, and the exit code is 1.
@@ -54,7 +59,8 @@ final class ReplayCommand {
     static final String USAGE = """
             Usage: jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
                               [--counters FILE] [--verdicts FILE.jsonl] [--conntrack FILE] [--seed N]
-                              [--ipsets FILE] [--iface NAME] [--linear]
+                              [--ipsets FILE] [--iface NAME] [--nflog FILE.pcapng] [--uid N [--gid N]]
+                              [--linear]
 
             Runs the packets of IN (pcap or pcapng; Ethernet, raw IP or Linux cooked) through a host with
             the rules of SAVE (iptables-save) and SAVE6 (ip6tables-save), and writes what leaves each
@@ -70,6 +76,13 @@ final class ReplayCommand {
               --conntrack FILE   the connection tracking table at the end, as conntrack -L lists it (sorted)
               --ipsets FILE      the sets the rules use, as ipset save writes them (timeouts start at the
                                  first packet's time)
+              --nflog FILE       what NFLOG rules send, as tcpdump -i nflog:N -w writes it: one interface
+                                 nflog:N (link type NFLOG) per group; each record is stamped with the time
+                                 the kernel delivers it (a batch goes at --nflog-threshold messages, at a
+                                 full buffer, or 1 s after its first message)
+              --uid N            @local packets come from a socket of user N, group --gid (else N): what
+                                 -m owner matches, LOG --log-uid prints and NFLOG sends; without it they are
+                                 the kernel's own packets (no socket)
               --seed N           the seed of everything random (statistic, NAT ports, IP IDs); default 0
               --linear           walk every rule in order (the reference), not the compiled classifiers
                                  (the results are the same; the classifiers are faster on large rulesets)""";
@@ -85,6 +98,9 @@ final class ReplayCommand {
         String conntrackFile = null;
         String ipsets = null;
         String iface = null;
+        String nflog = null;
+        long uid = -1;
+        long gid = -1;
         long seed = 0;
         boolean linear = false;
         for (int i = 0; i < args.length; i++) {
@@ -118,6 +134,19 @@ final class ReplayCommand {
                 case "--conntrack" -> conntrackFile = v;
                 case "--ipsets" -> ipsets = v;
                 case "--iface" -> iface = v;
+                case "--nflog" -> nflog = v;
+                case "--uid", "--gid" -> {
+                    long id = id(v);
+                    if (id < 0) {
+                        err.println("jnf replay: " + a + " wants a number from 0 to 4294967294, not '" + v + "'");
+                        return 2;
+                    }
+                    if (a.equals("--uid")) {
+                        uid = id;
+                    } else {
+                        gid = id;
+                    }
+                }
                 case "--seed" -> {
                     try {
                         seed = Long.parseLong(v);
@@ -177,7 +206,12 @@ final class ReplayCommand {
             }
             defaultIface = named.size() == 1 ? named.get(0) : null;
         }
-        try (Replay replay = new Replay(host, Path.of(outFile), seed, verdicts == null ? null : Path.of(verdicts))) {
+        if (gid >= 0 && uid < 0) {
+            err.println("jnf replay: --gid needs --uid");
+            return 2;
+        }
+        try (Replay replay = new Replay(host, Path.of(outFile), seed, verdicts == null ? null : Path.of(verdicts),
+                nflog == null ? null : Path.of(nflog), uid, gid < 0 ? uid : gid)) {
             replay.datapath.walker(linear ? org.jnetfilter.core.netfilter.TableWalker.LINEAR
                     : org.jnetfilter.core.netfilter.TableWalker.CLASSIFIED);
             replay.datapath.rules(Family.IPV4, rs4);
@@ -211,6 +245,16 @@ final class ReplayCommand {
         }
     }
 
+    /** A uid or gid: 0 to 4294967294 ((uid_t) -1 is no id); -1 for anything else. */
+    static long id(String v) {
+        try {
+            long n = Long.parseLong(v);
+            return n >= 0 && n < 0xFFFF_FFFFL ? n : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** The first packet's timestamp (the clock of set timeouts), or 0 for an empty or unreadable capture. */
     private static long firstTimestamp(Path capture, String iface) {
         try (CaptureReader c = CaptureReader.open(capture, iface == null ? "" : iface)) {
@@ -227,13 +271,32 @@ final class ReplayCommand {
         private final PcapngWriter writer;
         private final BufferedWriter verdictOut;
         private final VerdictRecorder recorder;
+        private final PcapngWriter nflogWriter;
+        private final NfnetlinkLog nflog;
+        private final long uid;
+        private final long gid;
         long now;
         long packets;
 
         Replay(Host host, Path outFile, long seed, Path verdicts) throws IOException {
+            this(host, outFile, seed, verdicts, null, -1, -1);
+        }
+
+        Replay(Host host, Path outFile, long seed, Path verdicts, Path nflogFile, long uid, long gid)
+                throws IOException {
             writer = PcapngWriter.create(outFile, LinkType.ETHERNET, List.of());
             Engine.Parts parts = Engine.build(host, this, seed);
             datapath = parts.datapath();
+            this.uid = uid;
+            this.gid = gid;
+            if (nflogFile != null) {
+                nflogWriter = PcapngWriter.create(nflogFile, LinkType.NFLOG, List.of());
+                nflog = NfnetlinkLog.allGroups(this::nflogged);
+                datapath.nflogSink(nflog);
+            } else {
+                nflogWriter = null;
+                nflog = null;
+            }
             conntrack = parts.conntrack();
             if (verdicts != null) {
                 verdictOut = Files.newBufferedWriter(verdicts, StandardCharsets.UTF_8);
@@ -255,6 +318,20 @@ final class ReplayCommand {
             write(PcapngWriter.LOCAL, LinkType.RAW, packet);
         }
 
+        /** A message nfnetlink_log delivered: a record on the group's interface, at the delivery time. */
+        private void nflogged(int group, long nowNanos, byte[] message) {
+            try {
+                String name = "nflog:" + group;
+                int index = nflogWriter.interfaceIndex(name);
+                if (index < 0) {
+                    index = nflogWriter.addInterface(name, LinkType.NFLOG, 0);
+                }
+                nflogWriter.write(index, nowNanos, MemorySegment.ofArray(message));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
         private void write(String name, int linkType, MemorySegment data) {
             try {
                 int index = writer.interfaceIndex(name);
@@ -274,6 +351,9 @@ final class ReplayCommand {
                 Trace trace = recorder == null ? Trace.NONE : recorder;
                 while (capture.next()) {
                     now = capture.timestampNanos();
+                    if (nflog != null) {
+                        nflog.advance(now);
+                    }
                     String name = capture.interfaceName();
                     if (name == null || name.isEmpty()) {
                         err.println("jnf replay: packet " + (packets + 1) + " (byte " + capture.recordOffset()
@@ -306,7 +386,7 @@ final class ReplayCommand {
                             }
                         } else {
                             try {
-                                datapath.sendLocal(ip, now, trace);
+                                datapath.sendLocal(ip, now, trace, uid, gid);
                             } catch (UnsupportedOperationException e) {
                                 err.println("jnf replay: packet " + (packets + 1) + ": " + e.getMessage()
                                         + " (jnetfilter cannot evaluate this rule on packets yet)");
@@ -356,8 +436,16 @@ final class ReplayCommand {
             try {
                 writer.close();
             } finally {
-                if (verdictOut != null) {
-                    verdictOut.close();
+                try {
+                    if (verdictOut != null) {
+                        verdictOut.close();
+                    }
+                } finally {
+                    if (nflog != null) {
+                        // the listener stays: what is queued goes when its timer fires
+                        nflog.close();
+                        nflogWriter.close();
+                    }
                 }
             }
         }

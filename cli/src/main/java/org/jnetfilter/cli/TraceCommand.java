@@ -26,7 +26,8 @@ final class TraceCommand {
     }
 
     static final String USAGE = """
-            Usage: jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] [--ipsets SETS] [--json] 'PACKET'
+            Usage: jnf trace --rules SAVE [--rules6 SAVE6] [--host HOST] [--ipsets SETS] [--uid N [--gid N]]
+                             [--json] 'PACKET'
 
             Shows every hook, table, chain and rule PACKET visits on a host with the rules of SAVE (an
             iptables-save file; SAVE6 for IPv6 packets, else SAVE is read as ip6tables-save for them),
@@ -43,6 +44,9 @@ final class TraceCommand {
                      neigh add) and sysctl name=value lines; without it a host is derived from the packet and
                      the rules, and printed first.
             SETS:    the sets the rules name (-m set, -j SET), as ipset save writes them.
+            --uid N  a locally generated packet comes from a socket of user N (group --gid, else N): what
+                     -m owner matches, LOG --log-uid prints and NFLOG sends; without it the packet is the
+                     kernel's own (no socket). NFLOG events show the group and the bytes copied.
             --json   one JSON object: the packet, the host, the events (each with its depth of nesting,
                      kind, text and fields) and the verdict.""";
 
@@ -67,6 +71,8 @@ final class TraceCommand {
         String hostFile = null;
         boolean json = false;
         String ipsets = null;
+        long uid = -1;
+        long gid = -1;
         List<String> words = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -76,6 +82,19 @@ final class TraceCommand {
                     return 0;
                 }
                 case "--json" -> json = true;
+                case "--uid", "--gid" -> {
+                    long id = i + 1 < args.length ? ReplayCommand.id(args[i + 1]) : -1;
+                    if (id < 0) {
+                        err.println("jnf trace: " + a + " wants a number from 0 to 4294967294");
+                        return 2;
+                    }
+                    i++;
+                    if (a.equals("--uid")) {
+                        uid = id;
+                    } else {
+                        gid = id;
+                    }
+                }
                 case "--rules", "--rules6", "--host", "--ipsets" -> {
                     if (i + 1 >= args.length) {
                         err.println("jnf trace: " + a + " needs a file");
@@ -172,13 +191,15 @@ final class TraceCommand {
             }
         }, 0);
         datapath.logSink((level, line) -> printer.logged(line));
+        datapath.nflogSink((pkt, group, prefix, copyLength, threshold) -> printer.nflogged(group, prefix, copyLength,
+                pkt.length()));
         datapath.rules(spec.family(), ruleset);
         printer.observe(datapath, spec.mark());
 
         MemorySegment bytes = spec.bytes();
         try {
             if (in == null) {
-                datapath.sendLocal(bytes, now, printer);
+                datapath.sendLocal(bytes, now, printer, uid, uid < 0 ? -1 : gid < 0 ? uid : gid);
             } else {
                 // as a frame from a neighbour to the interface's MAC, so that LOG shows MAC= as Linux does
                 datapath.receive(in, frame(host.link(in).mac(), bytes), true, now, printer);

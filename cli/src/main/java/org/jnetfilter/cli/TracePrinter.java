@@ -178,6 +178,13 @@ final class TracePrinter implements Trace {
         emit(12, "effect", "-> " + (text.isEmpty() ? "continue" : text));
     }
 
+    /** What NFLOG handed to its group, shown under the rule that fired. */
+    void nflogged(int group, String prefix, long copyLength, int length) {
+        long copied = copyLength < 0 ? length : Math.min(copyLength, length);
+        emit(12, "nflog", "nflog: group " + group + (prefix.isEmpty() ? "" : " prefix \"" + prefix + "\"") + ", "
+                + copied + " of " + length + " bytes", "group", Integer.toString(group), "prefix", prefix);
+    }
+
     /** A LOG line, shown under the rule that wrote it. */
     void logged(String text) {
         emit(12, "log", "log: " + text.stripTrailing());

@@ -128,6 +128,45 @@ class ReplayCommandTest {
     }
 
     @Test
+    void nflogRecordsAreWrittenPerGroupAtTheirDeliveryTimeWithTheLocalSocketsUid() throws Exception {
+        Files.writeString(dir.resolve("host"), HOST);
+        Files.writeString(dir.resolve("rules"), """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A INPUT -p udp -j NFLOG --nflog-prefix in --nflog-group 5
+                -A OUTPUT -m owner --uid-owner 1000 -j NFLOG --nflog-group 7 --nflog-size 20 --nflog-threshold 1
+                COMMIT
+                """);
+        try (PcapngWriter w = PcapngWriter.create(dir.resolve("in.pcapng"), LinkType.ETHERNET, List.of("eth0"))) {
+            w.write(0, 1_000_000_000L, frame("udp 10.0.1.5:5000 -> 10.0.1.1:53 in eth0"));
+            int local = w.addInterface("@local", LinkType.RAW, 0);
+            w.write(local, 1_200_000_000L, PacketSpec.parse("udp 10.0.2.1:6000 -> 10.0.2.9:53").bytes());
+        }
+        Run r = replay("replay", "--host", dir.resolve("host").toString(), "--rules", dir.resolve("rules").toString(),
+                "--in", dir.resolve("in.pcapng").toString(), "--out", dir.resolve("out.pcapng").toString(),
+                "--nflog", dir.resolve("nflog.pcapng").toString(), "--uid", "1000", "--gid", "100");
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+        List<String> records = new ArrayList<>();
+        try (CaptureReader c = CaptureReader.open(dir.resolve("nflog.pcapng"), "")) {
+            while (c.next()) {
+                assertThat(c.linkType()).isEqualTo(LinkType.NFLOG);
+                records.add(c.interfaceName() + " " + c.timestampNanos() + " "
+                        + java.util.HexFormat.of().formatHex(c.packet().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+            }
+        }
+        assertThat(records).hasSize(2);
+        // group 7 (threshold 1) goes at once; group 5 waits for its one-second timer
+        assertThat(records.get(0)).startsWith("nflog:7 1200000000 02000007" + "08000100" + "08000300")
+                // uid 1000, gid 100, 20 bytes of the packet
+                .contains("08000b00000003e8" + "08000e0000000064" + "18000900" + "4500");
+        assertThat(records.get(1)).startsWith("nflog:5 2000000000 02000005" + "08000100" + "08000100"
+                + "07000a00" + "696e0000");
+    }
+
+    @Test
     void aStatefulRulesetTracksTheConnectionAndListsItAsConntrackDoes() throws Exception {
         Files.writeString(dir.resolve("host"), HOST);
         Files.writeString(dir.resolve("rules"), """

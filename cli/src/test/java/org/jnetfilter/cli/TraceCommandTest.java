@@ -43,6 +43,27 @@ class TraceCommandTest {
     }
 
     @Test
+    void showsNflogEventsAndTheSocketOwnerOfALocalPacket() throws Exception {
+        Files.writeString(dir.resolve("rules"), """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A OUTPUT -m owner --uid-owner 1000 -j NFLOG --nflog-prefix web --nflog-group 3 --nflog-size 40
+                -A OUTPUT -j LOG --log-uid
+                COMMIT
+                """);
+        String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "--uid", "1000", "--gid", "100",
+                "tcp 10.0.0.1:40000 -> 10.0.0.9:80 in @local");
+        assertThat(r[2]).isEmpty();
+        assertThat(r[1]).contains("nflog: group 3 prefix \"web\", 40 of 60 bytes", "UID=1000 GID=100");
+        String[] none = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 10.0.0.1:40000 -> 10.0.0.9:80 in @local");
+        assertThat(none[1]).doesNotContain("nflog:", "UID=");
+        assertThat(run("trace", "--rules", dir.resolve("rules").toString(), "--uid", "x", "tcp 10.0.0.1:1 -> 10.0.0.9:80")[0])
+                .isEqualTo("2");
+    }
+
+    @Test
     void showsEveryChainAndMatchingRuleWithWhatItsTargetDid() throws Exception {
         Files.writeString(dir.resolve("rules"), RULES);
         String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 192.168.1.5:5000 -> 192.168.1.20:8080 in eth0");

@@ -17,6 +17,11 @@ public final class LinkType {
     public static final int IPV4 = 228;
     /** LINKTYPE_IPV6: raw IPv6 only. */
     public static final int IPV6 = 229;
+    /**
+     * LINKTYPE_NFLOG: an nfnetlink_log message without its netlink header (nfgenmsg, then attributes whose
+     * length and type are in the capturing host's byte order), what {@code tcpdump -i nflog:N} captures.
+     */
+    public static final int NFLOG = 239;
 
     private LinkType() {
     }
@@ -29,6 +34,7 @@ public final class LinkType {
             case LINUX_SLL -> "LINUX_SLL";
             case IPV4 -> "IPV4";
             case IPV6 -> "IPV6";
+            case NFLOG -> "NFLOG";
             default -> Integer.toString(linkType);
         };
     }

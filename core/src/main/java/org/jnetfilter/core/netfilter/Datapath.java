@@ -175,6 +175,7 @@ public final class Datapath {
     private boolean localFragments;
     private boolean conntrackFragments;
     private LogSink logSink = LogSink.NONE;
+    private NflogSink nflogSink = NflogSink.NONE;
     private RandomGenerator random = new SplittableRandom(0);
     private int depth = -1;
 
@@ -410,6 +411,12 @@ public final class Datapath {
         return this;
     }
 
+    /** Where NFLOG's packets go ({@link NfnetlinkLog} delivers them as the kernel does); NONE: nobody listens. */
+    public synchronized Datapath nflogSink(NflogSink sink) {
+        nflogSink = Objects.requireNonNull(sink, "sink");
+        return this;
+    }
+
     /**
      * The builders of REJECT replies and ICMP errors: {@link Replies#kernel} on this host unless set
      * ({@link Replies#NONE} generates nothing).
@@ -454,6 +461,15 @@ public final class Datapath {
      * @throws IllegalArgumentException when it is not an IPv4 or IPv6 datagram of at least a header's length
      */
     public void sendLocal(MemorySegment ipPacket, long nowNanos, Trace trace) {
+        sendLocal(ipPacket, nowNanos, trace, -1, -1);
+    }
+
+    /**
+     * {@link #sendLocal(MemorySegment, long, Trace)} from a socket of a local process with these credentials
+     * (fsuid, fsgid): what xt_owner matches, LOG --log-uid prints and NFLOG sends as UID/GID. -1, -1: no
+     * socket (the kernel's own packets, as the three-argument form).
+     */
+    public void sendLocal(MemorySegment ipPacket, long nowNanos, Trace trace, long uid, long gid) {
         long n = ipPacket.byteSize();
         int version = n == 0 ? 0 : Byte.toUnsignedInt(ipPacket.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
         if (version == 4 ? n < Ipv4Header.MIN_LENGTH : version != 6 || n < Ipv6Header.LENGTH) {
@@ -466,6 +482,8 @@ public final class Datapath {
         try {
             expireFragments(s);
             trace.sentLocally(ipPacket);
+            s.ownerUid = uid;
+            s.ownerGid = gid;
             s.sendLocal(ipPacket, version == 4 ? Family.IPV4 : Family.IPV6);
         } finally {
             leave();
@@ -764,6 +782,9 @@ public final class Datapath {
         RouteDecision route;
         /** The reassembly that made the packet (frag_max_size, the fragments' sizes), or null. */
         Defrag.Result reassembled;
+        /** The credentials of the socket sending the next localOut datagram, -1 for none. */
+        long ownerUid = -1;
+        long ownerGid = -1;
 
         Slot() {
             ip4.wrap(buffer, HEADROOM);
@@ -772,7 +793,7 @@ public final class Datapath {
         }
 
         void prepare(long nowNanos, Trace trace) {
-            pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).random(random).host(host).walker(walker);
+            pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).nflogSink(nflogSink).random(random).host(host).walker(walker);
             in = null;
             route = null;
             reassembled = null;
@@ -1111,6 +1132,10 @@ public final class Datapath {
                 pkt.ipv6(buffer, HEADROOM, n);
             }
             pkt.mark(mark);
+            // only the datagram sendLocal was given has the socket; what the path generates has none
+            pkt.socket(ownerUid, ownerGid);
+            ownerUid = -1;
+            ownerGid = -1;
             if (related != null) {
                 pkt.conntrack(related, relatedInfo);
             }

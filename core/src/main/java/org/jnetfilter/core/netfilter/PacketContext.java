@@ -160,6 +160,8 @@ public final class PacketContext {
         hotdrop = false;
         rejectWith = -1;
         macSource = -1;
+        socketUid = -1;
+        socketGid = -1;
         priority = 0;
         traced = false;
         untracked = false;
@@ -391,6 +393,27 @@ public final class PacketContext {
         return this;
     }
 
+    /**
+     * The fsuid of the local socket that sent the packet (the credentials of skb->sk's file, what xt_owner,
+     * LOG --log-uid and nfnetlink_log read), or -1 when the packet has no such socket: forwarded and received
+     * packets, and the kernel's own (REJECT replies, ICMP errors). Reset by a load.
+     */
+    public long socketUid() {
+        return socketUid;
+    }
+
+    /** The fsgid of the sending socket, or -1 (see {@link #socketUid()}). */
+    public long socketGid() {
+        return socketGid;
+    }
+
+    /** Marks the packet as sent by a local socket of this uid and gid; -1, -1: no socket. */
+    public PacketContext socket(long uid, long gid) {
+        socketUid = uid;
+        socketGid = gid;
+        return this;
+    }
+
     /** The Ethernet source address as 48 bits, or -1 when the packet has no Ethernet header. */
     public long macSource() {
         return macSource;
@@ -461,7 +484,20 @@ public final class PacketContext {
         return this;
     }
 
+    /** Where NFLOG hands packets; not reset by a load (it belongs to the datapath). */
+    public NflogSink nflogSink() {
+        return nflogSink;
+    }
+
+    public PacketContext nflogSink(NflogSink sink) {
+        nflogSink = java.util.Objects.requireNonNull(sink, "sink");
+        return this;
+    }
+
     private LogSink logSink = LogSink.NONE;
+    private NflogSink nflogSink = NflogSink.NONE;
+    private long socketUid = -1;
+    private long socketGid = -1;
     private Connection conntrack;
     private int ctInfo = CtInfo.UNTRACKED;
     private long macSource = -1;

@@ -18,9 +18,11 @@ import org.jnetfilter.core.rules.Family;
  * Every field ends with a space, as in the kernel's line; "TRUNCATED" and "INCOMPLETE [n bytes]" where the
  * packet ends early.
  *
+ * With --log-uid, {@code UID= GID=} (before {@code MARK=}) for a packet sent by a local socket
+ * ({@link PacketContext#socketUid()}); nothing for other packets, as in the kernel.
+ *
  * <p>Not printed: {@code PHYSIN=}/{@code PHYSOUT=} (bridged packets: the packet context has no bridge
- * ports) and {@code UID= GID=} of --log-uid (the context has no socket; the kernel prints nothing without
- * one either).
+ * ports).
  *
  * <p>Called by the LOG target on the packet thread; builds one String per line (the kernel formats per
  * packet as well). Bytes are read only below the packet's length, as skb_header_pointer reads.
@@ -43,13 +45,17 @@ public final class LogLine {
     private final int len;
     private final int flags;
     private final StringBuilder out;
+    private final long uid;
+    private final long gid;
 
-    private LogLine(MemorySegment s, long base, int len, int flags, StringBuilder out) {
+    private LogLine(MemorySegment s, long base, int len, int flags, StringBuilder out, long uid, long gid) {
         this.s = s;
         this.base = base;
         this.len = len;
         this.flags = flags;
         this.out = out;
+        this.uid = uid;
+        this.gid = gid;
     }
 
     /**
@@ -67,7 +73,7 @@ public final class LogLine {
             boolean ethernet = pkt.macSource() != -1 && net >= ETH_HLEN;
             macHeader(out, s, net - ETH_HLEN, ethernet, flags);
         }
-        LogLine line = new LogLine(s, net, pkt.length(), flags, out);
+        LogLine line = new LogLine(s, net, pkt.length(), flags, out, pkt.socketUid(), pkt.socketGid());
         if (pkt.family() == Family.IPV4) {
             line.ipv4(0, pkt.mark());
         } else {
@@ -191,8 +197,18 @@ public final class LogLine {
             case 50 -> spi("PROTO=ESP ", th, 0, 8, fragment != 0);
             default -> out.append("PROTO=").append(proto).append(' ');
         }
+        if ((flags & UID) != 0 && iphoff == 0) {
+            socketOwner();
+        }
         if (iphoff == 0 && mark != 0) {
             out.append("MARK=0x").append(Long.toHexString(mark)).append(' ');
+        }
+    }
+
+    /** nf_log_dump_sk_uid_gid: the sending socket's fsuid and fsgid; nothing for a packet without a socket. */
+    private void socketOwner() {
+        if (uid >= 0) {
+            out.append("UID=").append(uid).append(" GID=").append(Math.max(gid, 0)).append(' ');
         }
     }
 
@@ -435,6 +451,9 @@ public final class LogLine {
                 }
             }
             default -> out.append("PROTO=").append(current).append(' ');
+        }
+        if ((flags & UID) != 0 && recurse) {
+            socketOwner();
         }
         if (recurse && mark != 0) {
             out.append("MARK=0x").append(Long.toHexString(mark)).append(' ');

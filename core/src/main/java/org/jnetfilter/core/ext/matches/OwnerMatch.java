@@ -42,15 +42,28 @@ public final class OwnerMatch extends MatchExtension {
     public record Data(long uidMin, long uidMax, long gidMin, long gidMax, int match, int invert)
             implements ExtensionData {
         /**
-         * xt_owner's owner_mt for a packet without a socket: jnetfilter has no sockets (forwarded packets
-         * have none in Linux either; packets a replay sends as the host are taken as the kernel's own, like a
-         * REJECT reply), so a rule matches exactly when every option it gives is negated:
-         * {@code (match ^ invert) == 0}. {@code --suppl-groups} counts as given and never negated.
+         * xt_owner's owner_mt. Without a socket (forwarded and received packets, the kernel's own, and
+         * {@code jnf replay}'s {@code @local} packets unless given --uid), a rule matches exactly when every option
+         * it gives is negated: {@code (match ^ invert) == 0}. With a socket ({@link
+         * org.jnetfilter.core.netfilter.PacketContext#socketUid()}), a negated --socket-exists fails, then the uid
+         * and gid ranges are tested against the socket file's fsuid and fsgid, each inverted by its {@code !}; the
+         * socket has no supplementary groups here, so --suppl-groups adds nothing.
          */
         @Override
         public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
-            // Linux: if (!sk || !sk->sk_socket || ...) return (info->match ^ info->invert) == 0
-            return (match ^ invert) == 0;
+            long uid = pkt.socketUid();
+            if (uid < 0) {
+                // Linux: if (!sk || !sk->sk_socket || ...) return (info->match ^ info->invert) == 0
+                return (match ^ invert) == 0;
+            }
+            if ((match & invert & SOCKET) != 0) {
+                return false;
+            }
+            if ((match & UID) != 0 && (uid >= uidMin && uid <= uidMax) == ((invert & UID) != 0)) {
+                return false;
+            }
+            long gid = pkt.socketGid();
+            return (match & GID) == 0 || (gid >= gidMin && gid <= gidMax) != ((invert & GID) != 0);
         }
 
         @Override

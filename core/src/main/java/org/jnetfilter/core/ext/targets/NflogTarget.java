@@ -9,6 +9,7 @@ import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.SaveText;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.NflogSink;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.IpSpec;
@@ -32,9 +33,17 @@ public final class NflogTarget extends TargetExtension {
 
     /** @param len the copy length of --nflog-size or --nflog-range; flags tells which */
     public record Data(int group, String prefix, long len, int threshold, int flags) implements ExtensionData {
-        /** xt_NFLOG nflog_tg: hands a copy to nf_log_packet (the netlink group) and goes on with the next rule. */
+        /**
+         * xt_NFLOG nflog_tg: hands the packet to the datapath's {@link NflogSink} (nf_log_packet, then
+         * nfnetlink_log's group) and goes on with the next rule. The copy length counts only with --nflog-size
+         * (XT_NFLOG_F_COPY_LEN); --nflog-range is stored and ignored, as the kernel ignores it.
+         */
         @Override
         public int apply(PacketContext pkt) {
+            NflogSink sink = pkt.nflogSink();
+            if (sink != NflogSink.NONE) {
+                sink.log(pkt, group, prefix, (flags & F_COPY_LEN) != 0 ? len : -1, threshold);
+            }
             return Verdict.CONTINUE;
         }
 
