@@ -1,8 +1,8 @@
 package org.jnetfilter.core.netfilter;
 
 /**
- * Where the LOG target's lines go (the kernel's printk to the log buffer, what {@code dmesg} shows),
- * and NFLOG's messages. {@link #NONE} discards them.
+ * Where the LOG target's lines go (the kernel's printk to the log buffer, what {@code dmesg} shows).
+ * {@link #NONE} discards them. NFLOG has a sink of its own, {@link NflogSink}.
  *
  * <p>Called on the packet thread inside a table walk.
  */
