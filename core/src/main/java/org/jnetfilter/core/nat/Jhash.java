@@ -3,7 +3,7 @@ package org.jnetfilter.core.nat;
 /**
  * Bob Jenkins' lookup3 hash of 32-bit words (public domain), as the kernel's jhash2 (include/linux/jhash.h)
  * computes it: NAT picks addresses from a range with it (find_best_ips_proto), NFQUEUE balances flows with
- * jhash_3words.
+ * jhash_3words, HMARK hashes its tuple with jhash_3words, the cluster match an address with jhash_1word.
  */
 public final class Jhash {
     // Linux: JHASH_INITVAL
@@ -62,6 +62,17 @@ public final class Jhash {
     public static int jhash3(int a, int b, int c, int initval) {
         int seed = initval + INITVAL + (3 << 2);
         return fin(a + seed, b + seed, c + seed);
+    }
+
+    /** jhash_1word: one word, seeded with {@code initval} (the same as jhash2 of a one-word key). */
+    public static int jhash1(int a, int initval) {
+        int seed = initval + INITVAL + (1 << 2);
+        return fin(a + seed, seed, seed);
+    }
+
+    /** reciprocal_scale: {@code hash} scaled into [0, n) by the high word of the 64-bit product. */
+    public static int reciprocalScale(int hash, long n) {
+        return (int) (((hash & 0xFFFFFFFFL) * (n & 0xFFFFFFFFL)) >>> 32);
     }
 
     /** __jhash_final: the last mix of lookup3; answers c. */

@@ -8,11 +8,28 @@ import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.Tuple;
+import org.jnetfilter.core.nat.Jhash;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -m cluster} (libxt_cluster, xt_cluster.c): whether this node handles the packet's connection,
  * by a hash of the connection over the number of cluster nodes.
+ *
+ * <p>Packet semantics, xt_cluster_mt: a packet without a conntrack entry (untracked, or no conntrack) never
+ * matches, inverted or not. Otherwise the node is {@code reciprocal_scale(hash, total nodes)}, the hash taken
+ * over the original direction's source address only: IPv4 {@code jhash_1word(saddr, seed)}, IPv6
+ * {@code jhash2(saddr, NF_CT_TUPLE_L3SIZE / sizeof(u32), seed)}, and since NF_CT_TUPLE_L3SIZE counts the
+ * address's words (4), not its bytes, that hashes the first 32 bits of the IPv6 address only (checked on Linux
+ * 6.18: every source in one /32 lands on the same node); the address word is read as the little-endian host
+ * (x86-64) reads the network-order bytes. The packet matches when its node's bit is in the node mask, the result inverted by
+ * {@code !}. Before that the match turns a {@code PACKET_MULTICAST} packet whose destination is no multicast
+ * address into {@code PACKET_HOST} (nodes that answer ARP with a multicast MAC receive unicast packets as
+ * link-layer multicast). Connections have no master here (no helpers create expectations), so the
+ * {@code ct->master} case does not arise. Packet thread; allocates nothing.
  */
 public final class ClusterMatch extends MatchExtension {
     static final OptionSpec TOTAL_NODES = OptionSpec.withArg("cluster-total-nodes");
@@ -29,6 +46,41 @@ public final class ClusterMatch extends MatchExtension {
 
     /** @param inverted XT_CLUSTER_F_INV */
     public record Data(int totalNodes, long nodeMask, long hashSeed, boolean inverted) implements ExtensionData {
+        @Override
+        public boolean matches(PacketContext pkt) {
+            if (pkt.packetType() == PacketContext.PACKET_MULTICAST && !multicastDestination(pkt)) {
+                pkt.packetType(PacketContext.PACKET_HOST);
+            }
+            Connection ct = pkt.conntrack();
+            if (ct == null) {
+                return false;
+            }
+            int node = Jhash.reciprocalScale(hash(ct, (int) hashSeed), totalNodes);
+            return ((1L << node & nodeMask) != 0) != inverted;
+        }
+
+        /** The node's hash of a connection: its original source address (a CT template's is all zero). */
+        static int hash(Connection ct, int seed) {
+            if (ct.isTemplate()) {
+                // Linux: a template's tuple has no layer-3 family: xt_cluster_hash warns and hashes nothing
+                return 0;
+            }
+            Tuple t = ct.original();
+            if (t.family() == Family.IPV4) {
+                return Jhash.jhash1(Integer.reverseBytes((int) t.sourceLo()), seed);
+            }
+            // Linux: NF_CT_TUPLE_L3SIZE / sizeof(__u32) == 1: the first word of the address
+            return Jhash.jhash1(Integer.reverseBytes((int) (t.sourceHi() >>> 32)), seed);
+        }
+
+        /** ipv4_is_multicast (224.0.0.0/4) or, for IPv6, ff00::/8. */
+        private static boolean multicastDestination(PacketContext pkt) {
+            if (pkt.family() == Family.IPV4) {
+                return (pkt.destinationLo() & 0xF0000000L) == 0xE0000000L;
+            }
+            return (pkt.destinationHi() >>> 56) == 0xFF;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! " : " ").append("--cluster-local-nodemask ").append(hex8(nodeMask))
