@@ -535,6 +535,63 @@ class KernelExtensionPacketsDifferentialTest {
         compare(Family.IPV4, rules, "mangle INPUT #35", ipv4Mix(24));
     }
 
+    /** Classic BPF programs (nfbpf_compile form) that exercise every instruction class and load area. */
+    static final String[] BPF_PROGRAMS = {
+        // ldb [9]; jeq #6: TCP over IPv4
+        "4,48 0 0 9,21 0 1 6,6 0 0 1,6 0 0 0",
+        // ldb [0]; and #0xf; jeq #5
+        "5,48 0 0 0,84 0 0 15,21 0 1 5,6 0 0 1,6 0 0 0",
+        // ldxb 4*([0]&0xf); ldh [x+2]; jeq #53: destination port 53 behind an IPv4 header
+        "5,177 0 0 0,72 0 0 2,21 0 1 53,6 0 0 1,6 0 0 0",
+        // ld len; jgt #40
+        "4,128 0 0 0,37 0 1 40,6 0 0 1,6 0 0 0",
+        // ldx len; ld [x - 4]; ret a: the last word of the datagram; [x + 0] is past the end
+        "3,129 0 0 0,64 0 0 4294967292,22 0 0 0",
+        "3,129 0 0 0,64 0 0 0,22 0 0 0",
+        // ldb [SKF_NET_OFF + 9]; jeq #17; ldh [SKF_LL_OFF + 12]; jeq #0x86dd
+        "4,48 0 0 4293918729,21 0 1 17,6 0 0 1,6 0 0 0",
+        "4,40 0 0 4292870156,21 0 1 34525,6 0 0 1,6 0 0 0",
+        // ancillary: protocol, pkttype, ifindex, hatype, mark, queue, vlan tag present, xor x
+        "4,40 0 0 4294963200,21 0 1 2048,6 0 0 1,6 0 0 0",
+        "4,48 0 0 4294963204,21 0 1 0,6 0 0 1,6 0 0 0",
+        "2,32 0 0 4294963208,22 0 0 0",
+        "4,32 0 0 4294963228,21 0 1 1,6 0 0 1,6 0 0 0",
+        "4,32 0 0 4294963220,21 0 1 42,6 0 0 1,6 0 0 0",
+        "3,32 0 0 4294963224,52 0 0 1,22 0 0 0",
+        "4,32 0 0 4294963248,21 0 1 0,6 0 0 1,6 0 0 0",
+        "4,1 0 0 5,0 0 0 12,32 0 0 4294963240,22 0 0 0",
+        // arithmetic on the source address: mul, rsh, add, sub, or, xor, lsh, neg, mod, div
+        "4,32 0 0 12,36 0 0 2654435761,116 0 0 31,22 0 0 0",
+        "9,32 0 0 12,4 0 0 7,20 0 0 3,68 0 0 256,164 0 0 85,100 0 0 3,132 0 0 0,148 0 0 7,22 0 0 0",
+        "5,32 0 0 16,52 0 0 1000,1 0 0 3,156 0 0 0,22 0 0 0",
+        // division and remainder by X = 0 end the program with 0
+        "4,1 0 0 0,32 0 0 0,60 0 0 0,6 0 0 1",
+        "4,1 0 0 0,32 0 0 0,156 0 0 0,6 0 0 1",
+        // shifts by X of 32 and more
+        "4,1 0 0 33,0 0 0 1,108 0 0 0,22 0 0 0",
+        "4,1 0 0 63,0 0 0 2147483648,124 0 0 0,22 0 0 0",
+        // memory, tax, txa, jset, jge with x, ja
+        "9,32 0 0 12,2 0 0 3,0 0 0 0,96 0 0 3,7 0 0 0,135 0 0 0,69 0 1 256,6 0 0 1,6 0 0 0",
+        "7,32 0 0 16,3 0 0 9,97 0 0 9,32 0 0 12,61 0 1 0,6 0 0 7,6 0 0 0",
+        "3,5 0 0 1,6 0 0 0,6 0 0 1",
+    };
+
+    static String bpfRules(String family) {
+        StringBuilder rules = new StringBuilder(MANGLE).append("-A PREROUTING -j MARK --set-mark 42\n");
+        for (String p : BPF_PROGRAMS) {
+            rules.append("-A PREROUTING -m bpf --bytecode \"").append(p).append("\"\n");
+        }
+        return rules.append("-A PREROUTING\nCOMMIT\n").toString();
+    }
+
+    @Test
+    void classicBpfProgramsRunOverTheDatagramAsTheKernelRunsThem() throws Exception {
+        assumeKernel();
+        String sentinel = "mangle PREROUTING #" + (BPF_PROGRAMS.length + 2);
+        compare(Family.IPV4, bpfRules("4"), sentinel, ipv4Mix(18));
+        compare(Family.IPV6, bpfRules("6"), sentinel, ipv6Mix(14));
+    }
+
     @Test
     void hmarkHashesTheMaskedPacketTuple() throws Exception {
         assumeKernel();

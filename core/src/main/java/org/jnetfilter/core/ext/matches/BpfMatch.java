@@ -9,12 +9,19 @@ import org.jnetfilter.core.ext.Numbers;
 import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
+import org.jnetfilter.core.bpf.ClassicBpf;
+import org.jnetfilter.core.bpf.ClassicBpf.Insn;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -m bpf --bytecode "N,code jt jf k,..."} (libxt_bpf, xt_bpf revision 0): a classic BPF program as
  * {@code nfbpf_compile} prints it; instructions kept as {code, jt, jf, k}.
+ *
+ * <p>Packet semantics, bpf_mt: the packet matches when the program, run over it from the network header
+ * ({@link ClassicBpf#run}), returns anything but 0. Pinned eBPF objects ({@code --object-pinned}, revision 1)
+ * cannot exist here: parsing refuses them. Packet thread; allocates nothing.
  */
 public final class BpfMatch extends MatchExtension {
     static final OptionSpec BYTECODE = OptionSpec.withArg("bytecode");
@@ -27,38 +34,25 @@ public final class BpfMatch extends MatchExtension {
         super("bpf", List.of(BYTECODE, OBJECT_PINNED));
     }
 
-    public record Insn(int code, int jt, int jf, long k) {
-    }
-
     public record Data(List<Insn> program) implements ExtensionData {
         public Data {
             program = List.copyOf(program);
         }
 
-        /** The kernel's classic BPF check (bpf_check_classic): known opcodes, jumps in range, ends in RET. */
+        @Override
+        public boolean matches(PacketContext pkt) {
+            return ClassicBpf.run(program, pkt) != 0;
+        }
+
+        /** The kernel's classic BPF check (bpf_check_classic): known opcodes and the operands' limits. */
         @Override
         public void check(String table, int hookMask, IpSpec ip) {
-            int len = program.size();
-            for (int pc = 0; pc < len; pc++) {
-                Insn n = program.get(pc);
-                int code = n.code();
-                if (!VALID_CODES.contains(code)) {
-                    throw XtablesException.invalidArgument();
-                }
-                boolean divByK = code == 0x34 || code == 0x94;
-                boolean mem = code == 0x60 || code == 0x61 || code == 0x02 || code == 0x03;
-                if ((divByK && n.k() == 0) || (mem && n.k() >= 16)) {
-                    throw XtablesException.invalidArgument();
-                }
-                if (code == 0x05 && n.k() >= len - pc - 1) {
-                    throw XtablesException.invalidArgument();
-                }
-                if ((code & 0x07) == 0x05 && code != 0x05 && (pc + 1 + n.jt() >= len || pc + 1 + n.jf() >= len)) {
+            for (Insn n : program) {
+                if (!VALID_CODES.contains(n.code())) {
                     throw XtablesException.invalidArgument();
                 }
             }
-            int last = program.get(len - 1).code();
-            if (last != 0x06 && last != 0x16 && last != 0x0e) {
+            if (ClassicBpf.refusal(program) != null) {
                 throw XtablesException.invalidArgument();
             }
         }
@@ -85,11 +79,12 @@ public final class BpfMatch extends MatchExtension {
         }
     }
 
-    // Linux: the classic BPF opcodes bpf_check_classic accepts (LD, LDX, ST, STX, ALU, JMP, RET, MISC)
+    // Linux: the classic BPF opcodes bpf_check_classic accepts (LD, LDX, ST, STX, ALU, JMP, RET, MISC); not
+    // RET | X (0x0e): checked on Linux 6.18, a program with it anywhere is refused
     static final java.util.Set<Integer> VALID_CODES = java.util.Set.of(0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x80,
             0x00, 0x60, 0x01, 0x61, 0x81, 0xb1, 0x02, 0x03, 0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44,
             0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0x94, 0x9c, 0xa4, 0xac, 0x05, 0x15, 0x1d, 0x25, 0x2d,
-            0x35, 0x3d, 0x45, 0x4d, 0x06, 0x0e, 0x16, 0x07, 0x87);
+            0x35, 0x3d, 0x45, 0x4d, 0x06, 0x16, 0x07, 0x87);
 
     static List<Insn> parseProgram(String text) {
         int comma = text.indexOf(',');
