@@ -20,7 +20,7 @@ import org.jnetfilter.iptables.Transactions;
  * runs, a restore of {@code FULL} from an empty ruleset as a pure in-memory transaction
  * ({@link Transactions#restore}) and as a durable one into an empty state directory ({@link Iptables#run} of
  * {@code iptables-restore}: parsed, checked, snapshot written and forced to disk). Prints medians in
- * milliseconds: {@code restore memory=... durable=...}.
+ * milliseconds: {@code restore memory=... durable=...}, and the bytes the in-memory restore allocated (all threads).
  *
  * <p>Usage: {@code RestoreFigures WORK_DIR FULL.save REPS}
  */
@@ -36,11 +36,16 @@ public final class RestoreFigures {
         PrintStream sink = new PrintStream(OutputStream.nullOutputStream());
         long[] memory = new long[reps];
         long[] durable = new long[reps];
+        long[] allocated = new long[reps];
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         int rules = 0;
         for (int round = -reps; round < reps; round++) {
+            long a0 = threads.getTotalThreadAllocatedBytes();
             long t0 = System.nanoTime();
             Ruleset rs = Transactions.restore(Ruleset.empty(Family.IPV4), text, false);
             long t1 = System.nanoTime();
+            long a1 = threads.getTotalThreadAllocatedBytes();
             rules = rs.ruleCount();
             Path dir = work.resolve("state" + (round + reps));
             Iptables ipt = new Iptables(new StateStore(dir, Extensions.standard()), Extensions.standard(),
@@ -54,10 +59,11 @@ public final class RestoreFigures {
             if (round >= 0) {
                 memory[round] = t1 - t0;
                 durable[round] = t3 - t2;
+                allocated[round] = a1 - a0;
             }
         }
-        System.out.printf("restore rules=%d memory=%d durable=%d%n", rules, median(memory) / 1_000_000,
-                median(durable) / 1_000_000);
+        System.out.printf("restore rules=%d memory=%d durable=%d allocated-mb=%d%n", rules, median(memory) / 1_000_000,
+                median(durable) / 1_000_000, median(allocated) >> 20);
     }
 
     private static long median(long[] v) {

@@ -96,9 +96,10 @@ final class DirectRuleParser implements ParseContext {
     /**
      * The command of a restore line already split into words, {@code -A CHAIN rule...}, or null when
      * CommandLine must parse it; {@code plainSource} is the rule's words as written (see
-     * {@link Restore#plainRuleWords}), required.
+     * {@link Restore#plainRuleWords}), required; {@code counters} the line's {@code [P:B]} under -c, or null.
      */
-    static Command append(Family family, Extensions extensions, String table, List<String> words, String plainSource) {
+    static Command append(Family family, Extensions extensions, String table, List<String> words, String plainSource,
+                          long[] counters) {
         if (plainSource == null || words.size() < 2 || !words.get(0).equals("-A")) {
             return null;
         }
@@ -110,7 +111,7 @@ final class DirectRuleParser implements ParseContext {
         if (spec == null) {
             return null;
         }
-        return new Command(CommandKind.APPEND, table, chain, 0, null, null, List.of(spec), null, 0, false, false,
+        return new Command(CommandKind.APPEND, table, chain, 0, null, null, List.of(spec), counters, 0, false, false,
                 false, -1, false, null, plainSource);
     }
 

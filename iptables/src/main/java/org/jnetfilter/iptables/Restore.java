@@ -54,6 +54,14 @@ final class Restore {
     }
 
     private boolean trusted;
+    /** Rule lines of the common shape go through {@link DirectRuleParser}; off, all through CommandLine. */
+    private boolean direct = true;
+
+    /** Parses every rule line through CommandLine (the reference the direct parser is tested against). */
+    Restore withoutDirectParsing() {
+        direct = false;
+        return this;
+    }
     /** Inputs of at least this many lines are parsed ahead on all cores. */
     private int preParseFrom = 2000;
 
@@ -390,31 +398,43 @@ final class Restore {
         return out;
     }
 
-    /** "-A CHAIN words..." -> "words..." (what the rule reads back from); null for any other line. */
+    /**
+     * "-A CHAIN words..." -> "words..." (what the rule reads back from); null for any other line. The line is
+     * stripped as String.strip() strips it, and only the words are copied.
+     */
     static String plainRuleWords(String line) {
-        String l = line.strip();
-        if (!l.startsWith("-A") || l.length() < 3 || !isBlank(l.charAt(2)) || l.indexOf('"') >= 0 && l.indexOf('"') < 3) {
+        int from = 0;
+        int to = line.length();
+        while (from < to && Character.isWhitespace(line.charAt(from))) {
+            from++;
+        }
+        while (to > from && Character.isWhitespace(line.charAt(to - 1))) {
+            to--;
+        }
+        if (to - from < 3 || !line.startsWith("-A", from) || !isBlank(line.charAt(from + 2))) {
             return null;
         }
-        int i = 2;
-        while (i < l.length() && isBlank(l.charAt(i))) {
+        int i = from + 2;
+        while (i < to && isBlank(line.charAt(i))) {
             i++;
         }
-        while (i < l.length() && !isBlank(l.charAt(i))) {
-            if (l.charAt(i) == '"') {
+        while (i < to && !isBlank(line.charAt(i))) {
+            if (line.charAt(i) == '"') {
                 return null;
             }
             i++;
         }
-        String words = l.substring(i).strip();
+        while (i < to && Character.isWhitespace(line.charAt(i))) {
+            i++;
+        }
         // a quote left open takes the line's newline into its word: not plain
         int quotes = 0;
-        for (int k = 0; k < words.length(); k++) {
-            if (words.charAt(k) == '"') {
+        for (int k = i; k < to; k++) {
+            if (line.charAt(k) == '"') {
                 quotes++;
             }
         }
-        return quotes % 2 == 0 ? words : null;
+        return quotes % 2 == 0 ? line.substring(i, to) : null;
     }
 
     private static boolean isBlank(char c) {
@@ -497,19 +517,8 @@ final class Restore {
 
     /** The argv of a rule line, parsed (pure: lines can be parsed in parallel). */
     private Command parseRuleLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line) {
-        if (raw.charAt(0) == '-' && !(verbose && !noflush)) {
-            // the common "-A CHAIN rule" without getopt; anything else, and every error, through CommandLine
-            List<String> words = tokenize(raw + "\n", line);
-            Command direct = DirectRuleParser.append(family, extensions, tableName, words, plainRuleWords(raw));
-            if (direct != null) {
-                return direct;
-            }
-        }
         String parse = raw;
-        List<String> argv = new ArrayList<>();
-        argv.add(program);
-        argv.add("-t");
-        argv.add(tableName);
+        String[] count = null;
         if (raw.charAt(0) == '[') {
             // as legacy reads it: strtok(line + 1, ":") for the packets, strtok(NULL, "]") for the bytes
             if (raw.indexOf(']') < 0) {
@@ -532,21 +541,50 @@ final class Restore {
             }
             int be = raw.indexOf(']', bs);
             if (counters) {
-                argv.add("--set-counters");
-                argv.add(raw.substring(ps, pe));
-                argv.add(raw.substring(bs, be < 0 ? raw.length() : be));
+                count = new String[] {raw.substring(ps, pe), raw.substring(bs, be < 0 ? raw.length() : be)};
             }
             parse = be < 0 ? "" : raw.substring(be + 1);
+        }
+        // the line as fgets() read it: a quote left open keeps the newline in its word
+        List<String> words = tokenizeLine(parse);
+        if (direct && !(verbose && !noflush) && (count == null || isPlainCount(count[0]) && isPlainCount(count[1]))) {
+            // the common "[P:B] -A CHAIN rule" without getopt; anything else, and every error, through CommandLine
+            long[] values = count == null ? null : new long[] {Long.parseLong(count[0]), Long.parseLong(count[1])};
+            Command cmd = DirectRuleParser.append(family, extensions, tableName, words, plainRuleWords(parse), values);
+            if (cmd != null) {
+                return cmd;
+            }
+        }
+        List<String> argv = new ArrayList<>(words.size() + 8);
+        argv.add(program);
+        argv.add("-t");
+        argv.add(tableName);
+        if (count != null) {
+            argv.add("--set-counters");
+            argv.add(count[0]);
+            argv.add(count[1]);
         }
         if (verbose && !noflush) {
             // observed with iptables-legacy-restore 1.8.9: -v echoes each rule, but not with --noflush
             argv.add("-v");
         }
-        // the line as fgets() read it: a quote left open keeps the newline in its word
-        argv.addAll(tokenize(parse + "\n", line));
+        argv.addAll(words);
         CommandLine cl = new CommandLine(family, extensions, argv.toArray(new String[0]), true, null);
         cl.plainSource(plainRuleWords(parse));
         return cl.parse();
+    }
+
+    /** Digits only, few enough for a long: what "-c P B" reads as the number written. */
+    private static boolean isPlainCount(String s) {
+        if (s.isEmpty() || s.length() > 18) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Ruleset ruleLine(Ruleset rs, String tableName, String raw, int line, Object preParsed) {
@@ -591,35 +629,65 @@ final class Restore {
         return open;
     }
 
-    /** add_param_to_argv: words split on blanks; double quotes group, and inside them '\' escapes. */
+    /** add_param_to_argv: words split on blanks; double quotes group, and inside them '\\' escapes. */
     static List<String> tokenize(String s, int line) {
-        List<String> out = new ArrayList<>();
-        StringBuilder param = new StringBuilder();
+        return split(s, false);
+    }
+
+    /**
+     * The words of a line as fgets() hands it to add_param_to_argv, with its newline: {@code tokenize(line +
+     * "\n")} without the copy (a quote left open keeps the newline in its word).
+     */
+    static List<String> tokenizeLine(String line) {
+        return split(line, true);
+    }
+
+    /**
+     * Words taken as substrings of {@code s} where they are one plain run or one quoted run without escapes
+     * (nearly always), else assembled: this runs for every line of a 160k-rule restore. With
+     * {@code newlineAtEnd}, a '\n' is read after the last character.
+     */
+    private static List<String> split(String s, boolean newlineAtEnd) {
+        List<String> out = new ArrayList<>(24);
+        StringBuilder param = null;
         boolean quoteOpen = false;
         int n = s.length();
+        int end = newlineAtEnd ? n + 1 : n;
         int i = 0;
-        // copies runs of plain characters at once: this runs for every line of a 160k-rule restore
-        while (i < n) {
-            char c = s.charAt(i);
+        while (i < end) {
+            char c = i < n ? s.charAt(i) : '\n';
             if (quoteOpen) {
                 int j = i;
-                while (j < n && s.charAt(j) != '"' && s.charAt(j) != '\\') {
+                while (j < end) {
+                    char d = j < n ? s.charAt(j) : '\n';
+                    if (d == '"' || d == '\\') {
+                        break;
+                    }
                     j++;
                 }
-                param.append(s, i, j);
+                if (j < n && s.charAt(j) == '"' && (param == null || param.isEmpty())) {
+                    // the whole quoted word in one run: the closing quote ends it, even an empty one
+                    out.add(s.substring(i, j));
+                    quoteOpen = false;
+                    i = j + 1;
+                    continue;
+                }
+                param = param(param).append(s, i, Math.min(j, n));
+                if (j > n) {
+                    param.append('\n');
+                }
                 i = j;
-                if (i >= n) {
+                if (i >= end) {
                     break;
                 }
                 if (s.charAt(i) == '\\') {
                     // inside quotes a backslash takes the next character as it is
-                    if (i + 1 < n) {
-                        param.append(s.charAt(i + 1));
+                    if (i + 1 < end) {
+                        param.append(i + 1 < n ? s.charAt(i + 1) : '\n');
                     }
                     i += 2;
                     continue;
                 }
-                // the closing quote ends the word, even an empty one
                 quoteOpen = false;
                 i++;
                 out.add(param.toString());
@@ -630,7 +698,7 @@ final class Restore {
                 quoteOpen = true;
                 i++;
             } else if (c == ' ' || c == '\t' || c == '\n') {
-                if (!param.isEmpty()) {
+                if (param != null && !param.isEmpty()) {
                     out.add(param.toString());
                     param.setLength(0);
                 }
@@ -644,13 +712,22 @@ final class Restore {
                     }
                     j++;
                 }
-                param.append(s, i, j);
+                if ((param == null || param.isEmpty()) && (j >= n || s.charAt(j) != '"')) {
+                    // a word of one run, ended by a blank or the end
+                    out.add(s.substring(i, j));
+                } else {
+                    param = param(param).append(s, i, j);
+                }
                 i = j;
             }
         }
-        if (!param.isEmpty() || quoteOpen) {
-            out.add(param.toString());
+        if (param != null && !param.isEmpty() || quoteOpen) {
+            out.add(param == null ? "" : param.toString());
         }
         return out;
+    }
+
+    private static StringBuilder param(StringBuilder param) {
+        return param != null ? param : new StringBuilder(64);
     }
 }

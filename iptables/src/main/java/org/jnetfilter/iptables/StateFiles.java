@@ -466,29 +466,25 @@ final class StateFiles {
 
     private void writeSnapshot(Ruleset rs) throws IOException {
         long started = System.nanoTime();
-        // each table: its header line, its directory and its section, all sized before one copy into the
-        // file's buffer (a 160k-rule snapshot is 25 MB: no doubling copies)
-        List<byte[]> pieces = new ArrayList<>();
-        pieces.add((MAGIC + rs.generation() + "\n").getBytes(StandardCharsets.UTF_8));
+        // each table: its header line, its directory, then its section: the chains' bytes as formatted (or
+        // as the previous snapshot had them), written in order without being copied into one buffer first
+        List<ByteBuffer> pieces = new ArrayList<>();
+        pieces.add(ByteBuffer.wrap((MAGIC + rs.generation() + "\n").getBytes(StandardCharsets.UTF_8)));
         List<Table> tables = rs.tables();
         for (int i = tables.size() - 1; i >= 0; i--) {
             Table t = tables.get(i);
             Map<String, Integer> masks = t.knownHookMasks();
             List<Chain> chains = t.chains();
-            byte[][] formatted = formatRules(t.name(), chains);
-            ByteBuffer[] raws = new ByteBuffer[chains.size()];
+            ByteBuffer[] formatted = formatRules(t.name(), chains);
+            ByteBuffer[] section = new ByteBuffer[chains.size()];
             Bytes directory = new Bytes(Math.max(1 << 12, chains.size() * 64));
             StringBuilder line = new StringBuilder(256);
             int sectionSize = 0;
             for (int ci = 0; ci < chains.size(); ci++) {
                 Chain c = chains.get(ci);
                 int offset = sectionSize;
-                if (formatted[ci] != null) {
-                    sectionSize += formatted[ci].length;
-                } else {
-                    raws[ci] = c.rules().unreadSource().raw();
-                    sectionSize += raws[ci].remaining();
-                }
+                section[ci] = formatted[ci] != null ? formatted[ci] : c.rules().unreadSource().raw();
+                sectionSize += section[ci].remaining();
                 line.setLength(0);
                 line.append(':').append(escape(c.name())).append('\t');
                 if (c.isBuiltin()) {
@@ -507,39 +503,25 @@ final class StateFiles {
                 }
                 directory.add(line.append('\n').toString());
             }
-            Bytes section = new Bytes(Math.max(1, sectionSize));
-            for (int ci = 0; ci < chains.size(); ci++) {
-                if (formatted[ci] != null) {
-                    section.add(formatted[ci]);
-                } else {
-                    section.add(raws[ci]);
-                }
-            }
-            pieces.add(("*" + t.name() + "\t" + directory.size() + "\t" + sectionSize + "\n").getBytes(StandardCharsets.UTF_8));
-            pieces.add(directory.bytes());
-            pieces.add(section.bytes());
+            pieces.add(ByteBuffer.wrap(("*" + t.name() + "\t" + directory.size() + "\t" + sectionSize + "\n")
+                    .getBytes(StandardCharsets.UTF_8)));
+            pieces.add(directory.buffer());
+            pieces.addAll(java.util.Arrays.asList(section));
         }
-        int total = 0;
-        for (byte[] b : pieces) {
-            total += b.length;
-        }
-        Bytes out = new Bytes(total);
-        for (byte[] b : pieces) {
-            out.add(b);
+        long total = 0;
+        for (ByteBuffer b : pieces) {
+            total += b.remaining();
         }
         long formatted = System.nanoTime();
         Path tmp = Files.createTempFile(snapshot.getParent(), snapshot.getFileName().toString(), ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = out.buffer();
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
+                writeAll(ch, pieces);
                 long written = System.nanoTime();
                 ch.force(true);
                 if (Boolean.getBoolean("jnf.timing")) {
                     System.err.printf("jnf timing: snapshot of %d bytes: format %d ms, write %d ms, force %d ms%n",
-                            out.size(), (formatted - started) / 1_000_000, (written - formatted) / 1_000_000,
+                            total, (formatted - started) / 1_000_000, (written - formatted) / 1_000_000,
                             (System.nanoTime() - written) / 1_000_000);
                 }
             }
@@ -551,7 +533,35 @@ final class StateFiles {
         } finally {
             Files.deleteIfExists(tmp);
         }
-        snapshotLength = out.size();
+        snapshotLength = total;
+    }
+
+    /**
+     * Writes {@code pieces} in order: small ones gathered in one direct buffer (a chain's lines are often a few
+     * hundred bytes, and a write per chain would be 60k system calls for a Kubernetes node), large ones and
+     * mapped ones as they are.
+     */
+    private static void writeAll(FileChannel ch, List<ByteBuffer> pieces) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        for (ByteBuffer p : pieces) {
+            ByteBuffer b = p.duplicate();
+            if (b.remaining() > buf.remaining()) {
+                drain(ch, buf.flip());
+                buf.clear();
+            }
+            if (b.remaining() > buf.capacity() / 2) {
+                drain(ch, b);
+            } else {
+                buf.put(b);
+            }
+        }
+        drain(ch, buf.flip());
+    }
+
+    private static void drain(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
     }
 
     /**
@@ -559,8 +569,8 @@ final class StateFiles {
      * unread bytes of the previous snapshot (copied as they are). A restore of 160k rules formats them
      * on all cores: each chain's bytes depend on its rules only.
      */
-    private byte[][] formatRules(String table, List<Chain> chains) {
-        byte[][] out = new byte[chains.size()][];
+    private ByteBuffer[] formatRules(String table, List<Chain> chains) {
+        ByteBuffer[] out = new ByteBuffer[chains.size()];
         int toFormat = 0;
         for (Chain c : chains) {
             RuleList.Unread unread = c.rules().unreadSource();
@@ -575,12 +585,11 @@ final class StateFiles {
             if (unread != null && unread.raw() != null) {
                 return;
             }
-            StringBuilder sb = new StringBuilder(c.rules().size() * 96 + 16);
+            Bytes b = new Bytes(c.rules().size() * 160 + 16);
             for (Rule r : c.rules()) {
-                appendRule(sb, table, r, null);
-                sb.append('\n');
+                appendRule(b, table, r);
             }
-            out[ci] = sb.toString().getBytes(StandardCharsets.UTF_8);
+            out[ci] = b.buffer();
         };
         if (toFormat < 8192) {
             for (int ci = 0; ci < chains.size(); ci++) {
@@ -592,8 +601,24 @@ final class StateFiles {
         return out;
     }
 
+    /** "pkts\tbytes\ttext[\tsource]\n" of a snapshot, encoded as it is written. */
+    private void appendRule(Bytes b, String table, Rule r) {
+        b.unsigned(r.counters().packets());
+        b.add('\t');
+        b.unsigned(r.counters().bytes());
+        b.add('\t');
+        String text = r.text();
+        b.addEscaped(text);
+        String source = readBackSource(table, r, text);
+        if (source != null) {
+            b.add('\t');
+            b.addEscaped(source);
+        }
+        b.add('\n');
+    }
+
     /** A growable byte buffer for writing snapshots. */
-    private static final class Bytes {
+    static final class Bytes {
         private byte[] data;
         private int size;
 
@@ -618,26 +643,61 @@ final class StateFiles {
             size += b.length;
         }
 
-        void add(byte[] b) {
-            room(b.length);
-            System.arraycopy(b, 0, data, size, b.length);
-            size += b.length;
+        void add(char ascii) {
+            room(1);
+            data[size++] = (byte) ascii;
         }
 
-        void add(ByteBuffer b) {
-            int n = b.remaining();
-            room(n);
-            b.duplicate().get(data, size, n);
-            size += n;
+        /** Long.toUnsignedString(v) in ASCII. */
+        void unsigned(long v) {
+            if (v >= 0 && v < 10) {
+                add((char) ('0' + v));
+            } else {
+                add(Long.toUnsignedString(v));
+            }
+        }
+
+        /**
+         * {@code escape(s)} in UTF-8, as {@code escape(s).getBytes(UTF_8)} makes it (a lone surrogate becomes
+         * '?'), without the two intermediate copies: every rule of a snapshot goes through here.
+         */
+        void addEscaped(String s) {
+            int n = s.length();
+            room(n + 8);
+            for (int i = 0; i < n; i++) {
+                char c = s.charAt(i);
+                if (c < 0x80) {
+                    if (c == '\\' || c == '\t' || c == '\n') {
+                        room(2 + n - i);
+                        data[size++] = '\\';
+                        data[size++] = (byte) (c == '\\' ? '\\' : c == '\t' ? 't' : 'n');
+                    } else {
+                        data[size++] = (byte) c;
+                    }
+                    continue;
+                }
+                room(4 + 3 * (n - i));
+                if (c < 0x800) {
+                    data[size++] = (byte) (0xC0 | c >> 6);
+                    data[size++] = (byte) (0x80 | c & 0x3F);
+                } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    int cp = Character.toCodePoint(c, s.charAt(++i));
+                    data[size++] = (byte) (0xF0 | cp >> 18);
+                    data[size++] = (byte) (0x80 | cp >> 12 & 0x3F);
+                    data[size++] = (byte) (0x80 | cp >> 6 & 0x3F);
+                    data[size++] = (byte) (0x80 | cp & 0x3F);
+                } else if (Character.isSurrogate(c)) {
+                    data[size++] = '?';
+                } else {
+                    data[size++] = (byte) (0xE0 | c >> 12);
+                    data[size++] = (byte) (0x80 | c >> 6 & 0x3F);
+                    data[size++] = (byte) (0x80 | c & 0x3F);
+                }
+            }
         }
 
         ByteBuffer buffer() {
             return ByteBuffer.wrap(data, 0, size);
-        }
-
-        /** The bytes written, without copying when the buffer is exactly full. */
-        byte[] bytes() {
-            return size == data.length ? data : java.util.Arrays.copyOf(data, size);
         }
     }
 

@@ -50,7 +50,7 @@ class DirectRuleParserTest {
 
     /** Compares both parsers on one line's words; true when the direct parser took it. */
     private boolean compare(Family family, String table, List<String> words, String what) {
-        Command direct = DirectRuleParser.append(family, Extensions.standard(), table, words, "words");
+        Command direct = DirectRuleParser.append(family, Extensions.standard(), table, words, "words", null);
         Reference ref = reference(family, table, words);
         taken[1]++;
         if (direct == null) {
@@ -193,6 +193,71 @@ class DirectRuleParserTest {
         "icmp", "--icmp-type", "echo-request", "physdev", "--physdev-in", "length", "--length", "64:128", "ttl",
         "--ttl-eq", "5", "TTL", "--ttl-set", "NOTRACK", "CT", "--notrack", "iprange", "--src-range",
         "10.0.0.1-10.0.0.9", "KUBE-SVC-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123"};
+
+    private record Outcome(String save, String error, int line, int status) {
+    }
+
+    private static Outcome restore(String text, boolean counters, boolean direct) throws java.io.IOException {
+        Restore r = new Restore(Extensions.standard(), counters, false, null, "iptables-restore");
+        if (!direct) {
+            r.withoutDirectParsing();
+        }
+        try {
+            org.jnetfilter.core.rules.Ruleset rs = r.apply(org.jnetfilter.core.rules.Ruleset.empty(Family.IPV4),
+                    new java.io.BufferedReader(new java.io.StringReader(text)));
+            return new Outcome(SaveFormat.save(rs, null, true,
+                    java.time.ZonedDateTime.of(2026, 1, 1, 0, 0, 0, 0, java.time.ZoneOffset.UTC)), null, 0, 0);
+        } catch (Restore.Failure f) {
+            return new Outcome(null, f.error.getMessage(), f.line, f.error.status());
+        }
+    }
+
+    /**
+     * Whole restores, with and without -c, of rulesets whose rule lines carry "[P:B]" counters (some of them
+     * not plain numbers), and seeded corruptions of them: the same rules, counters and errors either way.
+     */
+    @Test
+    void restoresComeOutTheSameWithAndWithoutTheDirectParser() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(41);
+        String[] odd = {"[1:2]", "[0:0]", "[18446744073709551615:1]", "[12,3:4]", "[-1:5]", "[1:2", "[:]", "[a:b]",
+            "[99999999999999999999:0]", "[ 1:2]"};
+        StringBuilder counted = new StringBuilder();
+        for (String l : DockerRules.generate(15, 150, 8).split("\n")) {
+            if (l.startsWith("-A")) {
+                counted.append("[" + rnd.nextInt(100000) + ":" + rnd.nextLong(1L << 40) + "] ");
+            }
+            counted.append(l).append('\n');
+        }
+        String[] words = {"-j", "!", "--dport", "-m", "tcp", "KUBE-MARK-MASQ", "DOCKER", "\"", "-p", "udp", "-A", "[1:2]",
+            "--comment", "999999", "10.0.0.0/33", "-s", "--to-destination", "-c", "2"};
+        String[] lines = counted.toString().split("\n");
+        int failed = 0;
+        for (int round = 0; round < 80; round++) {
+            List<String> edited = new ArrayList<>(List.of(lines));
+            if (round > 0) {
+                for (int e = 0; e < 1 + rnd.nextInt(3); e++) {
+                    int at = rnd.nextInt(edited.size());
+                    List<String> w = new ArrayList<>(List.of(edited.get(at).split(" ")));
+                    switch (rnd.nextInt(4)) {
+                        case 0 -> w.remove(rnd.nextInt(w.size()));
+                        case 1 -> w.set(rnd.nextInt(w.size()), words[rnd.nextInt(words.length)]);
+                        case 2 -> w.set(0, odd[rnd.nextInt(odd.length)]);
+                        default -> w.add(rnd.nextInt(w.size() + 1), words[rnd.nextInt(words.length)]);
+                    }
+                    edited.set(at, String.join(" ", w));
+                }
+            }
+            String text = String.join("\n", edited) + "\n";
+            for (boolean counters : new boolean[] {false, true}) {
+                Outcome direct = restore(text, counters, true);
+                assertThat(direct).as("round %d, -c %s", round, counters).isEqualTo(restore(text, counters, false));
+                if (direct.error() != null) {
+                    failed++;
+                }
+            }
+        }
+        assertThat(failed).as("restores that failed").isBetween(30, 150);
+    }
 
     /** Rule lines of the shapes kube-proxy writes (kubegen.py's). */
     private static final String[] KUBE_LINES = {

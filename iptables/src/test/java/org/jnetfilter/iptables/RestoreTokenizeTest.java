@@ -58,7 +58,7 @@ class RestoreTokenizeTest {
     @Test
     void splitsWordsAsIptablesRestoreDoesOnRandomLines() {
         SplittableRandom rnd = new SplittableRandom(3);
-        String alphabet = "ab- \t\"\\\n!/x";
+        String alphabet = "ab- \t\"\"\\\n!/x";
         for (int round = 0; round < 20_000; round++) {
             StringBuilder line = new StringBuilder();
             for (int k = rnd.nextInt(30); k > 0; k--) {
@@ -66,6 +66,41 @@ class RestoreTokenizeTest {
             }
             String s = line.toString();
             assertThat(Restore.tokenize(s, 1)).as("line [%s]", s).isEqualTo(reference(s));
+            assertThat(Restore.tokenizeLine(s)).as("line [%s] with its newline", s).isEqualTo(reference(s + "\n"));
+        }
+    }
+
+    /** The reference of a rule line's plain words: strip, "-A", a blank, the chain, the rest stripped, quotes paired. */
+    private static String plainWordsReference(String line) {
+        String l = line.strip();
+        if (!l.startsWith("-A") || l.length() < 3 || !(l.charAt(2) == ' ' || l.charAt(2) == '\t')) {
+            return null;
+        }
+        int i = 2;
+        while (i < l.length() && (l.charAt(i) == ' ' || l.charAt(i) == '\t')) {
+            i++;
+        }
+        while (i < l.length() && l.charAt(i) != ' ' && l.charAt(i) != '\t') {
+            if (l.charAt(i) == '"') {
+                return null;
+            }
+            i++;
+        }
+        String words = l.substring(i).strip();
+        return words.chars().filter(c -> c == '"').count() % 2 == 0 ? words : null;
+    }
+
+    @Test
+    void aRuleLinesPlainWordsAreTheWordsAfterItsChain() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        String[] parts = {"-A", "-A", "X", " ", " ", "\t", "\u2003", "\u00a0", "\u000b", "\"", "a", "-j", "\"b c\"", "\n"};
+        for (int round = 0; round < 20_000; round++) {
+            StringBuilder line = new StringBuilder();
+            for (int k = rnd.nextInt(9); k > 0; k--) {
+                line.append(parts[rnd.nextInt(parts.length)]);
+            }
+            String s = line.toString();
+            assertThat(Restore.plainRuleWords(s)).as("line [%s]", s).isEqualTo(plainWordsReference(s));
         }
     }
 

@@ -36,8 +36,11 @@ public enum TableKind {
         return hooks.contains(hook);
     }
 
+    /** values() once: each call copies the array, and a restore asks by name per line. */
+    private static final TableKind[] ALL = values();
+
     public static Optional<TableKind> byName(String name) {
-        for (TableKind k : values()) {
+        for (TableKind k : ALL) {
             if (k.tableName.equals(name)) {
                 return Optional.of(k);
             }
