@@ -129,6 +129,7 @@ final class CommandLine implements ParseContext {
         return this;
     }
     private Loaded target;
+    private boolean standardTargetLoaded;
 
     /** One loaded match or target in this rule, with its running parser. */
     private static final class Loaded {
@@ -450,7 +451,7 @@ final class CommandLine implements ParseContext {
                         throw error("-P requires a chain and a policy");
                     }
                 }
-                case 'h' -> throw new HelpRequested(helpExtensions());
+                case 'h' -> throw helpRequested();
                 case 'p' -> {
                     setOption(OPT_PROTOCOL, IpSpec.INV_PROTO);
                     String word = wordAsWritten();
@@ -652,6 +653,8 @@ final class CommandLine implements ParseContext {
         }
         jumpTo = name;
         isGoto = viaGoto;
+        // Linux: xtables_find_target loads libxt_standard for the verdicts (and its own name)
+        standardTargetLoaded = !viaGoto && (Target.verdictOrNull(name) != null || name.equals("standard"));
         if (Target.verdictOrNull(name) != null) {
             return;
         }
@@ -916,14 +919,16 @@ final class CommandLine implements ParseContext {
     /**
      * What -h describes besides the command: the target loaded so far, then the matches (with the
      * protocol's match when -p came and no match was loaded), as print_extension_helps orders them.
+     * A verdict ({@code -j ACCEPT}) loaded the standard target; -p finds its match by the name as
+     * written, lower-cased, so {@code -p 6 -h} shows no tcp help (iptables looks for libxt_6.so).
      */
-    private List<Extension> helpExtensions() {
+    private HelpRequested helpRequested() {
         List<Extension> l = new ArrayList<>();
         if (target != null) {
             l.add(target.extension);
         }
         if (matches.isEmpty() && protocolText != null) {
-            MatchExtension pm = extensions.match(protoMatchName(), family);
+            MatchExtension pm = extensions.match(protocolText, family);
             if (pm != null) {
                 l.add(pm);
             }
@@ -931,15 +936,18 @@ final class CommandLine implements ParseContext {
         for (Loaded m : matches) {
             l.add(m.extension);
         }
-        return l;
+        return new HelpRequested(standardTargetLoaded, l);
     }
 
     /** -h: iptables prints its help and exits 0. */
     static final class HelpRequested extends RuntimeException {
+        /** Whether the standard target's help comes first ({@code -j} gave a verdict or "standard"). */
+        final boolean standardTarget;
         final List<Extension> extensions;
 
-        HelpRequested(List<Extension> extensions) {
+        HelpRequested(boolean standardTarget, List<Extension> extensions) {
             super(null, null, false, false);
+            this.standardTarget = standardTarget;
             this.extensions = extensions;
         }
     }

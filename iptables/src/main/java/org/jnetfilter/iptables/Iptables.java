@@ -109,8 +109,11 @@ public final class Iptables {
             return e.status();
         } catch (CommandLine.HelpRequested e) {
             out.print(resource("help-" + (family == Family.IPV4 ? "ipv4" : "ipv6") + ".txt"));
+            if (e.standardTarget) {
+                out.print("\n" + resource("help-standard-target.txt"));
+            }
             for (org.jnetfilter.core.ext.Extension x : e.extensions) {
-                String help = x.help();
+                String help = x.help(family);
                 if (help != null) {
                     out.print("\n" + help);
                 }

@@ -43,19 +43,29 @@ public abstract class Extension {
     }
 
     /**
-     * The extension's part of {@code iptables -h} (libxt_*'s help function), or null when jnetfilter does
-     * not have it; read from {@code help/NAME.txt} beside this class.
+     * The extension's part of {@code iptables -h} / {@code ip6tables -h} (the help function of the
+     * libxt_, libipt_ or libip6t_ module iptables 1.8.9 loads for this name and family), or null when
+     * jnetfilter does not have it. Read from {@code help/matches/NAME.txt} or {@code help/targets/NAME.txt}
+     * beside this class; {@code NAME.ipv6.txt} there holds ip6tables' text where it differs (REJECT, ah,
+     * TCPMSS). The directories keep match and target apart: {@code dscp} and {@code DSCP} would share a
+     * file on a case-insensitive file system.
      */
-    public String help() {
-        return helpText(name);
+    public String help(Family family) {
+        return helpText(name, family);
     }
 
-    /** The help text stored for extension {@code extName}, or null. */
-    protected static String helpText(String extName) {
-        try (java.io.InputStream in = Extension.class.getResourceAsStream("help/" + extName + ".txt")) {
+    /** The help text stored for this kind of extension (match or target) named {@code extName}, or null. */
+    protected final String helpText(String extName, Family family) {
+        String dir = "help/" + (isTarget() ? "targets/" : "matches/");
+        String text = family == Family.IPV6 ? resourceText(dir + extName + ".ipv6.txt") : null;
+        return text != null ? text : resourceText(dir + extName + ".txt");
+    }
+
+    private static String resourceText(String path) {
+        try (java.io.InputStream in = Extension.class.getResourceAsStream(path)) {
             return in == null ? null : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         } catch (java.io.IOException e) {
-            return null;
+            throw new java.io.UncheckedIOException("help text " + path, e);
         }
     }
 

@@ -71,8 +71,8 @@ public final class Icmp6Match extends MatchExtension {
 
     /** The aliases icmpv6 and ipv6-icmp show icmp6's help, as iptables loads icmp6 for them. */
     @Override
-    public String help() {
-        return helpText("icmp6");
+    public String help(Family family) {
+        return helpText("icmp6", family);
     }
 
     @Override
