@@ -12,10 +12,12 @@ import org.jnetfilter.core.rules.RuleSpec;
  * @param argv     the whole command line, the source a rule is re-parsed from when its save form does
  *                 not read back
  * @param plainSource the rule's own words as written (a restore line after "-A CHAIN"), or null
+ * @param warnings the lines parsing printed on stderr and went on (extension and libxtables warnings)
  */
 record Command(CommandKind kind, String table, String chain, int ruleNum, String newName, String policy,
                List<RuleSpec> rules, long[] counters, int verbose, boolean numeric, boolean exact,
-               boolean lineNumbers, int waitSeconds, boolean zeroAfterList, String[] argv, String plainSource) {
+               boolean lineNumbers, int waitSeconds, boolean zeroAfterList, String[] argv, String plainSource,
+               List<String> warnings) {
 
     /** The text rule {@code index} of this command reads back from (see RuleParsers). */
     String source(int index) {

@@ -10,6 +10,7 @@ import org.jnetfilter.core.ext.Extension;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.ext.InterfaceNames;
 import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
@@ -69,9 +70,8 @@ final class CommandLine implements ParseContext {
         /*CHECK*/      "x     x  xx ",
     };
 
-    // Linux: XT_EXTENSION_MAXNAMELEN = 29 (chain names must be under it), IFNAMSIZ = 16
+    // Linux: XT_EXTENSION_MAXNAMELEN = 29 (chain names must be under it)
     static final int MAX_CHAIN_NAME = 29;
-    private static final int IFNAMSIZ = 16;
 
     static final String NAT_DROP =
             "\nThe \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n";
@@ -464,6 +464,11 @@ final class CommandLine implements ParseContext {
                     if (proto.getAsInt() == 0 && ip.inverted(IpSpec.INV_PROTO)) {
                         throw error("rule would never match protocol");
                     }
+                    // Linux: ip6_packet_match compares -p with the upper-layer protocol, past these headers
+                    if (family == Family.IPV6 && isExtensionHeader(proto.getAsInt()) && !ip.inverted(IpSpec.INV_PROTO)) {
+                        warnings.add("Warning: never matched protocol: " + protocolText
+                                + ". use extension match instead.");
+                    }
                 }
                 case 's' -> {
                     setOption(OPT_SOURCE, IpSpec.INV_SRCIP);
@@ -612,6 +617,11 @@ final class CommandLine implements ParseContext {
         throw error("unknown option \"" + word + "\"");
     }
 
+    /** IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_AH, IPPROTO_DSTOPTS: ip6tables' is_exthdr. */
+    static boolean isExtensionHeader(int proto) {
+        return proto == 43 || proto == 44 || proto == 51 || proto == 60;
+    }
+
     private String protoMatchName() {
         OptionalInt p = Protocols.parse(protocolText);
         if (p.isPresent()) {
@@ -728,14 +738,7 @@ final class CommandLine implements ParseContext {
 
     /** xtables_parse_interface; "+" alone matches any interface but is kept, as -L -v shows it. */
     private String parseInterface(String name, boolean inverted) {
-        if (name.length() + 1 > IFNAMSIZ) {
-            throw error("interface name `" + name + "' must be shorter than IFNAMSIZ (" + (IFNAMSIZ - 1) + ")");
-        }
-        if (name.indexOf('/') >= 0 || name.indexOf(' ') >= 0) {
-            warnings.add("Warning: weird character in interface `" + name
-                    + "' ('/' and ' ' are not allowed by the kernel).");
-        }
-        return name;
+        return InterfaceNames.parse(name, this);
     }
 
     private int parseWait(String optarg) {
@@ -877,7 +880,7 @@ final class CommandLine implements ParseContext {
         }
         return new Command(kind, table, chain, ruleNum, newName, policy, rules, counters, verbose,
                 (options & OPT_NUMERIC) != 0, (options & OPT_EXPANDED) != 0, (options & OPT_LINENUMBERS) != 0,
-                waitSeconds, zeroAfterList, getopt.argv(), plainSource);
+                waitSeconds, zeroAfterList, getopt.argv(), plainSource, List.copyOf(warnings));
     }
 
     private Target buildTarget() {

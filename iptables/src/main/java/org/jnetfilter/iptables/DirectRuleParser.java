@@ -112,7 +112,7 @@ final class DirectRuleParser implements ParseContext {
             return null;
         }
         return new Command(CommandKind.APPEND, table, chain, 0, null, null, List.of(spec), counters, 0, false, false,
-                false, -1, false, null, plainSource);
+                false, -1, false, null, plainSource, List.of());
     }
 
     private static RuntimeException notCommon() {
@@ -235,6 +235,11 @@ final class DirectRuleParser implements ParseContext {
                 case 'p' -> {
                     OptionalInt proto = Protocols.parse(arg.toLowerCase(Locale.ROOT));
                     if (proto.isEmpty() || proto.getAsInt() == 0 && ip.inverted(IpSpec.INV_PROTO)) {
+                        throw notCommon();
+                    }
+                    // ip6tables warns of an extension header given as -p: CommandLine's to print
+                    if (family == Family.IPV6 && CommandLine.isExtensionHeader(proto.getAsInt())
+                            && !ip.inverted(IpSpec.INV_PROTO)) {
                         throw notCommon();
                     }
                     ip = ip.withProtocol(proto.getAsInt());

@@ -198,6 +198,44 @@ final class Executor {
         return table.with(c.withRules(rules));
     }
 
+    /** The rules -L or -S prints for {@code cmd}, in order. */
+    static List<Rule> listedRules(Command cmd, Table table) {
+        if (cmd.chain() == null) {
+            List<Rule> all = new ArrayList<>();
+            for (Chain c : table.chains()) {
+                all.addAll(c.rules());
+            }
+            return all;
+        }
+        Chain c = table.chain(cmd.chain());
+        if (c == null) {
+            return List.of();
+        }
+        if (cmd.ruleNum() > 0) {
+            return cmd.ruleNum() <= c.rules().size() ? List.of(c.rules().get(cmd.ruleNum() - 1)) : List.of();
+        }
+        return c.rules();
+    }
+
+    /**
+     * What printing {@code rules} writes to stderr besides the rules (see ExtensionData.printWarning), in
+     * order. Only a rule whose text names a match that may warn (connlabel) is parsed for it, so listing
+     * or saving a large table parses nothing.
+     */
+    static void printWarnings(Iterable<Rule> rules, StringBuilder err) {
+        for (Rule r : rules) {
+            if (!r.text().contains("-m connlabel")) {
+                continue;
+            }
+            for (org.jnetfilter.core.rules.Match m : r.spec().matches()) {
+                String w = m.data().printWarning();
+                if (w != null) {
+                    err.append(w).append('\n');
+                }
+            }
+        }
+    }
+
     private static void list(Command cmd, Table table, StringBuilder out) {
         int format = Listing.format(cmd);
         if (cmd.chain() != null) {

@@ -95,6 +95,12 @@ public final class Iptables {
                 } finally {
                     out.print(printed);
                 }
+                if (cmd.kind() == CommandKind.LIST || cmd.kind() == CommandKind.LIST_RULES) {
+                    StringBuilder warned = new StringBuilder();
+                    Executor.printWarnings(Executor.listedRules(cmd,
+                            r.ruleset().tableOrInitial(Executor.tableKind(cmd.table(), program))), warned);
+                    err.print(warned);
+                }
                 if (r.changed()) {
                     long t2 = System.nanoTime();
                     store.store(policyCountersRestarted(cmd, r.ruleset()).withGeneration(current.generation() + 1));
@@ -372,6 +378,15 @@ public final class Iptables {
                 }
             }
             dest.print(SaveFormat.save(rs, table, counters, clock.get()));
+            StringBuilder warned = new StringBuilder();
+            for (Table t : rs.tables()) {
+                if (table == null || t.name().equals(table)) {
+                    for (Chain c : t.chains()) {
+                        Executor.printWarnings(c.rules(), warned);
+                    }
+                }
+            }
+            err.print(warned);
             if (dest != out) {
                 dest.close();
             }
@@ -507,6 +522,7 @@ public final class Iptables {
                 throw f;
             } finally {
                 out.print(r.printed);
+                err.print(r.warned);
             }
             if (test) {
                 keepOpenedTables(current, r);

@@ -33,6 +33,18 @@ final class Restore {
         }
     }
 
+    /** A rule line whose parsing failed after printing warnings: they go out before the error. */
+    private static final class WarnedFailure extends RuntimeException {
+        final List<String> warnings;
+        final RuntimeException failure;
+
+        WarnedFailure(List<String> warnings, RuntimeException failure) {
+            super(null, null, false, false);
+            this.warnings = warnings;
+            this.failure = failure;
+        }
+    }
+
     /** "iptables-restore: line N failed" (exit 1), printed as is. */
     static XtablesException lineFailed(String program, int line) {
         return new XtablesException(XtablesException.OTHER_PROBLEM, XtablesException.Kind.RAW,
@@ -73,6 +85,8 @@ final class Restore {
     private boolean verbose;
     /** What the commands inside print (-L, -S, -v), in order; printed even when the restore fails. */
     final StringBuilder printed = new StringBuilder();
+    /** The warnings of the lines read so far (stderr), in order; printed before a failure's message. */
+    final StringBuilder warned = new StringBuilder();
     /** Tables opened so far: the kernel initialises each at its {@code *table} line, even if a later line fails. */
     final List<TableKind> opened = new ArrayList<>();
 
@@ -571,7 +585,11 @@ final class Restore {
         argv.addAll(words);
         CommandLine cl = new CommandLine(family, extensions, argv.toArray(new String[0]), true, null);
         cl.plainSource(plainRuleWords(parse));
-        return cl.parse();
+        try {
+            return cl.parse();
+        } catch (RuntimeException e) {
+            throw cl.warnings().isEmpty() ? e : new WarnedFailure(List.copyOf(cl.warnings()), e);
+        }
     }
 
     /** Digits only, few enough for a long: what "-c P B" reads as the number written. */
@@ -591,14 +609,20 @@ final class Restore {
         try {
             Command cmd;
             Rule[] built = null;
-            if (preParsed instanceof PreParsed parsed) {
-                cmd = parsed.command();
-                built = parsed.rules();
-            } else if (preParsed instanceof RuntimeException e) {
-                throw e;
-            } else {
-                cmd = parseRuleLine(rs.family(), tableName, raw, line);
+            try {
+                if (preParsed instanceof PreParsed parsed) {
+                    cmd = parsed.command();
+                    built = parsed.rules();
+                } else if (preParsed instanceof RuntimeException e) {
+                    throw e;
+                } else {
+                    cmd = parseRuleLine(rs.family(), tableName, raw, line);
+                }
+            } catch (WarnedFailure w) {
+                w.warnings.forEach(t -> warned.append(t).append('\n'));
+                throw w.failure;
             }
+            cmd.warnings().forEach(t -> warned.append(t).append('\n'));
             if (isFastAppend(cmd, tableName)) {
                 appendFast(rs, cmd, built);
                 return rs;

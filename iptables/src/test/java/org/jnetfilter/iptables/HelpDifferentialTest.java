@@ -41,8 +41,6 @@ class HelpDifferentialTest {
 
     /** Extensions of iptables 1.8.9 whose help jnetfilter does not give yet, with the reason. */
     private static final Map<String, String> KNOWN_GAPS = Map.of(
-            "devgroup", "jnetfilter has no devgroup match",
-            "nfacct", "jnetfilter has no nfacct match",
             "CLUSTERIP", "jnetfilter has no CLUSTERIP target (Linux 6.3 removed it)",
             "ULOG", "jnetfilter has no ULOG target (Linux 3.17 removed it)");
 

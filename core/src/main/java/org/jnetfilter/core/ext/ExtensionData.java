@@ -16,6 +16,14 @@ public interface ExtensionData {
     void list(StringBuilder out, IpSpec ip, boolean numeric);
 
     /**
+     * A line iptables prints on stderr each time it prints these options ({@code -L}, {@code -S}, save),
+     * or null: libxt_connlabel warns while it cannot open its label file.
+     */
+    default String printWarning() {
+        return null;
+    }
+
+    /**
      * The kernel's checkentry: where this match or target may be used. Called when a table is committed,
      * with the hooks the rule's chain is reachable from ({@link org.jnetfilter.core.rules.Hook#bit()}).
      * Throws the error iptables shows, usually {@link XtablesException#invalidArgument()}.

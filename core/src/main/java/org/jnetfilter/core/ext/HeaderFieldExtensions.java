@@ -2,6 +2,7 @@ package org.jnetfilter.core.ext;
 
 import java.util.List;
 import org.jnetfilter.core.ext.matches.AddrtypeMatch;
+import org.jnetfilter.core.ext.matches.DevgroupMatch;
 import org.jnetfilter.core.ext.matches.DscpMatch;
 import org.jnetfilter.core.ext.matches.EcnMatch;
 import org.jnetfilter.core.ext.matches.HlMatch;
@@ -38,7 +39,7 @@ final class HeaderFieldExtensions {
                 new HlMatch(), new HlTarget(),
                 new TcpmssTarget(), new TcpoptstripTarget(),
                 new AddrtypeMatch(), new IprangeMatch(), new LengthMatch(), new MacMatch(), new PkttypeMatch(),
-                new OwnerMatch(), new PhysdevMatch()
+                new OwnerMatch(), new PhysdevMatch(), new DevgroupMatch()
         );
     }
 }

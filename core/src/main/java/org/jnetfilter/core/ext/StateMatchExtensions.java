@@ -12,6 +12,7 @@ final class StateMatchExtensions {
                 new org.jnetfilter.core.ext.matches.LimitMatch(),
                 new org.jnetfilter.core.ext.matches.HashlimitMatch(),
                 new org.jnetfilter.core.ext.matches.QuotaMatch(),
+                new org.jnetfilter.core.ext.matches.NfacctMatch(),
                 new org.jnetfilter.core.ext.matches.CpuMatch(),
                 new org.jnetfilter.core.ext.matches.StatisticMatch(),
                 new org.jnetfilter.core.ext.matches.SocketMatch(),

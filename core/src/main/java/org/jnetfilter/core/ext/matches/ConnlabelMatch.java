@@ -70,12 +70,27 @@ public final class ConnlabelMatch extends MatchExtension {
             return inverted;
         }
 
+        /** connlabel_get_name opens the label file at every print, and warns each time it cannot. */
+        @Override
+        public String printWarning() {
+            return labelFileWarning();
+        }
+
         @Override
         public void check(String table, int hookMask, IpSpec ip) {
             if (bit > MAX_BIT) {
                 throw XtablesException.kernel("Numerical result out of range");
             }
         }
+    }
+
+    /** libxt_connlabel's warning when nfct_labelmap_new cannot open the label file, or null. */
+    static String labelFileWarning() {
+        if (Files.isReadable(LABEL_FILE)) {
+            return null;
+        }
+        return "Warning: cannot open " + LABEL_FILE + ": "
+                + (Files.exists(LABEL_FILE) ? "Permission denied" : "No such file or directory");
     }
 
     /** The name of a bit in the label file, else the number. */
@@ -118,6 +133,10 @@ public final class ConnlabelMatch extends MatchExtension {
                 once(option);
                 inverted = invert;
                 long n = Numbers.parseUnsigned(arg, 0, 0xFFFF);
+                String warning = n < 0 ? labelFileWarning() : null;
+                if (warning != null) {
+                    c.warn(warning);
+                }
                 if (n < 0) {
                     for (String[] entry : labels()) {
                         if (entry[1].equals(arg)) {

@@ -3,6 +3,7 @@ package org.jnetfilter.core.ext.matches;
 import java.util.List;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
+import org.jnetfilter.core.ext.InterfaceNames;
 import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionParser;
 import org.jnetfilter.core.ext.OptionSpec;
@@ -29,8 +30,6 @@ public final class PhysdevMatch extends MatchExtension {
     public static final int OP_ISIN = 0x08;
     public static final int OP_ISOUT = 0x10;
 
-    // Linux: IFNAMSIZ = 16, including the terminating NUL
-    static final int IFNAMSIZ = 16;
 
     public PhysdevMatch() {
         super("physdev", List.of(PHYSDEV_IN, PHYSDEV_OUT, PHYSDEV_IS_IN, PHYSDEV_IS_OUT, PHYSDEV_IS_BRIDGED));
@@ -104,10 +103,7 @@ public final class PhysdevMatch extends MatchExtension {
                 once(option);
                 int bit;
                 if (option == PHYSDEV_IN || option == PHYSDEV_OUT) {
-                    if (arg.length() >= IFNAMSIZ) {
-                        throw XtablesException.parameter("interface name `" + arg
-                                + "' must be shorter than IFNAMSIZ (" + (IFNAMSIZ - 1) + ")");
-                    }
+                    InterfaceNames.parse(arg, c);
                     if (option == PHYSDEV_IN) {
                         physIn = arg;
                         bit = OP_IN;

@@ -118,6 +118,10 @@ public final class RejectTarget extends TargetExtension {
                         return;
                     }
                 }
+                // Linux: libipt_REJECT still names the type 2.4 dropped, for any prefix of it
+                if (c.family() == Family.IPV4 && ("echo-reply".startsWith(a) || "echoreply".startsWith(a))) {
+                    c.warn("--reject-with echo-reply no longer supported");
+                }
                 throw XtablesException.parameter("unknown reject type \"" + arg + "\"");
             }
 
