@@ -418,7 +418,11 @@ final class CommandLine implements ParseContext {
                     if (optarg.startsWith("-") || optarg.startsWith("!")) {
                         throw error("chain name not allowed to start with `" + optarg.charAt(0) + "'");
                     }
-                    if (optarg.isEmpty() || extensions.target(optarg, family) != null
+                    TargetExtension named = extensions.target(optarg, family);
+                    if (named != null) {
+                        loaded(named);
+                    }
+                    if (optarg.isEmpty() || named != null
                             || Target.verdictOrNull(optarg) != null || SHIPPED_TARGETS.contains(optarg)
                             || (family == Family.IPV4 ? SHIPPED_TARGETS_IPV4 : SHIPPED_TARGETS_IPV6).contains(optarg)) {
                         throw error("chain name may not clash with target name");
@@ -649,9 +653,18 @@ final class CommandLine implements ParseContext {
         if (m == null) {
             throw XtablesException.parameter("Couldn't load match `" + name + "':No such file or directory\n");
         }
+        loaded(m);
         Loaded l = new Loaded(m, m.newParser(this));
         matches.add(l);
         load(l);
+    }
+
+    /** What libxtables prints when it loads an extension (its kernel module missing), if anything. */
+    private void loaded(Extension x) {
+        String w = x.loadWarning();
+        if (w != null) {
+            warnings.add(w);
+        }
     }
 
     private void jump(String name, boolean viaGoto) {
@@ -670,6 +683,7 @@ final class CommandLine implements ParseContext {
         }
         TargetExtension t = extensions.target(name, family);
         if (t != null && !viaGoto) {
+            loaded(t);
             target = new Loaded(t, t.newParser(this));
             load(target);
         }

@@ -211,7 +211,7 @@ final class DirectRuleParser implements ParseContext {
                     throw notCommon();
                 }
                 MatchExtension m = extensions.match(arg, family);
-                if (m == null) {
+                if (m == null || m.loadWarning() != null) {
                     throw notCommon();
                 }
                 Loaded l = new Loaded(m, m.newParser(this));
@@ -259,6 +259,9 @@ final class DirectRuleParser implements ParseContext {
                     isGoto = c == 'g';
                     if (Target.verdictOrNull(arg) == null && !isGoto) {
                         TargetExtension t = extensions.target(arg, family);
+                        if (t != null && t.loadWarning() != null) {
+                            throw notCommon();
+                        }
                         if (t != null) {
                             target = new Loaded(t, t.newParser(this));
                             loadOrder.add(target);

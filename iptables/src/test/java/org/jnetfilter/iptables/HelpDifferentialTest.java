@@ -39,11 +39,6 @@ class HelpDifferentialTest {
             "(?m)^(Warning: Extension \\S+ revision \\d+ not supported, missing kernel module\\?"
                     + "|\\S+: Could not determine whether revision \\d+ is supported, assuming it is\\.)\\n");
 
-    /** Extensions of iptables 1.8.9 whose help jnetfilter does not give yet, with the reason. */
-    private static final Map<String, String> KNOWN_GAPS = Map.of(
-            "CLUSTERIP", "jnetfilter has no CLUSTERIP target (Linux 6.3 removed it)",
-            "ULOG", "jnetfilter has no ULOG target (Linux 3.17 removed it)");
-
     private static Path xtablesDir;
 
     @TempDir
@@ -158,20 +153,15 @@ class HelpDifferentialTest {
             commands.add(List.of(c.split(" ")));
         }
         Map<String, String> mismatches = new TreeMap<>();
-        List<String> gapsMatching = new ArrayList<>();
         int same = 0;
         for (List<String> c : commands) {
             List<String> args = c.subList(1, c.size());
             Outcome want = legacy(c.get(0), args);
             Outcome got = jnf(c.get(0), args);
             String line = String.join(" ", c);
-            String gap = KNOWN_GAPS.get(args.size() == 3 ? args.get(1) : "");
             if (want.equals(got)) {
                 same++;
-                if (gap != null) {
-                    gapsMatching.add(line);
-                }
-            } else if (gap == null) {
+            } else {
                 mismatches.put(line, "want " + want + "\n     got  " + got);
             }
         }
@@ -179,6 +169,5 @@ class HelpDifferentialTest {
                 same, commands.size(), xtablesDir);
         mismatches.forEach((c, d) -> System.out.println("  differs: " + c + "\n     " + d));
         assertThat(mismatches.keySet()).as("help differing from iptables-legacy").isEmpty();
-        assertThat(gapsMatching).as("known gaps that now match: remove them from KNOWN_GAPS").isEmpty();
     }
 }

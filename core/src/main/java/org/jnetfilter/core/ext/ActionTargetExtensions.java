@@ -4,6 +4,7 @@ import java.util.List;
 import org.jnetfilter.core.ext.targets.AuditTarget;
 import org.jnetfilter.core.ext.targets.ChecksumTarget;
 import org.jnetfilter.core.ext.targets.ClassifyTarget;
+import org.jnetfilter.core.ext.targets.ClusteripTarget;
 import org.jnetfilter.core.ext.targets.DnatTarget;
 import org.jnetfilter.core.ext.targets.DnptTarget;
 import org.jnetfilter.core.ext.targets.IdletimerTarget;
@@ -20,6 +21,7 @@ import org.jnetfilter.core.ext.targets.SnptTarget;
 import org.jnetfilter.core.ext.targets.SynproxyTarget;
 import org.jnetfilter.core.ext.targets.TeeTarget;
 import org.jnetfilter.core.ext.targets.TproxyTarget;
+import org.jnetfilter.core.ext.targets.UlogTarget;
 
 /** Registry group: REJECT, LOG, NFLOG, NFQUEUE, SNAT, DNAT, MASQUERADE, REDIRECT, NETMAP, TPROXY, TEE, ... */
 final class ActionTargetExtensions {
@@ -46,6 +48,8 @@ final class ActionTargetExtensions {
                 new IdletimerTarget(),
                 new SynproxyTarget(),
                 new ChecksumTarget(),
-                new ClassifyTarget());
+                new ClassifyTarget(),
+                new ClusteripTarget(),
+                new UlogTarget());
     }
 }

@@ -69,6 +69,14 @@ public abstract class Extension {
         }
     }
 
+    /**
+     * The line libxtables prints on stderr when it loads this extension, or null: its revision probe
+     * finds no kernel module for an extension the kernel jnetfilter reproduces no longer has.
+     */
+    public String loadWarning() {
+        return null;
+    }
+
     /** Starts parsing one occurrence of this extension in a rule. */
     public abstract ExtensionParser newParser(ParseContext ctx);
 

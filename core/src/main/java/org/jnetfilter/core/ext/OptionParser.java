@@ -86,7 +86,7 @@ public abstract class OptionParser implements ExtensionParser {
         long v = Numbers.parseUnsigned(arg, min, max);
         if (v < 0) {
             throw XtablesException.parameter(extName + ": bad value for option \"--" + option.name()
-                    + "\", or out of range (" + min + "-" + max + ").\n");
+                    + "\", or out of range (" + Long.toUnsignedString(min) + "-" + Long.toUnsignedString(max) + ").\n");
         }
         return v;
     }
