@@ -592,6 +592,58 @@ class KernelExtensionPacketsDifferentialTest {
         compare(Family.IPV6, bpfRules("6"), sentinel, ipv6Mix(14));
     }
 
+    /** 128 probe rules, one per bit of the source or destination address ({@code -d ::1/::1} ...), then the sentinel. */
+    static String addressProbes(String chain, String option) {
+        StringBuilder sb = new StringBuilder();
+        for (int bit = 127; bit >= 0; bit--) {
+            String m = org.jnetfilter.core.rules.AddressText.ipv6(bit >= 64 ? 1L << (bit - 64) : 0,
+                    bit < 64 ? 1L << bit : 0);
+            sb.append("-A ").append(chain).append(' ').append(option).append(' ').append(m).append('/').append(m)
+                    .append('\n');
+        }
+        return sb.append("-A ").append(chain).append('\n').toString();
+    }
+
+    @Test
+    void prefixTranslationRewritesThePrefixAndOneWordChecksumNeutrally() throws Exception {
+        assumeKernel();
+        List<Frame> frames = new ArrayList<>(ipv6Mix(14));
+        // destinations whose words 4-7 are all 0xffff but one, and all of them (no word can take the change)
+        for (long lo : new long[] {0xffff_ffff_ffff_fffeL, 0xffff_ffff_ffff_ffffL, 0xffff_0000_ffff_ffffL}) {
+            frames.add(new Frame("udp to fd77::" + Long.toHexString(lo), ether(ipv6(v6(0xfd78_0000_0000_0000L, 7),
+                    v6(0xfd77_0000_0000_0000L, lo), 17, udp(1, 2, 0), 17, 0, 6))));
+        }
+        String sentinel = "mangle PREROUTING #130";
+        compare(Family.IPV6, MANGLE + "-A PREROUTING -d fd77::/48 -j DNPT --src-pfx fd77::/48 --dst-pfx "
+                + "fd79:1234:5600::/48\n" + addressProbes("PREROUTING", "-d") + "COMMIT\n", sentinel, frames);
+        compare(Family.IPV6, MANGLE + "-A PREROUTING -d fd77::/64 -j DNPT --src-pfx fd77::/64 --dst-pfx "
+                + "2001:db8:abcd:ef00::/56\n" + addressProbes("PREROUTING", "-d") + "COMMIT\n", sentinel, frames);
+        compare(Family.IPV6, MANGLE + "-A INPUT -s fd78::/16 -j SNPT --src-pfx fd78::/32 --dst-pfx "
+                + "2001:db8:8000::/40\n" + addressProbes("INPUT", "-s") + "COMMIT\n", "mangle INPUT #130",
+                frames.subList(0, 14));
+    }
+
+    @Test
+    void tproxyWithoutATransparentSocketDropsAndReassemblesFirst() throws Exception {
+        assumeKernel();
+        // no socket listens in the device's namespace, as jnetfilter models every host; the TPROXY rules also
+        // turn on defragmentation (fragments are held, not walked)
+        compare(Family.IPV4, MANGLE + "-A PREROUTING -p udp -j TPROXY --on-port 5000 --on-ip 10.77.0.1 "
+                + "--tproxy-mark 0x1/0x1\n-A PREROUTING -p tcp -j TPROXY --on-port 0 --tproxy-mark 0x2\n"
+                + "-A PREROUTING\nCOMMIT\n", "mangle PREROUTING #3", ipv4Mix(12));
+        compare(Family.IPV6, MANGLE + "-A PREROUTING -p udp -j TPROXY --on-port 5000 --tproxy-mark 0x1\n"
+                + "-A PREROUTING\nCOMMIT\n", "mangle PREROUTING #2", ipv6Mix(14));
+    }
+
+    @Test
+    void osfWithoutFingerprintsMatchesNothingInvertedOrNot() throws Exception {
+        assumeKernel();
+        compare(Family.IPV4, MANGLE + "-A PREROUTING -p tcp -m osf --genre Linux\n"
+                + "-A PREROUTING -p tcp -m osf ! --genre Linux\n"
+                + "-A PREROUTING -p tcp -m osf --genre Windows --ttl 2\n"
+                + "-A PREROUTING -p tcp\n-A PREROUTING\nCOMMIT\n", "mangle PREROUTING #5", ipv4Mix(12));
+    }
+
     @Test
     void hmarkHashesTheMaskedPacketTuple() throws Exception {
         assumeKernel();

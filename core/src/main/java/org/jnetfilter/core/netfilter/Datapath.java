@@ -242,10 +242,11 @@ public final class Datapath {
 
     /**
      * nf_defrag_ipv4_enable / nf_defrag_ipv6_enable: the defragmentation functions at
-     * {@link Priorities#CONNTRACK_DEFRAG} in PREROUTING and OUTPUT while a registered module asks for them.
+     * {@link Priorities#CONNTRACK_DEFRAG} in PREROUTING and OUTPUT while a registered module asks for them, or a rule
+     * of the family uses an extension whose checkentry enables them without conntrack (TPROXY, socket).
      */
     private void syncDefrag(Family family) {
-        boolean needed = false;
+        boolean needed = rulesEnableDefrag(rules(family));
         for (Map.Entry<HookModule, Map<Family, List<Netfilter.Registration>>> e : modules.entrySet()) {
             needed |= e.getKey().defragments() && e.getValue().containsKey(family);
         }
@@ -262,6 +263,27 @@ public final class Datapath {
             current.forEach(netfilter::unregister);
             defragRegistrations.remove(family);
         }
+    }
+
+    /** Whether a rule uses {@link org.jnetfilter.core.ext.targets.TproxyTarget#DEFRAG_EXTENSIONS}. */
+    private static boolean rulesEnableDefrag(Ruleset rules) {
+        java.util.Set<String> names = org.jnetfilter.core.ext.targets.TproxyTarget.DEFRAG_EXTENSIONS;
+        for (org.jnetfilter.core.rules.Table t : rules.tables()) {
+            for (org.jnetfilter.core.rules.Chain c : t.chains()) {
+                for (org.jnetfilter.core.rules.Rule r : c.rules()) {
+                    if (r.spec().target() instanceof org.jnetfilter.core.rules.Target.Extension e
+                            && names.contains(e.extension().name())) {
+                        return true;
+                    }
+                    for (org.jnetfilter.core.rules.Match m : r.spec().matches()) {
+                        if (names.contains(m.extension().name())) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     // Linux: enum ip_defrag_users / ip6_defrag_users, zone 0
@@ -1438,6 +1460,9 @@ public final class Datapath {
             }
             if (pkt.rejectWith() >= 0) {
                 sendGenerated(this, "REJECT", replies.reject(pkt, pkt.rejectWith()));
+            } else if (pkt.dropIcmpType() >= 0) {
+                sendGenerated(this, "ICMP error", replies.icmpError(pkt, pkt.dropIcmpType(), pkt.dropIcmpCode(),
+                        pkt.dropIcmpInfo()));
             }
             trace.dropped(DropReason.NETFILTER_DROP);
         }

@@ -159,6 +159,7 @@ public final class PacketContext {
         hook = null;
         hotdrop = false;
         rejectWith = -1;
+        dropIcmpType = -1;
         macSource = -1;
         socketUid = -1;
         socketGid = -1;
@@ -376,6 +377,34 @@ public final class PacketContext {
         rejectWith = with;
         return this;
     }
+
+    /**
+     * A target drops the packet and asks for an ICMP or ICMPv6 error about it (SNPT/DNPT's parameter problem), sent
+     * as icmp_send / icmpv6_send sends it from inside the target: about the packet as the target left it.
+     */
+    public PacketContext dropWithIcmpError(int type, int code, int info) {
+        dropIcmpType = type;
+        dropIcmpCode = code;
+        dropIcmpInfo = info;
+        return this;
+    }
+
+    /** The type of the ICMP error a target asked for when it dropped the packet, or -1. */
+    public int dropIcmpType() {
+        return dropIcmpType;
+    }
+
+    public int dropIcmpCode() {
+        return dropIcmpCode;
+    }
+
+    public int dropIcmpInfo() {
+        return dropIcmpInfo;
+    }
+
+    private int dropIcmpType = -1;
+    private int dropIcmpCode;
+    private int dropIcmpInfo;
 
     // ---- time and chance (house rule 5) ----
 

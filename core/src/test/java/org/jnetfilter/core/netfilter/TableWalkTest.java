@@ -434,9 +434,9 @@ class TableWalkTest {
     @Test
     void anExtensionWithoutPacketSemanticsSaysSo() {
         Table t = filter(builtin("INPUT", "ACCEPT",
-                rule(verdict("ACCEPT"), match(ANY, "osf", "--genre", "Linux"))));
+                rule(verdict("ACCEPT"), match(ANY, "osf", "--genre", "Linux", "--log", "1"))));
         assertThatThrownBy(() -> walk(t, SSH_SYN)).isInstanceOf(UnsupportedOperationException.class)
-                .hasMessageStartingWith("no packet semantics yet: OsfMatch");
+                .hasMessageStartingWith("no packet semantics yet: osf --log");
     }
 
     @Test

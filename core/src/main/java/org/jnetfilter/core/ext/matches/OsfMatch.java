@@ -14,7 +14,16 @@ import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
-/** {@code -m osf} (libxt_osf, xt_osf; IPv4 only): passive OS fingerprinting of TCP SYNs. */
+/**
+ * {@code -m osf} (libxt_osf, xt_osf; IPv4 only): passive OS fingerprinting of TCP SYNs.
+ *
+ * <p>Packet semantics, nf_osf_match with the fingerprint list empty: Linux keeps the fingerprints in one list for
+ * the whole machine, filled only by {@code nfnl_osf} (the {@code nfnl_osf -f pf.os} tool), and with no fingerprint
+ * loaded no packet matches, {@code !} or not (the kernel never reads NF_OSF_INVERT; checked on Linux 6.18). This
+ * model loads no fingerprints, so the match is always false. With {@code --log} the kernel also logs "Remote OS is
+ * not known: ..." for every TCP SYN it sees; that log line is not modelled, so a rule with {@code --log} is
+ * refused when a packet reaches it. Packet thread; allocates nothing.
+ */
 public final class OsfMatch extends MatchExtension {
     static final OptionSpec GENRE = OptionSpec.withArg("genre");
     static final OptionSpec TTL = OptionSpec.withArg("ttl");
@@ -29,6 +38,16 @@ public final class OsfMatch extends MatchExtension {
 
     /** ttl and log are -1 when not given. */
     public record Data(String genre, boolean invert, int ttl, int log) implements ExtensionData {
+        @Override
+        public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            if (log >= 0) {
+                throw new UnsupportedOperationException("no packet semantics yet: osf --log (the kernel's \"Remote OS "
+                        + "is not known\" log line for each SYN is not modelled)");
+            }
+            // Linux: nf_osf_fingers is empty until nfnl_osf loads fingerprints, and INVERT is never read
+            return false;
+        }
+
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(invert ? " ! --genre " : " --genre ").append(genre);

@@ -1,5 +1,8 @@
 package org.jnetfilter.core.ext.targets;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.EnumSet;
 import java.util.List;
 import org.jnetfilter.core.ext.Addresses;
@@ -11,6 +14,8 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.AddressText;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
@@ -18,6 +23,15 @@ import org.jnetfilter.core.rules.IpSpec;
 /**
  * SNPT and DNPT (libip6t_SNPT, libip6t_DNPT; ip6t_NPT.c): RFC 6296 IPv6 prefix translation, mangle table
  * only. The kernel refuses prefixes longer than 64 bits and prefixes with host bits set.
+ *
+ * <p>Packet semantics, ip6t_npt_map_pfx on the source (SNPT) or destination (DNPT) address: the first
+ * {@code max(src len, dst len)} bits become the {@code --dst-pfx} prefix's, whatever the address had (the
+ * target does not look at {@code --src-pfx} there: the rule's own {@code -s}/{@code -d} selects packets). Then one
+ * 16-bit word absorbs the change so that every checksum over the address stays valid (RFC 6296 section 3.2):
+ * word 3 (the subnet ID) for prefixes up to /48, else the first of words 4-7 that is not 0xffff; it gets
+ * {@code w + sum(src prefix) - sum(dst prefix)} in ones' complement, 0xffff written as 0. When words 4-7 are all
+ * 0xffff the packet is dropped with an ICMPv6 parameter problem (erroneous header field) pointing at the address,
+ * the prefix already written. Packet thread; allocates nothing.
  */
 abstract sealed class PrefixTranslationTarget extends TargetExtension permits SnptTarget, DnptTarget {
     static final OptionSpec SRC_PFX = OptionSpec.withArg("src-pfx");
@@ -45,7 +59,58 @@ abstract sealed class PrefixTranslationTarget extends TargetExtension permits Sn
         }
     }
 
+    // Linux: ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD; offsetof(struct ipv6hdr, saddr / daddr)
+    static final int ICMPV6_PARAMPROB = 4;
+    static final int ICMPV6_HDR_FIELD = 0;
+    static final int SADDR = 8;
+    static final int DADDR = 24;
+
     public record Data(String name, Prefix src, Prefix dst, int hooks) implements ExtensionData {
+        @Override
+        public int apply(PacketContext pkt) {
+            int at = name.equals("SNPT") ? SADDR : DADDR;
+            boolean mapped = mapPrefix(pkt, at);
+            pkt.addressesChanged();
+            if (!mapped) {
+                pkt.dropWithIcmpError(ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, at);
+                return Verdict.DROP;
+            }
+            return Verdict.CONTINUE;
+        }
+
+        /** ip6t_npt_map_pfx on the address at {@code at}; false when no word can take the adjustment. */
+        private boolean mapPrefix(PacketContext pkt, int at) {
+            int length = Math.max(src.length(), dst.length());
+            MemorySegment s = pkt.segment();
+            long base = pkt.networkOffset() + at;
+            for (int i = 0; i < length; i += 32) {
+                int keep = length - i >= 32 ? 0 : (1 << (32 - (length - i))) - 1;
+                int idx = i / 32;
+                int prefixWord = (int) ((idx < 2 ? dst.hi() : dst.lo()) >>> (idx % 2 == 0 ? 32 : 0));
+                int word = s.get(U32, base + idx * 4L);
+                s.set(U32, base + idx * 4L, word & keep | prefixWord & ~keep);
+            }
+            int idx = 3;
+            if (length > 48) {
+                idx = 4;
+                while (idx < 8 && Short.toUnsignedInt(s.get(U16, base + idx * 2L)) == 0xFFFF) {
+                    idx++;
+                }
+                if (idx == 8) {
+                    return false;
+                }
+            }
+            int w = Short.toUnsignedInt(s.get(U16, base + idx * 2L));
+            int sum = onesAdd(w, adjustment());
+            // Linux: CSUM_MANGLED_0 is written as 0
+            s.set(U16, base + idx * 2L, (short) (sum == 0xFFFF ? 0 : sum));
+            return true;
+        }
+
+        /** ip6t_npt_checkentry's adjustment: sum(src prefix) - sum(dst prefix), ones' complement. */
+        private int adjustment() {
+            return onesAdd(wordSum(src), ~wordSum(dst) & 0xFFFF);
+        }
         @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(" --src-pfx ").append(src.text()).append(" --dst-pfx ").append(dst.text());
@@ -64,6 +129,25 @@ abstract sealed class PrefixTranslationTarget extends TargetExtension permits Sn
                 throw XtablesException.invalidArgument();
             }
         }
+    }
+
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    /** The ones' complement sum of a prefix's eight 16-bit words. */
+    static int wordSum(Prefix p) {
+        int sum = 0;
+        for (int i = 0; i < 4; i++) {
+            sum = onesAdd(sum, (int) (p.hi() >>> (48 - 16 * i)) & 0xFFFF);
+            sum = onesAdd(sum, (int) (p.lo() >>> (48 - 16 * i)) & 0xFFFF);
+        }
+        return sum;
+    }
+
+    /** Ones' complement addition of two 16-bit values (end-around carry). */
+    static int onesAdd(int a, int b) {
+        int s = a + b;
+        return (s & 0xFFFF) + (s >>> 16);
     }
 
     static Prefix parsePrefix(String arg) {

@@ -20,6 +20,16 @@ import org.jnetfilter.core.rules.Protocols;
 /**
  * {@code -j TPROXY} (libxt_TPROXY revision 1, xt_TPROXY): transparent proxying. mangle PREROUTING only,
  * for {@code -p tcp} or {@code -p udp}.
+ *
+ * <p>Packet semantics, tproxy_tg4 / tproxy_tg6_v1 on a host without sockets (this model has none): the kernel
+ * looks for an established socket of the packet's addresses and ports, then for a listener on
+ * {@code --on-ip}:{@code --on-port} (defaults: the packet's destination address and port); only a transparent
+ * socket found there gets the packet, which is then marked ({@code (mark & ~mask) ^ value}) and ACCEPTed. With
+ * no socket (and, before that, with a transport header cut short, or an IPv6 packet whose upper-layer header
+ * ipv6_find_hdr cannot find) the verdict is DROP and the mark stays: checked on Linux 6.18, a TPROXY rule
+ * without a listening transparent socket drops every packet it takes. So here TPROXY always drops; the redirect
+ * address, port and mark have no effect. Its checkentry also enables nf_defrag_ipv4/ipv6 (the datapath then
+ * reassembles before PREROUTING, see {@link #DEFRAG_EXTENSIONS}). Packet thread; allocates nothing.
  */
 public final class TproxyTarget extends TargetExtension {
     static final OptionSpec ON_PORT = OptionSpec.withArg("on-port");
@@ -31,7 +41,19 @@ public final class TproxyTarget extends TargetExtension {
     }
 
     /** @param ipHi ipLo the address to redirect to, all zero for the packet's own */
+    /**
+     * The extensions whose checkentry calls nf_defrag_ipv4_enable / nf_defrag_ipv6_enable without taking
+     * conntrack: the TPROXY target and the socket match.
+     */
+    public static final java.util.Set<String> DEFRAG_EXTENSIONS = java.util.Set.of("TPROXY", "socket");
+
     public record Data(Family family, int port, long ipHi, long ipLo, long mark, long mask) implements ExtensionData {
+        @Override
+        public int apply(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            // Linux: no socket, transparent or not, can be found on a host without sockets: NF_DROP
+            return org.jnetfilter.core.netfilter.Verdict.DROP;
+        }
+
         private String address() {
             return family == Family.IPV4 ? AddressText.ipv4((int) ipLo) : AddressText.ipv6(ipHi, ipLo);
         }
