@@ -22,6 +22,7 @@ import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.host.HostFile;
 import org.jnetfilter.core.netfilter.Datapath;
 import org.jnetfilter.core.netfilter.PacketSink;
+import org.jnetfilter.core.netfilter.TableWalker;
 import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Ruleset;
@@ -236,24 +237,18 @@ class KernelExtensionPacketsDifferentialTest {
         assertThat(loaded.exit()).as("%s: %s", restore, loaded.stderr()).isZero();
         run("", in(DUT, "conntrack", "-F"));
 
-        Host host = HostFile.parseRunning("dut", HOST);
-        Datapath dp = new Datapath(host, new PacketSink() {
-            @Override
-            public void transmit(String ifname, MemorySegment ethernetFrame) {
-            }
-
-            @Override
-            public void deliverLocal(String ifname, MemorySegment ipPacket) {
-            }
-        });
-        dp.module(new ConntrackModule(new Conntrack(host)));
+        // the linear walk (the reference) and the compiled classifiers, each on a datapath of its own
         Ruleset mine = SaveFiles.read(family, rules);
-        dp.rules(family, mine);
+        Ruleset classified = SaveFiles.read(family, rules);
+        Datapath dp = datapath(family, mine, TableWalker.LINEAR);
+        Datapath dpClassified = datapath(family, classified, TableWalker.CLASSIFIED);
 
         List<String> kernelMoves = new ArrayList<>();
         List<String> myMoves = new ArrayList<>();
+        List<String> classifiedMoves = new ArrayList<>();
         Map<String, Long> kernelBefore = counters(run("", in(DUT, save, "-c")).stdout());
         Map<String, Long> myBefore = counters(SaveFiles.write(mine));
+        Map<String, Long> classifiedBefore = counters(SaveFiles.write(classified));
         long now = 1_000_000_000L;
         for (int i = 0; i < frames.size(); i++) {
             Frame f = frames.get(i);
@@ -276,12 +271,36 @@ class KernelExtensionPacketsDifferentialTest {
             Map<String, Long> myAfter = counters(SaveFiles.write(mine));
             myMoves.add(f.name() + ":\n" + moved(myBefore, myAfter));
             myBefore = myAfter;
+
+            dpClassified.receive(DEV, MemorySegment.ofArray(f.bytes().clone()), true, now, Trace.NONE);
+            Map<String, Long> classifiedAfter = counters(SaveFiles.write(classified));
+            classifiedMoves.add(f.name() + ":\n" + moved(classifiedBefore, classifiedAfter));
+            classifiedBefore = classifiedAfter;
         }
         assertThat(String.join("\n", myMoves)).isEqualTo(String.join("\n", kernelMoves));
+        assertThat(String.join("\n", classifiedMoves)).as("classified walk").isEqualTo(String.join("\n", kernelMoves));
         System.err.println("KernelExtensionPacketsDifferentialTest: " + frames.size() + " frames, counters equal");
         if (System.getenv("JNF_SHOW_KERNEL_COUNTERS") != null) {
             System.err.println(String.join("\n", kernelMoves));
         }
+    }
+
+    /** A datapath on the device's host with conntrack available and {@code rules} published. */
+    static Datapath datapath(Family family, Ruleset rules, TableWalker walker) throws Exception {
+        Host host = HostFile.parseRunning("dut", HOST);
+        Datapath dp = new Datapath(host, new PacketSink() {
+            @Override
+            public void transmit(String ifname, MemorySegment ethernetFrame) {
+            }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment ipPacket) {
+            }
+        });
+        dp.module(new ConntrackModule(new Conntrack(host)));
+        dp.walker(walker);
+        dp.rules(family, rules);
+        return dp;
     }
 
     /** The 32 probe rules that read the mark bit by bit, then the sentinel, for a chain. */
@@ -642,6 +661,27 @@ class KernelExtensionPacketsDifferentialTest {
                 + "-A PREROUTING -p tcp -m osf ! --genre Linux\n"
                 + "-A PREROUTING -p tcp -m osf --genre Windows --ttl 2\n"
                 + "-A PREROUTING -p tcp\n-A PREROUTING\nCOMMIT\n", "mangle PREROUTING #5", ipv4Mix(12));
+    }
+
+    @Test
+    void teeSendsAnUntrackedCopyThroughOutputAndPostrouting() throws Exception {
+        assumeKernel();
+        // the copies have the device's own address as destination: only they match -d there in OUTPUT and
+        // POSTROUTING (the device's own replies go to the senders)
+        String v4 = MANGLE + "-A PREROUTING -j TEE --gateway 10.77.0.2\n-A PREROUTING\n"
+                + "-A OUTPUT -d 10.77.0.1 -j TEE --gateway 10.77.0.2\n-A OUTPUT -d 10.77.0.1 -m ttl --ttl-eq 63\n"
+                + "-A OUTPUT -d 10.77.0.1 -m ttl --ttl-eq 64\n"
+                + "-A POSTROUTING -d 10.77.0.1 -o " + DEV + "\n"
+                + "-A POSTROUTING -d 10.77.0.1 -m u32 --u32 \"4&0x4000=0x4000\"\n"
+                + "-A POSTROUTING -d 10.77.0.1 -m conntrack --ctstate UNTRACKED\nCOMMIT\n"
+                + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                + "-A OUTPUT -d 10.77.0.1\nCOMMIT\n";
+        compare(Family.IPV4, v4, "mangle PREROUTING #2", ipv4Mix(12));
+        String v6 = MANGLE + "-A PREROUTING -j TEE --gateway fd77::2\n-A PREROUTING\n"
+                + "-A OUTPUT -d fd77::1 -m hl --hl-eq 63\n"
+                + "-A POSTROUTING -d fd77::1 -o " + DEV + "\n"
+                + "-A POSTROUTING -d fd77::1 -m conntrack --ctstate UNTRACKED\nCOMMIT\n";
+        compare(Family.IPV6, v6, "mangle PREROUTING #2", ipv6Mix(14));
     }
 
     @Test

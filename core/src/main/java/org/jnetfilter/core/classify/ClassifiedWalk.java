@@ -216,6 +216,7 @@ public final class ClassifiedWalk {
                             trace.hotdrop(table, chain, number);
                             return Verdict.DROP;
                         }
+                        key.reloadAddresses(pkt);
                         key.reloadPorts(pkt);
                         key.loadState(pkt);
                         after = e.key;

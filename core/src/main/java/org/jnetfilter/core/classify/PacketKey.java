@@ -7,7 +7,7 @@ import org.jnetfilter.core.rules.Protocols;
 
 /**
  * The fields of one packet that classifiers look up: addresses, transport protocol, ports,
- * devices and conntrack state, read once per walk (ports and state again after a target). The mark is not kept: targets (MARK, CONNMARK) change it during the
+ * devices and conntrack state, read once per walk (addresses, ports and state again after a target). The mark is not kept: targets (MARK, CONNMARK) change it during the
  * walk, so lookups read {@link PacketContext#mark()} each time.
  *
  * <p>A packet is <em>regular</em> when no rule's fixed part or indexed match could set hotdrop on
@@ -102,6 +102,14 @@ final class PacketKey {
             state = STATE_INVALID;
             ctState = STATE_INVALID;
         }
+    }
+
+    /** Re-reads the addresses after a target that may have rewritten them in place (SNPT, DNPT). */
+    void reloadAddresses(PacketContext pkt) {
+        srcHi = pkt.sourceHi();
+        srcLo = pkt.sourceLo();
+        dstHi = pkt.destinationHi();
+        dstLo = pkt.destinationLo();
     }
 
     /** Re-reads the ports after a target that may have rewritten the transport header. */

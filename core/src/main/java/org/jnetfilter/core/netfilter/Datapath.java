@@ -178,6 +178,8 @@ public final class Datapath {
     private NflogSink nflogSink = NflogSink.NONE;
     private RandomGenerator random = new SplittableRandom(0);
     private int depth = -1;
+    // Linux: nf_skb_duplicated, per CPU: a clone TEE sends does not clone itself again (one packet thread here)
+    private boolean duplicating;
 
     private long viewVersion = -1;
     private Map<String, Interface> interfaceByName = Map.of();
@@ -1204,6 +1206,75 @@ public final class Datapath {
             }
             route = d;
             return true;
+        }
+
+        @Override
+        public void duplicate(PacketContext p, long gwHi, long gwLo, String oif) {
+            if (duplicating || depth + 1 >= MAX_DEPTH) {
+                return;
+            }
+            MemorySegment copy = datagram();
+            Trace trace = p.trace();
+            trace.generated("TEE", copy);
+            duplicating = true;
+            depth++;
+            try {
+                Slot s = slot(depth);
+                s.prepare(p.nowNanos(), trace);
+                s.duplicateOut(copy, p.family(), p.mark(), p.hook(), gwHi, gwLo, oif);
+            } finally {
+                depth--;
+                duplicating = false;
+            }
+        }
+
+        /**
+         * nf_dup_ipv4 / nf_dup_ipv6 for the copy in {@code datagram}: untracked; IPv4 gets DF, and in PREROUTING and
+         * INPUT the TTL (hop limit) goes down by one; routed to the gateway as a known next hop (FLOWI_FLAG_KNOWN_NH:
+         * the frame goes to the gateway, or to the route's own gateway when it is not on-link), then ip_local_out:
+         * OUTPUT, POSTROUTING, the neighbour. No route: the copy is freed.
+         */
+        void duplicateOut(MemorySegment datagram, Family family, long mark, Hook hook, long gwHi, long gwLo,
+                String oif) {
+            Trace trace = pkt.trace();
+            int n = (int) datagram.byteSize();
+            MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
+            in = null;
+            route = null;
+            boolean early = hook == Hook.PREROUTING || hook == Hook.INPUT;
+            if (family == Family.IPV4) {
+                ip4.dontFragment(true);
+                if (early) {
+                    ip4.ttl((ip4.ttl() - 1) & 0xFF);
+                }
+                // Linux: ip_local_out recomputes the header checksum
+                ip4.updateChecksum();
+                pkt.ipv4(buffer, HEADROOM, n);
+            } else {
+                if (early) {
+                    ip6.hopLimit((ip6.hopLimit() - 1) & 0xFF);
+                }
+                pkt.ipv6(buffer, HEADROOM, n);
+            }
+            pkt.mark(mark).untracked(true);
+            RouteDecision d = route(family, gwHi, gwLo, 0, 0, mark, null);
+            trace.routed(Hook.OUTPUT, d);
+            if (d.kind() == RouteDecision.Kind.ERROR) {
+                trace.dropped(DropReason.IP_OUTNOROUTES);
+                return;
+            }
+            if (!oif.isEmpty() && !oif.equals(d.egress())) {
+                throw new UnsupportedOperationException("no packet semantics yet: TEE --oif " + oif
+                        + " where the route to the gateway leaves by " + d.egress());
+            }
+            route = d;
+            pkt.inInterface("").outInterface(d.egress()).routeMtu(d.mtu());
+            int v = netfilter.run(Hook.OUTPUT, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            postRouting();
         }
 
         @Override

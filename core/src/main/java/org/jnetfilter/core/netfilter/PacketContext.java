@@ -624,6 +624,14 @@ public final class PacketContext {
         return this;
     }
 
+    /** The TEE target's clone to {@code gwHi/gwLo} ({@link Rerouting#duplicate}); nothing without a datapath. */
+    public void duplicate(long gwHi, long gwLo, String oif) {
+        Rerouting r = rerouting;
+        if (r != null) {
+            r.duplicate(this, gwHi, gwLo, oif);
+        }
+    }
+
     /**
      * The MTU of the route back to the packet's source, as xt_TCPMSS's tcpmss_reverse_mtu looks it up; 0 when
      * unknown (no datapath).

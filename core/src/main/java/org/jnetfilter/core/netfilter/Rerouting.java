@@ -11,4 +11,12 @@ public interface Rerouting {
 
     /** The MTU of the route to the packet's source address (tcpmss_reverse_mtu), 0 when there is none. */
     int reverseMtu(PacketContext pkt);
+
+    /**
+     * nf_dup_ipv4 / nf_dup_ipv6 (the TEE target): sends a copy of the packet as it is now to the gateway
+     * {@code gwHi/gwLo} (by {@code oif} when not empty) through OUTPUT and POSTROUTING, untracked, before the
+     * original goes on. Nothing without a datapath.
+     */
+    default void duplicate(PacketContext pkt, long gwHi, long gwLo, String oif) {
+    }
 }

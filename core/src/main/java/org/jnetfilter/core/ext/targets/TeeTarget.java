@@ -8,10 +8,23 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.rules.AddressText;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 
-/** {@code -j TEE --gateway ip} (libxt_TEE, xt_TEE): clone packets to another gateway. Any table and chain. */
+/**
+ * {@code -j TEE --gateway ip} (libxt_TEE, xt_TEE): clone packets to another gateway. Any table and chain.
+ *
+ * <p>Packet semantics, tee_tg4 / tee_tg6: XT_CONTINUE for the original, after nf_dup_ipv4 / nf_dup_ipv6 sent a
+ * copy of it as it is at that rule ({@link PacketContext#duplicate}): untracked, IPv4 with DF set, one TTL (hop
+ * limit) less when cloned in PREROUTING or INPUT, routed to the gateway as its next hop, through OUTPUT and
+ * POSTROUTING (checked on Linux 6.18: the copy counts in raw, mangle and filter OUTPUT and in POSTROUTING, and
+ * leaves to the gateway's MAC address with the original destination). While the copy is under way a TEE it meets
+ * does nothing (nf_skb_duplicated). The copy is sent at once, before the original's next rule. With
+ * {@code --oif} the route to the gateway must leave by that interface; the kernel's on-link fallback for another
+ * interface is not modelled and is refused when a packet needs it. Packet thread.
+ */
 public final class TeeTarget extends TargetExtension {
     static final OptionSpec GATEWAY = OptionSpec.withArg("gateway");
     static final OptionSpec OIF = OptionSpec.withArg("oif");
@@ -25,6 +38,12 @@ public final class TeeTarget extends TargetExtension {
 
     /** @param oif "" for none */
     public record Data(Family family, long gwHi, long gwLo, String oif) implements ExtensionData {
+        @Override
+        public int apply(PacketContext pkt) {
+            pkt.duplicate(gwHi, gwLo, oif);
+            return Verdict.CONTINUE;
+        }
+
         private String gateway() {
             return family == Family.IPV4 ? AddressText.ipv4((int) gwLo) : AddressText.ipv6(gwHi, gwLo);
         }

@@ -1,0 +1,89 @@
+package org.jnetfilter.core.netfilter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT;
+import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_ADDR;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH1_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.SERVER;
+import static org.jnetfilter.core.netfilter.DatapathHarness.SERVER_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.frame;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ipOf;
+import static org.jnetfilter.core.netfilter.DatapathHarness.rules;
+import static org.jnetfilter.core.netfilter.DatapathHarness.table;
+import static org.jnetfilter.core.netfilter.DatapathHarness.tcp;
+import static org.jnetfilter.core.netfilter.DatapathHarness.u48;
+import static org.jnetfilter.core.netfilter.Fixtures.builtin;
+import static org.jnetfilter.core.netfilter.Fixtures.rule;
+import static org.jnetfilter.core.netfilter.Fixtures.target;
+
+import java.lang.foreign.MemorySegment;
+import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.TableKind;
+import org.junit.jupiter.api.Test;
+
+/** TEE (xt_TEE, nf_dup_ipv4): a copy to the gateway through OUTPUT and POSTROUTING; the original goes on. */
+class TeeDatapathTest {
+    static final IpSpec ANY = IpSpec.any(Family.IPV4);
+    final DatapathHarness h = new DatapathHarness();
+
+    /** mangle with a TEE to {@code gateway} in PREROUTING and one in OUTPUT, both counted. */
+    Ruleset teeIn(String chain, String gateway) {
+        return rules(Family.IPV4, table(TableKind.MANGLE, Family.IPV4,
+                builtin("PREROUTING", "ACCEPT", chain.equals("PREROUTING")
+                        ? new org.jnetfilter.core.rules.Rule[] {rule(target(ANY, "TEE", "--gateway", gateway))}
+                        : new org.jnetfilter.core.rules.Rule[0]),
+                builtin("INPUT", "ACCEPT"), builtin("FORWARD", "ACCEPT"),
+                builtin("OUTPUT", "ACCEPT", rule(target(ANY, "TEE", "--gateway", gateway))),
+                builtin("POSTROUTING", "ACCEPT", rule(ANY, new org.jnetfilter.core.rules.Target.None()))));
+    }
+
+    @Test
+    void aCopyGoesToTheGatewayWithDfAndOneTtlLessWhileTheOriginalIsForwarded() {
+        Ruleset r = teeIn("PREROUTING", "10.0.2.20");
+        h.datapath.rules(Family.IPV4, r);
+        // to 192.0.2.7, forwarded by the default route via 10.0.2.254
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, org.jnetfilter.core.netfilter.Fixtures.ip(
+                192, 0, 2, 7))));
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+        MemorySegment copy = h.frames.get(0);
+        assertThat(u48(copy, 0)).as("to the gateway's MAC").isEqualTo(SERVER_MAC);
+        assertThat(u48(copy, 6)).isEqualTo(ETH1_MAC);
+        Ipv4Header ip = ipOf(copy);
+        assertThat(ip.destination()).isEqualTo(org.jnetfilter.core.netfilter.Fixtures.ip(192, 0, 2, 7));
+        assertThat(ip.ttl()).isEqualTo(63);
+        assertThat(ip.dontFragment()).isTrue();
+        assertThat(ip.checksumValid()).isTrue();
+        Ipv4Header original = ipOf(h.frames.get(1));
+        assertThat(u48(h.frames.get(1), 0)).as("the original to the default gateway").isEqualTo(0x026A6E0002FEL);
+        assertThat(original.ttl()).isEqualTo(63);
+        assertThat(original.dontFragment()).isFalse();
+        // the copy met the OUTPUT TEE (counted, no second copy) and POSTROUTING, as the original did
+        assertThat(r.table(TableKind.MANGLE).chain("OUTPUT").rules().get(0).counters().packets()).isEqualTo(1);
+        assertThat(r.table(TableKind.MANGLE).chain("POSTROUTING").rules().get(0).counters().packets()).isEqualTo(2);
+    }
+
+    @Test
+    void aLocallySentPacketIsCopiedWithItsTtl() {
+        h.datapath.rules(Family.IPV4, teeIn("OUTPUT", "10.0.1.10"));
+        h.datapath.sendLocal(tcp(ETH0_ADDR, SERVER), 0, Trace.NONE);
+        assertThat(h.out).containsExactly("tx eth0", "tx eth1");
+        assertThat(u48(h.frames.get(0), 0)).isEqualTo(CLIENT_MAC);
+        assertThat(ipOf(h.frames.get(0)).ttl()).isEqualTo(ipOf(h.frames.get(1)).ttl());
+        assertThat(ipOf(h.frames.get(0)).destination()).isEqualTo(SERVER);
+    }
+
+    @Test
+    void noRouteToTheGatewayFreesTheCopy() {
+        DatapathHarness noDefault = new DatapathHarness(DatapathHarness.HOST.replace("route add default via 10.0.2.254\n",
+                "").replace("route add default via 10.0.3.254 table 100\n", ""));
+        noDefault.datapath.rules(Family.IPV4, teeIn("PREROUTING", "198.51.100.1"));
+        noDefault.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(noDefault.out).containsExactly("tx eth1");
+        assertThat(u48(noDefault.lastFrame(), 0)).isEqualTo(SERVER_MAC);
+    }
+}
