@@ -1185,6 +1185,11 @@ public final class Datapath {
                 ip4.updateChecksum();
             }
             pkt.reparse();
+            output(d);
+        }
+
+        /** __ip_local_out / __ip6_local_out on route {@code d}: OUTPUT, then ip_output (POSTROUTING). */
+        void output(RouteDecision d) {
             route = d;
             pkt.inInterface("").outInterface(d.egress()).routeMtu(d.mtu());
             int v = netfilter.run(Hook.OUTPUT, pkt);
@@ -1267,14 +1272,7 @@ public final class Datapath {
                 throw new UnsupportedOperationException("no packet semantics yet: TEE --oif " + oif
                         + " where the route to the gateway leaves by " + d.egress());
             }
-            route = d;
-            pkt.inInterface("").outInterface(d.egress()).routeMtu(d.mtu());
-            int v = netfilter.run(Hook.OUTPUT, pkt);
-            if (v != Verdict.ACCEPT) {
-                finish(v);
-                return;
-            }
-            postRouting();
+            output(d);
         }
 
         @Override
