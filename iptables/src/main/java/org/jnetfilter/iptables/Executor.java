@@ -198,6 +198,27 @@ final class Executor {
         return table.with(c.withRules(rules));
     }
 
+    /**
+     * What -v's echo of the rules of -A, -I, -R, -D or -C prints on stderr (ExtensionData.printWarning):
+     * iptables prints each rule before it hands it to the kernel, so also when the kernel then refuses it.
+     */
+    static String echoWarnings(Command cmd) {
+        boolean echoed = switch (cmd.kind()) {
+            case APPEND, INSERT, REPLACE, DELETE, CHECK -> cmd.verbose() > 0;
+            default -> false;
+        };
+        StringBuilder warned = new StringBuilder();
+        for (int i = 0; echoed && i < cmd.rules().size(); i++) {
+            for (org.jnetfilter.core.rules.Match m : cmd.rules().get(i).matches()) {
+                String w = m.data().printWarning();
+                if (w != null) {
+                    warned.append(w).append('\n');
+                }
+            }
+        }
+        return warned.toString();
+    }
+
     /** The rules -L or -S prints for {@code cmd}, in order. */
     static List<Rule> listedRules(Command cmd, Table table) {
         if (cmd.chain() == null) {

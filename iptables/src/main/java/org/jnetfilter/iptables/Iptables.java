@@ -80,6 +80,7 @@ public final class Iptables {
                 StringBuilder printed = new StringBuilder();
                 Executor.Result r;
                 try {
+                    err.print(Executor.echoWarnings(cmd));
                     r = Executor.execute(cmd, current, true, printed);
                     if (TIMING) {
                         System.err.printf("jnf timing: load %d ms, execute %d ms%n", (t1 - t0) / 1_000_000,

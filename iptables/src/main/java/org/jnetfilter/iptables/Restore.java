@@ -45,6 +45,18 @@ final class Restore {
         }
     }
 
+    /**
+     * Appends a line's parse warnings; libxtables loads an extension once per process, so its load
+     * warning (Extension.loadWarning) comes with the first line that uses it only.
+     */
+    private void warn(List<String> lines) {
+        for (String w : lines) {
+            if (!loadWarnings.contains(w) || loadWarned.add(w)) {
+                warned.append(w).append('\n');
+            }
+        }
+    }
+
     /** "iptables-restore: line N failed" (exit 1), printed as is. */
     static XtablesException lineFailed(String program, int line) {
         return new XtablesException(XtablesException.OTHER_PROBLEM, XtablesException.Kind.RAW,
@@ -63,6 +75,17 @@ final class Restore {
         this.noflush = noflush;
         this.onlyTable = onlyTable;
         this.program = program;
+        this.loadWarnings = new java.util.HashSet<>();
+        for (org.jnetfilter.core.ext.Extension x : extensions.targets()) {
+            if (x.loadWarning() != null) {
+                loadWarnings.add(x.loadWarning());
+            }
+        }
+        for (org.jnetfilter.core.ext.Extension x : extensions.matches()) {
+            if (x.loadWarning() != null) {
+                loadWarnings.add(x.loadWarning());
+            }
+        }
     }
 
     private boolean trusted;
@@ -87,6 +110,8 @@ final class Restore {
     final StringBuilder printed = new StringBuilder();
     /** The warnings of the lines read so far (stderr), in order; printed before a failure's message. */
     final StringBuilder warned = new StringBuilder();
+    private final java.util.Set<String> loadWarned = new java.util.HashSet<>();
+    private final java.util.Set<String> loadWarnings;
     /** Tables opened so far: the kernel initialises each at its {@code *table} line, even if a later line fails. */
     final List<TableKind> opened = new ArrayList<>();
 
@@ -619,10 +644,11 @@ final class Restore {
                     cmd = parseRuleLine(rs.family(), tableName, raw, line);
                 }
             } catch (WarnedFailure w) {
-                w.warnings.forEach(t -> warned.append(t).append('\n'));
+                warn(w.warnings);
                 throw w.failure;
             }
-            cmd.warnings().forEach(t -> warned.append(t).append('\n'));
+            warn(cmd.warnings());
+            warned.append(Executor.echoWarnings(cmd));
             if (isFastAppend(cmd, tableName)) {
                 appendFast(rs, cmd, built);
                 return rs;
