@@ -2,7 +2,9 @@
 # End-to-end timings of the iptables language at Kubernetes scale, jnetfilter beside the kernel, in one
 # run: restore of kubegen.py N (N services, 8 rules each) into an empty state, save of it, one -A into it
 # through the CLI (JVM start included). The kernel is measured in a network namespace of the script's
-# own when root with iptables-legacy/-nft; otherwise those columns say "n/a".
+# own when root with iptables-legacy/-nft; otherwise those columns say "n/a". Then issue 5's full restore
+# in-process (RestoreFigures: Transactions.restore from an empty ruleset, and Iptables.run of
+# iptables-restore into an empty state directory), and jnetfilter's restore as a ratio of legacy's.
 # Usage: bench/language-bench.sh [SERVICES=20000] [REPEATS=5]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,6 +13,8 @@ ns="${JNF_BENCH_NETNS:-jnf-bench}"   # the network namespace of the kernel colum
 work="$(mktemp -d)"; trap 'rm -rf "$work"; ip netns del "$ns" 2>/dev/null || true' EXIT
 python3 "$root/../shared/bench/kubegen.py" "$n" > "$work/rules.save"
 rules=$(grep -c '^-A' "$work/rules.save")
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+(cd "$root" && mvn -o -B -q package -DskipTests -pl bench -am) >&2
 "$root/jnf" version >/dev/null   # build and AOT cache first
 
 ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
@@ -49,3 +53,11 @@ row "restore into empty state" "$jr" "$kr" "$nr"
 row "save" "$js" "$ks" "$ns_"
 row "one -A through the CLI" "$ja" "$ka" "$na"
 echo "jnetfilter restore CPU time (user + system, median): $jrc ms"
+if [ "$kr" != n/a ]; then
+  awk -v j="$jr" -v k="$kr" 'BEGIN {printf "restore, jnetfilter CLI / iptables-legacy-restore: %.2f\n", j / k}'
+fi
+# issue 5's full restore through the in-process API (one JVM; medians after as many warm-up runs)
+"$JAVA_HOME/bin/java" -XX:+UseParallelGC -Xms2g -Xmn1536m \
+  -cp "$root/bench/target/jnetfilter-bench-0.1.0-SNAPSHOT.jar:$root/bench/target/lib/*" \
+  org.jnetfilter.bench.RestoreFigures "$work" "$work/rules.save" "$reps" | tr '=' ' ' |
+  awk '{printf "in-process full restore: Transactions.restore %s ms, Iptables.run into a state directory %s ms (%s MB allocated)\n", $5, $7, $9}'

@@ -395,6 +395,19 @@ public final class Iptables {
         }
     }
 
+    /**
+     * The whole input, read in one piece and decoded at once as the reader decoded it (malformed bytes
+     * replaced); a file opened here is closed, standard input is not.
+     */
+    private static String readAll(InputStream input, InputStream in) throws IOException {
+        if (input == in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        try (InputStream file = input) {
+            return new String(file.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
     private int restore(Family family, String[] args, InputStream in, PrintStream out, PrintStream err) {
         String program = family.program() + "-restore";
         boolean counters = false;
@@ -493,11 +506,9 @@ public final class Iptables {
                 return 1;
             }
         }
-        BufferedReader reader;
+        InputStream input;
         try {
-            reader = file == null || file.equals("-")
-                    ? new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))
-                    : Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8);
+            input = file == null || file.equals("-") ? in : Files.newInputStream(Path.of(file));
         } catch (NoSuchFileException e) {
             err.print("Can't open " + file + ": No such file or directory\n");
             return 1;
@@ -512,7 +523,8 @@ public final class Iptables {
             long t1 = System.nanoTime();
             Ruleset next;
             try {
-                next = r.apply(current, reader);
+                // read in one piece and decoded at once (as the reader would, malformed bytes replaced)
+                next = r.apply(current, readAll(input, in));
                 if (TIMING) {
                     System.err.printf("jnf timing: load %d ms, parse+apply %d ms%n", (t1 - t0) / 1_000_000,
                             (System.nanoTime() - t1) / 1_000_000);

@@ -131,15 +131,29 @@ final class Restore {
     }
 
     Ruleset apply(Ruleset start, BufferedReader in) throws IOException {
-        Ruleset rs = start;
-        String tableName = null;
-        boolean inTable = false;
-        boolean skipping = false;
         long tRead = System.nanoTime();
         List<String> lines = lines(in);
         if (Boolean.getBoolean("jnf.timing")) {
             System.err.printf("jnf timing: read %d ms%n", (System.nanoTime() - tRead) / 1_000_000);
         }
+        return apply(start, lines, in);
+    }
+
+    /** The whole input at once (a file read in one piece: the lines are cut from it without a reader). */
+    Ruleset apply(Ruleset start, String text) throws IOException {
+        long tRead = System.nanoTime();
+        List<String> lines = lines(text);
+        if (Boolean.getBoolean("jnf.timing")) {
+            System.err.printf("jnf timing: lines %d ms%n", (System.nanoTime() - tRead) / 1_000_000);
+        }
+        return apply(start, lines, new BufferedReader(java.io.Reader.nullReader()));
+    }
+
+    private Ruleset apply(Ruleset start, List<String> lines, BufferedReader in) throws IOException {
+        Ruleset rs = start;
+        String tableName = null;
+        boolean inTable = false;
+        boolean skipping = false;
         long t0 = System.nanoTime();
         Object[] preParsed = preParse(start.family(), lines);
         if (Boolean.getBoolean("jnf.timing")) {
@@ -341,6 +355,31 @@ final class Restore {
         return lines(in, 1 << 16);
     }
 
+    /** The lines of {@code text} as {@link BufferedReader#readLine} splits it (at "\n", "\r" or "\r\n"). */
+    static List<String> lines(String text) {
+        int n = text.length();
+        List<String> out = new ArrayList<>(Math.max(16, n / 96));
+        boolean cr = text.indexOf('\r') >= 0;
+        int start = 0;
+        while (start < n) {
+            int end = text.indexOf('\n', start);
+            if (end < 0) {
+                end = n;
+            }
+            if (cr) {
+                int r = text.indexOf('\r', start);
+                if (r >= 0 && r < end) {
+                    out.add(text.substring(start, r));
+                    start = r + 1 < n && text.charAt(r + 1) == '\n' ? r + 2 : r + 1;
+                    continue;
+                }
+            }
+            out.add(text.substring(start, end));
+            start = end + 1;
+        }
+        return out;
+    }
+
     static List<String> lines(BufferedReader in, int blockSize) throws IOException {
         List<String> out = new ArrayList<>(1024);
         char[] buf = new char[blockSize];
@@ -487,11 +526,13 @@ final class Restore {
     /** Chain lines and appends of the table being restored, not yet in {@code rs} (see {@link #flush}). */
     private org.jnetfilter.core.rules.TableBuilder pending;
     private String pendingTable;
+    private java.util.function.Function<String, Chain> pendingChains;
 
     private org.jnetfilter.core.rules.TableBuilder builder(Ruleset rs, String tableName) {
         if (pending == null) {
             pending = new org.jnetfilter.core.rules.TableBuilder(rs.table(TableKind.byName(tableName).orElseThrow()));
             pendingTable = tableName;
+            pendingChains = pending::chain;
         } else if (!pendingTable.equals(tableName)) {
             throw new IllegalStateException("builder of table " + pendingTable + " used for " + tableName);
         }
@@ -504,7 +545,8 @@ final class Restore {
      */
     private void appendFast(Ruleset rs, Command cmd, Rule[] built) {
         org.jnetfilter.core.rules.TableBuilder b = builder(rs, cmd.table());
-        Executor.validateRuleCommand(cmd, b::chain, new StringBuilder());
+        // a fast append echoes nothing (-v goes the other way): nothing is appended to printed
+        Executor.validateRuleCommand(cmd, pendingChains, printed);
         for (int i = 0; i < cmd.rules().size(); i++) {
             b.append(cmd.chain(), built != null ? built[i] : newRule(cmd, i));
         }
@@ -540,10 +582,15 @@ final class Restore {
             return new PreParsed(cmd, null);
         }
         Rule[] rules = new Rule[cmd.rules().size()];
+        // the chain names the apply loop looks up, hashed here on all cores (a String keeps its hash)
+        cmd.chain().hashCode();
         for (int i = 0; i < rules.length; i++) {
             Rule r = newRule(cmd, i);
             r.text();
-            r.jumpChain();
+            String jump = r.jumpChain();
+            if (jump != null) {
+                jump.hashCode();
+            }
             r.isUnconditionalVerdict();
             rules[i] = r;
         }

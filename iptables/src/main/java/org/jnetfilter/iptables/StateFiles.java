@@ -477,31 +477,46 @@ final class StateFiles {
             List<Chain> chains = t.chains();
             ByteBuffer[] formatted = formatRules(t.name(), chains);
             ByteBuffer[] section = new ByteBuffer[chains.size()];
-            Bytes directory = new Bytes(Math.max(1 << 12, chains.size() * 64));
-            StringBuilder line = new StringBuilder(256);
+            Bytes directory = new Bytes(Math.max(1 << 12, chains.size() * 96));
             int sectionSize = 0;
             for (int ci = 0; ci < chains.size(); ci++) {
+                // ":NAME POLICY PKTS BYTES COUNT OFFSET LENGTH MASK CUT JUMPS...", tab-separated
                 Chain c = chains.get(ci);
                 int offset = sectionSize;
                 section[ci] = formatted[ci] != null ? formatted[ci] : c.rules().unreadSource().raw();
                 sectionSize += section[ci].remaining();
-                line.setLength(0);
-                line.append(':').append(escape(c.name())).append('\t');
+                directory.add(':');
+                directory.addEscaped(c.name());
+                directory.add('\t');
                 if (c.isBuiltin()) {
-                    line.append(c.policy()).append('\t').append(Long.toUnsignedString(c.policyCounters().packets()))
-                            .append('\t').append(Long.toUnsignedString(c.policyCounters().bytes()));
+                    directory.add(c.policy());
+                    directory.add('\t');
+                    directory.unsigned(c.policyCounters().packets());
+                    directory.add('\t');
+                    directory.unsigned(c.policyCounters().bytes());
                 } else {
-                    line.append("-\t0\t0");
+                    directory.add("-\t0\t0");
                 }
-                line.append('\t').append(c.rules().size()).append('\t').append(offset).append('\t')
-                        .append(sectionSize - offset).append('\t')
-                        .append(masks == null ? "-" : Integer.toString(masks.getOrDefault(c.name(), 0)));
+                directory.add('\t');
+                directory.unsigned(c.rules().size());
+                directory.add('\t');
+                directory.unsigned(offset);
+                directory.add('\t');
+                directory.unsigned(sectionSize - offset);
+                directory.add('\t');
+                if (masks == null) {
+                    directory.add('-');
+                } else {
+                    directory.unsigned(masks.getOrDefault(c.name(), 0));
+                }
                 String[] jumpTargets = c.rules().jumpTargets();
-                line.append('\t').append(c.rules().endsInVerdict() ? '1' : '0');
+                directory.add('\t');
+                directory.add(c.rules().endsInVerdict() ? '1' : '0');
                 for (String j : jumpTargets) {
-                    line.append('\t').append(escape(j));
+                    directory.add('\t');
+                    directory.addEscaped(j);
                 }
-                directory.add(line.append('\n').toString());
+                directory.add('\n');
             }
             pieces.add(ByteBuffer.wrap(("*" + t.name() + "\t" + directory.size() + "\t" + sectionSize + "\n")
                     .getBytes(StandardCharsets.UTF_8)));

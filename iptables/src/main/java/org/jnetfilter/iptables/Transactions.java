@@ -50,7 +50,7 @@ public final class Transactions {
         String program = current.family().program() + "-restore";
         Restore restore = new Restore(Extensions.standard(), true, noflush, null, program);
         try {
-            Ruleset next = restore.apply(current, new BufferedReader(new StringReader(text)));
+            Ruleset next = restore.apply(current, text);
             return next == current ? current : next.withGeneration(current.generation() + 1);
         } catch (IOException e) {
             throw new IllegalStateException(e);

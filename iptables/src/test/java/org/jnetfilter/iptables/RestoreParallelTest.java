@@ -143,6 +143,24 @@ class RestoreParallelTest {
         assertThat(failures).as("corrupted inputs that failed").isBetween(rounds / 4, rounds);
     }
 
+    /** A file is decoded in one piece as the reader decoded it, malformed UTF-8 included. */
+    @Test
+    void inputDecodedAtOnceIsWhatTheReaderDecodes() throws IOException {
+        SplittableRandom rnd = new SplittableRandom(10);
+        byte[] alphabet = {'a', ' ', '\n', '"', (byte) 0xc3, (byte) 0xa9, (byte) 0xe2, (byte) 0x82, (byte) 0xac,
+            (byte) 0xf0, (byte) 0x9f, (byte) 0x98, (byte) 0x80, (byte) 0xff, (byte) 0x80, (byte) 0xed, (byte) 0xa0};
+        for (int round = 0; round < 5000; round++) {
+            byte[] bytes = new byte[rnd.nextInt(40)];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = alphabet[rnd.nextInt(alphabet.length)];
+            }
+            String read = new BufferedReader(new java.io.InputStreamReader(new java.io.ByteArrayInputStream(bytes),
+                    StandardCharsets.UTF_8)).lines().collect(java.util.stream.Collectors.joining("\n"));
+            String atOnce = String.join("\n", Restore.lines(new String(bytes, StandardCharsets.UTF_8)));
+            assertThat(atOnce).as("%s", java.util.HexFormat.of().formatHex(bytes)).isEqualTo(read);
+        }
+    }
+
     /** Lines split in blocks are those BufferedReader.readLine returns, for any block size and line ends. */
     @Test
     void inputIsSplitIntoTheLinesReadLineReturns() throws IOException {
@@ -160,6 +178,8 @@ class RestoreParallelTest {
             for (String l; (l = r.readLine()) != null; ) {
                 expected.add(l);
             }
+            assertThat(Restore.lines(text)).as("%s at once", text.replace("\r", "\\r").replace("\n", "\\n"))
+                    .isEqualTo(expected);
             int block = 1 + rnd.nextInt(8);
             assertThat(Restore.lines(new BufferedReader(new StringReader(text)), block))
                     .as("%s in blocks of %d", text.replace("\r", "\\r").replace("\n", "\\n"), block)
