@@ -41,12 +41,16 @@ public final class RestoreFigures {
                 (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         int rules = 0;
         for (int round = -reps; round < reps; round++) {
+            // each restore starts from a collected heap (the previous one's ruleset is garbage by then)
+            System.gc();
             long a0 = threads.getTotalThreadAllocatedBytes();
             long t0 = System.nanoTime();
             Ruleset rs = Transactions.restore(Ruleset.empty(Family.IPV4), text, false);
             long t1 = System.nanoTime();
             long a1 = threads.getTotalThreadAllocatedBytes();
             rules = rs.ruleCount();
+            rs = null;
+            System.gc();
             Path dir = work.resolve("state" + (round + reps));
             Iptables ipt = new Iptables(new StateStore(dir, Extensions.standard()), Extensions.standard(),
                     ZonedDateTime::now);

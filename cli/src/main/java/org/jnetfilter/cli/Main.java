@@ -154,9 +154,15 @@ public final class Main {
     private static int train(PrintStream err) {
         try {
             java.nio.file.Path state = java.nio.file.Files.createTempDirectory("jnf-train");
-            StringBuilder rules = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
-                    + ":KUBE-MARK-MASQ - [0:0]\n-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
-                    + "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n");
+            StringBuilder rules = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+                    + ":KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n:KUBE-POSTROUTING - [0:0]\n:KUBE-NODEPORTS - [0:0]\n"
+                    + "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+                    + "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n"
+                    + "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n"
+                    + "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0\n"
+                    + "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\n"
+                    + "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n"
+                    + "[3:180] -A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n");
             int services = 1500;
             for (int i = 0; i < services; i++) {
                 rules.append(":KUBE-SVC-").append(i).append(" - [0:0]\n:KUBE-SEP-").append(i).append(" - [0:0]\n");
@@ -171,7 +177,8 @@ public final class Main {
                         .append(proto).append(" -m ").append(proto).append(" --dport 80 -j KUBE-MARK-MASQ\n")
                         .append("-A KUBE-SVC-").append(i).append(" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-")
                         .append(i).append('\n')
-                        .append("-A KUBE-SEP-").append(i).append(" -s 10.244.1.").append(i % 250).append("/32 -j KUBE-MARK-MASQ\n")
+                        .append("-A KUBE-SEP-").append(i).append(" -s 10.244.1.").append(i % 250)
+                        .append("/32 -m comment --comment \"ns/svc").append(i).append("\" -j KUBE-MARK-MASQ\n")
                         .append("-A KUBE-SEP-").append(i).append(" -p ").append(proto).append(" -m ").append(proto)
                         .append(" -j DNAT --to-destination 10.244.1.").append(i % 250).append(":8080\n");
             }
@@ -180,8 +187,10 @@ public final class Main {
             java.io.PrintStream sink = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
             for (int round = 0; round < 2; round++) {
                 java.nio.file.Path dir = state.resolve("r" + round);
+                ipsetsOf(dir);
                 Iptables ipt = new Iptables(new StateStore(dir, Extensions.standard()), Extensions.standard(), ZonedDateTime::now);
-                ipt.run("iptables-restore", new String[0],
+                // the second round with -c: counter prefixes taken as iptables-save -c writes them
+                ipt.run("iptables-restore", round == 0 ? new String[0] : new String[] {"-c"},
                         new java.io.ByteArrayInputStream(rules.toString().getBytes(StandardCharsets.UTF_8)), sink, sink);
                 for (String[] cmd : new String[][] {
                     {"-t", "nat", "-A", "KUBE-SERVICES", "-d", "10.200.0.1/32", "-p", "tcp", "-m", "comment", "--comment",
