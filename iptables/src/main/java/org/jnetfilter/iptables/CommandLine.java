@@ -898,6 +898,12 @@ final class CommandLine implements ParseContext {
     }
 
     private Target buildTarget() {
+        return target != null ? target(jumpTo, isGoto, (TargetExtension) target.extension, target.data)
+                : target(jumpTo, isGoto, null, null);
+    }
+
+    /** The target of {@code -j}/{@code -g jumpTo} (null: none), with the target extension loaded for it, if any. */
+    static Target target(String jumpTo, boolean isGoto, TargetExtension extension, ExtensionData data) {
         if (jumpTo == null || jumpTo.isEmpty()) {
             return new Target.None();
         }
@@ -905,8 +911,8 @@ final class CommandLine implements ParseContext {
         if (v != null && !isGoto) {
             return v;
         }
-        if (target != null) {
-            return new Target.Extension((TargetExtension) target.extension, target.data);
+        if (extension != null) {
+            return new Target.Extension(extension, data);
         }
         return new Target.Jump(jumpTo, isGoto);
     }

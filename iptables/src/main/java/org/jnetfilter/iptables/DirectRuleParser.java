@@ -286,7 +286,9 @@ final class DirectRuleParser implements ParseContext {
         for (Loaded l : matches) {
             ms.add(new Match((MatchExtension) l.extension, l.data));
         }
-        return new RuleSpec(ip.withSrc(src).withDst(dst), ms, target(jumpTo, isGoto, target));
+        Target t = target != null ? CommandLine.target(jumpTo, isGoto, (TargetExtension) target.extension, target.data)
+                : CommandLine.target(jumpTo, isGoto, null, null);
+        return new RuleSpec(ip.withSrc(src).withDst(dst), ms, t);
     }
 
     /** The one address {@code text} names (none given: any); several are CommandLine's to expand. */
@@ -299,20 +301,6 @@ final class DirectRuleParser implements ParseContext {
             throw notCommon();
         }
         return nets.get(0);
-    }
-
-    private static Target target(String jumpTo, boolean isGoto, Loaded target) {
-        if (jumpTo == null) {
-            return new Target.None();
-        }
-        Target.Verdict v = Target.verdictOrNull(jumpTo);
-        if (v != null && !isGoto) {
-            return v;
-        }
-        if (target != null) {
-            return new Target.Extension((TargetExtension) target.extension, target.data);
-        }
-        return new Target.Jump(jumpTo, isGoto);
     }
 
     @Override
