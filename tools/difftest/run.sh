@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The packet differential test by hand: tools/difftest/run.sh [SEED] [RULESETS] [PACKETS_PER_RULESET]
-# Builds what it needs, then runs the kernel side (root, ip netns, iptables-legacy, conntrack) and the
+# Namespaces are named JNF_DIFFTEST_NETNS-XXXXXX-{a,dut,b} (default jnf-dt). Builds what it needs, then runs the kernel side (root, ip netns, iptables-legacy, conntrack) and the
 # jnetfilter side as the known-gaps file allows; prints any shrunk reproducers and the run's figures.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,4 +11,4 @@ if [ -z "${JAVA_HOME:-}" ]; then
 fi
 mvn -o -B -q compile -pl difftest -am >&2
 cp=difftest/target/classes:core/target/classes:io/target/classes:iptables/target/classes
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" org.jnetfilter.difftest.DifferentialRun "${1:-1}" "${2:-200}" "${3:-50}"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Djnf.difftest.netns="${JNF_DIFFTEST_NETNS:-jnf-dt}" -cp "$cp" org.jnetfilter.difftest.DifferentialRun "${1:-1}" "${2:-200}" "${3:-50}"

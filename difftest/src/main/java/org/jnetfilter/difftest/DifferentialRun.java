@@ -45,13 +45,18 @@ public final class DifferentialRun {
     }
 
     private static int salt;
+    private static int runs;
 
-    /** The packets with a fresh fragment-ID salt: one per run of a case, the same for both sides. */
-    private static List<Injection> salted(List<Injection> packets) {
+    /**
+     * The packets as this run of a case sends them ({@link Injection#salted}): a fresh fragment-ID salt and fresh
+     * no-route senders, the same for both sides.
+     */
+    static synchronized List<Injection> salted(List<Injection> packets) {
         salt += 7919;
+        runs++;
         List<Injection> out = new ArrayList<>(packets.size());
         for (Injection p : packets) {
-            out.add(p.withFragmentSalt(salt));
+            out.add(p.salted(salt, runs));
         }
         return out;
     }

@@ -15,12 +15,15 @@ import org.jnetfilter.core.netfilter.HookModule;
 import org.jnetfilter.core.netfilter.Netfilter;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.PacketSink;
+import org.jnetfilter.core.netfilter.Priorities;
 import org.jnetfilter.core.netfilter.Replies;
 import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.reply.IcmpErrors;
 import org.jnetfilter.core.reply.RejectReplies;
 import org.jnetfilter.core.reply.Reply;
 import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.iptables.SaveFiles;
 
@@ -32,6 +35,9 @@ import org.jnetfilter.iptables.SaveFiles;
  * are not in a HOST file's vocabulary),
  * each injected frame received on dut's interface facing its side, 1 ms apart. What the datapath
  * transmits is the observation; counters are read back as {@code iptables-save -c} prints them.
+ *
+ * <p>A hook function at PREROUTING just after conntrack (-199) tells the local stack the IPv6 header of a UDP
+ * datagram conntrack checksummed, as the kernel's skb remembers it (see {@link LocalStack#conntrackChecksummed}).
  *
  * <p>dut's local stack: Linux answers what INPUT delivers to sockets that do not exist (ICMP echo
  * replies, TCP resets from closed ports, port unreachables); {@link LocalStack} answers the same way
@@ -139,6 +145,15 @@ final class JnetfilterEngine implements EngineUnderTest {
         dp.rules(Family.IPV4, r4);
         dp.rules(Family.IPV6, r6);
         sink.stack = new LocalStack(host, icmp);
+        // what conntrack's UDP checksum left in the kernel's skb, for the local stack (LocalStack#conntrackChecksummed)
+        dp.netfilter().register(Family.IPV6, Hook.PREROUTING, Priorities.CONNTRACK + 1, "difftest-udp6-checksum",
+                pkt -> {
+                    if (pkt.conntrack() != null && pkt.protocol() == Checksums.PROTO_UDP && pkt.transportAvailable(8)
+                            && pkt.transportU16(6) != 0 && pkt.inInterface().startsWith("veth")) {
+                        sink.stack.conntrackChecksummed(LocalStack.ipv6HeaderSum(pkt.segment(), pkt.networkOffset()));
+                    }
+                    return org.jnetfilter.core.netfilter.Verdict.ACCEPT;
+                });
         List<List<Observation.Emitted>> emitted = new ArrayList<>(packets.size());
         long now = START_NANOS;
         for (Injection in : packets) {
@@ -146,6 +161,7 @@ final class JnetfilterEngine implements EngineUnderTest {
             sink.linkBroadcast = in.frame().length >= 6 && (in.frame()[0] & 1) != 0;
             sink.now = now;
             sink.datapath = dp;
+            sink.stack.conntrackChecksummed(-1);
             try {
                 dp.receive(in.dutInterface(), MemorySegment.ofArray(in.frame().clone()), true, now, Trace.NONE);
                 sink.answerPending();

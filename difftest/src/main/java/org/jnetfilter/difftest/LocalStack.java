@@ -27,6 +27,8 @@ import org.jnetfilter.core.rules.Hook;
  * <li>UDP to a closed port (__udp4_lib_rcv / __udp6_lib_rcv): port unreachable through icmp_send /
  *   icmpv6_send, not for broadcasts, not when the checksum is wrong.</li>
  * </ul>
+ * An IPv6 UDP datagram over 76 bytes gets no answer when conntrack checksummed it and a target changed its IPv6
+ * header afterwards ({@link #conntrackChecksummed}): the kernel counts a checksum error.
  * IPv6 fragments reach the stack one by one (INPUT sees each: Linux reassembles IPv6 in the Fragment
  * header's protocol handler, ipv6_frag_rcv, after the hook), so they are reassembled here first: by
  * source, destination and identification, complete when the pieces from offset 0 to the last (M clear)
@@ -39,6 +41,33 @@ final class LocalStack {
     private final java.util.SplittableRandom random = new java.util.SplittableRandom(2);
     private final java.util.Map<String, java.util.TreeMap<Integer, byte[]>> fragmentsByKey = new java.util.HashMap<>();
     private final java.util.Map<String, byte[]> firstHeaderByKey = new java.util.HashMap<>();
+
+    /** The IPv6 header's sum when conntrack checksummed the datagram being received, or -1. */
+    private int headerSumAtConntrack = -1;
+
+    /**
+     * Linux: conntrack's udp_error checks a UDP checksum at PREROUTING in software (nf_ip6_checksum ->
+     * __skb_checksum_complete) and leaves the sum of the whole packet, IPv6 header included, in skb->csum
+     * (CHECKSUM_COMPLETE, csum_complete_sw). A target that rewrites the header afterwards without fixing that sum
+     * (DSCP, TOS, HL; NAT does fix it) makes it stale: ip6_input_finish subtracts the new header, udp6_csum_init
+     * finds the sum wrong, defers datagrams over CHECKSUM_BREAK (76 bytes) and, the sum being software's, calls
+     * them bad: Udp6InCsumErrors, no port unreachable. Shorter ones are summed again at once and pass. (Checked in
+     * a namespace: fragmented and whole datagrams, DSCP in mangle PREROUTING and INPUT, HL; not with NAT alone.)
+     *
+     * @param headerSum {@link #ipv6HeaderSum} of the header conntrack saw, or -1 when conntrack did not sum it
+     */
+    void conntrackChecksummed(int headerSum) {
+        headerSumAtConntrack = headerSum;
+    }
+
+    /** The ones' complement sum of the IPv6 header's words that targets rewrite (class, flow label, hop limit). */
+    static int ipv6HeaderSum(MemorySegment s, long at) {
+        int sum = Be.u16(s, at) + Be.u16(s, at + 2) + Be.u16(s, at + 6);
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        return sum;
+    }
 
     LocalStack(Host host, IcmpErrors icmp) {
         this.host = host;
@@ -135,6 +164,10 @@ final class LocalStack {
             }
             case Checksums.PROTO_UDP -> {
                 if (l4len < 8 || !Checksums.udpV6Valid(s, 0, hl, l4len)) {
+                    return null;
+                }
+                // Linux: CHECKSUM_BREAK = 76, compared with the UDP length (the skb trimmed to it)
+                if (headerSumAtConntrack >= 0 && Be.u16(s, hl + 4) > 76 && ipv6HeaderSum(s, 0) != headerSumAtConntrack) {
                     return null;
                 }
                 return portUnreachable(ifname, s, len, true, now);

@@ -311,7 +311,9 @@ public final class PacketSequenceGenerator {
     }
 
     private void noRoute(List<Injection> out, boolean v6, String side) {
-        Address client = anyHost(side, v6);
+        // IPv4: a sender of the no-route pool (Topology.NO_ROUTE_FIRST), drawn afresh for every run
+        Address client = v6 ? anyHost(side, v6) : Address.v4((side.equals(Topology.A) ? Topology.HOST_A_V4
+                : Topology.HOST_B_V4) - 2 + Topology.NO_ROUTE_FIRST + rnd.nextInt(Topology.NO_ROUTE_SENDERS));
         Address nowhere = v6 ? Address.v6(0x2001_0db9_0000_0000L, 1) : Address.v4(0x0a090001);
         int sport = sourcePort();
         out.add(inj(side, PacketCrafter.ip(ip(client, nowhere), Checksums.PROTO_TCP,

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jnetfilter.iptables.testkit.DockerRules;
 
 /**
  * Rulesets of real shapes over the harness's topology: a Docker host whose bridge is veth-b (the rules

@@ -46,6 +46,18 @@ public final class Topology implements AutoCloseable {
     public static final int HOST_A_V4 = 0x0a010002;
     public static final int HOST_B_V4 = 0x0a020002;
     public static final int HOSTS = 8;
+    /**
+     * The senders of IPv4 packets without a route: hosts 10.1.0.10 and up (10.2.0.10 and up on b), a pool of
+     * {@link #NO_ROUTE_POOL} per side that no generated rule tells apart (rules name hosts 2-9, dut, the /24s).
+     * ip_error limits its Net Unreachables per source (an inet_peer bucket of 5, refilled 1/s, kept by the kernel
+     * across cases; net.ipv4.route.error_cost is global): each run of a case draws its senders afresh from the
+     * pool ({@link Injection#salted}), so the kernel meets each with a full bucket, as jnetfilter's fresh
+     * Datapath does, and the limit is still compared within a case.
+     */
+    public static final int NO_ROUTE_FIRST = 10;
+    public static final int NO_ROUTE_POOL = 240;
+    /** How many pool senders one case's generator picks from (0..NO_ROUTE_SENDERS-1 before salting). */
+    public static final int NO_ROUTE_SENDERS = 4;
     /** 2001:db8:1::/64 and 2001:db8:2::/64: high words; low word = host number (1 = dut). */
     public static final long NET_A_V6 = 0x2001_0db8_0001_0000L;
     public static final long NET_B_V6 = 0x2001_0db8_0002_0000L;
@@ -83,10 +95,13 @@ public final class Topology implements AutoCloseable {
         return null;
     }
 
-    /** Creates the namespaces (jnf-dt-XXXXXX-{a,dut,b}) and links; close() deletes them. */
+    /**
+     * Creates the namespaces (PREFIX-XXXXXX-{a,dut,b}; PREFIX is {@code jnf-dt} unless the property
+     * {@code jnf.difftest.netns} names another) and links; close() deletes them.
+     */
     public static Topology create(long seed) {
         String id = Long.toHexString(new SplittableRandom(seed ^ System.nanoTime()).nextLong() & 0xFFFFFFL);
-        Topology t = new Topology("jnf-dt-" + id);
+        Topology t = new Topology(System.getProperty("jnf.difftest.netns", "jnf-dt") + "-" + id);
         try {
             t.build();
             // let the MLD reports of the new addresses (1 ms interval, robustness 2) leave before any case
@@ -153,7 +168,8 @@ public final class Topology implements AutoCloseable {
             Shell.must("ip", "netns", "exec", nsDut, "ethtool", "-K", dev, "tx", "off");
         }
         Shell.must("ip", "-n", nsDut, "link", "set", "lo", "up");
-        // the HOST file's lines are iproute2 commands: apply them to dut as they are
+        // the HOST file's lines are iproute2 commands: apply them to dut as they are (the neighbours in one batch)
+        StringBuilder neighbours = new StringBuilder();
         for (String line : hostFile().split("\n")) {
             String body = line.contains("#") ? line.substring(0, line.indexOf('#')).strip() : line.strip();
             if (body.isEmpty()) {
@@ -174,13 +190,15 @@ public final class Topology implements AutoCloseable {
                 if (body.contains(" addr add ") && body.startsWith("-6")) {
                     cmd.add("nodad");
                 }
-                if (w[0].equals("neigh")) {
-                    cmd.add("nud");
-                    cmd.add("permanent");
+                if (w[0].equals("neigh") || w[0].equals("-6") && w[1].equals("neigh")) {
+                    // ip -batch takes no -6 per line; the address says the family
+                    neighbours.append(body.startsWith("-6 ") ? body.substring(3) : body).append(" nud permanent\n");
+                    continue;
                 }
             }
             Shell.must(null, cmd);
         }
+        Shell.must(neighbours.toString(), List.of("ip", "-n", nsDut, "-batch", "-"));
     }
 
     /** dut as a jnf HOST file (core HostFile format); also the script {@link #create} applies to dut. */
@@ -206,6 +224,12 @@ public final class Topology implements AutoCloseable {
                 route add 10.96.0.0/12 via 10.2.0.2 dev veth-b
                 route add 10.244.0.0/16 via 10.2.0.2 dev veth-b
                 """);
+        for (int h = 0; h < NO_ROUTE_POOL; h++) {
+            s.append("neigh add 10.1.0.").append(NO_ROUTE_FIRST + h).append(" lladdr ").append(mac(MAC_A))
+                    .append(" dev veth-a\n");
+            s.append("neigh add 10.2.0.").append(NO_ROUTE_FIRST + h).append(" lladdr ").append(mac(MAC_B))
+                    .append(" dev veth-b\n");
+        }
         for (int h = 0; h < HOSTS; h++) {
             s.append("neigh add 10.1.0.").append(2 + h).append(" lladdr ").append(mac(MAC_A)).append(" dev veth-a\n");
             s.append("neigh add 10.2.0.").append(2 + h).append(" lladdr ").append(mac(MAC_B)).append(" dev veth-b\n");

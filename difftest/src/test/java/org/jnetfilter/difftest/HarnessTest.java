@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.packet.EthernetHeader;
 import org.jnetfilter.core.packet.Ipv4Header;
+import org.jnetfilter.core.packet.TcpHeader;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.iptables.SaveFiles;
 import org.junit.jupiter.api.Test;
@@ -240,5 +241,35 @@ class HarnessTest {
         Ipv4Header ip = new Ipv4Header().wrap(MemorySegment.ofArray(salted.frame()), EthernetHeader.LENGTH);
         assertThat(ip.identification()).isEqualTo(109);
         assertThat(ip.checksumValid()).isTrue();
+    }
+    @Test
+    void eachRunSendsTheNoRoutePacketsFromItsOwnBlockOfPoolSendersWithChecksumsKept() {
+        int sender = (Topology.HOST_A_V4 & 0xFFFFFF00) | (Topology.NO_ROUTE_FIRST + 1);
+        byte[] syn = PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(sender),
+                PacketCrafter.Address.v4(0x0a090001)), Checksums.PROTO_TCP,
+                PacketCrafter.tcpSyn(30000, 80, 7, 0, TcpHeader.SYN, 1460));
+        Injection in = new Injection(Topology.A, PacketCrafter.frame(Topology.A, syn), "no route");
+        java.util.Set<Integer> senders = new java.util.HashSet<>();
+        int runs = Topology.NO_ROUTE_POOL / Topology.NO_ROUTE_SENDERS;
+        for (int run = 0; run < runs; run++) {
+            MemorySegment s = MemorySegment.ofArray(in.salted(0, run).frame());
+            Ipv4Header ip = new Ipv4Header().wrap(s, EthernetHeader.LENGTH);
+            assertThat(ip.checksumValid()).isTrue();
+            assertThat(Checksums.tcpV4Valid(s, EthernetHeader.LENGTH + 20, ip.totalLength() - 20, ip.source(),
+                    ip.destination())).isTrue();
+            int host = ip.source() & 0xFF;
+            assertThat(ip.source() & 0xFFFFFF00).isEqualTo(Topology.HOST_A_V4 & 0xFFFFFF00);
+            assertThat(host).isBetween(Topology.NO_ROUTE_FIRST, Topology.NO_ROUTE_FIRST + Topology.NO_ROUTE_POOL - 1);
+            assertThat(Math.floorMod(host - Topology.NO_ROUTE_FIRST, Topology.NO_ROUTE_SENDERS)).isEqualTo(1);
+            senders.add(ip.source());
+        }
+        // a sender comes back only after the whole pool was used
+        assertThat(senders).hasSize(runs);
+        assertThat(in.salted(0, runs).frame()).isEqualTo(in.salted(0, 0).frame());
+        // hosts 2-9 and dut are never moved
+        Injection host = new Injection(Topology.A, PacketCrafter.frame(Topology.A, PacketCrafter.ip(PacketCrafter.Ip.of(
+                PacketCrafter.Address.v4(Topology.HOST_A_V4), PacketCrafter.Address.v4(0x0a090001)),
+                Checksums.PROTO_TCP, PacketCrafter.tcpSyn(30000, 80, 7, 0, TcpHeader.SYN, 1460))), "host");
+        assertThat(host.salted(0, 5).frame()).isEqualTo(host.frame());
     }
 }

@@ -134,8 +134,9 @@ class PacketDifferentialTest {
     @Order(5)
     void theKernelSideIsDeterministic() {
         assumeKernel();
-        // everything the kernel does, NAT and conntrack included, but IPv4 no-route errors: ip_error limits
-        // them per source across runs (see the known gaps), so a second run may rightly see fewer
+        // everything the kernel does, NAT and conntrack included, but IPv4 no-route errors: ip_error limits them
+        // per source across runs, so a second run with the same senders may rightly see fewer (the batch below
+        // draws fresh senders for every run instead, Injection#salted, and so compares them)
         RulesetGenerator.Features all = new RulesetGenerator.Features(java.util.Set.of("ipv4-no-route"));
         for (long seed = 1; seed <= 3; seed++) {
             String v4 = new RulesetGenerator(seed, false, all).generate(3);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,8 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.jnetfilter.core.testkit.KernelSide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,46 +33,32 @@ class IpsetKernelDifferentialTest {
 
     @BeforeAll
     static void createNamespace() {
-        available = commandWorks("ip", "netns", "add", NS) && commandWorks("ip", "netns", "exec", NS, "ipset", "list");
+        String why = KernelSide.unavailable("ipset");
+        if (why == null && !KernelSide.addNamespaces(NS)) {
+            why = "`ip netns add' does not work here";
+        }
+        available = why == null;
         if (!available) {
-            System.out.println("SKIPPED IpsetKernelDifferentialTest: needs root, ip netns and ipset "
-                    + "(apt-get install ipset iproute2; run as root)");
+            KernelSide.skipped("IpsetKernelDifferentialTest", why,
+                    "root, ip netns and ipset: apt-get install ipset iproute2; run as root");
         }
     }
 
     @AfterAll
     static void deleteNamespace() {
         if (available) {
-            commandWorks("ip", "netns", "del", NS);
-        }
-    }
-
-    private static boolean commandWorks(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
+            KernelSide.deleteNamespaces(NS);
         }
     }
 
     record Outcome(int code, String out, String err) {
     }
 
-    private static Outcome real(List<String> args, String stdin) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS, "ipset"));
+    private static Outcome real(List<String> args, String stdin) {
+        List<String> cmd = new ArrayList<>(List.of(KernelSide.in(NS, "ipset")));
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).start();
-        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return new Outcome(p.exitValue(), out, err);
+        KernelSide.Result r = KernelSide.run(30, stdin, cmd);
+        return new Outcome(r.exit(), r.stdout(), r.stderr());
     }
 
     static Outcome mine(IpsetCommand ipset, List<String> args, String stdin) {
@@ -376,14 +361,11 @@ class IpsetKernelDifferentialTest {
         assertEquals("", String.join("\n", mismatches));
     }
 
-    private static Outcome realIptables(String program, List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS, program + "-legacy"));
+    private static Outcome realIptables(String program, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(KernelSide.in(NS, program + "-legacy")));
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return new Outcome(p.exitValue(), out, err);
+        KernelSide.Result r = KernelSide.run(30, null, cmd);
+        return new Outcome(r.exit(), r.stdout(), r.stderr());
     }
 
     private static Outcome mineIptables(Iptables ipt, String program, List<String> args) {

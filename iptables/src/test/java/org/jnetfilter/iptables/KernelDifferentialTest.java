@@ -2,17 +2,16 @@ package org.jnetfilter.iptables;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.testkit.KernelSide;
+import org.jnetfilter.iptables.testkit.DockerRules;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,51 +28,39 @@ class KernelDifferentialTest {
     private static boolean available;
 
     @BeforeAll
-    static void createNamespace() throws Exception {
-        available = commandWorks("ip", "netns", "add", NS) && commandWorks("ip", "netns", "exec", NS, "iptables-legacy", "-S");
+    static void createNamespace() {
+        String why = KernelSide.unavailable("iptables-legacy");
+        if (why == null && !KernelSide.addNamespaces(NS)) {
+            why = "`ip netns add' does not work here";
+        }
+        available = why == null;
         if (!available) {
-            System.out.println("SKIPPED KernelDifferentialTest: needs root, ip netns and iptables-legacy "
-                    + "(apt-get install iptables iproute2; run as root)");
+            KernelSide.skipped("KernelDifferentialTest", why,
+                    "root, ip netns and iptables-legacy: apt-get install iptables iproute2; run as root");
         }
     }
 
     @AfterAll
-    static void deleteNamespace() throws Exception {
+    static void deleteNamespace() {
         if (available) {
-            commandWorks("ip", "netns", "del", NS);
-        }
-    }
-
-    private static boolean commandWorks(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
+            KernelSide.deleteNamespaces(NS);
         }
     }
 
     record Outcome(int code, String out, String err) {
     }
 
-    private static Outcome real(String program, List<String> args) throws Exception {
+    private static Outcome real(String program, List<String> args) {
         return real(NS, program, args);
     }
 
-    private static Outcome real(String ns, String program, List<String> args) throws Exception {
+    private static Outcome real(String ns, String program, List<String> args) {
         // iptables -> iptables-legacy, iptables-save -> iptables-legacy-save
         String binary = program.contains("-") ? program.replaceFirst("-", "-legacy-") : program + "-legacy";
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, binary));
+        List<String> cmd = new ArrayList<>(List.of(KernelSide.in(ns, binary)));
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return new Outcome(p.exitValue(), out, err);
+        KernelSide.Result r = KernelSide.run(30, null, cmd);
+        return new Outcome(r.exit(), r.stdout(), r.stderr());
     }
 
     private static Outcome mine(Iptables ipt, String program, List<String> args) {
@@ -128,19 +115,17 @@ class KernelDifferentialTest {
             kubegen = Path.of("../shared/bench/kubegen.py");
         }
         if (Files.exists(kubegen)) {
-            Process p = new ProcessBuilder("python3", kubegen.toString(), "300").start();
-            rulesets.add(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            p.waitFor(60, TimeUnit.SECONDS);
+            rulesets.add(KernelSide.run(60, null, List.of("python3", kubegen.toString(), "300")).stdout());
         } else {
             System.out.println("KernelDifferentialTest: ../shared/bench/kubegen.py not found; Kubernetes ruleset not compared");
         }
         for (String rules : rulesets) {
             String ns = NS + "-real";
-            commandWorks("ip", "netns", "add", ns);
+            KernelSide.addNamespaces(ns);
             try {
                 compareRealRuleset(ns, rules);
             } finally {
-                commandWorks("ip", "netns", "del", ns);
+                KernelSide.deleteNamespaces(ns);
             }
         }
     }

@@ -16,6 +16,7 @@ import java.util.SplittableRandom;
 import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.iptables.testkit.DockerRules;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 

@@ -707,6 +707,17 @@ public final class Conntrack {
         bySourceRemoveLocked(c);
     }
 
+    /**
+     * nf_ct_set_closing: REJECT's TCP reset (nf_send_reset / nf_send_reset6 call it on the original's entry once
+     * the reset is built, Linux 6.4 on) moves a confirmed TCP entry to CLOSE with the CLOSE timeout, so the
+     * connection it answered does not linger in SYN_RECV or ESTABLISHED. Other protocols are left alone.
+     */
+    public void setClosing(Connection c, long nowNanos) {
+        if (c.protocol() == Protocol.TCP) {
+            TcpTracking.setClosing(c, jiffies(nowNanos), settings);
+        }
+    }
+
     /** nf_ct_kill: the entry leaves the table now (RST answering a SYN, reopened TCP connection). */
     public void kill(Connection c) {
         synchronized (this) {

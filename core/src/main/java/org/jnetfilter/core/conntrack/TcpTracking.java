@@ -495,6 +495,25 @@ final class TcpTracking {
         return ACCEPT;
     }
 
+    /**
+     * nf_conntrack_tcp_set_closing: a confirmed entry's state becomes CLOSE; unless it was CLOSE already or its
+     * timeout is fixed, its timeout becomes the CLOSE timeout from now. Unconfirmed entries are left alone.
+     */
+    static void setClosing(Connection c, long now, ConntrackSettings s) {
+        if (!c.isConfirmed()) {
+            return;
+        }
+        synchronized (c) {
+            int old = c.tcpState;
+            c.tcpState = TCP_CLOSE;
+            if (old == TCP_CLOSE || c.hasStatus(Connection.FIXED_TIMEOUT)) {
+                return;
+            }
+            // Linux: timeouts[TCP_CONNTRACK_CLOSE] (10 s) + nfct_time_stamp
+            c.timeout = now + s.tcpTimeouts[TCP_CLOSE];
+        }
+    }
+
     /** nf_tcp_handle_invalid: an out-of-window FIN or RST answering one shortens an assured entry's life. */
     private static void handleInvalid(Connection c, int dir, int index, long now, ConntrackSettings s) {
         if (!c.hasStatus(Connection.ASSURED) || c.hasStatus(Connection.FIXED_TIMEOUT)) {

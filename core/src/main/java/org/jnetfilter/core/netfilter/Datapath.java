@@ -27,6 +27,7 @@ import org.jnetfilter.core.packet.IpReceive;
 import org.jnetfilter.core.packet.Ipv4Header;
 import org.jnetfilter.core.packet.Ipv6Header;
 import org.jnetfilter.core.packet.ReceiveResult;
+import org.jnetfilter.core.reply.RejectReplies;
 import org.jnetfilter.core.reply.Reply;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
@@ -320,11 +321,23 @@ public final class Datapath {
             case DROPPED -> ipv4 ? Verdict.STOLEN : Verdict.DROP;
             case REASSEMBLED -> {
                 pkt.replace(r.datagram());
+                // Linux: the fragments stay separate buffers, the first as the head, the rest on its frag_list
+                int[] payloads = r.fragmentPayloads();
+                pkt.fragmentList(pkt.length() - sum(payloads, 1), java.util.Arrays.copyOfRange(payloads, 1,
+                        payloads.length));
                 current().reassembled = r;
                 pkt.trace().rewritten("reassembled");
                 yield Verdict.ACCEPT;
             }
         };
+    }
+
+    private static int sum(int[] values, int from) {
+        int n = 0;
+        for (int i = from; i < values.length; i++) {
+            n += values[i];
+        }
+        return n;
     }
 
     /** Whether an IPv6 packet carries a Fragment header before its upper-layer header. */
@@ -1528,12 +1541,22 @@ public final class Datapath {
                 return;
             }
             if (pkt.rejectWith() >= 0) {
-                sendGenerated(this, "REJECT", replies.reject(pkt, pkt.rejectWith()));
+                Reply reset = replies.reject(pkt, pkt.rejectWith());
+                Connection original = reset == null ? null : reset.relatedTo();
+                if (original != null && original.table() != null && isTcpReset(pkt.family(), pkt.rejectWith())) {
+                    // Linux: nf_send_reset / nf_send_reset6 set the original's entry closing before ip_local_out
+                    original.table().setClosing(original, pkt.nowNanos());
+                }
+                sendGenerated(this, "REJECT", reset);
             } else if (pkt.dropIcmpType() >= 0) {
                 sendGenerated(this, "ICMP error", replies.icmpError(pkt, pkt.dropIcmpType(), pkt.dropIcmpCode(),
                         pkt.dropIcmpInfo()));
             }
             trace.dropped(DropReason.NETFILTER_DROP);
+        }
+
+        private static boolean isTcpReset(Family family, int rejectWith) {
+            return rejectWith == (family == Family.IPV4 ? RejectReplies.IPT_TCP_RESET : RejectReplies.IP6T_TCP_RESET);
         }
 
         void icmpError(String kind, int type, int code, int info) {

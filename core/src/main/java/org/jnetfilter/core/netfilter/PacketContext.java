@@ -83,6 +83,10 @@ public final class PacketContext {
     private Hook hook;
     private boolean hotdrop;
     private int rejectWith = -1;
+    // the sk_buff's data blocks as skb_seq_read walks them: null while linear; else the linear head's length and
+    // the lengths of the frag_list buffers after it
+    private int headLength;
+    private int[] tailBlocks;
 
     // not reset by a load: a clock and a random source outlive packets
     private long nowNanos;
@@ -168,6 +172,42 @@ public final class PacketContext {
         untracked = false;
         conntrack = null;
         ctInfo = CtInfo.UNTRACKED;
+        tailBlocks = null;
+    }
+
+    /**
+     * Makes the packet non-linear as a datagram netfilter's defragmentation reassembled is: the first fragment's
+     * buffer as the linear head ({@code headLength} bytes from the network header), then one frag_list buffer per
+     * further fragment, {@code tailLengths} bytes each in offset order (inet_frag_reasm_finish without coalescing,
+     * as ip_defrag for conntrack and nf_ct_frag6_reasm call it). Matches that search block by block see it
+     * ({@link #blockEnd}). Keeps the array; allocates nothing.
+     */
+    public PacketContext fragmentList(int headLength, int[] tailLengths) {
+        this.headLength = headLength;
+        this.tailBlocks = tailLengths;
+        return this;
+    }
+
+    /** skb_ensure_writable(skb, skb->len): the whole packet pulled into the linear area (TCPMSS does this). */
+    public PacketContext linearize() {
+        tailBlocks = null;
+        return this;
+    }
+
+    /**
+     * The end (offset from the network header, exclusive) of the data block holding byte {@code offset}, as
+     * skb_seq_read hands the blocks to a text search: {@link #length()} while the packet is linear.
+     */
+    public int blockEnd(int offset) {
+        int[] tail = tailBlocks;
+        if (tail == null) {
+            return length;
+        }
+        int end = headLength;
+        for (int i = 0; offset >= end && i < tail.length; i++) {
+            end += tail[i];
+        }
+        return Math.min(Math.max(end, offset + 1), length);
     }
 
     /**
@@ -681,6 +721,7 @@ public final class PacketContext {
      * keeping its metadata. The datagram must fit the buffer the packet lives in.
      */
     public PacketContext replace(MemorySegment datagram) {
+        tailBlocks = null;
         long room = segment.byteSize() - network;
         if (datagram.byteSize() > room || datagram.byteSize() < (family == Family.IPV4 ? 20 : IPV6_HEADER)) {
             throw new IllegalArgumentException("replacement of " + datagram.byteSize() + " bytes does not fit the "

@@ -160,4 +160,38 @@ class ConntrackDatapathTest {
         assertThat(out).containsExactly("tx eth1");
         assertThat(conntrack.count()).isZero();
     }
+    /**
+     * FORWARD: the server's SYN-ACK (FIN,RST,ACK = ACK) is refused with the given reject-with, the rest accepted,
+     * with a state rule so that conntrack is on; then the client's SYN and the server's SYN-ACK go through.
+     */
+    List<String> synAckRejectedWith(String rejectWith) {
+        Rule reject = Rules.rule(ANY.withProtocol(6),
+                List.of(Rules.matchOf(ANY.withProtocol(6), "tcp", "--tcp-flags", "FIN,RST,ACK", "ACK")), "REJECT",
+                "--reject-with", rejectWith);
+        Table filter = Table.of(TableKind.FILTER, Family.IPV4, List.of(chain("INPUT", "ACCEPT"),
+                chain("FORWARD", "ACCEPT", accept(ANY, "--state", "INVALID"), reject), chain("OUTPUT", "ACCEPT")),
+                List.of());
+        datapath.rules(Family.IPV4, Ruleset.empty(Family.IPV4).with(filter));
+        long t = Path.seconds(0);
+        datapath.receive("eth0", frame(ETH0_MAC, 0x02000000010AL,
+                Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(40000, 80, 1000, 0, SYN, 0))), true, t, Trace.NONE);
+        datapath.receive("eth1", frame(ETH1_MAC, 0x020000000214L,
+                Packets.ipv4(SERVER, CLIENT, 6, Packets.tcp(80, 40000, 5000, 1001, SYN | ACK, 0))), true,
+                t + 1_000_000, Trace.NONE);
+        return List.of(conntrack.list(Family.IPV4, t + 2_000_000).split("\n"));
+    }
+
+    @Test
+    void tcpResetOfRejectClosesTheConnectionItAnswers() {
+        // Linux 6.18 (checked in a namespace): nf_send_reset sets the SYN-ACK's entry closing; CLOSE, 10 s
+        assertThat(synAckRejectedWith("tcp-reset")).containsExactly("tcp      6 10 CLOSE src=10.0.1.10 dst=10.0.2.20 "
+                + "sport=40000 dport=80 src=10.0.2.20 dst=10.0.1.10 sport=80 dport=40000 mark=0 use=1");
+        assertThat(out).containsExactly("tx eth1", "tx eth1");
+    }
+
+    @Test
+    void icmpRejectLeavesTheConnectionInItsState() {
+        assertThat(synAckRejectedWith("icmp-port-unreachable")).containsExactly("tcp      6 60 SYN_RECV src=10.0.1.10 "
+                + "dst=10.0.2.20 sport=40000 dport=80 src=10.0.2.20 dst=10.0.1.10 sport=80 dport=40000 mark=0 use=1");
+    }
 }

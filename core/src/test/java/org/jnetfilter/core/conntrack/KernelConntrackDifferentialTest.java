@@ -1,12 +1,14 @@
 package org.jnetfilter.core.conntrack;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.testkit.KernelSide.in;
+import static org.jnetfilter.core.testkit.KernelSide.must;
+import static org.jnetfilter.core.testkit.KernelSide.run;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,6 +28,7 @@ import org.jnetfilter.core.rules.IpNet;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.testkit.KernelSide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,73 +64,22 @@ class KernelConntrackDifferentialTest {
     private static String skipReason;
     private static Path dir;
 
-    record Out(int exit, String stdout, String stderr) {
-    }
-
-    private static Out run(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Out(-1, out, "timeout");
-            }
-            return new Out(p.exitValue(), out, err);
-        } catch (IOException e) {
-            return new Out(-1, "", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Out(-1, "", e.toString());
-        }
-    }
-
-    private static void must(String... cmd) {
-        Out o = run(cmd);
-        if (o.exit() != 0) {
-            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + o.stderr().strip());
-        }
-    }
-
-    private static String[] in(String ns, String... cmd) {
-        String[] all = new String[cmd.length + 4];
-        all[0] = "ip";
-        all[1] = "netns";
-        all[2] = "exec";
-        all[3] = ns;
-        System.arraycopy(cmd, 0, all, 4, cmd.length);
-        return all;
-    }
-
     private static String kernelConntrack;
     private static long listedAtNanos;
     private static String kernelSave;
 
     @BeforeAll
     static void runTheKernel() throws Exception {
-        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
-            skipReason = "JNF_SKIP_KERNEL_TESTS is set";
-        } else if (!run("id", "-u").stdout().strip().equals("0")) {
-            skipReason = "not root";
-        } else {
-            for (String tool : new String[] {"iptables-legacy", "conntrack", "tcpdump", "python3"}) {
-                if (run("sh", "-c", "command -v " + tool).exit() != 0) {
-                    skipReason = tool + " is missing";
-                }
-            }
-            if (skipReason == null && run("ip", "netns", "add", C).exit() != 0) {
-                skipReason = "`ip netns add' does not work here";
-            }
+        skipReason = KernelSide.unavailable("iptables-legacy", "conntrack", "tcpdump", "python3");
+        if (skipReason == null && !KernelSide.addNamespaces(C, R, S)) {
+            skipReason = "`ip netns add' does not work here";
         }
         if (skipReason != null) {
-            System.err.println("SKIPPED KernelConntrackDifferentialTest: " + skipReason
-                    + " (needs root, ip netns, iptables-legacy, conntrack, tcpdump, python3)");
+            KernelSide.skipped("KernelConntrackDifferentialTest", skipReason,
+                    "root, ip netns, iptables-legacy, conntrack, tcpdump, python3");
             return;
         }
         dir = Files.createTempDirectory("jnf-conntrack");
-        must("ip", "netns", "add", R);
-        must("ip", "netns", "add", S);
         must("ip", "link", "add", "c" + PID, "type", "veth", "peer", "name", RC);
         must("ip", "link", "set", "c" + PID, "netns", C);
         must("ip", "link", "set", RC, "netns", R);
@@ -175,7 +127,7 @@ class KernelConntrackDifferentialTest {
                 + "s.sendto(b'query',('10.0.1.1',53));time.sleep(0.3)\n"));
         Thread.sleep(500);
         listedAtNanos = System.currentTimeMillis() * 1_000_000L;
-        Out ct = run(in(R, "conntrack", "-L"));
+        KernelSide.Result ct = run(in(R, "conntrack", "-L"));
         kernelConntrack = ct.stdout();
         kernelSave = run(in(R, "iptables-legacy-save", "-c", "-t", "nat")).stdout();
         Thread.sleep(300);
@@ -190,9 +142,7 @@ class KernelConntrackDifferentialTest {
     @AfterAll
     static void cleanUp() {
         if (skipReason == null) {
-            for (String ns : new String[] {C, R, S}) {
-                run("ip", "netns", "del", ns);
-            }
+            KernelSide.deleteNamespaces(C, R, S);
         }
     }
 

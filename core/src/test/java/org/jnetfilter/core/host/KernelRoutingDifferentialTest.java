@@ -1,17 +1,17 @@
 package org.jnetfilter.core.host;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.testkit.KernelSide.must;
+import static org.jnetfilter.core.testkit.KernelSide.run;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpNet;
+import org.jnetfilter.core.testkit.KernelSide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -86,35 +86,6 @@ class KernelRoutingDifferentialTest {
     private static String skipReason;
     private static Host model;
 
-    record Out(int exit, String stdout, String stderr) {
-    }
-
-    private static Out run(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Out(-1, out, "timeout");
-            }
-            return new Out(p.exitValue(), out, err);
-        } catch (IOException e) {
-            return new Out(-1, "", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Out(-1, "", e.toString());
-        }
-    }
-
-    private static void must(String... cmd) {
-        Out o = run(cmd);
-        if (o.exit() != 0) {
-            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + o.stderr().strip());
-        }
-    }
-
     private static List<String> cmd(String... words) {
         return new ArrayList<>(List.of(words));
     }
@@ -122,19 +93,14 @@ class KernelRoutingDifferentialTest {
     @BeforeAll
     static void buildBoth() throws Exception {
         model = HostFile.parse("differential", HOST);
-        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
-            skipReason = "JNF_SKIP_KERNEL_TESTS is set";
-        } else if (!run("id", "-u").stdout().strip().equals("0")) {
-            skipReason = "not root";
-        } else if (run("ip", "netns", "add", NS).exit() != 0) {
+        skipReason = KernelSide.unavailable();
+        if (skipReason == null && !KernelSide.addNamespaces(NS, PEER)) {
             skipReason = "`ip netns add' does not work here";
         }
         if (skipReason != null) {
-            System.err.println("SKIPPED KernelRoutingDifferentialTest: " + skipReason
-                    + " (needs root and ip netns)");
+            KernelSide.skipped("KernelRoutingDifferentialTest", skipReason, "root and ip netns");
             return;
         }
-        must("ip", "netns", "add", PEER);
         must("ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
                 "net.ipv6.conf.default.accept_dad=0");
         must("ip", "-n", NS, "link", "set", "lo", "up");
@@ -181,8 +147,7 @@ class KernelRoutingDifferentialTest {
     @AfterAll
     static void deleteNamespaces() {
         if (skipReason == null) {
-            run("ip", "netns", "del", NS);
-            run("ip", "netns", "del", PEER);
+            KernelSide.deleteNamespaces(NS, PEER);
         }
     }
 
@@ -252,7 +217,7 @@ class KernelRoutingDifferentialTest {
     }
 
     private static List<String> kernelTable(Family f, String table) {
-        Out o = run("ip", "-n", NS, f == Family.IPV4 ? "-4" : "-6", "route", "show", "table", table);
+        KernelSide.Result o = run("ip", "-n", NS, f == Family.IPV4 ? "-4" : "-6", "route", "show", "table", table);
         return o.stdout().lines().filter(l -> !l.isBlank()).map(l -> kernelRouteLine(l, f)).sorted().toList();
     }
 
@@ -309,7 +274,7 @@ class KernelRoutingDifferentialTest {
         List<String> c = cmd("ip", "-n", NS, f == Family.IPV4 ? "-4" : "-6", "route", "get", dst.text(), "mark",
                 "0x" + Long.toHexString(mark));
         c.addAll(List.of(more));
-        Out o = run(c.toArray(String[]::new));
+        KernelSide.Result o = run(c.toArray(String[]::new));
         if (o.exit() != 0) {
             String e = o.stderr();
             int errno = e.contains("Network is unreachable") ? RouteResult.ENETUNREACH

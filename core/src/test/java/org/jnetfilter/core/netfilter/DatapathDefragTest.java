@@ -94,6 +94,38 @@ class DatapathDefragTest {
     }
 
     @Test
+    void aDatagramReassembledForConntrackKeepsItsFragmentsAsSeparateBuffers() {
+        h.datapath.module(new Tracking());
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.NAT, Family.IPV4)));
+        List<Integer> blockEnds = new java.util.ArrayList<>();
+        h.datapath.netfilter().register(Family.IPV4, Hook.PREROUTING, Priorities.CONNTRACK + 1, "probe", p -> {
+            blockEnds.add(p.blockEnd(0));
+            blockEnds.add(p.blockEnd(524));
+            return Verdict.ACCEPT;
+        });
+        MemorySegment[] f = fragments(SERVER);
+        receiveAt(1, f[0]);
+        receiveAt(2, f[1]);
+        // Linux: the first fragment's buffer (20 + 504 bytes) is the head, the second's payload on its frag_list
+        assertThat(blockEnds).containsExactly(524, 1028);
+    }
+
+    @Test
+    void aDatagramReassembledForLocalDeliveryIsOneBuffer() {
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4)));
+        List<Integer> blockEnds = new java.util.ArrayList<>();
+        h.datapath.netfilter().register(Family.IPV4, Hook.INPUT, Priorities.FILTER + 1, "probe", p -> {
+            blockEnds.add(p.blockEnd(0));
+            return Verdict.ACCEPT;
+        });
+        MemorySegment[] f = fragments(ETH0_ADDR);
+        receiveAt(1, f[0]);
+        receiveAt(2, f[1]);
+        // Linux: ip_local_deliver's reassembly coalesces the fragments (checked in a namespace with string --algo bm)
+        assertThat(blockEnds).containsExactly(1028);
+    }
+
+    @Test
     void withConntrackFragmentsAreReassembledInPreroutingAndLeaveAsTheyCame() {
         h.datapath.module(new Tracking());
         h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.NAT, Family.IPV4)));

@@ -13,6 +13,7 @@ import static org.jnetfilter.core.netfilter.SemanticsPackets.match;
 import static org.jnetfilter.core.netfilter.SemanticsPackets.tcp;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.stream.Stream;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.rules.Family;
@@ -122,6 +123,30 @@ class PayloadSemanticsTest {
                 }
             }
         }
+    }
+
+    @Test
+    void bmMissesAPatternAcrossTheBuffersOfAReassembledDatagramWhileKmpFindsIt() {
+        // Linux 6.18 (checked in a namespace): "GET" at 40..42 of HTTP split as if the first fragment's buffer
+        // ended after "G" (head 41 bytes) and the second after "ET /" (4 bytes); ts_bm searches block by block
+        PacketContext pkt = load(HTTP).fragmentList(41, new int[] {4, 19});
+        assertThat(string("--string", "GET", "--algo", "bm").matches(pkt)).isFalse();
+        assertThat(string("--string", "GET", "--algo", "kmp").matches(pkt)).isTrue();
+        // occurrences inside one block are found; "HTTP" lies in the third
+        assertThat(string("--string", "ET /", "--algo", "bm").matches(pkt)).isTrue();
+        assertThat(string("--string", "HTTP", "--algo", "bm").matches(pkt)).isTrue();
+        assertThat(string("--string", "/index", "--algo", "bm").matches(pkt)).isFalse();
+        // pulled into the linear area (TCPMSS does), the packet is one block again
+        assertThat(string("--string", "GET", "--algo", "bm").matches(pkt.linearize())).isTrue();
+    }
+
+    @Test
+    void blockEndsFollowTheHeadAndTheFragmentBuffers() {
+        PacketContext pkt = load(HTTP);
+        assertThat(pkt.blockEnd(0)).isEqualTo(pkt.length());
+        pkt.fragmentList(41, new int[] {4, 19});
+        assertThat(List.of(pkt.blockEnd(0), pkt.blockEnd(40), pkt.blockEnd(41), pkt.blockEnd(44), pkt.blockEnd(45),
+                pkt.blockEnd(63))).containsExactly(41, 41, 45, 45, 64, 64);
     }
 
     @Test

@@ -3,11 +3,11 @@ package org.jnetfilter.core.reply;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import org.jnetfilter.core.testkit.KernelSide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,18 +33,12 @@ class KernelRepliesDifferentialTest {
     @BeforeAll
     static void record() throws Exception {
         Path tools = Path.of("..", "tools", "replies").toAbsolutePath().normalize();
-        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
-            skipReason = "JNF_SKIP_KERNEL_TESTS is set";
-        } else if (!"root".equals(System.getProperty("user.name"))) {
-            skipReason = "not root";
-        } else if (!Files.isExecutable(tools.resolve("record.sh"))) {
+        skipReason = KernelSide.unavailable("iptables-legacy", "python3");
+        if (skipReason == null && !Files.isExecutable(tools.resolve("record.sh"))) {
             skipReason = "tools/replies/record.sh not found from " + Path.of("").toAbsolutePath();
-        } else if (run(30, "ip", "netns", "list") != 0 || run(30, "iptables-legacy", "-V") != 0
-                || run(30, "python3", "-V") != 0) {
-            skipReason = "ip netns, iptables-legacy or python3 does not work here";
         }
         if (skipReason != null) {
-            System.err.println("SKIPPED KernelRepliesDifferentialTest: " + skipReason);
+            KernelSide.skipped("KernelRepliesDifferentialTest", skipReason, "root, ip netns, iptables-legacy, python3");
             return;
         }
         dir = Files.createTempDirectory("jnf-replies");
@@ -68,17 +62,13 @@ class KernelRepliesDifferentialTest {
         }
     }
 
-    private static int run(int seconds, String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return -1;
+    /** Runs a recording script; its output is printed when it fails. */
+    private static int run(int seconds, String... command) {
+        KernelSide.Result r = KernelSide.run(seconds, null, List.of(command));
+        if (!r.ok()) {
+            System.err.println(String.join(" ", command) + ":\n" + r.stdout() + r.stderr());
         }
-        if (p.exitValue() != 0) {
-            System.err.println(String.join(" ", command) + ":\n" + new String(out, StandardCharsets.UTF_8));
-        }
-        return p.exitValue();
+        return r.exit();
     }
 
     private static void assumeKernel() {

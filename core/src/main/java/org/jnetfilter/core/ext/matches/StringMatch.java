@@ -54,7 +54,10 @@ public final class StringMatch extends MatchExtension {
          * xt_string string_mt -> skb_find_text(skb, from, to): the bytes searched start at the network
          * header (skb->data at the IP hooks); an occurrence must start at or after from and end at or
          * before to and the packet's end. bm and kmp find the first occurrence of the same bytes, so one
-         * naive scan answers for both; with --icase both sides go through the kernel's toupper, whose
+         * naive scan answers for both, with one difference: ts_bm searches each block skb_seq_read hands
+         * it on its own (Linux 6.x restarts its shift per block), so in a non-linear packet (a datagram
+         * conntrack's defragmentation reassembled) an occurrence across two blocks is not found by bm,
+         * while kmp carries its state over (PacketContext.blockEnd); with --icase both sides go through the kernel's toupper, whose
          * ctype table is Latin-1 (lib/ctype.c). fsm searches for a token program, not a byte string, and
          * has no packet semantics here.
          */
@@ -65,8 +68,9 @@ public final class StringMatch extends MatchExtension {
             }
             int end = Math.min(to, pkt.length());
             int last = end - pattern.length;
+            boolean perBlock = algo.equals("bm");
             for (int p = from; p <= last; p++) {
-                if (matchesAt(pkt, p)) {
+                if ((!perBlock || p + pattern.length <= pkt.blockEnd(p)) && matchesAt(pkt, p)) {
                     return !invert;
                 }
             }

@@ -71,6 +71,8 @@ public final class TcpmssTarget extends TargetExtension {
             if (pkt.fragmentOffset() != 0) {
                 return Verdict.CONTINUE;
             }
+            // Linux: tcpmss_mangle_packet makes the whole packet writable, pulling it into the linear area
+            pkt.linearize();
             if (pkt.protocol() < 0) {
                 return Verdict.DROP;
             }

@@ -1,4 +1,4 @@
-package org.jnetfilter.difftest;
+package org.jnetfilter.iptables.testkit;
 
 import java.util.SplittableRandom;
 
@@ -7,14 +7,14 @@ import java.util.SplittableRandom;
  * DOCKER-USER and DOCKER-ISOLATION-STAGE-1/2 chains, one bridge per network with its MASQUERADE and
  * isolation rules, and for each published container port a DNAT in nat/DOCKER and an ACCEPT in
  * filter/DOCKER. Written from Docker's documented behaviour and observed rulesets, as restore input.
- * (A copy of the iptables module's test generator, which this module cannot see.)
+ * Test material shared by the iptables module's tests and the packet differential harness (difftest).
  */
-final class DockerRules {
+public final class DockerRules {
     private DockerRules() {
     }
 
     /** {@code networks} user bridges besides docker0, {@code containers} containers with published ports. */
-    static String generate(int networks, int containers, long seed) {
+    public static String generate(int networks, int containers, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         StringBuilder nat = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
                 + ":POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n"

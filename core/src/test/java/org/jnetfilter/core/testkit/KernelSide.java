@@ -1,0 +1,149 @@
+package org.jnetfilter.core.testkit;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The kernel side of the kernel differential tests (Kernel*DifferentialTest in core and iptables): whether it
+ * can run here, commands run with a bound on their time, in a network namespace or not, and the namespaces the
+ * tests make. A test asks {@link #unavailable} in its {@code @BeforeAll}; with a reason it prints
+ * {@link #skipped} (visible in the build's output) and its tests assume the kernel away; else it adds its
+ * namespaces ({@code jnf-<test>-<pid>...}) and deletes them in its {@code @AfterAll} ({@link #deleteNamespaces}).
+ * Shared with the iptables module's tests through core's test jar. Not for packets' hot paths: it starts
+ * processes.
+ */
+public final class KernelSide {
+    /** What a command did: its exit code (-1 when it could not start or ran out of time) and its output. */
+    public record Result(int exit, String stdout, String stderr) {
+        public boolean ok() {
+            return exit == 0;
+        }
+    }
+
+    private static final int SECONDS = 30;
+
+    private KernelSide() {
+    }
+
+    /**
+     * Why the kernel side cannot run here, or null when it can: JNF_SKIP_KERNEL_TESTS set, not Linux, not root,
+     * one of {@code tools} (besides {@code ip}) not installed, or {@code ip netns} not working.
+     */
+    public static String unavailable(String... tools) {
+        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
+            return "JNF_SKIP_KERNEL_TESTS is set";
+        }
+        if (!System.getProperty("os.name", "").equals("Linux")) {
+            return "not Linux";
+        }
+        if (!run("id", "-u").stdout().strip().equals("0")) {
+            return "not root";
+        }
+        List<String> all = new ArrayList<>(List.of("ip"));
+        all.addAll(List.of(tools));
+        for (String tool : all) {
+            if (!run("sh", "-c", "command -v " + tool).ok()) {
+                return tool + " is not installed";
+            }
+        }
+        if (!run("ip", "netns", "list").ok()) {
+            return "`ip netns' does not work here";
+        }
+        return null;
+    }
+
+    /** Prints the line that says a test class did not run, and why (stderr: the build shows it). */
+    public static void skipped(String testClass, String reason, String needs) {
+        System.err.println("SKIPPED " + testClass + ": " + reason + " (needs " + needs + ")");
+    }
+
+    /** Runs {@code command} (30 s at most) with nothing on its standard input. */
+    public static Result run(String... command) {
+        return run(SECONDS, null, List.of(command));
+    }
+
+    /** Runs {@code command} for at most {@code seconds}, {@code stdin} (or nothing, when null) on its input. */
+    public static Result run(int seconds, String stdin, List<String> command) {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).start();
+        } catch (IOException e) {
+            return new Result(-1, "", e.toString());
+        }
+        // both outputs read at once, so a command filling one pipe never waits on the other
+        CompletableFuture<String> out = read(p.getInputStream());
+        CompletableFuture<String> err = read(p.getErrorStream());
+        try (OutputStream in = p.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            // the command ended without reading its input: its exit code says what happened
+        }
+        try {
+            if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return new Result(-1, out.getNow(""), "timeout after " + seconds + " s");
+            }
+            return new Result(p.exitValue(), out.join(), err.join());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+            return new Result(-1, "", e.toString());
+        }
+    }
+
+    private static CompletableFuture<String> read(java.io.InputStream s) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(s.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "";
+            }
+        });
+    }
+
+    /** Runs {@code command}; its standard output, or an exception with its error output when it fails. */
+    public static String must(String... command) {
+        Result r = run(command);
+        if (!r.ok()) {
+            throw new IllegalStateException(String.join(" ", command) + " failed (" + r.exit() + "): "
+                    + r.stderr().strip());
+        }
+        return r.stdout();
+    }
+
+    /** {@code command} as run inside network namespace {@code namespace} ({@code ip netns exec}). */
+    public static String[] in(String namespace, String... command) {
+        String[] all = new String[command.length + 4];
+        all[0] = "ip";
+        all[1] = "netns";
+        all[2] = "exec";
+        all[3] = namespace;
+        System.arraycopy(command, 0, all, 4, command.length);
+        return all;
+    }
+
+    /** Adds the network namespaces; false (nothing left behind) when one cannot be added. */
+    public static boolean addNamespaces(String... names) {
+        for (int i = 0; i < names.length; i++) {
+            if (!run("ip", "netns", "add", names[i]).ok()) {
+                deleteNamespaces(java.util.Arrays.copyOf(names, i));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Deletes the network namespaces (their interfaces go with them); ones already gone are passed over. */
+    public static void deleteNamespaces(String... names) {
+        for (String n : names) {
+            run("ip", "netns", "del", n);
+        }
+    }
+}
