@@ -14,6 +14,7 @@ import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.RuleSpec;
 import org.jnetfilter.core.rules.RuleText;
+import org.jnetfilter.iptables.testkit.DockerRules;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
