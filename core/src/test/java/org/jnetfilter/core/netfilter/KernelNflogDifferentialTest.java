@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jnetfilter.core.host.HostFile;
@@ -27,6 +26,7 @@ import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 import org.jnetfilter.core.rules.TableKind;
+import org.jnetfilter.core.testkit.KernelSide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,36 +68,21 @@ class KernelNflogDifferentialTest {
     private record Out(int exit, String stdout) {
     }
 
+    /** A bash script (60 s at most); its output and error output together. */
     private static Out sh(String script) {
-        try {
-            Process p = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Out(-1, out);
-            }
-            return new Out(p.exitValue(), out);
-        } catch (IOException e) {
-            return new Out(-1, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Out(-1, e.toString());
-        }
+        KernelSide.Result r = KernelSide.run(60, null, List.of("bash", "-c", script));
+        return new Out(r.exit(), r.stdout() + r.stderr());
     }
 
     @BeforeAll
     static void record() throws Exception {
-        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
-            skipReason = "JNF_SKIP_KERNEL_TESTS is set";
-        } else if (!"root".equals(System.getProperty("user.name"))) {
-            skipReason = "not root";
-        } else if (sh("ip netns list && iptables-legacy -V && ip6tables-legacy -V && tcpdump --version && python3 -V "
-                + "&& id nobody").exit() != 0) {
-            skipReason = "ip netns, iptables-legacy, tcpdump, python3 or user nobody is missing";
+        skipReason = KernelSide.unavailable("iptables-legacy", "ip6tables-legacy", "tcpdump", "python3");
+        if (skipReason == null && !KernelSide.run("id", "nobody").ok()) {
+            skipReason = "user nobody is missing";
         }
         if (skipReason != null) {
-            System.err.println("SKIPPED KernelNflogDifferentialTest: " + skipReason);
+            KernelSide.skipped("KernelNflogDifferentialTest", skipReason,
+                    "root, ip netns, iptables-legacy, ip6tables-legacy, tcpdump, python3, user nobody");
             return;
         }
         dir = Files.createTempDirectory("jnf-nflog");
@@ -159,7 +144,7 @@ class KernelNflogDifferentialTest {
     @AfterAll
     static void clean() throws IOException {
         if (skipReason == null) {
-            sh("ip netns del " + A + "; ip netns del " + B);
+            KernelSide.deleteNamespaces(A, B);
         }
         if (dir != null) {
             try (var files = Files.list(dir)) {
