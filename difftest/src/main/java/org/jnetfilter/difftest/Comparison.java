@@ -74,10 +74,13 @@ public final class Comparison {
 
     private static final java.util.regex.Pattern CT_PORTS = java.util.regex.Pattern.compile(
             "sport=(\\d+) dport=(\\d+)(.*?)sport=(\\d+) dport=(\\d+)");
+    private static final java.util.regex.Pattern CT_ECHO_IDS = java.util.regex.Pattern.compile(
+            "type=(?:8|128) code=0 id=(\\d+)(.*?)type=(?:0|129) code=0 id=(\\d+)");
 
     /**
      * conntrack -L lines with a reply destination port that differs from the original source port (a port
-     * NAT chose) replaced by its class, as in frames; sorted again.
+     * NAT chose) replaced by its class, and a reply echo identifier that differs from the original one by a
+     * mark, as in frames; sorted again.
      */
     static List<String> natPortsByClass(List<String> lines) {
         List<String> out = new ArrayList<>();
@@ -85,6 +88,11 @@ public final class Comparison {
             java.util.regex.Matcher m = CT_PORTS.matcher(l);
             if (m.find() && !m.group(1).equals(m.group(5))) {
                 l = l.substring(0, m.start(5)) + "<" + portClass(Integer.parseInt(m.group(5))) + ">" + l.substring(m.end(5));
+            }
+            java.util.regex.Matcher e = CT_ECHO_IDS.matcher(l);
+            if (e.find() && !e.group(1).equals(e.group(3))) {
+                // an echo identifier NAT chose (see normalise)
+                l = l.substring(0, e.start(3)) + "<id>" + l.substring(e.end(3));
             }
             out.add(l);
         }
@@ -177,7 +185,52 @@ public final class Comparison {
             }
             suffix = " <source port " + portClass(mine) + ", transport checksum " + (valid ? "ok" : "BAD") + ">";
         }
+        int idAt = echoIdOffset(f);
+        if (suffix.isEmpty() && idAt > 0 && kernelFrame != null && echoIdOffset(kernelFrame) == idAt
+                && echoIdOffset(injected) == idAt && port(kernelFrame, idAt) != port(injected, idAt)) {
+            // an echo identifier the kernel chose: NAT's unique-tuple search treats it as ICMP's port, drawn at
+            // random over 0-65535 under --random-fully; compared by rule, the ICMP checksum by validity
+            boolean valid = echoChecksumValid(f);
+            f[idAt] = 0;
+            f[idAt + 1] = 0;
+            f[idAt - 2] = 0;
+            f[idAt - 1] = 0;
+            suffix = " <echo id chosen by NAT, ICMP checksum " + (valid ? "ok" : "BAD") + ">";
+        }
         return HexFormat.of().formatHex(f) + suffix;
+    }
+
+    /** Where the identifier of an unfragmented IPv4 ICMP or ICMPv6 (no extension headers) echo is, or -1. */
+    static int echoIdOffset(byte[] f) {
+        int l3 = EthernetHeader.LENGTH;
+        if (f.length < l3 + 28) {
+            return -1;
+        }
+        int type = (f[12] & 0xFF) << 8 | (f[13] & 0xFF);
+        if (type == EthernetHeader.ETH_P_IP && ((f[l3] >> 4) & 0xF) == 4) {
+            boolean fragment = ((f[l3 + 6] & 0x3F) << 8 | (f[l3 + 7] & 0xFF)) != 0;
+            int l4 = l3 + (f[l3] & 0xF) * 4;
+            int icmpType = f.length > l4 ? f[l4] & 0xFF : -1;
+            return !fragment && (f[l3 + 9] & 0xFF) == 1 && (icmpType == 8 || icmpType == 0) && f.length >= l4 + 8
+                    ? l4 + 4 : -1;
+        }
+        if (type == EthernetHeader.ETH_P_IPV6 && f.length >= l3 + 48 && (f[l3 + 6] & 0xFF) == 58) {
+            int icmpType = f[l3 + 40] & 0xFF;
+            return icmpType == 128 || icmpType == 129 ? l3 + 44 : -1;
+        }
+        return -1;
+    }
+
+    private static boolean echoChecksumValid(byte[] f) {
+        MemorySegment s = MemorySegment.ofArray(f);
+        int l3 = EthernetHeader.LENGTH;
+        if (((f[l3] >> 4) & 0xF) == 6) {
+            int len = (f[l3 + 4] & 0xFF) << 8 | (f[l3 + 5] & 0xFF);
+            return l3 + 40 + len <= f.length && Checksums.icmpv6Valid(s, l3, l3 + 40, len);
+        }
+        int hl = (f[l3] & 0xF) * 4;
+        int len = ((f[l3 + 2] & 0xFF) << 8 | (f[l3 + 3] & 0xFF)) - hl;
+        return l3 + hl + len <= f.length && Checksums.icmpValid(s, l3 + hl, len);
     }
 
     /** The class of a port as nf_nat_l4proto_unique_tuple draws it: 1-511, 600-1023 (from below 1024), or above. */

@@ -149,10 +149,16 @@ public final class DifferentialRun {
                 List<Comparison.Mismatch> smallDiffs = Comparison.compare(sp,
                         kernel.run(small.ipv4Rules(), small.ipv6Rules(), sp),
                         engine.run(small.ipv4Rules(), small.ipv6Rules(), sp), gaps);
+                // the original differences lead, so a shrink that drifted to another difference of the same kind
+                // (or a case that fails only after others) still shows what failed in the run
+                StringBuilder inRun = new StringBuilder(title + ", shrunk in " + shrinker.tries() + " runs; in the run:");
+                for (Comparison.Mismatch m : diffs) {
+                    inRun.append("\n  ").append(m.toString().replace("\n", "\n  "));
+                }
                 failures.add(smallDiffs.isEmpty()
                         ? new Failure(title + " (the shrunk case did not fail again: the original is shown)",
                                 new Shrinker.Case(v4, v6, in), diffs)
-                        : new Failure(title + ", shrunk in " + shrinker.tries() + " runs", small, smallDiffs));
+                        : new Failure(inRun + "\nthe shrunk case", small, smallDiffs));
             }
         }
         Figures f = new Figures(c.rulesets(), random, docker, kube, packets, frames, refused, compared, failures.size(),

@@ -272,4 +272,28 @@ class HarnessTest {
                 Checksums.PROTO_TCP, PacketCrafter.tcpSyn(30000, 80, 7, 0, TcpHeader.SYN, 1460))), "host");
         assertThat(host.salted(0, 5).frame()).isEqualTo(host.frame());
     }
+    @Test
+    void anEchoIdentifierTheKernelsNatChoseIsComparedByRuleWithItsChecksumByValidity() {
+        PacketCrafter.Ip ip = PacketCrafter.Ip.of(PacketCrafter.Address.v4(Topology.DUT_B_V4),
+                PacketCrafter.Address.v4(Topology.HOST_B_V4 + 7)).id(39);
+        byte[] injected = PacketCrafter.frame(Topology.A, PacketCrafter.ip(ip, Checksums.PROTO_ICMP,
+                PacketCrafter.echo(8, 39819, 1, 16)));
+        byte[] kernel = PacketCrafter.frame(Topology.A, PacketCrafter.ip(ip, Checksums.PROTO_ICMP,
+                PacketCrafter.echo(8, 55891, 1, 16)));
+        byte[] engine = PacketCrafter.frame(Topology.A, PacketCrafter.ip(ip, Checksums.PROTO_ICMP,
+                PacketCrafter.echo(8, 58346, 1, 16)));
+        assertThat(Comparison.normalise(engine, kernel, injected, false))
+                .isEqualTo(Comparison.normalise(kernel, engine, injected, true)).endsWith("ICMP checksum ok>");
+        byte[] broken = engine.clone();
+        broken[broken.length - 1] ^= 1;
+        assertThat(Comparison.normalise(broken, kernel, injected, false))
+                .isNotEqualTo(Comparison.normalise(kernel, broken, injected, true));
+        // kept by the kernel: compared byte for byte
+        assertThat(Comparison.normalise(engine, injected, injected, false))
+                .isNotEqualTo(Comparison.normalise(injected, engine, injected, true));
+        assertThat(Comparison.natPortsByClass(List.of("icmp 1 src=10.1.0.2 dst=10.2.0.9 type=8 code=0 id=39819 "
+                + "[UNREPLIED] src=10.2.0.9 dst=10.2.0.1 type=0 code=0 id=55891 mark=0 use=1"))).containsExactly(
+                "icmp 1 src=10.1.0.2 dst=10.2.0.9 type=8 code=0 id=39819 [UNREPLIED] src=10.2.0.9 dst=10.2.0.1 type=0 "
+                        + "code=0 id=<id> mark=0 use=1");
+    }
 }

@@ -596,6 +596,10 @@ public final class Datapath {
             s.prepare(from.pkt.nowNanos(), trace);
             Connection related = reply.relatedTo();
             int relatedInfo = CtInfo.direction(from.pkt.ctInfo()) == 0 ? CtInfo.RELATED_REPLY : CtInfo.RELATED;
+            // Linux: nf_send_reset leaves the IPv4 reset's checksum to be completed on the way out (CHECKSUM_PARTIAL);
+            // nf_send_reset6 computes the IPv6 one whole
+            s.checksumPartial = kind.equals("REJECT") && reply.family() == Family.IPV4
+                    && datagram.get(ValueLayout.JAVA_BYTE, 9) == 6;
             s.localOut(datagram, reply.family(), false, reply.mark(), related, relatedInfo);
         } finally {
             depth--;
@@ -821,6 +825,8 @@ public final class Datapath {
         Defrag.Result reassembled;
         /** The credentials of the socket sending the next localOut datagram, -1 for none. */
         long ownerUid = -1;
+        /** The next localOut's packet has a partial transport checksum (PacketContext#transportChecksumPartial). */
+        boolean checksumPartial;
         long ownerGid = -1;
 
         Slot() {
@@ -1171,6 +1177,8 @@ public final class Datapath {
             pkt.mark(mark);
             // only the datagram sendLocal was given has the socket; what the path generates has none
             pkt.socket(ownerUid, ownerGid);
+            pkt.transportChecksumPartial(checksumPartial);
+            checksumPartial = false;
             ownerUid = -1;
             ownerGid = -1;
             if (related != null) {

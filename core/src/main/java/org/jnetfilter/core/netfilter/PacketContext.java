@@ -87,6 +87,7 @@ public final class PacketContext {
     // the lengths of the frag_list buffers after it
     private int headLength;
     private int[] tailBlocks;
+    private boolean checksumPartial;
 
     // not reset by a load: a clock and a random source outlive packets
     private long nowNanos;
@@ -173,6 +174,22 @@ public final class PacketContext {
         conntrack = null;
         ctInfo = CtInfo.UNTRACKED;
         tailBlocks = null;
+        checksumPartial = false;
+    }
+
+    /**
+     * skb->ip_summed == CHECKSUM_PARTIAL for the transport checksum: Linux fills only the pseudo-header's sum
+     * into the field and completes it when the packet leaves (skb_checksum_help or the NIC). REJECT's IPv4
+     * TCP reset is such a packet (nf_reject_ip_tcphdr_put). The bytes here keep the complete checksum; what
+     * shows the field before Linux completes it (an ICMP error quoting the packet) shows the partial value.
+     */
+    public boolean transportChecksumPartial() {
+        return checksumPartial;
+    }
+
+    public PacketContext transportChecksumPartial(boolean partial) {
+        checksumPartial = partial;
+        return this;
     }
 
     /**

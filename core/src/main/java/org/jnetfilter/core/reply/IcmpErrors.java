@@ -218,6 +218,13 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, 21, (byte) code);
         out.set(U32, 24, info);
         MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, 28, quoted);
+        int check = pkt.transportOffset() + 16;
+        if (pkt.transportChecksumPartial() && pkt.protocol() == Checksums.PROTO_TCP && pkt.fragmentOffset() == 0
+                && check + 2 <= quoted) {
+            // Linux: the quote is the skb's bytes as they are; a CHECKSUM_PARTIAL field holds the pseudo-header's sum
+            out.set(U16, 28 + check, (short) Checksums.pseudoV4((int) pkt.sourceLo(), (int) pkt.destinationLo(),
+                    Checksums.PROTO_TCP, pkt.length() - pkt.transportOffset()));
+        }
         out.set(U16, 22, (short) Checksums.icmp(out, 20, 8 + quoted));
         return new Reply(Family.IPV4, out, route, mark, pkt.conntrack());
     }

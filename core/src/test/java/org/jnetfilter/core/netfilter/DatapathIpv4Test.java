@@ -430,6 +430,28 @@ class DatapathIpv4Test {
     }
 
     @Test
+    void anIcmpErrorAboutRejectsTcpResetQuotesItsPartialChecksum() {
+        // Linux 6.18 (checked in a namespace): the reset leaves nf_send_reset with CHECKSUM_PARTIAL, the field holding
+        // the pseudo-header's sum; REJECT in OUTPUT quotes it so, while the reset itself would leave complete
+        h.datapath.replies(Replies.kernel(h.host, 0));
+        var reset = rule(TCP, target(TCP, "REJECT", "--reject-with", "tcp-reset"));
+        var unreachable = rule(TCP, target(TCP, "REJECT"));
+        h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4,
+                builtin("FORWARD", "ACCEPT", reset), builtin("OUTPUT", "ACCEPT", unreachable))));
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+        assertThat(h.out).containsExactly("tx eth1");
+        MemorySegment f = h.lastFrame();
+        Ipv4Header ip = ipOf(f);
+        assertThat(ip.protocol()).isEqualTo(1);
+        assertThat(ip.destination()).isEqualTo(SERVER);
+        var u16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+        int quote = 14 + 20 + 8;
+        assertThat(Short.toUnsignedInt(f.get(u16, quote + 20 + 16))).isEqualTo(
+                org.jnetfilter.core.packet.Checksums.pseudoV4(SERVER, CLIENT, 6, 20));
+        assertThat(org.jnetfilter.core.packet.Checksums.icmpValid(f, 14 + 20, ip.totalLength() - 20)).isTrue();
+    }
+
+    @Test
     void tcpmssClampToPmtuInForwardUsesTheEgressMtu() {
         h.host.setMtu("eth1", 1000);
         var clamp = rule(TCP, target(TCP, "TCPMSS", "--clamp-mss-to-pmtu"),
