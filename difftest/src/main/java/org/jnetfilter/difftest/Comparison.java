@@ -202,6 +202,18 @@ public final class Comparison {
 
     /** Where the identifier of an unfragmented IPv4 ICMP or ICMPv6 (no extension headers) echo is, or -1. */
     static int echoIdOffset(byte[] f) {
+        int l4 = transportOffset(f);
+        if (l4 < 0 || f.length < l4 + 8) {
+            return -1;
+        }
+        int proto = transportProtocol(f);
+        int type = f[l4] & 0xFF;
+        boolean echo = proto == 1 ? type == 8 || type == 0 : proto == 58 && (type == 128 || type == 129);
+        return echo ? l4 + 4 : -1;
+    }
+
+    /** Where the transport header of an unfragmented IPv4 or IPv6 (no extension headers) frame starts, or -1. */
+    private static int transportOffset(byte[] f) {
         int l3 = EthernetHeader.LENGTH;
         if (f.length < l3 + 28) {
             return -1;
@@ -209,16 +221,15 @@ public final class Comparison {
         int type = (f[12] & 0xFF) << 8 | (f[13] & 0xFF);
         if (type == EthernetHeader.ETH_P_IP && ((f[l3] >> 4) & 0xF) == 4) {
             boolean fragment = ((f[l3 + 6] & 0x3F) << 8 | (f[l3 + 7] & 0xFF)) != 0;
-            int l4 = l3 + (f[l3] & 0xF) * 4;
-            int icmpType = f.length > l4 ? f[l4] & 0xFF : -1;
-            return !fragment && (f[l3 + 9] & 0xFF) == 1 && (icmpType == 8 || icmpType == 0) && f.length >= l4 + 8
-                    ? l4 + 4 : -1;
+            return fragment ? -1 : l3 + (f[l3] & 0xF) * 4;
         }
-        if (type == EthernetHeader.ETH_P_IPV6 && f.length >= l3 + 48 && (f[l3 + 6] & 0xFF) == 58) {
-            int icmpType = f[l3 + 40] & 0xFF;
-            return icmpType == 128 || icmpType == 129 ? l3 + 44 : -1;
-        }
-        return -1;
+        return type == EthernetHeader.ETH_P_IPV6 && f.length >= l3 + 48 ? l3 + 40 : -1;
+    }
+
+    /** The IPv4 protocol or IPv6 next header of a frame {@link #transportOffset} accepts. */
+    private static int transportProtocol(byte[] f) {
+        int l3 = EthernetHeader.LENGTH;
+        return ((f[l3] >> 4) & 0xF) == 4 ? f[l3 + 9] & 0xFF : f[l3 + 6] & 0xFF;
     }
 
     private static boolean echoChecksumValid(byte[] f) {
@@ -244,23 +255,12 @@ public final class Comparison {
 
     /** Where the TCP/UDP source port of an unfragmented IPv4 or IPv6 (no extension headers) frame is, or -1. */
     static int sourcePortOffset(byte[] f) {
-        int l3 = EthernetHeader.LENGTH;
-        if (f.length < l3 + 28) {
+        int l4 = transportOffset(f);
+        if (l4 < 0) {
             return -1;
         }
-        int type = (f[12] & 0xFF) << 8 | (f[13] & 0xFF);
-        if (type == EthernetHeader.ETH_P_IP && ((f[l3] >> 4) & 0xF) == 4) {
-            int proto = f[l3 + 9] & 0xFF;
-            boolean fragment = ((f[l3 + 6] & 0x3F) << 8 | (f[l3 + 7] & 0xFF)) != 0;
-            int l4 = l3 + (f[l3] & 0xF) * 4;
-            return !fragment && (proto == 6 || proto == 17) && f.length >= l4 + 8 ? l4 : -1;
-        }
-        if (type == EthernetHeader.ETH_P_IPV6 && f.length >= l3 + 48) {
-            int proto = f[l3 + 6] & 0xFF;
-            int l4 = l3 + 40;
-            return (proto == 6 || proto == 17) && f.length >= l4 + 8 ? l4 : -1;
-        }
-        return -1;
+        int proto = transportProtocol(f);
+        return (proto == 6 || proto == 17) && f.length >= l4 + 8 ? l4 : -1;
     }
 
     private static int transportChecksumOffset(byte[] f) {
