@@ -16,7 +16,7 @@ public final class Shrinker {
     public record Case(String ipv4Rules, String ipv6Rules, List<Injection> packets) {
         /** Java source to paste into a regression test. */
         public String reproducer(String title, List<Comparison.Mismatch> mismatches) {
-            StringBuilder s = new StringBuilder("    // ").append(title).append('\n');
+            StringBuilder s = new StringBuilder("    // ").append(title.replace("\n", "\n    // ")).append('\n');
             for (Comparison.Mismatch m : mismatches) {
                 for (String line : m.toString().split("\n")) {
                     s.append("    // ").append(line).append('\n');

@@ -60,7 +60,8 @@ public final class NatHook implements HookFunction {
         boolean related = ctinfo == CtInfo.RELATED || ctinfo == CtInfo.RELATED_REPLY;
         int icmp = pkt.family() == Family.IPV4 ? 1 : 58;
         if (related && pkt.protocol() == icmp) {
-            return Nat.icmpReplyTranslation(pkt, ct, ctinfo, hook) ? Verdict.ACCEPT : Verdict.DROP;
+            // Linux: nf_nat_ipv4_fn translates the error; nf_nat_ipv4_local_fn routes it again like any other packet
+            return Nat.icmpReplyTranslation(pkt, ct, ctinfo, hook) ? routedAgain(pkt, ct, ctinfo) : Verdict.DROP;
         }
         int manip = Nat.manipOf(hook);
         if (related || ctinfo == CtInfo.NEW) {
@@ -87,18 +88,25 @@ public final class NatHook implements HookFunction {
             return Verdict.DROP;
         }
         int v = Nat.packet(pkt, ct, ctinfo, hook);
-        if (v == Verdict.ACCEPT && hook == Hook.OUTPUT) {
-            // Linux: nf_nat_ipv4_local_fn / nf_nat_ipv6_local_fn: a connection whose destination is translated
-            // needs a new route for each of its locally generated packets (ip_route_me_harder)
-            int dir = CtInfo.direction(ctinfo);
-            var mine = ct.tuple(dir);
-            var other = ct.tuple(1 - dir);
-            if ((mine.destinationHi() != other.sourceHi() || mine.destinationLo() != other.sourceLo())
-                    && !pkt.reroute()) {
-                return Verdict.DROP;
-            }
+        return v == Verdict.ACCEPT ? routedAgain(pkt, ct, ctinfo) : v;
+    }
+
+    /**
+     * Linux: nf_nat_ipv4_local_fn / nf_nat_ipv6_local_fn: in OUTPUT, a packet of a connection whose destination is
+     * translated (its own or, for an ICMP error, the one it is related to) needs a new route (ip_route_me_harder);
+     * dropped when there is none.
+     */
+    private int routedAgain(PacketContext pkt, Connection ct, int ctinfo) {
+        if (hook != Hook.OUTPUT) {
+            return Verdict.ACCEPT;
         }
-        return v;
+        int dir = CtInfo.direction(ctinfo);
+        var mine = ct.tuple(dir);
+        var other = ct.tuple(1 - dir);
+        if ((mine.destinationHi() != other.sourceHi() || mine.destinationLo() != other.sourceLo()) && !pkt.reroute()) {
+            return Verdict.DROP;
+        }
+        return Verdict.ACCEPT;
     }
 
     /** nf_nat_oif_changed. */

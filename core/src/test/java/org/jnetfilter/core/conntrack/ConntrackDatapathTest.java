@@ -19,6 +19,7 @@ import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Counters;
 import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.IpNet;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.RuleList;
@@ -193,5 +194,33 @@ class ConntrackDatapathTest {
     void icmpRejectLeavesTheConnectionInItsState() {
         assertThat(synAckRejectedWith("icmp-port-unreachable")).containsExactly("tcp      6 60 SYN_RECV src=10.0.1.10 "
                 + "dst=10.0.2.20 sport=40000 dport=80 src=10.0.2.20 dst=10.0.1.10 sport=80 dport=40000 mark=0 use=1");
+    }
+    @Test
+    void anIcmpErrorRelatedToADestinationNattedConnectionIsRoutedAgainAfterItsTranslation() {
+        // Linux 6.18 (checked in a namespace): a SYN from the server side to the client is DNATed back to the server
+        // side; a SYN-ACK the client sends to the first SYN's source is refused in FORWARD. The port unreachable is
+        // related to the DNATed connection (its quote inverted is that connection's original tuple), so nat in
+        // OUTPUT sends it to the translated address, and nf_nat_ipv4_local_fn routes it again: out eth1
+        IpSpec tcp = ANY.withProtocol(6);
+        Table nat = Rules.nat(Family.IPV4, List.of(Rules.rule(tcp.withDst(IpNet.ipv4(CLIENT, 32)),
+                "DNAT", "--to-destination", "10.0.2.254")), List.of(), List.of(), List.of());
+        Rule reject = Rules.rule(tcp, List.of(Rules.matchOf(tcp, "tcp", "--tcp-flags", "FIN,RST,ACK", "ACK")),
+                "REJECT");
+        Table filter = Table.of(TableKind.FILTER, Family.IPV4, List.of(chain("INPUT", "ACCEPT"),
+                chain("FORWARD", "ACCEPT", reject), chain("OUTPUT", "ACCEPT")), List.of());
+        datapath.rules(Family.IPV4, Ruleset.empty(Family.IPV4).with(filter).with(nat));
+        long t = Path.seconds(0);
+        datapath.receive("eth1", frame(ETH1_MAC, 0x020000000214L,
+                Packets.ipv4(SERVER, CLIENT, 6, Packets.tcp(22, 22, 1000, 0, SYN, 0))), true, t, Trace.NONE);
+        assertThat(out).containsExactly("tx eth1");
+        datapath.receive("eth0", frame(ETH0_MAC, 0x02000000010AL,
+                Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(22, 22, 5000, 1001, SYN | ACK, 0))), true, t + 1_000_000,
+                Trace.NONE);
+        assertThat(out).containsExactly("tx eth1", "tx eth1");
+        MemorySegment error = frames.get(1);
+        assertThat(error.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 14 + 9)).isEqualTo((byte) 1);
+        assertThat(ipU32(error, 16)).isEqualTo(ip("10.0.2.254"));
+        // the quoted SYN-ACK is translated too: from the server side's address
+        assertThat(ipU32(error, 28 + 12)).isEqualTo(ip("10.0.2.254"));
     }
 }
