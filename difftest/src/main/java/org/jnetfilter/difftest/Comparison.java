@@ -34,6 +34,25 @@ public final class Comparison {
 
     public static List<Mismatch> compare(List<Injection> packets, Observation kernel, Observation engine,
             KnownGaps gaps) {
+        return compare(packets, kernel, engine, gaps, false);
+    }
+
+    /** Whether a ruleset has NAT rules that draw ports at random (--random, --random-fully): see {@link #compare}. */
+    public static boolean randomNat(String... rulesets) {
+        for (String r : rulesets) {
+            if (r.contains("--random")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The differences; with {@code randomNat} a NAT-chosen port or echo identifier is compared by rule whenever
+     * either side changed it: the kernel's random draw may give back the packet's own value.
+     */
+    public static List<Mismatch> compare(List<Injection> packets, Observation kernel, Observation engine,
+            KnownGaps gaps, boolean randomNat) {
         List<Mismatch> out = new ArrayList<>();
         if (!gaps.has("compare.packets")) {
             for (int i = 0; i < packets.size(); i++) {
@@ -44,10 +63,10 @@ public final class Comparison {
                 for (int j = 0; j < Math.max(k.size(), e.size()); j++) {
                     byte[] kf = j < k.size() ? k.get(j).frame() : null;
                     byte[] ef = j < e.size() ? e.get(j).frame() : null;
-                    kn.add(j < k.size() ? k.get(j).dutInterface() + " " + normalise(kf, ef, packets.get(i).frame(), true)
+                    kn.add(j < k.size() ? k.get(j).dutInterface() + " " + normalise(kf, ef, packets.get(i).frame(), true, randomNat)
                             : "-");
                     en.add(j < e.size() ? e.get(j).dutInterface() + " " + normalise(ef, kf, packets.get(i).frame(),
-                            false) : "-");
+                            false, randomNat) : "-");
                 }
                 if (!kn.equals(en)) {
                     out.add(new Mismatch(Kind.FRAMES, i, "kernel sent " + describe(k) + "; engine sent " + describe(e)
@@ -59,8 +78,8 @@ public final class Comparison {
             counters(out, "ipv4", kernel.counters4(), engine.counters4());
             counters(out, "ipv6", kernel.counters6(), engine.counters6());
         }
-        List<String> kct = natPortsByClass(kernel.conntrack());
-        List<String> ect = natPortsByClass(engine.conntrack());
+        List<String> kct = natPortsByClass(kernel.conntrack(), randomNat);
+        List<String> ect = natPortsByClass(engine.conntrack(), randomNat);
         if (!gaps.has("compare.conntrack") && !kct.equals(ect)) {
             List<String> onlyKernel = new ArrayList<>(kct);
             onlyKernel.removeAll(ect);
@@ -83,14 +102,19 @@ public final class Comparison {
      * mark, as in frames; sorted again.
      */
     static List<String> natPortsByClass(List<String> lines) {
+        return natPortsByClass(lines, false);
+    }
+
+    /** As {@link #natPortsByClass(List)}; with {@code randomNat} every reply port and echo identifier so. */
+    static List<String> natPortsByClass(List<String> lines, boolean randomNat) {
         List<String> out = new ArrayList<>();
         for (String l : lines) {
             java.util.regex.Matcher m = CT_PORTS.matcher(l);
-            if (m.find() && !m.group(1).equals(m.group(5))) {
+            if (m.find() && (randomNat || !m.group(1).equals(m.group(5)))) {
                 l = l.substring(0, m.start(5)) + "<" + portClass(Integer.parseInt(m.group(5))) + ">" + l.substring(m.end(5));
             }
             java.util.regex.Matcher e = CT_ECHO_IDS.matcher(l);
-            if (e.find() && !e.group(1).equals(e.group(3))) {
+            if (e.find() && (randomNat || !e.group(1).equals(e.group(3)))) {
                 // an echo identifier NAT chose (see normalise)
                 l = l.substring(0, e.start(3)) + "<id>" + l.substring(e.end(3));
             }
@@ -125,6 +149,10 @@ public final class Comparison {
      * frame : other}) does not carry the injected packet's value.
      */
     static String normalise(byte[] frame, byte[] other, byte[] injected, boolean isKernel) {
+        return normalise(frame, other, injected, isKernel, false);
+    }
+
+    static String normalise(byte[] frame, byte[] other, byte[] injected, boolean isKernel, boolean randomNat) {
         if (frame == null) {
             return "-";
         }
@@ -170,12 +198,13 @@ public final class Comparison {
         String suffix = "";
         int sportAt = sourcePortOffset(f);
         if (sportAt > 0 && kernelFrame != null && sourcePortOffset(kernelFrame) == sportAt
-                && sourcePortOffset(injected) == sportAt
-                && port(kernelFrame, sportAt) != port(injected, sportAt)) {
+                && sourcePortOffset(injected) == sportAt && (port(kernelFrame, sportAt) != port(injected, sportAt)
+                        || randomNat && changed(frame, sportAt, injected) || randomNat && changed(other, sportAt, injected))) {
             // a source port the kernel chose (NAT's unique-tuple search draws its offset at random for source
-            // manips): compared by the range it is drawn from, the transport checksum by validity
+            // manips): compared by the range it is drawn from, the transport checksum by validity (in a first
+            // fragment, which has not the whole datagram, by its difference from the kernel's: the ports' alone)
             int mine = port(f, sportAt);
-            boolean valid = transportValid(f);
+            boolean valid = isFragment(f) ? isKernel || checksumFollowsPort(f, kernelFrame, sportAt) : transportValid(f);
             f[sportAt] = 0;
             f[sportAt + 1] = 0;
             int c = transportChecksumOffset(f);
@@ -187,7 +216,8 @@ public final class Comparison {
         }
         int idAt = echoIdOffset(f);
         if (suffix.isEmpty() && idAt > 0 && kernelFrame != null && echoIdOffset(kernelFrame) == idAt
-                && echoIdOffset(injected) == idAt && port(kernelFrame, idAt) != port(injected, idAt)) {
+                && echoIdOffset(injected) == idAt && (port(kernelFrame, idAt) != port(injected, idAt)
+                        || randomNat && changed(frame, idAt, injected) || randomNat && changed(other, idAt, injected))) {
             // an echo identifier the kernel chose: NAT's unique-tuple search treats it as ICMP's port, drawn at
             // random over 0-65535 under --random-fully; compared by rule, the ICMP checksum by validity
             boolean valid = echoChecksumValid(f);
@@ -200,6 +230,32 @@ public final class Comparison {
         return HexFormat.of().formatHex(f) + suffix;
     }
 
+    /** Whether {@code f} carries another 16-bit value than the injected frame at {@code at}. */
+    private static boolean changed(byte[] f, int at, byte[] injected) {
+        return f != null && f.length >= at + 2 && port(f, at) != port(injected, at);
+    }
+
+    private static boolean isFragment(byte[] f) {
+        int l3 = EthernetHeader.LENGTH;
+        return ((f[l3] >> 4) & 0xF) == 4 && ((f[l3 + 6] & 0x3F) << 8 | (f[l3 + 7] & 0xFF)) != 0;
+    }
+
+    /** Whether {@code f}'s transport checksum is the kernel frame's adjusted for the source port alone (RFC 1624). */
+    private static boolean checksumFollowsPort(byte[] f, byte[] kernelFrame, int sportAt) {
+        int c = transportChecksumOffset(f);
+        if (c < 0 || transportChecksumOffset(kernelFrame) != c) {
+            return false;
+        }
+        int kernelCheck = port(kernelFrame, c);
+        int mine = port(f, c);
+        if (kernelCheck == 0 || mine == 0) {
+            return kernelCheck == mine; // a UDP datagram without a checksum keeps none
+        }
+        int expected = Checksums.update16(kernelCheck, port(kernelFrame, sportAt), port(f, sportAt));
+        // 0 and 0xFFFF are the same sum; UDP writes 0xFFFF (RFC 768)
+        return expected == mine || (expected == 0 || expected == 0xFFFF) && (mine == 0 || mine == 0xFFFF);
+    }
+
     /** Where the identifier of an unfragmented IPv4 ICMP or ICMPv6 (no extension headers) echo is, or -1. */
     static int echoIdOffset(byte[] f) {
         int l4 = transportOffset(f);
@@ -209,10 +265,10 @@ public final class Comparison {
         int proto = transportProtocol(f);
         int type = f[l4] & 0xFF;
         boolean echo = proto == 1 ? type == 8 || type == 0 : proto == 58 && (type == 128 || type == 129);
-        return echo ? l4 + 4 : -1;
+        return echo && !isFragment(f) ? l4 + 4 : -1;
     }
 
-    /** Where the transport header of an unfragmented IPv4 or IPv6 (no extension headers) frame starts, or -1. */
+    /** Where the transport header of an IPv4 (first fragment or whole) or IPv6 (no extension headers) frame starts, or -1. */
     private static int transportOffset(byte[] f) {
         int l3 = EthernetHeader.LENGTH;
         if (f.length < l3 + 28) {
@@ -220,8 +276,8 @@ public final class Comparison {
         }
         int type = (f[12] & 0xFF) << 8 | (f[13] & 0xFF);
         if (type == EthernetHeader.ETH_P_IP && ((f[l3] >> 4) & 0xF) == 4) {
-            boolean fragment = ((f[l3 + 6] & 0x3F) << 8 | (f[l3 + 7] & 0xFF)) != 0;
-            return fragment ? -1 : l3 + (f[l3] & 0xF) * 4;
+            boolean laterFragment = ((f[l3 + 6] & 0x1F) << 8 | (f[l3 + 7] & 0xFF)) != 0;
+            return laterFragment ? -1 : l3 + (f[l3] & 0xF) * 4;
         }
         return type == EthernetHeader.ETH_P_IPV6 && f.length >= l3 + 48 ? l3 + 40 : -1;
     }
@@ -253,7 +309,7 @@ public final class Comparison {
         return (f[at] & 0xFF) << 8 | (f[at + 1] & 0xFF);
     }
 
-    /** Where the TCP/UDP source port of an unfragmented IPv4 or IPv6 (no extension headers) frame is, or -1. */
+    /** Where the TCP/UDP source port of an IPv4 (first fragment or whole) or IPv6 (no extension headers) frame is, or -1. */
     static int sourcePortOffset(byte[] f) {
         int l4 = transportOffset(f);
         if (l4 < 0) {

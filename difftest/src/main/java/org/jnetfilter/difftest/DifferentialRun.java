@@ -130,7 +130,8 @@ public final class DifferentialRun {
                 continue;
             }
             compared += in.size();
-            List<Comparison.Mismatch> diffs = Comparison.compare(first, k, engine.run(v4, v6, first), gaps);
+            boolean randomNat = Comparison.randomNat(v4, v6);
+            List<Comparison.Mismatch> diffs = Comparison.compare(first, k, engine.run(v4, v6, first), gaps, randomNat);
             if (!diffs.isEmpty()) {
                 // shrink towards the same kind of difference, so the reproducer does not drift to another one
                 Comparison.Kind kind0 = diffs.get(0).kind();
@@ -138,7 +139,8 @@ public final class DifferentialRun {
                     try {
                         List<Injection> p = salted(cs.packets());
                         Observation kk = kernel.run(cs.ipv4Rules(), cs.ipv6Rules(), p);
-                        return Comparison.compare(p, kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(), p), gaps)
+                        return Comparison.compare(p, kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(), p), gaps,
+                                Comparison.randomNat(cs.ipv4Rules(), cs.ipv6Rules()))
                                 .stream().anyMatch(m -> m.kind() == kind0);
                     } catch (KernelDut.RulesetRefused e) {
                         return false;
@@ -148,7 +150,8 @@ public final class DifferentialRun {
                 List<Injection> sp = salted(small.packets());
                 List<Comparison.Mismatch> smallDiffs = Comparison.compare(sp,
                         kernel.run(small.ipv4Rules(), small.ipv6Rules(), sp),
-                        engine.run(small.ipv4Rules(), small.ipv6Rules(), sp), gaps);
+                        engine.run(small.ipv4Rules(), small.ipv6Rules(), sp), gaps,
+                        Comparison.randomNat(small.ipv4Rules(), small.ipv6Rules()));
                 // the original differences lead, so a shrink that drifted to another difference of the same kind
                 // (or a case that fails only after others) still shows what failed in the run
                 StringBuilder inRun = new StringBuilder(title + ", shrunk in " + shrinker.tries() + " runs; in the run:");

@@ -296,4 +296,37 @@ class HarnessTest {
                 "icmp 1 src=10.1.0.2 dst=10.2.0.9 type=8 code=0 id=39819 [UNREPLIED] src=10.2.0.9 dst=10.2.0.1 type=0 "
                         + "code=0 id=<id> mark=0 use=1");
     }
+    @Test
+    void underRandomNatAPortTheKernelDrewBackAsTheOriginalIsComparedByRuleAndAFirstFragmentsChecksumByThePortsDifference() {
+        PacketCrafter.Ip ip = PacketCrafter.Ip.of(PacketCrafter.Address.v4(Topology.DUT_B_V4),
+                PacketCrafter.Address.v4(Topology.HOST_B_V4 + 4)).id(7).flags(0);
+        byte[] injectedIp = PacketCrafter.ip(ip, Checksums.PROTO_UDP, PacketCrafter.udp(22, 53, 60));
+        byte[] kernelIp = PacketCrafter.ip(ip, Checksums.PROTO_UDP, PacketCrafter.udp(22, 53, 60));
+        byte[] engineIp = PacketCrafter.ip(ip, Checksums.PROTO_UDP, PacketCrafter.udp(272, 53, 60));
+        byte[] injected = PacketCrafter.frame(Topology.B, injectedIp);
+        byte[] kernel = PacketCrafter.frame(Topology.B, kernelIp);
+        byte[] engine = PacketCrafter.frame(Topology.B, engineIp);
+        // the kernel kept 22 (a --random-fully draw can give it back): by rule only when the rules draw at random
+        assertThat(Comparison.normalise(engine, kernel, injected, false, true))
+                .isEqualTo(Comparison.normalise(kernel, engine, injected, true, true));
+        assertThat(Comparison.normalise(engine, kernel, injected, false, false))
+                .isNotEqualTo(Comparison.normalise(kernel, engine, injected, true, false));
+        // first fragments: the checksum must differ from the kernel's by the ports alone
+        byte[] kernelFirst = PacketCrafter.frame(Topology.B, PacketCrafter.fragments(
+                PacketCrafter.ip(ip, Checksums.PROTO_UDP, PacketCrafter.udp(41049, 53, 60)), 24, 7).get(0));
+        byte[] engineFirst = PacketCrafter.frame(Topology.B, PacketCrafter.fragments(
+                PacketCrafter.ip(ip, Checksums.PROTO_UDP, PacketCrafter.udp(62958, 53, 60)), 24, 7).get(0));
+        byte[] injectedFirst = PacketCrafter.frame(Topology.B, PacketCrafter.fragments(injectedIp, 24, 7).get(0));
+        assertThat(Comparison.normalise(engineFirst, kernelFirst, injectedFirst, false, true))
+                .isEqualTo(Comparison.normalise(kernelFirst, engineFirst, injectedFirst, true, true))
+                .contains("transport checksum ok");
+        byte[] wrong = engineFirst.clone();
+        wrong[EthernetHeader.LENGTH + 20 + 6] ^= 0x10;
+        assertThat(Comparison.normalise(wrong, kernelFirst, injectedFirst, false, true))
+                .isNotEqualTo(Comparison.normalise(kernelFirst, wrong, injectedFirst, true, true));
+        assertThat(Comparison.natPortsByClass(List.of("udp 17 src=10.1.0.7 dst=10.96.0.2 sport=22 dport=53 "
+                + "src=10.244.0.2 dst=10.2.0.1 sport=53 dport=22 mark=0 use=1"), true)).containsExactly(
+                "udp 17 src=10.1.0.7 dst=10.96.0.2 sport=22 dport=53 src=10.244.0.2 dst=10.2.0.1 sport=53 dport=<1-511> "
+                        + "mark=0 use=1");
+    }
 }
