@@ -695,7 +695,10 @@ final class Restore {
                 throw w.failure;
             }
             warn(cmd.warnings());
-            warned.append(Executor.echoWarnings(cmd));
+            if (cmd.verbose() > 0) {
+                // only an echoed rule has echo warnings: no builder per line of a plain restore
+                warned.append(Executor.echoWarnings(cmd));
+            }
             if (isFastAppend(cmd, tableName)) {
                 appendFast(rs, cmd, built);
                 return rs;
