@@ -1,6 +1,8 @@
 package org.jnetfilter.iptables;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.testkit.KernelSide.in;
+import static org.jnetfilter.core.testkit.KernelSide.must;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -26,6 +28,7 @@ import org.jnetfilter.core.netfilter.TableWalker;
 import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.testkit.KernelSide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,68 +75,22 @@ class KernelExtensionPacketsDifferentialTest {
     private static Writer toInjector;
     private static BufferedReader fromInjector;
 
-    record Out(int exit, String stdout, String stderr) {
-    }
-
-    static Out run(String stdin, String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).start();
-            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Out(-1, out, "timeout");
-            }
-            return new Out(p.exitValue(), out, err);
-        } catch (IOException e) {
-            return new Out(-1, "", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Out(-1, "", e.toString());
-        }
-    }
-
-    private static void must(String... cmd) {
-        Out o = run("", cmd);
-        if (o.exit() != 0) {
-            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + o.stderr().strip());
-        }
-    }
-
-    private static String[] in(String ns, String... cmd) {
-        String[] all = new String[cmd.length + 4];
-        all[0] = "ip";
-        all[1] = "netns";
-        all[2] = "exec";
-        all[3] = ns;
-        System.arraycopy(cmd, 0, all, 4, cmd.length);
-        return all;
+    /** Runs {@code cmd} with {@code stdin} on its input (30 s at most). */
+    static KernelSide.Result run(String stdin, String... cmd) {
+        return KernelSide.run(30, stdin, List.of(cmd));
     }
 
     @BeforeAll
     static void namespaces() throws IOException {
-        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
-            skipReason = "JNF_SKIP_KERNEL_TESTS is set";
-        } else if (!run("", "id", "-u").stdout().strip().equals("0")) {
-            skipReason = "not root";
-        } else {
-            for (String tool : new String[] {"iptables-legacy", "ip6tables-legacy", "python3"}) {
-                if (run("", "sh", "-c", "command -v " + tool).exit() != 0) {
-                    skipReason = tool + " is missing";
-                }
-            }
-            if (skipReason == null && run("", "ip", "netns", "add", SENDER).exit() != 0) {
-                skipReason = "`ip netns add' does not work here";
-            }
+        skipReason = KernelSide.unavailable("iptables-legacy", "ip6tables-legacy", "python3");
+        if (skipReason == null && !KernelSide.addNamespaces(SENDER, DUT)) {
+            skipReason = "`ip netns add' does not work here";
         }
         if (skipReason != null) {
-            System.err.println("SKIPPED KernelExtensionPacketsDifferentialTest: " + skipReason
-                    + " (needs root, ip netns, iptables-legacy, ip6tables-legacy, python3)");
+            KernelSide.skipped("KernelExtensionPacketsDifferentialTest", skipReason,
+                    "root, ip netns, iptables-legacy, ip6tables-legacy, python3");
             return;
         }
-        must("ip", "netns", "add", DUT);
         must("ip", "link", "add", PEER, "type", "veth", "peer", "name", DEV);
         must("ip", "link", "set", PEER, "netns", SENDER);
         must("ip", "link", "set", DEV, "netns", DUT);
@@ -179,8 +136,7 @@ class KernelExtensionPacketsDifferentialTest {
             injector.destroy();
             injector.waitFor(5, TimeUnit.SECONDS);
         }
-        run("", "ip", "netns", "del", SENDER);
-        run("", "ip", "netns", "del", DUT);
+        KernelSide.deleteNamespaces(SENDER, DUT);
     }
 
     private static void assumeKernel() {
@@ -233,7 +189,7 @@ class KernelExtensionPacketsDifferentialTest {
     static void compare(Family family, String rules, String sentinel, List<Frame> frames) throws Exception {
         String restore = family == Family.IPV4 ? "iptables-legacy-restore" : "ip6tables-legacy-restore";
         String save = family == Family.IPV4 ? "iptables-legacy-save" : "ip6tables-legacy-save";
-        Out loaded = run(rules, in(DUT, restore));
+        KernelSide.Result loaded = run(rules, in(DUT, restore));
         assertThat(loaded.exit()).as("%s: %s", restore, loaded.stderr()).isZero();
         run("", in(DUT, "conntrack", "-F"));
 
