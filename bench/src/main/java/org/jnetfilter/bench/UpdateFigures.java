@@ -11,6 +11,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.netfilter.TableWalker;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.TableKind;
+import org.jnetfilter.iptables.SaveFiles;
+import org.jnetfilter.iptables.Transactions;
 import org.jnetfilter.iptables.Iptables;
 import org.jnetfilter.iptables.StateStore;
 
@@ -33,6 +40,10 @@ public final class UpdateFigures {
         Path full = Path.of(args[1]);
         Path deltas = Path.of(args[2]);
         int reps = Integer.parseInt(args[3]);
+        if (args.length > 4 && args[4].equals("memory")) {
+            memory(full, deltas, reps);
+            return;
+        }
         PrintStream sink = new PrintStream(OutputStream.nullOutputStream());
         Iptables ipt = new Iptables(new StateStore(state, Extensions.standard()), Extensions.standard(), ZonedDateTime::now);
         check(ipt.run("iptables-restore", new String[0], Files.newInputStream(full), sink, System.err), "restore");
@@ -65,38 +76,64 @@ public final class UpdateFigures {
         System.out.printf("api delta=%d append=%d delete=%d%n", median(delta) / 1000, median(append) / 1000,
                 median(delete) / 1000);
 
-        // the same changes as pure in-memory transactions (Transactions: no state directory, no disk)
-        org.jnetfilter.core.rules.Ruleset rs = org.jnetfilter.iptables.SaveFiles.read(org.jnetfilter.core.rules.Family.IPV4, full);
-        int n = Math.max(reps, 50);
-        long[] mDelta = new long[n];
-        long[] mAppend = new long[n];
-        long[] mDelete = new long[n];
-        for (int w = 0; w < 200; w++) {
-            String[] a = rule("-A", 240 + w % 5, w).clone();
-            org.jnetfilter.core.rules.Ruleset next = org.jnetfilter.iptables.Transactions.command(rs, a);
-            a[2] = "-D";
-            org.jnetfilter.iptables.Transactions.command(next, a);
-        }
-        for (int k = 0; k < n; k++) {
-            String d = Files.readString(deltas.resolve("delta-" + (k % reps) + ".save"));
-            long t0 = System.nanoTime();
-            org.jnetfilter.core.rules.Ruleset withDelta = org.jnetfilter.iptables.Transactions.restore(rs, d, true);
-            long t1 = System.nanoTime();
-            String[] a = rule("-A", 210, k);
-            org.jnetfilter.core.rules.Ruleset appended = org.jnetfilter.iptables.Transactions.command(rs, a);
-            long t2 = System.nanoTime();
-            a[2] = "-D";
-            org.jnetfilter.iptables.Transactions.command(appended, a);
-            long t3 = System.nanoTime();
-            if (withDelta == rs || appended == rs) {
-                throw new IllegalStateException("a change changed nothing");
+        memory(full, deltas, reps);
+    }
+
+    /**
+     * The same changes as pure in-memory transactions ({@link Transactions}: no state directory, no disk), each
+     * on the restored generation: a one-service delta, {@code -A}, {@code -D} by rule-spec, {@code -I} and
+     * {@code -R} in the middle of KUBE-SERVICES, and "publish": an {@code -A} and the classifiers of the next
+     * generation ready ({@link TableWalker#prepare}, what a datapath does before packets see it).
+     */
+    static void memory(Path full, Path deltas, int reps) throws Exception {
+        Ruleset rs = SaveFiles.read(Family.IPV4, full);
+        Table nat = rs.table(TableKind.NAT);
+        TableWalker.CLASSIFIED.prepare(null, nat);
+        int middle = nat.chain("KUBE-SERVICES").rules().size() / 2;
+        int n = Integer.getInteger("jnf.update.samples", Math.max(reps, 200));
+        long[][] t = new long[6][n];
+        for (int round = -1; round < 1; round++) {
+            // round -1 warms up on other rules
+            for (int k = 0; k < n; k++) {
+                int net = round < 0 ? 240 : 210;
+                String d = Files.readString(deltas.resolve("delta-" + (k % reps) + ".save"));
+                long t0 = System.nanoTime();
+                Ruleset withDelta = Transactions.restore(rs, d, true);
+                long t1 = System.nanoTime();
+                String[] a = rule("-A", net, k);
+                Ruleset appended = Transactions.command(rs, a);
+                long t2 = System.nanoTime();
+                a[2] = "-D";
+                Ruleset deleted = Transactions.command(appended, a);
+                long t3 = System.nanoTime();
+                Ruleset inserted = Transactions.command(rs, at(rule("-I", net + 1, k), middle));
+                long t4 = System.nanoTime();
+                Ruleset replaced = Transactions.command(rs, at(rule("-R", net + 2, k), middle));
+                long t5 = System.nanoTime();
+                Ruleset published = Transactions.command(rs, rule("-A", net + 3, k));
+                TableWalker.CLASSIFIED.prepare(nat, published.table(TableKind.NAT));
+                long t6 = System.nanoTime();
+                if (withDelta == rs || appended == rs || deleted == appended || inserted == rs || replaced == rs) {
+                    throw new IllegalStateException("a change changed nothing");
+                }
+                long[] step = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5};
+                for (int i = 0; i < step.length; i++) {
+                    t[i][k] = step[i];
+                }
             }
-            mDelta[k] = t1 - t0;
-            mAppend[k] = t2 - t1;
-            mDelete[k] = t3 - t2;
         }
-        System.out.printf("memory delta=%d append=%d delete=%d%n", median(mDelta) / 1000, median(mAppend) / 1000,
-                median(mDelete) / 1000);
+        System.out.printf("memory delta=%.1f append=%.1f delete=%.1f insert=%.1f replace=%.1f publish=%.1f%n",
+                median(t[0]) / 1000.0, median(t[1]) / 1000.0, median(t[2]) / 1000.0, median(t[3]) / 1000.0,
+                median(t[4]) / 1000.0, median(t[5]) / 1000.0);
+    }
+
+    /** {@code -I}/{@code -R} KUBE-SERVICES at rule number {@code at}. */
+    private static String[] at(String[] r, int at) {
+        String[] out = new String[r.length + 1];
+        System.arraycopy(r, 0, out, 0, 4);
+        out[4] = Integer.toString(at);
+        System.arraycopy(r, 4, out, 5, r.length - 4);
+        return out;
     }
 
     private static String[] rule(String op, int net, int k) {

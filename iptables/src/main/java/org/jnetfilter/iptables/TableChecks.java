@@ -36,6 +36,9 @@ final class TableChecks {
     private static final int PARALLEL_FROM = 4096;
 
     static void check(Table table, Table previous) {
+        if (previous != null && ReachUpdate.check(table, previous)) {
+            return;
+        }
         Map<String, Integer> previousHooks = previous == null ? Map.of() : hooksOf(previous);
         java.util.Set<String> recheck = new java.util.HashSet<>();
         Map<String, Integer> hooks = previous == null ? null : incrementalHooks(table, previous, previousHooks, recheck);
@@ -222,11 +225,11 @@ final class TableChecks {
         return m;
     }
 
-    private static boolean endsWalk(Rule r) {
+    static boolean endsWalk(Rule r) {
         return r.isUnconditionalVerdict();
     }
 
-    private static void checkRule(Table table, Rule r, int mask) {
+    static void checkRule(Table table, Rule r, int mask) {
         for (Match m : r.spec().matches()) {
             m.data().check(table.name(), mask, r.ip());
         }

@@ -41,6 +41,51 @@ public final class Transactions {
     }
 
     /**
+     * Refusal of a transaction based on a generation that is no longer the current one (nftables' generation
+     * id check): another writer published in between. Nothing was changed; read the current generation and
+     * build the change again.
+     */
+    public static final class StaleGeneration extends RuntimeException {
+        private final long basedOn;
+        private final long current;
+
+        StaleGeneration(long basedOn, long current) {
+            super("ruleset changed since generation " + basedOn + " (now " + current + ")");
+            this.basedOn = basedOn;
+            this.current = current;
+        }
+
+        public long basedOn() {
+            return basedOn;
+        }
+
+        public long current() {
+            return current;
+        }
+    }
+
+    /**
+     * {@link #command(Ruleset, String...)} for a writer that built its change on generation {@code basedOn}:
+     * refused with {@link StaleGeneration} when {@code current} is another generation.
+     */
+    public static Ruleset command(Ruleset current, long basedOn, String... args) {
+        requireGeneration(current, basedOn);
+        return command(current, args);
+    }
+
+    /** {@link #restore(Ruleset, String, boolean)}, refused when {@code current} is not generation {@code basedOn}. */
+    public static Ruleset restore(Ruleset current, long basedOn, String text, boolean noflush) throws SaveFiles.Invalid {
+        requireGeneration(current, basedOn);
+        return restore(current, text, noflush);
+    }
+
+    private static void requireGeneration(Ruleset current, long basedOn) {
+        if (current.generation() != basedOn) {
+            throw new StaleGeneration(basedOn, current.generation());
+        }
+    }
+
+    /**
      * An iptables-save text applied as {@code iptables-restore} does ({@code noflush}: {@code --noflush}, the
      * delta form); counters in the text are taken.
      *

@@ -48,4 +48,22 @@ class TransactionsTest {
         assertThatThrownBy(() -> Transactions.restore(g0, "*filter\n-A INPUT -j NOPE\nCOMMIT\n", true))
                 .isInstanceOf(SaveFiles.Invalid.class).hasMessageContaining("line: 2");
     }
+
+    @Test
+    void aTransactionBasedOnAnOlderGenerationIsRefusedAndChangesNothing() throws Exception {
+        Ruleset g0 = SaveFiles.read(Family.IPV4, BASE);
+        Ruleset g1 = Transactions.command(g0, g0.generation(), "-A", "SSH", "-j", "ACCEPT");
+        assertThat(g1.generation()).isEqualTo(g0.generation() + 1);
+        // a second writer that read g0 while g1 was published
+        assertThatThrownBy(() -> Transactions.command(g1, g0.generation(), "-A", "SSH", "-j", "DROP"))
+                .isInstanceOfSatisfying(Transactions.StaleGeneration.class, e -> {
+                    assertThat(e.basedOn()).isEqualTo(g0.generation());
+                    assertThat(e.current()).isEqualTo(g1.generation());
+                });
+        assertThatThrownBy(() -> Transactions.restore(g1, g0.generation(), "*filter\n-A SSH -j DROP\nCOMMIT\n", true))
+                .isInstanceOf(Transactions.StaleGeneration.class);
+        assertThat(SaveFiles.write(g1)).doesNotContain("-j DROP");
+        Ruleset g2 = Transactions.restore(g1, g1.generation(), "*filter\n-A SSH -j DROP\nCOMMIT\n", true);
+        assertThat(SaveFiles.write(g2)).contains("-A SSH -j ACCEPT\n[0:0] -A SSH -j DROP");
+    }
 }

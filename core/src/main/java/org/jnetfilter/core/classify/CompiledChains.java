@@ -121,11 +121,19 @@ final class CompiledChains {
         return c;
     }
 
+    /** Compiles since the last sweep of {@link #LAST_BY_NAME}; guarded by the class lock. */
+    private static int compilesSinceSweep;
+
     private static void expunge() {
         for (Object k; (k = GONE.poll()) != null; ) {
             BY_RULES.remove(k);
         }
-        LAST_BY_NAME.values().removeIf(r -> r.get() == null);
+        // a sweep visits every chain name: once per as many compiles as there are names (amortised O(1) a
+        // compile; one update of a 60k-chain table must not visit 60k names)
+        if (++compilesSinceSweep > LAST_BY_NAME.size() / 2 + 16) {
+            compilesSinceSweep = 0;
+            LAST_BY_NAME.values().removeIf(r -> r.get() == null);
+        }
     }
 
     /** Forgets everything (tests and benchmarks that measure compiles). */

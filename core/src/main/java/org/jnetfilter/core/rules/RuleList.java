@@ -1,33 +1,121 @@
 package org.jnetfilter.core.rules;
 
 import java.util.AbstractList;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.RandomAccess;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The rules of one chain, immutable: every change returns a new list and leaves this one as it was, so a
  * published generation never changes under a packet thread.
+ *
+ * <p>Persistent and chunked, so that one change costs the change, not the chain: the rules sit in chunks of
+ * up to {@link #CHUNK}, listed by a spine (the chunks and where each ends). {@code -I}, {@code -R} and
+ * {@code -D} copy one chunk and the spine (a 20k-rule chain: 64 rules and 313 references, not 20k); an
+ * append claims the next free slot of the last chunk in place, as a Go slice with spare capacity does.
+ * Lists never read past their own size, so a slot written for a newer list is invisible to older ones.
+ *
+ * <p>Each list made by one change remembers the list it was made from and the change ({@link #editsSince}),
+ * for up to {@link #MAX_LINEAGE} changes: the table checks, the classifier and the journal follow the change
+ * instead of comparing whole chains. Derived data (the jump counts, the text filters of the chunks) is
+ * made on first use and carried from a list to the next through the change.
+ *
+ * <p>Threads: any number of readers; writers (the control plane) may race to append to the same list,
+ * one wins the slot and the other copies.
  */
 public final class RuleList extends AbstractList<Rule> implements RandomAccess {
-    private static final Rule[] NONE = new Rule[0];
+    /** Rules per chunk. */
+    static final int CHUNK = 64;
+    private static final int CHUNK_SHIFT = 6;
+    /** How many changes back a list remembers its lineage (each retains a chunk and a spine). */
+    static final int MAX_LINEAGE = 32;
     private static final String[] NO_JUMPS = new String[0];
-    private static final RuleList EMPTY = new RuleList(new Backing(NONE, 0), 0);
+    private static final RuleList EMPTY = new RuleList(Body.NONE, 0, null, null);
+
+    /** Up to CHUNK rule slots shared by lists; {@code used} claims the next slot for an append in place. */
+    private static final class Chunk {
+        final Rule[] slots;
+        final AtomicInteger used;
+        /** Text filter over the first {@code filter.covered} slots, made on first search. */
+        volatile TextFilter filter;
+
+        Chunk(Rule[] slots, int used) {
+            this.slots = slots;
+            this.used = new AtomicInteger(used);
+        }
+
+        /**
+         * Whether a rule with this text hash may be among the first {@code len} rules (no false
+         * negatives). Slots past a list's length only add bits: false positives, never a miss.
+         */
+        boolean mayHold(int hash, int len) {
+            TextFilter f = filter;
+            if (f == null || f.covered < len) {
+                f = extend(len);
+            }
+            return f.mayHold(hash);
+        }
+
+        private synchronized TextFilter extend(int len) {
+            TextFilter f = filter;
+            if (f != null && f.covered >= len) {
+                return f;
+            }
+            long[] bits = f == null ? new long[TextFilter.WORDS] : f.bits.clone();
+            for (int i = f == null ? 0 : f.covered; i < len; i++) {
+                TextFilter.add(bits, slots[i].text().hashCode());
+            }
+            f = new TextFilter(bits, len);
+            filter = f;
+            return f;
+        }
+    }
+
+    /** A Bloom filter of 1,024 bits and two probes over rule texts: about 1% false positives at 64 rules. */
+    private record TextFilter(long[] bits, int covered) {
+        static final int WORDS = 16;
+
+        static void add(long[] bits, int hash) {
+            int a = hash & 1023;
+            int b = (hash * 0x9E3779B9) >>> 22;
+            bits[a >>> 6] |= 1L << a;
+            bits[b >>> 6] |= 1L << b;
+        }
+
+        boolean mayHold(int hash) {
+            int a = hash & 1023;
+            int b = (hash * 0x9E3779B9) >>> 22;
+            return (bits[a >>> 6] & (1L << a)) != 0 && (bits[b >>> 6] & (1L << b)) != 0;
+        }
+    }
+
+    /** Chunks and where each ends, shared by lists; {@code used} claims the next chunk slot. */
+    private static final class Spine {
+        final Chunk[] chunks;
+        /** ends[k]: position after chunk k's last rule; the last chunk of a list ends at the list's size. */
+        final int[] ends;
+        final AtomicInteger used;
+
+        Spine(Chunk[] chunks, int[] ends, int used) {
+            this.chunks = chunks;
+            this.ends = ends;
+            this.used = new AtomicInteger(used);
+        }
+    }
 
     /**
-     * An array shared by several lists, each seeing its first {@code size} slots. Appending to the list
-     * that ends where the array's used part ends claims the next slot in place (no copy), as a Go slice
-     * with spare capacity does; every other change copies. Lists never read past their own size, so a
-     * slot written for a newer list is invisible to older ones: all stay immutable to their readers.
+     * What a list sees of a spine: its first {@code count} chunks; {@code uniform} when all but the last
+     * are full, so a position finds its chunk by a shift.
      */
-    private static final class Backing {
-        final Rule[] slots;
-        final java.util.concurrent.atomic.AtomicInteger used;
+    private record Body(Spine spine, int count, boolean uniform) {
+        static final Body NONE = new Body(new Spine(new Chunk[0], new int[0], 0), 0, true);
+    }
 
-        Backing(Rule[] slots, int used) {
-            this.slots = slots;
-            this.used = new java.util.concurrent.atomic.AtomicInteger(used);
-        }
+    /** One change: {@code removed} null for an insertion, {@code added} null for a deletion, both for -R. */
+    public record Edit(int index, Rule removed, Rule added) {
     }
 
     /**
@@ -46,27 +134,39 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         java.nio.ByteBuffer raw();
     }
 
-    private volatile Backing backing;
+    private volatile Body body;
     private final int size;
     private final Unread unread;
+    /** The list this one was made from by {@link #edit}, or null. */
+    private final RuleList parent;
+    private final Edit edit;
+    private final int lineage;
     /** jumpTargets() and whether an unconditional verdict cut the walk, once known. */
     private volatile String[] jumps;
     private volatile boolean cut;
+    /** Jump counts, once known. */
+    private volatile Jumps jumpCounts;
 
-    private RuleList(Backing backing, int size) {
-        this.backing = backing;
+    private RuleList(Body body, int size, RuleList parent, Edit edit) {
+        this.body = body;
         this.size = size;
         this.unread = null;
+        this.parent = parent != null && parent.lineage < MAX_LINEAGE ? parent : null;
+        this.edit = this.parent == null ? null : edit;
+        this.lineage = this.parent == null ? 0 : parent.lineage + 1;
     }
 
-    private RuleList(Unread unread, int size) {
+    private RuleList(Unread unread, int size, RuleList parent, Edit edit) {
         this.size = size;
         this.unread = unread;
+        this.parent = parent != null && parent.lineage < MAX_LINEAGE ? parent : null;
+        this.edit = this.parent == null ? null : edit;
+        this.lineage = this.parent == null ? 0 : parent.lineage + 1;
     }
 
     /** {@code size} rules that {@code unread} reads on first use. */
     public static RuleList unread(int size, Unread unread) {
-        return size == 0 ? EMPTY : new RuleList(unread, size);
+        return size == 0 ? EMPTY : new RuleList(unread, size, null, null);
     }
 
     /**
@@ -140,10 +240,23 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
 
     /**
      * The rules appended to {@code earlier} to make this list, when this list is {@code earlier} plus
-     * appends that neither has read; else null (the caller compares rule by rule).
+     * appends; else null (the caller compares rule by rule).
      */
     public List<Rule> appendedTo(RuleList earlier) {
-        if (!(unread instanceof AppendedUnread a) || backing != null) {
+        List<Edit> edits = editsSince(earlier);
+        if (edits != null) {
+            List<Rule> added = new ArrayList<>(edits.size());
+            int n = earlier.size;
+            for (Edit e : edits) {
+                if (e.removed != null || e.index != n) {
+                    return null;
+                }
+                added.add(e.added);
+                n++;
+            }
+            return added;
+        }
+        if (!(unread instanceof AppendedUnread a) || body != null) {
             return null;
         }
         if (earlier.unread == a.base && earlier.size == a.baseSize) {
@@ -161,31 +274,70 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return null;
     }
 
+    /**
+     * The changes that made this list from {@code earlier}, oldest first (empty when it is {@code earlier}),
+     * or null when this list does not descend from it within the lineage remembered.
+     */
+    public List<Edit> editsSince(RuleList earlier) {
+        if (earlier == this) {
+            return List.of();
+        }
+        ArrayList<Edit> out = null;
+        for (RuleList l = this; l.parent != null; l = l.parent) {
+            if (out == null) {
+                out = new ArrayList<>(4);
+            }
+            out.add(l.edit);
+            if (l.parent == earlier) {
+                java.util.Collections.reverse(out);
+                return out;
+            }
+        }
+        return null;
+    }
+
     /** Where these rules were read from, unchanged, if they came from a state file (read or not). */
     public Unread unreadSource() {
         return unread;
     }
 
-    private Backing backing() {
-        Backing b = backing;
+    /** Whether the rules are in memory (not a state file's range waiting to be read). */
+    public boolean isRead() {
+        return body != null;
+    }
+
+    private Body body() {
+        Body b = body;
         if (b == null) {
             synchronized (this) {
-                b = backing;
+                b = body;
                 if (b == null) {
                     Rule[] rules = unread.read();
                     if (rules.length != size) {
                         throw new IllegalStateException("state chain has " + rules.length + " rules, expected " + size);
                     }
-                    b = new Backing(rules, rules.length);
-                    backing = b;
+                    b = build(rules, rules.length);
+                    body = b;
                 }
             }
         }
         return b;
     }
 
-    private static RuleList copyOf(Rule[] rules) {
-        return new RuleList(new Backing(rules, rules.length), rules.length);
+    /** Full chunks of {@code rules[0..n)}, the last one partly filled. */
+    private static Body build(Rule[] rules, int n) {
+        int count = (n + CHUNK - 1) >>> CHUNK_SHIFT;
+        Chunk[] chunks = new Chunk[count + (count >> 3) + 1];
+        int[] ends = new int[chunks.length];
+        for (int k = 0; k < count; k++) {
+            int from = k << CHUNK_SHIFT;
+            int len = Math.min(CHUNK, n - from);
+            Rule[] slots = new Rule[CHUNK];
+            System.arraycopy(rules, from, slots, 0, len);
+            chunks[k] = new Chunk(slots, len);
+            ends[k] = from + len;
+        }
+        return new Body(new Spine(chunks, ends, count), count, true);
     }
 
     public static RuleList empty() {
@@ -193,13 +345,49 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     }
 
     public static RuleList of(List<Rule> rules) {
-        return rules.isEmpty() ? EMPTY : copyOf(rules.toArray(NONE));
+        if (rules.isEmpty()) {
+            return EMPTY;
+        }
+        Rule[] a = rules.toArray(new Rule[0]);
+        return new RuleList(build(a, a.length), a.length, null, null);
+    }
+
+    private static int start(Body b, int k) {
+        return k == 0 ? 0 : b.uniform ? k << CHUNK_SHIFT : b.spine.ends[k - 1];
+    }
+
+    private int end(Body b, int k) {
+        return k == b.count - 1 ? size : b.spine.ends[k];
+    }
+
+    /** The chunk holding position {@code index} (< size). */
+    private static int chunkOf(Body b, int index) {
+        if (b.uniform) {
+            return index >>> CHUNK_SHIFT;
+        }
+        int lo = 0;
+        int hi = b.count - 1;
+        int[] ends = b.spine.ends;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (ends[mid] > index) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo;
     }
 
     @Override
     public Rule get(int index) {
         java.util.Objects.checkIndex(index, size);
-        return backing().slots[index];
+        Body b = body();
+        if (b.uniform) {
+            return b.spine.chunks[index >>> CHUNK_SHIFT].slots[index & (CHUNK - 1)];
+        }
+        int k = chunkOf(b, index);
+        return b.spine.chunks[k].slots[index - start(b, k)];
     }
 
     @Override
@@ -207,10 +395,74 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return size;
     }
 
-    private Rule[] snapshot(int extra) {
-        Rule[] n = new Rule[size + extra];
-        System.arraycopy(backing().slots, 0, n, 0, size);
-        return n;
+    @Override
+    public void forEach(Consumer<? super Rule> action) {
+        if (size == 0) {
+            return;
+        }
+        Body b = body();
+        for (int k = 0; k < b.count; k++) {
+            Rule[] slots = b.spine.chunks[k].slots;
+            int len = end(b, k) - start(b, k);
+            for (int i = 0; i < len; i++) {
+                action.accept(slots[i]);
+            }
+        }
+    }
+
+    @Override
+    public Object[] toArray() {
+        return toArray(new Rule[0]);
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> T[] toArray(T[] a) {
+        T[] out = a.length >= size ? a : (T[]) java.lang.reflect.Array.newInstance(a.getClass().getComponentType(), size);
+        if (size > 0) {
+            Body b = body();
+            for (int k = 0; k < b.count; k++) {
+                int s = start(b, k);
+                System.arraycopy(b.spine.chunks[k].slots, 0, out, s, end(b, k) - s);
+            }
+        }
+        if (out.length > size) {
+            out[size] = null;
+        }
+        return out;
+    }
+
+    /** A list with the chunks {@code replacement} in place of chunks [from, to), shifting later ends by {@code delta}. */
+    private RuleList respine(Body b, int from, int to, Chunk[] replacement, int[] replacementLens, int delta,
+                             boolean uniform, int newSize, Edit e) {
+        int count = b.count - (to - from) + replacement.length;
+        if (count == 0) {
+            return new RuleList(Body.NONE, 0, this, e);
+        }
+        Chunk[] chunks = new Chunk[count + (count >> 3) + 1];
+        int[] ends = new int[chunks.length];
+        System.arraycopy(b.spine.chunks, 0, chunks, 0, from);
+        for (int k = 0; k < from; k++) {
+            ends[k] = end(b, k);
+        }
+        int at = from == 0 ? 0 : ends[from - 1];
+        for (int k = 0; k < replacement.length; k++) {
+            chunks[from + k] = replacement[k];
+            at += replacementLens[k];
+            ends[from + k] = at;
+        }
+        int j = from + replacement.length;
+        for (int k = to; k < b.count; k++, j++) {
+            chunks[j] = b.spine.chunks[k];
+            ends[j] = end(b, k) + delta;
+        }
+        RuleList next = new RuleList(new Body(new Spine(chunks, ends, count), count, uniform), newSize, this, e);
+        if (count > 4 && newSize < count * (CHUNK / 4)) {
+            // removals left the chunks a quarter full on average: repack (amortised over those removals)
+            RuleList packed = new RuleList(build(next.toArray(new Rule[0]), newSize), newSize, this, e);
+            return packed;
+        }
+        return next;
     }
 
     /** A new list with {@code rule} inserted before position {@code index} (0-based; size() appends). */
@@ -218,27 +470,75 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         if (index == size) {
             return appending(rule);
         }
-        Rule[] n = new Rule[size + 1];
-        System.arraycopy(backing().slots, 0, n, 0, index);
-        n[index] = rule;
-        System.arraycopy(backing().slots, index, n, index + 1, size - index);
-        return copyOf(n);
+        java.util.Objects.checkIndex(index, size);
+        Body b = body();
+        int k = chunkOf(b, index);
+        int s = start(b, k);
+        int len = end(b, k) - s;
+        int local = index - s;
+        Rule[] old = b.spine.chunks[k].slots;
+        Edit e = new Edit(index, null, rule);
+        if (len < CHUNK) {
+            Rule[] slots = new Rule[CHUNK];
+            System.arraycopy(old, 0, slots, 0, local);
+            slots[local] = rule;
+            System.arraycopy(old, local, slots, local + 1, len - local);
+            return respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len + 1)}, new int[] {len + 1}, 1,
+                    b.uniform && k == b.count - 1, size + 1, e);
+        }
+        // a full chunk splits in two halves
+        Rule[] all = new Rule[CHUNK + 1];
+        System.arraycopy(old, 0, all, 0, local);
+        all[local] = rule;
+        System.arraycopy(old, local, all, local + 1, len - local);
+        int half = all.length / 2;
+        Rule[] first = new Rule[CHUNK];
+        Rule[] second = new Rule[CHUNK];
+        System.arraycopy(all, 0, first, 0, half);
+        System.arraycopy(all, half, second, 0, all.length - half);
+        return respine(b, k, k + 1, new Chunk[] {new Chunk(first, half), new Chunk(second, all.length - half)},
+                new int[] {half, all.length - half}, 1, false, size + 1, e);
     }
 
     public RuleList appending(Rule rule) {
-        if (backing == null && unread != null) {
-            return new RuleList(AppendedUnread.of(unread, size, rule), size + 1);
+        Edit e = new Edit(size, null, rule);
+        if (body == null && unread != null) {
+            return new RuleList(AppendedUnread.of(unread, size, rule), size + 1, this, e);
         }
-        Backing b = backing();
+        Body b = body();
         RuleList next;
-        if (size < b.slots.length && b.used.compareAndSet(size, size + 1)) {
-            b.slots[size] = rule;
-            next = new RuleList(b, size + 1);
+        if (b.count == 0) {
+            Rule[] slots = new Rule[CHUNK];
+            slots[0] = rule;
+            Chunk[] chunks = new Chunk[4];
+            chunks[0] = new Chunk(slots, 1);
+            next = new RuleList(new Body(new Spine(chunks, new int[4], 1), 1, true), 1, this, e);
         } else {
-            Rule[] n = new Rule[Math.max(8, size + (size >> 1) + 1)];
-            System.arraycopy(b.slots, 0, n, 0, size);
-            n[size] = rule;
-            next = new RuleList(new Backing(n, size + 1), size + 1);
+            int last = b.count - 1;
+            int lastLen = size - start(b, last);
+            Chunk c = b.spine.chunks[last];
+            if (lastLen < CHUNK && c.used.compareAndSet(lastLen, lastLen + 1)) {
+                c.slots[lastLen] = rule;
+                next = new RuleList(b, size + 1, this, e);
+            } else if (lastLen < CHUNK) {
+                Rule[] slots = new Rule[CHUNK];
+                System.arraycopy(c.slots, 0, slots, 0, lastLen);
+                slots[lastLen] = rule;
+                next = respine(b, last, last + 1, new Chunk[] {new Chunk(slots, lastLen + 1)},
+                        new int[] {lastLen + 1}, 0, b.uniform, size + 1, e);
+            } else {
+                Rule[] slots = new Rule[CHUNK];
+                slots[0] = rule;
+                Chunk fresh = new Chunk(slots, 1);
+                Spine sp = b.spine;
+                if (b.count < sp.chunks.length && sp.used.compareAndSet(b.count, b.count + 1)) {
+                    sp.chunks[b.count] = fresh;
+                    sp.ends[last] = size;
+                    next = new RuleList(new Body(sp, b.count + 1, b.uniform), size + 1, this, e);
+                } else {
+                    next = respine(b, b.count, b.count, new Chunk[] {fresh}, new int[] {1}, 0, b.uniform, size + 1, e);
+                }
+            }
         }
         // Carried forward for one append to a list read from a state file (a command); a run of appends
         // (a restore) would copy the summary each time, so there it is left to be computed once at the end.
@@ -260,17 +560,35 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
 
     public RuleList removing(int index) {
         java.util.Objects.checkIndex(index, size);
-        Rule[] n = new Rule[size - 1];
-        System.arraycopy(backing().slots, 0, n, 0, index);
-        System.arraycopy(backing().slots, index + 1, n, index, size - index - 1);
-        return n.length == 0 ? EMPTY : copyOf(n);
+        Body b = body();
+        int k = chunkOf(b, index);
+        int s = start(b, k);
+        int len = end(b, k) - s;
+        int local = index - s;
+        Rule[] old = b.spine.chunks[k].slots;
+        Edit e = new Edit(index, old[local], null);
+        boolean uniform = b.uniform && k == b.count - 1;
+        if (len == 1) {
+            return respine(b, k, k + 1, new Chunk[0], new int[0], -1, uniform, size - 1, e);
+        }
+        Rule[] slots = new Rule[CHUNK];
+        System.arraycopy(old, 0, slots, 0, local);
+        System.arraycopy(old, local + 1, slots, local, len - local - 1);
+        return respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len - 1)}, new int[] {len - 1}, -1, uniform,
+                size - 1, e);
     }
 
     public RuleList replacing(int index, Rule rule) {
         java.util.Objects.checkIndex(index, size);
-        Rule[] n = snapshot(0);
-        n[index] = rule;
-        return copyOf(n);
+        Body b = body();
+        int k = chunkOf(b, index);
+        int s = start(b, k);
+        int len = end(b, k) - s;
+        Rule[] slots = new Rule[CHUNK];
+        System.arraycopy(b.spine.chunks[k].slots, 0, slots, 0, len);
+        Edit e = new Edit(index, slots[index - s], rule);
+        slots[index - s] = rule;
+        return respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len)}, new int[] {len}, 0, b.uniform, size, e);
     }
 
     /**
@@ -293,10 +611,9 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         String[] found = NO_JUMPS;
         int count = 0;
         java.util.Set<String> many = null;
-        Rule[] slots = backing().slots;
-        boolean stopped = false;
+                boolean stopped = false;
         for (int i = 0; i < size; i++) {
-            Rule r = slots[i];
+            Rule r = get(i);
             if (r.isUnconditionalVerdict()) {
                 stopped = true;
                 break;
@@ -341,14 +658,139 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return cut;
     }
 
-    /** The position of the first rule whose save text equals {@code text}, or -1. */
+    /**
+     * The position of the first rule whose save text equals {@code text}, or -1. Each chunk keeps a filter
+     * of its rules' text hashes, so the search reads the rules of the few chunks that may hold the text.
+     */
     public int indexOfText(String text) {
-        Rule[] slots = backing().slots;
-        for (int i = 0; i < size; i++) {
-            if (slots[i].text().equals(text)) {
-                return i;
+        if (size == 0) {
+            return -1;
+        }
+        int hash = text.hashCode();
+        Body b = body();
+        for (int k = 0; k < b.count; k++) {
+            Chunk c = b.spine.chunks[k];
+            int s = start(b, k);
+            int len = end(b, k) - s;
+            if (!c.mayHold(hash, len)) {
+                continue;
+            }
+            for (int i = 0; i < len; i++) {
+                String t = c.slots[i].text();
+                if (t.hashCode() == hash && t.equals(text)) {
+                    return s + i;
+                }
             }
         }
         return -1;
+    }
+
+    /**
+     * Rules per chain jumped or gone to, up to the first unconditional verdict ({@code cut}: its position,
+     * -1 when none): the jump graph the kernel walks, with multiplicities so a change can tell when an edge
+     * appears or goes.
+     */
+    private record Jumps(int cut, NameMap<Integer> counts) {
+    }
+
+    private Jumps jumpCounts() {
+        Jumps j = jumpCounts;
+        if (j == null) {
+            j = parent != null ? derive(parent.jumpCounts(), edit, parent.size) : null;
+            if (j == null) {
+                j = countJumps();
+            }
+            jumpCounts = j;
+        }
+        return j;
+    }
+
+    private Jumps countJumps() {
+        java.util.HashMap<String, Integer> m = new java.util.HashMap<>();
+        int cutAt = -1;
+        for (int i = 0; i < size; i++) {
+            Rule r = get(i);
+            if (r.isUnconditionalVerdict()) {
+                cutAt = i;
+                break;
+            }
+            String t = r.jumpChain();
+            if (t != null) {
+                m.merge(t, 1, Integer::sum);
+            }
+        }
+        List<String> names = new ArrayList<>(m.keySet());
+        java.util.Collections.sort(names);
+        return new Jumps(cutAt, NameMap.fromSorted(names.size(), names::get, k -> m.get(names.get(k))));
+    }
+
+    /**
+     * This list's jump counts from its parent's and the change; null when the change moves the cut over
+     * rules (the caller counts again).
+     */
+    private static Jumps derive(Jumps p, Edit e, int parentSize) {
+        int cutAt = p.cut;
+        boolean walked = cutAt < 0 || e.index <= cutAt;
+        if (!walked) {
+            return p;
+        }
+        boolean removedCuts = e.removed != null && e.removed.isUnconditionalVerdict();
+        boolean addedCuts = e.added != null && e.added.isUnconditionalVerdict();
+        if (addedCuts && e.removed == null && e.index == (cutAt < 0 ? parentSize : cutAt)) {
+            // a verdict put just before the old end of the walk: nothing leaves the walk
+            return new Jumps(e.index, p.counts);
+        }
+        if (removedCuts || addedCuts) {
+            return null;
+        }
+        if (e.index == cutAt && e.removed != null) {
+            return null;
+        }
+        NameMap<Integer> counts = p.counts;
+        if (e.removed != null) {
+            counts = add(counts, e.removed.jumpChain(), -1);
+        }
+        if (e.added != null) {
+            counts = add(counts, e.added.jumpChain(), 1);
+        }
+        int shift = (e.added != null ? 1 : 0) - (e.removed != null ? 1 : 0);
+        return new Jumps(cutAt < 0 ? -1 : cutAt + shift, counts);
+    }
+
+    private static NameMap<Integer> add(NameMap<Integer> counts, String target, int delta) {
+        if (target == null) {
+            return counts;
+        }
+        Integer have = counts.get(target);
+        int n = (have == null ? 0 : have) + delta;
+        return n == 0 ? counts.remove(target) : counts.put(target, n);
+    }
+
+    /** What {@link #forEachJumpChange} reports: a chain that became a jump target, or stopped being one. */
+    public interface JumpChange {
+        void changed(String chain, boolean jumpedTo);
+    }
+
+    /**
+     * Calls {@code action} for each chain that {@code earlier} jumps to and this list does not, or the other
+     * way round (up to the first unconditional verdict, as {@link #jumpTargets}). When this list was made
+     * from {@code earlier} by a few changes, this costs those changes, not the chains' lengths.
+     */
+    public void forEachJumpChange(RuleList earlier, JumpChange action) {
+        jumpCounts().counts.forEachChange(earlier.jumpCounts().counts, (name, before, after) -> {
+            if (before == null || after == null) {
+                action.changed(name, after != null);
+            }
+        });
+    }
+
+    /** Calls {@code action} for each chain these rules jump to before the first unconditional verdict, in name order. */
+    public void forEachJumpTarget(Consumer<String> action) {
+        jumpCounts().counts.forEach((name, n) -> action.accept(name));
+    }
+
+    /** The position of the first unconditional verdict (the end of the kernel's walk), or -1. */
+    public int cutIndex() {
+        return jumpCounts().cut;
     }
 }

@@ -189,6 +189,20 @@ public final class Table {
         hookMasks = Collections.unmodifiableMap(masks);
     }
 
+    /** The hook reach with its jump counts (see {@link HookReach}), when computed for this generation. */
+    private volatile HookReach reach;
+
+    /** Remembers the reach, and the masks it holds. */
+    public void knowReach(HookReach r) {
+        reach = r;
+        hookMasks = r.masks();
+    }
+
+    /** The reach, or null when not computed for this generation. */
+    public HookReach knownReach() {
+        return reach;
+    }
+
     /** The hook masks, or null when not computed for this generation. */
     public Map<String, Integer> knownHookMasks() {
         return hookMasks;

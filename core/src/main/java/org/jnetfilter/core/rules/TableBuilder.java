@@ -33,9 +33,19 @@ public final class TableBuilder {
 
     public TableBuilder(Table base) {
         this.base = base;
-        for (Chain c : base.chains()) {
-            slotByName.put(c.name(), new Slot(c));
+    }
+
+    /** The slot of a chain, made on first use from the base table (a delta touches a few of 60k chains); or null. */
+    private Slot slot(String name) {
+        Slot s = slotByName.get(name);
+        if (s == null) {
+            Chain c = base.chain(name);
+            if (c != null) {
+                s = new Slot(c);
+                slotByName.put(name, s);
+            }
         }
+        return s;
     }
 
     /**
@@ -43,7 +53,7 @@ public final class TableBuilder {
      * current), or null.
      */
     public Chain chain(String name) {
-        Slot s = slotByName.get(name);
+        Slot s = slot(name);
         return s == null ? null : s.chain;
     }
 
@@ -56,7 +66,7 @@ public final class TableBuilder {
 
     /** Adds a new user chain, or puts {@code chain} (with its rules, dropping appends) in place of the old one. */
     public void put(Chain chain) {
-        Slot s = slotByName.get(chain.name());
+        Slot s = slot(chain.name());
         if (s == null) {
             s = new Slot(chain);
             slotByName.put(chain.name(), s);
@@ -70,13 +80,13 @@ public final class TableBuilder {
 
     /** Sets the policy of a built-in chain, keeping its rules and the appends made here. */
     public void policy(String chain, String policy, Counters counters) {
-        Slot s = slotByName.get(chain);
+        Slot s = slot(chain);
         s.chain = s.chain.withPolicy(policy, counters);
         markChanged(s);
     }
 
     public void append(String chain, Rule rule) {
-        Slot s = slotByName.get(chain);
+        Slot s = slot(chain);
         if (s.appended == null) {
             s.appended = new Rule[4];
         } else if (s.appendedCount == s.appended.length) {

@@ -1,0 +1,354 @@
+package org.jnetfilter.iptables;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.HookReach;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleList;
+import org.jnetfilter.core.rules.Table;
+
+/**
+ * The kernel's table checks (mark_source_chains, then each rule's match and target checks against the hooks
+ * its chain is reached from) for a table that differs from a checked one by a few chains, at the cost of the
+ * change: the jump edges that appeared or went are found from the chains' jump counts, the hook reach of
+ * the previous generation ({@link HookReach}, with the number of edges carrying each hook into each chain)
+ * is updated edge by edge, and only the rules that are new, or whose hooks changed, are checked.
+ *
+ * <pre>
+ * for each edge that went,  for each hook h of its source:  support[target][h]--, at 0 the target loses h
+ *                                                            and its own edges pass the loss on
+ * for each edge that came,  for each hook h of its source:  support[target][h]++, a new h passes on
+ * loops: depth-first from the target of each new edge whose source is reached (a loop the change made
+ *        reachable runs through what such an edge reaches; the previous generation had none)
+ * </pre>
+ *
+ * <p>Edges are removed first over the old graph (which has no loop among reached chains, so a count at zero
+ * means the hook is gone), then added. The full check ({@link TableChecks#reachableHooks}) is the reference
+ * (see ReachUpdatePropertyTest).
+ */
+final class ReachUpdate {
+    /** Past this many changed chains (a large restore) the full check is cheaper. */
+    static final int MAX_CHANGED_CHAINS = 512;
+    private static final Hook[] HOOKS = Hook.values();
+
+    /** One changed chain: its versions and its edge changes applied so far. */
+    private static final class Delta {
+        final String name;
+        final Chain before;
+        final Chain after;
+        final Set<String> removedSoFar = new HashSet<>();
+        final Set<String> addedSoFar = new java.util.LinkedHashSet<>();
+        final List<String> removed = new ArrayList<>();
+        final List<String> added = new ArrayList<>();
+
+        Delta(String name, Chain before, Chain after) {
+            this.name = name;
+            this.before = before;
+            this.after = after;
+        }
+    }
+
+    private final Table table;
+    private final Table previous;
+    private final HookReach base;
+    private final HookReach.Editor ed;
+    private final Map<String, Delta> deltaByChain = new LinkedHashMap<>();
+    private final Set<String> maskChanged = new HashSet<>();
+
+    private ReachUpdate(Table table, Table previous, HookReach base) {
+        this.table = table;
+        this.previous = previous;
+        this.base = base;
+        this.ed = base.edit();
+    }
+
+    /**
+     * Checks {@code table} against {@code previous} (a generation that passed) and remembers its reach; false
+     * when the change is not one this class follows (rules not read from a state file yet, a large restore):
+     * then nothing was checked and the caller checks the usual way.
+     */
+    static boolean check(Table table, Table previous) {
+        List<Chain[]> changes = new ArrayList<>();
+        boolean[] unread = {false};
+        table.forEachChange(previous, (pc, c) -> {
+            if (changes.size() <= MAX_CHANGED_CHAINS) {
+                changes.add(new Chain[] {pc, c});
+            }
+            if ((pc != null && !pc.rules().isRead()) || (c != null && !c.rules().isRead())) {
+                unread[0] = true;
+            }
+        });
+        if (unread[0] || changes.size() > MAX_CHANGED_CHAINS) {
+            return false;
+        }
+        ReachUpdate u = new ReachUpdate(table, previous, reachOf(previous));
+        for (Chain[] ch : changes) {
+            String name = (ch[1] != null ? ch[1] : ch[0]).name();
+            u.deltaByChain.put(name, new Delta(name, ch[0], ch[1]));
+        }
+        u.run();
+        return true;
+    }
+
+    /** The reach of a checked table: remembered, or computed from its chains (once per generation). */
+    static HookReach reachOf(Table t) {
+        HookReach r = t.knownReach();
+        if (r != null) {
+            return r;
+        }
+        Map<String, Integer> masks = TableChecks.reachableHooks(t);
+        Map<String, int[]> support = new HashMap<>();
+        List<String> names = new ArrayList<>();
+        for (Chain c : t.chains()) {
+            names.add(c.name());
+            int m = masks.getOrDefault(c.name(), 0);
+            if (m == 0) {
+                continue;
+            }
+            for (String target : c.rules().jumpTargets()) {
+                if (!t.hasChain(target)) {
+                    continue;
+                }
+                int[] s = support.computeIfAbsent(target, k -> new int[HOOKS.length]);
+                for (Hook h : HOOKS) {
+                    if ((m & h.bit()) != 0) {
+                        s[h.ordinal()]++;
+                    }
+                }
+            }
+        }
+        names.sort(null);
+        r = HookReach.of(names, masks, support);
+        t.knowReach(r);
+        return r;
+    }
+
+    private void run() {
+        for (Delta d : deltaByChain.values()) {
+            RuleList before = d.before == null ? RuleList.empty() : d.before.rules();
+            RuleList after = d.after == null ? RuleList.empty() : d.after.rules();
+            after.forEachJumpChange(before, (target, jumpedTo) -> {
+                if (jumpedTo) {
+                    if (table.hasChain(target)) {
+                        d.added.add(target);
+                    }
+                } else if (previous.hasChain(target)) {
+                    d.removed.add(target);
+                }
+            });
+        }
+        for (Delta d : deltaByChain.values()) {
+            for (String t : d.removed) {
+                d.removedSoFar.add(t);
+                int m = ed.mask(d.name);
+                for (Hook h : HOOKS) {
+                    if ((m & h.bit()) != 0) {
+                        lose(t, h);
+                    }
+                }
+            }
+        }
+        for (Delta d : deltaByChain.values()) {
+            for (String t : d.added) {
+                d.addedSoFar.add(t);
+                int m = ed.mask(d.name);
+                for (Hook h : HOOKS) {
+                    if ((m & h.bit()) != 0) {
+                        gain(t, h);
+                    }
+                }
+            }
+            if (d.after == null) {
+                ed.remove(d.name);
+            }
+        }
+        findLoops();
+        checkRules();
+        table.knowReach(ed.done());
+    }
+
+    /** One edge carrying {@code h} into {@code chain} went. */
+    private void lose(String chain, Hook h) {
+        int n = ed.addSupport(chain, h.ordinal(), -1);
+        if (n == 0 && !isBuiltinOf(chain, h) && (ed.mask(chain) & h.bit()) != 0) {
+            ed.setMask(chain, ed.mask(chain) & ~h.bit());
+            maskChanged.add(chain);
+            forEachEdge(chain, next -> lose(next, h));
+        }
+    }
+
+    /** One edge carrying {@code h} into {@code chain} came. */
+    private void gain(String chain, Hook h) {
+        ed.addSupport(chain, h.ordinal(), 1);
+        if ((ed.mask(chain) & h.bit()) == 0) {
+            ed.setMask(chain, ed.mask(chain) | h.bit());
+            maskChanged.add(chain);
+            forEachEdge(chain, next -> gain(next, h));
+        }
+    }
+
+    private boolean isBuiltinOf(String chain, Hook h) {
+        return chain.equals(h.name()) && table.kind().hasHook(h);
+    }
+
+    /** The edges out of {@code chain} as the update has them now (old ones not yet removed, new ones added). */
+    private void forEachEdge(String chain, Consumer<String> action) {
+        Delta d = deltaByChain.get(chain);
+        if (d == null) {
+            Chain c = table.chain(chain);
+            if (c != null) {
+                for (String t : c.rules().jumpTargets()) {
+                    if (table.hasChain(t)) {
+                        action.accept(t);
+                    }
+                }
+            }
+            return;
+        }
+        if (d.before != null) {
+            List<String> old = new ArrayList<>();
+            d.before.rules().forEachJumpTarget(t -> {
+                if (previous.hasChain(t) && !d.removedSoFar.contains(t)) {
+                    old.add(t);
+                }
+            });
+            old.forEach(action);
+        }
+        for (String t : List.copyOf(d.addedSoFar)) {
+            action.accept(t);
+        }
+    }
+
+    /** mark_source_chains' ELOOP for a loop the change made reachable from a hook. */
+    private void findLoops() {
+        Set<String> done = new HashSet<>();
+        for (Delta d : deltaByChain.values()) {
+            if (d.added.isEmpty() || ed.mask(d.name) == 0) {
+                continue;
+            }
+            Set<String> onPath = new HashSet<>();
+            onPath.add(d.name);
+            for (String t : d.added) {
+                visit(t, onPath, done);
+            }
+        }
+    }
+
+    private void visit(String chain, Set<String> onPath, Set<String> done) {
+        if (onPath.contains(chain)) {
+            throw XtablesException.kernel("Too many levels of symbolic links");
+        }
+        if (!done.add(chain)) {
+            return;
+        }
+        onPath.add(chain);
+        forEachEdge(chain, next -> visit(next, onPath, done));
+        onPath.remove(chain);
+    }
+
+    /** xt_check_match / xt_check_target for the rules that are new or whose hooks changed. */
+    private void checkRules() {
+        for (Delta d : deltaByChain.values()) {
+            if (d.after == null) {
+                continue;
+            }
+            int m = ed.mask(d.name);
+            if (d.before == null || m != base.mask(d.name)) {
+                checkAll(d.after, m);
+                continue;
+            }
+            checkChanged(d.before.rules(), d.after.rules(), m);
+        }
+        for (String name : maskChanged) {
+            Chain c = table.chain(name);
+            if (c != null && !deltaByChain.containsKey(name) && ed.mask(name) != base.mask(name)) {
+                checkAll(c, ed.mask(name));
+            }
+        }
+    }
+
+    /** Every rule of {@code c}; after the first unconditional verdict the kernel's walk never comes, so mask 0. */
+    private void checkAll(Chain c, int mask) {
+        for (Rule r : c.rules()) {
+            TableChecks.checkRule(table, r, mask);
+            if (mask != 0 && TableChecks.endsWalk(r)) {
+                mask = 0;
+            }
+        }
+    }
+
+    /** The rules {@code after} has that {@code before} had not, and those the end of the walk moved over. */
+    private void checkChanged(RuleList before, RuleList after, int mask) {
+        List<RuleList.Edit> edits = after.editsSince(before);
+        if (edits == null) {
+            checkByIdentity(before, after, mask);
+            return;
+        }
+        List<Rule> rules = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        for (RuleList.Edit e : edits) {
+            int i = e.index();
+            for (int k = rules.size() - 1; k >= 0; k--) {
+                int p = at.get(k);
+                if (p == i && e.removed() != null) {
+                    rules.remove(k);
+                    at.remove(k);
+                } else if (p > i && e.removed() != null && e.added() == null) {
+                    at.set(k, p - 1);
+                } else if (p >= i && e.removed() == null) {
+                    at.set(k, p + 1);
+                }
+            }
+            if (e.added() != null) {
+                rules.add(e.added());
+                at.add(i);
+            }
+        }
+        int cut = after.cutIndex();
+        for (int k = 0; k < rules.size(); k++) {
+            TableChecks.checkRule(table, rules.get(k), cut < 0 || at.get(k) <= cut ? mask : 0);
+        }
+        int cutBefore = before.cutIndex();
+        if (cut != cutBefore) {
+            // rules between the two ends of the walk changed hooks: check them with their new ones
+            int lo = Math.min(cutBefore < 0 ? before.size() : cutBefore, cut < 0 ? after.size() : cut);
+            int hi = Math.max(cutBefore < 0 ? before.size() : cutBefore, cut < 0 ? after.size() : cut);
+            lo = Math.max(0, lo - edits.size());
+            hi = Math.min(after.size() - 1, hi + edits.size());
+            for (int i = lo; i <= hi; i++) {
+                TableChecks.checkRule(table, after.get(i), cut < 0 || i <= cut ? mask : 0);
+            }
+        }
+    }
+
+    /** When the lineage is lost: the rules not in {@code before} with the same hooks, by identity. */
+    private void checkByIdentity(RuleList before, RuleList after, int mask) {
+        Map<Rule, Integer> had = new java.util.IdentityHashMap<>(before.size() * 2);
+        int cur = mask;
+        for (Rule r : before) {
+            had.put(r, cur);
+            if (cur != 0 && TableChecks.endsWalk(r)) {
+                cur = 0;
+            }
+        }
+        cur = mask;
+        for (Rule r : after) {
+            Integer was = had.get(r);
+            if (was == null || was != cur) {
+                TableChecks.checkRule(table, r, cur);
+            }
+            if (cur != 0 && TableChecks.endsWalk(r)) {
+                cur = 0;
+            }
+        }
+    }
+}

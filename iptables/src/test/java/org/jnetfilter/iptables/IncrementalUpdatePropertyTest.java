@@ -1,0 +1,222 @@
+package org.jnetfilter.iptables;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.rules.Chain;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleList;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.rules.Table;
+import org.jnetfilter.core.rules.TableKind;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Random command sequences applied incrementally ({@link Transactions}: persistent rule lists, jump counts
+ * carried through each change, the hook reach updated edge by edge, only new rules checked) give what the
+ * simple full rebuild gives: every command applied to a deep copy of the ruleset built from scratch (fresh
+ * lists, fresh counters objects with the same values, no remembered reach) and checked as a whole table
+ * (TableChecks from nothing). Compared after every command: the save output with counters (so counters
+ * survive updates of other rules), the -L -n -v -x listing (with "(N references)"), the -S listing, the hook
+ * masks, and the refusal (loops, jumps to missing chains, chain in use on -X, targets used from the wrong
+ * hooks) with its message and exit status.
+ */
+class IncrementalUpdatePropertyTest {
+    private static final List<String> BUILTINS = List.of("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING");
+    private static final List<String> USERS = List.of("U0", "U1", "U2", "U3", "U4", "U5");
+
+    @Test
+    void incrementalCommandsEqualTheFullRebuildAfterEveryCommand() throws Exception {
+        int compared = 0;
+        int refused = 0;
+        for (int seed = 0; seed < 80; seed++) {
+            SplittableRandom rnd = new SplittableRandom(seed);
+            Ruleset inc = SaveFiles.read(org.jnetfilter.core.rules.Family.IPV4, "*nat\n:PREROUTING ACCEPT [0:0]\n"
+                    + ":INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:U0 - [0:0]\nCOMMIT\n");
+            for (int step = 0; step < 120; step++) {
+                String[] args = command(rnd, inc);
+                String what = "seed " + seed + " step " + step + ": " + String.join(" ", args);
+                Ruleset ref = rebuilt(inc);
+                Ruleset incNext;
+                String incError = null;
+                try {
+                    incNext = Transactions.command(inc, args);
+                } catch (XtablesException e) {
+                    incNext = null;
+                    incError = e.status() + " " + e.getMessage();
+                }
+                Ruleset refNext;
+                String refError = null;
+                try {
+                    refNext = fullRebuildCommand(ref, args);
+                } catch (XtablesException e) {
+                    refNext = null;
+                    refError = e.status() + " " + e.getMessage();
+                }
+                assertThat(incError).as(what).isEqualTo(refError);
+                if (incError != null) {
+                    refused++;
+                    continue;
+                }
+                assertThat(SaveFiles.write(incNext)).as(what).isEqualTo(SaveFiles.write(refNext));
+                assertThat(listing(incNext, "-L", "-n", "-v", "-x")).as(what).isEqualTo(listing(refNext, "-L", "-n", "-v", "-x"));
+                assertThat(listing(incNext, "-S")).as(what).isEqualTo(listing(refNext, "-S"));
+                Table t = incNext.table(TableKind.NAT);
+                if (t.knownHookMasks() != null) {
+                    assertThat(Map.copyOf(t.knownHookMasks())).as(what).isEqualTo(TableChecks.reachableHooks(t));
+                }
+                inc = incNext;
+                countSomePackets(rnd, inc);
+                compared++;
+            }
+        }
+        assertThat(compared).isGreaterThan(3000);
+        assertThat(refused).isGreaterThan(1000);
+    }
+
+    /** A command on the nat table: chain commands, rules with jumps, gotos, verdicts and hook-bound targets. */
+    private static String[] command(SplittableRandom rnd, Ruleset rs) {
+        List<String> a = new ArrayList<>(List.of("-t", "nat"));
+        List<String> existing = new ArrayList<>(rs.table(TableKind.NAT).userChains().keySet());
+        // mostly chains that exist, so that most commands get through to the checks
+        String user = !existing.isEmpty() && rnd.nextInt(4) != 0 ? existing.get(rnd.nextInt(existing.size()))
+                : USERS.get(rnd.nextInt(USERS.size()));
+        List<String> all = new ArrayList<>(BUILTINS);
+        all.addAll(USERS);
+        all.addAll(existing);
+        String chain = rnd.nextInt(3) == 0 ? BUILTINS.get(rnd.nextInt(BUILTINS.size())) : user;
+        Chain c = rs.table(TableKind.NAT).chain(chain);
+        int size = c == null ? 0 : c.rules().size();
+        int op = rnd.nextInt(100);
+        if (op < 6) {
+            a.addAll(List.of("-N", USERS.get(rnd.nextInt(USERS.size()))));
+        } else if (op < 9) {
+            a.addAll(List.of("-X", user));
+        } else if (op < 10) {
+            a.add("-X");
+        } else if (op < 12) {
+            a.addAll(List.of("-F", chain));
+        } else if (op < 13) {
+            a.addAll(List.of("-E", user, USERS.get(rnd.nextInt(USERS.size()))));
+        } else if (op < 14) {
+            a.addAll(List.of("-Z", chain));
+        } else if (op < 15) {
+            a.addAll(List.of("-P", BUILTINS.get(rnd.nextInt(BUILTINS.size())), rnd.nextBoolean() ? "ACCEPT" : "DROP"));
+        } else if (op < 22) {
+            a.addAll(List.of("-D", chain, Integer.toString(1 + rnd.nextInt(size + 2))));
+        } else if (op < 35) {
+            a.addAll(List.of("-D", chain));
+            a.addAll(rule(rnd, all));
+        } else if (op < 50) {
+            a.addAll(List.of("-I", chain, Integer.toString(1 + rnd.nextInt(size + 2))));
+            a.addAll(rule(rnd, all));
+        } else if (op < 58) {
+            a.addAll(List.of("-R", chain, Integer.toString(1 + rnd.nextInt(size + 2))));
+            a.addAll(rule(rnd, all));
+        } else {
+            a.addAll(List.of("-A", chain));
+            a.addAll(rule(rnd, all));
+        }
+        return a.toArray(new String[0]);
+    }
+
+    private static List<String> rule(SplittableRandom rnd, List<String> chains) {
+        String target = chains.get(rnd.nextInt(chains.size()));
+        String host = "10.0.0." + rnd.nextInt(4) + "/32";
+        return switch (rnd.nextInt(11)) {
+            case 0, 1, 2 -> List.of("-j", target);
+            case 3 -> List.of("-s", host, "-g", target);
+            case 4 -> List.of("-j", rnd.nextBoolean() ? "RETURN" : "ACCEPT");
+            case 5 -> List.of("-s", host, "-j", "ACCEPT");
+            case 6 -> List.of("-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", "10.1.1.1");
+            case 7 -> List.of("-s", host, "-j", "SNAT", "--to-source", "10.2.2.2");
+            case 8 -> List.of("-j", "MASQUERADE");
+            case 9 -> List.of("-m", "comment", "--comment", "c" + rnd.nextInt(3), "-j", target);
+            default -> List.of("-d", host, "-j", "RETURN");
+        };
+    }
+
+    /** The reference: the command on a table built from scratch, checked whole. */
+    private static Ruleset fullRebuildCommand(Ruleset rs, String[] args) {
+        String[] argv = new String[args.length + 1];
+        argv[0] = "iptables";
+        System.arraycopy(args, 0, argv, 1, args.length);
+        Command cmd;
+        try {
+            cmd = new CommandLine(rs.family(), Extensions.standard(), argv, false, null).parse();
+        } catch (CommandLine.BadArgument | CommandLine.HelpRequested e) {
+            throw new IllegalStateException(e);
+        }
+        Executor.Result r = Executor.execute(cmd, rs, false);
+        if (r.changed()) {
+            Table before = rs.table(TableKind.NAT);
+            Table after = r.ruleset().table(TableKind.NAT);
+            if (after != before) {
+                TableChecks.check(rebuilt(after));
+            }
+        }
+        return r.ruleset();
+    }
+
+    /** The same ruleset with every list and counter made anew, nothing derived remembered. */
+    private static Ruleset rebuilt(Ruleset rs) {
+        Ruleset out = Ruleset.empty(rs.family());
+        for (Table t : rs.tables().reversed()) {
+            out = out.with(rebuilt(t));
+        }
+        return out.withGeneration(rs.generation());
+    }
+
+    private static Table rebuilt(Table t) {
+        List<Chain> builtins = new ArrayList<>();
+        for (Chain c : t.builtinChains()) {
+            builtins.add(new Chain(c.name(), c.policy(), c.policyCounters().copy(), copy(c.rules())));
+        }
+        List<Chain> users = new ArrayList<>();
+        for (Chain c : t.userChains().values()) {
+            users.add(Chain.user(c.name()).withRules(copy(c.rules())));
+        }
+        return Table.of(t.kind(), t.family(), builtins, users);
+    }
+
+    private static RuleList copy(RuleList l) {
+        List<Rule> rules = new ArrayList<>(l.size());
+        for (Rule r : l) {
+            rules.add(r.withCounters(r.counters().copy()));
+        }
+        return RuleList.of(rules);
+    }
+
+    private static String listing(Ruleset rs, String... args) {
+        String[] argv = new String[args.length + 3];
+        argv[0] = "iptables";
+        argv[1] = "-t";
+        argv[2] = "nat";
+        System.arraycopy(args, 0, argv, 3, args.length);
+        try {
+            Command cmd = new CommandLine(rs.family(), Extensions.standard(), argv, false, null).parse();
+            return Executor.execute(cmd, rs, true).stdout();
+        } catch (CommandLine.BadArgument | CommandLine.HelpRequested e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Packets counted by some rules and policies of the incremental side only: the next command must keep them. */
+    private static void countSomePackets(SplittableRandom rnd, Ruleset rs) {
+        for (Chain c : rs.table(TableKind.NAT).chains()) {
+            if (c.isBuiltin() && rnd.nextInt(4) == 0) {
+                c.policyCounters().add(1, 60);
+            }
+            for (Rule r : c.rules()) {
+                if (rnd.nextInt(5) == 0) {
+                    r.counters().add(1 + rnd.nextInt(3), 100);
+                }
+            }
+        }
+    }
+}
