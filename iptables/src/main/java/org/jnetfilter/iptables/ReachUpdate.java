@@ -90,12 +90,27 @@ final class ReachUpdate {
         if (unread[0] || changes.size() > MAX_CHANGED_CHAINS) {
             return false;
         }
+        if (previous.knownReach() == null && !allRead(previous)) {
+            // a table loaded from a state file for one command: its reach would be computed from every chain
+            // for this one change and forgotten with the table; the masks the state file keeps serve instead
+            return false;
+        }
         ReachUpdate u = new ReachUpdate(table, previous, reachOf(previous));
         for (Chain[] ch : changes) {
             String name = (ch[1] != null ? ch[1] : ch[0]).name();
             u.deltaByChain.put(name, new Delta(name, ch[0], ch[1]));
         }
         u.run();
+        return true;
+    }
+
+    /** Whether every chain's rules are in memory (stops at the first that is not). */
+    private static boolean allRead(Table t) {
+        for (Chain c : t.chains()) {
+            if (!c.rules().isRead()) {
+                return false;
+            }
+        }
         return true;
     }
 

@@ -39,12 +39,25 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     private static final class Chunk {
         final Rule[] slots;
         final AtomicInteger used;
+        /**
+         * Stays the same when the chunk is copied for a change of one of its rules: the text index of a
+         * list names chunks by key, so a copy needs no index change for the rules it kept.
+         */
+        final Object key;
         /** Text filter over the first {@code filter.covered} slots, made on first search. */
         volatile TextFilter filter;
 
         Chunk(Rule[] slots, int used) {
             this.slots = slots;
             this.used = new AtomicInteger(used);
+            this.key = this;
+        }
+
+        /** A copy of the chunk with key {@code key}, holding {@code slots}. */
+        Chunk(Rule[] slots, int used, Object key) {
+            this.slots = slots;
+            this.used = new AtomicInteger(used);
+            this.key = key;
         }
 
         /**
@@ -97,11 +110,17 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         final Chunk[] chunks;
         /** ends[k]: position after chunk k's last rule; the last chunk of a list ends at the list's size. */
         final int[] ends;
+        /** keys[k]: chunks[k].key, side by side so a key is found without touching the chunks. */
+        final Object[] keys;
         final AtomicInteger used;
 
         Spine(Chunk[] chunks, int[] ends, int used) {
             this.chunks = chunks;
             this.ends = ends;
+            this.keys = new Object[chunks.length];
+            for (int k = 0; k < used; k++) {
+                keys[k] = chunks[k].key;
+            }
             this.used = new AtomicInteger(used);
         }
     }
@@ -141,16 +160,28 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     private final RuleList parent;
     private final Edit edit;
     private final int lineage;
+    /** Made from rules read from a state file (by this list or one it was made from): searched without an index. */
+    private final boolean stateBacked;
     /** jumpTargets() and whether an unconditional verdict cut the walk, once known. */
     private volatile String[] jumps;
     private volatile boolean cut;
     /** Jump counts, once known. */
     private volatile Jumps jumpCounts;
+    /**
+     * Rule text to the key of the chunk holding it (an Object[] of keys when several do), once made; made
+     * from the parent's through {@link #indexKeys} (the chunks the change touched; {@link #indexSimple}: the
+     * change is the edit's one rule in one chunk), or from the rules when the chunks were repacked.
+     */
+    private volatile NameMap<Object> textIndex;
+    private Object[] indexKeys;
+    private boolean indexSimple;
+    private boolean indexRepacked;
 
     private RuleList(Body body, int size, RuleList parent, Edit edit) {
         this.body = body;
         this.size = size;
         this.unread = null;
+        this.stateBacked = parent != null && parent.stateBacked;
         this.parent = parent != null && parent.lineage < MAX_LINEAGE ? parent : null;
         this.edit = this.parent == null ? null : edit;
         this.lineage = this.parent == null ? 0 : parent.lineage + 1;
@@ -159,6 +190,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     private RuleList(Unread unread, int size, RuleList parent, Edit edit) {
         this.size = size;
         this.unread = unread;
+        this.stateBacked = true;
         this.parent = parent != null && parent.lineage < MAX_LINEAGE ? parent : null;
         this.edit = this.parent == null ? null : edit;
         this.lineage = this.parent == null ? 0 : parent.lineage + 1;
@@ -460,6 +492,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         if (count > 4 && newSize < count * (CHUNK / 4)) {
             // removals left the chunks a quarter full on average: repack (amortised over those removals)
             RuleList packed = new RuleList(build(next.toArray(new Rule[0]), newSize), newSize, this, e);
+            packed.indexRepacked = true;
             return packed;
         }
         return next;
@@ -483,8 +516,8 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             System.arraycopy(old, 0, slots, 0, local);
             slots[local] = rule;
             System.arraycopy(old, local, slots, local + 1, len - local);
-            return respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len + 1)}, new int[] {len + 1}, 1,
-                    b.uniform && k == b.count - 1, size + 1, e);
+            return indexed(respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len + 1, b.spine.keys[k])},
+                    new int[] {len + 1}, 1, b.uniform && k == b.count - 1, size + 1, e), true, b.spine.keys[k]);
         }
         // a full chunk splits in two halves
         Rule[] all = new Rule[CHUNK + 1];
@@ -496,8 +529,10 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         Rule[] second = new Rule[CHUNK];
         System.arraycopy(all, 0, first, 0, half);
         System.arraycopy(all, half, second, 0, all.length - half);
-        return respine(b, k, k + 1, new Chunk[] {new Chunk(first, half), new Chunk(second, all.length - half)},
-                new int[] {half, all.length - half}, 1, false, size + 1, e);
+        Chunk kept = new Chunk(first, half, b.spine.keys[k]);
+        Chunk split = new Chunk(second, all.length - half);
+        return indexed(respine(b, k, k + 1, new Chunk[] {kept, split}, new int[] {half, all.length - half}, 1, false,
+                size + 1, e), false, kept.key, split.key);
     }
 
     public RuleList appending(Rule rule) {
@@ -512,20 +547,21 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             slots[0] = rule;
             Chunk[] chunks = new Chunk[4];
             chunks[0] = new Chunk(slots, 1);
-            next = new RuleList(new Body(new Spine(chunks, new int[4], 1), 1, true), 1, this, e);
+            next = indexed(new RuleList(new Body(new Spine(chunks, new int[4], 1), 1, true), 1, this, e), true,
+                    chunks[0].key);
         } else {
             int last = b.count - 1;
             int lastLen = size - start(b, last);
             Chunk c = b.spine.chunks[last];
             if (lastLen < CHUNK && c.used.compareAndSet(lastLen, lastLen + 1)) {
                 c.slots[lastLen] = rule;
-                next = new RuleList(b, size + 1, this, e);
+                next = indexed(new RuleList(b, size + 1, this, e), true, c.key);
             } else if (lastLen < CHUNK) {
                 Rule[] slots = new Rule[CHUNK];
                 System.arraycopy(c.slots, 0, slots, 0, lastLen);
                 slots[lastLen] = rule;
-                next = respine(b, last, last + 1, new Chunk[] {new Chunk(slots, lastLen + 1)},
-                        new int[] {lastLen + 1}, 0, b.uniform, size + 1, e);
+                next = indexed(respine(b, last, last + 1, new Chunk[] {new Chunk(slots, lastLen + 1, c.key)},
+                        new int[] {lastLen + 1}, 0, b.uniform, size + 1, e), true, c.key);
             } else {
                 Rule[] slots = new Rule[CHUNK];
                 slots[0] = rule;
@@ -533,10 +569,13 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
                 Spine sp = b.spine;
                 if (b.count < sp.chunks.length && sp.used.compareAndSet(b.count, b.count + 1)) {
                     sp.chunks[b.count] = fresh;
+                    sp.keys[b.count] = fresh.key;
                     sp.ends[last] = size;
-                    next = new RuleList(new Body(sp, b.count + 1, b.uniform), size + 1, this, e);
+                    next = indexed(new RuleList(new Body(sp, b.count + 1, b.uniform), size + 1, this, e), true,
+                            fresh.key);
                 } else {
-                    next = respine(b, b.count, b.count, new Chunk[] {fresh}, new int[] {1}, 0, b.uniform, size + 1, e);
+                    next = indexed(respine(b, b.count, b.count, new Chunk[] {fresh}, new int[] {1}, 0, b.uniform,
+                            size + 1, e), true, fresh.key);
                 }
             }
         }
@@ -568,14 +607,15 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         Rule[] old = b.spine.chunks[k].slots;
         Edit e = new Edit(index, old[local], null);
         boolean uniform = b.uniform && k == b.count - 1;
+        Object key = b.spine.keys[k];
         if (len == 1) {
-            return respine(b, k, k + 1, new Chunk[0], new int[0], -1, uniform, size - 1, e);
+            return indexed(respine(b, k, k + 1, new Chunk[0], new int[0], -1, uniform, size - 1, e), true, key);
         }
         Rule[] slots = new Rule[CHUNK];
         System.arraycopy(old, 0, slots, 0, local);
         System.arraycopy(old, local + 1, slots, local, len - local - 1);
-        return respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len - 1)}, new int[] {len - 1}, -1, uniform,
-                size - 1, e);
+        return indexed(respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len - 1, key)}, new int[] {len - 1}, -1,
+                uniform, size - 1, e), true, key);
     }
 
     public RuleList replacing(int index, Rule rule) {
@@ -588,7 +628,9 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         System.arraycopy(b.spine.chunks[k].slots, 0, slots, 0, len);
         Edit e = new Edit(index, slots[index - s], rule);
         slots[index - s] = rule;
-        return respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len)}, new int[] {len}, 0, b.uniform, size, e);
+        Object key = b.spine.keys[k];
+        return indexed(respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len, key)}, new int[] {len}, 0, b.uniform,
+                size, e), true, key);
     }
 
     /**
@@ -658,16 +700,24 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return cut;
     }
 
+    /** Chains of this many rules are searched through a text index; shorter ones through the chunks' filters. */
+    static final int INDEXED_FROM = 2048;
+
     /**
-     * The position of the first rule whose save text equals {@code text}, or -1. Each chunk keeps a filter
-     * of its rules' text hashes, so the search reads the rules of the few chunks that may hold the text.
+     * The position of the first rule whose save text equals {@code text}, or -1. A long chain held in memory
+     * keeps an index from rule text to the chunks holding it, carried from list to list through each change
+     * (O(log n) a change); chains read from a state file for a command are searched chunk by chunk, each
+     * chunk's filter of text hashes skipping the chunks that cannot hold the text.
      */
     public int indexOfText(String text) {
         if (size == 0) {
             return -1;
         }
-        int hash = text.hashCode();
         Body b = body();
+        if (size >= INDEXED_FROM && (!stateBacked || textIndex != null || ancestorIndexed())) {
+            return indexOfTextByIndex(b, text);
+        }
+        int hash = text.hashCode();
         for (int k = 0; k < b.count; k++) {
             Chunk c = b.spine.chunks[k];
             int s = start(b, k);
@@ -683,6 +733,190 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             }
         }
         return -1;
+    }
+
+    private boolean ancestorIndexed() {
+        for (RuleList l = parent; l != null; l = l.parent) {
+            if (l.textIndex != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int indexOfTextByIndex(Body b, String text) {
+        Object v = textIndex().get(text);
+        if (v == null) {
+            return -1;
+        }
+        int best = -1;
+        for (Object key : v instanceof Object[] keys ? keys : new Object[] {v}) {
+            int k = chunkByKey(b, key);
+            if (k < 0) {
+                throw new IllegalStateException("text index names a chunk the list does not have");
+            }
+            int s = start(b, k);
+            int len = end(b, k) - s;
+            Rule[] slots = b.spine.chunks[k].slots;
+            for (int i = 0; i < len; i++) {
+                if (slots[i].text().equals(text)) {
+                    if (best < 0 || s + i < best) {
+                        best = s + i;
+                    }
+                    break;
+                }
+            }
+        }
+        return best;
+    }
+
+    private static int chunkByKey(Body b, Object key) {
+        Object[] keys = b.spine.keys;
+        for (int k = 0; k < b.count; k++) {
+            if (keys[k] == key) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** Notes which chunks a change touched, for the text index; returns {@code next}. */
+    private static RuleList indexed(RuleList next, boolean simple, Object... keys) {
+        if (!next.indexRepacked) {
+            next.indexSimple = simple;
+            next.indexKeys = keys;
+        }
+        return next;
+    }
+
+    private NameMap<Object> textIndex() {
+        NameMap<Object> x = textIndex;
+        if (x == null) {
+            x = parent != null && indexKeys != null && !indexRepacked ? deriveIndex(parent.textIndex()) : buildIndex();
+            textIndex = x;
+        }
+        return x;
+    }
+
+    private NameMap<Object> buildIndex() {
+        java.util.HashMap<String, Object> m = new java.util.HashMap<>();
+        Body b = body();
+        for (int k = 0; k < b.count; k++) {
+            Object key = b.spine.keys[k];
+            Rule[] slots = b.spine.chunks[k].slots;
+            int len = end(b, k) - start(b, k);
+            for (int i = 0; i < len; i++) {
+                m.merge(slots[i].text(), key, (had, add) -> withKey(had, key));
+            }
+        }
+        List<String> texts = new ArrayList<>(m.keySet());
+        java.util.Collections.sort(texts);
+        return NameMap.fromSorted(texts.size(), texts::get, i -> m.get(texts.get(i)));
+    }
+
+    /** This list's index from its parent's: the one rule the edit moved, or the touched chunks compared. */
+    private NameMap<Object> deriveIndex(NameMap<Object> idx) {
+        Body b = body();
+        if (indexSimple) {
+            Object key = indexKeys[0];
+            if (edit.removed != null) {
+                String t = edit.removed.text();
+                if (!chunkHolds(b, key, t)) {
+                    idx = withoutKey(idx, t, key);
+                }
+            }
+            if (edit.added != null) {
+                Object had = idx.get(edit.added.text());
+                Object now = withKey(had, key);
+                if (now != had) {
+                    idx = idx.put(edit.added.text(), now);
+                }
+            }
+            return idx;
+        }
+        Body pb = parent.body();
+        for (Object key : indexKeys) {
+            java.util.Set<String> before = texts(pb, parent.size, key);
+            java.util.Set<String> after = texts(b, size, key);
+            for (String t : before) {
+                if (!after.contains(t)) {
+                    idx = withoutKey(idx, t, key);
+                }
+            }
+            for (String t : after) {
+                if (!before.contains(t)) {
+                    Object had = idx.get(t);
+                    Object now = withKey(had, key);
+                    if (now != had) {
+                        idx = idx.put(t, now);
+                    }
+                }
+            }
+        }
+        return idx;
+    }
+
+    /** The texts in the chunk with {@code key} of the list of {@code listSize} rules whose body is {@code b}. */
+    private static java.util.Set<String> texts(Body b, int listSize, Object key) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        int k = chunkByKey(b, key);
+        if (k >= 0) {
+            int len = (k == b.count - 1 ? listSize : b.spine.ends[k]) - start(b, k);
+            for (int i = 0; i < len; i++) {
+                out.add(b.spine.chunks[k].slots[i].text());
+            }
+        }
+        return out;
+    }
+
+    private boolean chunkHolds(Body b, Object key, String text) {
+        int k = chunkByKey(b, key);
+        if (k < 0) {
+            return false;
+        }
+        int len = end(b, k) - start(b, k);
+        Rule[] slots = b.spine.chunks[k].slots;
+        for (int i = 0; i < len; i++) {
+            if (slots[i].text().equals(text)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Object withKey(Object had, Object key) {
+        if (had == null || had == key) {
+            return key;
+        }
+        if (had instanceof Object[] keys) {
+            for (Object o : keys) {
+                if (o == key) {
+                    return had;
+                }
+            }
+            Object[] more = Arrays.copyOf(keys, keys.length + 1);
+            more[keys.length] = key;
+            return more;
+        }
+        return new Object[] {had, key};
+    }
+
+    private static NameMap<Object> withoutKey(NameMap<Object> idx, String text, Object key) {
+        Object had = idx.get(text);
+        if (had == key) {
+            return idx.remove(text);
+        }
+        if (had instanceof Object[] keys && Arrays.asList(keys).contains(key)) {
+            Object[] fewer = new Object[keys.length - 1];
+            int n = 0;
+            for (Object o : keys) {
+                if (o != key) {
+                    fewer[n++] = o;
+                }
+            }
+            return idx.put(text, fewer.length == 1 ? fewer[0] : fewer);
+        }
+        return idx;
     }
 
     /**
