@@ -161,26 +161,17 @@ final class ReachUpdate {
                 }
             });
         }
+        // edges that went first, over the old graph; then those that came
         for (Delta d : deltaByChain.values()) {
             for (String t : d.removed) {
                 d.removedSoFar.add(t);
-                int m = ed.mask(d.name);
-                for (Hook h : HOOKS) {
-                    if ((m & h.bit()) != 0) {
-                        lose(t, h);
-                    }
-                }
+                carry(d.name, t, false);
             }
         }
         for (Delta d : deltaByChain.values()) {
             for (String t : d.added) {
                 d.addedSoFar.add(t);
-                int m = ed.mask(d.name);
-                for (Hook h : HOOKS) {
-                    if ((m & h.bit()) != 0) {
-                        gain(t, h);
-                    }
-                }
+                carry(d.name, t, true);
             }
             if (d.after == null) {
                 ed.remove(d.name);
@@ -189,6 +180,20 @@ final class ReachUpdate {
         findLoops();
         checkRules();
         table.knowReach(ed.done());
+    }
+
+    /** The hooks of {@code from} through its edge to {@code to}, which came ({@code came}) or went. */
+    private void carry(String from, String to, boolean came) {
+        int m = ed.mask(from);
+        for (Hook h : HOOKS) {
+            if ((m & h.bit()) != 0) {
+                if (came) {
+                    gain(to, h);
+                } else {
+                    lose(to, h);
+                }
+            }
+        }
     }
 
     /** One edge carrying {@code h} into {@code chain} went. */

@@ -498,17 +498,28 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return next;
     }
 
+    /** Where position {@code index} is: its chunk, that chunk's length and the offset in it. */
+    private record At(Body body, int chunk, int len, int local) {
+    }
+
+    private At at(int index) {
+        java.util.Objects.checkIndex(index, size);
+        Body b = body();
+        int k = chunkOf(b, index);
+        int s = start(b, k);
+        return new At(b, k, end(b, k) - s, index - s);
+    }
+
     /** A new list with {@code rule} inserted before position {@code index} (0-based; size() appends). */
     public RuleList inserting(int index, Rule rule) {
         if (index == size) {
             return appending(rule);
         }
-        java.util.Objects.checkIndex(index, size);
-        Body b = body();
-        int k = chunkOf(b, index);
-        int s = start(b, k);
-        int len = end(b, k) - s;
-        int local = index - s;
+        At at = at(index);
+        Body b = at.body;
+        int k = at.chunk;
+        int len = at.len;
+        int local = at.local;
         Rule[] old = b.spine.chunks[k].slots;
         Edit e = new Edit(index, null, rule);
         if (len < CHUNK) {
@@ -598,36 +609,32 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     }
 
     public RuleList removing(int index) {
-        java.util.Objects.checkIndex(index, size);
-        Body b = body();
-        int k = chunkOf(b, index);
-        int s = start(b, k);
-        int len = end(b, k) - s;
-        int local = index - s;
+        At at = at(index);
+        Body b = at.body;
+        int k = at.chunk;
         Rule[] old = b.spine.chunks[k].slots;
-        Edit e = new Edit(index, old[local], null);
+        Edit e = new Edit(index, old[at.local], null);
         boolean uniform = b.uniform && k == b.count - 1;
         Object key = b.spine.keys[k];
-        if (len == 1) {
+        if (at.len == 1) {
             return indexed(respine(b, k, k + 1, new Chunk[0], new int[0], -1, uniform, size - 1, e), true, key);
         }
         Rule[] slots = new Rule[CHUNK];
-        System.arraycopy(old, 0, slots, 0, local);
-        System.arraycopy(old, local + 1, slots, local, len - local - 1);
-        return indexed(respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len - 1, key)}, new int[] {len - 1}, -1,
+        System.arraycopy(old, 0, slots, 0, at.local);
+        System.arraycopy(old, at.local + 1, slots, at.local, at.len - at.local - 1);
+        return indexed(respine(b, k, k + 1, new Chunk[] {new Chunk(slots, at.len - 1, key)}, new int[] {at.len - 1}, -1,
                 uniform, size - 1, e), true, key);
     }
 
     public RuleList replacing(int index, Rule rule) {
-        java.util.Objects.checkIndex(index, size);
-        Body b = body();
-        int k = chunkOf(b, index);
-        int s = start(b, k);
-        int len = end(b, k) - s;
+        At at = at(index);
+        Body b = at.body;
+        int k = at.chunk;
+        int len = at.len;
         Rule[] slots = new Rule[CHUNK];
         System.arraycopy(b.spine.chunks[k].slots, 0, slots, 0, len);
-        Edit e = new Edit(index, slots[index - s], rule);
-        slots[index - s] = rule;
+        Edit e = new Edit(index, slots[at.local], rule);
+        slots[at.local] = rule;
         Object key = b.spine.keys[k];
         return indexed(respine(b, k, k + 1, new Chunk[] {new Chunk(slots, len, key)}, new int[] {len}, 0, b.uniform,
                 size, e), true, key);
@@ -648,36 +655,32 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             jumps = u.jumps();
             return jumps;
         }
-        // distinct targets in first-seen order; chains jump to few chains, so a linear scan beats a set
-        // until there are many (a restore computes this for every chain of a Kubernetes node)
+        DistinctTargets d = new DistinctTargets();
+        cut = forEachWalkedJump(d) >= 0;
+        jumps = d.count == d.found.length ? d.found : Arrays.copyOf(d.found, d.count);
+        return jumps;
+    }
+
+    /**
+     * Distinct targets in first-seen order; chains jump to few chains, so a linear scan beats a set until
+     * there are many (a restore computes this for every chain of a Kubernetes node).
+     */
+    private static final class DistinctTargets implements Consumer<String> {
         String[] found = NO_JUMPS;
-        int count = 0;
-        java.util.Set<String> many = null;
-                boolean stopped = false;
-        for (int i = 0; i < size; i++) {
-            Rule r = get(i);
-            if (r.isUnconditionalVerdict()) {
-                stopped = true;
-                break;
-            }
-            String t = r.jumpChain();
-            if (t == null) {
-                continue;
-            }
+        int count;
+        java.util.Set<String> many;
+
+        @Override
+        public void accept(String t) {
             if (many != null) {
                 if (!many.add(t)) {
-                    continue;
+                    return;
                 }
             } else {
-                boolean seen = false;
                 for (int k = 0; k < count; k++) {
                     if (found[k].equals(t)) {
-                        seen = true;
-                        break;
+                        return;
                     }
-                }
-                if (seen) {
-                    continue;
                 }
                 if (count == 32) {
                     many = new java.util.HashSet<>(Arrays.asList(found).subList(0, count));
@@ -689,9 +692,24 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             }
             found[count++] = t;
         }
-        cut = stopped;
-        jumps = count == found.length ? found : Arrays.copyOf(found, count);
-        return jumps;
+    }
+
+    /**
+     * Calls {@code action} with the jump or goto target of each rule before the first unconditional verdict
+     * (the rules the kernel walks); returns that verdict's position, or -1.
+     */
+    private int forEachWalkedJump(Consumer<String> action) {
+        for (int i = 0; i < size; i++) {
+            Rule r = get(i);
+            if (r.isUnconditionalVerdict()) {
+                return i;
+            }
+            String t = r.jumpChain();
+            if (t != null) {
+                action.accept(t);
+            }
+        }
+        return -1;
     }
 
     /** Whether an unconditional verdict among these rules ends the kernel's walk through them. */
@@ -826,11 +844,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
                 }
             }
             if (edit.added != null) {
-                Object had = idx.get(edit.added.text());
-                Object now = withKey(had, key);
-                if (now != had) {
-                    idx = idx.put(edit.added.text(), now);
-                }
+                idx = withKey(idx, edit.added.text(), key);
             }
             return idx;
         }
@@ -845,11 +859,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             }
             for (String t : after) {
                 if (!before.contains(t)) {
-                    Object had = idx.get(t);
-                    Object now = withKey(had, key);
-                    if (now != had) {
-                        idx = idx.put(t, now);
-                    }
+                    idx = withKey(idx, t, key);
                 }
             }
         }
@@ -901,6 +911,12 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return new Object[] {had, key};
     }
 
+    private static NameMap<Object> withKey(NameMap<Object> idx, String text, Object key) {
+        Object had = idx.get(text);
+        Object now = withKey(had, key);
+        return now == had ? idx : idx.put(text, now);
+    }
+
     private static NameMap<Object> withoutKey(NameMap<Object> idx, String text, Object key) {
         Object had = idx.get(text);
         if (had == key) {
@@ -941,18 +957,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
 
     private Jumps countJumps() {
         java.util.HashMap<String, Integer> m = new java.util.HashMap<>();
-        int cutAt = -1;
-        for (int i = 0; i < size; i++) {
-            Rule r = get(i);
-            if (r.isUnconditionalVerdict()) {
-                cutAt = i;
-                break;
-            }
-            String t = r.jumpChain();
-            if (t != null) {
-                m.merge(t, 1, Integer::sum);
-            }
-        }
+        int cutAt = forEachWalkedJump(t -> m.merge(t, 1, Integer::sum));
         List<String> names = new ArrayList<>(m.keySet());
         java.util.Collections.sort(names);
         return new Jumps(cutAt, NameMap.fromSorted(names.size(), names::get, k -> m.get(names.get(k))));
