@@ -434,9 +434,9 @@ class TableWalkTest {
     @Test
     void anExtensionWithoutPacketSemanticsSaysSo() {
         Table t = filter(builtin("INPUT", "ACCEPT",
-                rule(verdict("ACCEPT"), match(ANY, "osf", "--genre", "Linux", "--log", "1"))));
+                rule(verdict("ACCEPT"), match(ANY, "bpf", "--bytecode", "2,32 0 0 4294963232,22 0 0 0"))));
         assertThatThrownBy(() -> walk(t, SSH_SYN)).isInstanceOf(UnsupportedOperationException.class)
-                .hasMessageStartingWith("no packet semantics yet: osf --log");
+                .hasMessageStartingWith("no packet semantics yet: bpf ancillary load SKF_AD_RXHASH");
     }
 
     @Test

@@ -20,14 +20,19 @@ import org.jnetfilter.core.rules.Protocols;
  * <p>Packet semantics, nf_osf_match with the fingerprint list empty: Linux keeps the fingerprints in one list for
  * the whole machine, filled only by {@code nfnl_osf} (the {@code nfnl_osf -f pf.os} tool), and with no fingerprint
  * loaded no packet matches, {@code !} or not (the kernel never reads NF_OSF_INVERT; checked on Linux 6.18). This
- * model loads no fingerprints, so the match is always false. With {@code --log} the kernel also logs "Remote OS is
- * not known: ..." for every TCP SYN it sees; that log line is not modelled, so a rule with {@code --log} is
- * refused when a packet reaches it. Packet thread; allocates nothing.
+ * model loads no fingerprints, so the match is always false. With {@code --log} (any level) every TCP SYN the
+ * match sees is logged through nf_log_packet's default logger: level 5, flags 0x0f (TCP sequence, TCP and IP
+ * options, UID), the prefix {@code "Remote OS is not known: SRC:SPT -> DST:DPT\n"} (one record over two lines in
+ * dmesg; checked on Linux 6.18). Packet thread; allocates only to format a log line.
  */
 public final class OsfMatch extends MatchExtension {
     static final OptionSpec GENRE = OptionSpec.withArg("genre");
     static final OptionSpec TTL = OptionSpec.withArg("ttl");
     static final OptionSpec LOG = OptionSpec.withArg("log");
+
+    // Linux: nf_log_syslog's default_loginfo: LOGLEVEL_NOTICE, NF_LOG_DEFAULT_MASK
+    static final int DEFAULT_LOG_LEVEL = 5;
+    static final int DEFAULT_LOG_FLAGS = 0x0f;
 
     // Linux: MAXGENRELEN = 32
     static final int MAX_GENRE = 31;
@@ -41,11 +46,28 @@ public final class OsfMatch extends MatchExtension {
         @Override
         public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
             if (log >= 0) {
-                throw new UnsupportedOperationException("no packet semantics yet: osf --log (the kernel's \"Remote OS "
-                        + "is not known\" log line for each SYN is not modelled)");
+                logUnknown(pkt);
             }
             // Linux: nf_osf_fingers is empty until nfnl_osf loads fingerprints, and INVERT is never read
             return false;
+        }
+
+        /**
+         * nf_osf_match's "Remote OS is not known" for a SYN (nf_osf_hdr_ctx_init gives up on a TCP header cut short
+         * and on anything but a SYN).
+         */
+        private static void logUnknown(org.jnetfilter.core.netfilter.PacketContext pkt) {
+            org.jnetfilter.core.netfilter.LogSink sink = pkt.logSink();
+            int tcp = (pkt.networkU8(0) & 0x0F) << 2;
+            if (sink == org.jnetfilter.core.netfilter.LogSink.NONE || tcp + 20 > pkt.length()
+                    || (pkt.networkU8(tcp + 13) & 0x02) == 0) {
+                return;
+            }
+            String prefix = "Remote OS is not known: " + org.jnetfilter.core.rules.AddressText.ipv4((int) pkt.sourceLo())
+                    + ":" + pkt.networkU16(tcp) + " -> "
+                    + org.jnetfilter.core.rules.AddressText.ipv4((int) pkt.destinationLo()) + ":"
+                    + pkt.networkU16(tcp + 2) + "\n";
+            sink.log(DEFAULT_LOG_LEVEL, org.jnetfilter.core.reply.LogLine.format(pkt, prefix, DEFAULT_LOG_FLAGS));
         }
 
         @Override
