@@ -1,5 +1,6 @@
 package org.jnetfilter.bench;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,7 +19,7 @@ import org.jnetfilter.iptables.SaveFiles;
 
 /**
  * The figures of issue 5 beside JMH's: memory per rule (rules, and the classifier beside them, from
- * the heap after full collections), CPU time per packet of both walks (thread CPU time, which a
+ * the heap after full collections; the scenario's packets, measured as a copy of them, not counted), CPU time per packet of both walks (thread CPU time, which a
  * machine shared with other work inflates less than JMH's wall-clock time), compile time of a chain
  * from scratch and of a one-rule change (copy-on-write), and a check that both walks give every
  * packet the same verdict. Prints tab-separated lines {@code name key value} for
@@ -51,9 +52,16 @@ public final class ClassifyFigures {
                     r.spec();
                 }
             }
-            long rules = used() - before;
+            // the packets are no part of the rules: their bytes, measured as those of a copy, come off
+            long withPackets = used() - before;
+            MemorySegment[] copy = copyOf(s.packets);
+            long withTwoCopies = used() - before;
+            long rules = withPackets - (withTwoCopies - withPackets);
+            histogram(name + " rules");
             ClassifiedWalk.prepare(s.table);
-            long classifier = used() - before - rules;
+            long classifier = used() - before - withTwoCopies;
+            java.lang.ref.Reference.reachabilityFence(copy);
+            histogram(name + " rules and classifier");
             PacketContext b = new PacketContext().random(new SplittableRandom(3));
             int mismatches = 0;
             for (int i = 0; i < s.packets.length; i++) {
@@ -154,6 +162,32 @@ public final class ClassifyFigures {
         System.out.printf("chain%d\tupdateUs\t%.1f%n", n, median(update) / 1e3);
         System.out.printf("chain%d\truleListUpdateUs\t%.1f%n", n, median(listUpdate) / 1e3);
         System.out.printf("chain%d\tclassifierBytesPerRule\t%d%n", n, base.footprintBytes() / n);
+    }
+
+    /** A deep copy of the packets: the same objects and bytes as theirs. */
+    static MemorySegment[] copyOf(MemorySegment[] packets) {
+        MemorySegment[] copy = new MemorySegment[packets.length];
+        for (int i = 0; i < packets.length; i++) {
+            copy[i] = MemorySegment.ofArray(packets[i].toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+        return copy;
+    }
+
+    /** With -Djnf.bench.histogram=N: the N classes of the heap with the most bytes, to standard error. */
+    static void histogram(String title) throws Exception {
+        int top = Integer.getInteger("jnf.bench.histogram", 0);
+        if (top <= 0) {
+            return;
+        }
+        var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        String text = (String) server.invoke(new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+                "gcClassHistogram", new Object[] {new String[0]}, new String[] {String[].class.getName()});
+        String[] lines = text.split("\n");
+        System.err.println("---- heap histogram: " + title);
+        for (int i = 0; i < Math.min(lines.length, top + 2); i++) {
+            System.err.println(lines[i]);
+        }
+        System.err.println(lines[lines.length - 1]);
     }
 
     static long median(long[] v) {

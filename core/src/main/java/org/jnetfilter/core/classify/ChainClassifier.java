@@ -48,13 +48,15 @@ final class ChainClassifier {
      */
     static final int COLLISION_LIMIT = 32;
     /**
-     * Chains up to this size get one table that hashes nothing: a lookup is then one scan of their
-     * entries in order, cheaper than hashing for several tables (a Kubernetes node has tens of
-     * thousands of two- and three-rule chains).
+     * Chains up to this size are no hash tables but their entries in order: a lookup is one scan of
+     * them, cheaper than hashing for several tables, and the chain costs its entries and two arrays (a
+     * Kubernetes node has tens of thousands of two- and three-rule chains: tables for each were a third
+     * of its classifiers' memory). A change compiles them again.
      */
     static final int SMALL_CHAIN = 8;
     /** Changes beyond this many rules, or an eighth of the chain, recompile instead. */
     static final int MAX_DELTA = 4096;
+    private static final TupleTable[] NO_TABLES = new TupleTable[0];
 
     private final Family family;
     /** The rules, in chain order (for diffs against the next generation). */
@@ -62,12 +64,15 @@ final class ChainClassifier {
     /** The order key of each rule. */
     final long[] keys;
     final TupleTable[] tables;
+    /** A small chain's entries in order of their keys (and no tables); null for a chain in tables. */
+    private final Entry[] scan;
 
-    private ChainClassifier(Family family, Rule[] rules, long[] keys, TupleTable[] tables) {
+    private ChainClassifier(Family family, Rule[] rules, long[] keys, TupleTable[] tables, Entry[] scan) {
         this.family = family;
         this.rules = rules;
         this.keys = keys;
         this.tables = tables;
+        this.scan = scan;
     }
 
     int size() {
@@ -85,6 +90,15 @@ final class ChainClassifier {
 
     /** The matching entry with the least order key above {@code after}, or null. */
     Entry next(PacketKey k, long mark, long after) {
+        Entry[] entries = scan;
+        if (entries != null) {
+            for (Entry e : entries) {
+                if (e.key > after && e.matches(k, mark)) {
+                    return e;
+                }
+            }
+            return null;
+        }
         Entry best = null;
         long bound = Long.MAX_VALUE;
         for (TupleTable t : tables) {
@@ -108,16 +122,22 @@ final class ChainClassifier {
         int n = list.size();
         Rule[] rules = list.toArray(new Rule[0]);
         long[] keys = new long[n];
-        Placement p = new Placement(family, n <= SMALL_CHAIN
-                ? List.of(TupleTable.empty(new TupleTable.Tuple(family, 0, 0, false, false, false, false, false)))
-                : List.of());
+        if (n <= SMALL_CHAIN) {
+            List<Entry> entries = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                keys[i] = (i + 1) * GAP;
+                entries.addAll(Arrays.asList(RuleShape.entries(rules[i], keys[i])));
+            }
+            return new ChainClassifier(family, rules, keys, NO_TABLES, entries.toArray(new Entry[0]));
+        }
+        Placement p = new Placement(family, List.of());
         for (int i = 0; i < n; i++) {
             keys[i] = (i + 1) * GAP;
             for (Entry e : RuleShape.entries(rules[i], keys[i])) {
                 p.place(e);
             }
         }
-        return new ChainClassifier(family, rules, keys, p.done());
+        return new ChainClassifier(family, rules, keys, p.done(), null);
     }
 
     /**
@@ -140,7 +160,7 @@ final class ChainClassifier {
         if (removed == 0 && added == 0) {
             return this;
         }
-        if (removed + added > Math.max(64, Math.min(MAX_DELTA, n / 8))) {
+        if (scan != null || n <= SMALL_CHAIN || removed + added > Math.max(64, Math.min(MAX_DELTA, n / 8))) {
             return compile(list, family);
         }
         long lo = head > 0 ? keys[head - 1] : 0;
@@ -169,7 +189,7 @@ final class ChainClassifier {
                 p.place(e);
             }
         }
-        return new ChainClassifier(family, newRules, newKeys, p.done());
+        return new ChainClassifier(family, newRules, newKeys, p.done(), null);
     }
 
     /** Bytes held by this classifier: entries, tables, rule and key arrays (not the rules themselves). */
@@ -182,8 +202,16 @@ final class ChainClassifier {
         for (TupleTable t : tables) {
             t.forEachEntry(e -> seen.put(e, Boolean.TRUE));
         }
-        // an Entry: header, 11 longs/ints of fields rounded, 6 references
-        b += seen.size() * 160L;
+        if (scan != null) {
+            b += 16 + scan.length * 4L;
+            for (Entry e : scan) {
+                seen.put(e, Boolean.TRUE);
+            }
+        }
+        // an Entry: 112 bytes (see its layout note), and its IPv6 high halves when it has them
+        for (Entry e : seen.keySet()) {
+            b += e.wide == null ? 112 : 112 + 48;
+        }
         return b;
     }
 

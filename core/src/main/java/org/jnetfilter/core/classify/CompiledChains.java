@@ -117,7 +117,11 @@ final class CompiledChains {
         }
         c = previous != null ? previous.derive(list) : ChainClassifier.compile(list, family);
         BY_RULES.put(new ListKey(list), c);
-        LAST_BY_NAME.put(lineage, new WeakReference<>(c));
+        if (list.size() > ChainClassifier.SMALL_CHAIN) {
+            // a small chain is compiled again on change anyway: no lineage to remember (tens of thousands
+            // of them on a Kubernetes node)
+            LAST_BY_NAME.put(lineage, new WeakReference<>(c));
+        }
         return c;
     }
 

@@ -20,27 +20,30 @@ import org.jnetfilter.core.rules.Rule;
 final class Entry {
     static final int ANY_PROTOCOL = -1;
 
+    /*
+     * Layout: 112 bytes (it was 160). IPv4 entries, nearly all of them, leave the high halves of the
+     * addresses in no field ({@link Wide} is null), marks are 32 bits as skb->mark, prefix lengths a byte.
+     */
+
     final Rule rule;
     /** Order in the chain: keys grow with the rule's position, with gaps for insertions. */
     final long key;
     final boolean exact;
 
-    final long srcHi;
     final long srcLo;
-    final long srcMaskHi;
     final long srcMaskLo;
-    final long dstHi;
     final long dstLo;
-    final long dstMaskHi;
     final long dstMaskLo;
+    /** The high 64 bits of IPv6 addresses and masks; null when all are 0 (IPv4, and IPv6 any). */
+    final Wide wide;
     /** ANY_PROTOCOL or the protocol the rule requires. */
-    final int protocol;
+    final short protocol;
     final int sportLo;
     final int sportHi;
     final int dportLo;
     final int dportHi;
-    final long markValue;
-    final long markMask;
+    final int markValue;
+    final int markMask;
     /** Conntrack states (the conntrack match's bits), 0 for any. */
     final int ctStates;
     /** States (the state match's bits), 0 for any. */
@@ -51,11 +54,15 @@ final class Entry {
     final String out;
     final boolean outPrefix;
 
-    /** The tuple: how much of the entry a hash table may hash (prefix lengths; exact fields). */
-    final int srcLen;
-    final int dstLen;
+    /** The tuple: how much of the entry a hash table may hash (prefix lengths 0-128, unsigned bytes). */
+    private final byte srcLen;
+    private final byte dstLen;
 
     volatile JumpSite site;
+
+    /** High halves of IPv6 addresses and masks, network order as {@link org.jnetfilter.core.rules.IpNet}. */
+    record Wide(long srcHi, long srcMaskHi, long dstHi, long dstMaskHi) {
+    }
 
     /**
      * Where a jump of this rule went in a table generation: the chain and its classifier. The table is
@@ -69,40 +76,62 @@ final class Entry {
           long dstHi, long dstLo, long dstMaskHi, long dstMaskLo, int dstLen, int protocol, int sportLo, int sportHi,
           int dportLo, int dportHi, long markValue, long markMask, int ctStates, int states, String in,
           boolean inPrefix, String out, boolean outPrefix) {
-        this.ctStates = ctStates;
-        this.states = states;
+        this(rule, key, exact, srcLo, srcMaskLo, srcLen, dstLo, dstMaskLo, dstLen,
+                (srcHi | srcMaskHi | dstHi | dstMaskHi) == 0 ? null : new Wide(srcHi, srcMaskHi, dstHi, dstMaskHi),
+                protocol, sportLo, sportHi, dportLo, dportHi, (int) markValue, (int) markMask, ctStates, states, in,
+                inPrefix, out, outPrefix);
+    }
+
+    private Entry(Rule rule, long key, boolean exact, long srcLo, long srcMaskLo, int srcLen, long dstLo,
+                  long dstMaskLo, int dstLen, Wide wide, int protocol, int sportLo, int sportHi, int dportLo,
+                  int dportHi, int markValue, int markMask, int ctStates, int states, String in, boolean inPrefix,
+                  String out, boolean outPrefix) {
         this.rule = rule;
         this.key = key;
         this.exact = exact;
-        this.srcHi = srcHi;
         this.srcLo = srcLo;
-        this.srcMaskHi = srcMaskHi;
         this.srcMaskLo = srcMaskLo;
-        this.srcLen = srcLen;
-        this.dstHi = dstHi;
+        this.srcLen = (byte) srcLen;
         this.dstLo = dstLo;
-        this.dstMaskHi = dstMaskHi;
         this.dstMaskLo = dstMaskLo;
-        this.dstLen = dstLen;
-        this.protocol = protocol;
+        this.dstLen = (byte) dstLen;
+        this.wide = wide;
+        this.protocol = (short) protocol;
         this.sportLo = sportLo;
         this.sportHi = sportHi;
         this.dportLo = dportLo;
         this.dportHi = dportHi;
         this.markValue = markValue;
         this.markMask = markMask;
+        this.ctStates = ctStates;
+        this.states = states;
         this.in = in;
         this.inPrefix = inPrefix;
         this.out = out;
         this.outPrefix = outPrefix;
     }
 
+    int srcLen() {
+        return srcLen & 0xFF;
+    }
+
+    int dstLen() {
+        return dstLen & 0xFF;
+    }
+
+    long srcHi() {
+        return wide == null ? 0 : wide.srcHi;
+    }
+
+    long dstHi() {
+        return wide == null ? 0 : wide.dstHi;
+    }
+
     /** The same entry at another order key (a rule that moved in its chain). */
     Entry at(long newKey) {
-        return new Entry(rule, newKey, exact, srcHi, srcLo, srcMaskHi, srcMaskLo, srcLen, dstHi, dstLo, dstMaskHi,
-                dstMaskLo, dstLen, protocol, sportLo, sportHi, dportLo, dportHi, markValue, markMask, ctStates, states,
-                in, inPrefix,
-                out, outPrefix);
+        return new Entry(rule, newKey, exact, srcLo, srcMaskLo, srcLen(), dstLo, dstMaskLo, dstLen(), wide, protocol,
+                sportLo, sportHi, dportLo, dportHi, markValue, markMask, ctStates, states, in, inPrefix, out,
+                outPrefix);
     }
 
     boolean sportExact() {
@@ -125,12 +154,11 @@ final class Entry {
     boolean matches(PacketKey k, long mark) {
         return (k.dstLo & dstMaskLo) == dstLo
                 && (k.srcLo & srcMaskLo) == srcLo
-                && (k.dstHi & dstMaskHi) == dstHi
-                && (k.srcHi & srcMaskHi) == srcHi
+                && (wide == null || (k.dstHi & wide.dstMaskHi) == wide.dstHi && (k.srcHi & wide.srcMaskHi) == wide.srcHi)
                 && (protocol == ANY_PROTOCOL || protocol == k.protocol)
                 && k.dport >= dportLo && k.dport <= dportHi
                 && k.sport >= sportLo && k.sport <= sportHi
-                && (mark & markMask) == markValue
+                && ((int) mark & markMask) == markValue
                 && (ctStates == 0 || (k.ctState & ctStates) != 0)
                 && (states == 0 || (k.state & states) != 0)
                 && (in == null || device(in, inPrefix, k.in))

@@ -65,13 +65,13 @@ final class TupleTable {
                  boolean out) {
 
         static Tuple of(Entry e, Family family) {
-            return new Tuple(family, e.srcLen, e.dstLen, e.protocol != Entry.ANY_PROTOCOL, e.sportExact(),
+            return new Tuple(family, e.srcLen(), e.dstLen(), e.protocol != Entry.ANY_PROTOCOL, e.sportExact(),
                     e.dportExact(), e.inExact(), e.outExact());
         }
 
         /** Whether {@code e} can be hashed on this tuple: it is at least as specific in every field. */
         boolean fits(Entry e) {
-            return srcLen <= e.srcLen && dstLen <= e.dstLen && (!protocol || e.protocol != Entry.ANY_PROTOCOL)
+            return srcLen <= e.srcLen() && dstLen <= e.dstLen() && (!protocol || e.protocol != Entry.ANY_PROTOCOL)
                     && (!sport || e.sportExact()) && (!dport || e.dportExact()) && (!in || e.inExact())
                     && (!out || e.outExact());
         }
@@ -152,7 +152,7 @@ final class TupleTable {
     }
 
     long hashOf(Entry e) {
-        return hash(e.srcHi, e.srcLo, e.dstHi, e.dstLo, e.protocol, e.sportLo, e.dportLo,
+        return hash(e.srcHi(), e.srcLo, e.dstHi(), e.dstLo, e.protocol, e.sportLo, e.dportLo,
                 e.in == null ? 0 : e.in.hashCode(), e.out == null ? 0 : e.out.hashCode());
     }
 

@@ -32,6 +32,15 @@ public interface ExtensionData {
     }
 
     /**
+     * Whether rules may share one instance of these options: a plain value, with no state of its own (a
+     * counter, a remembered address, a rate bucket) and nothing the kernel keeps per rule. Rules repeat
+     * such options by the thousand (comments, ports, marks): shared, they are held once.
+     */
+    default boolean shareable() {
+        return false;
+    }
+
+    /**
      * The extension name printed in the save form ({@code -m NAME}, {@code -j NAME}); an alias such as
      * NOTRACK prints the real extension it stands for. Null: the extension's own name.
      */

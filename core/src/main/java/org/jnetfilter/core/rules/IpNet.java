@@ -6,12 +6,18 @@ package org.jnetfilter.core.rules;
  * as iptables stores it ({@code -s 10.11.12.13/8} saves as {@code 10.0.0.0/8}).
  */
 public record IpNet(Family family, long hi, long lo, long maskHi, long maskLo) {
+    private static final IpNet ANY_IPV4 = new IpNet(Family.IPV4, 0, 0, 0, 0);
+    private static final IpNet ANY_IPV6 = new IpNet(Family.IPV6, 0, 0, 0, 0);
 
+    /** Every address of a family (one shared value: most rules have no -s or no -d). */
     public static IpNet any(Family family) {
-        return new IpNet(family, 0, 0, 0, 0);
+        return family == Family.IPV4 ? ANY_IPV4 : ANY_IPV6;
     }
 
     public static IpNet of(Family family, long hi, long lo, long maskHi, long maskLo) {
+        if (maskHi == 0 && maskLo == 0) {
+            return any(family);
+        }
         return new IpNet(family, hi & maskHi, lo & maskLo, maskHi, maskLo);
     }
 

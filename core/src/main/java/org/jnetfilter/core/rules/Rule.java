@@ -76,6 +76,10 @@ public final class Rule {
         String t = text;
         if (t == null) {
             t = RuleText.save(spec);
+            // a restore line is usually the save text already: keep one copy
+            if (source != null && t.equals(source)) {
+                t = source;
+            }
             text = t;
         }
         return t;

@@ -20,6 +20,11 @@ public sealed interface Target {
     record Verdict(Kind kind) implements Target {
         public enum Kind { ACCEPT, DROP, QUEUE, RETURN }
 
+        static final Verdict ACCEPT = new Verdict(Kind.ACCEPT);
+        static final Verdict DROP = new Verdict(Kind.DROP);
+        static final Verdict QUEUE = new Verdict(Kind.QUEUE);
+        static final Verdict RETURN = new Verdict(Kind.RETURN);
+
         public String name() {
             return kind.name();
         }
@@ -40,12 +45,13 @@ public sealed interface Target {
         }
     }
 
+    /** The verdict of that name (one shared instance each), or null. */
     static Verdict verdictOrNull(String name) {
         return switch (name) {
-            case "ACCEPT" -> new Verdict(Verdict.Kind.ACCEPT);
-            case "DROP" -> new Verdict(Verdict.Kind.DROP);
-            case "QUEUE" -> new Verdict(Verdict.Kind.QUEUE);
-            case "RETURN" -> new Verdict(Verdict.Kind.RETURN);
+            case "ACCEPT" -> Verdict.ACCEPT;
+            case "DROP" -> Verdict.DROP;
+            case "QUEUE" -> Verdict.QUEUE;
+            case "RETURN" -> Verdict.RETURN;
             default -> null;
         };
     }

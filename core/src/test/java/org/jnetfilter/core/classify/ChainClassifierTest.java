@@ -99,11 +99,11 @@ class ChainClassifierTest {
         Entry notIndexed = RuleShape.entries(after, 1)[0];
 
         assertThat(indexed.dportLo).isEqualTo(22);
-        assertThat(indexed.markMask).isEqualTo(0xFFFFFFFFL);
+        assertThat(indexed.markMask).isEqualTo(0xFFFFFFFF);
         assertThat(indexed.exact).isFalse();
         assertThat(notIndexed.dportLo).isEqualTo(Integer.MIN_VALUE);
         assertThat(notIndexed.markMask).isZero();
-        assertThat(notIndexed.protocol).isEqualTo(Protocols.TCP);
+        assertThat((int) notIndexed.protocol).isEqualTo(Protocols.TCP);
     }
 
     @Test

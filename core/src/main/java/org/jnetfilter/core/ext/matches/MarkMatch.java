@@ -19,6 +19,11 @@ public final class MarkMatch extends MatchExtension {
 
     public record Data(long mark, long mask, boolean inverted) implements ExtensionData {
         @Override
+        public boolean shareable() {
+            return true;
+        }
+
+        @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --mark " : " --mark ");
             appendMarkMask(out, mark, mask);

@@ -45,6 +45,11 @@ public final class MultiportMatch extends MatchExtension {
     public record Data(int flags, boolean inverted, List<Integer> ports, List<Boolean> rangeStart)
             implements ExtensionData {
         @Override
+        public boolean shareable() {
+            return true;
+        }
+
+        @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --" : " --").append(SAVE_OPTION[flags]).append(' ');
             appendPorts(out, false, null);

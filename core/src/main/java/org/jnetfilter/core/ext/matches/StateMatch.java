@@ -26,6 +26,11 @@ public final class StateMatch extends MatchExtension {
     /** @param stateMask XT_STATE_* bits */
     public record Data(int stateMask, boolean inverted) implements ExtensionData {
         @Override
+        public boolean shareable() {
+            return true;
+        }
+
+        @Override
         public void save(StringBuilder out, IpSpec ip) {
             out.append(inverted ? " ! --state " : " --state ").append(text());
         }

@@ -47,6 +47,11 @@ public final class TcpMatch extends MatchExtension {
     public record Data(PortRange sport, PortRange dport, int option, boolean optionInverted,
                        int flagMask, int flagComp, boolean flagsInverted) implements ExtensionData {
         @Override
+        public boolean shareable() {
+            return true;
+        }
+
+        @Override
         public void save(StringBuilder out, IpSpec ip) {
             sport.save(out, "sport");
             dport.save(out, "dport");

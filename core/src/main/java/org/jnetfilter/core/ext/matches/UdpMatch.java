@@ -25,6 +25,11 @@ public final class UdpMatch extends MatchExtension {
 
     public record Data(PortRange sport, PortRange dport) implements ExtensionData {
         @Override
+        public boolean shareable() {
+            return true;
+        }
+
+        @Override
         public void save(StringBuilder out, IpSpec ip) {
             sport.save(out, "sport");
             dport.save(out, "dport");
