@@ -5,6 +5,9 @@
 # new connection at kubegen.py 20000 (160k rules); ClassBench acl1/fw1/ipc1 10k with their traces; 100k
 # generated rules. The kernel's figures for the first are in ../shared/bench/README.md.
 # Usage: bench/classify-bench.sh [JMH_OPTIONS...]   (default: -f 1 -wi 2 -i 3 -w 1s -r 2s: brief)
+#        bench/classify-bench.sh memory     the memory table alone: bytes per rule at kubegen 1k-20k services,
+#        ClassBench 10k, 50k host rules and 100k generated, beside the kernel's (root: iptables-legacy-restore
+#        in a network namespace; its table size from IPT_SO_GET_INFO plus 16 bytes of counters per rule and CPU)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$root/../shared/bench"
@@ -21,6 +24,34 @@ for s in acl1 fw1 ipc1; do
   ln -s "$shared/classbench/${s}_10k_trace" "$work/${s}_trace"
 done
 python3 "$shared/kubegen.py" 20000 > "$work/kube20k.save"
+
+if [ "${1:-}" = memory ]; then
+  for n in 1000 5000 10000; do python3 "$shared/kubegen.py" "$n" > "$work/kube$((n / 1000))k.save"; done
+  for s in host50k gen100k; do
+    "$java" -cp "$cp" org.jnetfilter.bench.ClassifyFigures save "$s" > "$work/$s.save"
+  done
+  echo "memory per rule (bytes; jnetfilter: heap after full collections, rules parsed, classifiers compiled)"
+  printf '%-9s %8s %12s %12s %10s %16s\n' workload rules "jnf rules" "classifier" "jnf total" "kernel (legacy)"
+  ns="jnf-classify-mem-$$"
+  for s in kube1k kube5k kube10k kube20k acl1 fw1 ipc1 host50k gen100k; do
+    "$java" -Xmx4g -XX:+UseSerialGC -Djnf.bench.memoryOnly=true -Djnf.bench.dir="$work" -cp "$cp" \
+      org.jnetfilter.bench.ClassifyFigures "$s" > "$work/mem.tsv"
+    rules=$(awk -F'\t' '$2=="rules"{print $3}' "$work/mem.tsv")
+    r=$(awk -F'\t' '$2=="bytesPerRule"{print $3}' "$work/mem.tsv")
+    c=$(awk -F'\t' '$2=="classifierBytesPerRule"{print $3}' "$work/mem.tsv")
+    k=-
+    if [ "$(id -u)" = 0 ] && [ -f "$work/$s.save" ] && command -v iptables-legacy-restore >/dev/null \
+        && ip netns add "$ns" 2>/dev/null; then
+      if ip netns exec "$ns" iptables-legacy-restore < "$work/$s.save" 2>/dev/null; then
+        read -r entries size < <(ip netns exec "$ns" python3 "$root/bench/ipt-table-size.py" filter nat mangle raw)
+        k=$(( size / rules + 16 * $(nproc) ))
+      fi
+      ip netns del "$ns"
+    fi
+    printf '%-9s %8s %12s %12s %10s %16s\n' "$s" "$rules" "$r" "$c" "$((r + c))" "$k"
+  done
+  exit 0
+fi
 
 opts=("$@"); [ ${#opts[@]} -eq 0 ] && opts=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
 for s in host50k kube20k acl1 fw1 ipc1 gen100k chains; do

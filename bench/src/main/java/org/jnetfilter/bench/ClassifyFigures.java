@@ -25,13 +25,18 @@ import org.jnetfilter.iptables.SaveFiles;
  * packet the same verdict. Prints tab-separated lines {@code name key value} for
  * bench/classify-bench.sh. Run one scenario per JVM: the heap figures assume nothing else in it.
  *
- * <p>Usage: ClassifyFigures SCENARIO... | ClassifyFigures chains
+ * <p>Usage: ClassifyFigures SCENARIO... | ClassifyFigures chains | ClassifyFigures save host50k|gen100k (with -Djnf.bench.memoryOnly=true: rules,
+ * memory and the verdict check only)
  */
 public final class ClassifyFigures {
     private ClassifyFigures() {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 2 && args[0].equals("save")) {
+            System.out.print(Scenario.saveText(args[1]));
+            return;
+        }
         for (String name : args) {
             if (name.equals("chains")) {
                 compileFigures(50_000);
@@ -81,6 +86,9 @@ public final class ClassifyFigures {
             System.out.printf("%s\tbytesPerRule\t%d%n", name, rules / s.rules);
             System.out.printf("%s\tclassifierBytesPerRule\t%d%n", name, classifier / s.rules);
             System.out.printf("%s\tmismatches\t%d/%d%n", name, mismatches, s.packets.length);
+            if (Boolean.getBoolean("jnf.bench.memoryOnly")) {
+                continue;
+            }
             Classifier c = Classifier.compile(largest, s.table.family());
             System.out.printf("%s\tlargestChain\t%s (%d rules, %d tables)%n", name, largest.name(),
                     largest.rules().size(), c.tables());

@@ -25,7 +25,8 @@ import org.jnetfilter.iptables.SaveFiles;
  * <li>{@code host50k}: 50k non-matching {@code -d X/32 -p udp --dport 80 -j DROP} rules in OUTPUT
  * (the kernel's own figures are in ../shared/bench/README.md);</li>
  * <li>{@code kube20k}: the nat PREROUTING walk of a new connection to a random ClusterIP service of
- * {@code kubegen.py 20000} (160k rules in all);</li>
+ * {@code kubegen.py 20000} (160k rules in all); {@code kube1k}, {@code kube5k}, {@code kube10k} the same at
+ * 1k, 5k and 10k services (the memory table);</li>
  * <li>{@code acl1}, {@code fw1}, {@code ipc1}: ClassBench 10k rule sets in FORWARD, with their
  * header traces;</li>
  * <li>{@code gen100k}: 100k generated rules in FORWARD, of ClassBench-like shapes (address
@@ -64,7 +65,7 @@ final class Scenario {
     static Scenario load(String name) throws Exception {
         return switch (name) {
             case "host50k" -> host(50_000);
-            case "kube20k" -> kube(dir().resolve("kube20k.save"));
+            case "kube1k", "kube5k", "kube10k", "kube20k" -> kube(dir().resolve(name + ".save"));
             case "acl1", "fw1", "ipc1" -> classbench(name);
             case "gen100k" -> generated(100_000);
             default -> throw new IllegalArgumentException("no scenario " + name);
@@ -124,7 +125,8 @@ final class Scenario {
             note = "DNAT -> ACCEPT (no NAT semantics yet)";
         }
         int rules = SaveFiles.read(Family.IPV4, text).ruleCount();
-        return new Scenario("kube20k", t, Hook.PREROUTING, p, "eth0", "", rules, note);
+        String name = file.getFileName().toString().replace(".save", "");
+        return new Scenario(name, t, Hook.PREROUTING, p, "eth0", "", rules, note);
     }
 
     static Scenario classbench(String name) throws Exception {
@@ -145,8 +147,22 @@ final class Scenario {
 
     static Scenario generated(int n) throws Exception {
         SplittableRandom r = new SplittableRandom(100_000);
-        StringBuilder sb = new StringBuilder("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
         int[][] hits = new int[n][];
+        String text = generatedRules(n, r, hits);
+        Table t = SaveFiles.read(Family.IPV4, text).table(TableKind.FILTER);
+        MemorySegment[] p = new MemorySegment[4096];
+        for (int i = 0; i < p.length; i++) {
+            int[] h = i % 2 == 0 ? hits[r.nextInt(n)]
+                    : new int[] {0x0A000000 | r.nextInt(1 << 24), 0xAC100000 | r.nextInt(1 << 20), r.nextBoolean() ? 6 : 17,
+                    r.nextInt(65536), r.nextInt(65536)};
+            p[i] = packet(h[0], h[1], h[2], h[3], h[4]);
+        }
+        return new Scenario("gen100k", t, Hook.FORWARD, p, "eth0", "eth1", n, "");
+    }
+
+    /** The save text of {@code n} generated rules; {@code hits[i]}: a packet that rule i matches. */
+    static String generatedRules(int n, SplittableRandom r, int[][] hits) {
+        StringBuilder sb = new StringBuilder("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
         int[] srcLens = {0, 8, 16, 20, 24, 28, 32, 32};
         int[] dstLens = {16, 24, 24, 28, 32, 32, 32};
         for (int i = 0; i < n; i++) {
@@ -179,16 +195,16 @@ final class Scenario {
             hits[i] = new int[] {sLen == 0 ? r.nextInt() : src | (sLen == 32 ? 0 : r.nextInt(1 << (32 - sLen))), dst | (dLen == 32 ? 0 : r.nextInt(1 << (32 - dLen))),
                     proto, 1024 + r.nextInt(60000), dport + (dHi > dport ? r.nextInt(dHi - dport) : 0)};
         }
-        sb.append("COMMIT\n");
-        Table t = SaveFiles.read(Family.IPV4, sb.toString()).table(TableKind.FILTER);
-        MemorySegment[] p = new MemorySegment[4096];
-        for (int i = 0; i < p.length; i++) {
-            int[] h = i % 2 == 0 ? hits[r.nextInt(n)]
-                    : new int[] {0x0A000000 | r.nextInt(1 << 24), 0xAC100000 | r.nextInt(1 << 20), r.nextBoolean() ? 6 : 17,
-                    r.nextInt(65536), r.nextInt(65536)};
-            p[i] = packet(h[0], h[1], h[2], h[3], h[4]);
-        }
-        return new Scenario("gen100k", t, Hook.FORWARD, p, "eth0", "eth1", n, "");
+        return sb.append("COMMIT\n").toString();
+    }
+
+    /** The save text of a generated scenario (host50k, gen100k), for the kernel's side of the memory table. */
+    static String saveText(String name) {
+        return switch (name) {
+            case "host50k" -> hostRules(50_000, "OUTPUT");
+            case "gen100k" -> generatedRules(100_000, new SplittableRandom(100_000), new int[100_000][]);
+            default -> throw new IllegalArgumentException("no generated scenario " + name);
+        };
     }
 
     // ---- bytes ----

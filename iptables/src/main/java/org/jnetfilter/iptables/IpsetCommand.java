@@ -26,8 +26,9 @@ import org.jnetfilter.core.rules.Family;
 /**
  * The {@code ipset} program (ipset 7.17, src/ipset.c and libipset's session, parse and print): its
  * commands, options, output formats, messages and exit codes, over the sets of an {@link IpsetStore}.
- * Every command is one transaction under the store's lock: the sets are read, the command runs, and the
- * sets are written back when it changed them. {@code restore} runs its lines as the kernel receives them,
+ * Every command is one transaction under the store's lock: the sets are read (the snapshot and the journal's
+ * records), the command runs, and what it changed is appended to the journal as one record (or, past the
+ * journal's share, written as a new snapshot). {@code restore} runs its lines as the kernel receives them,
  * one after another: a failing line stops the restore and the lines before it stay done, as with ipset.
  */
 public final class IpsetCommand {
@@ -37,12 +38,21 @@ public final class IpsetCommand {
     static final long MAX_TIMEOUT = 2147483;
     private static final long NANOS = 1_000_000_000L;
     private static final boolean TIMING = Boolean.getBoolean("jnf.timing");
-    // "JNFIPST1": the stored form's magic and version
-    private static final long MAGIC = 0x4A4E464950535431L;
+    // "JNFIPST1": the stored form's magic and first version (no generation)
+    private static final long MAGIC_V1 = 0x4A4E464950535431L;
+    // "JNFIPST2": with the generation the journal's records follow
+    private static final long MAGIC = 0x4A4E464950535432L;
 
     private final IpsetStore store;
     private final LongSupplier clock;
     private final RandomGenerator random;
+
+    /** What the last {@link #load} read: the snapshot's generation and length, the journal's valid length. */
+    private long generation;
+    private long snapshotLength;
+    private long journalLength;
+    /** The journal record of the running command, or null while none is recorded (loading). */
+    private Changes changes;
 
     /** {@code clock}: nanoseconds since the epoch (timeouts age on it); {@code random}: the sets' initvals. */
     public IpsetCommand(IpsetStore store, LongSupplier clock, RandomGenerator random) {
@@ -107,6 +117,8 @@ public final class IpsetCommand {
                 Ipsets sets = load(now);
                 long t1 = System.nanoTime();
                 long loadedChanges = sets.changes();
+                changes = new Changes(generation, Math.max(IpsetStore.MIN_COMPACT_BYTES, snapshotLength / 4)
+                        - journalLength);
                 // the rules are read only by the commands that ask for references (destroy, rename, list)
                 var refs = new Object() {
                     java.util.Map<String, Integer> byName;
@@ -130,16 +142,27 @@ public final class IpsetCommand {
                     out.print(sb);
                     long t2 = System.nanoTime();
                     if (changed[0] && sets.changes() != loadedChanges) {
-                        byte[] state = render(sets, now);
-                        long t3 = System.nanoTime();
-                        store.write(state);
+                        byte[] record = snapshotLength == 0 || !store.journals() ? null : changes.payload();
+                        changes = null;
+                        long t3;
+                        if (record == null) {
+                            // no snapshot yet, a journal grown past its share, or a change no record holds
+                            byte[] state = render(sets, now, generation + 1);
+                            t3 = System.nanoTime();
+                            store.write(state);
+                        } else {
+                            t3 = System.nanoTime();
+                            store.append(record, journalLength);
+                        }
                         if (TIMING) {
-                            err.printf("jnf.timing: load %d ms, command %d ms, render %d ms, write %d ms%n",
-                                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000,
+                            err.printf("jnf.timing: load %d ms, command %d ms, %s %d ms, write %d ms%n",
+                                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                                    record == null ? "snapshot" : "journal record", (t3 - t2) / 1_000_000,
                                     (System.nanoTime() - t3) / 1_000_000);
                         }
                         Ipsets.storedSetsChanged();
                     }
+                    changes = null;
                 }
                 return code;
             }
@@ -249,7 +272,11 @@ public final class IpsetCommand {
                     throw IpsetException.syntax("typename '" + typeName + "' is unknown");
                 }
                 CreateOptions o = createOptions(type, a.subList(2, a.size()));
-                sets.create(name, type, o, flags.exist, random);
+                long before = sets.changes();
+                IpSet created = sets.create(name, type, o, flags.exist, random);
+                if (sets.changes() != before) {
+                    changes.created(created);
+                }
                 changed[0] = true;
             }
             case ADD, DEL, TEST -> {
@@ -272,6 +299,7 @@ public final class IpsetCommand {
                 } else {
                     sets.flush(name);
                 }
+                changes.named(p.cmd() == Cmd.DESTROY ? Changes.DESTROY : Changes.FLUSH, name);
                 changed[0] = true;
             }
             case LIST, SAVE -> {
@@ -294,6 +322,7 @@ public final class IpsetCommand {
                 } else {
                     sets.swap(from, to);
                 }
+                changes.pair(p.cmd() == Cmd.RENAME ? Changes.RENAME : Changes.SWAP, from, to);
                 changed[0] = true;
             }
             case QUIT -> {
@@ -363,6 +392,7 @@ public final class IpsetCommand {
                 } else {
                     sets.del(set, e, exist, now);
                 }
+                changes.element(set, e, now);
             }
         };
     }
@@ -826,18 +856,26 @@ public final class IpsetCommand {
         }
     }
 
-    /** The stored sets (see {@link IpsetStore} for the form); expired elements are left out. */
+    /**
+     * The stored sets (see {@link IpsetStore} for the form): the snapshot, then the journal's records of its
+     * generation; expired elements are left out.
+     */
     private Ipsets load(long now) {
         Ipsets sets = new Ipsets();
         byte[] bytes = store.read();
+        generation = 0;
+        snapshotLength = bytes.length;
+        journalLength = 0;
         if (bytes.length == 0) {
             return sets;
         }
         try {
             StateReader in = new StateReader(java.nio.ByteBuffer.wrap(bytes));
-            if (in.readLong() != MAGIC) {
+            long magic = in.readLong();
+            if (magic != MAGIC && magic != MAGIC_V1) {
                 throw new IllegalStateException("not an ipset state: " + store.directory());
             }
+            generation = magic == MAGIC ? in.readLong() : 0;
             List<String> slots = new ArrayList<>();
             int n = in.readInt();
             for (int i = 0; i < n; i++) {
@@ -847,147 +885,302 @@ public final class IpsetCommand {
             for (int i = 0; i < count; i++) {
                 String name = in.readUTF();
                 SetType type = SetType.byName(in.readUTF());
-                CreateOptions o = new CreateOptions(in.readBoolean() ? Family.IPV6 : Family.IPV4, in.readInt(),
-                        in.readLong(), in.readInt(), in.readLong(), in.readBoolean(), in.readBoolean(),
-                        in.readBoolean(), in.readBoolean(), in.readInt(), in.readLong(), in.readInt(), in.readInt(),
-                        in.readInt());
-                sets.create(name, type, o, false, random);
+                sets.create(name, type, readOptions(in), false, random);
             }
             sets.arrange(slots);
             for (int i = 0; i < count; i++) {
                 IpSet set = sets.require(in.readUTF());
-                SetType type = set.type();
                 int elements = in.readInt();
                 for (int k = 0; k < elements; k++) {
-                    long hi = in.readLong();
-                    long lo = in.readLong();
-                    int cidr = in.readUnsignedByte();
-                    int proto = in.readUnsignedByte();
-                    int port = in.readUnsignedShort();
-                    long hi2 = 0;
-                    long lo2 = 0;
-                    int cidr2 = 0;
-                    if (type == SetType.HASH_IP_PORT_IP) {
-                        hi2 = in.readLong();
-                        lo2 = in.readLong();
-                        cidr2 = in.readUnsignedByte();
+                    Element e = readElement(in, set.type());
+                    IpSet.AddParams p = readEntry(in, now);
+                    if (p != null) {
+                        sets.add(set, e, p, true, now, random, 0, null);
                     }
-                    String iface = type == SetType.HASH_NET_IFACE ? in.readUTF() : null;
-                    String member = type == SetType.LIST_SET ? in.readUTF() : null;
-                    int f = in.readUnsignedByte();
-                    long expires = (f & 2) != 0 ? in.readLong() : -1;
-                    long packets = (f & 4) != 0 ? in.readLong() : -1;
-                    long bytesCount = (f & 4) != 0 ? in.readLong() : -1;
-                    String comment = (f & 8) != 0 ? in.readUTF() : null;
-                    long mark = -1;
-                    long mask = 0;
-                    long prio = -1;
-                    int queue = -1;
-                    if ((f & 16) != 0) {
-                        mark = in.readLong();
-                        mask = in.readLong();
-                        prio = in.readLong();
-                        queue = in.readInt();
-                    }
-                    if (expires >= 0 && expires <= now) {
-                        continue;
-                    }
-                    Element e = Element.of(hi, lo, cidr, proto, port, hi2, lo2, cidr2, iface, member);
-                    IpSet.AddParams p = new IpSet.AddParams(expires >= 0 ? -1 : 0, expires, packets, bytesCount,
-                            comment, (f & 1) != 0, mark, mask, prio, queue);
-                    sets.add(set, e, p, true, now, random, 0, null);
                 }
             }
         } catch (java.nio.BufferUnderflowException e) {
             throw new IllegalStateException("corrupt ipset state in " + store.directory(), e);
         }
+        long snapshotGeneration = generation;
+        journalLength = IpsetStore.records(store.readJournal(), payload -> {
+            StateReader in = new StateReader(payload);
+            if (in.readLong() == snapshotGeneration) {
+                replay(in, sets, now);
+            }
+        });
         return sets;
     }
 
-    /**
-     * The stored form, binary (a set of 100k elements is read back in tens of milliseconds): the set
-     * names by index ({@code null} for a free index, so that later creates take the indices the kernel would
-     * give them and listings keep the kernel's order), the sets' create options, then every set's elements
-     * with absolute expiry times.
-     */
-    private static byte[] render(Ipsets sets, long now) {
-        StateWriter out = new StateWriter();
-        {
-            out.writeLong(MAGIC);
-            List<String> slots = sets.slots();
-            out.writeInt(slots.size());
-            for (String name : slots) {
-                out.writeBoolean(name != null);
-                if (name != null) {
-                    out.writeUTF(name);
+    /** Create options, as the snapshot and the journal hold them. */
+    private static CreateOptions readOptions(StateReader in) {
+        return new CreateOptions(in.readBoolean() ? Family.IPV6 : Family.IPV4, in.readInt(),
+                in.readLong(), in.readInt(), in.readLong(), in.readBoolean(), in.readBoolean(),
+                in.readBoolean(), in.readBoolean(), in.readInt(), in.readLong(), in.readInt(), in.readInt(),
+                in.readInt());
+    }
+
+    private static void writeOptions(StateWriter out, CreateOptions o) {
+        out.writeBoolean(o.family() == Family.IPV6);
+        out.writeInt(o.hashsize());
+        out.writeLong(o.maxelem());
+        out.writeInt(o.netmask());
+        out.writeLong(o.timeout());
+        out.writeBoolean(o.counters());
+        out.writeBoolean(o.comment());
+        out.writeBoolean(o.skbinfo());
+        out.writeBoolean(o.forceadd());
+        out.writeInt(o.bucketsize());
+        out.writeLong(o.initval());
+        out.writeInt(o.rangeFrom());
+        out.writeInt(o.rangeTo());
+        out.writeInt(o.size());
+    }
+
+    /** An element's key fields, as the snapshot and the journal hold them. */
+    private static Element readElement(StateReader in, SetType type) {
+        long hi = in.readLong();
+        long lo = in.readLong();
+        int cidr = in.readUnsignedByte();
+        int proto = in.readUnsignedByte();
+        int port = in.readUnsignedShort();
+        long hi2 = 0;
+        long lo2 = 0;
+        int cidr2 = 0;
+        if (type == SetType.HASH_IP_PORT_IP) {
+            hi2 = in.readLong();
+            lo2 = in.readLong();
+            cidr2 = in.readUnsignedByte();
+        }
+        String iface = type == SetType.HASH_NET_IFACE ? in.readUTF() : null;
+        String member = type == SetType.LIST_SET ? in.readUTF() : null;
+        return Element.of(hi, lo, cidr, proto, port, hi2, lo2, cidr2, iface, member);
+    }
+
+    private static void writeElement(StateWriter out, SetType type, Element e) {
+        out.writeLong(e.hi());
+        out.writeLong(e.lo());
+        out.writeByte(e.cidr());
+        out.writeByte(e.proto());
+        out.writeShort(e.port());
+        if (type == SetType.HASH_IP_PORT_IP) {
+            out.writeLong(e.hi2());
+            out.writeLong(e.lo2());
+            out.writeByte(e.cidr2());
+        }
+        if (type == SetType.HASH_NET_IFACE) {
+            out.writeUTF(e.iface());
+        }
+        if (type == SetType.LIST_SET) {
+            out.writeUTF(e.setName());
+        }
+    }
+
+    /** Reads an element's extensions as the parameters of an add; null when it has expired by {@code now}. */
+    private static IpSet.AddParams readEntry(StateReader in, long now) {
+        int f = in.readUnsignedByte();
+        long expires = (f & 2) != 0 ? in.readLong() : -1;
+        long packets = (f & 4) != 0 ? in.readLong() : -1;
+        long bytesCount = (f & 4) != 0 ? in.readLong() : -1;
+        String comment = (f & 8) != 0 ? in.readUTF() : null;
+        long mark = -1;
+        long mask = 0;
+        long prio = -1;
+        int queue = -1;
+        if ((f & 16) != 0) {
+            mark = in.readLong();
+            mask = in.readLong();
+            prio = in.readLong();
+            queue = in.readInt();
+        }
+        if (expires >= 0 && expires <= now) {
+            return null;
+        }
+        return new IpSet.AddParams(expires >= 0 ? -1 : 0, expires, packets, bytesCount, comment, (f & 1) != 0,
+                mark, mask, prio, queue);
+    }
+
+    /** Writes an element's extensions: nomatch, absolute expiry, counters, comment, skbinfo, as flagged. */
+    private static void writeEntry(StateWriter out, IpSet s, Entry en) {
+        boolean expires = s.options().hasTimeout() && en.expiresAt() != Long.MAX_VALUE;
+        boolean skb = s.options().skbinfo();
+        int f = (en.nomatch() ? 1 : 0) | (expires ? 2 : 0) | (s.options().counters() ? 4 : 0)
+                | (en.comment() != null ? 8 : 0) | (skb ? 16 : 0);
+        out.writeByte(f);
+        if (expires) {
+            out.writeLong(en.expiresAt());
+        }
+        if (s.options().counters()) {
+            out.writeLong(en.packets());
+            out.writeLong(en.bytes());
+        }
+        if (en.comment() != null) {
+            out.writeUTF(en.comment());
+        }
+        if (skb) {
+            out.writeLong(en.skbMark());
+            out.writeLong(en.skbMarkMask());
+            out.writeLong(en.skbPrio());
+            out.writeInt(en.skbQueue());
+        }
+    }
+
+    /** Applies one journal record's changes (after its generation) to the sets loaded so far. */
+    private void replay(StateReader in, Ipsets sets, long now) {
+        try {
+            int count = in.readInt();
+            for (int i = 0; i < count; i++) {
+                int kind = in.readUnsignedByte();
+                switch (kind) {
+                    case Changes.CREATE -> {
+                        String name = in.readUTF();
+                        SetType type = SetType.byName(in.readUTF());
+                        sets.create(name, type, readOptions(in), false, random);
+                    }
+                    case Changes.DESTROY -> sets.destroy(in.readBoolean() ? in.readUTF() : null);
+                    case Changes.FLUSH -> sets.flush(in.readBoolean() ? in.readUTF() : null);
+                    case Changes.RENAME -> sets.rename(in.readUTF(), in.readUTF());
+                    case Changes.SWAP -> sets.swap(in.readUTF(), in.readUTF());
+                    case Changes.ELEMENT -> {
+                        IpSet set = sets.require(in.readUTF());
+                        Element e = readElement(in, set.type());
+                        IpSet.AddParams p = readEntry(in, now);
+                        if (p != null) {
+                            sets.add(set, e, p, true, now, random, 0, null);
+                        } else {
+                            sets.del(set, e, true, now);
+                        }
+                    }
+                    case Changes.GONE -> {
+                        IpSet set = sets.require(in.readUTF());
+                        sets.del(set, readElement(in, set.type()), true, now);
+                    }
+                    default -> throw new IllegalStateException("unknown change " + kind);
                 }
             }
-            List<IpSet> all = sets.dumpOrder();
-            out.writeInt(all.size());
-            for (IpSet s : all) {
-                CreateOptions o = s.options();
+        } catch (IpsetException | java.nio.BufferUnderflowException e) {
+            throw new IllegalStateException("ipset journal does not apply to its snapshot in " + store.directory(), e);
+        }
+    }
+
+    /**
+     * One command's journal record: its changes in order, each written as it is made (an element as it is
+     * right after the change). Gives up, asking for a snapshot instead, when it outgrows {@code room} or meets
+     * a change whose outcome a replay could not repeat: an element of a list:set (positions, references) or
+     * of a forceadd set (a full set evicts at random).
+     */
+    private static final class Changes {
+        static final int CREATE = 1;
+        static final int DESTROY = 2;
+        static final int FLUSH = 3;
+        static final int RENAME = 4;
+        static final int SWAP = 5;
+        static final int ELEMENT = 6;
+        static final int GONE = 7;
+
+        private final StateWriter out = new StateWriter();
+        private final long room;
+        private int count;
+        private boolean snapshot;
+
+        Changes(long generation, long room) {
+            this.room = room;
+            out.writeLong(generation);
+            out.writeInt(0);
+        }
+
+        void created(IpSet s) {
+            if (begin(CREATE)) {
                 out.writeUTF(s.name());
                 out.writeUTF(s.type().text());
-                out.writeBoolean(o.family() == Family.IPV6);
-                out.writeInt(o.hashsize());
-                out.writeLong(o.maxelem());
-                out.writeInt(o.netmask());
-                out.writeLong(o.timeout());
-                out.writeBoolean(o.counters());
-                out.writeBoolean(o.comment());
-                out.writeBoolean(o.skbinfo());
-                out.writeBoolean(o.forceadd());
-                out.writeInt(o.bucketsize());
-                out.writeLong(o.initval());
-                out.writeInt(o.rangeFrom());
-                out.writeInt(o.rangeTo());
-                out.writeInt(o.size());
+                writeOptions(out, s.options());
             }
-            for (IpSet s : all) {
-                out.writeUTF(s.name());
-                List<Map.Entry<Element, Entry>> elems = s.elements(now);
-                out.writeInt(elems.size());
-                for (Map.Entry<Element, Entry> me : elems) {
-                    Element e = me.getKey();
-                    Entry en = me.getValue();
-                    out.writeLong(e.hi());
-                    out.writeLong(e.lo());
-                    out.writeByte(e.cidr());
-                    out.writeByte(e.proto());
-                    out.writeShort(e.port());
-                    if (s.type() == SetType.HASH_IP_PORT_IP) {
-                        out.writeLong(e.hi2());
-                        out.writeLong(e.lo2());
-                        out.writeByte(e.cidr2());
-                    }
-                    if (s.type() == SetType.HASH_NET_IFACE) {
-                        out.writeUTF(e.iface());
-                    }
-                    if (s.type() == SetType.LIST_SET) {
-                        out.writeUTF(e.setName());
-                    }
-                    boolean expires = s.options().hasTimeout() && en.expiresAt() != Long.MAX_VALUE;
-                    boolean skb = s.options().skbinfo();
-                    int f = (en.nomatch() ? 1 : 0) | (expires ? 2 : 0) | (s.options().counters() ? 4 : 0)
-                            | (en.comment() != null ? 8 : 0) | (skb ? 16 : 0);
-                    out.writeByte(f);
-                    if (expires) {
-                        out.writeLong(en.expiresAt());
-                    }
-                    if (s.options().counters()) {
-                        out.writeLong(en.packets());
-                        out.writeLong(en.bytes());
-                    }
-                    if (en.comment() != null) {
-                        out.writeUTF(en.comment());
-                    }
-                    if (skb) {
-                        out.writeLong(en.skbMark());
-                        out.writeLong(en.skbMarkMask());
-                        out.writeLong(en.skbPrio());
-                        out.writeInt(en.skbQueue());
-                    }
+        }
+
+        void named(int kind, String nameOrAll) {
+            if (begin(kind)) {
+                out.writeBoolean(nameOrAll != null);
+                if (nameOrAll != null) {
+                    out.writeUTF(nameOrAll);
                 }
+            }
+        }
+
+        void pair(int kind, String a, String b) {
+            if (begin(kind)) {
+                out.writeUTF(a);
+                out.writeUTF(b);
+            }
+        }
+
+        void element(IpSet s, Element e, long now) {
+            if (s.type() == SetType.LIST_SET || s.options().forceadd()) {
+                snapshot = true;
+                return;
+            }
+            Entry en = s.entry(e, now);
+            if (begin(en == null ? GONE : ELEMENT)) {
+                out.writeUTF(s.name());
+                writeElement(out, s.type(), e);
+                if (en != null) {
+                    writeEntry(out, s, en);
+                }
+            }
+        }
+
+        private boolean begin(int kind) {
+            if (snapshot || out.size() > room) {
+                snapshot = true;
+                return false;
+            }
+            count++;
+            out.writeByte(kind);
+            return true;
+        }
+
+        /** The record's payload, or null when the command needs a snapshot instead. */
+        byte[] payload() {
+            if (snapshot || out.size() > room) {
+                return null;
+            }
+            byte[] b = out.bytes();
+            java.nio.ByteBuffer.wrap(b).putInt(8, count);
+            return b;
+        }
+    }
+
+    /**
+     * The stored form, binary (a set of 100k elements is read back in tens of milliseconds): the
+     * generation, the set names by index ({@code null} for a free index, so that later creates take the
+     * indices the kernel would give them and listings keep the kernel's order), the sets' create options,
+     * then every set's elements with absolute expiry times.
+     */
+    private static byte[] render(Ipsets sets, long now, long generation) {
+        StateWriter out = new StateWriter();
+        out.writeLong(MAGIC);
+        out.writeLong(generation);
+        List<String> slots = sets.slots();
+        out.writeInt(slots.size());
+        for (String name : slots) {
+            out.writeBoolean(name != null);
+            if (name != null) {
+                out.writeUTF(name);
+            }
+        }
+        List<IpSet> all = sets.dumpOrder();
+        out.writeInt(all.size());
+        for (IpSet s : all) {
+            out.writeUTF(s.name());
+            out.writeUTF(s.type().text());
+            writeOptions(out, s.options());
+        }
+        for (IpSet s : all) {
+            out.writeUTF(s.name());
+            List<Map.Entry<Element, Entry>> elems = s.elements(now);
+            out.writeInt(elems.size());
+            for (Map.Entry<Element, Entry> me : elems) {
+                writeElement(out, s.type(), me.getKey());
+                writeEntry(out, s, me.getValue());
             }
         }
         return out.bytes();
@@ -1023,7 +1216,7 @@ public final class IpsetCommand {
 
         String readUTF() {
             int n = readUnsignedShort();
-            String v = new String(b.array(), b.position(), n, StandardCharsets.UTF_8);
+            String v = new String(b.array(), b.arrayOffset() + b.position(), n, StandardCharsets.UTF_8);
             b.position(b.position() + n);
             return v;
         }
@@ -1072,6 +1265,10 @@ public final class IpsetCommand {
             room(2 + u.length);
             b.putShort((short) u.length);
             b.put(u);
+        }
+
+        int size() {
+            return b.position();
         }
 
         byte[] bytes() {

@@ -335,6 +335,12 @@ public final class IpSet {
         return n;
     }
 
+    /** The live entry of {@code e} (its extensions as they are now), or null when absent or expired. */
+    public synchronized Entry entry(Element e, long now) {
+        Entry en = entries.get(e);
+        return en == null || en.expired(now) ? null : en;
+    }
+
     /** Live elements in listing order. */
     public synchronized List<Map.Entry<Element, Entry>> elements(long now) {
         List<Map.Entry<Element, Entry>> out = new ArrayList<>();
