@@ -30,6 +30,11 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
     /** Rules per chunk. */
     static final int CHUNK = 64;
     private static final int CHUNK_SHIFT = 6;
+    /**
+     * Slots of a chunk that appends start. Chunks are as long as their rules, except those appends grow
+     * (doubling up to CHUNK): most chains of a node have a handful of rules and never change.
+     */
+    private static final int MIN_SLOTS = 4;
     /** How many changes back a list remembers its lineage (each retains a chunk and a spine). */
     static final int MAX_LINEAGE = 32;
     private static final String[] NO_JUMPS = new String[0];
@@ -356,7 +361,12 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         return b;
     }
 
-    /** Full chunks of {@code rules[0..n)}, the last one partly filled. */
+    /** Slots for a chunk of {@code len} rules about to take one more by appends. */
+    private static int grown(int len) {
+        return Math.min(CHUNK, Math.max(MIN_SLOTS, len * 2));
+    }
+
+    /** Full chunks of {@code rules[0..n)}, the last one partly filled (and only as long as its rules). */
     private static Body build(Rule[] rules, int n) {
         int count = (n + CHUNK - 1) >>> CHUNK_SHIFT;
         Chunk[] chunks = new Chunk[count + (count >> 3) + 1];
@@ -364,7 +374,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         for (int k = 0; k < count; k++) {
             int from = k << CHUNK_SHIFT;
             int len = Math.min(CHUNK, n - from);
-            Rule[] slots = new Rule[CHUNK];
+            Rule[] slots = new Rule[len];
             System.arraycopy(rules, from, slots, 0, len);
             chunks[k] = new Chunk(slots, len);
             ends[k] = from + len;
@@ -523,7 +533,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         Rule[] old = b.spine.chunks[k].slots;
         Edit e = new Edit(index, null, rule);
         if (len < CHUNK) {
-            Rule[] slots = new Rule[CHUNK];
+            Rule[] slots = new Rule[len + 1];
             System.arraycopy(old, 0, slots, 0, local);
             slots[local] = rule;
             System.arraycopy(old, local, slots, local + 1, len - local);
@@ -536,8 +546,8 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         all[local] = rule;
         System.arraycopy(old, local, all, local + 1, len - local);
         int half = all.length / 2;
-        Rule[] first = new Rule[CHUNK];
-        Rule[] second = new Rule[CHUNK];
+        Rule[] first = new Rule[half];
+        Rule[] second = new Rule[all.length - half];
         System.arraycopy(all, 0, first, 0, half);
         System.arraycopy(all, half, second, 0, all.length - half);
         Chunk kept = new Chunk(first, half, b.spine.keys[k]);
@@ -554,7 +564,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         Body b = body();
         RuleList next;
         if (b.count == 0) {
-            Rule[] slots = new Rule[CHUNK];
+            Rule[] slots = new Rule[MIN_SLOTS];
             slots[0] = rule;
             Chunk[] chunks = new Chunk[4];
             chunks[0] = new Chunk(slots, 1);
@@ -564,17 +574,17 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
             int last = b.count - 1;
             int lastLen = size - start(b, last);
             Chunk c = b.spine.chunks[last];
-            if (lastLen < CHUNK && c.used.compareAndSet(lastLen, lastLen + 1)) {
+            if (lastLen < c.slots.length && c.used.compareAndSet(lastLen, lastLen + 1)) {
                 c.slots[lastLen] = rule;
                 next = indexed(new RuleList(b, size + 1, this, e), true, c.key);
             } else if (lastLen < CHUNK) {
-                Rule[] slots = new Rule[CHUNK];
+                Rule[] slots = new Rule[grown(lastLen)];
                 System.arraycopy(c.slots, 0, slots, 0, lastLen);
                 slots[lastLen] = rule;
                 next = indexed(respine(b, last, last + 1, new Chunk[] {new Chunk(slots, lastLen + 1, c.key)},
                         new int[] {lastLen + 1}, 0, b.uniform, size + 1, e), true, c.key);
             } else {
-                Rule[] slots = new Rule[CHUNK];
+                Rule[] slots = new Rule[MIN_SLOTS];
                 slots[0] = rule;
                 Chunk fresh = new Chunk(slots, 1);
                 Spine sp = b.spine;
@@ -619,7 +629,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         if (at.len == 1) {
             return indexed(respine(b, k, k + 1, new Chunk[0], new int[0], -1, uniform, size - 1, e), true, key);
         }
-        Rule[] slots = new Rule[CHUNK];
+        Rule[] slots = new Rule[at.len - 1];
         System.arraycopy(old, 0, slots, 0, at.local);
         System.arraycopy(old, at.local + 1, slots, at.local, at.len - at.local - 1);
         return indexed(respine(b, k, k + 1, new Chunk[] {new Chunk(slots, at.len - 1, key)}, new int[] {at.len - 1}, -1,
@@ -631,7 +641,7 @@ public final class RuleList extends AbstractList<Rule> implements RandomAccess {
         Body b = at.body;
         int k = at.chunk;
         int len = at.len;
-        Rule[] slots = new Rule[CHUNK];
+        Rule[] slots = new Rule[len];
         System.arraycopy(b.spine.chunks[k].slots, 0, slots, 0, len);
         Edit e = new Edit(index, slots[at.local], rule);
         slots[at.local] = rule;
