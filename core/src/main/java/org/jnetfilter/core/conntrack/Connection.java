@@ -55,6 +55,7 @@ public final class Connection {
 
     volatile int status;
     volatile long mark;
+    volatile long secmark;
     long labelsHi;
     long labelsLo;
     boolean hasLabels;
@@ -186,6 +187,15 @@ public final class Connection {
 
     public void mark(long m) {
         mark = m & 0xFFFFFFFFL;
+    }
+
+    /** ct->secmark: the security id CONNSECMARK --save copied from a packet; 0 for none. */
+    public long secmark() {
+        return secmark;
+    }
+
+    public void secmark(long secid) {
+        secmark = secid;
     }
 
     public int zone() {

@@ -168,6 +168,7 @@ public final class PacketContext {
         macSource = -1;
         socketUid = -1;
         socketGid = -1;
+        secmark = 0;
         priority = 0;
         traced = false;
         untracked = false;
@@ -500,6 +501,16 @@ public final class PacketContext {
         return this;
     }
 
+    /** skb->secmark: the security id SECMARK set (or CONNSECMARK restored); 0 for none. Reset by a load. */
+    public long secmark() {
+        return secmark;
+    }
+
+    public PacketContext secmark(long secid) {
+        secmark = secid;
+        return this;
+    }
+
     /** The Ethernet source address as 48 bits, or -1 when the packet has no Ethernet header. */
     public long macSource() {
         return macSource;
@@ -582,6 +593,7 @@ public final class PacketContext {
 
     private LogSink logSink = LogSink.NONE;
     private NflogSink nflogSink = NflogSink.NONE;
+    private long secmark;
     private long socketUid = -1;
     private long socketGid = -1;
     private Connection conntrack;
