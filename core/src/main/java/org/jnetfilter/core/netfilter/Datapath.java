@@ -89,7 +89,10 @@ import org.jnetfilter.core.rules.TableKind;
  * <li>A hook verdict DROP with {@link PacketContext#rejectWith()} set sends the REJECT reply; ICMP errors of the
  *   path are built by {@link Replies} and sent through ip_local_out like the kernel's icmp_send.</li>
  * </ul>
- * Not modelled: IPv4 options processing (source routes, router alert), IPv6 extension-header processing beyond the
+ * IPv4 options of received datagrams are checked and recorded (record route, timestamp) as ip_rcv_options and
+ * ip_forward_options do ({@link Ipv4Options}): bad ones send ICMP parameter problem; source routes are refused.
+ * Not modelled: following a source route (accept_source_route on: refused with an exception), router alert
+ * sockets, the options of the original echoed into ICMP errors, IPv6 extension-header processing beyond the
  * receive checks, multicast routing, GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
  * reassembled them), the copy of a broadcast looped back locally.
  *
@@ -126,6 +129,7 @@ public final class Datapath {
     static final int ICMP_REDIRECT = 5;
     static final int ICMP_REDIR_HOST = 1;
     static final int ICMP_TIME_EXCEEDED = 11;
+    static final int ICMP_PARAMETERPROB = 12;
     static final int ICMP_EXC_TTL = 0;
     static final int ICMP_EXC_FRAGTIME = 1;
     static final int ICMPV6_EXC_FRAGTIME = 1;
@@ -823,6 +827,9 @@ public final class Datapath {
         RouteDecision route;
         /** The reassembly that made the packet (frag_max_size, the fragments' sizes), or null. */
         Defrag.Result reassembled;
+        /** The received datagram's IPv4 options (valid while {@link #hasOptions}). */
+        final Ipv4Options options = new Ipv4Options();
+        boolean hasOptions;
         /** The credentials of the socket sending the next localOut datagram, -1 for none. */
         long ownerUid = -1;
         /** The next localOut's packet has a partial transport checksum (PacketContext#transportChecksumPartial). */
@@ -943,6 +950,7 @@ public final class Datapath {
 
         void preRouting() {
             pkt.outInterface("").routeMtu(0);
+            hasOptions = false;
             long dstHi = pkt.destinationHi();
             long dstLo = pkt.destinationLo();
             int v = netfilter.run(Hook.PREROUTING, pkt);
@@ -960,6 +968,12 @@ public final class Datapath {
             }
             pkt.trace().routed(Hook.PREROUTING, d);
             route = d;
+            // Linux: ip_rcv_finish_core: the options after a route was found (a martian has none: dropped first)
+            if (pkt.family() == Family.IPV4 && ip4.headerLength() > Ipv4Header.MIN_LENGTH
+                    && !(d.kind() == RouteDecision.Kind.ERROR && d.errno() == RouteResult.EINVAL)
+                    && !receiveOptions(d)) {
+                return;
+            }
             switch (d.kind()) {
                 case LOCAL, BROADCAST, MULTICAST -> localDeliver();
                 case FORWARD -> {
@@ -971,6 +985,64 @@ public final class Datapath {
                 }
                 case ERROR -> inputRouteError(d);
                 case OUTPUT -> throw new IllegalStateException("output route on input: " + d);
+            }
+        }
+
+        /**
+         * ip_rcv_options ({@link Ipv4Options}): false when the datagram was dropped (a parameter problem sent for
+         * bad options; a refused source route).
+         */
+        private boolean receiveOptions(RouteDecision d) {
+            hasOptions = true;
+            int pointer = options.compile(pkt.segment(), pkt.networkOffset(), ip4.headerLength(), () -> specDst(d),
+                    pkt.nowNanos(), host);
+            if (pointer != Ipv4Options.OK) {
+                icmpError("ICMP parameter problem", ICMP_PARAMETERPROB, 0, pointer << 24);
+                pkt.trace().dropped(DropReason.IP_INHDR);
+                return false;
+            }
+            if (options.sourceRoute != 0) {
+                // Linux: IN_DEV_SOURCE_ROUTE, both net.ipv4.conf.all and the interface's (all is 0 by default)
+                if (!"1".equals(host.sysctl("net.ipv4.conf.all.accept_source_route"))
+                        || "0".equals(host.sysctl("net.ipv4.conf." + in.name + ".accept_source_route"))) {
+                    pkt.trace().dropped(DropReason.SOURCE_ROUTE);
+                    return false;
+                }
+                throw new UnsupportedOperationException("a source route option with accept_source_route on "
+                        + "(ip_options_rcv_srr is not modelled)");
+            }
+            return true;
+        }
+
+        /** fib_compute_spec_dst: a local datagram's destination, else the preferred source toward its sender. */
+        private int specDst(RouteDecision d) {
+            if (d.kind() == RouteDecision.Kind.LOCAL || d.kind() == RouteDecision.Kind.BROADCAST
+                    || d.kind() == RouteDecision.Kind.MULTICAST) {
+                return (int) pkt.destinationLo();
+            }
+            RouteResult back = host.lookup(Family.IPV4, IpAddress.ipv4((int) pkt.sourceLo()), null, 0, null, null);
+            if (!back.isError() && back.source() != null) {
+                return (int) back.source().lo();
+            }
+            // Linux: inet_select_addr(dev, saddr, RT_SCOPE_LINK); the interface's first address here
+            for (var a : host.link(in.name).addresses(Family.IPV4)) {
+                return (int) a.address().lo();
+            }
+            return 0;
+        }
+
+        /** ip_forward_options: after FORWARD, the record route entry and the checksum of a changed header. */
+        private void forwardOptions(RouteDecision d) {
+            if (options.recordRoute >= 0) {
+                // Linux: ip_rt_get_source: the preferred source of the route out (not the datagram's source)
+                RouteResult out = host.lookup(Family.IPV4, IpAddress.ipv4((int) pkt.destinationLo()), null,
+                        pkt.mark(), null, d.egress());
+                options.forward(out.isError() || out.source() == null ? 0 : (int) out.source().lo());
+            }
+            if (options.changed) {
+                options.changed = false;
+                ip4.updateChecksum();
+                pkt.trace().rewritten("IP options recorded");
             }
         }
 
@@ -1141,6 +1213,9 @@ public final class Datapath {
             if (v != Verdict.ACCEPT) {
                 finish(v);
                 return;
+            }
+            if (hasOptions && pkt.family() == Family.IPV4) {
+                forwardOptions(d);
             }
             postRouting();
         }

@@ -21,6 +21,11 @@ public enum DropReason {
     OTHERHOST("addressed to another host (PACKET_OTHERHOST)"),
     /** Linux: SKB_DROP_REASON_IP_INHDR: ip_rcv_core / ip6_rcv_core header errors. */
     IP_INHDR("bad IP header"),
+    /**
+     * ip_rcv_options: a source route option on an interface that does not accept source routes (accept_source_route
+     * is off for all by default).
+     */
+    SOURCE_ROUTE("source route option refused (accept_source_route)"),
     /** Linux: SKB_DROP_REASON_IP_CSUM. */
     IP_CSUM("bad IP header checksum"),
     /** Linux: ipv6_rcv: a version field that is not 6 (SKB_DROP_REASON_UNHANDLED_PROTO there). */

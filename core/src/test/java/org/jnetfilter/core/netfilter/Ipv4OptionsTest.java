@@ -1,0 +1,141 @@
+package org.jnetfilter.core.netfilter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.packet.Checksums;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * IPv4 options of received datagrams, against what Linux 6.18 did with the same datagrams: UDP 10.9.0.1:4000 ->
+ * 10.9.1.3:5000 sent to router b (vba 10.9.0.2, vbc 10.9.1.2), captured as they left b toward 10.9.1.3, or the ICMP
+ * parameter problem b sent back. Timestamps are milliseconds since midnight UTC of the packet's time; the test gives
+ * each datagram the time b received it.
+ */
+class Ipv4OptionsTest {
+    private static final HexFormat HEX = HexFormat.of();
+    private static final String HOST_B = """
+            link add vba address c6:be:a6:f0:f6:aa
+            addr add 10.9.0.2/24 dev vba
+            link add vbc address 02:00:00:00:0b:0c
+            addr add 10.9.1.2/24 dev vbc
+            sysctl net.ipv4.ip_forward=1
+            """;
+
+    private final List<String> sent = new ArrayList<>();
+    private Datapath datapath;
+
+    @BeforeEach
+    void host() throws Exception {
+        datapath = new Datapath(HostFile.parseRunning("b", HOST_B), new PacketSink() {
+            @Override
+            public void transmit(String ifname, MemorySegment frame) {
+                sent.add(ifname + " " + HEX.formatHex(frame.asSlice(14).toArray(ValueLayout.JAVA_BYTE)));
+            }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment packet) {
+                sent.add("local " + HEX.formatHex(packet.toArray(ValueLayout.JAVA_BYTE)));
+            }
+        });
+    }
+
+    /** The datagram a sent: header with {@code options} (padded with zeros), ID {@code id}, TTL 64. */
+    static String datagram(String options, int id, String destination) {
+        byte[] o = HEX.parseHex(options);
+        int optLen = (o.length + 3) & ~3;
+        int ihl = 20 + optLen;
+        ByteBuffer b = ByteBuffer.allocate(ihl + 12);
+        b.put((byte) (0x40 | ihl / 4)).put((byte) 0).putShort((short) (ihl + 12)).putShort((short) id).putShort((short) 0)
+                .put((byte) 64).put((byte) 17).putShort((short) 0).put(HEX.parseHex("0a090001")).put(HEX.parseHex(destination))
+                .put(o).position(ihl);
+        b.put(HEX.parseHex("0fa01388000c00006f707478"));
+        MemorySegment s = MemorySegment.ofArray(b.array());
+        s.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 10,
+                (short) Checksums.ipv4Header(s, 0));
+        return HEX.formatHex(b.array());
+    }
+
+    private void receive(String datagram, long millisSinceMidnight) {
+        MemorySegment frame = MemorySegment.ofArray(HEX.parseHex("c6bea6f0f6aac21362a631570800" + datagram));
+        datapath.receive("vba", frame, true, millisSinceMidnight * 1_000_000L + 500_000L, Trace.NONE);
+    }
+
+    static Stream<Arguments> forwarded() {
+        return Stream.of(
+                Arguments.of("record route: the egress address", "070f04" + "00".repeat(12), 1, 0L,
+                        "4900003000010000" + "3f11488d0a0900010a090103" + "070f080a090102" + "00".repeat(9)
+                                + "0fa01388000c00006f707478"),
+                Arguments.of("timestamps only", "440c0500" + "00".repeat(8), 4, 42693248L,
+                        "4800002c000400003f11a1900a0900010a090103440c0900028b7280000000000fa01388000c00006f707478"),
+                Arguments.of("a full record route passes unchanged", "07070801020304", 5, 0L,
+                        "47000028000500003f114fa00a0900010a09010307070801020304000fa01388000c00006f707478"),
+                Arguments.of("address and time: the receiving side's address", "44140d01".substring(0, 4) + "0501"
+                        + "00".repeat(16), 7, 42693412L,
+                        "4a000034000700003f1190cd0a0900010a09010344140d010a090002028b73240000000000000000"
+                                + "0fa01388000c00006f707478"),
+                Arguments.of("a full timestamp option counts an overflow", "44040500", 8, 0L,
+                        "46000024000800003f111c980a0900010a09010344040510" + "0fa01388000c00006f707478"),
+                Arguments.of("router alert passes", "94040000", 9, 0L,
+                        "46000024000900003f11d1a60a0900010a09010394040000" + "0fa01388000c00006f707478"),
+                Arguments.of("prespecified: stamped when the address is this host's", "44140503" + "0a090002" + "00000000"
+                        + "0a090102" + "00000000", 11, 42693613L,
+                        "4a000034000b00003f1184f30a0900010a09010344140d030a090002028b73ed0a09010200000000"
+                                + "0fa01388000c00006f707478"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("forwarded")
+    void forwardedDatagramsCarryWhatTheKernelRecorded(String name, String options, int id, long millis, String kernel) {
+        receive(datagram(options, id, "0a090103"), millis);
+        assertThat(sent).containsExactly("vbc " + kernel);
+    }
+
+    static Stream<Arguments> refused() {
+        return Stream.of(
+                Arguments.of("an option of length 1", "88010000", 2, 20),
+                Arguments.of("a record route pointer below 4", "07070300000000", 6, 22),
+                Arguments.of("a second record route", "07070400000000" + "07070400000000", 10, 27));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("refused")
+    void badOptionsGetAParameterProblemPointingAtTheOffendingByte(String name, String options, int id, int pointer) {
+        receive(datagram(options, id, "0a090103"), 0);
+        assertThat(sent).singleElement().satisfies(s -> {
+            assertThat(s).startsWith("vba ");
+            byte[] icmp = HEX.parseHex(s.substring(4));
+            // from the receiving interface's address to the sender, type 12 code 0, the pointer in the first byte
+            assertThat(HEX.formatHex(icmp, 12, 20)).isEqualTo("0a0900020a090001");
+            assertThat(icmp[20]).isEqualTo((byte) 12);
+            assertThat(icmp[21]).isEqualTo((byte) 0);
+            assertThat(Byte.toUnsignedInt(icmp[24])).isEqualTo(pointer);
+        });
+    }
+
+    @Test
+    void aLooseSourceRouteIsDroppedSilentlyWhileSourceRoutesAreNotAccepted() {
+        receive(datagram("8307040a090103", 3, "0a090103"), 0);
+        assertThat(sent).isEmpty();
+    }
+
+    @Test
+    void aLocalDatagramRecordsItsDestinationAndKeepsItsChecksum() {
+        String d = datagram("070f04" + "00".repeat(12), 12, "0a090002");
+        receive(d, 0);
+        // Linux: fib_compute_spec_dst gives a local datagram's destination; nothing recomputes the checksum
+        String expected = d.substring(0, 40) + "070f080a090002" + d.substring(54);
+        assertThat(sent).containsExactly("local " + expected);
+    }
+}
