@@ -74,6 +74,12 @@ class NflogTest {
         return rule(ip, target(ip, "NFLOG", options));
     }
 
+    /** The datapath's rules: one NFLOG rule with these options in {@code chain} of {@code kind}, nothing else. */
+    private void nflogOnly(Family family, TableKind kind, String chain, String... options) {
+        IpSpec any = IpSpec.any(family);
+        datapath.rules(family, rules(family, table(kind, family, builtin(chain, "ACCEPT", nflog(any, options)))));
+    }
+
     private static MemorySegment frame(String dst, String src, String type, String ip) {
         return MemorySegment.ofArray(HEX.parseHex(dst + src + type + ip));
     }
@@ -127,9 +133,8 @@ class NflogTest {
 
     @Test
     void sizeZeroSendsNoPayloadAttribute() {
-        datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.RAW, Family.IPV4, builtin("PREROUTING", "ACCEPT",
-                nflog(ANY4, "--nflog-group", "5", "--nflog-prefix", "pre", "--nflog-size", "0", "--nflog-threshold",
-                        "1")))));
+        nflogOnly(Family.IPV4, TableKind.RAW, "PREROUTING",
+                "--nflog-group", "5", "--nflog-prefix", "pre", "--nflog-size", "0", "--nflog-threshold", "1");
         String ip = beforeForwarding("45000020becc40003f1167eb0a0900010a090103d9f31b58000c153366776421");
         datapath.receive("vba", frame("c6bea6f0f6aa", "c21362a63157", "0800", ip), true, time(0x6b0d5e69L, 0x0f378a),
                 Trace.NONE);
@@ -141,8 +146,8 @@ class NflogTest {
 
     @Test
     void forwardMessageHasBothInterfacesAndTheDecrementedTtl() {
-        datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("FORWARD", "ACCEPT",
-                nflog(ANY4, "--nflog-group", "5", "--nflog-prefix", "fwd", "--nflog-threshold", "1")))));
+        nflogOnly(Family.IPV4, TableKind.FILTER, "FORWARD",
+                "--nflog-group", "5", "--nflog-prefix", "fwd", "--nflog-threshold", "1");
         String forwarded = "45000020becc40003f1167eb0a0900010a090103d9f31b58000c153366776421";
         datapath.receive("vba", frame("c6bea6f0f6aa", "c21362a63157", "0800", beforeForwarding(forwarded)), true,
                 time(0x6b0d5e69L, 0x0f3791), Trace.NONE);
@@ -154,8 +159,8 @@ class NflogTest {
 
     @Test
     void ipv6MessageHasFamilyTenAndTheIpv6Ethertype() {
-        datapath.rules(Family.IPV6, rules(Family.IPV6, table(TableKind.FILTER, Family.IPV6, builtin("INPUT", "ACCEPT",
-                nflog(ANY6, "--nflog-group", "5", "--nflog-prefix", "in6", "--nflog-threshold", "1")))));
+        nflogOnly(Family.IPV6, TableKind.FILTER, "INPUT",
+                "--nflog-group", "5", "--nflog-prefix", "in6", "--nflog-threshold", "1");
         String ip = "6005d692000c1140fd000000000000000000000000000001fd00000000000000000000000000000289031b59000cfa2173697836";
         datapath.receive("vba", frame("c6bea6f0f6aa", "c21362a63157", "86dd", ip), true, time(0x6b0d5e6aL, 0x030ed0),
                 Trace.NONE);
@@ -167,8 +172,8 @@ class NflogTest {
 
     @Test
     void outputMessageHasTheSocketsUidAndGidAndNoTimestamp() {
-        datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("OUTPUT", "ACCEPT",
-                nflog(ANY4, "--nflog-group", "5", "--nflog-prefix", "out", "--nflog-threshold", "1")))));
+        nflogOnly(Family.IPV4, TableKind.FILTER, "OUTPUT",
+                "--nflog-group", "5", "--nflog-prefix", "out", "--nflog-threshold", "1");
         String ip = "4500002018bc400040110bfb0a0901020a090103d46d1b5a000c16346f757470";
         datapath.sendLocal(MemorySegment.ofArray(HEX.parseHex(ip)), time(0x6b0d5e6aL, 0), Trace.NONE, 65534, 65534);
         assertThat(delivered).singleElement().extracting(Delivered::hex).isEqualTo(
@@ -177,8 +182,7 @@ class NflogTest {
 
     @Test
     void aPacketTheHostSendsWithoutASocketHasNoUid() {
-        datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("OUTPUT", "ACCEPT",
-                nflog(ANY4, "--nflog-threshold", "1")))));
+        nflogOnly(Family.IPV4, TableKind.FILTER, "OUTPUT", "--nflog-threshold", "1");
         String ip = "4500002018bc400040110bfb0a0901020a090103d46d1b5a000c16346f757470";
         datapath.sendLocal(MemorySegment.ofArray(HEX.parseHex(ip)), 0, Trace.NONE);
         assertThat(delivered).singleElement().extracting(Delivered::hex).isEqualTo(
@@ -188,8 +192,7 @@ class NflogTest {
     // ---- delivery: nfulnl_log_packet's queue ----
 
     private void logAt(long nanos, String... options) {
-        datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("INPUT", "ACCEPT",
-                nflog(ANY4, options)))));
+        nflogOnly(Family.IPV4, TableKind.FILTER, "INPUT", options);
         datapath.receive("vba", frame("c6bea6f0f6aa", "c21362a63157", "0800", UDP_TO_9999),
                 true, nanos, Trace.NONE);
     }
@@ -239,8 +242,7 @@ class NflogTest {
         MemorySegment ip = MemorySegment.ofArray(HEX.parseHex(big));
         new Ipv4Header().wrap(ip, 0).updateChecksum();
         String fixed = HEX.formatHex(ip.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
-        datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("INPUT", "ACCEPT",
-                nflog(ANY4, "--nflog-group", "7")))));
+        nflogOnly(Family.IPV4, TableKind.FILTER, "INPUT", "--nflog-group", "7");
         for (int i = 0; i < 3; i++) {
             datapath.receive("vba", frame("c6bea6f0f6aa", "c21362a63157", "0800", fixed), true, time(100, i),
                     Trace.NONE);
