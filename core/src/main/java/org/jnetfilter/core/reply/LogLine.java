@@ -70,8 +70,15 @@ public final class LogLine {
         MemorySegment s = pkt.segment();
         long net = pkt.networkOffset();
         if (!pkt.inInterface().isEmpty()) {
-            boolean ethernet = pkt.macSource() != -1 && net >= ETH_HLEN;
-            macHeader(out, s, net - ETH_HLEN, ethernet, flags);
+            if (cameInOnLoopback(pkt)) {
+                // Linux: lo (ARPHRD_LOOPBACK) has a 14-byte header of zero addresses and the protocol, dumped as
+                // bytes even with --log-macdecode (which decodes only ARPHRD_ETHER)
+                out.append("MAC=00:00:00:00:00:00:00:00:00:00:00:00:")
+                        .append(pkt.family() == Family.IPV4 ? "08:00 " : "86:dd ");
+            } else {
+                boolean ethernet = pkt.macSource() != -1 && net >= ETH_HLEN;
+                macHeader(out, s, net - ETH_HLEN, ethernet, flags);
+            }
         }
         LogLine line = new LogLine(s, net, pkt.length(), flags, out, pkt.socketUid(), pkt.socketGid());
         if (pkt.family() == Family.IPV4) {
@@ -80,6 +87,12 @@ public final class LogLine {
             line.ipv6(0, true, pkt.mark());
         }
         return out.toString();
+    }
+
+    /** Whether the packet was received on the host's loopback device (looped back from local output). */
+    public static boolean cameInOnLoopback(PacketContext pkt) {
+        org.jnetfilter.core.host.Link in = pkt.host() == null ? null : pkt.host().link(pkt.inInterface());
+        return in != null && in.isLoopback();
     }
 
     /** dump_mac_header / dump_ipv6_mac_header for an Ethernet header at {@code at} (when {@code present}). */

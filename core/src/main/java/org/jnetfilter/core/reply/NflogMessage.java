@@ -25,7 +25,7 @@ import org.jnetfilter.core.rules.Family;
  * Attributes in the kernel's order: PACKET_HDR (hw_protocol, hook), PREFIX (with its NUL, present even when
  * empty, since xt_NFLOG always passes its prefix), IFINDEX_INDEV, IFINDEX_OUTDEV, MARK (when not 0), for packets
  * that came in with an Ethernet header HWADDR (the source address), HWTYPE (ARPHRD_ETHER), HWLEN (14) and
- * HWHEADER, TIMESTAMP (seconds and microseconds, only at PREROUTING, INPUT and FORWARD: the packet's time here;
+ * HWHEADER (for packets looped back through lo: zero addresses and ARPHRD_LOOPBACK), TIMESTAMP (seconds and microseconds, only at PREROUTING, INPUT and FORWARD: the packet's time here;
  * the kernel's skb_tstamp_cond gives the receive time when something timestamps packets, else its clock at the
  * NFLOG, microseconds later), UID and GID (packets
  * from a local socket), PAYLOAD (the packet from its network header, {@code dataLength} bytes; absent when 0).
@@ -54,6 +54,7 @@ public final class NflogMessage {
     static final int AF_INET = 2;
     static final int AF_INET6 = 10;
     static final int ARPHRD_ETHER = 1;
+    static final int ARPHRD_LOOPBACK = 772;
     static final int ETH_HLEN = 14;
     // Linux: NLA_HDRLEN, NLMSG_HDRLEN
     static final int NLA_HDRLEN = 4;
@@ -71,9 +72,10 @@ public final class NflogMessage {
         return (NLA_HDRLEN + payload + 3) & ~3;
     }
 
-    /** Whether the packet came in with the Ethernet header kept in front of its network header. */
+    /** Whether the packet came in with a link header: lo's, or the Ethernet header kept before its network header. */
     public static boolean hasLinkHeader(PacketContext pkt) {
-        return !pkt.inInterface().isEmpty() && pkt.macSource() != -1 && pkt.networkOffset() >= ETH_HLEN;
+        return !pkt.inInterface().isEmpty() && (LogLine.cameInOnLoopback(pkt)
+                || pkt.macSource() != -1 && pkt.networkOffset() >= ETH_HLEN);
     }
 
     /**
@@ -100,7 +102,13 @@ public final class NflogMessage {
         }
         MemorySegment s = pkt.segment();
         long net = pkt.networkOffset();
-        if (hasLinkHeader(pkt)) {
+        if (LogLine.cameInOnLoopback(pkt)) {
+            // Linux: lo's header: zero addresses (eth_header_parse gives the zero source), ARPHRD_LOOPBACK
+            m.header(NFULA_HWADDR, 12).be16(6).be16(0).bytes(new byte[8], 8);
+            m.header(NFULA_HWTYPE, 2).be16(ARPHRD_LOOPBACK).pad();
+            m.header(NFULA_HWLEN, 2).be16(ETH_HLEN).pad();
+            m.header(NFULA_HWHEADER, ETH_HLEN).bytes(new byte[12], 12).be16(v4 ? 0x0800 : 0x86DD).pad();
+        } else if (hasLinkHeader(pkt)) {
             long mac = net - ETH_HLEN;
             // Linux: eth_header_parse gives the source address; struct nfulnl_msg_packet_hw {be16 len, pad, [8]}
             m.header(NFULA_HWADDR, 12).be16(6).be16(0);

@@ -189,6 +189,17 @@ class NflogTest {
                 "02000000080001000800030005000a0000000000080005000000000324000900" + ip);
     }
 
+    @Test
+    void aPacketLoopedBackThroughLoHasLosZeroHeaderAndNoSocket() {
+        nflogOnly(Family.IPV4, TableKind.FILTER, "INPUT", "--nflog-group", "8", "--nflog-threshold", "1");
+        String ip = "4500001e1eea400040111de37f0000017f000001db0e1b6c000afe1d6c6f";
+        datapath.sendLocal(MemorySegment.ofArray(HEX.parseHex(ip)), time(0x6b0d65b9L, 0x0078a7), Trace.NONE, 0, 0);
+        assertThat(delivered).singleElement().extracting(Delivered::hex).isEqualTo(
+                "02000008080001000800010005000a000000000008000400000000011000080000060000000000000000000006000f0003"
+                        + "04000006001100000e0000120010000000000000000000000000000800000014000300000000006b0d65b9000000"
+                        + "00000078a722000900" + ip + "0000");
+    }
+
     // ---- delivery: nfulnl_log_packet's queue ----
 
     private void logAt(long nanos, String... options) {

@@ -71,4 +71,15 @@ class LogLineFlagsKernelTest {
                         + "SRC=fd00:0000:0000:0000:0000:0000:0000:0001 DST=fd00:0000:0000:0000:0000:0000:0000:0002 "
                         + "LEN=50 TC=0 HOPLIMIT=64 FLOWLBL=805002 PROTO=UDP SPT=49860 DPT=7011 LEN=10 ");
     }
+
+    @Test
+    void aPacketLoopedBackThroughLoShowsLosZeroHeaderEvenWithMacdecode() throws Exception {
+        MemorySegment ip = MemorySegment.ofArray(HEX.parseHex("4500001e1eea400040111de37f0000017f000001db0e1b6c000afe1d6c6f"));
+        PacketContext pkt = new PacketContext().ipv4(ip, 0).hook(Hook.INPUT).inInterface("lo")
+                .host(org.jnetfilter.core.host.HostFile.parseRunning("h", ""));
+        String tail = "IN=lo OUT= MAC=00:00:00:00:00:00:00:00:00:00:00:00:08:00 SRC=127.0.0.1 DST=127.0.0.1 LEN=30 "
+                + "TOS=0x00 PREC=0x00 TTL=64 ID=7914 DF PROTO=UDP SPT=56078 DPT=7020 LEN=10 ";
+        assertThat(LogLine.format(pkt, "extblo: ", 0)).isEqualTo("extblo: " + tail);
+        assertThat(LogLine.format(pkt, "extblomd: ", LogLine.MACDECODE)).isEqualTo("extblomd: " + tail);
+    }
 }
