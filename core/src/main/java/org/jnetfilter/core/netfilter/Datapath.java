@@ -996,6 +996,7 @@ public final class Datapath {
             hasOptions = true;
             int pointer = options.compile(pkt.segment(), pkt.networkOffset(), ip4.headerLength(), () -> specDst(d),
                     pkt.nowNanos(), host);
+            pkt.ipv4Options(options.state);
             if (pointer != Ipv4Options.OK) {
                 icmpError("ICMP parameter problem", ICMP_PARAMETERPROB, 0, pointer << 24);
                 pkt.trace().dropped(DropReason.IP_INHDR);

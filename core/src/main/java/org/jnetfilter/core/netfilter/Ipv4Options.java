@@ -36,7 +36,7 @@ import org.jnetfilter.core.host.RouteType;
  * <p>Packet thread; one per datapath slot; allocates only the route lookups for spec_dst (datagrams with options
  * are rare).
  */
-final class Ipv4Options {
+public final class Ipv4Options {
     // Linux: IPOPT_* (include/uapi/linux/ip.h)
     static final int IPOPT_END = 0;
     static final int IPOPT_NOOP = 1;
@@ -50,6 +50,46 @@ final class Ipv4Options {
     static final int IPOPT_TS_PRESPEC = 3;
     /** {@link #compile}: no error. */
     static final int OK = -1;
+
+    /*
+     * What compile leaves for the packet (IPCB(skb)->opt, as icmp_send's __ip_options_echo reads it), one int in
+     * the packet context ({@link PacketContext#ipv4Options()}): the offsets of the record route, timestamp and
+     * CIPSO options (0: none) and the need flags; 0 for a packet whose options were never compiled (a local one).
+     */
+    private static final int COMPILED = 1 << 31;
+    private static final int RR_NEEDADDR = 1 << 16;
+    private static final int TS_NEEDADDR = 1 << 17;
+    private static final int TS_NEEDTIME = 1 << 18;
+
+    /** The record route option's offset in the header (opt->rr), 0 for none. */
+    public static int recordRouteAt(int state) {
+        return state & 0xFF;
+    }
+
+    /** The timestamp option's offset in the header (opt->ts), 0 for none. */
+    public static int timestampAt(int state) {
+        return (state >>> 8) & 0xFF;
+    }
+
+    /** The CIPSO option's offset in the header (opt->cipso, set before it is refused), 0 for none. */
+    public static int cipsoAt(int state) {
+        return (state >>> 20) & 0xFF;
+    }
+
+    public static boolean recordRouteNeedsAddress(int state) {
+        return (state & RR_NEEDADDR) != 0;
+    }
+
+    public static boolean timestampNeedsAddress(int state) {
+        return (state & TS_NEEDADDR) != 0;
+    }
+
+    public static boolean timestampNeedsTime(int state) {
+        return (state & TS_NEEDTIME) != 0;
+    }
+
+    /** What the last {@link #compile} recorded, up to its error if it found one. */
+    int state;
 
     private MemorySegment s;
     private long ip;
@@ -79,6 +119,7 @@ final class Ipv4Options {
         int ts = 0;
         int rr = 0;
         int cipso = 0;
+        state = COMPILED;
         int at = 20;
         int l = ihl - 20;
         while (l > 0) {
@@ -137,8 +178,10 @@ final class Ipv4Options {
                         changed = true;
                         put(at + 2, ptr + 4);
                         recordRoute = at;
+                        state |= RR_NEEDADDR;
                     }
                     rr = at;
+                    state |= at;
                 }
                 case IPOPT_TIMESTAMP -> {
                     if (ts != 0) {
@@ -161,6 +204,7 @@ final class Ipv4Options {
                             case IPOPT_TS_TSONLY -> {
                                 timeAt = at + ptr - 1;
                                 put(at + 2, ptr + 4);
+                                state |= TS_NEEDTIME;
                             }
                             case IPOPT_TS_TSANDADDR -> {
                                 if (ptr + 7 > optlen) {
@@ -169,6 +213,7 @@ final class Ipv4Options {
                                 putAddress(at + ptr - 1, specDst.address());
                                 timeAt = at + ptr + 3;
                                 put(at + 2, ptr + 8);
+                                state |= TS_NEEDADDR | TS_NEEDTIME;
                             }
                             case IPOPT_TS_PRESPEC -> {
                                 if (ptr + 7 > optlen) {
@@ -179,6 +224,7 @@ final class Ipv4Options {
                                 if (host.addressType(a, null) != RouteType.UNICAST) {
                                     timeAt = at + ptr + 3;
                                     put(at + 2, ptr + 8);
+                                    state |= TS_NEEDTIME;
                                 }
                             }
                             default -> {
@@ -198,12 +244,14 @@ final class Ipv4Options {
                         changed = true;
                     }
                     ts = at;
+                    state |= at << 8;
                 }
                 case IPOPT_CIPSO -> {
                     if (cipso != 0) {
                         return at;
                     }
                     cipso = at;
+                    state |= at << 20;
                     // Linux: cipso_v4_validate finds no DOI (none configured): the offset of the DOI, or of the
                     // length when the option is shorter than its 8-byte minimum
                     return optlen < 8 ? at + 1 : at + 2;
@@ -228,7 +276,7 @@ final class Ipv4Options {
     }
 
     /** inet_current_timestamp: milliseconds since midnight UTC. */
-    static int millisSinceMidnight(long nowNanos) {
+    public static int millisSinceMidnight(long nowNanos) {
         long ms = Math.floorDiv(nowNanos, 1_000_000L);
         return (int) Math.floorMod(ms, 86_400_000L);
     }

@@ -169,6 +169,7 @@ public final class PacketContext {
         socketUid = -1;
         socketGid = -1;
         secmark = 0;
+        ipv4Options = 0;
         priority = 0;
         traced = false;
         untracked = false;
@@ -501,6 +502,19 @@ public final class PacketContext {
         return this;
     }
 
+    /**
+     * The IPv4 options the receive path compiled ({@link Ipv4Options} decodes it): what icmp_send echoes into an
+     * ICMP error about this packet. 0 until compiled (locally generated packets are never). Reset by a load.
+     */
+    public int ipv4Options() {
+        return ipv4Options;
+    }
+
+    public PacketContext ipv4Options(int state) {
+        ipv4Options = state;
+        return this;
+    }
+
     /** skb->secmark: the security id SECMARK set (or CONNSECMARK restored); 0 for none. Reset by a load. */
     public long secmark() {
         return secmark;
@@ -594,6 +608,7 @@ public final class PacketContext {
     private LogSink logSink = LogSink.NONE;
     private NflogSink nflogSink = NflogSink.NONE;
     private long secmark;
+    private int ipv4Options;
     private long socketUid = -1;
     private long socketGid = -1;
     private Connection conntrack;

@@ -10,6 +10,7 @@ import org.jnetfilter.core.host.IpAddress;
 import org.jnetfilter.core.host.Link;
 import org.jnetfilter.core.host.RouteResult;
 import org.jnetfilter.core.host.RouteType;
+import org.jnetfilter.core.netfilter.Ipv4Options;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
@@ -45,7 +46,9 @@ import org.jnetfilter.core.rules.Family;
  * the error within 1280 bytes (1232 quoted); traffic class 0; hop limit of the device (64); a flow label
  * from the kernel's flow hash (auto_flowlabels), here a hash of the addresses, type and code with a seed.
  *
- * <p>Not modelled: IPv4 options of the original echoed into the error (RR, TS, SRR: {@code __ip_options_echo});
+ * <p>The record route, timestamp and CIPSO options of a received original are echoed into the error as
+ * {@code __ip_options_echo} does (source routes are refused on receive, so never echoed).
+ * <p>Not modelled:
  * xfrm policies. The caller decides when a redirect is due (ip_forward's conditions). Not thread-safe (the
  * rate limits are state): one instance per host, used from one packet thread or under a lock.
  */
@@ -193,17 +196,23 @@ public final class IcmpErrors {
         if (applyPeerLimit) {
             limits.globalConsume(pkt.random());
         }
-        int room = Math.min(mtu(route.dev()), IPV4_ERROR_MAX) - 20 - 8;
+        IpAddress from = source != null ? source : route.source();
+        int fromBits = from == null || from.isAny() ? INADDR_DUMMY : (int) from.lo();
+        byte[] options = echoOptions(pkt, fromBits);
+        if (options == null) {
+            return null;
+        }
+        int ihl = 20 + options.length;
+        int room = Math.min(mtu(route.dev()), IPV4_ERROR_MAX) - ihl - 8;
         if (room <= 20) {
             return null;
         }
         int quoted = Math.min(pkt.length(), room);
-        IpAddress from = source != null ? source : route.source();
-        int fromBits = from == null || from.isAny() ? INADDR_DUMMY : (int) from.lo();
 
-        int total = 20 + 8 + quoted;
+        int total = ihl + 8 + quoted;
         MemorySegment out = MemorySegment.ofArray(new byte[total]);
-        out.set(ValueLayout.JAVA_BYTE, 0, (byte) 0x45);
+        out.set(ValueLayout.JAVA_BYTE, 0, (byte) (0x40 | ihl / 4));
+        MemorySegment.copy(MemorySegment.ofArray(options), 0, out, 20, options.length);
         out.set(ValueLayout.JAVA_BYTE, 1, (byte) tos);
         out.set(U16, 2, (short) total);
         // Linux: ip_select_ident draws the ID from a per-destination counter with random steps
@@ -214,19 +223,115 @@ public final class IcmpErrors {
         out.set(U32, 12, fromBits);
         out.set(U32, 16, (int) origSrc.lo());
         out.set(U16, 10, (short) Checksums.ipv4Header(out, 0));
-        out.set(ValueLayout.JAVA_BYTE, 20, (byte) type);
-        out.set(ValueLayout.JAVA_BYTE, 21, (byte) code);
-        out.set(U32, 24, info);
-        MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, 28, quoted);
+        out.set(ValueLayout.JAVA_BYTE, ihl, (byte) type);
+        out.set(ValueLayout.JAVA_BYTE, ihl + 1, (byte) code);
+        out.set(U32, ihl + 4, info);
+        MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, ihl + 8, quoted);
         int check = pkt.transportOffset() + 16;
         if (pkt.transportChecksumPartial() && pkt.protocol() == Checksums.PROTO_TCP && pkt.fragmentOffset() == 0
                 && check + 2 <= quoted) {
             // Linux: the quote is the skb's bytes as they are; a CHECKSUM_PARTIAL field holds the pseudo-header's sum
-            out.set(U16, 28 + check, (short) Checksums.pseudoV4((int) pkt.sourceLo(), (int) pkt.destinationLo(),
+            out.set(U16, ihl + 8 + check, (short) Checksums.pseudoV4((int) pkt.sourceLo(), (int) pkt.destinationLo(),
                     Checksums.PROTO_TCP, pkt.length() - pkt.transportOffset()));
         }
-        out.set(U16, 22, (short) Checksums.icmp(out, 20, 8 + quoted));
+        out.set(U16, ihl + 2, (short) Checksums.icmp(out, ihl, 8 + quoted));
         return new Reply(Family.IPV4, out, route, mark, pkt.conntrack());
+    }
+
+    private static final byte[] NO_OPTIONS = new byte[0];
+
+    /**
+     * __ip_options_echo and ip_options_build: the record route, timestamp and CIPSO options the receive path
+     * compiled in the original ({@link PacketContext#ipv4Options()}), copied into the error's header, each given one more entry
+     * when it has room and the original's asked for one: this message's source for a record route or a timestamp
+     * with addresses, the time for a timestamp (a prespecified one only at an address of this host); padded with
+     * end-of-list bytes. Nothing for a packet whose options were never compiled (a local one). Null when the
+     * original's options cannot be echoed (a pointer leaving less than an entry): icmp_send then sends nothing.
+     */
+    private byte[] echoOptions(PacketContext pkt, int source) {
+        int state = pkt.ipv4Options();
+        if (state == 0) {
+            return NO_OPTIONS;
+        }
+        byte[] d = new byte[40];
+        int n = 0;
+        int rr = Ipv4Options.recordRouteAt(state);
+        if (rr != 0) {
+            int optlen = pkt.networkU8(rr + 1);
+            int offset = pkt.networkU8(rr + 2);
+            copyOption(pkt, rr, optlen, d, n);
+            if (Ipv4Options.recordRouteNeedsAddress(state) && offset <= optlen) {
+                if (offset + 3 > optlen) {
+                    return null;
+                }
+                d[n + 2] = (byte) (offset + 4);
+                putInt(d, n + offset - 1, source);
+            }
+            n += optlen;
+        }
+        int ts = Ipv4Options.timestampAt(state);
+        if (ts != 0) {
+            int optlen = pkt.networkU8(ts + 1);
+            int offset = pkt.networkU8(ts + 2);
+            copyOption(pkt, ts, optlen, d, n);
+            if (offset <= optlen) {
+                boolean address = false;
+                boolean time = false;
+                if (Ipv4Options.timestampNeedsAddress(state)) {
+                    if (offset + 3 > optlen) {
+                        return null;
+                    }
+                    address = true;
+                    offset += 4;
+                }
+                if (Ipv4Options.timestampNeedsTime(state)) {
+                    if (offset + 3 > optlen) {
+                        return null;
+                    }
+                    if ((d[n + 3] & 0xF) != 3) {
+                        time = true;
+                        offset += 4;
+                    } else if (offset + 7 <= optlen) {
+                        int a = ((d[n + offset - 1] & 0xFF) << 24) | ((d[n + offset] & 0xFF) << 16)
+                                | ((d[n + offset + 1] & 0xFF) << 8) | (d[n + offset + 2] & 0xFF);
+                        // Linux: a prespecified entry is stamped only at an address of this host
+                        if (host.addressType(IpAddress.ipv4(a), null) != RouteType.UNICAST) {
+                            time = true;
+                            offset += 8;
+                        }
+                    }
+                }
+                d[n + 2] = (byte) offset;
+                if (address) {
+                    putInt(d, n + offset - 9, source);
+                }
+                if (time) {
+                    putInt(d, n + offset - 5, Ipv4Options.millisSinceMidnight(pkt.nowNanos()));
+                }
+            }
+            n += optlen;
+        }
+        int cipso = Ipv4Options.cipsoAt(state);
+        if (cipso != 0) {
+            int optlen = pkt.networkU8(cipso + 1);
+            copyOption(pkt, cipso, optlen, d, n);
+            n += optlen;
+        }
+        // Linux: padded with IPOPT_END to a multiple of 4
+        return java.util.Arrays.copyOf(d, (n + 3) & ~3);
+    }
+
+    private static void copyOption(PacketContext pkt, int at, int optlen, byte[] d, int to) {
+        for (int i = 0; i < optlen; i++) {
+            d[to + i] = (byte) pkt.networkU8(at + i);
+        }
+    }
+
+    private static void putInt(byte[] d, int at, int v) {
+        d[at] = (byte) (v >>> 24);
+        d[at + 1] = (byte) (v >>> 16);
+        d[at + 2] = (byte) (v >>> 8);
+        d[at + 3] = (byte) v;
     }
 
     /** icmpv4_mask_allow: true when the message is exempt from both rate limits. */

@@ -53,12 +53,16 @@ class Ipv4OptionsTest {
 
     /** The datagram a sent: header with {@code options} (padded with zeros), ID {@code id}, TTL 64. */
     static String datagram(String options, int id, String destination) {
+        return datagram(options, id, destination, 64);
+    }
+
+    static String datagram(String options, int id, String destination, int ttl) {
         byte[] o = HEX.parseHex(options);
         int optLen = (o.length + 3) & ~3;
         int ihl = 20 + optLen;
         ByteBuffer b = ByteBuffer.allocate(ihl + 12);
         b.put((byte) (0x40 | ihl / 4)).put((byte) 0).putShort((short) (ihl + 12)).putShort((short) id).putShort((short) 0)
-                .put((byte) 64).put((byte) 17).putShort((short) 0).put(HEX.parseHex("0a090001")).put(HEX.parseHex(destination))
+                .put((byte) ttl).put((byte) 17).putShort((short) 0).put(HEX.parseHex("0a090001")).put(HEX.parseHex(destination))
                 .put(o).position(ihl);
         b.put(HEX.parseHex("0fa01388000c00006f707478"));
         MemorySegment s = MemorySegment.ofArray(b.array());
@@ -116,11 +120,38 @@ class Ipv4OptionsTest {
         assertThat(sent).singleElement().satisfies(s -> {
             assertThat(s).startsWith("vba ");
             byte[] icmp = HEX.parseHex(s.substring(4));
+            int ihl = (icmp[0] & 0xF) * 4;
             // from the receiving interface's address to the sender, type 12 code 0, the pointer in the first byte
             assertThat(HEX.formatHex(icmp, 12, 20)).isEqualTo("0a0900020a090001");
-            assertThat(icmp[20]).isEqualTo((byte) 12);
-            assertThat(icmp[21]).isEqualTo((byte) 0);
-            assertThat(Byte.toUnsignedInt(icmp[24])).isEqualTo(pointer);
+            assertThat(icmp[ihl]).isEqualTo((byte) 12);
+            assertThat(icmp[ihl + 1]).isEqualTo((byte) 0);
+            assertThat(Byte.toUnsignedInt(icmp[ihl + 4])).isEqualTo(pointer);
+        });
+    }
+
+    static Stream<Arguments> echoed() {
+        return Stream.of(
+                Arguments.of("record route: one more entry, the error's source", "070f04" + "00".repeat(12), 21, 1,
+                        43442119L, "070f0c0a0900020a09000200000000" + "00"),
+                Arguments.of("timestamps: one more time", "440c0500" + "00".repeat(8), 22, 1, 43442119L,
+                        "440c0d000296dfc70296dfc7"),
+                Arguments.of("router alert: not echoed", "94040000", 23, 1, 43442119L, ""),
+                Arguments.of("a parameter problem echoes what was compiled before the error",
+                        "07070400000000" + "07070400000000", 10, 64, 0L, "070708" + "0a090002" + "00"));
+    }
+
+    /** Linux 6.18's ICMP errors (time exceeded for TTL 1, parameter problem) about datagrams with options. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("echoed")
+    void icmpErrorsEchoTheCompiledOptions(String name, String options, int id, int ttl, long millis, String echo) {
+        receive(datagram(options, id, "0a090103", ttl), millis);
+        assertThat(sent).singleElement().satisfies(s -> {
+            byte[] icmp = HEX.parseHex(s.substring(4));
+            int ihl = (icmp[0] & 0xF) * 4;
+            assertThat(HEX.formatHex(icmp, 20, ihl)).isEqualTo(echo);
+            assertThat(icmp[ihl]).isEqualTo((byte) (ttl == 1 ? 11 : 12));
+            assertThat(Checksums.ipv4Header(MemorySegment.ofArray(icmp), 0))
+                    .isEqualTo(((icmp[10] & 0xFF) << 8) | (icmp[11] & 0xFF));
         });
     }
 

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * errors that come back to a. The same datagrams go through jnetfilter on a host shaped like b (its interfaces'
  * MACs and addresses); every forwarded datagram must equal the kernel's byte for byte (jnetfilter is given the
  * time the kernel recorded in a timestamp option, so the times and checksums agree), and every datagram b
- * answered with a parameter problem must get one with the same pointer, and nothing else. Datagrams b dropped
+ * answered with an ICMP error (parameter problem; time exceeded for the probes sent with TTL 1) must get one of
+ * the same type and pointer with the same options echoed in its header, and nothing else. Datagrams b dropped
  * silently (source routes) must leave jnetfilter neither.
  *
  * <p>Runs only as root with ip netns, tcpdump and python3 and JNF_SKIP_KERNEL_TESTS unset; otherwise it is skipped
@@ -58,6 +59,10 @@ class KernelIpv4OptionsDifferentialTest {
         PROBES.put(12, "44040510".replace("10", "f0"));
         PROBES.put(13, "86080000000100000000");
         PROBES.put(14, "0000ff00");
+        // TTL 1 (ID 20 and up): time exceeded, with the options echoed
+        PROBES.put(21, "070f04" + "00".repeat(12));
+        PROBES.put(22, "07070801020304");
+        PROBES.put(23, "94040000");
     }
 
     private static String skipReason;
@@ -66,8 +71,8 @@ class KernelIpv4OptionsDifferentialTest {
     private static String macA;
     /** What reached c, by IP ID: the datagram. */
     private static final Map<Integer, String> forwarded = new LinkedHashMap<>();
-    /** Parameter problems a received, by the quoted datagram's IP ID: the pointer. */
-    private static final Map<Integer, Integer> problems = new LinkedHashMap<>();
+    /** ICMP errors a received, by the quoted datagram's IP ID: type, the pointer byte, the options echoed (hex). */
+    private static final Map<Integer, String> errors = new LinkedHashMap<>();
 
     private record Out(int exit, String stdout) {
     }
@@ -96,7 +101,7 @@ class KernelIpv4OptionsDifferentialTest {
         int ihl = 20 + ((o.length + 3) & ~3);
         ByteBuffer b = ByteBuffer.allocate(ihl + 12);
         b.put((byte) (0x40 | ihl / 4)).put((byte) 0).putShort((short) (ihl + 12)).putShort((short) id).putShort((short) 0)
-                .put((byte) 64).put((byte) 17).putShort((short) 0).put(HEX.parseHex("0a4d00010a4d0103")).put(o)
+                .put((byte) (id >= 20 ? 1 : 64)).put((byte) 17).putShort((short) 0).put(HEX.parseHex("0a4d00010a4d0103")).put(o)
                 .position(ihl);
         b.put(HEX.parseHex("0fa01388000c00006f707478"));
         MemorySegment s = MemorySegment.ofArray(b.array());
@@ -131,6 +136,8 @@ class KernelIpv4OptionsDifferentialTest {
                 "for x in " + a + ":va " + b + ":vba " + b + ":vbc " + c + ":vc; do ip -n ${x%%:*} link set ${x##*:} up; done",
                 "ip -n " + a + " route add default via 10.77.0.2", "ip -n " + c + " route add default via 10.77.1.2",
                 "ip netns exec " + b + " sysctl -qw net.ipv4.ip_forward=1",
+                // no per-peer ICMP limit: every probe's error is sent (jnetfilter gets a fresh host per probe)
+                "ip netns exec " + b + " sysctl -qw net.ipv4.icmp_ratelimit=0",
                 "ip -n " + b + " -o link show vba", "ip -n " + a + " -o link show va"));
         assertThat(setup.exit()).as(setup.stdout()).isZero();
         Matcher m = Pattern.compile("vba@\\S+.*link/ether ([0-9a-f:]{17})").matcher(setup.stdout());
@@ -162,12 +169,18 @@ class KernelIpv4OptionsDifferentialTest {
             forwarded.put(u16(ip, 4), HEX.formatHex(ip));
         }
         for (byte[] frame : frames(atA)) {
-            int ihl = (frame[14] & 0xF) * 4;
-            int icmp = 14 + ihl;
-            if (Byte.toUnsignedInt(frame[icmp]) == 12) {
-                problems.put(u16(frame, icmp + 8 + 4), Byte.toUnsignedInt(frame[icmp + 4]));
+            byte[] ip = java.util.Arrays.copyOfRange(frame, 14, frame.length);
+            if (u16(ip, 12) == 0x0a4d && ip[14] == 0 && ip[15] == 2) {
+                errors.put(u16(ip, (ip[0] & 0xF) * 4 + 8 + 4), error(ip));
             }
         }
+    }
+
+    /** An ICMP error as compared: type, pointer byte, the options of its IP header. */
+    private static String error(byte[] ip) {
+        int ihl = (ip[0] & 0xF) * 4;
+        return "type " + ip[ihl] + " pointer " + Byte.toUnsignedInt(ip[ihl + 4]) + " options "
+                + HEX.formatHex(ip, 20, ihl);
     }
 
     private static int u16(byte[] b, int at) {
@@ -227,7 +240,7 @@ class KernelIpv4OptionsDifferentialTest {
     @Test
     void forwardedDatagramsAndParameterProblemsAreTheKernels() throws Exception {
         Assumptions.assumeTrue(skipReason == null, () -> "kernel differential test skipped: " + skipReason);
-        assertThat(forwarded.size() + problems.size()).as("the kernel forwarded or answered most probes")
+        assertThat(forwarded.size() + errors.size()).as("the kernel forwarded or answered most probes")
                 .isGreaterThan(PROBES.size() / 2);
         String host = "link add vba address " + macB.replaceAll("(..)(?!$)", "$1:") + "\naddr add 10.77.0.2/24 dev vba\n"
                 + "link add vbc\naddr add 10.77.1.2/24 dev vbc\nsysctl net.ipv4.ip_forward=1\n";
@@ -251,11 +264,9 @@ class KernelIpv4OptionsDifferentialTest {
             d.receive("vba", MemorySegment.ofArray(frame), true, millis * 1_000_000L + 500_000L, Trace.NONE);
             if (kernel != null) {
                 assertThat(out).as("probe %d forwarded", id).containsExactly("vbc " + kernel);
-            } else if (problems.containsKey(id)) {
-                assertThat(out).as("probe %d: a parameter problem", id).hasSize(1);
-                byte[] icmp = HEX.parseHex(out.get(0).substring(4));
-                assertThat(icmp[20]).as("probe %d: ICMP type", id).isEqualTo((byte) 12);
-                assertThat(Byte.toUnsignedInt(icmp[24])).as("probe %d: pointer", id).isEqualTo(problems.get(id));
+            } else if (errors.containsKey(id)) {
+                assertThat(out).as("probe %d: an ICMP error", id).hasSize(1);
+                assertThat(error(HEX.parseHex(out.get(0).substring(4)))).as("probe %d", id).isEqualTo(errors.get(id));
             } else {
                 assertThat(out).as("probe %d: dropped silently", id).isEmpty();
             }
