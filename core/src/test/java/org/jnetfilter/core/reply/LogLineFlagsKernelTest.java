@@ -82,4 +82,17 @@ class LogLineFlagsKernelTest {
         assertThat(LogLine.format(pkt, "extblo: ", 0)).isEqualTo("extblo: " + tail);
         assertThat(LogLine.format(pkt, "extblomd: ", LogLine.MACDECODE)).isEqualTo("extblomd: " + tail);
     }
+
+    @Test
+    void ipv6SynWithEveryFlag() {
+        String frame = "c6bea6f0f6aac21362a6315786dd6009050600280640fd000000000000000000000000000001fd0000000000000000"
+                + "00000000000002875a1bbce38204b400000000a002fd20fa320000020405a00402080a9b627c44000000000103030a";
+        MemorySegment s = MemorySegment.ofArray(HEX.parseHex(frame));
+        PacketContext pkt = new PacketContext().ipv6(s, 14).hook(Hook.INPUT).inInterface("vba").macSource(0xc21362a63157L);
+        assertThat(LogLine.format(pkt, "extb6t: ", LogLine.TCPSEQ | LogLine.TCPOPT | LogLine.IPOPT | LogLine.MACDECODE))
+                .isEqualTo("extb6t: IN=vba OUT= MACSRC=c2:13:62:a6:31:57 MACDST=c6:be:a6:f0:f6:aa MACPROTO=86dd "
+                        + "SRC=fd00:0000:0000:0000:0000:0000:0000:0001 DST=fd00:0000:0000:0000:0000:0000:0000:0002 "
+                        + "LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=591110 PROTO=TCP SPT=34650 DPT=7100 SEQ=3816948916 ACK=0 "
+                        + "WINDOW=64800 RES=0x00 SYN URGP=0 OPT (020405A00402080A9B627C44000000000103030A) ");
+    }
 }
