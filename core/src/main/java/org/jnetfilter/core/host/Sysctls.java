@@ -12,7 +12,8 @@ final class Sysctls {
     private Sysctls() {
     }
 
-    static final String[] CONF_KEYS = {"rp_filter", "accept_local", "send_redirects", "forwarding"};
+    static final String[] CONF_KEYS = {"rp_filter", "accept_local", "send_redirects", "forwarding",
+        "accept_source_route"};
 
     static void defaults(Map<String, String> s) {
         s.put("net.ipv4.ip_forward", "0");
@@ -25,6 +26,8 @@ final class Sysctls {
             s.put("net.ipv4.conf." + conf + ".accept_local", "0");
             s.put("net.ipv4.conf." + conf + ".send_redirects", "1");
             s.put("net.ipv4.conf." + conf + ".forwarding", "0");
+            // Linux: source routes accepted only where all and the interface agree; all is 0 in a new namespace
+            s.put("net.ipv4.conf." + conf + ".accept_source_route", conf.equals("all") ? "0" : "1");
         }
         // Linux: nf_conntrack_proto_*.c timeouts, in seconds; stored for the conntrack engine.
         String p = "net.netfilter.nf_conntrack_";

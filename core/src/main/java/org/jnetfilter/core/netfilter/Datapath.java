@@ -1004,8 +1004,8 @@ public final class Datapath {
             }
             if (options.sourceRoute != 0) {
                 // Linux: IN_DEV_SOURCE_ROUTE, both net.ipv4.conf.all and the interface's (all is 0 by default)
-                if (!"1".equals(host.sysctl("net.ipv4.conf.all.accept_source_route"))
-                        || "0".equals(host.sysctl("net.ipv4.conf." + in.name + ".accept_source_route"))) {
+                if (host.sysctlLong("net.ipv4.conf.all.accept_source_route") == 0
+                        || host.sysctlLong("net.ipv4.conf." + in.name + ".accept_source_route") == 0) {
                     pkt.trace().dropped(DropReason.SOURCE_ROUTE);
                     return false;
                 }

@@ -162,6 +162,22 @@ class Ipv4OptionsTest {
     }
 
     @Test
+    void followingASourceRouteIsNotModelledAndSaysSo() throws Exception {
+        datapath = new Datapath(HostFile.parseRunning("b", HOST_B + "sysctl net.ipv4.conf.all.accept_source_route=1\n"),
+                new PacketSink() {
+                    @Override
+                    public void transmit(String ifname, MemorySegment frame) {
+                    }
+
+                    @Override
+                    public void deliverLocal(String ifname, MemorySegment packet) {
+                    }
+                });
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> receive(datagram("8307040a090103", 3, "0a090103"), 0))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("ip_options_rcv_srr");
+    }
+
+    @Test
     void aLocalDatagramRecordsItsDestinationAndKeepsItsChecksum() {
         String d = datagram("070f04" + "00".repeat(12), 12, "0a090002");
         receive(d, 0);
