@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,10 +14,10 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.testkit.KernelSide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,22 +76,10 @@ class KernelIpv4OptionsDifferentialTest {
     private record Out(int exit, String stdout) {
     }
 
+    /** A bash script (60 s at most); its output and error output together. */
     private static Out sh(String script) {
-        try {
-            Process p = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Out(-1, out);
-            }
-            return new Out(p.exitValue(), out);
-        } catch (IOException e) {
-            return new Out(-1, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Out(-1, e.toString());
-        }
+        KernelSide.Result r = KernelSide.run(60, null, List.of("bash", "-c", script));
+        return new Out(r.exit(), r.stdout() + r.stderr());
     }
 
     /** The datagram of a probe: 10.77.0.1:4000 -> 10.77.1.3:5000, TTL 64, the options padded, 4 bytes of data. */
@@ -112,15 +99,9 @@ class KernelIpv4OptionsDifferentialTest {
 
     @BeforeAll
     static void record() throws Exception {
-        if (System.getenv("JNF_SKIP_KERNEL_TESTS") != null) {
-            skipReason = "JNF_SKIP_KERNEL_TESTS is set";
-        } else if (!"root".equals(System.getProperty("user.name"))) {
-            skipReason = "not root";
-        } else if (sh("ip netns list && tcpdump --version && python3 -V").exit() != 0) {
-            skipReason = "ip netns, tcpdump or python3 is missing";
-        }
+        skipReason = KernelSide.unavailable("tcpdump", "python3");
         if (skipReason != null) {
-            System.err.println("SKIPPED KernelIpv4OptionsDifferentialTest: " + skipReason);
+            KernelSide.skipped("KernelIpv4OptionsDifferentialTest", skipReason, "root, ip netns, tcpdump, python3");
             return;
         }
         dir = Files.createTempDirectory("jnf-ipopt");
@@ -203,7 +184,7 @@ class KernelIpv4OptionsDifferentialTest {
     @AfterAll
     static void clean() throws IOException {
         if (skipReason == null) {
-            sh("for n in a b c; do ip netns del " + NS + "-$n; done");
+            KernelSide.deleteNamespaces(NS + "-a", NS + "-b", NS + "-c");
         }
         if (dir != null) {
             try (var files = Files.list(dir)) {
