@@ -138,7 +138,9 @@ public final class Conntrack {
             return Verdict.ACCEPT;
         }
         int proto = pkt.protocol();
-        if (proto < 0 || pkt.fragmentOffset() != 0) {
+        if (proto < 0 || pkt.fragmentOffset() != 0 || (!v4 && proto == NO_NEXT_HEADER)) {
+            // Linux: get_l4proto finds no upper layer (ipv6_skip_exthdr stops at No Next Header): the
+            // packet is counted invalid and accepted without an entry
             return Verdict.ACCEPT;
         }
         ConntrackSettings s = settings;
@@ -455,6 +457,9 @@ public final class Conntrack {
         return Verdict.ACCEPT;
     }
 
+    /** IPv6's No Next Header: nothing follows the header chain. */
+    private static final int NO_NEXT_HEADER = 59;
+
     /** ipv6_skip_exthdr from {@code at}: (offset << 8 | protocol) of the upper layer, or -1. */
     static long skipExtensionHeaders(PacketContext pkt, int at, int next, int len) {
         while (next == 0 || next == 43 || next == 44 || next == 51 || next == 60) {
@@ -477,7 +482,7 @@ public final class Conntrack {
             next = following;
             at += hdrlen;
         }
-        if (next == 59) {
+        if (next == NO_NEXT_HEADER) {
             return -1;
         }
         return (long) at << 8 | next;

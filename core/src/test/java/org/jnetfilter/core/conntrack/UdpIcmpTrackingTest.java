@@ -116,6 +116,23 @@ class UdpIcmpTrackingTest {
     }
 
     @Test
+    void ipv6DatagramWithoutUpperLayerIsLeftWithoutEntry() {
+        // Linux: ipv6_skip_exthdr finds no upper layer behind No Next Header (59), directly or after AH, so
+        // nf_conntrack_in counts it invalid and accepts it without an entry (state INVALID, not UNTRACKED)
+        long hi = 0x20010db800000000L;
+        byte[] ah = new byte[16];
+        ah[0] = 59;
+        ah[1] = 2;
+        for (byte[] rest : new byte[][] {new byte[8], ah}) {
+            int next = rest.length == 8 ? 59 : 51;
+            PacketContext p = path.forward(Packets.ipv6(hi, 2, hi, 1, next, rest), 0);
+            assertThat(p.conntrack()).as("next header %d", next).isNull();
+            assertThat(p.untracked()).isFalse();
+        }
+        assertThat(table.count()).isZero();
+    }
+
+    @Test
     void ipv6EchoIsTrackedAsIcmpv6() {
         long hi = 0x20010db800000000L;
         path.forward(Packets.ipv6(hi, 2, hi, 1, 58, Packets.icmpEcho(128, 7, 1)), 0);
