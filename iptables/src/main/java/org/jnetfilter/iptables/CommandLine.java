@@ -131,8 +131,8 @@ final class CommandLine implements ParseContext {
     private Loaded target;
     private boolean standardTargetLoaded;
 
-    /** One loaded match or target in this rule, with its running parser. */
-    private static final class Loaded {
+    /** One loaded match or target in this rule, with its running parser (also DirectRuleParser's). */
+    static final class Loaded {
         final Extension extension;
         final ExtensionParser parser;
         ExtensionData data;

@@ -6,8 +6,6 @@ import java.util.Locale;
 import java.util.OptionalInt;
 import org.jnetfilter.core.ext.Addresses;
 import org.jnetfilter.core.ext.Extension;
-import org.jnetfilter.core.ext.ExtensionData;
-import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.ext.MatchExtension;
 import org.jnetfilter.core.ext.OptionSpec;
@@ -49,17 +47,6 @@ final class DirectRuleParser implements ParseContext {
         }
     }
 
-    /** A match or target loaded for this rule, with its running parser. */
-    private static final class Loaded {
-        final Extension extension;
-        final ExtensionParser parser;
-        ExtensionData data;
-
-        Loaded(Extension extension, ExtensionParser parser) {
-            this.extension = extension;
-            this.parser = parser;
-        }
-    }
 
     // Linux: IFNAMSIZ = 16; chain and target names under XT_EXTENSION_MAXNAMELEN = 29
     private static final int IFNAMSIZ = 16;
@@ -133,10 +120,10 @@ final class DirectRuleParser implements ParseContext {
         String dstText = null;
         String jumpTo = null;
         boolean isGoto = false;
-        List<Loaded> matches = new ArrayList<>(4);
-        Loaded target = null;
+        List<CommandLine.Loaded> matches = new ArrayList<>(4);
+        CommandLine.Loaded target = null;
         // the loaded extensions newest first is the order getopt searches their options in
-        List<Loaded> loadOrder = new ArrayList<>(5);
+        List<CommandLine.Loaded> loadOrder = new ArrayList<>(5);
         int n = words.size();
         while (next < n) {
             String w = words.get(next++);
@@ -152,7 +139,7 @@ final class DirectRuleParser implements ParseContext {
                 if (name.indexOf('=') >= 0 || CommandLine.isGlobalOption(family, name)) {
                     throw notCommon();
                 }
-                Loaded holder = null;
+                CommandLine.Loaded holder = null;
                 OptionSpec option = null;
                 for (int i = loadOrder.size() - 1; i >= 0 && option == null; i--) {
                     holder = loadOrder.get(i);
@@ -214,7 +201,7 @@ final class DirectRuleParser implements ParseContext {
                 if (m == null || m.loadWarning() != null) {
                     throw notCommon();
                 }
-                Loaded l = new Loaded(m, m.newParser(this));
+                CommandLine.Loaded l = new CommandLine.Loaded(m, m.newParser(this));
                 matches.add(l);
                 loadOrder.add(l);
                 continue;
@@ -263,7 +250,7 @@ final class DirectRuleParser implements ParseContext {
                             throw notCommon();
                         }
                         if (t != null) {
-                            target = new Loaded(t, t.newParser(this));
+                            target = new CommandLine.Loaded(t, t.newParser(this));
                             loadOrder.add(target);
                         }
                     }
@@ -271,7 +258,7 @@ final class DirectRuleParser implements ParseContext {
             }
             invert = false;
         }
-        for (Loaded l : matches) {
+        for (CommandLine.Loaded l : matches) {
             l.data = l.parser.finish(this);
         }
         if (target != null) {
@@ -283,7 +270,7 @@ final class DirectRuleParser implements ParseContext {
         IpNet src = onlyAddress(srcText);
         IpNet dst = onlyAddress(dstText);
         List<Match> ms = new ArrayList<>(matches.size());
-        for (Loaded l : matches) {
+        for (CommandLine.Loaded l : matches) {
             ms.add(new Match((MatchExtension) l.extension, l.data));
         }
         Target t = target != null ? CommandLine.target(jumpTo, isGoto, (TargetExtension) target.extension, target.data)
