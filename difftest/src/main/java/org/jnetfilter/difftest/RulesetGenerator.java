@@ -252,6 +252,16 @@ public final class RulesetGenerator {
         if (features.conntrack() && rnd.nextInt(10) == 0) {
             r.append(" -m connmark --mark 0x").append(Integer.toHexString(1 + rnd.nextInt(2)));
         }
+        if (features.conntrack() && rnd.nextInt(14) == 0) {
+            String[] dirs = {"original", "reply", "both"};
+            String[] modes = {"packets", "bytes", "avgpkt"};
+            String mode = modes[rnd.nextInt(modes.length)];
+            int from = mode.equals("packets") ? 1 + rnd.nextInt(3) : 40 + rnd.nextInt(200);
+            r.append(" -m connbytes ").append(neg()).append("--connbytes ").append(from)
+                    .append(rnd.nextBoolean() ? ":" + (from + (mode.equals("packets") ? 2 : 300)) : "")
+                    .append(" --connbytes-dir ").append(dirs[rnd.nextInt(dirs.length)])
+                    .append(" --connbytes-mode ").append(mode);
+        }
         if (rnd.nextInt(8) == 0) {
             int min = rnd.nextInt(100);
             r.append(" -m length ").append(neg()).append("--length ").append(min).append(':')
@@ -394,6 +404,7 @@ public final class RulesetGenerator {
                     if (ports) {
                         options.add(" -j REDIRECT --to-ports " + PORTS[rnd.nextInt(PORTS.length)]);
                     }
+                    options.add(" -j NETMAP --to " + (v6 ? "2001:db8:2::/124" : "10.2.0.0/28"));
                 }
                 if (owner.equals("POSTROUTING")) {
                     String src = v6 ? "2001:db8:2::1" : "10.2.0.1";

@@ -30,6 +30,17 @@ class HarnessTest {
     }
 
     @Test
+    void generatedRulesetsDrawConnbytesAndNetmapInBothFamilies() {
+        for (boolean v6 : new boolean[] {false, true}) {
+            StringBuilder all = new StringBuilder();
+            for (long seed = 0; seed < 200; seed++) {
+                all.append(new RulesetGenerator(seed, v6, RulesetGenerator.Features.ALL).generate(3));
+            }
+            assertThat(all).as(v6 ? "IPv6" : "IPv4").contains(" -m connbytes ", " -j NETMAP --to ");
+        }
+    }
+
+    @Test
     void realisticRulesetsAreReadByJnetfilterAndNameTheirServices() throws Exception {
         for (long seed = 0; seed < 20; seed++) {
             String docker = RealisticRulesets.docker(seed);
