@@ -26,18 +26,7 @@ public final class Element {
     }
 
     Element copy() {
-        Element e = new Element();
-        e.hi = hi;
-        e.lo = lo;
-        e.cidr = cidr;
-        e.proto = proto;
-        e.port = port;
-        e.hi2 = hi2;
-        e.lo2 = lo2;
-        e.cidr2 = cidr2;
-        e.iface = iface;
-        e.name = name;
-        return e;
+        return of(hi, lo, cidr, proto, port, hi2, lo2, cidr2, iface, name);
     }
 
     void clear() {
