@@ -3,8 +3,8 @@ package org.jnetfilter.core.classify;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.util.List;
+import org.jnetfilter.core.AllocationMeter;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.netfilter.Verdict;
@@ -53,21 +53,9 @@ class ClassifiedWalkAllocationTest {
             pkt.ipv4(syn, 0).inInterface("eth0");
             sink[0] += ClassifiedWalk.run(t, Hook.INPUT, pkt, Trace.NONE);
         };
-        for (int i = 0; i < 20_000; i++) {
-            one.run();
-        }
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long id = Thread.currentThread().threadId();
         // the least of three rounds: a JIT compilation may allocate during one; a per-packet allocation
         // would be at least 16 bytes x 100k
-        long allocated = Long.MAX_VALUE;
-        for (int round = 0; round < 3; round++) {
-            long before = threads.getThreadAllocatedBytes(id);
-            for (int i = 0; i < 100_000; i++) {
-                one.run();
-            }
-            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(id) - before);
-        }
+        long allocated = AllocationMeter.leastOfThreeRounds(one, 20_000, 100_000);
         assertThat(sink[0]).isEqualTo(320_000L * Verdict.ACCEPT);
         assertThat(allocated).as("bytes allocated for 100k walks").isLessThan(100_000);
     }

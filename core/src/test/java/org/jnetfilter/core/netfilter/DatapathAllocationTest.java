@@ -17,7 +17,7 @@ import static org.jnetfilter.core.netfilter.Fixtures.rule;
 import static org.jnetfilter.core.netfilter.Fixtures.verdict;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
+import org.jnetfilter.core.AllocationMeter;
 import org.jnetfilter.core.host.HostFile;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpNet;
@@ -54,21 +54,9 @@ class DatapathAllocationTest {
             dp.receive("eth0", local, true, 1, Trace.NONE);
             dp.sendLocal(sent, 1, Trace.NONE);
         };
-        for (int i = 0; i < 20_000; i++) {
-            one.run();
-        }
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long id = Thread.currentThread().threadId();
         // the least of three rounds (a JIT compilation may allocate during one); one object per packet would be
         // at least 16 bytes x 150k
-        long allocated = Long.MAX_VALUE;
-        for (int round = 0; round < 3; round++) {
-            long before = threads.getThreadAllocatedBytes(id);
-            for (int i = 0; i < 50_000; i++) {
-                one.run();
-            }
-            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(id) - before);
-        }
+        long allocated = AllocationMeter.leastOfThreeRounds(one, 20_000, 50_000);
         assertThat(allocated).isLessThan(100_000);
     }
 }

@@ -13,8 +13,8 @@ import static org.jnetfilter.core.netfilter.SemanticsPackets.tcp;
 import static org.jnetfilter.core.netfilter.SemanticsPackets.zeros;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.util.List;
+import org.jnetfilter.core.AllocationMeter;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Protocols;
@@ -68,21 +68,9 @@ class HeaderSemanticsAllocationTest {
             pkt.ipv4(sctp, 0);
             sink[0] += sctpAll.matches(pkt) ? 1 : 0;
         };
-        for (int i = 0; i < 20_000; i++) {
-            one.run();
-        }
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long id = Thread.currentThread().threadId();
         // the least of three rounds: a JIT compilation or a profile update may allocate during one of them;
         // anything allocated per packet would be at least 16 bytes x 100k
-        long allocated = Long.MAX_VALUE;
-        for (int round = 0; round < 3; round++) {
-            long before = threads.getThreadAllocatedBytes(id);
-            for (int i = 0; i < 100_000; i++) {
-                one.run();
-            }
-            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(id) - before);
-        }
+        long allocated = AllocationMeter.leastOfThreeRounds(one, 20_000, 100_000);
         assertThat(sink[0]).isNotZero();
         assertThat(allocated).as("bytes allocated for 100k rounds").isLessThan(100_000);
     }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.util.SplittableRandom;
+import org.jnetfilter.core.AllocationMeter;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ipset.CreateOptions;
 import org.jnetfilter.core.ipset.Element;
@@ -199,19 +199,7 @@ class SetSemanticsTest {
                 sink[0] += r.matches(pkt) ? 1 : 0;
             }
         };
-        for (int i = 0; i < 20_000; i++) {
-            one.run();
-        }
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long id = Thread.currentThread().threadId();
-        long allocated = Long.MAX_VALUE;
-        for (int round = 0; round < 3; round++) {
-            long before = threads.getThreadAllocatedBytes(id);
-            for (int i = 0; i < 100_000; i++) {
-                one.run();
-            }
-            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(id) - before);
-        }
+        long allocated = AllocationMeter.leastOfThreeRounds(one, 20_000, 100_000);
         assertThat(sink[0]).isGreaterThan(0);
         assertThat(allocated).as("bytes allocated for 100k packets").isLessThan(100_000);
     }

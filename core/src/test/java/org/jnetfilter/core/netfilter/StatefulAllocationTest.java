@@ -10,8 +10,8 @@ import static org.jnetfilter.core.netfilter.Fixtures.target;
 import static org.jnetfilter.core.netfilter.Fixtures.tcp4;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.util.SplittableRandom;
+import org.jnetfilter.core.AllocationMeter;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpSpec;
@@ -48,21 +48,9 @@ class StatefulAllocationTest {
             pkt.ipv4(syn, 0).nowNanos(clock[0]);
             sink[0] += Verdict.kind(TableWalk.run(t, Hook.INPUT, pkt, Trace.NONE));
         };
-        for (int i = 0; i < 20_000; i++) {
-            one.run();
-        }
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long id = Thread.currentThread().threadId();
         // the least of three rounds: a JIT compilation or a profile update may allocate during one of them;
         // anything allocated per packet would be at least 16 bytes x 100k
-        long allocated = Long.MAX_VALUE;
-        for (int round = 0; round < 3; round++) {
-            long before = threads.getThreadAllocatedBytes(id);
-            for (int i = 0; i < 100_000; i++) {
-                one.run();
-            }
-            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(id) - before);
-        }
+        long allocated = AllocationMeter.leastOfThreeRounds(one, 20_000, 100_000);
         assertThat(sink[0]).isEqualTo(320_000L * Verdict.QUEUE);
         assertThat(allocated).as("bytes allocated for 100k walks").isLessThan(100_000);
     }
