@@ -116,8 +116,12 @@ def send_mode(iface):
     probe("v6-expire-forwarded", frags6(S6, D6, 0x203, l6, six)[:1], wait=3.5)
     probe("v6-expire-local", frags6(S6, R6, 0x204, l6r, six)[:1], wait=3.5)
 
-def listen_mode(iface):
+def listen_mode(iface, ready=None):
     s = raw(iface)
+    if ready:
+        # the socket is bound: the sender may start (under load the interpreter's start-up alone can take
+        # longer than any fixed sleep)
+        open(ready, "w").close()
     while True:
         try:
             frame, addr = s.recvfrom(65535)
@@ -153,6 +157,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "send":
         send_mode(sys.argv[2])
     elif sys.argv[1] == "listen":
-        listen_mode(sys.argv[2])
+        listen_mode(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     else:
         merge(sys.argv[2], sys.argv[3])

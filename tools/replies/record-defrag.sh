@@ -40,13 +40,15 @@ for t in iptables-legacy ip6tables-legacy; do
   ip netns exec $R $t -A INPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED,INVALID -j ACCEPT
 done
 ip netns exec $R sysctl -qw net.netfilter.nf_conntrack_frag6_timeout=2
-ip netns exec $D timeout 40 python3 "$here/probes_defrag.py" listen d0 > /tmp/jnf-replies-dst.$$ &
+rm -f /tmp/jnf-replies-ready.$$
+ip netns exec $D timeout 40 python3 "$here/probes_defrag.py" listen d0 /tmp/jnf-replies-ready.$$ > /tmp/jnf-replies-dst.$$ &
 listener=$!
-sleep 0.5
+for i in $(seq 200); do [ -e /tmp/jnf-replies-ready.$$ ] && break; sleep 0.05; done
+[ -e /tmp/jnf-replies-ready.$$ ] || { echo "the listener in $D did not start" >&2; exit 1; }
 ip netns exec $S python3 "$here/probes_defrag.py" send s0 > /tmp/jnf-replies-src.$$
 sleep 0.3
 kill $listener 2>/dev/null || true
 wait $listener 2>/dev/null || true
 python3 "$here/probes_defrag.py" merge /tmp/jnf-replies-src.$$ /tmp/jnf-replies-dst.$$ > "$out/kernel-defrag.txt"
-rm -f /tmp/jnf-replies-src.$$ /tmp/jnf-replies-dst.$$
+rm -f /tmp/jnf-replies-src.$$ /tmp/jnf-replies-dst.$$ /tmp/jnf-replies-ready.$$
 echo "wrote $out/kernel-defrag.txt ($(grep -c '^probe' "$out/kernel-defrag.txt") probes)"

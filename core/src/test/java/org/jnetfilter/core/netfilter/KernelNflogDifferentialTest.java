@@ -109,7 +109,7 @@ class KernelNflogDifferentialTest {
         ifindex = Integer.parseInt(m.group(1));
         mac = m.group(2);
         Out traffic = sh(String.join("\n",
-                "(" + b + "timeout 8 tcpdump -U -i nflog:9 -w " + cap + " 2>" + dir.resolve("tcpdump.err") + " &)",
+                "(" + b + "chrt -f 20 timeout 8 tcpdump -U -i nflog:9 -w " + cap + " 2>" + dir.resolve("tcpdump.err") + " &)",
                 "for i in $(seq 50); do grep -q listening " + dir.resolve("tcpdump.err") + " 2>/dev/null && break; "
                         + "sleep 0.1; done",
                 "sleep 0.3",
