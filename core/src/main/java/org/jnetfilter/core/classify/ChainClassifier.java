@@ -1,5 +1,6 @@
 package org.jnetfilter.core.classify;
 
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -31,10 +32,13 @@ import org.jnetfilter.core.rules.RuleList;
  * entries; else to a new table with its own tuple relaxed ({@link TupleTable.Tuple#relaxed}), or,
  * if that one exists and is full there, with its exact tuple; past that the bucket grows.
  *
- * <p>Changes ({@link #derive}): the rules that differ from the previous classifier's (by identity,
- * between the common head and tail of the two lists) leave and enter their buckets; every other
- * bucket, and every untouched table, is shared. Only the order-key array (8 bytes a rule) and the
- * slot arrays of the tables touched are copied.
+ * <p>Changes ({@link #derive}): the rule list records the edits that made it from the list the
+ * classifier was made for ({@link RuleList#editsSince}, up to 32 back); each edit's rules leave and enter
+ * their buckets, at the position the edit names, so a change costs the change, not the chain. Rules and
+ * order keys sit in a persistent chunked list ({@link RuleKeys}) and buckets in chunked tables: a change
+ * copies the chunks it touches and the spines, every other chunk, bucket and table is shared. When the
+ * lineage is lost (more than 32 edits back, a restore, another list) the common head and tail of the two
+ * lists are found by comparing rule identities, once, and the rules between them move.
  *
  * <p>Immutable; any number of packet threads may search it. {@link #next} allocates nothing.
  */
@@ -49,9 +53,10 @@ final class ChainClassifier {
     static final int COLLISION_LIMIT = 32;
     /**
      * Chains up to this size are no hash tables but their entries in order: a lookup is one scan of
-     * them, cheaper than hashing for several tables, and the chain costs its entries and two arrays (a
+     * them, cheaper than hashing for several tables, and the chain costs its entries and one array (a
      * Kubernetes node has tens of thousands of two- and three-rule chains: tables for each were a third
-     * of its classifiers' memory). A change compiles them again.
+     * of its classifiers' memory). A change compiles them again, so their keys are always (i + 1) * GAP
+     * and they keep neither their rules nor their keys.
      */
     static final int SMALL_CHAIN = 8;
     /** Changes beyond this many rules, or an eighth of the chain, recompile instead. */
@@ -59,29 +64,55 @@ final class ChainClassifier {
     private static final TupleTable[] NO_TABLES = new TupleTable[0];
 
     private final Family family;
-    /** The rules, in chain order (for diffs against the next generation). */
-    final Rule[] rules;
-    /** The order key of each rule. */
-    final long[] keys;
+    private final int size;
+    /** The rules and their order keys in chain order; null for a small chain. */
+    private final RuleKeys ruleKeys;
+    /**
+     * The list this classifier was made for, to find the edits to a later one; held weakly (the cache
+     * holds lists weakly and its classifiers strongly). Null for a small chain.
+     */
+    private final WeakReference<RuleList> source;
     final TupleTable[] tables;
     /** A small chain's entries in order of their keys (and no tables); null for a chain in tables. */
     private final Entry[] scan;
 
-    private ChainClassifier(Family family, Rule[] rules, long[] keys, TupleTable[] tables, Entry[] scan) {
+    private ChainClassifier(Family family, int size, RuleKeys ruleKeys, RuleList source, TupleTable[] tables,
+                            Entry[] scan) {
         this.family = family;
-        this.rules = rules;
-        this.keys = keys;
+        this.size = size;
+        this.ruleKeys = ruleKeys;
+        this.source = source == null ? null : new WeakReference<>(source);
         this.tables = tables;
         this.scan = scan;
     }
 
     int size() {
-        return rules.length;
+        return size;
+    }
+
+    /** The rule at position {@code index} (from 0), for tests. */
+    Rule rule(int index) {
+        return ruleKeys.rule(index);
+    }
+
+    /** How many chunks of rules and keys this classifier shares with {@code other}, for tests. */
+    int chunksSharedWith(ChainClassifier other) {
+        return ruleKeys.chunksSharedWith(other.ruleKeys);
+    }
+
+    /** The order key of the rule at position {@code index} (from 0). */
+    long key(int index) {
+        if (ruleKeys == null) {
+            java.util.Objects.checkIndex(index, size);
+            return (index + 1) * GAP;
+        }
+        return ruleKeys.key(index);
     }
 
     /** The rule number (from 1, as -L --line-numbers) of the rule with order key {@code key}. */
     int number(long key) {
-        int i = Arrays.binarySearch(keys, key);
+        int i = ruleKeys == null ? (key % GAP == 0 && key > 0 && key / GAP <= size ? (int) (key / GAP) - 1 : -1)
+                : ruleKeys.indexOfKey(key);
         if (i < 0) {
             throw new IllegalStateException("no rule with order key " + key);
         }
@@ -121,80 +152,145 @@ final class ChainClassifier {
     static ChainClassifier compile(RuleList list, Family family) {
         int n = list.size();
         Rule[] rules = list.toArray(new Rule[0]);
-        long[] keys = new long[n];
         if (n <= SMALL_CHAIN) {
             List<Entry> entries = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                keys[i] = (i + 1) * GAP;
-                entries.addAll(Arrays.asList(RuleShape.entries(rules[i], keys[i])));
+                entries.addAll(Arrays.asList(RuleShape.entries(rules[i], (i + 1) * GAP)));
             }
-            return new ChainClassifier(family, rules, keys, NO_TABLES, entries.toArray(new Entry[0]));
+            return new ChainClassifier(family, n, null, null, NO_TABLES, entries.toArray(new Entry[0]));
         }
-        Placement p = new Placement(family, List.of());
+        long[] keys = new long[n];
+        Placement p = new Placement(family, NO_TABLES);
         for (int i = 0; i < n; i++) {
             keys[i] = (i + 1) * GAP;
             for (Entry e : RuleShape.entries(rules[i], keys[i])) {
                 p.place(e);
             }
         }
-        return new ChainClassifier(family, rules, keys, p.done(), null);
+        return new ChainClassifier(family, n, RuleKeys.of(rules, keys, n), list, p.done(), null);
     }
 
     /**
      * The classifier of {@code list}, made from this one (the classifier of an earlier version of the
-     * chain) by moving only the rules that differ; a compile from scratch when too much changed.
+     * chain) by moving only the rules that differ; a compile from scratch when too much changed, when
+     * an insertion finds no free key between its neighbours, or for a small chain.
      */
     ChainClassifier derive(RuleList list) {
         int n = list.size();
-        int on = rules.length;
+        if (scan != null || n <= SMALL_CHAIN) {
+            return compile(list, family);
+        }
+        RuleList from = source.get();
+        if (from == list) {
+            return this;
+        }
+        int limit = Math.max(64, Math.min(MAX_DELTA, n / 8));
+        List<RuleList.Edit> edits = from == null ? null : list.editsSince(from);
+        ChainClassifier c;
+        if (edits != null) {
+            c = edits.size() > limit ? null : applying(edits, list);
+        } else {
+            c = rediffing(list, limit);
+        }
+        return c != null ? c : compile(list, family);
+    }
+
+    /** Applies {@code edits} (as {@link RuleList#editsSince} gives them); null when a compile is needed. */
+    private ChainClassifier applying(List<RuleList.Edit> edits, RuleList list) {
+        RuleKeys.Editor rk = ruleKeys.edit();
+        Placement p = new Placement(family, tables);
+        for (RuleList.Edit e : edits) {
+            int i = e.index();
+            if (e.removed() != null) {
+                if (i >= rk.size() || rk.rule(i) != e.removed()) {
+                    // the lineage does not describe these rules: never expected, but a compile is always right
+                    return null;
+                }
+                long key = rk.key(i);
+                p.removeAll(e.removed(), key);
+                if (e.added() != null) {
+                    // -R: the new rule takes the old one's place and key
+                    p.placeAll(e.added(), key);
+                    rk.set(i, e.added(), key);
+                } else {
+                    rk.remove(i);
+                }
+                continue;
+            }
+            long lo = i > 0 ? rk.key(i - 1) : 0;
+            long key;
+            if (i < rk.size()) {
+                long hi = rk.key(i);
+                if (hi - lo < 2) {
+                    return null;
+                }
+                key = lo + (hi - lo) / 2;
+            } else {
+                if (lo > Long.MAX_VALUE - GAP) {
+                    return null;
+                }
+                key = lo + GAP;
+            }
+            p.placeAll(e.added(), key);
+            rk.insert(i, e.added(), key);
+        }
+        if (rk.size() != list.size()) {
+            throw new IllegalStateException("edits of " + list.size() + " rules left the classifier " + rk.size());
+        }
+        return new ChainClassifier(family, rk.size(), rk.done(), list, p.done(), null);
+    }
+
+    /**
+     * The lineage is lost: the rules between the common head and tail of the two lists (by identity) move,
+     * the new ones spread evenly over the keys between their neighbours'; null when a compile is needed.
+     */
+    private ChainClassifier rediffing(RuleList list, int limit) {
+        int n = list.size();
+        int on = size;
         int head = 0;
-        while (head < n && head < on && list.get(head) == rules[head]) {
+        while (head < n && head < on && list.get(head) == ruleKeys.rule(head)) {
             head++;
         }
         int tail = 0;
-        while (tail < n - head && tail < on - head && list.get(n - 1 - tail) == rules[on - 1 - tail]) {
+        while (tail < n - head && tail < on - head && list.get(n - 1 - tail) == ruleKeys.rule(on - 1 - tail)) {
             tail++;
         }
         int removed = on - head - tail;
         int added = n - head - tail;
         if (removed == 0 && added == 0) {
-            return this;
+            return new ChainClassifier(family, size, ruleKeys, list, tables, null);
         }
-        if (scan != null || n <= SMALL_CHAIN || removed + added > Math.max(64, Math.min(MAX_DELTA, n / 8))) {
-            return compile(list, family);
+        if (removed + added > limit) {
+            return null;
         }
-        long lo = head > 0 ? keys[head - 1] : 0;
-        long hi = tail > 0 ? keys[on - tail] : lo + (added + 1) * GAP;
+        long lo = head > 0 ? ruleKeys.key(head - 1) : 0;
+        long hi = tail > 0 ? ruleKeys.key(on - tail) : lo + (added + 1) * GAP;
         long step = (hi - lo) / (added + 1);
         if (added > 0 && step == 0) {
-            return compile(list, family);
+            return null;
         }
-        Rule[] newRules = new Rule[n];
-        long[] newKeys = new long[n];
-        System.arraycopy(rules, 0, newRules, 0, head);
-        System.arraycopy(keys, 0, newKeys, 0, head);
-        System.arraycopy(rules, on - tail, newRules, n - tail, tail);
-        System.arraycopy(keys, on - tail, newKeys, n - tail, tail);
-        Placement p = new Placement(family, Arrays.asList(tables));
-        for (int j = head; j < on - tail; j++) {
-            for (Entry e : RuleShape.entries(rules[j], keys[j])) {
-                p.remove(e);
-            }
+        RuleKeys.Editor rk = ruleKeys.edit();
+        Placement p = new Placement(family, tables);
+        for (int j = 0; j < removed; j++) {
+            p.removeAll(rk.rule(head), rk.key(head));
+            rk.remove(head);
         }
         for (int k = 0; k < added; k++) {
-            int i = head + k;
-            newRules[i] = list.get(i);
-            newKeys[i] = lo + step * (k + 1);
-            for (Entry e : RuleShape.entries(newRules[i], newKeys[i])) {
-                p.place(e);
-            }
+            Rule r = list.get(head + k);
+            long key = lo + step * (k + 1);
+            p.placeAll(r, key);
+            rk.insert(head + k, r, key);
         }
-        return new ChainClassifier(family, newRules, newKeys, p.done(), null);
+        return new ChainClassifier(family, n, rk.done(), list, p.done(), null);
     }
 
     /** Bytes held by this classifier: entries, tables, rule and key arrays (not the rules themselves). */
     long footprintBytes() {
-        long b = 32 + 16 + rules.length * 4L + 16 + keys.length * 8L + 16 + tables.length * 4L;
+        long b = 40 + (tables.length == 0 ? 0 : 16 + tables.length * 4L);
+        if (ruleKeys != null) {
+            // the rules, keys and the weak reference to the source list
+            b += ruleKeys.footprintBytes() + 32;
+        }
         Map<Entry, Boolean> seen = new IdentityHashMap<>();
         for (TupleTable t : tables) {
             b += t.footprintBytes();
@@ -220,20 +316,49 @@ final class ChainClassifier {
         return tables.length;
     }
 
-    /** Entry placement over a set of tables, editing them copy-on-write. */
+    /**
+     * Entry placement over a set of tables, editing them copy-on-write: a table gets an editor when an
+     * entry enters or leaves it, so a change costs the tables it touches (a chain may have dozens).
+     */
     private static final class Placement {
         private final Family family;
-        private final List<TupleTable.Editor> editors = new ArrayList<>();
+        private final TupleTable[] base;
+        /** Editors of base tables, by index; null while untouched. */
+        private final TupleTable.Editor[] editors;
+        /** Editors of the tables made by this placement. */
+        private final List<TupleTable.Editor> added = new ArrayList<>();
 
-        Placement(Family family, List<TupleTable> tables) {
+        Placement(Family family, TupleTable[] tables) {
             this.family = family;
-            for (TupleTable t : tables) {
-                editors.add(t.edit());
+            this.base = tables;
+            this.editors = new TupleTable.Editor[tables.length];
+        }
+
+        void placeAll(Rule rule, long key) {
+            for (Entry e : RuleShape.entries(rule, key)) {
+                place(e);
+            }
+        }
+
+        void removeAll(Rule rule, long key) {
+            for (Entry e : RuleShape.entries(rule, key)) {
+                remove(e);
             }
         }
 
         void place(Entry e) {
-            for (TupleTable.Editor ed : editors) {
+            for (int j = 0; j < base.length; j++) {
+                TupleTable t = base[j];
+                if (t.tuple.fits(e)) {
+                    long h = t.hashOf(e);
+                    TupleTable.Editor ed = editors[j];
+                    if ((ed != null ? ed.bucketSize(h) : t.bucketSize(h)) < COLLISION_LIMIT) {
+                        editor(j).add(e);
+                        return;
+                    }
+                }
+            }
+            for (TupleTable.Editor ed : added) {
                 if (ed.tuple().fits(e) && ed.bucketSize(ed.hashOf(e)) < COLLISION_LIMIT) {
                     ed.add(e);
                     return;
@@ -252,15 +377,36 @@ final class ChainClassifier {
         }
 
         void remove(Entry e) {
-            for (TupleTable.Editor ed : editors) {
+            for (int j = 0; j < base.length; j++) {
+                TupleTable t = base[j];
+                if (t.tuple.fits(e) && (editors[j] != null || t.holds(t.hashOf(e), e.key))) {
+                    editor(j).remove(e, e.key);
+                }
+            }
+            for (TupleTable.Editor ed : added) {
                 if (ed.tuple().fits(e)) {
                     ed.remove(e, e.key);
                 }
             }
         }
 
+        private TupleTable.Editor editor(int j) {
+            TupleTable.Editor ed = editors[j];
+            if (ed == null) {
+                ed = base[j].edit();
+                editors[j] = ed;
+            }
+            return ed;
+        }
+
+        /** The editor of the table of tuple {@code t}, made on demand for a base table; null when none. */
         private TupleTable.Editor editor(TupleTable.Tuple t) {
-            for (TupleTable.Editor ed : editors) {
+            for (int j = 0; j < base.length; j++) {
+                if (base[j].tuple.equals(t)) {
+                    return editor(j);
+                }
+            }
+            for (TupleTable.Editor ed : added) {
                 if (ed.tuple().equals(t)) {
                     return ed;
                 }
@@ -270,13 +416,25 @@ final class ChainClassifier {
 
         private TupleTable.Editor newEditor(TupleTable.Tuple t) {
             TupleTable.Editor ed = TupleTable.empty(t).edit();
-            editors.add(ed);
+            added.add(ed);
             return ed;
         }
 
+        /** The tables in search order (least order key first), empty ones dropped. */
         TupleTable[] done() {
-            List<TupleTable> out = new ArrayList<>();
-            for (TupleTable.Editor ed : editors) {
+            List<TupleTable> out = new ArrayList<>(base.length + added.size());
+            boolean changed = !added.isEmpty();
+            for (int j = 0; j < base.length; j++) {
+                TupleTable t = editors[j] == null ? base[j] : editors[j].done();
+                changed |= t != base[j];
+                if (t.entries > 0) {
+                    out.add(t);
+                }
+            }
+            if (!changed) {
+                return base;
+            }
+            for (TupleTable.Editor ed : added) {
                 TupleTable t = ed.done();
                 if (t.entries > 0) {
                     out.add(t);

@@ -218,6 +218,21 @@ final class TupleTable {
         return i < 0 ? EMPTY : buckets[i >>> chunkBits][i & ((1 << chunkBits) - 1)];
     }
 
+    /** Entries in the bucket of hash {@code h}. */
+    int bucketSize(long h) {
+        return bucket(h).length;
+    }
+
+    /** Whether the bucket of hash {@code h} holds an entry of order key {@code key}. */
+    boolean holds(long h, long key) {
+        for (Entry x : bucket(h)) {
+            if (x.key == key) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The slot holding hash {@code h}, or -1. */
     private int find(long h) {
         int mask = capacity - 1;
@@ -313,14 +328,8 @@ final class TupleTable {
         /** Removes the entries of order key {@code key} from the bucket {@code e} hashes to; how many. */
         int remove(Entry e, long key) {
             long h = hashOf(e);
-            if (!touched.containsKey(h)) {
-                boolean present = false;
-                for (Entry x : base.bucket(h)) {
-                    present |= x.key == key;
-                }
-                if (!present) {
-                    return 0;
-                }
+            if (!touched.containsKey(h) && !base.holds(h, key)) {
+                return 0;
             }
             List<Entry> b = touch(h);
             int before = b.size();

@@ -57,9 +57,8 @@ class ChainClassifierTest {
         TupleTable untouchedBefore = table(before, false);
         TupleTable untouchedAfter = table(after, false);
         assertThat(untouchedAfter).isSameAs(untouchedBefore);
-        assertThat(after.keys).isNotSameAs(before.keys);
-        assertThat(after.rules[15000]).isNotSameAs(before.rules[15000]);
-        assertThat(after.keys[15000]).isEqualTo(before.keys[15000]);
+        assertThat(after.rule(15000)).isNotSameAs(before.rule(15000));
+        assertThat(after.key(15000)).isEqualTo(before.key(15000));
     }
 
     @Test
@@ -69,19 +68,19 @@ class ChainClassifierTest {
         for (int i = 0; i < 19; i++) {
             rules = rules.inserting(50, hostRule(1000 + i));
             ChainClassifier next = c.derive(rules);
-            assertThat(next.keys[50]).isGreaterThan(next.keys[49]).isLessThan(next.keys[51]);
-            assertThat(next.keys[0]).isEqualTo(c.keys[0]);
+            assertThat(next.key(50)).isGreaterThan(next.key(49)).isLessThan(next.key(51));
+            assertThat(next.key(0)).isEqualTo(c.key(0));
             c = next;
         }
         for (int i = 0; i < 5; i++) {
             rules = rules.inserting(50, hostRule(2000 + i));
             c = c.derive(rules);
         }
-        for (int i = 1; i < c.keys.length; i++) {
-            assertThat(c.keys[i]).isGreaterThan(c.keys[i - 1]);
+        for (int i = 1; i < c.size(); i++) {
+            assertThat(c.key(i)).isGreaterThan(c.key(i - 1));
         }
         // the 21st insertion into one gap found no room: a compile, keys (i + 1) * GAP; three more since
-        assertThat(c.keys[c.keys.length - 1]).isEqualTo((c.keys.length - 3) * ChainClassifier.GAP);
+        assertThat(c.key(c.size() - 1)).isEqualTo((c.size() - 3) * ChainClassifier.GAP);
     }
 
     @Test

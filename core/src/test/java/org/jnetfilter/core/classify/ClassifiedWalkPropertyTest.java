@@ -289,6 +289,23 @@ class ClassifiedWalkPropertyTest {
                 r.nextInt(3), pick(r, new int[] {0, 1, 2, 3, 4}), status);
     }
 
+    /** Loads {@code p} into {@code c} as a packet of {@code family} received at {@code now}. */
+    static void loadPacket(PacketContext c, PacketModel p, Family family, long now) {
+        if (family == Family.IPV4) {
+            c.ipv4(p.bytes(), 0);
+        } else {
+            c.ipv6(p.bytes(), 0);
+        }
+        c.nowNanos(now).inInterface(p.in()).outInterface(p.out()).mark(p.mark());
+        if (p.conntrack() == 1) {
+            c.untracked(true);
+        } else if (p.conntrack() == 2) {
+            Connection ct = Connection.template(0, false, null);
+            ct.addStatus(p.status());
+            c.conntrack(ct, p.ctinfo());
+        }
+    }
+
     // ---- comparison ----
 
     /** The two sides of one comparison: tables built separately from one description, one context each. */
@@ -320,19 +337,7 @@ class ClassifiedWalkPropertyTest {
         }
 
         private void load(PacketContext c, PacketModel p) {
-            if (linear.family() == Family.IPV4) {
-                c.ipv4(p.bytes(), 0);
-            } else {
-                c.ipv6(p.bytes(), 0);
-            }
-            c.nowNanos(now).inInterface(p.in()).outInterface(p.out()).mark(p.mark());
-            if (p.conntrack() == 1) {
-                c.untracked(true);
-            } else if (p.conntrack() == 2) {
-                Connection ct = Connection.template(0, false, null);
-                ct.addStatus(p.status());
-                c.conntrack(ct, p.ctinfo());
-            }
+            loadPacket(c, p, linear.family(), now);
         }
 
         void assertCountersEqual(String context) {
@@ -391,7 +396,7 @@ class ClassifiedWalkPropertyTest {
         Chain ca = s.linear.chain(chainName);
         Chain cb = s.classified.chain(chainName);
         int n = ca.rules().size();
-        int op = n == 0 ? 0 : r.nextInt(4);
+        int op = n == 0 ? 0 : r.nextInt(5);
         RuleModel m = randomRule(r, s.linear.family(), chainIndex, userCount);
         RuleList la;
         RuleList lb;
@@ -410,10 +415,15 @@ class ClassifiedWalkPropertyTest {
                 la = ca.rules().removing(at);
                 lb = cb.rules().removing(at);
             }
-            default -> {
+            case 3 -> {
                 int at = r.nextInt(n);
                 la = ca.rules().replacing(at, build(m));
                 lb = cb.rules().replacing(at, build(m));
+            }
+            default -> {
+                // a restore of the chain's rules: a list without lineage
+                la = RuleList.of(new ArrayList<>(ca.rules()));
+                lb = RuleList.of(new ArrayList<>(cb.rules()));
             }
         }
         Table before = s.classified;
@@ -437,9 +447,12 @@ class ClassifiedWalkPropertyTest {
                 for (int i = 0; i < 30; i++) {
                     s.send(randomPacket(r, Family.IPV4), r, context + " round " + round + " packet " + i);
                 }
-                int edits = 1 + r.nextInt(3);
+                // now and then more edits of one chain than its list remembers (the lineage is lost)
+                boolean burst = r.nextInt(6) == 0;
+                int edits = burst ? 33 + r.nextInt(10) : 1 + r.nextInt(3);
+                int burstChain = r.nextInt(model.users().size() + 1) - 1;
                 for (int k = 0; k < edits; k++) {
-                    int c = r.nextInt(model.users().size() + 1) - 1;
+                    int c = burst ? burstChain : r.nextInt(model.users().size() + 1) - 1;
                     edit(s, r, model.users().size(), c < 0 ? "INPUT" : userName(c), c);
                 }
             }
