@@ -65,6 +65,21 @@ public final class Connection {
     /** Jiffies: relative to confirmation while unconfirmed, then absolute (the kernel's ct->timeout). */
     long timeout;
     String helper = "";
+    /** The helper that parses this connection's packets (nfct_help), or null. */
+    ConntrackHelper helperFunction;
+    /** The connection whose helper expected this one (ct->master), or null. */
+    Connection master;
+    /** Expectations of this master in the table (nf_conn_help.expecting[class 0]). */
+    int expecting;
+    /** Confirmed connections whose master this is: each holds a reference (conntrack -L's use=). */
+    int children;
+    // nf_ct_ftp_master: the sequence numbers just after a newline, per direction (NUM_SEQ_TO_REMEMBER = 2)
+    final int[][] ftpSeqAfterNewline = new int[2][2];
+    final int[] ftpSeqAfterNewlineCount = new int[2];
+    // nf_conn_seqadj, per direction
+    final int[] seqCorrectionPos = new int[2];
+    final int[] seqOffsetBefore = new int[2];
+    final int[] seqOffsetAfter = new int[2];
     int zone;
     boolean zoneFromMark;
 
@@ -202,9 +217,14 @@ public final class Connection {
         return zone;
     }
 
-    /** The conntrack helper's name, "" for none (no helper is loaded: only a CT --helper template sets one). */
+    /** The conntrack helper's name, "" for none (helpers are assigned by a CT --helper template only). */
     public String helper() {
         return helper;
+    }
+
+    /** The connection whose helper expected this one, or null (ct->master). */
+    public Connection master() {
+        return master;
     }
 
     /** The connection has a label area (connlabel rules existed when it was created). */
@@ -338,7 +358,8 @@ public final class Connection {
         if (!helper.isEmpty()) {
             sb.append("helper=").append(helper).append(' ');
         }
-        sb.append("use=1");
+        // Linux: the entry's reference count: the table's, and one per expected connection (ct->master)
+        sb.append("use=").append(1 + children);
     }
 
     @Override

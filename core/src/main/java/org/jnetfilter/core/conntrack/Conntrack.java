@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.List;
 import org.jnetfilter.core.ext.matches.RuleState;
 import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.nat.HelperNat;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
@@ -44,8 +45,8 @@ import org.jnetfilter.core.rules.Hook;
  * <p>Threading: packet threads call {@link #in} and {@link #confirm} concurrently; the hash table is guarded
  * by this object's monitor (the kernel's per-bucket locks and RCU), per-connection protocol state by the
  * connection's. Known differences: the hash function, and so which unassured entry early drop picks;
- * unconfirmed entries do not count toward nf_conntrack_max; no helpers or expectations (nothing is
- * EXPECTED). DCCP is tracked generically (no ports), as by kernels without the DCCP tracker, like this
+ * unconfirmed entries do not count toward nf_conntrack_max; of the helpers only ftp and tftp
+ * ({@link ConntrackHelper}); expectations live in a list searched only while it is not empty. DCCP is tracked generically (no ports), as by kernels without the DCCP tracker, like this
  * machine's 6.18.
  *
  * <p>Hot path: looking up an existing connection allocates nothing; a new connection allocates its entry.
@@ -196,7 +197,27 @@ public final class Conntrack {
                 if (ct == TABLE_FULL) {
                     return Verdict.DROP;
                 }
-                ctinfo = CtInfo.NEW;
+                Expectation exp = expectCount > 0 ? takeExpectation(ct.original, now) : null;
+                if (exp != null) {
+                    // Linux: init_conntrack: "Welcome, Mr. Bond. We've been expecting you...": a child of the
+                    // master, with its mark and secmark, translated as the master says (nf_nat_follow_master)
+                    Connection master = exp.master;
+                    ct.status |= Connection.EXPECTED;
+                    ct.master = master;
+                    ct.mark = master.mark;
+                    ct.secmark = master.secmark;
+                    if (exp.natDirection >= 0) {
+                        HelperNat.followMaster(pkt, ct, exp);
+                    }
+                    ctinfo = CtInfo.RELATED;
+                } else {
+                    if (tmpl != null) {
+                        // Linux: __nf_ct_try_assign_helper: the template's helper, found by name and protocol
+                        ct.helper = tmpl.helper;
+                        ct.helperFunction = ConntrackHelper.find(tmpl.helper, proto);
+                    }
+                    ctinfo = CtInfo.NEW;
+                }
             } else {
                 ct = h.connection;
                 if (h.direction == 1) {
@@ -520,9 +541,6 @@ public final class Conntrack {
         ct.zone = zone;
         ct.hasCounters = accounting || settings.acct;
         ct.hasLabels = labels;
-        if (tmpl != null) {
-            ct.helper = tmpl.helper;
-        }
         return ct;
     }
 
@@ -581,11 +599,25 @@ public final class Conntrack {
         return h != null && h.connection != ignored;
     }
 
-    /** nf_confirm: hashes the packet's new connection when its first packet leaves the stack. */
+    /**
+     * nf_confirm: the connection's helper reads the packet and its sequence numbers are adjusted (both after NAT,
+     * not for RELATED_REPLY packets: ICMP errors), then the new connection is hashed when its first packet leaves
+     * the stack.
+     */
     public int confirm(PacketContext pkt) {
         Connection ct = pkt.conntrack();
+        if (ct == null || ct.isTemplate()) {
+            return Verdict.ACCEPT;
+        }
         int ctinfo = pkt.ctInfo();
-        if (ct == null || ct.isTemplate() || ctinfo == CtInfo.RELATED_REPLY || ct.isConfirmed()) {
+        if ((ct.helperFunction != null || (ct.status & Connection.SEQ_ADJUST) != 0)
+                && ctinfo != CtInfo.RELATED_REPLY) {
+            int v = help(pkt, ct, ctinfo);
+            if (v != Verdict.ACCEPT) {
+                return v;
+            }
+        }
+        if (ctinfo == CtInfo.RELATED_REPLY || ct.isConfirmed()) {
             return Verdict.ACCEPT;
         }
         if (CtInfo.direction(ctinfo) != 0) {
@@ -619,6 +651,168 @@ public final class Conntrack {
         return Verdict.ACCEPT;
     }
 
+    /**
+     * The helper part of nf_confirm: the helper function, then nf_ct_seq_adjust when the connection had its
+     * sequence numbers moved before this packet (the packet whose payload the helper just rewrote keeps its own).
+     */
+    private int help(PacketContext pkt, Connection ct, int ctinfo) {
+        if (pkt.protocol() != ct.protocol() || pkt.fragmentOffset() != 0) {
+            // Linux: no upper-layer header to read (ipv6_skip_exthdr fails, a non-first fragment): confirm only
+            return Verdict.ACCEPT;
+        }
+        boolean seqAdjustNeeded = (ct.status & Connection.SEQ_ADJUST) != 0;
+        int protoff = pkt.transportOffset();
+        ConntrackHelper helper = ct.helperFunction;
+        if (helper != null) {
+            int v = helper.help(pkt, ct, ctinfo, protoff, jiffies(pkt.nowNanos()));
+            if (v != Verdict.ACCEPT) {
+                return v;
+            }
+        }
+        if (seqAdjustNeeded && ct.protocol() == Protocol.TCP
+                && !SeqAdjust.adjust(pkt, ct, CtInfo.direction(ctinfo), protoff)) {
+            return Verdict.DROP;
+        }
+        return Verdict.ACCEPT;
+    }
+
+    // ---- expectations (nf_conntrack_expect.c) ----
+
+    // Linux: ERRNO values nf_ct_expect_related returns
+    public static final int EBUSY = -16;
+    public static final int EMFILE = -24;
+
+    private final List<Expectation> expectations = new ArrayList<>();
+    private volatile int expectCount;
+
+    /**
+     * nf_ct_expect_related: adds {@code exp}, timed by its master's helper policy. An expectation of the same
+     * master with the same tuple is replaced; one with the same tuple of another master clashes (EBUSY); a
+     * master at its helper's max_expected loses its oldest; a full table (nf_conntrack_expect_max) refuses
+     * (EMFILE). Returns 0 when added.
+     */
+    public int expectRelated(Expectation exp, long now) {
+        ConntrackHelper helper = exp.master.helperFunction;
+        synchronized (this) {
+            expireExpectationsLocked(now);
+            for (int i = 0; i < expectations.size(); i++) {
+                Expectation e = expectations.get(i);
+                if (e.master == exp.master && e.sameAs(exp)) {
+                    removeExpectationLocked(i);
+                    break;
+                } else if (e.clashesWith(exp)) {
+                    return EBUSY;
+                }
+            }
+            if (helper != null && helper.maxExpected() > 0 && exp.master.expecting >= helper.maxExpected()) {
+                // Linux: evict_oldest_expect
+                for (int i = 0; i < expectations.size(); i++) {
+                    if (expectations.get(i).master == exp.master) {
+                        removeExpectationLocked(i);
+                        break;
+                    }
+                }
+                if (exp.master.expecting >= helper.maxExpected()) {
+                    return EMFILE;
+                }
+            }
+            if (expectations.size() >= settings.expectMax) {
+                // Linux: "nf_conntrack: expectation table full"
+                return EMFILE;
+            }
+            exp.timeout = now + (helper == null ? 0 : helper.timeoutSeconds() * HZ);
+            expectations.add(exp);
+            exp.master.expecting++;
+            expectCount = expectations.size();
+        }
+        return 0;
+    }
+
+    /** nf_ct_unexpect_related: takes {@code exp} out of the table again. */
+    public void unexpectRelated(Expectation exp) {
+        synchronized (this) {
+            int i = expectations.indexOf(exp);
+            if (i >= 0) {
+                removeExpectationLocked(i);
+            }
+        }
+    }
+
+    /**
+     * nf_ct_find_expectation with unlink: the live expectation a new connection's original tuple matches, taken
+     * out of the table; null when none, or when its master is not confirmed yet or dying.
+     */
+    private Expectation takeExpectation(Tuple t, long now) {
+        synchronized (this) {
+            expireExpectationsLocked(now);
+            for (int i = 0; i < expectations.size(); i++) {
+                Expectation e = expectations.get(i);
+                if (e.matches(t)) {
+                    if (!e.master.isConfirmed() || e.master.hasStatus(Connection.DYING)) {
+                        return null;
+                    }
+                    removeExpectationLocked(i);
+                    return e;
+                }
+            }
+        }
+        return null;
+    }
+
+    private void removeExpectationLocked(int i) {
+        Expectation e = expectations.remove(i);
+        e.master.expecting--;
+        expectCount = expectations.size();
+    }
+
+    private void expireExpectationsLocked(long now) {
+        for (int i = expectations.size() - 1; i >= 0; i--) {
+            if (expectations.get(i).timeout - now <= 0) {
+                removeExpectationLocked(i);
+            }
+        }
+    }
+
+    /** nf_ct_remove_expectations: a master leaving the table takes its expectations with it. */
+    private void removeExpectationsOfLocked(Connection master) {
+        if (master.expecting == 0) {
+            return;
+        }
+        for (int i = expectations.size() - 1; i >= 0; i--) {
+            if (expectations.get(i).master == master) {
+                removeExpectationLocked(i);
+            }
+        }
+    }
+
+    /** The live expectations, oldest first. */
+    public List<Expectation> expectations(long nowNanos) {
+        synchronized (this) {
+            expireExpectationsLocked(jiffies(nowNanos));
+            return List.copyOf(expectations);
+        }
+    }
+
+    /**
+     * {@code conntrack -L expect} for one family (both when null): one line per expectation, sorted; the kernel
+     * lists them in hash order.
+     */
+    public String listExpectations(Family family, long nowNanos) {
+        long now = jiffies(nowNanos);
+        List<String> lines = new ArrayList<>();
+        for (Expectation e : expectations(nowNanos)) {
+            if (family == null || e.family == family) {
+                lines.add(e.listLine(now));
+            }
+        }
+        lines.sort(Comparator.naturalOrder());
+        StringBuilder sb = new StringBuilder();
+        for (String l : lines) {
+            sb.append(l).append('\n');
+        }
+        return sb.toString();
+    }
+
     /** l4proto->allow_clash: every tracker but TCP and SCTP. */
     private static boolean allowsClash(int proto) {
         return !(proto == Protocol.TCP || proto == Protocol.SCTP);
@@ -645,6 +839,9 @@ public final class Conntrack {
         insert(ct.original);
         insert(ct.reply);
         count++;
+        if (ct.master != null) {
+            ct.master.children++;
+        }
         if (ct.inBySource) {
             bySourceInsertLocked(ct);
         }
@@ -704,10 +901,14 @@ public final class Conntrack {
 
     private void unhashLocked(Connection c) {
         c.status |= Connection.DYING;
+        removeExpectationsOfLocked(c);
         if (c.original.hashed) {
             remove(c.original);
             remove(c.reply);
             count--;
+            if (c.master != null) {
+                c.master.children--;
+            }
         }
         bySourceRemoveLocked(c);
     }

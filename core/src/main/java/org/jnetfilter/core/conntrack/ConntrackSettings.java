@@ -22,6 +22,7 @@ final class ConntrackSettings {
     final int tcpMaxRetrans;
     final boolean checksum;
     final long max;
+    final long expectMax;
     final boolean acct;
 
     ConntrackSettings(Host host) {
@@ -59,6 +60,8 @@ final class ConntrackSettings {
         tcpMaxRetrans = (int) value(host, p + "tcp_max_retrans", 3);
         checksum = value(host, p + "checksum", 1) != 0;
         max = value(host, p + "max", 262144);
+        // Linux: nf_ct_expect_max = 4 * (hash size / 256), 4096 for this machine's 262144 buckets
+        expectMax = value(host, p + "expect_max", 4096);
         acct = value(host, p + "acct", 0) != 0;
     }
 

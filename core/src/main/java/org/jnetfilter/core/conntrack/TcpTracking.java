@@ -378,6 +378,11 @@ final class TcpTracking {
         if ((c.tcpFlags[receiver] & FLAG_SACK_PERM) != 0) {
             sack = sack(pkt, sack);
         }
+        // Linux: a helper's payload rewrite moved the receiver's sequence numbers (nf_ct_seq_offset): the ack is
+        // taken back into the space the receiver's own packets were tracked in
+        int receiverOffset = SeqAdjust.offset(c, receiver, ack - 1);
+        ack -= receiverOffset;
+        sack -= receiverOffset;
         if (c.tdMaxWin[sender] == 0) {
             if (syn) {
                 initSender(pkt, c, sender, end, win);

@@ -1,6 +1,7 @@
 package org.jnetfilter.core.ext.matches;
 
 import java.util.List;
+import org.jnetfilter.core.conntrack.Connection;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.MatchExtension;
@@ -38,13 +39,25 @@ public final class HelperMatch extends MatchExtension {
         }
 
         /**
-         * xt_helper helper_mt: the helper of the connection's master. No helper creates expectations here, so
-         * no connection has a master and the answer is always the negation flag, as in a kernel whose
-         * connections were never expected by a helper.
+         * xt_helper helper_mt: the helper of the connection's master, so only connections a helper expected
+         * match (the control connection itself does not). The name matches when it starts with the helper's
+         * name (strncmp over the helper name's length); an empty name matches any helper. No connection, no
+         * master or a master without helper: the negation flag.
          */
         @Override
         public boolean matches(PacketContext pkt) {
-            return inverted;
+            Connection ct = pkt.conntrack();
+            if (ct == null || ct.isTemplate()) {
+                return inverted;
+            }
+            Connection master = ct.master();
+            if (master == null || master.helper().isEmpty()) {
+                return inverted;
+            }
+            if (helper.isEmpty()) {
+                return !inverted;
+            }
+            return inverted ^ helper.startsWith(master.helper());
         }
     }
 

@@ -1,0 +1,187 @@
+package org.jnetfilter.core.nat;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.random.RandomGenerator;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.Conntrack;
+import org.jnetfilter.core.conntrack.CtInfo;
+import org.jnetfilter.core.conntrack.Expectation;
+import org.jnetfilter.core.conntrack.SeqAdjust;
+import org.jnetfilter.core.conntrack.Tuple;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.packet.Checksums;
+import org.jnetfilter.core.rules.Family;
+
+/**
+ * NAT for the conntrack helpers (nf_nat_helper.c, nf_nat_ftp.c, nf_nat_tftp.c): on a translated control
+ * connection, the expected connection is set up to be translated like its master ({@link #followMaster}), and
+ * the ftp helper's command is rewritten to the address and port the peer must use ({@link #ftp}), which may
+ * change the TCP payload's length: later sequence numbers are then adjusted ({@link SeqAdjust}).
+ *
+ * <pre>
+ *   command   rewritten as (nf_nat_ftp_fmt_cmd)
+ *   PORT 227  h1,h2,h3,h4,p1,p2
+ *   EPRT      |1|a.b.c.d|port|   or   |2|xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:xxxx|port|  (%pI6: not compressed)
+ *   229       |||port|
+ * </pre>
+ *
+ * The port is the command's own when no other expectation holds it, else one drawn at random above it
+ * (nf_nat_exp_find_port, 128 tries) from {@link PacketContext#random()}. The rewrite moves the rest of the
+ * payload, sets the IP length (IPv4 header checksum recomputed) and recomputes the TCP checksum, as
+ * __nf_nat_mangle_tcp_packet does for a packet without checksum offload. Packet thread; allocates the command
+ * text.
+ */
+public final class HelperNat {
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    // Linux: enum nf_ct_ftp_type, as FtpHelper numbers them
+    public static final int FTP_PORT = 0;
+    public static final int FTP_PASV = 1;
+    public static final int FTP_EPRT = 2;
+    public static final int FTP_EPSV = 3;
+
+    /** Linux: enlarge_skb refuses a datagram beyond 65535 bytes. */
+    private static final int MAX_LENGTH = 65535;
+
+    private HelperNat() {
+    }
+
+    /**
+     * nf_nat_follow_master: the expected connection's source becomes where the master sends to, its destination
+     * the master's peer at the port saved before the rewrite; both bindings made now, so the nat table is not
+     * walked for it.
+     */
+    public static void followMaster(PacketContext pkt, Connection ct, Expectation exp) {
+        Tuple t = exp.master().tuple(1 - exp.natDirection());
+        Nat.setupInfo(pkt, ct, Nat.MANIP_SRC, Nat.MAP_IPS, t.destinationHi(), t.destinationLo(), t.destinationHi(),
+                t.destinationLo(), 0, 0, 0);
+        Nat.setupInfo(pkt, ct, Nat.MANIP_DST, Nat.MAP_IPS | Nat.PROTO_SPECIFIED, t.sourceHi(), t.sourceLo(),
+                t.sourceHi(), t.sourceLo(), exp.savedPort(), exp.savedPort(), 0);
+    }
+
+    /**
+     * nf_nat_ftp: expects the data connection at the address the packet goes to (as the peer sees it) and a free
+     * port, and rewrites the command's text at {@code matchOffset} (of the TCP payload, {@code matchLength}
+     * bytes) to say so. DROP when no port is free or the packet cannot grow.
+     */
+    public static int ftp(PacketContext pkt, Connection ct, int ctinfo, int type, int protoff, int matchOffset,
+            int matchLength, Expectation exp, long now) {
+        int dir = CtInfo.direction(ctinfo);
+        Tuple toward = ct.tuple(1 - dir);
+        exp.followMaster(1 - dir, exp.destinationPort());
+        int port = findPort(ct.table(), exp, exp.destinationPort(), now, pkt.random());
+        if (port == 0) {
+            // Linux: "all ports in use"
+            return Verdict.DROP;
+        }
+        byte[] text = command(type, ct.family(), toward.destinationHi(), toward.destinationLo(), port);
+        if (!mangleTcp(pkt, ct, ctinfo, protoff, matchOffset, matchLength, text)) {
+            // Linux: "cannot mangle packet"
+            ct.table().unexpectRelated(exp);
+            return Verdict.DROP;
+        }
+        return Verdict.ACCEPT;
+    }
+
+    /** nf_nat_tftp: the server's answer is translated back to the client's original port. */
+    public static int tftp(Expectation exp, long now) {
+        Connection master = exp.master();
+        exp.followMaster(1, master.original().sourceId());
+        // Linux: "cannot add expectation": dropped
+        return master.table().expectRelated(exp, now) == 0 ? Verdict.ACCEPT : Verdict.DROP;
+    }
+
+    /** nf_nat_exp_find_port: the port the expectation could be added with, or 0. */
+    static int findPort(Conntrack table, Expectation exp, int port, long now, RandomGenerator random) {
+        int min = port;
+        int range = 65535 - port;
+        int attempts = Math.min(range, 128);
+        while (true) {
+            exp.destinationPort(port);
+            int r = table.expectRelated(exp, now);
+            if (r == 0) {
+                return port;
+            }
+            if (r != Conntrack.EBUSY || --attempts < 0 || range <= 0) {
+                return 0;
+            }
+            // Linux: get_random_u32_below(range)
+            port = min + random.nextInt(range);
+        }
+    }
+
+    /** nf_nat_ftp_fmt_cmd. */
+    static byte[] command(int type, Family family, long hi, long lo, int port) {
+        String s = switch (type) {
+            case FTP_PORT, FTP_PASV -> (lo >>> 24 & 0xFF) + "," + (lo >>> 16 & 0xFF) + "," + (lo >>> 8 & 0xFF) + ","
+                    + (lo & 0xFF) + "," + (port >>> 8) + "," + (port & 0xFF);
+            case FTP_EPRT -> family == Family.IPV4
+                    ? "|1|" + (lo >>> 24 & 0xFF) + "." + (lo >>> 16 & 0xFF) + "." + (lo >>> 8 & 0xFF) + "." + (lo & 0xFF)
+                            + "|" + port + "|"
+                    : "|2|" + fullIpv6(hi, lo) + "|" + port + "|";
+            default -> "|||" + port + "|";
+        };
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** %pI6: eight groups of four lower-case hex digits. */
+    private static String fullIpv6(long hi, long lo) {
+        StringBuilder sb = new StringBuilder(39);
+        for (int i = 0; i < 8; i++) {
+            long word = (i < 4 ? hi >>> (48 - 16 * i) : lo >>> (48 - 16 * (i - 4))) & 0xFFFF;
+            if (i > 0) {
+                sb.append(':');
+            }
+            String h = Long.toHexString(word);
+            sb.append("0000", h.length(), 4).append(h);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * nf_nat_mangle_tcp_packet: replaces {@code matchLength} bytes at {@code matchOffset} of the TCP payload by
+     * {@code text}, fixes the IP length and checksums, and records the length change for sequence adjustment
+     * in the packet's direction. False when the packet cannot grow that much.
+     */
+    static boolean mangleTcp(PacketContext pkt, Connection ct, int ctinfo, int protoff, int matchOffset,
+            int matchLength, byte[] text) {
+        int len = pkt.length();
+        int diff = text.length - matchLength;
+        if (diff > 0 && (len + diff > MAX_LENGTH || len + diff > pkt.capacity())) {
+            return false;
+        }
+        MemorySegment s = pkt.segment();
+        long base = pkt.networkOffset();
+        long tcp = base + protoff;
+        int dataoff = protoff + (Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, tcp + 12)) >>> 4) * 4;
+        int at = dataoff + matchOffset;
+        if (at + matchLength > len) {
+            return false;
+        }
+        MemorySegment.copy(s, base + at + matchLength, s, base + at + text.length, len - at - matchLength);
+        MemorySegment.copy(MemorySegment.ofArray(text), 0, s, base + at, text.length);
+        int newLength = len + diff;
+        boolean v4 = pkt.family() == Family.IPV4;
+        if (v4) {
+            s.set(U16, base + 2, (short) newLength);
+            s.set(U16, base + 10, (short) 0);
+            s.set(U16, base + 10, (short) Checksums.ipv4Header(s, base));
+        } else {
+            s.set(U16, base + 4, (short) (newLength - 40));
+        }
+        pkt.resize(newLength);
+        int tcpLength = newLength - protoff;
+        int check = v4
+                ? Checksums.tcpV4(s, tcp, tcpLength, s.get(U32, base + 12), s.get(U32, base + 16))
+                : Checksums.tcpV6(s, base, tcp, tcpLength);
+        s.set(U16, tcp + 16, (short) check);
+        int seq = s.get(U32, tcp + 4);
+        SeqAdjust.set(ct, CtInfo.direction(ctinfo), seq, diff);
+        return true;
+    }
+}

@@ -1,0 +1,857 @@
+package org.jnetfilter.iptables;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.testkit.KernelSide.in;
+import static org.jnetfilter.core.testkit.KernelSide.must;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Writer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jnetfilter.core.conntrack.Conntrack;
+import org.jnetfilter.core.conntrack.ConntrackModule;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.PacketSink;
+import org.jnetfilter.core.netfilter.Trace;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Ruleset;
+import org.jnetfilter.core.testkit.KernelSide;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ftp and tftp conntrack helpers, with and without NAT, against the running kernel. A client side, a
+ * device under test (a router) and a server side in network namespaces of their own ({@code jnf-helpers-*}),
+ * joined by veth pairs; the two sides have no addresses of their own: they only send the frames the test crafts
+ * (AF_PACKET) and record what the router forwards to them. The test plays both ends of an FTP session (control
+ * connection handshake, greeting, USER, then PORT / EPRT / PASV / EPSV and the answer, then the data
+ * connection) or a TFTP read request and the DATA from the server's new port. Each end answers what the router
+ * actually forwarded to it (addresses and ports after NAT, sequence numbers after adjustment), so the same frames
+ * then go through jnetfilter's {@link Datapath} with the same rules on a host of the same addresses. Compared:
+ * every frame the router sent, byte for byte (rewritten commands, adjusted sequence and acknowledgement numbers,
+ * checksums); the counters of every rule (RELATED, {@code -m helper}, INVALID); {@code conntrack -L} and
+ * {@code conntrack -L expect} without their timeouts.
+ *
+ * <p>Runs only as root with ip netns, iptables-legacy, ip6tables-legacy, conntrack and python3, and
+ * JNF_SKIP_KERNEL_TESTS unset; otherwise it is skipped with a message on stderr.
+ */
+class KernelConntrackHelpersDifferentialTest {
+    private static final long PID = ProcessHandle.current().pid() % 100000;
+    private static final String CLIENT_NS = "jnf-helpers-c-" + PID;
+    private static final String DUT = "jnf-helpers-d-" + PID;
+    private static final String SERVER_NS = "jnf-helpers-s-" + PID;
+    private static final String DC = "hdc" + PID;
+    private static final String DS = "hds" + PID;
+    private static final String PC = "hpc" + PID;
+    private static final String PS = "hps" + PID;
+    private static final String DC_MAC = "02:10:00:00:00:01";
+    private static final String DS_MAC = "02:10:00:00:00:02";
+    private static final String CLIENT_MAC = "02:10:00:00:01:02";
+    private static final String SERVER_MAC = "02:10:00:00:02:02";
+    private static final String[][] NEIGHBOURS = {{"10.0.1.2", CLIENT_MAC, DC}, {"fd01::2", CLIENT_MAC, DC},
+            {"10.0.2.2", SERVER_MAC, DS}, {"10.0.2.22", SERVER_MAC, DS}, {"fd02::2", SERVER_MAC, DS}};
+    private static final String HOST = hostFile();
+
+    private static String skipReason;
+    private static Peer client;
+    private static Peer server;
+
+    private static String hostFile() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("link add ").append(DC).append(" address ").append(DC_MAC).append('\n');
+        sb.append("link set ").append(DC).append(" up\n");
+        sb.append("addr add 10.0.1.1/24 dev ").append(DC).append('\n');
+        sb.append("addr add fd01::1/64 dev ").append(DC).append('\n');
+        sb.append("link add ").append(DS).append(" address ").append(DS_MAC).append('\n');
+        sb.append("link set ").append(DS).append(" up\n");
+        sb.append("addr add 10.0.2.1/24 dev ").append(DS).append('\n');
+        sb.append("addr add fd02::1/64 dev ").append(DS).append('\n');
+        for (String[] n : NEIGHBOURS) {
+            sb.append("neigh add ").append(n[0]).append(" lladdr ").append(n[1]).append(" dev ").append(n[2])
+                    .append('\n');
+        }
+        sb.append("sysctl net.ipv4.ip_forward=1\n");
+        sb.append("sysctl net.ipv6.conf.all.forwarding=1\n");
+        sb.append("sysctl net.ipv4.conf.all.rp_filter=0\n");
+        return sb.toString();
+    }
+
+    /** A side's frame injector and recorder: sends hex frames, dumps what it received since the last dump. */
+    static final class Peer {
+        final Process process;
+        final Writer to;
+        final BufferedReader from;
+
+        Peer(String namespace, String dev) throws IOException {
+            // PACKET_AUXDATA (8) tells a frame whose checksum the sender left to offload (TP_STATUS_CSUMNOTREADY,
+            // 8): prefixed with "p"
+            String script = "import socket,sys,select,struct\n"
+                    + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(3));s.bind((sys.argv[1],0))\n"
+                    + "s.setsockopt(263,8,1)\n"
+                    + "got=[]\n"
+                    + "while True:\n"
+                    + "  r,_,_=select.select([s,sys.stdin],[],[])\n"
+                    + "  if s in r:\n"
+                    + "    d,anc,fl,a=s.recvmsg(65535,socket.CMSG_SPACE(64))\n"
+                    + "    st=0\n"
+                    + "    for lv,ty,da in anc:\n"
+                    + "      if lv==263 and ty==8: st=struct.unpack('I',da[:4])[0]\n"
+                    + "    if a[2]!=socket.PACKET_OUTGOING: got.append(('p' if st&8 else '')+d.hex())\n"
+                    + "  if sys.stdin in r:\n"
+                    + "    line=sys.stdin.readline().strip()\n"
+                    + "    if line=='': break\n"
+                    + "    if line=='dump':\n"
+                    + "      for g in got: print(g)\n"
+                    + "      print('end');got=[]\n"
+                    + "    else:\n"
+                    + "      s.send(bytes.fromhex(line));print('sent')\n"
+                    + "    sys.stdout.flush()\n";
+            process = new ProcessBuilder(in(namespace, "python3", "-u", "-c", script, dev)).redirectErrorStream(true)
+                    .start();
+            to = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.US_ASCII);
+            from = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.US_ASCII));
+        }
+
+        void send(byte[] frame) throws IOException {
+            to.write(HexFormat.of().formatHex(frame) + "\n");
+            to.flush();
+            assertThat(from.readLine()).isEqualTo("sent");
+        }
+
+        /** The TCP and UDP frames received since the last dump (neighbour discovery and the like left out). */
+        List<byte[]> dump() throws IOException {
+            to.write("dump\n");
+            to.flush();
+            List<byte[]> out = new ArrayList<>();
+            for (String l = from.readLine(); l != null && !l.equals("end"); l = from.readLine()) {
+                boolean partial = l.startsWith("p");
+                byte[] f = HexFormat.of().parseHex(partial ? l.substring(1) : l);
+                if (partial) {
+                    completeChecksum(f);
+                }
+                if (transport(f) == 6 || transport(f) == 17) {
+                    out.add(f);
+                }
+            }
+            return out;
+        }
+
+        void close() throws InterruptedException {
+            process.destroy();
+            process.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @BeforeAll
+    static void namespaces() throws IOException {
+        skipReason = KernelSide.unavailable("iptables-legacy", "ip6tables-legacy", "conntrack", "python3");
+        if (skipReason == null && !KernelSide.addNamespaces(CLIENT_NS, DUT, SERVER_NS)) {
+            skipReason = "`ip netns add' does not work here";
+        }
+        if (skipReason != null) {
+            KernelSide.skipped("KernelConntrackHelpersDifferentialTest", skipReason,
+                    "root, ip netns, iptables-legacy, ip6tables-legacy, conntrack, python3");
+            return;
+        }
+        must("ip", "link", "add", PC, "type", "veth", "peer", "name", DC);
+        must("ip", "link", "set", PC, "netns", CLIENT_NS);
+        must("ip", "link", "set", DC, "netns", DUT);
+        must("ip", "link", "add", PS, "type", "veth", "peer", "name", DS);
+        must("ip", "link", "set", PS, "netns", SERVER_NS);
+        must("ip", "link", "set", DS, "netns", DUT);
+        must("ip", "-n", DUT, "link", "set", DC, "address", DC_MAC);
+        must("ip", "-n", DUT, "link", "set", DS, "address", DS_MAC);
+        must("ip", "-n", CLIENT_NS, "link", "set", PC, "address", CLIENT_MAC);
+        must("ip", "-n", SERVER_NS, "link", "set", PS, "address", SERVER_MAC);
+        for (String ns : new String[] {CLIENT_NS, SERVER_NS}) {
+            // the sides only send crafted frames: no IPv6 of their own (no router or neighbour solicitations)
+            must(in(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"));
+            must(in(ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"));
+        }
+        must(in(DUT, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"));
+        must(in(DUT, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"));
+        must(in(DUT, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"));
+        must(in(DUT, "sysctl", "-qw", "net.ipv4.conf.default.rp_filter=0"));
+        must(in(DUT, "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+        must(in(DUT, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"));
+        must("ip", "-n", DUT, "addr", "add", "10.0.1.1/24", "dev", DC);
+        must("ip", "-n", DUT, "addr", "add", "fd01::1/64", "dev", DC, "nodad");
+        must("ip", "-n", DUT, "addr", "add", "10.0.2.1/24", "dev", DS);
+        must("ip", "-n", DUT, "addr", "add", "fd02::1/64", "dev", DS, "nodad");
+        for (String[] l : new String[][] {{CLIENT_NS, PC}, {SERVER_NS, PS}, {DUT, DC}, {DUT, DS}, {DUT, "lo"}}) {
+            must("ip", "-n", l[0], "link", "set", l[1], "up");
+        }
+        for (String[] n : NEIGHBOURS) {
+            must("ip", "-n", DUT, "neigh", "replace", n[0], "lladdr", n[1], "dev", n[2], "nud", "permanent");
+        }
+        client = new Peer(CLIENT_NS, PC);
+        server = new Peer(SERVER_NS, PS);
+    }
+
+    @AfterAll
+    static void cleanUp() throws InterruptedException {
+        if (skipReason != null) {
+            return;
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        KernelSide.deleteNamespaces(CLIENT_NS, DUT, SERVER_NS);
+    }
+
+    private static void assumeKernel() {
+        Assumptions.assumeTrue(skipReason == null, () -> "kernel differential test skipped: " + skipReason);
+    }
+
+    // ---- frames ----
+
+    static int transport(byte[] frame) {
+        int type = (frame[12] & 0xFF) << 8 | (frame[13] & 0xFF);
+        if (type == 0x0800) {
+            return frame[14 + 9] & 0xFF;
+        }
+        return type == 0x86DD ? frame[14 + 6] & 0xFF : -1;
+    }
+
+    /**
+     * What a NIC does to a frame sent with CHECKSUM_PARTIAL: the kernel's payload rewrite (nf_nat_csum_recalc) leaves
+     * only the pseudo-header sum in the TCP or UDP checksum for offload, and veth hands the frame over so; the
+     * checksum that goes on a wire is the full one.
+     */
+    static void completeChecksum(byte[] f) {
+        int proto = transport(f);
+        if (proto != 6 && proto != 17) {
+            return;
+        }
+        boolean v4 = (f[12] & 0xFF) == 0x08;
+        int ip = 14;
+        int l4 = ip + (v4 ? (f[ip] & 0x0F) * 4 : 40);
+        int alen = v4 ? 4 : 16;
+        int srcAt = ip + (v4 ? 12 : 8);
+        int at = l4 + (proto == 6 ? 16 : 6);
+        f[at] = 0;
+        f[at + 1] = 0;
+        int len = f.length - l4;
+        long pseudo = sum(f, srcAt, 2 * alen, 0) + proto + len;
+        int c = ~fold(sum(f, l4, len, pseudo)) & 0xFFFF;
+        if (proto == 17 && c == 0) {
+            c = 0xFFFF;
+        }
+        f[at] = (byte) (c >>> 8);
+        f[at + 1] = (byte) c;
+    }
+
+    static byte[] mac(String text) {
+        return HexFormat.of().parseHex(text.replace(":", ""));
+    }
+
+    static byte[] address(String text) {
+        try {
+            return java.net.InetAddress.getByName(text).getAddress();
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(text, e);
+        }
+    }
+
+    static long sum(byte[] b, int from, int len, long initial) {
+        long s = initial;
+        for (int i = 0; i < len; i += 2) {
+            s += (b[from + i] & 0xFF) << 8 | (i + 1 < len ? b[from + i + 1] & 0xFF : 0);
+        }
+        return s;
+    }
+
+    static int fold(long s) {
+        while ((s >>> 16) != 0) {
+            s = (s & 0xFFFF) + (s >>> 16);
+        }
+        return (int) s;
+    }
+
+    /** An Ethernet frame from a side to the router carrying a TCP or UDP datagram with correct checksums. */
+    static byte[] frame(String dst, String src, byte[] srcIp, byte[] dstIp, int proto, byte[] l4) {
+        boolean v4 = srcIp.length == 4;
+        int ipLen = (v4 ? 20 : 40) + l4.length;
+        ByteBuffer b = ByteBuffer.allocate(14 + ipLen);
+        b.put(mac(dst)).put(mac(src)).putShort((short) (v4 ? 0x0800 : 0x86DD));
+        if (v4) {
+            b.put((byte) 0x45).put((byte) 0).putShort((short) ipLen).putShort((short) 0x1234).putShort((short) 0x4000)
+                    .put((byte) 64).put((byte) proto).putShort((short) 0).put(srcIp).put(dstIp);
+        } else {
+            b.putInt(0x60000000).putShort((short) l4.length).put((byte) proto).put((byte) 64).put(srcIp).put(dstIp);
+        }
+        byte[] t = l4.clone();
+        long pseudo = sum(srcIp, 0, srcIp.length, 0) + sum(dstIp, 0, dstIp.length, 0) + proto + t.length;
+        int csumAt = proto == 6 ? 16 : 6;
+        int c = ~fold(sum(t, 0, t.length, pseudo)) & 0xFFFF;
+        if (proto == 17 && c == 0) {
+            c = 0xFFFF;
+        }
+        t[csumAt] = (byte) (c >>> 8);
+        t[csumAt + 1] = (byte) c;
+        b.put(t);
+        byte[] a = b.array();
+        if (v4) {
+            int h = ~fold(sum(a, 14, 20, 0)) & 0xFFFF;
+            a[24] = (byte) (h >>> 8);
+            a[25] = (byte) h;
+        }
+        return a;
+    }
+
+    /**
+     * One end of a TCP or UDP flow as its side sees it: its addresses and ports, and for TCP the next sequence
+     * numbers to send and to acknowledge.
+     */
+    static final class End {
+        final Peer peer;
+        final String myMac;
+        final String routerMac;
+        byte[] myIp;
+        byte[] peerIp;
+        int myPort;
+        int peerPort;
+        int sndNxt;
+        int rcvNxt;
+
+        End(Peer peer, String myMac, String routerMac) {
+            this.peer = peer;
+            this.myMac = myMac;
+            this.routerMac = routerMac;
+        }
+
+        End flow(String me, int myPort, String them, int theirPort, int isn) {
+            myIp = address(me);
+            peerIp = address(them);
+            this.myPort = myPort;
+            peerPort = theirPort;
+            sndNxt = isn;
+            return this;
+        }
+
+        byte[] tcp(int flags, String data) {
+            byte[] payload = data.getBytes(StandardCharsets.US_ASCII);
+            ByteBuffer t = ByteBuffer.allocate(20 + payload.length);
+            t.putShort((short) myPort).putShort((short) peerPort).putInt(sndNxt)
+                    .putInt((flags & 0x10) != 0 ? rcvNxt : 0).put((byte) 0x50).put((byte) flags)
+                    .putShort((short) 64240).putShort((short) 0).putShort((short) 0).put(payload);
+            sndNxt += payload.length + ((flags & 0x03) != 0 ? 1 : 0);
+            return frame(routerMac, myMac, myIp, peerIp, 6, t.array());
+        }
+
+        byte[] udp(byte[] payload) {
+            ByteBuffer t = ByteBuffer.allocate(8 + payload.length);
+            t.putShort((short) myPort).putShort((short) peerPort).putShort((short) (8 + payload.length))
+                    .putShort((short) 0).put(payload);
+            return frame(routerMac, myMac, myIp, peerIp, 17, t.array());
+        }
+
+        /** Takes the flow from a frame the router forwarded to this side: it answers where that came from. */
+        End learn(byte[] f) {
+            boolean v4 = transport(f) >= 0 && (f[12] & 0xFF) == 0x08;
+            int ip = 14;
+            int l4 = ip + (v4 ? (f[ip] & 0x0F) * 4 : 40);
+            int alen = v4 ? 4 : 16;
+            int srcAt = ip + (v4 ? 12 : 8);
+            myIp = java.util.Arrays.copyOfRange(f, srcAt + alen, srcAt + 2 * alen);
+            peerIp = java.util.Arrays.copyOfRange(f, srcAt, srcAt + alen);
+            peerPort = (f[l4] & 0xFF) << 8 | (f[l4 + 1] & 0xFF);
+            myPort = (f[l4 + 2] & 0xFF) << 8 | (f[l4 + 3] & 0xFF);
+            received(f);
+            return this;
+        }
+
+        /** The next byte expected after a TCP segment the router forwarded to this side. */
+        void received(byte[] f) {
+            if (f == null || transport(f) != 6) {
+                return;
+            }
+            boolean v4 = (f[12] & 0xFF) == 0x08;
+            int ip = 14;
+            int ipLen = v4 ? ((f[ip + 2] & 0xFF) << 8 | (f[ip + 3] & 0xFF)) : 40 + ((f[ip + 4] & 0xFF) << 8
+                    | (f[ip + 5] & 0xFF));
+            int l4 = ip + (v4 ? (f[ip] & 0x0F) * 4 : 40);
+            int seq = ByteBuffer.wrap(f, l4 + 4, 4).getInt();
+            int flags = f[l4 + 13] & 0xFF;
+            int dataLen = ip + ipLen - l4 - ((f[l4 + 12] & 0xF0) >>> 2);
+            rcvNxt = seq + dataLen + ((flags & 0x03) != 0 ? 1 : 0);
+        }
+    }
+
+    /** A step's record: which side sent what, and what the router forwarded to the other side. */
+    record Sent(boolean fromClient, byte[] frame) {
+    }
+
+    /** Runs a session against the kernel: frames in order, each followed by what the router forwarded. */
+    static final class Session {
+        final List<Sent> sent = new ArrayList<>();
+        final List<String> kernelOut = new ArrayList<>();
+
+        /** Sends {@code frame} from a side; returns the frame the router forwarded to the other side, or null. */
+        byte[] send(boolean fromClient, byte[] frame) throws Exception {
+            sent.add(new Sent(fromClient, frame));
+            (fromClient ? client : server).send(frame);
+            // what the router forwards arrives within milliseconds; a dropped frame is taken as dropped after 400 ms
+            List<byte[]> toServer = new ArrayList<>();
+            List<byte[]> toClient = new ArrayList<>();
+            for (int tries = 0; tries < 20 && (fromClient ? toServer : toClient).isEmpty(); tries++) {
+                Thread.sleep(20);
+                toServer.addAll(server.dump());
+                toClient.addAll(client.dump());
+            }
+            for (byte[] f : toClient) {
+                kernelOut.add(DC + " " + HexFormat.of().formatHex(f));
+            }
+            for (byte[] f : toServer) {
+                kernelOut.add(DS + " " + HexFormat.of().formatHex(f));
+            }
+            List<byte[]> other = fromClient ? toServer : toClient;
+            return other.isEmpty() ? null : other.get(other.size() - 1);
+        }
+    }
+
+    // ---- the comparison ----
+
+    private static final Pattern COUNTED = Pattern.compile("^\\[(\\d+):(\\d+)\\] (-A .*)$");
+
+    /** Every rule's counters of a {@code -save -c} text, keyed by table and rule text. */
+    static Map<String, String> counters(String save) {
+        Map<String, String> out = new TreeMap<>();
+        String table = "";
+        Map<String, Integer> seen = new TreeMap<>();
+        for (String line : save.split("\n")) {
+            if (line.startsWith("*")) {
+                table = line.substring(1).strip();
+            }
+            Matcher m = COUNTED.matcher(line);
+            if (m.matches()) {
+                String key = table + " " + m.group(3);
+                int n = seen.merge(key, 1, Integer::sum);
+                out.put(key + (n > 1 ? " #" + n : ""), m.group(1) + ":" + m.group(2));
+            }
+        }
+        return out;
+    }
+
+    private static final Pattern TIMEOUT = Pattern.compile("^(\\S+\\s+\\d+ )(\\d+)( .*)$");
+    private static final Pattern EXPECT_TIMEOUT = Pattern.compile("^(\\d+)( .*)$");
+
+    static List<String> withoutTimeouts(String listing) {
+        List<String> out = new ArrayList<>();
+        for (String l : listing.split("\n")) {
+            if (l.isBlank() || l.startsWith("conntrack v")) {
+                continue;
+            }
+            Matcher m = TIMEOUT.matcher(l.strip());
+            Matcher e = EXPECT_TIMEOUT.matcher(l.strip());
+            out.add(m.matches() ? m.group(1) + "T" + m.group(3) : e.matches() ? "T" + e.group(2) : l.strip());
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /**
+     * Loads {@code rules} into the router (after flushing its tables and conntrack), runs {@code session}
+     * against the kernel, replays its frames through jnetfilter and compares.
+     */
+    static Map<String, String> compare(String name, Family family, String rules, SessionScript session)
+            throws Exception {
+        String restore = family == Family.IPV4 ? "iptables-legacy-restore" : "ip6tables-legacy-restore";
+        String save = family == Family.IPV4 ? "iptables-legacy-save" : "ip6tables-legacy-save";
+        KernelSide.Result loaded = KernelSide.run(30, rules, List.of(in(DUT, restore)));
+        assertThat(loaded.exit()).as("%s: %s", restore, loaded.stderr()).isZero();
+        KernelSide.run(in(DUT, "conntrack", "-F"));
+        KernelSide.run(in(DUT, "conntrack", "-F", "expect"));
+        client.dump();
+        server.dump();
+        Session s = new Session();
+        session.run(s);
+        String kernelConntrack = KernelSide.run(in(DUT, "conntrack", "-L", "-f", family == Family.IPV4 ? "ipv4"
+                : "ipv6")).stdout();
+        String kernelExpect = KernelSide.run(in(DUT, "conntrack", "-L", "expect", "-f",
+                family == Family.IPV4 ? "ipv4" : "ipv6")).stdout();
+        String kernelSave = KernelSide.run(in(DUT, save, "-c")).stdout();
+
+        Host host = HostFile.parseRunning("dut", HOST);
+        List<String> mine = new ArrayList<>();
+        Datapath dp = new Datapath(host, new PacketSink() {
+            @Override
+            public void transmit(String ifname, MemorySegment frame) {
+                byte[] f = frame.toArray(ValueLayout.JAVA_BYTE);
+                if (transport(f) == 6 || transport(f) == 17) {
+                    mine.add(ifname + " " + HexFormat.of().formatHex(f));
+                }
+            }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment ipPacket) {
+            }
+        });
+        Conntrack table = new Conntrack(host);
+        dp.module(new ConntrackModule(table));
+        Ruleset rs = SaveFiles.read(family, rules);
+        dp.rules(family, rs);
+        long now = 1_000_000_000L;
+        for (Sent f : s.sent) {
+            now += 40_000_000L;
+            dp.receive(f.fromClient() ? DC : DS, MemorySegment.ofArray(f.frame().clone()), true, now, Trace.NONE);
+        }
+        assertThat(String.join("\n", mine)).as("%s: frames the router sent", name)
+                .isEqualTo(String.join("\n", s.kernelOut));
+        assertThat(counters(SaveFiles.write(rs))).as("%s: rule counters", name).isEqualTo(counters(kernelSave));
+        assertThat(withoutTimeouts(table.list(family, now))).as("%s: conntrack -L", name)
+                .isEqualTo(withoutTimeouts(kernelConntrack));
+        assertThat(withoutTimeouts(table.listExpectations(family, now))).as("%s: conntrack -L expect", name)
+                .isEqualTo(withoutTimeouts(kernelExpect));
+        System.err.println("KernelConntrackHelpersDifferentialTest " + name + ": " + s.sent.size() + " frames in, "
+                + s.kernelOut.size() + " out, equal; conntrack:\n" + kernelConntrack + kernelExpect);
+        return counters(kernelSave);
+    }
+
+    /** The packets a filter rule of {@link #rules} counted. */
+    static long packets(Map<String, String> counters, String rule) {
+        String c = counters.get("filter -A FORWARD " + rule);
+        assertThat(c).as("rule %s", rule).isNotNull();
+        return Long.parseLong(c.substring(0, c.indexOf(':')));
+    }
+
+    static final String RELATED_FTP = "-m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT";
+    static final String RELATED_TFTP = "-m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT";
+
+    interface SessionScript {
+        void run(Session s) throws Exception;
+    }
+
+    // ---- rules ----
+
+    static String rules(Family family, String nat) {
+        boolean v4 = family == Family.IPV4;
+        String icmp = v4 ? "icmp" : "ipv6-icmp";
+        return "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                + "-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n"
+                + "-A PREROUTING -p udp -m udp --dport 69 -j CT --helper tftp\n"
+                + "COMMIT\n"
+                + "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+                + nat
+                + "COMMIT\n"
+                + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                + "-A FORWARD -p " + icmp + " -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -j ACCEPT\n"
+                + "-A FORWARD -m helper --helper ftp\n"
+                + "-A FORWARD -m helper ! --helper ftp\n"
+                + "-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
+                + "-A FORWARD -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p udp -m udp --dport 69 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "COMMIT\n";
+    }
+
+    // ---- sessions ----
+
+    static final int SYN = 0x02;
+    static final int ACK = 0x10;
+    static final int PSH_ACK = 0x18;
+    static final int SYN_ACK = 0x12;
+
+    /**
+     * An FTP control connection from {@code clientIp}:{@code clientPort} to {@code serverIp}:21 up to the
+     * client's USER and the server's answer; returns {client end, server end}.
+     */
+    static End[] login(Session s, String clientIp, int clientPort, String serverIp) throws Exception {
+        End c = new End(client, CLIENT_MAC, DC_MAC).flow(clientIp, clientPort, serverIp, 21, 1000);
+        End v = new End(server, SERVER_MAC, DS_MAC);
+        v.learn(s.send(true, c.tcp(SYN, "")));
+        v.sndNxt = 5000;
+        c.received(s.send(false, v.tcp(SYN_ACK, "")));
+        s.send(true, c.tcp(ACK, ""));
+        c.received(s.send(false, v.tcp(PSH_ACK, "220 jnf test\r\n")));
+        v.received(s.send(true, c.tcp(PSH_ACK, "USER anonymous\r\n")));
+        c.received(s.send(false, v.tcp(PSH_ACK, "331 ok\r\n")));
+        return new End[] {c, v};
+    }
+
+    /** The client asks for active mode with {@code command}; the server connects from port 20 and sends data. */
+    static void active(Session s, End[] ctl, String command) throws Exception {
+        End c = ctl[0];
+        End v = ctl[1];
+        byte[] fwd = s.send(true, c.tcp(PSH_ACK, command));
+        v.received(fwd);
+        String seen = fwd == null ? "" : payloadText(fwd);
+        c.received(s.send(false, v.tcp(PSH_ACK, "200 Command okay\r\n")));
+        v.received(s.send(true, c.tcp(PSH_ACK, "LIST\r\n")));
+        // the server connects to the address and port the forwarded command named
+        int[] target = announced(seen);
+        End dv = new End(server, SERVER_MAC, DS_MAC);
+        dv.myIp = v.myIp;
+        dv.myPort = 20;
+        dv.peerIp = target.length == 0 ? v.peerIp : toAddress(seen, v.peerIp.length);
+        dv.peerPort = target.length == 0 ? 1 : target[0];
+        dv.sndNxt = 7000;
+        End dc = new End(client, CLIENT_MAC, DC_MAC);
+        byte[] syn = s.send(false, dv.tcp(SYN, ""));
+        if (syn == null) {
+            return;
+        }
+        dc.learn(syn);
+        dc.sndNxt = 9000;
+        dv.received(s.send(true, dc.tcp(SYN_ACK, "")));
+        dc.received(s.send(false, dv.tcp(PSH_ACK, "file\r\n")));
+        dv.received(s.send(true, dc.tcp(ACK, "")));
+        c.received(s.send(false, v.tcp(PSH_ACK, "226 done\r\n")));
+        s.send(true, c.tcp(ACK, ""));
+    }
+
+    /** The client asks for passive mode; the server answers {@code reply}; the client connects where it says. */
+    static void passive(Session s, End[] ctl, String command, String reply) throws Exception {
+        End c = ctl[0];
+        End v = ctl[1];
+        v.received(s.send(true, c.tcp(PSH_ACK, command)));
+        byte[] fwd = s.send(false, v.tcp(PSH_ACK, reply));
+        c.received(fwd);
+        String seen = fwd == null ? "" : payloadText(fwd);
+        v.received(s.send(true, c.tcp(PSH_ACK, "LIST\r\n")));
+        int[] target = announced(seen);
+        if (target.length == 0) {
+            return;
+        }
+        End dc = new End(client, CLIENT_MAC, DC_MAC);
+        dc.myIp = c.myIp;
+        dc.myPort = c.myPort + 1;
+        dc.peerIp = seen.contains("|||") ? c.peerIp : toAddress(seen, c.peerIp.length);
+        dc.peerPort = target[0];
+        dc.sndNxt = 3000;
+        End dv = new End(server, SERVER_MAC, DS_MAC);
+        byte[] syn = s.send(true, dc.tcp(SYN, ""));
+        if (syn == null) {
+            return;
+        }
+        dv.learn(syn);
+        dv.sndNxt = 8000;
+        dc.received(s.send(false, dv.tcp(SYN_ACK, "")));
+        dv.received(s.send(true, dc.tcp(ACK, "")));
+        dc.received(s.send(false, dv.tcp(PSH_ACK, "file\r\n")));
+        c.received(s.send(false, v.tcp(PSH_ACK, "226 done\r\n")));
+        v.received(s.send(true, c.tcp(ACK, "")));
+    }
+
+    static String payloadText(byte[] f) {
+        boolean v4 = (f[12] & 0xFF) == 0x08;
+        int l4 = 14 + (v4 ? (f[14] & 0x0F) * 4 : 40);
+        int data = l4 + ((f[l4 + 12] & 0xF0) >>> 2);
+        return new String(f, data, f.length - data, StandardCharsets.US_ASCII);
+    }
+
+    /** The port an FTP command or reply names: {port}, or {} when it names none. */
+    static int[] announced(String text) {
+        Matcher m = Pattern.compile("(\\d+),(\\d+),(\\d+),(\\d+),(\\d+),(\\d+)").matcher(text);
+        if (m.find()) {
+            return new int[] {Integer.parseInt(m.group(5)) * 256 + Integer.parseInt(m.group(6))};
+        }
+        Matcher e = Pattern.compile("\\|(\\d+)\\|\\r?$|\\|(\\d+)\\|[)\\r]").matcher(text);
+        if (e.find()) {
+            return new int[] {Integer.parseInt(e.group(1) != null ? e.group(1) : e.group(2))};
+        }
+        return new int[0];
+    }
+
+    static byte[] toAddress(String text, int length) {
+        Matcher m = Pattern.compile("(\\d+),(\\d+),(\\d+),(\\d+),(\\d+),(\\d+)").matcher(text);
+        if (m.find()) {
+            return new byte[] {(byte) Integer.parseInt(m.group(1)), (byte) Integer.parseInt(m.group(2)),
+                    (byte) Integer.parseInt(m.group(3)), (byte) Integer.parseInt(m.group(4))};
+        }
+        Matcher e = Pattern.compile("\\|[12]\\|([^|]+)\\|").matcher(text);
+        if (e.find()) {
+            return address(e.group(1));
+        }
+        return new byte[length];
+    }
+
+    /** A TFTP read request from the client's port 1069, answered with DATA from the server's port 3000. */
+    static void tftp(Session s, String clientIp, String serverIp) throws Exception {
+        End c = new End(client, CLIENT_MAC, DC_MAC).flow(clientIp, 1069, serverIp, 69, 0);
+        byte[] rrq = "\u0000\u0001file.txt\u0000octet\u0000".getBytes(StandardCharsets.ISO_8859_1);
+        byte[] fwd = s.send(true, c.udp(rrq));
+        if (fwd == null) {
+            return;
+        }
+        End v = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
+        v.myPort = 3000;
+        byte[] data = "\u0000\u0003\u0000\u0001hello".getBytes(StandardCharsets.ISO_8859_1);
+        byte[] back = s.send(false, v.udp(data));
+        if (back == null) {
+            return;
+        }
+        End dc = new End(client, CLIENT_MAC, DC_MAC).learn(back);
+        s.send(true, dc.udp("\u0000\u0004\u0000\u0001".getBytes(StandardCharsets.ISO_8859_1)));
+        s.send(false, v.udp("\u0000\u0003\u0000\u0002".getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    // ---- the scenarios ----
+
+    @Test
+    void activeFtpWithoutNatExpectsTheServersDataConnectionAsRelated() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("active, no NAT", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            active(s, login(s, "10.0.1.2", 40001, "10.0.2.2"), "PORT 10,0,1,2,156,64\r\n");
+        });
+        assertThat(packets(c, RELATED_FTP)).as("the data connection's SYN").isEqualTo(1);
+    }
+
+    @Test
+    void activeFtpBehindSnatRewritesPortAndAdjustsSequenceNumbers() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("active, SNAT", Family.IPV4,
+                rules(Family.IPV4, "-A POSTROUTING -o " + DS + " -j SNAT --to-source 10.0.2.100\n"), s -> {
+                    active(s, login(s, "10.0.1.2", 40002, "10.0.2.2"), "PORT 10,0,1,2,156,65\r\n");
+                });
+        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
+        assertThat(packets(c, "-m conntrack --ctstate INVALID -j DROP")).as("adjusted acks are in window").isZero();
+    }
+
+    @Test
+    void passiveFtpToADnatServerRewrites227AndFollowsTheMaster() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("passive, DNAT and MASQUERADE", Family.IPV4,
+                rules(Family.IPV4, "-A PREROUTING -d 10.0.1.1/32 -p tcp -m tcp --dport 21 -j DNAT --to-destination "
+                        + "10.0.2.22\n-A POSTROUTING -o " + DS + " -j MASQUERADE\n"), s -> {
+                            passive(s, login(s, "10.0.1.2", 40003, "10.0.1.1"), "PASV\r\n",
+                                    "227 Entering Passive Mode (10,0,2,22,195,80).\r\n");
+                        });
+        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
+        assertThat(packets(c, "-m conntrack --ctstate INVALID -j DROP")).isZero();
+    }
+
+    @Test
+    void epsvWithoutNatExpectsTheClientsDataConnection() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("EPSV, no NAT", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            passive(s, login(s, "10.0.1.2", 40004, "10.0.2.2"), "EPSV\r\n",
+                    "229 Entering Extended Passive Mode (|||50001|)\r\n");
+        });
+        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
+    }
+
+    @Test
+    void eprtOverIpv6BehindSnatIsRewrittenToTheFullAddressForm() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("EPRT IPv6, SNAT", Family.IPV6,
+                rules(Family.IPV6, "-A POSTROUTING -o " + DS + " -j SNAT --to-source fd02::100\n"), s -> {
+                    active(s, login(s, "fd01::2", 40005, "fd02::2"), "EPRT |2|fd01::2|40100|\r\n");
+                });
+        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
+        assertThat(packets(c, "-m conntrack --ctstate INVALID -j DROP")).isZero();
+    }
+
+    @Test
+    void epsvBehindSnatIsRewrittenAndTheClientsConnectionFollowsTheMaster() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("EPSV, SNAT", Family.IPV4,
+                rules(Family.IPV4, "-A POSTROUTING -o " + DS + " -j SNAT --to-source 10.0.2.100\n"), s -> {
+                    passive(s, login(s, "10.0.1.2", 40011, "10.0.2.2"), "EPSV\r\n",
+                            "229 Entering Extended Passive Mode (|||50003|)\r\n");
+                });
+        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
+    }
+
+    @Test
+    void epsvOverIpv6WithoutNat() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("EPSV IPv6", Family.IPV6, rules(Family.IPV6, ""), s -> {
+            passive(s, login(s, "fd01::2", 40006, "fd02::2"), "EPSV\r\n",
+                    "229 Entering Extended Passive Mode (|||50002|)\r\n");
+        });
+        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
+    }
+
+    @Test
+    void portNamingAnotherHostIsNotExpected() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("PORT to a third host", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            active(s, login(s, "10.0.1.2", 40007, "10.0.2.2"), "PORT 10,0,1,9,156,66\r\n");
+        });
+        assertThat(packets(c, RELATED_FTP)).isZero();
+    }
+
+    @Test
+    void portWithBadNumbersIsDroppedAsPartial() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("PORT with five numbers", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            active(s, login(s, "10.0.1.2", 40008, "10.0.2.2"), "port 10,0,1,2,156\r\n");
+        });
+        assertThat(packets(c, RELATED_FTP)).isZero();
+    }
+
+    @Test
+    void tftpReadRequestExpectsTheAnswerFromAnotherPort() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("tftp, no NAT", Family.IPV4, rules(Family.IPV4, ""),
+                s -> tftp(s, "10.0.1.2", "10.0.2.2"));
+        assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
+    }
+
+    @Test
+    void tftpBehindSnatTranslatesTheAnswerBack() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("tftp, SNAT", Family.IPV4,
+                rules(Family.IPV4, "-A POSTROUTING -o " + DS + " -j SNAT --to-source 10.0.2.100\n"),
+                s -> tftp(s, "10.0.1.2", "10.0.2.2"));
+        assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
+    }
+
+    @Test
+    void tftpOverIpv6() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("tftp IPv6", Family.IPV6, rules(Family.IPV6, ""),
+                s -> tftp(s, "fd01::2", "fd02::2"));
+        assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
+    }
+
+    @Test
+    void expectationsWaitForTheirConnectionAndASecondPortReplacesTheFirst() throws Exception {
+        assumeKernel();
+        compare("two PORTs, no data connection", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            End[] ctl = login(s, "10.0.1.2", 40009, "10.0.2.2");
+            for (String port : new String[] {"PORT 10,0,1,2,156,70\r\n", "PORT 10,0,1,2,156,71\r\n"}) {
+                ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, port)));
+                ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, "200 Command okay\r\n")));
+            }
+        });
+    }
+
+    @Test
+    void commandInTheFirstSegmentOfADirectionIsNotRead() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("PORT before any newline", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            End cl = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 40010, "10.0.2.2", 21, 1000);
+            End v = new End(server, SERVER_MAC, DS_MAC);
+            v.learn(s.send(true, cl.tcp(SYN, "")));
+            v.sndNxt = 5000;
+            cl.received(s.send(false, v.tcp(SYN_ACK, "")));
+            s.send(true, cl.tcp(ACK, ""));
+            active(s, new End[] {cl, v}, "PORT 10,0,1,2,156,72\r\n");
+        });
+        assertThat(packets(c, RELATED_FTP)).isZero();
+    }
+}
