@@ -23,8 +23,8 @@ kernel=0
 if [ "$(id -u)" = 0 ] && command -v iptables-legacy >/dev/null && ip netns add "$ns" 2>/dev/null; then kernel=1; fi
 X="ip netns exec $ns"
 
-printf '%-8s %-9s | %12s %12s %12s %12s | %13s %9s %9s %9s | %13s %9s %9s %9s | %13s %9s %9s | %8s %8s %8s\n' services rules \
-  "restore jnf" legacy nft "" "delta api" cli legacy nft "-A api" cli legacy nft "-D api" cli legacy "-I mem" "-R mem" publish
+printf '%-8s %-9s | %12s %12s %12s %12s | %13s %9s %9s %9s | %13s %9s %9s %9s | %13s %9s %9s | %8s %8s %8s %8s\n' services rules \
+  "restore jnf" legacy nft "" "delta api" cli legacy nft "-A api" cli legacy nft "-D api" cli legacy "-I mem" "-R mem" publish "dp pub"
 for n in $sizes; do
   python3 "$root/../shared/bench/kubegen.py" "$n" > "$work/full.save"
   rules=$(grep -c '^-A' "$work/full.save")
@@ -37,8 +37,8 @@ for n in $sizes; do
   figures=$("$JAVA_HOME/bin/java" -XX:+UseParallelGC -cp "$cp" org.jnetfilter.bench.UpdateFigures "$work/api" \
     "$work/full.save" "$work/d" "$reps" | tr '=' ' ')
   read -r _ da aa dd < <(echo "$figures" | awk '/^api/{print $1, $3, $5, $7}')
-  read -r _ ma maa mdd mi mr mp < <(echo "$figures" | awk '/^memory/{print $1, $3, $5, $7, $9, $11, $13}')
-  memory_by_size[$n]="$ma $maa $mdd $mi $mr $mp"
+  read -r _ ma maa mdd mi mr mp md < <(echo "$figures" | awk '/^memory/{print $1, $3, $5, $7, $9, $11, $13, $15}')
+  memory_by_size[$n]="$ma $maa $mdd $mi $mr $mp $md"
   da="$ma/$da"; aa="$maa/$aa"; dd="$mdd/$dd"
   # CLI
   rm -rf "$work/cli"; export JNF_STATE_DIR="$work/cli"
@@ -61,15 +61,15 @@ for n in $sizes; do
       $X iptables-nft -t nat -F; $X iptables-nft -t nat -X; $X iptables-nft -F; $X iptables-nft -X
     fi
   fi
-  printf '%-8s %-9s | %12s %12s %12s %12s | %13s %9s %9s %9s | %13s %9s %9s %9s | %13s %9s %9s | %8s %8s %8s\n' "$n" "$rules" \
+  printf '%-8s %-9s | %12s %12s %12s %12s | %13s %9s %9s %9s | %13s %9s %9s %9s | %13s %9s %9s | %8s %8s %8s %8s\n' "$n" "$rules" \
     "$((jr / 1000))ms" "$([ "$kr" = n/a ] && echo n/a || echo $((kr / 1000))ms)" "$([ "$nr" = n/a ] && echo n/a || echo $((nr / 1000))ms)" "" \
-    "$da" "$jd" "$kd" "$nd" "$aa" "$ja" "$ka" "$na" "$dd" "$jdl" "$kdl" "$mi" "$mr" "$mp"
+    "$da" "$jd" "$kd" "$nd" "$aa" "$ja" "$ka" "$na" "$dd" "$jdl" "$kdl" "$mi" "$mr" "$mp" "$md"
 done
 if [ -n "${memory_by_size[1000]:-}" ] && [ -n "${memory_by_size[20000]:-}" ]; then
   # issue 5's ratio target: latency at 160k rules (20k services) at most 1.5x latency at 8k (1k services)
-  read -r s1 s2 s3 s4 s5 s6 <<< "${memory_by_size[1000]}"; read -r l1 l2 l3 l4 l5 l6 <<< "${memory_by_size[20000]}"
+  read -r s1 s2 s3 s4 s5 s6 s7 <<< "${memory_by_size[1000]}"; read -r l1 l2 l3 l4 l5 l6 l7 <<< "${memory_by_size[20000]}"
   printf 'memory 20000/1000 services:'
-  for pair in "delta $s1 $l1" "-A $s2 $l2" "-D $s3 $l3" "-I $s4 $l4" "-R $s5 $l5" "publish $s6 $l6"; do
+  for pair in "delta $s1 $l1" "-A $s2 $l2" "-D $s3 $l3" "-I $s4 $l4" "-R $s5 $l5" "publish $s6 $l6" "dp-pub $s7 $l7"; do
     set -- $pair; awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf " %s %.2fx", n, b / a }'
   done
   echo
@@ -77,4 +77,5 @@ fi
 echo "(restore in ms; delta, -A, -D, -I, -R: medians in microseconds; api: in-process, MEMORY/DURABLE: Transactions on in-memory"
 echo " generations (median of 200), and Iptables.run on a state directory, each command a transaction forced to disk (median of $reps);"
 echo " -I/-R mem: in the middle of KUBE-SERVICES; publish: -A plus the next generation's classifiers ready (TableWalker.prepare);"
+echo " dp pub: -A published through a Datapath with conntrack and the classified walker, on the generation it holds;"
 echo " cli: ./jnf with JVM start; legacy/nft: the kernel in a network namespace, same machine, same run)"

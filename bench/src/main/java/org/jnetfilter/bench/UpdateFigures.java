@@ -4,13 +4,19 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.jnetfilter.core.conntrack.Conntrack;
+import org.jnetfilter.core.conntrack.ConntrackModule;
 import org.jnetfilter.core.ext.Extensions;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.netfilter.Datapath;
+import org.jnetfilter.core.netfilter.PacketSink;
 import org.jnetfilter.core.netfilter.TableWalker;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Ruleset;
@@ -83,7 +89,11 @@ public final class UpdateFigures {
      * The same changes as pure in-memory transactions ({@link Transactions}: no state directory, no disk), each
      * on the restored generation: a one-service delta, {@code -A}, {@code -D} by rule-spec, {@code -I} and
      * {@code -R} in the middle of KUBE-SERVICES, and "publish": an {@code -A} and the classifiers of the next
-     * generation ready ({@link TableWalker#prepare}, what a datapath does before packets see it).
+     * generation ready ({@link TableWalker#prepare}, what a datapath does before packets see it), and "datapath
+     * publish": an {@code -A} published through a {@link Datapath} with conntrack and the classified walker, each
+     * sample on the generation the datapath holds (the previous sample's {@code -D} of its rule, also
+     * published, untimed): the classifiers and what the datapath asks of each publication (conntrack,
+     * accounting, labels, defragmentation).
      */
     static void memory(Path full, Path deltas, int reps) throws Exception {
         Ruleset rs = SaveFiles.read(Family.IPV4, full);
@@ -91,7 +101,21 @@ public final class UpdateFigures {
         TableWalker.CLASSIFIED.prepare(null, nat);
         int middle = nat.chain("KUBE-SERVICES").rules().size() / 2;
         int n = Integer.getInteger("jnf.update.samples", Math.max(reps, 200));
-        long[][] t = new long[6][n];
+        long[][] t = new long[7][n];
+        Host host = new Host();
+        Datapath datapath = new Datapath(host, new PacketSink() {
+            @Override
+            public void transmit(String ifname, MemorySegment ethernetFrame) {
+            }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment ipPacket) {
+            }
+        });
+        datapath.walker(TableWalker.CLASSIFIED);
+        datapath.module(new ConntrackModule(new Conntrack(host)));
+        datapath.rules(Family.IPV4, rs);
+        Ruleset current = rs;
         for (int round = -1; round < 1; round++) {
             // round -1 warms up on other rules
             for (int k = 0; k < n; k++) {
@@ -113,18 +137,26 @@ public final class UpdateFigures {
                 Ruleset published = Transactions.command(rs, rule("-A", net + 3, k));
                 TableWalker.CLASSIFIED.prepare(nat, published.table(TableKind.NAT));
                 long t6 = System.nanoTime();
+                String[] p = rule("-A", net + 4, k);
+                long t7 = System.nanoTime();
+                current = Transactions.command(current, p);
+                datapath.rules(Family.IPV4, current);
+                long t8 = System.nanoTime();
+                p[2] = "-D";
+                current = Transactions.command(current, p);
+                datapath.rules(Family.IPV4, current);
                 if (withDelta == rs || appended == rs || deleted == appended || inserted == rs || replaced == rs) {
                     throw new IllegalStateException("a change changed nothing");
                 }
-                long[] step = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5};
+                long[] step = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t8 - t7};
                 for (int i = 0; i < step.length; i++) {
                     t[i][k] = step[i];
                 }
             }
         }
-        System.out.printf("memory delta=%.1f append=%.1f delete=%.1f insert=%.1f replace=%.1f publish=%.1f%n",
-                median(t[0]) / 1000.0, median(t[1]) / 1000.0, median(t[2]) / 1000.0, median(t[3]) / 1000.0,
-                median(t[4]) / 1000.0, median(t[5]) / 1000.0);
+        System.out.printf("memory delta=%.1f append=%.1f delete=%.1f insert=%.1f replace=%.1f publish=%.1f"
+                        + " datapath=%.1f%n", median(t[0]) / 1000.0, median(t[1]) / 1000.0, median(t[2]) / 1000.0,
+                median(t[3]) / 1000.0, median(t[4]) / 1000.0, median(t[5]) / 1000.0, median(t[6]) / 1000.0);
     }
 
     /** {@code -I}/{@code -R} KUBE-SERVICES at rule number {@code at}. */

@@ -14,12 +14,12 @@ import org.jnetfilter.core.rules.RuleList;
  * change keeps the list, and so its classifier).
  *
  * <p>The cache holds rule lists weakly, by identity (a rule list is a value: equal lists of different
- * generations would be different keys anyway). A classifier never refers to its chain or list, so
- * an entry goes when its generation is gone.
+ * generations would be different keys anyway). A classifier never refers to its chain, and to its list
+ * only weakly (to follow the list's edits later), so an entry goes when its generation is gone.
  *
  * <p>Updates: a list met for the first time is derived ({@link ChainClassifier#derive}) from the
  * classifier last made for a chain of the same family, table and name, when there is one; one
- * changed rule then costs a bucket, not a compile. {@link #changed} does the same for a known pair
+ * changed rule then costs a bucket and a chunk of rules and keys, not a compile. {@link #changed} does the same for a known pair
  * of versions (what {@link org.jnetfilter.core.rules.Table#forEachChange} reports).
  *
  * <p>Threads: lookups are lock-free; compiles are serialised. A packet thread that meets a chain

@@ -8,11 +8,11 @@ import org.jnetfilter.core.nat.NatHook;
 import org.jnetfilter.core.netfilter.Netfilter;
 import org.jnetfilter.core.netfilter.Priorities;
 import org.jnetfilter.core.netfilter.Trace;
-import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.Match;
 import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleCount;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.core.rules.Table;
 import org.jnetfilter.core.rules.TableKind;
@@ -94,34 +94,52 @@ public final class ConntrackHooks {
         // Not the nat table by itself: iptable_nat registers its hooks without nf_ct_netns_get, and its walk
         // needs a conntrack entry (nf_nat_inet_fn); the NAT targets' checkentry takes conntrack (checked on
         // Linux 6.18: an empty or ACCEPT-only nat table leaves conntrack -L empty and the nat counters at 0)
-        return anyRule(ruleset, r -> {
-            for (Match m : r.spec().matches()) {
-                if (CONNTRACK_MATCHES.contains(m.extension().name())) {
-                    return true;
-                }
-            }
-            if (r.spec().target() instanceof Target.Extension e) {
-                String name = e.extension().name();
-                if (CONNTRACK_TARGETS.contains(name)) {
-                    return true;
-                }
-                if (name.equals("CT") && e.data() instanceof org.jnetfilter.core.ext.targets.CtTarget.Data d
-                        && (d.flags() & org.jnetfilter.core.ext.targets.CtTarget.F_NOTRACK) == 0) {
-                    return true;
-                }
-            }
-            return false;
-        });
+        return TRACKING_RULES.anyIn(ruleset);
     }
+
+    /** Whether {@code r}'s checkentry takes conntrack (nf_ct_netns_get). */
+    private static boolean enablesConntrack(Rule r) {
+        for (Match m : r.spec().matches()) {
+            if (CONNTRACK_MATCHES.contains(m.extension().name())) {
+                return true;
+            }
+        }
+        if (r.spec().target() instanceof Target.Extension e) {
+            String name = e.extension().name();
+            if (CONNTRACK_TARGETS.contains(name)) {
+                return true;
+            }
+            return name.equals("CT") && e.data() instanceof org.jnetfilter.core.ext.targets.CtTarget.Data d
+                    && (d.flags() & org.jnetfilter.core.ext.targets.CtTarget.F_NOTRACK) == 0;
+        }
+        return false;
+    }
+
+    private static boolean uses(Rule r, String match) {
+        for (Match m : r.spec().matches()) {
+            if (m.extension().name().equals(match)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /*
+     * Counted through each publication's change, not over the ruleset (RuleCount): a publication of a
+     * 160k-rule ruleset asks all three.
+     */
+    private static final RuleCount TRACKING_RULES = new RuleCount(ConntrackHooks::enablesConntrack);
+    private static final RuleCount CONNBYTES_RULES = new RuleCount(r -> uses(r, "connbytes"));
+    private static final RuleCount CONNLABEL_RULES = new RuleCount(r -> uses(r, "connlabel"));
 
     /** Whether a connbytes rule exists: connbytes_mt_check forces accounting on (for good). */
     public static boolean forcesAccounting(Ruleset ruleset) {
-        return anyRule(ruleset, r -> r.spec().matches().stream().anyMatch(m -> m.extension().name().equals("connbytes")));
+        return CONNBYTES_RULES.anyIn(ruleset);
     }
 
     /** Whether a connlabel rule exists (nf_connlabels_get: new connections get a label area). */
     public static boolean usesLabels(Ruleset ruleset) {
-        return anyRule(ruleset, r -> r.spec().matches().stream().anyMatch(m -> m.extension().name().equals("connlabel")));
+        return CONNLABEL_RULES.anyIn(ruleset);
     }
 
     /** Applies what the rulesets of a namespace ask of its conntrack table (accounting, labels). */
@@ -134,18 +152,5 @@ public final class ConntrackHooks {
             labels |= usesLabels(rs);
         }
         ct.labelsUsed(labels);
-    }
-
-    private static boolean anyRule(Ruleset ruleset, java.util.function.Predicate<Rule> p) {
-        for (Table t : ruleset.tables()) {
-            for (Chain c : t.chains()) {
-                for (Rule r : c.rules()) {
-                    if (p.test(r)) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
     }
 }

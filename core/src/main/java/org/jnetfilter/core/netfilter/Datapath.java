@@ -274,24 +274,24 @@ public final class Datapath {
 
     /** Whether a rule uses {@link org.jnetfilter.core.ext.targets.TproxyTarget#DEFRAG_EXTENSIONS}. */
     private static boolean rulesEnableDefrag(Ruleset rules) {
-        java.util.Set<String> names = org.jnetfilter.core.ext.targets.TproxyTarget.DEFRAG_EXTENSIONS;
-        for (org.jnetfilter.core.rules.Table t : rules.tables()) {
-            for (org.jnetfilter.core.rules.Chain c : t.chains()) {
-                for (org.jnetfilter.core.rules.Rule r : c.rules()) {
-                    if (r.spec().target() instanceof org.jnetfilter.core.rules.Target.Extension e
-                            && names.contains(e.extension().name())) {
+        return DEFRAG_RULES.anyIn(rules);
+    }
+
+    /** Rules using TPROXY or socket, counted through each publication's change (not over the ruleset). */
+    private static final org.jnetfilter.core.rules.RuleCount DEFRAG_RULES = new org.jnetfilter.core.rules.RuleCount(
+            r -> {
+                java.util.Set<String> names = org.jnetfilter.core.ext.targets.TproxyTarget.DEFRAG_EXTENSIONS;
+                if (r.spec().target() instanceof org.jnetfilter.core.rules.Target.Extension e
+                        && names.contains(e.extension().name())) {
+                    return true;
+                }
+                for (org.jnetfilter.core.rules.Match m : r.spec().matches()) {
+                    if (names.contains(m.extension().name())) {
                         return true;
                     }
-                    for (org.jnetfilter.core.rules.Match m : r.spec().matches()) {
-                        if (names.contains(m.extension().name())) {
-                            return true;
-                        }
-                    }
                 }
-            }
-        }
-        return false;
-    }
+                return false;
+            });
 
     // Linux: enum ip_defrag_users / ip6_defrag_users, zone 0
     static final int IP_DEFRAG_LOCAL_DELIVER = 0;
