@@ -19,8 +19,18 @@ record Command(CommandKind kind, String table, String chain, int ruleNum, String
                boolean lineNumbers, int waitSeconds, boolean zeroAfterList, String[] argv, String plainSource,
                List<String> warnings) {
 
+    /**
+     * {@code plainSource} of a command whose rules jump to a chain named like a target extension (see
+     * {@link CommandLine#chainOverExtension}): each rule reads back from its save text with every {@code -j}
+     * taken as a chain.
+     */
+    static final String CHAIN_JUMPS = String.valueOf(org.jnetfilter.core.rules.Rule.CHAIN_JUMPS);
+
     /** The text rule {@code index} of this command reads back from (see RuleParsers). */
     String source(int index) {
+        if (CHAIN_JUMPS.equals(plainSource)) {
+            return CHAIN_JUMPS + org.jnetfilter.core.rules.RuleText.save(rules.get(index));
+        }
         return plainSource != null && rules.size() == 1 ? plainSource : RuleParsers.argvSource(argv, index);
     }
 }

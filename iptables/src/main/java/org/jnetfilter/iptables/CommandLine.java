@@ -128,6 +128,50 @@ final class CommandLine implements ParseContext {
         this.plainSource = words;
         return this;
     }
+
+    /** Names that are chains, not targets, for -j (libxtables' notargets: see {@link #notTargets(Predicate)}). */
+    private java.util.function.Predicate<String> notTargets = name -> false;
+
+    /**
+     * Linux (libxtables xtables_announce_chain): iptables-restore announces each chain of a {@code :CHAIN} line,
+     * and from then on {@code -j} of that name loads no target extension, so it jumps to the chain (and the
+     * target's options are unknown options); {@code -N} of that name no longer clashes with the target.
+     */
+    CommandLine notTargets(java.util.function.Predicate<String> names) {
+        this.notTargets = names;
+        return this;
+    }
+
+    /**
+     * Linux (iptables.c do_command4): when {@code -j} loaded a target extension and the table has a chain of
+     * that name, iptables warns "using chain NAME, not extension" on stderr and drops the extension (its
+     * options with it): the rules jump to the chain. {@code cmd} itself when that is not the case.
+     */
+    static Command chainOverExtension(Command cmd, java.util.function.Function<String, org.jnetfilter.core.rules.Chain> chains,
+                                      StringBuilder warned) {
+        switch (cmd.kind()) {
+            case APPEND, INSERT, REPLACE, DELETE, CHECK -> {
+            }
+            default -> {
+                return cmd;
+            }
+        }
+        if (cmd.rules().isEmpty() || !(cmd.rules().get(0).target() instanceof Target.Extension e)) {
+            return cmd;
+        }
+        String name = e.extension().name();
+        if (chains.apply(name) == null) {
+            return cmd;
+        }
+        warned.append("Warning: using chain ").append(name).append(", not extension\n");
+        List<org.jnetfilter.core.rules.RuleSpec> rules = new ArrayList<>(cmd.rules().size());
+        for (org.jnetfilter.core.rules.RuleSpec r : cmd.rules()) {
+            rules.add(new org.jnetfilter.core.rules.RuleSpec(r.ip(), r.matches(), new Target.Jump(name, false)));
+        }
+        return new Command(cmd.kind(), cmd.table(), cmd.chain(), cmd.ruleNum(), cmd.newName(), cmd.policy(),
+                List.copyOf(rules), cmd.counters(), cmd.verbose(), cmd.numeric(), cmd.exact(), cmd.lineNumbers(),
+                cmd.waitSeconds(), cmd.zeroAfterList(), cmd.argv(), Command.CHAIN_JUMPS, cmd.warnings());
+    }
     private Loaded target;
     private boolean standardTargetLoaded;
 
@@ -418,13 +462,15 @@ final class CommandLine implements ParseContext {
                     if (optarg.startsWith("-") || optarg.startsWith("!")) {
                         throw error("chain name not allowed to start with `" + optarg.charAt(0) + "'");
                     }
-                    TargetExtension named = extensions.target(optarg, family);
+                    // an announced chain is no target (libxtables' notargets), but the verdicts always are
+                    boolean announced = notTargets.test(optarg);
+                    TargetExtension named = announced ? null : extensions.target(optarg, family);
                     if (named != null) {
                         loaded(named);
                     }
-                    if (optarg.isEmpty() || named != null
-                            || Target.verdictOrNull(optarg) != null || SHIPPED_TARGETS.contains(optarg)
-                            || (family == Family.IPV4 ? SHIPPED_TARGETS_IPV4 : SHIPPED_TARGETS_IPV6).contains(optarg)) {
+                    if (optarg.isEmpty() || named != null || Target.verdictOrNull(optarg) != null
+                            || !announced && (SHIPPED_TARGETS.contains(optarg)
+                            || (family == Family.IPV4 ? SHIPPED_TARGETS_IPV4 : SHIPPED_TARGETS_IPV6).contains(optarg))) {
                         throw error("chain name may not clash with target name");
                     }
                     if (optarg.chars().anyMatch(ch -> ch == ' ' || (ch >= '\t' && ch <= '\r'))) {
@@ -678,7 +724,7 @@ final class CommandLine implements ParseContext {
         isGoto = viaGoto;
         // Linux: xtables_find_target loads libxt_standard for the verdicts (and its own name)
         standardTargetLoaded = !viaGoto && (Target.verdictOrNull(name) != null || name.equals("standard"));
-        if (Target.verdictOrNull(name) != null) {
+        if (Target.verdictOrNull(name) != null || notTargets.test(name)) {
             return;
         }
         TargetExtension t = extensions.target(name, family);

@@ -55,15 +55,19 @@ final class DirectRuleParser implements ParseContext {
     private final Extensions extensions;
     private final String table;
     private final List<String> words;
+    /** Names -j takes as chains even where a target extension has the name (see CommandLine#notTargets). */
+    private final java.util.function.Predicate<String> notTargets;
     private int next;
     private IpSpec ip;
 
-    private DirectRuleParser(Family family, Extensions extensions, String table, List<String> words, int from) {
+    private DirectRuleParser(Family family, Extensions extensions, String table, List<String> words, int from,
+                             java.util.function.Predicate<String> notTargets) {
         this.family = family;
         this.extensions = extensions;
         this.table = table;
         this.words = words;
         this.next = from;
+        this.notTargets = notTargets;
         this.ip = IpSpec.any(family);
     }
 
@@ -71,9 +75,10 @@ final class DirectRuleParser implements ParseContext {
      * The rule that {@code words} (from index {@code from} on, everything after {@code -A CHAIN}) say, or
      * null when CommandLine must parse them.
      */
-    static RuleSpec parse(Family family, Extensions extensions, String table, List<String> words, int from) {
+    static RuleSpec parse(Family family, Extensions extensions, String table, List<String> words, int from,
+                          java.util.function.Predicate<String> notTargets) {
         try {
-            return new DirectRuleParser(family, extensions, table, words, from).rule();
+            return new DirectRuleParser(family, extensions, table, words, from, notTargets).rule();
         } catch (RuntimeException e) {
             // NotCommon, or an extension's or an address's error: CommandLine finds it again, in its order
             return null;
@@ -86,7 +91,7 @@ final class DirectRuleParser implements ParseContext {
      * {@link Restore#plainRuleWords}), required; {@code counters} the line's {@code [P:B]} under -c, or null.
      */
     static Command append(Family family, Extensions extensions, String table, List<String> words, String plainSource,
-                          long[] counters) {
+                          long[] counters, java.util.function.Predicate<String> notTargets) {
         if (plainSource == null || words.size() < 2 || !words.get(0).equals("-A")) {
             return null;
         }
@@ -94,7 +99,7 @@ final class DirectRuleParser implements ParseContext {
         if (chain.length() >= CommandLine.MAX_CHAIN_NAME) {
             return null;
         }
-        RuleSpec spec = parse(family, extensions, table, words, 2);
+        RuleSpec spec = parse(family, extensions, table, words, 2, notTargets);
         if (spec == null) {
             return null;
         }
@@ -244,7 +249,7 @@ final class DirectRuleParser implements ParseContext {
                     }
                     jumpTo = arg;
                     isGoto = c == 'g';
-                    if (Target.verdictOrNull(arg) == null && !isGoto) {
+                    if (Target.verdictOrNull(arg) == null && !isGoto && !notTargets.test(arg)) {
                         TargetExtension t = extensions.target(arg, family);
                         if (t != null && t.loadWarning() != null) {
                             throw notCommon();

@@ -80,6 +80,10 @@ public final class Iptables {
                 StringBuilder printed = new StringBuilder();
                 Executor.Result r;
                 try {
+                    StringBuilder warned = new StringBuilder();
+                    cmd = CommandLine.chainOverExtension(cmd, current.tableOrInitial(
+                            Executor.tableKind(cmd.table(), program))::chain, warned);
+                    err.print(warned);
                     err.print(Executor.echoWarnings(cmd));
                     r = Executor.execute(cmd, current, true, printed);
                     if (TIMING) {

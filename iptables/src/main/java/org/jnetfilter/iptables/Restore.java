@@ -150,15 +150,21 @@ final class Restore {
     }
 
     private Ruleset apply(Ruleset start, List<String> lines, BufferedReader in) throws IOException {
+        ParseAhead ahead = lines.size() >= preParseFrom ? new ParseAhead(start.family(), lines) : null;
+        try {
+            return apply(start, lines, in, ahead);
+        } finally {
+            if (ahead != null) {
+                ahead.stop();
+            }
+        }
+    }
+
+    private Ruleset apply(Ruleset start, List<String> lines, BufferedReader in, ParseAhead ahead) throws IOException {
         Ruleset rs = start;
         String tableName = null;
         boolean inTable = false;
         boolean skipping = false;
-        long t0 = System.nanoTime();
-        Object[] preParsed = preParse(start.family(), lines);
-        if (Boolean.getBoolean("jnf.timing")) {
-            System.err.printf("jnf timing: pre-parse %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-        }
         int line = 0;
         for (String raw : lines) {
             line++;
@@ -242,7 +248,7 @@ final class Restore {
                 }
             }
             long tr = System.nanoTime();
-            rs = ruleLine(rs, tableName, raw, line, preParsed[line - 1]);
+            rs = ruleLine(rs, tableName, raw, line, ahead == null ? null : ahead.get(line - 1));
             ruleNanos += System.nanoTime() - tr;
         }
         if (inTable) {
@@ -263,6 +269,10 @@ final class Restore {
             throw new Failure(XtablesException.parameter(program + ": line " + line + " chain name invalid"), line);
         }
         String chain = f[0];
+        if (extensions.target(chain, rs.family()) != null) {
+            // Linux: xtables_announce_chain; -j of this name jumps to the chain from now on
+            announced.add(chain);
+        }
         if (chain.length() >= CommandLine.MAX_CHAIN_NAME && !trusted) {
             throw new Failure(XtablesException.parameter("Invalid chain name `" + chain + "' ("
                     + (CommandLine.MAX_CHAIN_NAME - 1) + " chars max)"), line);
@@ -438,16 +448,87 @@ final class Restore {
     }
 
     /**
-     * Parses the rule lines of a large input on all cores before they are applied in order: parsing a
-     * line depends only on the line and its table, applying it on everything before it. Each slot holds
-     * the parsed command or the exception parsing threw (rethrown when the line is reached, so errors
-     * come out for the first bad line, as before). Small inputs are parsed as they are applied.
+     * Parses the rule lines of a large input on all cores while they are applied in order: parsing a line
+     * depends only on the line and its table, applying it on everything before it. The lines are cut into
+     * chunks claimed in order by the common pool's workers and by the applying thread itself, which parses
+     * the next unclaimed chunk whenever the one it needs is not done yet; so the serial apply loop runs
+     * beside the parsing instead of after it. Each slot holds the parsed command or the exception parsing
+     * threw (rethrown when the line is reached, so errors come out for the first bad line, as before).
+     * Small inputs are parsed as they are applied.
      */
-    private Object[] preParse(org.jnetfilter.core.rules.Family family, List<String> lines) {
-        Object[] out = new Object[lines.size()];
-        if (lines.size() < preParseFrom) {
-            return out;
+    private final class ParseAhead {
+        /** Lines per chunk: ~100 chunks for a Kubernetes node's 220k lines, few enough to claim cheaply. */
+        private static final int CHUNK = 2048;
+        private final org.jnetfilter.core.rules.Family family;
+        private final List<String> lines;
+        private final String[] tableOf;
+        private final Object[] parsed;
+        private final java.util.concurrent.atomic.AtomicInteger nextChunk = new java.util.concurrent.atomic.AtomicInteger();
+        /** 1 once a chunk's slots are written (the volatile write publishes them to the applying thread). */
+        private final java.util.concurrent.atomic.AtomicIntegerArray done;
+        private final int chunks;
+        private volatile boolean stopped;
+
+        ParseAhead(org.jnetfilter.core.rules.Family family, List<String> lines) {
+            this.family = family;
+            this.lines = lines;
+            this.tableOf = rulesByTable(family, lines);
+            this.parsed = new Object[lines.size()];
+            this.chunks = (lines.size() + CHUNK - 1) / CHUNK;
+            this.done = new java.util.concurrent.atomic.AtomicIntegerArray(chunks);
+            java.util.concurrent.ForkJoinPool pool = java.util.concurrent.ForkJoinPool.commonPool();
+            for (int w = 0; w < pool.getParallelism(); w++) {
+                pool.execute(() -> {
+                    while (!stopped && parseNextChunk()) {
+                        // claims chunks until none is left or the restore is over
+                    }
+                });
+            }
         }
+
+        private boolean parseNextChunk() {
+            int c = nextChunk.getAndIncrement();
+            if (c >= chunks) {
+                return false;
+            }
+            for (int i = c * CHUNK, end = Math.min(lines.size(), i + CHUNK); i < end; i++) {
+                if (tableOf[i] != null) {
+                    try {
+                        parsed[i] = preParseLine(family, tableOf[i], lines.get(i), i + 1, NO_CHAINS_ANNOUNCED);
+                    } catch (RuntimeException e) {
+                        parsed[i] = e;
+                    }
+                }
+            }
+            done.set(c, 1);
+            return true;
+        }
+
+        /** What line {@code index} (from 0) parsed to; null when it was not parsed ahead. */
+        Object get(int index) {
+            if (index >= tableOf.length || tableOf[index] == null) {
+                return null;
+            }
+            int c = index / CHUNK;
+            while (done.get(c) == 0) {
+                // the chunk is being parsed by a worker: parse a later one meanwhile, or wait for it
+                if (!parseNextChunk()) {
+                    Thread.onSpinWait();
+                }
+            }
+            return parsed[index];
+        }
+
+        void stop() {
+            stopped = true;
+        }
+    }
+
+    /**
+     * For each line, the table of the rule line it is (null for every other line, and for every line after a
+     * chain line that names a target extension: such lines are parsed in order, with the chains announced).
+     */
+    private String[] rulesByTable(org.jnetfilter.core.rules.Family family, List<String> lines) {
         String[] tableOf = new String[lines.size()];
         boolean in = false;
         String table = null;
@@ -462,18 +543,16 @@ final class Restore {
                 String[] f = raw.substring(1).trim().split("[ \t]+");
                 table = f.length == 0 ? null : f[0];
                 in = true;
-            } else if (in && raw.charAt(0) != ':' && table != null && TableKind.byName(table).isPresent()) {
+            } else if (in && raw.charAt(0) == ':') {
+                String[] f = words(raw, 1);
+                if (f.length > 0 && extensions.target(f[0], family) != null) {
+                    return tableOf;
+                }
+            } else if (in && table != null && TableKind.byName(table).isPresent()) {
                 tableOf[i] = table;
             }
         }
-        java.util.stream.IntStream.range(0, lines.size()).parallel().filter(i -> tableOf[i] != null).forEach(i -> {
-            try {
-                out[i] = preParseLine(family, tableOf[i], lines.get(i), i + 1);
-            } catch (RuntimeException e) {
-                out[i] = e;
-            }
-        });
-        return out;
+        return tableOf;
     }
 
     /**
@@ -518,6 +597,11 @@ final class Restore {
     private static boolean isBlank(char c) {
         return c == ' ' || c == '\t';
     }
+
+    /** Chains of the ':' lines read so far that are named like a target extension (libxtables' notargets). */
+    private final java.util.Set<String> announced = new java.util.HashSet<>();
+    /** What lines parsed ahead see: they come before any chain line that names a target. */
+    private static final java.util.function.Predicate<String> NO_CHAINS_ANNOUNCED = name -> false;
 
     private long checkNanos;
     private long chainNanos;
@@ -576,8 +660,9 @@ final class Restore {
     private record PreParsed(Command command, Rule[] rules) {
     }
 
-    private PreParsed preParseLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line) {
-        Command cmd = parseRuleLine(family, tableName, raw, line);
+    private PreParsed preParseLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line,
+                                   java.util.function.Predicate<String> notTargets) {
+        Command cmd = parseRuleLine(family, tableName, raw, line, notTargets);
         if (!isFastAppend(cmd, tableName)) {
             return new PreParsed(cmd, null);
         }
@@ -602,7 +687,8 @@ final class Restore {
     }
 
     /** The argv of a rule line, parsed (pure: lines can be parsed in parallel). */
-    private Command parseRuleLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line) {
+    private Command parseRuleLine(org.jnetfilter.core.rules.Family family, String tableName, String raw, int line,
+                                  java.util.function.Predicate<String> notTargets) {
         String parse = raw;
         String[] count = null;
         if (raw.charAt(0) == '[') {
@@ -636,7 +722,8 @@ final class Restore {
         if (direct && !(verbose && !noflush) && (count == null || isPlainCount(count[0]) && isPlainCount(count[1]))) {
             // the common "[P:B] -A CHAIN rule" without getopt; anything else, and every error, through CommandLine
             long[] values = count == null ? null : new long[] {Long.parseLong(count[0]), Long.parseLong(count[1])};
-            Command cmd = DirectRuleParser.append(family, extensions, tableName, words, plainRuleWords(parse), values);
+            Command cmd = DirectRuleParser.append(family, extensions, tableName, words, plainRuleWords(parse), values,
+                    notTargets);
             if (cmd != null) {
                 return cmd;
             }
@@ -656,7 +743,7 @@ final class Restore {
         }
         argv.addAll(words);
         CommandLine cl = new CommandLine(family, extensions, argv.toArray(new String[0]), true, null);
-        cl.plainSource(plainRuleWords(parse));
+        cl.plainSource(plainRuleWords(parse)).notTargets(notTargets);
         try {
             return cl.parse();
         } catch (RuntimeException e) {
@@ -688,13 +775,19 @@ final class Restore {
                 } else if (preParsed instanceof RuntimeException e) {
                     throw e;
                 } else {
-                    cmd = parseRuleLine(rs.family(), tableName, raw, line);
+                    cmd = parseRuleLine(rs.family(), tableName, raw, line, announced::contains);
                 }
             } catch (WarnedFailure w) {
                 warn(w.warnings);
                 throw w.failure;
             }
             warn(cmd.warnings());
+            Command jumping = CommandLine.chainOverExtension(cmd, pending != null ? pendingChains
+                    : rs.tableOrInitial(TableKind.byName(tableName).orElseThrow())::chain, warned);
+            if (jumping != cmd) {
+                cmd = jumping;
+                built = null;
+            }
             if (cmd.verbose() > 0) {
                 // only an echoed rule has echo warnings: no builder per line of a plain restore
                 warned.append(Executor.echoWarnings(cmd));

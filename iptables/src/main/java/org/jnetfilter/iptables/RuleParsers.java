@@ -36,14 +36,18 @@ final class RuleParsers implements RuleParser {
             System.arraycopy(f, 1, argv, 0, argv.length);
             return new CommandLine(family, extensions, argv, false, null).parse().rules().get(index);
         }
-        List<String> words = Restore.tokenize(text, 0);
-        RuleSpec direct = DirectRuleParser.parse(family, extensions, table, words, 0);
+        // a rule that jumps to a chain named like a target: its text with every -j taken as a chain
+        boolean chainJumps = !text.isEmpty() && text.charAt(0) == org.jnetfilter.core.rules.Rule.CHAIN_JUMPS;
+        java.util.function.Predicate<String> notTargets = chainJumps ? name -> true : name -> false;
+        List<String> words = Restore.tokenize(chainJumps ? text.substring(1) : text, 0);
+        RuleSpec direct = DirectRuleParser.parse(family, extensions, table, words, 0, notTargets);
         if (direct != null) {
             return direct;
         }
         List<String> argv = new ArrayList<>(List.of(family.program(), "-t", table, "-A", "X"));
         argv.addAll(words);
-        return new CommandLine(family, extensions, argv.toArray(new String[0]), true, table).parse().rules().get(0);
+        return new CommandLine(family, extensions, argv.toArray(new String[0]), true, table).notTargets(notTargets)
+                .parse().rules().get(0);
     }
 
     @Override

@@ -255,6 +255,11 @@ final class TableChecks {
             indexByName.put(chains.get(i).name(), i);
         }
         int[][] jumps = new int[n][];
+        if (n >= PARALLEL_FROM) {
+            // each chain's jumps depend on its rules and the names only: numbered on all cores before the walk
+            java.util.stream.IntStream.range(0, n).parallel()
+                    .forEach(i -> jumps[i] = jumpIndexes(chains.get(i), indexByName));
+        }
         int[] masks = new int[n];
         boolean[] onPath = new boolean[n];
         int[] stack = new int[n];

@@ -36,6 +36,9 @@ public final class Transactions {
         } catch (CommandLine.HelpRequested e) {
             throw XtablesException.parameter("help is not a transaction");
         }
+        // a target named like a chain of the table jumps to the chain (iptables' warning is not kept here)
+        cmd = CommandLine.chainOverExtension(cmd, current.tableOrInitial(Executor.tableKind(cmd.table(),
+                current.family().program()))::chain, new StringBuilder());
         Executor.Result r = Executor.execute(cmd, current, true);
         return r.changed() ? r.ruleset().withGeneration(current.generation() + 1) : current;
     }

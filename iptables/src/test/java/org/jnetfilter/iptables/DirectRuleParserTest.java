@@ -55,7 +55,7 @@ class DirectRuleParserTest {
 
     /** Compares both parsers on one line's words; true when the direct parser took it. */
     private boolean compare(Family family, String table, List<String> words, String what) {
-        Command direct = DirectRuleParser.append(family, Extensions.standard(), table, words, "words", null);
+        Command direct = DirectRuleParser.append(family, Extensions.standard(), table, words, "words", null, name -> false);
         Reference ref = reference(family, table, words);
         taken[1]++;
         if (direct == null) {

@@ -89,6 +89,27 @@ class RestoreParallelTest {
         assertThat(restore(bad, false, false, Ruleset.empty(Family.IPV4), true)).isEqualTo(plain);
     }
 
+    /**
+     * A chain line naming a target (":MARK") makes later "-j MARK" lines jump to the chain and "--set-mark"
+     * an unknown option (libxtables' notargets), whichever thread parses them; the nat table's MARK rules
+     * before it (KUBE-MARK-MASQ) still load the target.
+     */
+    @Test
+    void aChainNamedLikeATargetTurnsLaterJumpsToItWhenParsedAhead() throws Exception {
+        String text = kubegen(150);
+        String declared = text.replace("\n*filter\n", "\n*filter\n:MARK - [0:0]\n");
+        int end = declared.lastIndexOf("COMMIT\n");
+        String jump = declared.substring(0, end) + "-A INPUT -j MARK\n" + declared.substring(end);
+        assertSameBothWays(jump, "jump to the chain MARK");
+        String saved = restore(jump, false, false, Ruleset.empty(Family.IPV4), true).save();
+        assertThat(saved).contains(":MARK - [0:0]").contains("-A INPUT -j MARK\n")
+                .contains("-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000");
+        String options = declared.substring(0, end) + "-A INPUT -j MARK --set-mark 1\n" + declared.substring(end);
+        Outcome refused = restore(options, false, false, Ruleset.empty(Family.IPV4), true);
+        assertThat(refused.error()).contains("unknown option \"--set-mark\"");
+        assertThat(refused).isEqualTo(restore(options, false, false, Ruleset.empty(Family.IPV4), false));
+    }
+
     @Test
     void aDockerHostRestoresTheSameParsedAheadAsLineByLine() throws Exception {
         String text = DockerRules.generate(20, 200, 3);
@@ -113,7 +134,7 @@ class RestoreParallelTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         List<String> lines = List.of(text.split("\n", -1));
         String[] junk = {"-j", "!", "--dport", "-m", "tcp", "KUBE-MARK-MASQ", "DOCKER", "\"", "-p", "udp", "-A", "-N",
-            "-X", "-F", "-D", "[1:2]", ":DOCKER - [0:0]", "ACCEPT", "RETURN", "--comment", "999999", "10.0.0.0/33"};
+            "-X", "-F", "-D", "[1:2]", ":DOCKER - [0:0]", ":MARK - [0:0]", "MARK", "ACCEPT", "RETURN", "--comment", "999999", "10.0.0.0/33"};
         int failures = 0;
         for (int round = 0; round < rounds; round++) {
             List<String> edited = new ArrayList<>(lines);

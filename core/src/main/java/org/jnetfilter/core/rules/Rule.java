@@ -12,6 +12,13 @@ package org.jnetfilter.core.rules;
 public final class Rule {
     private final Counters counters;
     private final RuleParser parser;
+    /**
+     * First character of a source that is the save text read with every {@code -j NAME} as a jump to the chain
+     * NAME, also where a target extension has that name (iptables jumps to a chain named like a target when
+     * the chain exists: "Warning: using chain NAME, not extension").
+     */
+    public static final char CHAIN_JUMPS = '\u0002';
+
     /** Text that parses back to this rule when the save text does not (or null: the save text does). */
     private final String source;
     private volatile RuleSpec spec;
@@ -137,7 +144,8 @@ public final class Rule {
     private boolean isJumpByText() {
         String t = text();
         int at = targetOffset(t);
-        return at >= 0 && (t.startsWith("-g ", at) || !parser.isTargetExtension(targetName()));
+        return at >= 0 && (t.startsWith("-g ", at) || source != null && !source.isEmpty() && source.charAt(0) == CHAIN_JUMPS
+                || !parser.isTargetExtension(targetName()));
     }
 
     /** Offset of the "-j " or "-g " that starts the target in canonical text, or -1. */

@@ -167,7 +167,8 @@ public final class Table {
         return new Table(kind, family, t.builtinByName, ChainMap.fromSorted(merged));
     }
 
-    private static final java.util.Comparator<Chain> BY_NAME = java.util.Comparator.comparing(Chain::name);
+    /** By name; a plain lambda rather than Comparator.comparing, whose key extractor costs a call per side. */
+    private static final java.util.Comparator<Chain> BY_NAME = (a, b) -> a.name().compareTo(b.name());
 
     /** The table without its user chains (a restore that flushes the table). */
     public Table withoutUserChains() {
