@@ -149,6 +149,39 @@ final class Executor {
         return c;
     }
 
+    private static boolean comparesAllOptions(RuleSpec spec) {
+        for (org.jnetfilter.core.rules.Match m : spec.matches()) {
+            if (!m.extension().deleteComparesOptions()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The first rule libiptc's is_same takes for {@code spec} when one of its matches compares no options
+     * (see MatchExtension#deleteComparesOptions): a scan, parsing the rules kept as text.
+     */
+    private static int indexOfSame(RuleList rules, RuleSpec spec) {
+        for (int i = 0; i < rules.size(); i++) {
+            RuleSpec r = rules.get(i).spec();
+            if (!r.ip().equals(spec.ip()) || !r.target().equals(spec.target())
+                    || r.matches().size() != spec.matches().size()) {
+                continue;
+            }
+            boolean same = true;
+            for (int k = 0; k < r.matches().size() && same; k++) {
+                org.jnetfilter.core.rules.Match a = r.matches().get(k);
+                org.jnetfilter.core.rules.Match b = spec.matches().get(k);
+                same = a.extension().name().equals(b.extension().name()) && (!a.extension().deleteComparesOptions() || a.data().equals(b.data()));
+            }
+            if (same) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     private static Table ruleCommand(Command cmd, Table table, StringBuilder out) {
         Chain c = validateRuleCommand(cmd, table::chain, out);
         RuleList rules = c.rules();
@@ -176,7 +209,7 @@ final class Executor {
                 }
                 case DELETE, CHECK -> {
                     // rules kept as text compare by their canonical save text: no parsing
-                    int idx = rules.indexOfText(RuleText.save(spec));
+                    int idx = comparesAllOptions(spec) ? rules.indexOfText(RuleText.save(spec)) : indexOfSame(rules, spec);
                     if (idx < 0) {
                         // observed with iptables-legacy 1.8.9: a missing rule whose target is a chain or a
                         // target extension reports ENOENT's generic text, a verdict target "Bad rule"

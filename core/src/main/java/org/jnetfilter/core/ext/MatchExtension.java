@@ -13,4 +13,13 @@ public abstract class MatchExtension extends Extension {
     protected MatchExtension(String name, List<OptionSpec> options) {
         super(name, options);
     }
+
+    /**
+     * Whether {@code -D} and {@code -C} by rule-spec compare this match's options. Linux: libiptc's is_same
+     * compares a match's data only up to its extension's userspacesize; where that leaves out the options,
+     * any rule with this match in the same place is the same rule.
+     */
+    public boolean deleteComparesOptions() {
+        return true;
+    }
 }

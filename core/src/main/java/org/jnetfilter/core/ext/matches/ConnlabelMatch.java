@@ -32,6 +32,16 @@ public final class ConnlabelMatch extends MatchExtension {
         super("connlabel", List.of(LABEL, SET));
     }
 
+    /**
+     * Linux: libxt_connlabel's userspacesize is offsetof(struct xt_connlabel_mtinfo, bit), 0: -D and -C
+     * compare none of its data, so label, '!' and --set all differ unnoticed (checked with iptables-legacy
+     * 1.8.9 on Linux 6.18).
+     */
+    @Override
+    public boolean deleteComparesOptions() {
+        return false;
+    }
+
     public record Data(int bit, boolean inverted, boolean set) implements ExtensionData {
         @Override
         public void save(StringBuilder out, IpSpec ip) {
