@@ -3,6 +3,7 @@ package org.jnetfilter.cli;
 import java.util.SplittableRandom;
 import org.jnetfilter.core.conntrack.Conntrack;
 import org.jnetfilter.core.conntrack.ConntrackModule;
+import org.jnetfilter.core.conntrack.SynproxyModule;
 import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.netfilter.Datapath;
 import org.jnetfilter.core.netfilter.PacketSink;
@@ -25,6 +26,7 @@ final class Engine {
         Datapath d = new Datapath(host, sink).random(new SplittableRandom(seed));
         Conntrack ct = new Conntrack(host);
         d.module(new ConntrackModule(ct));
+        d.module(new SynproxyModule());
         return new Parts(d, ct);
     }
 

@@ -101,6 +101,15 @@ public final class Connection {
     int lastFlags;
     int retrans;
 
+    // ---- struct nf_conn_synproxy: present on connections the SYNPROXY hook created from its template ----
+    boolean synproxy;
+    /** The proxy's initial sequence number toward the client (the cookie). */
+    int synproxyIsn;
+    /** The timestamp the proxy sent the client (its timestamp cookie). */
+    int synproxyIts;
+    /** The server's timestamp clock minus the proxy's, taken off the timestamps of packets to the client. */
+    int synproxyTsoff;
+
     /** MASQUERADE: the interface the connection was masqueraded on (nat->masq_index), or null. */
     volatile String masqueradeInterface;
 
@@ -132,6 +141,16 @@ public final class Connection {
         c.zone = zone;
         c.zoneFromMark = zoneFromMark;
         c.helper = helper == null ? "" : helper;
+        return c;
+    }
+
+    /**
+     * The SYNPROXY template (synproxy_net.tmpl): a connection created with it gets the seqadj and synproxy
+     * extensions.
+     */
+    public static Connection synproxyTemplate() {
+        Connection c = template(0, false, "");
+        c.synproxy = true;
         return c;
     }
 

@@ -197,6 +197,10 @@ public final class Conntrack {
                 if (ct == TABLE_FULL) {
                     return Verdict.DROP;
                 }
+                if (tmpl != null && tmpl.synproxy) {
+                    // Linux: init_conntrack adds the seqadj and synproxy extensions of the SYNPROXY template
+                    ct.synproxy = true;
+                }
                 Expectation exp = expectCount > 0 ? takeExpectation(ct.original, now) : null;
                 if (exp != null) {
                     // Linux: init_conntrack: "Welcome, Mr. Bond. We've been expecting you...": a child of the
@@ -651,6 +655,16 @@ public final class Conntrack {
         return Verdict.ACCEPT;
     }
 
+    /** nf_is_loopback_packet: the packet is at a loopback device (in at INPUT, out at POSTROUTING). */
+    static boolean loopback(PacketContext pkt) {
+        String dev = pkt.hook() == Hook.INPUT ? pkt.inInterface() : pkt.outInterface();
+        if (dev.isEmpty()) {
+            return false;
+        }
+        org.jnetfilter.core.host.Link l = pkt.host().link(dev);
+        return l != null && l.isLoopback();
+    }
+
     /**
      * The helper part of nf_confirm: the helper function, then nf_ct_seq_adjust when the connection had its
      * sequence numbers moved before this packet (the packet whose payload the helper just rewrote keeps its own).
@@ -660,7 +674,8 @@ public final class Conntrack {
             // Linux: no upper-layer header to read (ipv6_skip_exthdr fails, a non-first fragment): confirm only
             return Verdict.ACCEPT;
         }
-        boolean seqAdjustNeeded = (ct.status & Connection.SEQ_ADJUST) != 0;
+        // Linux: not on loopback (nf_is_loopback_packet): a packet looped back was adjusted when it left
+        boolean seqAdjustNeeded = (ct.status & Connection.SEQ_ADJUST) != 0 && !loopback(pkt);
         int protoff = pkt.transportOffset();
         ConntrackHelper helper = ct.helperFunction;
         if (helper != null) {

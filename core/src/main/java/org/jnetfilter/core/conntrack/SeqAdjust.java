@@ -57,6 +57,22 @@ public final class SeqAdjust {
         }
     }
 
+    /**
+     * nf_ct_seqadj_init: every segment of direction {@code dir} has its sequence number moved by {@code off} from
+     * now on (SYNPROXY splicing its cookie ISN to the server's); sets SEQ_ADJUST. An offset of 0 changes nothing,
+     * as in the kernel.
+     */
+    public static void init(Connection ct, int dir, int off) {
+        if (off == 0) {
+            return;
+        }
+        synchronized (ct) {
+            ct.status |= Connection.SEQ_ADJUST;
+            ct.seqOffsetBefore[dir] = off;
+            ct.seqOffsetAfter[dir] = off;
+        }
+    }
+
     /** nf_ct_seq_offset: the offset of {@code dir} for a sequence number {@code seq}; 0 without a rewrite. */
     static int offset(Connection ct, int dir, int seq) {
         if ((ct.status & Connection.SEQ_ADJUST) == 0) {

@@ -214,6 +214,23 @@ public final class Host {
         return macByNeighbour.containsKey(address);
     }
 
+    // ---- per-namespace state of modules ----
+
+    private final java.util.concurrent.ConcurrentHashMap<Class<?>, Object> pernetByType =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * net_generic: the state a module keeps for this host's network namespace (SYNPROXY's counters and cookie
+     * secrets), made by {@code init} on first use. Any thread.
+     */
+    public <T> T pernet(Class<T> type, java.util.function.Supplier<T> init) {
+        Object v = pernetByType.get(type);
+        if (v == null) {
+            v = pernetByType.computeIfAbsent(type, k -> init.get());
+        }
+        return type.cast(v);
+    }
+
     // ---- sysctls ----
 
     /** {@code sysctl -w name=value}; names use dots. Unknown names are refused, as sysctl refuses them. */

@@ -589,22 +589,28 @@ public final class Datapath {
             return;
         }
         MemorySegment datagram = reply.datagram();
+        int relatedInfo = CtInfo.direction(from.pkt.ctInfo()) == 0 ? CtInfo.RELATED_REPLY : CtInfo.RELATED;
+        // Linux: nf_send_reset leaves the IPv4 reset's checksum to be completed on the way out (CHECKSUM_PARTIAL);
+        // nf_send_reset6 computes the IPv6 one whole
+        boolean partial = kind.equals("REJECT") && reply.family() == Family.IPV4
+                && datagram.get(ValueLayout.JAVA_BYTE, 9) == 6;
+        sendGenerated(from.pkt, kind, datagram, reply.family(), reply.mark(), reply.relatedTo(), relatedInfo, partial);
+    }
+
+    /** ip_local_out of a generated datagram on the next buffer, attached to {@code ct} as {@code ctinfo} (or none). */
+    private void sendGenerated(PacketContext from, String kind, MemorySegment datagram, Family family, long mark,
+            Connection ct, int ctinfo, boolean checksumPartial) {
         if (depth + 1 >= MAX_DEPTH || datagram.byteSize() > MAX_DATAGRAM || datagram.byteSize() < Ipv4Header.MIN_LENGTH) {
             return;
         }
-        Trace trace = from.pkt.trace();
+        Trace trace = from.trace();
         trace.generated(kind, datagram);
         depth++;
         try {
             Slot s = slot(depth);
-            s.prepare(from.pkt.nowNanos(), trace);
-            Connection related = reply.relatedTo();
-            int relatedInfo = CtInfo.direction(from.pkt.ctInfo()) == 0 ? CtInfo.RELATED_REPLY : CtInfo.RELATED;
-            // Linux: nf_send_reset leaves the IPv4 reset's checksum to be completed on the way out (CHECKSUM_PARTIAL);
-            // nf_send_reset6 computes the IPv6 one whole
-            s.checksumPartial = kind.equals("REJECT") && reply.family() == Family.IPV4
-                    && datagram.get(ValueLayout.JAVA_BYTE, 9) == 6;
-            s.localOut(datagram, reply.family(), false, reply.mark(), related, relatedInfo);
+            s.prepare(from.nowNanos(), trace);
+            s.checksumPartial = checksumPartial;
+            s.localOut(datagram, family, false, mark, ct, ctinfo);
         } finally {
             depth--;
         }
@@ -1370,6 +1376,12 @@ public final class Datapath {
                         + " where the route to the gateway leaves by " + d.egress());
             }
             output(d);
+        }
+
+        /** SYNPROXY's synproxy_send_tcp: mark 0, the checksum left partial (CHECKSUM_PARTIAL). */
+        @Override
+        public void localOut(PacketContext p, MemorySegment datagram, Connection ct, int ctinfo) {
+            sendGenerated(p, "SYNPROXY", datagram, p.family(), 0, ct, ctinfo, true);
         }
 
         @Override

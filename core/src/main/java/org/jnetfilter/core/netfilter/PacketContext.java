@@ -717,6 +717,17 @@ public final class PacketContext {
     }
 
     /**
+     * Sends a TCP datagram built in answer to this packet through ip_local_out, attached to {@code ct} as
+     * {@code ctinfo} when not null ({@link Rerouting#localOut}); nothing without a datapath.
+     */
+    public void localOut(MemorySegment datagram, Connection ct, int ctinfo) {
+        Rerouting r = rerouting;
+        if (r != null) {
+            r.localOut(this, datagram, ct, ctinfo);
+        }
+    }
+
+    /**
      * The MTU of the route back to the packet's source, as xt_TCPMSS's tcpmss_reverse_mtu looks it up; 0 when
      * unknown (no datapath).
      */

@@ -19,4 +19,14 @@ public interface Rerouting {
      */
     default void duplicate(PacketContext pkt, long gwHi, long gwLo, String oif) {
     }
+
+    /**
+     * ip_local_out / ip6_local_out of a TCP datagram a target or hook function built in answer to {@code pkt}
+     * (SYNPROXY's synproxy_send_tcp): routed by its addresses, attached to {@code ct} as {@code ctinfo} when not
+     * null (nf_ct_set), its transport checksum partial, through OUTPUT and POSTROUTING before {@code pkt} goes on.
+     * Nothing without a datapath.
+     */
+    default void localOut(PacketContext pkt, java.lang.foreign.MemorySegment datagram,
+            org.jnetfilter.core.conntrack.Connection ct, int ctinfo) {
+    }
 }

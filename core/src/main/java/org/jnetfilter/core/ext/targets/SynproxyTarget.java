@@ -1,6 +1,8 @@
 package org.jnetfilter.core.ext.targets;
 
 import java.util.List;
+import org.jnetfilter.core.conntrack.Synproxy;
+import org.jnetfilter.core.conntrack.SynproxyModule;
 import org.jnetfilter.core.ext.ExtensionData;
 import org.jnetfilter.core.ext.ExtensionParser;
 import org.jnetfilter.core.ext.OptionParser;
@@ -8,13 +10,15 @@ import org.jnetfilter.core.ext.OptionSpec;
 import org.jnetfilter.core.ext.ParseContext;
 import org.jnetfilter.core.ext.TargetExtension;
 import org.jnetfilter.core.ext.XtablesException;
+import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Protocols;
 
 /**
- * {@code -j SYNPROXY} (libxt_SYNPROXY, ipt_SYNPROXY/ip6t_SYNPROXY): answers SYNs itself. INPUT and FORWARD
- * only, for {@code -p tcp} (not negated).
+ * {@code -j SYNPROXY} (libxt_SYNPROXY, ipt_SYNPROXY/ip6t_SYNPROXY): answers SYNs itself with SYN cookies and
+ * opens the connection to the server once the client's ACK proves its cookie ({@link Synproxy}). INPUT and FORWARD
+ * only, for {@code -p tcp} (not negated). Packet thread; a SYN or ACK it answers fills a per-thread buffer.
  */
 public final class SynproxyTarget extends TargetExtension {
     static final OptionSpec SACK_PERM = OptionSpec.flag("sack-perm");
@@ -64,6 +68,16 @@ public final class SynproxyTarget extends TargetExtension {
             out.append(" SYNPROXY");
             print(out, "");
             out.append(' ');
+        }
+
+        /**
+         * synproxy_tg4 / synproxy_tg6 ({@link Synproxy#target}): a SYN is answered with a cookie SYN-ACK, an ACK
+         * with a valid cookie opens the connection to the server; both STOLEN. Needs {@link SynproxyModule}'s
+         * hooks (registered with conntrack) for the rest of the handshake.
+         */
+        @Override
+        public int apply(PacketContext pkt) {
+            return Synproxy.of(pkt.host()).target(pkt, options, wscale, mss);
         }
 
         @Override
