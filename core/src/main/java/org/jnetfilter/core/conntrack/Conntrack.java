@@ -655,12 +655,16 @@ public final class Conntrack {
         return Verdict.ACCEPT;
     }
 
-    /** nf_is_loopback_packet: the packet is at a loopback device (in at INPUT, out at POSTROUTING). */
+    /**
+     * nf_is_loopback_packet: the packet was received (skb_iif set) and is at a loopback device: one that came
+     * back in by lo. A locally generated packet leaving by lo is not one (its skb_iif is 0).
+     */
     static boolean loopback(PacketContext pkt) {
-        String dev = pkt.hook() == Hook.INPUT ? pkt.inInterface() : pkt.outInterface();
-        if (dev.isEmpty()) {
+        String in = pkt.inInterface();
+        if (in.isEmpty()) {
             return false;
         }
+        String dev = pkt.hook() == Hook.POSTROUTING || pkt.hook() == Hook.OUTPUT ? pkt.outInterface() : in;
         org.jnetfilter.core.host.Link l = pkt.host().link(dev);
         return l != null && l.isLoopback();
     }

@@ -7,12 +7,10 @@ import org.jnetfilter.core.netfilter.Netfilter;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Priorities;
 import org.jnetfilter.core.netfilter.Verdict;
-import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
-import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleCount;
 import org.jnetfilter.core.rules.Ruleset;
-import org.jnetfilter.core.rules.Table;
 import org.jnetfilter.core.rules.Target;
 
 /**
@@ -25,18 +23,13 @@ public final class SynproxyModule implements HookModule {
     /** Linux: NF_IP_PRI_CONNTRACK_CONFIRM - 1: after everything but conntrack's confirm. */
     public static final int PRIORITY = Priorities.CONNTRACK_CONFIRM - 1;
 
+    // counted through each publication's change, not over the ruleset
+    private static final RuleCount SYNPROXY_RULES = new RuleCount(
+            r -> r.spec().target() instanceof Target.Extension e && e.extension().name().equals("SYNPROXY"));
+
     @Override
     public boolean needed(Family family, Ruleset rules) {
-        for (Table t : rules.tables()) {
-            for (Chain c : t.chains()) {
-                for (Rule r : c.rules()) {
-                    if (r.spec().target() instanceof Target.Extension e && e.extension().name().equals("SYNPROXY")) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
+        return SYNPROXY_RULES.anyIn(rules);
     }
 
     /** Conntrack's module asks for defragmentation; this one needs nothing of its own. */
