@@ -34,6 +34,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The ftp and tftp conntrack helpers, with and without NAT, against the running kernel. A client side, a
@@ -710,122 +713,62 @@ class KernelConntrackHelpersDifferentialTest {
 
     // ---- the scenarios ----
 
-    @Test
-    void activeFtpWithoutNatExpectsTheServersDataConnectionAsRelated() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("active, no NAT", Family.IPV4, rules(Family.IPV4, ""), s -> {
-            active(s, login(s, "10.0.1.2", 40001, "10.0.2.2"), "PORT 10,0,1,2,156,64\r\n");
-        });
-        assertThat(packets(c, RELATED_FTP)).as("the data connection's SYN").isEqualTo(1);
+    static final String SNAT4 = "-A POSTROUTING -o " + DS + " -j SNAT --to-source 10.0.2.100\n";
+    static final String SNAT6 = "-A POSTROUTING -o " + DS + " -j SNAT --to-source fd02::100\n";
+    static final String DNAT_MASQUERADE = "-A PREROUTING -d 10.0.1.1/32 -p tcp -m tcp --dport 21 -j DNAT "
+            + "--to-destination 10.0.2.22\n-A POSTROUTING -o " + DS + " -j MASQUERADE\n";
+
+    /**
+     * An FTP session: the client logs in from {@code clientPort} to {@code serverIp}, then sends {@code command};
+     * with a {@code reply} (passive mode) the server answers it and the client connects where the forwarded answer
+     * says, else (active mode) the server connects where the forwarded command says. {@code related}: the packets
+     * the RELATED ftp rule counts (the data connection's first packet, when it is expected).
+     */
+    record Ftp(String name, Family family, String nat, String clientIp, int clientPort, String serverIp,
+            String command, String reply, int related) {
+        @Override
+        public String toString() {
+            return name;
+        }
     }
 
-    @Test
-    void activeFtpBehindSnatRewritesPortAndAdjustsSequenceNumbers() throws Exception {
+    static List<Ftp> ftpSessions() {
+        return List.of(
+                new Ftp("active, no NAT", Family.IPV4, "", "10.0.1.2", 40001, "10.0.2.2",
+                        "PORT 10,0,1,2,156,64\r\n", null, 1),
+                new Ftp("active behind SNAT: PORT rewritten longer, sequence numbers adjusted", Family.IPV4, SNAT4,
+                        "10.0.1.2", 40002, "10.0.2.2", "PORT 10,0,1,2,156,65\r\n", null, 1),
+                new Ftp("passive to a DNAT server behind MASQUERADE: 227 rewritten shorter", Family.IPV4,
+                        DNAT_MASQUERADE, "10.0.1.2", 40003, "10.0.1.1", "PASV\r\n",
+                        "227 Entering Passive Mode (10,0,2,22,195,80).\r\n", 1),
+                new Ftp("EPSV, no NAT", Family.IPV4, "", "10.0.1.2", 40004, "10.0.2.2", "EPSV\r\n",
+                        "229 Entering Extended Passive Mode (|||50001|)\r\n", 1),
+                new Ftp("EPSV behind SNAT", Family.IPV4, SNAT4, "10.0.1.2", 40011, "10.0.2.2", "EPSV\r\n",
+                        "229 Entering Extended Passive Mode (|||50003|)\r\n", 1),
+                new Ftp("EPRT over IPv6 behind SNAT: rewritten to the full address form", Family.IPV6, SNAT6,
+                        "fd01::2", 40005, "fd02::2", "EPRT |2|fd01::2|40100|\r\n", null, 1),
+                new Ftp("EPSV over IPv6", Family.IPV6, "", "fd01::2", 40006, "fd02::2", "EPSV\r\n",
+                        "229 Entering Extended Passive Mode (|||50002|)\r\n", 1),
+                new Ftp("PORT naming a third host is not expected", Family.IPV4, "", "10.0.1.2", 40007, "10.0.2.2",
+                        "PORT 10,0,1,9,156,66\r\n", null, 0),
+                new Ftp("PORT with five numbers is dropped as partial", Family.IPV4, "", "10.0.1.2", 40008,
+                        "10.0.2.2", "port 10,0,1,2,156\r\n", null, 0));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ftpSessions")
+    void ftpSessionThroughTheRouterIsForwardedAsByLinux(Ftp f) throws Exception {
         assumeKernel();
-        Map<String, String> c = compare("active, SNAT", Family.IPV4,
-                rules(Family.IPV4, "-A POSTROUTING -o " + DS + " -j SNAT --to-source 10.0.2.100\n"), s -> {
-                    active(s, login(s, "10.0.1.2", 40002, "10.0.2.2"), "PORT 10,0,1,2,156,65\r\n");
-                });
-        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
+        Map<String, String> c = compare(f.name(), f.family(), rules(f.family(), f.nat()), s -> {
+            End[] ctl = login(s, f.clientIp(), f.clientPort(), f.serverIp());
+            if (f.reply() == null) {
+                active(s, ctl, f.command());
+            } else {
+                passive(s, ctl, f.command(), f.reply());
+            }
+        });
+        assertThat(packets(c, RELATED_FTP)).as("the data connection's first packet").isEqualTo(f.related());
         assertThat(packets(c, "-m conntrack --ctstate INVALID -j DROP")).as("adjusted acks are in window").isZero();
-    }
-
-    @Test
-    void passiveFtpToADnatServerRewrites227AndFollowsTheMaster() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("passive, DNAT and MASQUERADE", Family.IPV4,
-                rules(Family.IPV4, "-A PREROUTING -d 10.0.1.1/32 -p tcp -m tcp --dport 21 -j DNAT --to-destination "
-                        + "10.0.2.22\n-A POSTROUTING -o " + DS + " -j MASQUERADE\n"), s -> {
-                            passive(s, login(s, "10.0.1.2", 40003, "10.0.1.1"), "PASV\r\n",
-                                    "227 Entering Passive Mode (10,0,2,22,195,80).\r\n");
-                        });
-        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
-        assertThat(packets(c, "-m conntrack --ctstate INVALID -j DROP")).isZero();
-    }
-
-    @Test
-    void epsvWithoutNatExpectsTheClientsDataConnection() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("EPSV, no NAT", Family.IPV4, rules(Family.IPV4, ""), s -> {
-            passive(s, login(s, "10.0.1.2", 40004, "10.0.2.2"), "EPSV\r\n",
-                    "229 Entering Extended Passive Mode (|||50001|)\r\n");
-        });
-        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
-    }
-
-    @Test
-    void eprtOverIpv6BehindSnatIsRewrittenToTheFullAddressForm() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("EPRT IPv6, SNAT", Family.IPV6,
-                rules(Family.IPV6, "-A POSTROUTING -o " + DS + " -j SNAT --to-source fd02::100\n"), s -> {
-                    active(s, login(s, "fd01::2", 40005, "fd02::2"), "EPRT |2|fd01::2|40100|\r\n");
-                });
-        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
-        assertThat(packets(c, "-m conntrack --ctstate INVALID -j DROP")).isZero();
-    }
-
-    @Test
-    void epsvBehindSnatIsRewrittenAndTheClientsConnectionFollowsTheMaster() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("EPSV, SNAT", Family.IPV4,
-                rules(Family.IPV4, "-A POSTROUTING -o " + DS + " -j SNAT --to-source 10.0.2.100\n"), s -> {
-                    passive(s, login(s, "10.0.1.2", 40011, "10.0.2.2"), "EPSV\r\n",
-                            "229 Entering Extended Passive Mode (|||50003|)\r\n");
-                });
-        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
-    }
-
-    @Test
-    void epsvOverIpv6WithoutNat() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("EPSV IPv6", Family.IPV6, rules(Family.IPV6, ""), s -> {
-            passive(s, login(s, "fd01::2", 40006, "fd02::2"), "EPSV\r\n",
-                    "229 Entering Extended Passive Mode (|||50002|)\r\n");
-        });
-        assertThat(packets(c, RELATED_FTP)).isEqualTo(1);
-    }
-
-    @Test
-    void portNamingAnotherHostIsNotExpected() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("PORT to a third host", Family.IPV4, rules(Family.IPV4, ""), s -> {
-            active(s, login(s, "10.0.1.2", 40007, "10.0.2.2"), "PORT 10,0,1,9,156,66\r\n");
-        });
-        assertThat(packets(c, RELATED_FTP)).isZero();
-    }
-
-    @Test
-    void portWithBadNumbersIsDroppedAsPartial() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("PORT with five numbers", Family.IPV4, rules(Family.IPV4, ""), s -> {
-            active(s, login(s, "10.0.1.2", 40008, "10.0.2.2"), "port 10,0,1,2,156\r\n");
-        });
-        assertThat(packets(c, RELATED_FTP)).isZero();
-    }
-
-    @Test
-    void tftpReadRequestExpectsTheAnswerFromAnotherPort() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("tftp, no NAT", Family.IPV4, rules(Family.IPV4, ""),
-                s -> tftp(s, "10.0.1.2", "10.0.2.2"));
-        assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
-    }
-
-    @Test
-    void tftpBehindSnatTranslatesTheAnswerBack() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("tftp, SNAT", Family.IPV4,
-                rules(Family.IPV4, "-A POSTROUTING -o " + DS + " -j SNAT --to-source 10.0.2.100\n"),
-                s -> tftp(s, "10.0.1.2", "10.0.2.2"));
-        assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
-    }
-
-    @Test
-    void tftpOverIpv6() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("tftp IPv6", Family.IPV6, rules(Family.IPV6, ""),
-                s -> tftp(s, "fd01::2", "fd02::2"));
-        assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
     }
 
     @Test
@@ -853,5 +796,20 @@ class KernelConntrackHelpersDifferentialTest {
             active(s, new End[] {cl, v}, "PORT 10,0,1,2,156,72\r\n");
         });
         assertThat(packets(c, RELATED_FTP)).isZero();
+    }
+
+    static List<Arguments> tftpSessions() {
+        return List.of(Arguments.of("tftp, no NAT", Family.IPV4, "", "10.0.1.2", "10.0.2.2"),
+                Arguments.of("tftp behind SNAT", Family.IPV4, SNAT4, "10.0.1.2", "10.0.2.2"),
+                Arguments.of("tftp over IPv6", Family.IPV6, "", "fd01::2", "fd02::2"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("tftpSessions")
+    void tftpReadRequestExpectsTheAnswerFromAnotherPort(String name, Family family, String nat, String clientIp,
+            String serverIp) throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, family, rules(family, nat), s -> tftp(s, clientIp, serverIp));
+        assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
     }
 }

@@ -824,6 +824,11 @@ public final class Conntrack {
                 lines.add(e.listLine(now));
             }
         }
+        return sortedLines(lines);
+    }
+
+    /** The lines sorted, each ended by a newline. */
+    private static String sortedLines(List<String> lines) {
         lines.sort(Comparator.naturalOrder());
         StringBuilder sb = new StringBuilder();
         for (String l : lines) {
@@ -1008,12 +1013,7 @@ public final class Conntrack {
                 lines.add(c.listLine(nowNanos));
             }
         }
-        lines.sort(Comparator.naturalOrder());
-        StringBuilder sb = new StringBuilder();
-        for (String l : lines) {
-            sb.append(l).append('\n');
-        }
-        return sb.toString();
+        return sortedLines(lines);
     }
 
     /** conntrack's stderr line after a listing: {@code conntrack v1.4.7 (conntrack-tools): N flow entries have been shown.} */

@@ -58,13 +58,18 @@ class ConntrackHelpersTest {
     int clientSeq;
     int serverSeq;
 
-    /** The control connection up to the client's USER answered, from client port {@code port}; its entry. */
-    Connection login(int port, double t) {
+    /** The control connection's handshake from client port {@code port}, the first packet with {@code helper}. */
+    void handshake(int port, double t, String helper) {
         clientSeq = 1000;
         serverSeq = 5000;
-        forward(tcp(CLIENT, SERVER, port, 21, clientSeq++, 0, SYN, ""), t, "ftp");
+        forward(tcp(CLIENT, SERVER, port, 21, clientSeq++, 0, SYN, ""), t, helper);
         forward(tcp(SERVER, CLIENT, 21, port, serverSeq++, clientSeq, SYN | ACK, ""), t, null);
         forward(tcp(CLIENT, SERVER, port, 21, clientSeq, serverSeq, ACK, ""), t, null);
+    }
+
+    /** The control connection up to the client's USER answered, from client port {@code port}; its entry. */
+    Connection login(int port, double t) {
+        handshake(port, t, "ftp");
         server(port, "220 hello\r\n", t);
         PacketContext p = client(port, "USER a\r\n", t);
         server(port, "331 ok\r\n", t);
@@ -168,11 +173,7 @@ class ConntrackHelpersTest {
 
     @Test
     void theFirstSegmentOfADirectionIsNeverRead() {
-        clientSeq = 1000;
-        serverSeq = 5000;
-        forward(tcp(CLIENT, SERVER, 40009, 21, clientSeq++, 0, SYN, ""), 0, "ftp");
-        forward(tcp(SERVER, CLIENT, 21, 40009, serverSeq++, clientSeq, SYN | ACK, ""), 0, null);
-        forward(tcp(CLIENT, SERVER, 40009, 21, clientSeq, serverSeq, ACK, ""), 0, null);
+        handshake(40009, 0, "ftp");
         client(40009, "PORT 10,0,1,2,156,64\r\n", 1);
         assertThat(table.expectations(Path.seconds(1))).isEmpty();
         // its newline counts: the next command is read
@@ -190,11 +191,7 @@ class ConntrackHelpersTest {
 
     @Test
     void withoutAHelperTemplateNothingIsExpected() {
-        clientSeq = 1000;
-        serverSeq = 5000;
-        forward(tcp(CLIENT, SERVER, 40011, 21, clientSeq++, 0, SYN, ""), 0, null);
-        forward(tcp(SERVER, CLIENT, 21, 40011, serverSeq++, clientSeq, SYN | ACK, ""), 0, null);
-        forward(tcp(CLIENT, SERVER, 40011, 21, clientSeq, serverSeq, ACK, ""), 0, null);
+        handshake(40011, 0, null);
         server(40011, "220 hello\r\n", 0);
         client(40011, "USER a\r\n", 0);
         client(40011, "PORT 10,0,1,2,156,64\r\n", 1);
@@ -236,5 +233,34 @@ class ConntrackHelpersTest {
         assertThat(SeqAdjust.offset(c, 0, 2101)).isEqualTo(5);
         assertThat(SeqAdjust.offset(c, 1, 9999)).as("the other direction").isZero();
         assertThat(c.hasStatus(Connection.SEQ_ADJUST)).isTrue();
+    }
+    @Test
+    void adjustmentMovesLaterSequenceNumbersAndTheOtherDirectionsAcksAndSackBlocks() {
+        Connection c = login(40013, 0);
+        // the client's command at seq 2000 grew by 2
+        SeqAdjust.set(c, 0, 2000, 2);
+        PacketContext later = Packets.load(Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(40013, 21, 2030, 6000,
+                ACK, 0)));
+        assertThat(SeqAdjust.adjust(later, c, 0, 20)).isTrue();
+        assertThat(TcpTracking.seq(later)).isEqualTo(2032);
+        assertThat(TcpTracking.ackSeq(later)).as("nothing moved the server's numbers").isEqualTo(6000);
+        assertThat(Packets.checksumsValid(later)).isTrue();
+
+        // the server acknowledges and selectively acknowledges in the moved space
+        byte[] sack = ByteBuffer.allocate(12).put((byte) 1).put((byte) 1).put((byte) 5).put((byte) 10)
+                .putInt(1990).putInt(2052).array();
+        PacketContext ack = Packets.load(Packets.ipv4(SERVER, CLIENT, 6, Packets.tcp(21, 40013, 6000, 2042, ACK,
+                64240, sack, 0)));
+        assertThat(SeqAdjust.adjust(ack, c, 1, 20)).isTrue();
+        assertThat(TcpTracking.ackSeq(ack)).isEqualTo(2040);
+        assertThat(ack.transportU16(24) << 16 | ack.transportU16(26)).as("a left edge before the rewrite")
+                .isEqualTo(1990);
+        assertThat(ack.transportU16(28) << 16 | ack.transportU16(30)).isEqualTo(2050);
+        assertThat(Packets.checksumsValid(ack)).isTrue();
+
+        byte[] cut = {1, 1, 5, 10, 0, 0};
+        PacketContext malformed = Packets.load(Packets.ipv4(SERVER, CLIENT, 6, Packets.tcp(21, 40013, 6000, 2042,
+                ACK, 64240, cut, 0)));
+        assertThat(SeqAdjust.adjust(malformed, c, 1, 20)).as("a SACK option longer than the options").isFalse();
     }
 }
