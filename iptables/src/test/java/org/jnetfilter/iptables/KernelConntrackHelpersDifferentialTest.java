@@ -2,7 +2,6 @@ package org.jnetfilter.iptables;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.jnetfilter.core.testkit.KernelSide.in;
-import static org.jnetfilter.core.testkit.KernelSide.must;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -172,37 +171,8 @@ class KernelConntrackHelpersDifferentialTest {
                     "root, ip netns, iptables-legacy, ip6tables-legacy, conntrack, python3");
             return;
         }
-        must("ip", "link", "add", PC, "type", "veth", "peer", "name", DC);
-        must("ip", "link", "set", PC, "netns", CLIENT_NS);
-        must("ip", "link", "set", DC, "netns", DUT);
-        must("ip", "link", "add", PS, "type", "veth", "peer", "name", DS);
-        must("ip", "link", "set", PS, "netns", SERVER_NS);
-        must("ip", "link", "set", DS, "netns", DUT);
-        must("ip", "-n", DUT, "link", "set", DC, "address", DC_MAC);
-        must("ip", "-n", DUT, "link", "set", DS, "address", DS_MAC);
-        must("ip", "-n", CLIENT_NS, "link", "set", PC, "address", CLIENT_MAC);
-        must("ip", "-n", SERVER_NS, "link", "set", PS, "address", SERVER_MAC);
-        for (String ns : new String[] {CLIENT_NS, SERVER_NS}) {
-            // the sides only send crafted frames: no IPv6 of their own (no router or neighbour solicitations)
-            must(in(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"));
-            must(in(ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"));
-        }
-        must(in(DUT, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"));
-        must(in(DUT, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"));
-        must(in(DUT, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"));
-        must(in(DUT, "sysctl", "-qw", "net.ipv4.conf.default.rp_filter=0"));
-        must(in(DUT, "sysctl", "-qw", "net.ipv4.ip_forward=1"));
-        must(in(DUT, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"));
-        must("ip", "-n", DUT, "addr", "add", "10.0.1.1/24", "dev", DC);
-        must("ip", "-n", DUT, "addr", "add", "fd01::1/64", "dev", DC, "nodad");
-        must("ip", "-n", DUT, "addr", "add", "10.0.2.1/24", "dev", DS);
-        must("ip", "-n", DUT, "addr", "add", "fd02::1/64", "dev", DS, "nodad");
-        for (String[] l : new String[][] {{CLIENT_NS, PC}, {SERVER_NS, PS}, {DUT, DC}, {DUT, DS}, {DUT, "lo"}}) {
-            must("ip", "-n", l[0], "link", "set", l[1], "up");
-        }
-        for (String[] n : NEIGHBOURS) {
-            must("ip", "-n", DUT, "neigh", "replace", n[0], "lladdr", n[1], "dev", n[2], "nud", "permanent");
-        }
+        new ClientRouterServer(CLIENT_NS, DUT, SERVER_NS, DC, DS, PC, PS).configure(DC_MAC, DS_MAC, CLIENT_MAC,
+                SERVER_MAC, NEIGHBOURS);
         client = new Peer(CLIENT_NS, PC);
         server = new Peer(SERVER_NS, PS);
     }

@@ -101,6 +101,16 @@ record TcpSegment(boolean v6, byte[] src, byte[] dst, int ttl, int id, boolean d
         return (int) sum;
     }
 
+    /** Reads an IP datagram; null when it is not TCP. */
+    static TcpSegment parseDatagram(byte[] ip) {
+        byte[] f = new byte[14 + ip.length];
+        int type = (ip[0] & 0xF0) == 0x60 ? 0x86DD : 0x0800;
+        f[12] = (byte) (type >> 8);
+        f[13] = (byte) type;
+        System.arraycopy(ip, 0, f, 14, ip.length);
+        return parse(f);
+    }
+
     /** Reads a frame; null when it is not TCP. Checks nothing. */
     static TcpSegment parse(byte[] f) {
         ByteBuffer b = ByteBuffer.wrap(f);
@@ -143,8 +153,8 @@ record TcpSegment(boolean v6, byte[] src, byte[] dst, int ttl, int id, boolean d
                 java.util.Arrays.copyOfRange(f, th + 20, th + doff), java.util.Arrays.copyOfRange(f, th + doff, end));
     }
 
-    /** The timestamp option's value and echo, or null. */
-    int[] timestamps() {
+    /** Where the timestamp option (kind 8, length 10) starts in the options, or -1. */
+    private int timestampAt() {
         for (int i = 0; i < options.length;) {
             int kind = options[i] & 0xFF;
             if (kind == 0) {
@@ -156,31 +166,29 @@ record TcpSegment(boolean v6, byte[] src, byte[] dst, int ttl, int id, boolean d
             }
             int len = options[i + 1] & 0xFF;
             if (kind == 8 && len == 10) {
-                ByteBuffer b = ByteBuffer.wrap(options, i + 2, 8);
-                return new int[] {b.getInt(), b.getInt()};
+                return i;
             }
             i += Math.max(len, 2);
         }
-        return null;
+        return -1;
+    }
+
+    /** The timestamp option's value and echo, or null. */
+    int[] timestamps() {
+        int at = timestampAt();
+        if (at < 0) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.wrap(options, at + 2, 8);
+        return new int[] {b.getInt(), b.getInt()};
     }
 
     /** The options with the timestamp option's value and echo zeroed, as hex: what is compared byte for byte. */
     String optionsWithoutTimestamps() {
         byte[] o = options.clone();
-        for (int i = 0; i < o.length;) {
-            int kind = o[i] & 0xFF;
-            if (kind == 0) {
-                break;
-            }
-            if (kind == 1) {
-                i++;
-                continue;
-            }
-            int len = o[i + 1] & 0xFF;
-            if (kind == 8 && len == 10) {
-                java.util.Arrays.fill(o, i + 2, i + 10, (byte) 0);
-            }
-            i += Math.max(len, 2);
+        int at = timestampAt();
+        if (at >= 0) {
+            java.util.Arrays.fill(o, at + 2, at + 10, (byte) 0);
         }
         return hex(o);
     }
