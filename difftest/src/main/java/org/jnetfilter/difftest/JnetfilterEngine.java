@@ -115,6 +115,11 @@ final class JnetfilterEngine implements EngineUnderTest {
             public Reply icmpError(PacketContext pkt, int type, int code, int info) {
                 return icmp.send(pkt, type, code, info);
             }
+
+            @Override
+            public Reply redirect6(PacketContext pkt, org.jnetfilter.core.host.IpAddress target) {
+                return icmp.ndiscRedirect(pkt, target);
+            }
         };
         dp.replies(replies);
         sink.replies = replies;

@@ -13,7 +13,7 @@ final class Sysctls {
     }
 
     static final String[] CONF_KEYS = {"rp_filter", "accept_local", "send_redirects", "forwarding",
-        "accept_source_route"};
+        "accept_source_route", "shared_media"};
 
     static void defaults(Map<String, String> s) {
         s.put("net.ipv4.ip_forward", "0");
@@ -25,6 +25,7 @@ final class Sysctls {
             s.put("net.ipv4.conf." + conf + ".rp_filter", "0");
             s.put("net.ipv4.conf." + conf + ".accept_local", "0");
             s.put("net.ipv4.conf." + conf + ".send_redirects", "1");
+            s.put("net.ipv4.conf." + conf + ".shared_media", "1");
             s.put("net.ipv4.conf." + conf + ".forwarding", "0");
             // Linux: source routes accepted only where all and the interface agree; all is 0 in a new namespace
             s.put("net.ipv4.conf." + conf + ".accept_source_route", conf.equals("all") ? "0" : "1");

@@ -68,8 +68,10 @@ import org.jnetfilter.core.rules.TableKind;
  *   egress MTU sends fragmentation needed with the MTU; TTL decremented with an incremental checksum fix; a redirect
  *   (host) when the packet leaves by the interface it arrived on, send_redirects is on and the source is on-link
  *   there (shared_media defaults to 1); skb->priority from the TOS (ip_fwd_update_priority). ip6_forward: hop limit
- *   ≤ 1 time exceeded, longer than max(MTU, 1280) packet too big, hop limit decremented. IPv6 redirects are not
- *   sent.</li>
+ *   ≤ 1 time exceeded; leaving by the interface it came in on, a redirect (ndisc_send_redirect, see
+ *   {@link Replies#redirect6}), else a link-local source is answered "beyond scope" and dropped; longer than
+ *   max(MTU, 1280) packet too big; hop limit decremented. Redirects of both families go before FORWARD, through
+ *   OUTPUT and POSTROUTING.</li>
  * <li>ip_local_out: the output route with source address selection (a zero IPv4 source is filled in, the total
  *   length, a zero IP ID and the checksum set, as raw_send_hdrinc does; a zero IPv6 source is filled in too), OUTPUT,
  *   POSTROUTING. The mangle table re-routes in OUTPUT when it changed the addresses, mark or TOS
@@ -136,6 +138,8 @@ public final class Datapath {
     static final int ICMPV6_DEST_UNREACH = 1;
     static final int ICMPV6_NOROUTE = 0;
     static final int ICMPV6_ADM_PROHIBITED = 1;
+    // Linux: ICMPV6_NOT_NEIGHBOUR (beyond scope of source address)
+    static final int ICMPV6_NOT_NEIGHBOUR = 2;
     static final int ICMPV6_PKT_TOOBIG = 2;
     static final int ICMPV6_TIME_EXCEED = 3;
     static final int ICMPV6_EXC_HOPLIMIT = 0;
@@ -628,6 +632,7 @@ public final class Datapath {
         final boolean loopback;
         final boolean forwarding;
         final boolean sendRedirects;
+        final boolean sharedMedia;
         final IpNet[] subnets4;
 
         Interface(Host host, Link l) {
@@ -639,12 +644,25 @@ public final class Datapath {
             loopback = l.isLoopback();
             forwarding = host.sysctlLong("net.ipv4.conf." + l.name() + ".forwarding") != 0;
             sendRedirects = host.sendRedirects(l.name());
+            // Linux: IN_DEV_SHARED_MEDIA, conf.all or the interface's (both 1 by default)
+            sharedMedia = host.sysctlLong("net.ipv4.conf.all.shared_media") != 0
+                    || host.sysctlLong("net.ipv4.conf." + l.name() + ".shared_media") != 0;
             subnets4 = l.addresses(Family.IPV4).stream().map(InterfaceAddress::network).toArray(IpNet[]::new);
         }
 
         boolean onLink(long address) {
             for (IpNet n : subnets4) {
                 if (n.contains(0, address)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** inet_addr_onlink: one subnet of the interface holds both {@code a} and {@code b} (b 0: a alone). */
+        boolean onLinkTogether(long a, long b) {
+            for (IpNet n : subnets4) {
+                if (n.contains(0, a) && (b == 0 || n.contains(0, b))) {
                     return true;
                 }
             }
@@ -751,10 +769,7 @@ public final class Datapath {
             case UNICAST -> {
                 Interface out = interfaceByName.get(r.dev());
                 IpAddress nextHop = r.gateway() != null ? r.gateway() : dst;
-                // Linux: __mkroute_input sets RTCF_DOREDIRECT when the packet goes back out where it came from, the
-                // interface sends redirects and the source is on-link (fib_validate_source returned 1; shared_media
-                // defaults to 1)
-                boolean redirect = f == Family.IPV4 && out.index == in.index && in.sendRedirects && in.onLink(srcLo);
+                boolean redirect = redirects(f, in, out, srcLo, r.gateway());
                 return new RouteDecision(RouteDecision.Kind.FORWARD, r, 0, out, nextHop, host.neighbourMac(nextHop),
                         redirect);
             }
@@ -762,6 +777,24 @@ public final class Datapath {
                 return new RouteDecision(RouteDecision.Kind.ERROR, r, RouteResult.EINVAL, null, null, 0, false);
             }
         }
+    }
+
+    /**
+     * Whether a packet forwarded from {@code in} to {@code out} earns a redirect. IPv4: __mkroute_input sets
+     * IPSKB_DOREDIRECT when it goes back out where it came from, the interface sends redirects, the source is
+     * on-link (fib_validate_source returned 1) and either the medium is shared (shared_media, 1 by default) or one
+     * subnet of the interface holds both the source and the gateway (inet_addr_onlink). IPv6: ip6_forward only asks
+     * that it leave by the interface it came in on (the rest is ndisc_send_redirect's, {@link Replies#redirect6}).
+     */
+    private static boolean redirects(Family f, Interface in, Interface out, long srcLo, IpAddress gateway) {
+        if (out.index != in.index) {
+            return false;
+        }
+        if (f == Family.IPV6) {
+            return true;
+        }
+        return in.sendRedirects && in.onLink(srcLo)
+                && (in.sharedMedia || in.onLinkTogether(srcLo, gateway == null ? 0 : gateway.lo()));
     }
 
     private RouteDecision lookupOutput(Family f, long dstHi, long dstLo, long srcHi, long srcLo, long mark) {
@@ -1202,6 +1235,9 @@ public final class Datapath {
                 trace.dropped(DropReason.TTL_EXPIRED);
                 return;
             }
+            if (!redirectOrCheckSource6(d)) {
+                return;
+            }
             int mtu = Math.max(d.mtu(), IPV6_MIN_MTU);
             // Linux: ip6_pkt_too_big: a reassembled packet (ignore_df) is judged by its largest fragment
             if (pkt.length() > mtu && (reassembled == null || reassembled.fragMaxSize() > mtu)) {
@@ -1212,6 +1248,32 @@ public final class Datapath {
             ip6.hopLimit(ip6.hopLimit() - 1);
             trace.rewritten("hop limit decremented");
             forwardHook(d);
+        }
+
+        /**
+         * ip6_forward before the MTU check: a packet leaving by the interface it came in on gets a redirect (to the
+         * route's gateway, or to the destination when on-link) and goes on; any other is refused when its source is
+         * unspecified, multicast or loopback, and answered with destination unreachable "beyond scope of source
+         * address" when its source is link-local. False when the packet was dropped.
+         */
+        private boolean redirectOrCheckSource6(RouteDecision d) {
+            if (d.redirects()) {
+                IpAddress target = d.result().gateway() != null ? d.result().gateway()
+                        : address(Family.IPV6, pkt.destinationHi(), pkt.destinationLo());
+                sendGenerated(this, "ICMPv6 redirect", replies.redirect6(pkt, target));
+                return true;
+            }
+            IpAddress src = address(Family.IPV6, pkt.sourceHi(), pkt.sourceLo());
+            if (src.isAny() || src.isMulticast() || src.isLoopback()) {
+                pkt.trace().dropped(DropReason.IP_INADDRERRORS);
+                return false;
+            }
+            if (src.isLinkLocal()) {
+                icmpError("ICMPv6 beyond scope of source address", ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0);
+                pkt.trace().dropped(DropReason.IP_INADDRERRORS);
+                return false;
+            }
+            return true;
         }
 
         private void forwardHook(RouteDecision d) {

@@ -1,6 +1,7 @@
 package org.jnetfilter.core.netfilter;
 
 import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.IpAddress;
 import org.jnetfilter.core.reply.IcmpErrors;
 import org.jnetfilter.core.reply.RejectReplies;
 import org.jnetfilter.core.reply.Reply;
@@ -45,6 +46,11 @@ public interface Replies {
             public Reply icmpError(PacketContext pkt, int type, int code, int info) {
                 return icmp.send(pkt, type, code, info);
             }
+
+            @Override
+            public Reply redirect6(PacketContext pkt, IpAddress target) {
+                return icmp.ndiscRedirect(pkt, target);
+            }
         };
     }
 
@@ -56,4 +62,12 @@ public interface Replies {
      * fragmentation needed / packet too big, the gateway (IPv4) of a redirect, else 0.
      */
     Reply icmpError(PacketContext pkt, int type, int code, int info);
+
+    /**
+     * ndisc_send_redirect: the ICMPv6 redirect about a forwarded packet that leaves by the interface it came in on,
+     * toward {@code target} (the route's gateway or the destination). Nothing unless implemented.
+     */
+    default Reply redirect6(PacketContext pkt, IpAddress target) {
+        return null;
+    }
 }

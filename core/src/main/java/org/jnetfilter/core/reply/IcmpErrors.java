@@ -19,7 +19,7 @@ import org.jnetfilter.core.rules.Family;
  * The kernel's ICMP and ICMPv6 error senders, {@code __icmp_send} (net/ipv4/icmp.c) and {@code icmp6_send}
  * (net/ipv6/icmp.c), for every error the packet path raises: destination unreachable (REJECT, no route,
  * fragmentation needed with the next-hop MTU), time exceeded (TTL, reassembly), parameter problem, packet
- * too big, redirect. The original is the packet loaded in a {@link PacketContext} (its hook, input device,
+ * too big, redirect (IPv4's; IPv6's is a neighbour discovery message, {@link #ndiscRedirect}). The original is the packet loaded in a {@link PacketContext} (its hook, input device,
  * packet type and mark as the kernel's skb has them); the result is the error datagram, or null when the
  * kernel sends nothing.
  *
@@ -448,6 +448,96 @@ public final class IcmpErrors {
         MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, 48, quoted);
         out.set(U16, 42, (short) Checksums.icmpv6(out, 0, 40, payload));
         return new Reply(Family.IPV6, out, route, mark, pkt.conntrack());
+    }
+
+    // Linux: NDISC_REDIRECT, ND_OPT_TARGET_LL_ADDR, ND_OPT_REDIRECT_HDR (include/net/ndisc.h); sizeof(struct rd_msg)
+    public static final int NDISC_REDIRECT = 137;
+    static final int ND_OPT_TARGET_LL_ADDR = 2;
+    static final int ND_OPT_REDIRECT_HDR = 4;
+    static final int RD_MSG_LENGTH = 40;
+    // Linux: ip6_forward and ndisc_send_redirect give each peer 1 s per redirect (inet_peer_xrlim_allow, 1*HZ)
+    static final long REDIRECT6_TIMEOUT = RuleState.HZ;
+
+    /**
+     * ip6_forward's redirect and ndisc_send_redirect: the forwarded IPv6 packet in {@code pkt} leaves by the
+     * interface it came in on, toward {@code target} (the route's gateway, or the destination itself when it is
+     * on-link). Null when Linux sends none: the destination's peer (1 s a redirect, a burst of 6), no link-local
+     * address on the input interface, a target that is neither the destination nor link-local unicast, a
+     * route back to the sender through a gateway (the sender is not a neighbour), the sender's peer limit.
+     * The message: from the interface's link-local address to the sender, hop limit 255, traffic class and flow
+     * label 0, the target and destination, a target link-layer address option when the host has a neighbour
+     * entry for the target (the kernel's NUD_VALID; an unresolved neighbour gets none), then the redirected
+     * header option with as much of the packet as keeps the message within 1280 bytes, in 8-byte units.
+     */
+    public Reply ndiscRedirect(PacketContext pkt, IpAddress target) {
+        if (pkt.family() != Family.IPV6 || pkt.length() < 40) {
+            return null;
+        }
+        IpAddress origSrc = new IpAddress(Family.IPV6, pkt.sourceHi(), pkt.sourceLo());
+        IpAddress origDst = new IpAddress(Family.IPV6, pkt.destinationHi(), pkt.destinationLo());
+        long jiffies = RuleState.jiffies(pkt.nowNanos());
+        if (!limits.peerAllow(origDst, jiffies, REDIRECT6_TIMEOUT)) {
+            return null;
+        }
+        Link dev = pkt.inInterface().isEmpty() ? null : host.link(pkt.inInterface());
+        IpAddress linkLocal = null;
+        if (dev != null) {
+            for (var a : host.effectiveAddresses(dev, Family.IPV6)) {
+                if (a.address().isLinkLocal()) {
+                    linkLocal = a.address();
+                    break;
+                }
+            }
+        }
+        if (linkLocal == null) {
+            return null;
+        }
+        if (!target.equals(origDst) && !(target.isLinkLocal() && !target.isMulticast())) {
+            return null;
+        }
+        String oif = origSrc.isLinkLocal() ? dev.name() : null;
+        RouteResult route = host.lookup(Family.IPV6, origSrc, linkLocal, 0, null, oif);
+        if (route.isError() || route.gateway() != null) {
+            return null;
+        }
+        if (!limits.peerAllow(origSrc, jiffies, REDIRECT6_TIMEOUT)) {
+            return null;
+        }
+        boolean targetMac = host.hasNeighbour(target);
+        int optlen = targetMac ? 8 : 0;
+        int rdLen = Math.min(1280 - 40 - RD_MSG_LENGTH - optlen, pkt.length() + 8) & ~7;
+        int payload = RD_MSG_LENGTH + optlen + rdLen;
+        MemorySegment out = MemorySegment.ofArray(new byte[40 + payload]);
+        out.set(U32, 0, 6 << 28);
+        out.set(U16, 4, (short) payload);
+        out.set(ValueLayout.JAVA_BYTE, 6, (byte) Checksums.PROTO_ICMPV6);
+        // Linux: the ndisc socket's hop limit
+        out.set(ValueLayout.JAVA_BYTE, 7, (byte) 255);
+        out.set(U64, 8, linkLocal.hi());
+        out.set(U64, 16, linkLocal.lo());
+        out.set(U64, 24, origSrc.hi());
+        out.set(U64, 32, origSrc.lo());
+        out.set(ValueLayout.JAVA_BYTE, 40, (byte) NDISC_REDIRECT);
+        out.set(U64, 48, target.hi());
+        out.set(U64, 56, target.lo());
+        out.set(U64, 64, origDst.hi());
+        out.set(U64, 72, origDst.lo());
+        int at = 40 + RD_MSG_LENGTH;
+        if (targetMac) {
+            long mac = host.neighbourMac(target);
+            out.set(ValueLayout.JAVA_BYTE, at, (byte) ND_OPT_TARGET_LL_ADDR);
+            out.set(ValueLayout.JAVA_BYTE, at + 1, (byte) 1);
+            out.set(U16, at + 2, (short) (mac >>> 32));
+            out.set(U32, at + 4, (int) mac);
+            at += 8;
+        }
+        if (rdLen > 0) {
+            out.set(ValueLayout.JAVA_BYTE, at, (byte) ND_OPT_REDIRECT_HDR);
+            out.set(ValueLayout.JAVA_BYTE, at + 1, (byte) (rdLen >>> 3));
+            MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, at + 8, rdLen - 8);
+        }
+        out.set(U16, 42, (short) Checksums.icmpv6(out, 0, 40, payload));
+        return new Reply(Family.IPV6, out, route, 0, null);
     }
 
     /** icmpv6_mask_allow: true when the message is exempt from both rate limits. */

@@ -169,7 +169,7 @@ class KernelIpv4OptionsDifferentialTest {
     }
 
     /** The records of a little-endian classic pcap. */
-    private static List<byte[]> frames(Path pcap) throws IOException {
+    static List<byte[]> frames(Path pcap) throws IOException {
         byte[] d = Files.readAllBytes(pcap);
         ByteBuffer bb = ByteBuffer.wrap(d).order(ByteOrder.LITTLE_ENDIAN);
         List<byte[]> out = new ArrayList<>();

@@ -1,0 +1,193 @@
+package org.jnetfilter.core.netfilter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.jnetfilter.core.host.HostFile;
+import org.jnetfilter.core.testkit.KernelSide;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * IPv6 redirects against the kernel: namespace a (va: 2001:db8:1::1, ::5, ::6, fe80::a) sends UDP datagrams by a raw
+ * socket to router b, whose routes send most of them back out by the interface they came in on ({@link #ROUTES}:
+ * on-link, via a link-local gateway with a neighbour entry, via a global gateway) and one with a link-local source
+ * out by vbc; tcpdump on a records what b answers. The same frames go through jnetfilter on a host shaped like b,
+ * in the same order: the redirects must be the kernel's byte for byte (same count per source: the rate limits), and
+ * the "beyond scope of source address" unreachable must be sent to the same address from the same one.
+ *
+ * <p>Runs only as root with ip netns, tcpdump and python3 and JNF_SKIP_KERNEL_TESTS unset; otherwise it is skipped
+ * with a message on stderr. Namespaces jnf-pathgaps-redir-PID-*.
+ */
+class KernelRedirectsDifferentialTest {
+    private static final long PID = ProcessHandle.current().pid() % 100000;
+    private static final String NS = "jnf-pathgaps-redir-" + PID;
+    private static final HexFormat HEX = HexFormat.of();
+    private static final String MAC_A = "02000000000a";
+    private static final String MAC_B = "02000000000b";
+    /** b's routes and neighbours, as `ip` commands without `ip`: the same lines build jnetfilter's host. */
+    static final List<String> ROUTES = List.of(
+            "-6 route add 2001:db8:9::/64 dev vba",
+            "-6 route add 2001:db8:8::/64 via fe80::1234 dev vba",
+            "-6 route add 2001:db8:7::/64 via 2001:db8:1::77 dev vba",
+            "-6 neigh add fe80::1234 lladdr 02:00:00:00:12:34 dev vba",
+            "-6 neigh add 2001:db8:9::10 lladdr 02:00:00:00:99:10 dev vba");
+    /** The probes in sending order: source, destination. */
+    static final List<String[]> PROBES = new ArrayList<>();
+
+    static {
+        PROBES.add(new String[] {"2001:db8:1::1", "2001:db8:9::9"});
+        PROBES.add(new String[] {"2001:db8:1::1", "2001:db8:8::8"});
+        PROBES.add(new String[] {"2001:db8:1::1", "2001:db8:7::7"});
+        for (int i = 0; i < 8; i++) {
+            PROBES.add(new String[] {"2001:db8:1::5", "2001:db8:9::10"});
+        }
+        for (int i = 0; i < 8; i++) {
+            PROBES.add(new String[] {"2001:db8:1::6", "2001:db8:8::" + (20 + i)});
+        }
+        PROBES.add(new String[] {"fe80::a", "2001:db8:2::3"});
+    }
+
+    private static String skipReason;
+    private static Path dir;
+    /** What b sent a: redirects as hex frames, unreachables as "type code from to". */
+    private static final List<String> kernelRedirects = new ArrayList<>();
+    private static final List<String> kernelUnreachables = new ArrayList<>();
+
+    @BeforeAll
+    static void record() throws Exception {
+        skipReason = KernelSide.unavailable("tcpdump", "python3");
+        if (skipReason != null) {
+            KernelSide.skipped("KernelRedirectsDifferentialTest", skipReason, "root, ip netns, tcpdump, python3");
+            return;
+        }
+        dir = Files.createTempDirectory("jnf-redir");
+        String a = NS + "-a";
+        String b = NS + "-b";
+        String c = NS + "-c";
+        List<String> lines = new ArrayList<>(List.of("set -e",
+                "for n in " + a + " " + b + " " + c + "; do ip netns add $n; ip -n $n link set lo up; done",
+                "ip link add va netns " + a + " address 02:00:00:00:00:0a type veth peer name vba netns " + b
+                        + " address 02:00:00:00:00:0b",
+                "ip link add vc netns " + c + " type veth peer name vbc netns " + b,
+                "for x in 1 5 6; do ip -n " + a + " addr add 2001:db8:1::$x/64 dev va nodad; done",
+                "ip -n " + a + " addr add fe80::a/64 dev va nodad",
+                "ip -n " + b + " addr add 2001:db8:1::2/64 dev vba nodad",
+                "ip -n " + b + " addr add 2001:db8:2::2/64 dev vbc nodad",
+                "ip -n " + c + " addr add 2001:db8:2::3/64 dev vc nodad",
+                "for x in " + a + ":va " + b + ":vba " + b + ":vbc " + c + ":vc; do ip -n ${x%%:*} link set ${x##*:} up; done",
+                "ip netns exec " + b + " sysctl -qw net.ipv6.conf.all.forwarding=1"));
+        for (String r : ROUTES) {
+            lines.add("ip -n " + b + " " + r);
+        }
+        // the link-local address of b's vba must have passed duplicate address detection
+        lines.add("for i in $(seq 50); do ip -n " + b + " -6 addr show dev vba | grep -q 'fe80.*tentative' || break; "
+                + "sleep 0.1; done");
+        KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
+        assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
+        StringBuilder frames = new StringBuilder();
+        for (int i = 0; i < PROBES.size(); i++) {
+            frames.append("'").append(frameHex(i)).append("',");
+        }
+        Path atA = dir.resolve("a.pcap");
+        KernelSide.Result traffic = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n",
+                "(ip netns exec " + a + " timeout 3 tcpdump -U -i va -w " + atA + " 'icmp6 and (ip6[40]=137 or ip6[40]=1)' 2>"
+                        + dir.resolve("a.err") + " &)",
+                "for i in $(seq 50); do grep -q listening " + dir.resolve("a.err") + " 2>/dev/null && break; sleep 0.1; done",
+                "sleep 0.3",
+                "ip netns exec " + a + " python3 -c \"import socket\n"
+                        + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind(('va',0))\n"
+                        + "for f in [" + frames + "]:\n    s.send(bytes.fromhex(f))\"",
+                "sleep 3")));
+        assertThat(traffic.exit()).as(traffic.stdout() + traffic.stderr()).isZero();
+        for (byte[] f : KernelIpv4OptionsDifferentialTest.frames(atA)) {
+            record(f, kernelRedirects, kernelUnreachables);
+        }
+    }
+
+    /** Probe {@code i} as a frame from a to b. */
+    static String frameHex(int i) {
+        String[] p = PROBES.get(i);
+        return MAC_B + MAC_A + "86dd" + HEX.formatHex(RedirectSemanticsTest.probe(p[0], p[1], i)
+                .toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    /** Sorts a frame b sent to a: a redirect (whole), or a beyond-scope unreachable (type, code, addresses). */
+    private static void record(byte[] f, List<String> redirects, List<String> unreachables) {
+        if (f.length < 58 || f[12] != (byte) 0x86 || f[13] != (byte) 0xDD || f[20] != 58
+                || !HEX.formatHex(f, 6, 12).equals(MAC_B)) {
+            return;
+        }
+        int type = Byte.toUnsignedInt(f[54]);
+        int code = Byte.toUnsignedInt(f[55]);
+        if (type == 137) {
+            redirects.add(HEX.formatHex(f));
+        } else if (type == 1 && code == 2) {
+            unreachables.add(type + " " + code + " " + HEX.formatHex(f, 22, 38) + " " + HEX.formatHex(f, 38, 54));
+        }
+    }
+
+    @AfterAll
+    static void clean() throws IOException {
+        if (skipReason == null) {
+            KernelSide.deleteNamespaces(NS + "-a", NS + "-b", NS + "-c");
+        }
+        if (dir != null) {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    @Test
+    void redirectsAndBeyondScopeUnreachablesAreTheKernels() throws Exception {
+        Assumptions.assumeTrue(skipReason == null, () -> "kernel differential test skipped: " + skipReason);
+        StringBuilder host = new StringBuilder("""
+                link add vba address 02:00:00:00:00:0b
+                link set vba up
+                addr add 2001:db8:1::2/64 dev vba
+                link add vbc
+                link set vbc up
+                addr add 2001:db8:2::2/64 dev vbc
+                sysctl net.ipv6.conf.all.forwarding=1
+                """);
+        // a's addresses are resolved by b (neighbour discovery); jnetfilter is told them
+        for (String addr : List.of("2001:db8:1::1", "2001:db8:1::5", "2001:db8:1::6", "fe80::a")) {
+            host.append("-6 neigh add ").append(addr).append(" lladdr 02:00:00:00:00:0a dev vba\n");
+        }
+        for (String r : ROUTES) {
+            host.append(r).append('\n');
+        }
+        List<String> redirects = new ArrayList<>();
+        List<String> unreachables = new ArrayList<>();
+        Datapath d = new Datapath(HostFile.parseRunning("b", host.toString()), new PacketSink() {
+            @Override
+            public void transmit(String ifname, MemorySegment frame) {
+                record(frame.toArray(ValueLayout.JAVA_BYTE), redirects, unreachables);
+            }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment packet) {
+            }
+        });
+        for (int i = 0; i < PROBES.size(); i++) {
+            d.receive("vba", MemorySegment.ofArray(HEX.parseHex(frameHex(i))), true, 1_000_000_000L + i * 100_000L,
+                    Trace.NONE);
+        }
+        assertThat(kernelRedirects).as("the kernel sent redirects").isNotEmpty();
+        assertThat(redirects).containsExactlyInAnyOrderElementsOf(kernelRedirects);
+        assertThat(unreachables).containsExactlyElementsOf(kernelUnreachables);
+    }
+}
