@@ -85,6 +85,13 @@ final class JnetfilterEngine implements EngineUnderTest {
         Host host;
         try {
             host = HostFile.parseRunning("difftest", Topology.hostFile());
+            // dut's interfaces are made with conf.default.addr_gen_mode=1 (Topology): no link-local addresses,
+            // so no IPv6 redirects either
+            for (var link : host.links()) {
+                if (!link.isLoopback()) {
+                    host.sysctl("net.ipv6.conf." + link.name() + ".addr_gen_mode", "1");
+                }
+            }
         } catch (HostFileException e) {
             throw new IllegalStateException(e);
         }

@@ -169,11 +169,13 @@ public final class Host {
 
     /**
      * Every address of an interface, including what the kernel configures itself: the IPv6 link-local
-     * address (addrgenmode eui64, added when the interface comes up; not on lo).
+     * address (addr_gen_mode 0, eui64, added when the interface comes up; not on lo; none with addr_gen_mode 1,
+     * which an interface takes from conf.default when it is created).
      */
     public List<InterfaceAddress> effectiveAddresses(Link l, Family family) {
         List<InterfaceAddress> out = new ArrayList<>(l.addresses(family));
-        if (family == Family.IPV6 && l.up() && !l.isLoopback()) {
+        String mode = family == Family.IPV6 ? sysctl("net.ipv6.conf." + l.name() + ".addr_gen_mode") : null;
+        if (family == Family.IPV6 && l.up() && !l.isLoopback() && !"1".equals(mode)) {
             out.add(new InterfaceAddress(linkLocal(l.mac()), 64));
         }
         return out;

@@ -21,6 +21,9 @@ final class Sysctls {
         s.put("net.ipv6.conf.default.forwarding", "0");
         s.put("net.ipv6.conf.all.keep_addr_on_down", "0");
         s.put("net.ipv6.conf.default.keep_addr_on_down", "0");
+        // Linux: IN6_ADDR_GEN_MODE_EUI64 0 (the link-local address from the MAC), NONE 1 (no link-local address)
+        s.put("net.ipv6.conf.all.addr_gen_mode", "0");
+        s.put("net.ipv6.conf.default.addr_gen_mode", "0");
         for (String conf : new String[] {"all", "default"}) {
             s.put("net.ipv4.conf." + conf + ".rp_filter", "0");
             s.put("net.ipv4.conf." + conf + ".accept_local", "0");
@@ -76,6 +79,7 @@ final class Sysctls {
         }
         s.put("net.ipv6.conf." + dev + ".forwarding", s.get("net.ipv6.conf.default.forwarding"));
         s.put("net.ipv6.conf." + dev + ".keep_addr_on_down", s.get("net.ipv6.conf.default.keep_addr_on_down"));
+        s.put("net.ipv6.conf." + dev + ".addr_gen_mode", s.get("net.ipv6.conf.default.addr_gen_mode"));
     }
 
     static void validate(String key, String value) {

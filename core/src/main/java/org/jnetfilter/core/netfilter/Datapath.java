@@ -92,9 +92,10 @@ import org.jnetfilter.core.rules.TableKind;
  *   path are built by {@link Replies} and sent through ip_local_out like the kernel's icmp_send.</li>
  * </ul>
  * IPv4 options of received datagrams are checked and recorded (record route, timestamp) as ip_rcv_options and
- * ip_forward_options do ({@link Ipv4Options}): bad ones send ICMP parameter problem; source routes are refused.
- * Not modelled: following a source route (accept_source_route on: refused with an exception), router alert
- * sockets, the options of the original echoed into ICMP errors, IPv6 extension-header processing beyond the
+ * ip_forward_options do ({@link Ipv4Options}): bad ones send ICMP parameter problem; source routes are refused
+ * unless accept_source_route is on (all and the interface), then followed as ip_options_rcv_srr and
+ * ip_forward_options do: FORWARD sees the destination the datagram came with, POSTROUTING the next hop.
+ * Not modelled: router alert sockets, IPv6 extension-header processing beyond the
  * receive checks, multicast routing, GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
  * reassembled them), the copy of a broadcast looped back locally.
  *
@@ -127,6 +128,7 @@ public final class Datapath {
     static final int ICMP_NET_UNREACH = 0;
     static final int ICMP_HOST_UNREACH = 1;
     static final int ICMP_FRAG_NEEDED = 4;
+    static final int ICMP_SR_FAILED = 5;
     static final int ICMP_PKT_FILTERED = 13;
     static final int ICMP_REDIRECT = 5;
     static final int ICMP_REDIR_HOST = 1;
@@ -1009,9 +1011,12 @@ public final class Datapath {
             route = d;
             // Linux: ip_rcv_finish_core: the options after a route was found (a martian has none: dropped first)
             if (pkt.family() == Family.IPV4 && ip4.headerLength() > Ipv4Header.MIN_LENGTH
-                    && !(d.kind() == RouteDecision.Kind.ERROR && d.errno() == RouteResult.EINVAL)
-                    && !receiveOptions(d)) {
-                return;
+                    && !(d.kind() == RouteDecision.Kind.ERROR && d.errno() == RouteResult.EINVAL)) {
+                d = receiveOptions(d);
+                if (d == null) {
+                    return;
+                }
+                route = d;
             }
             switch (d.kind()) {
                 case LOCAL, BROADCAST, MULTICAST -> localDeliver();
@@ -1028,10 +1033,10 @@ public final class Datapath {
         }
 
         /**
-         * ip_rcv_options ({@link Ipv4Options}): false when the datagram was dropped (a parameter problem sent for
-         * bad options; a refused source route).
+         * ip_rcv_options ({@link Ipv4Options}): the route the datagram goes on with (a followed source route's), null
+         * when it was dropped (a parameter problem sent for bad options; a refused source route).
          */
-        private boolean receiveOptions(RouteDecision d) {
+        private RouteDecision receiveOptions(RouteDecision d) {
             hasOptions = true;
             int pointer = options.compile(pkt.segment(), pkt.networkOffset(), ip4.headerLength(), () -> specDst(d),
                     pkt.nowNanos(), host);
@@ -1039,19 +1044,88 @@ public final class Datapath {
             if (pointer != Ipv4Options.OK) {
                 icmpError("ICMP parameter problem", ICMP_PARAMETERPROB, 0, pointer << 24);
                 pkt.trace().dropped(DropReason.IP_INHDR);
-                return false;
+                return null;
             }
             if (options.sourceRoute != 0) {
                 // Linux: IN_DEV_SOURCE_ROUTE, both net.ipv4.conf.all and the interface's (all is 0 by default)
                 if (host.sysctlLong("net.ipv4.conf.all.accept_source_route") == 0
                         || host.sysctlLong("net.ipv4.conf." + in.name + ".accept_source_route") == 0) {
                     pkt.trace().dropped(DropReason.SOURCE_ROUTE);
-                    return false;
+                    return null;
                 }
-                throw new UnsupportedOperationException("a source route option with accept_source_route on "
-                        + "(ip_options_rcv_srr is not modelled)");
+                return followSourceRoute(d);
             }
-            return true;
+            return d;
+        }
+
+        /**
+         * ip_options_rcv_srr for an accepted source route. A datagram not for this host goes on by its route when the
+         * route is loose, and is answered parameter problem (pointing at the destination address, 16) when strict.
+         * One for this host takes the addresses from the option's pointer on: each is routed as an input from the
+         * same interface; a local one becomes the destination at once and the next is taken ("superfast loopback
+         * forward", the pointer left for ip_forward_options), the first that is not local is the next hop, its route
+         * the datagram's; a route that is neither local nor unicast drops the datagram silently, an entry cut short
+         * sends parameter problem at the option's pointer byte. A route used up (pointer past the option) leaves the
+         * datagram to local delivery. Anything but PACKET_HOST, or a route neither local nor forwarding, is dropped.
+         */
+        private RouteDecision followSourceRoute(RouteDecision d) {
+            Trace trace = pkt.trace();
+            int at = options.sourceRoute;
+            if (pkt.packetType() != PacketContext.PACKET_HOST) {
+                trace.dropped(DropReason.SOURCE_ROUTE_FAILED);
+                return null;
+            }
+            if (d.kind() == RouteDecision.Kind.FORWARD) {
+                if (pkt.networkU8(at) != Ipv4Options.IPOPT_SSRR) {
+                    return d;
+                }
+                // Linux: a strict route's hop must be this host: the destination address is the problem
+                icmpError("ICMP parameter problem", ICMP_PARAMETERPROB, 0, Ipv4Header.DESTINATION << 24);
+                trace.dropped(DropReason.SOURCE_ROUTE_FAILED);
+                return null;
+            }
+            if (d.kind() != RouteDecision.Kind.LOCAL) {
+                trace.dropped(DropReason.SOURCE_ROUTE_FAILED);
+                return null;
+            }
+            int length = pkt.networkU8(at + 1);
+            int ptr = pkt.networkU8(at + 2);
+            RouteDecision next = d;
+            int hop = 0;
+            for (; ptr <= length; ptr += 4) {
+                if (ptr + 3 > length) {
+                    icmpError("ICMP parameter problem", ICMP_PARAMETERPROB, 0, (at + 2) << 24);
+                    trace.dropped(DropReason.SOURCE_ROUTE_FAILED);
+                    return null;
+                }
+                hop = (pkt.networkU16(at + ptr - 1) << 16) | pkt.networkU16(at + ptr + 1);
+                next = route(Family.IPV4, 0, Integer.toUnsignedLong(hop), pkt.sourceHi(), pkt.sourceLo(), pkt.mark(),
+                        in);
+                if (next.kind() != RouteDecision.Kind.FORWARD && next.kind() != RouteDecision.Kind.LOCAL) {
+                    trace.dropped(DropReason.SOURCE_ROUTE_FAILED);
+                    return null;
+                }
+                if (next.kind() != RouteDecision.Kind.LOCAL) {
+                    break;
+                }
+                ip4.destination(hop);
+                options.changed = true;
+            }
+            if (ptr <= length) {
+                options.sourceRouteHit = true;
+                options.nextHop = hop;
+                options.changed = true;
+            }
+            pkt.reparse();
+            trace.routed(Hook.PREROUTING, next);
+            return next;
+        }
+
+        /** ip_rt_get_source: the preferred source of the route out toward the current destination. */
+        private int egressSource(RouteDecision d) {
+            RouteResult out = host.lookup(Family.IPV4, IpAddress.ipv4((int) pkt.destinationLo()), null, pkt.mark(),
+                    null, d.egress());
+            return out.isError() || out.source() == null ? 0 : (int) out.source().lo();
         }
 
         /** fib_compute_spec_dst: a local datagram's destination, else the preferred source toward its sender. */
@@ -1071,13 +1145,23 @@ public final class Datapath {
             return 0;
         }
 
-        /** ip_forward_options: after FORWARD, the record route entry and the checksum of a changed header. */
+        /**
+         * ip_forward_options: after FORWARD, the record route entry, a followed source route (the destination becomes
+         * the next hop, which POSTROUTING sees) and the checksum of a changed header.
+         */
         private void forwardOptions(RouteDecision d) {
             if (options.recordRoute >= 0) {
-                // Linux: ip_rt_get_source: the preferred source of the route out (not the datagram's source)
-                RouteResult out = host.lookup(Family.IPV4, IpAddress.ipv4((int) pkt.destinationLo()), null,
-                        pkt.mark(), null, d.egress());
-                options.forward(out.isError() || out.source() == null ? 0 : (int) out.source().lo());
+                options.forward(egressSource(d));
+            }
+            if (options.sourceRouteHit) {
+                int destination = ip4.destination();
+                ip4.destination(options.nextHop);
+                if (options.forwardSourceRoute(egressSource(d)) != 0) {
+                    pkt.reparse();
+                    pkt.trace().rewritten("source route followed");
+                } else {
+                    ip4.destination(destination);
+                }
             }
             if (options.changed) {
                 options.changed = false;
@@ -1200,6 +1284,13 @@ public final class Datapath {
                 trace.dropped(DropReason.TTL_EXPIRED);
                 return;
             }
+            if (hasOptions && options.sourceRoute != 0 && pkt.networkU8(options.sourceRoute) == Ipv4Options.IPOPT_SSRR
+                    && d.result().gateway() != null) {
+                // Linux: ip_forward, a strict source route permits no gateway
+                icmpError("ICMP source route failed", ICMP_DEST_UNREACH, ICMP_SR_FAILED, 0);
+                trace.dropped(DropReason.SOURCE_ROUTE_FAILED);
+                return;
+            }
             // Linux: ip_exceeds_mtu: longer than the MTU with DF set (a reassembled packet is judged by its
             // largest fragment, frag_max_size, which is not kept here)
             if (pkt.length() > d.mtu() && ip4.dontFragment()
@@ -1210,7 +1301,8 @@ public final class Datapath {
             }
             ip4.decrementTtl();
             trace.rewritten("ttl decremented");
-            if (d.redirects()) {
+            // Linux: no redirect for a source routed datagram (!opt->srr)
+            if (d.redirects() && !(hasOptions && options.sourceRoute != 0)) {
                 IpAddress gw = d.nextHop();
                 icmpError("ICMP redirect", ICMP_REDIRECT, ICMP_REDIR_HOST, (int) gw.lo());
             }
@@ -1427,15 +1519,17 @@ public final class Datapath {
                 pkt.ipv6(buffer, HEADROOM, n);
             }
             pkt.mark(mark).untracked(true);
-            RouteDecision d = route(family, gwHi, gwLo, 0, 0, mark, null);
+            Interface via = oif.isEmpty() ? null : interfaces().get(oif);
+            RouteDecision d = via == null ? route(family, gwHi, gwLo, 0, 0, mark, null)
+                    : duplicateRoute(family, gwHi, gwLo, mark, via);
+            if (d == null) {
+                trace.dropped(DropReason.IP_OUTNOROUTES);
+                return;
+            }
             trace.routed(Hook.OUTPUT, d);
             if (d.kind() == RouteDecision.Kind.ERROR) {
                 trace.dropped(DropReason.IP_OUTNOROUTES);
                 return;
-            }
-            if (!oif.isEmpty() && !oif.equals(d.egress())) {
-                throw new UnsupportedOperationException("no packet semantics yet: TEE --oif " + oif
-                        + " where the route to the gateway leaves by " + d.egress());
             }
             output(d);
         }
@@ -1444,6 +1538,37 @@ public final class Datapath {
         @Override
         public void localOut(PacketContext p, MemorySegment datagram, Connection ct, int ctinfo) {
             sendGenerated(p, "SYNPROXY", datagram, p.family(), 0, ct, ctinfo, true);
+        }
+
+        /**
+         * The copy's route with TEE's --oif (flowi oif, FLOWI_FLAG_KNOWN_NH), as Linux 6.18 routes it (checked in
+         * namespaces): a device that is down gives no route (ENETUNREACH: no copy). IPv4: lo makes the copy local
+         * (out by lo, back in, delivered whatever its destination); a route to the gateway through the device is
+         * taken as without --oif; without one, ip_route_output takes the gateway as on-link through the device,
+         * a route without a next hop of its own, so the neighbour is the copy's own destination (Linux resolves
+         * that address on the device, not the gateway's). IPv6: only a route through the device (RT6_LOOKUP_F_IFACE);
+         * none gives no copy. Null: no route. An absent device is not asked for: xt_TEE leaves the oif unset (-1)
+         * until a device of that name registers.
+         */
+        private RouteDecision duplicateRoute(Family family, long gwHi, long gwLo, long mark, Interface via) {
+            if (!via.up) {
+                return null;
+            }
+            IpAddress gw = address(family, gwHi, gwLo);
+            RouteResult r = host.lookup(family, gw, null, mark, null, via.name);
+            if (r.isError()) {
+                return null;
+            }
+            if (family == Family.IPV4 && via.loopback) {
+                return new RouteDecision(RouteDecision.Kind.LOCAL, r, 0, via, null, 0, false);
+            }
+            Interface out = interfaces().get(r.dev());
+            if (out == null || r.type() != RouteType.UNICAST) {
+                return null;
+            }
+            IpAddress nextHop = r.gateway() != null ? r.gateway()
+                    : r.route() == null ? address(family, pkt.destinationHi(), pkt.destinationLo()) : gw;
+            return new RouteDecision(RouteDecision.Kind.OUTPUT, r, 0, out, nextHop, host.neighbourMac(nextHop), false);
         }
 
         @Override

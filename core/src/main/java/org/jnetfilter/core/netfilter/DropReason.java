@@ -26,6 +26,11 @@ public enum DropReason {
      * is off for all by default).
      */
     SOURCE_ROUTE("source route option refused (accept_source_route)"),
+    /**
+     * ip_options_rcv_srr / ip_forward: an accepted source route that cannot be followed (its next hop has no unicast
+     * or local route, a strict route's hop is not this host or needs a gateway, not PACKET_HOST).
+     */
+    SOURCE_ROUTE_FAILED("source route not followed"),
     /** Linux: SKB_DROP_REASON_IP_CSUM. */
     IP_CSUM("bad IP header checksum"),
     /** Linux: ipv6_rcv: a version field that is not 6 (SKB_DROP_REASON_UNHANDLED_PROTO there). */

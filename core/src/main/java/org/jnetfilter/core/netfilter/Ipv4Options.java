@@ -25,7 +25,7 @@ import org.jnetfilter.core.host.RouteType;
  * that does not fit, a second record route, timestamp or source route, a full overflow count, a CIPSO option (no
  * DOI is ever configured here, so cipso_v4_validate refuses it). Unknown options (security, stream id, router alert
  * ...) pass. A source route is then refused unless accept_source_route is on for all and the interface (it is off
- * for all by default); following one (ip_options_rcv_srr) is not modelled and refused as such.
+ * for all by default); the datapath follows an accepted one as ip_options_rcv_srr does ({@link #nextHop}).
  *
  * <p>On forwarding, the record route entry just written is replaced by the source the egress route prefers
  * (ip_rt_get_source), and the header checksum is recomputed when anything changed. The timestamp option's address
@@ -60,6 +60,7 @@ public final class Ipv4Options {
     private static final int RR_NEEDADDR = 1 << 16;
     private static final int TS_NEEDADDR = 1 << 17;
     private static final int TS_NEEDTIME = 1 << 18;
+    private static final int SRR = 1 << 19;
 
     /** The record route option's offset in the header (opt->rr), 0 for none. */
     public static int recordRouteAt(int state) {
@@ -88,6 +89,11 @@ public final class Ipv4Options {
         return (state & TS_NEEDTIME) != 0;
     }
 
+    /** Whether a source route option was compiled (opt->srr): an ICMP error echoes it reversed. */
+    public static boolean hasSourceRoute(int state) {
+        return (state & SRR) != 0;
+    }
+
     /** What the last {@link #compile} recorded, up to its error if it found one. */
     int state;
 
@@ -97,6 +103,10 @@ public final class Ipv4Options {
     int recordRoute;
     /** Offset of the source route option, or 0. */
     int sourceRoute;
+    /** ip_options_rcv_srr found the next hop in the source route (srr_is_hit): {@link #nextHop}. */
+    boolean sourceRouteHit;
+    /** The next hop of a followed source route (opt->nexthop). */
+    int nextHop;
     /** Whether the header changed (is_changed): the checksum is recomputed on forwarding. */
     boolean changed;
 
@@ -115,6 +125,7 @@ public final class Ipv4Options {
         this.ip = ip;
         recordRoute = -1;
         sourceRoute = 0;
+        sourceRouteHit = false;
         changed = false;
         int ts = 0;
         int rr = 0;
@@ -158,6 +169,7 @@ public final class Ipv4Options {
                         return at;
                     }
                     sourceRoute = at;
+                    state |= SRR;
                 }
                 case IPOPT_RR -> {
                     if (rr != 0) {
@@ -273,6 +285,36 @@ public final class Ipv4Options {
             putAddress(recordRoute + ptr - 5, egressSource);
             changed = true;
         }
+    }
+
+    /**
+     * ip_forward_options for a followed source route: the entry holding the next hop (searched from the pointer) gets
+     * {@code egressSource} and the pointer moves past it; with a timestamp option that records addresses, its last
+     * address entry gets it too (as Linux does only here). Returns the next hop, the datagram's new destination, or
+     * 0 when the next hop is no longer in the option (Linux: "Destination lost", left as it is).
+     */
+    int forwardSourceRoute(int egressSource) {
+        int length = u8(sourceRoute + 1);
+        int ptr = u8(sourceRoute + 2);
+        for (; ptr <= length; ptr += 4) {
+            if (ptr + 3 > length) {
+                return 0;
+            }
+            if (s.get(U32, ip + sourceRoute + ptr - 1) == nextHop) {
+                break;
+            }
+        }
+        if (ptr + 3 > length) {
+            return 0;
+        }
+        putAddress(sourceRoute + ptr - 1, egressSource);
+        put(sourceRoute + 2, ptr + 4);
+        if (timestampNeedsAddress(state)) {
+            int ts = timestampAt(state);
+            putAddress(ts + u8(ts + 2) - 9, egressSource);
+        }
+        changed = true;
+        return nextHop;
     }
 
     /** inet_current_timestamp: milliseconds since midnight UTC. */

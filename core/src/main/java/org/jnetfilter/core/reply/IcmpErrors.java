@@ -46,8 +46,9 @@ import org.jnetfilter.core.rules.Family;
  * the error within 1280 bytes (1232 quoted); traffic class 0; hop limit of the device (64); a flow label
  * from the kernel's flow hash (auto_flowlabels), here a hash of the addresses, type and code with a seed.
  *
- * <p>The record route, timestamp and CIPSO options of a received original are echoed into the error as
- * {@code __ip_options_echo} does (source routes are refused on receive, so never echoed).
+ * <p>The record route, timestamp, source route and CIPSO options of a received original are echoed into the error
+ * as {@code __ip_options_echo} does: a source route reversed, the error sent to the hop before this one with the
+ * sender as the route's last entry.
  * <p>Not modelled:
  * xfrm policies. The caller decides when a redirect is due (ip_forward's conditions). Not thread-safe (the
  * rate limits are state): one instance per host, used from one packet thread or under a lock.
@@ -183,13 +184,16 @@ public final class IcmpErrors {
         }
         int tos = isIcmpError(type) ? (pkt.networkU8(1) & TOS_MASK) | PREC_INTERNETCONTROL : pkt.networkU8(1);
         long mark = replyMark(pkt, "net.ipv4.fwmark_reflect");
-        RouteResult route = host.lookup(Family.IPV4, origSrc, source, mark, null, null);
+        // Linux: an echoed source route sends the error to the hop before this one (faddr), the sender last
+        IpAddress firstHop = reverseRouteFirstHop(pkt);
+        IpAddress to = firstHop != null ? firstHop : origSrc;
+        RouteResult route = host.lookup(Family.IPV4, to, source, mark, null, null);
         if (route.isError()) {
             return null;
         }
         if (applyPeerLimit && !isLoopback(route.dev())) {
             long timeout = RuleState.msecsToJiffies(setting("net.ipv4.icmp_ratelimit", 1000));
-            if (!limits.peerAllow(origSrc, jiffies, timeout)) {
+            if (!limits.peerAllow(to, jiffies, timeout)) {
                 return null;
             }
         }
@@ -221,7 +225,12 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, 8, (byte) setting("net.ipv4.ip_default_ttl", 64));
         out.set(ValueLayout.JAVA_BYTE, 9, (byte) Checksums.PROTO_ICMP);
         out.set(U32, 12, fromBits);
-        out.set(U32, 16, (int) origSrc.lo());
+        out.set(U32, 16, (int) to.lo());
+        int srr = sourceRouteAt(out, ihl);
+        if (srr != 0) {
+            // Linux: ip_options_build: the last entry of an echoed source route is the real destination
+            out.set(U32, srr + Byte.toUnsignedInt(out.get(ValueLayout.JAVA_BYTE, srr + 1)) - 4, (int) origSrc.lo());
+        }
         out.set(U16, 10, (short) Checksums.ipv4Header(out, 0));
         out.set(ValueLayout.JAVA_BYTE, ihl, (byte) type);
         out.set(ValueLayout.JAVA_BYTE, ihl + 1, (byte) code);
@@ -311,6 +320,9 @@ public final class IcmpErrors {
             }
             n += optlen;
         }
+        if (Ipv4Options.hasSourceRoute(state)) {
+            n += echoSourceRoute(pkt, d, n);
+        }
         int cipso = Ipv4Options.cipsoAt(state);
         if (cipso != 0) {
             int optlen = pkt.networkU8(cipso + 1);
@@ -319,6 +331,102 @@ public final class IcmpErrors {
         }
         // Linux: padded with IPOPT_END to a multiple of 4
         return java.util.Arrays.copyOf(d, (n + 3) & ~3);
+    }
+
+    /** The offset of the original's source route option (LSRR or SSRR), 0 for none. */
+    private static int sourceRouteIn(PacketContext pkt) {
+        int ihl = (pkt.networkU8(0) & 0xF) << 2;
+        for (int at = 20; at < ihl; ) {
+            int type = pkt.networkU8(at);
+            if (type == 0) {
+                return 0;
+            }
+            if (type == 1) {
+                at++;
+                continue;
+            }
+            if (type == 131 || type == 137) {
+                return at;
+            }
+            at += Math.max(2, pkt.networkU8(at + 1));
+        }
+        return 0;
+    }
+
+    /** The source route option in an error's header of {@code ihl} bytes, 0 for none. */
+    private static int sourceRouteAt(MemorySegment out, int ihl) {
+        for (int at = 20; at < ihl; ) {
+            int type = Byte.toUnsignedInt(out.get(ValueLayout.JAVA_BYTE, at));
+            if (type == 0) {
+                return 0;
+            }
+            if (type == 1) {
+                at++;
+                continue;
+            }
+            if (type == 131 || type == 137) {
+                return at;
+            }
+            at += Math.max(2, Byte.toUnsignedInt(out.get(ValueLayout.JAVA_BYTE, at + 1)));
+        }
+        return 0;
+    }
+
+    /**
+     * The hops of the original's source route up to its pointer, newest first, as __ip_options_echo reverses them
+     * (RFC 1812: the option's first entry is left out when it is the sender); null when none are echoed. The first
+     * is the error's next hop (faddr), the others the echoed option's entries before the real destination.
+     */
+    private static int[] reversedHops(PacketContext pkt) {
+        int at = sourceRouteIn(pkt);
+        if (at == 0 || !Ipv4Options.hasSourceRoute(pkt.ipv4Options())) {
+            return null;
+        }
+        int optlen = pkt.networkU8(at + 1);
+        int soffset = pkt.networkU8(at + 2);
+        if (soffset > optlen) {
+            soffset = optlen + 1;
+        }
+        soffset -= 4;
+        if (soffset <= 3) {
+            return null;
+        }
+        int[] hops = new int[(soffset + 1) / 4];
+        int n = 0;
+        for (; soffset > 3; soffset -= 4) {
+            hops[n++] = (pkt.networkU16(at + soffset - 1) << 16) | pkt.networkU16(at + soffset + 1);
+        }
+        // Linux: "RFC1812 requires to fix illegal source routes": the sender itself is no hop back
+        if (hops[n - 1] == (int) pkt.sourceLo()) {
+            n--;
+        }
+        return n == 0 ? null : java.util.Arrays.copyOf(hops, n);
+    }
+
+    /** The first hop an error about {@code pkt} goes to when it echoes a source route, else null. */
+    private static IpAddress reverseRouteFirstHop(PacketContext pkt) {
+        int[] hops = reversedHops(pkt);
+        return hops == null ? null : IpAddress.ipv4(hops[0]);
+    }
+
+    /**
+     * __ip_options_echo's source route: the option type, the hops after the first in reverse order and room for the
+     * real destination (ip_options_build fills it), pointer 4. Returns the bytes written at {@code to}.
+     */
+    private static int echoSourceRoute(PacketContext pkt, byte[] d, int to) {
+        int[] hops = reversedHops(pkt);
+        if (hops == null) {
+            return 0;
+        }
+        int at = sourceRouteIn(pkt);
+        int doffset = 4 * hops.length;
+        d[to] = (byte) pkt.networkU8(at);
+        d[to + 1] = (byte) (doffset + 3);
+        d[to + 2] = 4;
+        for (int i = 1; i < hops.length; i++) {
+            putInt(d, to + 3 + 4 * (i - 1), hops[i]);
+        }
+        return doffset + 3;
     }
 
     private static void copyOption(PacketContext pkt, int at, int optlen, byte[] d, int to) {

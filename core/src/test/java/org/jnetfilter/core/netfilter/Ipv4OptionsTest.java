@@ -162,19 +162,41 @@ class Ipv4OptionsTest {
     }
 
     @Test
-    void followingASourceRouteIsNotModelledAndSaysSo() throws Exception {
+    void anAcceptedSourceRouteSendsTheDatagramToItsNextHopWhichPostroutingSeesAndForwardDoesNot() throws Exception {
         datapath = new Datapath(HostFile.parseRunning("b", HOST_B + "sysctl net.ipv4.conf.all.accept_source_route=1\n"),
                 new PacketSink() {
                     @Override
                     public void transmit(String ifname, MemorySegment frame) {
+                        sent.add(ifname + " " + HEX.formatHex(frame.asSlice(14).toArray(ValueLayout.JAVA_BYTE)));
                     }
 
                     @Override
                     public void deliverLocal(String ifname, MemorySegment packet) {
+                        sent.add("local");
                     }
                 });
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> receive(datagram("8307040a090103", 3, "0a090103"), 0))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("ip_options_rcv_srr");
+        List<String> seen = new ArrayList<>();
+        for (var hook : List.of(org.jnetfilter.core.rules.Hook.FORWARD, org.jnetfilter.core.rules.Hook.POSTROUTING)) {
+            datapath.netfilter().register(org.jnetfilter.core.rules.Family.IPV4, hook, 0, "seen", p -> {
+                seen.add(hook + " " + org.jnetfilter.core.host.IpAddress.ipv4((int) p.destinationLo()));
+                return Verdict.ACCEPT;
+            });
+        }
+        // to b (10.9.0.2), loose source route [10.9.1.3]
+        receive(datagram("8307040a090103", 3, "0a090002"), 0);
+        assertThat(seen).containsExactly("FORWARD 10.9.0.2", "POSTROUTING 10.9.1.3");
+        String d = datagram("8307040a090103", 3, "0a090002");
+        // destination 10.9.1.3, the entry replaced by the egress address 10.9.1.2, pointer 8, TTL 63, new checksum
+        assertThat(sent).singleElement().satisfies(f -> {
+            assertThat(f).startsWith("vbc ");
+            byte[] ip = HEX.parseHex(f.substring(4));
+            assertThat(HEX.formatHex(ip, 16, 20)).isEqualTo("0a090103");
+            assertThat(HEX.formatHex(ip, 20, 27)).isEqualTo("8307080a090102");
+            assertThat(ip[8]).isEqualTo((byte) 63);
+            assertThat(HEX.formatHex(ip, 28, ip.length)).isEqualTo(d.substring(56));
+            assertThat(Checksums.ipv4Header(MemorySegment.ofArray(ip), 0))
+                    .isEqualTo(((ip[10] & 0xFF) << 8) | (ip[11] & 0xFF));
+        });
     }
 
     @Test

@@ -22,8 +22,10 @@ import org.jnetfilter.core.rules.IpSpec;
  * POSTROUTING (checked on Linux 6.18: the copy counts in raw, mangle and filter OUTPUT and in POSTROUTING, and
  * leaves to the gateway's MAC address with the original destination). While the copy is under way a TEE it meets
  * does nothing (nf_skb_duplicated). The copy is sent at once, before the original's next rule. With
- * {@code --oif} the route to the gateway must leave by that interface; the kernel's on-link fallback for another
- * interface is not modelled and is refused when a packet needs it. Packet thread.
+ * {@code --oif} the copy is routed with that output interface (the datapath's route for TEE copies: a device that
+ * is down gives no copy; IPv4 takes a gateway not routed through the device as on-link there, the copy's own
+ * destination then being the neighbour, and lo as local; IPv6 needs a route through the device; an absent device
+ * is as no --oif). Packet thread.
  */
 public final class TeeTarget extends TargetExtension {
     static final OptionSpec GATEWAY = OptionSpec.withArg("gateway");
