@@ -32,9 +32,10 @@ import org.jnetfilter.core.rules.Hook;
  * <li>ABS loads at {@code SKF_AD_OFF} (-0x1000) + n are the ancillary loads, whatever their size: protocol
  * (the EtherType), pkttype, ifindex and hatype of {@code skb->dev} (ending the program with 0 where it has no
  * device: at OUTPUT), mark, queue (0: one queue), cpu (0, as NFQUEUE's fanout sees it), A ^= X, the VLAN tag,
- * its presence and protocol (0: no VLAN is modelled), a random number ({@link PacketContext#random()}). The
- * others (the receive hash, the payload offset, netlink attributes) depend on state this model has not; a
- * program using them is refused when it runs.</li>
+ * its presence and protocol (0: no VLAN is modelled), a random number ({@link PacketContext#random()}), the
+ * payload offset (skb_get_poff, from the kernel's flow dissector: {@link FlowDissection}), netlink attributes
+ * (nla_find from offset A for type X, nested or not), the receive hash ({@code skb->hash} as it is: 0, nothing having computed it before the
+ * hook; checked on Linux 6.18 for received packets. A connected socket's txhash and RPS are not modelled).</li>
  * <li>Division or remainder by X = 0 ends the program with 0; shifts by X take X mod 32 (x86-64).</li>
  * <li>The match: the return value is not 0.</li>
  * </ul>
@@ -179,7 +180,7 @@ public final class ClassicBpf {
             int k = (int) n.k();
             switch (code & 0x07) {
                 case 0x00, 0x01 -> {
-                    long v = load(code, k, x, pkt, mem);
+                    long v = load(code, k, a, x, pkt, mem);
                     if (v == FAULT) {
                         return 0;
                     }
@@ -249,7 +250,7 @@ public final class ClassicBpf {
     private static final long ANCILLARY_XOR = -2;
 
     /** An LD or LDX: the value (unsigned 32 bits), {@link #FAULT}, or {@link #ANCILLARY_XOR}. */
-    private static long load(int code, int k, int x, PacketContext pkt, int[] mem) {
+    private static long load(int code, int k, int a, int x, PacketContext pkt, int[] mem) {
         int size = switch (code & 0x18) {
             case 0x00 -> 4;
             case 0x08 -> 2;
@@ -257,7 +258,7 @@ public final class ClassicBpf {
         };
         return switch (code & 0xE0) {
             case 0x00 -> k & 0xFFFFFFFFL;
-            case 0x20 -> k >= SKF_AD_OFF && k < 0 ? ancillary(k - SKF_AD_OFF, pkt) : packet(pkt, k, size);
+            case 0x20 -> k >= SKF_AD_OFF && k < 0 ? ancillary(k - SKF_AD_OFF, a, x, pkt) : packet(pkt, k, size);
             case 0x40 -> packet(pkt, x + k, size);
             case 0x60 -> mem[k] & 0xFFFFFFFFL;
             case 0x80 -> pkt.length();
@@ -303,7 +304,7 @@ public final class ClassicBpf {
         return Byte.toUnsignedInt(pkt.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, pkt.networkOffset() + at));
     }
 
-    private static long ancillary(int which, PacketContext pkt) {
+    private static long ancillary(int which, int a, int x, PacketContext pkt) {
         return switch (which) {
             case SKF_AD_PROTOCOL -> pkt.family() == Family.IPV4 ? 0x0800 : 0x86DD;
             case SKF_AD_PKTTYPE -> pkt.packetType();
@@ -325,21 +326,63 @@ public final class ClassicBpf {
             case SKF_AD_QUEUE, SKF_AD_CPU, SKF_AD_VLAN_TAG, SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TPID -> 0;
             case SKF_AD_ALU_XOR_X -> ANCILLARY_XOR;
             case SKF_AD_RANDOM -> pkt.random().nextInt() & 0xFFFFFFFFL;
-            case SKF_AD_RXHASH, SKF_AD_PAY_OFFSET, SKF_AD_NLATTR, SKF_AD_NLATTR_NEST ->
-                    throw new UnsupportedOperationException("no packet semantics yet: bpf ancillary load "
-                            + ancillaryName(which) + " (state this model does not keep)");
+            case SKF_AD_PAY_OFFSET -> FlowDissection.payloadOffset(DISSECTION.get(), pkt);
+            // Linux: the conversion reads skb->hash as it is; nothing before these hooks sets it here (no receive
+            // side scaling, no hash from the NIC, no connected socket's txhash): 0
+            case SKF_AD_RXHASH -> 0;
+            case SKF_AD_NLATTR -> netlinkAttribute(pkt, a, x, false);
+            case SKF_AD_NLATTR_NEST -> netlinkAttribute(pkt, a, x, true);
             default -> throw new IllegalStateException("bpf: ancillary load " + which + " passed the check");
         };
     }
 
-    private static String ancillaryName(int which) {
-        return switch (which) {
-            case SKF_AD_RXHASH -> "SKF_AD_RXHASH";
-            case SKF_AD_PAY_OFFSET -> "SKF_AD_PAY_OFFSET";
-            case SKF_AD_NLATTR -> "SKF_AD_NLATTR";
-            default -> "SKF_AD_NLATTR_NEST";
-        };
+    // Linux: sizeof(struct nlattr), NLA_TYPE_MASK (~(NLA_F_NESTED | NLA_F_NET_BYTEORDER))
+    private static final int NLA_HDRLEN = 4;
+    private static final int NLA_TYPE_MASK = 0x3FFF;
+
+    /**
+     * bpf_skb_get_nlattr (A = an offset in the packet, X = an attribute type): the packet from A read as netlink
+     * attributes (nla_find: 16-bit length and type in host order, little-endian as on x86-64; each padded to 4
+     * bytes; the walk ends at an attribute shorter than its header or longer than what is left), the offset of
+     * the first of type X, or 0. bpf_skb_get_nlattr_nest: the attribute at A must fit (nla_ok) and the search runs
+     * inside it. 0 for a packet shorter than an attribute header or A past its last one. (Linux answers 0 for a
+     * non-linear skb too; packets here are linear.)
+     */
+    private static long netlinkAttribute(PacketContext pkt, int a, int x, boolean nested) {
+        long len = pkt.length();
+        long at = Integer.toUnsignedLong(a);
+        if (len < NLA_HDRLEN || at > len - NLA_HDRLEN) {
+            return 0;
+        }
+        long rem = len - at;
+        if (nested) {
+            int outer = u16le(pkt, at);
+            if (outer < NLA_HDRLEN || outer > rem) {
+                return 0;
+            }
+            rem = outer - NLA_HDRLEN;
+            at += NLA_HDRLEN;
+        }
+        while (rem >= NLA_HDRLEN) {
+            int nlaLen = u16le(pkt, at);
+            if (nlaLen < NLA_HDRLEN || nlaLen > rem) {
+                return 0;
+            }
+            if ((u16le(pkt, at + 2) & NLA_TYPE_MASK) == x) {
+                return at;
+            }
+            int step = (nlaLen + 3) & ~3;
+            at += step;
+            rem -= step;
+        }
+        return 0;
     }
+
+    private static int u16le(PacketContext pkt, long at) {
+        return byteAt(pkt, at) | byteAt(pkt, at + 1) << 8;
+    }
+
+    private static final ThreadLocal<FlowDissection> DISSECTION = ThreadLocal.withInitial(FlowDissection::new);
 
     /**
      * {@code skb->dev} at the hook: the input device where the packet came in (PREROUTING, INPUT, FORWARD), the

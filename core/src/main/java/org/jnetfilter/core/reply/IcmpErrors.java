@@ -335,7 +335,7 @@ public final class IcmpErrors {
 
     /** The offset of the original's source route option (LSRR or SSRR), 0 for none. */
     private static int sourceRouteIn(PacketContext pkt) {
-        int ihl = (pkt.networkU8(0) & 0xF) << 2;
+        int ihl = Math.min((pkt.networkU8(0) & 0xF) << 2, pkt.length());
         for (int at = 20; at < ihl; ) {
             int type = pkt.networkU8(at);
             if (type == 0) {
@@ -344,6 +344,9 @@ public final class IcmpErrors {
             if (type == 1) {
                 at++;
                 continue;
+            }
+            if (at + 3 > ihl) {
+                return 0;
             }
             if (type == 131 || type == 137) {
                 return at;
@@ -378,11 +381,14 @@ public final class IcmpErrors {
      * is the error's next hop (faddr), the others the echoed option's entries before the real destination.
      */
     private static int[] reversedHops(PacketContext pkt) {
-        int at = sourceRouteIn(pkt);
-        if (at == 0 || !Ipv4Options.hasSourceRoute(pkt.ipv4Options())) {
+        if (!Ipv4Options.hasSourceRoute(pkt.ipv4Options())) {
             return null;
         }
-        int optlen = pkt.networkU8(at + 1);
+        int at = sourceRouteIn(pkt);
+        if (at == 0) {
+            return null;
+        }
+        int optlen = Math.min(pkt.networkU8(at + 1), Math.min((pkt.networkU8(0) & 0xF) << 2, pkt.length()) - at);
         int soffset = pkt.networkU8(at + 2);
         if (soffset > optlen) {
             soffset = optlen + 1;

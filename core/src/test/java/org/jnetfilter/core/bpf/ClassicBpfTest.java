@@ -1,7 +1,6 @@
 package org.jnetfilter.core.bpf;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -99,12 +98,6 @@ class ClassicBpfTest {
         List<Insn> ethertype = program("40 0 0 4292870156,22 0 0 0");
         PacketContext raw = new PacketContext().ipv4(frame().asSlice(14), 0);
         assertThat(ClassicBpf.run(ethertype, raw)).isZero();
-    }
-
-    @Test
-    void ancillaryLoadsOfStateThisModelHasNotAreRefused() {
-        assertThatThrownBy(() -> ClassicBpf.run(program("32 0 0 4294963232,22 0 0 0"), packet()))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("SKF_AD_RXHASH");
     }
 
     static Stream<Arguments> refused() {

@@ -434,9 +434,10 @@ class TableWalkTest {
     @Test
     void anExtensionWithoutPacketSemanticsSaysSo() {
         Table t = filter(builtin("INPUT", "ACCEPT",
-                rule(verdict("ACCEPT"), match(ANY, "bpf", "--bytecode", "2,32 0 0 4294963232,22 0 0 0"))));
+                rule(verdict("ACCEPT"), match(ANY, "hashlimit", "--hashlimit-upto", "40/sec", "--hashlimit-mode",
+                        "srcip", "--hashlimit-name", "rate1", "--hashlimit-rate-match"))));
         assertThatThrownBy(() -> walk(t, SSH_SYN)).isInstanceOf(UnsupportedOperationException.class)
-                .hasMessageStartingWith("no packet semantics yet: bpf ancillary load SKF_AD_RXHASH");
+                .hasMessageStartingWith("no packet semantics yet: hashlimit --hashlimit-rate-match");
     }
 
     @Test
