@@ -52,6 +52,7 @@ public final class Host {
             new ArrayList<>());
     private final Map<String, String> sysctlByName = new TreeMap<>();
     private volatile Map<TableKey, List<Route>> tablesSnapshot;
+    private volatile OsfFingerprints osfFingerprints = OsfFingerprints.EMPTY;
     private volatile long version;
 
     /** A host as Linux boots it: {@code lo} up with 127.0.0.1/8 and ::1/128, the default rules, default sysctls. */
@@ -231,6 +232,23 @@ public final class Host {
             v = pernetByType.computeIfAbsent(type, k -> init.get());
         }
         return type.cast(v);
+    }
+
+    // ---- OS fingerprints ----
+
+    /** The fingerprints the osf match compares SYNs with (nfnetlink_osf's list): empty until loaded. */
+    public OsfFingerprints osfFingerprints() {
+        return osfFingerprints;
+    }
+
+    /**
+     * {@code nfnl_osf -f FILE} with the file's {@code text} ({@code remove}: {@code nfnl_osf -f FILE -d}).
+     *
+     * @throws IllegalArgumentException for a line nfnl_osf refuses (nothing is loaded then)
+     */
+    public void loadOsfFingerprints(String text, boolean remove) {
+        osfFingerprints = osfFingerprints.load(text, remove);
+        changed();
     }
 
     // ---- sysctls ----

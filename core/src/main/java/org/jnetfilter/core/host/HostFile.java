@@ -10,7 +10,8 @@ import org.jnetfilter.core.rules.IpNet;
 
 /**
  * The HOST file of {@code jnf replay}: the commands that would build the host with iproute2, one a line,
- * without the leading {@code ip}, plus {@code sysctl name=value} lines. {@code #} starts a comment.
+ * without the leading {@code ip}, plus {@code sysctl name=value} lines and {@code nfnl_osf -f FILE [-d]} lines (OS
+ * fingerprints for the osf match, {@link OsfFingerprints}). {@code #} starts a comment.
  *
  * <pre>
  * link add eth0 address 02:00:00:00:00:01 mtu 1500
@@ -22,6 +23,7 @@ import org.jnetfilter.core.rules.IpNet;
  * rule add fwmark 0x1/0xff table 100 priority 100
  * neigh add 10.0.2.2 lladdr 02:00:00:00:02:02 dev eth1
  * sysctl net.ipv4.ip_forward=1
+ * nfnl_osf -f /usr/share/xtables/pf.os
  * </pre>
  *
  * <p>Lines apply in order to a fresh {@link Host}; the first line that cannot be parsed or applied ends the
@@ -109,6 +111,31 @@ public final class HostFile {
         }
     }
 
+    /** {@code nfnl_osf -f FILE [-d]}: OS fingerprints in pf.os format loaded (or removed), the path as given. */
+    private static void osf(Host host, Words w) {
+        String file = null;
+        boolean remove = false;
+        while (w.more()) {
+            String o = w.next("option");
+            switch (o) {
+                case "-f" -> file = w.next("fingerprints file");
+                case "-d" -> remove = true;
+                default -> throw new IllegalArgumentException("nfnl_osf: unknown option " + o
+                        + " (usage: nfnl_osf -f fingerprints [-d])");
+            }
+        }
+        if (file == null) {
+            throw new IllegalArgumentException("nfnl_osf: no fingerprints file (usage: nfnl_osf -f fingerprints [-d])");
+        }
+        String text;
+        try {
+            text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("nfnl_osf: failed to open file '" + file + "': " + e.getMessage());
+        }
+        host.loadOsfFingerprints(text, remove);
+    }
+
     private static boolean prefix(String word, String full, int min) {
         return word.length() >= min && full.startsWith(word);
     }
@@ -117,6 +144,10 @@ public final class HostFile {
         String first = w.next("command");
         if (first.equals("sysctl")) {
             sysctl(host, w);
+            return;
+        }
+        if (first.equals("nfnl_osf")) {
+            osf(host, w);
             return;
         }
         Family family = null;
