@@ -24,6 +24,9 @@ final class Sysctls {
         // Linux: IN6_ADDR_GEN_MODE_EUI64 0 (the link-local address from the MAC), NONE 1 (no link-local address)
         s.put("net.ipv6.conf.all.addr_gen_mode", "0");
         s.put("net.ipv6.conf.default.addr_gen_mode", "0");
+        // Linux: segment routing headers are processed only where all and the interface enable it
+        s.put("net.ipv6.conf.all.seg6_enabled", "0");
+        s.put("net.ipv6.conf.default.seg6_enabled", "0");
         for (String conf : new String[] {"all", "default"}) {
             s.put("net.ipv4.conf." + conf + ".rp_filter", "0");
             s.put("net.ipv4.conf." + conf + ".accept_local", "0");
@@ -80,6 +83,7 @@ final class Sysctls {
         s.put("net.ipv6.conf." + dev + ".forwarding", s.get("net.ipv6.conf.default.forwarding"));
         s.put("net.ipv6.conf." + dev + ".keep_addr_on_down", s.get("net.ipv6.conf.default.keep_addr_on_down"));
         s.put("net.ipv6.conf." + dev + ".addr_gen_mode", s.get("net.ipv6.conf.default.addr_gen_mode"));
+        s.put("net.ipv6.conf." + dev + ".seg6_enabled", s.get("net.ipv6.conf.default.seg6_enabled"));
     }
 
     static void validate(String key, String value) {

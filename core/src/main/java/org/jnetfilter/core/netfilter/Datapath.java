@@ -142,6 +142,11 @@ public final class Datapath {
     static final int ICMPV6_ADM_PROHIBITED = 1;
     // Linux: ICMPV6_NOT_NEIGHBOUR (beyond scope of source address)
     static final int ICMPV6_NOT_NEIGHBOUR = 2;
+    // Linux: ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, IPV6_SRCRT_TYPE_4 (segment routing), IPPROTO_IPIP
+    static final int ICMPV6_PARAMPROB = 4;
+    static final int ICMPV6_HDR_FIELD = 0;
+    static final int IPV6_SRCRT_TYPE_4 = 4;
+    static final int IPPROTO_IPIP = 4;
     static final int ICMPV6_PKT_TOOBIG = 2;
     static final int ICMPV6_TIME_EXCEED = 3;
     static final int ICMPV6_EXC_HOPLIMIT = 0;
@@ -1265,9 +1270,135 @@ public final class Datapath {
                 finish(v);
                 return;
             }
+            if (pkt.family() == Family.IPV6 && !routingHeaders6()) {
+                return;
+            }
             MemorySegment d = datagram();
             pkt.trace().deliveredLocally(in.name, d);
             sink.deliverLocal(in.name, d);
+        }
+
+        /**
+         * ip6_input_finish after INPUT, as far as routing headers go (ipv6_rthdr_rcv): destination options are passed
+         * over (their options are not processed here), each routing header is handled in turn, and true means the
+         * datagram goes on to the local stack. A routing header cut short is dropped (InHdrErrors), so is one of a
+         * datagram to a multicast address or not PACKET_HOST. Type 4 (segment routing) is the SRH's
+         * ({@link #segmentRouting6}); any other type (0 is deprecated, 2 needs Mobile IPv6 which this kernel lacks, 3
+         * RPL likewise) passes with no segments left and otherwise is answered parameter problem pointing at its type
+         * (checked on Linux 6.18).
+         */
+        private boolean routingHeaders6() {
+            int next = pkt.networkU8(6);
+            int at = Ipv6Header.LENGTH;
+            if (next == Ipv6Header.NEXTHDR_HOP) {
+                if (at + 2 > pkt.length()) {
+                    return true;
+                }
+                next = pkt.networkU8(at);
+                at += (pkt.networkU8(at + 1) + 1) << 3;
+            }
+            while (at + 2 <= pkt.length()) {
+                if (next == Ipv6Header.NEXTHDR_DEST) {
+                    next = pkt.networkU8(at);
+                    at += (pkt.networkU8(at + 1) + 1) << 3;
+                    continue;
+                }
+                if (next != Ipv6Header.NEXTHDR_ROUTING) {
+                    return true;
+                }
+                int length = (pkt.networkU8(at + 1) + 1) << 3;
+                if (at + 8 > pkt.length() || at + length > pkt.length()) {
+                    pkt.trace().dropped(DropReason.IP_INHDR);
+                    return false;
+                }
+                if (address(Family.IPV6, pkt.destinationHi(), pkt.destinationLo()).isMulticast()
+                        || pkt.packetType() != PacketContext.PACKET_HOST) {
+                    pkt.trace().dropped(DropReason.IP_INADDRERRORS);
+                    return false;
+                }
+                int type = pkt.networkU8(at + 2);
+                if (type == IPV6_SRCRT_TYPE_4) {
+                    if (!segmentRouting6(at)) {
+                        return false;
+                    }
+                } else if (pkt.networkU8(at + 3) != 0) {
+                    icmpError("ICMPv6 parameter problem", ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, at + 2);
+                    pkt.trace().dropped(DropReason.IP_INHDR);
+                    return false;
+                }
+                next = pkt.networkU8(at);
+                at += length;
+            }
+            return true;
+        }
+
+        /**
+         * ipv6_srh_rcv for the segment routing header at {@code at}: true when no segments are left (the datagram goes
+         * on). Unless seg6_enabled is on for all and the input interface (off by default) it is dropped silently;
+         * segments left beyond the list: parameter problem at the segments-left field; else segments left goes down by
+         * one, that segment becomes the destination and is routed as an input: a local one is taken at once (hop limit
+         * 1: time exceeded, else one less), any other goes by its route (ip6_forward, FORWARD, POSTROUTING: checked on
+         * Linux 6.18, after INPUT saw it), an error route as ip6_pkt_discard answers. Not modelled: the HMAC TLV
+         * (seg6_require_hmac), decapsulating an inner IP packet when no segments are left (refused with a message).
+         */
+        private boolean segmentRouting6(int at) {
+            Trace trace = pkt.trace();
+            if (host.sysctlLong("net.ipv6.conf.all.seg6_enabled") == 0
+                    || host.sysctlLong("net.ipv6.conf." + in.name + ".seg6_enabled") == 0) {
+                trace.dropped(DropReason.SEG6_DISABLED);
+                return false;
+            }
+            while (true) {
+                int segmentsLeft = pkt.networkU8(at + 3);
+                if (segmentsLeft == 0) {
+                    int inner = pkt.networkU8(at);
+                    if (inner == Ipv6Header.NEXTHDR_IPV6 || inner == IPPROTO_IPIP) {
+                        throw new UnsupportedOperationException("no packet semantics yet: SRv6 decapsulation of an "
+                                + "inner IP packet (segment routing header with no segments left)");
+                    }
+                    return true;
+                }
+                if (segmentsLeft >= pkt.networkU8(at + 1) >> 1) {
+                    icmpError("ICMPv6 parameter problem", ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, at + 3);
+                    trace.dropped(DropReason.IP_INHDR);
+                    return false;
+                }
+                segmentsLeft--;
+                int segment = at + 8 + 16 * segmentsLeft;
+                MemorySegment seg = pkt.segment();
+                long hi = seg.get(U64, pkt.networkOffset() + segment);
+                long lo = seg.get(U64, pkt.networkOffset() + segment + 8);
+                seg.set(ValueLayout.JAVA_BYTE, pkt.networkOffset() + at + 3, (byte) segmentsLeft);
+                seg.set(U64, pkt.networkOffset() + Ipv6Header.DESTINATION, hi);
+                seg.set(U64, pkt.networkOffset() + Ipv6Header.DESTINATION + 8, lo);
+                pkt.reparse();
+                trace.rewritten("segment routing: next segment");
+                RouteDecision d = route(Family.IPV6, hi, lo, pkt.sourceHi(), pkt.sourceLo(), pkt.mark(), in);
+                trace.routed(Hook.INPUT, d);
+                route = d;
+                switch (d.kind()) {
+                    case LOCAL -> {
+                        if (pkt.networkU8(7) <= 1) {
+                            icmpError("ICMPv6 time exceeded", ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0);
+                            trace.dropped(DropReason.TTL_EXPIRED);
+                            return false;
+                        }
+                        seg.set(ValueLayout.JAVA_BYTE, pkt.networkOffset() + 7, (byte) (pkt.networkU8(7) - 1));
+                    }
+                    case FORWARD -> {
+                        forward6(d);
+                        return false;
+                    }
+                    case ERROR -> {
+                        inputRouteError(d);
+                        return false;
+                    }
+                    default -> {
+                        localDeliver();
+                        return false;
+                    }
+                }
+            }
         }
 
         // ---- forwarding ----

@@ -31,6 +31,8 @@ public enum DropReason {
      * or local route, a strict route's hop is not this host or needs a gateway, not PACKET_HOST).
      */
     SOURCE_ROUTE_FAILED("source route not followed"),
+    /** ipv6_srh_rcv: a segment routing header where seg6_enabled is off (all or the interface; off by default). */
+    SEG6_DISABLED("segment routing header refused (seg6_enabled)"),
     /** Linux: SKB_DROP_REASON_IP_CSUM. */
     IP_CSUM("bad IP header checksum"),
     /** Linux: ipv6_rcv: a version field that is not 6 (SKB_DROP_REASON_UNHANDLED_PROTO there). */
