@@ -186,14 +186,7 @@ class KernelIpv4OptionsDifferentialTest {
         if (skipReason == null) {
             KernelSide.deleteNamespaces(NS + "-a", NS + "-b", NS + "-c");
         }
-        if (dir != null) {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
-        }
+        KernelSide.deleteScratch(dir);
     }
 
     /** The first time a timestamp option of {@code ip} holds (ms since midnight UTC), or 0. */

@@ -102,14 +102,7 @@ class KernelOsfDifferentialTest {
         if (skipReason == null) {
             KernelSide.deleteNamespaces(NS + "-a", NS + "-b");
         }
-        if (dir != null) {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
-        }
+        KernelSide.deleteScratch(dir);
     }
 
     @Test

@@ -141,14 +141,7 @@ class KernelRedirectsDifferentialTest {
         if (skipReason == null) {
             KernelSide.deleteNamespaces(NS + "-a", NS + "-b", NS + "-c");
         }
-        if (dir != null) {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
-        }
+        KernelSide.deleteScratch(dir);
     }
 
     @Test

@@ -175,14 +175,7 @@ class KernelSourceRouteDifferentialTest {
         if (skipReason == null) {
             KernelSide.deleteNamespaces(NS + "-a", NS + "-b", NS + "-c");
         }
-        if (dir != null) {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
-        }
+        KernelSide.deleteScratch(dir);
     }
 
     @Test

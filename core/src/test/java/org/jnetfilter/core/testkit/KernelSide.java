@@ -140,6 +140,19 @@ public final class KernelSide {
         return true;
     }
 
+    /** Deletes a test's scratch directory and the files in it (captures, rule files); null: nothing to delete. */
+    public static void deleteScratch(java.nio.file.Path dir) throws IOException {
+        if (dir == null) {
+            return;
+        }
+        try (var files = java.nio.file.Files.list(dir)) {
+            for (java.nio.file.Path f : files.toList()) {
+                java.nio.file.Files.delete(f);
+            }
+        }
+        java.nio.file.Files.delete(dir);
+    }
+
     /** Deletes the network namespaces (their interfaces go with them); ones already gone are passed over. */
     public static void deleteNamespaces(String... names) {
         for (String n : names) {
