@@ -95,8 +95,9 @@ import org.jnetfilter.core.rules.TableKind;
  * ip_forward_options do ({@link Ipv4Options}): bad ones send ICMP parameter problem; source routes are refused
  * unless accept_source_route is on (all and the interface), then followed as ip_options_rcv_srr and
  * ip_forward_options do: FORWARD sees the destination the datagram came with, POSTROUTING the next hop.
- * Not modelled: router alert sockets, IPv6 extension-header processing beyond the
- * receive checks, multicast routing, GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
+ * IPv6 routing headers of datagrams for this host are handled after INPUT as ipv6_rthdr_rcv does ({@code
+ * routingHeaders6}). Not modelled: router alert sockets, IPv6 extension headers beyond the receive checks and the
+ * routing headers (destination options are passed over unread), multicast routing (ipmr), GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
  * reassembled them), the copy of a broadcast looped back locally.
  *
  * <p>Rules: {@link #rules} publishes a generation per family atomically; table hook functions read it once per

@@ -108,18 +108,16 @@ class KernelIpv4OptionsDifferentialTest {
         String a = NS + "-a";
         String b = NS + "-b";
         String c = NS + "-c";
-        Out setup = sh(String.join("\n", "set -e",
-                "for n in " + a + " " + b + " " + c + "; do ip netns add $n; ip -n $n link set lo up; done",
-                "ip link add va netns " + a + " type veth peer name vba netns " + b,
-                "ip link add vc netns " + c + " type veth peer name vbc netns " + b,
-                "ip -n " + a + " addr add 10.77.0.1/24 dev va", "ip -n " + b + " addr add 10.77.0.2/24 dev vba",
+        List<String> lines = new ArrayList<>(List.of("set -e"));
+        lines.addAll(KernelSide.routerBetween(NS));
+        lines.addAll(List.of("ip -n " + a + " addr add 10.77.0.1/24 dev va", "ip -n " + b + " addr add 10.77.0.2/24 dev vba",
                 "ip -n " + b + " addr add 10.77.1.2/24 dev vbc", "ip -n " + c + " addr add 10.77.1.3/24 dev vc",
-                "for x in " + a + ":va " + b + ":vba " + b + ":vbc " + c + ":vc; do ip -n ${x%%:*} link set ${x##*:} up; done",
                 "ip -n " + a + " route add default via 10.77.0.2", "ip -n " + c + " route add default via 10.77.1.2",
                 "ip netns exec " + b + " sysctl -qw net.ipv4.ip_forward=1",
                 // no per-peer ICMP limit: every probe's error is sent (jnetfilter gets a fresh host per probe)
                 "ip netns exec " + b + " sysctl -qw net.ipv4.icmp_ratelimit=0",
                 "ip -n " + b + " -o link show vba", "ip -n " + a + " -o link show va"));
+        Out setup = sh(String.join("\n", lines));
         assertThat(setup.exit()).as(setup.stdout()).isZero();
         Matcher m = Pattern.compile("vba@\\S+.*link/ether ([0-9a-f:]{17})").matcher(setup.stdout());
         assertThat(m.find()).isTrue();

@@ -74,17 +74,13 @@ class KernelRedirectsDifferentialTest {
         String a = NS + "-a";
         String b = NS + "-b";
         String c = NS + "-c";
-        List<String> lines = new ArrayList<>(List.of("set -e",
-                "for n in " + a + " " + b + " " + c + "; do ip netns add $n; ip -n $n link set lo up; done",
-                "ip link add va netns " + a + " address 02:00:00:00:00:0a type veth peer name vba netns " + b
-                        + " address 02:00:00:00:00:0b",
-                "ip link add vc netns " + c + " type veth peer name vbc netns " + b,
-                "for x in 1 5 6; do ip -n " + a + " addr add 2001:db8:1::$x/64 dev va nodad; done",
+        List<String> lines = new ArrayList<>(List.of("set -e"));
+        lines.addAll(KernelSide.routerBetween(NS, "02:00:00:00:00:0a", "02:00:00:00:00:0b"));
+        lines.addAll(List.of("for x in 1 5 6; do ip -n " + a + " addr add 2001:db8:1::$x/64 dev va nodad; done",
                 "ip -n " + a + " addr add fe80::a/64 dev va nodad",
                 "ip -n " + b + " addr add 2001:db8:1::2/64 dev vba nodad",
                 "ip -n " + b + " addr add 2001:db8:2::2/64 dev vbc nodad",
                 "ip -n " + c + " addr add 2001:db8:2::3/64 dev vc nodad",
-                "for x in " + a + ":va " + b + ":vba " + b + ":vbc " + c + ":vc; do ip -n ${x%%:*} link set ${x##*:} up; done",
                 "ip netns exec " + b + " sysctl -qw net.ipv6.conf.all.forwarding=1"));
         for (String r : ROUTES) {
             lines.add("ip -n " + b + " " + r);

@@ -106,15 +106,11 @@ class KernelSourceRouteDifferentialTest {
         String a = NS + "-a";
         String b = NS + "-b";
         String c = NS + "-c";
-        KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", "set -e",
-                "for n in " + a + " " + b + " " + c + "; do ip netns add $n; ip -n $n link set lo up; done",
-                "ip link add va netns " + a + " address 02:00:00:00:00:0a type veth peer name vba netns " + b
-                        + " address 02:00:00:00:00:ba",
-                "ip link add vc netns " + c + " address 02:00:00:00:00:0c type veth peer name vbc netns " + b
-                        + " address 02:00:00:00:00:bc",
-                "ip -n " + a + " addr add 10.77.0.1/24 dev va", "ip -n " + b + " addr add 10.77.0.2/24 dev vba",
+        List<String> lines = new ArrayList<>(List.of("set -e"));
+        lines.addAll(KernelSide.routerBetween(NS, "02:00:00:00:00:0a", "02:00:00:00:00:ba", "02:00:00:00:00:0c",
+                "02:00:00:00:00:bc"));
+        lines.addAll(List.of("ip -n " + a + " addr add 10.77.0.1/24 dev va", "ip -n " + b + " addr add 10.77.0.2/24 dev vba",
                 "ip -n " + b + " addr add 10.77.1.2/24 dev vbc", "ip -n " + c + " addr add 10.77.1.3/24 dev vc",
-                "for x in " + a + ":va " + b + ":vba " + b + ":vbc " + c + ":vc; do ip -n ${x%%:*} link set ${x##*:} up; done",
                 "ip -n " + b + " route add 10.77.9.0/24 via 10.77.1.3",
                 "ip -n " + b + " neigh add 10.77.0.1 lladdr 02:00:00:00:00:0a dev vba",
                 "ip -n " + b + " neigh add 10.77.0.9 lladdr 02:00:00:00:00:0a dev vba",
@@ -122,7 +118,8 @@ class KernelSourceRouteDifferentialTest {
                 "ip netns exec " + b + " sysctl -qw net.ipv4.ip_forward=1",
                 "ip netns exec " + b + " sysctl -qw net.ipv4.conf.all.accept_source_route=1",
                 "ip netns exec " + b + " sysctl -qw net.ipv4.conf.vba.accept_source_route=1",
-                "ip netns exec " + b + " sysctl -qw net.ipv4.icmp_ratelimit=0")));
+                "ip netns exec " + b + " sysctl -qw net.ipv4.icmp_ratelimit=0"));
+        KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
         assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
         StringBuilder frames = new StringBuilder();
         for (int id : PROBES.keySet()) {

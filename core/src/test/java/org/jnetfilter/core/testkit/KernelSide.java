@@ -140,6 +140,27 @@ public final class KernelSide {
         return true;
     }
 
+    /**
+     * The shell lines (for {@code bash -c}) of the three-namespace line the packet tests forward through:
+     * {@code PREFIX-a}, {@code PREFIX-b} (the router) and {@code PREFIX-c}, lo up in each, veth pairs va (in a) to vba
+     * (in b) and vc (in c) to vbc (in b), all four up; {@code macs} are va, vba, vc, vbc's addresses (null, or none
+     * given: the kernel's). Addresses, routes and sysctls are the test's.
+     */
+    public static List<String> routerBetween(String prefix, String... macs) {
+        String a = prefix + "-a";
+        String b = prefix + "-b";
+        String c = prefix + "-c";
+        return List.of("for n in " + a + " " + b + " " + c + "; do ip netns add $n; ip -n $n link set lo up; done",
+                "ip link add va netns " + a + mac(macs, 0) + " type veth peer name vba netns " + b + mac(macs, 1),
+                "ip link add vc netns " + c + mac(macs, 2) + " type veth peer name vbc netns " + b + mac(macs, 3),
+                "for x in " + a + ":va " + b + ":vba " + b + ":vbc " + c + ":vc; do ip -n ${x%%:*} link set ${x##*:} up;"
+                        + " done");
+    }
+
+    private static String mac(String[] macs, int i) {
+        return i < macs.length && macs[i] != null ? " address " + macs[i] : "";
+    }
+
     /** Deletes a test's scratch directory and the files in it (captures, rule files); null: nothing to delete. */
     public static void deleteScratch(java.nio.file.Path dir) throws IOException {
         if (dir == null) {
