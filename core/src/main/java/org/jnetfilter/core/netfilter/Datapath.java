@@ -1487,12 +1487,14 @@ public final class Datapath {
                 sendGenerated(this, "ICMPv6 redirect", replies.redirect6(pkt, target));
                 return true;
             }
-            IpAddress src = address(Family.IPV6, pkt.sourceHi(), pkt.sourceLo());
-            if (src.isAny() || src.isMulticast() || src.isLoopback()) {
+            // the source's address type (ipv6_addr_type), read without making an address
+            long hi = pkt.sourceHi();
+            long lo = pkt.sourceLo();
+            if (hi == 0 && (lo == 0 || lo == 1) || hi >>> 56 == 0xFF) {
                 pkt.trace().dropped(DropReason.IP_INADDRERRORS);
                 return false;
             }
-            if (src.isLinkLocal()) {
+            if (hi >>> 54 == 0xFE80L >>> 6) {
                 icmpError("ICMPv6 beyond scope of source address", ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0);
                 pkt.trace().dropped(DropReason.IP_INADDRERRORS);
                 return false;
