@@ -62,17 +62,9 @@ final class RuleKeys {
 
     /** The chunk holding position {@code index} (0 <= index < size). */
     private static int chunkOf(int[] ends, int count, int index) {
-        int lo = 0;
-        int hi = count - 1;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (ends[mid] > index) {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        return lo;
+        // ends grow strictly (no chunk is empty): the chunk is the first whose end is past index
+        int at = java.util.Arrays.binarySearch(ends, 0, count, index);
+        return at >= 0 ? at + 1 : -at - 1;
     }
 
     Rule rule(int index) {
