@@ -15,7 +15,8 @@ import org.jnetfilter.core.rules.RuleList;
  * One chain compiled for lookup: its rules' entries ({@link RuleShape}) in a few hash tables
  * ({@link TupleTable}), searched for "the first rule after order key p whose indexed fields match
  * the packet". Rules have order keys that grow with their position, with gaps ({@link #GAP}) so a
- * rule inserted later gets a key between its neighbours'.
+ * rule inserted later gets a key between its neighbours' (when insertions at one spot used a gap up,
+ * the keys of a few rules around it are spread again: {@link #respread}).
  *
  * <pre>
  * next(packet, after p):
@@ -172,8 +173,8 @@ final class ChainClassifier {
 
     /**
      * The classifier of {@code list}, made from this one (the classifier of an earlier version of the
-     * chain) by moving only the rules that differ; a compile from scratch when too much changed, when
-     * an insertion finds no free key between its neighbours, or for a small chain.
+     * chain) by moving only the rules that differ; a compile from scratch when too much changed, or for
+     * a small chain.
      */
     ChainClassifier derive(RuleList list) {
         int n = list.size();
@@ -188,7 +189,7 @@ final class ChainClassifier {
         List<RuleList.Edit> edits = from == null ? null : list.editsSince(from);
         ChainClassifier c;
         if (edits != null) {
-            c = edits.size() > limit ? null : applying(edits, list);
+            c = edits.size() > limit ? null : applying(edits, list, limit);
         } else {
             c = rediffing(list, limit);
         }
@@ -196,7 +197,7 @@ final class ChainClassifier {
     }
 
     /** Applies {@code edits} (as {@link RuleList#editsSince} gives them); null when a compile is needed. */
-    private ChainClassifier applying(List<RuleList.Edit> edits, RuleList list) {
+    private ChainClassifier applying(List<RuleList.Edit> edits, RuleList list, int limit) {
         RuleKeys.Editor rk = ruleKeys.edit();
         Placement p = new Placement(family, tables);
         for (RuleList.Edit e : edits) {
@@ -221,10 +222,10 @@ final class ChainClassifier {
             long key;
             if (i < rk.size()) {
                 long hi = rk.key(i);
-                if (hi - lo < 2) {
+                key = hi - lo >= 2 ? lo + (hi - lo) / 2 : respread(rk, p, i, limit);
+                if (key < 0) {
                     return null;
                 }
-                key = lo + (hi - lo) / 2;
             } else {
                 if (lo > Long.MAX_VALUE - GAP) {
                     return null;
@@ -238,6 +239,48 @@ final class ChainClassifier {
             throw new IllegalStateException("edits of " + list.size() + " rules left the classifier " + rk.size());
         }
         return new ChainClassifier(family, rk.size(), rk.done(), list, p.done(), null);
+    }
+
+    /** Keys a respread leaves between neighbours at least: room for about 14 more insertions in one gap. */
+    static final long ROOM = GAP >> 6;
+
+    /**
+     * Room for an insertion before position {@code i} whose neighbours' keys are adjacent (about 20
+     * insertions at one spot halved their gap away): the rules of a window around {@code i} get keys
+     * spread evenly between the keys that bound the window, leaving one free at {@code i}, and their
+     * entries move to them; the window doubles until the keys are at least {@link #ROOM} apart. Returns
+     * the key for the insertion, or -1 when the window would grow past {@code limit} rules (a compile).
+     */
+    private static long respread(RuleKeys.Editor rk, Placement p, int i, int limit) {
+        int n = rk.size();
+        for (int w = 8; w <= limit; w *= 2) {
+            int a = Math.max(0, i - w);
+            int b = Math.min(n, i + w);
+            int m = b - a + 1;
+            long lo = a > 0 ? rk.key(a - 1) : 0;
+            if (b == n && lo > Long.MAX_VALUE - (m + 1) * GAP) {
+                return -1;
+            }
+            // a window reaching the end of the chain has no key above it to stay under
+            long hi = b < n ? rk.key(b) : lo + (m + 1) * GAP;
+            long step = (hi - lo) / (m + 1);
+            if (step < ROOM) {
+                continue;
+            }
+            // every rule of the window leaves before any takes its new key (a new key may be another's old one)
+            Rule[] moved = new Rule[b - a];
+            for (int j = a; j < b; j++) {
+                moved[j - a] = rk.rule(j);
+                p.removeAll(moved[j - a], rk.key(j));
+            }
+            for (int j = a; j < b; j++) {
+                long key = lo + step * (j - a + (j >= i ? 2 : 1));
+                p.placeAll(moved[j - a], key);
+                rk.set(j, moved[j - a], key);
+            }
+            return lo + step * (i - a + 1);
+        }
+        return -1;
     }
 
     /**

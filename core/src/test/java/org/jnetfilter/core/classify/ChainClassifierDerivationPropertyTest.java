@@ -210,6 +210,28 @@ class ChainClassifierDerivationPropertyTest {
     }
 
     @Test
+    void insertionsAtOneSpotUntilItsKeysAreRespreadOfferTheLinearCandidates() {
+        // -I at one position again and again, derived one by one: gaps used up, keys around the spot spread again
+        SplittableRandom seeds = new SplittableRandom(0x5B07L);
+        for (int trial = 0; trial < 12; trial++) {
+            long seed = seeds.nextLong();
+            SplittableRandom r = new SplittableRandom(seed);
+            Family family = trial % 3 == 2 ? Family.IPV6 : Family.IPV4;
+            RuleList list = randomList(r, family, 120);
+            ChainClassifier c = ChainClassifier.compile(list, family);
+            int spot = r.nextInt(list.size() + 1);
+            for (int k = 0; k < 70; k++) {
+                list = list.inserting(Math.min(spot, list.size()), randomRule(r, family));
+                if (r.nextInt(10) == 0) {
+                    list = list.removing(r.nextInt(list.size()));
+                }
+                c = c.derive(list);
+                compare(c, list, family, r, 6, family + " seed " + Long.toHexString(seed) + " insertion " + k);
+            }
+        }
+    }
+
+    @Test
     void twoChangesCopyTheirChunksOfRulesAndKeysAndKeepEveryOtherRulesKey() {
         RuleList rules = ChainClassifierTest.hostRules(20000);
         ChainClassifier before = ChainClassifier.compile(rules, Family.IPV4);

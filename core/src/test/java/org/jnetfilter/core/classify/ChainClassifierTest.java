@@ -62,7 +62,7 @@ class ChainClassifierTest {
     }
 
     @Test
-    void insertionsTakeKeysBetweenTheirNeighboursAndRecompileOnlyWhenTheGapIsUsedUp() {
+    void insertionsTakeKeysBetweenTheirNeighboursAndAUsedUpGapRespreadsOnlyTheRulesAroundIt() {
         RuleList rules = hostRules(100);
         ChainClassifier c = ChainClassifier.compile(rules, Family.IPV4);
         for (int i = 0; i < 19; i++) {
@@ -72,15 +72,18 @@ class ChainClassifierTest {
             assertThat(next.key(0)).isEqualTo(c.key(0));
             c = next;
         }
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 40; i++) {
             rules = rules.inserting(50, hostRule(2000 + i));
             c = c.derive(rules);
         }
         for (int i = 1; i < c.size(); i++) {
             assertThat(c.key(i)).isGreaterThan(c.key(i - 1));
+            assertThat(c.rule(i)).isSameAs(rules.get(i));
         }
-        // the 21st insertion into one gap found no room: a compile, keys (i + 1) * GAP; three more since
-        assertThat(c.key(c.size() - 1)).isEqualTo((c.size() - 3) * ChainClassifier.GAP);
+        // no compile (which would number every rule (i + 1) * GAP): the rules far from the spot kept their keys
+        assertThat(c.key(0)).isEqualTo(ChainClassifier.GAP);
+        assertThat(c.key(c.size() - 1)).isEqualTo(100 * ChainClassifier.GAP);
+        assertThat(c.key(30)).isEqualTo(31 * ChainClassifier.GAP);
     }
 
     @Test
