@@ -283,9 +283,18 @@ final class TracePrinter implements Trace {
     public void generated(String kind, MemorySegment datagram) {
         emit(2, "generated", "generated " + kind + ": " + PacketText.fields(datagram, 0).describe(), "kind", kind);
         outer.push(pkt == null ? new PacketContext() : pkt);
+        // a target that sends a packet while it runs (SYNPROXY, TEE): its rule's effect is told after the packet
+        outerRules.push(new OpenRule(ruleOpen, before, markBefore, ctBefore));
+        ruleOpen = false;
         depth++;
         hook = null;
     }
+
+    /** The rule a generated packet interrupted, and what its packet was before it. */
+    private record OpenRule(boolean open, PacketText.Fields before, long markBefore, int ctBefore) {
+    }
+
+    private final Deque<OpenRule> outerRules = new ArrayDeque<>();
 
     private void ended(String verdict, String egress, String packet, String text) {
         emit(0, "end", text, "verdict", verdict, "egress", egress);
@@ -293,6 +302,11 @@ final class TracePrinter implements Trace {
             depth--;
             PacketContext p = outer.pop();
             pkt = p;
+            OpenRule r = outerRules.pop();
+            ruleOpen = r.open();
+            before = r.before();
+            markBefore = r.markBefore();
+            ctBefore = r.ctBefore();
             hook = null;
             return;
         }

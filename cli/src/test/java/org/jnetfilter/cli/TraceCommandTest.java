@@ -121,6 +121,30 @@ class TraceCommandTest {
     }
 
     @Test
+    void aSynMeetingSynproxyIsAnsweredWithTheCookieSynAckAndStolen() throws Exception {
+        Files.writeString(dir.resolve("rules"), """
+                *raw
+                :PREROUTING ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A PREROUTING -p tcp -m tcp --dport 80 --tcp-flags FIN,SYN,RST,ACK SYN -j CT --notrack
+                COMMIT
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A FORWARD -p tcp -m tcp --dport 80 -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460
+                -A FORWARD -m conntrack --ctstate INVALID -j DROP
+                COMMIT
+                """);
+        String[] r = run("trace", "--rules", dir.resolve("rules").toString(), "tcp 10.0.1.2:40000 -> 10.0.2.2:80 in eth0");
+        assertThat(r[0]).isEqualTo("0");
+        // the SYN-ACK goes out through OUTPUT and POSTROUTING (the synproxy hook there) before the rule's verdict
+        assertThat(r[1]).contains("generated SYNPROXY: tcp 10.0.2.2:80 -> 10.0.1.2:40000 len 60 ttl 64",
+                "      synproxy: ACCEPT\n", "    sent out eth0: tcp 10.0.2.2:80 -> 10.0.1.2:40000 len 60 ttl 64\n"
+                        + "            -> STOLEN\n", "verdict STOLEN");
+    }
+
+    @Test
     void rulesNamingSetsUseTheSetsOfAnIpsetSaveFile() throws Exception {
         Files.writeString(dir.resolve("sets"), """
                 create blocked hash:net family inet hashsize 1024 maxelem 65536
