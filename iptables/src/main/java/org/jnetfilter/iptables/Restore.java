@@ -80,6 +80,7 @@ final class Restore {
             if (x.loadWarning() != null) {
                 loadWarnings.add(x.loadWarning());
             }
+            longestTargetName = Math.max(longestTargetName, x.name().length());
         }
         for (org.jnetfilter.core.ext.Extension x : extensions.matches()) {
             if (x.loadWarning() != null) {
@@ -368,9 +369,31 @@ final class Restore {
     /** The lines of {@code text} as {@link BufferedReader#readLine} splits it (at "\n", "\r" or "\r\n"). */
     static List<String> lines(String text) {
         int n = text.length();
-        List<String> out = new ArrayList<>(Math.max(16, n / 96));
         boolean cr = text.indexOf('\r') >= 0;
-        int start = 0;
+        if (n < 1 << 20 || cr) {
+            return lines(text, 0, n, cr);
+        }
+        // a large input (a Kubernetes node's 22 MB) is cut after newlines into parts split on all cores: the
+        // lines of each part are the lines of the whole
+        int parts = 4;
+        int[] from = new int[parts + 1];
+        for (int k = 1; k < parts; k++) {
+            int nl = text.indexOf('\n', Math.max(from[k - 1], (int) ((long) n * k / parts)));
+            from[k] = nl < 0 ? n : nl + 1;
+        }
+        from[parts] = n;
+        List<List<String>> split = java.util.stream.IntStream.range(0, parts).parallel()
+                .mapToObj(k -> lines(text, from[k], from[k + 1], false)).toList();
+        List<String> out = new ArrayList<>(n / 64);
+        for (List<String> l : split) {
+            out.addAll(l);
+        }
+        return out;
+    }
+
+    /** The lines of {@code text} from {@code start} (a line's start) to {@code n}. */
+    private static List<String> lines(String text, int start, int n, boolean cr) {
+        List<String> out = new ArrayList<>(Math.max(16, (n - start) / 96));
         while (start < n) {
             int end = text.indexOf('\n', start);
             if (end < 0) {
@@ -501,6 +524,9 @@ final class Restore {
                 }
             }
             done.set(c, 1);
+            synchronized (this) {
+                notifyAll();
+            }
             return true;
         }
 
@@ -511,9 +537,19 @@ final class Restore {
             }
             int c = index / CHUNK;
             while (done.get(c) == 0) {
-                // the chunk is being parsed by a worker: parse a later one meanwhile, or wait for it
+                // the chunk is being parsed by a worker: parse a later one meanwhile, or wait for it (blocked,
+                // not spinning: the worker may need this core)
                 if (!parseNextChunk()) {
-                    Thread.onSpinWait();
+                    synchronized (this) {
+                        while (done.get(c) == 0) {
+                            try {
+                                wait();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                                throw new IllegalStateException("restore interrupted while parsing ahead", e);
+                            }
+                        }
+                    }
                 }
             }
             return parsed[index];
@@ -541,14 +577,24 @@ final class Restore {
                 in = false;
             } else if (raw.charAt(0) == '*' && !in) {
                 String[] f = raw.substring(1).trim().split("[ \t]+");
-                table = f.length == 0 ? null : f[0];
+                table = f.length == 0 || TableKind.byName(f[0]).isEmpty() ? null : f[0];
                 in = true;
             } else if (in && raw.charAt(0) == ':') {
-                String[] f = words(raw, 1);
-                if (f.length > 0 && extensions.target(f[0], family) != null) {
+                // the chain's name, taken only when it is short enough to be a target's (a Kubernetes node's
+                // 60k chain names are longer)
+                int from = 1;
+                while (from < raw.length() && raw.charAt(from) <= ' ') {
+                    from++;
+                }
+                int to = from;
+                while (to < raw.length() && raw.charAt(to) > ' ' && to - from <= longestTargetName) {
+                    to++;
+                }
+                boolean whole = to == raw.length() || raw.charAt(to) <= ' ';
+                if (whole && to > from && extensions.target(raw.substring(from, to), family) != null) {
                     return tableOf;
                 }
-            } else if (in && table != null && TableKind.byName(table).isPresent()) {
+            } else if (in && table != null) {
                 tableOf[i] = table;
             }
         }
@@ -597,6 +643,9 @@ final class Restore {
     private static boolean isBlank(char c) {
         return c == ' ' || c == '\t';
     }
+
+    /** Length of the longest target extension's name. */
+    private int longestTargetName;
 
     /** Chains of the ':' lines read so far that are named like a target extension (libxtables' notargets). */
     private final java.util.Set<String> announced = new java.util.HashSet<>();

@@ -183,6 +183,32 @@ class RestoreParallelTest {
         }
     }
 
+    /** A large input is split in parts on all cores: its lines are still those readLine returns, in order. */
+    @Test
+    void aLargeInputSplitInPartsHasTheLinesReadLineReturns() throws IOException {
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int round = 0; round < 6; round++) {
+            StringBuilder sb = new StringBuilder();
+            while (sb.length() < (1 << 20) + rnd.nextInt(1 << 16)) {
+                int n = rnd.nextInt(round % 3 == 0 ? 3 : 200);
+                for (int i = 0; i < n; i++) {
+                    sb.append((char) ('a' + rnd.nextInt(26)));
+                }
+                sb.append(round % 2 == 0 || rnd.nextInt(50) != 0 ? "\n" : "\n\n");
+            }
+            if (round == 5) {
+                sb.append("no newline at the end");
+            }
+            String text = sb.toString();
+            List<String> expected = new ArrayList<>();
+            BufferedReader r = new BufferedReader(new StringReader(text));
+            for (String l; (l = r.readLine()) != null; ) {
+                expected.add(l);
+            }
+            assertThat(Restore.lines(text)).as("round %d", round).isEqualTo(expected);
+        }
+    }
+
     /** Lines split in blocks are those BufferedReader.readLine returns, for any block size and line ends. */
     @Test
     void inputIsSplitIntoTheLinesReadLineReturns() throws IOException {
