@@ -226,7 +226,7 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, 9, (byte) Checksums.PROTO_ICMP);
         out.set(U32, 12, fromBits);
         out.set(U32, 16, (int) to.lo());
-        int srr = sourceRouteAt(out, ihl);
+        int srr = sourceRouteAt(out, 0, ihl);
         if (srr != 0) {
             // Linux: ip_options_build: the last entry of an echoed source route is the real destination
             out.set(U32, srr + Byte.toUnsignedInt(out.get(ValueLayout.JAVA_BYTE, srr + 1)) - 4, (int) origSrc.lo());
@@ -335,9 +335,14 @@ public final class IcmpErrors {
 
     /** The offset of the original's source route option (LSRR or SSRR), 0 for none. */
     private static int sourceRouteIn(PacketContext pkt) {
-        int ihl = Math.min((pkt.networkU8(0) & 0xF) << 2, pkt.length());
+        return sourceRouteAt(pkt.segment(), pkt.networkOffset(),
+                Math.min((pkt.networkU8(0) & 0xF) << 2, pkt.length()));
+    }
+
+    /** The offset of the source route option in the IPv4 header at {@code ip} of {@code ihl} bytes, 0 for none. */
+    private static int sourceRouteAt(MemorySegment s, long ip, int ihl) {
         for (int at = 20; at < ihl; ) {
-            int type = pkt.networkU8(at);
+            int type = Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, ip + at));
             if (type == 0) {
                 return 0;
             }
@@ -351,26 +356,7 @@ public final class IcmpErrors {
             if (type == 131 || type == 137) {
                 return at;
             }
-            at += Math.max(2, pkt.networkU8(at + 1));
-        }
-        return 0;
-    }
-
-    /** The source route option in an error's header of {@code ihl} bytes, 0 for none. */
-    private static int sourceRouteAt(MemorySegment out, int ihl) {
-        for (int at = 20; at < ihl; ) {
-            int type = Byte.toUnsignedInt(out.get(ValueLayout.JAVA_BYTE, at));
-            if (type == 0) {
-                return 0;
-            }
-            if (type == 1) {
-                at++;
-                continue;
-            }
-            if (type == 131 || type == 137) {
-                return at;
-            }
-            at += Math.max(2, Byte.toUnsignedInt(out.get(ValueLayout.JAVA_BYTE, at + 1)));
+            at += Math.max(2, Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, ip + at + 1)));
         }
         return 0;
     }
