@@ -24,6 +24,8 @@ final class Sysctls {
         // Linux: IN6_ADDR_GEN_MODE_EUI64 0 (the link-local address from the MAC), NONE 1 (no link-local address)
         s.put("net.ipv6.conf.all.addr_gen_mode", "0");
         s.put("net.ipv6.conf.default.addr_gen_mode", "0");
+        // Linux: IP6_DEFAULT_MAX_DST_OPTS_CNT
+        s.put("net.ipv6.max_dst_opts_number", "8");
         // Linux: segment routing headers are processed only where all and the interface enable it
         s.put("net.ipv6.conf.all.seg6_enabled", "0");
         s.put("net.ipv6.conf.default.seg6_enabled", "0");

@@ -96,8 +96,8 @@ import org.jnetfilter.core.rules.TableKind;
  * unless accept_source_route is on (all and the interface), then followed as ip_options_rcv_srr and
  * ip_forward_options do: FORWARD sees the destination the datagram came with, POSTROUTING the next hop.
  * IPv6 routing headers of datagrams for this host are handled after INPUT as ipv6_rthdr_rcv does ({@code
- * routingHeaders6}). Not modelled: router alert sockets, IPv6 extension headers beyond the receive checks and the
- * routing headers (destination options are passed over unread), multicast routing (ipmr), GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
+ * routingHeaders6}), their destination options as ip6_parse_tlv does. Not modelled: router alert sockets, other IPv6
+ * extension headers beyond the receive checks, multicast routing (ipmr), GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
  * reassembled them), the copy of a broadcast looped back locally.
  *
  * <p>Rules: {@link #rules} publishes a generation per family atomically; table hook functions read it once per
@@ -146,6 +146,11 @@ public final class Datapath {
     // Linux: ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, IPV6_SRCRT_TYPE_4 (segment routing), IPPROTO_IPIP
     static final int ICMPV6_PARAMPROB = 4;
     static final int ICMPV6_HDR_FIELD = 0;
+    // Linux: ICMPV6_UNK_OPTION, IPV6_TLV_PAD1, IPV6_TLV_PADN; ip6_parse_tlv allows 7 bytes of padding in a row
+    static final int ICMPV6_UNK_OPTION = 2;
+    static final int IPV6_TLV_PAD1 = 0;
+    static final int IPV6_TLV_PADN = 1;
+    static final int MAX_TLV_PADDING = 7;
     static final int IPV6_SRCRT_TYPE_4 = 4;
     static final int IPPROTO_IPIP = 4;
     static final int ICMPV6_PKT_TOOBIG = 2;
@@ -1280,9 +1285,8 @@ public final class Datapath {
         }
 
         /**
-         * ip6_input_finish after INPUT, as far as routing headers go (ipv6_rthdr_rcv): destination options are passed
-         * over (their options are not processed here), each routing header is handled in turn, and true means the
-         * datagram goes on to the local stack. A routing header cut short is dropped (InHdrErrors), so is one of a
+         * ip6_input_finish after INPUT, as far as destination options and routing headers go: each header in turn
+         * ({@link #destinationOptions6}, ipv6_rthdr_rcv), and true means the datagram goes on to the local stack. A routing header cut short is dropped (InHdrErrors), so is one of a
          * datagram to a multicast address or not PACKET_HOST. Type 4 (segment routing) is the SRH's
          * ({@link #segmentRouting6}); any other type (0 is deprecated, 2 needs Mobile IPv6 which this kernel lacks, 3
          * RPL likewise) passes with no segments left and otherwise is answered parameter problem pointing at its type
@@ -1300,6 +1304,9 @@ public final class Datapath {
             }
             while (at + 2 <= pkt.length()) {
                 if (next == Ipv6Header.NEXTHDR_DEST) {
+                    if (!destinationOptions6(at)) {
+                        return false;
+                    }
                     next = pkt.networkU8(at);
                     at += (pkt.networkU8(at + 1) + 1) << 3;
                     continue;
@@ -1329,6 +1336,83 @@ public final class Datapath {
                 }
                 next = pkt.networkU8(at);
                 at += length;
+            }
+            return true;
+        }
+
+        /**
+         * ipv6_destopt_rcv / ip6_parse_tlv for the destination options header at {@code at}: false when the datagram
+         * was dropped. Pad1 and PadN up to 7 bytes of padding in a row (PadN all zeros), at most max_dst_opts_number
+         * (8) other options, the options filling the header exactly; no option is known here (the home address one
+         * needs Mobile IPv6), so each is handled by its two high bits: 00 skipped, 01 dropped, 10 parameter problem
+         * (unrecognised option, pointing at it) and dropped, 11 the same unless the destination is multicast (then
+         * only dropped). Checked on Linux 6.18. A header cut short or malformed: dropped (InHdrErrors).
+         */
+        private boolean destinationOptions6(int at) {
+            int length = (pkt.networkU8(at + 1) + 1) << 3;
+            if (at + 8 > pkt.length() || at + length > pkt.length()) {
+                pkt.trace().dropped(DropReason.IP_INHDR);
+                return false;
+            }
+            long maxOptions = host.sysctlLong("net.ipv6.max_dst_opts_number");
+            int off = at + 2;
+            int left = length - 2;
+            int padding = 0;
+            int options = 0;
+            while (left > 0) {
+                int type = pkt.networkU8(off);
+                if (type == IPV6_TLV_PAD1) {
+                    if (++padding > MAX_TLV_PADDING) {
+                        break;
+                    }
+                    off++;
+                    left--;
+                    continue;
+                }
+                if (left < 2) {
+                    break;
+                }
+                int optionLength = pkt.networkU8(off + 1) + 2;
+                if (optionLength > left) {
+                    break;
+                }
+                if (type == IPV6_TLV_PADN) {
+                    padding += optionLength;
+                    if (padding > MAX_TLV_PADDING || !zeros(off + 2, optionLength - 2)) {
+                        break;
+                    }
+                } else {
+                    if (++options > maxOptions) {
+                        break;
+                    }
+                    int action = type >>> 6;
+                    boolean multicast = pkt.destinationHi() >>> 56 == 0xFF;
+                    if (action == 2 || action == 3 && !multicast) {
+                        icmpError("ICMPv6 parameter problem", ICMPV6_PARAMPROB, ICMPV6_UNK_OPTION, off);
+                        pkt.trace().dropped(DropReason.IPV6_UNKNOWN_OPTION);
+                        return false;
+                    }
+                    if (action != 0) {
+                        pkt.trace().dropped(DropReason.IPV6_UNKNOWN_OPTION);
+                        return false;
+                    }
+                    padding = 0;
+                }
+                off += optionLength;
+                left -= optionLength;
+            }
+            if (left != 0) {
+                pkt.trace().dropped(DropReason.IP_INHDR);
+                return false;
+            }
+            return true;
+        }
+
+        private boolean zeros(int from, int count) {
+            for (int i = 0; i < count; i++) {
+                if (pkt.networkU8(from + i) != 0) {
+                    return false;
+                }
             }
             return true;
         }

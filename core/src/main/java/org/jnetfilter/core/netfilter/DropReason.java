@@ -31,6 +31,11 @@ public enum DropReason {
      * or local route, a strict route's hop is not this host or needs a gateway, not PACKET_HOST).
      */
     SOURCE_ROUTE_FAILED("source route not followed"),
+    /**
+     * ip6_tlvopt_unknown: an IPv6 destination option this host does not know whose two high bits say discard
+     * (Linux: SKB_DROP_REASON_UNHANDLED_PROTO there).
+     */
+    IPV6_UNKNOWN_OPTION("unknown IPv6 option to be discarded"),
     /** ipv6_srh_rcv: a segment routing header where seg6_enabled is off (all or the interface; off by default). */
     SEG6_DISABLED("segment routing header refused (seg6_enabled)"),
     /** Linux: SKB_DROP_REASON_IP_CSUM. */

@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * IPv6 routing headers of datagrams for this host, as Linux 6.18 handled them on this machine (2026-11-30): a
+ * IPv6 routing headers (and destination options, {@link #destinationOptions()}) of datagrams for this host, as Linux
+ * 6.18 handled them on this machine (2026-11-30): a
  * (fd77::1) sent UDP datagrams to router b (vba fd77::2, vbc fd77:1::2 toward c = fd77:1::3, forwarding on) with a
  * routing header in front of the UDP header; b's counters of {@code -p udp} rules in INPUT, FORWARD and mangle
  * POSTROUTING, nstat, and tcpdump on a and c recorded what it did:
@@ -55,6 +56,10 @@ class RoutingHeaderSemanticsTest {
 
     /** fd77::1:4000 -> fd77::2:5000 "rthd" behind {@code rh}, the UDP checksum for {@code last} (the final destination). */
     static byte[] datagram(byte[] rh, String last) {
+        return datagram(43, rh, last);
+    }
+
+    static byte[] datagram(int nextHeader, byte[] rh, String last) {
         ByteBuffer udp = ByteBuffer.allocate(12).putShort((short) 4000).putShort((short) 5000).putShort((short) 12)
                 .putShort((short) 0).put("rthd".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         ByteBuffer pseudo = ByteBuffer.allocate(40 + 12).put(address("fd77::1")).put(address(last)).putInt(12)
@@ -63,7 +68,8 @@ class RoutingHeaderSemanticsTest {
                 pseudo.capacity());
         udp.putShort(6, (short) (check == 0 ? 0xFFFF : check));
         ByteBuffer b = ByteBuffer.allocate(40 + rh.length + 12);
-        b.putInt(0x60000000).putShort((short) (rh.length + 12)).put((byte) 43).put((byte) 64).put(address("fd77::1"))
+        b.putInt(0x60000000).putShort((short) (rh.length + 12)).put((byte) nextHeader).put((byte) 64)
+                .put(address("fd77::1"))
                 .put(address("fd77::2")).put(rh).put(udp.array());
         return b.array();
     }
@@ -105,6 +111,48 @@ class RoutingHeaderSemanticsTest {
     @MethodSource("headers")
     void routingHeadersAreHandledAfterInputAsLinuxHandlesThem(String name, String sysctls, byte[] datagram,
             String expected) throws Exception {
+        assertThat(outcome(sysctls, datagram)).isEqualTo(expected);
+    }
+
+    /** A destination options header before UDP with these options (hex), zeros to a multiple of 8. */
+    static byte[] destinationOptions(String options) {
+        byte[] o = HEX.parseHex(options);
+        int length = (o.length + 2 + 7) / 8 * 8;
+        byte[] h = new byte[length];
+        h[0] = 17;
+        h[1] = (byte) (length / 8 - 1);
+        System.arraycopy(o, 0, h, 2, o.length);
+        return datagram(60, h, "fd77::2");
+    }
+
+    /**
+     * Destination options as Linux 6.18 handled them (b's nstat: InHdrErrors, parameter problems, udp port
+     * unreachable for the delivered ones): an unknown option's two high bits decide, padding and the option count
+     * are bounded.
+     */
+    static Stream<Arguments> destinationOptions() {
+        return Stream.of(
+                Arguments.of("unknown option 00: skipped", destinationOptions("3e0400000000"), "INPUT; local"),
+                Arguments.of("unknown option 01: dropped", destinationOptions("7e0400000000"), "INPUT"),
+                Arguments.of("unknown option 10: parameter problem", destinationOptions("be0400000000"),
+                        "INPUT; parameter problem 2 at 42"),
+                Arguments.of("unknown option 11 to a unicast address: parameter problem",
+                        destinationOptions("fe0400000000"), "INPUT; parameter problem 2 at 42"),
+                Arguments.of("PadN that is not zeros", destinationOptions("0104ff000000"), "INPUT"),
+                Arguments.of("nine options", destinationOptions("3e00".repeat(9) + "0100"), "INPUT"),
+                Arguments.of("eight options", destinationOptions("3e00".repeat(8) + "0102" + "0000"), "INPUT; local"),
+                Arguments.of("eight Pad1 in a row", destinationOptions("00".repeat(8) + "3e0400000000"), "INPUT"));
+    }
+
+    @ParameterizedTest(name = "{0}: {2}")
+    @MethodSource("destinationOptions")
+    void destinationOptionsAreHandledAfterInputAsLinuxHandlesThem(String name, byte[] datagram, String expected)
+            throws Exception {
+        assertThat(outcome("", datagram)).isEqualTo(expected);
+    }
+
+    /** What b does with {@code datagram} from a: the hooks a UDP datagram passed, then what it sent or delivered. */
+    private static String outcome(String sysctls, byte[] datagram) throws Exception {
         List<String> hooks = new ArrayList<>();
         List<String> out = new ArrayList<>();
         Datapath d = new Datapath(HostFile.parseRunning("b", ROUTER + sysctls), new PacketSink() {
@@ -135,7 +183,6 @@ class RoutingHeaderSemanticsTest {
         System.arraycopy(HEX.parseHex("0200000000ba02000000000a86dd"), 0, frame, 0, 14);
         System.arraycopy(datagram, 0, frame, 14, datagram.length);
         d.receive("vba", MemorySegment.ofArray(frame), true, 1_000_000_000L, Trace.NONE);
-        String seen = String.join(", ", hooks) + (out.isEmpty() ? "" : "; " + String.join("; ", out));
-        assertThat(seen).isEqualTo(expected);
+        return String.join(", ", hooks) + (out.isEmpty() ? "" : "; " + String.join("; ", out));
     }
 }
