@@ -43,10 +43,7 @@ class ConntrackHelpersTest {
     }
 
     static MemorySegment tcp(int src, int dst, int sport, int dport, int seq, int ack, int flags, String data) {
-        byte[] text = data.getBytes(StandardCharsets.US_ASCII);
-        byte[] t = Packets.tcp(sport, dport, seq, ack, flags, text.length);
-        System.arraycopy(text, 0, t, 20, text.length);
-        return Packets.ipv4(src, dst, 6, t);
+        return Packets.tcpText(src, dst, sport, dport, seq, ack, flags, data);
     }
 
     static MemorySegment udp(int src, int dst, int sport, int dport, byte[] data) {

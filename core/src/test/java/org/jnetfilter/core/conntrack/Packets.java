@@ -98,6 +98,15 @@ public final class Packets {
         return tcp(sport, dport, seq, ack, flags, 64240, new byte[0], payload);
     }
 
+    /** An IPv4 TCP segment carrying {@code data} (ASCII), checksums filled in. */
+    public static MemorySegment tcpText(int src, int dst, int sport, int dport, int seq, int ack, int flags,
+            String data) {
+        byte[] text = data.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] t = tcp(sport, dport, seq, ack, flags, text.length);
+        System.arraycopy(text, 0, t, 20, text.length);
+        return ipv4(src, dst, 6, t);
+    }
+
     /** An SCTP packet: common header with {@code vtag}, then chunks given as {type, flags, body...} arrays. */
     public static byte[] sctp(int sport, int dport, int vtag, byte[]... chunks) {
         int len = 12;
