@@ -44,7 +44,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * same SYN-ACK's cookie, from its timestamp, or from that timestamp's negation; the timestamp cookie's low six
  * bits equal). The client's packets that echo a cookie carry the kernel's cookie to the kernel and jnetfilter's to
  * jnetfilter. Also compared: the rules' counters ({@code iptables-save -c}), {@code conntrack -L} (timeouts aside)
- * and {@code /proc/net/stat/synproxy} summed over the CPUs. IPv4 and IPv6.
+ * and {@code /proc/net/stat/synproxy} summed over the CPUs. IPv4 and IPv6; on FORWARD also a client asking for ECN
+ * (with {@code --ecn}) and one without timestamps ({@link Case}).
  * Runs only as root with ip netns, iptables-legacy, ip6tables-legacy, conntrack and python3, and
  * JNF_SKIP_KERNEL_TESTS unset; otherwise it is skipped with a message on stderr.
  */
@@ -240,7 +241,9 @@ class KernelSynproxyDifferentialTest {
         }
     }
 
-    static Run session(Router r, boolean v6) throws Exception {
+    static Run session(Router r, Case c) throws Exception {
+        boolean v6 = c.family == Family.IPV6;
+        int ecn = c.ecn ? TcpSegment.ECE | TcpSegment.CWR : 0;
         List<String> sides = new ArrayList<>();
         List<TcpSegment> segs = new ArrayList<>();
         List<Integer> cookies = new ArrayList<>();
@@ -252,35 +255,36 @@ class KernelSynproxyDifferentialTest {
             }
         };
         // the client's SYN, retransmitted: the same cookie again within the minute
-        TcpSegment syn = SynproxyDatapathTest.client(v6, 1000000, 0, SYN, 64240, SynproxyDatapathTest.CLIENT_OPTIONS);
+        TcpSegment syn = SynproxyDatapathTest.client(v6, 1000000, 0, SYN | ecn, 64240, c.clientOptions);
         note.accept("server", r.fromClient(syn));
         note.accept("server", r.fromClient(syn));
         List<TcpSegment> synAcks = r.toClient();
         note.accept("client", synAcks);
         assertThat(synAcks).as("the cookie SYN-ACKs").hasSize(2);
         int cookie = synAcks.get(0).seq();
-        int its = synAcks.get(0).timestamps()[0];
+        int its = tsval(synAcks.get(0));
         for (TcpSegment t : synAcks) {
             // the timestamp cookie follows the proxy's millisecond clock: each SYN-ACK's is its own
             cookies.add(t.seq());
-            itss.add(t.timestamps()[0]);
+            itss.add(tsval(t));
         }
         // its ACK, retransmitted before the server answered: the server gets the SYN again
-        TcpSegment ack = SynproxyDatapathTest.client(v6, 1000001, cookie + 1, ACK, 502,
-                SynproxyDatapathTest.ts(5001, its));
+        boolean stamps = synAcks.get(0).timestamps() != null;
+        TcpSegment ack = SynproxyDatapathTest.client(v6, 1000001, cookie + 1, ACK, 502, ts(stamps, 5001, its));
         note.accept("server", r.fromClient(ack));
         note.accept("server", r.fromClient(ack));
         note.accept("client", r.toClient());
         int serverIsn = 0x55667788;
         int serverTs = 0x40000000;
-        note.accept("server", r.fromServer(SynproxyDatapathTest.server(v6, serverIsn, 1000001, SYN | ACK, 65160,
-                "020405b4 0402080a" + String.format("%08x%08x", serverTs, 5001) + " 0103030a")));
+        note.accept("server", r.fromServer(SynproxyDatapathTest.server(v6, serverIsn, 1000001, SYN | ACK
+                | (c.ecn ? TcpSegment.ECE : 0), 65160, stamps ? "020405b4 0402080a" + String.format("%08x%08x",
+                        serverTs, 5001) + " 0103030a" : "020405b4 01010402 0103030a")));
         note.accept("client", r.toClient());
         note.accept("server", r.fromClient(SynproxyDatapathTest.client(v6, 1000001, cookie + 1, ACK | PSH, 502,
-                SynproxyDatapathTest.ts(5002, its)).withPayload("hello")));
+                ts(stamps, 5002, its)).withPayload("hello")));
         note.accept("client", r.toClient());
         note.accept("server", r.fromServer(SynproxyDatapathTest.server(v6, serverIsn + 1, 1000006, ACK | PSH, 64,
-                SynproxyDatapathTest.ts(serverTs + 7, 5002)).withPayload("world")));
+                ts(stamps, serverTs + 7, 5002)).withPayload("world")));
         note.accept("client", r.toClient());
         // another client whose ACK echoes no cookie of ours
         note.accept("server", r.fromClient(onPort(SynproxyDatapathTest.client(v6, 2000001, 0x12345678, ACK, 502, ""),
@@ -289,17 +293,17 @@ class KernelSynproxyDifferentialTest {
         // a third whose server refuses (RST), then which tries again
         for (int attempt = 0; attempt < 2; attempt++) {
             int isn = 3000000 + attempt * 100000;
-            note.accept("server", r.fromClient(onPort(SynproxyDatapathTest.client(v6, isn, 0, SYN, 64240,
-                    SynproxyDatapathTest.CLIENT_OPTIONS), 40002)));
+            note.accept("server", r.fromClient(onPort(SynproxyDatapathTest.client(v6, isn, 0, SYN | ecn, 64240,
+                    c.clientOptions), 40002)));
             List<TcpSegment> answer = r.toClient();
             note.accept("client", answer);
             assertThat(answer).as("the cookie SYN-ACK of attempt %s", attempt).hasSize(1);
             int c2 = answer.get(0).seq();
-            int ts2 = answer.get(0).timestamps()[0];
+            int ts2 = tsval(answer.get(0));
             cookies.add(c2);
             itss.add(ts2);
             note.accept("server", r.fromClient(onPort(SynproxyDatapathTest.client(v6, isn + 1, c2 + 1, ACK, 502,
-                    SynproxyDatapathTest.ts(6001, ts2)), 40002)));
+                    ts(stamps, 6001, ts2)), 40002)));
             note.accept("client", r.toClient());
             if (attempt == 0) {
                 note.accept("server", r.fromServer(toPort(SynproxyDatapathTest.server(v6, 0, isn + 1, RST | ACK, 0,
@@ -308,6 +312,17 @@ class KernelSynproxyDifferentialTest {
             }
         }
         return new Run(sides, segs, cookies, itss);
+    }
+
+    /** The segment's timestamp value, 0 without the option. */
+    private static int tsval(TcpSegment t) {
+        int[] ts = t.timestamps();
+        return ts == null ? 0 : ts[0];
+    }
+
+    /** A timestamp option of these values, or none. */
+    private static String ts(boolean stamps, int val, int ecr) {
+        return stamps ? SynproxyDatapathTest.ts(val, ecr) : "";
     }
 
     private static TcpSegment onPort(TcpSegment t, int sport) {
@@ -320,13 +335,24 @@ class KernelSynproxyDifferentialTest {
                 t.flags(), t.window(), t.options(), t.payload());
     }
 
+    /** The family, the target's options, the client's SYN options and whether its SYN asks for ECN. */
     enum Case {
-        IPV4(Family.IPV4), IPV6(Family.IPV6);
+        IPV4(Family.IPV4, SynproxyDatapathTest.DEFAULT_TARGET, SynproxyDatapathTest.CLIENT_OPTIONS, false),
+        IPV6(Family.IPV6, SynproxyDatapathTest.DEFAULT_TARGET, SynproxyDatapathTest.CLIENT_OPTIONS, false),
+        IPV4_ECN(Family.IPV4, SynproxyDatapathTest.DEFAULT_TARGET + " --ecn", SynproxyDatapathTest.CLIENT_OPTIONS, true),
+        IPV6_CLIENT_WITHOUT_TIMESTAMPS(Family.IPV6, SynproxyDatapathTest.DEFAULT_TARGET, "020405a0 01010402 01030305",
+                false);
 
         final Family family;
+        final String target;
+        final String clientOptions;
+        final boolean ecn;
 
-        Case(Family f) {
+        Case(Family f, String target, String clientOptions, boolean ecn) {
             family = f;
+            this.target = target;
+            this.clientOptions = clientOptions;
+            this.ecn = ecn;
         }
     }
 
@@ -335,7 +361,7 @@ class KernelSynproxyDifferentialTest {
     void theRouterSendsWhatLinuxSendsOnBothSides(Case c) throws Exception {
         assumeKernel();
         boolean v6 = c.family == Family.IPV6;
-        String rules = SynproxyDatapathTest.rules("FORWARD", SynproxyDatapathTest.DEFAULT_TARGET);
+        String rules = SynproxyDatapathTest.rules("FORWARD", c.target);
         String restore = v6 ? "ip6tables-legacy-restore" : "iptables-legacy-restore";
         String save = v6 ? "ip6tables-legacy-save" : "iptables-legacy-save";
         KernelSide.Result loaded = KernelSide.run(30, rules, List.of(in(DUT, restore)));
@@ -346,14 +372,14 @@ class KernelSynproxyDifferentialTest {
         client.dump();
         server.dump();
 
-        Run kernel = session(new KernelRouter(), v6);
+        Run kernel = session(new KernelRouter(), c);
         String kernelConntrack = KernelSide.run(in(DUT, "conntrack", "-L", "-f", v6 ? "ipv6" : "ipv4")).stdout();
         String kernelSave = KernelSide.run(in(DUT, save, "-c")).stdout();
         long[] after = procStat();
         KernelSide.run(30, emptyTables(), List.of(in(DUT, restore)));
 
         JnfRouter jnfRouter = new JnfRouter(c.family, rules);
-        Run jnf = session(jnfRouter, v6);
+        Run jnf = session(jnfRouter, c);
 
         assertThat(jnf.sides()).as("where the router sent what").isEqualTo(kernel.sides());
         compare(c.toString(), kernel, jnf, i -> true);
@@ -428,7 +454,7 @@ class KernelSynproxyDifferentialTest {
      * counters, {@code conntrack -L} and the synproxy counters.
      */
     @ParameterizedTest
-    @EnumSource(Case.class)
+    @EnumSource(value = Case.class, names = {"IPV4", "IPV6"})
     void onInputTheProxyHandsTheConnectionToTheLocalSocketAsLinuxDoes(Case c) throws Exception {
         assumeKernel();
         boolean v6 = c.family == Family.IPV6;
