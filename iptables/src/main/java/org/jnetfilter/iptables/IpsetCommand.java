@@ -41,7 +41,13 @@ public final class IpsetCommand {
     // "JNFIPST1": the stored form's magic and first version (no generation)
     private static final long MAGIC_V1 = 0x4A4E464950535431L;
     // "JNFIPST2": with the generation the journal's records follow
-    private static final long MAGIC = 0x4A4E464950535432L;
+    private static final long MAGIC_V2 = 0x4A4E464950535433L - 1;
+    // "JNFIPST3": with an index of every set's elements after them (see render)
+    private static final long MAGIC = 0x4A4E464950535433L;
+    /** At most this many elements (a range) are looked up in place; more load the sets. */
+    private static final int MAX_LOOKED_UP = 64;
+    /** Bound of one element's change in a journal record (name, key, interface, comment, extensions). */
+    private static final int MAX_CHANGE_BYTES = 512;
 
     private final IpsetStore store;
     private final LongSupplier clock;
@@ -51,6 +57,8 @@ public final class IpsetCommand {
     private long generation;
     private long snapshotLength;
     private long journalLength;
+    /** Commands that read their set in place ({@link #around}) rather than loading the sets. */
+    long inPlaceCommands;
     /** The journal record of the running command, or null while none is recorded (loading). */
     private Changes changes;
 
@@ -114,11 +122,16 @@ public final class IpsetCommand {
             try (IpsetStore.Held lock = store.lock()) {
                 long now = clock.getAsLong();
                 long t0 = System.nanoTime();
-                Ipsets sets = load(now);
+                Ipsets sets = around(p, now);
+                boolean partly = sets != null;
+                if (sets == null) {
+                    sets = load(now);
+                } else {
+                    inPlaceCommands++;
+                }
                 long t1 = System.nanoTime();
                 long loadedChanges = sets.changes();
-                changes = new Changes(generation, Math.max(IpsetStore.MIN_COMPACT_BYTES, snapshotLength / 4)
-                        - journalLength);
+                changes = new Changes(generation, room());
                 // the rules are read only by the commands that ask for references (destroy, rename, list)
                 var refs = new Object() {
                     java.util.Map<String, Integer> byName;
@@ -145,6 +158,10 @@ public final class IpsetCommand {
                         byte[] record = snapshotLength == 0 || !store.journals() ? null : changes.payload();
                         changes = null;
                         long t3;
+                        if (record == null && partly) {
+                            throw new IllegalStateException("a change to a partly loaded set outgrew its journal"
+                                    + " record in " + store.directory());
+                        }
                         if (record == null) {
                             // no snapshot yet, a journal grown past its share, or a change no record holds
                             byte[] state = render(sets, now, generation + 1);
@@ -155,8 +172,8 @@ public final class IpsetCommand {
                             store.append(record, journalLength);
                         }
                         if (TIMING) {
-                            err.printf("jnf.timing: load %d ms, command %d ms, %s %d ms, write %d ms%n",
-                                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                            err.printf("jnf.timing: load%s %d ms, command %d ms, %s %d ms, write %d ms%n",
+                                    partly ? " (in place)" : "", (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
                                     record == null ? "snapshot" : "journal record", (t3 - t2) / 1_000_000,
                                     (System.nanoTime() - t3) / 1_000_000);
                         }
@@ -856,6 +873,162 @@ public final class IpsetCommand {
         }
     }
 
+    /** How many bytes this command's journal record may take before a snapshot is written instead. */
+    private long room() {
+        return Math.max(store.minCompactBytes(), snapshotLength / 4) - journalLength;
+    }
+
+    /** One element's change read from the journal: its entry as it became, or null when it went. */
+    private record ElementChange(Element element, IpSet.AddParams entry) {
+    }
+
+    /**
+     * The sets as an add, del or test of one set needs them, read in place (its cost does not grow with the
+     * set's size): every set created, empty, with its options, and of the command's set only the entries
+     * that decide the command ({@link IpSet#decidingKeys}), looked up in the snapshot's index, then the
+     * journal's changes to that set. Null when the command must load every set: another command, no
+     * indexed snapshot, a journal holding more than element changes (creates, renames...), a list:set or
+     * forceadd set (their changes need a snapshot), more than {@value #MAX_LOOKED_UP} elements, a record
+     * that might not fit the journal's room, or an add that might meet maxelem (only the full count knows).
+     */
+    private Ipsets around(Parsed p, long now) {
+        if (!store.journals() || (p.cmd() != Cmd.ADD && p.cmd() != Cmd.DEL && p.cmd() != Cmd.TEST)
+                || p.args().size() < 2) {
+            return null;
+        }
+        byte[] journal = store.readJournal();
+        try {
+            return store.readMapped(b -> around(b, journal, p, now));
+        } catch (IpsetException e) {
+            return null;
+        } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException e) {
+            throw new IllegalStateException("corrupt ipset state in " + store.directory(), e);
+        }
+    }
+
+    private Ipsets around(java.nio.ByteBuffer b, byte[] journal, Parsed p, long now) {
+        if (b.capacity() < 16 || b.getLong(0) != MAGIC) {
+            return null;
+        }
+        StateReader in = new StateReader(b);
+        in.readLong();
+        long snapshotGeneration = in.readLong();
+        Ipsets sets = new Ipsets();
+        List<String> slots = new ArrayList<>();
+        int n = in.readInt();
+        for (int i = 0; i < n; i++) {
+            slots.add(in.readBoolean() ? in.readUTF() : null);
+        }
+        int count = in.readInt();
+        for (int i = 0; i < count; i++) {
+            String name = in.readUTF();
+            SetType type = SetType.byName(in.readUTF());
+            sets.create(name, type, readOptions(in), false, random);
+        }
+        sets.arrange(slots);
+        String name = p.args().get(0);
+        List<ElementChange> journaled = new ArrayList<>();
+        boolean[] onlyElements = {true};
+        long valid = IpsetStore.records(journal, payload -> {
+            StateReader r = new StateReader(payload);
+            if (!onlyElements[0] || r.readLong() != snapshotGeneration) {
+                return;
+            }
+            int changes = r.readInt();
+            for (int i = 0; i < changes && onlyElements[0]; i++) {
+                int kind = r.readUnsignedByte();
+                IpSet s = kind == Changes.ELEMENT || kind == Changes.GONE ? sets.get(r.readUTF()) : null;
+                if (s == null) {
+                    onlyElements[0] = false;
+                    return;
+                }
+                Element e = readElement(r, s.type());
+                IpSet.AddParams entry = kind == Changes.ELEMENT ? readEntry(r, now) : null;
+                if (s.name().equals(name)) {
+                    journaled.add(new ElementChange(e, entry));
+                }
+            }
+        });
+        if (!onlyElements[0]) {
+            return null;
+        }
+        generation = snapshotGeneration;
+        snapshotLength = b.capacity();
+        journalLength = valid;
+        IpSet set = sets.get(name);
+        if (set == null) {
+            return sets;
+        }
+        if (set.type() == SetType.LIST_SET || set.options().forceadd()) {
+            return null;
+        }
+        List<Element> elements;
+        try {
+            elements = set.parseElements(p.args().get(1));
+        } catch (IpsetException e) {
+            // the command stops at the same mistake before it looks at any element
+            return sets;
+        }
+        if (elements.size() > MAX_LOOKED_UP
+                || p.cmd() != Cmd.TEST && room() < 16 + (long) MAX_CHANGE_BYTES * elements.size()) {
+            return null;
+        }
+        in = new StateReader(b.position((int) b.getLong(b.capacity() - 8)));
+        int indexed = in.readInt();
+        for (int i = 0; i < indexed; i++) {
+            String setName = in.readUTF();
+            int stored = in.readInt();
+            long table = in.readLong();
+            int capacity = in.readInt();
+            if (!setName.equals(name)) {
+                continue;
+            }
+            if (p.cmd() == Cmd.ADD && set.type() != SetType.BITMAP_PORT
+                    && (long) stored + journaled.size() + elements.size() > set.options().maxelem()) {
+                return null;
+            }
+            java.util.Set<Element> looked = new java.util.HashSet<>();
+            for (Element e : elements) {
+                for (Element key : set.decidingKeys(e)) {
+                    IpSet.AddParams entry = looked.add(key) ? lookUp(b, table, capacity, set.type(), key, now) : null;
+                    if (entry != null) {
+                        sets.add(set, key, entry, true, now, random, 0, null);
+                    }
+                }
+            }
+            for (ElementChange c : journaled) {
+                if (c.entry() != null) {
+                    sets.add(set, c.element(), c.entry(), true, now, random, 0, null);
+                } else {
+                    sets.del(set, c.element(), true, now);
+                }
+            }
+            return sets;
+        }
+        throw new IllegalStateException("set " + name + " missing from the index of " + store.directory());
+    }
+
+    /**
+     * The stored entry of exactly {@code key} in a set's index at {@code table} (slots holding an element's
+     * offset plus one, 0 for a free slot, linear probing), or null when absent or expired.
+     */
+    private static IpSet.AddParams lookUp(java.nio.ByteBuffer b, long table, int capacity, SetType type, Element key,
+            long now) {
+        int at = spread(key.hashCode()) & (capacity - 1);
+        for (int probes = 0; probes < capacity; probes++) {
+            int offset = b.getInt((int) (table + 4L * at));
+            if (offset == 0) {
+                return null;
+            }
+            StateReader r = new StateReader(b.duplicate().position(offset - 1));
+            if (readElement(r, type).equals(key)) {
+                return readEntry(r, now);
+            }
+            at = (at + 1) & (capacity - 1);
+        }
+        return null;
+    }
+
     /**
      * The stored sets (see {@link IpsetStore} for the form): the snapshot, then the journal's records of its
      * generation; expired elements are left out.
@@ -872,10 +1045,10 @@ public final class IpsetCommand {
         try {
             StateReader in = new StateReader(java.nio.ByteBuffer.wrap(bytes));
             long magic = in.readLong();
-            if (magic != MAGIC && magic != MAGIC_V1) {
+            if (magic != MAGIC && magic != MAGIC_V2 && magic != MAGIC_V1) {
                 throw new IllegalStateException("not an ipset state: " + store.directory());
             }
-            generation = magic == MAGIC ? in.readLong() : 0;
+            generation = magic == MAGIC_V1 ? 0 : in.readLong();
             List<String> slots = new ArrayList<>();
             int n = in.readInt();
             for (int i = 0; i < n; i++) {
@@ -1153,7 +1326,10 @@ public final class IpsetCommand {
      * The stored form, binary (a set of 100k elements is read back in tens of milliseconds): the
      * generation, the set names by index ({@code null} for a free index, so that later creates take the
      * indices the kernel would give them and listings keep the kernel's order), the sets' create options,
-     * then every set's elements with absolute expiry times.
+     * then every set's elements with absolute expiry times; then each set's index (a power-of-two table of
+     * int slots, an element record's offset plus one or 0 for free, linear probing from the spread
+     * {@link Element#hashCode}), a directory (per set: name, elements, table offset, slots) and, last, the
+     * directory's offset. Loaders of whole sets stop after the elements.
      */
     private static byte[] render(Ipsets sets, long now, long generation) {
         StateWriter out = new StateWriter();
@@ -1174,16 +1350,66 @@ public final class IpsetCommand {
             out.writeUTF(s.type().text());
             writeOptions(out, s.options());
         }
-        for (IpSet s : all) {
+        int[][] offsets = new int[all.size()][];
+        int[][] hashes = new int[all.size()][];
+        for (int i = 0; i < all.size(); i++) {
+            IpSet s = all.get(i);
             out.writeUTF(s.name());
             List<Map.Entry<Element, Entry>> elems = s.elements(now);
             out.writeInt(elems.size());
+            offsets[i] = new int[elems.size()];
+            hashes[i] = new int[elems.size()];
+            int k = 0;
             for (Map.Entry<Element, Entry> me : elems) {
+                offsets[i][k] = out.size();
+                hashes[i][k++] = me.getKey().hashCode();
                 writeElement(out, s.type(), me.getKey());
                 writeEntry(out, s, me.getValue());
             }
         }
+        long[] tableAt = new long[all.size()];
+        int[] capacities = new int[all.size()];
+        for (int i = 0; i < all.size(); i++) {
+            int capacity = tableCapacity(offsets[i].length);
+            int[] index = new int[capacity];
+            for (int k = 0; k < offsets[i].length; k++) {
+                int at = spread(hashes[i][k]) & (capacity - 1);
+                while (index[at] != 0) {
+                    at = (at + 1) & (capacity - 1);
+                }
+                index[at] = offsets[i][k] + 1;
+            }
+            tableAt[i] = out.size();
+            capacities[i] = capacity;
+            for (int slot : index) {
+                out.writeInt(slot);
+            }
+        }
+        long directory = out.size();
+        out.writeInt(all.size());
+        for (int i = 0; i < all.size(); i++) {
+            out.writeUTF(all.get(i).name());
+            out.writeInt(offsets[i].length);
+            out.writeLong(tableAt[i]);
+            out.writeInt(capacities[i]);
+        }
+        out.writeLong(directory);
         return out.bytes();
+    }
+
+    /** Slots of a set's index: a power of two at least twice its elements (linear probing stays short). */
+    private static int tableCapacity(int elements) {
+        int capacity = 2;
+        while (capacity < 2L * elements) {
+            capacity <<= 1;
+        }
+        return capacity;
+    }
+
+    /** The index slot an element's hash starts from (Element.hashCode is stable: fields and String hashes). */
+    private static int spread(int hash) {
+        int x = hash * 0x9E3779B9;
+        return x ^ (x >>> 16);
     }
 
     /** Reads the stored form: big-endian numbers, strings as a length and UTF-8 bytes. */
@@ -1216,6 +1442,11 @@ public final class IpsetCommand {
 
         String readUTF() {
             int n = readUnsignedShort();
+            if (!b.hasArray()) {
+                byte[] u = new byte[n];
+                b.get(u);
+                return new String(u, StandardCharsets.UTF_8);
+            }
             String v = new String(b.array(), b.arrayOffset() + b.position(), n, StandardCharsets.UTF_8);
             b.position(b.position() + n);
             return v;

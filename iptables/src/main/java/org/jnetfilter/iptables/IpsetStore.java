@@ -1,16 +1,19 @@
 package org.jnetfilter.iptables;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.zip.CRC32C;
 
 /**
@@ -32,6 +35,11 @@ import java.util.zip.CRC32C;
  * quarter of the snapshot (or a command changed too much for a record: a restore), a new snapshot of the
  * next generation is written to a temporary file, forced and renamed, and the journal removed; records of
  * an older generation are skipped, so a crash between the two leaves the new snapshot alone.
+ *
+ * <p>The snapshot ends with an index of every set's elements (open addressing over their offsets), so an
+ * add, del or test maps it ({@link #readMapped}) and looks up only the elements it decides on, with the
+ * journal's records as an overlay: its cost does not grow with the set's size. Commands that need whole
+ * sets (list, save, swap, restore, a compaction) read everything.
  */
 public final class IpsetStore {
     static final String FILE = "ipsets";
@@ -42,6 +50,7 @@ public final class IpsetStore {
 
     private final Path dir;
     private final boolean journal;
+    private final long minCompactBytes;
 
     public IpsetStore(Path dir) {
         this(dir, true);
@@ -49,8 +58,19 @@ public final class IpsetStore {
 
     /** {@code journal} false: every change writes a snapshot (the reference the journal is tested against). */
     IpsetStore(Path dir, boolean journal) {
+        this(dir, journal, MIN_COMPACT_BYTES);
+    }
+
+    /** {@code minCompactBytes}: the journal's size a snapshot is always allowed to wait for (tests make it small). */
+    IpsetStore(Path dir, boolean journal, long minCompactBytes) {
         this.dir = dir;
         this.journal = journal;
+        this.minCompactBytes = minCompactBytes;
+    }
+
+    /** The journal may grow to this size before a snapshot is written, whatever the snapshot's size. */
+    long minCompactBytes() {
+        return minCompactBytes;
     }
 
     /** Whether commands append journal records (else each change writes a snapshot). */
@@ -104,6 +124,26 @@ public final class IpsetStore {
     /** The stored snapshot (empty when nothing was stored). Readers without the lock see an old or a new one. */
     public byte[] read() {
         return readFile(dir.resolve(FILE));
+    }
+
+    /**
+     * Answers what {@code reader} makes of the snapshot mapped read-only (an empty buffer when there is
+     * none), without reading it: a command looks up the few elements it needs in place. The mapping is
+     * unmapped when {@code reader} returns, so nothing of the buffer may outlive it.
+     */
+    public <T> T readMapped(Function<ByteBuffer, T> reader) {
+        Path f = dir.resolve(FILE);
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size == 0 || size > Integer.MAX_VALUE) {
+                return reader.apply(ByteBuffer.allocate(0));
+            }
+            return reader.apply(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena).asByteBuffer());
+        } catch (NoSuchFileException e) {
+            return reader.apply(ByteBuffer.allocate(0));
+        } catch (IOException e) {
+            throw new IllegalStateException("mapping " + f, e);
+        }
     }
 
     /** The journal's bytes as they are (empty when there is none); {@link #records} reads them. */

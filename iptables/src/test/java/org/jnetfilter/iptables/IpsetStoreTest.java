@@ -112,21 +112,28 @@ class IpsetStoreTest {
     }
 
     /**
-     * Seeded random command sequences (creates with timeouts, counters and comments, adds with -exist,
-     * dels, flushes, renames, swaps, destroys, time passing) give after every command the same save and
-     * listing through the journal as through a snapshot per change.
+     * Seeded random command sequences (creates of every set type the command supports with timeouts,
+     * counters and comments, adds with -exist and nomatch, dels, tests, flushes, renames, swaps, destroys,
+     * time passing) give after every command the same answer, save and listing through the journal (with a
+     * small journal, so that snapshots come often and adds, dels and tests read their set in place from
+     * the snapshot's index) as through a snapshot per change.
      */
     @Test
     void journalReadsBackWhatASnapshotPerChangeHoldsOnRandomCommands() throws IOException {
+        long inPlace = 0;
         for (long seed = 1; seed <= 12; seed++) {
             SplittableRandom r = new SplittableRandom(seed);
             Path a = Files.createTempDirectory("jnf-ipset-journal");
             Path b = Files.createTempDirectory("jnf-ipset-snapshots");
+            IpsetStore small = new IpsetStore(a, true, 1 + seed % 3 * 400);
             List<String> done = new ArrayList<>();
-            for (int step = 0; step < 120; step++) {
+            for (int step = 0; step < 160; step++) {
                 String cmd = randomCommand(r);
                 done.add(cmd);
-                IpsetKernelDifferentialTest.Outcome x = run(ipset(a, true), cmd);
+                // a command per process, as the CLI runs them (the same seed for a create's initval)
+                IpsetCommand journaled = new IpsetCommand(small, () -> clock[0], new SplittableRandom(9));
+                IpsetKernelDifferentialTest.Outcome x = run(journaled, cmd);
+                inPlace += journaled.inPlaceCommands;
                 IpsetKernelDifferentialTest.Outcome y = run(ipset(b, false), cmd);
                 assertThat(x).as("seed %d: %s", seed, done).isEqualTo(y);
                 if (r.nextInt(8) == 0) {
@@ -138,33 +145,91 @@ class IpsetStoreTest {
                 }
             }
         }
+        assertThat(inPlace).as("commands that read their set in place").isGreaterThan(100);
+    }
+
+    /**
+     * Sets of every type the command supports, filled by a restore (a snapshot with its index), then seeded
+     * random adds, dels and tests with extensions and time passing: each reads its set in place from the
+     * snapshot's index and the journal, and answers, saves and lists as through a snapshot per change.
+     */
+    @Test
+    void elementCommandsReadTheirSetInPlaceAndAnswerAsTheLoadedSets() throws IOException {
+        for (long seed = 1; seed <= 6; seed++) {
+            SplittableRandom r = new SplittableRandom(seed);
+            Path a = Files.createTempDirectory("jnf-ipset-journal");
+            Path b = Files.createTempDirectory("jnf-ipset-snapshots");
+            IpsetStore journaled = new IpsetStore(a, true, 4096);
+            StringBuilder restore = new StringBuilder();
+            for (int i = 0; i < NAMES.length; i++) {
+                restore.append("create ").append(NAMES[i]).append(' ')
+                        .append(CREATES[(int) ((seed * 3 + i) % (CREATES.length - 2))]).append('\n');
+            }
+            for (int k = 0; k < 150; k++) {
+                String add = randomCommand(r);
+                if (add.startsWith("add ")) {
+                    restore.append(add).append(" -exist\n");
+                }
+            }
+            String text = restore.toString().replace(" -exist -exist", " -exist");
+            assertThat(restore(new IpsetCommand(journaled, () -> clock[0], new SplittableRandom(9)), text))
+                    .isEqualTo(restore(ipset(b, false), text));
+            long inPlace = 0;
+            int element = 0;
+            List<String> done = new ArrayList<>();
+            while (element < 150) {
+                String cmd = randomCommand(r);
+                if (!cmd.startsWith("add ") && !cmd.startsWith("del ") && !cmd.startsWith("test ")) {
+                    continue;
+                }
+                element++;
+                done.add(cmd);
+                IpsetCommand c = new IpsetCommand(journaled, () -> clock[0], new SplittableRandom(9));
+                assertThat(run(c, cmd)).as("seed %d: %s", seed, done).isEqualTo(run(ipset(b, false), cmd));
+                inPlace += c.inPlaceCommands;
+                if (r.nextInt(8) == 0) {
+                    clock[0] += r.nextInt(5) * S;
+                }
+                for (String q : new String[] {"save", "list"}) {
+                    assertThat(run(ipset(a, true), q)).as("seed %d %s after %s", seed, q, done)
+                            .isEqualTo(run(ipset(b, false), q));
+                }
+            }
+            assertThat(inPlace).as("seed %d: commands that read their set in place", seed).isGreaterThan(60);
+        }
     }
 
     private static final String[] NAMES = {"a", "b", "c"};
     private static final String[] CREATES = {"hash:ip timeout 10 counters", "hash:net comment", "hash:ip,port",
-        "hash:ip counters comment maxelem 8", "bitmap:port range 1000-1010"};
+        "hash:ip counters comment maxelem 8", "bitmap:port range 1000-1010", "hash:net,port timeout 20",
+        "hash:ip,port,ip counters", "hash:net,iface comment", "list:set", "hash:net maxelem 3"};
 
     private static String randomCommand(SplittableRandom r) {
         String n = NAMES[r.nextInt(NAMES.length)];
-        String element = switch (r.nextInt(3)) {
+        String element = switch (r.nextInt(6)) {
             case 0 -> "10.0.0." + (1 + r.nextInt(6));
-            case 1 -> "10.0." + r.nextInt(3) + ".0/24";
+            case 1 -> "10.0." + r.nextInt(3) + ".0/" + (16 + 8 * r.nextInt(2));
+            case 2 -> "10.0.0." + (1 + r.nextInt(6)) + ",tcp:" + (1000 + r.nextInt(4)) + ",10.0.1." + r.nextInt(3);
+            case 3 -> "10.0." + r.nextInt(2) + "." + (r.nextBoolean() ? "0/24" : r.nextInt(4)) + ",eth" + r.nextInt(2);
+            case 4 -> NAMES[r.nextInt(NAMES.length)];
             default -> "10.0.0." + (1 + r.nextInt(6)) + ",tcp:" + (1000 + r.nextInt(4));
         };
         String port = Integer.toString(1000 + r.nextInt(12));
-        String extras = switch (r.nextInt(5)) {
+        String extras = switch (r.nextInt(6)) {
             case 0 -> " timeout " + r.nextInt(30);
             case 1 -> " comment c" + r.nextInt(3);
             case 2 -> " packets " + r.nextInt(100) + " bytes " + r.nextInt(10000);
+            case 3 -> " nomatch";
             default -> "";
         };
-        return switch (r.nextInt(14)) {
+        return switch (r.nextInt(17)) {
             case 0, 1 -> "create " + n + " " + CREATES[r.nextInt(CREATES.length)];
             case 2 -> "destroy " + n;
             case 3 -> "flush " + n;
             case 4 -> "rename " + n + " " + NAMES[r.nextInt(NAMES.length)];
             case 5 -> "swap " + n + " " + NAMES[r.nextInt(NAMES.length)];
             case 6, 7 -> "del " + n + " " + (r.nextBoolean() ? element : port) + (r.nextBoolean() ? " -exist" : "");
+            case 8, 9, 10 -> "test " + n + " " + (r.nextInt(4) == 0 ? port : element);
             default -> "add " + n + " " + (r.nextInt(4) == 0 ? port : element) + extras
                     + (r.nextBoolean() ? " -exist" : "");
         };

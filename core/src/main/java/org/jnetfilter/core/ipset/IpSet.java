@@ -107,6 +107,28 @@ public final class IpSet {
         return ElementSyntax.parse(this, text);
     }
 
+    /**
+     * The keys whose entries decide an add, del or test of {@code e}: {@code e} itself and, for the net
+     * types, its address under every prefix length ({@link #test} looks an address up in every network of
+     * the set). A command that holds only these entries of a stored set answers as with every element.
+     */
+    public List<Element> decidingKeys(Element e) {
+        if (!type.netFirst()) {
+            return List.of(e);
+        }
+        List<Element> keys = new ArrayList<>();
+        keys.add(e);
+        for (int c = 0; c <= options.family().addressBits(); c++) {
+            Element k = e.copy();
+            applyMask(k, c);
+            k.cidr = c;
+            if (!k.equals(e)) {
+                keys.add(k);
+            }
+        }
+        return keys;
+    }
+
     /** The element as ipset prints it. */
     public String format(Element e) {
         StringBuilder sb = new StringBuilder();
