@@ -914,18 +914,7 @@ public final class IpsetCommand {
         in.readLong();
         long snapshotGeneration = in.readLong();
         Ipsets sets = new Ipsets();
-        List<String> slots = new ArrayList<>();
-        int n = in.readInt();
-        for (int i = 0; i < n; i++) {
-            slots.add(in.readBoolean() ? in.readUTF() : null);
-        }
-        int count = in.readInt();
-        for (int i = 0; i < count; i++) {
-            String name = in.readUTF();
-            SetType type = SetType.byName(in.readUTF());
-            sets.create(name, type, readOptions(in), false, random);
-        }
-        sets.arrange(slots);
+        readSets(in, sets);
         String name = p.args().get(0);
         List<ElementChange> journaled = new ArrayList<>();
         boolean[] onlyElements = {true};
@@ -1049,18 +1038,7 @@ public final class IpsetCommand {
                 throw new IllegalStateException("not an ipset state: " + store.directory());
             }
             generation = magic == MAGIC_V1 ? 0 : in.readLong();
-            List<String> slots = new ArrayList<>();
-            int n = in.readInt();
-            for (int i = 0; i < n; i++) {
-                slots.add(in.readBoolean() ? in.readUTF() : null);
-            }
-            int count = in.readInt();
-            for (int i = 0; i < count; i++) {
-                String name = in.readUTF();
-                SetType type = SetType.byName(in.readUTF());
-                sets.create(name, type, readOptions(in), false, random);
-            }
-            sets.arrange(slots);
+            int count = readSets(in, sets);
             for (int i = 0; i < count; i++) {
                 IpSet set = sets.require(in.readUTF());
                 int elements = in.readInt();
@@ -1083,6 +1061,26 @@ public final class IpsetCommand {
             }
         });
         return sets;
+    }
+
+    /**
+     * Reads the snapshot's set names by index and the sets' create options, creating them empty in
+     * {@code sets}; answers how many sets there are.
+     */
+    private int readSets(StateReader in, Ipsets sets) {
+        List<String> slots = new ArrayList<>();
+        int n = in.readInt();
+        for (int i = 0; i < n; i++) {
+            slots.add(in.readBoolean() ? in.readUTF() : null);
+        }
+        int count = in.readInt();
+        for (int i = 0; i < count; i++) {
+            String name = in.readUTF();
+            SetType type = SetType.byName(in.readUTF());
+            sets.create(name, type, readOptions(in), false, random);
+        }
+        sets.arrange(slots);
+        return count;
     }
 
     /** Create options, as the snapshot and the journal hold them. */
