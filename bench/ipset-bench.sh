@@ -2,6 +2,8 @@
 # ipset side by side: the real ipset (kernel, in a network namespace of its own, root) and jnf ipset
 # (through ./jnf, JVM start included; and in-process through the API, JMH IpsetBench).
 # Usage: bench/ipset-bench.sh [ELEMENTS] [REPS]     (defaults 100000 and 5; medians in milliseconds)
+#   JNF_BEFORE=DIR  also runs DIR/jnf (another checkout, e.g. a worktree of an older commit) in a column beside
+#   JMH=0           leaves out the in-process JMH part
 set -euo pipefail
 n="${1:-100000}"
 reps="${2:-5}"
@@ -23,12 +25,25 @@ for i in range(n):
 PY
 
 jnf() { JNF_STATE_DIR="$work/state" "$root/jnf" ipset "$@"; }
+old() { JNF_STATE_DIR="$work/state-before" "$JNF_BEFORE/jnf" ipset "$@"; }
 "$root/jnf" version >/dev/null  # builds on first use
 
 jr=$(for k in $(seq "$reps"); do rm -rf "$work/state"; ms jnf restore -file "$work/set.restore"; done | median)
 ja=$(for k in $(seq "$reps"); do ms jnf add bench 192.0.2.$k; done | median)
 jd=$(for k in $(seq "$reps"); do ms jnf del bench 192.0.2.$k; done | median)
 jt=$(for k in $(seq "$reps"); do ms jnf test bench 10.0.0.$k; done | median)
+# where one add's time goes (load: the sets, or "in place": the snapshot's index and the journal)
+jtiming=$(JAVA_TOOL_OPTIONS=-Djnf.timing=true jnf add bench 192.0.2.200 2>&1 | grep jnf.timing || true)
+
+br=-; ba=-; bd=-; bt=-; btiming=
+if [ -n "${JNF_BEFORE:-}" ]; then
+  "$JNF_BEFORE/jnf" version >/dev/null
+  br=$(for k in $(seq "$reps"); do rm -rf "$work/state-before"; ms old restore -file "$work/set.restore"; done | median)
+  ba=$(for k in $(seq "$reps"); do ms old add bench 192.0.2.$k; done | median)
+  bd=$(for k in $(seq "$reps"); do ms old del bench 192.0.2.$k; done | median)
+  bt=$(for k in $(seq "$reps"); do ms old test bench 10.0.0.$k; done | median)
+  btiming=$(JAVA_TOOL_OPTIONS=-Djnf.timing=true old add bench 192.0.2.200 2>&1 | grep jnf.timing || true)
+fi
 
 kr=-; ka=-; kd=-; kt=-
 if [ "$(id -u)" = 0 ] && command -v ipset >/dev/null && ip netns add "$ns" 2>/dev/null; then
@@ -40,11 +55,13 @@ if [ "$(id -u)" = 0 ] && command -v ipset >/dev/null && ip netns add "$ns" 2>/de
 fi
 
 echo "ipset, hash:ip of $n elements, median of $reps, milliseconds per command (process start included)"
-printf '%-34s %12s %12s\n' "operation" "jnf ipset" "ipset (kernel)"
-printf '%-34s %12s %12s\n' "restore of $n elements" "$jr" "$kr"
-printf '%-34s %12s %12s\n' "add one element" "$ja" "$ka"
-printf '%-34s %12s %12s\n' "del one element" "$jd" "$kd"
-printf '%-34s %12s %12s\n' "test one element" "$jt" "$kt"
+printf '%-34s %12s %12s %14s\n' "operation" "jnf ipset" "jnf before" "ipset (kernel)"
+printf '%-34s %12s %12s %14s\n' "restore of $n elements" "$jr" "$br" "$kr"
+printf '%-34s %12s %12s %14s\n' "add one element" "$ja" "$ba" "$ka"
+printf '%-34s %12s %12s %14s\n' "del one element" "$jd" "$bd" "$kd"
+printf '%-34s %12s %12s %14s\n' "test one element" "$jt" "$bt" "$kt"
+echo "one add, -Djnf.timing=true: $jtiming"
+[ -n "$btiming" ] && echo "one add before, -Djnf.timing=true: $btiming"
 
 if [ "${JMH:-1}" = 1 ]; then
   echo
