@@ -110,4 +110,30 @@ class RestoreTokenizeTest {
                 .containsExactly("-A", "INPUT", "-m", "comment", "--comment", "a \"b\" c", "-j", "ACCEPT");
         assertThat(Restore.tokenize("--comment \"\" x", 1)).containsExactly("--comment", "", "x");
     }
+
+    /**
+     * Words are shared from a per-thread table of the words split before: many words of one length from two
+     * letters meet in its slots, and each line must still split into exactly its own words.
+     */
+    @Test
+    void wordsSeenBeforeComeBackOnlyWhenEqual() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (int round = 0; round < 20_000; round++) {
+            StringBuilder line = new StringBuilder();
+            for (int k = 1 + rnd.nextInt(12); k > 0; k--) {
+                if (rnd.nextInt(4) == 0) {
+                    line.append('"');
+                }
+                for (int c = 6; c > 0; c--) {
+                    line.append(rnd.nextBoolean() ? 'a' : 'b');
+                }
+                if (rnd.nextInt(4) == 0) {
+                    line.append('"');
+                }
+                line.append(' ');
+            }
+            String s = line.toString();
+            assertThat(Restore.tokenizeLine(s)).as("line [%s]", s).isEqualTo(reference(s + "\n"));
+        }
+    }
 }

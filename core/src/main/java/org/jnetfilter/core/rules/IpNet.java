@@ -70,4 +70,19 @@ public record IpNet(Family family, long hi, long lo, long maskHi, long maskLo) {
     public String saveText() {
         return addressText() + "/" + maskText();
     }
+
+    /**
+     * Appends {@link #saveText()}; an IPv4 network with a prefix length without a String made on the way (every
+     * address of a 160k-rule restore's save texts goes through here).
+     */
+    public void appendSaveText(StringBuilder sb) {
+        int prefix;
+        if (family == Family.IPV4 && (prefix = prefixLength()) >= 0) {
+            int a = (int) lo;
+            sb.append((a >>> 24) & 0xFF).append('.').append((a >>> 16) & 0xFF).append('.')
+                    .append((a >>> 8) & 0xFF).append('.').append(a & 0xFF).append('/').append(prefix);
+        } else {
+            sb.append(addressText()).append('/').append(maskText());
+        }
+    }
 }

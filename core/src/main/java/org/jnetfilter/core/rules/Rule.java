@@ -82,11 +82,8 @@ public final class Rule {
     public String text() {
         String t = text;
         if (t == null) {
-            t = RuleText.save(spec);
-            // a restore line is usually the save text already: keep one copy
-            if (source != null && t.equals(source)) {
-                t = source;
-            }
+            // a restore line is usually the save text already: keep that one copy, and make none
+            t = RuleText.save(spec, source);
             text = t;
         }
         return t;

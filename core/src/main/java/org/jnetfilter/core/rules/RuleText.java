@@ -16,6 +16,53 @@ public final class RuleText {
     }
 
     /**
+     * The save text of {@code spec}, or {@code candidate} itself when it is exactly that text (a restore line
+     * usually is): then nothing is allocated, the text having been written into this thread's scratch
+     * builder and compared there. Parsing threads of a restore call this for every rule.
+     */
+    public static String save(RuleSpec spec, String candidate) {
+        Scratch scratch = SCRATCH.get();
+        StringBuilder sb = scratch.busy ? new StringBuilder(96) : scratch.sb;
+        scratch.busy = true;
+        try {
+            sb.setLength(0);
+            appendSave(sb, spec, null);
+            int from = sb.length() > 0 && sb.charAt(0) == ' ' ? 1 : 0;
+            if (candidate != null && regionEquals(sb, from, candidate)) {
+                return candidate;
+            }
+            return sb.substring(from);
+        } finally {
+            scratch.busy = false;
+            if (sb == scratch.sb && sb.capacity() > SCRATCH_KEEP) {
+                scratch.sb = new StringBuilder(256);
+            }
+        }
+    }
+
+    private static boolean regionEquals(StringBuilder sb, int from, String s) {
+        int n = s.length();
+        if (sb.length() - from != n) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (sb.charAt(from + i) != s.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A builder a thread writes save texts into; busy while in use (an extension's save never nests one). */
+    private static final class Scratch {
+        StringBuilder sb = new StringBuilder(256);
+        boolean busy;
+    }
+
+    private static final int SCRATCH_KEEP = 1 << 16;
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
      * Appends " -s ... -j X", each part preceded by a space; {@code counters} non-null puts
      * {@code -c P B} before the target as {@code iptables -S -v} does.
      */
@@ -63,7 +110,8 @@ public final class RuleText {
         if (net.isAny() && !inverted) {
             return;
         }
-        sb.append(inverted ? " ! " : " ").append(flag).append(' ').append(net.saveText());
+        sb.append(inverted ? " ! " : " ").append(flag).append(' ');
+        net.appendSaveText(sb);
     }
 
     private static void appendIface(StringBuilder sb, String flag, String iface, boolean inverted,
