@@ -878,17 +878,13 @@ public final class IpsetCommand {
         return Math.max(store.minCompactBytes(), snapshotLength / 4) - journalLength;
     }
 
-    /** One element's change read from the journal: its entry as it became, or null when it went. */
-    private record ElementChange(Element element, IpSet.AddParams entry) {
-    }
-
     /**
      * The sets as an add, del or test of one set needs them, read in place (its cost does not grow with the
      * set's size): every set created, empty, with its options, and of the command's set only the entries
      * that decide the command ({@link IpSet#decidingKeys}), looked up in the snapshot's index, then the
-     * journal's changes to that set. Null when the command must load every set: another command, no
-     * indexed snapshot, a journal holding more than element changes (creates, renames...), a list:set or
-     * forceadd set (their changes need a snapshot), more than {@value #MAX_LOOKED_UP} elements, a record
+     * journal's changes replayed over them (creates, renames, swaps, flushes and destroys since the snapshot
+     * followed). Null when the command must load every set: another command, no indexed snapshot, a
+     * list:set or forceadd set (their changes need a snapshot), more than {@value #MAX_LOOKED_UP} elements, a record
      * that might not fit the journal's room, or an add that might meet maxelem (only the full count knows).
      */
     private Ipsets around(Parsed p, long now) {
@@ -910,43 +906,25 @@ public final class IpsetCommand {
         if (b.capacity() < 16 || b.getLong(0) != MAGIC) {
             return null;
         }
-        StateReader in = new StateReader(b);
-        in.readLong();
-        long snapshotGeneration = in.readLong();
-        Ipsets sets = new Ipsets();
-        readSets(in, sets);
-        String name = p.args().get(0);
-        List<ElementChange> journaled = new ArrayList<>();
-        boolean[] onlyElements = {true};
+        long snapshotGeneration = b.getLong(8);
+        // first the journal over the sets without elements: which set the command meets, and where its
+        // stored elements come from (created, renamed, swapped, flushed since the snapshot)
+        Ipsets after = emptySets(b);
+        Origins origin = new Origins();
+        after.names().forEach(n -> origin.bySet.put(n, n));
         long valid = IpsetStore.records(journal, payload -> {
             StateReader r = new StateReader(payload);
-            if (!onlyElements[0] || r.readLong() != snapshotGeneration) {
-                return;
-            }
-            int changes = r.readInt();
-            for (int i = 0; i < changes && onlyElements[0]; i++) {
-                int kind = r.readUnsignedByte();
-                IpSet s = kind == Changes.ELEMENT || kind == Changes.GONE ? sets.get(r.readUTF()) : null;
-                if (s == null) {
-                    onlyElements[0] = false;
-                    return;
-                }
-                Element e = readElement(r, s.type());
-                IpSet.AddParams entry = kind == Changes.ELEMENT ? readEntry(r, now) : null;
-                if (s.name().equals(name)) {
-                    journaled.add(new ElementChange(e, entry));
-                }
+            if (r.readLong() == snapshotGeneration) {
+                replay(r, after, now, origin);
             }
         });
-        if (!onlyElements[0]) {
-            return null;
-        }
         generation = snapshotGeneration;
         snapshotLength = b.capacity();
         journalLength = valid;
-        IpSet set = sets.get(name);
+        String name = p.args().get(0);
+        IpSet set = after.get(name);
         if (set == null) {
-            return sets;
+            return after;
         }
         if (set.type() == SetType.LIST_SET || set.options().forceadd()) {
             return null;
@@ -956,45 +934,59 @@ public final class IpsetCommand {
             elements = set.parseElements(p.args().get(1));
         } catch (IpsetException e) {
             // the command stops at the same mistake before it looks at any element
-            return sets;
+            return after;
         }
         if (elements.size() > MAX_LOOKED_UP
                 || p.cmd() != Cmd.TEST && room() < 16 + (long) MAX_CHANGE_BYTES * elements.size()) {
             return null;
         }
-        in = new StateReader(b.position((int) b.getLong(b.capacity() - 8)));
-        int indexed = in.readInt();
-        for (int i = 0; i < indexed; i++) {
-            String setName = in.readUTF();
-            int stored = in.readInt();
-            long table = in.readLong();
-            int capacity = in.readInt();
-            if (!setName.equals(name)) {
-                continue;
-            }
-            if (p.cmd() == Cmd.ADD && set.type() != SetType.BITMAP_PORT
-                    && (long) stored + journaled.size() + elements.size() > set.options().maxelem()) {
-                return null;
-            }
-            java.util.Set<Element> looked = new java.util.HashSet<>();
-            for (Element e : elements) {
-                for (Element key : set.decidingKeys(e)) {
-                    IpSet.AddParams entry = looked.add(key) ? lookUp(b, table, capacity, set.type(), key, now) : null;
-                    if (entry != null) {
-                        sets.add(set, key, entry, true, now, random, 0, null);
+        // then the entries that decide the command, looked up in the snapshot's index under the name its
+        // elements had there, and the journal again over them
+        String stored = origin.bySet.get(name);
+        Ipsets sets = emptySets(b);
+        long storedCount = 0;
+        if (stored != null) {
+            StateReader in = new StateReader(b.duplicate().position((int) b.getLong(b.capacity() - 8)));
+            int indexed = in.readInt();
+            for (int i = 0; i < indexed; i++) {
+                String setName = in.readUTF();
+                int count = in.readInt();
+                long table = in.readLong();
+                int capacity = in.readInt();
+                if (setName.equals(stored)) {
+                    storedCount = count;
+                    IpSet base = sets.require(stored);
+                    java.util.Set<Element> looked = new java.util.HashSet<>();
+                    for (Element e : elements) {
+                        for (Element key : set.decidingKeys(e)) {
+                            IpSet.AddParams entry = looked.add(key) ? lookUp(b, table, capacity, base.type(), key, now)
+                                    : null;
+                            if (entry != null) {
+                                sets.add(base, key, entry, true, now, random, 0, null);
+                            }
+                        }
                     }
                 }
             }
-            for (ElementChange c : journaled) {
-                if (c.entry() != null) {
-                    sets.add(set, c.element(), c.entry(), true, now, random, 0, null);
-                } else {
-                    sets.del(set, c.element(), true, now);
-                }
-            }
-            return sets;
         }
-        throw new IllegalStateException("set " + name + " missing from the index of " + store.directory());
+        if (p.cmd() == Cmd.ADD && set.type() != SetType.BITMAP_PORT
+                && storedCount + origin.elementChanges + elements.size() > set.options().maxelem()) {
+            return null;
+        }
+        IpsetStore.records(journal, payload -> {
+            StateReader r = new StateReader(payload);
+            if (r.readLong() == snapshotGeneration) {
+                replay(r, sets, now);
+            }
+        });
+        return sets;
+    }
+
+    /** The snapshot's sets, created with their options and without elements. */
+    private Ipsets emptySets(java.nio.ByteBuffer b) {
+        Ipsets sets = new Ipsets();
+        readSets(new StateReader(b.duplicate().position(16)), sets);
+        return sets;
     }
 
     /**
@@ -1198,6 +1190,14 @@ public final class IpsetCommand {
 
     /** Applies one journal record's changes (after its generation) to the sets loaded so far. */
     private void replay(StateReader in, Ipsets sets, long now) {
+        replay(in, sets, now, null);
+    }
+
+    /**
+     * {@link #replay}, following in {@code origin} (when not null) which snapshot set each set's stored
+     * elements come from (null: none, the set was created or flushed since) and counting element changes.
+     */
+    private void replay(StateReader in, Ipsets sets, long now, Origins origin) {
         try {
             int count = in.readInt();
             for (int i = 0; i < count; i++) {
@@ -1207,11 +1207,44 @@ public final class IpsetCommand {
                         String name = in.readUTF();
                         SetType type = SetType.byName(in.readUTF());
                         sets.create(name, type, readOptions(in), false, random);
+                        if (origin != null) {
+                            origin.bySet.put(name, null);
+                        }
                     }
-                    case Changes.DESTROY -> sets.destroy(in.readBoolean() ? in.readUTF() : null);
-                    case Changes.FLUSH -> sets.flush(in.readBoolean() ? in.readUTF() : null);
-                    case Changes.RENAME -> sets.rename(in.readUTF(), in.readUTF());
-                    case Changes.SWAP -> sets.swap(in.readUTF(), in.readUTF());
+                    case Changes.DESTROY -> {
+                        String name = in.readBoolean() ? in.readUTF() : null;
+                        sets.destroy(name);
+                        if (origin != null && name == null) {
+                            origin.bySet.clear();
+                        } else if (origin != null) {
+                            origin.bySet.remove(name);
+                        }
+                    }
+                    case Changes.FLUSH -> {
+                        String name = in.readBoolean() ? in.readUTF() : null;
+                        sets.flush(name);
+                        if (origin != null && name == null) {
+                            origin.bySet.replaceAll((k, v) -> null);
+                        } else if (origin != null) {
+                            origin.bySet.put(name, null);
+                        }
+                    }
+                    case Changes.RENAME -> {
+                        String from = in.readUTF();
+                        String to = in.readUTF();
+                        sets.rename(from, to);
+                        if (origin != null) {
+                            origin.bySet.put(to, origin.bySet.remove(from));
+                        }
+                    }
+                    case Changes.SWAP -> {
+                        String a = in.readUTF();
+                        String b = in.readUTF();
+                        sets.swap(a, b);
+                        if (origin != null) {
+                            origin.bySet.put(a, origin.bySet.put(b, origin.bySet.get(a)));
+                        }
+                    }
                     case Changes.ELEMENT -> {
                         IpSet set = sets.require(in.readUTF());
                         Element e = readElement(in, set.type());
@@ -1220,6 +1253,9 @@ public final class IpsetCommand {
                             sets.add(set, e, p, true, now, random, 0, null);
                         } else {
                             sets.del(set, e, true, now);
+                        }
+                        if (origin != null) {
+                            origin.elementChanges++;
                         }
                     }
                     case Changes.GONE -> {
@@ -1232,6 +1268,12 @@ public final class IpsetCommand {
         } catch (IpsetException | java.nio.BufferUnderflowException e) {
             throw new IllegalStateException("ipset journal does not apply to its snapshot in " + store.directory(), e);
         }
+    }
+
+    /** What a replay followed: each set's snapshot set (null: none) and how many elements it changed. */
+    private static final class Origins {
+        final Map<String, String> bySet = new java.util.HashMap<>();
+        long elementChanges;
     }
 
     /**
