@@ -27,6 +27,10 @@ class RuleTextFromSourceTest {
         return cmd.rules().get(0);
     }
 
+    private static RuleSpec spec(String[] row) {
+        return spec(row[0].equals("4") ? Family.IPV4 : Family.IPV6, row[1], row[2]);
+    }
+
     private static final String[][] LINES = {
         // family, table, line, canonical?
         {"4", "nat", "-d 10.96.19.134/32 -p tcp -m comment --comment \"ns51/svc4998:p80 cluster IP\" -m tcp --dport 80 -j KUBE-SVC-IV2WTUMQU2JDP3WC", "yes"},
@@ -47,8 +51,7 @@ class RuleTextFromSourceTest {
     @Test
     void aCanonicalLineIsTheRulesTextItselfAndAnyOtherIsRendered() {
         for (String[] row : LINES) {
-            Family family = row[0].equals("4") ? Family.IPV4 : Family.IPV6;
-            RuleSpec spec = spec(family, row[1], row[2]);
+            RuleSpec spec = spec(row);
             String expected = RuleText.save(spec);
             Rule rule = new Rule(spec, Counters.zero(), row[2]);
             assertThat(rule.text()).as(row[2]).isEqualTo(expected);
@@ -65,8 +68,7 @@ class RuleTextFromSourceTest {
     void aCandidateDifferingByOneCharacterIsNeverTaken() {
         SplittableRandom rnd = new SplittableRandom(11);
         for (String[] row : LINES) {
-            Family family = row[0].equals("4") ? Family.IPV4 : Family.IPV6;
-            RuleSpec spec = spec(family, row[1], row[2]);
+            RuleSpec spec = spec(row);
             String text = RuleText.save(spec);
             for (int round = 0; round < 200; round++) {
                 StringBuilder c = new StringBuilder(text);
