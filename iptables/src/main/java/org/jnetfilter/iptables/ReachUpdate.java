@@ -21,19 +21,29 @@ import org.jnetfilter.core.rules.Table;
  * its chain is reached from) for a table that differs from a checked one by a few chains, at the cost of the
  * change: the jump edges that appeared or went are found from the chains' jump counts, the hook reach of
  * the previous generation ({@link HookReach}, with the number of edges carrying each hook into each chain)
- * is updated edge by edge, and only the rules that are new, or whose hooks changed, are checked.
+ * is updated edge by edge, and only the rules that are new, or whose chain gained hooks, are checked.
  *
  * <pre>
- * for each edge that went,  for each hook h of its source:  support[target][h]--, at 0 the target loses h
- *                                                            and its own edges pass the loss on
- * for each edge that came,  for each hook h of its source:  support[target][h]++, a new h passes on
+ * for each edge that went,  with the hooks H of its source:  support[target][h]-- for h in H; the hooks whose
+ *                                                             count reaches 0 are lost, and passed on down the
+ *                                                             target's own edges (all hooks in one walk)
+ * for each edge that came,  with the hooks H of its source:  support[target][h]++; the hooks new to the
+ *                                                             target are passed on the same way
  * loops: depth-first from the target of each new edge whose source is reached (a loop the change made
  *        reachable runs through what such an edge reaches; the previous generation had none)
  * </pre>
  *
  * <p>Edges are removed first over the old graph (which has no loop among reached chains, so a count at zero
  * means the hook is gone), then added. The full check ({@link TableChecks#reachableHooks}) is the reference
- * (see ReachUpdatePropertyTest).
+ * (see IncrementalUpdatePropertyTest and HookMaskTest).
+ *
+ * <p>Loss of reach costs no rule checks. Linux: translate_table checks every rule, reached or not, with its
+ * comefrom bits as the hook mask (0 for a chain no hook reaches: iptables-legacy in a namespace accepts
+ * {@code -A X -j MASQUERADE} in an unreached nat chain and refuses DNAT in an unreached filter chain), and
+ * every hook condition of xt_check_match/xt_check_target and of the extensions' checkentry is "some hook of
+ * the mask is not allowed" ({@code hook_mask & ~allowed}). A rule that passed with a mask passes with any
+ * mask it contains (HookChecksTest), so a chain that only lost hooks keeps passing; a chain that gained one
+ * has its walked rules checked again, O(its size).
  */
 final class ReachUpdate {
     /** Past this many changed chains (a large restore) the full check is cheaper. */
@@ -59,15 +69,15 @@ final class ReachUpdate {
 
     private final Table table;
     private final Table previous;
-    private final HookReach base;
     private final HookReach.Editor ed;
     private final Map<String, Delta> deltaByChain = new LinkedHashMap<>();
     private final Set<String> maskChanged = new HashSet<>();
+    private final Map<String, Chain> chainByName = new HashMap<>();
+    private static final Chain NO_CHAIN = Chain.user("");
 
     private ReachUpdate(Table table, Table previous, HookReach base) {
         this.table = table;
         this.previous = previous;
-        this.base = base;
         this.ed = base.edit();
     }
 
@@ -185,49 +195,68 @@ final class ReachUpdate {
     /** The hooks of {@code from} through its edge to {@code to}, which came ({@code came}) or went. */
     private void carry(String from, String to, boolean came) {
         int m = ed.mask(from);
-        for (Hook h : HOOKS) {
-            if ((m & h.bit()) != 0) {
-                if (came) {
-                    gain(to, h);
-                } else {
-                    lose(to, h);
-                }
+        if (m == 0) {
+            return;
+        }
+        if (came) {
+            gain(to, m);
+        } else {
+            lose(to, m);
+        }
+    }
+
+    /** One edge carrying each hook of {@code bits} into {@code chain} went. */
+    private void lose(String chain, int bits) {
+        int zero = ed.addSupport(chain, bits, -1);
+        int mask = ed.mask(chain);
+        int lost = zero & mask & ~builtinBits(chain);
+        if (lost != 0) {
+            ed.setMask(chain, mask & ~lost);
+            maskChanged.add(chain);
+            forEachEdge(chain, next -> lose(next, lost));
+        }
+    }
+
+    /** One edge carrying each hook of {@code bits} into {@code chain} came. */
+    private void gain(String chain, int bits) {
+        ed.addSupport(chain, bits, 1);
+        int mask = ed.mask(chain);
+        int gained = bits & ~mask;
+        if (gained != 0) {
+            ed.setMask(chain, mask | gained);
+            maskChanged.add(chain);
+            forEachEdge(chain, next -> gain(next, gained));
+        }
+    }
+
+    /** The hook of {@code chain} when it is a built-in chain of this table (which never loses it), else 0. */
+    private int builtinBits(String chain) {
+        for (Hook h : table.kind().hooks()) {
+            if (h.name().equals(chain)) {
+                return h.bit();
             }
         }
+        return 0;
     }
 
-    /** One edge carrying {@code h} into {@code chain} went. */
-    private void lose(String chain, Hook h) {
-        int n = ed.addSupport(chain, h.ordinal(), -1);
-        if (n == 0 && !isBuiltinOf(chain, h) && (ed.mask(chain) & h.bit()) != 0) {
-            ed.setMask(chain, ed.mask(chain) & ~h.bit());
-            maskChanged.add(chain);
-            forEachEdge(chain, next -> lose(next, h));
+    /** {@code table.chain(name)}, each name looked up once per update (a change walks the same few chains often). */
+    private Chain chainOf(String name) {
+        Chain c = chainByName.get(name);
+        if (c == null) {
+            c = table.chain(name);
+            chainByName.put(name, c == null ? NO_CHAIN : c);
         }
-    }
-
-    /** One edge carrying {@code h} into {@code chain} came. */
-    private void gain(String chain, Hook h) {
-        ed.addSupport(chain, h.ordinal(), 1);
-        if ((ed.mask(chain) & h.bit()) == 0) {
-            ed.setMask(chain, ed.mask(chain) | h.bit());
-            maskChanged.add(chain);
-            forEachEdge(chain, next -> gain(next, h));
-        }
-    }
-
-    private boolean isBuiltinOf(String chain, Hook h) {
-        return chain.equals(h.name()) && table.kind().hasHook(h);
+        return c == NO_CHAIN ? null : c;
     }
 
     /** The edges out of {@code chain} as the update has them now (old ones not yet removed, new ones added). */
     private void forEachEdge(String chain, Consumer<String> action) {
         Delta d = deltaByChain.get(chain);
         if (d == null) {
-            Chain c = table.chain(chain);
+            Chain c = chainOf(chain);
             if (c != null) {
                 for (String t : c.rules().jumpTargets()) {
-                    if (table.hasChain(t)) {
+                    if (chainOf(t) != null) {
                         action.accept(t);
                     }
                 }
@@ -235,15 +264,14 @@ final class ReachUpdate {
             return;
         }
         if (d.before != null) {
-            List<String> old = new ArrayList<>();
+            // the update changes neither the lists nor the sets walked here while it walks them
             d.before.rules().forEachJumpTarget(t -> {
-                if (previous.hasChain(t) && !d.removedSoFar.contains(t)) {
-                    old.add(t);
+                if (!d.removedSoFar.contains(t) && previous.hasChain(t)) {
+                    action.accept(t);
                 }
             });
-            old.forEach(action);
         }
-        for (String t : List.copyOf(d.addedSoFar)) {
+        for (String t : d.addedSoFar) {
             action.accept(t);
         }
     }
@@ -275,23 +303,32 @@ final class ReachUpdate {
         onPath.remove(chain);
     }
 
-    /** xt_check_match / xt_check_target for the rules that are new or whose hooks changed. */
+    /**
+     * xt_check_match / xt_check_target for the rules that are new, and for every walked rule of a chain that
+     * gained a hook; a chain that kept or lost hooks has its old rules pass as before (see the class comment).
+     */
     private void checkRules() {
         for (Delta d : deltaByChain.values()) {
             if (d.after == null) {
                 continue;
             }
             int m = ed.mask(d.name);
-            if (d.before == null || m != base.mask(d.name)) {
+            if (d.before == null || (m & ~ed.maskBefore(d.name)) != 0) {
                 checkAll(d.after, m);
                 continue;
             }
             checkChanged(d.before.rules(), d.after.rules(), m);
         }
         for (String name : maskChanged) {
-            Chain c = table.chain(name);
-            if (c != null && !deltaByChain.containsKey(name) && ed.mask(name) != base.mask(name)) {
-                checkAll(c, ed.mask(name));
+            if (deltaByChain.containsKey(name)) {
+                continue;
+            }
+            int m = ed.mask(name);
+            if ((m & ~ed.maskBefore(name)) != 0) {
+                Chain c = chainOf(name);
+                if (c != null) {
+                    checkAll(c, m);
+                }
             }
         }
     }

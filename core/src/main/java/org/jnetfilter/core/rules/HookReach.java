@@ -17,19 +17,18 @@ import java.util.Set;
  * hook still jumps to it. The jump graph of a table the kernel accepted has no loop among reached chains,
  * so a count that drops to zero means the hook is lost, and the loss is passed down the target's own jumps.
  * Chains reached from no hook are absent.
+ *
+ * <p>Each chain's entry is one {@code int[]}: {@code [0]} its hook bits, {@code [1 + h]} the edges carrying
+ * hook {@code h} into it; an array in a published map is never written again.
  */
 public final class HookReach {
     private static final HookReach EMPTY = new HookReach(NameMap.empty());
     private static final int HOOKS = Hook.values().length;
 
-    /** A chain's hook bits and, per hook, the jump edges from chains reached from it. */
-    private record ChainReach(int mask, int[] support) {
-    }
-
-    private final NameMap<ChainReach> byChain;
+    private final NameMap<int[]> byChain;
     private volatile Map<String, Integer> masks;
 
-    private HookReach(NameMap<ChainReach> byChain) {
+    private HookReach(NameMap<int[]> byChain) {
         this.byChain = byChain;
     }
 
@@ -39,14 +38,14 @@ public final class HookReach {
 
     /** The hook bits of {@code chain} ({@link Hook#bit()}), 0 when no hook reaches it. */
     public int mask(String chain) {
-        ChainReach e = byChain.get(chain);
-        return e == null ? 0 : e.mask;
+        int[] e = byChain.get(chain);
+        return e == null ? 0 : e[0];
     }
 
     /** Jump edges into {@code chain} from chains reached from {@code hook}. */
     public int support(String chain, Hook hook) {
-        ChainReach e = byChain.get(chain);
-        return e == null ? 0 : e.support[hook.ordinal()];
+        int[] e = byChain.get(chain);
+        return e == null ? 0 : e[1 + hook.ordinal()];
     }
 
     /** The masks as a read-only map of the reached chains (lookups O(log n)). */
@@ -61,8 +60,8 @@ public final class HookReach {
     /** Calls {@code action(chain, before, after)} for each chain whose mask differs from {@code earlier}'s. */
     public void forEachMaskChange(HookReach earlier, MaskChange action) {
         byChain.forEachChange(earlier.byChain, (name, before, after) -> {
-            int b = before == null ? 0 : before.mask;
-            int a = after == null ? 0 : after.mask;
+            int b = before == null ? 0 : before[0];
+            int a = after == null ? 0 : after[0];
             if (a != b) {
                 action.changed(name, b, a);
             }
@@ -78,73 +77,124 @@ public final class HookReach {
         return new Editor(this);
     }
 
-    /** Changes to a reach, kept aside until {@link #done}. Not thread-safe. */
+    /**
+     * Changes to a reach, kept aside until {@link #done}: each chain is looked up in the persistent map once,
+     * its entry copied on its first change and changed in place after that. Not thread-safe.
+     */
     public static final class Editor {
         private final HookReach base;
-        private final Map<String, ChainReach> changed = new HashMap<>();
+        private final Map<String, Slot> slotByChain = new HashMap<>();
+
+        /** A chain's entry as the edit has it: the base's (shared) until {@code owned}. */
+        private static final class Slot {
+            final int[] was;
+            int[] entry;
+            boolean owned;
+
+            Slot(int[] was) {
+                this.was = was;
+                this.entry = was;
+            }
+        }
 
         private Editor(HookReach base) {
             this.base = base;
         }
 
-        private ChainReach entry(String chain) {
-            ChainReach e = changed.get(chain);
-            if (e == null && !changed.containsKey(chain)) {
-                e = base.byChain.get(chain);
+        private Slot slot(String chain) {
+            Slot s = slotByChain.get(chain);
+            if (s == null) {
+                s = new Slot(base.byChain.get(chain));
+                slotByChain.put(chain, s);
             }
-            return e;
+            return s;
+        }
+
+        private static int[] owned(Slot s) {
+            if (!s.owned) {
+                s.entry = s.entry == null ? new int[1 + HOOKS] : s.entry.clone();
+                s.owned = true;
+            }
+            return s.entry;
         }
 
         public int mask(String chain) {
-            ChainReach e = entry(chain);
-            return e == null ? 0 : e.mask;
+            int[] e = slot(chain).entry;
+            return e == null ? 0 : e[0];
+        }
+
+        /** The hook bits of {@code chain} in the reach this editor started from. */
+        public int maskBefore(String chain) {
+            int[] e = slot(chain).was;
+            return e == null ? 0 : e[0];
         }
 
         public int support(String chain, int hookIndex) {
-            ChainReach e = entry(chain);
-            return e == null ? 0 : e.support[hookIndex];
+            int[] e = slot(chain).entry;
+            return e == null ? 0 : e[1 + hookIndex];
         }
 
-        /** Adds {@code delta} to the edges carrying hook {@code hookIndex} into {@code chain}; returns the new count. */
-        public int addSupport(String chain, int hookIndex, int delta) {
-            ChainReach e = entry(chain);
-            int[] s = e == null ? new int[HOOKS] : e.support.clone();
-            s[hookIndex] += delta;
-            if (s[hookIndex] < 0) {
-                throw new IllegalStateException("negative hook support of " + chain);
+        /**
+         * One more edge ({@code delta} 1) or one fewer (-1) carrying each hook of {@code bits} into
+         * {@code chain}; returns the bits whose count is now zero.
+         */
+        public int addSupport(String chain, int bits, int delta) {
+            int[] e = owned(slot(chain));
+            int zero = 0;
+            for (int h = 0; h < HOOKS; h++) {
+                if ((bits & (1 << h)) != 0) {
+                    int n = e[1 + h] += delta;
+                    if (n < 0) {
+                        throw new IllegalStateException("negative hook support of " + chain);
+                    }
+                    if (n == 0) {
+                        zero |= 1 << h;
+                    }
+                }
             }
-            put(chain, e == null ? 0 : e.mask, s);
-            return s[hookIndex];
+            return zero;
         }
 
         public void setMask(String chain, int mask) {
-            ChainReach e = entry(chain);
-            put(chain, mask, e == null ? new int[HOOKS] : e.support);
+            owned(slot(chain))[0] = mask;
         }
 
         public void remove(String chain) {
-            changed.put(chain, null);
+            Slot s = slot(chain);
+            s.entry = null;
+            s.owned = true;
         }
 
-        private void put(String chain, int mask, int[] support) {
-            boolean none = mask == 0;
-            for (int v : support) {
-                none &= v == 0;
-            }
-            changed.put(chain, none ? null : new ChainReach(mask, support));
-        }
-
-        /** The chains edited so far. */
+        /** The chains looked up or edited so far. */
         public Set<String> edited() {
-            return changed.keySet();
+            return slotByChain.keySet();
         }
 
         public HookReach done() {
-            NameMap<ChainReach> m = base.byChain;
-            for (Map.Entry<String, ChainReach> e : changed.entrySet()) {
-                m = e.getValue() == null ? m.remove(e.getKey()) : m.put(e.getKey(), e.getValue());
+            NameMap<int[]> m = base.byChain;
+            for (Map.Entry<String, Slot> e : slotByChain.entrySet()) {
+                Slot s = e.getValue();
+                if (!s.owned) {
+                    continue;
+                }
+                if (s.entry == null || isZero(s.entry)) {
+                    if (s.was != null) {
+                        m = m.remove(e.getKey());
+                    }
+                } else if (s.was == null || !java.util.Arrays.equals(s.was, s.entry)) {
+                    m = m.put(e.getKey(), s.entry);
+                }
             }
             return m == base.byChain ? base : new HookReach(m);
+        }
+
+        private static boolean isZero(int[] entry) {
+            for (int v : entry) {
+                if (v != 0) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
@@ -158,15 +208,20 @@ public final class HookReach {
             }
         }
         return new HookReach(NameMap.fromSorted(names.size(), names::get, i -> {
+            int[] e = new int[1 + HOOKS];
+            e[0] = maskByChain.getOrDefault(names.get(i), 0);
             int[] s = supportByChain.get(names.get(i));
-            return new ChainReach(maskByChain.getOrDefault(names.get(i), 0), s == null ? new int[HOOKS] : s);
+            if (s != null) {
+                System.arraycopy(s, 0, e, 1, HOOKS);
+            }
+            return e;
         }));
     }
 
     private static final class MaskView extends AbstractMap<String, Integer> {
-        private final NameMap<ChainReach> byChain;
+        private final NameMap<int[]> byChain;
 
-        MaskView(NameMap<ChainReach> byChain) {
+        MaskView(NameMap<int[]> byChain) {
             this.byChain = byChain;
         }
 
@@ -175,8 +230,8 @@ public final class HookReach {
             if (!(key instanceof String s)) {
                 return null;
             }
-            ChainReach e = byChain.get(s);
-            return e == null || e.mask == 0 ? null : e.mask;
+            int[] e = byChain.get(s);
+            return e == null || e[0] == 0 ? null : e[0];
         }
 
         @Override
@@ -191,8 +246,8 @@ public final class HookReach {
                 public Iterator<Map.Entry<String, Integer>> iterator() {
                     java.util.ArrayList<Map.Entry<String, Integer>> all = new java.util.ArrayList<>();
                     byChain.forEach((name, e) -> {
-                        if (e.mask != 0) {
-                            all.add(Map.entry(name, e.mask));
+                        if (e[0] != 0) {
+                            all.add(Map.entry(name, e[0]));
                         }
                     });
                     return java.util.Collections.unmodifiableList(all).iterator();
@@ -201,7 +256,7 @@ public final class HookReach {
                 @Override
                 public int size() {
                     int[] n = {0};
-                    byChain.forEach((name, e) -> n[0] += e.mask != 0 ? 1 : 0);
+                    byChain.forEach((name, e) -> n[0] += e[0] != 0 ? 1 : 0);
                     return n[0];
                 }
             };

@@ -137,7 +137,8 @@ final class NameMap<V> {
     }
 
     NameMap<V> remove(String key) {
-        return get(key) == null ? this : new NameMap<>(remove(root, key));
+        Node<V> r = root == null ? null : remove(root, key);
+        return r == root ? this : new NameMap<>(r);
     }
 
     /** Visits the entries in name order. */
@@ -179,13 +180,19 @@ final class NameMap<V> {
                 : balance(n.key, n.value, n.left, put(n.right, key, value));
     }
 
+    /** {@code n} without {@code key}: {@code n} itself when the key is absent (one walk, no copy). */
     private static <V> Node<V> remove(Node<V> n, String key) {
+        if (n == null) {
+            return null;
+        }
         int c = key.compareTo(n.key);
         if (c < 0) {
-            return balance(n.key, n.value, remove(n.left, key), n.right);
+            Node<V> l = remove(n.left, key);
+            return l == n.left ? n : balance(n.key, n.value, l, n.right);
         }
         if (c > 0) {
-            return balance(n.key, n.value, n.left, remove(n.right, key));
+            Node<V> r = remove(n.right, key);
+            return r == n.right ? n : balance(n.key, n.value, n.left, r);
         }
         if (n.left == null) {
             return n.right;

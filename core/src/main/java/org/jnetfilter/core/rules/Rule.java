@@ -122,6 +122,11 @@ public final class Rule {
      * end of its chain (what follows is never walked).
      */
     public boolean isUnconditionalVerdict() {
+        RuleSpec s = spec;
+        if (s != null && !(s.target() instanceof Target.Verdict)) {
+            // a jump, a goto or a target extension never ends the walk: no save text made to tell
+            return false;
+        }
         String t = text();
         return t.equals("-j ACCEPT") || t.equals("-j DROP") || t.equals("-j RETURN") || t.equals("-j QUEUE");
     }
