@@ -516,23 +516,44 @@ final class Executor {
         if (newName.length() >= 32) {
             throw XtablesException.invalidArgument();
         }
+        // only the chains that jump to the old name change (the table's references name them), and in each
+        // only those rules; a chain that jumped to itself is found under its new name
+        List<String> referrers = table.referrers(c.name());
         Table t = table.withoutUserChain(c.name()).with(c.renamed(newName));
-        for (Chain other : t.chains()) {
-            boolean changed = false;
-            List<Rule> rules = new ArrayList<>(other.rules().size());
-            for (Rule r : other.rules()) {
-                if (c.name().equals(r.jumpChain()) && r.target() instanceof Target.Jump j) {
-                    rules.add(new Rule(new RuleSpec(r.ip(), r.spec().matches(), new Target.Jump(newName, j.isGoto())),
-                            r.counters()));
-                    changed = true;
-                } else {
-                    rules.add(r);
-                }
-            }
-            if (changed) {
-                t = t.with(other.withRules(RuleList.of(rules)));
-            }
+        for (String name : referrers) {
+            Chain other = t.chain(name.equals(c.name()) ? newName : name);
+            t = t.with(other.withRules(retargeted(other.rules(), c.name(), newName)));
         }
         return t;
+    }
+
+    /**
+     * {@code rules} with each jump or goto to {@code from} made to {@code to}, counters kept: a rule replaced
+     * in place when few change (the list remembers the edits), the list made anew when many do.
+     */
+    private static RuleList retargeted(RuleList rules, String from, String to) {
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i < rules.size(); i++) {
+            if (from.equals(rules.get(i).jumpChain())) {
+                at.add(i);
+            }
+        }
+        if (at.size() <= 8) {
+            RuleList out = rules;
+            for (int i : at) {
+                out = out.replacing(i, retargeted(rules.get(i), to));
+            }
+            return out;
+        }
+        List<Rule> all = new ArrayList<>(rules);
+        for (int i : at) {
+            all.set(i, retargeted(all.get(i), to));
+        }
+        return RuleList.of(all);
+    }
+
+    private static Rule retargeted(Rule r, String to) {
+        Target.Jump j = (Target.Jump) r.target();
+        return new Rule(new RuleSpec(r.ip(), r.spec().matches(), new Target.Jump(to, j.isGoto())), r.counters());
     }
 }

@@ -23,8 +23,10 @@ import org.junit.jupiter.api.Test;
  * lists, fresh counters objects with the same values, no remembered reach) and checked as a whole table
  * (TableChecks from nothing). Compared after every command: the save output with counters (so counters
  * survive updates of other rules), the -L -n -v -x listing (with "(N references)"), the -S listing, the hook
- * masks, and the refusal (loops, jumps to missing chains, chain in use on -X, targets used from the wrong
- * hooks) with its message and exit status.
+ * masks, the references per chain (rules and the chains holding them, carried through each change by the
+ * incremental side, counted by the reference; -E rewrites exactly those chains), and the refusal (loops,
+ * jumps to missing chains, chain in use on -X, targets used from the wrong hooks) with its message and exit
+ * status.
  */
 class IncrementalUpdatePropertyTest {
     private static final List<String> BUILTINS = List.of("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING");
@@ -63,6 +65,7 @@ class IncrementalUpdatePropertyTest {
                     refused++;
                     continue;
                 }
+                assertReferencesEqualACount(incNext.table(TableKind.NAT), refNext.table(TableKind.NAT), what);
                 assertThat(SaveFiles.write(incNext)).as(what).isEqualTo(SaveFiles.write(refNext));
                 assertThat(listing(incNext, "-L", "-n", "-v", "-x")).as(what).isEqualTo(listing(refNext, "-L", "-n", "-v", "-x"));
                 assertThat(listing(incNext, "-S")).as(what).isEqualTo(listing(refNext, "-S"));
@@ -101,11 +104,11 @@ class IncrementalUpdatePropertyTest {
             a.add("-X");
         } else if (op < 12) {
             a.addAll(List.of("-F", chain));
-        } else if (op < 13) {
-            a.addAll(List.of("-E", user, USERS.get(rnd.nextInt(USERS.size()))));
         } else if (op < 14) {
-            a.addAll(List.of("-Z", chain));
+            a.addAll(List.of("-E", user, USERS.get(rnd.nextInt(USERS.size()))));
         } else if (op < 15) {
+            a.addAll(List.of("-Z", chain));
+        } else if (op < 16) {
             a.addAll(List.of("-P", BUILTINS.get(rnd.nextInt(BUILTINS.size())), rnd.nextBoolean() ? "ACCEPT" : "DROP"));
         } else if (op < 22) {
             a.addAll(List.of("-D", chain, Integer.toString(1 + rnd.nextInt(size + 2))));
@@ -139,6 +142,30 @@ class IncrementalUpdatePropertyTest {
             case 9 -> List.of("-m", "comment", "--comment", "c" + rnd.nextInt(3), "-j", target);
             default -> List.of("-d", host, "-j", "RETURN");
         };
+    }
+
+    /**
+     * The references the incremental table carried through the change (counted once, on an earlier generation)
+     * equal a count of the rebuilt table's rules: per chain, the rules jumping or going to it and the chains
+     * holding them.
+     */
+    private static void assertReferencesEqualACount(Table inc, Table ref, String what) {
+        java.util.Map<String, java.util.TreeMap<String, Integer>> counted = new java.util.HashMap<>();
+        for (Chain c : ref.chains()) {
+            for (Rule r : c.rules()) {
+                if (r.jumpChain() != null) {
+                    counted.computeIfAbsent(r.jumpChain(), k -> new java.util.TreeMap<>()).merge(c.name(), 1, Integer::sum);
+                }
+            }
+        }
+        List<String> names = new ArrayList<>(BUILTINS);
+        names.addAll(USERS);
+        for (String name : names) {
+            java.util.TreeMap<String, Integer> by = counted.getOrDefault(name, new java.util.TreeMap<>());
+            int rules = by.values().stream().mapToInt(Integer::intValue).sum();
+            assertThat(inc.references(name)).as(what + ": references to " + name).isEqualTo(rules);
+            assertThat(inc.referrers(name)).as(what + ": chains jumping to " + name).isEqualTo(List.copyOf(by.keySet()));
+        }
     }
 
     /** The reference: the command on a table built from scratch, checked whole. */

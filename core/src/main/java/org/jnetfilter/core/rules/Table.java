@@ -111,12 +111,28 @@ public final class Table {
 
     /** A table with {@code chain} put in place of the chain of the same name (added if user and new). */
     public Table with(Chain chain) {
+        Table t;
+        Chain old;
         if (builtinByName.containsKey(chain.name())) {
             Map<String, Chain> b = new LinkedHashMap<>(builtinByName);
-            b.put(chain.name(), chain);
-            return new Table(kind, family, Collections.unmodifiableMap(b), userByName);
+            old = b.put(chain.name(), chain);
+            t = new Table(kind, family, Collections.unmodifiableMap(b), userByName);
+        } else {
+            old = userByName.get(chain.name());
+            t = new Table(kind, family, builtinByName, userByName.put(chain.name(), chain));
         }
-        return new Table(kind, family, builtinByName, userByName.put(chain.name(), chain));
+        t.references = carried(old, chain);
+        return t;
+    }
+
+    /** This table's references, when known, with {@code before}'s rules replaced by {@code after}'s; else null. */
+    private ChainReferences carried(Chain before, Chain after) {
+        ChainReferences r = references;
+        if (r == null) {
+            return null;
+        }
+        String name = after != null ? after.name() : before.name();
+        return r.replacing(name, before == null ? null : before.rules(), after == null ? null : after.rules());
     }
 
     /**
@@ -176,7 +192,10 @@ public final class Table {
     }
 
     public Table withoutUserChain(String name) {
-        return new Table(kind, family, builtinByName, userByName.remove(name));
+        Chain old = userByName.get(name);
+        Table t = new Table(kind, family, builtinByName, userByName.remove(name));
+        t.references = old == null ? references : carried(old, null);
+        return t;
     }
 
     /**
@@ -224,24 +243,30 @@ public final class Table {
         userByName.forEachChange(previous == null ? ChainMap.empty() : previous.userByName, action);
     }
 
-    /** Jump/goto counts by target chain, computed once per table generation (it is immutable). */
-    private volatile Map<String, Integer> referenceCounts;
+    /**
+     * Which rules jump or go to which chain ({@link ChainReferences}): counted from the rules the first time a
+     * table is asked, then carried by {@link #with} and {@link #withoutUserChain} through each change at the
+     * cost of the rules it touched. Null until known.
+     */
+    private volatile ChainReferences references;
+
+    private ChainReferences references() {
+        ChainReferences r = references;
+        if (r == null) {
+            references = r = ChainReferences.count(this);
+        }
+        return r;
+    }
 
     /** Number of rules in this table that jump or go to {@code chainName}: -L's "(N references)". */
     public int references(String chainName) {
-        Map<String, Integer> counts = referenceCounts;
-        if (counts == null) {
-            Map<String, Integer> m = new java.util.HashMap<>();
-            for (Chain c : chains()) {
-                for (Rule r : c.rules()) {
-                    String target = r.jumpChain();
-                    if (target != null) {
-                        m.merge(target, 1, Integer::sum);
-                    }
-                }
-            }
-            referenceCounts = counts = m;
-        }
-        return counts.getOrDefault(chainName, 0);
+        return references().count(chainName);
+    }
+
+    /** The chains holding rules that jump or go to {@code chainName}, in name order. */
+    public List<String> referrers(String chainName) {
+        List<String> out = new ArrayList<>(2);
+        references().forEachReferrer(chainName, out::add);
+        return out;
     }
 }
