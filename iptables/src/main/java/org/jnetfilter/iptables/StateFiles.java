@@ -400,6 +400,16 @@ final class StateFiles {
             }
             return r;
         }
+        // one rule inserted, deleted or replaced (a command's record): a chunk copied, not the chain
+        if (removed == 0 && inserted.size() == 1) {
+            return rules.inserting(at, inserted.get(0));
+        }
+        if (removed == 1 && inserted.isEmpty()) {
+            return rules.removing(at);
+        }
+        if (removed == 1 && inserted.size() == 1) {
+            return rules.replacing(at, inserted.get(0));
+        }
         List<Rule> all = new ArrayList<>(rules.size() - removed + inserted.size());
         all.addAll(rules.subList(0, at));
         all.addAll(inserted);
@@ -854,6 +864,19 @@ final class StateFiles {
                         StringBuilder sb = new StringBuilder("+\t");
                         appendRule(sb, tn, r, null);
                         out.add(sb.toString());
+                    }
+                    continue;
+                }
+                List<RuleList.Edit> edits = b.editsSince(a);
+                if (edits != null) {
+                    // the list remembers the changes that made it: one record line each, no comparison
+                    for (RuleList.Edit e : edits) {
+                        out.add("E\t" + tn + "\t" + escape(c.name()) + "\t" + e.index() + "\t" + (e.removed() == null ? 0 : 1));
+                        if (e.added() != null) {
+                            StringBuilder sb = new StringBuilder("+\t");
+                            appendRule(sb, tn, e.added(), null);
+                            out.add(sb.toString());
+                        }
                     }
                     continue;
                 }

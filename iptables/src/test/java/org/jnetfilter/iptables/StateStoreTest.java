@@ -154,6 +154,50 @@ class StateStoreTest {
         assertThat(run("iptables", "-S", "INPUT").out()).isEqualTo("-P INPUT ACCEPT\n-A INPUT -j DROP\n");
     }
 
+    /**
+     * Journal records of -I, -R and -D in the middle of a chain (one record line per remembered edit of the
+     * chain) replay to what the same commands make in memory: each command here loads the state anew (the
+     * snapshot and the journal so far), and the save with counters is compared after every one.
+     */
+    @Test
+    void journalOfMidChainEditsReplaysToTheRulesetTheCommandsMakeInMemory() throws Exception {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        org.jnetfilter.core.rules.Ruleset memory = org.jnetfilter.core.rules.Ruleset.empty(
+                org.jnetfilter.core.rules.Family.IPV4);
+        for (int step = 0; step < 260; step++) {
+            int size = memory.table(org.jnetfilter.core.rules.TableKind.FILTER) == null ? 0
+                    : memory.table(org.jnetfilter.core.rules.TableKind.FILTER).chain("INPUT").rules().size();
+            List<String> args = new ArrayList<>();
+            String rule = "10.1." + rnd.nextInt(4) + "." + rnd.nextInt(250);
+            int op = step < 90 ? 0 : rnd.nextInt(5);
+            switch (op) {
+                case 0 -> args.addAll(List.of("-A", "INPUT", "-s", rule, "-c", "" + step, "" + 60 * step, "-j", "ACCEPT"));
+                case 1 -> args.addAll(List.of("-I", "INPUT", "" + (1 + rnd.nextInt(size + 1)), "-s", rule, "-j", "DROP"));
+                case 2 -> args.addAll(List.of("-R", "INPUT", "" + (1 + rnd.nextInt(Math.max(1, size))), "-d", rule, "-j", "ACCEPT"));
+                case 3 -> args.addAll(List.of("-D", "INPUT", "" + (1 + rnd.nextInt(Math.max(1, size)))));
+                default -> args.addAll(List.of("-D", "INPUT", "-s", rule + "/32", "-j", "DROP"));
+            }
+            ConformanceTest.Run r = run("iptables", args.toArray(new String[0]));
+            org.jnetfilter.core.rules.Ruleset next;
+            try {
+                next = Transactions.command(memory, args.toArray(new String[0]));
+            } catch (org.jnetfilter.core.ext.XtablesException e) {
+                next = null;
+            }
+            assertThat(r.code() == 0).as("step " + step + ": " + args).isEqualTo(next != null);
+            if (next != null) {
+                memory = next;
+            }
+            assertThat(withoutComments(run("iptables-save", "-c").out())).as("step " + step + ": " + args)
+                    .isEqualTo(withoutComments(SaveFiles.write(memory)));
+        }
+        assertThat(dir.resolve("ipv4.journal")).exists();
+    }
+
+    private static String withoutComments(String save) {
+        return save.lines().filter(l -> !l.startsWith("#")).collect(java.util.stream.Collectors.joining("\n"));
+    }
+
     @Test
     void countersSurviveAcrossCommands() {
         run("iptables", "-A", "INPUT", "-c", "10", "2000", "-j", "ACCEPT");

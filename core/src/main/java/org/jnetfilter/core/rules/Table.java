@@ -111,17 +111,17 @@ public final class Table {
 
     /** A table with {@code chain} put in place of the chain of the same name (added if user and new). */
     public Table with(Chain chain) {
-        Table t;
-        Chain old;
         if (builtinByName.containsKey(chain.name())) {
             Map<String, Chain> b = new LinkedHashMap<>(builtinByName);
-            old = b.put(chain.name(), chain);
-            t = new Table(kind, family, Collections.unmodifiableMap(b), userByName);
-        } else {
-            old = userByName.get(chain.name());
-            t = new Table(kind, family, builtinByName, userByName.put(chain.name(), chain));
+            Chain old = b.put(chain.name(), chain);
+            Table t = new Table(kind, family, Collections.unmodifiableMap(b), userByName);
+            t.references = carried(old, chain);
+            return t;
         }
-        t.references = carried(old, chain);
+        Table t = new Table(kind, family, builtinByName, userByName.put(chain.name(), chain));
+        if (references != null) {
+            t.references = carried(userByName.get(chain.name()), chain);
+        }
         return t;
     }
 
@@ -192,9 +192,11 @@ public final class Table {
     }
 
     public Table withoutUserChain(String name) {
-        Chain old = userByName.get(name);
         Table t = new Table(kind, family, builtinByName, userByName.remove(name));
-        t.references = old == null ? references : carried(old, null);
+        if (references != null) {
+            Chain old = userByName.get(name);
+            t.references = old == null ? references : carried(old, null);
+        }
         return t;
     }
 
