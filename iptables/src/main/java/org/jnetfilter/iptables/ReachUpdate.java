@@ -159,8 +159,17 @@ final class ReachUpdate {
 
     private void run() {
         for (Delta d : deltaByChain.values()) {
-            RuleList before = d.before == null ? RuleList.empty() : d.before.rules();
-            RuleList after = d.after == null ? RuleList.empty() : d.after.rules();
+            if (d.before == null || d.after == null) {
+                // a chain made or deleted: all its edges came or went (its jump targets, no counts needed)
+                for (String target : (d.after != null ? d.after : d.before).rules().jumpTargets()) {
+                    if (d.after != null ? table.hasChain(target) : previous.hasChain(target)) {
+                        (d.after != null ? d.added : d.removed).add(target);
+                    }
+                }
+                continue;
+            }
+            RuleList before = d.before.rules();
+            RuleList after = d.after.rules();
             after.forEachJumpChange(before, (target, jumpedTo) -> {
                 if (jumpedTo) {
                     if (table.hasChain(target)) {

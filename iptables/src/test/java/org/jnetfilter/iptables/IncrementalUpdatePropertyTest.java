@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * lists, fresh counters objects with the same values, no remembered reach) and checked as a whole table
  * (TableChecks from nothing). Compared after every command: the save output with counters (so counters
  * survive updates of other rules), the -L -n -v -x listing (with "(N references)"), the -S listing, the hook
- * masks, the references per chain (rules and the chains holding them, carried through each change by the
+ * masks (also after kubegen-shaped --noflush deltas: a chain line, a jump to it, its rules), the references per chain (rules and the chains holding them, carried through each change by the
  * incremental side, counted by the reference; -E rewrites exactly those chains), and the refusal (loops,
  * jumps to missing chains, chain in use on -X, targets used from the wrong hooks) with its message and exit
  * status.
@@ -47,18 +47,21 @@ class IncrementalUpdatePropertyTest {
                 Ruleset incNext;
                 String incError = null;
                 try {
-                    incNext = Transactions.command(inc, args);
+                    incNext = args[0].equals(DELTA) ? Transactions.restore(inc, args[1], true) : Transactions.command(inc, args);
                 } catch (XtablesException e) {
                     incNext = null;
                     incError = e.status() + " " + e.getMessage();
+                } catch (SaveFiles.Invalid e) {
+                    incNext = null;
+                    incError = "refused";
                 }
                 Ruleset refNext;
                 String refError = null;
                 try {
-                    refNext = fullRebuildCommand(ref, args);
+                    refNext = args[0].equals(DELTA) ? fullRebuildDelta(ref, args[1]) : fullRebuildCommand(ref, args);
                 } catch (XtablesException e) {
                     refNext = null;
-                    refError = e.status() + " " + e.getMessage();
+                    refError = args[0].equals(DELTA) ? "refused" : e.status() + " " + e.getMessage();
                 }
                 assertThat(incError).as(what).isEqualTo(refError);
                 if (incError != null) {
@@ -96,6 +99,19 @@ class IncrementalUpdatePropertyTest {
         Chain c = rs.table(TableKind.NAT).chain(chain);
         int size = c == null ? 0 : c.rules().size();
         int op = rnd.nextInt(100);
+        if (op >= 92) {
+            // a kubegen-shaped --noflush delta: a chain line (new chain, or an old one flushed), a jump to it, its rules
+            String v = USERS.get(rnd.nextInt(USERS.size()));
+            List<String> withV = new ArrayList<>(all);
+            withV.add(v);
+            StringBuilder text = new StringBuilder("*nat\n:").append(v).append(" - [0:0]\n");
+            String from = rnd.nextInt(3) == 0 ? BUILTINS.get(rnd.nextInt(BUILTINS.size())) : user;
+            text.append("-A ").append(from).append(rnd.nextBoolean() ? " -s 10.0.0.9/32" : "").append(" -j ").append(v).append('\n');
+            for (int k = rnd.nextInt(4); k > 0; k--) {
+                text.append("-A ").append(v).append(' ').append(String.join(" ", rule(rnd, withV))).append('\n');
+            }
+            return new String[] {DELTA, text.append("COMMIT\n").toString()};
+        }
         if (op < 6) {
             a.addAll(List.of("-N", USERS.get(rnd.nextInt(USERS.size()))));
         } else if (op < 9) {
@@ -166,6 +182,38 @@ class IncrementalUpdatePropertyTest {
             assertThat(inc.references(name)).as(what + ": references to " + name).isEqualTo(rules);
             assertThat(inc.referrers(name)).as(what + ": chains jumping to " + name).isEqualTo(List.copyOf(by.keySet()));
         }
+    }
+
+    private static final String DELTA = "--noflush-delta";
+
+    /**
+     * The reference of a --noflush delta: its lines as the commands they stand for (a chain line flushes an
+     * existing chain or makes a new one), applied unchecked, then the table checked whole; a refusal is
+     * compared as a refusal (the restore reports its line).
+     */
+    private static Ruleset fullRebuildDelta(Ruleset rs, String text) {
+        Ruleset out = rs;
+        for (String line : text.split("\n")) {
+            List<String> argv = new ArrayList<>(List.of("iptables", "-t", "nat"));
+            if (line.startsWith(":")) {
+                String chain = line.substring(1, line.indexOf(' '));
+                argv.addAll(List.of(out.table(TableKind.NAT).hasChain(chain) ? "-F" : "-N", chain));
+            } else if (line.startsWith("-A")) {
+                argv.addAll(ShellWords.split(line));
+            } else {
+                continue;
+            }
+            try {
+                Command cmd = new CommandLine(out.family(), Extensions.standard(), argv.toArray(new String[0]), false, null).parse();
+                out = Executor.execute(cmd, out, false).ruleset();
+            } catch (CommandLine.BadArgument | CommandLine.HelpRequested e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        if (out.table(TableKind.NAT) != rs.table(TableKind.NAT)) {
+            TableChecks.check(rebuilt(out.table(TableKind.NAT)));
+        }
+        return out;
     }
 
     /** The reference: the command on a table built from scratch, checked whole. */
