@@ -42,6 +42,21 @@ class ConformanceTest {
         return null;
     }
 
+    /**
+     * iptables' test files (*.t) in name order; when ../shared is not there, the test says what it did not run
+     * ({@code notRun}) and is skipped.
+     */
+    static List<Path> testFilesOrSkip(String notRun) throws IOException {
+        Path dir = conformanceDir();
+        if (dir == null) {
+            System.out.println("SKIPPED: ../shared/conformance/iptables-t not found; " + notRun);
+            Assumptions.abort("../shared/conformance/iptables-t not found");
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".t")).sorted().toList();
+        }
+    }
+
     record Outcome(String file, String line, String family, String chain, String problem) {
     }
 

@@ -15,7 +15,6 @@ import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.RuleSpec;
 import org.jnetfilter.core.rules.RuleText;
 import org.jnetfilter.iptables.testkit.DockerRules;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -78,15 +77,7 @@ class DirectRuleParserTest {
 
     @Test
     void everyLineOfIptablesOwnTestFilesParsesAsCommandLineParsesIt() throws IOException {
-        Path dir = ConformanceTest.conformanceDir();
-        if (dir == null) {
-            System.out.println("SKIPPED: ../shared/conformance/iptables-t not found; direct parser not checked on it");
-            Assumptions.abort("../shared/conformance/iptables-t not found");
-        }
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.getFileName().toString().endsWith(".t")).sorted().toList();
-        }
+        List<Path> files = ConformanceTest.testFilesOrSkip("direct parser not checked on it");
         for (Path f : files) {
             String name = f.getFileName().toString();
             List<Family> families = name.startsWith("libip6t_") ? List.of(Family.IPV6)

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.ext.XtablesException;
 import org.jnetfilter.core.rules.Counters;
@@ -17,7 +16,6 @@ import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.RuleSpec;
 import org.jnetfilter.core.rules.Table;
 import org.jnetfilter.core.rules.TableKind;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,17 +30,9 @@ class HookChecksTest {
 
     @Test
     void aRuleThatPassesTheChecksFromSomeHooksPassesThemFromFewer() throws IOException {
-        Path dir = ConformanceTest.conformanceDir();
-        if (dir == null) {
-            System.out.println("SKIPPED: ../shared/conformance/iptables-t not found; hook checks not run");
-            Assumptions.abort("../shared/conformance/iptables-t not found");
-        }
         int rules = 0;
         int hookBound = 0;
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.toString().endsWith(".t")).sorted().toList();
-        }
+        List<Path> files = ConformanceTest.testFilesOrSkip("hook checks not run");
         for (Path file : files) {
             Family family = file.getFileName().toString().startsWith("libip6t_") ? Family.IPV6 : Family.IPV4;
             TableKind kind = TableKind.FILTER;
