@@ -75,27 +75,18 @@ final class Restore {
         this.noflush = noflush;
         this.onlyTable = onlyTable;
         this.program = program;
-        this.loadWarnings = LOAD_WARNINGS.computeIfAbsent(extensions, Restore::loadWarningsOf);
-    }
-
-    /** The load warnings of each set of extensions, gathered once (not per restore: a delta is a few lines). */
-    private static final java.util.Map<Extensions, java.util.Set<String>> LOAD_WARNINGS =
-            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
-
-    private static java.util.Set<String> loadWarningsOf(Extensions extensions) {
-        java.util.Set<String> warnings = new java.util.HashSet<>();
+        this.loadWarnings = new java.util.HashSet<>();
         for (org.jnetfilter.core.ext.Extension x : extensions.targets()) {
             if (x.loadWarning() != null) {
-                warnings.add(x.loadWarning());
+                loadWarnings.add(x.loadWarning());
             }
             longestTargetName = Math.max(longestTargetName, x.name().length());
         }
         for (org.jnetfilter.core.ext.Extension x : extensions.matches()) {
             if (x.loadWarning() != null) {
-                warnings.add(x.loadWarning());
+                loadWarnings.add(x.loadWarning());
             }
         }
-        return java.util.Collections.unmodifiableSet(warnings);
     }
 
     private boolean trusted;
@@ -156,7 +147,6 @@ final class Restore {
         if (Boolean.getBoolean("jnf.timing")) {
             System.err.printf("jnf timing: lines %d ms%n", (System.nanoTime() - tRead) / 1_000_000);
         }
-        // nothing more to read: no 8 KB buffer per restore (a one-service delta is a few hundred bytes)
         return apply(start, lines, new BufferedReader(java.io.Reader.nullReader(), 1));
     }
 
