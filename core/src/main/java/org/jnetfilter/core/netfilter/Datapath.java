@@ -96,7 +96,9 @@ import org.jnetfilter.core.rules.TableKind;
  * unless accept_source_route is on (all and the interface), then followed as ip_options_rcv_srr and
  * ip_forward_options do: FORWARD sees the destination the datagram came with, POSTROUTING the next hop.
  * IPv6 routing headers of datagrams for this host are handled after INPUT as ipv6_rthdr_rcv does ({@code
- * routingHeaders6}), their destination options as ip6_parse_tlv does. Not modelled: router alert sockets, other IPv6
+ * routingHeaders6}), their destination options as ip6_parse_tlv does; hop-by-hop options asking for a parameter
+ * problem are answered at receive, before PREROUTING ({@code hopByHopParameterProblem}). Not modelled: router alert
+ * sockets, other IPv6
  * extension headers beyond the receive checks, multicast routing (ipmr), GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
  * reassembled them), the copy of a broadcast looped back locally.
  *
@@ -146,11 +148,6 @@ public final class Datapath {
     // Linux: ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, IPV6_SRCRT_TYPE_4 (segment routing), IPPROTO_IPIP
     static final int ICMPV6_PARAMPROB = 4;
     static final int ICMPV6_HDR_FIELD = 0;
-    // Linux: ICMPV6_UNK_OPTION, IPV6_TLV_PAD1, IPV6_TLV_PADN; ip6_parse_tlv allows 7 bytes of padding in a row
-    static final int ICMPV6_UNK_OPTION = 2;
-    static final int IPV6_TLV_PAD1 = 0;
-    static final int IPV6_TLV_PADN = 1;
-    static final int MAX_TLV_PADDING = 7;
     static final int IPV6_SRCRT_TYPE_4 = 4;
     static final int IPPROTO_IPIP = 4;
     static final int ICMPV6_PKT_TOOBIG = 2;
@@ -981,6 +978,9 @@ public final class Datapath {
             ReceiveResult r = family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, bufferLength)
                     : ipReceive.ipv6(buffer, HEADROOM, bufferLength, in.loopback);
             if (!r.accepted()) {
+                if (family == Family.IPV6 && ipReceive.problemPointer() >= 0) {
+                    hopByHopParameterProblem(in, type, macSource, bufferLength);
+                }
                 trace.dropped(DropReason.of(r));
                 return;
             }
@@ -998,6 +998,26 @@ public final class Datapath {
             this.in = in;
             this.route = null;
             preRouting();
+        }
+
+        /**
+         * ip6_rcv_core's hop-by-hop options asked for a parameter problem (ip6_tlvopt_unknown for an unknown option
+         * whose high bits are 10, or 11 to a unicast address; ipv6_hop_jumbo for a jumbo value): icmpv6_param_prob
+         * sends it before PREROUTING, as a locally generated packet through OUTPUT and POSTROUTING, rate-limited as
+         * the other ICMPv6 errors (IcmpErrors also lets one about an unrecognised 10 option answer a multicast).
+         */
+        private void hopByHopParameterProblem(Interface in, int type, long macSource, long bufferLength) {
+            // Linux: the error quotes the datagram as it arrived (Payload Length trimmed when it fits)
+            int payloadLength = buffer.get(ValueLayout.JAVA_BYTE, HEADROOM + 4) << 8 & 0xFF00
+                    | buffer.get(ValueLayout.JAVA_BYTE, HEADROOM + 5) & 0xFF;
+            long n = payloadLength != 0 && Ipv6Header.LENGTH + payloadLength <= bufferLength
+                    ? Ipv6Header.LENGTH + payloadLength : bufferLength;
+            pkt.ipv6(buffer, HEADROOM, (int) Math.min(n, MAX_DATAGRAM));
+            pkt.inInterface(in.name).packetType(type).macSource(macSource);
+            this.in = in;
+            this.route = null;
+            icmpError("ICMPv6 parameter problem", ICMPV6_PARAMPROB, ipReceive.problemCode(),
+                    ipReceive.problemPointer());
         }
 
         void preRouting() {
@@ -1342,79 +1362,23 @@ public final class Datapath {
 
         /**
          * ipv6_destopt_rcv / ip6_parse_tlv for the destination options header at {@code at}: false when the datagram
-         * was dropped. Pad1 and PadN up to 7 bytes of padding in a row (PadN all zeros), at most max_dst_opts_number
-         * (8) other options, the options filling the header exactly; no option is known here (the home address one
-         * needs Mobile IPv6), so each is handled by its two high bits: 00 skipped, 01 dropped, 10 parameter problem
-         * (unrecognised option, pointing at it) and dropped, 11 the same unless the destination is multicast (then
-         * only dropped). Checked on Linux 6.18. A header cut short or malformed: dropped (InHdrErrors).
+         * was dropped. The option walk is the hop-by-hop one ({@link IpReceive#options}) with at most
+         * max_dst_opts_number (8) options and no option known (the home address one needs Mobile IPv6): unknown
+         * options by their two high bits, parameter problem for 10 and (unless multicast) 11. Checked on Linux 6.18. A
+         * header cut short or malformed: dropped (InHdrErrors).
          */
         private boolean destinationOptions6(int at) {
-            int length = (pkt.networkU8(at + 1) + 1) << 3;
-            if (at + 8 > pkt.length() || at + length > pkt.length()) {
-                pkt.trace().dropped(DropReason.IP_INHDR);
-                return false;
+            ReceiveResult r = ipReceive.options(pkt.segment(), pkt.networkOffset(), at, pkt.length(), false,
+                    host.sysctlLong("net.ipv6.max_dst_opts_number"), 0);
+            if (r == ReceiveResult.OK) {
+                return true;
             }
-            long maxOptions = host.sysctlLong("net.ipv6.max_dst_opts_number");
-            int off = at + 2;
-            int left = length - 2;
-            int padding = 0;
-            int options = 0;
-            while (left > 0) {
-                int type = pkt.networkU8(off);
-                if (type == IPV6_TLV_PAD1) {
-                    if (++padding > MAX_TLV_PADDING) {
-                        break;
-                    }
-                    off++;
-                    left--;
-                    continue;
-                }
-                if (left < 2) {
-                    break;
-                }
-                int optionLength = pkt.networkU8(off + 1) + 2;
-                if (optionLength > left) {
-                    break;
-                }
-                if (type == IPV6_TLV_PADN) {
-                    padding += optionLength;
-                    if (padding > MAX_TLV_PADDING || !zeros(off + 2, optionLength - 2)) {
-                        break;
-                    }
-                } else {
-                    if (++options > maxOptions) {
-                        break;
-                    }
-                    int action = type >>> 6;
-                    boolean multicast = pkt.destinationHi() >>> 56 == 0xFF;
-                    if (action == 2 || action == 3 && !multicast) {
-                        icmpError("ICMPv6 parameter problem", ICMPV6_PARAMPROB, ICMPV6_UNK_OPTION, off);
-                        pkt.trace().dropped(DropReason.IPV6_UNKNOWN_OPTION);
-                        return false;
-                    }
-                    if (action != 0) {
-                        pkt.trace().dropped(DropReason.IPV6_UNKNOWN_OPTION);
-                        return false;
-                    }
-                    padding = 0;
-                }
-                off += optionLength;
-                left -= optionLength;
+            if (ipReceive.problemPointer() >= 0) {
+                icmpError("ICMPv6 parameter problem", ICMPV6_PARAMPROB, ipReceive.problemCode(),
+                        ipReceive.problemPointer());
             }
-            if (left != 0) {
-                pkt.trace().dropped(DropReason.IP_INHDR);
-                return false;
-            }
-            return true;
-        }
-
-        private boolean zeros(int from, int count) {
-            for (int i = 0; i < count; i++) {
-                if (pkt.networkU8(from + i) != 0) {
-                    return false;
-                }
-            }
-            return true;
+            pkt.trace().dropped(DropReason.of(r));
+            return false;
         }
 
         /**

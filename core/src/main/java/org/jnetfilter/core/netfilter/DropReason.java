@@ -32,7 +32,7 @@ public enum DropReason {
      */
     SOURCE_ROUTE_FAILED("source route not followed"),
     /**
-     * ip6_tlvopt_unknown: an IPv6 destination option this host does not know whose two high bits say discard
+     * ip6_tlvopt_unknown: an IPv6 hop-by-hop or destination option this host does not know whose two high bits say discard
      * (Linux: SKB_DROP_REASON_UNHANDLED_PROTO there).
      */
     IPV6_UNKNOWN_OPTION("unknown IPv6 option to be discarded"),
@@ -83,6 +83,9 @@ public enum DropReason {
 
     /** The drop reason of a failed receive check. */
     public static DropReason of(ReceiveResult r) {
+        if (r == ReceiveResult.IPV6_UNKNOWN_OPTION) {
+            return IPV6_UNKNOWN_OPTION;
+        }
         return switch (r.dropReason()) {
             case "IP_CSUM" -> IP_CSUM;
             case "PKT_TOO_SMALL" -> PKT_TOO_SMALL;

@@ -19,6 +19,10 @@ import java.lang.foreign.MemorySegment;
  *                                                trim; hop-by-hop options   InHdrErrors
  * </pre>
  *
+ * <p>A hop-by-hop option that asks for an ICMPv6 parameter problem (unknown with high bits 10, or 11 to
+ * a unicast address; a jumbo value) leaves {@link #problemPointer()} and {@link #problemCode()} for the
+ * caller to send it; {@link #options} is the same walk for destination options headers.
+ *
  * <p>After {@link ReceiveResult#OK}, {@link #length()} is the datagram length the kernel trims
  * the buffer to (link-layer padding removed).
  *
@@ -38,11 +42,21 @@ public final class IpReceive {
     private static final int MAX_PADDING = 7;
     private static final int OPT_PAD1 = 0;
     private static final int OPT_PADN = 1;
+    // Linux: IPV6_TLV_ROUTERALERT, IPV6_TLV_IOAM, IPV6_TLV_CALIPSO, IPV6_TLV_JUMBO
+    private static final int OPT_ROUTER_ALERT = 0x05;
+    private static final int OPT_IOAM = 0x31;
+    private static final int OPT_CALIPSO = 0x07;
     private static final int OPT_JUMBO = 0xC2;
+    // Linux: ICMPV6_HDR_FIELD, ICMPV6_UNK_OPTION
+    private static final int ICMPV6_HDR_FIELD = 0;
+    private static final int ICMPV6_UNK_OPTION = 2;
 
     private final int maxHopByHopOptions;
     private long length;
     private ReceiveResult hopByHopFailure = ReceiveResult.OK;
+    private long jumbo;
+    private int problemPointer = -1;
+    private int problemCode;
 
     public IpReceive() {
         this(DEFAULT_MAX_HBH_OPTIONS);
@@ -97,6 +111,7 @@ public final class IpReceive {
      */
     public ReceiveResult ipv6(MemorySegment s, long offset, long length, boolean loopbackDevice) {
         this.length = 0;
+        this.problemPointer = -1;
         if (length < Ipv6Header.LENGTH) {
             return ReceiveResult.IPV6_HEADER_TRUNCATED;
         }
@@ -132,12 +147,12 @@ public final class IpReceive {
             datagram = Ipv6Header.LENGTH + payloadLength;
         }
         if (nextHeader == Ipv6Header.NEXTHDR_HOP) {
-            long jumbo = hopByHop(s, offset, datagram, payloadLength);
-            if (jumbo < 0) {
+            long jumboLength = hopByHop(s, offset, datagram, payloadLength);
+            if (jumboLength < 0) {
                 return hopByHopFailure;
             }
-            if (jumbo > 0) {
-                datagram = Ipv6Header.LENGTH + jumbo;
+            if (jumboLength > 0) {
+                datagram = Ipv6Header.LENGTH + jumboLength;
             }
         }
         this.length = datagram;
@@ -145,76 +160,154 @@ public final class IpReceive {
     }
 
     /**
-     * Parses the hop-by-hop options header as ipv6_parse_hopopts / ip6_parse_tlv do. Returns the
-     * jumbo payload length (0 when absent), or -1 with the reason in {@link #hopByHopFailure}.
+     * Parses the hop-by-hop options header as ipv6_parse_hopopts does. Returns the jumbo payload length (0 when
+     * absent), or -1 with the reason in {@link #hopByHopFailure}.
      */
     private long hopByHop(MemorySegment s, long offset, long datagram, int payloadLength) {
-        long base = offset + Ipv6Header.LENGTH;
-        if (Ipv6Header.LENGTH + 8 > datagram) {
-            return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+        ReceiveResult r = options(s, offset, Ipv6Header.LENGTH, datagram, true, maxHopByHopOptions, payloadLength);
+        return r == ReceiveResult.OK ? jumbo : fail(r);
+    }
+
+    /**
+     * ip6_parse_tlv over the options header (hop-by-hop when {@code hopByHop}, else destination options) at
+     * {@code header} bytes into the IPv6 datagram at {@code offset} of {@code datagram} bytes; {@code maxOptions} is
+     * net.ipv6.max_hbh_opts_number or max_dst_opts_number, {@code payloadLength} the IPv6 header's (for the jumbo
+     * option). Pad1 and PadN at most 7 bytes in a row, PadN zeros, at most {@code maxOptions} other options, the
+     * options filling the header exactly; a header cut short or malformed is {@link ReceiveResult#IPV6_BAD_HOP_BY_HOP}.
+     * Hop-by-hop knows Router Alert (length 2), Jumbo Payload, IOAM (4n-aligned; then skipped: ioam6_enabled off)
+     * and CALIPSO (always dropped: no NetLabel CALIPSO domain, calipso_validate fails); destination options know none
+     * (the home address option needs Mobile IPv6). Any other option goes by its two high bits (ip6_tlvopt_unknown):
+     * 00 skipped, 01 dropped, 10 parameter problem 'unrecognised option' pointing at it, 11 the same unless the
+     * destination is multicast (then only dropped). Checked on Linux 6.18. When the result asks for a parameter
+     * problem ({@link #problemPointer()} at least 0), {@link #problemCode()} and the pointer say which. No allocation.
+     */
+    public ReceiveResult options(MemorySegment s, long offset, int header, long datagram, boolean hopByHop,
+            long maxOptions, int payloadLength) {
+        problemPointer = -1;
+        jumbo = 0;
+        if (header + 8 > datagram) {
+            return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
         }
-        int headerLength = (NetworkOrder.u8(s, base + 1) + 1) << 3;
-        if (Ipv6Header.LENGTH + headerLength > datagram) {
-            return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+        int headerLength = (NetworkOrder.u8(s, offset + header + 1) + 1) << 3;
+        if (header + headerLength > datagram) {
+            return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
         }
-        long jumbo = 0;
+        boolean multicastDst = Ipv6Header.isMulticast(NetworkOrder.u64(s, offset + Ipv6Header.DESTINATION));
         int options = 0;
         int padding = 0;
-        int at = 2;
-        while (at < headerLength) {
-            int type = NetworkOrder.u8(s, base + at);
+        int end = header + headerLength;
+        int at = header + 2;
+        while (at < end) {
+            int type = NetworkOrder.u8(s, offset + at);
             if (type == OPT_PAD1) {
                 if (++padding > MAX_PADDING) {
-                    return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+                    return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
                 }
                 at++;
                 continue;
             }
-            if (at + 2 > headerLength) {
-                return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+            if (at + 2 > end) {
+                return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
             }
-            int optionLength = NetworkOrder.u8(s, base + at + 1) + 2;
-            if (at + optionLength > headerLength) {
-                return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+            int optionLength = NetworkOrder.u8(s, offset + at + 1) + 2;
+            if (at + optionLength > end) {
+                return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
             }
             if (type == OPT_PADN) {
                 padding += optionLength;
                 if (padding > MAX_PADDING) {
-                    return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+                    return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
                 }
                 // RFC 8200 4.2: PadN carries zeros; Linux rejects anything else.
                 for (int i = 2; i < optionLength; i++) {
-                    if (NetworkOrder.u8(s, base + at + i) != 0) {
-                        return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+                    if (NetworkOrder.u8(s, offset + at + i) != 0) {
+                        return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
                     }
                 }
                 at += optionLength;
                 continue;
             }
             padding = 0;
-            if (++options > maxHopByHopOptions) {
-                return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+            if (++options > maxOptions) {
+                return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
             }
-            if (type == OPT_JUMBO) {
-                // RFC 2675: 4-byte value, aligned 4n+2, only with Payload Length 0, above 65535.
-                if (optionLength != 6 || (at & 3) != 2) {
-                    return fail(ReceiveResult.IPV6_BAD_JUMBO);
-                }
-                jumbo = NetworkOrder.u32(s, base + at + 2);
-                if (jumbo <= IPV6_MAXPLEN || payloadLength != 0) {
-                    return fail(ReceiveResult.IPV6_BAD_JUMBO);
-                }
-                if (jumbo > datagram - Ipv6Header.LENGTH) {
-                    return fail(ReceiveResult.IPV6_JUMBO_TRUNCATED);
-                }
-            } else if ((type >>> 6) != 0) {
-                // Unknown option whose two high bits say "discard" (RFC 8200 4.2). Router Alert,
-                // CALIPSO and IOAM have 00 and are skipped here like any 00 option.
-                return fail(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+            ReceiveResult r = hopByHop ? hopByHopOption(s, offset, at, type, optionLength, datagram, payloadLength,
+                    multicastDst) : unknownOption(at, type, multicastDst);
+            if (r != ReceiveResult.OK) {
+                return r;
             }
             at += optionLength;
         }
-        return jumbo;
+        return ReceiveResult.OK;
+    }
+
+    /** The hop-by-hop option of {@code type} at {@code at}: the known ones' checks, else ip6_tlvopt_unknown. */
+    private ReceiveResult hopByHopOption(MemorySegment s, long offset, int at, int type, int optionLength,
+            long datagram, int payloadLength, boolean multicastDst) {
+        switch (type) {
+            case OPT_ROUTER_ALERT -> {
+                // Linux: ipv6_hop_ra takes only a 2-byte value
+                return optionLength == 4 ? ReceiveResult.OK : ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+            }
+            case OPT_IOAM -> {
+                // Linux: ipv6_hop_ioam drops a misaligned option, then ignores it where ioam6_enabled is off
+                return (at & 3) == 0 ? ReceiveResult.OK : ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+            }
+            case OPT_CALIPSO -> {
+                // Linux: ipv6_hop_calipso; calipso_validate fails without a NetLabel CALIPSO domain (not modelled)
+                return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+            }
+            case OPT_JUMBO -> {
+                // RFC 2675: 4-byte value, aligned 4n+2, only with Payload Length 0, above 65535.
+                if (optionLength != 6 || (at & 3) != 2) {
+                    return ReceiveResult.IPV6_BAD_JUMBO;
+                }
+                long length = NetworkOrder.u32(s, offset + at + 2);
+                // Linux: ipv6_hop_jumbo answers parameter problem (ICMPV6_HDR_FIELD) at the value, then at the option
+                if (length <= IPV6_MAXPLEN) {
+                    return parameterProblem(ICMPV6_HDR_FIELD, at + 2, ReceiveResult.IPV6_BAD_JUMBO);
+                }
+                if (payloadLength != 0) {
+                    return parameterProblem(ICMPV6_HDR_FIELD, at, ReceiveResult.IPV6_BAD_JUMBO);
+                }
+                if (length > datagram - Ipv6Header.LENGTH) {
+                    return ReceiveResult.IPV6_JUMBO_TRUNCATED;
+                }
+                jumbo = length;
+                return ReceiveResult.OK;
+            }
+            default -> {
+                return unknownOption(at, type, multicastDst);
+            }
+        }
+    }
+
+    /** ip6_tlvopt_unknown: an option this host does not know, by its two high bits (RFC 8200 4.2). */
+    private ReceiveResult unknownOption(int at, int type, boolean multicastDst) {
+        int action = type >>> 6;
+        if (action == 2 || action == 3 && !multicastDst) {
+            return parameterProblem(ICMPV6_UNK_OPTION, at, ReceiveResult.IPV6_UNKNOWN_OPTION);
+        }
+        return action == 0 ? ReceiveResult.OK : ReceiveResult.IPV6_UNKNOWN_OPTION;
+    }
+
+    private ReceiveResult parameterProblem(int code, int pointer, ReceiveResult r) {
+        problemCode = code;
+        problemPointer = pointer;
+        return r;
+    }
+
+    /**
+     * After a failed {@link #ipv6} or {@link #options}: the ICMPv6 parameter problem pointer (from the IPv6 header)
+     * the kernel answers with before dropping, or -1 when it drops silently.
+     */
+    public int problemPointer() {
+        return problemPointer;
+    }
+
+    /** The parameter problem's code when {@link #problemPointer()} is at least 0. */
+    public int problemCode() {
+        return problemCode;
     }
 
     private long fail(ReceiveResult reason) {

@@ -45,6 +45,11 @@ public enum ReceiveResult {
     IPV6_TRUNCATED("PKT_TOO_SMALL", "InTruncatedPkts"),
     /** Hop-by-hop options header truncated or malformed (ipv6_parse_hopopts fails). */
     IPV6_BAD_HOP_BY_HOP("IP_INHDR", "InHdrErrors"),
+    /**
+     * An option not known here whose two high bits say discard (Linux: ip6_tlvopt_unknown,
+     * SKB_DROP_REASON_UNHANDLED_PROTO; ip6_rcv_core counts the failed hop-by-hop header).
+     */
+    IPV6_UNKNOWN_OPTION("UNHANDLED_PROTO", "InHdrErrors"),
     /** Jumbo payload option inconsistent (RFC 2675; Linux: ipv6_hop_jumbo), counted twice. */
     IPV6_BAD_JUMBO("IP_INHDR", "InHdrErrors", "InHdrErrors"),
     /** Jumbo payload length beyond the buffer. */

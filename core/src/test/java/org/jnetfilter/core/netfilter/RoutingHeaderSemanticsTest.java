@@ -60,6 +60,11 @@ class RoutingHeaderSemanticsTest {
     }
 
     static byte[] datagram(int nextHeader, byte[] rh, String last) {
+        return datagram(nextHeader, rh, "fd77::2", last);
+    }
+
+    /** fd77::1:4000 -> {@code destination}:5000 behind the extension header {@code rh} of type {@code nextHeader}. */
+    static byte[] datagram(int nextHeader, byte[] rh, String destination, String last) {
         ByteBuffer udp = ByteBuffer.allocate(12).putShort((short) 4000).putShort((short) 5000).putShort((short) 12)
                 .putShort((short) 0).put("rthd".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         ByteBuffer pseudo = ByteBuffer.allocate(40 + 12).put(address("fd77::1")).put(address(last)).putInt(12)
@@ -70,7 +75,7 @@ class RoutingHeaderSemanticsTest {
         ByteBuffer b = ByteBuffer.allocate(40 + rh.length + 12);
         b.putInt(0x60000000).putShort((short) (rh.length + 12)).put((byte) nextHeader).put((byte) 64)
                 .put(address("fd77::1"))
-                .put(address("fd77::2")).put(rh).put(udp.array());
+                .put(address(destination)).put(rh).put(udp.array());
         return b.array();
     }
 
@@ -116,13 +121,18 @@ class RoutingHeaderSemanticsTest {
 
     /** A destination options header before UDP with these options (hex), zeros to a multiple of 8. */
     static byte[] destinationOptions(String options) {
+        return datagram(60, optionsHeader(options), "fd77::2");
+    }
+
+    /** A hop-by-hop or destination options header before UDP with these options (hex), Pad1 to a multiple of 8. */
+    static byte[] optionsHeader(String options) {
         byte[] o = HEX.parseHex(options);
         int length = (o.length + 2 + 7) / 8 * 8;
         byte[] h = new byte[length];
         h[0] = 17;
         h[1] = (byte) (length / 8 - 1);
         System.arraycopy(o, 0, h, 2, o.length);
-        return datagram(60, h, "fd77::2");
+        return h;
     }
 
     /**

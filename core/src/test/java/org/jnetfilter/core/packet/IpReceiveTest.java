@@ -164,11 +164,37 @@ class IpReceiveTest {
         // Header claims 16 bytes, payload holds 8.
         assertThat(check(ipv6(DOC1, DOC2, 0, "1101 05020000 0100", 0), false))
                 .isEqualTo(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
-        // Unknown option with action "discard" (01), "discard + ICMP" (10, 11).
-        for (String type : List.of("7e", "be", "fe")) {
-            assertThat(check(ipv6(DOC1, DOC2, 0, "1100 " + type + "020000 0100" + UDP, 0), false))
-                    .as("option type %s", type).isEqualTo(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+        // Router Alert with a value other than 2 bytes (ipv6_hop_ra), IOAM not at 4n (ipv6_hop_ioam), CALIPSO
+        // without a NetLabel domain: dropped as malformed, no parameter problem.
+        for (String options : List.of("0503000000 00", "31020000 0100", "07080000000000000000 0000 00000000")) {
+            int words = (2 + options.replace(" ", "").length() / 2) / 8 - 1;
+            assertThat(check(ipv6(DOC1, DOC2, 0, "11" + "%02x".formatted(words) + options + UDP, 0), false))
+                    .as("options %s", options).isEqualTo(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
+            assertThat(receive.problemPointer()).isEqualTo(-1);
         }
+        // IOAM at 4n is skipped (ioam6_enabled off).
+        assertThat(check(ipv6(DOC1, DOC2, 0, "1101 0100 31060000 00000000 00000000" + UDP, 0), false))
+                .isEqualTo(ReceiveResult.OK);
+    }
+
+    @Test
+    void unknownHopByHopOptionsGoByTheirTwoHighBits() {
+        // Linux: ip6_tlvopt_unknown: 01 discard; 10 discard + parameter problem 2 at the option; 11 the same to unicast
+        record Case(String type, String destination, int pointer) { }
+        for (Case c : List.of(new Case("7e", DOC2, -1), new Case("be", DOC2, 42), new Case("fe", DOC2, 42),
+                new Case("be", "ff020000000000000000000000000001", 42), new Case("fe", "ff020000000000000000000000000001", -1), new Case("7e", "ff020000000000000000000000000001", -1))) {
+            assertThat(check(ipv6(DOC1, c.destination(), 0, "1100 " + c.type() + "020000 0100" + UDP, 0), false))
+                    .as("option type %s to %s", c.type(), c.destination()).isEqualTo(ReceiveResult.IPV6_UNKNOWN_OPTION);
+            assertThat(receive.problemPointer()).as("option type %s to %s", c.type(), c.destination())
+                    .isEqualTo(c.pointer());
+            if (c.pointer() >= 0) {
+                assertThat(receive.problemCode()).isEqualTo(2);
+            }
+        }
+        // The pointer is the option's offset from the IPv6 header, after padding and skipped options.
+        assertThat(check(ipv6(DOC1, DOC2, 0, "1100 3e00 fe000100" + UDP, 0), false))
+                .isEqualTo(ReceiveResult.IPV6_UNKNOWN_OPTION);
+        assertThat(receive.problemPointer()).isEqualTo(44);
         // PadN must carry zeros.
         assertThat(check(ipv6(DOC1, DOC2, 0, "1100 0104 00000001" + UDP, 0), false))
                 .isEqualTo(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
@@ -209,6 +235,8 @@ class IpReceiveTest {
     void inconsistentJumbogramsAreRejected() {
         assertThat(check(jumbogram("1100 c204 0000ffff", 0x10000), false))
                 .as("jumbo length must exceed 65535").isEqualTo(ReceiveResult.IPV6_BAD_JUMBO);
+        assertThat(receive.problemPointer()).as("parameter problem at the value").isEqualTo(44);
+        assertThat(receive.problemCode()).isZero();
         assertThat(check(jumbogram("1100 c204 00010010", 0x1000F), false))
                 .isEqualTo(ReceiveResult.IPV6_JUMBO_TRUNCATED);
         assertThat(check(jumbogram("1101 0100 c204 00010010 010400000000", 0x10010), false))
@@ -217,6 +245,7 @@ class IpReceiveTest {
         new Ipv6Header().wrap(withPayloadLength, 0).payloadLength(8);
         assertThat(check(withPayloadLength, false)).as("jumbo needs Payload Length 0")
                 .isEqualTo(ReceiveResult.IPV6_BAD_JUMBO);
+        assertThat(receive.problemPointer()).as("parameter problem at the option").isEqualTo(42);
     }
 
     @Test
