@@ -56,8 +56,9 @@ public final class Comparison {
         List<Mismatch> out = new ArrayList<>();
         if (!gaps.has("compare.packets")) {
             for (int i = 0; i < packets.size(); i++) {
-                List<Observation.Emitted> k = kernel.emitted().get(i);
-                List<Observation.Emitted> e = i < engine.emitted().size() ? engine.emitted().get(i) : List.of();
+                List<Observation.Emitted> k = byInterface(kernel.emitted().get(i));
+                List<Observation.Emitted> e = byInterface(i < engine.emitted().size() ? engine.emitted().get(i)
+                        : List.of());
                 List<String> kn = new ArrayList<>();
                 List<String> en = new ArrayList<>();
                 for (int j = 0; j < Math.max(k.size(), e.size()); j++) {
@@ -88,6 +89,16 @@ public final class Comparison {
             out.add(new Mismatch(Kind.CONNTRACK, -1, "only in the kernel: " + onlyKernel + "; only in the engine: "
                     + onlyEngine));
         }
+        return out;
+    }
+
+    /**
+     * The frames of one packet grouped by interface, each interface's in the order sent: the kernel side reads
+     * side a's wire end to its marker before side b's, so the order between interfaces is not observed.
+     */
+    static List<Observation.Emitted> byInterface(List<Observation.Emitted> frames) {
+        List<Observation.Emitted> out = new ArrayList<>(frames);
+        out.sort(java.util.Comparator.comparing(Observation.Emitted::dutInterface));
         return out;
     }
 

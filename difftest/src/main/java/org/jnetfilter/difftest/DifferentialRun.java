@@ -68,6 +68,14 @@ public final class DifferentialRun {
             log.println("difftest: ../shared/bench/kubegen.py not found: no Kubernetes-node rulesets in this run");
         }
         RulesetGenerator.Features features = gaps.features();
+        if (!kernel.hasSets()) {
+            log.println("difftest: ipset is not installed: no rules with set matches or SET targets in this run");
+            features = features.without("ipset");
+        }
+        // the sets exist before any ruleset naming them is read (jnetfilter finds sets by name when it parses)
+        SetCatalogue.install(0L);
+        // time matches are drawn around the wall clock of the run's start (see RulesetGenerator#clock)
+        long now = System.currentTimeMillis() / 1000;
         if (!features.conntrack() || !features.nat()) {
             log.println("difftest: no Docker-host or Kubernetes-node rulesets in this run: they need conntrack and NAT"
                     + " (known gaps generate.conntrack / generate.nat)");
@@ -94,12 +102,15 @@ public final class DifferentialRun {
                 kind = "kubernetes";
                 kube++;
             } else {
-                v4 = new RulesetGenerator(seed, false, features).generate(c.rulesPerChain());
+                v4 = new RulesetGenerator(seed, false, features).clock(now).generate(c.rulesPerChain());
                 kind = "random";
                 random++;
             }
-            String v6 = new RulesetGenerator(seed ^ 0x6666, true, features).generate(c.rulesPerChain());
+            String v6 = new RulesetGenerator(seed ^ 0x6666, true, features).clock(now).generate(c.rulesPerChain());
             List<Injection> in = new PacketSequenceGenerator(seed).features(features).targets(RealisticRulesets.targets(v4))
+                    .pauses(RulesetGenerator.timeSensitive(v4) || RulesetGenerator.timeSensitive(v6))
+                    .spacing(RulesetGenerator.jiffySensitive(v4) || RulesetGenerator.jiffySensitive(v6)
+                            ? RulesetGenerator.JIFFY_SPACING_MILLIS : 0)
                     .generate(c.packetsPerRuleset());
             String title = "case seed " + seed + " (" + kind + " ruleset, " + in.size() + " packets)";
             Observation k;
@@ -115,6 +126,7 @@ public final class DifferentialRun {
                     failures.add(new Failure(title + ": jnetfilter loads a ruleset the kernel refuses",
                             new Shrinker.Case(v4, v6, List.of()), List.of(new Comparison.Mismatch(
                                     Comparison.Kind.RULESET, -1, e.getMessage() + "\n--- jnetfilter read\n" + accepted))));
+                    log.println(failures.getLast().reproducer());
                 }
                 continue;
             }
@@ -124,6 +136,7 @@ public final class DifferentialRun {
             if (!loadDiffs.isEmpty()) {
                 failures.add(new Failure(title + ": jnetfilter loads the ruleset differently",
                         new Shrinker.Case(v4, v6, List.of()), loadDiffs));
+                log.println(failures.getLast().reproducer());
                 continue;
             }
             if (engine == null) {
@@ -131,15 +144,17 @@ public final class DifferentialRun {
             }
             compared += in.size();
             boolean randomNat = Comparison.randomNat(v4, v6);
-            List<Comparison.Mismatch> diffs = Comparison.compare(first, k, engine.run(v4, v6, first), gaps, randomNat);
+            List<Comparison.Mismatch> diffs = Comparison.compare(first, k, engine.run(v4, v6, first, k.sentAtNanos()), gaps, randomNat);
             if (!diffs.isEmpty()) {
+                // said at once (shrinking takes a while: a case with a pause sleeps in each of its runs)
+                log.println("difftest: " + title + " mismatches, shrinking: " + diffs.get(0).toString().replace("\n", "\n  "));
                 // shrink towards the same kind of difference, so the reproducer does not drift to another one
                 Comparison.Kind kind0 = diffs.get(0).kind();
                 Shrinker shrinker = new Shrinker(cs -> {
                     try {
                         List<Injection> p = salted(cs.packets());
                         Observation kk = kernel.run(cs.ipv4Rules(), cs.ipv6Rules(), p);
-                        return Comparison.compare(p, kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(), p), gaps,
+                        return Comparison.compare(p, kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(), p, kk.sentAtNanos()), gaps,
                                 Comparison.randomNat(cs.ipv4Rules(), cs.ipv6Rules()))
                                 .stream().anyMatch(m -> m.kind() == kind0);
                     } catch (KernelDut.RulesetRefused e) {
@@ -148,9 +163,9 @@ public final class DifferentialRun {
                 }, c.shrinkTries());
                 Shrinker.Case small = shrinker.shrink(new Shrinker.Case(v4, v6, in));
                 List<Injection> sp = salted(small.packets());
-                List<Comparison.Mismatch> smallDiffs = Comparison.compare(sp,
-                        kernel.run(small.ipv4Rules(), small.ipv6Rules(), sp),
-                        engine.run(small.ipv4Rules(), small.ipv6Rules(), sp), gaps,
+                Observation smallKernel = kernel.run(small.ipv4Rules(), small.ipv6Rules(), sp);
+                List<Comparison.Mismatch> smallDiffs = Comparison.compare(sp, smallKernel,
+                        engine.run(small.ipv4Rules(), small.ipv6Rules(), sp, smallKernel.sentAtNanos()), gaps,
                         Comparison.randomNat(small.ipv4Rules(), small.ipv6Rules()));
                 // the original differences lead, so a shrink that drifted to another difference of the same kind
                 // (or a case that fails only after others) still shows what failed in the run
@@ -158,10 +173,13 @@ public final class DifferentialRun {
                 for (Comparison.Mismatch m : diffs) {
                     inRun.append("\n  ").append(m.toString().replace("\n", "\n  "));
                 }
-                failures.add(smallDiffs.isEmpty()
+                Failure failure = smallDiffs.isEmpty()
                         ? new Failure(title + " (the shrunk case did not fail again: the original is shown)",
                                 new Shrinker.Case(v4, v6, in), diffs)
-                        : new Failure(inRun + "\nthe shrunk case", small, smallDiffs));
+                        : new Failure(inRun + "\nthe shrunk case", small, smallDiffs);
+                failures.add(failure);
+                // printed as soon as it is known: a long run shows its reproducers while it goes on
+                log.println(failure.reproducer());
             }
         }
         Figures f = new Figures(c.rulesets(), random, docker, kube, packets, frames, refused, compared, failures.size(),
@@ -239,11 +257,9 @@ public final class DifferentialRun {
         }
         KnownGaps gaps = KnownGaps.load("/packet-known-gaps.txt");
         try (KernelDut kernel = KernelDut.start(seed)) {
-            Result r = run(kernel, Engines.jnetfilter(gaps), gaps, new Config(seed, rulesets, packets, 3, 300),
+            Result r = run(kernel, Engines.jnetfilter(gaps), gaps, new Config(seed, rulesets, packets, 3,
+                    Integer.getInteger("jnf.difftest.shrink", 300)),
                     System.out);
-            for (Failure f : r.failures()) {
-                System.out.println(f.reproducer());
-            }
             System.out.println("difftest: " + r.figures().describe());
             System.out.print(gaps.describe());
         }

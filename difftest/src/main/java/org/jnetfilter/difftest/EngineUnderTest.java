@@ -8,5 +8,14 @@ import java.util.List;
  * terms. jnetfilter's in-process datapath implements it; {@link KernelDut} is the other side.
  */
 public interface EngineUnderTest {
-    Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets);
+    /**
+     * {@code clock}: the time of each packet in nanoseconds since the epoch, as the kernel side sent it
+     * ({@link Observation#sentAtNanos}), so that limits, recent lists and time matches see the kernel's
+     * clock; empty for a clock of the engine's own (packets 1 ms apart, pauses added).
+     */
+    Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets, List<Long> clock);
+
+    default Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets) {
+        return run(ipv4Rules, ipv6Rules, packets, List.of());
+    }
 }

@@ -3,9 +3,20 @@ package org.jnetfilter.difftest;
 /**
  * One frame the harness puts on the wire: on {@code side} ("a" or "b"), so it enters dut on the
  * interface facing that side; {@code label} says what it is for reproducers ("tcp syn 10.1.0.2:1024 >
- * 10.2.0.3:80").
+ * 10.2.0.3:80"); {@code pauseMillis} is how long the wire stays quiet before it (0 but where the packets
+ * must meet token buckets refilled and recent entries aged: the kernel side sleeps, and jnetfilter's clock,
+ * which is the kernel side's clock of sending, moves on by the same time).
  */
-public record Injection(String side, byte[] frame, String label) {
+public record Injection(String side, byte[] frame, String label, int pauseMillis) {
+    public Injection(String side, byte[] frame, String label) {
+        this(side, frame, label, 0);
+    }
+
+    /** This frame after {@code millis} of quiet on the wire. */
+    public Injection afterPause(int millis) {
+        return new Injection(side, frame, label, millis);
+    }
+
     public String dutInterface() {
         return side.equals(Topology.A) ? Topology.DUT_A : Topology.DUT_B;
     }
@@ -50,7 +61,7 @@ public record Injection(String side, byte[] frame, String label) {
         } else if (first && proto == 17 && f.length >= l3 + hl + 8 && Be.u16(s, l3 + hl + 6) != 0) {
             fixChecksum(s, l3 + hl + 6, source, moved, true);
         }
-        return new Injection(side, f, label);
+        return new Injection(side, f, label, pauseMillis);
     }
 
     private static void fixChecksum(java.lang.foreign.MemorySegment s, int at, int old, int neu, boolean udp) {
@@ -83,19 +94,19 @@ public record Injection(String side, byte[] frame, String label) {
             if (valid) {
                 ip.updateChecksum();
             }
-            return new Injection(side, f, label);
+            return new Injection(side, f, label, pauseMillis);
         }
         if (etherType == org.jnetfilter.core.packet.EthernetHeader.ETH_P_IPV6 && f.length >= l3 + 48
                 && (f[l3 + 6] & 0xFF) == 44) {
             long id = Be.s32(s, l3 + 44) & 0xFFFF_FFFFL;
             Be.u32(s, l3 + 44, (id + salt) & 0xFFFF_FFFFL);
-            return new Injection(side, f, label);
+            return new Injection(side, f, label, pauseMillis);
         }
         return this;
     }
 
     @Override
     public String toString() {
-        return side + ": " + label;
+        return side + ": " + label + (pauseMillis > 0 ? " (after " + pauseMillis + " ms)" : "");
     }
 }

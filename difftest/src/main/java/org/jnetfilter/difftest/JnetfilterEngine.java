@@ -48,6 +48,7 @@ final class JnetfilterEngine implements EngineUnderTest {
     private static final long START_NANOS = 1_000_000_000L;
 
     private final boolean natTableWorkaround;
+    private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
 
     /** @param natTableWorkaround see the known gap {@code workaround.nat-table-conntrack} */
     JnetfilterEngine(boolean natTableWorkaround) {
@@ -81,7 +82,10 @@ final class JnetfilterEngine implements EngineUnderTest {
     }
 
     @Override
-    public Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets) {
+    public Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets, List<Long> clock) {
+        long[] at = clock(packets, clock);
+        // the harness's sets with this case's members, as the kernel side refilled them
+        SetCatalogue.install(at.length > 0 ? at[0] : START_NANOS, ipv4Rules, ipv6Rules);
         Host host;
         try {
             host = HostFile.parseRunning("difftest", Topology.hostFile());
@@ -97,9 +101,12 @@ final class JnetfilterEngine implements EngineUnderTest {
         }
         Ruleset r4;
         Ruleset r6;
+        // hashlimit tables and recent lists are found by name in the JVM's namespace, as in the kernel's: each run
+        // names its own (KernelDut#salted), so no case meets an earlier one's buckets and entries
+        int run = RUNS.incrementAndGet();
         try {
-            r4 = SaveFiles.read(Family.IPV4, Rulesets.withAllTables(ipv4Rules));
-            r6 = SaveFiles.read(Family.IPV6, Rulesets.withAllTables(ipv6Rules));
+            r4 = SaveFiles.read(Family.IPV4, KernelDut.salted(Rulesets.withAllTables(ipv4Rules), run));
+            r6 = SaveFiles.read(Family.IPV6, KernelDut.salted(Rulesets.withAllTables(ipv6Rules), run));
         } catch (SaveFiles.Invalid e) {
             throw new IllegalStateException("jnetfilter refuses a ruleset the kernel took: " + e.getMessage(), e);
         }
@@ -168,7 +175,9 @@ final class JnetfilterEngine implements EngineUnderTest {
                 });
         List<List<Observation.Emitted>> emitted = new ArrayList<>(packets.size());
         long now = START_NANOS;
-        for (Injection in : packets) {
+        for (int i = 0; i < packets.size(); i++) {
+            Injection in = packets.get(i);
+            now = at[i];
             sink.current = new ArrayList<>();
             sink.linkBroadcast = in.frame().length >= 6 && (in.frame()[0] & 1) != 0;
             sink.now = now;
@@ -178,16 +187,40 @@ final class JnetfilterEngine implements EngineUnderTest {
                 dp.receive(in.dutInterface(), MemorySegment.ofArray(in.frame().clone()), true, now, Trace.NONE);
                 sink.answerPending();
             } catch (RuntimeException e) {
+                if (Boolean.getBoolean("jnf.difftest.stacks")) {
+                    e.printStackTrace();
+                }
                 // a failure of the engine is a difference like any other: shown, shrunk, reported
                 sink.current.add(new Observation.Emitted(Observation.Emitted.ENGINE_FAILURE,
                         String.valueOf(e).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             }
             emitted.add(sink.current);
+        }
+        return new Observation(emitted,
+                Rulesets.counters(KernelDut.unsalted(SaveFiles.write(dp.rules(Family.IPV4)), run)),
+                Rulesets.counters(KernelDut.unsalted(SaveFiles.write(dp.rules(Family.IPV6)), run)),
+                Observation.conntrackLines(conntrack.list(null, now)), List.of());
+    }
+
+    /**
+     * When each packet arrives: at the kernel side's times of sending when given (so token buckets, recent lists
+     * and time matches see the same clock; nothing of it is random), else 1 ms apart plus the pauses.
+     */
+    static long[] clock(List<Injection> packets, List<Long> kernelClock) {
+        long[] at = new long[packets.size()];
+        if (kernelClock.size() == packets.size() && !packets.isEmpty()) {
+            for (int i = 0; i < at.length; i++) {
+                at[i] = kernelClock.get(i);
+            }
+            return at;
+        }
+        long now = START_NANOS;
+        for (int i = 0; i < at.length; i++) {
+            now += packets.get(i).pauseMillis() * 1_000_000L;
+            at[i] = now;
             now += STEP_NANOS;
         }
-        return new Observation(emitted, Rulesets.counters(SaveFiles.write(dp.rules(Family.IPV4))),
-                Rulesets.counters(SaveFiles.write(dp.rules(Family.IPV6))),
-                Observation.conntrackLines(conntrack.list(null, now)));
+        return at;
     }
 
     /** Copies what the datapath sends; local deliveries are answered after the receive returns. */
@@ -230,7 +263,12 @@ final class JnetfilterEngine implements EngineUnderTest {
                     datapath.replies(Replies.NONE);
                 }
                 try {
-                    datapath.sendLocal(MemorySegment.ofArray(answer), now, Trace.NONE);
+                    // Linux: echo replies, port unreachables and IPv4 closed ports' resets leave through a control socket
+                    // (ip_append_data / ip6_append_data own the skb: a socket without a file, which xt_owner
+                    // --socket-exists finds); tcp_v6_send_response sends its reset by ip6_xmit with no owner
+                    boolean v6Reset = (answer[0] & 0xF0) == 0x60 && answer[6] == Checksums.PROTO_TCP;
+                    long owner = v6Reset ? -1 : PacketContext.KERNEL_SOCKET;
+                    datapath.sendLocal(MemorySegment.ofArray(answer), now, Trace.NONE, owner, owner);
                 } finally {
                     if (icmpSocket) {
                         datapath.replies(replies);

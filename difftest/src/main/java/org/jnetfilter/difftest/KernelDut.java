@@ -4,16 +4,27 @@ import java.util.List;
 import org.jnetfilter.core.rules.Family;
 
 /**
- * The kernel side: one {@link Topology} and {@link Wire} kept for many rulesets. Per ruleset: restore
- * both families into dut (every table named, so each restore replaces all of them and zeroes their
- * counters), flush conntrack, inject the packets one at a time with marker pacing, then read
- * {@code iptables-save -c}, {@code ip6tables-save -c} and {@code conntrack -L} of both families.
+ * The kernel side: one {@link Topology} and {@link Wire} kept for many rulesets. Per ruleset: refill the
+ * {@link SetCatalogue}'s sets, restore both families into dut (every table named, so each restore replaces
+ * all of them and zeroes their counters), flush conntrack, inject the packets one at a time with marker
+ * pacing, then read {@code iptables-save -c}, {@code ip6tables-save -c} and {@code conntrack -L} of both
+ * families.
+ *
+ * <p>Named state outlives a restore in the kernel: a hashlimit table or a recent list is found by name
+ * when the new rules are checked, before the old rules let go of it, so the next case would meet this
+ * case's buckets and entries. Each run therefore gives every such name a suffix of its own
+ * ({@link #salted}) and takes it off again in what iptables-save prints; jnetfilter starts every case
+ * with fresh state and sees the names as generated.
  */
 public final class KernelDut implements AutoCloseable {
+    private static final java.util.regex.Pattern NAMED_STATE = java.util.regex.Pattern.compile(
+            "(--hashlimit-name|--name) (\\S+)");
     private final Topology topology;
     private final Wire wire;
+    private final boolean sets;
     private String lastSave4 = "";
     private String lastSave6 = "";
+    private int runs;
 
     private KernelDut(Topology topology) {
         this.topology = topology;
@@ -25,6 +36,30 @@ public final class KernelDut implements AutoCloseable {
             throw e;
         }
         this.wire = w;
+        // the harness's sets, when ipset is here (.ci/run installs it); without, rules naming them are not drawn
+        this.sets = Shell.run("sh", "-c", "command -v ipset").ok();
+        if (sets) {
+            Shell.Result r = topology.inDut(SetCatalogue.CREATE, "ipset", "restore");
+            if (!r.ok()) {
+                close();
+                throw new IllegalStateException("ipset restore of the harness's sets failed: " + r.stderr().strip());
+            }
+        }
+    }
+
+    /** Whether dut has the {@link SetCatalogue}'s sets (ipset installed). */
+    public boolean hasSets() {
+        return sets;
+    }
+
+    /** {@code text} with every hashlimit and recent name given this run's suffix ("dth3" to "dth3-1f"). */
+    static String salted(String text, int run) {
+        return NAMED_STATE.matcher(text).replaceAll(m -> m.group(1) + " " + m.group(2) + "-" + Integer.toHexString(run));
+    }
+
+    /** What {@link #salted} did, undone in an iptables-save text. */
+    static String unsalted(String save, int run) {
+        return save.replaceAll("(--hashlimit-name|--name) (\\S+)-" + Integer.toHexString(run) + "(?=\\s|$)", "$1 $2");
     }
 
     public static KernelDut start(long seed) {
@@ -37,19 +72,28 @@ public final class KernelDut implements AutoCloseable {
 
     /** Runs one case: rulesets (restore text, any tables; missing tables are loaded empty) and packets. */
     public Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets) {
-        load(Family.IPV4, "iptables-legacy-restore", Rulesets.withAllTables(ipv4Rules));
-        load(Family.IPV6, "ip6tables-legacy-restore", Rulesets.withAllTables(ipv6Rules));
+        int run = ++runs;
+        if (sets) {
+            Shell.Result r = topology.inDut(SetCatalogue.refill(ipv4Rules, ipv6Rules), "ipset", "restore");
+            if (!r.ok()) {
+                throw new RulesetRefused(Family.IPV4, "ipset restore refused the members (" + r.exit() + "): "
+                        + r.stderr().strip());
+            }
+        }
+        load(Family.IPV4, "iptables-legacy-restore", salted(Rulesets.withAllTables(ipv4Rules), run));
+        load(Family.IPV6, "ip6tables-legacy-restore", salted(Rulesets.withAllTables(ipv6Rules), run));
         // the flush also forgets entries the previous case left; expectations start from nothing
         topology.inDut(null, "conntrack", "-F");
         wire.drain();
-        List<List<Wire.Captured>> out = wire.inject(packets);
-        String save4 = must("iptables-legacy-save", "-c");
-        String save6 = must("ip6tables-legacy-save", "-c");
+        List<Long> sentAt = new java.util.ArrayList<>(packets.size());
+        List<List<Wire.Captured>> out = wire.inject(packets, sentAt);
+        String save4 = unsalted(must("iptables-legacy-save", "-c"), run);
+        String save6 = unsalted(must("ip6tables-legacy-save", "-c"), run);
         lastSave4 = save4;
         lastSave6 = save6;
         // without -f, conntrack -L lists both families
         String ct = topology.inDut(null, "conntrack", "-L").stdout();
-        return Observation.of(packets, out, save4, save6, ct);
+        return Observation.of(packets, out, save4, save6, ct, sentAt);
     }
 
     /** The {@code iptables-save -c} text of the last run. */
@@ -64,7 +108,16 @@ public final class KernelDut implements AutoCloseable {
     private void load(Family family, String tool, String text) {
         Shell.Result r = topology.inDut(text, tool);
         if (!r.ok()) {
-            throw new RulesetRefused(family, tool + " refused the ruleset (" + r.exit() + "): " + r.stderr().strip());
+            String why = r.stderr().strip();
+            java.util.regex.Matcher line = java.util.regex.Pattern.compile("line (\\d+) failed").matcher(why);
+            if (line.find()) {
+                String[] lines = text.split("\n");
+                int n = Integer.parseInt(line.group(1));
+                if (n >= 1 && n <= lines.length) {
+                    why += ": " + lines[n - 1];
+                }
+            }
+            throw new RulesetRefused(family, tool + " refused the ruleset (" + r.exit() + "): " + why);
         }
     }
 

@@ -7,10 +7,15 @@ import java.util.Map;
 /**
  * Everything observable about one case on one side (kernel or jnetfilter): per injected packet the
  * frames dut sent (interface and bytes, in order), the counters of both families' tables, and the
- * conntrack table as {@code conntrack -L} prints it (timeouts removed: they tick).
+ * conntrack table as {@code conntrack -L} prints it (timeouts removed: they tick). The kernel side also
+ * tells when it sent each packet ({@code sentAtNanos}, wall clock), the clock jnetfilter then runs on.
  */
 public record Observation(List<List<Emitted>> emitted, Map<String, String> counters4, Map<String, String> counters6,
-        List<String> conntrack) {
+        List<String> conntrack, List<Long> sentAtNanos) {
+    public Observation(List<List<Emitted>> emitted, Map<String, String> counters4, Map<String, String> counters6,
+            List<String> conntrack) {
+        this(emitted, counters4, counters6, conntrack, List.of());
+    }
 
     /** One frame dut sent on {@code dutInterface} ({@code veth-a} or {@code veth-b}). */
     public record Emitted(String dutInterface, byte[] frame) {
@@ -26,7 +31,8 @@ public record Observation(List<List<Emitted>> emitted, Map<String, String> count
         }
     }
 
-    static Observation of(List<Injection> in, List<List<Wire.Captured>> out, String save4, String save6, String ct) {
+    static Observation of(List<Injection> in, List<List<Wire.Captured>> out, String save4, String save6, String ct,
+            List<Long> sentAtNanos) {
         List<List<Emitted>> emitted = new ArrayList<>(out.size());
         for (List<Wire.Captured> one : out) {
             List<Emitted> e = new ArrayList<>(one.size());
@@ -37,7 +43,8 @@ public record Observation(List<List<Emitted>> emitted, Map<String, String> count
             }
             emitted.add(e);
         }
-        return new Observation(emitted, Rulesets.counters(save4), Rulesets.counters(save6), conntrackLines(ct));
+        return new Observation(emitted, Rulesets.counters(save4), Rulesets.counters(save6), conntrackLines(ct),
+                List.copyOf(sentAtNanos));
     }
 
     /** conntrack -L lines with the timeout (third field) dropped and sorted: the table is unordered. */

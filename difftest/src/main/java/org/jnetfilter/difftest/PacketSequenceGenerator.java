@@ -23,8 +23,16 @@ public final class PacketSequenceGenerator {
     public record Target(String protocol, Address address, int port) {
     }
 
+    /**
+     * The pause before one packet of a sequence with {@link #pauses}: a bucket refilled at 1/s or 2/s gains 1.2
+     * or 2.4 tokens, a recent entry ages past {@code --seconds 1}, each by a margin far beyond a jiffy and the
+     * wake-up jitter of a sleep, so the kernel and jnetfilter (run on the kernel side's clock) decide alike.
+     */
+    public static final int PAUSE_MILLIS = 1200;
     private final SplittableRandom rnd;
     private List<Target> targets = List.of();
+    private boolean pauses;
+    private int spacingMillis;
     private RulesetGenerator.Features features = RulesetGenerator.Features.ALL;
     private int ephemeral = 30000;
     private int ipId = 1;
@@ -36,6 +44,21 @@ public final class PacketSequenceGenerator {
     /** Leaves out the scenarios of features turned off (by the known gaps). */
     public PacketSequenceGenerator features(RulesetGenerator.Features f) {
         this.features = f;
+        return this;
+    }
+
+    /**
+     * At least this many milliseconds between packets (for rulesets whose decisions depend on the jiffy a packet
+     * falls in: see {@link RulesetGenerator#jiffySensitive}).
+     */
+    public PacketSequenceGenerator spacing(int millis) {
+        this.spacingMillis = millis;
+        return this;
+    }
+
+    /** One pause of {@link #PAUSE_MILLIS} before a scenario chosen at random (for time-sensitive rulesets). */
+    public PacketSequenceGenerator pauses(boolean on) {
+        this.pauses = on;
         return this;
     }
 
@@ -51,8 +74,21 @@ public final class PacketSequenceGenerator {
      */
     public List<Injection> generate(int n) {
         List<Injection> out = new ArrayList<>();
+        // drawn from a random stream of its own, so sequences without pauses stay as they were
+        int pauseAt = pauses ? n / 4 + new SplittableRandom(rnd.nextLong()).nextInt(Math.max(1, n / 2)) : -1;
+        boolean paused = false;
         while (out.size() < n) {
+            int first = out.size();
             scenario(out, rnd.nextInt(4) == 0);
+            if (!paused && pauseAt >= 0 && first >= pauseAt && first < out.size()) {
+                out.set(first, out.get(first).afterPause(PAUSE_MILLIS));
+                paused = true;
+            }
+        }
+        if (spacingMillis > 0) {
+            for (int i = 1; i < out.size(); i++) {
+                out.set(i, out.get(i).afterPause(Math.max(out.get(i).pauseMillis(), spacingMillis)));
+            }
         }
         return out;
     }
@@ -108,8 +144,24 @@ public final class PacketSequenceGenerator {
                 return;
             }
         }
-        int kind = rnd.nextInt(14);
+        int kind = rnd.nextInt(16);
         switch (kind) {
+            case 14 -> {
+                if (v6 ? features.on("srh") : features.on("ipv4-options")) {
+                    if (v6) {
+                        segmentRouted(out, side);
+                    } else {
+                        withOptions(out, side);
+                    }
+                } else {
+                    udpFlow(out, v6, side);
+                }
+                return;
+            }
+            case 15 -> {
+                udpFlow(out, v6, side);
+                return;
+            }
             case 0, 1, 2 -> tcpFlow(out, v6, side, anyHost(side, v6), anyHost(other(side), v6), true);
             case 3 -> tcpFlow(out, v6, side, anyHost(side, v6), rnd.nextBoolean() ? dut(side, v6)
                     : dut(other(side), v6), false);
@@ -299,6 +351,84 @@ public final class PacketSequenceGenerator {
             int k = reverse ? frags.size() - 1 - i : i;
             out.add(inj(side, frags.get(k), f + (k + 1) + "/" + frags.size()));
         }
+    }
+
+    /**
+     * A forwarded IPv4 datagram with options (RFC 791): record route with room for one or two addresses, router
+     * alert, or NOPs; now and then with TTL 1 (the time exceeded error echoes them).
+     */
+    private void withOptions(List<Injection> out, String side) {
+        Address client = anyHost(side, false);
+        Address server = anyHost(other(side), false);
+        int sport = sourcePort();
+        int dport = port();
+        boolean udp = rnd.nextBoolean();
+        boolean ttlOne = rnd.nextInt(5) == 0;
+        byte[] plain = PacketCrafter.ip(ip(client, server).ttl(ttlOne ? 1 : 64), udp ? Checksums.PROTO_UDP
+                : Checksums.PROTO_TCP, udp ? PacketCrafter.udp(sport, dport, rnd.nextInt(40))
+                        : PacketCrafter.tcpSyn(sport, dport, rnd.nextLong(1L << 32), 0, TcpHeader.SYN, 1460));
+        // no timestamp option: dut writes its wall clock in milliseconds into it, which the kernel reads when it
+        // forwards the datagram and jnetfilter at the time the kernel side sent it (KernelIpv4OptionsDifferentialTest
+        // compares timestamps by rule)
+        byte[][] choices = {
+            {1, 7, 7, 4, 0, 0, 0, 0}, // NOP, record route (one slot)
+            {1, 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0}, // NOP, record route (two slots)
+            {(byte) 0x94, 4, 0, 0}, // router alert
+            {1, 1, 1, 0}, // NOPs and end of list
+        };
+        int k = rnd.nextInt(choices.length);
+        byte[] opts = choices[k];
+        byte[] p = new byte[plain.length + opts.length];
+        System.arraycopy(plain, 0, p, 0, 20);
+        System.arraycopy(opts, 0, p, 20, opts.length);
+        System.arraycopy(plain, 20, p, 20 + opts.length, plain.length - 20);
+        p[0] = (byte) (0x40 | (20 + opts.length) / 4);
+        p[2] = (byte) (p.length >> 8);
+        p[3] = (byte) p.length;
+        fixV4Checksum(p);
+        String[] names = {"record route", "record route", "router alert", "NOPs"};
+        out.add(inj(side, p, (udp ? "udp " : "tcp SYN ") + client + ":" + sport + " > " + server + ":" + dport
+                + " with IPv4 options (" + names[k] + ")" + (ttlOne ? " ttl 1" : "")));
+    }
+
+    /**
+     * A forwarded IPv6 UDP datagram with a Segment Routing Header (RFC 8754, routing type 4): two segments, both
+     * the destination (so the transport checksum's destination is the same whichever a node takes), segments
+     * left 1 or 0; dut is not the destination, so it forwards the datagram as it is.
+     */
+    private void segmentRouted(List<Injection> out, String side) {
+        Address client = anyHost(side, true);
+        Address server = anyHost(other(side), true);
+        int sport = sourcePort();
+        int dport = port();
+        byte[] udp = PacketCrafter.udp(sport, dport, rnd.nextInt(40));
+        int left = rnd.nextInt(2);
+        int tag = rnd.nextInt(3) == 0 ? 7 : 0;
+        byte[] srh = new byte[8 + 32];
+        srh[0] = (byte) Checksums.PROTO_UDP;
+        srh[1] = 4; // 8-octet units beyond the first 8: two segments
+        srh[2] = 4; // routing type: segment routing
+        srh[3] = (byte) left;
+        srh[4] = 1; // last entry
+        srh[6] = (byte) (tag >> 8);
+        srh[7] = (byte) tag;
+        for (int seg = 0; seg < 2; seg++) {
+            for (int i = 0; i < 8; i++) {
+                srh[8 + 16 * seg + i] = (byte) (server.hi() >>> (56 - 8 * i));
+                srh[8 + 16 * seg + 8 + i] = (byte) (server.lo() >>> (56 - 8 * i));
+            }
+        }
+        byte[] whole = PacketCrafter.ip(ip(client, server), Checksums.PROTO_UDP, udp);
+        byte[] p = new byte[whole.length + srh.length];
+        System.arraycopy(whole, 0, p, 0, 40);
+        System.arraycopy(srh, 0, p, 40, srh.length);
+        System.arraycopy(whole, 40, p, 40 + srh.length, whole.length - 40);
+        p[6] = 43; // next header: routing
+        int payload = p.length - 40;
+        p[4] = (byte) (payload >> 8);
+        p[5] = (byte) payload;
+        out.add(inj(side, p, "udp " + client + ":" + sport + " > " + server + ":" + dport + " with SRH (segments left "
+                + left + (tag != 0 ? ", tag " + tag : "") + ")"));
     }
 
     private void ttlOne(List<Injection> out, boolean v6, String side) {

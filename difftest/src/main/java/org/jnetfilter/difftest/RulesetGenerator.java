@@ -42,12 +42,23 @@ public final class RulesetGenerator {
         public boolean mangleTargets() {
             return on("mangle-targets");
         }
+
+        /** These features and {@code more} off. */
+        public Features without(String... more) {
+            java.util.Set<String> all = new java.util.HashSet<>(off);
+            all.addAll(List.of(more));
+            return new Features(java.util.Set.copyOf(all));
+        }
     }
 
     static final int[] PORTS = {22, 53, 80, 443, 8080, 1024, 5000};
+    /** A fixed clock for generators not told the time: 2027-01-15 08:00 UTC, a Friday. */
+    static final long DEFAULT_NOW = 1_800_000_000L;
     private final SplittableRandom rnd;
     private final boolean v6;
     private final Features features;
+    private long nowEpochSeconds = DEFAULT_NOW;
+    private int namedState;
 
     public RulesetGenerator(long seed, boolean v6, Features features) {
         this.rnd = new SplittableRandom(seed);
@@ -55,9 +66,43 @@ public final class RulesetGenerator {
         this.features = features;
     }
 
+    /**
+     * The wall clock the time matches are drawn around (seconds since the epoch): their windows include or
+     * exclude this instant by an hour or more, so the kernel's clock and jnetfilter's (the kernel side's time of
+     * sending) decide alike while a run lasts less than that.
+     */
+    public RulesetGenerator clock(long epochSeconds) {
+        this.nowEpochSeconds = epochSeconds;
+        return this;
+    }
+
+    /**
+     * Whether a ruleset's decisions change with a pause of {@link PacketSequenceGenerator#PAUSE_MILLIS}: token
+     * buckets refilled by the second, recent entries older than a second.
+     */
+    public static boolean timeSensitive(String rules) {
+        return rules.contains("/sec") || rules.contains("--seconds 1 ") || rules.contains("kb/s");
+    }
+
+    /** The spacing of packets {@link #jiffySensitive} rulesets get: more than a jiffy at HZ 250 (4 ms). */
+    public static final int JIFFY_SPACING_MILLIS = 5;
+
+    /**
+     * Whether a ruleset's decisions depend on which jiffy each packet falls in, not only on the time between
+     * them: nf_conncount collects a list at most once a jiffy, so whether a closed connection still counts for
+     * the next packet depends on where the jiffies tick, which the kernel's clock and jnetfilter's place
+     * differently; packets more than a jiffy apart fall in different jiffies on both sides.
+     */
+    public static boolean jiffySensitive(String rules) {
+        return rules.contains(" -m connlimit ");
+    }
+
     /** A whole restore file: {@code rulesPerChain} is the mean number of rules in each chain. */
     public String generate(int rulesPerChain) {
         StringBuilder out = new StringBuilder();
+        if (features.on("ipset")) {
+            out.append(setMembers());
+        }
         for (String table : Rulesets.TABLES) {
             if (table.equals("nat") && !features.nat()) {
                 out.append("*nat\nCOMMIT\n");
@@ -324,10 +369,307 @@ public final class RulesetGenerator {
         if (v6 && rnd.nextInt(20) == 0) {
             r.append(" -m frag ").append(rnd.nextBoolean() ? "--fragfirst" : "--fragmore");
         }
+        moreMatches(r, table, owner, proto);
         if (rnd.nextInt(10) == 0) {
             r.append(" -m comment --comment \"rule ").append(rnd.nextInt(1000)).append('"');
         }
         return proto;
+    }
+
+    /**
+     * The matches drawn since issue 4's second round: limit, hashlimit, recent, time, connlimit, set, owner,
+     * cluster, bpf, osf, srh, helper. Windows of time matches lie around {@link #clock}; recent lists and
+     * hashlimit tables have names of their own per family (a pool of two recent lists, so rules meet each
+     * other's entries).
+     */
+    private void moreMatches(StringBuilder r, String table, String owner, String proto) {
+        if (rnd.nextInt(22) == 0 && features.on("limit")) {
+            String[] rates = {"1/sec", "2/sec", "6/min", "3/hour"};
+            r.append(" -m limit --limit ").append(rates[rnd.nextInt(rates.length)]).append(" --limit-burst ")
+                    .append(1 + rnd.nextInt(4));
+        }
+        if (rnd.nextInt(24) == 0 && features.on("hashlimit")) {
+            hashlimit(r);
+        }
+        if (rnd.nextInt(16) == 0 && features.on("recent")) {
+            recent(r);
+        }
+        if (rnd.nextInt(22) == 0 && features.on("time")) {
+            time(r);
+        }
+        if (features.conntrack() && rnd.nextInt(24) == 0 && features.on("connlimit")) {
+            boolean above = rnd.nextBoolean();
+            r.append(" -m connlimit --connlimit-").append(above ? "above " : "upto ").append(rnd.nextInt(3))
+                    .append(" --connlimit-mask ").append(v6 ? (rnd.nextBoolean() ? 64 : 128) : (rnd.nextBoolean() ? 24 : 32))
+                    .append(rnd.nextBoolean() ? " --connlimit-saddr" : " --connlimit-daddr");
+        }
+        if (features.on("ipset") && rnd.nextInt(12) == 0) {
+            setMatch(r, proto);
+        }
+        if ((owner.equals("OUTPUT") || owner.equals("POSTROUTING")) && rnd.nextInt(8) == 0 && features.on("owner")) {
+            switch (rnd.nextInt(4)) {
+                case 0 -> r.append(" -m owner ").append(neg()).append("--uid-owner ").append(rnd.nextBoolean() ? "0" : "0-999");
+                case 1 -> r.append(" -m owner ").append(neg()).append("--gid-owner ").append(rnd.nextBoolean() ? "0" : "1000");
+                case 2 -> r.append(" -m owner ").append(neg()).append("--socket-exists");
+                default -> r.append(" -m owner ! --uid-owner 1000 ").append(neg()).append("--gid-owner 0");
+            }
+        }
+        if (features.conntrack() && rnd.nextInt(26) == 0 && features.on("cluster")) {
+            int nodes = 2 + rnd.nextInt(3);
+            r.append(" -m cluster --cluster-total-nodes ").append(nodes);
+            if (rnd.nextBoolean()) {
+                r.append(' ').append(neg()).append("--cluster-local-node ").append(1 + rnd.nextInt(nodes));
+            } else {
+                r.append(' ').append(neg()).append("--cluster-local-nodemask ").append(1 + rnd.nextInt((1 << nodes) - 1));
+            }
+            r.append(" --cluster-hash-seed 0x").append(Integer.toHexString(rnd.nextInt()));
+        }
+        if (rnd.nextInt(26) == 0 && features.on("bpf")) {
+            r.append(" -m bpf --bytecode \"").append(bpfProgram()).append('"');
+        }
+        if (!v6 && "tcp".equals(proto) && (owner.equals("PREROUTING") || owner.equals("INPUT")
+                || owner.equals("FORWARD")) && rnd.nextInt(20) == 0 && features.on("osf")) {
+            // no fingerprint is loaded in dut (nfnl_osf): nothing matches, inverted or not
+            r.append(" -m osf ").append(neg()).append("--genre ").append(rnd.nextBoolean() ? "Linux" : "Windows")
+                    .append(rnd.nextBoolean() ? " --ttl " + rnd.nextInt(3) : "");
+        }
+        if (v6 && rnd.nextInt(20) == 0 && features.on("srh")) {
+            switch (rnd.nextInt(4)) {
+                case 0 -> r.append(" -m srh ").append(neg()).append("--srh-next-hdr 17");
+                case 1 -> r.append(" -m srh ").append(neg()).append("--srh-segs-left-gt 0");
+                case 2 -> r.append(" -m srh --srh-last-entry-eq ").append(rnd.nextInt(2));
+                default -> r.append(" -m srh ").append(neg()).append("--srh-tag 0");
+            }
+        }
+        if (features.conntrack() && rnd.nextInt(30) == 0 && features.on("helper")) {
+            r.append(" -m helper ").append(neg()).append("--helper ").append(rnd.nextBoolean() ? "ftp" : "tftp");
+        }
+    }
+
+    private void hashlimit(StringBuilder r) {
+        String[] rates = {"1/sec", "2/sec", "10/min", "5/hour", "1kb/s"};
+        String rate = rates[rnd.nextInt(rates.length)];
+        r.append(" -m hashlimit --hashlimit-").append(rnd.nextInt(3) == 0 ? "above " : "upto ").append(rate);
+        if (rnd.nextBoolean()) {
+            r.append(" --hashlimit-burst ").append(rate.endsWith("kb/s") ? (1 + rnd.nextInt(3)) + "kb" : 1 + rnd.nextInt(4));
+        }
+        String[] modes = {"", "srcip", "dstip", "srcip,dstport", "dstip,dstport"};
+        String mode = modes[rnd.nextInt(modes.length)];
+        if (!mode.isEmpty()) {
+            r.append(" --hashlimit-mode ").append(mode);
+            if (mode.startsWith("srcip") && rnd.nextBoolean()) {
+                r.append(" --hashlimit-srcmask ").append(v6 ? 64 : 24);
+            }
+        }
+        // one table per rule: two rules of one name share the first one's table and configuration
+        r.append(" --hashlimit-name dth").append(namedState++);
+    }
+
+    private void recent(StringBuilder r) {
+        // a list's mask is the one of the rule that made it (xt_recent keeps t->mask), whichever rule Linux checks
+        // first: list b always has a mask, list a never, so every rule of a list names the same
+        boolean masked = rnd.nextBoolean();
+        String name = "dtr" + (v6 ? "6" : "4") + (masked ? "b" : "a");
+        int kind = rnd.nextInt(6);
+        if (kind < 2) {
+            r.append(" -m recent --set --name ").append(name);
+        } else if (kind == 2) {
+            r.append(" -m recent ").append(neg()).append("--remove --name ").append(name);
+        } else {
+            r.append(" -m recent ").append(neg()).append(kind == 3 ? "--rcheck" : "--update");
+            boolean seconds = rnd.nextBoolean();
+            if (seconds) {
+                r.append(" --seconds ").append(rnd.nextBoolean() ? 1 : 3600);
+                if (rnd.nextInt(4) == 0) {
+                    r.append(" --reap");
+                }
+            }
+            if (!seconds || rnd.nextBoolean()) {
+                r.append(" --hitcount ").append(2 + rnd.nextInt(3));
+            }
+            if (rnd.nextInt(5) == 0) {
+                r.append(" --rttl");
+            }
+            r.append(" --name ").append(name);
+        }
+        if (rnd.nextInt(3) == 0) {
+            r.append(" --rdest");
+        }
+        if (masked) {
+            r.append(" --mask ").append(v6 ? "ffff:ffff:ffff:ffff::" : "255.255.255.0");
+        }
+    }
+
+    /** A time match whose window includes or excludes {@link #clock}, by an hour or more. */
+    private void time(StringBuilder r) {
+        java.time.ZonedDateTime now = java.time.Instant.ofEpochSecond(nowEpochSeconds).atZone(java.time.ZoneOffset.UTC);
+        r.append(" -m time");
+        switch (rnd.nextInt(5)) {
+            case 0 -> {
+                int from = -1 - rnd.nextInt(400);
+                int to = rnd.nextBoolean() ? -1 : 1 + rnd.nextInt(400);
+                r.append(" --datestart ").append(date(now.plusDays(from))).append(" --datestop ").append(date(now.plusDays(to)));
+            }
+            case 1, 2 -> {
+                // a window of daytimes: around now, or beside it (either may wrap over midnight)
+                int start = rnd.nextBoolean() ? -1 - rnd.nextInt(5) : 1 + rnd.nextInt(5);
+                int length = 1 + rnd.nextInt(start < 0 ? 10 : Math.max(1, 22 - start));
+                if (start < 0) {
+                    length = Math.max(length, -start + 1);
+                }
+                java.time.ZonedDateTime a = now.plusHours(start);
+                java.time.ZonedDateTime b = a.plusHours(length);
+                r.append(" --timestart ").append(daytime(a)).append(" --timestop ").append(daytime(b));
+                if (b.toLocalTime().isBefore(a.toLocalTime()) && rnd.nextInt(3) == 0) {
+                    r.append(" --contiguous");
+                }
+                if (rnd.nextBoolean()) {
+                    weekdays(r, now);
+                }
+            }
+            case 3 -> weekdays(r, now);
+            default -> {
+                int today = now.getDayOfMonth();
+                java.util.TreeSet<Integer> days = new java.util.TreeSet<>();
+                if (rnd.nextBoolean()) {
+                    days.add(today);
+                }
+                for (int i = rnd.nextInt(3); i >= 0 || days.isEmpty(); i--) {
+                    int d = 1 + rnd.nextInt(31);
+                    if (d != today) {
+                        days.add(d);
+                    }
+                }
+                r.append(' ').append(neg()).append("--monthdays ").append(join(days));
+            }
+        }
+    }
+
+    private void weekdays(StringBuilder r, java.time.ZonedDateTime now) {
+        String[] names = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+        int today = now.getDayOfWeek().getValue() - 1;
+        StringBuilder days = new StringBuilder();
+        boolean withToday = rnd.nextBoolean();
+        for (int d = 0; d < 7; d++) {
+            if (d == today ? withToday : rnd.nextInt(3) == 0) {
+                days.append(days.length() == 0 ? "" : ",").append(names[d]);
+            }
+        }
+        if (days.length() == 0) {
+            days.append(names[(today + 1) % 7]);
+        }
+        r.append(' ').append(neg()).append("--weekdays ").append(days);
+    }
+
+    private static String date(java.time.ZonedDateTime t) {
+        return String.format("%04d-%02d-%02dT%02d:%02d:%02d", t.getYear(), t.getMonthValue(), t.getDayOfMonth(),
+                t.getHour(), t.getMinute(), t.getSecond());
+    }
+
+    private static String daytime(java.time.ZonedDateTime t) {
+        return String.format("%02d:%02d:%02d", t.getHour(), t.getMinute(), t.getSecond());
+    }
+
+    private static String join(java.util.Collection<Integer> xs) {
+        StringBuilder s = new StringBuilder();
+        for (int x : xs) {
+            s.append(s.length() == 0 ? "" : ",").append(x);
+        }
+        return s.toString();
+    }
+
+    private void setMatch(StringBuilder r, String proto) {
+        String fam = v6 ? "dt6-" : "dt4-";
+        boolean ports = "tcp".equals(proto) || "udp".equals(proto);
+        String dir = rnd.nextBoolean() ? "src" : "dst";
+        String ref = switch (rnd.nextInt(ports && !v6 ? 6 : ports ? 5 : 4)) {
+            case 0 -> fam + "ip " + dir;
+            case 1 -> fam + "net " + dir;
+            case 2 -> fam + "add " + dir;
+            case 3 -> "dt-list " + dir;
+            case 4 -> "dt-port " + (rnd.nextBoolean() ? "dst" : "src");
+            default -> fam + "ipport " + (rnd.nextBoolean() ? "dst,dst" : "src,dst");
+        };
+        r.append(" -m set ").append(neg()).append("--match-set ").append(ref);
+        if (ref.startsWith(fam + "net") && rnd.nextInt(3) == 0) {
+            r.append(" --return-nomatch");
+        }
+        if (ref.startsWith(fam + "ip ") && rnd.nextInt(3) == 0) {
+            r.append(rnd.nextBoolean() ? " ! --update-counters" : " --packets-gt " + rnd.nextInt(3));
+        }
+    }
+
+    /** {@code # ipset add} lines: this family's members of the {@link SetCatalogue} (IPv4 also the port and list sets). */
+    private String setMembers() {
+        StringBuilder s = new StringBuilder();
+        java.util.TreeSet<String> members = new java.util.TreeSet<>();
+        String ip = v6 ? "dt6-ip" : "dt4-ip";
+        for (int i = rnd.nextInt(4); i > 0; i--) {
+            members.add(ip + " " + hostAddress());
+        }
+        for (int i = rnd.nextInt(3); i > 0; i--) {
+            members.add((v6 ? "dt6-add " : "dt4-add ") + hostAddress());
+        }
+        if (v6) {
+            if (rnd.nextBoolean()) {
+                members.add("dt6-net 2001:db8:" + (1 + rnd.nextInt(2)) + "::/" + (rnd.nextBoolean() ? 64 : 126));
+            }
+            if (rnd.nextInt(3) == 0) {
+                members.add("dt6-net 2001:db8:2::4/126 nomatch");
+            }
+        } else {
+            if (rnd.nextBoolean()) {
+                members.add("dt4-net 10." + (1 + rnd.nextInt(2)) + ".0.0/" + (rnd.nextBoolean() ? 24 : 29));
+            }
+            if (rnd.nextInt(3) == 0) {
+                members.add("dt4-net 10.2.0.4/30 nomatch");
+            }
+            for (int i = rnd.nextInt(3); i > 0; i--) {
+                members.add("dt4-ipport " + hostAddress() + "," + (rnd.nextBoolean() ? "tcp" : "udp") + ":"
+                        + PORTS[rnd.nextInt(PORTS.length)]);
+            }
+            for (int i = rnd.nextInt(3); i > 0; i--) {
+                members.add("dt-port " + PORTS[rnd.nextInt(PORTS.length)]);
+            }
+            if (rnd.nextBoolean()) {
+                members.add("dt4-map " + hostAddress() + " skbmark 0x" + Integer.toHexString(1 + rnd.nextInt(7)) + "/0xff");
+            }
+        }
+        for (String m : members) {
+            s.append(SetCatalogue.MEMBER).append(m).append('\n');
+        }
+        if (!v6) {
+            // list:set members in order: the first member that holds the element decides
+            if (rnd.nextBoolean()) {
+                s.append(SetCatalogue.MEMBER).append("dt-list dt4-ip\n");
+            }
+            if (rnd.nextBoolean()) {
+                s.append(SetCatalogue.MEMBER).append("dt-list dt6-net\n");
+            }
+            if (rnd.nextBoolean()) {
+                s.append(SetCatalogue.MEMBER).append("dt-list dt4-net\n");
+            }
+        }
+        return s.toString();
+    }
+
+    /** A host or dut address of either side, as the packet generator uses them. */
+    private String hostAddress() {
+        int side = 1 + rnd.nextInt(2);
+        int host = 1 + rnd.nextInt(Topology.HOSTS + 1);
+        return v6 ? "2001:db8:" + side + "::" + host : "10." + side + ".0." + host;
+    }
+
+    private String bpfProgram() {
+        // classic BPF as nfbpf_compile prints it; loads are relative to the network header
+        String[] v4 = {"4,48 0 0 9,21 0 1 6,6 0 0 65535,6 0 0 0", "4,48 0 0 9,21 0 1 17,6 0 0 65535,6 0 0 0",
+            "4,48 0 0 8,53 1 0 64,6 0 0 65535,6 0 0 0", "1,6 0 0 1", "2,32 0 0 4000,6 0 0 1",
+            "4,40 0 0 2,37 0 1 100,6 0 0 1,6 0 0 0"};
+        String[] v6s = {"4,48 0 0 6,21 0 1 6,6 0 0 65535,6 0 0 0", "4,48 0 0 6,21 0 1 17,6 0 0 65535,6 0 0 0",
+            "4,48 0 0 7,53 1 0 64,6 0 0 65535,6 0 0 0", "1,6 0 0 1", "2,32 0 0 4000,6 0 0 1",
+            "4,40 0 0 4,37 0 1 80,6 0 0 1,6 0 0 0"};
+        String[] pick = v6 ? v6s : v4;
+        return pick[rnd.nextInt(pick.length)];
     }
 
     private String port() {
@@ -336,6 +678,33 @@ public final class RulesetGenerator {
             return lo + ":" + (lo + rnd.nextInt(5000));
         }
         return Integer.toString(PORTS[rnd.nextInt(PORTS.length)]);
+    }
+
+    private String hmark() {
+        StringBuilder h = new StringBuilder(" -j HMARK");
+        if (rnd.nextInt(4) == 0) {
+            h.append(" --hmark-tuple ct");
+        } else {
+            if (rnd.nextBoolean()) {
+                String[] tuples = {"src,dst,sport,dport,proto", "src,dst", "src,dst,proto", "sport,dport"};
+                h.append(" --hmark-tuple ").append(tuples[rnd.nextInt(tuples.length)]);
+            } else {
+                // the tuple's parts one by one (a tuple sets them all, so the two forms do not mix)
+                h.append(" --hmark-src-prefix ").append(v6 ? 64 : 24).append(" --hmark-dst-prefix ").append(v6 ? 128 : 32);
+                if (rnd.nextBoolean()) {
+                    h.append(" --hmark-sport-mask 0xff00 --hmark-dport-mask 0xffff");
+                }
+                if (rnd.nextBoolean()) {
+                    h.append(" --hmark-proto-mask 0xff");
+                }
+            }
+        }
+        h.append(" --hmark-mod ").append(2 + rnd.nextInt(15));
+        if (rnd.nextBoolean()) {
+            h.append(" --hmark-offset ").append(rnd.nextInt(100));
+        }
+        h.append(" --hmark-rnd 0x").append(Integer.toHexString(rnd.nextInt()));
+        return h.toString();
     }
 
     private String target(String table, String owner, String chain, String proto, List<String> jumpable) {
@@ -358,10 +727,43 @@ public final class RulesetGenerator {
             options.add(" -j CONNMARK --set-mark 0x" + Integer.toHexString(1 + rnd.nextInt(2)));
             options.add(" -j CONNMARK --restore-mark");
         }
+        if (rnd.nextInt(3) == 0 && features.on("hmark")) {
+            options.add(hmark());
+        }
+        // TEE where the packets are not for dut itself: a copy of a packet for dut goes back in through lo, which
+        // Linux queues (netif_rx) until the original is done while jnetfilter delivers it at once, so the two
+        // sides' answers to such a pair come in another order (an open point, in the README)
+        if (rnd.nextInt(5) == 0 && features.on("tee") && !owner.equals("PREROUTING") && !owner.equals("INPUT")) {
+            // a copy to a neighbour of dut's (a static one: no neighbour discovery), on either side
+            int side = 1 + rnd.nextInt(2);
+            options.add(" -j TEE --gateway " + (v6 ? "2001:db8:" + side + "::" : "10." + side + ".0.")
+                    + (2 + rnd.nextInt(Topology.HOSTS)));
+        }
+        if (features.on("ipset") && rnd.nextInt(3) == 0) {
+            String fam = v6 ? "dt6-" : "dt4-";
+            String dir = rnd.nextBoolean() ? "src" : "dst";
+            options.add(switch (rnd.nextInt(4)) {
+                case 0 -> " -j SET --add-set " + fam + "add " + dir + (rnd.nextBoolean() ? " --exist" : "")
+                        + (rnd.nextBoolean() ? " --timeout " + (60 + rnd.nextInt(100)) : "");
+                case 1 -> " -j SET --del-set " + fam + "ip " + dir;
+                case 2 -> " -j SET --add-set " + fam + "ip " + dir;
+                default -> " -j SET --del-set " + fam + "add " + dir;
+            });
+            if (!v6 && table.equals("mangle")) {
+                options.add(" -j SET --map-set dt4-map " + dir + " --map-mark");
+            }
+        }
         switch (table) {
             case "raw" -> {
                 if (features.conntrack()) {
                     options.add(" -j CT --notrack");
+                    // CT --helper needs the rule's protocol to be the helper's
+                    if ("tcp".equals(proto) && rnd.nextInt(3) == 0 && features.on("helper")) {
+                        return " -j CT --helper ftp";
+                    }
+                    if ("udp".equals(proto) && rnd.nextInt(3) == 0 && features.on("helper")) {
+                        return " -j CT --helper tftp";
+                    }
                 }
             }
             case "mangle" -> {
@@ -376,6 +778,16 @@ public final class RulesetGenerator {
                     }
                     if (owner.equals("FORWARD") || owner.equals("OUTPUT") || owner.equals("POSTROUTING")) {
                         options.add(" -j CLASSIFY --set-class 1:" + (1 + rnd.nextInt(9)));
+                    }
+                    if (v6 && (owner.equals("POSTROUTING") || owner.equals("INPUT")) && features.on("npt")) {
+                        // RFC 6296 from side a's /48 to a third /48 (sources only: the packet still goes where it went)
+                        options.add(" -j SNPT --src-pfx 2001:db8:" + (1 + rnd.nextInt(2)) + "::/48 --dst-pfx 2001:db8:"
+                                + (3 + rnd.nextInt(2)) + "::/" + (rnd.nextBoolean() ? 48 : 56));
+                    }
+                    if (v6 && (owner.equals("PREROUTING") || owner.equals("OUTPUT")) && features.on("npt")) {
+                        // into a prefix dut has no route to: answered with no route (never a neighbour to resolve)
+                        options.add(" -j DNPT --src-pfx 2001:db8:" + (1 + rnd.nextInt(2)) + "::/48 --dst-pfx 2001:db8:"
+                                + (3 + rnd.nextInt(2)) + "::/48");
                     }
                     if ("tcp".equals(proto)) {
                         options.add(" -j TCPOPTSTRIP --strip-options " + (rnd.nextBoolean() ? "mss" : "wscale,mss"));

@@ -29,7 +29,8 @@ public final class Shrinker {
                 Injection p = packets.get(i);
                 s.append("            new Injection(\"").append(p.side()).append("\", HexFormat.of().parseHex(\"")
                         .append(HexFormat.of().formatHex(p.frame())).append("\"),\n                    \"")
-                        .append(p.label().replace("\"", "\\\"")).append("\")").append(i + 1 < packets.size() ? "," : "")
+                        .append(p.label().replace("\"", "\\\"")).append('"')
+                        .append(p.pauseMillis() > 0 ? ", " + p.pauseMillis() : "").append(")").append(i + 1 < packets.size() ? "," : "")
                         .append('\n');
             }
             return s.append("    );\n").toString();

@@ -61,6 +61,12 @@ final class Syscalls {
     private static final MethodHandle SCHED_SETAFFINITY = bind("sched_setaffinity",
             FunctionDescriptor.of(INT, INT, LONG, ADDR));
     private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex", FunctionDescriptor.of(INT, ADDR));
+    private static final MethodHandle IOCTL = LINKER.downcallHandle(
+            LIBC.find("ioctl").orElseThrow(() -> new IllegalStateException("no libc ioctl")),
+            FunctionDescriptor.of(INT, INT, LONG, ADDR), Linker.Option.firstVariadicArg(2),
+            Linker.Option.captureCallState("errno"));
+    static final int SO_TIMESTAMPNS = 35;
+    static final long SIOCGSTAMPNS = 0x8907;
 
     private Syscalls() {
     }
@@ -205,6 +211,43 @@ final class Syscalls {
                 throw new IllegalStateException("recvfrom failed: errno " + e);
             }
             return (int) n;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Turns on receive timestamps (SO_TIMESTAMPNS): the kernel stamps each frame when it arrives (netif_rx). */
+    static void timestamps(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment one = arena.allocate(INT);
+            one.set(INT, 0, 1);
+            int r = (int) SETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_TIMESTAMPNS, one, 4);
+            if (r < 0) {
+                throw failure("setsockopt(SO_TIMESTAMPNS)", state);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * SIOCGSTAMPNS: when the last frame read from {@code fd} arrived, in nanoseconds since the epoch (the kernel's
+     * CLOCK_REALTIME), or -1 when the kernel has none.
+     */
+    static long lastArrival(int fd, Arena arena) {
+        try {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment ts = arena.allocate(16, 8);
+            int r = (int) IOCTL.invokeExact(state, fd, SIOCGSTAMPNS, ts);
+            if (r < 0) {
+                return -1;
+            }
+            return ts.get(LONG, 0) * 1_000_000_000L + ts.get(LONG, 8);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -41,6 +41,8 @@ final class Wire implements AutoCloseable {
     private final MemorySegment out = arena.allocate(SNAP, 8);
     private final ExecutorService pinned;
     private long markerSequence;
+    /** When side a's last marker reply arrived (kernel receive stamp, epoch nanoseconds), or -1. */
+    private long lastMarkerArrival = -1;
 
     /** One frame dut sent, read on {@code side} (so it left dut on the interface facing that side). */
     record Captured(String side, byte[] frame) {
@@ -77,7 +79,9 @@ final class Wire implements AutoCloseable {
                     Syscalls.close(nsFd);
                 }
                 int ifindex = Syscalls.ifNameToIndex(Topology.WIRE);
-                result[0] = new int[] {Syscalls.packetSocket(ifindex), ifindex};
+                int fd = Syscalls.packetSocket(ifindex);
+                Syscalls.timestamps(fd);
+                result[0] = new int[] {fd, ifindex};
             } catch (RuntimeException e) {
                 failure[0] = e;
             }
@@ -127,13 +131,26 @@ final class Wire implements AutoCloseable {
         });
     }
 
-    /** Injects each frame in turn, returning per frame what dut sent in response, in order. */
-    List<List<Captured>> inject(List<Injection> injections) {
+    /**
+     * Injects each frame in turn (after its pause), returning per frame what dut sent in response, in order;
+     * {@code sentAtNanos} gets the wall-clock time (nanoseconds since the epoch) dut processed each frame at: the
+     * kernel's arrival stamp of side a's marker reply (SO_TIMESTAMPNS), or the time of sending without one.
+     */
+    List<List<Captured>> inject(List<Injection> injections, List<Long> sentAtNanos) {
         return call(() -> {
             List<List<Captured>> all = new ArrayList<>(injections.size());
             try (Arena local = Arena.ofConfined()) {
                 for (Injection in : injections) {
+                    if (in.pauseMillis() > 0) {
+                        Thread.sleep(in.pauseMillis());
+                    }
+                    java.time.Instant now = java.time.Instant.now();
+                    long sent = now.getEpochSecond() * 1_000_000_000L + now.getNano();
                     all.add(injectOne(in, local));
+                    // dut answers side a's marker right after the frame, in the same softirq run: the marker reply's
+                    // arrival stamp is when dut processed the frame, even when this thread was late to send or read
+                    long processed = lastMarkerArrival;
+                    sentAtNanos.add(processed >= sent && processed - sent < 10_000_000_000L ? processed : sent);
                 }
             }
             return all;
@@ -181,6 +198,9 @@ final class Wire implements AutoCloseable {
                 continue;
             }
             if (isMarkerReply(n, marker)) {
+                if (side.equals(Topology.A)) {
+                    lastMarkerArrival = Syscalls.lastArrival(fd, local);
+                }
                 return;
             }
             captured.add(new Captured(side, buffer.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE)));

@@ -21,6 +21,7 @@ class HarnessTest {
 
     @Test
     void generatedRulesetsAreReadByJnetfilterForBothFamilies() throws Exception {
+        SetCatalogue.install(0L);
         for (long seed = 0; seed < 200; seed++) {
             for (boolean v6 : new boolean[] {false, true}) {
                 String text = new RulesetGenerator(seed, v6, RulesetGenerator.Features.ALL).generate(3);
@@ -29,15 +30,99 @@ class HarnessTest {
         }
     }
 
+    /** The rulesets of seeds 0 to {@code seeds - 1} of one family, one after the other. */
+    private static String generated(boolean v6, int seeds) {
+        StringBuilder all = new StringBuilder();
+        for (long seed = 0; seed < seeds; seed++) {
+            all.append(new RulesetGenerator(seed, v6, RulesetGenerator.Features.ALL).generate(3));
+        }
+        return all.toString();
+    }
+
     @Test
     void generatedRulesetsDrawConnbytesAndNetmapInBothFamilies() {
         for (boolean v6 : new boolean[] {false, true}) {
-            StringBuilder all = new StringBuilder();
-            for (long seed = 0; seed < 200; seed++) {
-                all.append(new RulesetGenerator(seed, v6, RulesetGenerator.Features.ALL).generate(3));
-            }
+            String all = generated(v6, 200);
             assertThat(all).as(v6 ? "IPv6" : "IPv4").contains(" -m connbytes ", " -j NETMAP --to ");
         }
+    }
+
+    @Test
+    void generatedRulesetsDrawEveryExtensionOfTheSecondRoundWhereTheKernelTakesIt() {
+        for (boolean v6 : new boolean[] {false, true}) {
+            String all = generated(v6, 300);
+            assertThat(all).as(v6 ? "IPv6" : "IPv4").contains(" -m limit --limit ", " -m hashlimit --hashlimit-upto ",
+                    " --hashlimit-above ", " -m recent --set ", " --rcheck ", " --update ", " --seconds 1 ", " --hitcount ",
+                    " -m time --datestart ", " --timestart ", " --weekdays ", " --monthdays ", " -m connlimit ",
+                    " -m set --match-set ", " -m set ! --match-set ", " -j SET --add-set ", " -j SET --del-set ",
+                    " -m owner ", " -m cluster ", " -j HMARK ", " -m bpf --bytecode ", " -j TEE --gateway ",
+                    " -j CT --helper ftp", " -j CT --helper tftp", " -m helper ", "# ipset add ");
+            if (v6) {
+                assertThat(all).contains(" -j SNPT --src-pfx ", " -j DNPT --src-pfx ", " -m srh ")
+                        .doesNotContain(" -m osf ");
+            } else {
+                assertThat(all).contains(" -m osf ", " -j SET --map-set dt4-map ").doesNotContain(" -m srh ");
+            }
+            // owner only where locally generated packets pass (xt_owner: LOCAL_OUT and POST_ROUTING)
+            for (String line : all.split("\n")) {
+                if (line.contains(" -m owner ")) {
+                    assertThat(line).as(line).containsPattern("^-A (OUTPUT|POSTROUTING|C\\d+-(OUT|POS)) ");
+                }
+            }
+        }
+    }
+
+    @Test
+    void theKernelSidesNamesOfHashlimitTablesAndRecentListsAreOwnedByOneRunAndReadBackAsGenerated() {
+        String rules = "-A INPUT -m recent --rcheck --seconds 1 --name dtr4a --mask 255.255.255.255 --rsource\n"
+                + "-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name dth3 -j DROP\n";
+        String salted = KernelDut.salted(rules, 0x1f);
+        assertThat(salted).contains("--name dtr4a-1f ", "--hashlimit-name dth3-1f ");
+        assertThat(KernelDut.unsalted(salted, 0x1f)).isEqualTo(rules);
+        assertThat(KernelDut.unsalted(salted, 0x20)).isEqualTo(salted);
+    }
+
+    @Test
+    void setMembersTravelInTheRulesetAsCommentsAndRefillEverySetOfTheCatalogue() {
+        String v4 = "# ipset add dt4-ip 10.1.0.3\n# ipset add dt-list dt4-ip\n*filter\n:INPUT ACCEPT [0:0]\n"
+                + "-A INPUT -m set --match-set dt-list src -j DROP\nCOMMIT\n";
+        String refill = SetCatalogue.refill(v4, "# ipset add dt6-ip 2001:db8:1::3\n");
+        assertThat(refill).startsWith("flush dt-list\n").contains("flush dt4-add\n", "flush dt-port\n")
+                .endsWith("add dt4-ip 10.1.0.3\nadd dt-list dt4-ip\nadd dt6-ip 2001:db8:1::3\n");
+        for (String n : SetCatalogue.NAMES) {
+            assertThat(SetCatalogue.CREATE).contains("create " + n + " ");
+        }
+        // the members survive shrinking: only -A lines are dropped
+        assertThat(Shrinker.withRules(v4, List.of())).contains("# ipset add dt4-ip 10.1.0.3");
+        SetCatalogue.install(0L, v4);
+        assertThat(org.jnetfilter.core.ipset.Ipsets.current().get("dt4-ip")).isNotNull();
+    }
+
+    @Test
+    void aTimeSensitiveRulesetsPacketsHaveOnePauseWhichTheEnginesOwnClockKeeps() {
+        List<Injection> in = new PacketSequenceGenerator(3).pauses(true).generate(50);
+        assertThat(in.stream().filter(i -> i.pauseMillis() > 0)).hasSize(1);
+        assertThat(new PacketSequenceGenerator(3).generate(50)).allMatch(i -> i.pauseMillis() == 0);
+        long[] at = JnetfilterEngine.clock(in, List.of());
+        int paused = 0;
+        while (in.get(paused).pauseMillis() == 0) {
+            paused++;
+        }
+        assertThat(paused).isPositive();
+        assertThat(at[paused] - at[paused - 1]).isEqualTo(PacketSequenceGenerator.PAUSE_MILLIS * 1_000_000L + 1_000_000L);
+        // with the kernel side's clock the engine takes its times as they are
+        List<Long> kernel = new ArrayList<>();
+        for (int i = 0; i < in.size(); i++) {
+            kernel.add(1_800_000_000_000_000_000L + i * 70_000L);
+        }
+        assertThat(JnetfilterEngine.clock(in, kernel)[7]).isEqualTo(1_800_000_000_000_000_000L + 7 * 70_000L);
+        // connlimit rulesets: every packet in a jiffy of its own, the pause kept
+        List<Injection> spaced = new PacketSequenceGenerator(3).pauses(true).spacing(5).generate(50);
+        assertThat(spaced.subList(1, spaced.size())).allMatch(i -> i.pauseMillis() >= 5);
+        assertThat(spaced.stream().filter(i -> i.pauseMillis() == PacketSequenceGenerator.PAUSE_MILLIS)).hasSize(1);
+        assertThat(RulesetGenerator.jiffySensitive("-A FORWARD -m connlimit --connlimit-upto 1 -j DROP\n")).isTrue();
+        assertThat(RulesetGenerator.timeSensitive("-A INPUT -m limit --limit 2/sec --limit-burst 1\n")).isTrue();
+        assertThat(RulesetGenerator.timeSensitive("-A INPUT -m limit --limit 3/hour --limit-burst 1\n")).isFalse();
     }
 
     @Test

@@ -155,9 +155,6 @@ class PacketDifferentialTest {
         KnownGaps gaps = KnownGaps.load("/packet-known-gaps.txt");
         DifferentialRun.Result r = DifferentialRun.run(kernel, Engines.jnetfilter(gaps), gaps,
                 new DifferentialRun.Config(SEED, RULESETS, PACKETS_PER_RULESET, 3, 300), System.out);
-        for (DifferentialRun.Failure f : r.failures()) {
-            System.out.println(f.reproducer());
-        }
         System.out.println("difftest: " + r.figures().describe());
         System.out.print(gaps.describe());
         assertThat(r.figures().refusedByKernel()).as("generated rulesets the kernel refused").isZero();

@@ -67,7 +67,27 @@ public final class ClassifiedWalk {
         }
     }
 
-    private static final ThreadLocal<WalkState> STATE = ThreadLocal.withInitial(WalkState::new);
+    /**
+     * The walk states of a thread, one per walk under way: a TEE copy is walked from inside the original's walk
+     * (nf_dup_ipv4 sends it at once), so the inner walk must not write the outer one's key and jump stack (Linux
+     * gives the copy its own jump stack: ipt_do_table offsets it by nf_skb_duplicated).
+     */
+    private static final class WalkStates {
+        WalkState[] byLevel = {new WalkState()};
+        int level;
+
+        WalkState enter() {
+            if (level == byLevel.length) {
+                byLevel = java.util.Arrays.copyOf(byLevel, level * 2);
+            }
+            if (byLevel[level] == null) {
+                byLevel[level] = new WalkState();
+            }
+            return byLevel[level++];
+        }
+    }
+
+    private static final ThreadLocal<WalkStates> STATE = ThreadLocal.withInitial(WalkStates::new);
 
     /** Compiles every chain of {@code table} now (the control plane, when it publishes a generation). */
     public static void prepare(Table table) {
@@ -92,6 +112,16 @@ public final class ClassifiedWalk {
 
     /** Walks {@code table} from {@code hook}'s built-in chain: exactly what {@link TableWalk#run} does. */
     public static int run(Table table, Hook hook, PacketContext pkt, Trace trace) {
+        WalkStates states = STATE.get();
+        WalkState st = states.enter();
+        try {
+            return walk(st, table, hook, pkt, trace);
+        } finally {
+            states.level--;
+        }
+    }
+
+    private static int walk(WalkState st, Table table, Hook hook, PacketContext pkt, Trace trace) {
         if (!table.kind().hasHook(hook)) {
             throw new IllegalArgumentException("table " + table.name() + " has no " + hook + " chain");
         }
@@ -99,7 +129,6 @@ public final class ClassifiedWalk {
             throw new IllegalArgumentException(table.family() + " table " + table.name() + " walked with an "
                     + pkt.family() + " packet");
         }
-        WalkState st = STATE.get();
         PacketKey key = st.key;
         if (!key.load(pkt)) {
             return TableWalk.run(table, hook, pkt, trace);
@@ -114,7 +143,8 @@ public final class ClassifiedWalk {
         int highWater = 0;
         Chain chain = builtin;
         ChainClassifier cc;
-        if (builtin.rules() == st.lastRules) {
+        // the thread's first walk finds no classifier remembered yet, whatever the chain's rules
+        if (builtin.rules() == st.lastRules && st.lastClassifier != null) {
             cc = st.lastClassifier;
         } else {
             cc = CompiledChains.of(builtin, table.family(), table.name(), st.probe);

@@ -11,7 +11,8 @@ import org.jnetfilter.core.rules.Family;
  * nf_conncount as xt_connlimit uses it: per rule, per masked address (and zone), the tuples of the
  * connections counted. Counting a packet garbage-collects the list (at most once per jiffy): a counted
  * connection no longer in the table, or a TCP one in TIME_WAIT or CLOSE, is dropped; then the packet's own
- * connection is added unless it is there already; the answer is the list's length.
+ * connection is added unless it is there already or confirmed (see {@link #count}); the answer is the list's
+ * length.
  *
  * <p>Design note. The kernel keeps an rbtree of lists and spares entries added within two jiffies on another
  * CPU (they may be about to be confirmed); with one packet thread per entry here, the same-CPU rule applies:
@@ -39,6 +40,14 @@ public final class ConnectionCount {
     /**
      * Counts the packet's connection under the masked address {@code hi}/{@code lo}; returns the count, or 0
      * when the packet's tuple cannot be read (the kernel's hotdrop).
+     *
+     * <p>Linux 6.18 (nf_conncount_count_skb, with "skip the add for confirmed connections" and its follow-up): the
+     * connection is the packet's entry, or the table's entry for the packet's tuple. Without a list for the address
+     * yet, a list holding that connection is made (insert_tree: confirmed or not), count 1. With one, a confirmed
+     * connection is not added (-EEXIST): the list is garbage-collected (nf_conncount_gc_list, at most once a jiffy)
+     * and its length is the answer. An unconfirmed one is added after the same collection unless it is there.
+     * This is why a rule that first sees a connection after its first packet (the reply of a closed port, say)
+     * counts only what was new when it passed.
      */
     public synchronized long count(PacketContext pkt, long hi, long lo) {
         Connection ct = pkt.conntrack();
@@ -55,32 +64,61 @@ public final class ConnectionCount {
             if (tuple == null) {
                 return 0;
             }
+            // Linux: get_ct_or_tuple_from_skb looks the tuple up in the table (nf_conntrack_find_get)
+            ct = table == null ? null : table.lookup(tuple, pkt.nowNanos());
         }
-        CountList list = listByKey.computeIfAbsent(new Key(hi, lo, zone), k -> new CountList());
         long now = Conntrack.jiffies(pkt.nowNanos());
-        if (now != list.lastGc) {
-            for (int i = 0; i < list.entries.size(); i++) {
-                Entry e = list.entries.get(i);
-                Connection found = table == null ? null : table.lookup(e.tuple, pkt.nowNanos());
-                if (found == null) {
-                    list.entries.remove(i--);
-                    continue;
-                }
-                if (e.tuple.sameAs(tuple)) {
-                    // already counted
-                    return list.entries.size();
-                }
-                if (found.protocol() == Protocol.TCP && (found.tcpState == Connection.TCP_TIME_WAIT
-                        || found.tcpState == Connection.TCP_CLOSE)) {
-                    list.entries.remove(i--);
-                }
+        Key key = new Key(hi, lo, zone);
+        CountList list = listByKey.get(key);
+        if (list == null || list.entries.isEmpty()) {
+            // Linux: insert_tree (an emptied list is about to be freed: a new one is made)
+            list = new CountList();
+            listByKey.put(key, list);
+            Entry e = new Entry();
+            e.tuple.copyFrom(tuple);
+            list.entries.add(e);
+            list.lastGc = now;
+            return 1;
+        }
+        if (ct != null && ct.isConfirmed()) {
+            if (now != list.lastGc) {
+                collect(list, pkt, null);
+                list.lastGc = now;
             }
+            return list.entries.size();
+        }
+        if (now != list.lastGc && collect(list, pkt, tuple)) {
+            // already counted
+            return list.entries.size();
         }
         Entry e = new Entry();
         e.tuple.copyFrom(tuple);
         list.entries.add(e);
         list.lastGc = now;
         return list.entries.size();
+    }
+
+    /**
+     * Drops the entries whose connection is gone or a TCP one in TIME_WAIT or CLOSE; true when {@code own} (not
+     * null) is found among the live ones first (then the walk stops, as __nf_conncount_add returns).
+     */
+    private boolean collect(CountList list, PacketContext pkt, Tuple own) {
+        for (int i = 0; i < list.entries.size(); i++) {
+            Entry e = list.entries.get(i);
+            Connection found = table == null ? null : table.lookup(e.tuple, pkt.nowNanos());
+            if (found == null) {
+                list.entries.remove(i--);
+                continue;
+            }
+            if (own != null && e.tuple.sameAs(own)) {
+                return true;
+            }
+            if (found.protocol() == Protocol.TCP && (found.tcpState == Connection.TCP_TIME_WAIT
+                    || found.tcpState == Connection.TCP_CLOSE)) {
+                list.entries.remove(i--);
+            }
+        }
+        return false;
     }
 
     private static Tuple packetTuple(PacketContext pkt) {

@@ -624,6 +624,12 @@ public final class Datapath {
             Slot s = slot(depth);
             s.prepare(from.nowNanos(), trace);
             s.checksumPartial = checksumPartial;
+            // Linux: icmp_send / icmpv6_send send from the namespace's ICMP control socket (a socket without a file,
+            // as xt_owner sees it); nf_send_reset / nf_send_reset6 and SYNPROXY build their segments with no socket
+            boolean icmp = datagram.get(ValueLayout.JAVA_BYTE, family == Family.IPV4 ? 9 : 6)
+                    == (family == Family.IPV4 ? 1 : 58);
+            s.ownerUid = icmp ? PacketContext.KERNEL_SOCKET : -1;
+            s.ownerGid = s.ownerUid;
             s.localOut(datagram, family, false, mark, ct, ctinfo);
         } finally {
             depth--;
@@ -1665,7 +1671,7 @@ public final class Datapath {
             try {
                 Slot s = slot(depth);
                 s.prepare(p.nowNanos(), trace);
-                s.duplicateOut(copy, p.family(), p.mark(), p.hook(), gwHi, gwLo, oif);
+                s.duplicateOut(copy, p.family(), p.mark(), p.hook(), gwHi, gwLo, oif, reassembled);
             } finally {
                 depth--;
                 duplicating = false;
@@ -1673,18 +1679,22 @@ public final class Datapath {
         }
 
         /**
-         * nf_dup_ipv4 / nf_dup_ipv6 for the copy in {@code datagram}: untracked; IPv4 gets DF, and in PREROUTING and
+         * nf_dup_ipv4 / nf_dup_ipv6 for the copy in {@code datagram} (refragmented as the original was when netfilter
+         * reassembled it): untracked; IPv4 gets DF, and in PREROUTING and
          * INPUT the TTL (hop limit) goes down by one; routed to the gateway as a known next hop (FLOWI_FLAG_KNOWN_NH:
          * the frame goes to the gateway, or to the route's own gateway when it is not on-link), then ip_local_out:
          * OUTPUT, POSTROUTING, the neighbour. No route: the copy is freed.
          */
         void duplicateOut(MemorySegment datagram, Family family, long mark, Hook hook, long gwHi, long gwLo,
-                String oif) {
+                String oif, Defrag.Result reassembledOriginal) {
             Trace trace = pkt.trace();
             int n = (int) datagram.byteSize();
             MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
             in = null;
             route = null;
+            // Linux: pskb_copy keeps the reassembled original's fragment list and IPCB frag_max_size, so the copy
+            // leaves as the fragments the original came in (ip_fragment; DF as nf_dup_ipv4 set it is not kept)
+            reassembled = reassembledOriginal;
             boolean early = hook == Hook.PREROUTING || hook == Hook.INPUT;
             if (family == Family.IPV4) {
                 ip4.dontFragment(true);

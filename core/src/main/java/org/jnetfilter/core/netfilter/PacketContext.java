@@ -482,9 +482,17 @@ public final class PacketContext {
     }
 
     /**
+     * {@link #socketUid()} of a packet a kernel control socket sent: Linux answers ICMP (icmp_send, icmpv6_send,
+     * echo replies) and closed ports (tcp_v4_send_reset, tcp_v6_send_reset) from the namespace's control sockets,
+     * sockets without a file: xt_owner finds a socket there, but no owner.
+     */
+    public static final long KERNEL_SOCKET = -2;
+
+    /**
      * The fsuid of the local socket that sent the packet (the credentials of skb->sk's file, what xt_owner,
-     * LOG --log-uid and nfnetlink_log read), or -1 when the packet has no such socket: forwarded and received
-     * packets, and the kernel's own (REJECT replies, ICMP errors). Reset by a load.
+     * LOG --log-uid and nfnetlink_log read), {@link #KERNEL_SOCKET} for a kernel control socket's (ICMP errors,
+     * REJECT's ICMP answers), or -1 when the packet has no socket: forwarded and received packets, REJECT's
+     * TCP resets. Reset by a load.
      */
     public long socketUid() {
         return socketUid;

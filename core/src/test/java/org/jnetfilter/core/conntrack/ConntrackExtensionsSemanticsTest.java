@@ -112,26 +112,44 @@ class ConntrackExtensionsSemanticsTest {
 
     @Test
     void connlimitCountsConnectionsPerMaskedSource() {
+        // the rules meet each connection's first packet, before it is confirmed, as in FORWARD
         ExtensionData above2 = Rules.match("connlimit", "--connlimit-above", "2", "--connlimit-mask", "24");
         ExtensionData upto2 = Rules.match("connlimit", "--connlimit-upto", "2");
-        PacketContext p1 = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(1001, 80, 1, 0, SYN, 0)), 0);
+        PacketContext p1 = path.arrive(Packets.ipv4(A, B, 6, Packets.tcp(1001, 80, 1, 0, SYN, 0)), 0);
         assertThat(above2.matches(p1)).isFalse();
         assertThat(upto2.matches(p1)).isTrue();
-        PacketContext p2 = path.forward(Packets.ipv4(ip("10.0.0.3"), B, 6, Packets.tcp(1002, 80, 1, 0, SYN, 0)), 1);
+        path.confirm(p1);
+        PacketContext p2 = path.arrive(Packets.ipv4(ip("10.0.0.3"), B, 6, Packets.tcp(1002, 80, 1, 0, SYN, 0)), 1);
         assertThat(above2.matches(p2)).isFalse();
-        PacketContext p3 = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(1003, 80, 1, 0, SYN, 0)), 2);
+        path.confirm(p2);
+        PacketContext p3 = path.arrive(Packets.ipv4(A, B, 6, Packets.tcp(1003, 80, 1, 0, SYN, 0)), 2);
         assertThat(above2.matches(p3)).as("third connection from 10.0.0.0/24").isTrue();
+        path.confirm(p3);
         // the same connection is not counted twice
         PacketContext again = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(1003, 80, 1, 0, SYN, 0)), 3);
         assertThat(above2.matches(again)).isTrue();
         // another /24 has its own count
-        PacketContext other = path.forward(Packets.ipv4(ip("10.0.9.2"), B, 6, Packets.tcp(1, 80, 1, 0, SYN, 0)), 4);
+        PacketContext other = path.arrive(Packets.ipv4(ip("10.0.9.2"), B, 6, Packets.tcp(1, 80, 1, 0, SYN, 0)), 4);
         assertThat(above2.matches(other)).isFalse();
         // an entry gone from the table no longer counts
         table.kill(p1.conntrack());
         table.kill(p2.conntrack());
-        PacketContext p4 = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(1004, 80, 1, 0, SYN, 0)), 5);
+        PacketContext p4 = path.arrive(Packets.ipv4(A, B, 6, Packets.tcp(1004, 80, 1, 0, SYN, 0)), 5);
         assertThat(above2.matches(p4)).isFalse();
+    }
+
+    @Test
+    void connlimitStartsAListWithAConfirmedConnectionButAddsNoConfirmedOneToAList() {
+        // Linux 6.18 (nf_conncount_count_skb; the packet differential test: resets of closed ports in OUTPUT): the
+        // first connection of an address makes its list whatever its state; later confirmed ones are only counted
+        // against the list, which is garbage-collected first
+        ExtensionData upto1 = Rules.match("connlimit", "--connlimit-upto", "1");
+        PacketContext c1 = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(2001, 80, 1, 0, SYN, 0)), 0);
+        assertThat(upto1.matches(c1)).isTrue();
+        PacketContext c2 = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(2002, 80, 1, 0, SYN, 0)), 1);
+        assertThat(upto1.matches(c2)).as("confirmed: not added, the list still holds one").isTrue();
+        PacketContext c3 = path.arrive(Packets.ipv4(A, B, 6, Packets.tcp(2003, 80, 1, 0, SYN, 0)), 2);
+        assertThat(upto1.matches(c3)).as("a new connection is added: two").isFalse();
     }
 
     @Test

@@ -26,6 +26,19 @@ final class Path {
         return run(packet, atSeconds, Hook.PREROUTING);
     }
 
+    /** The packet through conntrack's PREROUTING hook only: its new connection stays unconfirmed. */
+    PacketContext arrive(MemorySegment packet, double atSeconds) {
+        PacketContext pkt = Packets.load(packet);
+        pkt.nowNanos(seconds(atSeconds));
+        lastVerdict = table.in(pkt, Hook.PREROUTING);
+        return pkt;
+    }
+
+    /** The confirm hook for a packet {@link #arrive} left unconfirmed. */
+    void confirm(PacketContext pkt) {
+        lastVerdict = table.confirm(pkt);
+    }
+
     PacketContext localOut(MemorySegment packet, double atSeconds) {
         return run(packet, atSeconds, Hook.OUTPUT);
     }

@@ -430,6 +430,22 @@ class DatapathIpv4Test {
     }
 
     @Test
+    void rejectsIcmpAnswerLeavesOnTheKernelsControlSocketAndItsTcpResetOnNone() {
+        // Linux 6.18 (the packet differential test): icmp_send answers from the namespace's ICMP socket, which
+        // xt_owner --socket-exists finds; nf_send_reset builds its reset without a socket
+        h.datapath.replies(Replies.kernel(h.host, 0));
+        var socketless = rule(ANY, verdict("DROP"), Fixtures.match(ANY, "owner", "--socket-exists"));
+        for (String with : List.of("icmp-port-unreachable", "tcp-reset")) {
+            h.out.clear();
+            h.datapath.rules(Family.IPV4, rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4,
+                    builtin("FORWARD", "ACCEPT", rule(TCP, target(TCP, "REJECT", "--reject-with", with))),
+                    builtin("OUTPUT", "ACCEPT", socketless))));
+            h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
+            assertThat(h.out).as(with).isEqualTo(with.equals("tcp-reset") ? List.of("tx eth0") : List.of());
+        }
+    }
+
+    @Test
     void anIcmpErrorAboutRejectsTcpResetQuotesItsPartialChecksum() {
         // Linux 6.18 (checked in a namespace): the reset leaves nf_send_reset with CHECKSUM_PARTIAL, the field holding
         // the pseudo-header's sum; REJECT in OUTPUT quotes it so, while the reset itself would leave complete

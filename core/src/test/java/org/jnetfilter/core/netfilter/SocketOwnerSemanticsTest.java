@@ -46,4 +46,26 @@ class SocketOwnerSemanticsTest {
         pkt.ipv4(SemanticsPackets.ipv4(6, SemanticsPackets.tcp(0x02)), 0);
         assertThat(pkt.socketUid()).isEqualTo(-1);
     }
+
+    static Stream<Arguments> controlSocketRules() {
+        return Stream.of(
+                Arguments.of("--socket-exists", true),
+                Arguments.of("! --socket-exists", false),
+                Arguments.of("--uid-owner 0", false),
+                Arguments.of("! --uid-owner 0", true),
+                Arguments.of("--gid-owner 0", false),
+                Arguments.of("! --gid-owner 0", true),
+                Arguments.of("! --uid-owner 1000 --gid-owner 0", false),
+                Arguments.of("! --uid-owner 1000 ! --gid-owner 0", true));
+    }
+
+    /** Linux: icmp_send, echo replies and closed ports' resets go out on a control socket, which has no file. */
+    @ParameterizedTest(name = "{0} -> {1}")
+    @MethodSource("controlSocketRules")
+    void aKernelControlSocketExistsButOwnsNothing(String options, boolean expected) {
+        ExtensionData m = SemanticsPackets.match(Family.IPV4, 6, "owner", options.split(" "));
+        PacketContext pkt = new PacketContext().ipv4(SemanticsPackets.ipv4(6, SemanticsPackets.tcp(0x04)), 0);
+        pkt.socket(PacketContext.KERNEL_SOCKET, PacketContext.KERNEL_SOCKET);
+        assertThat(m.matches(pkt)).isEqualTo(expected);
+    }
 }

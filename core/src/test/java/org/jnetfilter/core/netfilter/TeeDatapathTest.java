@@ -15,6 +15,8 @@ import static org.jnetfilter.core.netfilter.DatapathHarness.table;
 import static org.jnetfilter.core.netfilter.DatapathHarness.tcp;
 import static org.jnetfilter.core.netfilter.DatapathHarness.u48;
 import static org.jnetfilter.core.netfilter.Fixtures.builtin;
+import static org.jnetfilter.core.netfilter.Fixtures.jump;
+import static org.jnetfilter.core.netfilter.Fixtures.user;
 import static org.jnetfilter.core.netfilter.Fixtures.rule;
 import static org.jnetfilter.core.netfilter.Fixtures.target;
 
@@ -65,6 +67,31 @@ class TeeDatapathTest {
         // the copy met the OUTPUT TEE (counted, no second copy) and POSTROUTING, as the original did
         assertThat(r.table(TableKind.MANGLE).chain("OUTPUT").rules().get(0).counters().packets()).isEqualTo(1);
         assertThat(r.table(TableKind.MANGLE).chain("POSTROUTING").rules().get(0).counters().packets()).isEqualTo(2);
+    }
+
+    @Test
+    void aCopyWalkedInsideTheOriginalsWalkLeavesTheOriginalsJumpStackToTheCompiledClassifiers() {
+        // Linux: the copy is walked at once, nested in the original's ipt_do_table, on a jump stack of its own
+        // (offset by nf_skb_duplicated); the original then returns from its user chain and goes on
+        org.jnetfilter.core.rules.Rule mark = rule(target(ANY, "MARK", "--set-mark", "7"));
+        Ruleset r = rules(Family.IPV4, table(TableKind.MANGLE, Family.IPV4,
+                builtin("PREROUTING", "ACCEPT", rule(ANY, jump("TEEING")), mark),
+                builtin("INPUT", "ACCEPT"), builtin("FORWARD", "ACCEPT"),
+                builtin("OUTPUT", "ACCEPT", rule(ANY, jump("OUT1"))),
+                builtin("POSTROUTING", "ACCEPT", rule(ANY, new org.jnetfilter.core.rules.Target.None())),
+                user("TEEING", rule(target(ANY, "TEE", "--gateway", "10.0.2.20"))),
+                user("OUT1", rule(ANY, jump("OUT2"))),
+                user("OUT2", rule(ANY, new org.jnetfilter.core.rules.Target.None()))));
+        h.datapath.walker(TableWalker.CLASSIFIED);
+        h.datapath.rules(Family.IPV4, r);
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, org.jnetfilter.core.netfilter.Fixtures.ip(
+                192, 0, 2, 7))));
+        assertThat(h.out).containsExactly("tx eth1", "tx eth1");
+        var mangle = r.table(TableKind.MANGLE);
+        assertThat(mangle.chain("OUT2").rules().get(0).counters().packets()).as("the copy's nested walk").isEqualTo(1);
+        assertThat(mangle.chain("PREROUTING").rules().get(1).counters().packets()).as("the original, back from TEEING")
+                .isEqualTo(1);
+        assertThat(mangle.chain("POSTROUTING").rules().get(0).counters().packets()).isEqualTo(2);
     }
 
     @Test

@@ -52,12 +52,16 @@ public final class OwnerMatch extends MatchExtension {
         @Override
         public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
             long uid = pkt.socketUid();
-            if (uid < 0) {
+            if (uid < 0 && uid != org.jnetfilter.core.netfilter.PacketContext.KERNEL_SOCKET) {
                 // Linux: if (!sk || !sk->sk_socket || ...) return (info->match ^ info->invert) == 0
                 return (match ^ invert) == 0;
             }
             if ((match & invert & SOCKET) != 0) {
                 return false;
+            }
+            if (uid == org.jnetfilter.core.netfilter.PacketContext.KERNEL_SOCKET) {
+                // Linux: a control socket has no file: return ((info->match ^ info->invert) & (UID | GID)) == 0
+                return ((match ^ invert) & (UID | GID)) == 0;
             }
             if ((match & UID) != 0 && (uid >= uidMin && uid <= uidMax) == ((invert & UID) != 0)) {
                 return false;
