@@ -88,7 +88,12 @@ public final class DifferentialRun {
         int docker = 0;
         int kube = 0;
         List<Failure> failures = new ArrayList<>();
+        // -Djnf.difftest.only=N: only the run's ruleset number N (0-based), to reproduce one case of a run
+        int only = Integer.getInteger("jnf.difftest.only", -1);
         for (int i = 0; i < c.rulesets(); i++) {
+            if (only >= 0 && i != only) {
+                continue;
+            }
             long seed = c.seed() * 1_000_003L + i;
             String v4;
             String kind;

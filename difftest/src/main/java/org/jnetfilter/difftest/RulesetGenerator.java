@@ -77,11 +77,11 @@ public final class RulesetGenerator {
     }
 
     /**
-     * Whether a ruleset's decisions change with a pause of {@link PacketSequenceGenerator#PAUSE_MILLIS}: token
-     * buckets refilled by the second, recent entries older than a second.
+     * Whether a ruleset's decisions change with a pause of {@link PacketSequenceGenerator#PAUSE_MILLIS}: recent
+     * entries older than a second (and token buckets refilled by the second, which the generator no longer draws).
      */
     public static boolean timeSensitive(String rules) {
-        return rules.contains("/sec") || rules.contains("--seconds 1 ") || rules.contains("kb/s");
+        return rules.contains("/sec") || rules.contains("--seconds 1 ") || rules.contains("b/s");
     }
 
     /** The spacing of packets {@link #jiffySensitive} rulesets get: more than a jiffy at HZ 250 (4 ms). */
@@ -384,7 +384,9 @@ public final class RulesetGenerator {
      */
     private void moreMatches(StringBuilder r, String table, String owner, String proto) {
         if (rnd.nextInt(22) == 0 && features.on("limit")) {
-            String[] rates = {"1/sec", "2/sec", "6/min", "3/hour"};
+            // rates no packet sequence refills in a case: the burst decides, the same on any machine (a rate by the
+            // second met packets the kernel processed late on a loaded machine, a token's worth apart)
+            String[] rates = {"6/min", "20/min", "3/hour", "100/day"};
             r.append(" -m limit --limit ").append(rates[rnd.nextInt(rates.length)]).append(" --limit-burst ")
                     .append(1 + rnd.nextInt(4));
         }
@@ -447,11 +449,12 @@ public final class RulesetGenerator {
     }
 
     private void hashlimit(StringBuilder r) {
-        String[] rates = {"1/sec", "2/sec", "10/min", "5/hour", "1kb/s"};
+        // as for limit: by the minute, hour or day (bytes are counted by the second only, so no byte mode)
+        String[] rates = {"10/min", "30/min", "5/hour", "50/day"};
         String rate = rates[rnd.nextInt(rates.length)];
         r.append(" -m hashlimit --hashlimit-").append(rnd.nextInt(3) == 0 ? "above " : "upto ").append(rate);
         if (rnd.nextBoolean()) {
-            r.append(" --hashlimit-burst ").append(rate.endsWith("kb/s") ? (1 + rnd.nextInt(3)) + "kb" : 1 + rnd.nextInt(4));
+            r.append(" --hashlimit-burst ").append(1 + rnd.nextInt(4));
         }
         String[] modes = {"", "srcip", "dstip", "srcip,dstport", "dstip,dstport"};
         String mode = modes[rnd.nextInt(modes.length)];
