@@ -15,7 +15,8 @@ import org.jnetfilter.core.packet.Ipv6Header;
  * Kernel versus engine, for one case. Frames are compared byte for byte after one normalisation, by
  * rule: a field the kernel fills with its own random value (the IPv4 identification and the IPv6 flow
  * label of packets it generates) is compared only when the kernel's frame carries the injected
- * packet's value, i.e. when the kernel copied it. Where a field is masked, the IPv4 header checksum
+ * packet's value, i.e. when the kernel copied it (for IPv4, only in a frame of the injected packet's
+ * protocol and ICMP type: an answer's random ID may equal the injected one by chance). Where a field is masked, the IPv4 header checksum
  * is masked too, and instead both frames must have a valid one.
  */
 public final class Comparison {
@@ -175,7 +176,8 @@ public final class Comparison {
             MemorySegment s = MemorySegment.ofArray(f);
             boolean kernelCopied = kernelFrame != null && kernelFrame.length >= l3 + 20
                     && kernelFrame[l3 + Ipv4Header.IDENTIFICATION] == injected[l3 + Ipv4Header.IDENTIFICATION]
-                    && kernelFrame[l3 + Ipv4Header.IDENTIFICATION + 1] == injected[l3 + Ipv4Header.IDENTIFICATION + 1];
+                    && kernelFrame[l3 + Ipv4Header.IDENTIFICATION + 1] == injected[l3 + Ipv4Header.IDENTIFICATION + 1]
+                    && sameKind(kernelFrame, injected, l3);
             if (!kernelCopied) {
                 int hl = (f[l3] & 0xF) * 4;
                 boolean valid = hl >= 20 && f.length >= l3 + hl && Checksums.ipv4HeaderValid(s, l3);
@@ -239,6 +241,26 @@ public final class Comparison {
             suffix = " <echo id chosen by NAT, ICMP checksum " + (valid ? "ok" : "BAD") + ">";
         }
         return HexFormat.of().formatHex(f) + suffix;
+    }
+
+    /**
+     * Whether the kernel's IPv4 frame can be the injected datagram passed on rather than one the kernel made in
+     * answer to it: the same protocol and, for ICMP, the same type. An answer (an ICMP error or echo reply drawn by
+     * ip_select_ident, not DF) carries a hashed counter that equals the injected ID by chance once in 65,536
+     * frames: often enough across a CI run to compare a random value.
+     */
+    private static boolean sameKind(byte[] kernelFrame, byte[] injected, int l3) {
+        int protocol = injected[l3 + Ipv4Header.PROTOCOL] & 0xFF;
+        if ((kernelFrame[l3 + Ipv4Header.PROTOCOL] & 0xFF) != protocol) {
+            return false;
+        }
+        if (protocol != Checksums.PROTO_ICMP) {
+            return true;
+        }
+        int kernelType = l3 + (kernelFrame[l3] & 0xF) * 4;
+        int injectedType = l3 + (injected[l3] & 0xF) * 4;
+        return kernelFrame.length > kernelType && injected.length > injectedType
+                && kernelFrame[kernelType] == injected[injectedType];
     }
 
     /** Whether {@code f} carries another 16-bit value than the injected frame at {@code at}. */

@@ -271,6 +271,32 @@ class HarnessTest {
         assertThat(Comparison.compare(in, oneFrame(kernelGenerated), oneFrame(broken), none)).hasSize(1);
     }
 
+    @Test
+    void anIcmpErrorWhoseRandomIpIdEqualsTheInjectedOneIsNotTakenForACopy() {
+        byte[] injected = PacketCrafter.frame(Topology.A, PacketCrafter.ip(PacketCrafter.Ip.of(
+                PacketCrafter.Address.v4(Topology.HOST_A_V4), PacketCrafter.Address.v4(Topology.HOST_B_V4)).id(49),
+                Checksums.PROTO_UDP, PacketCrafter.udp(1, 2, 3)));
+        List<Injection> in = List.of(new Injection(Topology.A, injected, "udp"));
+        // the kernel's port unreachable drew 49, the injected datagram's ID; the engine's drew another
+        byte[] kernelError = icmpError(injected, 49);
+        byte[] engineError = icmpError(injected, 17392);
+        KnownGaps none = KnownGaps.parse("");
+        assertThat(Comparison.compare(in, oneFrame(kernelError), oneFrame(engineError), none)).isEmpty();
+        // a forwarded copy of the datagram (same protocol) that changed the ID is still a difference
+        assertThat(Comparison.compare(in, oneFrame(withId(injected, 49)), oneFrame(withId(injected, 50)), none))
+                .hasSize(1);
+    }
+
+    /** {@code injected} turned into an ICMP datagram of type 3 with {@code id}: the fields the comparison reads. */
+    private static byte[] icmpError(byte[] injected, int id) {
+        byte[] f = withId(injected, id);
+        int l3 = EthernetHeader.LENGTH;
+        f[l3 + Ipv4Header.PROTOCOL] = (byte) Checksums.PROTO_ICMP;
+        f[l3 + (f[l3] & 0xF) * 4] = 3;
+        fixChecksum(f);
+        return f;
+    }
+
     private static byte[] withId(byte[] frame, int id) {
         byte[] f = frame.clone();
         new Ipv4Header().wrap(MemorySegment.ofArray(f), EthernetHeader.LENGTH).identification(id);
