@@ -13,6 +13,18 @@ final class Checksum {
     private Checksum() {
     }
 
+    /**
+     * nf_checksum on receipt: whether the transport checksum verifies; when it does, Linux keeps the verdict with the
+     * packet (__skb_checksum_complete sets csum_valid), which REJECT reads later ({@link PacketContext#checksumVerified}).
+     */
+    static boolean verifiedOnReceipt(PacketContext pkt) {
+        boolean valid = transportValid(pkt);
+        if (valid) {
+            pkt.checksumVerified(true);
+        }
+        return valid;
+    }
+
     static boolean transportValid(PacketContext pkt) {
         MemorySegment s = pkt.segment();
         long ip = pkt.networkOffset();

@@ -351,7 +351,7 @@ public final class Conntrack {
                 return false;
             }
         }
-        return s.checksum && hook == Hook.PREROUTING && !Checksum.transportValid(pkt);
+        return s.checksum && hook == Hook.PREROUTING && !Checksum.verifiedOnReceipt(pkt);
     }
 
     // ---- ICMP errors ----
@@ -361,7 +361,7 @@ public final class Conntrack {
         if (!pkt.transportAvailable(8)) {
             return Verdict.ACCEPT;
         }
-        if (s.checksum && hook == Hook.PREROUTING && !Checksum.transportValid(pkt)) {
+        if (s.checksum && hook == Hook.PREROUTING && !Checksum.verifiedOnReceipt(pkt)) {
             return Verdict.ACCEPT;
         }
         int type = pkt.transportU8(0);
@@ -380,7 +380,7 @@ public final class Conntrack {
         if (!pkt.transportAvailable(8)) {
             return Verdict.ACCEPT;
         }
-        if (s.checksum && hook == Hook.PREROUTING && !Checksum.transportValid(pkt)) {
+        if (s.checksum && hook == Hook.PREROUTING && !Checksum.verifiedOnReceipt(pkt)) {
             return Verdict.ACCEPT;
         }
         int type = pkt.transportU8(0);

@@ -150,7 +150,7 @@ final class TcpTracking {
         if (doff < 20 || pkt.length() - pkt.transportOffset() < doff) {
             return true;
         }
-        if (s.checksum && hook == Hook.PREROUTING && !Checksum.transportValid(pkt)) {
+        if (s.checksum && hook == Hook.PREROUTING && !Checksum.verifiedOnReceipt(pkt)) {
             return true;
         }
         int flags = pkt.transportU8(13) & ~(ECE | CWR | PSH);

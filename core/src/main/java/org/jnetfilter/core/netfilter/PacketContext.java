@@ -83,6 +83,7 @@ public final class PacketContext {
     private Hook hook;
     private boolean hotdrop;
     private int rejectWith = -1;
+    private boolean checksumVerified;
     // the sk_buff's data blocks as skb_seq_read walks them: null while linear; else the linear head's length and
     // the lengths of the frag_list buffers after it
     private int headLength;
@@ -164,6 +165,7 @@ public final class PacketContext {
         hook = null;
         hotdrop = false;
         rejectWith = -1;
+        checksumVerified = false;
         dropIcmpType = -1;
         macSource = -1;
         socketUid = -1;
@@ -428,6 +430,19 @@ public final class PacketContext {
     }
 
     /** The reject_with code of the REJECT that dropped this packet, or -1: the reply to build. */
+    /**
+     * skb_csum_unnecessary after conntrack's nf_checksum: the transport checksum was verified on receipt (skb->csum_valid),
+     * so REJECT does not sum the packet again; false until a tracker verifies it.
+     */
+    public boolean checksumVerified() {
+        return checksumVerified;
+    }
+
+    public PacketContext checksumVerified(boolean verified) {
+        checksumVerified = verified;
+        return this;
+    }
+
     public int rejectWith() {
         return rejectWith;
     }

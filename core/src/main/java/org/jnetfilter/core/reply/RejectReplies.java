@@ -124,7 +124,10 @@ public final class RejectReplies {
         }
         int ihl = (pkt.networkU8(0) & 0x0F) << 2;
         int proto = pkt.networkU8(9);
-        if (verifyChecksum(pkt, ihl, proto) && !checksum4Valid(pkt, ihl, proto)) {
+        // Linux: nf_send_unreach sums the datagram again (its header too, which a record route or timestamp filled on
+        // receipt leaves with a stale checksum until ip_forward_options) unless skb_csum_unnecessary: conntrack verified
+        // the transport checksum in PREROUTING
+        if (!pkt.checksumVerified() && verifyChecksum(pkt, ihl, proto) && !checksum4Valid(pkt, ihl, proto)) {
             return null;
         }
         return icmp.icmpSend(pkt, IcmpErrors.ICMP_DEST_UNREACH, code, 0);
@@ -139,7 +142,7 @@ public final class RejectReplies {
             return null;
         }
         int flags = pkt.networkU8(ihl + 13);
-        if ((flags & TCP_RST) != 0 || !checksum4Valid(pkt, ihl, Checksums.PROTO_TCP)) {
+        if ((flags & TCP_RST) != 0 || !pkt.checksumVerified() && !checksum4Valid(pkt, ihl, Checksums.PROTO_TCP)) {
             return null;
         }
         IpAddress origSrc = IpAddress.ipv4((int) pkt.sourceLo());

@@ -207,4 +207,34 @@ class Ipv4OptionsTest {
         String expected = d.substring(0, 40) + "070f080a090002" + d.substring(54);
         assertThat(sent).containsExactly("local " + expected);
     }
+    /**
+     * Linux 6.18 (difftest seed 20261130, ruleset 112): REJECT in FORWARD about a UDP datagram with a checksum and a
+     * record route that receipt filled up; a CONNMARK rule turns conntrack on, whose check in PREROUTING marks the
+     * checksum verified, so REJECT does not sum the header the option left stale and answers, echoing the option.
+     */
+    @Test
+    void rejectInForwardAnswersADatagramWhoseRecordRouteReceiptFilledWhenConntrackVerifiedItsChecksum() {
+        var v4 = org.jnetfilter.core.rules.Family.IPV4;
+        var any = org.jnetfilter.core.rules.IpSpec.any(v4);
+        datapath.module(new org.jnetfilter.core.conntrack.ConntrackModule(
+                new org.jnetfilter.core.conntrack.Conntrack(datapath.host())));
+        datapath.rules(v4, DatapathHarness.rules(v4, DatapathHarness.table(org.jnetfilter.core.rules.TableKind.FILTER, v4,
+                Fixtures.builtin("INPUT", "ACCEPT",
+                        Fixtures.rule(Fixtures.target(any, "CONNMARK", "--set-mark", "0x2"))),
+                Fixtures.builtin("FORWARD", "ACCEPT", Fixtures.rule(Fixtures.target(any, "REJECT"))),
+                Fixtures.builtin("OUTPUT", "ACCEPT"))));
+        byte[] d = HEX.parseHex(datagram("0107070400000000", 13, "0a090103"));
+        MemorySegment s = MemorySegment.ofArray(d);
+        s.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 28 + 6,
+                (short) Checksums.udpV4(s, 28, 12, 0x0a090001, 0x0a090103));
+        receive(HEX.formatHex(d), 0);
+        assertThat(sent).singleElement().satisfies(out -> {
+            assertThat(out).startsWith("vba ");
+            byte[] icmp = HEX.parseHex(out.substring(4));
+            // the full record route as receipt left it, padded; then port unreachable
+            assertThat(HEX.formatHex(icmp, 12, 28)).isEqualTo("0a0900020a090001" + "0707080a09000200");
+            assertThat(icmp[28]).isEqualTo((byte) 3);
+            assertThat(icmp[29]).isEqualTo((byte) 3);
+        });
+    }
 }
