@@ -11,8 +11,8 @@ import org.jnetfilter.core.rules.Family;
  * nf_conncount as xt_connlimit uses it: per rule, per masked address (and zone), the tuples of the
  * connections counted. Counting a packet garbage-collects the list (at most once per jiffy): a counted
  * connection no longer in the table, or a TCP one in TIME_WAIT or CLOSE, is dropped; then the packet's own
- * connection is added unless it is there already or confirmed (see {@link #count}); the answer is the list's
- * length.
+ * connection is added unless it is there already or confirmed and ASSURED (see {@link #count}); the answer is
+ * the list's length.
  *
  * <p>Design note. The kernel keeps an rbtree of lists and spares entries added within two jiffies on another
  * CPU (they may be about to be confirmed); with one packet thread per entry here, the same-CPU rule applies:
@@ -41,13 +41,19 @@ public final class ConnectionCount {
      * Counts the packet's connection under the masked address {@code hi}/{@code lo}; returns the count, or 0
      * when the packet's tuple cannot be read (the kernel's hotdrop).
      *
-     * <p>Linux 6.18 (nf_conncount_count_skb, with "skip the add for confirmed connections" and its follow-up): the
-     * connection is the packet's entry, or the table's entry for the packet's tuple. Without a list for the address
-     * yet, a list holding that connection is made (insert_tree: confirmed or not), count 1. With one, a confirmed
-     * connection is not added (-EEXIST): the list is garbage-collected (nf_conncount_gc_list, at most once a jiffy)
-     * and its length is the answer. An unconfirmed one is added after the same collection unless it is there.
-     * This is why a rule that first sees a connection after its first packet (the reply of a closed port, say)
-     * counts only what was new when it passed.
+     * <p>Linux 6.18 as the kernel answers (nf_conncount_count_skb): the connection is the packet's entry, or the
+     * table's entry for the packet's tuple (then its original tuple is counted). Without a list for the address
+     * yet, a list holding that connection is made (insert_tree: whatever its state), count 1. With one:
+     * <ul>
+     * <li>a confirmed and ASSURED connection is not added (-EEXIST): the list is garbage-collected
+     * (nf_conncount_gc_list, at most once a jiffy) and its length is the answer;
+     * <li>a confirmed connection not yet ASSURED (a reply or an ICMP error of a connection not assured yet, the
+     * SYN-ACK of a handshake) is looked for in the list, collecting it on the way, and added when absent;
+     * <li>an unconfirmed one is added, after the same walk unless the list was collected in this jiffy.
+     * </ul>
+     * The kernel (6.18.44, checked in a netns) keeps the entry of a packet without a connection (an invalid
+     * SYN-ACK) when an ICMP error or a reply of a connection not assured comes next, which a collection alone
+     * would have dropped: that packet's connection is added instead.
      */
     public synchronized long count(PacketContext pkt, long hi, long lo) {
         Connection ct = pkt.conntrack();
@@ -66,6 +72,9 @@ public final class ConnectionCount {
             }
             // Linux: get_ct_or_tuple_from_skb looks the tuple up in the table (nf_conntrack_find_get)
             ct = table == null ? null : table.lookup(tuple, pkt.nowNanos());
+            if (ct != null) {
+                tuple = ct.original;
+            }
         }
         long now = Conntrack.jiffies(pkt.nowNanos());
         Key key = new Key(hi, lo, zone);
@@ -80,14 +89,18 @@ public final class ConnectionCount {
             list.lastGc = now;
             return 1;
         }
-        if (ct != null && ct.isConfirmed()) {
+        boolean confirmed = ct != null && ct.isConfirmed();
+        if (confirmed && ct.hasStatus(Connection.ASSURED)) {
+            // Linux: -EEXIST, then count_tree's nf_conncount_gc_list ("just did GC" once a jiffy)
             if (now != list.lastGc) {
                 collect(list, pkt, null);
                 list.lastGc = now;
             }
             return list.entries.size();
         }
-        if (now != list.lastGc && collect(list, pkt, tuple)) {
+        // Linux: an unconfirmed connection skips the walk in the jiffy of the last collection; a confirmed one
+        // not assured always walks (check_connections)
+        if ((confirmed || now != list.lastGc) && collect(list, pkt, tuple)) {
             // already counted
             return list.entries.size();
         }
