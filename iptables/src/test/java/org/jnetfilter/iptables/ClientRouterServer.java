@@ -3,6 +3,8 @@ package org.jnetfilter.iptables;
 import static org.jnetfilter.core.testkit.KernelSide.in;
 import static org.jnetfilter.core.testkit.KernelSide.must;
 
+import org.jnetfilter.core.testkit.KernelSide;
+
 /**
  * The namespaces of a kernel test of a router: a client side and a server side that only send and record crafted
  * frames (no IPv6 of their own, no addresses), and the router (dut) between them, forwarding both families, with
@@ -27,6 +29,32 @@ final class ClientRouterServer {
         this.ds = ds;
         this.pc = pc;
         this.ps = ps;
+    }
+
+    /**
+     * Null when this machine can run {@code test} (root with iptables-legacy, ip6tables-legacy, conntrack and python3,
+     * and the three namespaces added); otherwise the reason, printed as the test's skip.
+     */
+    static String addNamespaces(String test, String clientNs, String dut, String serverNs) {
+        String reason = KernelSide.unavailable("iptables-legacy", "ip6tables-legacy", "conntrack", "python3");
+        if (reason == null && !KernelSide.addNamespaces(clientNs, dut, serverNs)) {
+            reason = "`ip netns add' does not work here";
+        }
+        if (reason != null) {
+            KernelSide.skipped(test, reason, "root, ip netns, iptables-legacy, ip6tables-legacy, conntrack, python3");
+        }
+        return reason;
+    }
+
+    /** Stops the side peers that were started (null: not started) and deletes the three namespaces. */
+    static void tearDown(String clientNs, String dut, String serverNs,
+            KernelConntrackHelpersDifferentialTest.Peer... peers) throws InterruptedException {
+        for (KernelConntrackHelpersDifferentialTest.Peer p : peers) {
+            if (p != null) {
+                p.close();
+            }
+        }
+        KernelSide.deleteNamespaces(clientNs, dut, serverNs);
     }
 
     /**

@@ -162,13 +162,8 @@ class KernelConntrackHelpersDifferentialTest {
 
     @BeforeAll
     static void namespaces() throws IOException {
-        skipReason = KernelSide.unavailable("iptables-legacy", "ip6tables-legacy", "conntrack", "python3");
-        if (skipReason == null && !KernelSide.addNamespaces(CLIENT_NS, DUT, SERVER_NS)) {
-            skipReason = "`ip netns add' does not work here";
-        }
+        skipReason = ClientRouterServer.addNamespaces("KernelConntrackHelpersDifferentialTest", CLIENT_NS, DUT, SERVER_NS);
         if (skipReason != null) {
-            KernelSide.skipped("KernelConntrackHelpersDifferentialTest", skipReason,
-                    "root, ip netns, iptables-legacy, ip6tables-legacy, conntrack, python3");
             return;
         }
         new ClientRouterServer(CLIENT_NS, DUT, SERVER_NS, DC, DS, PC, PS).configure(DC_MAC, DS_MAC, CLIENT_MAC,
@@ -182,13 +177,7 @@ class KernelConntrackHelpersDifferentialTest {
         if (skipReason != null) {
             return;
         }
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        KernelSide.deleteNamespaces(CLIENT_NS, DUT, SERVER_NS);
+        ClientRouterServer.tearDown(CLIENT_NS, DUT, SERVER_NS, client, server);
     }
 
     private static void assumeKernel() {

@@ -69,13 +69,8 @@ class KernelSynproxyDifferentialTest {
 
     @BeforeAll
     static void namespaces() throws Exception {
-        skipReason = KernelSide.unavailable("iptables-legacy", "ip6tables-legacy", "conntrack", "python3");
-        if (skipReason == null && !KernelSide.addNamespaces(CLIENT_NS, DUT, SERVER_NS)) {
-            skipReason = "`ip netns add' does not work here";
-        }
+        skipReason = ClientRouterServer.addNamespaces("KernelSynproxyDifferentialTest", CLIENT_NS, DUT, SERVER_NS);
         if (skipReason != null) {
-            KernelSide.skipped("KernelSynproxyDifferentialTest", skipReason,
-                    "root, ip netns, iptables-legacy, ip6tables-legacy, conntrack, python3");
             return;
         }
         new ClientRouterServer(CLIENT_NS, DUT, SERVER_NS, DC, DS, PC, PS).configure(DC_MAC, DS_MAC, CLIENT_MAC,
@@ -111,13 +106,7 @@ class KernelSynproxyDifferentialTest {
         if (skipReason != null) {
             return;
         }
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        KernelSide.deleteNamespaces(CLIENT_NS, DUT, SERVER_NS);
+        ClientRouterServer.tearDown(CLIENT_NS, DUT, SERVER_NS, client, server);
     }
 
     private static void assumeKernel() {
