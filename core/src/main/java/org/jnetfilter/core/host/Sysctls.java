@@ -24,8 +24,11 @@ final class Sysctls {
         // Linux: IN6_ADDR_GEN_MODE_EUI64 0 (the link-local address from the MAC), NONE 1 (no link-local address)
         s.put("net.ipv6.conf.all.addr_gen_mode", "0");
         s.put("net.ipv6.conf.default.addr_gen_mode", "0");
-        // Linux: IP6_DEFAULT_MAX_DST_OPTS_CNT
+        // Linux: IP6_DEFAULT_MAX_DST_OPTS_CNT, IP6_DEFAULT_MAX_HBH_OPTS_CNT, IP6_DEFAULT_MAX_{DST,HBH}_OPTS_LEN (INT_MAX)
         s.put("net.ipv6.max_dst_opts_number", "8");
+        s.put("net.ipv6.max_hbh_opts_number", "8");
+        s.put("net.ipv6.max_dst_opts_length", "2147483647");
+        s.put("net.ipv6.max_hbh_length", "2147483647");
         // Linux: segment routing headers are processed only where all and the interface enable it
         s.put("net.ipv6.conf.all.seg6_enabled", "0");
         s.put("net.ipv6.conf.default.seg6_enabled", "0");
@@ -88,10 +91,14 @@ final class Sysctls {
         s.put("net.ipv6.conf." + dev + ".seg6_enabled", s.get("net.ipv6.conf.default.seg6_enabled"));
     }
 
+    /** Linux: plain proc_dointvec sysctls, where a negative value means something (the option counts: see IpReceive). */
+    private static final Set<String> SIGNED = Set.of("net.ipv6.max_hbh_opts_number",
+            "net.ipv6.max_dst_opts_number");
+
     static void validate(String key, String value) {
         try {
             long v = Long.parseLong(value.trim());
-            if (v < 0) {
+            if (v < 0 && !SIGNED.contains(key) || v != (int) v && SIGNED.contains(key)) {
                 throw new NumberFormatException();
             }
         } catch (NumberFormatException e) {

@@ -165,7 +165,7 @@ public final class Datapath {
     private final PacketSink sink;
     private final Netfilter netfilter = new Netfilter();
     private final Slot[] slots = new Slot[MAX_DEPTH];
-    private final IpReceive ipReceive = new IpReceive();
+    private final IpReceive ipReceive = new IpReceive(this::maxHopByHopOptions, this::maxHopByHopLength);
     private final EthernetHeader ethernet = new EthernetHeader();
     private final MemorySegment fragmentBuffer = MemorySegment.ofArray(new byte[HEADROOM + MAX_DATAGRAM + 1]);
     private final Views fragmentViews = new Views(fragmentBuffer);
@@ -213,6 +213,14 @@ public final class Datapath {
     }
 
     // ---- configuration ----
+
+    private long maxHopByHopOptions() {
+        return host.sysctlLong("net.ipv6.max_hbh_opts_number");
+    }
+
+    private long maxHopByHopLength() {
+        return host.sysctlLong("net.ipv6.max_hbh_length");
+    }
 
     public Host host() {
         return host;
@@ -1369,13 +1377,14 @@ public final class Datapath {
         /**
          * ipv6_destopt_rcv / ip6_parse_tlv for the destination options header at {@code at}: false when the datagram
          * was dropped. The option walk is the hop-by-hop one ({@link IpReceive#options}) with at most
-         * max_dst_opts_number (8) options and no option known (the home address one needs Mobile IPv6): unknown
+         * max_dst_opts_number (8) options in a header of at most max_dst_opts_length bytes and no option known (the home address one needs Mobile IPv6): unknown
          * options by their two high bits, parameter problem for 10 and (unless multicast) 11. Checked on Linux 6.18. A
          * header cut short or malformed: dropped (InHdrErrors).
          */
         private boolean destinationOptions6(int at) {
             ReceiveResult r = ipReceive.options(pkt.segment(), pkt.networkOffset(), at, pkt.length(), false,
-                    host.sysctlLong("net.ipv6.max_dst_opts_number"), 0);
+                    host.sysctlLong("net.ipv6.max_dst_opts_number"), host.sysctlLong("net.ipv6.max_dst_opts_length"),
+                    0);
             if (r == ReceiveResult.OK) {
                 return true;
             }

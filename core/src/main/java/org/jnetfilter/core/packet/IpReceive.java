@@ -1,6 +1,7 @@
 package org.jnetfilter.core.packet;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.LongSupplier;
 
 /**
  * The sanity checks Linux applies to a received IP packet before the PREROUTING hook:
@@ -38,6 +39,8 @@ public final class IpReceive {
     public static final int IPV6_MAXPLEN = 65535;
     /** Linux: net.ipv6.max_hbh_opts_number default (IP6_DEFAULT_MAX_HBH_OPTS_CNT). */
     public static final int DEFAULT_MAX_HBH_OPTIONS = 8;
+    /** Linux: net.ipv6.max_hbh_length and max_dst_opts_length default (IP6_DEFAULT_MAX_HBH_OPTS_LEN: INT_MAX). */
+    public static final long DEFAULT_MAX_OPTIONS_LENGTH = Integer.MAX_VALUE;
     /** Linux: ip6_parse_tlv allows at most 7 consecutive bytes of padding. */
     private static final int MAX_PADDING = 7;
     private static final int OPT_PAD1 = 0;
@@ -51,7 +54,8 @@ public final class IpReceive {
     private static final int ICMPV6_HDR_FIELD = 0;
     private static final int ICMPV6_UNK_OPTION = 2;
 
-    private final int maxHopByHopOptions;
+    private final LongSupplier maxHopByHopOptions;
+    private final LongSupplier maxHopByHopLength;
     private long length;
     private ReceiveResult hopByHopFailure = ReceiveResult.OK;
     private long jumbo;
@@ -59,12 +63,16 @@ public final class IpReceive {
     private int problemCode;
 
     public IpReceive() {
-        this(DEFAULT_MAX_HBH_OPTIONS);
+        this(() -> DEFAULT_MAX_HBH_OPTIONS, () -> DEFAULT_MAX_OPTIONS_LENGTH);
     }
 
-    /** With a non-default net.ipv6.max_hbh_opts_number. */
-    public IpReceive(int maxHopByHopOptions) {
+    /**
+     * With the host's net.ipv6.max_hbh_opts_number and max_hbh_length, asked only for datagrams that carry a
+     * hop-by-hop header (so a sysctl change applies to the next such packet, as in Linux).
+     */
+    public IpReceive(LongSupplier maxHopByHopOptions, LongSupplier maxHopByHopLength) {
         this.maxHopByHopOptions = maxHopByHopOptions;
+        this.maxHopByHopLength = maxHopByHopLength;
     }
 
     /** Length of the last accepted datagram (IP header included). */
@@ -164,15 +172,18 @@ public final class IpReceive {
      * absent), or -1 with the reason in {@link #hopByHopFailure}.
      */
     private long hopByHop(MemorySegment s, long offset, long datagram, int payloadLength) {
-        ReceiveResult r = options(s, offset, Ipv6Header.LENGTH, datagram, true, maxHopByHopOptions, payloadLength);
+        ReceiveResult r = options(s, offset, Ipv6Header.LENGTH, datagram, true, maxHopByHopOptions.getAsLong(),
+                maxHopByHopLength.getAsLong(), payloadLength);
         return r == ReceiveResult.OK ? jumbo : fail(r);
     }
 
     /**
      * ip6_parse_tlv over the options header (hop-by-hop when {@code hopByHop}, else destination options) at
      * {@code header} bytes into the IPv6 datagram at {@code offset} of {@code datagram} bytes; {@code maxOptions} is
-     * net.ipv6.max_hbh_opts_number or max_dst_opts_number, {@code payloadLength} the IPv6 header's (for the jumbo
-     * option). Pad1 and PadN at most 7 bytes in a row, PadN zeros, at most {@code maxOptions} other options, the
+     * net.ipv6.max_hbh_opts_number or max_dst_opts_number (negative: at most its absolute value, and any option
+     * not known here is dropped silently, whatever its action bits), {@code maxLength} max_hbh_length or
+     * max_dst_opts_length (a longer header is dropped before its options are read), {@code payloadLength} the IPv6
+     * header's (for the jumbo option). Pad1 and PadN at most 7 bytes in a row, PadN zeros, at most {@code maxOptions} other options, the
      * options filling the header exactly; a header cut short or malformed is {@link ReceiveResult#IPV6_BAD_HOP_BY_HOP}.
      * Hop-by-hop knows Router Alert (length 2), Jumbo Payload, IOAM (4n-aligned; then skipped: ioam6_enabled off)
      * and CALIPSO (always dropped: no NetLabel CALIPSO domain, calipso_validate fails); destination options know none
@@ -182,15 +193,24 @@ public final class IpReceive {
      * problem ({@link #problemPointer()} at least 0), {@link #problemCode()} and the pointer say which. No allocation.
      */
     public ReceiveResult options(MemorySegment s, long offset, int header, long datagram, boolean hopByHop,
-            long maxOptions, int payloadLength) {
+            long maxOptions, long maxLength, int payloadLength) {
         problemPointer = -1;
         jumbo = 0;
         if (header + 8 > datagram) {
             return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
         }
         int headerLength = (NetworkOrder.u8(s, offset + header + 1) + 1) << 3;
+        // Linux: ipv6_parse_hopopts / ipv6_destopt_rcv compare the header's length with the sysctl before pulling it
+        if (headerLength > maxLength) {
+            return hopByHop ? ReceiveResult.IPV6_HOP_BY_HOP_TOO_LONG : ReceiveResult.IPV6_DESTINATION_OPTIONS_TOO_LONG;
+        }
         if (header + headerLength > datagram) {
             return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+        }
+        // Linux: ip6_parse_tlv takes a negative count as "at most -count, and unknown options disallowed"
+        boolean unknownDisallowed = maxOptions < 0;
+        if (unknownDisallowed) {
+            maxOptions = -maxOptions;
         }
         boolean multicastDst = Ipv6Header.isMulticast(NetworkOrder.u64(s, offset + Ipv6Header.DESTINATION));
         int options = 0;
@@ -232,7 +252,7 @@ public final class IpReceive {
                 return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
             }
             ReceiveResult r = hopByHop ? hopByHopOption(s, offset, at, type, optionLength, datagram, payloadLength,
-                    multicastDst) : unknownOption(at, type, multicastDst);
+                    multicastDst, unknownDisallowed) : unknownOption(at, type, multicastDst, unknownDisallowed);
             if (r != ReceiveResult.OK) {
                 return r;
             }
@@ -243,7 +263,7 @@ public final class IpReceive {
 
     /** The hop-by-hop option of {@code type} at {@code at}: the known ones' checks, else ip6_tlvopt_unknown. */
     private ReceiveResult hopByHopOption(MemorySegment s, long offset, int at, int type, int optionLength,
-            long datagram, int payloadLength, boolean multicastDst) {
+            long datagram, int payloadLength, boolean multicastDst, boolean unknownDisallowed) {
         switch (type) {
             case OPT_ROUTER_ALERT -> {
                 // Linux: ipv6_hop_ra takes only a 2-byte value
@@ -277,13 +297,19 @@ public final class IpReceive {
                 return ReceiveResult.OK;
             }
             default -> {
-                return unknownOption(at, type, multicastDst);
+                return unknownOption(at, type, multicastDst, unknownDisallowed);
             }
         }
     }
 
-    /** ip6_tlvopt_unknown: an option this host does not know, by its two high bits (RFC 8200 4.2). */
-    private ReceiveResult unknownOption(int at, int type, boolean multicastDst) {
+    /**
+     * ip6_tlvopt_unknown: an option this host does not know, by its two high bits (RFC 8200 4.2); dropped without a
+     * word when the sysctl's negative count disallows unknown options.
+     */
+    private ReceiveResult unknownOption(int at, int type, boolean multicastDst, boolean unknownDisallowed) {
+        if (unknownDisallowed) {
+            return ReceiveResult.IPV6_UNKNOWN_OPTION;
+        }
         int action = type >>> 6;
         if (action == 2 || action == 3 && !multicastDst) {
             return parameterProblem(ICMPV6_UNK_OPTION, at, ReceiveResult.IPV6_UNKNOWN_OPTION);

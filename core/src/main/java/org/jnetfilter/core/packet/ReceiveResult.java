@@ -45,6 +45,10 @@ public enum ReceiveResult {
     IPV6_TRUNCATED("PKT_TOO_SMALL", "InTruncatedPkts"),
     /** Hop-by-hop options header truncated or malformed (ipv6_parse_hopopts fails). */
     IPV6_BAD_HOP_BY_HOP("IP_INHDR", "InHdrErrors"),
+    /** Hop-by-hop header longer than net.ipv6.max_hbh_length (ipv6_parse_hopopts fails before reading it). */
+    IPV6_HOP_BY_HOP_TOO_LONG("NOT_SPECIFIED", "InHdrErrors"),
+    /** Destination options header longer than net.ipv6.max_dst_opts_length: ipv6_destopt_rcv frees it uncounted. */
+    IPV6_DESTINATION_OPTIONS_TOO_LONG("NOT_SPECIFIED"),
     /**
      * An option not known here whose two high bits say discard (Linux: ip6_tlvopt_unknown,
      * SKB_DROP_REASON_UNHANDLED_PROTO; ip6_rcv_core counts the failed hop-by-hop header).

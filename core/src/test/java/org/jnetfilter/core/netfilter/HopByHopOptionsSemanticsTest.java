@@ -39,6 +39,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * be then 7e                                   parameter problem 2, pointer 42 (the first decides)
  * ten of be at once                            six parameter problems (ratelimit 1000 ms over a /64: 250 ms, burst 6)
  * </pre>
+ *
+ * <p>The limits are the host's sysctls (checked the same way between two namespaces, 2026-11-30, with the options
+ * set through IPV6_HOPOPTS / IPV6_DSTOPTS): max_hbh_opts_number -8 drops an unknown option of any action silently
+ * (InHdrErrors), a header longer than max_hbh_length is dropped silently (InHdrErrors), one longer than
+ * max_dst_opts_length is dropped without even InHdrErrors, max_dst_opts_number -8 as the hop-by-hop one.
  */
 class HopByHopOptionsSemanticsTest {
     private static final HexFormat HEX = HexFormat.of();
@@ -80,6 +85,40 @@ class HopByHopOptionsSemanticsTest {
     void hopByHopOptionsAreHandledAtReceiveAsLinuxHandlesThem(String name, byte[] datagram, String expected)
             throws Exception {
         Receiver b = new Receiver();
+        b.receive(datagram, 1_000_000_000L);
+        assertThat(b.seen()).isEqualTo(expected);
+    }
+
+    /** A destination options header before UDP with these options (hex), Pad1 to a multiple of 8, to {@code dst}. */
+    static byte[] destinationOptions(String options, String dst) {
+        return RoutingHeaderSemanticsTest.datagram(60, RoutingHeaderSemanticsTest.optionsHeader(options), dst, dst);
+    }
+
+    static Stream<Arguments> limits() {
+        String delivered = "PREROUTING udp, INPUT udp; local";
+        String sixteen = "3e0a" + "00".repeat(10);
+        return Stream.of(
+                Arguments.of("net.ipv6.max_hbh_opts_number=16", hopByHop("3e00".repeat(9) + "0100", "fd77::2"),
+                        delivered),
+                Arguments.of("net.ipv6.max_hbh_opts_number=-8", hopByHop("be0400000000", "fd77::2"), ""),
+                Arguments.of("net.ipv6.max_hbh_opts_number=-8", hopByHop("3e0400000000", "fd77::2"), ""),
+                Arguments.of("net.ipv6.max_hbh_opts_number=-8", hopByHop("05020000", "fd77::2"), delivered),
+                Arguments.of("net.ipv6.max_hbh_length=8", hopByHop(sixteen, "fd77::2"), ""),
+                Arguments.of("net.ipv6.max_hbh_length=16", hopByHop(sixteen, "fd77::2"), delivered),
+                Arguments.of("net.ipv6.max_dst_opts_length=8", destinationOptions(sixteen, "fd77::2"), "PREROUTING udp, INPUT udp"),
+                Arguments.of("net.ipv6.max_dst_opts_length=16", destinationOptions(sixteen, "fd77::2"), delivered),
+                Arguments.of("net.ipv6.max_dst_opts_number=-8", destinationOptions("3e0400000000", "fd77::2"),
+                        "PREROUTING udp, INPUT udp"),
+                Arguments.of("net.ipv6.max_dst_opts_number=8", destinationOptions("3e0400000000", "fd77::2"),
+                        delivered));
+    }
+
+    @ParameterizedTest(name = "{0}: {2}")
+    @MethodSource("limits")
+    void theOptionLimitsAreTheHostsSysctls(String sysctl, byte[] datagram, String expected) throws Exception {
+        Receiver b = new Receiver();
+        String[] nameValue = sysctl.split("=");
+        b.d.host().sysctl(nameValue[0], nameValue[1]);
         b.receive(datagram, 1_000_000_000L);
         assertThat(b.seen()).isEqualTo(expected);
     }

@@ -210,7 +210,7 @@ class IpReceiveTest {
     void moreHopByHopOptionsThanMaxHbhOptsNumberAreRejected() {
         String nine = "1104" + "05020000".repeat(9) + "0100";
         assertThat(check(ipv6(DOC1, DOC2, 0, nine + UDP, 0), false)).isEqualTo(ReceiveResult.IPV6_BAD_HOP_BY_HOP);
-        IpReceive lenient = new IpReceive(16);
+        IpReceive lenient = new IpReceive(() -> 16, () -> IpReceive.DEFAULT_MAX_OPTIONS_LENGTH);
         MemorySegment s = ipv6(DOC1, DOC2, 0, nine + UDP, 0);
         assertThat(lenient.ipv6(s, 0, s.byteSize(), false)).isEqualTo(ReceiveResult.OK);
     }
