@@ -32,7 +32,8 @@ import org.jnetfilter.iptables.StateStore;
  * jnetfilter runs them ({@link Iptables#run} on a state directory: each one a transaction with its journal
  * record forced to disk). Restores {@code FULL}, then times {@code REPS} one-service deltas
  * ({@code iptables-restore --noflush} of {@code DELTA_DIR/delta-K.save}), one {@code -A} and one {@code -D} by
- * rule-spec each, after as many untimed warm-up operations. Prints medians in microseconds:
+ * rule-spec each, after an untimed warm-up of the same kinds of operation on other rules for
+ * {@code -Djnf.update.warmup} seconds (default 10; the in-memory rows get the same). Prints medians in microseconds:
  * {@code api delta=... append=... delete=...}.
  *
  * <p>Usage: {@code UpdateFigures STATE_DIR FULL.save DELTA_DIR REPS}
@@ -56,12 +57,23 @@ public final class UpdateFigures {
         long[] delta = new long[reps];
         long[] append = new long[reps];
         long[] delete = new long[reps];
-        // warm-up: the same kinds of operation on other rules
-        for (int w = 0; w < reps; w++) {
-            String[] a = rule("-A", 250 + w % 5, w);
+        // warm-up, as long as the in-memory rows': the same kinds of operation on other rules, and each delta
+        // applied and taken back (its rule deleted, its chains flushed and deleted) in one transaction each
+        byte[][] undo = new byte[reps][];
+        for (int k = 0; k < reps; k++) {
+            undo[k] = undo(Files.readString(deltas.resolve("delta-" + k + ".save"))).getBytes();
+        }
+        long warmUntil = System.nanoTime() + warmupNanos();
+        for (int w = 0; w < reps || System.nanoTime() < warmUntil; w++) {
+            String[] a = rule("-A", 250 + w % 5, w % 1000);
             check(ipt.run("iptables", a, InputStream.nullInputStream(), sink, System.err), "warm -A");
             a[2] = "-D";
             check(ipt.run("iptables", a, InputStream.nullInputStream(), sink, System.err), "warm -D");
+            byte[] d = Files.readAllBytes(deltas.resolve("delta-" + (w % reps) + ".save"));
+            check(ipt.run("iptables-restore", new String[] {"--noflush"}, new ByteArrayInputStream(d), sink,
+                    System.err), "warm delta");
+            check(ipt.run("iptables-restore", new String[] {"--noflush"}, new ByteArrayInputStream(undo[w % reps]),
+                    sink, System.err), "warm undo");
         }
         for (int k = 0; k < reps; k++) {
             byte[] d = Files.readAllBytes(deltas.resolve("delta-" + k + ".save"));
@@ -116,9 +128,11 @@ public final class UpdateFigures {
         datapath.module(new ConntrackModule(new Conntrack(host)));
         datapath.rules(Family.IPV4, rs);
         Ruleset current = rs;
+        long warmUntil = System.nanoTime() + warmupNanos();
         for (int round = -1; round < 1; round++) {
-            // round -1 warms up on other rules
-            for (int k = 0; k < n; k++) {
+            // round -1 warms up on other rules: every row alike (one of each per pass), for the warm-up time
+            for (int i = 0; round < 0 ? i < n || System.nanoTime() < warmUntil : i < n; i++) {
+                int k = i % n;
                 int net = round < 0 ? 240 : 210;
                 String d = Files.readString(deltas.resolve("delta-" + (k % reps) + ".save"));
                 long t0 = System.nanoTime();
@@ -149,14 +163,51 @@ public final class UpdateFigures {
                     throw new IllegalStateException("a change changed nothing");
                 }
                 long[] step = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t8 - t7};
-                for (int i = 0; i < step.length; i++) {
-                    t[i][k] = step[i];
+                for (int row = 0; row < step.length; row++) {
+                    t[row][k] = step[row];
                 }
             }
         }
         System.out.printf("memory delta=%.1f append=%.1f delete=%.1f insert=%.1f replace=%.1f publish=%.1f"
                         + " datapath=%.1f%n", median(t[0]) / 1000.0, median(t[1]) / 1000.0, median(t[2]) / 1000.0,
                 median(t[3]) / 1000.0, median(t[4]) / 1000.0, median(t[5]) / 1000.0, median(t[6]) / 1000.0);
+    }
+
+    /**
+     * How long each run warms up before it is timed ({@code -Djnf.update.warmup=SECONDS}, default 10): the
+     * figures are those of a long-lived embedder or daemon, whose update path the JIT has compiled.
+     */
+    static long warmupNanos() {
+        return (long) (Double.parseDouble(System.getProperty("jnf.update.warmup", "10")) * 1e9);
+    }
+
+    /**
+     * A restore text taking back a kubegen one-service delta: the rules it appended to existing chains
+     * deleted, its own chains flushed, then deleted.
+     */
+    static String undo(String delta) {
+        List<String> made = new ArrayList<>();
+        List<String> appended = new ArrayList<>();
+        for (String line : delta.split("\n")) {
+            if (line.startsWith(":")) {
+                made.add(line.substring(1, line.indexOf(' ')));
+            } else if (line.startsWith("-A ")) {
+                appended.add(line);
+            }
+        }
+        StringBuilder out = new StringBuilder("*nat\n");
+        for (String line : appended) {
+            if (!made.contains(line.split(" ")[1])) {
+                out.append("-D").append(line, 2, line.length()).append('\n');
+            }
+        }
+        for (String c : made) {
+            out.append("-F ").append(c).append('\n');
+        }
+        for (String c : made) {
+            out.append("-X ").append(c).append('\n');
+        }
+        return out.append("COMMIT\n").toString();
     }
 
     /** {@code -I}/{@code -R} KUBE-SERVICES at rule number {@code at}. */

@@ -73,6 +73,7 @@ final class ReachUpdate {
     private final Map<String, Delta> deltaByChain = new LinkedHashMap<>();
     private final Set<String> maskChanged = new HashSet<>();
     private final Map<String, Chain> chainByName = new HashMap<>();
+    private final Map<String, Boolean> hadByName = new HashMap<>();
     private static final Chain NO_CHAIN = Chain.user("");
 
     private ReachUpdate(Table table, Table previous, HookReach base) {
@@ -109,6 +110,12 @@ final class ReachUpdate {
         for (Chain[] ch : changes) {
             String name = (ch[1] != null ? ch[1] : ch[0]).name();
             u.deltaByChain.put(name, new Delta(name, ch[0], ch[1]));
+            // a changed chain's versions are known: the new chains a delta jumps to need no lookup
+            u.chainByName.put(name, ch[1] != null ? ch[1] : NO_CHAIN);
+            u.hadByName.put(name, ch[0] != null);
+            if (ch[0] == null) {
+                u.ed.madeChain(name);
+            }
         }
         u.run();
         return true;
@@ -162,7 +169,7 @@ final class ReachUpdate {
             if (d.before == null || d.after == null) {
                 // a chain made or deleted: all its edges came or went (its jump targets, no counts needed)
                 for (String target : (d.after != null ? d.after : d.before).rules().jumpTargets()) {
-                    if (d.after != null ? table.hasChain(target) : previous.hasChain(target)) {
+                    if (d.after != null ? chainOf(target) != null : hadChain(target)) {
                         (d.after != null ? d.added : d.removed).add(target);
                     }
                 }
@@ -172,10 +179,10 @@ final class ReachUpdate {
             RuleList after = d.after.rules();
             after.forEachJumpChange(before, (target, jumpedTo) -> {
                 if (jumpedTo) {
-                    if (table.hasChain(target)) {
+                    if (chainOf(target) != null) {
                         d.added.add(target);
                     }
-                } else if (previous.hasChain(target)) {
+                } else if (hadChain(target)) {
                     d.removed.add(target);
                 }
             });
@@ -258,6 +265,16 @@ final class ReachUpdate {
         return c == NO_CHAIN ? null : c;
     }
 
+    /** Whether {@code previous} has the chain, each name looked up once per update (as {@link #chainOf}). */
+    private boolean hadChain(String name) {
+        Boolean had = hadByName.get(name);
+        if (had == null) {
+            had = previous.hasChain(name);
+            hadByName.put(name, had);
+        }
+        return had;
+    }
+
     /** The edges out of {@code chain} as the update has them now (old ones not yet removed, new ones added). */
     private void forEachEdge(String chain, Consumer<String> action) {
         Delta d = deltaByChain.get(chain);
@@ -275,7 +292,7 @@ final class ReachUpdate {
         if (d.before != null) {
             // the update changes neither the lists nor the sets walked here while it walks them
             d.before.rules().forEachJumpTarget(t -> {
-                if (!d.removedSoFar.contains(t) && previous.hasChain(t)) {
+                if (!d.removedSoFar.contains(t) && hadChain(t)) {
                     action.accept(t);
                 }
             });

@@ -75,19 +75,46 @@ final class Restore {
         this.noflush = noflush;
         this.onlyTable = onlyTable;
         this.program = program;
-        this.loadWarnings = new java.util.HashSet<>();
-        for (org.jnetfilter.core.ext.Extension x : extensions.targets()) {
-            if (x.loadWarning() != null) {
-                loadWarnings.add(x.loadWarning());
+        ExtensionFacts facts = ExtensionFacts.of(extensions);
+        this.loadWarnings = facts.loadWarnings;
+        this.longestTargetName = facts.longestTargetName;
+    }
+
+    /**
+     * What a restore asks of the extension set before its first line: the load warnings and the length of the
+     * longest target name. The same for every restore with that set, so gathered once for the last set used
+     * (a one-service delta is a restore of 8 lines: walking the 150 extensions per restore cost a twentieth
+     * of it).
+     */
+    private record ExtensionFacts(Extensions extensions, java.util.Set<String> loadWarnings, int longestTargetName) {
+        private static volatile ExtensionFacts last;
+
+        static ExtensionFacts of(Extensions extensions) {
+            ExtensionFacts f = last;
+            if (f != null && f.extensions == extensions) {
+                return f;
             }
-            longestTargetName = Math.max(longestTargetName, x.name().length());
-        }
-        for (org.jnetfilter.core.ext.Extension x : extensions.matches()) {
-            if (x.loadWarning() != null) {
-                loadWarnings.add(x.loadWarning());
+            java.util.Set<String> warnings = new java.util.HashSet<>();
+            int longest = 0;
+            for (org.jnetfilter.core.ext.Extension x : extensions.targets()) {
+                if (x.loadWarning() != null) {
+                    warnings.add(x.loadWarning());
+                }
+                longest = Math.max(longest, x.name().length());
             }
+            for (org.jnetfilter.core.ext.Extension x : extensions.matches()) {
+                if (x.loadWarning() != null) {
+                    warnings.add(x.loadWarning());
+                }
+            }
+            f = new ExtensionFacts(extensions, java.util.Set.copyOf(warnings), longest);
+            last = f;
+            return f;
         }
     }
+
+    /** -Djnf.timing=true: where a large restore's time goes, on stderr (read once: a delta asks per restore). */
+    private static final boolean TIMING = Boolean.getBoolean("jnf.timing");
 
     private boolean trusted;
     /** Rule lines of the common shape go through {@link DirectRuleParser}; off, all through CommandLine. */
@@ -134,7 +161,7 @@ final class Restore {
     Ruleset apply(Ruleset start, BufferedReader in) throws IOException {
         long tRead = System.nanoTime();
         List<String> lines = lines(in);
-        if (Boolean.getBoolean("jnf.timing")) {
+        if (TIMING) {
             System.err.printf("jnf timing: read %d ms%n", (System.nanoTime() - tRead) / 1_000_000);
         }
         return apply(start, lines, in);
@@ -144,13 +171,14 @@ final class Restore {
     Ruleset apply(Ruleset start, String text) throws IOException {
         long tRead = System.nanoTime();
         List<String> lines = lines(text);
-        if (Boolean.getBoolean("jnf.timing")) {
+        if (TIMING) {
             System.err.printf("jnf timing: lines %d ms%n", (System.nanoTime() - tRead) / 1_000_000);
         }
         return apply(start, lines, new BufferedReader(java.io.Reader.nullReader(), 1));
     }
 
     private Ruleset apply(Ruleset start, List<String> lines, BufferedReader in) throws IOException {
+        shareWords = lines.size() >= SHARE_WORDS_FROM;
         ParseAhead ahead = lines.size() >= preParseFrom ? new ParseAhead(start.family(), lines) : null;
         try {
             return apply(start, lines, in, ahead);
@@ -193,7 +221,7 @@ final class Restore {
                 continue;
             }
             if (raw.charAt(0) == '*' && !inTable) {
-                String[] f = raw.substring(1).trim().split("[ \t]+");
+                String[] f = words(raw, 1);
                 if (f.length == 0 || f[0].isEmpty()) {
                     throw new Failure(XtablesException.parameter(program + ": line " + line + " table name invalid"), line);
                 }
@@ -257,7 +285,7 @@ final class Restore {
                     program + ": COMMIT expected at line " + (line + 1) + "\n"), -1);
         }
         Ruleset done = flush(rs);
-        if (Boolean.getBoolean("jnf.timing")) {
+        if (TIMING) {
             System.err.printf("jnf timing: chain lines %d ms, rule lines %d ms, table checks %d ms%n",
                     chainNanos / 1_000_000, ruleNanos / 1_000_000, checkNanos / 1_000_000);
         }
@@ -645,7 +673,7 @@ final class Restore {
     }
 
     /** Length of the longest target extension's name. */
-    private int longestTargetName;
+    private final int longestTargetName;
 
     /** Chains of the ':' lines read so far that are named like a target extension (libxtables' notargets). */
     private final java.util.Set<String> announced = new java.util.HashSet<>();
@@ -767,7 +795,7 @@ final class Restore {
             parse = be < 0 ? "" : raw.substring(be + 1);
         }
         // the line as fgets() read it: a quote left open keeps the newline in its word
-        List<String> words = tokenizeLine(parse);
+        List<String> words = tokenizeLine(parse, shareWords);
         if (direct && !(verbose && !noflush) && (count == null || isPlainCount(count[0]) && isPlainCount(count[1]))) {
             // the common "[P:B] -A CHAIN rule" without getopt; anything else, and every error, through CommandLine
             long[] values = count == null ? null : new long[] {Long.parseLong(count[0]), Long.parseLong(count[1])};
@@ -873,7 +901,7 @@ final class Restore {
 
     /** add_param_to_argv: words split on blanks; double quotes group, and inside them '\\' escapes. */
     static List<String> tokenize(String s, int line) {
-        return split(s, false);
+        return split(s, false, true);
     }
 
     /**
@@ -881,17 +909,30 @@ final class Restore {
      * "\n")} without the copy (a quote left open keeps the newline in its word).
      */
     static List<String> tokenizeLine(String line) {
-        return split(line, true);
+        return split(line, true, true);
     }
+
+    /** {@link #tokenizeLine(String)}, the words shared with earlier lines' only when {@code shareWords}. */
+    static List<String> tokenizeLine(String line, boolean shareWords) {
+        return split(line, true, shareWords);
+    }
+
+    /**
+     * Inputs from this many lines share their repeated words ({@link #word}): what a large restore keeps
+     * alive. A delta's few lines would pay a hash of every character for nothing (a tenth of a
+     * one-service delta).
+     */
+    private static final int SHARE_WORDS_FROM = 256;
+    private boolean shareWords = true;
 
     /**
      * Words taken as substrings of {@code s} where they are one plain run or one quoted run without escapes
      * (nearly always), else assembled: this runs for every line of a 160k-rule restore. With
      * {@code newlineAtEnd}, a '\n' is read after the last character.
      */
-    private static List<String> split(String s, boolean newlineAtEnd) {
+    private static List<String> split(String s, boolean newlineAtEnd, boolean shareWords) {
         List<String> out = new ArrayList<>(24);
-        String[] seen = SEEN_WORDS.get();
+        String[] seen = shareWords ? SEEN_WORDS.get() : null;
         StringBuilder param = null;
         boolean quoteOpen = false;
         int n = s.length();
@@ -977,6 +1018,9 @@ final class Restore {
      * so sharing one is invisible to the parsers.
      */
     private static String word(String[] seen, String s, int from, int to) {
+        if (seen == null) {
+            return s.substring(from, to);
+        }
         int len = to - from;
         int h = len;
         for (int k = from; k < to; k++) {

@@ -110,6 +110,15 @@ public final class HookReach {
             return s;
         }
 
+        /**
+         * Notes that {@code chain} did not exist in the table of the base reach (the change made it), so the
+         * base has no entry for it: its slot starts empty without a lookup. A reach holds only chains of its
+         * table (edges are counted into existing chains, a deleted chain's entry is removed).
+         */
+        public void madeChain(String chain) {
+            slotByChain.putIfAbsent(chain, new Slot(null));
+        }
+
         private static int[] owned(Slot s) {
             if (!s.owned) {
                 s.entry = s.entry == null ? new int[1 + HOOKS] : s.entry.clone();

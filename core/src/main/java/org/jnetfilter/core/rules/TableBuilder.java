@@ -41,13 +41,15 @@ public final class TableBuilder {
         Slot s = slotByName.get(name);
         if (s == null) {
             Chain c = base.chain(name);
-            if (c != null) {
-                s = new Slot(c);
-                slotByName.put(name, s);
-            }
+            s = c != null ? new Slot(c) : ABSENT;
+            // a miss is remembered too: a delta's new chain is looked up by its chain line, then put
+            slotByName.put(name, s);
         }
-        return s;
+        return s == ABSENT ? null : s;
     }
+
+    /** The slot of a name the base table has no chain of (a lookup in 60k chains is not free). */
+    private static final Slot ABSENT = new Slot(null);
 
     /**
      * The chain as it stands, without the rules appended here (name, kind, policy and policy counters are
