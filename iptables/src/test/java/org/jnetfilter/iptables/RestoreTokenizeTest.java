@@ -67,6 +67,8 @@ class RestoreTokenizeTest {
             String s = line.toString();
             assertThat(Restore.tokenize(s, 1)).as("line [%s]", s).isEqualTo(reference(s));
             assertThat(Restore.tokenizeLine(s)).as("line [%s] with its newline", s).isEqualTo(reference(s + "\n"));
+            assertThat(Restore.tokenizeLine(s, false)).as("line [%s] of a small restore", s)
+                    .isEqualTo(reference(s + "\n"));
         }
     }
 
