@@ -6,7 +6,7 @@
 # of the script's own (root only; else "n/a"). Also the full restore, CLI and kernel.
 # JNF_BENCH_PRIO runs every timed command (the in-process driver, ./jnf and the kernel's) under a prefix that puts
 # it ahead of a loaded machine's other work, e.g. JNF_BENCH_PRIO="chrt -r 50" (see bench/language-bench.sh).
-# JNF_UPDATE_WARMUP: seconds each in-process run warms up before it is timed (default 10).
+# JNF_UPDATE_WARMUP: seconds each in-process run warms up before it is timed (default 20).
 # Usage: bench/update-bench.sh [REPS=5] [SIZES="1000 5000 10000 20000 50000"]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,7 +38,7 @@ for n in $sizes; do
   done
   # in-process API
   rm -rf "$work/api"
-  figures=$("${prio[@]}" "$JAVA_HOME/bin/java" -XX:+UseParallelGC -Djnf.update.warmup="${JNF_UPDATE_WARMUP:-10}" -cp "$cp" \
+  figures=$("${prio[@]}" "$JAVA_HOME/bin/java" -XX:+UseParallelGC -Djnf.update.warmup="${JNF_UPDATE_WARMUP:-20}" -cp "$cp" \
     org.jnetfilter.bench.UpdateFigures "$work/api" \
     "$work/full.save" "$work/d" "$reps" | tr '=' ' ')
   read -r _ da aa dd < <(echo "$figures" | awk '/^api/{print $1, $3, $5, $7}')
@@ -80,8 +80,8 @@ if [ -n "${memory_by_size[1000]:-}" ] && [ -n "${memory_by_size[20000]:-}" ]; th
   echo
 fi
 echo "(restore in ms; delta, -A, -D, -I, -R: medians in microseconds; api: in-process, MEMORY/DURABLE: Transactions on in-memory"
-echo " generations (median of 200), and Iptables.run on a state directory, each command a transaction forced to disk (median of $reps);"
-echo " each api run first warms up for ${JNF_UPDATE_WARMUP:-10} s (JNF_UPDATE_WARMUP), repeating every api row alike on other rules:"
+echo " generations (median of 1000), and Iptables.run on a state directory, each command a transaction forced to disk (median of $reps);"
+echo " each api run first warms up for ${JNF_UPDATE_WARMUP:-20} s (JNF_UPDATE_WARMUP), repeating every api row alike on other rules:"
 echo " the figures of a long-lived embedder or daemon whose update path is compiled;"
 echo " -I/-R mem: in the middle of KUBE-SERVICES; publish: -A plus the next generation's classifiers ready (TableWalker.prepare);"
 echo " dp pub: -A published through a Datapath with conntrack and the classified walker, on the generation it holds;"

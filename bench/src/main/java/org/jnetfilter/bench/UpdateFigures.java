@@ -33,7 +33,7 @@ import org.jnetfilter.iptables.StateStore;
  * record forced to disk). Restores {@code FULL}, then times {@code REPS} one-service deltas
  * ({@code iptables-restore --noflush} of {@code DELTA_DIR/delta-K.save}), one {@code -A} and one {@code -D} by
  * rule-spec each, after an untimed warm-up of the same kinds of operation on other rules for
- * {@code -Djnf.update.warmup} seconds (default 10; the in-memory rows get the same). Prints medians in microseconds:
+ * {@code -Djnf.update.warmup} seconds (default 20; the in-memory rows get the same). Prints medians in microseconds:
  * {@code api delta=... append=... delete=...}.
  *
  * <p>Usage: {@code UpdateFigures STATE_DIR FULL.save DELTA_DIR REPS}
@@ -112,7 +112,7 @@ public final class UpdateFigures {
         Table nat = rs.table(TableKind.NAT);
         TableWalker.CLASSIFIED.prepare(null, nat);
         int middle = nat.chain("KUBE-SERVICES").rules().size() / 2;
-        int n = Integer.getInteger("jnf.update.samples", Math.max(reps, 200));
+        int n = Integer.getInteger("jnf.update.samples", Math.max(reps, 1000));
         long[][] t = new long[7][n];
         Host host = new Host();
         Datapath datapath = new Datapath(host, new PacketSink() {
@@ -174,11 +174,13 @@ public final class UpdateFigures {
     }
 
     /**
-     * How long each run warms up before it is timed ({@code -Djnf.update.warmup=SECONDS}, default 10): the
-     * figures are those of a long-lived embedder or daemon, whose update path the JIT has compiled.
+     * How long each run warms up before it is timed ({@code -Djnf.update.warmup=SECONDS}, default 20: about 3 s
+     * for each of the 7 in-memory rows, which take turns): the figures are those of a long-lived embedder or
+     * daemon, whose update path the JIT has compiled (at 160k rules 10 s left the one-service delta a fifth
+     * slower than 20 s on the loaded machine).
      */
     static long warmupNanos() {
-        return (long) (Double.parseDouble(System.getProperty("jnf.update.warmup", "10")) * 1e9);
+        return (long) (Double.parseDouble(System.getProperty("jnf.update.warmup", "20")) * 1e9);
     }
 
     /**
