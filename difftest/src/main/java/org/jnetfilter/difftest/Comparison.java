@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.packet.EthernetHeader;
+import org.jnetfilter.core.packet.IcmpHeader;
 import org.jnetfilter.core.packet.Ipv4Header;
 import org.jnetfilter.core.packet.Ipv6Header;
 
@@ -171,6 +172,7 @@ public final class Comparison {
         byte[] kernelFrame = isKernel ? frame : other;
         byte[] f = frame.clone();
         int l3 = EthernetHeader.LENGTH;
+        boolean timesMasked = timesOfDayByRule(f, other);
         if (f.length >= l3 + 20 && injected.length >= l3 + 20 && ((f[l3] >> 4) & 0xF) == 4
                 && ((f[12] & 0xFF) << 8 | (f[13] & 0xFF)) == EthernetHeader.ETH_P_IP) {
             MemorySegment s = MemorySegment.ofArray(f);
@@ -180,11 +182,13 @@ public final class Comparison {
                     && sameKind(kernelFrame, injected, l3);
             if (!kernelCopied) {
                 int hl = (f[l3] & 0xF) * 4;
-                boolean valid = hl >= 20 && f.length >= l3 + hl && Checksums.ipv4HeaderValid(s, l3);
+                boolean valid = hl >= 20 && f.length >= l3 + hl && Checksums.ipv4HeaderValid(MemorySegment.ofArray(frame), l3);
                 f[l3 + Ipv4Header.IDENTIFICATION] = 0;
                 f[l3 + Ipv4Header.IDENTIFICATION + 1] = 0;
-                f[l3 + Ipv4Header.CHECKSUM] = (byte) (valid ? 0xC0 : 0xBA);
-                f[l3 + Ipv4Header.CHECKSUM + 1] = (byte) (valid ? 0x0D : 0xD0);
+                if (!timesMasked) {
+                    f[l3 + Ipv4Header.CHECKSUM] = (byte) (valid ? 0xC0 : 0xBA);
+                    f[l3 + Ipv4Header.CHECKSUM + 1] = (byte) (valid ? 0x0D : 0xD0);
+                }
                 // the quoted packet of an ICMP error carries no kernel randomness; its checksum is the sender's
             }
         } else if (f.length >= l3 + 40 && injected.length >= l3 + 40 && ((f[l3] >> 4) & 0xF) == 6) {
@@ -241,6 +245,118 @@ public final class Comparison {
             suffix = " <echo id chosen by NAT, ICMP checksum " + (valid ? "ok" : "BAD") + ">";
         }
         return HexFormat.of().formatHex(f) + suffix;
+    }
+
+    /** A time of day both sides wrote, compared by rule ({@link #timesOfDayByRule}). */
+    static final int TIME_OF_DAY = 0x7E7E7E7E;
+    /** How far apart two times of day written for one packet may be (ms): the kernel's clock ran on meanwhile. */
+    static final int TIME_OF_DAY_SLACK_MILLIS = 1000;
+    private static final int MILLIS_PER_DAY = 86_400_000;
+
+    /**
+     * dut writes its clock into IPv4 timestamp options (inet_current_timestamp: milliseconds since midnight UTC) when
+     * it receives, forwards or answers a datagram; jnetfilter writes the clock of the kernel side's marker, a moment
+     * later. So a time in a timestamp option of {@code f} (its IPv4 header, and the quoted header of an ICMP error) is
+     * compared by rule where it differs from {@code other}'s at the same place: both must be times of day (below
+     * 86,400,000) within {@link #TIME_OF_DAY_SLACK_MILLIS} of each other (around midnight too); then both become
+     * {@link #TIME_OF_DAY}, and the checksums over them (the IPv4 header's, an ICMP message's) are compared by
+     * validity. Every other byte, and a time with no counterpart or too far off, is compared by value. Returns whether
+     * the IPv4 header checksum was so replaced.
+     */
+    static boolean timesOfDayByRule(byte[] f, byte[] other) {
+        int l3 = EthernetHeader.LENGTH;
+        if (other == null || !isIpv4(f) || !isIpv4(other)) {
+            return false;
+        }
+        int hl = (f[l3] & 0xF) * 4;
+        if (hl < 20 || f.length < l3 + hl) {
+            return false;
+        }
+        byte[] original = f.clone();
+        MemorySegment s = MemorySegment.ofArray(original);
+        boolean outer = markTimes(f, other, l3);
+        boolean inner = false;
+        int icmpAt = l3 + hl;
+        boolean icmp = (f[l3 + Ipv4Header.PROTOCOL] & 0xFF) == Checksums.PROTO_ICMP && !isFragment(f);
+        int icmpLength = Math.min(((f[l3 + 2] & 0xFF) << 8 | (f[l3 + 3] & 0xFF)), f.length - l3) - hl;
+        if (icmp && icmpLength >= 8 + 20) {
+            int type = f[icmpAt] & 0xFF;
+            if (type == IcmpHeader.DEST_UNREACH || type == IcmpHeader.TIME_EXCEEDED
+                    || type == IcmpHeader.PARAMETER_PROBLEM) {
+                inner = markTimes(f, other, icmpAt + 8);
+            }
+        }
+        if (outer) {
+            boolean valid = Checksums.ipv4HeaderValid(s, l3);
+            f[l3 + Ipv4Header.CHECKSUM] = (byte) (valid ? 0xC0 : 0xBA);
+            f[l3 + Ipv4Header.CHECKSUM + 1] = (byte) (valid ? 0x0D : 0xD0);
+        }
+        if ((outer || inner) && icmp && icmpLength >= 4) {
+            boolean valid = Checksums.icmpValid(s, icmpAt, icmpLength);
+            f[icmpAt + 2] = (byte) (valid ? 0xC0 : 0xBA);
+            f[icmpAt + 3] = (byte) (valid ? 0x0D : 0xD0);
+        }
+        return outer;
+    }
+
+    private static boolean isIpv4(byte[] f) {
+        int l3 = EthernetHeader.LENGTH;
+        return f.length >= l3 + 20 && ((f[12] & 0xFF) << 8 | (f[13] & 0xFF)) == EthernetHeader.ETH_P_IP
+                && ((f[l3] >> 4) & 0xF) == 4;
+    }
+
+    /**
+     * Replaces in {@code f} the times of the timestamp option of the IPv4 header at {@code ip} that differ from
+     * {@code other}'s at the same offsets by no more than the slack; true when one was.
+     */
+    private static boolean markTimes(byte[] f, byte[] other, int ip) {
+        int hl = (f[ip] & 0xF) * 4;
+        if (hl <= 20 || ip + hl > f.length || ip + hl > other.length || (other[ip] & 0xF) * 4 != hl) {
+            return false;
+        }
+        boolean marked = false;
+        for (int at = ip + 20; at < ip + hl; ) {
+            int type = f[at] & 0xFF;
+            if (type == 0) {
+                break;
+            }
+            if (type == 1) {
+                at++;
+                continue;
+            }
+            if (at + 1 >= ip + hl) {
+                break;
+            }
+            int len = f[at + 1] & 0xFF;
+            if (len < 2 || at + len > ip + hl) {
+                break;
+            }
+            if (type == 68 && len >= 8 && (other[at] & 0xFF) == 68) {
+                int flag = f[at + 3] & 0xF;
+                int step = flag == 0 ? 4 : 8;
+                for (int t = at + (flag == 0 ? 4 : 8); t + 4 <= at + len; t += step) {
+                    int mine = port(f, t) << 16 | port(f, t + 2);
+                    int theirs = port(other, t) << 16 | port(other, t + 2);
+                    if (mine != theirs && closeTimesOfDay(mine, theirs)) {
+                        f[t] = (byte) (TIME_OF_DAY >>> 24);
+                        f[t + 1] = (byte) (TIME_OF_DAY >>> 16);
+                        f[t + 2] = (byte) (TIME_OF_DAY >>> 8);
+                        f[t + 3] = (byte) TIME_OF_DAY;
+                        marked = true;
+                    }
+                }
+            }
+            at += len;
+        }
+        return marked;
+    }
+
+    private static boolean closeTimesOfDay(int a, int b) {
+        if (a < 0 || b < 0 || a >= MILLIS_PER_DAY || b >= MILLIS_PER_DAY) {
+            return false;
+        }
+        int d = Math.abs(a - b);
+        return Math.min(d, MILLIS_PER_DAY - d) <= TIME_OF_DAY_SLACK_MILLIS;
     }
 
     /**

@@ -228,6 +228,7 @@ final class JnetfilterEngine implements EngineUnderTest {
         List<Observation.Emitted> current = new ArrayList<>();
         final List<byte[]> delivered = new ArrayList<>();
         final List<String> deliveredOn = new ArrayList<>();
+        final List<Integer> deliveredOptions = new ArrayList<>();
         LocalStack stack;
         Replies replies;
         boolean linkBroadcast;
@@ -244,15 +245,21 @@ final class JnetfilterEngine implements EngineUnderTest {
 
         @Override
         public void deliverLocal(String ifname, MemorySegment ipPacket) {
+            deliverLocal(ifname, ipPacket, 0);
+        }
+
+        @Override
+        public void deliverLocal(String ifname, MemorySegment ipPacket, int ipv4Options) {
             delivered.add(ipPacket.toArray(ValueLayout.JAVA_BYTE));
             deliveredOn.add(ifname);
+            deliveredOptions.add(ipv4Options);
         }
 
         /** The local stack's answers, sent as the kernel sends them: after the packet, through OUTPUT. */
         void answerPending() {
             while (!delivered.isEmpty()) {
                 byte[] d = delivered.remove(0);
-                byte[] answer = stack.answer(deliveredOn.remove(0), d, linkBroadcast, now);
+                byte[] answer = stack.answer(deliveredOn.remove(0), d, deliveredOptions.remove(0), linkBroadcast, now);
                 if (answer == null) {
                     continue;
                 }

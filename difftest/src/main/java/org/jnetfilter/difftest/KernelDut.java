@@ -5,7 +5,8 @@ import org.jnetfilter.core.rules.Family;
 
 /**
  * The kernel side: one {@link Topology} and {@link Wire} kept for many rulesets. Per ruleset: refill the
- * {@link SetCatalogue}'s sets, restore both families into dut (every table named, so each restore replaces
+ * {@link SetCatalogue}'s sets, turn connection accounting off (an earlier case's connbytes rule left it on), restore
+ * both families into dut (every table named, so each restore replaces
  * all of them and zeroes their counters), flush conntrack, inject the packets one at a time with marker
  * pacing, then read {@code iptables-save -c}, {@code ip6tables-save -c} and {@code conntrack -L} of both
  * families.
@@ -80,6 +81,11 @@ public final class KernelDut implements AutoCloseable {
                         + r.stderr().strip());
             }
         }
+        // Linux: connbytes_mt_check turns net.netfilter.nf_conntrack_acct on for good when a rule is loaded, so an
+        // earlier case's connbytes rule would give this case's connections counters (packets= bytes= in conntrack -L)
+        // that jnetfilter, starting each case afresh, does not: every case starts from the default instead, and its
+        // own connbytes rules turn accounting on again as they load (seed 20261130, ruleset 116)
+        must("sysctl", "-qw", "net.netfilter.nf_conntrack_acct=0");
         load(Family.IPV4, "iptables-legacy-restore", salted(Rulesets.withAllTables(ipv4Rules), run));
         load(Family.IPV6, "ip6tables-legacy-restore", salted(Rulesets.withAllTables(ipv6Rules), run));
         // the flush also forgets entries the previous case left; expectations start from nothing

@@ -2,6 +2,7 @@ package org.jnetfilter.difftest;
 
 import java.lang.foreign.MemorySegment;
 import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.IpAddress;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.packet.IcmpHeader;
@@ -10,6 +11,7 @@ import org.jnetfilter.core.packet.Ipv4Header;
 import org.jnetfilter.core.packet.Ipv6Header;
 import org.jnetfilter.core.packet.TcpHeader;
 import org.jnetfilter.core.reply.IcmpErrors;
+import org.jnetfilter.core.reply.Ipv4OptionsEcho;
 import org.jnetfilter.core.reply.Reply;
 import org.jnetfilter.core.rules.Hook;
 
@@ -27,6 +29,11 @@ import org.jnetfilter.core.rules.Hook;
  * <li>UDP to a closed port (__udp4_lib_rcv / __udp6_lib_rcv): port unreachable through icmp_send /
  *   icmpv6_send, not for broadcasts, not when the checksum is wrong.</li>
  * </ul>
+ * IPv4 answers echo the options the receive path compiled in the datagram (ip_send_unicast_reply, icmp_reply and
+ * icmp_send all call __ip_options_echo): record route and timestamp with this host's entry added where there is room,
+ * a source route reversed, CIPSO; not router alert, security or unknown options ({@link Ipv4OptionsEcho}, as Linux
+ * 6.18 answered SYNs, UDP datagrams and echo requests with each of them). When the options cannot be echoed (a
+ * record route or timestamp pointer leaving less than an entry) the kernel sends no answer at all.
  * An IPv6 UDP datagram over 76 bytes gets no answer when conntrack checksummed it and a target changed its IPv6
  * header afterwards ({@link #conntrackChecksummed}): the kernel counts a checksum error.
  * IPv6 fragments reach the stack one by one (INPUT sees each: Linux reassembles IPv6 in the Fragment
@@ -80,12 +87,56 @@ final class LocalStack {
      * frames that were addressed to this host at the link layer (pkt_type PACKET_HOST).
      */
     byte[] answer(String ifname, byte[] d, boolean linkBroadcast, long nowNanos) {
+        return answer(ifname, d, 0, linkBroadcast, nowNanos);
+    }
+
+    /** As {@link #answer(String, byte[], boolean, long)} for a datagram with the IPv4 options state {@code ipv4Options}. */
+    byte[] answer(String ifname, byte[] d, int ipv4Options, boolean linkBroadcast, long nowNanos) {
         if (d.length < 1) {
             return null;
         }
         this.linkBroadcast = linkBroadcast;
+        this.ipv4Options = ipv4Options;
         int version = (d[0] >> 4) & 0xF;
         return version == 4 ? answer4(ifname, d, nowNanos) : version == 6 ? answer6(ifname, d, nowNanos) : null;
+    }
+
+    /** The compiled IPv4 options of the datagram being answered (PacketSink#deliverLocal). */
+    private int ipv4Options;
+
+    /**
+     * {@code answer} (an IPv4 datagram with a 20-byte header, from {@code d}'s destination to its source) with the
+     * options of {@code d} echoed into its header, or null when they cannot be echoed. With a source route the answer
+     * goes to the hop before this one and the route's last entry is the sender (ip_options_build).
+     */
+    private byte[] echoingOptions(byte[] answer, byte[] d, long now) {
+        if (ipv4Options == 0) {
+            return answer;
+        }
+        PacketContext original = new PacketContext().ipv4(MemorySegment.ofArray(d), 0, d.length).host(host).nowNanos(now)
+                .ipv4Options(ipv4Options);
+        int sender = Be.s32(original.segment(), Ipv4Header.SOURCE);
+        byte[] options = Ipv4OptionsEcho.options(original, Be.s32(MemorySegment.ofArray(answer), Ipv4Header.SOURCE), host);
+        if (options == null) {
+            return null;
+        }
+        if (options.length == 0) {
+            return answer;
+        }
+        int ihl = 20 + options.length;
+        byte[] out = new byte[answer.length + options.length];
+        System.arraycopy(answer, 0, out, 0, 20);
+        System.arraycopy(options, 0, out, 20, options.length);
+        System.arraycopy(answer, 20, out, ihl, answer.length - 20);
+        MemorySegment o = MemorySegment.ofArray(out);
+        Ipv4Header ip = new Ipv4Header().wrap(o, 0).ihl(ihl / 4).totalLength(out.length);
+        IpAddress firstHop = Ipv4OptionsEcho.firstHop(original);
+        if (firstHop != null) {
+            ip.destination((int) firstHop.lo());
+        }
+        Ipv4OptionsEcho.build(o, 0, ihl, sender);
+        ip.updateChecksum();
+        return out;
     }
 
     private byte[] answer4(String ifname, byte[] d, long now) {
@@ -107,8 +158,8 @@ final class LocalStack {
                 }
                 byte[] l4 = java.util.Arrays.copyOfRange(d, hl, len);
                 l4[0] = (byte) IcmpHeader.ECHO_REPLY;
-                return PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(dst), PacketCrafter.Address.v4(src))
-                        .tos(ip.tos()).flags(0).id(0), Checksums.PROTO_ICMP, l4);
+                return echoingOptions(PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(dst),
+                        PacketCrafter.Address.v4(src)).tos(ip.tos()).flags(0).id(0), Checksums.PROTO_ICMP, l4), d, now);
             }
             case Checksums.PROTO_TCP -> {
                 if (broadcast || linkBroadcast || l4len < TcpHeader.MIN_LENGTH
@@ -116,8 +167,8 @@ final class LocalStack {
                     return null;
                 }
                 byte[] rst = reset(s, hl, l4len);
-                return rst == null ? null : PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(dst),
-                        PacketCrafter.Address.v4(src)).tos(ip.tos() & ~3).id(0), Checksums.PROTO_TCP, rst);
+                return rst == null ? null : echoingOptions(PacketCrafter.ip(PacketCrafter.Ip.of(PacketCrafter.Address.v4(dst),
+                        PacketCrafter.Address.v4(src)).tos(ip.tos() & ~3).id(0), Checksums.PROTO_TCP, rst), d, now);
             }
             case Checksums.PROTO_UDP -> {
                 if (broadcast || l4len < 8 || !Checksums.udpV4Valid(s, hl, l4len, src, dst)) {
@@ -256,6 +307,10 @@ final class LocalStack {
             pkt.ipv4(s, 0, len);
         }
         pkt.inInterface(ifname).packetType(linkBroadcast ? PacketContext.PACKET_BROADCAST : PacketContext.PACKET_HOST).hook(Hook.INPUT).host(host).nowNanos(now).random(random);
+        if (!v6) {
+            // Linux: __udp4_lib_rcv's icmp_send echoes IPCB(skb)->opt
+            pkt.ipv4Options(ipv4Options);
+        }
         Reply r = v6 ? icmp.send(pkt, IcmpErrors.ICMPV6_DEST_UNREACH, IcmpErrors.ICMPV6_PORT_UNREACH, 0)
                 : icmp.send(pkt, IcmpErrors.ICMP_DEST_UNREACH, IcmpErrors.ICMP_PORT_UNREACH, 0);
         return r == null ? null : r.datagram().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);

@@ -354,30 +354,32 @@ public final class PacketSequenceGenerator {
     }
 
     /**
-     * A forwarded IPv4 datagram with options (RFC 791): record route with room for one or two addresses, router
-     * alert, or NOPs; now and then with TTL 1 (the time exceeded error echoes them).
+     * An IPv4 datagram with options (RFC 791): a TCP SYN, a UDP datagram or an echo request, forwarded or (a third of
+     * the time) addressed to dut, whose answers (a closed port's reset, a port unreachable, an echo reply) echo the
+     * options; forwarded ones now and then with TTL 1 (the time exceeded error echoes them). The options
+     * ({@link #ipv4Options}) are record route and timestamp in their states (room left, full, overflowing), source
+     * routes (dut refuses them: accept_source_route is off), router alert, security, unknown options and NOPs, and
+     * a few malformed ones (parameter problem). dut writes its clock into timestamp options: the comparison takes
+     * a time of day written by both sides by rule ({@link Comparison}).
      */
     private void withOptions(List<Injection> out, String side) {
         Address client = anyHost(side, false);
-        Address server = anyHost(other(side), false);
+        boolean toDut = rnd.nextInt(3) == 0;
+        Address server = toDut ? dut(rnd.nextBoolean() ? side : other(side), false) : anyHost(other(side), false);
         int sport = sourcePort();
         int dport = port();
-        boolean udp = rnd.nextBoolean();
-        boolean ttlOne = rnd.nextInt(5) == 0;
-        byte[] plain = PacketCrafter.ip(ip(client, server).ttl(ttlOne ? 1 : 64), udp ? Checksums.PROTO_UDP
-                : Checksums.PROTO_TCP, udp ? PacketCrafter.udp(sport, dport, rnd.nextInt(40))
-                        : PacketCrafter.tcpSyn(sport, dport, rnd.nextLong(1L << 32), 0, TcpHeader.SYN, 1460));
-        // no timestamp option: dut writes its wall clock in milliseconds into it, which the kernel reads when it
-        // forwards the datagram and jnetfilter at the time the kernel side sent it (KernelIpv4OptionsDifferentialTest
-        // compares timestamps by rule)
-        byte[][] choices = {
-            {1, 7, 7, 4, 0, 0, 0, 0}, // NOP, record route (one slot)
-            {1, 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0}, // NOP, record route (two slots)
-            {(byte) 0x94, 4, 0, 0}, // router alert
-            {1, 1, 1, 0}, // NOPs and end of list
+        int kind = rnd.nextInt(3);
+        boolean ttlOne = !toDut && rnd.nextInt(5) == 0;
+        Ip header = ip(client, server).ttl(ttlOne ? 1 : 64);
+        byte[] plain = switch (kind) {
+            case 0 -> PacketCrafter.ip(header, Checksums.PROTO_UDP, PacketCrafter.udp(sport, dport, rnd.nextInt(40)));
+            case 1 -> PacketCrafter.ip(header, Checksums.PROTO_TCP,
+                    PacketCrafter.tcpSyn(sport, dport, rnd.nextLong(1L << 32), 0, TcpHeader.SYN, 1460));
+            default -> PacketCrafter.ip(header, Checksums.PROTO_ICMP,
+                    PacketCrafter.echo(IcmpHeader.ECHO_REQUEST, rnd.nextInt(65536), 1, 8 + rnd.nextInt(24)));
         };
-        int k = rnd.nextInt(choices.length);
-        byte[] opts = choices[k];
+        StringBuilder names = new StringBuilder();
+        byte[] opts = ipv4Options(client, server, names);
         byte[] p = new byte[plain.length + opts.length];
         System.arraycopy(plain, 0, p, 0, 20);
         System.arraycopy(opts, 0, p, 20, opts.length);
@@ -386,9 +388,156 @@ public final class PacketSequenceGenerator {
         p[2] = (byte) (p.length >> 8);
         p[3] = (byte) p.length;
         fixV4Checksum(p);
-        String[] names = {"record route", "record route", "router alert", "NOPs"};
-        out.add(inj(side, p, (udp ? "udp " : "tcp SYN ") + client + ":" + sport + " > " + server + ":" + dport
-                + " with IPv4 options (" + names[k] + ")" + (ttlOne ? " ttl 1" : "")));
+        String what = kind == 0 ? "udp " + client + ":" + sport + " > " + server + ":" + dport
+                : kind == 1 ? "tcp SYN " + client + ":" + sport + " > " + server + ":" + dport
+                        : "echo " + client + " > " + server;
+        out.add(inj(side, p, what + " with IPv4 options (" + names + ")" + (ttlOne ? " ttl 1" : "")));
+    }
+
+    /**
+     * One or two IPv4 options, padded with end-of-list bytes to a multiple of 4 (at most 40 bytes); their names go to
+     * {@code names}. Addresses in them are dut's, the sender's or the destination's.
+     */
+    private byte[] ipv4Options(Address client, Address server, StringBuilder names) {
+        java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+        int count = rnd.nextInt(4) == 0 ? 2 : 1;
+        boolean rr = false;
+        boolean ts = false;
+        for (int i = 0; i < count; i++) {
+            int pick = rnd.nextInt(12);
+            if (pick < 3 && rr || pick >= 3 && pick < 7 && ts) {
+                pick = 9; // one record route and one timestamp at most (a second is a parameter problem, drawn below)
+            }
+            if (names.length() > 0) {
+                names.append(", ");
+            }
+            switch (pick) {
+                case 0, 1, 2 -> {
+                    rr = true;
+                    // record route: 1 to 3 slots, pointer at the first, a later one, or past the end (full)
+                    int slots = 1 + rnd.nextInt(3);
+                    int filled = rnd.nextInt(slots + 1);
+                    o.write(7);
+                    o.write(3 + 4 * slots);
+                    o.write(4 + 4 * filled);
+                    for (int k = 0; k < slots; k++) {
+                        writeAddress(o, k < filled ? client.v4() : 0);
+                    }
+                    names.append("record route ").append(filled).append('/').append(slots);
+                }
+                case 3, 4, 5, 6 -> {
+                    ts = true;
+                    names.append(timestamp(o, client, server));
+                }
+                case 7 -> {
+                    // a source route through the destination: refused (accept_source_route 0), dropped silently
+                    boolean strict = rnd.nextBoolean();
+                    o.write(strict ? 137 : 131);
+                    o.write(7);
+                    o.write(4);
+                    writeAddress(o, server.v4());
+                    names.append(strict ? "strict" : "loose").append(" source route");
+                }
+                case 8 -> {
+                    o.write(0x94);
+                    o.write(4);
+                    o.write(0);
+                    o.write(0);
+                    names.append("router alert");
+                }
+                case 9 -> {
+                    // unknown options, copied (0x9f) or not (0x1e), and the security option (130): passed, not echoed
+                    int[] types = {0x9f, 0x1e, 130};
+                    int type = types[rnd.nextInt(types.length)];
+                    int len = type == 130 ? 11 : 2 + rnd.nextInt(4);
+                    o.write(type);
+                    o.write(len);
+                    for (int k = 2; k < len; k++) {
+                        o.write(rnd.nextInt(256));
+                    }
+                    names.append("option ").append(type);
+                }
+                case 10 -> {
+                    o.write(1);
+                    o.write(1);
+                    names.append("NOPs");
+                }
+                default -> {
+                    // malformed: parameter problem at the offending byte
+                    switch (rnd.nextInt(4)) {
+                        case 0 -> {
+                            o.write(7);
+                            o.write(7);
+                            o.write(3); // pointer below 4
+                            writeAddress(o, 0);
+                            names.append("record route pointer 3");
+                        }
+                        case 1 -> {
+                            o.write(68);
+                            o.write(3); // shorter than 4
+                            o.write(5);
+                            names.append("timestamp length 3");
+                        }
+                        case 2 -> {
+                            o.write(0x9f);
+                            o.write(1); // length below 2
+                            names.append("option length 1");
+                        }
+                        default -> {
+                            // two record routes
+                            for (int k = 0; k < 2; k++) {
+                                o.write(7);
+                                o.write(7);
+                                o.write(4);
+                                writeAddress(o, 0);
+                            }
+                            names.append("two record routes");
+                        }
+                    }
+                }
+            }
+        }
+        byte[] b = o.toByteArray();
+        if (b.length > 40) {
+            b = java.util.Arrays.copyOf(b, 40);
+            names.append(" (cut at 40 bytes)");
+        }
+        return java.util.Arrays.copyOf(b, (b.length + 3) & ~3);
+    }
+
+    /**
+     * A timestamp option (type 68): flag 0 (times), 1 (address and time) or 3 (prespecified addresses: dut's
+     * interfaces, the sender or the destination), 1 to 3 entries, the pointer at the first, a later one or past the
+     * end, then an overflow count (15 now and then: a full option that overflows once more is a parameter problem).
+     * Returns its name.
+     */
+    private String timestamp(java.io.ByteArrayOutputStream o, Address client, Address server) {
+        int[] flagChoices = {0, 1, 3};
+        int flag = flagChoices[rnd.nextInt(flagChoices.length)];
+        int entry = flag == 0 ? 4 : 8;
+        int entries = 1 + rnd.nextInt(flag == 0 ? 4 : 3);
+        int done = rnd.nextInt(3) == 0 ? entries : rnd.nextInt(entries);
+        int overflow = done == entries ? new int[] {0, 1, 14, 15}[rnd.nextInt(4)] : 0;
+        o.write(68);
+        o.write(4 + entry * entries);
+        o.write(5 + entry * done);
+        o.write(overflow << 4 | flag);
+        int[] prespecified = {Topology.DUT_A_V4, Topology.DUT_B_V4, client.v4(), server.v4()};
+        for (int k = 0; k < entries; k++) {
+            if (flag != 0) {
+                writeAddress(o, flag == 3 ? prespecified[rnd.nextInt(prespecified.length)] : k < done ? client.v4() : 0);
+            }
+            // times others wrote before dut: fixed values, compared as they are
+            writeAddress(o, k < done ? 1000 * (k + 1) : 0);
+        }
+        return "timestamp flag " + flag + " " + done + "/" + entries + (overflow != 0 ? " overflow " + overflow : "");
+    }
+
+    private static void writeAddress(java.io.ByteArrayOutputStream o, int a) {
+        o.write(a >>> 24);
+        o.write(a >>> 16);
+        o.write(a >>> 8);
+        o.write(a);
     }
 
     /**

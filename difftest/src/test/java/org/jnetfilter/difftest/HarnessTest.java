@@ -308,6 +308,90 @@ class HarnessTest {
         new Ipv4Header().wrap(MemorySegment.ofArray(f), EthernetHeader.LENGTH).updateChecksum();
     }
 
+    /** An IPv4 packet with {@code options} (hex, a multiple of 4 bytes) inserted after its 20-byte header. */
+    private static byte[] withOptions(byte[] ip, String options) {
+        byte[] o = java.util.HexFormat.of().parseHex(options);
+        byte[] p = new byte[ip.length + o.length];
+        System.arraycopy(ip, 0, p, 0, 20);
+        System.arraycopy(o, 0, p, 20, o.length);
+        System.arraycopy(ip, 20, p, 20 + o.length, ip.length - 20);
+        new Ipv4Header().wrap(MemorySegment.ofArray(p), 0).ihl((20 + o.length) / 4).totalLength(p.length)
+                .updateChecksum();
+        return p;
+    }
+
+    /** Linux 6.18 answered a SYN and a UDP datagram to closed ports of its own with the options echoed. */
+    @Test
+    void dutsResetsAndPortUnreachablesEchoTheOptionsOfWhatTheyAnswer() {
+        var client = PacketCrafter.Address.v4(Topology.HOST_A_V4 + 3);
+        var dut = PacketCrafter.Address.v4(Topology.DUT_A_V4);
+        byte[] syn = withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_TCP,
+                PacketCrafter.tcpSyn(40000, 80, 7, 0, TcpHeader.SYN, 1460)), "070b04" + "00".repeat(9));
+        byte[] udp = withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_UDP,
+                PacketCrafter.udp(40001, 9999, 5)), "440c0500" + "00".repeat(8));
+        byte[] alert = withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_TCP,
+                PacketCrafter.tcpSyn(40002, 80, 7, 0, TcpHeader.SYN, 1460)), "94040000");
+        List<Injection> in = List.of(new Injection(Topology.A, PacketCrafter.frame(Topology.A, syn), "syn"),
+                new Injection(Topology.A, PacketCrafter.frame(Topology.A, udp), "udp"),
+                new Injection(Topology.A, PacketCrafter.frame(Topology.A, alert), "syn with router alert"));
+        long now = 1_000_000L * 0x01020304L;
+        Observation o = Engines.jnetfilter(KnownGaps.load("/packet-known-gaps.txt")).run("", "", in,
+                List.of(now, now, now));
+        java.util.HexFormat hex = java.util.HexFormat.of();
+        int l3 = EthernetHeader.LENGTH;
+        assertThat(o.emitted().get(0)).singleElement().satisfies(e -> {
+            byte[] f = e.frame();
+            // receipt's entry and the reset's: dut's address on veth-a twice; a reset of a SYN
+            assertThat(hex.formatHex(f, l3 + 20, l3 + 32)).isEqualTo("070b0c0a0100010a01000100");
+            assertThat(f[l3 + 32 + 13]).isEqualTo((byte) (TcpHeader.RST | TcpHeader.ACK));
+            assertThat(Checksums.ipv4HeaderValid(MemorySegment.ofArray(f), l3)).isTrue();
+        });
+        assertThat(o.emitted().get(1)).singleElement().satisfies(e -> {
+            byte[] f = e.frame();
+            // receipt's time and the error's, then the port unreachable quoting the datagram as receipt left it
+            assertThat(hex.formatHex(f, l3 + 20, l3 + 32)).isEqualTo("440c0d000102030401020304");
+            assertThat(f[l3 + 32]).isEqualTo((byte) 3);
+            assertThat(f[l3 + 33]).isEqualTo((byte) 3);
+            assertThat(hex.formatHex(f, l3 + 32 + 8 + 20, l3 + 32 + 8 + 32)).isEqualTo("440c09000102030400000000");
+        });
+        assertThat(o.emitted().get(2)).singleElement().satisfies(e -> assertThat(e.frame()[l3]).isEqualTo((byte) 0x45));
+    }
+
+    @Test
+    void timesOfDayInTimestampOptionsAreComparedByRuleAndTheChecksumsOverThemByValidity() {
+        var client = PacketCrafter.Address.v4(Topology.HOST_A_V4 + 3);
+        var dut = PacketCrafter.Address.v4(Topology.DUT_A_V4);
+        byte[] injected = PacketCrafter.frame(Topology.A, withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut),
+                Checksums.PROTO_UDP, PacketCrafter.udp(1, 2, 5)), "440c0500" + "00".repeat(8)));
+        java.util.function.IntFunction<byte[]> error = time -> {
+            // the datagram as receipt left it: its time written, its checksum the sender's (stale)
+            byte[] quoted = java.util.Arrays.copyOfRange(injected, EthernetHeader.LENGTH, injected.length);
+            quoted[22] = 9;
+            MemorySegment.ofArray(quoted).set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED
+                    .withOrder(java.nio.ByteOrder.BIG_ENDIAN), 24, time);
+            byte[] icmp = PacketCrafter.icmpError(false, 3, 3, 0, quoted);
+            return PacketCrafter.frame(Topology.A, withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(dut, client).flags(0),
+                    Checksums.PROTO_ICMP, icmp), String.format("440c0d00%08x%08x", time, time)));
+        };
+        int midnight = 86_400_000;
+        byte[] kernel = error.apply(61_990_645);
+        assertThat(Comparison.normalise(error.apply(61_990_647), kernel, injected, false))
+                .isEqualTo(Comparison.normalise(kernel, error.apply(61_990_647), injected, true));
+        // a second apart across midnight: still the same moment by the rule
+        assertThat(Comparison.normalise(error.apply(midnight - 400), error.apply(300), injected, false))
+                .isEqualTo(Comparison.normalise(error.apply(300), error.apply(midnight - 400), injected, true));
+        // five seconds apart, or a time against none: different
+        assertThat(Comparison.normalise(error.apply(61_995_645), kernel, injected, false))
+                .isNotEqualTo(Comparison.normalise(kernel, error.apply(61_995_645), injected, true));
+        assertThat(Comparison.normalise(error.apply(0), kernel, injected, false))
+                .isNotEqualTo(Comparison.normalise(kernel, error.apply(0), injected, true));
+        // a wrong ICMP checksum over the times is still seen
+        byte[] broken = error.apply(61_990_647);
+        broken[broken.length - 1] ^= 1;
+        assertThat(Comparison.normalise(broken, kernel, injected, false))
+                .isNotEqualTo(Comparison.normalise(kernel, broken, injected, true));
+    }
+
     @Test
     void knownGapsRefuseUnknownKeysAndMissingReasons() {
         assertThatThrownBy(() -> KnownGaps.parse("compare.everything: no")).hasMessageContaining("unknown key");

@@ -1315,7 +1315,8 @@ public final class Datapath {
             }
             MemorySegment d = datagram();
             pkt.trace().deliveredLocally(in.name, d);
-            sink.deliverLocal(in.name, d);
+            // Linux: IPCB(skb)->opt goes up with the datagram: the local stack's answers echo it
+            sink.deliverLocal(in.name, d, pkt.family() == Family.IPV4 ? pkt.ipv4Options() : 0);
         }
 
         /**

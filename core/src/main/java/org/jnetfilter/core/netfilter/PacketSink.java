@@ -14,4 +14,17 @@ public interface PacketSink {
 
     /** A datagram that passed INPUT (ip_local_deliver_finish), from its IP header; it arrived on {@code ifname}. */
     void deliverLocal(String ifname, MemorySegment ipPacket);
+
+    /**
+     * The same delivery with the IPv4 options the receive path compiled in the datagram ({@code ipv4Options}: what
+     * {@link PacketContext#ipv4Options()} holds, decoded by {@link Ipv4Options}; 0 for a datagram without options or
+     * an IPv6 one). Linux's local stack answers from them: a closed port's TCP reset (tcp_v4_send_reset, with
+     * TCP_SKB_CB(skb)->header.h4.opt), a port unreachable (icmp_send with IPCB(skb)->opt) and an echo reply
+     * (icmp_reply) echo the record route, timestamp and source route options
+     * ({@link org.jnetfilter.core.reply.Ipv4OptionsEcho}). The datapath calls this form; a sink that has no use for
+     * the options implements the other.
+     */
+    default void deliverLocal(String ifname, MemorySegment ipPacket, int ipv4Options) {
+        deliverLocal(ifname, ipPacket);
+    }
 }

@@ -10,7 +10,6 @@ import org.jnetfilter.core.host.IpAddress;
 import org.jnetfilter.core.host.Link;
 import org.jnetfilter.core.host.RouteResult;
 import org.jnetfilter.core.host.RouteType;
-import org.jnetfilter.core.netfilter.Ipv4Options;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
@@ -47,8 +46,8 @@ import org.jnetfilter.core.rules.Family;
  * from the kernel's flow hash (auto_flowlabels), here a hash of the addresses, type and code with a seed.
  *
  * <p>The record route, timestamp, source route and CIPSO options of a received original are echoed into the error
- * as {@code __ip_options_echo} does: a source route reversed, the error sent to the hop before this one with the
- * sender as the route's last entry.
+ * as {@code __ip_options_echo} does ({@link Ipv4OptionsEcho}): a source route reversed, the error sent to the hop
+ * before this one with the sender as the route's last entry.
  * <p>Not modelled:
  * xfrm policies. The caller decides when a redirect is due (ip_forward's conditions). Not thread-safe (the
  * rate limits are state): one instance per host, used from one packet thread or under a lock.
@@ -185,7 +184,7 @@ public final class IcmpErrors {
         int tos = isIcmpError(type) ? (pkt.networkU8(1) & TOS_MASK) | PREC_INTERNETCONTROL : pkt.networkU8(1);
         long mark = replyMark(pkt, "net.ipv4.fwmark_reflect");
         // Linux: an echoed source route sends the error to the hop before this one (faddr), the sender last
-        IpAddress firstHop = reverseRouteFirstHop(pkt);
+        IpAddress firstHop = Ipv4OptionsEcho.firstHop(pkt);
         IpAddress to = firstHop != null ? firstHop : origSrc;
         RouteResult route = host.lookup(Family.IPV4, to, source, mark, null, null);
         if (route.isError()) {
@@ -202,7 +201,7 @@ public final class IcmpErrors {
         }
         IpAddress from = source != null ? source : route.source();
         int fromBits = from == null || from.isAny() ? INADDR_DUMMY : (int) from.lo();
-        byte[] options = echoOptions(pkt, fromBits);
+        byte[] options = Ipv4OptionsEcho.options(pkt, fromBits, host);
         if (options == null) {
             return null;
         }
@@ -226,11 +225,7 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, 9, (byte) Checksums.PROTO_ICMP);
         out.set(U32, 12, fromBits);
         out.set(U32, 16, (int) to.lo());
-        int srr = sourceRouteAt(out, 0, ihl);
-        if (srr != 0) {
-            // Linux: ip_options_build: the last entry of an echoed source route is the real destination
-            out.set(U32, srr + Byte.toUnsignedInt(out.get(ValueLayout.JAVA_BYTE, srr + 1)) - 4, (int) origSrc.lo());
-        }
+        Ipv4OptionsEcho.build(out, 0, ihl, (int) origSrc.lo());
         out.set(U16, 10, (short) Checksums.ipv4Header(out, 0));
         out.set(ValueLayout.JAVA_BYTE, ihl, (byte) type);
         out.set(ValueLayout.JAVA_BYTE, ihl + 1, (byte) code);
@@ -245,193 +240,6 @@ public final class IcmpErrors {
         }
         out.set(U16, ihl + 2, (short) Checksums.icmp(out, ihl, 8 + quoted));
         return new Reply(Family.IPV4, out, route, mark, pkt.conntrack());
-    }
-
-    private static final byte[] NO_OPTIONS = new byte[0];
-
-    /**
-     * __ip_options_echo and ip_options_build: the record route, timestamp and CIPSO options the receive path
-     * compiled in the original ({@link PacketContext#ipv4Options()}), copied into the error's header, each given one more entry
-     * when it has room and the original's asked for one: this message's source for a record route or a timestamp
-     * with addresses, the time for a timestamp (a prespecified one only at an address of this host); padded with
-     * end-of-list bytes. Nothing for a packet whose options were never compiled (a local one). Null when the
-     * original's options cannot be echoed (a pointer leaving less than an entry): icmp_send then sends nothing.
-     */
-    private byte[] echoOptions(PacketContext pkt, int source) {
-        int state = pkt.ipv4Options();
-        if (state == 0) {
-            return NO_OPTIONS;
-        }
-        byte[] d = new byte[40];
-        int n = 0;
-        int rr = Ipv4Options.recordRouteAt(state);
-        if (rr != 0) {
-            int optlen = pkt.networkU8(rr + 1);
-            int offset = pkt.networkU8(rr + 2);
-            copyOption(pkt, rr, optlen, d, n);
-            if (Ipv4Options.recordRouteNeedsAddress(state) && offset <= optlen) {
-                if (offset + 3 > optlen) {
-                    return null;
-                }
-                d[n + 2] = (byte) (offset + 4);
-                putInt(d, n + offset - 1, source);
-            }
-            n += optlen;
-        }
-        int ts = Ipv4Options.timestampAt(state);
-        if (ts != 0) {
-            int optlen = pkt.networkU8(ts + 1);
-            int offset = pkt.networkU8(ts + 2);
-            copyOption(pkt, ts, optlen, d, n);
-            if (offset <= optlen) {
-                boolean address = false;
-                boolean time = false;
-                if (Ipv4Options.timestampNeedsAddress(state)) {
-                    if (offset + 3 > optlen) {
-                        return null;
-                    }
-                    address = true;
-                    offset += 4;
-                }
-                if (Ipv4Options.timestampNeedsTime(state)) {
-                    if (offset + 3 > optlen) {
-                        return null;
-                    }
-                    if ((d[n + 3] & 0xF) != 3) {
-                        time = true;
-                        offset += 4;
-                    } else if (offset + 7 <= optlen) {
-                        int a = ((d[n + offset - 1] & 0xFF) << 24) | ((d[n + offset] & 0xFF) << 16)
-                                | ((d[n + offset + 1] & 0xFF) << 8) | (d[n + offset + 2] & 0xFF);
-                        // Linux: a prespecified entry is stamped only at an address of this host
-                        if (host.addressType(IpAddress.ipv4(a), null) != RouteType.UNICAST) {
-                            time = true;
-                            offset += 8;
-                        }
-                    }
-                }
-                d[n + 2] = (byte) offset;
-                if (address) {
-                    putInt(d, n + offset - 9, source);
-                }
-                if (time) {
-                    putInt(d, n + offset - 5, Ipv4Options.millisSinceMidnight(pkt.nowNanos()));
-                }
-            }
-            n += optlen;
-        }
-        if (Ipv4Options.hasSourceRoute(state)) {
-            n += echoSourceRoute(pkt, d, n);
-        }
-        int cipso = Ipv4Options.cipsoAt(state);
-        if (cipso != 0) {
-            int optlen = pkt.networkU8(cipso + 1);
-            copyOption(pkt, cipso, optlen, d, n);
-            n += optlen;
-        }
-        // Linux: padded with IPOPT_END to a multiple of 4
-        return java.util.Arrays.copyOf(d, (n + 3) & ~3);
-    }
-
-    /** The offset of the original's source route option (LSRR or SSRR), 0 for none. */
-    private static int sourceRouteIn(PacketContext pkt) {
-        return sourceRouteAt(pkt.segment(), pkt.networkOffset(),
-                Math.min((pkt.networkU8(0) & 0xF) << 2, pkt.length()));
-    }
-
-    /** The offset of the source route option in the IPv4 header at {@code ip} of {@code ihl} bytes, 0 for none. */
-    private static int sourceRouteAt(MemorySegment s, long ip, int ihl) {
-        for (int at = 20; at < ihl; ) {
-            int type = Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, ip + at));
-            if (type == 0) {
-                return 0;
-            }
-            if (type == 1) {
-                at++;
-                continue;
-            }
-            if (at + 3 > ihl) {
-                return 0;
-            }
-            if (type == 131 || type == 137) {
-                return at;
-            }
-            at += Math.max(2, Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, ip + at + 1)));
-        }
-        return 0;
-    }
-
-    /**
-     * The hops of the original's source route up to its pointer, newest first, as __ip_options_echo reverses them
-     * (RFC 1812: the option's first entry is left out when it is the sender); null when none are echoed. The first
-     * is the error's next hop (faddr), the others the echoed option's entries before the real destination.
-     */
-    private static int[] reversedHops(PacketContext pkt) {
-        if (!Ipv4Options.hasSourceRoute(pkt.ipv4Options())) {
-            return null;
-        }
-        int at = sourceRouteIn(pkt);
-        if (at == 0) {
-            return null;
-        }
-        int optlen = Math.min(pkt.networkU8(at + 1), Math.min((pkt.networkU8(0) & 0xF) << 2, pkt.length()) - at);
-        int soffset = pkt.networkU8(at + 2);
-        if (soffset > optlen) {
-            soffset = optlen + 1;
-        }
-        soffset -= 4;
-        if (soffset <= 3) {
-            return null;
-        }
-        int[] hops = new int[(soffset + 1) / 4];
-        int n = 0;
-        for (; soffset > 3; soffset -= 4) {
-            hops[n++] = (pkt.networkU16(at + soffset - 1) << 16) | pkt.networkU16(at + soffset + 1);
-        }
-        // Linux: "RFC1812 requires to fix illegal source routes": the sender itself is no hop back
-        if (hops[n - 1] == (int) pkt.sourceLo()) {
-            n--;
-        }
-        return n == 0 ? null : java.util.Arrays.copyOf(hops, n);
-    }
-
-    /** The first hop an error about {@code pkt} goes to when it echoes a source route, else null. */
-    private static IpAddress reverseRouteFirstHop(PacketContext pkt) {
-        int[] hops = reversedHops(pkt);
-        return hops == null ? null : IpAddress.ipv4(hops[0]);
-    }
-
-    /**
-     * __ip_options_echo's source route: the option type, the hops after the first in reverse order and room for the
-     * real destination (ip_options_build fills it), pointer 4. Returns the bytes written at {@code to}.
-     */
-    private static int echoSourceRoute(PacketContext pkt, byte[] d, int to) {
-        int[] hops = reversedHops(pkt);
-        if (hops == null) {
-            return 0;
-        }
-        int at = sourceRouteIn(pkt);
-        int doffset = 4 * hops.length;
-        d[to] = (byte) pkt.networkU8(at);
-        d[to + 1] = (byte) (doffset + 3);
-        d[to + 2] = 4;
-        for (int i = 1; i < hops.length; i++) {
-            putInt(d, to + 3 + 4 * (i - 1), hops[i]);
-        }
-        return doffset + 3;
-    }
-
-    private static void copyOption(PacketContext pkt, int at, int optlen, byte[] d, int to) {
-        for (int i = 0; i < optlen; i++) {
-            d[to + i] = (byte) pkt.networkU8(at + i);
-        }
-    }
-
-    private static void putInt(byte[] d, int at, int v) {
-        d[at] = (byte) (v >>> 24);
-        d[at + 1] = (byte) (v >>> 16);
-        d[at + 2] = (byte) (v >>> 8);
-        d[at + 3] = (byte) v;
     }
 
     /** icmpv4_mask_allow: true when the message is exempt from both rate limits. */

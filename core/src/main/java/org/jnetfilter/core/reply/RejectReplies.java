@@ -13,6 +13,7 @@ import org.jnetfilter.core.host.RouteType;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
 
 /**
  * The replies of {@code -j REJECT}: what ipt_REJECT / ip6t_REJECT send for the {@code reject_with} code the
@@ -142,7 +143,13 @@ public final class RejectReplies {
             return null;
         }
         int flags = pkt.networkU8(ihl + 13);
-        if ((flags & TCP_RST) != 0 || !pkt.checksumVerified() && !checksum4Valid(pkt, ihl, Checksums.PROTO_TCP)) {
+        // Linux: nf_reject_ip_tcphdr_get sums the segment again (nf_ip_checksum), its IP header too, unless the sum
+        // taken on receipt is still with the packet (conntrack's check in PREROUTING left CHECKSUM_COMPLETE). ip_forward
+        // forgets that sum before FORWARD (skb_forward_csum), so a forwarded segment whose header a record route or
+        // timestamp receipt left with a stale checksum gets no reset, conntrack or not (checked on Linux 6.18; a port
+        // unreachable still goes: nf_send_unreach asks skb_csum_unnecessary, which csum_valid answers)
+        boolean sumKept = pkt.checksumVerified() && pkt.hook() != Hook.FORWARD;
+        if ((flags & TCP_RST) != 0 || !sumKept && !checksum4Valid(pkt, ihl, Checksums.PROTO_TCP)) {
             return null;
         }
         IpAddress origSrc = IpAddress.ipv4((int) pkt.sourceLo());

@@ -48,8 +48,17 @@ class Ipv4OptionsTest {
             public void deliverLocal(String ifname, MemorySegment packet) {
                 sent.add("local " + HEX.formatHex(packet.toArray(ValueLayout.JAVA_BYTE)));
             }
+
+            @Override
+            public void deliverLocal(String ifname, MemorySegment packet, int ipv4Options) {
+                deliverLocal(ifname, packet);
+                deliveredOptions.add(ipv4Options);
+            }
         });
     }
+
+    /** The compiled options each local delivery handed over, in order. */
+    private final List<Integer> deliveredOptions = new ArrayList<>();
 
     /** The datagram a sent: header with {@code options} (padded with zeros), ID {@code id}, TTL 64. */
     static String datagram(String options, int id, String destination) {
@@ -236,5 +245,121 @@ class Ipv4OptionsTest {
             assertThat(icmp[28]).isEqualTo((byte) 3);
             assertThat(icmp[29]).isEqualTo((byte) 3);
         });
+    }
+
+    @Test
+    void localDeliveryHandsTheCompiledOptionsToTheLocalStack() {
+        receive(datagram("01" + "070b04" + "00".repeat(8) + "440c0500" + "00".repeat(8), 14, "0a090002"), 0);
+        assertThat(deliveredOptions).singleElement().satisfies(state -> {
+            assertThat(Ipv4Options.recordRouteAt(state)).isEqualTo(21);
+            assertThat(Ipv4Options.recordRouteNeedsAddress(state)).isTrue();
+            assertThat(Ipv4Options.timestampAt(state)).isEqualTo(32);
+            assertThat(Ipv4Options.timestampNeedsTime(state)).isTrue();
+            assertThat(Ipv4Options.timestampNeedsAddress(state)).isFalse();
+            assertThat(Ipv4Options.hasSourceRoute(state)).isFalse();
+        });
+        sent.clear();
+        deliveredOptions.clear();
+        receive(datagram("", 15, "0a090002").replaceFirst("^46", "45"), 0);
+        assertThat(deliveredOptions).containsExactly(0);
+    }
+
+    /**
+     * The options Linux 6.18's local stack echoed into its answers to datagrams with options for one of its addresses
+     * (a SYN to a closed port, a UDP datagram to a closed port and an echo request each got the same options; here the
+     * host's address is 10.9.0.2 where the kernel's was 10.50.0.1, and its clock read T = 0x01020304 ms).
+     */
+    static Stream<Arguments> answered() {
+        String t = "01020304";
+        String me = "0a090002";
+        return Stream.of(
+                Arguments.of("record route: receipt's entry and the answer's", "070b04" + "00".repeat(8),
+                        "070b0c" + me + me + "00"),
+                Arguments.of("record route with one slot: receipt's entry only", "07070400000000", "070708" + me + "00"),
+                Arguments.of("a full record route as it came", "07070801020304", "0707080102030400"),
+                Arguments.of("timestamps: receipt's and the answer's", "440c0500" + "00".repeat(8), "440c0d00" + t + t),
+                Arguments.of("a full timestamp option: one overflow, from receipt", "440c0d00" + "00".repeat(8),
+                        "440c0d10" + "00".repeat(8)),
+                Arguments.of("addresses and timestamps", "44140501" + "00".repeat(16),
+                        "44141501" + me + t + me + t),
+                Arguments.of("prespecified, this host first: stamped once", "44140503" + me + "00000000" + "0a090001"
+                        + "00000000", "44140d03" + me + t + "0a090001" + "00000000"),
+                Arguments.of("prespecified, another host first: nothing", "44140503" + "0a090001" + "00000000" + me
+                        + "00000000", "44140503" + "0a090001" + "00000000" + me + "00000000"),
+                Arguments.of("router alert: not echoed", "94040000", ""),
+                Arguments.of("an unknown option: not echoed", "9f040000", ""),
+                Arguments.of("security: not echoed", "820b" + "00".repeat(9), ""));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("answered")
+    void theLocalStacksAnswersEchoTheOptionsAsLinuxDid(String name, String options, String echoed) throws Exception {
+        long now = 0x01020304L * 1_000_000L;
+        receive(datagram(options, 16, "0a090002"), 0x01020304L);
+        assertThat(sent).singleElement().satisfies(s -> assertThat(s).startsWith("local "));
+        byte[] d = HEX.parseHex(sent.get(0).substring(6));
+        PacketContext original = new PacketContext().ipv4(MemorySegment.ofArray(d), 0, d.length)
+                .host(datapath.host()).nowNanos(now).ipv4Options(deliveredOptions.get(0));
+        byte[] answer = org.jnetfilter.core.reply.Ipv4OptionsEcho.options(original, 0x0a090002, datapath.host());
+        assertThat(HEX.formatHex(answer)).isEqualTo(echoed);
+    }
+
+    /**
+     * Linux 6.18: REJECT --reject-with tcp-reset about a SYN with a record route. In INPUT the reset goes when
+     * conntrack checked the segment on receipt (its sum is kept) and not without conntrack (the segment is summed again
+     * with the header receipt left stale); in FORWARD never, conntrack or not (ip_forward forgets the receive sum).
+     */
+    static Stream<Arguments> resets() {
+        return Stream.of(
+                Arguments.of("INPUT", false, "0a090002", false),
+                Arguments.of("INPUT", true, "0a090002", true),
+                Arguments.of("FORWARD", false, "0a090103", false),
+                Arguments.of("FORWARD", true, "0a090103", false));
+    }
+
+    @ParameterizedTest(name = "REJECT in {0}, conntrack {1}: reset {3}")
+    @MethodSource("resets")
+    void aResetAboutASegmentWithARecordRouteGoesOnlyWhenItsReceiveSumIsKept(String chain, boolean conntrack,
+            String destination, boolean answered) {
+        var v4 = org.jnetfilter.core.rules.Family.IPV4;
+        var tcp = org.jnetfilter.core.rules.IpSpec.any(v4).withProtocol(6);
+        if (conntrack) {
+            datapath.module(new org.jnetfilter.core.conntrack.ConntrackModule(
+                    new org.jnetfilter.core.conntrack.Conntrack(datapath.host())));
+        }
+        var reject = Fixtures.rule(tcp, Fixtures.target(tcp, "REJECT", "--reject-with", "tcp-reset"));
+        var mark = Fixtures.rule(Fixtures.target(org.jnetfilter.core.rules.IpSpec.any(v4), "CONNMARK", "--set-mark", "0x2"));
+        datapath.rules(v4, DatapathHarness.rules(v4, DatapathHarness.table(org.jnetfilter.core.rules.TableKind.FILTER, v4,
+                Fixtures.builtin("INPUT", "ACCEPT", chain.equals("INPUT") ? new org.jnetfilter.core.rules.Rule[] {reject}
+                        : new org.jnetfilter.core.rules.Rule[0]),
+                Fixtures.builtin("FORWARD", "ACCEPT", chain.equals("FORWARD") ? new org.jnetfilter.core.rules.Rule[] {reject}
+                        : new org.jnetfilter.core.rules.Rule[0]),
+                Fixtures.builtin("OUTPUT", "ACCEPT", conntrack ? new org.jnetfilter.core.rules.Rule[] {mark}
+                        : new org.jnetfilter.core.rules.Rule[0]))));
+        byte[] d = HEX.parseHex(datagram("070b04" + "00".repeat(8), 17, destination));
+        // the datagram as a SYN 40000 -> 8080 with a valid TCP checksum
+        int ihl = 32;
+        byte[] syn = java.util.Arrays.copyOf(d, ihl + 20);
+        MemorySegment s = MemorySegment.ofArray(syn);
+        var u16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+        syn[9] = 6;
+        s.set(u16, 2, (short) syn.length);
+        s.set(u16, 10, (short) 0);
+        s.set(u16, 10, (short) Checksums.ipv4Header(s, 0));
+        s.set(u16, ihl, (short) 40000);
+        s.set(u16, ihl + 2, (short) 8080);
+        s.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), ihl + 4, 5000);
+        syn[ihl + 12] = 0x50;
+        syn[ihl + 13] = 0x02;
+        s.set(u16, ihl + 14, (short) 64240);
+        s.set(u16, ihl + 16, (short) Checksums.tcpV4(s, ihl, 20, 0x0a090001, (int) Long.parseLong(destination, 16)));
+        receive(HEX.formatHex(syn), 0);
+        List<String> resetsSent = sent.stream().filter(x -> x.startsWith("vba ")).toList();
+        if (answered) {
+            assertThat(resetsSent).singleElement().satisfies(x -> assertThat(HEX.parseHex(x.substring(4))[33])
+                    .isEqualTo((byte) 0x14));
+        } else {
+            assertThat(resetsSent).isEmpty();
+        }
     }
 }
