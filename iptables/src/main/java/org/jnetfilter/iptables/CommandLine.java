@@ -327,6 +327,41 @@ final class CommandLine implements ParseContext {
         return i == null ? null : (OptionSpec) longOptsOf(extension).get(i).owner();
     }
 
+    /**
+     * {@link #exactOption} for a whole word {@code --name} as a restore line has it: no substring per option
+     * (a restore's words are shared strings whose hash is kept, so the lookup hashes nothing).
+     */
+    static OptionSpec exactOptionOfWord(Extension extension, String word) {
+        java.util.Map<String, OptionSpec> m = OPTION_BY_WORD.get(extension);
+        if (m == null) {
+            java.util.Map<String, OptionSpec> byWord = new java.util.HashMap<>();
+            for (Getopt.LongOpt o : longOptsOf(extension)) {
+                byWord.putIfAbsent("--" + o.name(), (OptionSpec) o.owner());
+            }
+            m = java.util.Map.copyOf(byWord);
+            OPTION_BY_WORD.putIfAbsent(extension, m);
+        }
+        return m.get(word);
+    }
+
+    /** Whether {@code word} is {@code --name} of a global long option ({@link #isGlobalOption}). */
+    static boolean isGlobalOptionWord(Family family, String word) {
+        return (family == Family.IPV4 ? GLOBAL_WORDS_V4 : GLOBAL_WORDS_V6).contains(word);
+    }
+
+    private static final java.util.Map<Extension, java.util.Map<String, OptionSpec>> OPTION_BY_WORD =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.Set<String> GLOBAL_WORDS_V4 = optionWords(GLOBAL_OPTS_V4);
+    private static final java.util.Set<String> GLOBAL_WORDS_V6 = optionWords(GLOBAL_OPTS_V6);
+
+    private static java.util.Set<String> optionWords(List<Getopt.LongOpt> opts) {
+        java.util.Set<String> words = new java.util.HashSet<>();
+        for (Getopt.LongOpt o : opts) {
+            words.add("--" + o.name());
+        }
+        return java.util.Set.copyOf(words);
+    }
+
     private void load(Loaded l) {
         loadOrder.add(l);
         rebuildLongOpts();

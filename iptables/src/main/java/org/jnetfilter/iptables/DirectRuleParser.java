@@ -140,15 +140,14 @@ final class DirectRuleParser implements ParseContext {
                 continue;
             }
             if (w.length() > 2 && w.charAt(0) == '-' && w.charAt(1) == '-') {
-                String name = w.substring(2);
-                if (name.indexOf('=') >= 0 || CommandLine.isGlobalOption(family, name)) {
+                if (w.indexOf('=', 2) >= 0 || CommandLine.isGlobalOptionWord(family, w)) {
                     throw notCommon();
                 }
                 CommandLine.Loaded holder = null;
                 OptionSpec option = null;
                 for (int i = loadOrder.size() - 1; i >= 0 && option == null; i--) {
                     holder = loadOrder.get(i);
-                    option = CommandLine.exactOption(holder.extension, name);
+                    option = CommandLine.exactOptionOfWord(holder.extension, w);
                 }
                 if (option == null) {
                     throw notCommon();
@@ -287,6 +286,12 @@ final class DirectRuleParser implements ParseContext {
     private IpNet onlyAddress(String text) {
         if (text == null) {
             return IpNet.any(family);
+        }
+        if (family == Family.IPV4) {
+            IpNet plain = Addresses.plainIpv4Net(text);
+            if (plain != null) {
+                return plain;
+            }
         }
         List<IpNet> nets = Addresses.parseMultiple(family, text);
         if (nets.size() != 1) {

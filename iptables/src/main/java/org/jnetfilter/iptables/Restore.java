@@ -989,16 +989,19 @@ final class Restore {
                 i++;
             } else {
                 int j = i;
+                // the word's hash for the table of words seen, made in the same pass (as word() would make it)
+                int h = 0;
                 while (j < n) {
                     char d = s.charAt(j);
                     if (d == '"' || d == ' ' || d == '\t' || d == '\n') {
                         break;
                     }
+                    h = 31 * h + d;
                     j++;
                 }
                 if ((param == null || param.isEmpty()) && (j >= n || s.charAt(j) != '"')) {
                     // a word of one run, ended by a blank or the end
-                    out.add(word(seen, s, i, j));
+                    out.add(word(seen, s, i, j, h));
                 } else {
                     param = param(param).append(s, i, j);
                 }
@@ -1021,11 +1024,20 @@ final class Restore {
         if (seen == null) {
             return s.substring(from, to);
         }
-        int len = to - from;
-        int h = len;
+        int h = 0;
         for (int k = from; k < to; k++) {
             h = 31 * h + s.charAt(k);
         }
+        return word(seen, s, from, to, h);
+    }
+
+    /** {@link #word(String[], String, int, int)} with the hash of the characters already made ({@code 31 * h + c}). */
+    private static String word(String[] seen, String s, int from, int to, int charsHash) {
+        if (seen == null) {
+            return s.substring(from, to);
+        }
+        int len = to - from;
+        int h = charsHash + len;
         int slot = (h ^ (h >>> 12)) & (seen.length - 1);
         String w = seen[slot];
         if (w != null && w.length() == len && s.regionMatches(from, w, 0, len)) {

@@ -189,7 +189,8 @@ class DirectRuleParserTest {
         "icmp", "--icmp-type", "echo-request", "physdev", "--physdev-in", "length", "--length", "64:128", "ttl",
         "--ttl-eq", "5", "TTL", "--ttl-set", "NOTRACK", "CT", "--notrack", "iprange", "--src-range",
         "10.0.0.1-10.0.0.9", "KUBE-SVC-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123", "CLUSTERIP", "ULOG", "echo-reply", "ipv6-route",
-        "--physdev-out", "a b"};
+        "--physdev-out", "a b", "10.0.0.0/08", "10.1.2.3/0", "10.0.0/8", "1.2.3.4/33", "0.0.0.0/0", "192.168.1.1/32",
+        "10.0.0.0/255.0.0.0", "010.1.1.1", "0.5d", "0.5F", "1e-1", " 0.5", "--jump", "--match", "--protocol"};
 
     private record Outcome(String save, String error, int line, int status) {
     }

@@ -26,6 +26,55 @@ public final class Addresses {
         return out;
     }
 
+    /**
+     * The network {@code text} names when it is the plain form iptables-save writes, four decimal parts and an
+     * optional prefix length ("10.96.0.1", "10.244.0.0/16"), as {@link #parseMultiple} reads it (that one net);
+     * null for any other text (lists, masks, names, short forms, octal or padded lengths), which parseMultiple
+     * reads. Allocates only the result: a restore reads one or two addresses on most of its rules.
+     */
+    public static IpNet plainIpv4Net(String text) {
+        int n = text.length();
+        long v = 0;
+        int i = 0;
+        for (int part = 0; part < 4; part++) {
+            if (part > 0) {
+                if (i >= n || text.charAt(i) != '.') {
+                    return null;
+                }
+                i++;
+            }
+            int start = i;
+            int octet = 0;
+            while (i < n && i - start < 3 && text.charAt(i) >= '0' && text.charAt(i) <= '9') {
+                octet = octet * 10 + (text.charAt(i++) - '0');
+            }
+            if (i == start || octet > 255) {
+                return null;
+            }
+            v = v << 8 | octet;
+        }
+        int bits = 32;
+        if (i < n) {
+            // strtoul with base 0 reads a leading 0 as octal: only "0" or a length without one is plain here
+            if (text.charAt(i) != '/' || n - i < 2 || n - i > 3 || n - i == 3 && text.charAt(i + 1) == '0') {
+                return null;
+            }
+            bits = 0;
+            for (int k = i + 1; k < n; k++) {
+                char c = text.charAt(k);
+                if (c < '0' || c > '9') {
+                    return null;
+                }
+                bits = bits * 10 + (c - '0');
+            }
+            if (bits > 32) {
+                return null;
+            }
+        }
+        long mask = bits == 0 ? 0 : (0xFFFFFFFFL << (32 - bits)) & 0xFFFFFFFFL;
+        return IpNet.of(Family.IPV4, 0, v, 0, mask);
+    }
+
     public static List<IpNet> parseOne(Family family, String part) {
         int slash = part.indexOf('/');
         String addr = slash >= 0 ? part.substring(0, slash) : part;

@@ -6,6 +6,23 @@ package org.jnetfilter.core.rules;
  * as iptables stores it ({@code -s 10.11.12.13/8} saves as {@code 10.0.0.0/8}).
  */
 public record IpNet(Family family, long hi, long lo, long maskHi, long maskLo) {
+    // equals and hashCode written out: the record's generated ones go through method handles, slow before they
+    // are compiled, and a restore compares and hashes fixed parts for every rule it shares (Interned)
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof IpNet n && family == n.family && hi == n.hi && lo == n.lo && maskHi == n.maskHi
+                && maskLo == n.maskLo;
+    }
+
+    @Override
+    public int hashCode() {
+        int h = family.ordinal();
+        h = 31 * h + Long.hashCode(hi);
+        h = 31 * h + Long.hashCode(lo);
+        h = 31 * h + Long.hashCode(maskHi);
+        return 31 * h + Long.hashCode(maskLo);
+    }
+
     private static final IpNet ANY_IPV4 = new IpNet(Family.IPV4, 0, 0, 0, 0);
     private static final IpNet ANY_IPV6 = new IpNet(Family.IPV6, 0, 0, 0, 0);
 

@@ -9,6 +9,26 @@ package org.jnetfilter.core.rules;
  */
 public record IpSpec(Family family, IpNet src, IpNet dst, String inIface, String outIface, int protocol,
                      boolean fragment, int invFlags) {
+    // equals and hashCode written out, as IpNet's: a restore shares the fixed parts of most rules (Interned)
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof IpSpec s && family == s.family && protocol == s.protocol && fragment == s.fragment
+                && invFlags == s.invFlags && src.equals(s.src) && dst.equals(s.dst) && inIface.equals(s.inIface)
+                && outIface.equals(s.outIface);
+    }
+
+    @Override
+    public int hashCode() {
+        int h = family.ordinal();
+        h = 31 * h + src.hashCode();
+        h = 31 * h + dst.hashCode();
+        h = 31 * h + inIface.hashCode();
+        h = 31 * h + outIface.hashCode();
+        h = 31 * h + protocol;
+        h = 31 * h + Boolean.hashCode(fragment);
+        return 31 * h + invFlags;
+    }
+
 
     // Linux: IPT_INV_* from include/uapi/linux/netfilter_ipv4/ip_tables.h
     public static final int INV_VIA_IN = 0x01;

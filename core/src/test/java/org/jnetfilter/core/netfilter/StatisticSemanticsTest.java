@@ -1,6 +1,7 @@
 package org.jnetfilter.core.netfilter;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.jnetfilter.core.netfilter.Fixtures.ip;
 import static org.jnetfilter.core.netfilter.Fixtures.ipv4;
 import static org.jnetfilter.core.netfilter.Fixtures.match;
@@ -95,6 +96,19 @@ class StatisticSemanticsTest {
         pkt.random(fixed(0x7FFFFFFF, 0xFFFFFFFF, 0, 0));
         assertThat(run(one, 2)).containsExactly(true, true);
         assertThat(run(zero, 2)).containsExactly(false, false);
+    }
+
+    @Test
+    void probabilityIsReadAsStrtodReadsItNotWithJavasFloatSuffixes() {
+        // libxt_statistic reads the value with strtod: "0.5d" and "0.5F" are not numbers to it
+        for (String bad : List.of("0.5d", "0.5D", "0.5f", "0.5F", " 1d ", "1.5", "-0.1", "x")) {
+            assertThatThrownBy(() -> match(ANY, "statistic", "--mode", "random", "--probability", bad)).as(bad)
+                    .isInstanceOf(org.jnetfilter.core.ext.XtablesException.class)
+                    .hasMessageContaining("bad value for option \"--probability\"");
+        }
+        for (String good : List.of("0.5", " 0.5 ", "1e-1", "0", "1", ".25")) {
+            assertThat(match(ANY, "statistic", "--mode", "random", "--probability", good).data()).as(good).isNotNull();
+        }
     }
 
     @Test

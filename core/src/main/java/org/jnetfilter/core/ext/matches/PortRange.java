@@ -4,6 +4,17 @@ import org.jnetfilter.core.ext.Ports;
 
 /** A port range of the tcp, udp, sctp and dccp matches; 0:65535 not inverted is "any". */
 record PortRange(int lo, int hi, boolean inverted) {
+    // equals and hashCode written out: compared for every tcp/udp match a restore shares (Interned)
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PortRange r && lo == r.lo && hi == r.hi && inverted == r.inverted;
+    }
+
+    @Override
+    public int hashCode() {
+        return (lo * 31 + hi) * 2 + (inverted ? 1 : 0);
+    }
+
     static final PortRange ANY = new PortRange(0, 65535, false);
 
     boolean isAny() {

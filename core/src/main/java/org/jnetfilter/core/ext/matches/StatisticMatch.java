@@ -129,7 +129,7 @@ public final class StatisticMatch extends MatchExtension {
                     } catch (NumberFormatException e) {
                         d = -1;
                     }
-                    if (!(d >= 0 && d <= 1) || arg.strip().matches(".*[fFdD]$")) {
+                    if (!(d >= 0 && d <= 1) || endsInFloatSuffix(arg.strip())) {
                         throw XtablesException.parameter("statistic: bad value for option \"--probability\", "
                                 + "or out of range (0-1).\n");
                     }
@@ -166,5 +166,17 @@ public final class StatisticMatch extends MatchExtension {
                 return new Data(mode, invert, probability, every, packet);
             }
         };
+    }
+
+    /**
+     * Java reads "0.5d" and "0.5f" as numbers, strtod does not: a probability Java parsed (so without a line
+     * break inside) is refused when it ends in one of those suffixes.
+     */
+    private static boolean endsInFloatSuffix(String s) {
+        if (s.isEmpty()) {
+            return false;
+        }
+        char c = s.charAt(s.length() - 1);
+        return c == 'f' || c == 'F' || c == 'd' || c == 'D';
     }
 }

@@ -46,6 +46,25 @@ public final class TcpMatch extends MatchExtension {
      */
     public record Data(PortRange sport, PortRange dport, int option, boolean optionInverted,
                        int flagMask, int flagComp, boolean flagsInverted) implements ExtensionData {
+        // equals and hashCode written out: compared for every tcp match a restore shares (Interned)
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Data d && option == d.option && optionInverted == d.optionInverted
+                    && flagMask == d.flagMask && flagComp == d.flagComp && flagsInverted == d.flagsInverted
+                    && sport.equals(d.sport) && dport.equals(d.dport);
+        }
+
+        @Override
+        public int hashCode() {
+            int h = sport.hashCode();
+            h = 31 * h + dport.hashCode();
+            h = 31 * h + option;
+            h = 31 * h + Boolean.hashCode(optionInverted);
+            h = 31 * h + flagMask;
+            h = 31 * h + flagComp;
+            return 31 * h + Boolean.hashCode(flagsInverted);
+        }
+
         @Override
         public boolean shareable() {
             return true;
