@@ -180,6 +180,9 @@ final class ReplayCommand {
                 }
             }
             host = HostFile.readRunning(Path.of(hostFile));
+            for (String notice : host.notices()) {
+                err.println("jnf replay: %s: %s".formatted(hostFile, notice));
+            }
             rs4 = SaveFiles.read(Family.IPV4, Path.of(rules));
             rs6 = rules6 == null ? Ruleset.empty(Family.IPV6) : SaveFiles.read(Family.IPV6, Path.of(rules6));
         } catch (NoSuchFileException e) {

@@ -161,6 +161,9 @@ final class TraceCommand {
         try {
             if (hostFile != null) {
                 host = HostFile.readRunning(Path.of(hostFile));
+            for (String notice : host.notices()) {
+                err.println("jnf trace: %s: %s".formatted(hostFile, notice));
+            }
             } else {
                 derived = DerivedHost.forPacket(spec, other == null ? List.of(ruleset) : List.of(ruleset, other));
                 host = HostFile.parseRunning("derived host", derived);

@@ -314,6 +314,15 @@ final class TracePrinter implements Trace {
     }
 
     @Override
+    public void bridged(String bridge, String inPort, String outPort, boolean up) {
+        String from = inPort.isEmpty() ? "sent by the host" : "in by port " + inPort;
+        String to = outPort == null ? "flooded to its ports" : outPort.isEmpty() ? "not forwarded"
+                : "forwarded to port " + outPort;
+        emit(0, "bridged", "bridge " + bridge + ": " + from + ", " + to + (up ? ", up to the host" : ""),
+                "bridge", bridge, "in_port", inPort.isEmpty() ? null : inPort, "out_port", outPort);
+    }
+
+    @Override
     public void transmitted(String ifname, MemorySegment frame) {
         long ip = PacketText.ipOfFrame(frame);
         String what = ip >= 0 ? PacketText.fields(frame, ip).describe() : "";

@@ -117,6 +117,124 @@ public final class Host {
         return l;
     }
 
+    // ---- bridges ----
+
+    /** Linux: BR_DEFAULT_AGEING_TIME, 300 s, as netlink gives it (centiseconds, clock_t). */
+    public static final long DEFAULT_AGEING_CENTISECONDS = 30000;
+
+    private final Map<String, Long> ageingByBridge = new LinkedHashMap<>();
+    private final java.util.Set<String> bridgesWithAddressSet = new java.util.HashSet<>();
+    private final List<StaticFdbEntry> staticFdb = new ArrayList<>();
+
+    /**
+     * {@code bridge fdb add MAC dev PORT [static|permanent]}: an entry that never ages. {@code local}: permanent
+     * (iproute2's default), the bridge's own address, whose frames go up to the host; else static, forwarded to the
+     * port (learning may move it, as br_fdb_update moves any entry that is neither local nor sticky).
+     */
+    public record StaticFdbEntry(long mac, String port, boolean local) {
+    }
+
+    /**
+     * {@code ip link add NAME [address MAC] type bridge [ageing_time CS]}: a bridge device, down, with STP off. Its MAC
+     * is {@code mac} when given (-1: none); otherwise, as br_stp_recalculate_bridge_id, the lowest MAC of its ports
+     * once it has one (until then a made-up one from the ifindex, where Linux draws a random one).
+     */
+    public Link addBridge(String name, long mac, int mtu, long ageingCentiseconds) {
+        if (ageingCentiseconds < 0) {
+            throw new IllegalArgumentException("invalid ageing_time " + ageingCentiseconds);
+        }
+        Link l = addLink(name, mac >= 0 ? mac : 0x020000000000L | nextIndex, mtu).withBridge(true);
+        linkByName.put(name, l);
+        ageingByBridge.put(name, ageingCentiseconds);
+        if (mac >= 0) {
+            bridgesWithAddressSet.add(name);
+        }
+        changed();
+        return l;
+    }
+
+    /** The bridge's FDB ageing time in nanoseconds (Linux: ageing_time, 300 s unless set). */
+    public long bridgeAgeingNanos(String bridge) {
+        Long cs = ageingByBridge.get(bridge);
+        return (cs == null ? DEFAULT_AGEING_CENTISECONDS : cs) * 10_000_000L;
+    }
+
+    /**
+     * {@code ip link set PORT master BRIDGE} ({@code bridge} null: {@code nomaster}). The bridge's MAC follows its
+     * ports unless it was given one (br_stp_recalculate_bridge_id); a port's static FDB entries go with it.
+     */
+    public void setMaster(String port, String bridge) {
+        Link p = existing(port);
+        if (bridge != null) {
+            Link b = existing(bridge);
+            if (!b.bridge()) {
+                throw new IllegalArgumentException("Error: Device " + bridge + " is not a bridge.");
+            }
+            if (p.isLoopback()) {
+                throw new IllegalArgumentException("Error: Can not enslave loopback device.");
+            }
+            if (p.bridge() || p.name().equals(bridge)) {
+                throw new IllegalArgumentException("Error: Can not enslave a bridge to a bridge.");
+            }
+            if (p.master() != null && !p.master().equals(bridge)) {
+                throw new IllegalArgumentException("Error: Device " + port + " is already in use.");
+            }
+        }
+        String old = p.master();
+        linkByName.put(port, p.withMaster(bridge));
+        if (bridge == null) {
+            staticFdb.removeIf(e -> e.port().equals(port));
+        }
+        recalculateBridgeMac(old);
+        recalculateBridgeMac(bridge);
+        changed();
+    }
+
+    /** Hairpin mode of a port ({@code bridge link set dev PORT hairpin on}): frames may leave by the port they came in. */
+    public void setHairpin(String port, boolean on) {
+        Link p = existing(port);
+        if (p.master() == null) {
+            throw new IllegalArgumentException("Error: " + port + " is not a bridge port.");
+        }
+        linkByName.put(port, p.withHairpin(on));
+        changed();
+    }
+
+    /** {@code bridge fdb add MAC dev PORT [master] [static|permanent]}, see {@link StaticFdbEntry}. */
+    public void addFdbEntry(long mac, String port, boolean local) {
+        Link p = existing(port);
+        if (p.master() == null) {
+            throw new IllegalArgumentException("Error: " + port + " is not a bridge port.");
+        }
+        staticFdb.removeIf(e -> e.mac() == mac && linkByName.get(e.port()).master().equals(p.master()));
+        staticFdb.add(new StaticFdbEntry(mac, port, local));
+        changed();
+    }
+
+    public List<StaticFdbEntry> staticFdb() {
+        return List.copyOf(staticFdb);
+    }
+
+    /** The ports of a bridge, in the order they joined. */
+    public List<Link> ports(String bridge) {
+        return linkByName.values().stream().filter(l -> bridge.equals(l.master())).toList();
+    }
+
+    private void recalculateBridgeMac(String bridge) {
+        if (bridge == null || bridgesWithAddressSet.contains(bridge)) {
+            return;
+        }
+        long lowest = -1;
+        for (Link l : linkByName.values()) {
+            if (bridge.equals(l.master()) && (lowest < 0 || l.mac() < lowest)) {
+                lowest = l.mac();
+            }
+        }
+        if (lowest >= 0) {
+            linkByName.put(bridge, linkByName.get(bridge).withMac(lowest));
+        }
+    }
+
     /**
      * {@code ip link set NAME up|down}. Going down, Linux deletes the routes through the interface and, unless
      * keep_addr_on_down, its IPv6 addresses (addrconf_ifdown); IPv4 addresses stay.
@@ -142,7 +260,12 @@ public final class Host {
     }
 
     public void setMac(String name, long mac) {
-        linkByName.put(name, existing(name).withMac(mac));
+        Link l = existing(name);
+        linkByName.put(name, l.withMac(mac));
+        if (l.bridge()) {
+            bridgesWithAddressSet.add(name);
+        }
+        recalculateBridgeMac(l.master());
         changed();
     }
 
@@ -263,6 +386,9 @@ public final class Host {
         Sysctls.validate(key, value);
         sysctlByName.put(key, value.trim());
         Sysctls.propagate(sysctlByName, key, linkByName.keySet());
+        if (key.equals("net.bridge.bridge-nf-call-arptables") && !"0".equals(sysctlByName.get(key))) {
+            notice("net.bridge.bridge-nf-call-arptables: arptables is not modelled; bridged ARP is not filtered");
+        }
         changed();
     }
 
@@ -285,6 +411,44 @@ public final class Host {
 
     public boolean ipv6Forwarding() {
         return sysctlLong("net.ipv6.conf.all.forwarding") != 0;
+    }
+
+    /**
+     * Whether bridged frames of {@code family} go through its hooks (br_netfilter's bridge-nf-call-iptables and
+     * -ip6tables; the per-bridge nf_call_iptables options are not modelled).
+     */
+    public boolean bridgeNetfilter(Family family) {
+        return sysctlLong(family == Family.IPV4 ? "net.bridge.bridge-nf-call-iptables"
+                : "net.bridge.bridge-nf-call-ip6tables") != 0;
+    }
+
+    /**
+     * {@code modprobe br_netfilter}: the module's switches come up on, as brnf_init_net sets them (only the first
+     * load: a loaded module keeps its settings).
+     */
+    public void loadBridgeNetfilter() {
+        if (!bridgeNetfilterLoaded) {
+            bridgeNetfilterLoaded = true;
+            for (String t : Sysctls.BRIDGE_NF_TABLES) {
+                sysctlByName.put("net.bridge.bridge-nf-call-" + t, "1");
+            }
+            changed();
+        }
+    }
+
+    private boolean bridgeNetfilterLoaded;
+
+    private final List<String> notices = new ArrayList<>();
+
+    /** What the configuration asked for that the model accepts without acting on it (for the user to read). */
+    public List<String> notices() {
+        return List.copyOf(notices);
+    }
+
+    void notice(String text) {
+        if (!notices.contains(text)) {
+            notices.add(text);
+        }
     }
 
     /** Linux IN_DEV_RPFILTER: the larger of conf.all.rp_filter and conf.DEV.rp_filter (0 off, 1 strict, 2 loose). */

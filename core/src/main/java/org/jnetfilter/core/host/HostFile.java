@@ -150,6 +150,18 @@ public final class HostFile {
             osf(host, w);
             return;
         }
+        if (first.equals("modprobe")) {
+            String module = w.next("module name");
+            if (!module.equals("br_netfilter") || w.more()) {
+                throw new IllegalArgumentException("modprobe: only `modprobe br_netfilter' is modelled");
+            }
+            host.loadBridgeNetfilter();
+            return;
+        }
+        if (first.equals("bridge")) {
+            bridge(host, w);
+            return;
+        }
         Family family = null;
         String object = first;
         while (object.startsWith("-")) {
@@ -231,12 +243,25 @@ public final class HostFile {
             String name = w.next("interface name");
             long mac = -1;
             int mtu = 1500;
+            boolean bridge = false;
+            long ageing = Host.DEFAULT_AGEING_CENTISECONDS;
             while (w.more()) {
                 String k = w.next("option");
                 switch (k) {
                     case "address" -> mac = mac(w.next("MAC address"));
                     case "mtu" -> mtu = mtu(w.next("mtu"));
-                    case "type" -> w.next("link type");
+                    case "type" -> bridge = w.next("link type").equals("bridge");
+                    case "ageing_time" -> {
+                        if (!bridge) {
+                            throw new IllegalArgumentException("ageing_time is an option of type bridge");
+                        }
+                        ageing = number(w.next("ageing_time"), "ageing_time");
+                    }
+                    case "stp_state" -> {
+                        if (!bridge || !w.next("stp_state").equals("0")) {
+                            throw new IllegalArgumentException("only stp_state 0 of type bridge is modelled (no STP)");
+                        }
+                    }
                     default -> throw new IllegalArgumentException("unknown link option `" + k + "'");
                 }
             }
@@ -246,7 +271,11 @@ public final class HostFile {
             // Linux eth_random_addr: a random locally administered unicast MAC; ours is derived from the
             // ifindex so a replay is repeatable.
             int index = host.links().size() + 1;
-            host.addLink(name, mac >= 0 ? mac : 0x020000000000L | index, mtu);
+            if (bridge) {
+                host.addBridge(name, mac, mtu, ageing);
+            } else {
+                host.addLink(name, mac >= 0 ? mac : 0x020000000000L | index, mtu);
+            }
         } else if (verb.equals("set")) {
             w.take("dev");
             String name = w.next("interface name");
@@ -263,11 +292,73 @@ public final class HostFile {
                     case "down" -> host.setUp(name, false);
                     case "mtu" -> host.setMtu(name, mtu(w.next("mtu")));
                     case "address" -> host.setMac(name, mac(w.next("MAC address")));
+                    case "master" -> host.setMaster(name, w.next("bridge"));
+                    case "nomaster" -> host.setMaster(name, null);
+                    case "type" -> {
+                        if (!w.next("link type").equals("bridge_slave") || !w.take("hairpin")) {
+                            throw new IllegalArgumentException("only `type bridge_slave hairpin on|off' is modelled");
+                        }
+                        host.setHairpin(name, onOff(w.next("hairpin"), "hairpin"));
+                    }
                     default -> throw new IllegalArgumentException("unknown link option `" + k + "'");
                 }
             }
         } else {
             throw new IllegalArgumentException("unsupported command `" + verb + "' (link add or link set)");
+        }
+    }
+
+    /** {@code on|off} after {@code word} (iproute2's parse_on_off). */
+    private static boolean onOff(String value, String word) {
+        return switch (value) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new IllegalArgumentException("Error: argument of \"" + word
+                    + "\" must be \"on\" or \"off\", not \"" + value + "\"");
+        };
+    }
+
+    /**
+     * {@code bridge link set dev PORT hairpin on|off} and {@code bridge fdb add MAC dev PORT [master] [static]}
+     * (iproute2's bridge command); other bridge objects are not modelled.
+     */
+    private static void bridge(Host host, Words w) {
+        String object = w.next("object (link or fdb)");
+        if (object.equals("link")) {
+            verb(w, "set");
+            w.take("dev");
+            String port = w.next("port");
+            if (!w.take("hairpin")) {
+                throw new IllegalArgumentException("only `bridge link set dev PORT hairpin on|off' is modelled");
+            }
+            host.setHairpin(port, onOff(w.next("hairpin"), "hairpin"));
+            if (w.more()) {
+                throw new IllegalArgumentException("unexpected `" + w.peek() + "'");
+            }
+        } else if (object.equals("fdb")) {
+            verb(w, "add");
+            long mac = mac(w.next("MAC address"));
+            String dev = null;
+            boolean local = true;
+            while (w.more()) {
+                String k = w.next("option");
+                switch (k) {
+                    case "dev" -> dev = w.next("device");
+                    case "master" -> {
+                    }
+                    // iproute2: permanent unless told otherwise; permanent is a local entry in the bridge
+                    case "permanent" -> local = true;
+                    case "static" -> local = false;
+                    default -> throw new IllegalArgumentException("unsupported fdb option `" + k
+                            + "' (bridge fdb add MAC dev PORT [master] [static|permanent])");
+                }
+            }
+            if (dev == null) {
+                throw new IllegalArgumentException("Device and address are required arguments.");
+            }
+            host.addFdbEntry(mac, dev, local);
+        } else {
+            throw new IllegalArgumentException("unknown bridge object `" + object + "' (link or fdb)");
         }
     }
 

@@ -6,12 +6,35 @@ import org.jnetfilter.core.rules.Family;
 /**
  * A network interface as {@code ip link} shows it: name, ifindex, MAC (48 bits in a long), MTU, admin state
  * and its configured addresses in the order they were added (the first of a subnet is the primary, as in
- * Linux). Immutable; {@link Host} replaces it on change.
+ * Linux); a bridge ({@code type bridge}) or a bridge port ({@code master}, with its {@code hairpin} flag).
+ * Immutable; {@link Host} replaces it on change.
  */
-public record Link(String name, int index, long mac, int mtu, boolean up, List<InterfaceAddress> addresses) {
+public record Link(String name, int index, long mac, int mtu, boolean up, List<InterfaceAddress> addresses,
+        boolean bridge, String master, boolean hairpin) {
 
     public Link {
         addresses = List.copyOf(addresses);
+    }
+
+    public Link(String name, int index, long mac, int mtu, boolean up, List<InterfaceAddress> addresses) {
+        this(name, index, mac, mtu, up, addresses, false, null, false);
+    }
+
+    /** Whether the interface is a port of a bridge ({@link #master()} names it). */
+    public boolean isBridgePort() {
+        return master != null;
+    }
+
+    Link withBridge(boolean v) {
+        return new Link(name, index, mac, mtu, up, addresses, v, master, hairpin);
+    }
+
+    Link withMaster(String v) {
+        return new Link(name, index, mac, mtu, up, addresses, bridge, v, v != null && hairpin);
+    }
+
+    Link withHairpin(boolean v) {
+        return new Link(name, index, mac, mtu, up, addresses, bridge, master, v);
     }
 
     public boolean isLoopback() {
@@ -23,19 +46,19 @@ public record Link(String name, int index, long mac, int mtu, boolean up, List<I
     }
 
     Link withUp(boolean v) {
-        return new Link(name, index, mac, mtu, v, addresses);
+        return new Link(name, index, mac, mtu, v, addresses, bridge, master, hairpin);
     }
 
     Link withMtu(int v) {
-        return new Link(name, index, mac, v, up, addresses);
+        return new Link(name, index, mac, v, up, addresses, bridge, master, hairpin);
     }
 
     Link withMac(long v) {
-        return new Link(name, index, v, mtu, up, addresses);
+        return new Link(name, index, v, mtu, up, addresses, bridge, master, hairpin);
     }
 
     Link withAddresses(List<InterfaceAddress> v) {
-        return new Link(name, index, mac, mtu, up, v);
+        return new Link(name, index, mac, mtu, up, v, bridge, master, hairpin);
     }
 
     public static String macText(long mac) {

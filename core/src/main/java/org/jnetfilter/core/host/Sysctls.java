@@ -15,6 +15,8 @@ final class Sysctls {
     static final String[] CONF_KEYS = {"rp_filter", "accept_local", "send_redirects", "forwarding",
         "accept_source_route", "shared_media"};
 
+    static final String[] BRIDGE_NF_TABLES = {"iptables", "ip6tables", "arptables"};
+
     static void defaults(Map<String, String> s) {
         s.put("net.ipv4.ip_forward", "0");
         s.put("net.ipv6.conf.all.forwarding", "0");
@@ -40,6 +42,11 @@ final class Sysctls {
             s.put("net.ipv4.conf." + conf + ".forwarding", "0");
             // Linux: source routes accepted only where all and the interface agree; all is 0 in a new namespace
             s.put("net.ipv4.conf." + conf + ".accept_source_route", conf.equals("all") ? "0" : "1");
+        }
+        // Linux: br_netfilter's switches; brnf_init_net sets them to 1 when the module is loaded (a HOST file's
+        // `modprobe br_netfilter`), 0 here stands for the module not loaded (bridged frames see no iptables)
+        for (String t : BRIDGE_NF_TABLES) {
+            s.put("net.bridge.bridge-nf-call-" + t, "0");
         }
         // Linux: nf_conntrack_proto_*.c timeouts, in seconds; stored for the conntrack engine.
         String p = "net.netfilter.nf_conntrack_";
@@ -127,6 +134,10 @@ final class Sysctls {
                     s.put("net.ipv6.conf." + d + ".forwarding", v);
                 }
             }
+            case "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables",
+                    "net.bridge.bridge-nf-call-arptables" ->
+                // Linux: brnf_sysctl_call_tables stores any non-zero value as 1
+                s.put(key, Long.parseLong(v) != 0 ? "1" : "0");
             default -> {
             }
         }

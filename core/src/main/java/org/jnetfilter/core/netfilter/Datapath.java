@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
+import org.jnetfilter.core.bridge.Bridge;
 import org.jnetfilter.core.conntrack.Connection;
 import org.jnetfilter.core.conntrack.CtInfo;
 import org.jnetfilter.core.host.Host;
@@ -202,6 +203,13 @@ public final class Datapath {
 
     private long viewVersion = -1;
     private Map<String, Interface> interfaceByName = Map.of();
+    /** The bridges' forwarding state, rebuilt with the interfaces (learned entries kept). */
+    private Map<String, Bridge> bridgeByName = Map.of();
+    /** br_netfilter's bridge-nf-call-iptables and -ip6tables, as of the interfaces' snapshot. */
+    private boolean bridgeHooks4;
+    private boolean bridgeHooks6;
+    /** A bridged packet's bytes and state after PREROUTING, for each of its copies (br_flood's clones). */
+    private final BridgedCopy bridgedCopy = new BridgedCopy();
 
     public Datapath(Host host, PacketSink sink) {
         this.host = Objects.requireNonNull(host, "host");
@@ -511,7 +519,11 @@ public final class Datapath {
         Slot s = enter(nowNanos, trace);
         try {
             expireFragments(s);
-            s.receive(in, frame, ethernet);
+            if (in.master != null) {
+                s.bridgeReceive(in, frame, ethernet);
+            } else {
+                s.receive(in, frame, ethernet);
+            }
         } finally {
             leave();
         }
@@ -658,9 +670,14 @@ public final class Datapath {
         final boolean sendRedirects;
         final boolean sharedMedia;
         final IpNet[] subnets4;
+        /** The bridge this interface is a port of, or null. */
+        final String master;
+        final boolean bridge;
 
         Interface(Host host, Link l) {
             name = l.name();
+            master = l.master();
+            bridge = l.bridge();
             index = l.index();
             mac = l.mac();
             mtu = l.mtu();
@@ -698,10 +715,17 @@ public final class Datapath {
         long v = host.version();
         if (v != viewVersion) {
             Map<String, Interface> m = new HashMap<>();
+            Map<String, Bridge> bridges = new HashMap<>();
             for (Link l : host.links()) {
                 m.put(l.name(), new Interface(host, l));
+                if (l.bridge()) {
+                    bridges.put(l.name(), new Bridge(host, l, bridgeByName.get(l.name())));
+                }
             }
             interfaceByName = m;
+            bridgeByName = bridges;
+            bridgeHooks4 = host.bridgeNetfilter(Family.IPV4);
+            bridgeHooks6 = host.bridgeNetfilter(Family.IPV6);
             viewVersion = v;
         }
         return interfaceByName;
@@ -1052,6 +1076,11 @@ public final class Datapath {
                 d = route(pkt.family(), pkt.destinationHi(), pkt.destinationLo(), pkt.sourceHi(), pkt.sourceLo(),
                         pkt.mark(), in);
             }
+            routeReceived(d);
+        }
+
+        /** ip_rcv_finish after PREROUTING: the input route {@code d} taken, the options, then where it goes. */
+        void routeReceived(RouteDecision d) {
             pkt.trace().routed(Hook.PREROUTING, d);
             route = d;
             // Linux: ip_rcv_finish_core: the options after a route was found (a martian has none: dropped first)
@@ -1845,9 +1874,13 @@ public final class Datapath {
         private void transmit(RouteDecision d, MemorySegment buf, long ipAt, int length) {
             long frameAt = ipAt - EthernetHeader.LENGTH;
             ethernet.wrap(buf, frameAt);
-            ethernet.destination(d.nextHopMac).source(d.out.mac)
+            ethernet.destination(d.nextHopMac).source(frameSource >= 0 ? frameSource : d.out.mac)
                     .etherType(pkt.family() == Family.IPV4 ? EthernetHeader.ETH_P_IP : EthernetHeader.ETH_P_IPV6);
             MemorySegment frame = (buf == buffer ? views : fragmentViews).of(frameAt, length + EthernetHeader.LENGTH);
+            if (d.out.bridge) {
+                bridgeTransmit(d.out, d.nextHopMac, frame);
+                return;
+            }
             pkt.trace().transmitted(d.egress(), frame);
             sink.transmit(d.egress(), frame);
         }
@@ -2016,6 +2049,391 @@ public final class Datapath {
             preRouting();
         }
 
+        // ---- bridges: net/bridge br_input.c, br_forward.c, br_device.c, br_netfilter_hooks.c ----
+
+        /** The Ethernet source a frame leaves with when it is not the egress device's own (a bridged frame's). */
+        private long frameSource = -1;
+
+        /**
+         * A frame received on a port of a bridge (the port's rx_handler, br_handle_frame). The bridge admits it, then
+         * br_netfilter (for IPv4 with bridge-nf-call-iptables, IPv6 with -ip6tables) checks it as ip_rcv does and
+         * passes it to PREROUTING with IN = the bridge and the port recorded (physdev); a DNAT there re-routes it
+         * (br_nf_pre_routing_finish): a new destination reached through the bridge keeps it on the bridge with the
+         * new next hop's MAC, any other makes it go up to the host (the bridge's MAC, PACKET_HOST) and be routed.
+         * Then the bridge learns its source and forwards it by its destination: to a port (FORWARD with IN and OUT
+         * = the bridge, POSTROUTING with OUT = the bridge, both with the ports recorded), flooded (each port a copy
+         * of the packet as PREROUTING left it), up to the host (INPUT or routed on; PREROUTING is not run again, as
+         * ip_sabotage_in sees to), or several of these. Without br_netfilter (or for other protocols) the frame is
+         * bridged as it came, and what goes up meets the hooks on the bridge device as any received packet.
+         */
+        void bridgeReceive(Interface port, MemorySegment frame, boolean isEthernet) {
+            Trace trace = pkt.trace();
+            Interface dev = interfaceByName.get(port.master);
+            Bridge br = bridgeByName.get(port.master);
+            long frameAt = HEADROOM - EthernetHeader.LENGTH;
+            long n = frame.byteSize();
+            if (isEthernet) {
+                if (n < EthernetHeader.LENGTH || n - EthernetHeader.LENGTH > MAX_DATAGRAM + 1) {
+                    trace.received(port.name, frame, PacketContext.PACKET_HOST);
+                    trace.dropped(n < EthernetHeader.LENGTH ? DropReason.PKT_TOO_SMALL : DropReason.TOO_BIG_FOR_BUFFER);
+                    return;
+                }
+                MemorySegment.copy(frame, 0, buffer, frameAt, n);
+            } else {
+                if (!frameDatagram(port, dev, frame)) {
+                    return;
+                }
+                n += EthernetHeader.LENGTH;
+            }
+            ethernet.wrap(buffer, frameAt);
+            long dst = ethernet.destination();
+            long src = ethernet.source();
+            int etherType = ethernet.etherType();
+            // Linux: eth_type_trans on the port
+            int type = EthernetHeader.isMulticast(dst) ? (dst == EthernetHeader.BROADCAST
+                    ? PacketContext.PACKET_BROADCAST : PacketContext.PACKET_MULTICAST)
+                    : dst == port.mac ? PacketContext.PACKET_HOST : PacketContext.PACKET_OTHERHOST;
+            trace.received(port.name, isEthernet ? frame : views.of(frameAt, (int) n), type);
+            if (!port.up || dev == null || !dev.up) {
+                // Linux: the ports of a bridge that is down are disabled (br_handle_frame: BR_STATE_DISABLED)
+                trace.dropped(DropReason.DEV_READY);
+                return;
+            }
+            long now = pkt.nowNanos();
+            int admitted = br.admit(port.index, src, dst, now);
+            if (admitted != 0) {
+                trace.dropped(admitted == Bridge.DROP ? DropReason.BRIDGE_INVALID_FRAME : DropReason.BRIDGE_LINK_LOCAL);
+                return;
+            }
+            if (dst == dev.mac) {
+                // Linux: br_handle_frame: a frame to the bridge's own address is PACKET_HOST
+                type = PacketContext.PACKET_HOST;
+            }
+            Family family = etherType == EthernetHeader.ETH_P_IP ? Family.IPV4
+                    : etherType == EthernetHeader.ETH_P_IPV6 ? Family.IPV6 : null;
+            boolean hooks = family == Family.IPV4 ? bridgeHooks4 : family == Family.IPV6 && bridgeHooks6;
+            long ipLength = n - EthernetHeader.LENGTH;
+            RouteDecision routed = null;
+            if (hooks) {
+                // Linux: br_nf_pre_routing: br_validate_ipv4 / br_validate_ipv6 (ip_rcv_core's checks, trimmed to the
+                // datagram), setup_pre_routing (PACKET_OTHERHOST passed as PACKET_HOST), PREROUTING
+                ReceiveResult r = family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, ipLength)
+                        : ipReceive.ipv6(buffer, HEADROOM, ipLength, false);
+                if (!r.accepted() || ipReceive.length() > MAX_DATAGRAM) {
+                    trace.dropped(r.accepted() ? DropReason.TOO_BIG_FOR_BUFFER : DropReason.of(r));
+                    return;
+                }
+                if (family == Family.IPV4) {
+                    pkt.ipv4(buffer, HEADROOM, (int) ipReceive.length());
+                } else {
+                    pkt.ipv6(buffer, HEADROOM, (int) ipReceive.length());
+                }
+                boolean otherhost = type == PacketContext.PACKET_OTHERHOST;
+                pkt.inInterface(dev.name).outInterface("").routeMtu(0).physdev(port.name, "")
+                        .packetType(otherhost ? PacketContext.PACKET_HOST : type).macSource(src);
+                in = dev;
+                route = null;
+                hasOptions = false;
+                long dstHi = pkt.destinationHi();
+                long dstLo = pkt.destinationLo();
+                int v = netfilter.run(Hook.PREROUTING, pkt);
+                if (v != Verdict.ACCEPT) {
+                    finish(v);
+                    return;
+                }
+                pkt.reparse();
+                if (otherhost) {
+                    pkt.packetType(PacketContext.PACKET_OTHERHOST);
+                }
+                if (dstHi != pkt.destinationHi() || dstLo != pkt.destinationLo()) {
+                    RouteDecision d = bridgedDnatRoute(family, dev);
+                    ethernet.wrap(buffer, frameAt);
+                    if (d.kind() == RouteDecision.Kind.ERROR) {
+                        trace.routed(Hook.PREROUTING, d);
+                        trace.dropped(DropReason.IP_INNOROUTES);
+                        return;
+                    }
+                    if (d.out == dev) {
+                        // Linux: bridged DNAT: br_nf_pre_routing_finish_bridge gives the frame the neighbour's MAC
+                        dst = d.nextHopMac;
+                        ethernet.destination(dst);
+                        trace.rewritten("destination MAC: the DNAT destination's, still bridged");
+                    } else {
+                        dst = dev.mac;
+                        ethernet.destination(dst);
+                        pkt.packetType(PacketContext.PACKET_HOST);
+                        trace.rewritten("destination MAC: the bridge's, routed after DNAT");
+                        routed = d;
+                    }
+                }
+            }
+            int decision = br.decide(port.index, src, dst, now);
+            boolean up = decision == Bridge.UP || decision == Bridge.FLOOD_AND_UP;
+            if (decision > 0) {
+                Bridge.Port to = br.port(decision);
+                trace.bridged(dev.name, port.name, to.name(), false);
+                if (!Bridge.shouldDeliver(to, port.index)) {
+                    trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
+                    return;
+                }
+                bridgeForward(dev, port, to, hooks, n);
+                return;
+            }
+            boolean flood = decision != Bridge.UP;
+            trace.bridged(dev.name, port.name, flood ? null : "", up);
+            int copies = 0;
+            if (flood) {
+                int targets = up ? 1 : 0;
+                for (Bridge.Port to : br.ports()) {
+                    targets += Bridge.shouldDeliver(to, port.index) ? 1 : 0;
+                }
+                if (hooks && targets > 1) {
+                    saveBridged();
+                }
+                for (Bridge.Port to : br.ports()) {
+                    if (Bridge.shouldDeliver(to, port.index)) {
+                        if (hooks && copies > 0) {
+                            restoreBridged();
+                        }
+                        copies++;
+                        bridgeForward(dev, port, to, hooks, n);
+                    }
+                }
+            }
+            if (up) {
+                if (hooks && copies > 0) {
+                    restoreBridged();
+                }
+                bridgeUp(dev, port, family, type, hooks, routed, src, ipLength);
+            } else if (copies == 0) {
+                trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
+            }
+        }
+
+        /**
+         * br_nf_pre_routing_finish's route after a DNAT: the input route from the bridge; for IPv4 a destination
+         * refused only because the bridge does not forward (EHOSTUNREACH) is looked up as output, and kept when it
+         * leaves by the bridge ("bridged-and-DNAT'ed traffic doesn't require ip_forwarding").
+         */
+        private RouteDecision bridgedDnatRoute(Family family, Interface dev) {
+            RouteDecision d = route(family, pkt.destinationHi(), pkt.destinationLo(), pkt.sourceHi(), pkt.sourceLo(),
+                    pkt.mark(), dev);
+            if (d.kind() == RouteDecision.Kind.ERROR && family == Family.IPV4 && d.errno() == RouteResult.EHOSTUNREACH
+                    && !dev.forwarding) {
+                RouteDecision o = route(family, pkt.destinationHi(), pkt.destinationLo(), 0, 0, 0, null);
+                if (o.kind() == RouteDecision.Kind.OUTPUT && o.out == dev) {
+                    return o;
+                }
+            }
+            return d;
+        }
+
+        /**
+         * One copy of a bridged frame leaving by port {@code to} (br_forward, __br_forward). With br_netfilter:
+         * FORWARD (br_nf_forward_ip: IN and OUT the bridge, the ports recorded, PACKET_OTHERHOST passed as
+         * PACKET_HOST), POSTROUTING (br_nf_post_routing: no IN, OUT the bridge), then br_nf_dev_queue_xmit: out as
+         * it came when it fits the port's MTU, else the fragments it came in (a reassembled datagram), an IPv4 one
+         * without DF fragmented, others dropped. Without: out as received when it fits (is_skb_forwardable).
+         */
+        private void bridgeForward(Interface dev, Interface inPort, Bridge.Port to, boolean hooks, long frameLength) {
+            Trace trace = pkt.trace();
+            Interface out = interfaceByName.get(to.name());
+            long frameAt = HEADROOM - EthernetHeader.LENGTH;
+            if (!hooks) {
+                if (frameLength - EthernetHeader.LENGTH > out.mtu) {
+                    trace.dropped(DropReason.PKT_TOO_BIG);
+                    return;
+                }
+                MemorySegment f = views.of(frameAt, (int) frameLength);
+                trace.transmitted(to.name(), f);
+                sink.transmit(to.name(), f);
+                return;
+            }
+            int type = pkt.packetType();
+            pkt.inInterface(dev.name).outInterface(dev.name).routeMtu(dev.mtu).physdev(inPort.name, to.name())
+                    .packetType(type == PacketContext.PACKET_OTHERHOST ? PacketContext.PACKET_HOST : type);
+            int v = netfilter.run(Hook.FORWARD, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            pkt.inInterface("");
+            v = netfilter.run(Hook.POSTROUTING, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            pkt.packetType(type);
+            ethernet.wrap(buffer, frameAt);
+            RouteDecision d = new RouteDecision(RouteDecision.Kind.OUTPUT, null, 0, out, null, ethernet.destination(),
+                    false);
+            frameSource = ethernet.source();
+            try {
+                if (reassembled != null) {
+                    refragment(d);
+                } else if (pkt.length() <= out.mtu) {
+                    transmit(d, buffer, HEADROOM, pkt.length());
+                } else if (pkt.family() == Family.IPV4 && !ip4.dontFragment()) {
+                    fragment(d);
+                } else {
+                    // Linux: br_nf_ip_fragment refuses DF (no ICMP error: the bridge is not the sender's router)
+                    trace.dropped(DropReason.PKT_TOO_BIG);
+                }
+            } finally {
+                frameSource = -1;
+            }
+        }
+
+        /**
+         * br_pass_frame_up: the frame goes up through the bridge device. With br_netfilter it has been through
+         * PREROUTING on the bridge already (ip_sabotage_in skips it), so it is routed (or keeps the route a DNAT gave
+         * it) with IN = the bridge and the port still recorded; without, ip_rcv on the bridge device.
+         */
+        private void bridgeUp(Interface dev, Interface port, Family family, int type, boolean hooks,
+                RouteDecision routed, long macSource, long ipLength) {
+            Trace trace = pkt.trace();
+            if (family == null) {
+                trace.dropped(ethernet.etherType() == EthernetHeader.ETH_P_ARP ? DropReason.ARP_NOT_ANSWERED
+                        : DropReason.UNHANDLED_PROTO);
+                return;
+            }
+            if (!hooks) {
+                ipReceive(dev, family, type, macSource, ipLength);
+                return;
+            }
+            pkt.inInterface(dev.name).outInterface("").routeMtu(0).physdev(port.name, "");
+            in = dev;
+            RouteDecision d = routed != null ? routed : route(family, pkt.destinationHi(), pkt.destinationLo(),
+                    pkt.sourceHi(), pkt.sourceLo(), pkt.mark(), dev);
+            routeReceived(d);
+        }
+
+        /**
+         * br_dev_xmit: a frame the host sends by the bridge goes to the port its destination was learned on, or to
+         * every port that is up (broadcast, multicast, unknown). It meets no hooks again: it has no br_netfilter
+         * information (br_nf_post_routing passes it), so physdev never sees a locally sent packet's port.
+         */
+        private void bridgeTransmit(Interface dev, long destination, MemorySegment frame) {
+            Trace trace = pkt.trace();
+            Bridge br = bridgeByName.get(dev.name);
+            int to = br.transmit(destination, pkt.nowNanos());
+            if (to > 0) {
+                Bridge.Port p = br.port(to);
+                trace.bridged(dev.name, "", p.name(), false);
+                if (!p.up()) {
+                    trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
+                    return;
+                }
+                trace.transmitted(p.name(), frame);
+                sink.transmit(p.name(), frame);
+                return;
+            }
+            trace.bridged(dev.name, "", to == Bridge.FLOOD ? null : "", false);
+            boolean sent = false;
+            for (Bridge.Port p : br.ports()) {
+                if (to == Bridge.FLOOD && p.up()) {
+                    trace.transmitted(p.name(), frame);
+                    sink.transmit(p.name(), frame);
+                    sent = true;
+                }
+            }
+            if (!sent) {
+                trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
+            }
+        }
+
+        /**
+         * A bare datagram received on a bridge port (a capture without link layer, {@code jnf trace}): framed as a
+         * host on the segment sends it: from the neighbour MAC of its source, to the bridge's MAC when its
+         * destination is the host's or off the bridge's subnets (routed by this host), to the group MAC of a
+         * broadcast or multicast destination, else to the destination's neighbour MAC. False: not IP (dropped).
+         */
+        private boolean frameDatagram(Interface port, Interface dev, MemorySegment datagram) {
+            Trace trace = pkt.trace();
+            long n = datagram.byteSize();
+            int version = n == 0 ? 0 : Byte.toUnsignedInt(datagram.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
+            long minimum = version == 4 ? Ipv4Header.MIN_LENGTH : Ipv6Header.LENGTH;
+            if (version != 4 && version != 6 || n < minimum || n > MAX_DATAGRAM + 1) {
+                trace.received(port.name, datagram, PacketContext.PACKET_HOST);
+                trace.dropped(version != 4 && version != 6 ? DropReason.UNHANDLED_PROTO
+                        : n < minimum ? DropReason.PKT_TOO_SMALL : DropReason.TOO_BIG_FOR_BUFFER);
+                return false;
+            }
+            MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
+            Family f = version == 4 ? Family.IPV4 : Family.IPV6;
+            IpAddress src;
+            IpAddress dst;
+            if (f == Family.IPV4) {
+                src = IpAddress.ipv4(ip4.source());
+                dst = IpAddress.ipv4(ip4.destination());
+            } else {
+                src = address(f, ip6.sourceHigh(), ip6.sourceLow());
+                dst = address(f, ip6.destinationHigh(), ip6.destinationLow());
+            }
+            long dstMac;
+            Link bridgeLink = host.link(dev == null ? port.master : dev.name);
+            if (dst.isLimitedBroadcast() || f == Family.IPV4 && host.addressType(dst, bridgeLink.name()) == RouteType.BROADCAST) {
+                dstMac = EthernetHeader.BROADCAST;
+            } else if (dst.isMulticast()) {
+                dstMac = multicastMac(dst);
+            } else if (host.isLocalAddress(dst) || !onLink(bridgeLink, dst)) {
+                dstMac = bridgeLink.mac();
+            } else {
+                dstMac = host.neighbourMac(dst);
+            }
+            ethernet.wrap(buffer, HEADROOM - EthernetHeader.LENGTH);
+            ethernet.destination(dstMac).source(host.neighbourMac(src))
+                    .etherType(f == Family.IPV4 ? EthernetHeader.ETH_P_IP : EthernetHeader.ETH_P_IPV6);
+            return true;
+        }
+
+        private boolean onLink(Link l, IpAddress a) {
+            if (a.isLinkLocal()) {
+                return true;
+            }
+            for (InterfaceAddress x : l.addresses(a.family())) {
+                if (a.in(x.network())) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Keeps the packet as PREROUTING left it, for the next copy br_flood makes. */
+        private void saveBridged() {
+            BridgedCopy c = bridgedCopy;
+            int n = pkt.length() + EthernetHeader.LENGTH;
+            MemorySegment.copy(buffer, HEADROOM - EthernetHeader.LENGTH, c.bytes, 0, n);
+            c.length = pkt.length();
+            c.mark = pkt.mark();
+            c.conntrack = pkt.conntrack();
+            c.ctInfo = pkt.ctInfo();
+            c.untracked = pkt.untracked();
+            c.priority = pkt.priority();
+            c.secmark = pkt.secmark();
+            c.traced = pkt.traced();
+            c.packetType = pkt.packetType();
+            c.macSource = pkt.macSource();
+            c.checksumVerified = pkt.checksumVerified();
+            c.physIn = pkt.physInInterface();
+            c.reassembled = reassembled;
+        }
+
+        /** The packet as {@link #saveBridged} kept it (skb_clone shares the data: each copy starts from it). */
+        private void restoreBridged() {
+            BridgedCopy c = bridgedCopy;
+            MemorySegment.copy(c.bytes, 0, buffer, HEADROOM - EthernetHeader.LENGTH, c.length + EthernetHeader.LENGTH);
+            if (ip4.version() == 4) {
+                pkt.ipv4(buffer, HEADROOM, c.length);
+            } else {
+                pkt.ipv6(buffer, HEADROOM, c.length);
+            }
+            pkt.mark(c.mark).conntrack(c.conntrack, c.ctInfo).untracked(c.untracked).priority(c.priority)
+                    .secmark(c.secmark).traced(c.traced).packetType(c.packetType).macSource(c.macSource)
+                    .checksumVerified(c.checksumVerified).physdev(c.physIn, "");
+            reassembled = c.reassembled;
+        }
+
         // ---- verdicts and generated packets ----
 
         /** A hook ended the packet: STOLEN, or DROP (with the REJECT reply when a REJECT dropped it). */
@@ -2047,5 +2465,23 @@ public final class Datapath {
         void icmpError(String kind, int type, int code, int info) {
             sendGenerated(this, kind, replies.icmpError(pkt, type, code, info));
         }
+    }
+
+    /** A bridged packet's bytes (Ethernet header first) and state as PREROUTING left them (see Slot#saveBridged). */
+    private static final class BridgedCopy {
+        final MemorySegment bytes = MemorySegment.ofArray(new byte[EthernetHeader.LENGTH + MAX_DATAGRAM + 1]);
+        int length;
+        long mark;
+        Connection conntrack;
+        int ctInfo;
+        boolean untracked;
+        long priority;
+        long secmark;
+        boolean traced;
+        int packetType;
+        long macSource;
+        boolean checksumVerified;
+        String physIn;
+        Defrag.Result reassembled;
     }
 }

@@ -13,6 +13,12 @@ public enum DropReason {
     UNHANDLED_PROTO("unhandled protocol"),
     /** ARP is not answered: the host's neighbour table is given, and the datapath does not speak ARP. */
     ARP_NOT_ANSWERED("ARP not answered (not modelled)"),
+    /** br_handle_frame: a frame with a multicast or all-zero source address, or a pause frame (01:80:c2:00:00:01). */
+    BRIDGE_INVALID_FRAME("invalid frame for the bridge (source address, pause frame)"),
+    /** br_handle_frame: an IEEE 802.1D link-local group (01:80:c2:00:00:02-0f) goes to the port's own stack. */
+    BRIDGE_LINK_LOCAL("link-local group frame, not forwarded by the bridge"),
+    /** should_deliver: no port may take the frame (it would leave where it came in, without hairpin; ports down). */
+    BRIDGE_NOT_DELIVERED("no bridge port to deliver to"),
     /** Linux: SKB_DROP_REASON_DEV_READY: the interface is down. */
     DEV_READY("interface down"),
     /** A datagram larger than 65535 bytes (a jumbogram): beyond the datapath's buffer. */

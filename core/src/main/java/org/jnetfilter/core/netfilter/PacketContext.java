@@ -160,6 +160,9 @@ public final class PacketContext {
         dstHi = 0;
         inInterface = "";
         outInterface = "";
+        bridged = false;
+        physIn = "";
+        physOut = "";
         mark = 0;
         packetType = PACKET_HOST;
         hook = null;
@@ -388,6 +391,37 @@ public final class PacketContext {
         outInterface = name == null ? "" : name;
         return this;
     }
+
+    /**
+     * Whether br_netfilter attached its bridge information to the packet ({@code nf_bridge_info_exists}): it entered
+     * the hooks from a bridge port ({@link #physInInterface()} names the port). Such a packet keeps it on its
+     * way up to the host and when it is routed on; locally generated packets never have it.
+     */
+    public boolean bridged() {
+        return bridged;
+    }
+
+    /** The bridge port the packet came in by ({@code nf_bridge->physindev}), "" for none. */
+    public String physInInterface() {
+        return physIn;
+    }
+
+    /** The bridge port a bridged packet leaves by ({@code nf_bridge->physoutdev}: FORWARD, POSTROUTING), "" for none. */
+    public String physOutInterface() {
+        return physOut;
+    }
+
+    /** Attaches br_netfilter's information: the ports in and out ({@code ""}: none yet). */
+    public PacketContext physdev(String in, String out) {
+        bridged = true;
+        physIn = in == null ? "" : in;
+        physOut = out == null ? "" : out;
+        return this;
+    }
+
+    private boolean bridged;
+    private String physIn = "";
+    private String physOut = "";
 
     /** {@code skb->mark}, unsigned 32 bits. */
     public long mark() {

@@ -108,6 +108,14 @@ public interface Trace {
     default void generated(String kind, MemorySegment datagram) {
     }
 
+    /**
+     * A bridge decided where a frame goes: it came in by port {@code inPort} ("" when the host sent it by the
+     * bridge); {@code outPort} is the port it goes to, "" for none, or null when it is flooded to every port that
+     * may take it; {@code up}: it (or a copy) goes up to the host through the bridge device.
+     */
+    default void bridged(String bridge, String inPort, String outPort, boolean up) {
+    }
+
     /** Left by {@code ifname} as this Ethernet frame. */
     default void transmitted(String ifname, MemorySegment frame) {
     }

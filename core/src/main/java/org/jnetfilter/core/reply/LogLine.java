@@ -21,8 +21,8 @@ import org.jnetfilter.core.rules.Family;
  * With --log-uid, {@code UID= GID=} (before {@code MARK=}) for a packet sent by a local socket
  * ({@link PacketContext#socketUid()}); nothing for other packets, as in the kernel.
  *
- * <p>Not printed: {@code PHYSIN=}/{@code PHYSOUT=} (bridged packets: the packet context has no bridge
- * ports).
+ * <p>After {@code IN= OUT=}, {@code PHYSIN=}/{@code PHYSOUT=}: the bridge ports of a packet br_netfilter passed to
+ * the hooks ({@link PacketContext#physInInterface()}), each when it differs from IN/OUT.
  *
  * <p>Called by the LOG target on the packet thread; builds one String per line (the kernel formats per
  * packet as well). Bytes are read only below the packet's length, as skb_header_pointer reads.
@@ -67,6 +67,13 @@ public final class LogLine {
         StringBuilder out = new StringBuilder(256);
         out.append(prefix).append("IN=").append(pkt.inInterface()).append(" OUT=").append(pkt.outInterface())
                 .append(' ');
+        // Linux: nf_log_dump_packet_common: the bridge ports br_netfilter recorded, unless the same device as IN/OUT
+        if (!pkt.physInInterface().isEmpty() && !pkt.physInInterface().equals(pkt.inInterface())) {
+            out.append("PHYSIN=").append(pkt.physInInterface()).append(' ');
+        }
+        if (!pkt.physOutInterface().isEmpty() && !pkt.physOutInterface().equals(pkt.outInterface())) {
+            out.append("PHYSOUT=").append(pkt.physOutInterface()).append(' ');
+        }
         MemorySegment s = pkt.segment();
         long net = pkt.networkOffset();
         if (!pkt.inInterface().isEmpty()) {

@@ -168,15 +168,7 @@ class KernelIpv4OptionsDifferentialTest {
 
     /** The records of a little-endian classic pcap. */
     static List<byte[]> frames(Path pcap) throws IOException {
-        byte[] d = Files.readAllBytes(pcap);
-        ByteBuffer bb = ByteBuffer.wrap(d).order(ByteOrder.LITTLE_ENDIAN);
-        List<byte[]> out = new ArrayList<>();
-        for (int at = 24; at + 16 <= d.length; ) {
-            int caplen = bb.getInt(at + 8);
-            out.add(java.util.Arrays.copyOfRange(d, at + 16, at + 16 + caplen));
-            at += 16 + caplen;
-        }
-        return out;
+        return KernelSide.pcapFrames(pcap);
     }
 
     @AfterAll

@@ -174,6 +174,19 @@ public final class KernelSide {
         java.nio.file.Files.delete(dir);
     }
 
+    /** The frames of a classic pcap file as tcpdump -w writes it on this machine (little-endian headers). */
+    public static List<byte[]> pcapFrames(java.nio.file.Path pcap) throws IOException {
+        byte[] d = java.nio.file.Files.readAllBytes(pcap);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(d).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        List<byte[]> out = new ArrayList<>();
+        for (int at = 24; at + 16 <= d.length; ) {
+            int caplen = bb.getInt(at + 8);
+            out.add(java.util.Arrays.copyOfRange(d, at + 16, at + 16 + caplen));
+            at += 16 + caplen;
+        }
+        return out;
+    }
+
     /** Deletes the network namespaces (their interfaces go with them); ones already gone are passed over. */
     public static void deleteNamespaces(String... names) {
         for (String n : names) {

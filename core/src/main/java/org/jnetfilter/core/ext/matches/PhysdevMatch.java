@@ -14,7 +14,8 @@ import org.jnetfilter.core.rules.IpSpec;
 
 /**
  * {@code -m physdev} (libxt_physdev, xt_physdev.c): the bridge ports a bridged packet entered and leaves
- * by. Interface names follow -i/-o: a trailing '+' is a prefix match.
+ * by, as br_netfilter records them ({@link org.jnetfilter.core.netfilter.PacketContext#physInInterface()}).
+ * Interface names follow -i/-o: a trailing '+' is a prefix match.
  */
 public final class PhysdevMatch extends MatchExtension {
     static final OptionSpec PHYSDEV_IN = OptionSpec.withArg("physdev-in");
@@ -38,14 +39,48 @@ public final class PhysdevMatch extends MatchExtension {
     /** @param bitmask the OP_* given; invert those negated; names "" when not given */
     public record Data(String physIn, String physOut, int bitmask, int invert) implements ExtensionData {
         /**
-         * xt_physdev for a packet that did not cross a bridge (jnetfilter has no bridge devices, so none
-         * did): every option given must be negated for the rule to match, in the kernel's order of checks.
+         * xt_physdev's physdev_mt. A packet without br_netfilter's information (not bridged: routed, local, or
+         * bridged with the bridge-nf-call switch off) matches only when every option given is negated. A bridged
+         * one: --physdev-is-bridged asks for an output port (FORWARD, POSTROUTING of a bridged frame),
+         * --physdev-is-in/-out for the ports; --physdev-in is compared only when there is an input port (without
+         * one it is passed over); --physdev-out without an output port does not match, negated or not.
+         * Names compare as the kernel's masks do: a trailing '+' matches any name it begins.
          */
         @Override
         public boolean matches(org.jnetfilter.core.netfilter.PacketContext pkt) {
-            // Linux: !nf_bridge_info_exists(skb): NOMATCH for any of BRIDGED, ISIN, ISOUT, IN, OUT given
-            // without its invert flag, else MATCH
-            return (bitmask & ~invert) == 0;
+            if (!pkt.bridged()) {
+                // Linux: !nf_bridge_info_exists(skb): NOMATCH for any option given without its invert flag
+                return (bitmask & ~invert) == 0;
+            }
+            String in = pkt.physInInterface();
+            String out = pkt.physOutInterface();
+            if ((bitmask & OP_BRIDGED) != 0 && out.isEmpty() == ((invert & OP_BRIDGED) == 0)) {
+                return false;
+            }
+            if ((bitmask & OP_ISIN) != 0 && in.isEmpty() != ((invert & OP_ISIN) != 0)) {
+                return false;
+            }
+            if ((bitmask & OP_ISOUT) != 0 && out.isEmpty() != ((invert & OP_ISOUT) != 0)) {
+                return false;
+            }
+            if ((bitmask & OP_IN) != 0 && !in.isEmpty() && nameMatches(physIn, in) == ((invert & OP_IN) != 0)) {
+                return false;
+            }
+            if ((bitmask & OP_OUT) == 0) {
+                return true;
+            }
+            // Linux 6.18 (checked in a namespace): no output port yet (PREROUTING, INPUT) matches neither
+            // --physdev-out nor its negation
+            return !out.isEmpty() && nameMatches(physOut, out) != ((invert & OP_OUT) != 0);
+        }
+
+        /** ifname_compare_aligned under libxt_physdev's mask: the whole name, or its part before a final '+'. */
+        private static boolean nameMatches(String rule, String device) {
+            int n = rule.length();
+            if (n > 0 && rule.charAt(n - 1) == '+') {
+                return device.regionMatches(0, rule, 0, n - 1);
+            }
+            return device.equals(rule);
         }
 
         @Override
