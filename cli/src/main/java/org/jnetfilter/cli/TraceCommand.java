@@ -203,6 +203,10 @@ final class TraceCommand {
         try {
             if (in == null) {
                 datapath.sendLocal(bytes, now, printer, uid, uid < 0 ? -1 : gid < 0 ? uid : gid);
+            } else if (host.link(in).isBridgePort()) {
+                // a bridge port: the datapath frames it as a host on the segment would address it (the bridge's MAC
+                // when routed by this host, else the destination's), so that it is bridged or goes up as it would
+                datapath.receive(in, bytes, false, now, printer);
             } else {
                 // as a frame from a neighbour to the interface's MAC, so that LOG shows MAC= as Linux does
                 datapath.receive(in, frame(host.link(in).mac(), bytes), true, now, printer);

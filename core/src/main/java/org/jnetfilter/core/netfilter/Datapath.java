@@ -89,6 +89,14 @@ import org.jnetfilter.core.rules.TableKind;
  *   fragmented as ip6_fragment. Then the neighbour: the next hop's MAC from the host's
  *   neighbour table (a made-up one when absent, see {@link Host#neighbourMac}), broadcast and multicast MACs for
  *   such destinations, and the Ethernet header.</li>
+ * <li>Bridges (net/bridge, {@link Bridge}): a frame received on a bridge port is bridged (learning, the FDB,
+ *   flooding, hairpin) and what is for the host goes up through the bridge device. With br_netfilter's
+ *   bridge-nf-call-iptables / -ip6tables on, bridged IPv4 / IPv6 frames meet PREROUTING, FORWARD and POSTROUTING with
+ *   IN / OUT = the bridge and the ports recorded ({@link PacketContext#physInInterface()}: physdev, LOG's PHYSIN=),
+ *   one FORWARD and POSTROUTING per flooded copy; a DNAT in PREROUTING keeps the frame bridged when the new
+ *   destination is reached through the bridge, else sends it up to be routed (br_nf_pre_routing_finish); frames up
+ *   to the host skip a second PREROUTING (ip_sabotage_in). The host's own packets through a bridge leave by the
+ *   FDB's port or every port, after POSTROUTING on the bridge device only (no physdev-out for them).</li>
  * <li>A hook verdict DROP with {@link PacketContext#rejectWith()} set sends the REJECT reply; ICMP errors of the
  *   path are built by {@link Replies} and sent through ip_local_out like the kernel's icmp_send.</li>
  * </ul>

@@ -23,14 +23,15 @@ import org.jnetfilter.core.rules.Family;
  * </pre>
  *
  * Attributes in the kernel's order: PACKET_HDR (hw_protocol, hook), PREFIX (with its NUL, present even when
- * empty, since xt_NFLOG always passes its prefix), IFINDEX_INDEV, IFINDEX_OUTDEV, MARK (when not 0), for packets
+ * empty, since xt_NFLOG always passes its prefix), IFINDEX_INDEV (then IFINDEX_PHYSINDEV, a bridged packet's port),
+ * IFINDEX_OUTDEV (then IFINDEX_PHYSOUTDEV), MARK (when not 0), for packets
  * that came in with an Ethernet header HWADDR (the source address), HWTYPE (ARPHRD_ETHER), HWLEN (14) and
  * HWHEADER (for packets looped back through lo: zero addresses and ARPHRD_LOOPBACK), TIMESTAMP (seconds and microseconds, only at PREROUTING, INPUT and FORWARD: the packet's time here;
  * the kernel's skb_tstamp_cond gives the receive time when something timestamps packets, else its clock at the
  * NFLOG, microseconds later), UID and GID (packets
  * from a local socket), PAYLOAD (the packet from its network header, {@code dataLength} bytes; absent when 0).
  * Not sent: SEQ, SEQ_GLOBAL and CT (only for listeners that ask with NFULNL_CFG_F_*, which tcpdump does not),
- * PHYSINDEV/PHYSOUTDEV (no bridges here), VLAN and L2HDR (bridge and netdev families only).
+ * VLAN and L2HDR (bridge and netdev families only).
  *
  * <p>Packet thread; allocates the message (a listener keeps it). The NLA header fields are little-endian: the
  * byte order of the x86 and arm64 hosts whose captures these are meant to equal.
@@ -42,6 +43,8 @@ public final class NflogMessage {
     static final int NFULA_TIMESTAMP = 3;
     static final int NFULA_IFINDEX_INDEV = 4;
     static final int NFULA_IFINDEX_OUTDEV = 5;
+    static final int NFULA_IFINDEX_PHYSINDEV = 6;
+    static final int NFULA_IFINDEX_PHYSOUTDEV = 7;
     static final int NFULA_HWADDR = 8;
     static final int NFULA_PAYLOAD = 9;
     static final int NFULA_PREFIX = 10;
@@ -91,11 +94,18 @@ public final class NflogMessage {
         m.header(NFULA_PACKET_HDR, 4).be16(v4 ? 0x0800 : 0x86DD).u8(pkt.hook().ordinal()).u8(0);
         m.header(NFULA_PREFIX, p.length + 1).bytes(p, p.length).u8(0).pad();
         Host host = pkt.host();
+        // Linux: __build_packet_message: the bridge port br_netfilter recorded follows each device it belongs with
         if (!pkt.inInterface().isEmpty()) {
             m.be32Attribute(NFULA_IFINDEX_INDEV, ifindex(host, pkt.inInterface()));
+            if (!pkt.physInInterface().isEmpty()) {
+                m.be32Attribute(NFULA_IFINDEX_PHYSINDEV, ifindex(host, pkt.physInInterface()));
+            }
         }
         if (!pkt.outInterface().isEmpty()) {
             m.be32Attribute(NFULA_IFINDEX_OUTDEV, ifindex(host, pkt.outInterface()));
+            if (!pkt.physOutInterface().isEmpty()) {
+                m.be32Attribute(NFULA_IFINDEX_PHYSOUTDEV, ifindex(host, pkt.physOutInterface()));
+            }
         }
         if (pkt.mark() != 0) {
             m.be32Attribute(NFULA_MARK, pkt.mark());
