@@ -32,7 +32,8 @@ class BridgedPacketPathTest {
     /** br0 takes the lowest port MAC: veth1's. */
     static final String BR0 = "02:00:00:00:00:11";
 
-    static final String HOST = """
+    /** br0 with its three ports and the pods' neighbour entries (KernelBridgeDifferentialTest builds it in dut). */
+    static final String BRIDGE = """
             link add veth1 address 02:00:00:00:00:11
             link add veth2 address 02:00:00:00:00:12
             link add veth3 address 02:00:00:00:00:13
@@ -41,14 +42,36 @@ class BridgedPacketPathTest {
             link set veth2 master br0
             link set veth3 master br0
             addr add 10.244.0.1/24 dev br0
-            link add eth0 address 02:00:00:00:00:01
-            addr add 192.168.1.10/24 dev eth0
-            route add default via 192.168.1.1
             neigh add 10.244.0.2 lladdr 0a:58:0a:f4:00:02 dev br0
             neigh add 10.244.0.3 lladdr 0a:58:0a:f4:00:03 dev br0
             neigh add 10.244.0.4 lladdr 0a:58:0a:f4:00:04 dev br0
             sysctl net.ipv4.ip_forward=1
             """;
+
+    static final String HOST = BRIDGE + """
+            link add eth0 address 02:00:00:00:00:01
+            addr add 192.168.1.10/24 dev eth0
+            route add default via 192.168.1.1
+            """;
+
+    /** A nat table with this PREROUTING rule and a filter table that logs FORWARD. */
+    static String dnat(String preroutingRule) {
+        return """
+                *nat
+                :PREROUTING ACCEPT [0:0]
+                :INPUT ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                :POSTROUTING ACCEPT [0:0]
+                -A PREROUTING RULE
+                COMMIT
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A FORWARD -j LOG --log-prefix "fwd "
+                COMMIT
+                """.replace("RULE", preroutingRule);
+    }
 
     static final String LOGGING = """
             *raw
@@ -243,21 +266,8 @@ class BridgedPacketPathTest {
 
     @Test
     void aServiceAddressDnatToAPodOnTheBridgeStaysBridgedAndItsReplyIsTranslatedBack() throws Exception {
-        startWithBrNetfilter("""
-                *nat
-                :PREROUTING ACCEPT [0:0]
-                :INPUT ACCEPT [0:0]
-                :OUTPUT ACCEPT [0:0]
-                :POSTROUTING ACCEPT [0:0]
-                -A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.244.0.3:5353
-                COMMIT
-                *filter
-                :INPUT ACCEPT [0:0]
-                :FORWARD ACCEPT [0:0]
-                :OUTPUT ACCEPT [0:0]
-                -A FORWARD -j LOG --log-prefix "fwd "
-                COMMIT
-                """);
+        startWithBrNetfilter(dnat(
+                "-d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.244.0.3:5353"));
         send("veth2", udp(BR0, POD_B, "10.244.0.3", "10.244.0.1", 1, 1));
         out.clear();
         frames.clear();
@@ -279,21 +289,7 @@ class BridgedPacketPathTest {
 
     @Test
     void aDnatToADestinationBeyondTheBridgeMakesTheFrameGoUpAndBeRouted() throws Exception {
-        startWithBrNetfilter("""
-                *nat
-                :PREROUTING ACCEPT [0:0]
-                :INPUT ACCEPT [0:0]
-                :OUTPUT ACCEPT [0:0]
-                :POSTROUTING ACCEPT [0:0]
-                -A PREROUTING -d 10.96.0.20/32 -j DNAT --to-destination 192.168.1.50
-                COMMIT
-                *filter
-                :INPUT ACCEPT [0:0]
-                :FORWARD ACCEPT [0:0]
-                :OUTPUT ACCEPT [0:0]
-                -A FORWARD -j LOG --log-prefix "fwd "
-                COMMIT
-                """);
+        startWithBrNetfilter(dnat("-d 10.96.0.20/32 -j DNAT --to-destination 192.168.1.50"));
         send("veth1", udp(BR0, POD_A, "10.244.0.2", "10.96.0.20", 40000, 80));
         assertThat(out).containsExactly("tx eth0");
         byte[] f = frames.get(0);
@@ -301,6 +297,32 @@ class BridgedPacketPathTest {
         assertThat(ipByte(f, 8)).as("routed: TTL decremented").isEqualTo(63);
         assertThat(ipv4(f, 16)).isEqualTo("192.168.1.50");
         assertThat(prefixed("fwd ")).containsExactly("fwd IN=br0 OUT=eth0 PHYSIN=veth1");
+    }
+
+    @Test
+    void bridgedIpv6FramesMeetIp6tablesOnlyWithBridgeNfCallIp6tables() throws Exception {
+        String rules6 = """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A FORWARD -m physdev --physdev-out veth3 -j DROP
+                -A FORWARD -j LOG --log-prefix "fwd6 "
+                COMMIT
+                """;
+        byte[] frame = udp(POD_B, POD_A, "fd00::2", "fd00::3", 40000, 53);
+        start(HOST + "sysctl net.bridge.bridge-nf-call-iptables=1\n", LOGGING);
+        datapath.rules(Family.IPV6, SaveFiles.read(Family.IPV6, rules6));
+        send("veth1", frame);
+        assertThat(out).as("bridge-nf-call-ip6tables off: bridged as it came").containsExactly("tx veth3", "tx veth2");
+        assertThat(log).isEmpty();
+        out.clear();
+        start(HOST + "sysctl net.bridge.bridge-nf-call-ip6tables=1\n", LOGGING);
+        datapath.rules(Family.IPV6, SaveFiles.read(Family.IPV6, rules6));
+        send("veth1", frame);
+        assertThat(out).containsExactly("tx veth2");
+        assertThat(log).singleElement().asString().startsWith(
+                "fwd6 IN=br0 OUT=br0 PHYSIN=veth1 PHYSOUT=veth2 MAC=0a:58:0a:f4:00:03:0a:58:0a:f4:00:02:86:dd SRC=fd00:0000:0000:0000:0000:0000:0000:0002");
     }
 
     @Test

@@ -116,20 +116,8 @@ class KernelBridgeDifferentialTest {
             """.replace("TAG", TAG);
 
     /** The host as a HOST file: dut's configuration. */
-    static final String HOST = """
-            link add veth1 address 02:00:00:00:00:11
-            link add veth2 address 02:00:00:00:00:12
-            link add veth3 address 02:00:00:00:00:13
-            link add br0 type bridge
-            link set veth1 master br0
-            link set veth2 master br0
-            link set veth3 master br0
+    static final String HOST = BridgedPacketPathTest.BRIDGE + """
             bridge link set dev veth1 hairpin on
-            addr add 10.244.0.1/24 dev br0
-            neigh add 10.244.0.2 lladdr 0a:58:0a:f4:00:02 dev br0
-            neigh add 10.244.0.3 lladdr 0a:58:0a:f4:00:03 dev br0
-            neigh add 10.244.0.4 lladdr 0a:58:0a:f4:00:04 dev br0
-            sysctl net.ipv4.ip_forward=1
             sysctl net.bridge.bridge-nf-call-iptables=1
             """;
 

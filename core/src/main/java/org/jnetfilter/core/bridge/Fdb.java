@@ -57,12 +57,7 @@ public final class Fdb {
             return;
         }
         if (kinds[i] == EMPTY) {
-            if ((used + 1) * 2 > macs.length) {
-                grow(nowNanos);
-                i = slot(mac);
-            }
-            used++;
-            macs[i] = mac;
+            i = insert(mac, nowNanos);
             kinds[i] = LEARNED;
         }
         ports[i] = port;
@@ -112,16 +107,22 @@ public final class Fdb {
     private void put(long mac, int port, byte kind, long when) {
         int i = slot(mac);
         if (kinds[i] == EMPTY) {
-            if ((used + 1) * 2 > macs.length) {
-                grow(Long.MIN_VALUE);
-                i = slot(mac);
-            }
-            used++;
-            macs[i] = mac;
+            i = insert(mac, Long.MIN_VALUE);
         }
         kinds[i] = kind;
         ports[i] = port;
         updated[i] = when;
+    }
+
+    /** Takes the empty slot for {@code mac} (growing the table first when it is half full); its kind is the caller's. */
+    private int insert(long mac, long nowNanos) {
+        if ((used + 1) * 2 > macs.length) {
+            grow(nowNanos);
+        }
+        int i = slot(mac);
+        used++;
+        macs[i] = mac;
+        return i;
     }
 
     /** The slot holding {@code mac}, or the empty one where it would go. */

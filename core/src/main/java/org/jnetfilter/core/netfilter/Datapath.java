@@ -1067,16 +1067,11 @@ public final class Datapath {
         }
 
         void preRouting() {
-            pkt.outInterface("").routeMtu(0);
-            hasOptions = false;
             long dstHi = pkt.destinationHi();
             long dstLo = pkt.destinationLo();
-            int v = netfilter.run(Hook.PREROUTING, pkt);
-            if (v != Verdict.ACCEPT) {
-                finish(v);
+            if (!preRoutingAccepted()) {
                 return;
             }
-            pkt.reparse();
             RouteDecision d = route;
             if (d == null || dstHi != pkt.destinationHi() || dstLo != pkt.destinationLo()) {
                 // the input route; a looped-back packet keeps its output route unless PREROUTING changed its
@@ -1085,6 +1080,19 @@ public final class Datapath {
                         pkt.mark(), in);
             }
             routeReceived(d);
+        }
+
+        /** NF_INET_PRE_ROUTING on the packet: false when a hook ended it (dropped, stolen), else it is reparsed. */
+        private boolean preRoutingAccepted() {
+            pkt.outInterface("").routeMtu(0);
+            hasOptions = false;
+            int v = netfilter.run(Hook.PREROUTING, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return false;
+            }
+            pkt.reparse();
+            return true;
         }
 
         /** ip_rcv_finish after PREROUTING: the input route {@code d} taken, the options, then where it goes. */
@@ -2137,19 +2145,15 @@ public final class Datapath {
                     pkt.ipv6(buffer, HEADROOM, (int) ipReceive.length());
                 }
                 boolean otherhost = type == PacketContext.PACKET_OTHERHOST;
-                pkt.inInterface(dev.name).outInterface("").routeMtu(0).physdev(port.name, "")
+                pkt.inInterface(dev.name).physdev(port.name, "")
                         .packetType(otherhost ? PacketContext.PACKET_HOST : type).macSource(src);
                 in = dev;
                 route = null;
-                hasOptions = false;
                 long dstHi = pkt.destinationHi();
                 long dstLo = pkt.destinationLo();
-                int v = netfilter.run(Hook.PREROUTING, pkt);
-                if (v != Verdict.ACCEPT) {
-                    finish(v);
+                if (!preRoutingAccepted()) {
                     return;
                 }
-                pkt.reparse();
                 if (otherhost) {
                     pkt.packetType(PacketContext.PACKET_OTHERHOST);
                 }
