@@ -314,18 +314,28 @@ final class TracePrinter implements Trace {
     }
 
     @Override
-    public void bridged(String bridge, String inPort, String outPort, boolean up) {
+    public void bridged(String bridge, String inPort, String outPort, int copies, boolean up) {
         String from = inPort.isEmpty() ? "sent by the host" : "in by port " + inPort;
-        String to = outPort == null ? "flooded to its ports" : outPort.isEmpty() ? "not forwarded"
+        String to = outPort == null ? "flooded to its ports (" + copies + ")" : outPort.isEmpty() ? "not forwarded"
                 : "forwarded to port " + outPort;
         emit(0, "bridged", "bridge " + bridge + ": " + from + ", " + to + (up ? ", up to the host" : ""),
                 "bridge", bridge, "in_port", inPort.isEmpty() ? null : inPort, "out_port", outPort);
+        // the host's own frame leaves by each port at once: all copies but the last are not the packet's end
+        hostFloodCopiesLeft = inPort.isEmpty() && outPort == null ? copies - 1 : 0;
     }
+
+    /** Copies of a frame the host floods by a bridge still to leave before the one that ends the packet. */
+    private int hostFloodCopiesLeft;
 
     @Override
     public void transmitted(String ifname, MemorySegment frame) {
         long ip = PacketText.ipOfFrame(frame);
         String what = ip >= 0 ? PacketText.fields(frame, ip).describe() : "";
+        if (hostFloodCopiesLeft > 0) {
+            hostFloodCopiesLeft--;
+            emit(0, "copy", "sent out " + ifname + (what.isEmpty() ? "" : ": " + what), "egress", ifname);
+            return;
+        }
         ended("ACCEPT", ifname, what, "sent out " + ifname + (what.isEmpty() ? "" : ": " + what));
     }
 

@@ -2183,7 +2183,7 @@ public final class Datapath {
             boolean up = decision == Bridge.UP || decision == Bridge.FLOOD_AND_UP;
             if (decision > 0) {
                 Bridge.Port to = br.port(decision);
-                trace.bridged(dev.name, port.name, to.name(), false);
+                trace.bridged(dev.name, port.name, to.name(), 1, false);
                 if (!Bridge.shouldDeliver(to, port.index)) {
                     trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
                     return;
@@ -2192,14 +2192,16 @@ public final class Datapath {
                 return;
             }
             boolean flood = decision != Bridge.UP;
-            trace.bridged(dev.name, port.name, flood ? null : "", up);
-            int copies = 0;
+            int targets = 0;
             if (flood) {
-                int targets = up ? 1 : 0;
                 for (Bridge.Port to : br.ports()) {
                     targets += Bridge.shouldDeliver(to, port.index) ? 1 : 0;
                 }
-                if (hooks && targets > 1) {
+            }
+            trace.bridged(dev.name, port.name, flood ? null : "", targets, up);
+            int copies = 0;
+            if (flood) {
+                if (hooks && targets + (up ? 1 : 0) > 1) {
                     saveBridged();
                 }
                 for (Bridge.Port to : br.ports()) {
@@ -2277,8 +2279,7 @@ public final class Datapath {
             }
             pkt.packetType(type);
             ethernet.wrap(buffer, frameAt);
-            RouteDecision d = new RouteDecision(RouteDecision.Kind.OUTPUT, null, 0, out, null, ethernet.destination(),
-                    false);
+            RouteDecision d = bridgedRoute(out, ethernet.destination());
             frameSource = ethernet.source();
             try {
                 if (reassembled != null) {
@@ -2295,6 +2296,20 @@ public final class Datapath {
                 frameSource = -1;
             }
         }
+
+        /** The decision a bridged copy leaves by {@code out} with (to {@code mac}), kept per port and MAC. */
+        private RouteDecision bridgedRoute(Interface out, long mac) {
+            int i = (int) ((out.index * 31L + mac * 0x9E3779B97F4A7C15L) >>> 58);
+            RouteDecision d = bridgedRoutes[i];
+            if (d == null || d.out != out || d.nextHopMac != mac) {
+                d = new RouteDecision(RouteDecision.Kind.OUTPUT, null, 0, out, null, mac, false);
+                bridgedRoutes[i] = d;
+            }
+            return d;
+        }
+
+        /** Direct-mapped: what {@link #bridgedRoute} made for recent (port, MAC) pairs (the port's snapshot included). */
+        private final RouteDecision[] bridgedRoutes = new RouteDecision[64];
 
         /**
          * br_pass_frame_up: the frame goes up through the bridge device. With br_netfilter it has been through
@@ -2331,7 +2346,7 @@ public final class Datapath {
             int to = br.transmit(destination, pkt.nowNanos());
             if (to > 0) {
                 Bridge.Port p = br.port(to);
-                trace.bridged(dev.name, "", p.name(), false);
+                trace.bridged(dev.name, "", p.name(), 1, false);
                 if (!p.up()) {
                     trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
                     return;
@@ -2340,17 +2355,20 @@ public final class Datapath {
                 sink.transmit(p.name(), frame);
                 return;
             }
-            trace.bridged(dev.name, "", to == Bridge.FLOOD ? null : "", false);
-            boolean sent = false;
+            int copies = 0;
             for (Bridge.Port p : br.ports()) {
-                if (to == Bridge.FLOOD && p.up()) {
+                copies += to == Bridge.FLOOD && p.up() ? 1 : 0;
+            }
+            trace.bridged(dev.name, "", to == Bridge.FLOOD ? null : "", copies, false);
+            if (copies == 0) {
+                trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
+                return;
+            }
+            for (Bridge.Port p : br.ports()) {
+                if (p.up()) {
                     trace.transmitted(p.name(), frame);
                     sink.transmit(p.name(), frame);
-                    sent = true;
                 }
-            }
-            if (!sent) {
-                trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
             }
         }
 

@@ -110,10 +110,12 @@ public interface Trace {
 
     /**
      * A bridge decided where a frame goes: it came in by port {@code inPort} ("" when the host sent it by the
-     * bridge); {@code outPort} is the port it goes to, "" for none, or null when it is flooded to every port that
-     * may take it; {@code up}: it (or a copy) goes up to the host through the bridge device.
+     * bridge); {@code outPort} is the port it goes to, "" for none, or null when it is flooded to the
+     * {@code copies} ports that may take it (each copy's events follow: a received frame's meet FORWARD and
+     * POSTROUTING with br_netfilter and may end there; each of the host's own leaves at once); {@code up}: it (or a
+     * copy) goes up to the host through the bridge device.
      */
-    default void bridged(String bridge, String inPort, String outPort, boolean up) {
+    default void bridged(String bridge, String inPort, String outPort, int copies, boolean up) {
     }
 
     /** Left by {@code ifname} as this Ethernet frame. */
