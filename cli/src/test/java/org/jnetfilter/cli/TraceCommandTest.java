@@ -94,6 +94,43 @@ class TraceCommandTest {
     }
 
     @Test
+    void aPacketOnABridgePortShowsTheBridgeDecisionAndItsPorts() throws Exception {
+        Files.writeString(dir.resolve("host"), """
+                link add veth1 address 02:00:00:00:00:11
+                link add veth2 address 02:00:00:00:00:12
+                link add br0 type bridge
+                link set veth1 master br0
+                link set veth2 master br0
+                addr add 10.244.0.1/24 dev br0
+                modprobe br_netfilter
+                sysctl net.bridge.bridge-nf-call-arptables=1
+                """);
+        Files.writeString(dir.resolve("rules"), """
+                *nat
+                :PREROUTING ACCEPT [0:0]
+                :INPUT ACCEPT [0:0]
+                :OUTPUT ACCEPT [0:0]
+                :POSTROUTING ACCEPT [0:0]
+                -A PREROUTING -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.244.0.3:8080
+                COMMIT
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD DROP [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A FORWARD -m physdev --physdev-is-bridged -j LOG --log-prefix "br "
+                -A FORWARD -i br0 -o br0 -j ACCEPT
+                COMMIT
+                """);
+        String[] r = run("trace", "--host", dir.resolve("host").toString(), "--rules", dir.resolve("rules").toString(),
+                "tcp 10.244.0.2:40000 -> 10.96.0.10:80 in veth1");
+        assertThat(r[2]).contains("arptables is not modelled");
+        assertThat(r[1]).contains("destination MAC: the DNAT destination's, still bridged",
+                "bridge br0: in by port veth1, flooded to its ports (1)",
+                "log: br IN=br0 OUT=br0 PHYSIN=veth1 PHYSOUT=veth2 ",
+                "verdict ACCEPT: out veth2 as tcp 10.244.0.2:40000 -> 10.244.0.3:8080 len 60 ttl 64");
+    }
+
+    @Test
     void jsonCarriesTheSameEventsWithTheirFields() throws Exception {
         Files.writeString(dir.resolve("rules"), RULES);
         String[] r = run("trace", "--json", "--rules", dir.resolve("rules").toString(), "tcp 192.168.1.5:5000 -> 192.168.1.20:22 in eth0");
