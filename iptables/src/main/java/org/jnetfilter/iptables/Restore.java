@@ -989,15 +989,26 @@ final class Restore {
                 i++;
             } else {
                 int j = i;
-                // the word's hash for the table of words seen, made in the same pass (as word() would make it)
+                // the word's hash for the table of words seen, made in the same pass (as word() would make it);
+                // none for a small restore, whose words are not shared
                 int h = 0;
-                while (j < n) {
-                    char d = s.charAt(j);
-                    if (d == '"' || d == ' ' || d == '\t' || d == '\n') {
-                        break;
+                if (seen != null) {
+                    while (j < n) {
+                        char d = s.charAt(j);
+                        if (d == '"' || d == ' ' || d == '\t' || d == '\n') {
+                            break;
+                        }
+                        h = 31 * h + d;
+                        j++;
                     }
-                    h = 31 * h + d;
-                    j++;
+                } else {
+                    while (j < n) {
+                        char d = s.charAt(j);
+                        if (d == '"' || d == ' ' || d == '\t' || d == '\n') {
+                            break;
+                        }
+                        j++;
+                    }
                 }
                 if ((param == null || param.isEmpty()) && (j >= n || s.charAt(j) != '"')) {
                     // a word of one run, ended by a blank or the end
