@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  * br_netfilter's bridge-nf-call-iptables on; pods a, b, c (no addresses, no IPv6) send crafted frames by AF_PACKET
  * and record with tcpdump what reaches them; dut sends one datagram by a raw socket. The ruleset logs every hook and
  * counts physdev and -i/-o rules of every kind, with a DNAT of a service address to pod b (bridged DNAT) and a
- * physdev DROP. The same frames, in the same order, go through jnetfilter on the same host: the frames each port
+ * physdev DROP; ip6tables logs and counts two bridged IPv6 frames (bridge-nf-call-ip6tables). The same frames, in the same order, go through jnetfilter on the same host: the frames each port
  * sent, the LOG lines (PHYSIN=/PHYSOUT=), every rule's counters and the conntrack table must be the kernel's.
  *
  * <p>Runs only as root with ip netns, iptables-legacy, conntrack, tcpdump and python3, where the kernel has the
@@ -115,10 +115,28 @@ class KernelBridgeDifferentialTest {
             COMMIT
             """.replace("TAG", TAG);
 
+    /** ip6tables: bridged IPv6 frames with bridge-nf-call-ip6tables (dut has no IPv6 of its own). */
+    static final String RULES6 = """
+            *raw
+            :PREROUTING ACCEPT [0:0]
+            :OUTPUT ACCEPT [0:0]
+            -A PREROUTING -j LOG --log-prefix "TAG pre6 "
+            COMMIT
+            *filter
+            :INPUT ACCEPT [0:0]
+            :FORWARD ACCEPT [0:0]
+            :OUTPUT ACCEPT [0:0]
+            -A FORWARD -m physdev --physdev-out veth3 -j DROP
+            -A FORWARD -m physdev --physdev-is-bridged -j LOG --log-prefix "TAG fwd6 "
+            -A FORWARD -o br0
+            COMMIT
+            """.replace("TAG", TAG);
+
     /** The host as a HOST file: dut's configuration. */
     static final String HOST = BridgedPacketPathTest.BRIDGE + """
             bridge link set dev veth1 hairpin on
             sysctl net.bridge.bridge-nf-call-iptables=1
+            sysctl net.bridge.bridge-nf-call-ip6tables=1
             """;
 
     /** The traffic in order: who sends (0-2 a pod, by its port; -1 dut's raw socket) and what. */
@@ -142,18 +160,22 @@ class KernelBridgeDifferentialTest {
             // a to itself: back out by veth1 (hairpin)
             new Send(0, udp(POD_A, POD_A, "10.244.0.2", "10.244.0.2", 1, 2)),
             // c to b, learned behind veth2
-            new Send(2, udp(POD_B, POD_C, "10.244.0.4", "10.244.0.3", 3, 4)));
+            new Send(2, udp(POD_B, POD_C, "10.244.0.4", "10.244.0.3", 3, 4)),
+            // IPv6 between pods: to b (learned), then to an address nobody has shown (flooded, veth3 dropped)
+            new Send(0, udp(POD_B, POD_A, "fd00::2", "fd00::3", 40003, 53)),
+            new Send(2, udp("0a:58:0a:f4:00:99", POD_C, "fd00::4", "fd00::99", 40004, 53)));
 
     private static String skipReason;
     private static Path dir;
     private static final Map<String, List<String>> kernelFrames = new LinkedHashMap<>();
     private static List<String> kernelLog = List.of();
     private static String kernelSave = "";
+    private static String kernelSave6 = "";
     private static String kernelConntrack = "";
 
     @BeforeAll
     static void record() throws Exception {
-        skipReason = KernelSide.unavailable("iptables-legacy", "conntrack", "tcpdump", "python3");
+        skipReason = KernelSide.unavailable("iptables-legacy", "ip6tables-legacy", "conntrack", "tcpdump", "python3");
         if (skipReason == null && !KernelSide.addNamespaces(DUT)) {
             skipReason = "`ip netns add' does not work here";
         }
@@ -164,15 +186,17 @@ class KernelBridgeDifferentialTest {
         }
         if (skipReason != null) {
             KernelSide.skipped("KernelBridgeDifferentialTest", skipReason,
-                    "root, ip netns, a kernel with the bridge and br_netfilter, iptables-legacy, conntrack, tcpdump, python3");
+                    "root, ip netns, a kernel with the bridge and br_netfilter, iptables-legacy, ip6tables-legacy, conntrack,"
+                            + " tcpdump, python3");
             return;
         }
         dir = Files.createTempDirectory("jnf-bridge");
         Files.writeString(dir.resolve("rules"), RULES);
+        Files.writeString(dir.resolve("rules6"), RULES6);
         List<String> lines = new ArrayList<>(List.of("set -e"));
         for (String s : new String[] {"net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
             "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
-            "net.bridge.bridge-nf-call-iptables=1"}) {
+            "net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1"}) {
             lines.add("ip netns exec " + DUT + " sysctl -qw " + s);
         }
         lines.add("ip -n " + DUT + " link set lo up");
@@ -198,6 +222,7 @@ class KernelBridgeDifferentialTest {
                     + " dev br0 nud permanent");
         }
         lines.add("ip netns exec " + DUT + " iptables-legacy-restore < " + dir.resolve("rules"));
+        lines.add("ip netns exec " + DUT + " ip6tables-legacy-restore < " + dir.resolve("rules6"));
         KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
         assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
 
@@ -206,8 +231,9 @@ class KernelBridgeDifferentialTest {
                 "trap 'echo $old > /proc/sys/net/netfilter/nf_log_all_netns' EXIT",
                 "echo 1 > /proc/sys/net/netfilter/nf_log_all_netns"));
         for (int i = 0; i < 3; i++) {
-            traffic.add("(ip netns exec " + PODS[i] + " timeout 8 tcpdump -U -Q in -i p -w " + dir.resolve(i + ".pcap")
-                    + " 2>" + dir.resolve(i + ".err") + " &)");
+            // stopped by their ids once the traffic is over (a fixed timeout cut the capture on a loaded machine)
+            traffic.add("ip netns exec " + PODS[i] + " timeout 120 tcpdump -U -Q in -i p -w " + dir.resolve(i + ".pcap")
+                    + " 2>" + dir.resolve(i + ".err") + " & captures=\"$captures $!\"");
         }
         traffic.add("for i in $(seq 50); do n=$(cat " + dir + "/*.err 2>/dev/null | grep -c listening || true);"
                 + " [ \"$n\" = 3 ] && break; sleep 0.1; done");
@@ -227,9 +253,10 @@ class KernelBridgeDifferentialTest {
         }
         traffic.add("sleep 1");
         traffic.add("ip netns exec " + DUT + " iptables-legacy-save -c > " + dir.resolve("save"));
+        traffic.add("ip netns exec " + DUT + " ip6tables-legacy-save -c > " + dir.resolve("save6"));
         traffic.add("ip netns exec " + DUT + " conntrack -L > " + dir.resolve("conntrack") + " 2>/dev/null");
         traffic.add("dmesg | grep -o '" + TAG + " .*' > " + dir.resolve("log") + " || true");
-        traffic.add("sleep 6");
+        traffic.add("kill -INT $captures; wait");
         KernelSide.Result run = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", traffic)));
         assertThat(run.exit()).as(run.stdout() + run.stderr()).isZero();
         for (int i = 0; i < 3; i++) {
@@ -238,6 +265,7 @@ class KernelBridgeDifferentialTest {
         }
         kernelLog = Files.readAllLines(dir.resolve("log")).stream().map(String::strip).toList();
         kernelSave = Files.readString(dir.resolve("save"));
+        kernelSave6 = Files.readString(dir.resolve("save6"));
         kernelConntrack = Files.readString(dir.resolve("conntrack"));
     }
 
@@ -254,6 +282,7 @@ class KernelBridgeDifferentialTest {
         final Map<String, List<String>> frames = new LinkedHashMap<>();
         final List<String> log = new ArrayList<>();
         final Ruleset rules;
+        final Ruleset rules6;
         final String conntrack;
 
         Replay() throws Exception {
@@ -277,6 +306,8 @@ class KernelBridgeDifferentialTest {
             d.logSink((level, line) -> log.add(line.strip()));
             rules = SaveFiles.read(Family.IPV4, RULES);
             d.rules(Family.IPV4, rules);
+            rules6 = SaveFiles.read(Family.IPV6, RULES6);
+            d.rules(Family.IPV6, rules6);
             long now = 1_000_000_000L;
             for (Send s : TRAFFIC) {
                 if (s.pod() < 0) {
@@ -317,6 +348,7 @@ class KernelBridgeDifferentialTest {
         assumeKernel();
         Replay r = new Replay();
         assertThat(counted(SaveFiles.write(r.rules))).isEqualTo(counted(kernelSave));
+        assertThat(counted(SaveFiles.write(r.rules6))).isEqualTo(counted(kernelSave6));
     }
 
     @Test
