@@ -50,6 +50,10 @@ final class Restore {
      * warning (Extension.loadWarning) comes with the first line that uses it only.
      */
     private void warn(List<String> lines) {
+        if (lines.isEmpty()) {
+            // nearly every line: no iterator made
+            return;
+        }
         for (String w : lines) {
             if (!loadWarnings.contains(w) || loadWarned.add(w)) {
                 warned.append(w).append('\n');

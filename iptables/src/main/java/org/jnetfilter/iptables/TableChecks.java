@@ -299,7 +299,8 @@ final class TableChecks {
                 }
             }
         }
-        Map<String, Integer> hooks = new HashMap<>();
+        // sized for every chain at once (60k on a Kubernetes node): no rehashing as it fills
+        Map<String, Integer> hooks = new HashMap<>(n * 2);
         for (int i = 0; i < n; i++) {
             if (masks[i] != 0) {
                 hooks.put(chains.get(i).name(), masks[i]);
