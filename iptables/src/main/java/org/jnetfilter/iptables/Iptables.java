@@ -161,7 +161,16 @@ public final class Iptables {
                 next = next.with(c.withPolicy(c.policy(), Counters.zero()));
             }
         }
-        return next == t ? rs : rs.with(next);
+        if (next == t) {
+            return rs;
+        }
+        // policy counters take no part in the jump graph: the checked table's hook reach is the new one's
+        if (t.knownReach() != null) {
+            next.knowReach(t.knownReach());
+        } else if (t.knownHookMasks() != null) {
+            next.knowHookMasks(t.knownHookMasks());
+        }
+        return rs.with(next);
     }
 
     /** The tables a restore opened exist from then on, empty, as the kernel initialised them. */

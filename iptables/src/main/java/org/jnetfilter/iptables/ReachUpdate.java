@@ -84,21 +84,17 @@ final class ReachUpdate {
 
     /**
      * Checks {@code table} against {@code previous} (a generation that passed) and remembers its reach; false
-     * when the change is not one this class follows (rules not read from a state file yet, a large restore):
+     * when the change is not one this class follows (a large restore, a table of a state file without its reach):
      * then nothing was checked and the caller checks the usual way.
      */
     static boolean check(Table table, Table previous) {
         List<Chain[]> changes = new ArrayList<>();
-        boolean[] unread = {false};
         table.forEachChange(previous, (pc, c) -> {
             if (changes.size() <= MAX_CHANGED_CHAINS) {
                 changes.add(new Chain[] {pc, c});
             }
-            if ((pc != null && !pc.rules().isRead()) || (c != null && !c.rules().isRead())) {
-                unread[0] = true;
-            }
         });
-        if (unread[0] || changes.size() > MAX_CHANGED_CHAINS) {
+        if (changes.size() > MAX_CHANGED_CHAINS) {
             return false;
         }
         if (previous.knownReach() == null && !allRead(previous)) {
@@ -177,6 +173,23 @@ final class ReachUpdate {
             }
             RuleList before = d.before.rules();
             RuleList after = d.after.rules();
+            if (!before.isRead() || !after.isRead()) {
+                // a chain of a state file not read for this command (an append to it): its jump targets are
+                // known from the directory and the appended rules, and the edges are the targets that differ
+                Set<String> was = Set.of(before.jumpTargets());
+                Set<String> now = Set.of(after.jumpTargets());
+                for (String t : now) {
+                    if (!was.contains(t) && chainOf(t) != null) {
+                        d.added.add(t);
+                    }
+                }
+                for (String t : was) {
+                    if (!now.contains(t) && hadChain(t)) {
+                        d.removed.add(t);
+                    }
+                }
+                continue;
+            }
             after.forEachJumpChange(before, (target, jumpedTo) -> {
                 if (jumpedTo) {
                     if (chainOf(target) != null) {
@@ -291,11 +304,18 @@ final class ReachUpdate {
         }
         if (d.before != null) {
             // the update changes neither the lists nor the sets walked here while it walks them
-            d.before.rules().forEachJumpTarget(t -> {
+            Consumer<String> old = t -> {
                 if (!d.removedSoFar.contains(t) && hadChain(t)) {
                     action.accept(t);
                 }
-            });
+            };
+            if (d.before.rules().isRead()) {
+                d.before.rules().forEachJumpTarget(old);
+            } else {
+                for (String t : d.before.rules().jumpTargets()) {
+                    old.accept(t);
+                }
+            }
         }
         for (String t : d.addedSoFar) {
             action.accept(t);
@@ -343,7 +363,13 @@ final class ReachUpdate {
                 checkAll(d.after, m);
                 continue;
             }
-            checkChanged(d.before.rules(), d.after.rules(), m);
+            RuleList before = d.before.rules();
+            RuleList after = d.after.rules();
+            if (!before.isRead() || !after.isRead()) {
+                checkUnread(d.after, before, after, m);
+                continue;
+            }
+            checkChanged(before, after, m);
         }
         for (String name : maskChanged) {
             if (deltaByChain.containsKey(name)) {
@@ -365,6 +391,25 @@ final class ReachUpdate {
             TableChecks.checkRule(table, r, mask);
             if (mask != 0 && TableChecks.endsWalk(r)) {
                 mask = 0;
+            }
+        }
+    }
+
+    /**
+     * A chain of a state file that the command did not read: rules appended to it are checked alone (after the
+     * chain's unconditional verdict with mask 0, as the kernel's walk never comes); any other change reads it.
+     */
+    private void checkUnread(Chain c, RuleList before, RuleList after, int mask) {
+        List<Rule> appended = after.appendedTo(before);
+        if (appended == null) {
+            checkAll(c, mask);
+            return;
+        }
+        int tail = before.endsInVerdict() ? 0 : mask;
+        for (Rule r : appended) {
+            TableChecks.checkRule(table, r, tail);
+            if (tail != 0 && TableChecks.endsWalk(r)) {
+                tail = 0;
             }
         }
     }

@@ -18,6 +18,7 @@ import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Counters;
 import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.HookReach;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.RuleList;
 import org.jnetfilter.core.rules.Ruleset;
@@ -29,14 +30,21 @@ import org.jnetfilter.core.rules.TableKind;
  *
  * <pre>
  *   snapshot ("ipv4.rules")                 journal ("ipv4.journal"), appended per transaction
- *   jnf-state 1 GENERATION                  GENERATION  T  table                 (table now exists)
- *   *TABLE                                  GENERATION  N  table chain           (new user chain)
- *   :CHAIN POLICY PKTS BYTES  (built-in)    GENERATION  X  table chain           (chain deleted)
- *   :CHAIN -                  (user)        GENERATION  P  table chain policy pkts bytes
- *   PKTS BYTES CHAIN TEXT [SOURCE]          GENERATION  E  table chain at removed   then the inserted rules:
- *                                           GENERATION  +  pkts bytes text [source]
+ *   jnf-state 6 GENERATION                  GENERATION  T  table                 (table now exists)
+ *   *TABLE ... (see ChainDirectory)         GENERATION  N  table chain           (new user chain)
+ *   directory: a line per chain             GENERATION  X  table chain           (chain deleted)
+ *   index: each line's offset               GENERATION  P  table chain policy pkts bytes
+ *   section: PKTS BYTES TEXT [SOURCE]       GENERATION  E  table chain at removed   then the inserted rules:
+ *     per rule, chain after chain           GENERATION  +  pkts bytes text [source]
+ *                                           GENERATION  R  table                 (hook masks listed anew)
+ *                                           GENERATION  U  table                 (hook masks not known)
+ *                                           GENERATION  M  table chain mask [edges per hook...]
  *                                           COMMIT GENERATION CRC32-of-the-record's-lines
  * </pre>
+ *
+ * A command maps the snapshot and makes only the chains it reaches ({@link ChainDirectory}); the journal is
+ * replayed over them. "M" lines with the edges per hook keep the table's {@link HookReach}, so the next
+ * command's table checks cost its change; a change the reach update does not follow writes a snapshot.
  *
  * Fields are tab-separated, with backslash, tab and newline escaped. Rules are kept as their save text and
  * parsed only when needed (see {@link Rule#lazy}), so loading 160k rules is reading lines, not parsing
@@ -46,8 +54,10 @@ import org.jnetfilter.core.rules.TableKind;
  * journal; records at or below the snapshot's generation are skipped, so a crash between the two is safe.
  */
 final class StateFiles {
-    private static final String MAGIC = "jnf-state 5 ";
-    private static final long MIN_COMPACT_BYTES = 256 * 1024;
+    private static final String MAGIC = "jnf-state 6 ";
+    /** The previous version: no directory index, masks without their edges (read, never written). */
+    private static final String MAGIC_5 = "jnf-state 5 ";
+    static final long MIN_COMPACT_BYTES = 256 * 1024;
 
     private final Path snapshot;
     private final Path journal;
@@ -63,7 +73,10 @@ final class StateFiles {
     private long journalValidLength;
     private long snapshotLength;
 
-    StateFiles(Path dir, Family family, Extensions extensions) {
+    private final long compactFromBytes;
+
+    StateFiles(Path dir, Family family, Extensions extensions, long compactFromBytes) {
+        this.compactFromBytes = compactFromBytes;
         this.family = family;
         this.extensions = extensions;
         String base = family == Family.IPV4 ? "ipv4" : "ipv6";
@@ -91,7 +104,7 @@ final class StateFiles {
             snapshotLength = map.limit();
             int[] pos = {0};
             String header = line(map, pos);
-            if (header == null || !header.startsWith(MAGIC)) {
+            if (header == null || !(header.startsWith(MAGIC) || header.startsWith(MAGIC_5))) {
                 throw new IllegalStateException("state file " + snapshot + " is not a jnetfilter state (no '" + MAGIC + "')");
             }
             snapGen = Long.parseLong(header.substring(MAGIC.length()));
@@ -139,8 +152,9 @@ final class StateFiles {
     }
 
     /**
-     * Reads the chain directories only; each chain's rules stay unread bytes until a command needs them
-     * (see RuleList.unread), so a command on a 160k-rule state reads what it touches.
+     * Reads each table's header only; the chains are looked up in the mapped directory when a command reaches
+     * them (see {@link ChainDirectory}), and their rules stay unread bytes until needed (RuleList.unread), so a
+     * command on a 160k-rule state makes what it touches.
      */
     private Ruleset readSnapshot(ByteBuffer map, int[] pos) {
         Ruleset rs = Ruleset.empty(family);
@@ -152,56 +166,18 @@ final class StateFiles {
             if (line.charAt(0) != '*') {
                 throw new IllegalStateException("state file " + snapshot + ": expected a table, got: " + line);
             }
-            // "*TABLE DIRECTORY-BYTES SECTION-BYTES": the directory is read in one piece, the section not at all
+            // "*TABLE DIRECTORY-BYTES SECTION-BYTES [CHAINS MASKS]"
             String[] h = line.substring(1).split("\t");
             TableKind kind = TableKind.byName(h[0]).orElseThrow();
-            RuleParsers parser = parser(kind.tableName());
-            int directoryLength = Integer.parseInt(h[1]);
-            int sectionLength = Integer.parseInt(h[2]);
-            byte[] dirBytes = new byte[directoryLength];
-            map.get(pos[0], dirBytes);
-            String dirText = new String(dirBytes, StandardCharsets.UTF_8);
-            List<String[]> directory = new ArrayList<>();
-            for (int p = 0; p < dirText.length(); ) {
-                int eol = dirText.indexOf('\n', p);
-                directory.add(directoryFields(dirText.substring(p, eol)));
-                p = eol + 1;
-            }
-            int section = pos[0] + directoryLength;
-            pos[0] = section + sectionLength;
-            List<Chain> builtins = new ArrayList<>();
-            List<Chain> users = new ArrayList<>();
-            Map<String, Integer> masks = new HashMap<>();
-            boolean masksKnown = true;
-            for (String[] f : directory) {
-                // NAME POLICY PKTS BYTES COUNT OFFSET LENGTH MASK CUT JUMPS...
-                int count = Integer.parseInt(f[4]);
-                int from = section + Integer.parseInt(f[5]);
-                int to = from + Integer.parseInt(f[6]);
-                if (f[7].equals("-")) {
-                    masksKnown = false;
-                } else if (!f[7].equals("0")) {
-                    masks.put(f[0], Integer.parseInt(f[7]));
-                }
-                RuleList rules = RuleList.unread(count, new UnreadChain(map, from, to, f[9], f[8].equals("1"), parser));
-                if (f[1].equals("-")) {
-                    users.add(new Chain(f[0], null, null, rules));
-                } else {
-                    builtins.add(new Chain(f[0], f[1], new Counters(Long.parseUnsignedLong(f[2]),
-                            Long.parseUnsignedLong(f[3])), rules));
-                }
-            }
-            Table t = Table.of(kind, family, builtins, users);
-            if (masksKnown) {
-                t.knowHookMasks(masks);
-            }
-            rs = rs.with(t);
+            ChainDirectory d = ChainDirectory.read(map, pos[0], h, parser(kind.tableName()));
+            pos[0] = d.end();
+            rs = rs.with(d.table(kind, family));
         }
         return rs;
     }
 
     /** A directory line ":NAME\tPOLICY\t...\tCUT\tJUMPS..." as 9 fields and the jumps left as text. */
-    private static String[] directoryFields(String d) {
+    static String[] directoryFields(String d) {
         String[] f = new String[10];
         int pos = 1;
         for (int i = 0; i < 9; i++) {
@@ -222,7 +198,7 @@ final class StateFiles {
     }
 
     /** One chain's lines in a snapshot, read into rules when first needed. */
-    private static final class UnreadChain implements RuleList.Unread {
+    static final class UnreadChain implements RuleList.Unread {
         private final ByteBuffer map;
         private final int from;
         private final int to;
@@ -324,10 +300,17 @@ final class StateFiles {
         return rs;
     }
 
+    /**
+     * Applies one record. Hook masks: "M" lines with the chain's edges per hook update the table's reach (an
+     * edit of the reach it had, or of an empty one after "R"); "M" lines without them update its masks; a
+     * table the record changes without an "M" line keeps what it had.
+     */
     private Ruleset apply(Ruleset rs, List<String> record) {
         Ruleset out = rs;
         Map<TableKind, Map<String, Integer>> masks = new HashMap<>();
+        Map<TableKind, HookReach.Editor> reachByKind = new HashMap<>();
         java.util.Set<TableKind> unknown = new java.util.HashSet<>();
+        java.util.Set<TableKind> reset = new java.util.HashSet<>();
         for (int i = 0; i < record.size(); i++) {
             String[] f = fields(record.get(i));
             TableKind kind = TableKind.byName(f[2]).orElseThrow();
@@ -338,26 +321,43 @@ final class StateFiles {
                 case "U" -> {
                     unknown.add(kind);
                     masks.remove(kind);
+                    reachByKind.remove(kind);
                 }
                 case "R" -> {
                     unknown.remove(kind);
+                    reset.add(kind);
                     masks.put(kind, new HashMap<>());
+                    reachByKind.put(kind, HookReach.empty().edit());
                 }
                 case "M" -> {
-                    if (!unknown.contains(kind)) {
-                        Map<String, Integer> m = masks.computeIfAbsent(kind, k -> {
-                            Map<String, Integer> known = rs.table(k) == null ? null : rs.table(k).knownHookMasks();
-                            if (known == null) {
-                                unknown.add(k);
-                            }
-                            return known == null ? new HashMap<>() : new HashMap<>(known);
+                    if (unknown.contains(kind)) {
+                        break;
+                    }
+                    if (f.length > 5) {
+                        HookReach.Editor ed = reachByKind.computeIfAbsent(kind, k -> {
+                            HookReach known = rs.table(k) == null ? null : rs.table(k).knownReach();
+                            return known == null ? null : known.edit();
                         });
-                        int v = Integer.parseInt(f[4]);
-                        if (v == 0) {
-                            m.remove(f[3]);
-                        } else {
-                            m.put(f[3], v);
+                        if (ed != null) {
+                            setEntry(ed, f[3], f);
                         }
+                    } else {
+                        // masks alone: the reach is no longer known
+                        reachByKind.remove(kind);
+                        reset.remove(kind);
+                    }
+                    Map<String, Integer> m = masks.computeIfAbsent(kind, k -> {
+                        Map<String, Integer> known = rs.table(k) == null ? null : rs.table(k).knownHookMasks();
+                        if (known == null) {
+                            unknown.add(k);
+                        }
+                        return known == null ? new HashMap<>() : new MaskOverlay(known);
+                    });
+                    int v = Integer.parseInt(f[4]);
+                    if (v == 0) {
+                        m.remove(f[3]);
+                    } else {
+                        m.put(f[3], v);
                     }
                 }
                 case "N" -> t = t.with(Chain.user(f[3]));
@@ -380,16 +380,94 @@ final class StateFiles {
             out = out.with(t);
         }
         for (Table t : out.tables()) {
-            Map<String, Integer> m = masks.get(t.kind());
-            if (m != null && !unknown.contains(t.kind())) {
+            TableKind k = t.kind();
+            Table before = rs.table(k);
+            HookReach.Editor ed = reachByKind.get(k);
+            Map<String, Integer> m = masks.get(k);
+            if (unknown.contains(k)) {
+                continue;
+            }
+            if (ed != null) {
+                t.knowReach(ed.done());
+            } else if (m != null) {
                 t.knowHookMasks(m);
-            } else if (m == null && !unknown.contains(t.kind()) && rs.table(t.kind()) != null
-                    && rs.table(t.kind()).knownHookMasks() != null && t != rs.table(t.kind())) {
+            } else if (before != null && t != before) {
                 // the record changed the table but not its masks
-                t.knowHookMasks(rs.table(t.kind()).knownHookMasks());
+                if (before.knownReach() != null) {
+                    t.knowReach(before.knownReach());
+                } else if (before.knownHookMasks() != null) {
+                    t.knowHookMasks(before.knownHookMasks());
+                }
             }
         }
         return out;
+    }
+
+    /** Sets {@code chain}'s reach entry to the mask and edge counts of an "M" line's fields. */
+    private static void setEntry(HookReach.Editor ed, String chain, String[] f) {
+        for (int h = 0; h < HookReach.hooks(); h++) {
+            int want = Integer.parseInt(f[5 + h]);
+            int delta = want - ed.support(chain, h);
+            if (delta != 0) {
+                ed.addSupport(chain, 1 << h, delta);
+            }
+        }
+        ed.setMask(chain, Integer.parseInt(f[4]));
+    }
+
+    /**
+     * Masks changed over a base left as it is (a loaded table's masks are looked up in the mapped directory):
+     * a record's few changes cost themselves, not a copy of every chain's mask.
+     */
+    static final class MaskOverlay extends java.util.AbstractMap<String, Integer> {
+        private final Map<String, Integer> base;
+        private final Map<String, Integer> changed = new HashMap<>();
+
+        MaskOverlay(Map<String, Integer> base) {
+            this.base = base;
+        }
+
+        @Override
+        public Integer get(Object key) {
+            if (changed.containsKey(key)) {
+                return changed.get(key);
+            }
+            return base.get(key);
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return get(key) != null;
+        }
+
+        @Override
+        public Integer put(String key, Integer value) {
+            Integer was = get(key);
+            changed.put(key, value);
+            return was;
+        }
+
+        @Override
+        public Integer remove(Object key) {
+            Integer was = get(key);
+            if (was != null) {
+                changed.put((String) key, null);
+            }
+            return was;
+        }
+
+        @Override
+        public java.util.Set<Map.Entry<String, Integer>> entrySet() {
+            Map<String, Integer> all = new HashMap<>(base);
+            for (Map.Entry<String, Integer> e : changed.entrySet()) {
+                if (e.getValue() == null) {
+                    all.remove(e.getKey());
+                } else {
+                    all.put(e.getKey(), e.getValue());
+                }
+            }
+            return java.util.Collections.unmodifiableMap(all).entrySet();
+        }
     }
 
     private static RuleList splice(RuleList rules, int at, int removed, List<Rule> inserted) {
@@ -424,13 +502,13 @@ final class StateFiles {
         Files.createDirectories(snapshot.getParent());
         List<String> record = new ArrayList<>();
         // a bulk change (a restore) goes straight to a new snapshot: a journal record of it would be as big
-        boolean bulk = loaded == null || Math.abs((long) next.ruleCount() - loaded.ruleCount()) > 4096;
+        boolean bulk = loaded == null || changedRules(loaded, next) > 4096 || reachLost(loaded, next);
         if (!bulk) {
             diff(loaded, next, record);
         }
         long gen = next.generation();
         long journalLength = journalValidLength;
-        if (bulk || !Files.exists(snapshot) || journalLength + estimate(record) > Math.max(MIN_COMPACT_BYTES, snapshotLength / 4)) {
+        if (bulk || !Files.exists(snapshot) || journalLength + estimate(record) > Math.max(compactFromBytes, snapshotLength / 4)) {
             writeSnapshot(next);
             Files.deleteIfExists(journal);
             journalValidLength = 0;
@@ -466,6 +544,43 @@ final class StateFiles {
         }
     }
 
+    /**
+     * How many rules the chains that differ between the generations hold, counted over the changed chains only
+     * (a bulk change goes to a snapshot); stops counting past {@code 4096}.
+     */
+    private static long changedRules(Ruleset prev, Ruleset next) {
+        long[] n = {0};
+        for (Table t : next.tables()) {
+            Table p = prev.table(t.kind());
+            if (p == t) {
+                continue;
+            }
+            if (p == null) {
+                p = Table.initial(t.kind(), t.family());
+            }
+            t.forEachChange(p, (before, after) -> {
+                if (n[0] <= 4096) {
+                    n[0] += Math.abs((after == null ? 0 : after.rules().size()) - (before == null ? 0 : before.rules().size()));
+                }
+            });
+        }
+        return n[0];
+    }
+
+    /**
+     * Whether a table that had its hook reach (masks with their edges) has only masks now (a change the reach
+     * update did not follow): a snapshot then keeps the reach, counted again, for the next commands.
+     */
+    private static boolean reachLost(Ruleset prev, Ruleset next) {
+        for (Table t : next.tables()) {
+            Table p = prev.table(t.kind());
+            if (p != null && p != t && p.knownReach() != null && t.knownReach() == null && t.knownHookMasks() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static long estimate(List<String> record) {
         long n = 0;
         for (String l : record) {
@@ -493,14 +608,21 @@ final class StateFiles {
                 offsets[ci + 1] = offsets[ci] + section[ci].remaining();
             }
             int sectionSize = offsets[chains.size()];
-            List<ByteBuffer> directory = directory(chains, masks, offsets);
+            ReachEntries reach = masks == null ? null : new ReachEntries(t, chains);
+            int[] lineAt = new int[chains.size()];
+            List<ByteBuffer> directory = directory(chains, reach, offsets, lineAt);
             long directorySize = 0;
             for (ByteBuffer d : directory) {
                 directorySize += d.remaining();
             }
-            pieces.add(ByteBuffer.wrap(("*" + t.name() + "\t" + directorySize + "\t" + sectionSize + "\n")
-                    .getBytes(StandardCharsets.UTF_8)));
+            ByteBuffer index = ByteBuffer.allocate(4 * chains.size());
+            for (int at : lineAt) {
+                index.putInt(at);
+            }
+            pieces.add(ByteBuffer.wrap(("*" + t.name() + "\t" + directorySize + "\t" + sectionSize + "\t" + chains.size()
+                    + "\t" + (reach == null ? "-" : ChainDirectory.REACH) + "\n").getBytes(StandardCharsets.UTF_8)));
             pieces.addAll(directory);
+            pieces.add(index.flip());
             pieces.addAll(java.util.Arrays.asList(section));
         }
         long total = 0;
@@ -535,10 +657,10 @@ final class StateFiles {
     private static final int DIRECTORY_BLOCK = 4096;
 
     /**
-     * A table's directory: a line per chain, in blocks (each line depends on its chain and its section's
-     * offsets only).
+     * A table's directory: a line per chain, in blocks (each line depends on its chain, its reach entry and its
+     * section's offsets only); {@code lineAt} gets each line's offset from the directory's start.
      */
-    private static List<ByteBuffer> directory(List<Chain> chains, Map<String, Integer> masks, int[] offsets) {
+    private static List<ByteBuffer> directory(List<Chain> chains, ReachEntries reach, int[] offsets, int[] lineAt) {
         int blocks = (chains.size() + DIRECTORY_BLOCK - 1) / DIRECTORY_BLOCK;
         ByteBuffer[] out = new ByteBuffer[Math.max(1, blocks)];
         java.util.function.IntConsumer block = k -> {
@@ -546,7 +668,8 @@ final class StateFiles {
             int to = Math.min(chains.size(), from + DIRECTORY_BLOCK);
             Bytes d = new Bytes(Math.max(1 << 12, (to - from) * 96));
             for (int ci = from; ci < to; ci++) {
-                directoryLine(d, chains.get(ci), masks, offsets[ci], offsets[ci + 1] - offsets[ci]);
+                lineAt[ci] = d.size();
+                directoryLine(d, chains.get(ci), reach, offsets[ci], offsets[ci + 1] - offsets[ci]);
             }
             out[k] = d.buffer();
         };
@@ -558,11 +681,71 @@ final class StateFiles {
         } else {
             java.util.stream.IntStream.range(0, blocks).parallel().forEach(block);
         }
+        // the blocks' own offsets made into the directory's
+        int base = 0;
+        for (int k = 0; k < blocks; k++) {
+            int from = k * DIRECTORY_BLOCK;
+            int to = Math.min(chains.size(), from + DIRECTORY_BLOCK);
+            for (int ci = from; ci < to; ci++) {
+                lineAt[ci] += base;
+            }
+            base += out[k].remaining();
+        }
         return java.util.Arrays.asList(out);
     }
 
-    /** ":NAME POLICY PKTS BYTES COUNT OFFSET LENGTH MASK CUT JUMPS...", tab-separated. */
-    private static void directoryLine(Bytes directory, Chain c, Map<String, Integer> masks, int offset, int length) {
+    /**
+     * The hook reach entries a snapshot keeps for a table whose masks are known: the table's {@link HookReach}
+     * when it has one, else the edges counted now from its masks and jumps (after a full check, a restore:
+     * the snapshot is written at the cost of the whole table anyway), so that the commands that load it
+     * update the reach at the cost of their change.
+     */
+    static final class ReachEntries {
+        private final HookReach reach;
+        private final Map<String, Integer> masks;
+        private final Map<String, int[]> supportByChain;
+
+        ReachEntries(Table t, List<Chain> chains) {
+            reach = t.knownReach();
+            masks = t.knownHookMasks();
+            supportByChain = reach != null ? null : new HashMap<>();
+            if (reach != null) {
+                return;
+            }
+            for (Chain c : chains) {
+                int m = masks.getOrDefault(c.name(), 0);
+                if (m == 0) {
+                    continue;
+                }
+                for (String target : c.rules().jumpTargets()) {
+                    if (!t.hasChain(target)) {
+                        continue;
+                    }
+                    int[] s = supportByChain.computeIfAbsent(target, k -> new int[HookReach.hooks()]);
+                    for (int h = 0; h < s.length; h++) {
+                        if ((m & (1 << h)) != 0) {
+                            s[h]++;
+                        }
+                    }
+                }
+            }
+        }
+
+        int mask(String chain) {
+            return reach != null ? reach.mask(chain) : masks.getOrDefault(chain, 0);
+        }
+
+        int support(String chain, int hook) {
+            if (reach != null) {
+                return reach.support(chain, org.jnetfilter.core.rules.Hook.values()[hook]);
+            }
+            int[] s = supportByChain.get(chain);
+            return s == null ? 0 : s[hook];
+        }
+    }
+
+    /** ":NAME POLICY PKTS BYTES COUNT OFFSET LENGTH REACH CUT JUMPS...", tab-separated. */
+    private static void directoryLine(Bytes directory, Chain c, ReachEntries reach, int offset, int length) {
         directory.add(':');
         directory.addEscaped(c.name());
         directory.add('\t');
@@ -582,10 +765,20 @@ final class StateFiles {
         directory.add('\t');
         directory.unsigned(length);
         directory.add('\t');
-        if (masks == null) {
+        if (reach == null) {
             directory.add('-');
         } else {
-            directory.unsigned(masks.getOrDefault(c.name(), 0));
+            int mask = reach.mask(c.name());
+            boolean edges = false;
+            for (int h = 0; h < HookReach.hooks() && !edges; h++) {
+                edges = reach.support(c.name(), h) != 0;
+            }
+            directory.unsigned(mask);
+            for (int h = 0; edges && h < HookReach.hooks(); h++) {
+                // no edges (a chain no hook reaches, or a built-in chain only its hook reaches): the mask alone
+                directory.add(h == 0 ? ':' : ',');
+                directory.unsigned(reach.support(c.name(), h));
+            }
         }
         String[] jumpTargets = c.rules().jumpTargets();
         directory.add('\t');
@@ -910,6 +1103,23 @@ final class StateFiles {
         String tn = next.name();
         if (now == null) {
             out.add("U\t" + tn);
+            return;
+        }
+        HookReach reach = next.knownReach();
+        if (reach != null) {
+            // the entries that changed (a loaded table's reach is read in place: this costs the change), or all
+            // of them after "R" when the state had no reach for the table
+            HookReach was = prev == null || unknownMasksAtLoad.contains(next.kind()) ? null : prev.knownReach();
+            if (was == null) {
+                out.add("R\t" + tn);
+            }
+            reach.forEachEntryChange(was == null ? HookReach.empty() : was, (chain, before, after) -> {
+                StringBuilder sb = new StringBuilder("M\t").append(tn).append('\t').append(escape(chain));
+                for (int i = 0; i < 1 + HookReach.hooks(); i++) {
+                    sb.append('\t').append(after == null ? 0 : after[i]);
+                }
+                out.add(sb.toString());
+            });
             return;
         }
         // masks computed in this process for a table whose stored masks were unknown are new to the state

@@ -36,9 +36,17 @@ public final class StateStore {
     private final Extensions extensions;
 
     public StateStore(Path dir, Extensions extensions) {
+        this(dir, extensions, StateFiles.MIN_COMPACT_BYTES);
+    }
+
+    /** A store whose journal is compacted once it outgrows {@code compactFromBytes} (tests: snapshots often). */
+    StateStore(Path dir, Extensions extensions, long compactFromBytes) {
         this.dir = dir;
         this.extensions = extensions;
+        this.compactFromBytes = compactFromBytes;
     }
+
+    private final long compactFromBytes;
 
     /**
      * The directory named by JNF_STATE_DIR, else $XDG_STATE_HOME/jnetfilter, else
@@ -136,7 +144,7 @@ public final class StateStore {
     private final java.util.EnumMap<Family, StateFiles> filesByFamily = new java.util.EnumMap<>(Family.class);
 
     private synchronized StateFiles files(Family family) {
-        return filesByFamily.computeIfAbsent(family, f -> new StateFiles(dir, f, extensions));
+        return filesByFamily.computeIfAbsent(family, f -> new StateFiles(dir, f, extensions, compactFromBytes));
     }
 
     /** The current generation of {@code family}; empty when nothing was stored. Call with the lock held. */

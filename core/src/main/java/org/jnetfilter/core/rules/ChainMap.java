@@ -26,6 +26,11 @@ final class ChainMap {
         return new ChainMap(NameMap.fromSorted(sorted, Chain::name));
     }
 
+    /** A map of {@code n} chains in name order, each made when first reached (see {@link NameMap#lazy}). */
+    static ChainMap lazy(int n, java.util.function.IntFunction<String> name, java.util.function.IntFunction<Chain> chain) {
+        return new ChainMap(NameMap.lazy(n, name, chain));
+    }
+
     /**
      * Calls {@code action(before, after)} for each chain that differs between {@code earlier} and this
      * map (before null: added; after null: removed); shared subtrees are skipped unvisited.

@@ -227,6 +227,40 @@ public final class HookReach {
         }));
     }
 
+    /**
+     * A reach of {@code n} chains in name order, the i-th entry {@code entry(i)} ({@code [0]} the hook bits,
+     * {@code [1 + h]} the edges carrying hook h), each made when first looked up (see NameMap.lazy): the reach a
+     * state file keeps, read for the chains a command touches. Entries may be all zero (a chain no hook
+     * reaches).
+     */
+    public static HookReach lazy(int n, java.util.function.IntFunction<String> chain,
+                                 java.util.function.IntFunction<int[]> entry) {
+        return new HookReach(NameMap.lazy(n, chain, entry));
+    }
+
+    /**
+     * Calls {@code action(chain, before, after)} for each chain whose entry (hook bits and edge counts) differs
+     * from {@code earlier}'s; an absent entry is null. Shared parts of the two reaches are not visited.
+     */
+    public void forEachEntryChange(HookReach earlier, EntryChange action) {
+        byChain.forEachChange(earlier.byChain, (name, before, after) -> {
+            if (!java.util.Arrays.equals(before == null ? ZERO : before, after == null ? ZERO : after)) {
+                action.changed(name, before, after);
+            }
+        });
+    }
+
+    private static final int[] ZERO = new int[1 + HOOKS];
+
+    public interface EntryChange {
+        void changed(String chain, int[] before, int[] after);
+    }
+
+    /** The number of hooks an entry counts edges for (its length is one more). */
+    public static int hooks() {
+        return HOOKS;
+    }
+
     private static final class MaskView extends AbstractMap<String, Integer> {
         private final NameMap<int[]> byChain;
 

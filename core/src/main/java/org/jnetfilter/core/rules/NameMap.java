@@ -14,10 +14,65 @@ import java.util.function.Function;
 final class NameMap<V> {
     private static final NameMap<?> EMPTY = new NameMap<>(null);
 
-    private record Node<V>(String key, V value, Node<V> left, Node<V> right, int height, int size) {
+    /**
+     * A node: its entry, and its children either built or still a range of a sorted source ({@link #lazy}),
+     * built on first access. A lazily built node is made once, under its parent's lock, so the values it
+     * holds keep their identity for every map sharing it (the diff compares by identity).
+     */
+    private static final class Node<V> {
+        final String key;
+        final V value;
+        final int height;
+        final int size;
+        private Node<V> left;
+        private Node<V> right;
+        /** The source of the children while unbuilt; null once they are built (a volatile write publishes them). */
+        private volatile Pending<V> pending;
+
+        Node(String key, V value, Node<V> left, Node<V> right, int height, int size) {
+            this.key = key;
+            this.value = value;
+            this.left = left;
+            this.right = right;
+            this.height = height;
+            this.size = size;
+        }
+
         static <V> Node<V> of(String key, V value, Node<V> left, Node<V> right) {
             return new Node<>(key, value, left, right, Math.max(h(left), h(right)) + 1, s(left) + s(right) + 1);
         }
+
+        Node<V> left() {
+            if (pending != null) {
+                build();
+            }
+            return left;
+        }
+
+        Node<V> right() {
+            if (pending != null) {
+                build();
+            }
+            return right;
+        }
+
+        private synchronized void build() {
+            Pending<V> p = pending;
+            if (p == null) {
+                return;
+            }
+            left = lazyRange(p.source, p.from, p.mid);
+            right = lazyRange(p.source, p.mid + 1, p.to);
+            pending = null;
+        }
+    }
+
+    /** The entries {@code [from, to)} of a sorted source under a node whose own entry is {@code mid}. */
+    private record Pending<V>(Source<V> source, int from, int mid, int to) {
+    }
+
+    /** The i-th key and value of a sorted source; each value is asked for once. */
+    private record Source<V>(java.util.function.IntFunction<String> key, java.util.function.IntFunction<V> value) {
     }
 
     /** What changed for one key between two maps: {@code before} null when added, {@code after} null when removed. */
@@ -47,6 +102,32 @@ final class NameMap<V> {
         return new NameMap<>(build(key, value, 0, n));
     }
 
+    /**
+     * A map of {@code n} entries like {@link #fromSorted(int, IntFunction, IntFunction)}, the same balanced tree,
+     * but each node is made when a lookup, change or walk first reaches it: a table of 60k chains read from a
+     * state file costs the chains a command touches. {@code key} and {@code value} may be called from any
+     * thread that reaches a node first, once per index, and must stay valid as long as the map is used.
+     */
+    static <V> NameMap<V> lazy(int n, java.util.function.IntFunction<String> key,
+                               java.util.function.IntFunction<V> value) {
+        return new NameMap<>(lazyRange(new Source<>(key, value), 0, n));
+    }
+
+    private static <V> Node<V> lazyRange(Source<V> source, int from, int to) {
+        if (from >= to) {
+            return null;
+        }
+        int mid = (from + to) >>> 1;
+        int n = to - from;
+        // the height of the balanced build of n entries (as build() makes it)
+        Node<V> node = new Node<>(source.key().apply(mid), source.value().apply(mid), null, null,
+                32 - Integer.numberOfLeadingZeros(n), n);
+        if (n > 1) {
+            node.pending = new Pending<>(source, from, mid, to);
+        }
+        return node;
+    }
+
     private static <V> Node<V> build(java.util.function.IntFunction<String> key, java.util.function.IntFunction<V> value,
                                      int from, int to) {
         if (from >= to) {
@@ -73,8 +154,8 @@ final class NameMap<V> {
             if (a.value != b.value) {
                 action.changed(a.key, a.value, b.value);
             }
-            diff(a.left, b.left, action);
-            diff(a.right, b.right, action);
+            diff(a.left(), b.left(), action);
+            diff(a.right(), b.right(), action);
             return;
         }
         // shapes differ here (an insertion, a removal, a rotation): merge the two subtrees in order
@@ -106,9 +187,9 @@ final class NameMap<V> {
 
     private static <V> void walkNodes(Node<V> n, List<Node<V>> out) {
         while (n != null) {
-            walkNodes(n.left, out);
+            walkNodes(n.left(), out);
             out.add(n);
-            n = n.right;
+            n = n.right();
         }
     }
 
@@ -127,7 +208,7 @@ final class NameMap<V> {
             if (c == 0) {
                 return n.value;
             }
-            n = c < 0 ? n.left : n.right;
+            n = c < 0 ? n.left() : n.right();
         }
         return null;
     }
@@ -154,9 +235,9 @@ final class NameMap<V> {
 
     private static <V> void walk(Node<V> n, BiConsumer<String, V> action) {
         while (n != null) {
-            walk(n.left, action);
+            walk(n.left(), action);
             action.accept(n.key, n.value);
-            n = n.right;
+            n = n.right();
         }
     }
 
@@ -174,10 +255,10 @@ final class NameMap<V> {
         }
         int c = key.compareTo(n.key);
         if (c == 0) {
-            return Node.of(key, value, n.left, n.right);
+            return Node.of(key, value, n.left(), n.right());
         }
-        return c < 0 ? balance(n.key, n.value, put(n.left, key, value), n.right)
-                : balance(n.key, n.value, n.left, put(n.right, key, value));
+        return c < 0 ? balance(n.key, n.value, put(n.left(), key, value), n.right())
+                : balance(n.key, n.value, n.left(), put(n.right(), key, value));
     }
 
     /** {@code n} without {@code key}: {@code n} itself when the key is absent (one walk, no copy). */
@@ -187,40 +268,40 @@ final class NameMap<V> {
         }
         int c = key.compareTo(n.key);
         if (c < 0) {
-            Node<V> l = remove(n.left, key);
-            return l == n.left ? n : balance(n.key, n.value, l, n.right);
+            Node<V> l = remove(n.left(), key);
+            return l == n.left() ? n : balance(n.key, n.value, l, n.right());
         }
         if (c > 0) {
-            Node<V> r = remove(n.right, key);
-            return r == n.right ? n : balance(n.key, n.value, n.left, r);
+            Node<V> r = remove(n.right(), key);
+            return r == n.right() ? n : balance(n.key, n.value, n.left(), r);
         }
-        if (n.left == null) {
-            return n.right;
+        if (n.left() == null) {
+            return n.right();
         }
-        if (n.right == null) {
-            return n.left;
+        if (n.right() == null) {
+            return n.left();
         }
-        Node<V> min = n.right;
-        while (min.left != null) {
-            min = min.left;
+        Node<V> min = n.right();
+        while (min.left() != null) {
+            min = min.left();
         }
-        return balance(min.key, min.value, n.left, remove(n.right, min.key));
+        return balance(min.key, min.value, n.left(), remove(n.right(), min.key));
     }
 
     private static <V> Node<V> balance(String key, V value, Node<V> l, Node<V> r) {
         if (h(l) > h(r) + 1) {
-            if (h(l.left) >= h(l.right)) {
-                return Node.of(l.key, l.value, l.left, Node.of(key, value, l.right, r));
+            if (h(l.left()) >= h(l.right())) {
+                return Node.of(l.key, l.value, l.left(), Node.of(key, value, l.right(), r));
             }
-            return Node.of(l.right.key, l.right.value, Node.of(l.key, l.value, l.left, l.right.left),
-                    Node.of(key, value, l.right.right, r));
+            return Node.of(l.right().key, l.right().value, Node.of(l.key, l.value, l.left(), l.right().left()),
+                    Node.of(key, value, l.right().right(), r));
         }
         if (h(r) > h(l) + 1) {
-            if (h(r.right) >= h(r.left)) {
-                return Node.of(r.key, r.value, Node.of(key, value, l, r.left), r.right);
+            if (h(r.right()) >= h(r.left())) {
+                return Node.of(r.key, r.value, Node.of(key, value, l, r.left()), r.right());
             }
-            return Node.of(r.left.key, r.left.value, Node.of(key, value, l, r.left.left),
-                    Node.of(r.key, r.value, r.left.right, r.right));
+            return Node.of(r.left().key, r.left().value, Node.of(key, value, l, r.left().left()),
+                    Node.of(r.key, r.value, r.left().right(), r.right()));
         }
         return Node.of(key, value, l, r);
     }

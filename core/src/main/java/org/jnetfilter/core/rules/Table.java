@@ -54,6 +54,23 @@ public final class Table {
         return new Table(kind, family, Collections.unmodifiableMap(b), ChainMap.fromSorted(sortedUserChains));
     }
 
+    /**
+     * A table whose {@code userCount} user chains, in name order, are made when a command first reaches them
+     * (a state file's chain directory: one command on a 60k-chain table makes the chains it looks up or
+     * changes); {@code name(i)} and {@code chain(i)} are asked once per chain, possibly from another thread.
+     */
+    public static Table ofLazy(TableKind kind, Family family, List<Chain> builtins, int userCount,
+                               java.util.function.IntFunction<String> name, java.util.function.IntFunction<Chain> chain) {
+        Map<String, Chain> b = new LinkedHashMap<>();
+        for (Hook h : kind.hooks()) {
+            b.put(h.name(), Chain.builtin(h.name()));
+        }
+        for (Chain c : builtins) {
+            b.put(c.name(), c);
+        }
+        return new Table(kind, family, Collections.unmodifiableMap(b), ChainMap.lazy(userCount, name, chain));
+    }
+
     public TableKind kind() {
         return kind;
     }
