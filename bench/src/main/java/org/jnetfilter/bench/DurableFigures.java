@@ -8,7 +8,6 @@ import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
-import java.util.Arrays;
 import org.jnetfilter.core.ext.Extensions;
 import org.jnetfilter.iptables.Iptables;
 import org.jnetfilter.iptables.StateStore;
@@ -34,7 +33,7 @@ public final class DurableFigures {
         Path full = Path.of(args[1]);
         int reps = Integer.parseInt(args[2]);
         PrintStream sink = new PrintStream(OutputStream.nullOutputStream());
-        check(iptables(state).run("iptables-restore", new String[0], Files.newInputStream(full), sink, System.err), "restore");
+        UpdateFigures.check(iptables(state).run("iptables-restore", new String[0], Files.newInputStream(full), sink, System.err), "restore");
         String svc = null;
         for (String line : Files.readAllLines(full)) {
             if (line.startsWith(":KUBE-SVC-")) {
@@ -56,7 +55,7 @@ public final class DurableFigures {
                 for (int op = 0; op < OPS.length; op++) {
                     long c0 = cpu.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
-                    check(iptables(state).run("iptables", commands[op], InputStream.nullInputStream(), sink, System.err), OPS[op]);
+                    UpdateFigures.check(iptables(state).run("iptables", commands[op], InputStream.nullInputStream(), sink, System.err), OPS[op]);
                     long t1 = System.nanoTime();
                     long c1 = cpu.getCurrentThreadCpuTime();
                     if (round == 0) {
@@ -68,11 +67,11 @@ public final class DurableFigures {
         }
         StringBuilder sb = new StringBuilder("durable");
         for (int op = 0; op < OPS.length; op++) {
-            sb.append(' ').append(OPS[op]).append('=').append(median(wall[op]) / 1000);
+            sb.append(' ').append(OPS[op]).append('=').append(UpdateFigures.median(wall[op]) / 1000);
         }
         sb.append("\ncpu");
         for (int op = 0; op < OPS.length; op++) {
-            sb.append(' ').append(OPS[op]).append('=').append(median(cpuTime[op]) / 1000);
+            sb.append(' ').append(OPS[op]).append('=').append(UpdateFigures.median(cpuTime[op]) / 1000);
         }
         System.out.println(sb);
     }
@@ -84,17 +83,5 @@ public final class DurableFigures {
     private static String[] rule(String op, int net, int k) {
         return new String[] {"-t", "nat", op, "KUBE-SERVICES", "-d", "10." + net + "." + (k / 250) + "." + (k % 250) + "/32",
             "-p", "tcp", "-m", "comment", "--comment", "bench", "-m", "tcp", "--dport", "80", "-j", "KUBE-MARK-MASQ"};
-    }
-
-    private static void check(int code, String what) {
-        if (code != 0) {
-            throw new IllegalStateException(what + " failed with exit code " + code);
-        }
-    }
-
-    private static long median(long[] v) {
-        long[] c = v.clone();
-        Arrays.sort(c);
-        return c[c.length / 2];
     }
 }

@@ -226,13 +226,13 @@ public final class UpdateFigures {
             "tcp", "-m", "comment", "--comment", "bench", "-m", "tcp", "--dport", "80", "-j", "KUBE-MARK-MASQ"};
     }
 
-    private static void check(int code, String what) {
+    static void check(int code, String what) {
         if (code != 0) {
             throw new IllegalStateException(what + " failed with exit code " + code);
         }
     }
 
-    private static long median(long[] v) {
+    static long median(long[] v) {
         long[] c = v.clone();
         Arrays.sort(c);
         return c[c.length / 2];

@@ -2,14 +2,10 @@ package org.jnetfilter.iptables;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.AbstractMap;
-import java.util.AbstractSet;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Counters;
 import org.jnetfilter.core.rules.Family;
@@ -186,30 +182,6 @@ final class ChainDirectory {
         return Integer.parseInt(colon < 0 ? r : r.substring(0, colon));
     }
 
-    /** The line of chain {@code name}, or -1: the built-in lines, then a binary search of the user lines. */
-    private int indexOf(String name) {
-        for (int i = 0; i < builtins; i++) {
-            if (name(i).equals(name)) {
-                return i;
-            }
-        }
-        int lo = builtins;
-        int hi = count - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            int c = name(mid).compareTo(name);
-            if (c == 0) {
-                return mid;
-            }
-            if (c < 0) {
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        return -1;
-    }
-
     /** The table: built-in chains made now, user chains and reach entries when a command reaches them. */
     Table table(TableKind kind, Family family) {
         List<Chain> builtinChains = new ArrayList<>();
@@ -221,7 +193,15 @@ final class ChainDirectory {
         if (masksMode.equals(REACH)) {
             t.knowReach(reach());
         } else if (masksMode.equals(MASKS)) {
-            t.knowHookMasks(new MaskView());
+            // a version-5 snapshot: its masks read once (the next snapshot keeps the reach, read in place)
+            Map<String, Integer> masks = new java.util.HashMap<>();
+            for (int i = 0; i < count; i++) {
+                int m = mask(i);
+                if (m != 0) {
+                    masks.put(name(i), m);
+                }
+            }
+            t.knowHookMasks(masks);
         }
         return t;
     }
@@ -272,49 +252,5 @@ final class ChainDirectory {
             return builtins + i - before;
         };
         return HookReach.lazy(count, i -> name(lineOf.applyAsInt(i)), i -> reachEntry(lineOf.applyAsInt(i)));
-    }
-
-    /** The stored hook masks of a version-5 snapshot, looked up in place (absent: 0). */
-    private final class MaskView extends AbstractMap<String, Integer> {
-        @Override
-        public Integer get(Object key) {
-            if (!(key instanceof String s)) {
-                return null;
-            }
-            int i = indexOf(s);
-            int m = i < 0 ? 0 : mask(i);
-            return m == 0 ? null : m;
-        }
-
-        @Override
-        public boolean containsKey(Object key) {
-            return get(key) != null;
-        }
-
-        @Override
-        public Set<Map.Entry<String, Integer>> entrySet() {
-            return new AbstractSet<>() {
-                @Override
-                public Iterator<Map.Entry<String, Integer>> iterator() {
-                    List<Map.Entry<String, Integer>> all = new ArrayList<>();
-                    for (int i = 0; i < count; i++) {
-                        int m = mask(i);
-                        if (m != 0) {
-                            all.add(Map.entry(name(i), m));
-                        }
-                    }
-                    return all.iterator();
-                }
-
-                @Override
-                public int size() {
-                    int n = 0;
-                    for (int i = 0; i < count; i++) {
-                        n += mask(i) != 0 ? 1 : 0;
-                    }
-                    return n;
-                }
-            };
-        }
     }
 }

@@ -134,10 +134,22 @@ final class ReachUpdate {
             return r;
         }
         Map<String, Integer> masks = TableChecks.reachableHooks(t);
-        Map<String, int[]> support = new HashMap<>();
+        List<Chain> chains = t.chains();
+        Map<String, int[]> support = supports(t, chains, masks);
         List<String> names = new ArrayList<>();
-        for (Chain c : t.chains()) {
+        for (Chain c : chains) {
             names.add(c.name());
+        }
+        names.sort(null);
+        r = HookReach.of(names, masks, support);
+        t.knowReach(r);
+        return r;
+    }
+
+    /** The jump edges carrying each hook into each chain ({@link HookReach}'s counts), from the chains' masks. */
+    static Map<String, int[]> supports(Table t, List<Chain> chains, Map<String, Integer> masks) {
+        Map<String, int[]> support = new HashMap<>();
+        for (Chain c : chains) {
             int m = masks.getOrDefault(c.name(), 0);
             if (m == 0) {
                 continue;
@@ -154,10 +166,7 @@ final class ReachUpdate {
                 }
             }
         }
-        names.sort(null);
-        r = HookReach.of(names, masks, support);
-        t.knowReach(r);
-        return r;
+        return support;
     }
 
     private void run() {

@@ -708,27 +708,7 @@ final class StateFiles {
         ReachEntries(Table t, List<Chain> chains) {
             reach = t.knownReach();
             masks = t.knownHookMasks();
-            supportByChain = reach != null ? null : new HashMap<>();
-            if (reach != null) {
-                return;
-            }
-            for (Chain c : chains) {
-                int m = masks.getOrDefault(c.name(), 0);
-                if (m == 0) {
-                    continue;
-                }
-                for (String target : c.rules().jumpTargets()) {
-                    if (!t.hasChain(target)) {
-                        continue;
-                    }
-                    int[] s = supportByChain.computeIfAbsent(target, k -> new int[HookReach.hooks()]);
-                    for (int h = 0; h < s.length; h++) {
-                        if ((m & (1 << h)) != 0) {
-                            s[h]++;
-                        }
-                    }
-                }
-            }
+            supportByChain = reach != null ? null : ReachUpdate.supports(t, chains, masks);
         }
 
         int mask(String chain) {

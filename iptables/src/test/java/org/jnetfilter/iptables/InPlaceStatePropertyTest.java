@@ -1,6 +1,7 @@
 package org.jnetfilter.iptables;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.iptables.IncrementalUpdatePropertyTest.listing;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -19,8 +20,6 @@ import org.jnetfilter.core.rules.Chain;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.HookReach;
-import org.jnetfilter.core.rules.Rule;
-import org.jnetfilter.core.rules.RuleList;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.core.rules.Table;
 import org.jnetfilter.core.rules.TableKind;
@@ -79,7 +78,9 @@ class InPlaceStatePropertyTest {
                     memory = next;
                 }
                 Ruleset inPlace = new StateStore(dir, Extensions.standard(), compactFrom).load(Family.IPV4);
-                Ruleset full = readInFull(new StateStore(dir, Extensions.standard(), compactFrom).load(Family.IPV4));
+                // every chain read and made anew, nothing derived remembered (the masks are counted again below)
+                Ruleset full = IncrementalUpdatePropertyTest.rebuilt(
+                        new StateStore(dir, Extensions.standard(), compactFrom).load(Family.IPV4));
                 assertThat(SaveFiles.write(inPlace)).as(what).isEqualTo(SaveFiles.write(full));
                 // (a CLI command restarts the policy counters, as iptables-legacy's does; Transactions keeps them)
                 assertThat(withoutPolicyCounters(SaveFiles.write(full))).as(what)
@@ -129,31 +130,6 @@ class InPlaceStatePropertyTest {
                 }
             }
         }
-    }
-
-    /** Every chain read and made anew, nothing derived remembered (the masks are counted again by the caller). */
-    private static Ruleset readInFull(Ruleset rs) {
-        Ruleset out = Ruleset.empty(rs.family());
-        for (Table t : rs.tables().reversed()) {
-            List<Chain> builtins = new ArrayList<>();
-            for (Chain c : t.builtinChains()) {
-                builtins.add(new Chain(c.name(), c.policy(), c.policyCounters().copy(), copy(c.rules())));
-            }
-            List<Chain> users = new ArrayList<>();
-            for (Chain c : t.userChains().values()) {
-                users.add(Chain.user(c.name()).withRules(copy(c.rules())));
-            }
-            out = out.with(Table.of(t.kind(), t.family(), builtins, users));
-        }
-        return out.withGeneration(rs.generation());
-    }
-
-    private static RuleList copy(RuleList l) {
-        List<Rule> rules = new ArrayList<>(l.size());
-        for (Rule r : l) {
-            rules.add(r.withCounters(r.counters().copy()));
-        }
-        return RuleList.of(rules);
     }
 
     /** A nat table of user chains reached through jumps, some unreached, with counters. */
@@ -261,19 +237,5 @@ class InPlaceStatePropertyTest {
         int code = ipt.run(program, args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
-    private static String listing(Ruleset rs, String... args) {
-        String[] argv = new String[args.length + 3];
-        argv[0] = "iptables";
-        argv[1] = "-t";
-        argv[2] = "nat";
-        System.arraycopy(args, 0, argv, 3, args.length);
-        try {
-            Command cmd = new CommandLine(rs.family(), Extensions.standard(), argv, false, null).parse();
-            return Executor.execute(cmd, rs, true).stdout();
-        } catch (CommandLine.BadArgument | CommandLine.HelpRequested e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -239,7 +239,7 @@ class IncrementalUpdatePropertyTest {
     }
 
     /** The same ruleset with every list and counter made anew, nothing derived remembered. */
-    private static Ruleset rebuilt(Ruleset rs) {
+    static Ruleset rebuilt(Ruleset rs) {
         Ruleset out = Ruleset.empty(rs.family());
         for (Table t : rs.tables().reversed()) {
             out = out.with(rebuilt(t));
@@ -267,7 +267,7 @@ class IncrementalUpdatePropertyTest {
         return RuleList.of(rules);
     }
 
-    private static String listing(Ruleset rs, String... args) {
+    static String listing(Ruleset rs, String... args) {
         String[] argv = new String[args.length + 3];
         argv[0] = "iptables";
         argv[1] = "-t";

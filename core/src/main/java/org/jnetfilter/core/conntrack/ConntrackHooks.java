@@ -91,10 +91,7 @@ public final class ConntrackHooks {
      * are never walked.
      */
     public static boolean enablesConntrack(Ruleset ruleset) {
-        // Not the nat table by itself: iptable_nat registers its hooks without nf_ct_netns_get, and its walk
-        // needs a conntrack entry (nf_nat_inet_fn); the NAT targets' checkentry takes conntrack (checked on
-        // Linux 6.18: an empty or ACCEPT-only nat table leaves conntrack -L empty and the nat counters at 0)
-        return TRACKING_RULES.anyIn(ruleset);
+        return new RuleDemands().enablesConntrack(ruleset);
     }
 
     /** Whether {@code r}'s checkentry takes conntrack (nf_ct_netns_get). */
@@ -124,33 +121,57 @@ public final class ConntrackHooks {
         return false;
     }
 
-    /*
-     * Counted through each publication's change, not over the ruleset (RuleCount): a publication of a
-     * 160k-rule ruleset asks all three.
-     */
-    private static final RuleCount TRACKING_RULES = new RuleCount(ConntrackHooks::enablesConntrack);
-    private static final RuleCount CONNBYTES_RULES = new RuleCount(r -> uses(r, "connbytes"));
-    private static final RuleCount CONNLABEL_RULES = new RuleCount(r -> uses(r, "connlabel"));
-
     /** Whether a connbytes rule exists: connbytes_mt_check forces accounting on (for good). */
     public static boolean forcesAccounting(Ruleset ruleset) {
-        return CONNBYTES_RULES.anyIn(ruleset);
+        return new RuleDemands().forcesAccounting(ruleset);
     }
 
     /** Whether a connlabel rule exists (nf_connlabels_get: new connections get a label area). */
     public static boolean usesLabels(Ruleset ruleset) {
-        return CONNLABEL_RULES.anyIn(ruleset);
+        return new RuleDemands().usesLabels(ruleset);
     }
 
     /** Applies what the rulesets of a namespace ask of its conntrack table (accounting, labels). */
     public static void follow(Conntrack ct, Ruleset... rulesets) {
-        boolean labels = false;
-        for (Ruleset rs : rulesets) {
-            if (forcesAccounting(rs)) {
-                ct.forceAccounting();
-            }
-            labels |= usesLabels(rs);
+        new RuleDemands().follow(ct, rulesets);
+    }
+
+    /**
+     * What a datapath's rulesets ask of conntrack (tracking, accounting, labels), counted through each
+     * publication's change rather than over the ruleset (a publication of a 160k-rule ruleset asks all three):
+     * one per owner (a {@link ConntrackModule}), so that the counts follow that owner's generations and another
+     * datapath's publications in the same JVM do not make them count everything again. The static forms above
+     * count a ruleset once, from nothing.
+     */
+    static final class RuleDemands {
+        private final RuleCount tracking = new RuleCount(ConntrackHooks::enablesConntrack);
+        private final RuleCount connbytes = new RuleCount(r -> uses(r, "connbytes"));
+        private final RuleCount connlabel = new RuleCount(r -> uses(r, "connlabel"));
+
+        boolean enablesConntrack(Ruleset ruleset) {
+            // Not the nat table by itself: iptable_nat registers its hooks without nf_ct_netns_get, and its walk
+            // needs a conntrack entry (nf_nat_inet_fn); the NAT targets' checkentry takes conntrack (checked on
+            // Linux 6.18: an empty or ACCEPT-only nat table leaves conntrack -L empty and the nat counters at 0)
+            return tracking.anyIn(ruleset);
         }
-        ct.labelsUsed(labels);
+
+        boolean forcesAccounting(Ruleset ruleset) {
+            return connbytes.anyIn(ruleset);
+        }
+
+        boolean usesLabels(Ruleset ruleset) {
+            return connlabel.anyIn(ruleset);
+        }
+
+        void follow(Conntrack ct, Ruleset... rulesets) {
+            boolean labels = false;
+            for (Ruleset rs : rulesets) {
+                if (forcesAccounting(rs)) {
+                    ct.forceAccounting();
+                }
+                labels |= usesLabels(rs);
+            }
+            ct.labelsUsed(labels);
+        }
     }
 }

@@ -19,6 +19,8 @@ import org.jnetfilter.core.rules.TableKind;
 public final class ConntrackModule implements HookModule {
     private final Conntrack conntrack;
     private final Ruleset[] latest = new Ruleset[Family.values().length];
+    /** What the rules ask of conntrack, counted through this module's publications. */
+    private final ConntrackHooks.RuleDemands demands = new ConntrackHooks.RuleDemands();
 
     public ConntrackModule(Conntrack conntrack) {
         this.conntrack = conntrack;
@@ -37,8 +39,8 @@ public final class ConntrackModule implements HookModule {
                 all.add(r);
             }
         }
-        ConntrackHooks.follow(conntrack, all.toArray(new Ruleset[0]));
-        return ConntrackHooks.enablesConntrack(rules);
+        demands.follow(conntrack, all.toArray(new Ruleset[0]));
+        return demands.enablesConntrack(rules);
     }
 
     /** Linux: nf_conntrack_ipv4/ipv6 pull in nf_defrag_ipv4/ipv6: conntrack sees whole datagrams. */

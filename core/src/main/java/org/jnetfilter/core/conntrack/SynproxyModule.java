@@ -23,13 +23,13 @@ public final class SynproxyModule implements HookModule {
     /** Linux: NF_IP_PRI_CONNTRACK_CONFIRM - 1: after everything but conntrack's confirm. */
     public static final int PRIORITY = Priorities.CONNTRACK_CONFIRM - 1;
 
-    // counted through each publication's change, not over the ruleset
-    private static final RuleCount SYNPROXY_RULES = new RuleCount(
+    /** Counted through each publication's change, not over the ruleset; this module's own (one per datapath). */
+    private final RuleCount synproxyRules = new RuleCount(
             r -> r.spec().target() instanceof Target.Extension e && e.extension().name().equals("SYNPROXY"));
 
     @Override
     public boolean needed(Family family, Ruleset rules) {
-        return SYNPROXY_RULES.anyIn(rules);
+        return synproxyRules.anyIn(rules);
     }
 
     /** Conntrack's module asks for defragmentation; this one needs nothing of its own. */

@@ -22,6 +22,7 @@ import org.jnetfilter.core.host.RouteResult;
 import org.jnetfilter.core.host.RouteType;
 import org.jnetfilter.core.defrag.Defrag;
 import org.jnetfilter.core.defrag.Fragmenter;
+import org.jnetfilter.core.ext.targets.TproxyTarget;
 import org.jnetfilter.core.packet.EthernetHeader;
 import org.jnetfilter.core.packet.IcmpHeader;
 import org.jnetfilter.core.packet.IpReceive;
@@ -33,8 +34,12 @@ import org.jnetfilter.core.reply.Reply;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpNet;
+import org.jnetfilter.core.rules.Match;
+import org.jnetfilter.core.rules.Rule;
+import org.jnetfilter.core.rules.RuleCount;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.core.rules.TableKind;
+import org.jnetfilter.core.rules.Target;
 
 /**
  * A host's IP datapath: packets received on an interface or sent by the host go through the five netfilter hooks,
@@ -310,26 +315,29 @@ public final class Datapath {
         }
     }
 
-    /** Whether a rule uses {@link org.jnetfilter.core.ext.targets.TproxyTarget#DEFRAG_EXTENSIONS}. */
-    private static boolean rulesEnableDefrag(Ruleset rules) {
-        return DEFRAG_RULES.anyIn(rules);
+    /** Whether a rule uses {@link TproxyTarget#DEFRAG_EXTENSIONS}. */
+    private boolean rulesEnableDefrag(Ruleset rules) {
+        return defragRules.anyIn(rules);
     }
 
-    /** Rules using TPROXY or socket, counted through each publication's change (not over the ruleset). */
-    private static final org.jnetfilter.core.rules.RuleCount DEFRAG_RULES = new org.jnetfilter.core.rules.RuleCount(
-            r -> {
-                java.util.Set<String> names = org.jnetfilter.core.ext.targets.TproxyTarget.DEFRAG_EXTENSIONS;
-                if (r.spec().target() instanceof org.jnetfilter.core.rules.Target.Extension e
-                        && names.contains(e.extension().name())) {
-                    return true;
-                }
-                for (org.jnetfilter.core.rules.Match m : r.spec().matches()) {
-                    if (names.contains(m.extension().name())) {
-                        return true;
-                    }
-                }
-                return false;
-            });
+    /**
+     * Rules using TPROXY or socket, counted through each publication's change (not over the ruleset): this
+     * datapath's own count, following its own generations (another datapath's publications do not reset it).
+     */
+    private final RuleCount defragRules = new RuleCount(Datapath::usesDefragExtension);
+
+    private static boolean usesDefragExtension(Rule r) {
+        if (r.spec().target() instanceof Target.Extension e
+                && TproxyTarget.DEFRAG_EXTENSIONS.contains(e.extension().name())) {
+            return true;
+        }
+        for (Match m : r.spec().matches()) {
+            if (TproxyTarget.DEFRAG_EXTENSIONS.contains(m.extension().name())) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     // Linux: enum ip_defrag_users / ip6_defrag_users, zone 0
     static final int IP_DEFRAG_LOCAL_DELIVER = 0;

@@ -13,6 +13,10 @@ import java.util.function.Predicate;
  * then costs its change, not the ruleset: the datapath asks at each one whether any rule needs conntrack,
  * connection accounting, labels or defragmentation, and a Kubernetes node has 160k rules in 60k chains.
  *
+ * <p>One per owner of a lineage of generations (a datapath, a hook module of one): the memory is of the last
+ * table asked about, so a count shared by two datapaths publishing in turn would count every rule at each
+ * publication, each one's last table unrelated to the other's.
+ *
  * <p>Threads: any; the memory of the last table is guarded by this object. Not for the packet path.
  */
 public final class RuleCount {

@@ -106,4 +106,49 @@ class RuleCountPropertyTest {
             }
         }
     }
+
+    /**
+     * Two owners (two datapaths in one JVM) publishing generations of their own tables in turn: each one's
+     * count follows its own lineage, so a publication tests the predicate on the rules it changed, not on the
+     * whole table (a count shared by both would count everything at every turn: the memory of one lineage is
+     * useless to the other).
+     */
+    @Test
+    void eachOwnersCountFollowsItsOwnGenerations() {
+        SplittableRandom r = new SplittableRandom(5);
+        long[] tested = {0};
+        java.util.function.Predicate<Rule> counted = rule -> {
+            tested[0]++;
+            return isTcp(rule);
+        };
+        Table[] tables = new Table[2];
+        RuleCount[] counts = {new RuleCount(counted), new RuleCount(counted)};
+        for (int owner = 0; owner < 2; owner++) {
+            Table t = Table.initial(TableKind.FILTER, Family.IPV4);
+            for (int c = 0; c < 50; c++) {
+                t = t.with(Chain.user("C" + c).withRules(RuleList.of(java.util.stream.Stream.generate(() -> rule(r))
+                        .limit(40).toList())));
+            }
+            tables[owner] = t;
+            counts[owner].in(t);
+        }
+        tested[0] = 0;
+        for (int turn = 0; turn < 100; turn++) {
+            int owner = turn % 2;
+            Table t = tables[owner];
+            Chain c = t.chain("C" + r.nextInt(50));
+            t = t.with(c.withRules(edit(c.rules(), r)));
+            tables[owner] = t;
+            assertThat(counts[owner].in(t)).isEqualTo(fullCount(t));
+        }
+        long perOwner = tested[0];
+        // counted by one RuleCount for both, each turn starts from the other lineage's table
+        RuleCount shared = new RuleCount(counted);
+        tested[0] = 0;
+        for (int turn = 0; turn < 10; turn++) {
+            shared.in(tables[turn % 2]);
+        }
+        assertThat(perOwner).isLessThanOrEqualTo(100 * 2);
+        assertThat(tested[0]).isGreaterThanOrEqualTo(10 * 50 * 40);
+    }
 }
