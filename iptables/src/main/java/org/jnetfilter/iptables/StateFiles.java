@@ -786,7 +786,7 @@ final class StateFiles {
         ReachEntries(Table t, List<Chain> chains) {
             reach = t.knownReach();
             masks = t.knownHookMasks();
-            supportByChain = reach != null ? null : ReachUpdate.supports(t, chains, masks);
+            supportByChain = reach != null ? null : ReachUpdate.supports(chains, masks);
         }
 
         int mask(String chain) {
