@@ -275,7 +275,7 @@ final class JnetfilterEngine implements EngineUnderTest {
                     // --socket-exists finds); tcp_v6_send_response sends its reset by ip6_xmit with no owner
                     boolean v6Reset = (answer[0] & 0xF0) == 0x60 && answer[6] == Checksums.PROTO_TCP;
                     long owner = v6Reset ? -1 : PacketContext.KERNEL_SOCKET;
-                    datapath.sendLocal(MemorySegment.ofArray(answer), now, Trace.NONE, owner, owner);
+                    datapath.sendLocal(MemorySegment.ofArray(answer), now, Trace.NONE, owner, owner, stack.answerOptions());
                 } finally {
                     if (icmpSocket) {
                         datapath.replies(replies);

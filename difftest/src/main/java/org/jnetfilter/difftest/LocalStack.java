@@ -97,12 +97,24 @@ final class LocalStack {
         }
         this.linkBroadcast = linkBroadcast;
         this.ipv4Options = ipv4Options;
+        this.answerOptions = 0;
         int version = (d[0] >> 4) & 0xF;
         return version == 4 ? answer4(ifname, d, nowNanos) : version == 6 ? answer6(ifname, d, nowNanos) : null;
     }
 
     /** The compiled IPv4 options of the datagram being answered (PacketSink#deliverLocal). */
     private int ipv4Options;
+    /** The options state of the last answer (Ipv4Options#built), or 0. */
+    private int answerOptions;
+
+    /**
+     * The options state of the last answer as ip_options_build leaves it with the datagram ({@link
+     * org.jnetfilter.core.netfilter.Ipv4Options#built}; 0 for none): what an ICMP error about the answer echoes, as
+     * Linux's REJECT in OUTPUT does about a reset or echo reply that echoed options.
+     */
+    int answerOptions() {
+        return answerOptions;
+    }
 
     /**
      * {@code answer} (an IPv4 datagram with a 20-byte header, from {@code d}'s destination to its source) with the
@@ -116,10 +128,13 @@ final class LocalStack {
         PacketContext original = new PacketContext().ipv4(MemorySegment.ofArray(d), 0, d.length).host(host).nowNanos(now)
                 .ipv4Options(ipv4Options);
         int sender = Be.s32(original.segment(), Ipv4Header.SOURCE);
-        byte[] options = Ipv4OptionsEcho.options(original, Be.s32(MemorySegment.ofArray(answer), Ipv4Header.SOURCE), host);
-        if (options == null) {
+        Ipv4OptionsEcho.Echo echo = Ipv4OptionsEcho.echo(original, Be.s32(MemorySegment.ofArray(answer),
+                Ipv4Header.SOURCE), host);
+        if (echo == null) {
             return null;
         }
+        byte[] options = echo.options();
+        answerOptions = echo.state();
         if (options.length == 0) {
             return answer;
         }

@@ -195,6 +195,16 @@ class PacketDifferentialTest {
                 .satisfies(e -> assertThat(e.frame()[EthernetHeader.LENGTH] & 0xF).isEqualTo(5));
         Observation e = new JnetfilterEngine().run(rules, "", in, k.sentAtNanos());
         assertThat(Comparison.compare(in, k, e, KnownGaps.parse(""))).isEmpty();
+        // REJECT in OUTPUT answers dut's reset with a port unreachable (to dut itself) that echoes the reset's options
+        // in turn (seed 7, ruleset 130): 124 bytes with the timestamp option, 96 without
+        List<Injection> stamped = List.of(withOptions(PacketCrafter.ip(Ip.of(A2, dut), Checksums.PROTO_TCP,
+                PacketCrafter.tcpSyn(40003, 80, 1000, 0, TcpHeader.SYN, 1460)), "441c0501" + "00".repeat(24),
+                "syn, timestamps with addresses"));
+        String rejecting = filter("ACCEPT", "-A OUTPUT -p icmp", "-A OUTPUT -p tcp -j REJECT");
+        Observation k2 = kernel.run(rejecting, "", stamped);
+        assertThat(k2.counters4()).containsEntry("filter OUTPUT #1 -p icmp", "1 124");
+        Observation e2 = new JnetfilterEngine().run(rejecting, "", stamped, k2.sentAtNanos());
+        assertThat(Comparison.compare(stamped, k2, e2, KnownGaps.parse(""))).isEmpty();
     }
 
     @Test

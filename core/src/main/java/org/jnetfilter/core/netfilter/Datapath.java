@@ -561,6 +561,15 @@ public final class Datapath {
      * socket (the kernel's own packets, as the three-argument form).
      */
     public void sendLocal(MemorySegment ipPacket, long nowNanos, Trace trace, long uid, long gid) {
+        sendLocal(ipPacket, nowNanos, trace, uid, gid, 0);
+    }
+
+    /**
+     * {@link #sendLocal(MemorySegment, long, Trace, long, long)} of an IPv4 datagram whose header carries options the
+     * local stack built ({@code ipv4Options}: {@link Ipv4Options#built}, what ip_options_build leaves in IPCB(skb)->opt;
+     * 0 for none): an ICMP error about it (REJECT in OUTPUT) echoes them, as Linux's does.
+     */
+    public void sendLocal(MemorySegment ipPacket, long nowNanos, Trace trace, long uid, long gid, int ipv4Options) {
         long n = ipPacket.byteSize();
         int version = n == 0 ? 0 : Byte.toUnsignedInt(ipPacket.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
         if (version == 4 ? n < Ipv4Header.MIN_LENGTH : version != 6 || n < Ipv6Header.LENGTH) {
@@ -575,6 +584,7 @@ public final class Datapath {
             trace.sentLocally(ipPacket);
             s.ownerUid = uid;
             s.ownerGid = gid;
+            s.localOptions = version == 4 ? ipv4Options : 0;
             s.sendLocal(ipPacket, version == 4 ? Family.IPV4 : Family.IPV6);
         } finally {
             leave();
@@ -935,6 +945,8 @@ public final class Datapath {
         boolean hasOptions;
         /** The credentials of the socket sending the next localOut datagram, -1 for none. */
         long ownerUid = -1;
+        /** The options state of the datagram sendLocal was given (IPCB(skb)->opt as ip_options_build left it), or 0. */
+        int localOptions;
         /** The next localOut's packet has a partial transport checksum (PacketContext#transportChecksumPartial). */
         boolean checksumPartial;
         long ownerGid = -1;
@@ -1664,6 +1676,10 @@ public final class Datapath {
             pkt.mark(mark);
             // only the datagram sendLocal was given has the socket; what the path generates has none
             pkt.socket(ownerUid, ownerGid);
+            if (family == Family.IPV4) {
+                pkt.ipv4Options(localOptions);
+            }
+            localOptions = 0;
             pkt.transportChecksumPartial(checksumPartial);
             checksumPartial = false;
             ownerUid = -1;

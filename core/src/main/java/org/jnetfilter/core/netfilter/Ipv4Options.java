@@ -62,6 +62,17 @@ public final class Ipv4Options {
     private static final int TS_NEEDTIME = 1 << 18;
     private static final int SRR = 1 << 19;
 
+    /**
+     * The state of options a host built into a datagram it sends (ip_options_build copies them into IPCB(skb)->opt):
+     * the offsets of its record route, timestamp and CIPSO options in the header (0: none) and whether each asked
+     * this host for an entry; what an ICMP error about the datagram echoes.
+     */
+    public static int built(int recordRouteAt, boolean recordRouteNeedsAddress, int timestampAt,
+            boolean timestampNeedsAddress, boolean timestampNeedsTime, int cipsoAt) {
+        return COMPILED | recordRouteAt | timestampAt << 8 | cipsoAt << 20 | (recordRouteNeedsAddress ? RR_NEEDADDR : 0)
+                | (timestampNeedsAddress ? TS_NEEDADDR : 0) | (timestampNeedsTime ? TS_NEEDTIME : 0);
+    }
+
     /** The record route option's offset in the header (opt->rr), 0 for none. */
     public static int recordRouteAt(int state) {
         return state & 0xFF;

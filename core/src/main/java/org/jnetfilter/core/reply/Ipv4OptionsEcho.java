@@ -36,28 +36,51 @@ public final class Ipv4OptionsEcho {
      * real destination: {@link #build} fills it once the answer's header is written.
      */
     public static byte[] options(PacketContext pkt, int source, Host host) {
+        Echo e = echo(pkt, source, host);
+        return e == null ? null : e.options();
+    }
+
+    /**
+     * The echoed options ({@link #options}) and their state in the answer as ip_options_build leaves it in the answer's
+     * IPCB(skb)->opt ({@link Ipv4Options#built}; 0 for none): what an ICMP error about the answer echoes in turn.
+     */
+    public record Echo(byte[] options, int state) {
+    }
+
+    private static final Echo NONE = new Echo(NO_OPTIONS, 0);
+
+    /** {@link #options} with the answer's own options state; null when the options cannot be echoed. */
+    public static Echo echo(PacketContext pkt, int source, Host host) {
         int state = pkt.ipv4Options();
         if (state == 0) {
-            return NO_OPTIONS;
+            return NONE;
         }
         byte[] d = new byte[40];
         int n = 0;
         int rr = Ipv4Options.recordRouteAt(state);
+        int rrAt = 0;
+        boolean rrNeedsAddress = false;
         if (rr != 0) {
             int optlen = pkt.networkU8(rr + 1);
             int offset = pkt.networkU8(rr + 2);
             copyOption(pkt, rr, optlen, d, n);
+            rrAt = 20 + n;
             if (Ipv4Options.recordRouteNeedsAddress(state) && offset <= optlen) {
                 if (offset + 3 > optlen) {
                     return null;
                 }
                 d[n + 2] = (byte) (offset + 4);
                 putInt(d, n + offset - 1, source);
+                rrNeedsAddress = true;
             }
             n += optlen;
         }
         int ts = Ipv4Options.timestampAt(state);
+        int tsAt = 0;
+        boolean tsNeedsAddress = false;
+        boolean tsNeedsTime = false;
         if (ts != 0) {
+            tsAt = 20 + n;
             int optlen = pkt.networkU8(ts + 1);
             int offset = pkt.networkU8(ts + 2);
             copyOption(pkt, ts, optlen, d, n);
@@ -95,6 +118,8 @@ public final class Ipv4OptionsEcho {
                 if (time) {
                     putInt(d, n + offset - 5, Ipv4Options.millisSinceMidnight(pkt.nowNanos()));
                 }
+                tsNeedsAddress = address;
+                tsNeedsTime = time;
             }
             n += optlen;
         }
@@ -102,13 +127,19 @@ public final class Ipv4OptionsEcho {
             n += echoSourceRoute(pkt, d, n);
         }
         int cipso = Ipv4Options.cipsoAt(state);
+        int cipsoAt = 0;
         if (cipso != 0) {
             int optlen = pkt.networkU8(cipso + 1);
             copyOption(pkt, cipso, optlen, d, n);
+            cipsoAt = 20 + n;
             n += optlen;
         }
         // Linux: padded with IPOPT_END to a multiple of 4
-        return java.util.Arrays.copyOf(d, (n + 3) & ~3);
+        byte[] options = java.util.Arrays.copyOf(d, (n + 3) & ~3);
+        // the echoed source route stays out of the answer's state: an error about an answer to a source-routed datagram
+        // (which this host refuses unless accept_source_route) is not modelled
+        return new Echo(options, n == 0 ? 0 : Ipv4Options.built(rrAt, rrNeedsAddress, tsAt, tsNeedsAddress, tsNeedsTime,
+                cipsoAt));
     }
 
     /** The offset of the original's source route option (LSRR or SSRR), 0 for none. */

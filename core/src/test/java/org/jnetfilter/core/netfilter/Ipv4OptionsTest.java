@@ -362,4 +362,41 @@ class Ipv4OptionsTest {
             assertThat(resetsSent).isEmpty();
         }
     }
+
+    /**
+     * Linux 6.18: REJECT in OUTPUT about the host's own reset to a SYN that carried a timestamp option with addresses
+     * (the reset echoed it: receipt's entry, then the reset's) answers with a port unreachable to the host itself that
+     * echoes the reset's options once more, as ip_options_build left them with the reset (124 bytes; 96 without).
+     */
+    @Test
+    void anErrorAboutADatagramTheHostSentWithOptionsEchoesThemInTurn() {
+        var v4 = org.jnetfilter.core.rules.Family.IPV4;
+        var tcp = org.jnetfilter.core.rules.IpSpec.any(v4).withProtocol(6);
+        datapath.rules(v4, DatapathHarness.rules(v4, DatapathHarness.table(org.jnetfilter.core.rules.TableKind.FILTER, v4,
+                Fixtures.builtin("INPUT", "ACCEPT"), Fixtures.builtin("FORWARD", "ACCEPT"),
+                Fixtures.builtin("OUTPUT", "ACCEPT", Fixtures.rule(tcp, Fixtures.target(tcp, "REJECT"))))));
+        // the reset 10.9.0.2:80 -> 10.9.0.1:40000 with the timestamp option as the host echoed it (two of three entries)
+        String options = "441c1501" + "0a090002" + "01020304" + "0a090002" + "01020304" + "00".repeat(8);
+        byte[] d = HEX.parseHex("4c000044" + "00004000" + "40060000" + "0a090002" + "0a090001" + options
+                + "00509c40" + "00000000" + "000003e9" + "50140000" + "00000000");
+        MemorySegment s = MemorySegment.ofArray(d);
+        var u16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+        s.set(u16, 10, (short) Checksums.ipv4Header(s, 0));
+        s.set(u16, 48 + 16, (short) Checksums.tcpV4(s, 48, 20, 0x0a090002, 0x0a090001));
+        int built = Ipv4Options.built(0, false, 20, true, true, 0);
+        datapath.sendLocal(MemorySegment.ofArray(d.clone()), 0x01020304L * 1_000_000L, Trace.NONE, -1, -1, built);
+        assertThat(sent).singleElement().satisfies(out -> {
+            assertThat(out).startsWith("local ");
+            byte[] error = HEX.parseHex(out.substring(6));
+            assertThat(error.length).isEqualTo(124);
+            // the third entry filled with the error's source and time; its receipt over lo finds the option full and
+            // counts an overflow
+            assertThat(HEX.formatHex(error, 20, 48)).isEqualTo("441c1d11" + "0a090002" + "01020304" + "0a090002"
+                    + "01020304" + "0a090002" + "01020304");
+            assertThat(error[48]).isEqualTo((byte) 3);
+        });
+        sent.clear();
+        datapath.sendLocal(MemorySegment.ofArray(d.clone()), 0x01020304L * 1_000_000L, Trace.NONE, -1, -1);
+        assertThat(sent).singleElement().satisfies(out -> assertThat(HEX.parseHex(out.substring(6)).length).isEqualTo(96));
+    }
 }
