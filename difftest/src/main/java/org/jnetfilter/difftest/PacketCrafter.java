@@ -143,6 +143,22 @@ public final class PacketCrafter {
         }
     }
 
+    /**
+     * An IPv4 packet with {@code options} (hex, a multiple of 4 bytes, at most 40) inserted after its 20-byte header:
+     * the header length, total length and header checksum follow.
+     */
+    public static byte[] withIpv4Options(byte[] ip, String options) {
+        byte[] o = java.util.HexFormat.of().parseHex(options);
+        byte[] p = new byte[ip.length + o.length];
+        System.arraycopy(ip, 0, p, 0, Ipv4Header.MIN_LENGTH);
+        System.arraycopy(o, 0, p, Ipv4Header.MIN_LENGTH, o.length);
+        int hl = Ipv4Header.MIN_LENGTH;
+        System.arraycopy(ip, hl, p, hl + o.length, ip.length - hl);
+        new Ipv4Header().wrap(MemorySegment.ofArray(p), 0).ihl((Ipv4Header.MIN_LENGTH + o.length) / 4)
+                .totalLength(p.length).updateChecksum();
+        return p;
+    }
+
     /** The frame around an IP packet, from {@code side}'s wire end to dut. */
     public static byte[] frame(String side, byte[] ipPacket) {
         return frame(side, dutMac(side), ipPacket);

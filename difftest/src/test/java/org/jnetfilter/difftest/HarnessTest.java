@@ -308,28 +308,17 @@ class HarnessTest {
         new Ipv4Header().wrap(MemorySegment.ofArray(f), EthernetHeader.LENGTH).updateChecksum();
     }
 
-    /** An IPv4 packet with {@code options} (hex, a multiple of 4 bytes) inserted after its 20-byte header. */
-    private static byte[] withOptions(byte[] ip, String options) {
-        byte[] o = java.util.HexFormat.of().parseHex(options);
-        byte[] p = new byte[ip.length + o.length];
-        System.arraycopy(ip, 0, p, 0, 20);
-        System.arraycopy(o, 0, p, 20, o.length);
-        System.arraycopy(ip, 20, p, 20 + o.length, ip.length - 20);
-        new Ipv4Header().wrap(MemorySegment.ofArray(p), 0).ihl((20 + o.length) / 4).totalLength(p.length)
-                .updateChecksum();
-        return p;
-    }
 
     /** Linux 6.18 answered a SYN and a UDP datagram to closed ports of its own with the options echoed. */
     @Test
     void dutsResetsAndPortUnreachablesEchoTheOptionsOfWhatTheyAnswer() {
         var client = PacketCrafter.Address.v4(Topology.HOST_A_V4 + 3);
         var dut = PacketCrafter.Address.v4(Topology.DUT_A_V4);
-        byte[] syn = withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_TCP,
+        byte[] syn = PacketCrafter.withIpv4Options(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_TCP,
                 PacketCrafter.tcpSyn(40000, 80, 7, 0, TcpHeader.SYN, 1460)), "070b04" + "00".repeat(9));
-        byte[] udp = withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_UDP,
+        byte[] udp = PacketCrafter.withIpv4Options(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_UDP,
                 PacketCrafter.udp(40001, 9999, 5)), "440c0500" + "00".repeat(8));
-        byte[] alert = withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_TCP,
+        byte[] alert = PacketCrafter.withIpv4Options(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut), Checksums.PROTO_TCP,
                 PacketCrafter.tcpSyn(40002, 80, 7, 0, TcpHeader.SYN, 1460)), "94040000");
         List<Injection> in = List.of(new Injection(Topology.A, PacketCrafter.frame(Topology.A, syn), "syn"),
                 new Injection(Topology.A, PacketCrafter.frame(Topology.A, udp), "udp"),
@@ -361,8 +350,9 @@ class HarnessTest {
     void timesOfDayInTimestampOptionsAreComparedByRuleAndTheChecksumsOverThemByValidity() {
         var client = PacketCrafter.Address.v4(Topology.HOST_A_V4 + 3);
         var dut = PacketCrafter.Address.v4(Topology.DUT_A_V4);
-        byte[] injected = PacketCrafter.frame(Topology.A, withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(client, dut),
-                Checksums.PROTO_UDP, PacketCrafter.udp(1, 2, 5)), "440c0500" + "00".repeat(8)));
+        byte[] injected = PacketCrafter.frame(Topology.A, PacketCrafter.withIpv4Options(PacketCrafter.ip(
+                PacketCrafter.Ip.of(client, dut), Checksums.PROTO_UDP, PacketCrafter.udp(1, 2, 5)),
+                "440c0500" + "00".repeat(8)));
         java.util.function.IntFunction<byte[]> error = time -> {
             // the datagram as receipt left it: its time written, its checksum the sender's (stale)
             byte[] quoted = java.util.Arrays.copyOfRange(injected, EthernetHeader.LENGTH, injected.length);
@@ -370,8 +360,9 @@ class HarnessTest {
             MemorySegment.ofArray(quoted).set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED
                     .withOrder(java.nio.ByteOrder.BIG_ENDIAN), 24, time);
             byte[] icmp = PacketCrafter.icmpError(false, 3, 3, 0, quoted);
-            return PacketCrafter.frame(Topology.A, withOptions(PacketCrafter.ip(PacketCrafter.Ip.of(dut, client).flags(0),
-                    Checksums.PROTO_ICMP, icmp), String.format("440c0d00%08x%08x", time, time)));
+            return PacketCrafter.frame(Topology.A, PacketCrafter.withIpv4Options(PacketCrafter.ip(
+                    PacketCrafter.Ip.of(dut, client).flags(0), Checksums.PROTO_ICMP, icmp),
+                    String.format("440c0d00%08x%08x", time, time)));
         };
         int midnight = 86_400_000;
         byte[] kernel = error.apply(61_990_645);

@@ -154,14 +154,8 @@ class PacketDifferentialTest {
 
     /** An IPv4 frame from side a with {@code options} (hex, a multiple of 4 bytes) after its 20-byte header. */
     private static Injection withOptions(byte[] ip, String options, String label) {
-        byte[] o = java.util.HexFormat.of().parseHex(options);
-        byte[] p = new byte[ip.length + o.length];
-        System.arraycopy(ip, 0, p, 0, 20);
-        System.arraycopy(o, 0, p, 20, o.length);
-        System.arraycopy(ip, 20, p, 20 + o.length, ip.length - 20);
-        new Ipv4Header().wrap(MemorySegment.ofArray(p), 0).ihl((20 + o.length) / 4).totalLength(p.length)
-                .updateChecksum();
-        return new Injection(Topology.A, PacketCrafter.frame(Topology.A, p), label);
+        return new Injection(Topology.A, PacketCrafter.frame(Topology.A, PacketCrafter.withIpv4Options(ip, options)),
+                label);
     }
 
     /**
