@@ -121,4 +121,79 @@ class PrefixTranslationSemanticsTest {
         assertThat(dnpt("fd77::/48", "2001:db8::/48").apply(short48)).isEqualTo(Verdict.CONTINUE);
         assertThat(short48.dropIcmpType()).isEqualTo(-1);
     }
+
+    /**
+     * An ICMPv6 message of {@code type} from 2001:db8:2::1 to 2001:db8:2::3 (both inside the prefix translated, so
+     * the translation stays checksum-neutral) whose body quotes a UDP datagram {@code quotedSrc} ->
+     * {@code quotedDst}, cut to {@code quoteBytes} bytes, with a valid ICMPv6 checksum.
+     */
+    static PacketContext icmpv6Quoting(int type, String quotedSrc, String quotedDst, int quoteBytes) {
+        byte[] quote = new byte[48];
+        MemorySegment q = MemorySegment.ofArray(quote);
+        long[] qs = org.jnetfilter.core.ext.Addresses.parseIpv6(quotedSrc);
+        long[] qd = org.jnetfilter.core.ext.Addresses.parseIpv6(quotedDst);
+        new Ipv6Header().wrap(q, 0).version(6).payloadLength(8).nextHeader(Protocols.UDP).hopLimit(64)
+                .source(qs[0], qs[1]).destination(qd[0], qd[1]);
+        byte[] body = new byte[8 + quoteBytes];
+        body[0] = (byte) type;
+        System.arraycopy(quote, 0, body, 8, quoteBytes);
+        MemorySegment s = ipv6(Protocols.ICMPV6, body);
+        long[] from = org.jnetfilter.core.ext.Addresses.parseIpv6("2001:db8:2::1");
+        long[] to = org.jnetfilter.core.ext.Addresses.parseIpv6("2001:db8:2::3");
+        new Ipv6Header().wrap(s, 0).source(from[0], from[1]).destination(to[0], to[1]);
+        int sum = Checksums.icmpv6(s, 0, 40, body.length);
+        s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 42, (byte) (sum >>> 8));
+        s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 43, (byte) sum);
+        return load(s);
+    }
+
+    static String quoted(PacketContext pkt, int at) {
+        MemorySegment s = pkt.segment();
+        var u64 = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+        return AddressText.ipv6(s.get(u64, 48 + at), s.get(u64, 48 + at + 8));
+    }
+
+    static Stream<Arguments> bouncedDatagrams() {
+        String snpt = "SNPT";
+        String dnpt = "DNPT";
+        return Stream.of(
+                // Linux 6.18 (difftest seed 3, ruleset 37): dut's port unreachable to 2001:db8:2::3 left with both its
+                // source and the quoted destination 2001:db8:2::1 as 2001:db8:3:0:fffe::1
+                Arguments.of(snpt, 1, "2001:db8:2::3", "2001:db8:2::1", 48, "2001:db8:2::3", "2001:db8:3:0:fffe::1"),
+                Arguments.of(snpt, 3, "2001:db8:2::3", "2001:db8:2::1", 48, "2001:db8:2::3", "2001:db8:3:0:fffe::1"),
+                Arguments.of(snpt, 4, "2001:db8:2::3", "2001:db8:2::1", 48, "2001:db8:2::3", "2001:db8:3:0:fffe::1"),
+                // a quoted destination outside --src-pfx stays
+                Arguments.of(snpt, 1, "2001:db8:2::3", "2001:db8:9::1", 48, "2001:db8:2::3", "2001:db8:9::1"),
+                // an informational message (echo request) quotes nothing, whatever its body looks like
+                Arguments.of(snpt, 128, "2001:db8:2::3", "2001:db8:2::1", 48, "2001:db8:2::3", "2001:db8:2::1"),
+                // a quoted header cut short is not there to rewrite (skb_header_pointer fails)
+                Arguments.of(snpt, 1, "2001:db8:2::3", "2001:db8:2::1", 39, null, null),
+                // DNPT rewrites the quoted source when it lies in --src-pfx
+                Arguments.of(dnpt, 1, "2001:db8:2::1", "2001:db8:2::3", 48, "2001:db8:3:0:fffe::1", "2001:db8:2::3"),
+                Arguments.of(dnpt, 1, "2001:db8:7::1", "2001:db8:2::3", 48, "2001:db8:7::1", "2001:db8:2::3"));
+    }
+
+    @ParameterizedTest(name = "{0} on ICMPv6 type {1} quoting {2} -> {3} ({4} bytes)")
+    @MethodSource("bouncedDatagrams")
+    void translatesTheQuotedAddressOfAnIcmpv6ErrorInsideTheSourcePrefix(String target, int type, String quotedSrc,
+            String quotedDst, int quoteBytes, String expectedSrc, String expectedDst) {
+        PacketContext pkt = icmpv6Quoting(type, quotedSrc, quotedDst, quoteBytes);
+        byte[] before = pkt.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        ExtensionData npt = target(Family.IPV6, -1, target, "--src-pfx", "2001:db8:2::/48", "--dst-pfx",
+                "2001:db8:3::/56");
+        assertThat(npt.apply(pkt)).isEqualTo(Verdict.CONTINUE);
+        if (expectedSrc != null) {
+            assertThat(quoted(pkt, 8)).isEqualTo(expectedSrc);
+            assertThat(quoted(pkt, 24)).isEqualTo(expectedDst);
+        } else {
+            byte[] after = pkt.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            assertThat(java.util.Arrays.copyOfRange(after, 48, after.length))
+                    .isEqualTo(java.util.Arrays.copyOfRange(before, 48, before.length));
+        }
+        // the outer address moved too, and the ICMPv6 checksum needed no update
+        if (target.equals("SNPT")) {
+            assertThat(AddressText.ipv6(pkt.sourceHi(), pkt.sourceLo())).isEqualTo("2001:db8:3:0:fffe::1");
+        }
+        assertThat(Checksums.icmpv6Valid(pkt.segment(), 0, 40, pkt.length() - 40)).isTrue();
+    }
 }

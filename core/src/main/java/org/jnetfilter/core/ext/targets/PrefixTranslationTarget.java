@@ -31,7 +31,14 @@ import org.jnetfilter.core.rules.IpSpec;
  * word 3 (the subnet ID) for prefixes up to /48, else the first of words 4-7 that is not 0xffff; it gets
  * {@code w + sum(src prefix) - sum(dst prefix)} in ones' complement, 0xffff written as 0. When words 4-7 are all
  * 0xffff the packet is dropped with an ICMPv6 parameter problem (erroneous header field) pointing at the address,
- * the prefix already written. Packet thread; allocates nothing.
+ * the prefix already written.
+ *
+ * <p>An ICMPv6 error carries the datagram it bounces: after a successful mapping, when the outer next header is
+ * ICMPv6 with an error type (below 128) and the quoted IPv6 header lies whole in the linear head, the quoted
+ * header's other address is translated too when its first {@code --src-pfx}-length bits equal the
+ * {@code --src-pfx} prefix: SNPT maps the quoted destination (the error answers a datagram sent to the
+ * translated range), DNPT the quoted source. The translation is checksum-neutral, so the ICMPv6 checksum stays
+ * valid untouched. Packet thread; allocates nothing.
  */
 abstract sealed class PrefixTranslationTarget extends TargetExtension permits SnptTarget, DnptTarget {
     static final OptionSpec SRC_PFX = OptionSpec.withArg("src-pfx");
@@ -64,25 +71,61 @@ abstract sealed class PrefixTranslationTarget extends TargetExtension permits Sn
     static final int ICMPV6_HDR_FIELD = 0;
     static final int SADDR = 8;
     static final int DADDR = 24;
+    // Linux: struct ipv6hdr, struct icmp6hdr; icmpv6_is_err: types below 128 are errors
+    static final int NEXT_HEADER = 6;
+    static final int IPV6_HEADER = 40;
+    static final int ICMPV6_HEADER = 8;
+    static final int ICMPV6 = 58;
+    static final int ICMPV6_INFO_MIN = 128;
 
     public record Data(String name, Prefix src, Prefix dst, int hooks) implements ExtensionData {
         @Override
         public int apply(PacketContext pkt) {
-            int at = name.equals("SNPT") ? SADDR : DADDR;
-            boolean mapped = mapPrefix(pkt, at);
+            boolean snpt = name.equals("SNPT");
+            int at = snpt ? SADDR : DADDR;
+            boolean mapped = mapPrefix(pkt.segment(), pkt.networkOffset() + at);
             pkt.addressesChanged();
             if (!mapped) {
                 pkt.dropWithIcmpError(ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, at);
                 return Verdict.DROP;
             }
+            long bounced = bouncedHeader(pkt);
+            if (bounced >= 0) {
+                // Linux: ip6t_snpt_tg / ip6t_dnpt_tg, "rewrite dst (src) addr of bounced packet"
+                long quoted = bounced + (snpt ? DADDR : SADDR);
+                if (inSourcePrefix(pkt.segment(), quoted)) {
+                    mapPrefix(pkt.segment(), quoted);
+                }
+            }
             return Verdict.CONTINUE;
         }
 
-        /** ip6t_npt_map_pfx on the address at {@code at}; false when no word can take the adjustment. */
-        private boolean mapPrefix(PacketContext pkt, int at) {
+        /**
+         * Where the IPv6 header an ICMPv6 error quotes starts in the segment, or -1 (icmpv6_bounced_ipv6hdr): the
+         * outer next header must be ICMPv6 itself (no extension header between), the type an error, and the
+         * quoted header whole in the first block; skb_header_pointer copies a header that is not, so the
+         * kernel's rewrite of it is lost.
+         */
+        private static long bouncedHeader(PacketContext pkt) {
+            int quoted = IPV6_HEADER + ICMPV6_HEADER;
+            if (pkt.length() < IPV6_HEADER + ICMPV6_HEADER || pkt.networkU8(NEXT_HEADER) != ICMPV6
+                    || pkt.networkU8(IPV6_HEADER) >= ICMPV6_INFO_MIN || pkt.blockEnd(0) < quoted + IPV6_HEADER) {
+                return -1;
+            }
+            return pkt.networkOffset() + quoted;
+        }
+
+        /** Whether the address at {@code base} has {@code --src-pfx} as its first {@code --src-pfx}-length bits. */
+        private boolean inSourcePrefix(MemorySegment s, long base) {
+            // checkentry holds the prefix to 64 bits with no host bits: the low half is all host bits, zero in src
+            int len = src.length();
+            long mask = len == 0 ? 0 : -1L << (64 - len);
+            return (s.get(U64, base) & mask) == src.hi() && src.lo() == 0;
+        }
+
+        /** ip6t_npt_map_pfx on the address at {@code base}; false when no word can take the adjustment. */
+        private boolean mapPrefix(MemorySegment s, long base) {
             int length = Math.max(src.length(), dst.length());
-            MemorySegment s = pkt.segment();
-            long base = pkt.networkOffset() + at;
             for (int i = 0; i < length; i += 32) {
                 int keep = length - i >= 32 ? 0 : (1 << (32 - (length - i))) - 1;
                 int idx = i / 32;
@@ -132,6 +175,7 @@ abstract sealed class PrefixTranslationTarget extends TargetExtension permits Sn
     }
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     /** The ones' complement sum of a prefix's eight 16-bit words. */
