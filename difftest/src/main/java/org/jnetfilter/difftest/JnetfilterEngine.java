@@ -160,6 +160,11 @@ final class JnetfilterEngine implements EngineUnderTest {
             public boolean defragments() {
                 return true;
             }
+
+            @Override
+            public Conntrack conntrack() {
+                return conntrack;
+            }
         });
         dp.rules(Family.IPV4, r4);
         dp.rules(Family.IPV6, r6);

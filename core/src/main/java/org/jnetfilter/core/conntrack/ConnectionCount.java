@@ -12,7 +12,8 @@ import org.jnetfilter.core.rules.Family;
  * connections counted. Counting a packet garbage-collects the list (at most once per jiffy): a counted
  * connection no longer in the table, or a TCP one in TIME_WAIT or CLOSE, is dropped; then the packet's own
  * connection is added unless it is there already or confirmed and ASSURED (see {@link #count}); the answer is
- * the list's length.
+ * the list's length. The table looked in is the packet's namespace's ({@link PacketContext#conntrackTable()}), or,
+ * for a packet handed in without one, the table of the last tracked packet counted.
  *
  * <p>Design note. The kernel keeps an rbtree of lists and spares entries added within two jiffies on another
  * CPU (they may be about to be confirmed); with one packet thread per entry here, the same-CPU rule applies:
@@ -43,10 +44,14 @@ public final class ConnectionCount {
      *
      * <p>Linux 6.18 as the kernel answers (nf_conncount_count_skb): the connection is the packet's entry, or the
      * table's entry for the packet's tuple (then its original tuple is counted). Without a list for the address
-     * yet, a list holding that connection is made (insert_tree: whatever its state), count 1. With one:
+     * yet, a list holding that connection is made (insert_tree: whatever its state), count 1. With one, even one
+     * its collections emptied (count_tree defers an empty node to insert_tree, which finds the node by its key and
+     * adds to it as to any other; the node is freed only by another key's tree walk or the gc worker, not
+     * modelled):
      * <ul>
      * <li>a confirmed and ASSURED connection is not added (-EEXIST): the list is garbage-collected
-     * (nf_conncount_gc_list, at most once a jiffy) and its length is the answer;
+     * (nf_conncount_gc_list, at most once a jiffy) and its length is the answer: 0, a hotdrop, once the list is
+     * empty, until a connection not assured is added;
      * <li>a confirmed connection not yet ASSURED (a reply or an ICMP error of a connection not assured yet, the
      * SYN-ACK of a handshake) is looked for in the list, collecting it on the way, and added when absent;
      * <li>an unconfirmed one is added, after the same walk unless the list was collected in this jiffy.
@@ -56,6 +61,10 @@ public final class ConnectionCount {
      * would have dropped: that packet's connection is added instead.
      */
     public synchronized long count(PacketContext pkt, long hi, long lo) {
+        if (pkt.conntrackTable() != null) {
+            // Linux: the packet's netns table, also for a packet conntrack has not seen yet (raw PREROUTING, OUTPUT)
+            table = pkt.conntrackTable();
+        }
         Connection ct = pkt.conntrack();
         Tuple tuple;
         int zone = 0;
@@ -79,8 +88,8 @@ public final class ConnectionCount {
         long now = Conntrack.jiffies(pkt.nowNanos());
         Key key = new Key(hi, lo, zone);
         CountList list = listByKey.get(key);
-        if (list == null || list.entries.isEmpty()) {
-            // Linux: insert_tree (an emptied list is about to be freed: a new one is made)
+        if (list == null) {
+            // Linux: insert_tree (no node for the address yet)
             list = new CountList();
             listByKey.put(key, list);
             Entry e = new Entry();

@@ -26,6 +26,7 @@ public final class ConntrackModule implements HookModule {
         this.conntrack = conntrack;
     }
 
+    @Override
     public Conntrack conntrack() {
         return conntrack;
     }

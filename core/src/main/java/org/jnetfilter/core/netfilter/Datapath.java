@@ -200,6 +200,8 @@ public final class Datapath {
 
     private Replies replies;
     private volatile TableWalker walker = TableWalker.LINEAR;
+    /** The namespace's connection table, from the module that keeps one (HookModule#conntrack), or null. */
+    private volatile org.jnetfilter.core.conntrack.Conntrack conntrackTable;
     // Linux: ip_local_deliver reassembles (IP_DEFRAG_LOCAL_DELIVER); nf_defrag_ipv4/ipv6 before conntrack
     private final Defrag localDefrag = new Defrag(Family.IPV4);
     private final Map<Family, Defrag> conntrackDefrag = new EnumMap<>(Family.class);
@@ -458,6 +460,9 @@ public final class Datapath {
     public synchronized void module(HookModule module) {
         Map<Family, List<Netfilter.Registration>> byFamily = new EnumMap<>(Family.class);
         modules.put(module, byFamily);
+        if (module.conntrack() != null) {
+            conntrackTable = module.conntrack();
+        }
         for (Family f : Family.values()) {
             syncModule(module, byFamily, f, rules(f));
             syncDefrag(f);
@@ -958,7 +963,8 @@ public final class Datapath {
         }
 
         void prepare(long nowNanos, Trace trace) {
-            pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).nflogSink(nflogSink).random(random).host(host).walker(walker);
+            pkt.nowNanos(nowNanos).trace(trace).logSink(logSink).nflogSink(nflogSink).random(random).host(host).walker(walker)
+                    .conntrackTable(conntrackTable);
             in = null;
             route = null;
             reassembled = null;

@@ -34,4 +34,13 @@ public interface HookModule {
     default boolean defragments() {
         return true;
     }
+
+    /**
+     * The connection table this module keeps, or null: the namespace's table that extensions look a packet's tuple
+     * up in when the packet has no entry of its own yet (xt_connlimit in the raw table: nf_conntrack_find_get on the
+     * netns). The datapath hands it to every packet ({@link PacketContext#conntrackTable()}).
+     */
+    default org.jnetfilter.core.conntrack.Conntrack conntrack() {
+        return null;
+    }
 }

@@ -733,6 +733,22 @@ public final class PacketContext {
     }
 
     private TableWalker walker = TableWalker.LINEAR;
+
+    /**
+     * The namespace's connection table, where an extension looks a tuple up for a packet without an entry of its
+     * own (xt_connlimit before conntrack has run: nf_conntrack_find_get on the packet's netns); null when the
+     * datapath has none. Not reset by a load.
+     */
+    public org.jnetfilter.core.conntrack.Conntrack conntrackTable() {
+        return conntrackTable;
+    }
+
+    public PacketContext conntrackTable(org.jnetfilter.core.conntrack.Conntrack table) {
+        conntrackTable = table;
+        return this;
+    }
+
+    private org.jnetfilter.core.conntrack.Conntrack conntrackTable;
     private Rerouting rerouting;
     private int routeMtu;
 

@@ -110,6 +110,31 @@ class ConntrackDatapathTest {
         return Packets.u32(frame, 14 + at);
     }
 
+    /**
+     * Linux 6.18 (difftest seeds 42 and 777: connlimit in raw PREROUTING and in a chain it jumps to): before
+     * conntrack_in has run the packet has no entry, so xt_connlimit reads its tuple and asks the namespace's table
+     * (nf_conntrack_find_get); the connections already counted are looked up there too, and stay while tracked.
+     */
+    @Test
+    void connlimitInRawPreroutingCountsConnectionsTheTableAlreadyHolds() {
+        Rule above1 = new Rule(new RuleSpec(ANY, List.of(Rules.matchOf(ANY, "connlimit", "--connlimit-above", "1",
+                "--connlimit-mask", "32")), Target.verdictOrNull("ACCEPT")), Counters.zero());
+        Table raw = Table.of(TableKind.RAW, Family.IPV4, List.of(chain("PREROUTING", "ACCEPT", above1),
+                chain("OUTPUT", "ACCEPT")), List.of());
+        datapath.rules(Family.IPV4, Ruleset.empty(Family.IPV4).with(raw));
+        long t = Path.seconds(0);
+        for (int port : new int[] {80, 81, 82}) {
+            datapath.receive("eth0", frame(ETH0_MAC, 0x02000000010AL,
+                    Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(40000 + port, port, 1000, 0, SYN, 0))), true, t,
+                    Trace.NONE);
+            t += 10_000_000L;
+        }
+        assertThat(out).containsExactly("tx eth1", "tx eth1", "tx eth1");
+        assertThat(conntrack.list(Family.IPV4, t).lines()).hasSize(3);
+        // the first SYN made the list (one); the second and third found the earlier connections tracked (two, three)
+        assertThat(above1.counters().packets()).isEqualTo(2);
+    }
+
     @Test
     void statefulFirewallWithMasqueradeForwardsRepliesAndDropsUnsolicitedPackets() {
         statefulMasqueradingRouter();

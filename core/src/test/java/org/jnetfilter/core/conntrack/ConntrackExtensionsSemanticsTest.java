@@ -160,6 +160,40 @@ class ConntrackExtensionsSemanticsTest {
         assertThat(upto1.matches(c4)).as("a new connection is added: three").isFalse();
     }
 
+    /**
+     * Linux 6.18.44 (difftest seed 777 ruleset 30, rerun with the kernel three times alike): an emptied list stays in
+     * the tree; count_tree hands its empty node to insert_tree, which adds to the node it finds as to any other, so
+     * an ASSURED connection (-EEXIST, not added) counts 0 there and is hot-dropped, packet after packet, until a
+     * connection not yet assured is added to the address's list.
+     */
+    @Test
+    void connlimitHotDropsAssuredPacketsOfAnAddressWhoseListTheCollectionEmptied() {
+        ExtensionData upto5 = Rules.match("connlimit", "--connlimit-upto", "5");
+        PacketContext first = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3001, 80, 100, 0, SYN, 0)), 0);
+        assertThat(upto5.matches(first)).as("the list is made with the first connection").isTrue();
+        // the first connection closes (TIME_WAIT) without the rule seeing it
+        path.forward(Packets.ipv4(B, A, 6, Packets.tcp(80, 3001, 500, 101, SYN | ACK, 0)), 0.1);
+        path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3001, 80, 101, 501, ACK, 0)), 0.2);
+        path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3001, 80, 101, 501, Packets.FIN | ACK, 0)), 0.3);
+        path.forward(Packets.ipv4(B, A, 6, Packets.tcp(80, 3001, 501, 102, Packets.FIN | ACK, 0)), 0.4);
+        PacketContext last = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3001, 80, 102, 502, ACK, 0)), 0.5);
+        assertThat(last.conntrack().tcpState()).isEqualTo(Connection.TCP_TIME_WAIT);
+        // a second connection, ASSURED when the rule first sees it: not added, and the collection empties the list
+        path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3002, 80, 100, 0, SYN, 0)), 1);
+        path.forward(Packets.ipv4(B, A, 6, Packets.tcp(80, 3002, 700, 101, SYN | ACK, 0)), 1.1);
+        PacketContext assured = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3002, 80, 101, 701, ACK, 0)), 1.2);
+        assertThat(assured.conntrack().hasStatus(Connection.ASSURED)).isTrue();
+        assertThat(upto5.matches(assured)).isFalse();
+        assertThat(assured.hotdrop()).as("count 0: hot-dropped").isTrue();
+        PacketContext data = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3002, 80, 101, 701, ACK, 20)), 1.3);
+        assertThat(upto5.matches(data)).isFalse();
+        assertThat(data.hotdrop()).as("the emptied list is kept: still 0").isTrue();
+        // a new connection is added to the emptied list
+        PacketContext third = path.forward(Packets.ipv4(A, B, 6, Packets.tcp(3003, 80, 100, 0, SYN, 0)), 1.4);
+        assertThat(upto5.matches(third)).isTrue();
+        assertThat(third.hotdrop()).isFalse();
+    }
+
     @Test
     void helperNeverMatchesWithoutHelpersAndItsNegationAlways() {
         PacketContext p = path.forward(udp(A, B, 1, 2, 0), 0);
