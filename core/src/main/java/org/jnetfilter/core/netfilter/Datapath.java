@@ -945,6 +945,8 @@ public final class Datapath {
         RouteDecision route;
         /** The reassembly that made the packet (frag_max_size, the fragments' sizes), or null. */
         Defrag.Result reassembled;
+        /** The packet is a TEE copy sharing {@link #reassembled}'s fragments with the original (pskb_copy). */
+        boolean fragmentsShared;
         /** The received datagram's IPv4 options (valid while {@link #hasOptions}). */
         final Ipv4Options options = new Ipv4Options();
         boolean hasOptions;
@@ -968,6 +970,7 @@ public final class Datapath {
             in = null;
             route = null;
             reassembled = null;
+            fragmentsShared = false;
         }
 
         MemorySegment datagram() {
@@ -1777,9 +1780,11 @@ public final class Datapath {
             MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
             in = null;
             route = null;
-            // Linux: pskb_copy keeps the reassembled original's fragment list and IPCB frag_max_size, so the copy
-            // leaves as the fragments the original came in (ip_fragment; DF as nf_dup_ipv4 set it is not kept)
+            // Linux: pskb_copy keeps the reassembled original's IPCB frag_max_size and shares its fragment list
+            // (skb_clone_fraglist), so the copy is refragmented on the slow path (see refragment; DF as nf_dup_ipv4
+            // set it is not kept)
             reassembled = reassembledOriginal;
+            fragmentsShared = reassembledOriginal != null;
             boolean early = hook == Hook.PREROUTING || hook == Hook.INPUT;
             if (family == Family.IPV4) {
                 ip4.dontFragment(true);
@@ -1968,9 +1973,9 @@ public final class Datapath {
 
         /**
          * ip_fragment / ip6_fragment of a datagram netfilter reassembled: it leaves as the fragments it came in
-         * (the fast path) unless a rule changed its payload (the kernel linearised it: the slow path at the
-         * largest fragment's size), or fragmentation needed / packet too big when its largest fragment exceeds
-         * the MTU with DF.
+         * (the fast path) unless a rule changed its payload (the kernel linearised it) or it is a TEE copy (its
+         * fragments are shared): then the slow path at the largest fragment's size; fragmentation needed / packet
+         * too big when its largest fragment exceeds the MTU with DF.
          */
         private void refragment(RouteDecision d) {
             Trace trace = pkt.trace();
@@ -1983,7 +1988,10 @@ public final class Datapath {
             // fast path open (checked on Linux 6.18: SNAT of a fragmented datagram leaves as the fragments it came in)
             int[] geometry = reassembled.fragmentPayloads();
             int untouched = header + (geometry != null && geometry.length > 0 ? geometry[0] : 0);
-            boolean payloadKept = before.byteSize() == now.byteSize() && untouched <= now.byteSize()
+            // Linux: a TEE copy's fragment list is the original's (skb_shared): ip_do_fragment / ip6_fragment leave
+            // the fast path for the slow one, at the largest fragment's size (IPv6: at least IPV6_MIN_MTU, so a
+            // small datagram's copy leaves whole, as one fragment of offset 0; Linux 6.18, difftest seed 42)
+            boolean payloadKept = !fragmentsShared && before.byteSize() == now.byteSize() && untouched <= now.byteSize()
                     && MemorySegment.mismatch(before, untouched, before.byteSize(), now, untouched, now.byteSize()) < 0;
             Defrag.Result r = new Defrag.Result(Defrag.Outcome.REASSEMBLED, MemorySegment.ofArray(now.toArray(
                     ValueLayout.JAVA_BYTE)), reassembled.fragMaxSize(), reassembled.dontFragment(),

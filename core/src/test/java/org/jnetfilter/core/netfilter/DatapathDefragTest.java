@@ -188,4 +188,93 @@ class DatapathDefragTest {
         assertThat(conntrack.count()).isEqualTo(1);
         assertThat(conntrack.list(Family.IPV4, 2)).contains("udp").contains("sport=40000 dport=9999");
     }
+
+    /** A UDP datagram from the client to the server cut into fragments of these payload sizes (offsets in order). */
+    static List<MemorySegment> fragments(Family family, int... sizes) {
+        int payload = java.util.Arrays.stream(sizes).sum() - 8;
+        List<MemorySegment> out = new java.util.ArrayList<>();
+        if (family == Family.IPV4) {
+            MemorySegment whole = DatapathKernelFactsTest.udp4(CLIENT, SERVER, 64, false, payload);
+            int offset = 0;
+            for (int i = 0; i < sizes.length; i++) {
+                MemorySegment f = MemorySegment.ofArray(new byte[20 + sizes[i]]);
+                MemorySegment.copy(whole, 0, f, 0, 20);
+                MemorySegment.copy(whole, 20 + offset, f, 20, sizes[i]);
+                new Ipv4Header().wrap(f, 0).totalLength(20 + sizes[i])
+                        .flagsAndFragmentOffset((i < sizes.length - 1 ? Ipv4Header.FLAG_MF : 0) | offset / 8)
+                        .updateChecksum();
+                out.add(f);
+                offset += sizes[i];
+            }
+            return out;
+        }
+        byte[] udp = new byte[8 + payload];
+        java.nio.ByteBuffer.wrap(udp).putShort((short) 40000).putShort((short) 53).putShort((short) udp.length);
+        int offset = 0;
+        for (int i = 0; i < sizes.length; i++) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(48 + sizes[i]);
+            b.putInt(0x60000000).putShort((short) (8 + sizes[i])).put((byte) 44).put((byte) 64)
+                    .putLong(CLIENT6_HI).putLong(CLIENT6_LO).putLong(SERVER6_HI).putLong(SERVER6_LO)
+                    .put((byte) 17).put((byte) 0).putShort((short) (offset | (i < sizes.length - 1 ? 1 : 0)))
+                    .putInt(0x77).put(udp, offset, sizes[i]);
+            out.add(MemorySegment.ofArray(b.array()));
+            offset += sizes[i];
+        }
+        return out;
+    }
+
+    static final long CLIENT6_HI = 0xfd00_0001_0000_0000L;
+    static final long CLIENT6_LO = 0x10L;
+    static final long SERVER6_HI = 0xfd00_0002_0000_0000L;
+    static final long SERVER6_LO = 0x20L;
+
+    /** A frame's fragment as "payload@offset" with "+" for more fragments, or "whole" for a datagram not fragmented. */
+    static String shape(MemorySegment frame) {
+        if (frame.get(ValueLayout.JAVA_BYTE, 12) == 0x08 && frame.get(ValueLayout.JAVA_BYTE, 13) == 0) {
+            Ipv4Header ip = ipOf(frame);
+            return (ip.totalLength() - 20) + "@" + ip.fragmentOffset() * 8 + (ip.moreFragments() ? "+" : "");
+        }
+        int next = Byte.toUnsignedInt(frame.get(ValueLayout.JAVA_BYTE, 14 + 6));
+        int plen = Short.toUnsignedInt(frame.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 14 + 4));
+        if (next != 44) {
+            return "whole";
+        }
+        int word = Short.toUnsignedInt(frame.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 14 + 42));
+        return (plen - 8) + "@" + (word & ~7) + ((word & 1) != 0 ? "+" : "");
+    }
+
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> teeCopiesOfReassembledDatagrams() {
+        // Linux 6.18 in namespaces (TEE --gateway in FORWARD, conntrack on; difftest seed 42 ruleset 102): the copy
+        // first, then the original; the copy shares the original's fragments (pskb_copy), so ip_do_fragment /
+        // ip6_fragment take the slow path: IPv4 at the largest fragment's size, IPv6 at no less than 1280 bytes
+        return java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of(Family.IPV4, new int[] {256, 752},
+                        List.of("752@0+", "256@752", "256@0+", "752@256")),
+                org.junit.jupiter.params.provider.Arguments.of(Family.IPV4, new int[] {504, 504},
+                        List.of("504@0+", "504@504", "504@0+", "504@504")),
+                org.junit.jupiter.params.provider.Arguments.of(Family.IPV6, new int[] {256, 752},
+                        List.of("1008@0", "256@0+", "752@256")),
+                org.junit.jupiter.params.provider.Arguments.of(Family.IPV6, new int[] {48, 17},
+                        List.of("65@0", "48@0+", "17@48")));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} fragments {1}")
+    @org.junit.jupiter.params.provider.MethodSource("teeCopiesOfReassembledDatagrams")
+    void aTeeCopyOfAReassembledDatagramIsRefragmentedOnTheSlowPathWhileTheOriginalLeavesAsItCame(Family family,
+            int[] sizes, List<String> expected) {
+        org.jnetfilter.core.host.IpAddress gateway = family == Family.IPV4
+                ? new org.jnetfilter.core.host.IpAddress(Family.IPV4, 0, SERVER & 0xFFFFFFFFL)
+                : new org.jnetfilter.core.host.IpAddress(Family.IPV6, SERVER6_HI, SERVER6_LO);
+        h.host.addNeighbour(gateway, DatapathHarness.SERVER_MAC, "eth1");
+        h.datapath.module(new Tracking());
+        org.jnetfilter.core.rules.IpSpec any = org.jnetfilter.core.rules.IpSpec.any(family);
+        h.datapath.rules(family, rules(family, table(TableKind.NAT, family), table(TableKind.FILTER, family,
+                Fixtures.builtin("FORWARD", "ACCEPT", Fixtures.rule(Fixtures.target(any, "TEE", "--gateway",
+                        family == Family.IPV4 ? "10.0.2.20" : "fd00:2::20"))))));
+        long t = 1;
+        for (MemorySegment f : fragments(family, sizes)) {
+            receiveAt(t++, f);
+        }
+        assertThat(h.frames.stream().map(DatapathDefragTest::shape).toList()).isEqualTo(expected);
+    }
 }
