@@ -82,7 +82,7 @@ class HashExtensionsSemanticsTest {
     }
 
     @Test
-    void nodeMaskInversionAndPacketsWithoutConnection() {
+    void nodeMaskInversionAndPacketsWithoutConnectionOrWithATemplate() {
         PacketContext p = path.forward(udp(CLIENT, SERVER, 1024, 53), 0);
         assertThat(cluster("--cluster-local-nodemask", "0xf", "--cluster-total-nodes", "4", "--cluster-hash-seed",
                 "7").matches(p)).isTrue();
@@ -94,6 +94,16 @@ class HashExtensionsSemanticsTest {
                 "7").matches(untracked)).isFalse();
         assertThat(cluster("!", "--cluster-local-nodemask", "0xf", "--cluster-total-nodes", "4",
                 "--cluster-hash-seed", "7").matches(untracked)).isFalse();
+        // CT --helper's template in raw PREROUTING, before conntrack (Linux 6.18, ten seeds, masks 1-3 and inverted):
+        // no match either way
+        PacketContext templated = Packets.load(udp(CLIENT, SERVER, 1, 2));
+        templated.conntrack(Connection.template(0, false, "ftp"), org.jnetfilter.core.conntrack.CtInfo.NEW);
+        for (String mask : new String[] {"0x1", "0x2", "0x3"}) {
+            assertThat(cluster("--cluster-local-nodemask", mask, "--cluster-total-nodes", "2", "--cluster-hash-seed",
+                    "0xf4d10576").matches(templated)).isFalse();
+            assertThat(cluster("!", "--cluster-local-nodemask", mask, "--cluster-total-nodes", "2",
+                    "--cluster-hash-seed", "0xf4d10576").matches(templated)).isFalse();
+        }
     }
 
     @Test
