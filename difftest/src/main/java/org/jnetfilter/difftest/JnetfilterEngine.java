@@ -189,7 +189,7 @@ final class JnetfilterEngine implements EngineUnderTest {
             sink.datapath = dp;
             sink.stack.conntrackChecksummed(-1);
             try {
-                dp.receive(in.dutInterface(), MemorySegment.ofArray(in.frame().clone()), true, now, Trace.NONE);
+                dp.receive(in.dutInterface(), MemorySegment.ofArray(in.frame().clone()), true, now, TRACE);
                 sink.answerPending();
             } catch (RuntimeException e) {
                 if (Boolean.getBoolean("jnf.difftest.stacks")) {
@@ -206,6 +206,48 @@ final class JnetfilterEngine implements EngineUnderTest {
                 Rulesets.counters(KernelDut.unsalted(SaveFiles.write(dp.rules(Family.IPV6)), run)),
                 Observation.conntrackLines(conntrack.list(null, now)), List.of());
     }
+
+    /**
+     * {@code -Djnf.difftest.trace=true}: the engine's events printed to standard error, to explain a mismatch by
+     * hand (hooks, rules, routes, generated packets, drops); none otherwise.
+     */
+    private static final Trace TRACE = Boolean.getBoolean("jnf.difftest.trace") ? new Trace() {
+        @Override
+        public void rule(org.jnetfilter.core.rules.Table table, org.jnetfilter.core.rules.Chain chain, int ruleNumber,
+                org.jnetfilter.core.rules.Rule rule) {
+            System.err.println("  trace: " + table.kind() + " " + chain.name() + " #" + ruleNumber + " matched");
+        }
+
+        @Override
+        public void policy(org.jnetfilter.core.rules.Table table, org.jnetfilter.core.rules.Chain builtin, int verdict) {
+            System.err.println("  trace: " + table.kind() + " " + builtin.name() + " policy " + verdict);
+        }
+
+        @Override
+        public void hookVerdict(Netfilter.Registration function, int verdict) {
+            System.err.println("  trace: hook " + function + " -> " + verdict);
+        }
+
+        @Override
+        public void routed(Hook where, org.jnetfilter.core.netfilter.RouteDecision decision) {
+            System.err.println("  trace: routed at " + where + ": " + decision);
+        }
+
+        @Override
+        public void generated(String kind, MemorySegment datagram) {
+            System.err.println("  trace: generated " + kind);
+        }
+
+        @Override
+        public void transmitted(String ifname, MemorySegment frame) {
+            System.err.println("  trace: transmitted on " + ifname);
+        }
+
+        @Override
+        public void dropped(org.jnetfilter.core.netfilter.DropReason reason) {
+            System.err.println("  trace: dropped " + reason);
+        }
+    } : Trace.NONE;
 
     /**
      * When each packet arrives: at the kernel side's times of sending when given (so token buckets, recent lists
@@ -280,7 +322,7 @@ final class JnetfilterEngine implements EngineUnderTest {
                     // --socket-exists finds); tcp_v6_send_response sends its reset by ip6_xmit with no owner
                     boolean v6Reset = (answer[0] & 0xF0) == 0x60 && answer[6] == Checksums.PROTO_TCP;
                     long owner = v6Reset ? -1 : PacketContext.KERNEL_SOCKET;
-                    datapath.sendLocal(MemorySegment.ofArray(answer), now, Trace.NONE, owner, owner, stack.answerOptions());
+                    datapath.sendLocal(MemorySegment.ofArray(answer), now, TRACE, owner, owner, stack.answerOptions());
                 } finally {
                     if (icmpSocket) {
                         datapath.replies(replies);
