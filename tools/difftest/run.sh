@@ -11,4 +11,4 @@ if [ -z "${JAVA_HOME:-}" ]; then
 fi
 mvn -o -B -q compile -pl difftest -am >&2
 cp=difftest/target/classes:core/target/classes:io/target/classes:iptables/target/classes
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Djnf.difftest.shrink="${JNF_DIFFTEST_SHRINK:-300}" -Djnf.difftest.only="${JNF_DIFFTEST_ONLY:--1}" -Djnf.difftest.netns="${JNF_DIFFTEST_NETNS:-jnf-dt}" -cp "$cp" org.jnetfilter.difftest.DifferentialRun "${1:-1}" "${2:-200}" "${3:-50}"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Djnf.difftest.shrink="${JNF_DIFFTEST_SHRINK:-300}" -Djnf.difftest.only="${JNF_DIFFTEST_ONLY:--1}" -Djnf.difftest.trace="${JNF_DIFFTEST_TRACE:-false}" -Djnf.difftest.netns="${JNF_DIFFTEST_NETNS:-jnf-dt}" -cp "$cp" org.jnetfilter.difftest.DifferentialRun "${1:-1}" "${2:-200}" "${3:-50}"
