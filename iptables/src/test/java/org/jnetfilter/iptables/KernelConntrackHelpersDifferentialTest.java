@@ -80,6 +80,7 @@ class KernelConntrackHelpersDifferentialTest {
         sb.append("link set ").append(DC).append(" up\n");
         sb.append("addr add 10.0.1.1/24 dev ").append(DC).append('\n');
         sb.append("addr add fd01::1/64 dev ").append(DC).append('\n');
+        sb.append("addr add 10.0.3.1/24 brd + dev ").append(DC).append('\n');
         sb.append("link add ").append(DS).append(" address ").append(DS_MAC).append('\n');
         sb.append("link set ").append(DS).append(" up\n");
         sb.append("addr add 10.0.2.1/24 dev ").append(DS).append('\n');
@@ -168,6 +169,8 @@ class KernelConntrackHelpersDifferentialTest {
         }
         new ClientRouterServer(CLIENT_NS, DUT, SERVER_NS, DC, DS, PC, PS).configure(DC_MAC, DS_MAC, CLIENT_MAC,
                 SERVER_MAC, NEIGHBOURS);
+        // an address with a broadcast address of its own (ifa_broadcast), for the netbios-ns helper
+        KernelSide.must("ip", "-n", DUT, "addr", "add", "10.0.3.1/24", "brd", "+", "dev", DC);
         client = new Peer(CLIENT_NS, PC);
         server = new Peer(SERVER_NS, PS);
     }
@@ -360,7 +363,10 @@ class KernelConntrackHelpersDifferentialTest {
     }
 
     /** A step's record: which side sent what, and what the router forwarded to the other side. */
-    record Sent(boolean fromClient, byte[] frame) {
+    record Sent(boolean fromClient, byte[] frame, boolean local) {
+        Sent(boolean fromClient, byte[] frame) {
+            this(fromClient, frame, false);
+        }
     }
 
     /** Runs a session against the kernel: frames in order, each followed by what the router forwarded. */
@@ -388,6 +394,33 @@ class KernelConntrackHelpersDifferentialTest {
             }
             List<byte[]> other = fromClient ? toServer : toClient;
             return other.isEmpty() ? null : other.get(other.size() - 1);
+        }
+
+        /**
+         * A UDP datagram a socket of the router itself sends, from {@code srcIp}:{@code port} to {@code dstIp}
+         * (SO_BROADCAST set), by a process that then stays {@code linger} ms to receive the answers; the datagram as
+         * the router sent it to the client side (taken from the frame, for jnetfilter's local send) is recorded.
+         * Returns the process, to be waited for.
+         */
+        Process sendLocalUdp(String srcIp, int port, String dstIp, byte[] payload, int linger) throws Exception {
+            String script = "import socket,sys,time\n"
+                    + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                    + "s.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1)\n"
+                    + "s.bind((sys.argv[1],int(sys.argv[2])))\n"
+                    + "s.sendto(bytes.fromhex(sys.argv[4]),(sys.argv[3],int(sys.argv[2])))\n"
+                    + "time.sleep(int(sys.argv[5])/1000.0)\n";
+            Process p = new ProcessBuilder(in(DUT, "python3", "-c", script, srcIp, Integer.toString(port), dstIp,
+                    HexFormat.of().formatHex(payload), Integer.toString(linger))).redirectErrorStream(true).start();
+            List<byte[]> toClient = new ArrayList<>();
+            for (int tries = 0; tries < 20 && toClient.isEmpty(); tries++) {
+                Thread.sleep(20);
+                toClient.addAll(client.dump());
+            }
+            for (byte[] f : toClient) {
+                kernelOut.add(DC + " " + HexFormat.of().formatHex(f));
+                sent.add(new Sent(false, java.util.Arrays.copyOfRange(f, 14, f.length), true));
+            }
+            return p;
         }
     }
 
@@ -475,7 +508,11 @@ class KernelConntrackHelpersDifferentialTest {
         long now = 1_000_000_000L;
         for (Sent f : s.sent) {
             now += 40_000_000L;
-            dp.receive(f.fromClient() ? DC : DS, MemorySegment.ofArray(f.frame().clone()), true, now, Trace.NONE);
+            if (f.local()) {
+                dp.sendLocal(MemorySegment.ofArray(f.frame().clone()), now, Trace.NONE, 0, 0);
+            } else {
+                dp.receive(f.fromClient() ? DC : DS, MemorySegment.ofArray(f.frame().clone()), true, now, Trace.NONE);
+            }
         }
         assertThat(String.join("\n", mine)).as("%s: frames the router sent", name)
                 .isEqualTo(String.join("\n", s.kernelOut));
@@ -511,21 +548,35 @@ class KernelConntrackHelpersDifferentialTest {
         return "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
                 + "-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n"
                 + "-A PREROUTING -p udp -m udp --dport 69 -j CT --helper tftp\n"
+                + (v4 ? "-A PREROUTING -p tcp -m tcp --dport 6667 -j CT --helper irc\n" : "")
+                + "-A PREROUTING -p tcp -m tcp --dport 6566 -j CT --helper sane\n"
+                + "-A PREROUTING -p udp -m udp --dport 10080 -j CT --helper amanda\n"
+                + (v4 ? "-A OUTPUT -p udp -m udp --dport 137 -j CT --helper netbios-ns\n" : "")
                 + "COMMIT\n"
                 + "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
                 + nat
                 + "COMMIT\n"
                 + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                + "-A INPUT -m conntrack --ctstate RELATED -m helper --helper netbios-ns -j ACCEPT\n"
+                // the router's own broadcast comes back to INPUT (a copy jnetfilter does not loop back): not counted
+                + "-A INPUT -p udp -m udp --dport 137 -m addrtype ! --src-type LOCAL -m conntrack --ctstate NEW "
+                + "-j ACCEPT\n"
                 + "-A FORWARD -p " + icmp + " -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper sane -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper amanda -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -j ACCEPT\n"
                 + "-A FORWARD -m helper --helper ftp\n"
                 + "-A FORWARD -m helper ! --helper ftp\n"
                 + "-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
                 + "-A FORWARD -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "-A FORWARD -p udp -m udp --dport 69 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p tcp -m tcp --dport 6667 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p tcp -m tcp --dport 6566 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p udp -m udp --dport 10080 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "COMMIT\n";
     }
 
@@ -541,16 +592,47 @@ class KernelConntrackHelpersDifferentialTest {
      * client's USER and the server's answer; returns {client end, server end}.
      */
     static End[] login(Session s, String clientIp, int clientPort, String serverIp) throws Exception {
-        End c = new End(client, CLIENT_MAC, DC_MAC).flow(clientIp, clientPort, serverIp, 21, 1000);
+        End[] ctl = connect(s, clientIp, clientPort, serverIp, 21);
+        End c = ctl[0];
+        End v = ctl[1];
+        c.received(s.send(false, v.tcp(PSH_ACK, "220 jnf test\r\n")));
+        v.received(s.send(true, c.tcp(PSH_ACK, "USER anonymous\r\n")));
+        c.received(s.send(false, v.tcp(PSH_ACK, "331 ok\r\n")));
+        return ctl;
+    }
+
+    /** A TCP connection from the client side to {@code serverIp}:{@code port} through its handshake; {client, server}. */
+    static End[] connect(Session s, String clientIp, int clientPort, String serverIp, int port) throws Exception {
+        End c = new End(client, CLIENT_MAC, DC_MAC).flow(clientIp, clientPort, serverIp, port, 1000);
         End v = new End(server, SERVER_MAC, DS_MAC);
         v.learn(s.send(true, c.tcp(SYN, "")));
         v.sndNxt = 5000;
         c.received(s.send(false, v.tcp(SYN_ACK, "")));
         s.send(true, c.tcp(ACK, ""));
-        c.received(s.send(false, v.tcp(PSH_ACK, "220 jnf test\r\n")));
-        v.received(s.send(true, c.tcp(PSH_ACK, "USER anonymous\r\n")));
-        c.received(s.send(false, v.tcp(PSH_ACK, "331 ok\r\n")));
         return new End[] {c, v};
+    }
+
+    /**
+     * A TCP connection opened by one side ({@code fromClient}) to an address and port a helper's peer announced:
+     * handshake and one data segment, as far as the router forwards it.
+     */
+    static void dataConnection(Session s, boolean fromClient, byte[] srcIp, int srcPort, byte[] dstIp, int dstPort)
+            throws Exception {
+        End a = fromClient ? new End(client, CLIENT_MAC, DC_MAC) : new End(server, SERVER_MAC, DS_MAC);
+        a.myIp = srcIp;
+        a.myPort = srcPort;
+        a.peerIp = dstIp;
+        a.peerPort = dstPort;
+        a.sndNxt = 7000;
+        byte[] syn = s.send(fromClient, a.tcp(SYN, ""));
+        if (syn == null) {
+            return;
+        }
+        End b = (fromClient ? new End(server, SERVER_MAC, DS_MAC) : new End(client, CLIENT_MAC, DC_MAC)).learn(syn);
+        b.sndNxt = 9000;
+        a.received(s.send(!fromClient, b.tcp(SYN_ACK, "")));
+        b.received(s.send(fromClient, a.tcp(PSH_ACK, "data\r\n")));
+        a.received(s.send(!fromClient, b.tcp(ACK, "")));
     }
 
     /** The client asks for active mode with {@code command}; the server connects from port 20 and sends data. */
@@ -770,5 +852,202 @@ class KernelConntrackHelpersDifferentialTest {
         assumeKernel();
         Map<String, String> c = compare(name, family, rules(family, nat), s -> tftp(s, clientIp, serverIp));
         assertThat(packets(c, RELATED_TFTP)).isEqualTo(1);
+    }
+
+    // ---- irc ----
+
+    static final String RELATED_IRC = "-m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT";
+
+    /**
+     * An IRC session: the client connects to the server's port 6667, the server greets, the client sends
+     * {@code message}, the server answers, and the client sends one more line (sequence numbers adjusted after a
+     * rewrite); then the server side connects to the address and port the forwarded message names. {@code related}:
+     * the packets the RELATED irc rule counts.
+     */
+    record Irc(String name, String nat, int clientPort, String message, int related) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Irc> ircSessions() {
+        // 10.0.1.2 is 167772418
+        return List.of(
+                new Irc("DCC SEND, no NAT", "", 40020, "PRIVMSG bob :\u0001DCC SEND file.txt 167772418 5000 1024\u0001\r\n",
+                        1),
+                new Irc("DCC CHAT behind SNAT: address and port rewritten shorter, sequence numbers adjusted", SNAT4,
+                        40021, "privmsg bob :\u0001DCC CHAT chat 0167772418  5001\u0001\r\n", 1),
+                new Irc("DCC SEND after blank lines, two offers in one packet: only the first", "", 40022,
+                        "\r\n PRIVMSG bob :\u0001DCC SEND a 167772418 5002 1\u0001\r\nPRIVMSG bob :\u0001DCC SEND b "
+                                + "167772418 5003 1\u0001\r\n", 1),
+                new Irc("DCC naming a third host is forged: not expected", "", 40023,
+                        "PRIVMSG bob :\u0001DCC SEND file.txt 167772419 5004 1024\u0001\r\n", 0),
+                new Irc("DCC in a NOTICE is not read", "", 40024,
+                        "NOTICE bob :\u0001DCC SEND file.txt 167772418 5005 1024\u0001\r\n", 0),
+                new Irc("DCC with port 0 is not expected", "", 40025,
+                        "PRIVMSG bob :\u0001DCC SEND file.txt 167772418 0 1024\u0001\r\n", 0),
+                new Irc("DCC without a line end is not read", "", 40026,
+                        "PRIVMSG bob :\u0001DCC SEND file.txt 167772418 5006 1024\u0001", 0));
+    }
+
+    /** The address and port a forwarded DCC offer names: {address as 4 bytes, port}, or null. */
+    static Object[] dccTarget(String text) {
+        Matcher m = Pattern.compile("DCC \\w+ \\S+ (\\d+) +(\\d+)").matcher(text);
+        if (!m.find()) {
+            return null;
+        }
+        long a = Long.parseLong(m.group(1)) & 0xFFFFFFFFL;
+        return new Object[] {new byte[] {(byte) (a >>> 24), (byte) (a >>> 16), (byte) (a >>> 8), (byte) a},
+                Integer.parseInt(m.group(2))};
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ircSessions")
+    void ircDccOfferThroughTheRouterIsForwardedAsByLinux(Irc irc) throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("irc " + irc.name(), Family.IPV4, rules(Family.IPV4, irc.nat()), s -> {
+            End[] ctl = connect(s, "10.0.1.2", irc.clientPort(), "10.0.2.2", 6667);
+            ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, ":irc 001 alice :Welcome\r\n")));
+            byte[] fwd = s.send(true, ctl[0].tcp(PSH_ACK, irc.message()));
+            ctl[1].received(fwd);
+            ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, ":irc NOTICE alice :ok\r\n")));
+            ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, "PRIVMSG bob :done\r\n")));
+            Object[] target = fwd == null ? null : dccTarget(payloadText(fwd));
+            if (target != null && (int) target[1] != 0) {
+                dataConnection(s, false, ctl[1].myIp, 41000, (byte[]) target[0], (int) target[1]);
+            }
+        });
+        assertThat(packets(c, RELATED_IRC)).as("the DCC connection's first packet").isEqualTo(irc.related());
+        assertThat(packets(c, "-m conntrack --ctstate INVALID -j DROP")).as("adjusted acks are in window").isZero();
+    }
+
+    // ---- sane ----
+
+    static final String RELATED_SANE = "-m conntrack --ctstate RELATED -m helper --helper sane -j ACCEPT";
+
+    static byte[] bytes(int... values) {
+        byte[] b = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            b[i] = (byte) values[i];
+        }
+        return b;
+    }
+
+    static String latin1(byte[] b) {
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    static List<Arguments> saneSessions() {
+        return List.of(
+                Arguments.of("sane NET_START, no NAT", Family.IPV4, "", "10.0.1.2", "10.0.2.2", 0, 1),
+                Arguments.of("sane NET_START behind SNAT: the data connection walks the nat table", Family.IPV4, SNAT4,
+                        "10.0.1.2", "10.0.2.2", 0, 1),
+                Arguments.of("sane NET_START over IPv6", Family.IPV6, "", "fd01::2", "fd02::2", 0, 1),
+                Arguments.of("sane NET_START refused: nothing expected", Family.IPV4, "", "10.0.1.2", "10.0.2.2", 9,
+                        0));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("saneSessions")
+    void saneNetStartExpectsTheDataConnection(String name, Family family, String nat, String clientIp,
+            String serverIp, int status, int related) throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, family, rules(family, nat), s -> {
+            End[] ctl = connect(s, clientIp, 40030, serverIp, 6566);
+            // SANE_NET_INIT (code 0) first, 8 bytes but not NET_START
+            ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, latin1(bytes(0, 0, 0, 0, 0, 1, 0, 3)))));
+            ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, latin1(bytes(0, 0, 0, 0, 0, 1, 0, 3)))));
+            ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, latin1(bytes(0, 0, 0, 7, 0, 0, 0, 1)))));
+            ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, latin1(bytes(0, 0, 0, status, 0, 0, 0x3A, 0x70, 0,
+                    0, 0x12, 0x34, 0, 0, 0, 0)))));
+            dataConnection(s, true, ctl[0].myIp, 40031, ctl[0].peerIp, 0x3A70);
+        });
+        assertThat(packets(c, RELATED_SANE)).isEqualTo(related);
+    }
+
+    // ---- amanda ----
+
+    static final String RELATED_AMANDA = "-m conntrack --ctstate RELATED -m helper --helper amanda -j ACCEPT";
+
+    static List<Arguments> amandaSessions() {
+        return List.of(
+                Arguments.of("amanda, no NAT", Family.IPV4, "", "10.0.1.2", "10.0.2.2"),
+                Arguments.of("amanda behind SNAT: the ports rewritten, the connections follow the master",
+                        Family.IPV4, SNAT4, "10.0.1.2", "10.0.2.2"),
+                Arguments.of("amanda over IPv6", Family.IPV6, "", "fd01::2", "fd02::2"));
+    }
+
+    /**
+     * The backup server (client side, port 850) asks the Amanda client (server side, port 10080); the answer names
+     * three ports; the backup server connects to the DATA and MESG ports the forwarded answer names.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("amandaSessions")
+    void amandaAnswerExpectsTheConnectionsItNames(String name, Family family, String nat, String clientIp,
+            String serverIp) throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, family, rules(family, nat), s -> {
+            End b = new End(client, CLIENT_MAC, DC_MAC).flow(clientIp, 850, serverIp, 10080, 0);
+            byte[] fwd = s.send(true, b.udp("Amanda 2.6 REQ HANDLE 000-1 SEQ 1\nSERVICE sendbackup\n"
+                    .getBytes(StandardCharsets.US_ASCII)));
+            if (fwd == null) {
+                return;
+            }
+            End a = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
+            byte[] back = s.send(false, a.udp(("Amanda 2.6 REP HANDLE 000-1 SEQ 1\nCONNECT DATA 50010 MESG 50011 "
+                    + "INDEX 50012\nOPTIONS features=1;\n").getBytes(StandardCharsets.US_ASCII)));
+            if (back == null) {
+                return;
+            }
+            Matcher m = Pattern.compile("DATA (\\d+) MESG (\\d+)").matcher(payloadOfUdp(back));
+            assertThat(m.find()).isTrue();
+            dataConnection(s, true, b.myIp, 40040, b.peerIp, Integer.parseInt(m.group(1)));
+            dataConnection(s, true, b.myIp, 40041, b.peerIp, Integer.parseInt(m.group(2)));
+        });
+        assertThat(packets(c, RELATED_AMANDA)).isEqualTo(2);
+    }
+
+    static String payloadOfUdp(byte[] f) {
+        boolean v4 = (f[12] & 0xFF) == 0x08;
+        int l4 = 14 + (v4 ? (f[14] & 0x0F) * 4 : 40);
+        return new String(f, l4 + 8, f.length - l4 - 8, StandardCharsets.US_ASCII);
+    }
+
+    // ---- netbios-ns ----
+
+    /**
+     * The router broadcasts a NetBIOS name query from its own socket; two hosts of the subnet answer from port 137.
+     * With {@code brd +} on the address (10.0.3.1/24) the answers are RELATED to a PERMANENT expectation; without
+     * (10.0.1.1/24) nothing is expected and each answer is NEW.
+     */
+    @ParameterizedTest(name = "netbios-ns broadcast to {1}")
+    @MethodSource("netbiosSessions")
+    void netbiosNameQueryBroadcastExpectsAnswersFromTheSubnet(String source, String broadcast, String prefix,
+            int related) throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("netbios-ns to " + broadcast, Family.IPV4, rules(Family.IPV4, ""), s -> {
+            byte[] query = bytes(0x12, 0x34, 1, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 0x20, 0x41, 0x41, 0);
+            Process p = s.sendLocalUdp(source, 137, broadcast, query, 900);
+            for (String host : new String[] {prefix + "7", prefix + "8"}) {
+                End h = new End(client, CLIENT_MAC, DC_MAC).flow(host, 137, source, 137, 0);
+                s.send(true, h.udp(bytes(0x12, 0x34, 0x85, 0, 0, 0, 0, 1, 0, 0, 0, 0)));
+            }
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        });
+        assertThat(packetsIn(c, "INPUT", "-m conntrack --ctstate RELATED -m helper --helper netbios-ns -j ACCEPT"))
+                .isEqualTo(related);
+    }
+
+    static List<Arguments> netbiosSessions() {
+        return List.of(Arguments.of("10.0.3.1", "10.0.3.255", "10.0.3.", 2),
+                Arguments.of("10.0.1.1", "10.0.1.255", "10.0.1.", 0));
+    }
+
+    /** The packets a rule of {@code chain} in the filter table counted. */
+    static long packetsIn(Map<String, String> counters, String chain, String rule) {
+        String c = counters.get("filter -A " + chain + " " + rule);
+        assertThat(c).as("rule %s", rule).isNotNull();
+        return Long.parseLong(c.substring(0, c.indexOf(':')));
     }
 }

@@ -76,6 +76,8 @@ public final class Connection {
     // nf_ct_ftp_master: the sequence numbers just after a newline, per direction (NUM_SEQ_TO_REMEMBER = 2)
     final int[][] ftpSeqAfterNewline = new int[2][2];
     final int[] ftpSeqAfterNewlineCount = new int[2];
+    /** nf_ct_sane_master.state: a NET_START request awaits its reply (SaneHelper). */
+    boolean saneStartRequested;
     // nf_conn_seqadj, per direction
     final int[] seqCorrectionPos = new int[2];
     final int[] seqOffsetBefore = new int[2];
@@ -311,6 +313,13 @@ public final class Connection {
     void refresh(long now, long extra, int direction, int length) {
         timeout = isConfirmed() ? now + extra : extra;
         account(direction, length);
+    }
+
+    /** nf_ct_refresh: a new timeout, no packet counted; not for a FIXED_TIMEOUT entry. */
+    void refreshTimeout(long now, long extra) {
+        if ((status & FIXED_TIMEOUT) == 0) {
+            timeout = isConfirmed() ? now + extra : extra;
+        }
     }
 
     void account(int direction, int length) {

@@ -45,7 +45,7 @@ import org.jnetfilter.core.rules.Hook;
  * <p>Threading: packet threads call {@link #in} and {@link #confirm} concurrently; the hash table is guarded
  * by this object's monitor (the kernel's per-bucket locks and RCU), per-connection protocol state by the
  * connection's. Known differences: the hash function, and so which unassured entry early drop picks;
- * unconfirmed entries do not count toward nf_conntrack_max; of the helpers only ftp and tftp
+ * unconfirmed entries do not count toward nf_conntrack_max; of the helpers ftp, tftp, irc, sane, amanda and netbios-ns
  * ({@link ConntrackHelper}); expectations live in a list searched only while it is not empty. DCCP is tracked generically (no ports), as by kernels without the DCCP tracker, like this
  * machine's 6.18.
  *
@@ -218,7 +218,7 @@ public final class Conntrack {
                     if (tmpl != null) {
                         // Linux: __nf_ct_try_assign_helper: the template's helper, found by name and protocol
                         ct.helper = tmpl.helper;
-                        ct.helperFunction = ConntrackHelper.find(tmpl.helper, proto);
+                        ct.helperFunction = ConntrackHelper.find(tmpl.helper, f, proto);
                     }
                     ctinfo = CtInfo.NEW;
                 }
@@ -700,6 +700,7 @@ public final class Conntrack {
     // Linux: ERRNO values nf_ct_expect_related returns
     public static final int EBUSY = -16;
     public static final int EMFILE = -24;
+    public static final int EALREADY = -114;
 
     private final List<Expectation> expectations = new ArrayList<>();
     private volatile int expectCount;
@@ -712,26 +713,32 @@ public final class Conntrack {
      */
     public int expectRelated(Expectation exp, long now) {
         ConntrackHelper helper = exp.master.helperFunction;
+        int cls = exp.expectClass;
         synchronized (this) {
             expireExpectationsLocked(now);
             for (int i = 0; i < expectations.size(); i++) {
                 Expectation e = expectations.get(i);
                 if (e.master == exp.master && e.sameAs(exp)) {
+                    if (e.expectClass != cls) {
+                        return EALREADY;
+                    }
                     removeExpectationLocked(i);
                     break;
                 } else if (e.clashesWith(exp)) {
                     return EBUSY;
                 }
             }
-            if (helper != null && helper.maxExpected() > 0 && exp.master.expecting >= helper.maxExpected()) {
-                // Linux: evict_oldest_expect
+            int max = helper == null ? 0 : helper.maxExpected(cls);
+            if (max > 0 && expecting(exp.master, cls) >= max) {
+                // Linux: evict_oldest_expect (of the same class)
                 for (int i = 0; i < expectations.size(); i++) {
-                    if (expectations.get(i).master == exp.master) {
+                    Expectation e = expectations.get(i);
+                    if (e.master == exp.master && e.expectClass == cls) {
                         removeExpectationLocked(i);
                         break;
                     }
                 }
-                if (exp.master.expecting >= helper.maxExpected()) {
+                if (expecting(exp.master, cls) >= max) {
                     return EMFILE;
                 }
             }
@@ -739,12 +746,26 @@ public final class Conntrack {
                 // Linux: "nf_conntrack: expectation table full"
                 return EMFILE;
             }
-            exp.timeout = now + (helper == null ? 0 : helper.timeoutSeconds() * HZ);
+            exp.timeout = now + (helper == null ? 0 : helper.timeoutSeconds(cls) * HZ);
             expectations.add(exp);
             exp.master.expecting++;
             expectCount = expectations.size();
         }
         return 0;
+    }
+
+    /** master_help->expecting[cls]: the master's expectations of that class in the table. */
+    private int expecting(Connection master, int cls) {
+        if (cls == 0 && master.expecting == 0) {
+            return 0;
+        }
+        int n = 0;
+        for (Expectation e : expectations) {
+            if (e.master == master && e.expectClass == cls) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** nf_ct_unexpect_related: takes {@code exp} out of the table again. */
@@ -759,7 +780,7 @@ public final class Conntrack {
 
     /**
      * nf_ct_find_expectation with unlink: the live expectation a new connection's original tuple matches, taken
-     * out of the table; null when none, or when its master is not confirmed yet or dying.
+     * out of the table unless PERMANENT; null when none, or when its master is not confirmed yet or dying.
      */
     private Expectation takeExpectation(Tuple t, long now) {
         synchronized (this) {
@@ -770,7 +791,9 @@ public final class Conntrack {
                     if (!e.master.isConfirmed() || e.master.hasStatus(Connection.DYING)) {
                         return null;
                     }
-                    removeExpectationLocked(i);
+                    if (!e.isPermanent()) {
+                        removeExpectationLocked(i);
+                    }
                     return e;
                 }
             }

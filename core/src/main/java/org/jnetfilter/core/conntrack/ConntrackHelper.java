@@ -1,36 +1,49 @@
 package org.jnetfilter.core.conntrack;
 
+import java.util.List;
 import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
 
 /**
  * A conntrack helper ({@code struct nf_conntrack_helper}): reads the payload of a control connection and
  * creates {@link Expectation}s for the connections it announces. Linux 6.x assigns helpers explicitly only
  * (automatic assignment by port, nf_conntrack_helper=1, is gone): a {@code -t raw ... -j CT --helper NAME}
- * template names the helper, looked up by name and layer-4 protocol; the port the kernel registers a helper
- * for (21, 69) no longer matters.
+ * template names the helper, looked up by name, layer-3 family and layer-4 protocol; the port the kernel registers
+ * a helper for (21, 69, ...) no longer matters.
  *
  * <pre>
- *   name   l4    families    max_expected  timeout  module
- *   ftp    TCP   IPv4, IPv6  1             300 s    nf_conntrack_ftp (+ nf_nat_ftp)
- *   tftp   UDP   IPv4, IPv6  1             300 s    nf_conntrack_tftp (+ nf_nat_tftp)
+ *   name        l4    families    max_expected  timeout  module
+ *   ftp         TCP   IPv4, IPv6  1             300 s    nf_conntrack_ftp (+ nf_nat_ftp)
+ *   tftp        UDP   IPv4, IPv6  1             300 s    nf_conntrack_tftp (+ nf_nat_tftp)
+ *   irc         TCP   IPv4        8             300 s    nf_conntrack_irc (+ nf_nat_irc)
+ *   sane        TCP   IPv4, IPv6  1             300 s    nf_conntrack_sane
+ *   amanda      UDP   IPv4, IPv6  3             180 s    nf_conntrack_amanda (+ nf_nat_amanda, IPv4)
+ *   netbios-ns  UDP   IPv4        1             3 s      nf_conntrack_netbios_ns (nf_conntrack_broadcast)
  * </pre>
  *
- * Other in-tree helpers (irc, sip, h323, pptp, amanda, sane, netbios-ns, snmp) are not modelled: a CT
- * template may name them (the connection lists {@code helper=NAME}), but nothing parses their payload.
+ * Module parameters are at their defaults (this is what a kernel with the helpers built in has): with
+ * {@code ports=} a module registers further helpers named {@code ftp-2121}, {@code irc-1}, {@code sane-6567}...
+ * which such a kernel does not have, so a CT template naming them is refused (ENOENT), here as there.
+ *
+ * <p>Not modelled: sip, pptp (and the GRE keys it sets up), h323 (RAS, Q.931) and snmp: a CT template may name
+ * them (the connection lists {@code helper=NAME}), but nothing parses their payload.
  *
  * <p>{@link #help} runs at the confirm hooks (nf_confirm: INPUT and POSTROUTING, last), after NAT, for every
  * packet of the connection but RELATED_REPLY ones, with the transport header at {@code protoff}. Packet
  * thread; allocates only when it creates an expectation.
  */
-public abstract sealed class ConntrackHelper permits FtpHelper, TftpHelper {
+public abstract sealed class ConntrackHelper
+        permits FtpHelper, TftpHelper, IrcHelper, SaneHelper, AmandaHelper, NetbiosNsHelper {
     private final String name;
     private final int protocol;
+    private final boolean ipv6;
     private final int maxExpected;
     private final long timeoutSeconds;
 
-    ConntrackHelper(String name, int protocol, int maxExpected, long timeoutSeconds) {
+    ConntrackHelper(String name, int protocol, boolean ipv6, int maxExpected, long timeoutSeconds) {
         this.name = name;
         this.protocol = protocol;
+        this.ipv6 = ipv6;
         this.maxExpected = maxExpected;
         this.timeoutSeconds = timeoutSeconds;
     }
@@ -44,28 +57,41 @@ public abstract sealed class ConntrackHelper permits FtpHelper, TftpHelper {
         return protocol;
     }
 
-    /** The expect policy's max_expected: more expectations of one master evict the oldest. */
-    public int maxExpected() {
+    /** Whether the helper is registered for {@code family} (all are for IPv4). */
+    public boolean supports(Family family) {
+        return family == Family.IPV4 || ipv6;
+    }
+
+    /** The expect policy's max_expected of class {@code cls}: more expectations of one master evict the oldest. */
+    public int maxExpected(int cls) {
         return maxExpected;
     }
 
-    /** The expect policy's timeout. */
-    public long timeoutSeconds() {
+    /** The expect policy's timeout of class {@code cls}. */
+    public long timeoutSeconds(int cls) {
         return timeoutSeconds;
     }
 
     /** The helper function (helper->help): a verdict, ACCEPT or DROP. */
     abstract int help(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now);
 
-    private static final ConntrackHelper FTP = new FtpHelper();
-    private static final ConntrackHelper TFTP = new TftpHelper();
+    private static final List<ConntrackHelper> HELPERS = List.of(new FtpHelper(), new TftpHelper(), new IrcHelper(),
+            new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper());
 
-    /** __nf_conntrack_helper_find: the helper of this name for this layer-4 protocol, or null. */
+    /** __nf_conntrack_helper_find: the helper of this name for this layer-4 protocol (any family), or null. */
     public static ConntrackHelper find(String name, int protocol) {
-        if (FTP.name.equals(name) && FTP.protocol == protocol) {
-            return FTP;
+        for (ConntrackHelper h : HELPERS) {
+            if (h.name.equals(name) && h.protocol == protocol) {
+                return h;
+            }
         }
-        return TFTP.name.equals(name) && TFTP.protocol == protocol ? TFTP : null;
+        return null;
+    }
+
+    /** __nf_conntrack_helper_find: the helper of this name, family and layer-4 protocol, or null. */
+    public static ConntrackHelper find(String name, Family family, int protocol) {
+        ConntrackHelper h = find(name, protocol);
+        return h != null && h.supports(family) ? h : null;
     }
 
     @Override

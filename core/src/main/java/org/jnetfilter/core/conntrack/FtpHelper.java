@@ -41,7 +41,7 @@ final class FtpHelper extends ConntrackHelper {
 
     FtpHelper() {
         // Linux: ftp_exp_policy: max_expected 1, timeout 5 * 60 s
-        super("ftp", Protocol.TCP, 1, 5 * 60);
+        super("ftp", Protocol.TCP, true, 1, 5 * 60);
     }
 
     /** What a command said: the address (IPv4 in lo) and port, where its text is and its type. */

@@ -18,7 +18,7 @@ final class TftpHelper extends ConntrackHelper {
 
     TftpHelper() {
         // Linux: tftp_exp_policy: max_expected 1, timeout 5 * 60 s
-        super("tftp", Protocol.UDP, 1, 5 * 60);
+        super("tftp", Protocol.UDP, true, 1, 5 * 60);
     }
 
     @Override

@@ -271,6 +271,11 @@ public final class Host {
 
     /** {@code ip addr add A/P dev D}. */
     public void addAddress(String dev, IpAddress address, int prefix) {
+        addAddress(dev, address, prefix, null);
+    }
+
+    /** {@code ip addr add ADDRESS/PREFIX brd BROADCAST dev DEV}: with the IPv4 broadcast address (null: none). */
+    public void addAddress(String dev, IpAddress address, int prefix, IpAddress broadcast) {
         Link l = existing(dev);
         if (prefix < 0 || prefix > address.family().addressBits()) {
             throw new IllegalArgumentException("invalid prefix length " + prefix);
@@ -281,9 +286,33 @@ public final class Host {
             }
         }
         List<InterfaceAddress> list = new ArrayList<>(l.addresses());
-        list.add(new InterfaceAddress(address, prefix));
+        list.add(new InterfaceAddress(address, prefix, broadcast));
         linkByName.put(dev, l.withAddresses(list));
         changed();
+    }
+
+    /**
+     * The netmask (IPv4, low 32 bits) of the primary address of {@code dev} whose broadcast address
+     * (ifa_broadcast) is {@code broadcast}, or 0 when none: what nf_conntrack_broadcast_help looks for. An
+     * address is secondary when an earlier one of the interface has the same subnet.
+     */
+    public long ipv4BroadcastMask(String dev, long broadcast) {
+        Link l = linkByName.get(dev);
+        if (l == null) {
+            return 0;
+        }
+        List<IpNet> primaries = new ArrayList<>();
+        for (InterfaceAddress a : l.addresses(Family.IPV4)) {
+            IpNet net = a.network();
+            if (primaries.contains(net)) {
+                continue;
+            }
+            primaries.add(net);
+            if (a.broadcast() != null && a.broadcast().lo() == broadcast) {
+                return net.maskLo() & 0xFFFFFFFFL;
+            }
+        }
+        return 0;
     }
 
     /** Whether an address is configured on some interface (the host's own address). */

@@ -384,6 +384,18 @@ public final class HostFile {
         return new InterfaceAddress(a, prefix);
     }
 
+    /** {@code brd +} the subnet's broadcast address, {@code brd -} none, else the address given (IPv4 only). */
+    private static IpAddress broadcastAddress(String text, InterfaceAddress a, Family family) {
+        if (text == null || family != Family.IPV4 || text.equals("-")) {
+            return null;
+        }
+        if (text.equals("+")) {
+            IpNet net = a.network();
+            return IpAddress.ipv4((int) (net.lo() | (~net.maskLo() & 0xFFFFFFFFL)));
+        }
+        return address(text, family);
+    }
+
     private static String familyName(Family f) {
         return f == Family.IPV4 ? "IPv4" : "IPv6";
     }
@@ -400,12 +412,14 @@ public final class HostFile {
         verb(w, "add");
         InterfaceAddress a = null;
         String dev = null;
+        String broadcast = null;
         while (w.more()) {
             String k = w.next("option");
             switch (k) {
                 case "dev" -> dev = w.next("device");
                 case "local" -> a = addressWithPrefix(w.next("address"), family);
-                case "brd", "broadcast", "scope", "label" -> w.next(k + " value");
+                case "brd", "broadcast" -> broadcast = w.next(k + " value");
+                case "scope", "label" -> w.next(k + " value");
                 case "nodad", "noprefixroute" -> {
                 }
                 default -> {
@@ -422,7 +436,7 @@ public final class HostFile {
         if (dev == null) {
             throw new IllegalArgumentException("Not enough information: \"dev\" argument is required.");
         }
-        host.addAddress(dev, a.address(), a.prefix());
+        host.addAddress(dev, a.address(), a.prefix(), broadcastAddress(broadcast, a, a.address().family()));
     }
 
     private static void route(Host host, Words w, Family given) {

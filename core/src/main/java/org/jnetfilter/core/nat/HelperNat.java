@@ -17,10 +17,11 @@ import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
 
 /**
- * NAT for the conntrack helpers (nf_nat_helper.c, nf_nat_ftp.c, nf_nat_tftp.c): on a translated control
- * connection, the expected connection is set up to be translated like its master ({@link #followMaster}), and
- * the ftp helper's command is rewritten to the address and port the peer must use ({@link #ftp}), which may
- * change the TCP payload's length: later sequence numbers are then adjusted ({@link SeqAdjust}).
+ * NAT for the conntrack helpers (nf_nat_helper.c, nf_nat_ftp.c, nf_nat_tftp.c, nf_nat_irc.c, nf_nat_amanda.c):
+ * on a translated control connection, the expected connection is set up to be translated like its master
+ * ({@link #followMaster}), and the ftp command, the irc DCC offer or the amanda port is rewritten to the address
+ * and port the peer must use ({@link #ftp}, {@link #irc}, {@link #amanda}), which may change the payload's
+ * length: on TCP, later sequence numbers are then adjusted ({@link SeqAdjust}).
  *
  * <pre>
  *   command   rewritten as (nf_nat_ftp_fmt_cmd)
@@ -144,30 +145,134 @@ public final class HelperNat {
     }
 
     /**
+     * nf_nat_irc: expects the DCC connection at the address the server sees the client as (the reply's destination)
+     * and a free port, translated back to the client's address and announced port, and rewrites the command's
+     * "address port" text at {@code matchOffset} of the TCP payload to that address (as a decimal number) and port.
+     * DROP when no port is free or the packet cannot grow.
+     */
+    public static int irc(PacketContext pkt, Connection ct, int ctinfo, int protoff, int matchOffset,
+            int matchLength, Expectation exp, long now) {
+        long address = ct.reply().destinationLo();
+        exp.followMaster(1, exp.destinationPort());
+        int port = findPort(ct.table(), exp, exp.destinationPort(), now, pkt.random());
+        if (port == 0) {
+            // Linux: "all ports in use"
+            return Verdict.DROP;
+        }
+        byte[] text = (address + " " + port).getBytes(StandardCharsets.US_ASCII);
+        if (!mangleTcp(pkt, ct, ctinfo, protoff, matchOffset, matchLength, text)) {
+            // Linux: "cannot mangle packet"
+            ct.table().unexpectRelated(exp);
+            return Verdict.DROP;
+        }
+        return Verdict.ACCEPT;
+    }
+
+    /**
+     * nf_nat_amanda: the connection from the backup server is translated like the master's original direction; its
+     * port is the announced one or the next free above it (counting up, not at random, up to 65535), and the
+     * number at {@code matchOffset} of the UDP payload is rewritten to it. DROP when no port is free or the packet
+     * cannot grow.
+     */
+    public static int amanda(PacketContext pkt, Connection ct, int ctinfo, int protoff, int matchOffset,
+            int matchLength, Expectation exp, long now) {
+        exp.followMaster(0, exp.destinationPort());
+        int port = exp.destinationPort();
+        Conntrack table = ct.table();
+        for (; port != 0; port = (port + 1) & 0xFFFF) {
+            exp.destinationPort(port);
+            int r = table.expectRelated(exp, now);
+            if (r == 0) {
+                break;
+            }
+            if (r != Conntrack.EBUSY) {
+                port = 0;
+                break;
+            }
+        }
+        if (port == 0) {
+            // Linux: "all ports in use"
+            return Verdict.DROP;
+        }
+        byte[] text = Integer.toString(port).getBytes(StandardCharsets.US_ASCII);
+        if (!mangleUdp(pkt, protoff, matchOffset, matchLength, text)) {
+            // Linux: "cannot mangle packet"
+            table.unexpectRelated(exp);
+            return Verdict.DROP;
+        }
+        return Verdict.ACCEPT;
+    }
+
+    /**
      * nf_nat_mangle_tcp_packet: replaces {@code matchLength} bytes at {@code matchOffset} of the TCP payload by
      * {@code text}, fixes the IP length and checksums, and records the length change for sequence adjustment
      * in the packet's direction. False when the packet cannot grow that much.
      */
     static boolean mangleTcp(PacketContext pkt, Connection ct, int ctinfo, int protoff, int matchOffset,
             int matchLength, byte[] text) {
+        MemorySegment s = pkt.segment();
+        long base = pkt.networkOffset();
+        long tcp = base + protoff;
+        int dataoff = protoff + (Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, tcp + 12)) >>> 4) * 4;
+        if (!mangleContents(pkt, dataoff, matchOffset, matchLength, text)) {
+            return false;
+        }
+        int newLength = pkt.length();
+        int tcpLength = newLength - protoff;
+        int check = pkt.family() == Family.IPV4
+                ? Checksums.tcpV4(s, tcp, tcpLength, s.get(U32, base + 12), s.get(U32, base + 16))
+                : Checksums.tcpV6(s, base, tcp, tcpLength);
+        s.set(U16, tcp + 16, (short) check);
+        int seq = s.get(U32, tcp + 4);
+        SeqAdjust.set(ct, CtInfo.direction(ctinfo), seq, text.length - matchLength);
+        return true;
+    }
+
+    /**
+     * nf_nat_mangle_udp_packet: replaces {@code matchLength} bytes at {@code matchOffset} of the UDP payload by
+     * {@code text}, fixes the IP and UDP lengths and the IPv4 header checksum, and recomputes the UDP checksum
+     * unless it was 0 (none). False when the packet cannot grow that much.
+     */
+    static boolean mangleUdp(PacketContext pkt, int protoff, int matchOffset, int matchLength, byte[] text) {
+        if (!mangleContents(pkt, protoff + 8, matchOffset, matchLength, text)) {
+            return false;
+        }
+        MemorySegment s = pkt.segment();
+        long base = pkt.networkOffset();
+        long udp = base + protoff;
+        int udpLength = pkt.length() - protoff;
+        s.set(U16, udp + 4, (short) udpLength);
+        if (s.get(U16, udp + 6) == 0) {
+            return true;
+        }
+        int check = pkt.family() == Family.IPV4
+                ? Checksums.udpV4(s, udp, udpLength, s.get(U32, base + 12), s.get(U32, base + 16))
+                : Checksums.udpV6(s, base, udp, udpLength);
+        s.set(U16, udp + 6, (short) check);
+        return true;
+    }
+
+    /**
+     * mangle_contents: {@code text} in place of {@code matchLength} bytes at {@code matchOffset} from
+     * {@code dataoff} (network offset), the rest moved, the IP length set (IPv4 header checksum recomputed).
+     */
+    private static boolean mangleContents(PacketContext pkt, int dataoff, int matchOffset, int matchLength,
+            byte[] text) {
         int len = pkt.length();
         int diff = text.length - matchLength;
         if (diff > 0 && (len + diff > MAX_LENGTH || len + diff > pkt.capacity())) {
             return false;
         }
-        MemorySegment s = pkt.segment();
-        long base = pkt.networkOffset();
-        long tcp = base + protoff;
-        int dataoff = protoff + (Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, tcp + 12)) >>> 4) * 4;
         int at = dataoff + matchOffset;
         if (at + matchLength > len) {
             return false;
         }
+        MemorySegment s = pkt.segment();
+        long base = pkt.networkOffset();
         MemorySegment.copy(s, base + at + matchLength, s, base + at + text.length, len - at - matchLength);
         MemorySegment.copy(MemorySegment.ofArray(text), 0, s, base + at, text.length);
         int newLength = len + diff;
-        boolean v4 = pkt.family() == Family.IPV4;
-        if (v4) {
+        if (pkt.family() == Family.IPV4) {
             s.set(U16, base + 2, (short) newLength);
             s.set(U16, base + 10, (short) 0);
             s.set(U16, base + 10, (short) Checksums.ipv4Header(s, base));
@@ -175,13 +280,6 @@ public final class HelperNat {
             s.set(U16, base + 4, (short) (newLength - 40));
         }
         pkt.resize(newLength);
-        int tcpLength = newLength - protoff;
-        int check = v4
-                ? Checksums.tcpV4(s, tcp, tcpLength, s.get(U32, base + 12), s.get(U32, base + 16))
-                : Checksums.tcpV6(s, base, tcp, tcpLength);
-        s.set(U16, tcp + 16, (short) check);
-        int seq = s.get(U32, tcp + 4);
-        SeqAdjust.set(ct, CtInfo.direction(ctinfo), seq, diff);
         return true;
     }
 }

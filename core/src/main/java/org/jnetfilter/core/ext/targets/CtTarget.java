@@ -134,25 +134,31 @@ public final class CtTarget extends TargetExtension {
     }
 
     /**
-     * The kernel's in-tree conntrack helpers by name and layer-4 protocol (nf_conntrack_ftp, _tftp, _irc,
-     * _amanda, _sip, _h323, _pptp, _sane, _netbios_ns, _snmp), loadable on demand as on a stock kernel.
+     * The kernel's in-tree conntrack helpers by name, layer-4 protocol and family (nf_conntrack_ftp, _tftp, _irc,
+     * _amanda, _sip, _h323, _pptp, _sane, _netbios_ns, _snmp), loadable on demand as on a stock kernel; with
+     * their module parameters at the defaults, so no port-suffixed names ({@code ftp-2121}). irc, pptp,
+     * netbios-ns and snmp register for IPv4 only: ip6tables refuses them (checked on Linux 6.18).
      */
-    static final java.util.Map<String, java.util.Set<Integer>> HELPER_PROTOCOLS = java.util.Map.ofEntries(
-            java.util.Map.entry("ftp", java.util.Set.of(Protocols.TCP)),
-            java.util.Map.entry("tftp", java.util.Set.of(Protocols.UDP)),
-            java.util.Map.entry("irc", java.util.Set.of(Protocols.TCP)),
-            java.util.Map.entry("amanda", java.util.Set.of(Protocols.UDP)),
-            java.util.Map.entry("sip", java.util.Set.of(Protocols.UDP, Protocols.TCP)),
-            java.util.Map.entry("RAS", java.util.Set.of(Protocols.UDP)),
-            java.util.Map.entry("Q.931", java.util.Set.of(Protocols.TCP)),
-            java.util.Map.entry("pptp", java.util.Set.of(Protocols.TCP)),
-            java.util.Map.entry("sane", java.util.Set.of(Protocols.TCP)),
-            java.util.Map.entry("netbios-ns", java.util.Set.of(Protocols.UDP)),
-            java.util.Map.entry("snmp", java.util.Set.of(Protocols.UDP)));
+    record HelperRegistration(java.util.Set<Integer> protocols, boolean ipv6) {
+    }
+
+    static final java.util.Map<String, HelperRegistration> HELPERS = java.util.Map.ofEntries(
+            java.util.Map.entry("ftp", new HelperRegistration(java.util.Set.of(Protocols.TCP), true)),
+            java.util.Map.entry("tftp", new HelperRegistration(java.util.Set.of(Protocols.UDP), true)),
+            java.util.Map.entry("irc", new HelperRegistration(java.util.Set.of(Protocols.TCP), false)),
+            java.util.Map.entry("amanda", new HelperRegistration(java.util.Set.of(Protocols.UDP), true)),
+            java.util.Map.entry("sip", new HelperRegistration(java.util.Set.of(Protocols.UDP, Protocols.TCP), true)),
+            java.util.Map.entry("RAS", new HelperRegistration(java.util.Set.of(Protocols.UDP), true)),
+            java.util.Map.entry("Q.931", new HelperRegistration(java.util.Set.of(Protocols.TCP), true)),
+            java.util.Map.entry("pptp", new HelperRegistration(java.util.Set.of(Protocols.TCP), false)),
+            java.util.Map.entry("sane", new HelperRegistration(java.util.Set.of(Protocols.TCP), true)),
+            java.util.Map.entry("netbios-ns", new HelperRegistration(java.util.Set.of(Protocols.UDP), false)),
+            java.util.Map.entry("snmp", new HelperRegistration(java.util.Set.of(Protocols.UDP), false)));
 
     static boolean helperExists(String name, IpSpec ip) {
-        java.util.Set<Integer> protocols = HELPER_PROTOCOLS.get(name);
-        return protocols != null && !ip.inverted(IpSpec.INV_PROTO) && protocols.contains(ip.protocol());
+        HelperRegistration h = HELPERS.get(name);
+        return h != null && !ip.inverted(IpSpec.INV_PROTO) && h.protocols().contains(ip.protocol())
+                && (h.ipv6() || ip.family() == org.jnetfilter.core.rules.Family.IPV4);
     }
 
     static String eventNames(String[] names, int mask) {
