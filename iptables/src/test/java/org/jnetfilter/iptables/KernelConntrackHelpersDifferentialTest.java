@@ -148,7 +148,7 @@ class KernelConntrackHelpersDifferentialTest {
                 if (partial) {
                     completeChecksum(f);
                 }
-                if (transport(f) == 6 || transport(f) == 17) {
+                if (recorded(f)) {
                     out.add(f);
                 }
             }
@@ -188,6 +188,12 @@ class KernelConntrackHelpersDifferentialTest {
     }
 
     // ---- frames ----
+
+    /** The frames compared: TCP, UDP and GRE. */
+    static boolean recorded(byte[] f) {
+        int p = transport(f);
+        return p == 6 || p == 17 || p == 47;
+    }
 
     static int transport(byte[] frame) {
         int type = (frame[12] & 0xFF) << 8 | (frame[13] & 0xFF);
@@ -314,13 +320,31 @@ class KernelConntrackHelpersDifferentialTest {
         }
 
         byte[] tcp(int flags, String data) {
-            byte[] payload = data.getBytes(StandardCharsets.US_ASCII);
+            byte[] payload = data.getBytes(StandardCharsets.ISO_8859_1);
             ByteBuffer t = ByteBuffer.allocate(20 + payload.length);
             t.putShort((short) myPort).putShort((short) peerPort).putInt(sndNxt)
                     .putInt((flags & 0x10) != 0 ? rcvNxt : 0).put((byte) 0x50).put((byte) flags)
                     .putShort((short) 64240).putShort((short) 0).putShort((short) 0).put(payload);
             sndNxt += payload.length + ((flags & 0x03) != 0 ? 1 : 0);
             return frame(routerMac, myMac, myIp, peerIp, 6, t.array());
+        }
+
+        /** An enhanced GRE (version 1, RFC 2637) packet carrying PPP to the peer's {@code callId}. */
+        byte[] gre(int callId, byte[] payload) {
+            ByteBuffer g = ByteBuffer.allocate(8 + payload.length);
+            g.putShort((short) 0x2001).putShort((short) 0x880B).putShort((short) payload.length)
+                    .putShort((short) callId).put(payload);
+            byte[] l4 = g.array();
+            ByteBuffer b = ByteBuffer.allocate(14 + 20 + l4.length);
+            b.put(mac(routerMac)).put(mac(myMac)).putShort((short) 0x0800);
+            b.put((byte) 0x45).put((byte) 0).putShort((short) (20 + l4.length)).putShort((short) 0x1234)
+                    .putShort((short) 0x4000).put((byte) 64).put((byte) 47).putShort((short) 0).put(myIp).put(peerIp);
+            b.put(l4);
+            byte[] a = b.array();
+            int h = ~fold(sum(a, 14, 20, 0)) & 0xFFFF;
+            a[24] = (byte) (h >>> 8);
+            a[25] = (byte) h;
+            return a;
         }
 
         byte[] udp(byte[] payload) {
@@ -492,7 +516,7 @@ class KernelConntrackHelpersDifferentialTest {
             @Override
             public void transmit(String ifname, MemorySegment frame) {
                 byte[] f = frame.toArray(ValueLayout.JAVA_BYTE);
-                if (transport(f) == 6 || transport(f) == 17) {
+                if (recorded(f)) {
                     mine.add(ifname + " " + HexFormat.of().formatHex(f));
                 }
             }
@@ -552,6 +576,7 @@ class KernelConntrackHelpersDifferentialTest {
                 + "-A PREROUTING -p tcp -m tcp --dport 6566 -j CT --helper sane\n"
                 + "-A PREROUTING -p udp -m udp --dport 10080 -j CT --helper amanda\n"
                 + (v4 ? "-A OUTPUT -p udp -m udp --dport 137 -j CT --helper netbios-ns\n" : "")
+                + (v4 ? "-A PREROUTING -p tcp -m tcp --dport 1723 -j CT --helper pptp\n" : "")
                 + "COMMIT\n"
                 + "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
                 + nat
@@ -568,6 +593,7 @@ class KernelConntrackHelpersDifferentialTest {
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper sane -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper amanda -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper pptp -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -j ACCEPT\n"
                 + "-A FORWARD -m helper --helper ftp\n"
                 + "-A FORWARD -m helper ! --helper ftp\n"
@@ -577,6 +603,7 @@ class KernelConntrackHelpersDifferentialTest {
                 + "-A FORWARD -p tcp -m tcp --dport 6667 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "-A FORWARD -p tcp -m tcp --dport 6566 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "-A FORWARD -p udp -m udp --dport 10080 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p tcp -m tcp --dport 1723 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "COMMIT\n";
     }
 
@@ -1049,5 +1076,114 @@ class KernelConntrackHelpersDifferentialTest {
         String c = counters.get("filter -A " + chain + " " + rule);
         assertThat(c).as("rule %s", rule).isNotNull();
         return Long.parseLong(c.substring(0, c.indexOf(':')));
+    }
+
+    // ---- pptp ----
+
+    static final String RELATED_PPTP = "-m conntrack --ctstate RELATED -m helper --helper pptp -j ACCEPT";
+
+    static String pptp(int type, int bodyLength, int... body) {
+        return org.jnetfilter.core.testkit.PptpMessages.control(type, bodyLength, body);
+    }
+
+    static byte[] payloadBytes(byte[] f) {
+        int l4 = 14 + (f[14] & 0x0F) * 4;
+        int data = l4 + ((f[l4 + 12] & 0xF0) >>> 2);
+        return java.util.Arrays.copyOfRange(f, data, f.length);
+    }
+
+    static int u16(byte[] b, int at) {
+        return (b[at] & 0xFF) << 8 | (b[at + 1] & 0xFF);
+    }
+
+    static byte[] ppp(int n) {
+        return bytes(0xFF, 0x03, 0x00, 0x21, 0x45, 0, 0, n);
+    }
+
+    /** One PPTP session's script after the control connection's handshake: {client end, server end} given. */
+    interface PptpScript {
+        void run(Session s, End pns, End pac) throws Exception;
+    }
+
+    static List<Arguments> pptpSessions() {
+        PptpScript outgoing = (s, pns, pac) -> {
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(1, 144, 1, 0))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(2, 144, 1, 0, 1))));
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(7, 156, 0x12, 0x34))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(8, 20, 0x56, 0x78, 0x12, 0x34, 1))));
+        };
+        PptpScript greBothWays = (s, pns, pac) -> {
+            outgoing.run(s, pns, pac);
+            s.send(true, pns.gre(0x5678, ppp(1)));
+            s.send(false, pac.gre(0x1234, ppp(2)));
+            s.send(true, pns.gre(0x5678, ppp(3)));
+        };
+        PptpScript disconnected = (s, pns, pac) -> {
+            greBothWays.run(s, pns, pac);
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(12, 4, 0x12, 0x34))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(13, 136, 0x56, 0x78, 3))));
+            s.send(true, pns.gre(0x5678, ppp(4)));
+        };
+        PptpScript unconfirmed = (s, pns, pac) -> {
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(1, 144, 1, 0))));
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(7, 156, 0x12, 0x34))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(8, 20, 0x56, 0x78, 0x12, 0x34, 1))));
+            s.send(true, pns.gre(0x5678, ppp(1)));
+        };
+        PptpScript incoming = (s, pns, pac) -> {
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(1, 144, 1, 0))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(2, 144, 1, 0, 1))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(9, 208, 0x22, 0x22))));
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(10, 12, 0x33, 0x33, 0x22, 0x22, 1))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(11, 16, 0x33, 0x33))));
+            s.send(false, pac.gre(0x3333, ppp(1)));
+            s.send(true, pns.gre(0x2222, ppp(2)));
+        };
+        PptpScript shortReply = (s, pns, pac) -> {
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(1, 144, 1, 0))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(2, 144, 1, 0, 1))));
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(7, 156, 0x12, 0x34))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(8, 19, 0x56, 0x78, 0x12, 0x34, 1))));
+            s.send(true, pns.gre(0x5678, ppp(1)));
+        };
+        PptpScript natOutgoing = (s, pns, pac) -> {
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(1, 144, 1, 0))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(2, 144, 1, 0, 1))));
+            byte[] request = s.send(true, pns.tcp(PSH_ACK, pptp(7, 156, 0x12, 0x34)));
+            pac.received(request);
+            // the PNS's call id as the PAC sees it
+            int id = request == null ? 0x1234 : u16(payloadBytes(request), 12);
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(8, 20, 0x56, 0x78, id >>> 8, id & 0xFF, 1))));
+            s.send(true, pns.gre(0x5678, ppp(1)));
+            s.send(false, pac.gre(id, ppp(2)));
+            s.send(true, pns.gre(0x5678, ppp(3)));
+            pac.received(s.send(true, pns.tcp(PSH_ACK, pptp(12, 4, 0x12, 0x34))));
+            pns.received(s.send(false, pac.tcp(PSH_ACK, pptp(13, 136, 0x56, 0x78, 3))));
+        };
+        return List.of(
+                Arguments.of("pptp behind SNAT: call ids rewritten, the GRE flow translated both ways", natOutgoing,
+                        1, SNAT4),
+                Arguments.of("pptp incoming call behind SNAT: the peer call id rewritten to the never-saved 0",
+                        incoming, 1, SNAT4),
+                Arguments.of("pptp outgoing call: GRE expected both ways, keyed by the call ids", outgoing, 0, ""),
+                Arguments.of("pptp outgoing call, GRE both ways: the first flow takes both directions", greBothWays, 1,
+                        ""),
+                Arguments.of("pptp call disconnected: the GRE flow is killed, the keymap dropped", disconnected, 1, ""),
+                Arguments.of("pptp outgoing-call reply before the session is confirmed: nothing expected", unconfirmed,
+                        0, ""),
+                Arguments.of("pptp incoming call: GRE from the PAC first", incoming, 1, ""),
+                Arguments.of("pptp outgoing-call reply one byte short: not read", shortReply, 0, ""));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("pptpSessions")
+    void pptpControlConnectionExpectsTheCallsGreFlows(String name, PptpScript script, int related, String nat)
+            throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, Family.IPV4, rules(Family.IPV4, nat), s -> {
+            End[] ctl = connect(s, "10.0.1.2", 40060, "10.0.2.2", 1723);
+            script.run(s, ctl[0], ctl[1]);
+        });
+        assertThat(packets(c, RELATED_PPTP)).isEqualTo(related);
     }
 }

@@ -76,6 +76,15 @@ public final class Connection {
     // nf_ct_ftp_master: the sequence numbers just after a newline, per direction (NUM_SEQ_TO_REMEMBER = 2)
     final int[][] ftpSeqAfterNewline = new int[2][2];
     final int[] ftpSeqAfterNewlineCount = new int[2];
+    // nf_ct_pptp_master (PptpHelper): session and call state, the call ids, the GRE keymap entries per direction
+    int pptpSession;
+    int pptpCall;
+    int pptpPnsCallId;
+    int pptpPacCallId;
+    final Tuple[] greKeymap = new Tuple[2];
+    // nf_nat_pptp: the call ids before nf_nat_pptp rewrote them
+    int natPptpPnsCallId;
+    int natPptpPacCallId;
     /** nf_ct_sane_master.state: a NET_START request awaits its reply (SaneHelper). */
     boolean saneStartRequested;
     // nf_conn_seqadj, per direction
@@ -241,6 +250,26 @@ public final class Connection {
     /** The conntrack helper's name, "" for none (helpers are assigned by a CT --helper template only). */
     public String helper() {
         return helper;
+    }
+
+    /** The pptp helper's PNS call id (nf_ct_pptp_master.pns_call_id; after nf_nat_pptp, the rewritten one). */
+    public int pptpPnsCallId() {
+        return pptpPnsCallId;
+    }
+
+    /** The pptp helper's PAC call id (nf_ct_pptp_master.pac_call_id). */
+    public int pptpPacCallId() {
+        return pptpPacCallId;
+    }
+
+    /** nf_nat_pptp's saved PNS call id: the PNS's own, before the rewrite. */
+    public int natPptpPnsCallId() {
+        return natPptpPnsCallId;
+    }
+
+    /** nf_nat_pptp's saved PAC call id. */
+    public int natPptpPacCallId() {
+        return natPptpPacCallId;
     }
 
     /** The connection whose helper expected this one, or null (ct->master). */

@@ -45,7 +45,7 @@ import org.jnetfilter.core.rules.Hook;
  * <p>Threading: packet threads call {@link #in} and {@link #confirm} concurrently; the hash table is guarded
  * by this object's monitor (the kernel's per-bucket locks and RCU), per-connection protocol state by the
  * connection's. Known differences: the hash function, and so which unassured entry early drop picks;
- * unconfirmed entries do not count toward nf_conntrack_max; of the helpers ftp, tftp, irc, sane, amanda and netbios-ns
+ * unconfirmed entries do not count toward nf_conntrack_max; of the helpers ftp, tftp, irc, sane, amanda, netbios-ns and pptp
  * ({@link ConntrackHelper}); expectations live in a list searched only while it is not empty. DCCP is tracked generically (no ports), as by kernels without the DCCP tracker, like this
  * machine's 6.18.
  *
@@ -174,9 +174,15 @@ public final class Conntrack {
                 sId = pkt.transportU16(4);
                 dId = pkt.transportU16(0);
             } else if (proto == Protocol.GRE && pkt.transportAvailable(8) && (pkt.transportU8(1) & 7) == 1) {
-                // Linux: a PPTP (version 1) GRE packet is keyed by its call id; no keymap without the helper
-                sId = 0;
+                // Linux: gre_pkt_to_tuple: an enhanced (version 1) GRE packet carrying PPP is keyed by its call id
+                // (the destination key) and the source key the pptp helper's keymap gives (0 without one)
+                if (pkt.transportU16(2) != GRE_PROTO_PPP) {
+                    // Linux: "Unsupported GRE proto": no tuple, no entry
+                    return Verdict.ACCEPT;
+                }
                 dId = pkt.transportU16(6);
+                sId = greKeymapCount == 0 ? 0 : greKeyLookup(pkt.family(), pkt.sourceHi(), pkt.sourceLo(),
+                        pkt.destinationHi(), pkt.destinationLo(), dId);
             } else {
                 sId = 0;
                 dId = 0;
@@ -210,7 +216,9 @@ public final class Conntrack {
                     ct.master = master;
                     ct.mark = master.mark;
                     ct.secmark = master.secmark;
-                    if (exp.natDirection >= 0) {
+                    if (master.helperFunction != null) {
+                        master.helperFunction.expectationMet(pkt, ct, exp, now);
+                    } else if (exp.natDirection >= 0) {
                         HelperNat.followMaster(pkt, ct, exp);
                     }
                     ctinfo = CtInfo.RELATED;
@@ -695,6 +703,114 @@ public final class Conntrack {
         return Verdict.ACCEPT;
     }
 
+    // ---- GRE keymaps (nf_conntrack_proto_gre.c) ----
+
+    // Linux: GRE_PROTO_PPP
+    private static final int GRE_PROTO_PPP = 0x880B;
+
+    private final List<Tuple> greKeymaps = new ArrayList<>();
+    private volatile int greKeymapCount;
+
+    /** gre_keymap_lookup: the source key of the first keymap entry with these addresses and destination key, or 0. */
+    private int greKeyLookup(Family f, long sHi, long sLo, long dHi, long dLo, int dstKey) {
+        synchronized (this) {
+            for (Tuple km : greKeymaps) {
+                if (km.family == f && km.srcHi == sHi && km.srcLo == sLo && km.dstHi == dHi && km.dstLo == dLo
+                        && km.dstId == dstKey) {
+                    return km.srcId;
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * nf_ct_gre_keymap_add: the keymap entry of {@code master}'s direction {@code dir} for the GRE flow {@code exp}
+     * expects; true when added or already there (a retransmitted call set-up), false when the direction has another.
+     */
+    boolean addGreKeymap(Connection master, int dir, Expectation exp) {
+        synchronized (this) {
+            Tuple km = master.greKeymap[dir];
+            if (km != null) {
+                return km.family == exp.family && km.srcHi == exp.srcHi && km.srcLo == exp.srcLo
+                        && km.dstHi == exp.dstHi && km.dstLo == exp.dstLo && km.dstId == exp.dstPort;
+            }
+            km = new Tuple().set(exp.family, Protocol.GRE, exp.srcHi, exp.srcLo, exp.dstHi, exp.dstLo, exp.srcId,
+                    exp.dstPort, 0);
+            master.greKeymap[dir] = km;
+            greKeymaps.add(km);
+            greKeymapCount = greKeymaps.size();
+            return true;
+        }
+    }
+
+    /** nf_ct_gre_keymap_destroy. */
+    private void destroyGreKeymapLocked(Connection master) {
+        for (int dir = 0; dir < 2; dir++) {
+            if (master.greKeymap[dir] != null) {
+                greKeymaps.remove(master.greKeymap[dir]);
+                master.greKeymap[dir] = null;
+            }
+        }
+        greKeymapCount = greKeymaps.size();
+    }
+
+    /**
+     * pptp_destroy_siblings: the call's GRE flows (PNS to PAC and PAC to PNS, keyed by the call ids) leave the
+     * table, or, not there yet, their expectations; the keymap goes.
+     */
+    void destroyPptpSiblings(Connection master, long now) {
+        synchronized (this) {
+            destroyGreKeymapLocked(master);
+            Tuple o = master.original;
+            Tuple r = master.reply;
+            destroySiblingOrExpectationLocked(o.family, o.srcHi, o.srcLo, o.dstHi, o.dstLo, master.pptpPnsCallId,
+                    master.pptpPacCallId, master.zone, now);
+            destroySiblingOrExpectationLocked(r.family, r.srcHi, r.srcLo, r.dstHi, r.dstLo, master.pptpPacCallId,
+                    master.pptpPnsCallId, master.zone, now);
+        }
+    }
+
+    /** destroy_sibling_or_exp: the GRE connection with this tuple is killed, else an expectation of it removed. */
+    private void destroySiblingOrExpectationLocked(Family f, long sHi, long sLo, long dHi, long dLo, int sKey,
+            int dKey, int zone, long now) {
+        Tuple t = new Tuple().set(f, Protocol.GRE, sHi, sLo, dHi, dLo, sKey, dKey, zone);
+        Tuple h = findLocked(t, now);
+        if (h != null) {
+            unhashLocked(h.connection);
+            return;
+        }
+        for (int i = 0; i < expectations.size(); i++) {
+            if (expectations.get(i).matches(t)) {
+                removeExpectationLocked(i);
+                return;
+            }
+        }
+    }
+
+    /**
+     * pptp_expectfn without NAT: the expectation the inverse of {@code exp}'s tuple matches (the new flow's reply
+     * direction) is removed.
+     */
+    void unexpectInverse(Expectation exp, long now) {
+        unexpectMatching(new Tuple().set(exp.family, exp.protocol, exp.dstHi, exp.dstLo, exp.srcHi, exp.srcLo,
+                exp.dstPort, exp.srcId, exp.zone), now);
+    }
+
+    /** nf_ct_expect_find_get and nf_ct_unexpect_related: the first expectation {@code t} matches is removed. */
+    public void unexpectMatching(Tuple t, long now) {
+        Tuple inverse = t;
+        synchronized (this) {
+            expireExpectationsLocked(now);
+            for (int i = 0; i < expectations.size(); i++) {
+                if (expectations.get(i).matches(inverse)) {
+                    removeExpectationLocked(i);
+                    return;
+                }
+            }
+        }
+    }
+
     // ---- expectations (nf_conntrack_expect.c) ----
 
     // Linux: ERRNO values nf_ct_expect_related returns
@@ -953,11 +1069,23 @@ public final class Conntrack {
             remove(c.original);
             remove(c.reply);
             count--;
-            if (c.master != null) {
-                c.master.children--;
+            Connection m = c.master;
+            if (m != null && --m.children == 0 && m.hasStatus(Connection.DYING)) {
+                // Linux: the master, held by its children, is destroyed with its last one (helper->destroy)
+                destroyedLocked(m);
             }
         }
+        if (c.children == 0) {
+            destroyedLocked(c);
+        }
         bySourceRemoveLocked(c);
+    }
+
+    /** nf_ct_destroy's helper part: pptp_destroy_siblings finds no siblings left, it drops the GRE keymap. */
+    private void destroyedLocked(Connection c) {
+        if (c.greKeymap[0] != null || c.greKeymap[1] != null) {
+            destroyGreKeymapLocked(c);
+        }
     }
 
     /**

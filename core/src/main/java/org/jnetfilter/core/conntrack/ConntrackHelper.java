@@ -1,6 +1,7 @@
 package org.jnetfilter.core.conntrack;
 
 import java.util.List;
+import org.jnetfilter.core.nat.HelperNat;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
 
@@ -19,21 +20,22 @@ import org.jnetfilter.core.rules.Family;
  *   sane        TCP   IPv4, IPv6  1             300 s    nf_conntrack_sane
  *   amanda      UDP   IPv4, IPv6  3             180 s    nf_conntrack_amanda (+ nf_nat_amanda, IPv4)
  *   netbios-ns  UDP   IPv4        1             3 s      nf_conntrack_netbios_ns (nf_conntrack_broadcast)
+ *   pptp        TCP   IPv4        2             300 s    nf_conntrack_pptp, GRE keymaps (+ nf_nat_pptp)
  * </pre>
  *
  * Module parameters are at their defaults (this is what a kernel with the helpers built in has): with
  * {@code ports=} a module registers further helpers named {@code ftp-2121}, {@code irc-1}, {@code sane-6567}...
  * which such a kernel does not have, so a CT template naming them is refused (ENOENT), here as there.
  *
- * <p>Not modelled: sip, pptp (and the GRE keys it sets up), h323 (RAS, Q.931) and snmp: a CT template may name
- * them (the connection lists {@code helper=NAME}), but nothing parses their payload.
+ * <p>Not modelled: sip, h323 (RAS, Q.931) and snmp: a CT template may name them (the connection lists
+ * {@code helper=NAME}), but nothing parses their payload.
  *
  * <p>{@link #help} runs at the confirm hooks (nf_confirm: INPUT and POSTROUTING, last), after NAT, for every
  * packet of the connection but RELATED_REPLY ones, with the transport header at {@code protoff}. Packet
  * thread; allocates only when it creates an expectation.
  */
 public abstract sealed class ConntrackHelper
-        permits FtpHelper, TftpHelper, IrcHelper, SaneHelper, AmandaHelper, NetbiosNsHelper {
+        permits FtpHelper, TftpHelper, IrcHelper, SaneHelper, AmandaHelper, NetbiosNsHelper, PptpHelper {
     private final String name;
     private final int protocol;
     private final boolean ipv6;
@@ -75,8 +77,48 @@ public abstract sealed class ConntrackHelper
     /** The helper function (helper->help): a verdict, ACCEPT or DROP. */
     abstract int help(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now);
 
+    /**
+     * exp->expectfn: {@code ct}, new and unconfirmed, matched {@code exp}; called before the protocol tracker sees
+     * its first packet, table lock not held. By default nf_nat_follow_master when the helper's NAT set the
+     * expectation up for it.
+     */
+    void expectationMet(PacketContext pkt, Connection ct, Expectation exp, long now) {
+        if (exp.natDirection >= 0) {
+            HelperNat.followMaster(pkt, ct, exp);
+        }
+    }
+
+    /**
+     * The network offset of the TCP payload of a segment whose header is at {@code protoff}, or -1 when the header
+     * is cut short or no data follows it (the helpers then let the packet pass).
+     */
+    static int tcpPayload(PacketContext pkt, int protoff) {
+        return tcpPayload(pkt, CtInfo.ESTABLISHED, protoff);
+    }
+
+    /**
+     * {@link #tcpPayload(PacketContext, int)} of an ESTABLISHED packet (either direction), -1 for others: the TCP
+     * helpers do not look into packets until there has been traffic both ways.
+     */
+    static int tcpPayload(PacketContext pkt, int ctinfo, int protoff) {
+        if (ctinfo != CtInfo.ESTABLISHED && ctinfo != CtInfo.ESTABLISHED_REPLY) {
+            return -1;
+        }
+        int len = pkt.length();
+        if (protoff + 20 > len) {
+            return -1;
+        }
+        int dataoff = protoff + (pkt.networkU8(protoff + 12) >>> 4) * 4;
+        return dataoff >= len ? -1 : dataoff;
+    }
+
+    /** A 32-bit network-order field at a network offset, unsigned. */
+    static long u32(PacketContext pkt, int at) {
+        return (long) pkt.networkU16(at) << 16 | pkt.networkU16(at + 2);
+    }
+
     private static final List<ConntrackHelper> HELPERS = List.of(new FtpHelper(), new TftpHelper(), new IrcHelper(),
-            new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper());
+            new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper(), new PptpHelper());
 
     /** __nf_conntrack_helper_find: the helper of this name for this layer-4 protocol (any family), or null. */
     public static ConntrackHelper find(String name, int protocol) {

@@ -87,6 +87,10 @@ public final class Expectation {
         return dstPort;
     }
 
+    public int protocol() {
+        return protocol;
+    }
+
     /** Marks this expectation for nf_nat_follow_master: {@code dir} is exp->dir, {@code port} exp->saved_proto. */
     public void followMaster(int dir, int port) {
         natDirection = dir;
@@ -149,15 +153,15 @@ public final class Expectation {
         sb.append(secondsLeft(now)).append(" proto=").append(protocol).append(' ');
         sb.append("src=").append(Tuple.address(family, srcHi, srcLo)).append(" dst=")
                 .append(Tuple.address(family, dstHi, dstLo)).append(' ');
-        appendIds(sb, srcId, dstPort);
+        appendIds(sb, protocol, srcId, dstPort);
         String full = family == Family.IPV4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
         sb.append("mask-src=").append(Tuple.address(family, srcMaskHi, srcMaskLo)).append(" mask-dst=")
                 .append(full).append(' ');
-        appendIds(sb, srcIdMask, 0xFFFF);
+        appendIds(sb, protocol, srcIdMask, 0xFFFF);
         Tuple m = master.original;
         sb.append("master-src=").append(Tuple.address(family, m.srcHi, m.srcLo)).append(" master-dst=")
                 .append(Tuple.address(family, m.dstHi, m.dstLo)).append(' ');
-        appendIds(sb, m.srcId, m.dstId);
+        appendIds(sb, m.protocol, m.srcId, m.dstId);
         if (isPermanent()) {
             sb.append("PERMANENT ");
         }
@@ -165,7 +169,7 @@ public final class Expectation {
         return sb.toString();
     }
 
-    private void appendIds(StringBuilder sb, int s, int d) {
+    private static void appendIds(StringBuilder sb, int protocol, int s, int d) {
         if (protocol == Protocol.GRE) {
             sb.append("srckey=0x").append(Integer.toHexString(s)).append(" dstkey=0x")
                     .append(Integer.toHexString(d)).append(' ');

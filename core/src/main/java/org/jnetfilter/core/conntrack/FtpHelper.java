@@ -351,18 +351,11 @@ final class FtpHelper extends ConntrackHelper {
 
     @Override
     int help(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now) {
-        if (ctinfo != CtInfo.ESTABLISHED && ctinfo != CtInfo.ESTABLISHED_REPLY) {
-            // Linux: until there has been traffic both ways, packets are not read
+        int dataoff = tcpPayload(pkt, ctinfo, protoff);
+        if (dataoff < 0) {
             return Verdict.ACCEPT;
         }
         int len = pkt.length();
-        if (protoff + 20 > len) {
-            return Verdict.ACCEPT;
-        }
-        int dataoff = protoff + (pkt.networkU8(protoff + 12) >>> 4) * 4;
-        if (dataoff >= len) {
-            return Verdict.ACCEPT;
-        }
         int datalen = len - dataoff;
         int dir = CtInfo.direction(ctinfo);
         int segSeq = pkt.networkU16(protoff + 4) << 16 | pkt.networkU16(protoff + 6);

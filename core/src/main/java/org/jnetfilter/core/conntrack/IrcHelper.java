@@ -54,12 +54,8 @@ final class IrcHelper extends ConntrackHelper {
             // Linux: only what the client sends, once there has been traffic both ways
             return Verdict.ACCEPT;
         }
-        int len = pkt.length();
-        if (protoff + 20 > len) {
-            return Verdict.ACCEPT;
-        }
-        int dataoff = protoff + (pkt.networkU8(protoff + 12) >>> 4) * 4;
-        if (dataoff >= len) {
+        int dataoff = tcpPayload(pkt, protoff);
+        if (dataoff < 0) {
             return Verdict.ACCEPT;
         }
         Dcc dcc = new Dcc();

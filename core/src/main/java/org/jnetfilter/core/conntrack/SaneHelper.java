@@ -34,17 +34,11 @@ final class SaneHelper extends ConntrackHelper {
 
     @Override
     int help(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now) {
-        if (ctinfo != CtInfo.ESTABLISHED && ctinfo != CtInfo.ESTABLISHED_REPLY) {
+        int dataoff = tcpPayload(pkt, ctinfo, protoff);
+        if (dataoff < 0) {
             return Verdict.ACCEPT;
         }
         int len = pkt.length();
-        if (protoff + 20 > len) {
-            return Verdict.ACCEPT;
-        }
-        int dataoff = protoff + (pkt.networkU8(protoff + 12) >>> 4) * 4;
-        if (dataoff >= len) {
-            return Verdict.ACCEPT;
-        }
         int datalen = len - dataoff;
         int port;
         synchronized (ct) {
@@ -70,7 +64,4 @@ final class SaneHelper extends ConntrackHelper {
         return ct.owner.expectRelated(exp, now) == 0 ? Verdict.ACCEPT : Verdict.DROP;
     }
 
-    private static long u32(PacketContext pkt, int at) {
-        return (long) pkt.networkU16(at) << 16 | pkt.networkU16(at + 2);
-    }
 }

@@ -12,7 +12,7 @@ import org.jnetfilter.core.rules.Family;
  *   TCP UDP UDP-Lite source port        destination port
  *   SCTP             source port        destination port
  *   ICMP ICMPv6      echo identifier    type &lt;&lt; 8 | code
- *   GRE              0 (no PPTP)        0
+ *   GRE v1 (PPP)     key from the keymap call id (dest. key); both 0 for other GRE
  *   anything else    0                  0
  * </pre>
  *

@@ -17,7 +17,8 @@ import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
 
 /**
- * NAT for the conntrack helpers (nf_nat_helper.c, nf_nat_ftp.c, nf_nat_tftp.c, nf_nat_irc.c, nf_nat_amanda.c):
+ * NAT for the conntrack helpers (nf_nat_helper.c, nf_nat_ftp.c, nf_nat_tftp.c, nf_nat_irc.c, nf_nat_amanda.c,
+ * nf_nat_pptp.c: {@link #pptpCallId}, {@link #pptpExpected}):
  * on a translated control connection, the expected connection is set up to be translated like its master
  * ({@link #followMaster}), and the ftp command, the irc DCC offer or the amanda port is rewritten to the address
  * and port the peer must use ({@link #ftp}, {@link #irc}, {@link #amanda}), which may change the payload's
@@ -201,6 +202,35 @@ public final class HelperNat {
             return Verdict.DROP;
         }
         return Verdict.ACCEPT;
+    }
+
+    /** nf_nat_pptp: the call id at {@code offset} of the TCP payload becomes {@code callId} (2 bytes, same length). */
+    public static int pptpCallId(PacketContext pkt, Connection ct, int ctinfo, int protoff, int offset, int callId) {
+        byte[] id = {(byte) (callId >>> 8), (byte) callId};
+        return mangleTcp(pkt, ct, ctinfo, protoff, offset, 2, id) ? Verdict.ACCEPT : Verdict.DROP;
+    }
+
+    /**
+     * nf_nat_pptp's pptp_nat_expected: the GRE flow of a NATed control connection. The expectation of the other
+     * direction goes; the source becomes where the master sends to (with the PNS's key on the PAC's side for a flow
+     * from the PNS), the destination the master's peer (with the PNS's original key for a flow from the PAC: GRE
+     * packets to the PNS get it written in).
+     */
+    public static void pptpExpected(PacketContext pkt, Connection ct, Expectation exp, long now) {
+        Connection master = exp.master();
+        int dir = exp.natDirection();
+        Tuple m = master.tuple(1 - dir);
+        // Linux: for a flow from the PAC the kernel reads the saved call ids from the new flow's own NAT area
+        // (nf_ct_nat_ext_add(ct)), where they are 0: the PNS's expectation is not found and stays
+        Tuple other = new Tuple().set(Family.IPV4, exp.protocol(), m.sourceHi(), m.sourceLo(), m.destinationHi(),
+                m.destinationLo(), dir == 0 ? master.pptpPacCallId() : 0, dir == 0 ? master.pptpPnsCallId() : 0,
+                master.zone());
+        master.table().unexpectMatching(other, now);
+        int key = exp.savedPort();
+        Nat.setupInfo(pkt, ct, Nat.MANIP_SRC, Nat.MAP_IPS | (dir == 0 ? Nat.PROTO_SPECIFIED : 0),
+                m.destinationHi(), m.destinationLo(), m.destinationHi(), m.destinationLo(), key, key, 0);
+        Nat.setupInfo(pkt, ct, Nat.MANIP_DST, Nat.MAP_IPS | (dir == 1 ? Nat.PROTO_SPECIFIED : 0), m.sourceHi(),
+                m.sourceLo(), m.sourceHi(), m.sourceLo(), key, key, 0);
     }
 
     /**

@@ -337,8 +337,22 @@ public final class Nat {
                     rangeSize = hi - lo + 1;
                 }
             }
+            case Protocol.GRE -> {
+                // Linux: a GRE flow without a master is not PPTP's: its keys stay
+                if (ct == null || ct.master() == null) {
+                    return;
+                }
+                which = manip;
+                if (!range.has(PROTO_SPECIFIED)) {
+                    min = 1;
+                    rangeSize = 65535;
+                } else {
+                    min = range.minPort;
+                    rangeSize = range.maxPort - range.minPort + 1;
+                }
+            }
             default -> {
-                // GRE without a PPTP master, and protocols without ids: nothing to choose
+                // protocols without ids: nothing to choose
                 return;
             }
         }
