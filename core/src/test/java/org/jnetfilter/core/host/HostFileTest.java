@@ -33,6 +33,26 @@ class HostFileTest {
     }
 
     @Test
+    void anAddressKeepsTheBroadcastAddressItWasGivenAndOnlyAPrimaryOneCountsForTheHelpers() throws Exception {
+        Host h = HostFile.parseRunning("host", """
+                link add eth0
+                addr add 10.0.1.1/24 dev eth0
+                addr add 10.0.2.1/24 brd + dev eth0
+                addr add 10.0.3.1/24 broadcast 10.0.3.127 dev eth0
+                addr add 10.0.4.1/24 brd - dev eth0
+                addr add 10.0.2.9/24 brd 10.0.2.99 dev eth0
+                """);
+        assertThat(h.link("eth0").addresses()).extracting(InterfaceAddress::broadcast).containsExactly(null,
+                IpAddress.parse("10.0.2.255"), IpAddress.parse("10.0.3.127"), null, IpAddress.parse("10.0.2.99"));
+        // iproute2 without brd leaves ifa_broadcast 0; the subnet's broadcast route exists all the same
+        assertThat(h.ipv4BroadcastMask("eth0", 0x0A0001FFL)).isZero();
+        assertThat(h.ipv4BroadcastMask("eth0", 0x0A0002FFL)).isEqualTo(0xFFFFFF00L);
+        assertThat(h.ipv4BroadcastMask("eth0", 0x0A00037FL)).isEqualTo(0xFFFFFF00L);
+        assertThat(h.ipv4BroadcastMask("eth0", 0x0A000263L)).as("10.0.2.9 is secondary to 10.0.2.1").isZero();
+        assertThat(h.ipv4BroadcastMask("eth1", 0x0A0002FFL)).isZero();
+    }
+
+    @Test
     void readsTheIssuesExampleWithCommentsAndBlankLines() throws Exception {
         Host h = HostFile.parse("host.txt", """
                 # a two-legged router

@@ -129,6 +129,38 @@ class HelperNatTest {
                 .as("the data connection follows its master: no walk of the nat table").isEqualTo(1);
     }
 
+    static PacketContext udpText(String text, boolean checksum) {
+        byte[] data = text.getBytes(StandardCharsets.US_ASCII);
+        java.nio.ByteBuffer u = java.nio.ByteBuffer.allocate(8 + data.length).putShort((short) 10080)
+                .putShort((short) 850).putShort((short) (8 + data.length)).putShort((short) 0).put(data);
+        byte[] bytes = u.array();
+        PacketContext p = Packets.load(Packets.ipv4(SERVER, CLIENT, 17, bytes));
+        if (!checksum) {
+            p.segment().set(ValueLayout.JAVA_SHORT_UNALIGNED, p.networkOffset() + 20 + 6, (short) 0);
+        }
+        return p;
+    }
+
+    @Test
+    void aUdpRewriteSetsBothLengthsAndTheChecksumUnlessTheDatagramHadNone() {
+        for (boolean checksum : new boolean[] {true, false}) {
+            PacketContext p = udpText("CONNECT DATA 50010 MESG 1\n", checksum);
+            assertThat(!checksum || Packets.checksumsValid(p)).isTrue();
+            assertThat(HelperNat.mangleUdp(p, 20, 13, 5, "6".getBytes(StandardCharsets.US_ASCII))).isTrue();
+            assertThat(p.length()).isEqualTo(20 + 8 + 22);
+            assertThat(p.networkU16(2)).as("IP total length").isEqualTo(50);
+            assertThat(p.networkU16(20 + 4)).as("UDP length").isEqualTo(30);
+            byte[] rest = new byte[22];
+            MemorySegment.copy(p.segment(), ValueLayout.JAVA_BYTE, p.networkOffset() + 28, rest, 0, 22);
+            assertThat(new String(rest, StandardCharsets.US_ASCII)).isEqualTo("CONNECT DATA 6 MESG 1\n");
+            if (checksum) {
+                assertThat(Packets.checksumsValid(p)).isTrue();
+            } else {
+                assertThat(p.networkU16(20 + 6)).as("no checksum stays none").isZero();
+            }
+        }
+    }
+
     @Test
     void commandsAreFormattedAsNfNatFtpFormatsThem() {
         assertThat(new String(HelperNat.command(HelperNat.FTP_PORT, Family.IPV4, 0, ip("10.0.2.100"), 40001),
