@@ -461,6 +461,13 @@ public final class Conntrack {
             }
             sId = pkt.networkU16(l4 + 4);
             dId = pkt.networkU16(l4);
+        } else if (proto == Protocol.GRE && l4 + 8 <= len && (pkt.networkU8(l4 + 1) & 7) == 1) {
+            // Linux: the quoted enhanced-GRE packet's keys as gre_pkt_to_tuple gives them
+            if (pkt.networkU16(l4 + 2) != GRE_PROTO_PPP) {
+                return Verdict.ACCEPT;
+            }
+            dId = pkt.networkU16(l4 + 6);
+            sId = greKeymapCount == 0 ? 0 : greKeyLookup(f, sHi, sLo, dHi, dLo, dId);
         } else {
             sId = 0;
             dId = 0;

@@ -1,6 +1,7 @@
 package org.jnetfilter.core.conntrack;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.conntrack.Packets.ip;
 
 import java.nio.ByteBuffer;
 import org.jnetfilter.core.netfilter.PacketContext;
@@ -102,6 +103,18 @@ class PptpGreHelperTest {
         assertThat(table.expectations(Path.seconds(1))).as("the reply names another PNS call").isEmpty();
         pac(message(8, 20, 0x56, 0x78, 0x12, 0x34, 2));
         assertThat(table.expectations(Path.seconds(1))).as("the call was refused").isEmpty();
+    }
+
+    @Test
+    void anIcmpErrorQuotingAGrePacketIsRelatedToItsFlowByTheKeymapsKeys() {
+        outgoingCall();
+        Connection flow = gre(PNS, PAC, 0x5678, 2).conntrack();
+        byte[] g = ByteBuffer.allocate(12).putShort((short) 0x2001).putShort((short) 0x880B).putShort((short) 4)
+                .putShort((short) 0x5678).putInt(0xFF030021).array();
+        byte[] error = Packets.icmpError(3, 1, Packets.ipv4(PNS, PAC, 47, g), 28);
+        PacketContext p = control.path.forward(Packets.ipv4(ip("10.0.2.254"), PNS, 1, error), 3, null);
+        assertThat(p.ctInfo()).isEqualTo(CtInfo.RELATED_REPLY);
+        assertThat(p.conntrack()).isSameAs(flow);
     }
 
     @Test
