@@ -189,8 +189,8 @@ final class JnetfilterEngine implements EngineUnderTest {
             sink.datapath = dp;
             sink.stack.conntrackChecksummed(-1);
             try {
+                // the local stack answers in packetDone, after each packet and before the backlog's next one
                 dp.receive(in.dutInterface(), MemorySegment.ofArray(in.frame().clone()), true, now, TRACE);
-                sink.answerPending();
             } catch (RuntimeException e) {
                 if (Boolean.getBoolean("jnf.difftest.stacks")) {
                     e.printStackTrace();
@@ -302,8 +302,12 @@ final class JnetfilterEngine implements EngineUnderTest {
             deliveredOptions.add(ipv4Options);
         }
 
-        /** The local stack's answers, sent as the kernel sends them: after the packet, through OUTPUT. */
-        void answerPending() {
+        /**
+         * The local stack's answers, sent as the kernel's sockets send them while the softirq runs: after the packet
+         * that was delivered, before the next packet of the backlog, through OUTPUT.
+         */
+        @Override
+        public void packetDone() {
             while (!delivered.isEmpty()) {
                 byte[] d = delivered.remove(0);
                 byte[] answer = stack.answer(deliveredOn.remove(0), d, deliveredOptions.remove(0), linkBroadcast, now);

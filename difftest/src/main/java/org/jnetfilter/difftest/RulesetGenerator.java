@@ -733,10 +733,10 @@ public final class RulesetGenerator {
         if (rnd.nextInt(3) == 0 && features.on("hmark")) {
             options.add(hmark());
         }
-        // TEE where the packets are not for dut itself: a copy of a packet for dut goes back in through lo, which
-        // Linux queues (netif_rx) until the original is done while jnetfilter delivers it at once, so the two
-        // sides' answers to such a pair come in another order (an open point, in the README)
-        if (rnd.nextInt(5) == 0 && features.on("tee") && !owner.equals("PREROUTING") && !owner.equals("INPUT")) {
+        // TEE in every chain; a copy of a packet for dut that mangle OUTPUT reroutes (a new mark) comes back in by
+        // lo after the original is done, and meets the TEE again (Datapath's backlog). The gateway is never dut's
+        // own: Linux would copy the copies for ever
+        if (rnd.nextInt(5) == 0 && features.on("tee")) {
             // a copy to a neighbour of dut's (a static one: no neighbour discovery), on either side
             int side = 1 + rnd.nextInt(2);
             options.add(" -j TEE --gateway " + (v6 ? "2001:db8:" + side + "::" : "10." + side + ".0.")

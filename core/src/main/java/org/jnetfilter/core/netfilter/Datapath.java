@@ -83,7 +83,11 @@ import org.jnetfilter.core.rules.Target;
  *   POSTROUTING. The mangle table re-routes in OUTPUT when it changed the addresses, mark or TOS
  *   (ip_route_me_harder), so do queue verdicts (nf_reroute); others may call {@link PacketContext#reroute()}.</li>
  * <li>Local destinations of local packets leave by lo and come back as a reception on lo: PREROUTING (pkt_type
- *   HOST, in lo), INPUT, delivered. The route, mark and conntrack entry are kept, as loopback_xmit keeps them.</li>
+ *   HOST, in lo), INPUT, delivered. The route, mark and conntrack entry are kept, as loopback_xmit keeps them. As
+ *   netif_rx queues them on the backlog ({@link Backlog}), a packet looped back while a received packet is handled
+ *   (a TEE copy rerouted to this host, a REJECT reply or ICMP error to a local sender, a local stack's answer to a
+ *   local address) is received after that packet's whole path, in queue order; one looped back by a process's send
+ *   is received at once (at the end of the TEE copy for a copy), nested in the send.</li>
  * <li>Fragments: IPv4 ones for this host are reassembled before INPUT (ip_local_deliver); with a module that asks
  *   for it (conntrack) both families are reassembled at -400 in PREROUTING and OUTPUT (nf_defrag_ipv4/ipv6), judged
  *   by their largest fragment against the MTU and sent out as they came (ip_fragment's frag_max_size); a queue
@@ -133,8 +137,11 @@ public final class Datapath {
     static final int HEADROOM = 64;
     /** The largest datagram handled: the IPv4 maximum and an IPv6 packet without jumbo payload. */
     static final int MAX_DATAGRAM = 65535;
-    /** Generated packets nest (a REJECT reply, an ICMP error about it is never sent): a small fixed depth. */
-    private static final int MAX_DEPTH = 4;
+    /**
+     * Generated packets nest (a REJECT reply, an ICMP error about it is never sent), and so does the backlog a locally
+     * sent packet drains when it loops back: a small fixed depth.
+     */
+    private static final int MAX_DEPTH = 6;
     // direct-mapped: large enough that a few thousand flows rarely evict each other (a miss is a host lookup)
     private static final int ROUTE_CACHE_SIZE = 1 << 16;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
@@ -215,6 +222,13 @@ public final class Datapath {
     private int depth = -1;
     // Linux: nf_skb_duplicated, per CPU: a clone TEE sends does not clone itself again (one packet thread here)
     private boolean duplicating;
+    // Linux: the per-CPU backlog loopback_xmit feeds (netif_rx); see Backlog
+    private final Backlog backlog = new Backlog();
+    // whether the path runs in the NET_RX softirq (a received packet, what it causes, the backlog), where a
+    // looped-back packet waits for the current one to be done; false for a packet sent from a process
+    private boolean inSoftirq;
+    // whether the backlog is being drained after a packet (the sink's packetDone may send meanwhile)
+    private boolean draining;
 
     private long viewVersion = -1;
     private Map<String, Interface> interfaceByName = Map.of();
@@ -528,7 +542,9 @@ public final class Datapath {
 
     /**
      * A frame ({@code ethernet}) or a bare IP datagram arrived on interface {@code ifname} at {@code nowNanos}.
-     * Everything that follows happens before this returns: transmissions, local delivery, generated packets.
+     * Everything that follows happens before this returns: transmissions, local delivery, generated packets, then
+     * the packets it looped back through lo, in the order they were queued, each after the one before is done
+     * (the NET_RX softirq's backlog), the sink told {@link PacketSink#packetDone} after each.
      *
      * @throws IllegalArgumentException when the host has no such interface
      */
@@ -537,7 +553,9 @@ public final class Datapath {
         if (in == null) {
             throw new IllegalArgumentException("no interface " + ifname + " on the host");
         }
+        boolean outermost = !draining;
         Slot s = enter(nowNanos, trace);
+        inSoftirq = true;
         try {
             expireFragments(s);
             if (in.master != null) {
@@ -548,11 +566,16 @@ public final class Datapath {
         } finally {
             leave();
         }
+        if (outermost) {
+            runBacklog();
+        }
     }
 
     /**
      * A datagram the host itself sends (a raw socket with IP_HDRINCL; {@code jnf replay}'s {@code @local}): the
-     * output route, OUTPUT, POSTROUTING, out by an interface or back in by lo.
+     * output route, OUTPUT, POSTROUTING, out by an interface or back in by lo. Sent from a process: a packet it loops
+     * back is received at once, as bottom halves are enabled again after lo's transmit; sent from
+     * {@link PacketSink#packetDone} (a socket answering in the softirq), it waits in the backlog.
      *
      * @throws IllegalArgumentException when it is not an IPv4 or IPv6 datagram of at least a header's length
      */
@@ -583,7 +606,9 @@ public final class Datapath {
         if (n > MAX_DATAGRAM) {
             throw new IllegalArgumentException("datagram of " + n + " bytes: more than " + MAX_DATAGRAM);
         }
+        boolean outermost = !draining;
         Slot s = enter(nowNanos, trace);
+        inSoftirq = !outermost;
         try {
             expireFragments(s);
             trace.sentLocally(ipPacket);
@@ -593,6 +618,72 @@ public final class Datapath {
             s.sendLocal(ipPacket, version == 4 ? Family.IPV4 : Family.IPV6);
         } finally {
             leave();
+        }
+        if (outermost) {
+            runBacklog();
+        }
+    }
+
+    /**
+     * net_rx_action after the packet of an outermost {@link #receive} or {@link #sendLocal}: the sink's packetDone,
+     * then each looped-back packet in turn, as a reception on lo, and packetDone after it. Linux would go on for ever
+     * with a TEE copy that comes back to the TEE (a gateway of this host's in PREROUTING): a call stops after
+     * {@link Backlog#MAX_BACKLOG} such packets and drops the rest (traced), where Linux goes on.
+     */
+    private void runBacklog() {
+        draining = true;
+        inSoftirq = true;
+        try {
+            sink.packetDone();
+            int budget = Backlog.MAX_BACKLOG;
+            Backlog.Entry e;
+            while ((e = backlog.poll()) != null) {
+                if (budget-- == 0) {
+                    e.trace.dropped(DropReason.CPU_BACKLOG);
+                    backlog.recycle(e);
+                    backlog.clear();
+                    break;
+                }
+                Slot s = enter(e.nowNanos, e.trace);
+                try {
+                    s.fromBacklog(e);
+                } finally {
+                    leave();
+                    backlog.recycle(e);
+                }
+                sink.packetDone();
+            }
+        } finally {
+            backlog.clear();
+            draining = false;
+            inSoftirq = false;
+        }
+    }
+
+    /**
+     * process_backlog run where bottom halves are enabled again in a process's send: the looped-back packets, nested
+     * in the send on the next buffer, in the softirq (what they loop back waits its turn in the same run).
+     */
+    private void runBacklogNested() {
+        if (depth + 1 >= MAX_DEPTH) {
+            return;
+        }
+        inSoftirq = true;
+        try {
+            Backlog.Entry e;
+            while ((e = backlog.poll()) != null) {
+                depth++;
+                try {
+                    Slot s = slot(depth);
+                    s.prepare(e.nowNanos, e.trace);
+                    s.fromBacklog(e);
+                } finally {
+                    depth--;
+                    backlog.recycle(e);
+                }
+            }
+        } finally {
+            inSoftirq = false;
         }
     }
 
@@ -624,6 +715,10 @@ public final class Datapath {
     private Slot enter(long nowNanos, Trace trace) {
         if (depth >= 0) {
             throw new IllegalStateException("receive/sendLocal called from inside the datapath (one packet thread)");
+        }
+        if (!draining) {
+            // what a failure left queued
+            backlog.clear();
         }
         depth = 0;
         Slot s = slot(0);
@@ -1764,6 +1859,11 @@ public final class Datapath {
                 depth--;
                 duplicating = false;
             }
+            // Linux: nf_dup_ipv4 / nf_dup_ipv6 enable bottom halves again after nf_skb_duplicated is cleared: in a
+            // process's send a copy looped back is received there (and may be copied again); in the softirq it waits
+            if (!inSoftirq) {
+                runBacklogNested();
+            }
         }
 
         /**
@@ -2065,41 +2165,52 @@ public final class Datapath {
             }
         }
 
-        /** Out by lo and back in: loopback_xmit, then netif_rx on lo (mark, route and conntrack kept). */
+        /**
+         * Out by lo: loopback_xmit, then netif_rx queues it on the backlog with its mark, route and conntrack entry,
+         * to be received on lo after the current packet ({@link Backlog}); sent from a process outside a TEE copy,
+         * bottom halves enabled again after the transmit receive it at once.
+         */
         private void loopback() {
             Trace trace = pkt.trace();
-            trace.loopedBack(datagram());
-            Interface lo = interfaces().get("lo");
-            long mark = pkt.mark();
-            var ct = pkt.conntrack();
-            int ctInfo = pkt.ctInfo();
-            boolean untracked = pkt.untracked();
-            long priority = pkt.priority();
-            RouteDecision d = route;
-            trace.received(lo.name, datagram(), PacketContext.PACKET_HOST);
-            ipReceive(lo, pkt.family(), PacketContext.PACKET_HOST, -1, pkt.length(), () -> {
-                pkt.mark(mark).conntrack(ct, ctInfo).untracked(untracked).priority(priority);
-                route = d;
-            });
+            MemorySegment datagram = datagram();
+            trace.loopedBack(datagram);
+            Backlog.Entry e = backlog.offer(datagram, pkt.family(), pkt.nowNanos(), trace);
+            if (e == null) {
+                trace.dropped(DropReason.CPU_BACKLOG);
+                return;
+            }
+            e.mark = pkt.mark();
+            e.conntrack = pkt.conntrack();
+            e.ctInfo = pkt.ctInfo();
+            e.untracked = pkt.untracked();
+            e.priority = pkt.priority();
+            e.route = route;
+            if (!inSoftirq && !duplicating) {
+                runBacklogNested();
+            }
         }
 
-        /** ip_rcv for a looped-back packet: {@code restore} puts back what loopback keeps before PREROUTING. */
-        private void ipReceive(Interface lo, Family family, int type, long macSource, long length, Runnable restore) {
-            ReceiveResult r = family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, length)
-                    : ipReceive.ipv6(buffer, HEADROOM, length, true);
+        /** ip_rcv on lo for a looped-back packet of the backlog, what loopback kept put back before PREROUTING. */
+        void fromBacklog(Backlog.Entry e) {
+            Interface lo = interfaces().get("lo");
+            e.copyTo(buffer, HEADROOM);
+            pkt.trace().received(lo.name, views.of(HEADROOM, e.length), PacketContext.PACKET_HOST);
+            ReceiveResult r = e.family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, e.length)
+                    : ipReceive.ipv6(buffer, HEADROOM, e.length, true);
             if (!r.accepted()) {
                 pkt.trace().dropped(DropReason.of(r));
                 return;
             }
             int n = (int) ipReceive.length();
-            if (family == Family.IPV4) {
+            if (e.family == Family.IPV4) {
                 pkt.ipv4(buffer, HEADROOM, n);
             } else {
                 pkt.ipv6(buffer, HEADROOM, n);
             }
-            pkt.inInterface(lo.name).packetType(type).macSource(macSource);
+            pkt.inInterface(lo.name).packetType(PacketContext.PACKET_HOST).macSource(-1);
             in = lo;
-            restore.run();
+            pkt.mark(e.mark).conntrack(e.conntrack, e.ctInfo).untracked(e.untracked).priority(e.priority);
+            route = e.route;
             preRouting();
         }
 

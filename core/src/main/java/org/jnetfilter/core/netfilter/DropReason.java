@@ -66,6 +66,11 @@ public enum DropReason {
     PROHIBITED("prohibit route"),
     /** Linux: SKB_DROP_REASON_IP_OUTNOROUTES: a locally sent packet has no route (the sender gets an error). */
     IP_OUTNOROUTES("no route for a local packet"),
+    /**
+     * Linux: SKB_DROP_REASON_CPU_BACKLOG: a looped-back packet finding the backlog full (netdev_max_backlog); also the
+     * packets past the datapath's bound on one call's backlog, where Linux would loop for ever (see {@link Backlog}).
+     */
+    CPU_BACKLOG("backlog full"),
     /** ip_forward / ip6_forward: only PACKET_HOST frames are forwarded. */
     NOT_PACKET_HOST("link-layer broadcast or multicast not forwarded"),
     /** ip6_forward: net.ipv6.conf.all.forwarding is 0. */

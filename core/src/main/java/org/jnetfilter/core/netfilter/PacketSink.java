@@ -27,4 +27,12 @@ public interface PacketSink {
     default void deliverLocal(String ifname, MemorySegment ipPacket, int ipv4Options) {
         deliverLocal(ifname, ipPacket);
     }
+
+    /**
+     * One packet's path is over, before the next looped-back packet of the backlog is received (the NET_RX softirq
+     * between two packets): a local stack answers what it was delivered here, as the kernel's sockets answer while
+     * the softirq runs, by {@link Datapath#sendLocal}; what that loops back waits its turn in the backlog.
+     */
+    default void packetDone() {
+    }
 }

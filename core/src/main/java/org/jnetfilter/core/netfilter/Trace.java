@@ -126,7 +126,10 @@ public interface Trace {
     default void deliveredLocally(String ifname, MemorySegment datagram) {
     }
 
-    /** Left by lo: it comes back as a reception on lo (the events of that follow). */
+    /**
+     * Left by lo: it comes back as a reception on lo, whose events follow once the packet that caused it is done
+     * (at once in a process's send outside a TEE copy), as the kernel's backlog receives it.
+     */
     default void loopedBack(MemorySegment datagram) {
     }
 

@@ -37,7 +37,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * 10.88.2.4      vbc     out vbc, ARP for the copy's destination     none
  * c              lo      in by lo, delivered                         none
  * </pre>
- * The original is delivered locally each time, after the copy.
+ * The original is delivered locally each time, after the copy, but for the copy by lo, which is received from the
+ * backlog once the original is done.
  */
 class TeeOifSemanticsTest {
     static final String ROUTER = """
@@ -89,7 +90,7 @@ class TeeOifSemanticsTest {
         List<String> sent = new ArrayList<>();
         IpSpec any = IpSpec.any(family);
         h.datapath.rules(family, rules(family, table(TableKind.MANGLE, family, builtin("PREROUTING", "ACCEPT",
-                rule(any, target(any, "TEE", "--gateway", gateway, "--oif", oif))))));
+                rule(any.withInIface("vba"), target(any, "TEE", "--gateway", gateway, "--oif", oif))))));
         boolean v4 = family == Family.IPV4;
         MemorySegment datagram = v4
                 ? DatapathKernelFactsTest.udp4(Fixtures.ip(10, 88, 0, 1), Fixtures.ip(10, 88, 0, 2), 64, false, 9)
@@ -104,7 +105,8 @@ class TeeOifSemanticsTest {
         if (copy != null) {
             expected.add(copy);
         }
-        expected.add("local vba");
+        // a copy looped back by lo waits in the backlog until the original is delivered
+        expected.add(copy != null && copy.equals("local lo") ? 0 : expected.size(), "local vba");
         assertThat(sent).containsExactlyElementsOf(expected);
     }
 
