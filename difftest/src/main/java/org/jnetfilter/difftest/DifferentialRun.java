@@ -72,6 +72,11 @@ public final class DifferentialRun {
             log.println("difftest: ipset is not installed: no rules with set matches or SET targets in this run");
             features = features.without("ipset");
         }
+        String jiffies = KernelJiffies.unusableReason();
+        if (jiffies != null) {
+            log.println("difftest: limit and hashlimit by the second are not drawn (refills not compared): " + jiffies);
+            features = features.without("limit-refill");
+        }
         // the sets exist before any ruleset naming them is read (jnetfilter finds sets by name when it parses)
         SetCatalogue.install(0L);
         // time matches are drawn around the wall clock of the run's start (see RulesetGenerator#clock)
@@ -114,6 +119,7 @@ public final class DifferentialRun {
             String v6 = new RulesetGenerator(seed ^ 0x6666, true, features).clock(now).generate(c.rulesPerChain());
             List<Injection> in = new PacketSequenceGenerator(seed).features(features).targets(RealisticRulesets.targets(v4))
                     .pauses(RulesetGenerator.timeSensitive(v4) || RulesetGenerator.timeSensitive(v6))
+                    .refills(RulesetGenerator.refills(v4) || RulesetGenerator.refills(v6))
                     .spacing(RulesetGenerator.jiffySensitive(v4) || RulesetGenerator.jiffySensitive(v6)
                             ? RulesetGenerator.JIFFY_SPACING_MILLIS : 0)
                     .generate(c.packetsPerRuleset());

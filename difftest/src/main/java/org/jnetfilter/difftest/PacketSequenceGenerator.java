@@ -29,6 +29,9 @@ public final class PacketSequenceGenerator {
      * wake-up jitter of a sleep, so the kernel and jnetfilter (run on the kernel side's clock) decide alike.
      */
     public static final int PAUSE_MILLIS = 1200;
+    /** The short pauses of sequences with {@link #refills}: this many, each of 100 to 400 ms. */
+    public static final int SHORT_PAUSES = 2;
+    private boolean refills;
     private final SplittableRandom rnd;
     private List<Target> targets = List.of();
     private boolean pauses;
@@ -62,6 +65,15 @@ public final class PacketSequenceGenerator {
         return this;
     }
 
+    /**
+     * Besides the pause, {@link #SHORT_PAUSES} pauses of 100 to 400 ms before scenarios chosen at random (for token
+     * buckets refilled by the second: a token or a few come back, or not, in each).
+     */
+    public PacketSequenceGenerator refills(boolean on) {
+        this.refills = on;
+        return this;
+    }
+
     /** Aims a third of the scenarios at these services (ports and addresses a realistic ruleset names). */
     public PacketSequenceGenerator targets(List<Target> t) {
         this.targets = List.copyOf(t);
@@ -77,12 +89,23 @@ public final class PacketSequenceGenerator {
         // drawn from a random stream of its own, so sequences without pauses stay as they were
         int pauseAt = pauses ? n / 4 + new SplittableRandom(rnd.nextLong()).nextInt(Math.max(1, n / 2)) : -1;
         boolean paused = false;
+        // where each scenario starts: a pause goes before a scenario, never inside one
+        List<Integer> starts = new ArrayList<>();
         while (out.size() < n) {
             int first = out.size();
+            starts.add(first);
             scenario(out, rnd.nextInt(4) == 0);
             if (!paused && pauseAt >= 0 && first >= pauseAt && first < out.size()) {
                 out.set(first, out.get(first).afterPause(PAUSE_MILLIS));
                 paused = true;
+            }
+        }
+        if (refills) {
+            // a random stream of its own again, so that sequences without short pauses stay as they were
+            SplittableRandom r = new SplittableRandom(rnd.nextLong() ^ 0x5EED);
+            for (int i = 0; i < SHORT_PAUSES && starts.size() > 1; i++) {
+                int at = starts.get(1 + r.nextInt(starts.size() - 1));
+                out.set(at, out.get(at).afterPause(Math.max(out.get(at).pauseMillis(), 100 + r.nextInt(301))));
             }
         }
         if (spacingMillis > 0) {

@@ -55,6 +55,9 @@ public final class RulesetGenerator {
     /** A fixed clock for generators not told the time: 2027-01-15 08:00 UTC, a Friday. */
     static final long DEFAULT_NOW = 1_800_000_000L;
     private final SplittableRandom rnd;
+    // what later rounds added is drawn from a stream of its own, so that a seed's rulesets stay as they were but
+    // for the new rules and options
+    private final SplittableRandom laterDraws;
     private final boolean v6;
     private final Features features;
     private long nowEpochSeconds = DEFAULT_NOW;
@@ -62,6 +65,7 @@ public final class RulesetGenerator {
 
     public RulesetGenerator(long seed, boolean v6, Features features) {
         this.rnd = new SplittableRandom(seed);
+        this.laterDraws = new SplittableRandom(seed ^ 0x7EE100BL);
         this.v6 = v6;
         this.features = features;
     }
@@ -78,10 +82,15 @@ public final class RulesetGenerator {
 
     /**
      * Whether a ruleset's decisions change with a pause of {@link PacketSequenceGenerator#PAUSE_MILLIS}: recent
-     * entries older than a second (and token buckets refilled by the second, which the generator no longer draws).
+     * entries older than a second, token buckets refilled by the second.
      */
     public static boolean timeSensitive(String rules) {
-        return rules.contains("/sec") || rules.contains("--seconds 1 ") || rules.contains("b/s");
+        return refills(rules) || rules.contains("--seconds 1 ");
+    }
+
+    /** Whether a ruleset has token buckets refilled by the second (limit, hashlimit): they get short pauses too. */
+    public static boolean refills(String rules) {
+        return rules.contains("/sec") || rules.contains("/s ") || rules.contains("b/s");
     }
 
     /** The spacing of packets {@link #jiffySensitive} rulesets get: more than a jiffy at HZ 250 (4 ms). */
@@ -384,9 +393,12 @@ public final class RulesetGenerator {
      */
     private void moreMatches(StringBuilder r, String table, String owner, String proto) {
         if (rnd.nextInt(22) == 0 && features.on("limit")) {
-            // rates no packet sequence refills in a case: the burst decides, the same on any machine (a rate by the
-            // second met packets the kernel processed late on a loaded machine, a token's worth apart)
-            String[] rates = {"6/min", "20/min", "3/hour", "100/day"};
+            // rates by the minute or slower: the burst decides; by the second (half of the time, with refills
+            // compared: see KernelJiffies), tokens come back within a case, between packets and over its pauses
+            String[] slow = {"6/min", "20/min", "3/hour", "100/day"};
+            String[] fast = {"2/sec", "5/second", "10/s", "25/sec"};
+            boolean refills = laterDraws.nextBoolean();
+            String[] rates = refills && features.on("limit-refill") ? fast : slow;
             r.append(" -m limit --limit ").append(rates[rnd.nextInt(rates.length)]).append(" --limit-burst ")
                     .append(1 + rnd.nextInt(4));
         }
@@ -449,12 +461,22 @@ public final class RulesetGenerator {
     }
 
     private void hashlimit(StringBuilder r) {
-        // as for limit: by the minute, hour or day (bytes are counted by the second only, so no byte mode)
-        String[] rates = {"10/min", "30/min", "5/hour", "50/day"};
+        // as for limit: by the minute, hour or day, or by the second with refills compared. Rates by the second are
+        // fast enough that a bucket idle for its expiry (1 s) is full again, so whether the kernel's deferrable
+        // garbage collection (every second from the table's creation) has dropped it yet decides nothing; bytes
+        // (16-byte units, a 1 s bucket) expire after 15 or 60 s, beyond a case
+        String[] slow = {"10/min", "30/min", "5/hour", "50/day"};
+        String[] fast = {"5/sec", "20/s", "1kb/s", "4kb/s"};
+        // drawn whatever the features, so that the later draws after it do not depend on them
+        boolean refills = laterDraws.nextBoolean();
+        String[] rates = refills && features.on("limit-refill") ? fast : slow;
         String rate = rates[rnd.nextInt(rates.length)];
         r.append(" -m hashlimit --hashlimit-").append(rnd.nextInt(3) == 0 ? "above " : "upto ").append(rate);
         if (rnd.nextBoolean()) {
-            r.append(" --hashlimit-burst ").append(1 + rnd.nextInt(4));
+            int burst = 1 + rnd.nextInt(4);
+            // bytes: at least the rate's worth (1 to 4 kb more)
+            r.append(" --hashlimit-burst ").append(rate.endsWith("b/s")
+                    ? (burst + (rate.startsWith("1") ? 1 : 4)) + "kb" : Integer.toString(burst));
         }
         String[] modes = {"", "srcip", "dstip", "srcip,dstport", "dstip,dstport"};
         String mode = modes[rnd.nextInt(modes.length)];
@@ -710,7 +732,26 @@ public final class RulesetGenerator {
         return h.toString();
     }
 
+    /** A copy to a neighbour of dut's (a static one: no neighbour discovery), on either side. */
+    private String tee(SplittableRandom r) {
+        int side = 1 + r.nextInt(2);
+        return " -j TEE --gateway " + (v6 ? "2001:db8:" + side + "::" : "10." + side + ".0.")
+                + (2 + r.nextInt(Topology.HOSTS));
+    }
+
     private String target(String table, String owner, String chain, String proto, List<String> jumpable) {
+        String t = drawTarget(table, owner, chain, proto, jumpable);
+        // TEE in PREROUTING and INPUT (issue 4's third round), from the later draws: a copy of a packet for dut that
+        // mangle OUTPUT reroutes (a new mark) comes back in by lo after the original is done and meets the TEE again
+        // (Datapath's backlog). The gateway is never dut's own: Linux would copy the copies for ever
+        if (t != null && (owner.equals("PREROUTING") || owner.equals("INPUT")) && features.on("tee")
+                && laterDraws.nextInt(40) == 0) {
+            return tee(laterDraws);
+        }
+        return t;
+    }
+
+    private String drawTarget(String table, String owner, String chain, String proto, List<String> jumpable) {
         List<String> options = new ArrayList<>(List.of(" -j ACCEPT", " -j ACCEPT", " -j DROP", " -j RETURN", ""));
         if (!jumpable.isEmpty()) {
             String to = jumpable.get(rnd.nextInt(jumpable.size()));
@@ -733,14 +774,9 @@ public final class RulesetGenerator {
         if (rnd.nextInt(3) == 0 && features.on("hmark")) {
             options.add(hmark());
         }
-        // TEE in every chain; a copy of a packet for dut that mangle OUTPUT reroutes (a new mark) comes back in by
-        // lo after the original is done, and meets the TEE again (Datapath's backlog). The gateway is never dut's
-        // own: Linux would copy the copies for ever
-        if (rnd.nextInt(5) == 0 && features.on("tee")) {
-            // a copy to a neighbour of dut's (a static one: no neighbour discovery), on either side
-            int side = 1 + rnd.nextInt(2);
-            options.add(" -j TEE --gateway " + (v6 ? "2001:db8:" + side + "::" : "10." + side + ".0.")
-                    + (2 + rnd.nextInt(Topology.HOSTS)));
+        // TEE where the packets are not for dut itself; in PREROUTING and INPUT see laterDraws
+        if (rnd.nextInt(5) == 0 && features.on("tee") && !owner.equals("PREROUTING") && !owner.equals("INPUT")) {
+            options.add(tee(rnd));
         }
         if (features.on("ipset") && rnd.nextInt(3) == 0) {
             String fam = v6 ? "dt6-" : "dt4-";

@@ -20,6 +20,29 @@ import org.junit.jupiter.api.Test;
 class HarnessTest {
 
     @Test
+    void bucketsRefilledByTheSecondAreDrawnOnlyWhenRefillsAreComparedAndGetShortPauses() {
+        RulesetGenerator.Features noRefills = RulesetGenerator.Features.ALL.without("limit-refill");
+        int refilling = 0;
+        for (long seed = 1; seed <= 60; seed++) {
+            String all = new RulesetGenerator(seed, seed % 2 == 0, RulesetGenerator.Features.ALL).generate(3);
+            String without = new RulesetGenerator(seed, seed % 2 == 0, noRefills).generate(3);
+            refilling += RulesetGenerator.refills(all) ? 1 : 0;
+            assertThat(RulesetGenerator.refills(without)).as("seed %d", seed).isFalse();
+            // the later draws come from a stream of their own: without refills a seed's rules are as they were
+            assertThat(without.lines().filter(l -> !l.contains("limit")).toList())
+                    .isEqualTo(all.lines().filter(l -> !l.contains("limit")).toList());
+        }
+        assertThat(refilling).isPositive();
+        List<Injection> in = new PacketSequenceGenerator(3).pauses(true).refills(true).generate(50);
+        List<Injection> plain = new PacketSequenceGenerator(3).pauses(true).generate(50);
+        assertThat(in.stream().filter(i -> i.pauseMillis() >= 100 && i.pauseMillis() <= 400).count())
+                .isEqualTo(PacketSequenceGenerator.SHORT_PAUSES);
+        assertThat(in.stream().filter(i -> i.pauseMillis() == PacketSequenceGenerator.PAUSE_MILLIS)).hasSize(1);
+        // the same packets, only paused
+        assertThat(in.stream().map(Injection::label).toList()).isEqualTo(plain.stream().map(Injection::label).toList());
+    }
+
+    @Test
     void generatedRulesetsAreReadByJnetfilterForBothFamilies() throws Exception {
         SetCatalogue.install(0L);
         for (long seed = 0; seed < 200; seed++) {
@@ -103,19 +126,20 @@ class HarnessTest {
         List<Injection> in = new PacketSequenceGenerator(3).pauses(true).generate(50);
         assertThat(in.stream().filter(i -> i.pauseMillis() > 0)).hasSize(1);
         assertThat(new PacketSequenceGenerator(3).generate(50)).allMatch(i -> i.pauseMillis() == 0);
-        long[] at = JnetfilterEngine.clock(in, List.of());
+        long[] at = JnetfilterEngine.clock(in, List.of(), 0);
         int paused = 0;
         while (in.get(paused).pauseMillis() == 0) {
             paused++;
         }
         assertThat(paused).isPositive();
         assertThat(at[paused] - at[paused - 1]).isEqualTo(PacketSequenceGenerator.PAUSE_MILLIS * 1_000_000L + 1_000_000L);
-        // with the kernel side's clock the engine takes its times as they are
+        // with the kernel side's clock the engine takes its times as they are, shifted back by the jiffies' phase
         List<Long> kernel = new ArrayList<>();
         for (int i = 0; i < in.size(); i++) {
             kernel.add(1_800_000_000_000_000_000L + i * 70_000L);
         }
-        assertThat(JnetfilterEngine.clock(in, kernel)[7]).isEqualTo(1_800_000_000_000_000_000L + 7 * 70_000L);
+        assertThat(JnetfilterEngine.clock(in, kernel, 1_234_567)[7])
+                .isEqualTo(1_800_000_000_000_000_000L + 7 * 70_000L - 1_234_567);
         // connlimit rulesets: every packet in a jiffy of its own, the pause kept
         List<Injection> spaced = new PacketSequenceGenerator(3).pauses(true).spacing(5).generate(50);
         assertThat(spaced.subList(1, spaced.size())).allMatch(i -> i.pauseMillis() >= 5);

@@ -1854,7 +1854,7 @@ public final class Datapath {
             try {
                 Slot s = slot(depth);
                 s.prepare(p.nowNanos(), trace);
-                s.duplicateOut(copy, p.family(), p.mark(), p.hook(), gwHi, gwLo, oif, reassembled);
+                s.duplicateOut(copy, p.family(), p.mark(), p.packetType(), p.hook(), gwHi, gwLo, oif, reassembled);
             } finally {
                 depth--;
                 duplicating = false;
@@ -1873,8 +1873,8 @@ public final class Datapath {
          * the frame goes to the gateway, or to the route's own gateway when it is not on-link), then ip_local_out:
          * OUTPUT, POSTROUTING, the neighbour. No route: the copy is freed.
          */
-        void duplicateOut(MemorySegment datagram, Family family, long mark, Hook hook, long gwHi, long gwLo,
-                String oif, Defrag.Result reassembledOriginal) {
+        void duplicateOut(MemorySegment datagram, Family family, long mark, int packetType, Hook hook, long gwHi,
+                long gwLo, String oif, Defrag.Result reassembledOriginal) {
             Trace trace = pkt.trace();
             int n = (int) datagram.byteSize();
             MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
@@ -1900,7 +1900,8 @@ public final class Datapath {
                 }
                 pkt.ipv6(buffer, HEADROOM, n);
             }
-            pkt.mark(mark).untracked(true);
+            // Linux: pskb_copy keeps pkt_type: a copy of a broadcast is a broadcast to pkttype in OUTPUT and POSTROUTING
+            pkt.mark(mark).packetType(packetType).untracked(true);
             Interface via = oif.isEmpty() ? null : interfaces().get(oif);
             RouteDecision d = via == null ? route(family, gwHi, gwLo, 0, 0, mark, null)
                     : duplicateRoute(family, gwHi, gwLo, mark, via);

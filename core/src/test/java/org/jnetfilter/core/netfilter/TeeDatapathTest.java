@@ -105,6 +105,28 @@ class TeeDatapathTest {
     }
 
     @Test
+    void aCopyOfABroadcastIsStillABroadcastToPkttypeInOutputAndPostrouting() {
+        // Linux 6.18 (difftest, TEE in INPUT of a UDP broadcast): pskb_copy keeps pkt_type, so the copy on its way to
+        // the gateway is no unicast to -m pkttype in OUTPUT
+        org.jnetfilter.core.rules.Rule unicast = rule(target(ANY, "MARK", "--set-mark", "1"),
+                Fixtures.match(ANY, "pkttype", "--pkt-type", "unicast"));
+        org.jnetfilter.core.rules.Rule broadcast = rule(target(ANY, "MARK", "--set-mark", "2"),
+                Fixtures.match(ANY, "pkttype", "--pkt-type", "broadcast"));
+        Ruleset r = rules(Family.IPV4, table(TableKind.MANGLE, Family.IPV4, builtin("PREROUTING", "ACCEPT"),
+                builtin("INPUT", "ACCEPT", rule(target(ANY, "TEE", "--gateway", "10.0.2.20"))),
+                builtin("FORWARD", "ACCEPT"), builtin("OUTPUT", "ACCEPT", unicast, broadcast),
+                builtin("POSTROUTING", "ACCEPT")));
+        h.datapath.rules(Family.IPV4, r);
+        MemorySegment udp = org.jnetfilter.core.netfilter.Fixtures.ipv4(CLIENT, 0xFFFFFFFF, 17, 0, 64,
+                org.jnetfilter.core.netfilter.Fixtures.udp(40000, 53));
+        new Ipv4Header().wrap(udp, 0).updateChecksum();
+        h.receive("eth0", frame(0xFFFFFFFFFFFFL, CLIENT_MAC, udp));
+        assertThat(h.out).containsExactly("tx eth1", "local eth0");
+        assertThat(r.table(TableKind.MANGLE).chain("OUTPUT").rules().get(0).counters().packets()).isZero();
+        assertThat(r.table(TableKind.MANGLE).chain("OUTPUT").rules().get(1).counters().packets()).isEqualTo(1);
+    }
+
+    @Test
     void noRouteToTheGatewayFreesTheCopy() {
         DatapathHarness noDefault = new DatapathHarness(DatapathHarness.HOST.replace("route add default via 10.0.2.254\n",
                 "").replace("route add default via 10.0.3.254 table 100\n", ""));
