@@ -38,6 +38,7 @@ public final class KnownGaps {
             Map.entry("generate.helper", "helper matches and CT --helper targets"),
             Map.entry("generate.hmark", "HMARK targets"),
             Map.entry("generate.tee", "TEE targets"),
+            Map.entry("generate.tee-ipv6-early", "TEE targets in IPv6 PREROUTING and INPUT chains"),
             Map.entry("generate.npt", "SNPT and DNPT targets"),
             Map.entry("generate.ipv4-options", "IPv4 packets with options"),
             Map.entry("compare.conntrack", "the conntrack table"),

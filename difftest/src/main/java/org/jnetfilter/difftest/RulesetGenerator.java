@@ -59,6 +59,10 @@ public final class RulesetGenerator {
     // for the new rules and options
     private final SplittableRandom laterDraws;
     private final boolean v6;
+    // whether this ruleset's limits and hashlimits are by the second (most of them): one ruleset in REFILLING_ONE_IN,
+    // as their pauses cost the run time
+    private final boolean refilling;
+    static final int REFILLING_ONE_IN = 8;
     private final Features features;
     private long nowEpochSeconds = DEFAULT_NOW;
     private int namedState;
@@ -66,6 +70,7 @@ public final class RulesetGenerator {
     public RulesetGenerator(long seed, boolean v6, Features features) {
         this.rnd = new SplittableRandom(seed);
         this.laterDraws = new SplittableRandom(seed ^ 0x7EE100BL);
+        this.refilling = laterDraws.nextInt(REFILLING_ONE_IN) == 0;
         this.v6 = v6;
         this.features = features;
     }
@@ -393,11 +398,11 @@ public final class RulesetGenerator {
      */
     private void moreMatches(StringBuilder r, String table, String owner, String proto) {
         if (rnd.nextInt(22) == 0 && features.on("limit")) {
-            // rates by the minute or slower: the burst decides; by the second (half of the time, with refills
+            // rates by the minute or slower: the burst decides; by the second (in a few rulesets, with refills
             // compared: see KernelJiffies), tokens come back within a case, between packets and over its pauses
             String[] slow = {"6/min", "20/min", "3/hour", "100/day"};
             String[] fast = {"2/sec", "5/second", "10/s", "25/sec"};
-            boolean refills = laterDraws.nextBoolean();
+            boolean refills = refilling && laterDraws.nextInt(4) != 0;
             String[] rates = refills && features.on("limit-refill") ? fast : slow;
             r.append(" -m limit --limit ").append(rates[rnd.nextInt(rates.length)]).append(" --limit-burst ")
                     .append(1 + rnd.nextInt(4));
@@ -468,7 +473,7 @@ public final class RulesetGenerator {
         String[] slow = {"10/min", "30/min", "5/hour", "50/day"};
         String[] fast = {"5/sec", "20/s", "1kb/s", "4kb/s"};
         // drawn whatever the features, so that the later draws after it do not depend on them
-        boolean refills = laterDraws.nextBoolean();
+        boolean refills = refilling && laterDraws.nextInt(4) != 0;
         String[] rates = refills && features.on("limit-refill") ? fast : slow;
         String rate = rates[rnd.nextInt(rates.length)];
         r.append(" -m hashlimit --hashlimit-").append(rnd.nextInt(3) == 0 ? "above " : "upto ").append(rate);
@@ -745,7 +750,7 @@ public final class RulesetGenerator {
         // mangle OUTPUT reroutes (a new mark) comes back in by lo after the original is done and meets the TEE again
         // (Datapath's backlog). The gateway is never dut's own: Linux would copy the copies for ever
         if (t != null && (owner.equals("PREROUTING") || owner.equals("INPUT")) && features.on("tee")
-                && laterDraws.nextInt(40) == 0) {
+                && (!v6 || features.on("tee-ipv6-early")) && laterDraws.nextInt(40) == 0) {
             return tee(laterDraws);
         }
         return t;
