@@ -226,22 +226,27 @@ class PacketDifferentialTest {
         // mangle OUTPUT's new mark reroutes the copy of a datagram for dut to dut itself (by lo): Linux takes it from
         // the backlog once the original is answered (port unreachable), then the TEE copies it again (that copy's
         // mark is already set: out to the gateway) and it is answered in turn
+        // every table with its policies: an earlier case's DROP policies stay in the kernel's tables otherwise
+        String accepting = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+                + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+                + "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+                + ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";
         for (boolean v6 : new boolean[] {false, true}) {
-            String rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
-                    + ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+            String rules = accepting
                     + "-A PREROUTING -p udp -j TEE --gateway " + (v6 ? "2001:db8:1::3" : "10.1.0.3") + "\n"
                     + "-A OUTPUT -p udp -j MARK --set-xmark 0x1/0xff\nCOMMIT\n";
+            String other = accepting + "COMMIT\n";
             Ip ip = v6 ? Ip.of(Address.v6(Topology.NET_A_V6, 2), Address.v6(Topology.NET_A_V6, 1))
                     : Ip.of(A2, Address.v4(Topology.DUT_A_V4));
             List<Injection> in = List.of(new Injection(Topology.A, PacketCrafter.frame(Topology.A,
                     PacketCrafter.ip(ip, Checksums.PROTO_UDP, PacketCrafter.udp(40000, 9, 8))), "udp to dut"));
-            Observation k = kernel.run(v6 ? "" : rules, v6 ? rules : "", in);
+            Observation k = kernel.run(v6 ? other : rules, v6 ? rules : other, in);
             List<Observation.Emitted> sent = k.emitted().get(0);
             assertThat(sent).as("the original's unreachable, the copy's copy, the copy's unreachable").hasSize(3);
             assertThat(Frames.describe(sent.get(1).frame())).contains("udp 40000 > 9");
             assertThat(v6 ? k.counters6() : k.counters4()).containsEntry("mangle PREROUTING #1 -p udp -j TEE --gateway "
                     + (v6 ? "2001:db8:1::3" : "10.1.0.3"), v6 ? "2 112" : "2 72");
-            Observation jnf = new JnetfilterEngine(false).run(v6 ? "" : rules, v6 ? rules : "", in, k.sentAtNanos());
+            Observation jnf = new JnetfilterEngine(false).run(v6 ? other : rules, v6 ? rules : other, in, k.sentAtNanos());
             assertThat(Comparison.compare(in, k, jnf, KnownGaps.parse(""))).isEmpty();
         }
     }
