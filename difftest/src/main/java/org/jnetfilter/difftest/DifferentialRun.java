@@ -73,6 +73,7 @@ public final class DifferentialRun {
             features = features.without("ipset");
         }
         String jiffies = KernelJiffies.unusableReason();
+        boolean onJiffies = jiffies == null;
         if (jiffies != null) {
             log.println("difftest: limit and hashlimit by the second are not drawn (refills not compared): " + jiffies);
             features = features.without("limit-refill");
@@ -155,7 +156,8 @@ public final class DifferentialRun {
             }
             compared += in.size();
             boolean randomNat = Comparison.randomNat(v4, v6);
-            List<Comparison.Mismatch> diffs = Comparison.compare(first, k, engine.run(v4, v6, first, k.sentAtNanos()), gaps, randomNat);
+            List<Comparison.Mismatch> diffs = Comparison.compare(first, k,
+                    engine.run(v4, v6, first, KernelJiffies.onKernelJiffies(k.sentAtNanos(), onJiffies)), gaps, randomNat);
             if (!diffs.isEmpty()) {
                 // said at once (shrinking takes a while: a case with a pause sleeps in each of its runs)
                 log.println("difftest: " + title + " mismatches, shrinking: " + diffs.get(0).toString().replace("\n", "\n  "));
@@ -165,7 +167,8 @@ public final class DifferentialRun {
                     try {
                         List<Injection> p = salted(cs.packets());
                         Observation kk = kernel.run(cs.ipv4Rules(), cs.ipv6Rules(), p);
-                        return Comparison.compare(p, kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(), p, kk.sentAtNanos()), gaps,
+                        return Comparison.compare(p, kk, engine.run(cs.ipv4Rules(), cs.ipv6Rules(), p,
+                                KernelJiffies.onKernelJiffies(kk.sentAtNanos(), onJiffies)), gaps,
                                 Comparison.randomNat(cs.ipv4Rules(), cs.ipv6Rules()))
                                 .stream().anyMatch(m -> m.kind() == kind0);
                     } catch (KernelDut.RulesetRefused e) {
@@ -176,7 +179,8 @@ public final class DifferentialRun {
                 List<Injection> sp = salted(small.packets());
                 Observation smallKernel = kernel.run(small.ipv4Rules(), small.ipv6Rules(), sp);
                 List<Comparison.Mismatch> smallDiffs = Comparison.compare(sp, smallKernel,
-                        engine.run(small.ipv4Rules(), small.ipv6Rules(), sp, smallKernel.sentAtNanos()), gaps,
+                        engine.run(small.ipv4Rules(), small.ipv6Rules(), sp,
+                                KernelJiffies.onKernelJiffies(smallKernel.sentAtNanos(), onJiffies)), gaps,
                         Comparison.randomNat(small.ipv4Rules(), small.ipv6Rules()));
                 // the original differences lead, so a shrink that drifted to another difference of the same kind
                 // (or a case that fails only after others) still shows what failed in the run

@@ -83,7 +83,7 @@ final class JnetfilterEngine implements EngineUnderTest {
 
     @Override
     public Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets, List<Long> clock) {
-        long[] at = clock(packets, clock, KernelJiffies.phase());
+        long[] at = clock(packets, clock);
         // the harness's sets with this case's members, as the kernel side refilled them
         SetCatalogue.install(at.length > 0 ? at[0] : START_NANOS, ipv4Rules, ipv6Rules);
         Host host;
@@ -250,15 +250,15 @@ final class JnetfilterEngine implements EngineUnderTest {
     } : Trace.NONE;
 
     /**
-     * When each packet arrives: at the kernel side's times of sending when given, less {@code jiffyPhase} (see
-     * {@link KernelJiffies}: token buckets, recent lists and conntrack timeouts then count the kernel's jiffies,
-     * time matches see its clock to within a jiffy; nothing of it is random), else 1 ms apart plus the pauses.
+     * When each packet arrives: at the kernel side's times of sending when given (so token buckets, recent lists
+     * and time matches see the same clock; nothing of it is random; the differential run gives them on the kernel's
+     * jiffies, {@link KernelJiffies#onKernelJiffies}), else 1 ms apart plus the pauses.
      */
-    static long[] clock(List<Injection> packets, List<Long> kernelClock, long jiffyPhase) {
+    static long[] clock(List<Injection> packets, List<Long> kernelClock) {
         long[] at = new long[packets.size()];
         if (kernelClock.size() == packets.size() && !packets.isEmpty()) {
             for (int i = 0; i < at.length; i++) {
-                at[i] = kernelClock.get(i) - jiffyPhase;
+                at[i] = kernelClock.get(i);
             }
             return at;
         }

@@ -50,6 +50,24 @@ final class KernelJiffies {
         return Math.floorMod(offset, NANOS_PER_JIFFY);
     }
 
+    /**
+     * The kernel side's arrival stamps as jnetfilter is to see them: shifted back by {@link #phase} when
+     * {@code onJiffies} (this kernel's jiffies follow the monotonic clock, {@link #unusableReason} null), else as
+     * they are. Times of day (IPv4 timestamp options) then differ from the kernel's by less than a jiffy: the
+     * comparison takes those by rule.
+     */
+    static java.util.List<Long> onKernelJiffies(java.util.List<Long> stamps, boolean onJiffies) {
+        if (!onJiffies) {
+            return stamps;
+        }
+        long shift = phase();
+        java.util.List<Long> out = new java.util.ArrayList<>(stamps.size());
+        for (long t : stamps) {
+            out.add(t - shift);
+        }
+        return out;
+    }
+
     /** Why refills cannot be compared on this kernel, or null when they can. */
     static String unusableReason() {
         long hz = configHz();

@@ -126,20 +126,24 @@ class HarnessTest {
         List<Injection> in = new PacketSequenceGenerator(3).pauses(true).generate(50);
         assertThat(in.stream().filter(i -> i.pauseMillis() > 0)).hasSize(1);
         assertThat(new PacketSequenceGenerator(3).generate(50)).allMatch(i -> i.pauseMillis() == 0);
-        long[] at = JnetfilterEngine.clock(in, List.of(), 0);
+        long[] at = JnetfilterEngine.clock(in, List.of());
         int paused = 0;
         while (in.get(paused).pauseMillis() == 0) {
             paused++;
         }
         assertThat(paused).isPositive();
         assertThat(at[paused] - at[paused - 1]).isEqualTo(PacketSequenceGenerator.PAUSE_MILLIS * 1_000_000L + 1_000_000L);
-        // with the kernel side's clock the engine takes its times as they are, shifted back by the jiffies' phase
+        // with the kernel side's clock the engine takes its times as they are; the run puts them on the kernel's
+        // jiffies first, less than a jiffy back
         List<Long> kernel = new ArrayList<>();
         for (int i = 0; i < in.size(); i++) {
             kernel.add(1_800_000_000_000_000_000L + i * 70_000L);
         }
-        assertThat(JnetfilterEngine.clock(in, kernel, 1_234_567)[7])
-                .isEqualTo(1_800_000_000_000_000_000L + 7 * 70_000L - 1_234_567);
+        assertThat(JnetfilterEngine.clock(in, kernel)[7]).isEqualTo(1_800_000_000_000_000_000L + 7 * 70_000L);
+        List<Long> aligned = KernelJiffies.onKernelJiffies(kernel, true);
+        assertThat(kernel.get(7) - aligned.get(7)).isEqualTo(kernel.get(0) - aligned.get(0))
+                .isBetween(0L, KernelJiffies.NANOS_PER_JIFFY - 1);
+        assertThat(KernelJiffies.onKernelJiffies(kernel, false)).isEqualTo(kernel);
         // connlimit rulesets: every packet in a jiffy of its own, the pause kept
         List<Injection> spaced = new PacketSequenceGenerator(3).pauses(true).spacing(5).generate(50);
         assertThat(spaced.subList(1, spaced.size())).allMatch(i -> i.pauseMillis() >= 5);
