@@ -3,7 +3,6 @@ package org.jnetfilter.core.netfilter;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
-import org.jnetfilter.core.conntrack.Connection;
 import org.jnetfilter.core.rules.Family;
 
 /**
@@ -15,8 +14,9 @@ import org.jnetfilter.core.rules.Family;
  * looped-back one waits until its whole path is over, its socket's answers included; a packet the host sends from a
  * process runs the softirq when bottom halves are enabled again, right after lo's transmit, or at the end of
  * nf_dup_ipv4 / nf_dup_ipv6 for a TEE copy (they disable bottom halves around the copy's ip_local_out). The
- * {@link Datapath} decides when to drain; this class keeps the queue: the datagram's bytes and what loopback_xmit
- * keeps of the skb (mark, conntrack entry, priority, route).
+ * {@link Datapath} decides when to drain; this class keeps the queue: the datagram's bytes, the device it is received
+ * on and what the skb carries ({@link KeptPacketState}: loopback_xmit keeps all of it, and the route). A packet an
+ * SRv6 endpoint decapsulates is queued the same way, on the device it came in by, scrubbed.
  *
  * <p>Packet thread only. Entries are recycled: a packet allocates only when the queue is deeper than it has been,
  * or its datagram longer than the entry's buffer.
@@ -30,11 +30,11 @@ final class Backlog {
         byte[] bytes = new byte[2048];
         int length;
         Family family;
-        long mark;
-        Connection conntrack;
-        int ctInfo;
-        boolean untracked;
-        long priority;
+        /** The device netif_rx receives it on: lo for a looped-back packet, the tunnel's for a decapsulated one. */
+        String device;
+        /** What the skb carries beside its bytes, as the receive on {@link #device} sees it. */
+        final KeptPacketState state = new KeptPacketState();
+        /** The route loopback_xmit keeps (skb_dst_force), or null: routed again on receive. */
         RouteDecision route;
         long nowNanos;
         Trace trace;
@@ -52,7 +52,7 @@ final class Backlog {
      * Queues {@code datagram} with the packet's state; null when the queue is full (the caller drops the packet), else
      * the entry for the caller to fill in beyond the bytes.
      */
-    Entry offer(MemorySegment datagram, Family family, long nowNanos, Trace trace) {
+    Entry offer(MemorySegment datagram, Family family, String device, long nowNanos, Trace trace) {
         if (queue.size() >= MAX_BACKLOG) {
             return null;
         }
@@ -67,6 +67,7 @@ final class Backlog {
         MemorySegment.copy(datagram, ValueLayout.JAVA_BYTE, 0, e.bytes, 0, n);
         e.length = n;
         e.family = family;
+        e.device = device;
         e.nowNanos = nowNanos;
         e.trace = trace;
         queue.add(e);
@@ -80,7 +81,7 @@ final class Backlog {
 
     /** Gives a polled entry back for reuse (its references dropped). */
     void recycle(Entry e) {
-        e.conntrack = null;
+        e.state.clear();
         e.route = null;
         e.trace = null;
         free.add(e);

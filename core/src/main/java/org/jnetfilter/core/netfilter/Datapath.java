@@ -1572,8 +1572,9 @@ public final class Datapath {
          * segments left beyond the list: parameter problem at the segments-left field; else segments left goes down by
          * one, that segment becomes the destination and is routed as an input: a local one is taken at once (hop limit
          * 1: time exceeded, else one less), any other goes by its route (ip6_forward, FORWARD, POSTROUTING: checked on
-         * Linux 6.18, after INPUT saw it), an error route as ip6_pkt_discard answers. Not modelled: the HMAC TLV
-         * (seg6_require_hmac), decapsulating an inner IP packet when no segments are left (refused with a message).
+         * Linux 6.18, after INPUT saw it), an error route as ip6_pkt_discard answers. With no segments left and an
+         * inner IPv6 or IPv4 packet, it is decapsulated ({@link #decapsulate}: both on Linux 6.18, the IPv4 one's
+         * mark kept too); any other next header goes on to the local stack. Not modelled: the HMAC TLV (seg6_require_hmac).
          */
         private boolean segmentRouting6(int at) {
             Trace trace = pkt.trace();
@@ -1587,8 +1588,9 @@ public final class Datapath {
                 if (segmentsLeft == 0) {
                     int inner = pkt.networkU8(at);
                     if (inner == Ipv6Header.NEXTHDR_IPV6 || inner == IPPROTO_IPIP) {
-                        throw new UnsupportedOperationException("no packet semantics yet: SRv6 decapsulation of an "
-                                + "inner IP packet (segment routing header with no segments left)");
+                        decapsulate(at + ((pkt.networkU8(at + 1) + 1) << 3),
+                                inner == IPPROTO_IPIP ? Family.IPV4 : Family.IPV6);
+                        return false;
                     }
                     return true;
                 }
@@ -1633,6 +1635,26 @@ public final class Datapath {
                     }
                 }
             }
+        }
+
+        /**
+         * ipv6_srh_rcv's decapsulation at the last segment: the inner IPv6 or IPv4 packet at {@code innerAt} (the
+         * outer header and its extension headers pulled) goes back to netif_rx on the device the outer one came in by,
+         * after __skb_tunnel_rx scrubbed it (skb_scrub_packet within the namespace: conntrack entry and nftrace bit
+         * dropped, PACKET_HOST; the mark, priority and secmark stay). It is queued on the backlog, so it meets
+         * ipv6_rcv's checks and PREROUTING on that device once the outer packet is done; the outer one ends here.
+         */
+        private void decapsulate(int innerAt, Family family) {
+            Trace trace = pkt.trace();
+            trace.rewritten("segment routing: decapsulated (last segment)");
+            Backlog.Entry e = backlog.offer(views.of(HEADROOM + innerAt, pkt.length() - innerAt), family, in.name,
+                    pkt.nowNanos(), trace);
+            if (e == null) {
+                trace.dropped(DropReason.CPU_BACKLOG);
+                return;
+            }
+            e.state.keep(pkt).scrubbed();
+            e.route = null;
         }
 
         // ---- forwarding ----
@@ -2175,29 +2197,29 @@ public final class Datapath {
             Trace trace = pkt.trace();
             MemorySegment datagram = datagram();
             trace.loopedBack(datagram);
-            Backlog.Entry e = backlog.offer(datagram, pkt.family(), pkt.nowNanos(), trace);
+            Backlog.Entry e = backlog.offer(datagram, pkt.family(), "lo", pkt.nowNanos(), trace);
             if (e == null) {
                 trace.dropped(DropReason.CPU_BACKLOG);
                 return;
             }
-            e.mark = pkt.mark();
-            e.conntrack = pkt.conntrack();
-            e.ctInfo = pkt.ctInfo();
-            e.untracked = pkt.untracked();
-            e.priority = pkt.priority();
+            // Linux: loopback_xmit hands the skb itself to netif_rx: every field goes with it (no skb_scrub_packet)
+            e.state.keep(pkt).receivedOnLoopback();
             e.route = route;
             if (!inSoftirq && !duplicating) {
                 runBacklogNested();
             }
         }
 
-        /** ip_rcv on lo for a looped-back packet of the backlog, what loopback kept put back before PREROUTING. */
+        /**
+         * ip_rcv / ipv6_rcv for a packet of the backlog on the device netif_rx was given (lo for a looped-back one),
+         * what the skb kept put back before PREROUTING.
+         */
         void fromBacklog(Backlog.Entry e) {
-            Interface lo = interfaces().get("lo");
+            Interface dev = interfaces().get(e.device);
             e.copyTo(buffer, HEADROOM);
-            pkt.trace().received(lo.name, views.of(HEADROOM, e.length), PacketContext.PACKET_HOST);
+            pkt.trace().received(dev.name, views.of(HEADROOM, e.length), PacketContext.PACKET_HOST);
             ReceiveResult r = e.family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, e.length)
-                    : ipReceive.ipv6(buffer, HEADROOM, e.length, true);
+                    : ipReceive.ipv6(buffer, HEADROOM, e.length, dev.loopback);
             if (!r.accepted()) {
                 pkt.trace().dropped(DropReason.of(r));
                 return;
@@ -2208,9 +2230,9 @@ public final class Datapath {
             } else {
                 pkt.ipv6(buffer, HEADROOM, n);
             }
-            pkt.inInterface(lo.name).packetType(PacketContext.PACKET_HOST).macSource(-1);
-            in = lo;
-            pkt.mark(e.mark).conntrack(e.conntrack, e.ctInfo).untracked(e.untracked).priority(e.priority);
+            pkt.inInterface(dev.name);
+            e.state.applyTo(pkt);
+            in = dev;
             route = e.route;
             preRouting();
         }
@@ -2585,17 +2607,7 @@ public final class Datapath {
             int n = pkt.length() + EthernetHeader.LENGTH;
             MemorySegment.copy(buffer, HEADROOM - EthernetHeader.LENGTH, c.bytes, 0, n);
             c.length = pkt.length();
-            c.mark = pkt.mark();
-            c.conntrack = pkt.conntrack();
-            c.ctInfo = pkt.ctInfo();
-            c.untracked = pkt.untracked();
-            c.priority = pkt.priority();
-            c.secmark = pkt.secmark();
-            c.traced = pkt.traced();
-            c.packetType = pkt.packetType();
-            c.macSource = pkt.macSource();
-            c.checksumVerified = pkt.checksumVerified();
-            c.physIn = pkt.physInInterface();
+            c.state.keep(pkt);
             c.reassembled = reassembled;
         }
 
@@ -2608,9 +2620,7 @@ public final class Datapath {
             } else {
                 pkt.ipv6(buffer, HEADROOM, c.length);
             }
-            pkt.mark(c.mark).conntrack(c.conntrack, c.ctInfo).untracked(c.untracked).priority(c.priority)
-                    .secmark(c.secmark).traced(c.traced).packetType(c.packetType).macSource(c.macSource)
-                    .checksumVerified(c.checksumVerified).physdev(c.physIn, "");
+            c.state.applyTo(pkt);
             reassembled = c.reassembled;
         }
 
@@ -2651,17 +2661,7 @@ public final class Datapath {
     private static final class BridgedCopy {
         final MemorySegment bytes = MemorySegment.ofArray(new byte[EthernetHeader.LENGTH + MAX_DATAGRAM + 1]);
         int length;
-        long mark;
-        Connection conntrack;
-        int ctInfo;
-        boolean untracked;
-        long priority;
-        long secmark;
-        boolean traced;
-        int packetType;
-        long macSource;
-        boolean checksumVerified;
-        String physIn;
+        final KeptPacketState state = new KeptPacketState();
         Defrag.Result reassembled;
     }
 }
