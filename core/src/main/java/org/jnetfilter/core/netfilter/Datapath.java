@@ -83,7 +83,8 @@ import org.jnetfilter.core.rules.Target;
  *   POSTROUTING. The mangle table re-routes in OUTPUT when it changed the addresses, mark or TOS
  *   (ip_route_me_harder), so do queue verdicts (nf_reroute); others may call {@link PacketContext#reroute()}.</li>
  * <li>Local destinations of local packets leave by lo and come back as a reception on lo: PREROUTING (pkt_type
- *   HOST, in lo), INPUT, delivered. The route, mark and conntrack entry are kept, as loopback_xmit keeps them. As
+ *   HOST, in lo), INPUT, delivered. The route, mark, priority, secmark, TRACE bit and conntrack entry are kept
+ *   ({@link KeptPacketState}), as loopback_xmit hands the skb itself to netif_rx. As
  *   netif_rx queues them on the backlog ({@link Backlog}), a packet looped back while a received packet is handled
  *   (a TEE copy rerouted to this host, a REJECT reply or ICMP error to a local sender, a local stack's answer to a
  *   local address) is received after that packet's whole path, in queue order; one looped back by a process's send
