@@ -747,7 +747,7 @@ final class StateFiles {
             Bytes d = new Bytes(Math.max(1 << 12, (to - from) * 96));
             for (int ci = from; ci < to; ci++) {
                 lineAt[ci] = d.size();
-                directoryLine(d, chains.get(ci), reach, offsets[ci], offsets[ci + 1] - offsets[ci]);
+                directoryLine(d, ci, chains.get(ci), reach, offsets[ci], offsets[ci + 1] - offsets[ci]);
             }
             out[k] = d.buffer();
         };
@@ -782,18 +782,30 @@ final class StateFiles {
         private final HookReach reach;
         private final Map<String, Integer> masks;
         private final Map<String, int[]> supportByChain;
+        /** Masks and edge counts by position in {@code chains}, as the table's full check counted them; or null. */
+        private final int[] byPosition;
 
         ReachEntries(Table t, List<Chain> chains) {
             reach = t.knownReach();
             masks = t.knownHookMasks();
-            supportByChain = reach != null ? null : ReachUpdate.supports(chains, masks);
+            int[] counted = t.takeReachByPosition();
+            // a full check's counts serve only the same numbering (the table's chains, in order)
+            byPosition = reach == null && counted != null && counted.length == chains.size() * Table.REACH_STRIDE
+                    ? counted : null;
+            supportByChain = reach != null || byPosition != null ? null : ReachUpdate.supports(chains, masks);
         }
 
-        int mask(String chain) {
+        int mask(int position, String chain) {
+            if (byPosition != null) {
+                return byPosition[position * Table.REACH_STRIDE];
+            }
             return reach != null ? reach.mask(chain) : masks.getOrDefault(chain, 0);
         }
 
-        int support(String chain, int hook) {
+        int support(int position, String chain, int hook) {
+            if (byPosition != null) {
+                return byPosition[position * Table.REACH_STRIDE + 1 + hook];
+            }
             if (reach != null) {
                 return reach.support(chain, org.jnetfilter.core.rules.Hook.values()[hook]);
             }
@@ -803,7 +815,7 @@ final class StateFiles {
     }
 
     /** ":NAME POLICY PKTS BYTES COUNT OFFSET LENGTH REACH CUT JUMPS...", tab-separated. */
-    private static void directoryLine(Bytes directory, Chain c, ReachEntries reach, int offset, int length) {
+    private static void directoryLine(Bytes directory, int position, Chain c, ReachEntries reach, int offset, int length) {
         directory.add(':');
         directory.addEscaped(c.name());
         directory.add('\t');
@@ -826,16 +838,16 @@ final class StateFiles {
         if (reach == null) {
             directory.add('-');
         } else {
-            int mask = reach.mask(c.name());
+            int mask = reach.mask(position, c.name());
             boolean edges = false;
             for (int h = 0; h < HookReach.hooks() && !edges; h++) {
-                edges = reach.support(c.name(), h) != 0;
+                edges = reach.support(position, c.name(), h) != 0;
             }
             directory.unsigned(mask);
             for (int h = 0; edges && h < HookReach.hooks(); h++) {
                 // no edges (a chain no hook reaches, or a built-in chain only its hook reaches): the mask alone
                 directory.add(h == 0 ? ':' : ',');
-                directory.unsigned(reach.support(c.name(), h));
+                directory.unsigned(reach.support(position, c.name(), h));
             }
         }
         String[] jumpTargets = c.rules().jumpTargets();

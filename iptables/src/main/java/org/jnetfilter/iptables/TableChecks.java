@@ -44,13 +44,10 @@ final class TableChecks {
         Map<String, Integer> hooks = previous == null ? null : incrementalHooks(table, previous, previousHooks, recheck);
         Iterable<Chain> chains;
         if (hooks == null) {
-            List<Chain> all = table.chains();
-            if (all.size() >= PARALLEL_FROM) {
-                // each chain's jump summary depends on its rules only: made on all cores before the walk
-                all.parallelStream().forEach(c -> c.rules().jumpTargets());
-            }
+            // the chains' jump summaries are made on all cores where the chains are numbered (a built
+            // table's new chains have theirs already)
             hooks = reachableHooks(table);
-            chains = all;
+            chains = table.chains();
         } else {
             List<Chain> l = new ArrayList<>();
             for (String name : recheck) {
@@ -246,6 +243,8 @@ final class TableChecks {
      * mark_source_chains does. Chains are numbered once and walked depth first per hook with an explicit
      * stack over int arrays (a Kubernetes node has 60k chains; the jump graph of a chain is read from its
      * rules' targets, no parsing). {@link #reachableHooksByRecursion} is the plain walk it must equal.
+     * The jump edges carrying each hook into each chain are counted from the same numbered jumps and handed
+     * to the table's snapshot ({@link Table#knowReachByPosition}): no second pass over the chains by name.
      */
     static Map<String, Integer> reachableHooks(Table table) {
         List<Chain> chains = table.chains();
@@ -299,6 +298,7 @@ final class TableChecks {
                 }
             }
         }
+        table.knowReachByPosition(reachByPosition(masks, jumps));
         // sized for every chain at once (60k on a Kubernetes node): no rehashing as it fills
         Map<String, Integer> hooks = new HashMap<>(n * 2);
         for (int i = 0; i < n; i++) {
@@ -307,6 +307,30 @@ final class TableChecks {
             }
         }
         return hooks;
+    }
+
+    /**
+     * Per chain, in the order numbered: its hook mask, then for each hook the jump edges from chains it
+     * reaches that carry it in (as {@link ReachUpdate#supports} counts them by name). A chain no hook
+     * reaches adds no edges; its jumps may not be numbered.
+     */
+    private static int[] reachByPosition(int[] masks, int[][] jumps) {
+        int stride = Table.REACH_STRIDE;
+        int[] out = new int[masks.length * stride];
+        for (int i = 0; i < masks.length; i++) {
+            int m = masks[i];
+            out[i * stride] |= m;
+            if (m == 0) {
+                continue;
+            }
+            for (int to : jumps[i]) {
+                // Hook.bit() is 1 << ordinal: each hook of the mask, lowest first
+                for (int bits = m; bits != 0; bits &= bits - 1) {
+                    out[to * stride + 1 + Integer.numberOfTrailingZeros(bits)]++;
+                }
+            }
+        }
+        return out;
     }
 
     /** The numbers of the existing chains {@code chain} jumps or goes to, each once. */

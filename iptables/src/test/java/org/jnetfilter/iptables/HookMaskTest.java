@@ -77,29 +77,7 @@ class HookMaskTest {
         SplittableRandom rnd = new SplittableRandom(7);
         int loops = 0;
         for (int round = 0; round < 2000; round++) {
-            org.jnetfilter.core.rules.TableKind kind = rnd.nextBoolean()
-                    ? org.jnetfilter.core.rules.TableKind.FILTER : org.jnetfilter.core.rules.TableKind.NAT;
-            int users = rnd.nextInt(12);
-            List<String> names = new ArrayList<>();
-            for (org.jnetfilter.core.rules.Hook h : kind.hooks()) {
-                names.add(h.name());
-            }
-            List<String> userNames = new ArrayList<>();
-            for (int i = 0; i < users; i++) {
-                userNames.add("C" + i);
-            }
-            List<String> targets = new ArrayList<>(userNames);
-            targets.add("MISSING");
-            List<org.jnetfilter.core.rules.Chain> builtins = new ArrayList<>();
-            List<org.jnetfilter.core.rules.Chain> userChains = new ArrayList<>();
-            java.util.Collections.sort(userNames);
-            for (String name : names) {
-                builtins.add(org.jnetfilter.core.rules.Chain.builtin(name).withRules(randomRules(rnd, targets, users == 0 ? 0 : 3)));
-            }
-            for (String name : userNames) {
-                userChains.add(org.jnetfilter.core.rules.Chain.user(name).withRules(randomRules(rnd, targets, 2)));
-            }
-            Table t = Table.of(kind, Family.IPV4, builtins, userChains);
+            Table t = randomTable(rnd);
             Object expected;
             try {
                 expected = TableChecks.reachableHooksByRecursion(t);
@@ -116,6 +94,75 @@ class HookMaskTest {
             assertThat(actual).as("round " + round).isEqualTo(expected);
         }
         assertThat(loops).as("tables refused for a loop").isBetween(100, 1900);
+    }
+
+    /**
+     * The masks and edge counts a full walk hands over by chain position (what a restore's snapshot writes)
+     * equal the masks it returns and the edges counted by name from them ({@link ReachUpdate#supports}), on
+     * random jump graphs; they are handed over once.
+     */
+    @Test
+    void fullWalkHandsOverTheMasksAndEdgeCountsThatCountingByNameFinds() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        int withEdges = 0;
+        for (int round = 0; round < 2000; round++) {
+            Table t = randomTable(rnd);
+            java.util.Map<String, Integer> masks;
+            try {
+                masks = TableChecks.reachableHooks(t);
+            } catch (org.jnetfilter.core.ext.XtablesException e) {
+                assertThat(t.takeReachByPosition()).as("round " + round + ": a refused table hands nothing over").isNull();
+                continue;
+            }
+            List<org.jnetfilter.core.rules.Chain> chains = t.chains();
+            java.util.Map<String, int[]> byName = ReachUpdate.supports(chains, masks);
+            int[] byPosition = t.takeReachByPosition();
+            assertThat(byPosition).as("round " + round).hasSize(chains.size() * Table.REACH_STRIDE);
+            for (int i = 0; i < chains.size(); i++) {
+                String name = chains.get(i).name();
+                int[] expected = new int[Table.REACH_STRIDE];
+                expected[0] = masks.getOrDefault(name, 0);
+                int[] edges = byName.get(name);
+                if (edges != null) {
+                    System.arraycopy(edges, 0, expected, 1, edges.length);
+                    withEdges++;
+                }
+                assertThat(java.util.Arrays.copyOfRange(byPosition, i * Table.REACH_STRIDE, (i + 1) * Table.REACH_STRIDE))
+                        .as("round " + round + ", chain " + name).containsExactly(expected);
+            }
+            assertThat(t.takeReachByPosition()).as("taken once").isNull();
+        }
+        assertThat(withEdges).as("chains with counted edges compared").isGreaterThan(1000);
+    }
+
+    /**
+     * A filter or nat table of up to 11 user chains whose rules jump or go to random chains (and to a missing
+     * one), some cut by an unconditional verdict.
+     */
+    private static Table randomTable(SplittableRandom rnd) {
+        org.jnetfilter.core.rules.TableKind kind = rnd.nextBoolean()
+                ? org.jnetfilter.core.rules.TableKind.FILTER : org.jnetfilter.core.rules.TableKind.NAT;
+        int users = rnd.nextInt(12);
+        List<String> names = new ArrayList<>();
+        for (org.jnetfilter.core.rules.Hook h : kind.hooks()) {
+            names.add(h.name());
+        }
+        List<String> userNames = new ArrayList<>();
+        for (int i = 0; i < users; i++) {
+            userNames.add("C" + i);
+        }
+        List<String> targets = new ArrayList<>(userNames);
+        targets.add("MISSING");
+        List<org.jnetfilter.core.rules.Chain> builtins = new ArrayList<>();
+        List<org.jnetfilter.core.rules.Chain> userChains = new ArrayList<>();
+        java.util.Collections.sort(userNames);
+        for (String name : names) {
+            builtins.add(org.jnetfilter.core.rules.Chain.builtin(name).withRules(randomRules(rnd, targets, users == 0 ? 0 : 3)));
+        }
+        for (String name : userNames) {
+            userChains.add(org.jnetfilter.core.rules.Chain.user(name).withRules(randomRules(rnd, targets, 2)));
+        }
+        return Table.of(kind, Family.IPV4, builtins, userChains);
     }
 
     private static org.jnetfilter.core.rules.RuleList randomRules(SplittableRandom rnd, List<String> targets, int jumps) {

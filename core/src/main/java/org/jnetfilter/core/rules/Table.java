@@ -242,6 +242,28 @@ public final class Table {
         return reach;
     }
 
+    /** Ints per chain in {@link #knowReachByPosition}: the hook mask, then one edge count per hook. */
+    public static final int REACH_STRIDE = 1 + Hook.values().length;
+
+    /** Masks and edge counts by chain position, from a full walk, until the snapshot takes them. */
+    private volatile int[] reachByPosition;
+
+    /**
+     * Hands over the hook masks and jump-edge counts of a full walk, per chain in {@link #chains()} order
+     * ({@link #REACH_STRIDE} ints each), for {@link #takeReachByPosition} (a restore's snapshot writes them
+     * without counting the edges again). A table no snapshot takes them from keeps them (24 bytes a chain).
+     */
+    public void knowReachByPosition(int[] entries) {
+        reachByPosition = entries;
+    }
+
+    /** The entries of {@link #knowReachByPosition}, once (then null), or null when none were handed over. */
+    public int[] takeReachByPosition() {
+        int[] e = reachByPosition;
+        reachByPosition = null;
+        return e;
+    }
+
     /** The hook masks, or null when not computed for this generation. */
     public Map<String, Integer> knownHookMasks() {
         return hookMasks;
