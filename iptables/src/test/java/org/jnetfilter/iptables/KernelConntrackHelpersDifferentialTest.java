@@ -29,6 +29,7 @@ import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.core.testkit.KernelSide;
+import org.jnetfilter.core.testkit.SnmpMessages;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -579,12 +580,16 @@ class KernelConntrackHelpersDifferentialTest {
                 + "-A PREROUTING -p udp -m udp --dport 10080 -j CT --helper amanda\n"
                 + (v4 ? "-A OUTPUT -p udp -m udp --dport 137 -j CT --helper netbios-ns\n" : "")
                 + (v4 ? "-A PREROUTING -p tcp -m tcp --dport 1723 -j CT --helper pptp\n" : "")
+                + (v4 ? "-A PREROUTING -p udp -m udp --dport 161 -m addrtype ! --src-type LOCAL -j CT --helper snmp\n" : "")
+                + (v4 ? "-A PREROUTING -p udp -m udp --dport 162 -j CT --helper snmp_trap\n" : "")
+                + (v4 ? "-A OUTPUT -p udp -m udp --dport 161 -j CT --helper snmp\n" : "")
                 + "COMMIT\n"
                 + "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
                 + nat
                 + "COMMIT\n"
                 + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
                 + "-A INPUT -m conntrack --ctstate RELATED -m helper --helper netbios-ns -j ACCEPT\n"
+                + "-A INPUT -m conntrack --ctstate RELATED -m helper --helper snmp -j ACCEPT\n"
                 // the router's own broadcast comes back to INPUT (a copy jnetfilter does not loop back): not counted
                 + "-A INPUT -p udp -m udp --dport 137 -m addrtype ! --src-type LOCAL -m conntrack --ctstate NEW "
                 + "-j ACCEPT\n"
@@ -606,6 +611,7 @@ class KernelConntrackHelpersDifferentialTest {
                 + "-A FORWARD -p tcp -m tcp --dport 6566 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "-A FORWARD -p udp -m udp --dport 10080 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "-A FORWARD -p tcp -m tcp --dport 1723 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p udp -m udp --dport 161:162 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "COMMIT\n";
     }
 
@@ -1187,5 +1193,210 @@ class KernelConntrackHelpersDifferentialTest {
             script.run(s, ctl[0], ctl[1]);
         });
         assertThat(packets(c, RELATED_PPTP)).isEqualTo(related);
+    }
+
+    // ---- snmp, snmp_trap ----
+
+    static final String DNAT_TRAP = "-A PREROUTING -d 10.0.1.1/32 -p udp -m udp --dport 162 -j DNAT "
+            + "--to-destination 10.0.2.22\n";
+
+    /**
+     * A trap (or any message) from an agent of the client side (10.0.1.2:40162) to a manager at {@code manager}:162,
+     * with the snmp_trap helper: whether Linux forwards it, and how (compared byte for byte).
+     */
+    record Trap(String name, String nat, String manager, byte[] message, boolean checksum, int trailing,
+            boolean forwarded) {
+        Trap(String name, String nat, String manager, byte[] message, boolean checksum, boolean forwarded) {
+            this(name, nat, manager, message, checksum, 0, forwarded);
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Trap> trapSessions() {
+        byte[][] header = SnmpMessages.v2TrapHeader();
+        byte[] v2Trap = SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.TRAP_V2, 7, header[0], header[1],
+                SnmpMessages.addressBinding(10, 0, 1, 2), SnmpMessages.addressBinding(10, 0, 1, 3)));
+        byte[] v1Trap = SnmpMessages.message(0, SnmpMessages.trapV1(new int[] {10, 0, 1, 2},
+                SnmpMessages.addressBinding(10, 0, 1, 2)));
+        byte[] v1Response = SnmpMessages.message(0, SnmpMessages.pdu(SnmpMessages.RESPONSE, 300,
+                SnmpMessages.varbind(SnmpMessages.oid(1, 3, 6, 1, 2, 1, 1, 5, 0), SnmpMessages.octets("agent")),
+                SnmpMessages.addressBinding(10, 0, 1, 2)));
+        byte[] odd = SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.TRAP_V2, 7, header[0],
+                SnmpMessages.varbind(SnmpMessages.oid(1, 3, 6, 1, 2, 1, 4, 20, 1, 1, 10), SnmpMessages.ipAddress(10,
+                        0, 1, 2))));
+        byte[] v3 = SnmpMessages.message(3, SnmpMessages.pdu(SnmpMessages.TRAP_V2, 7, header[0]));
+        byte[] fiveByteAddress = SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.TRAP_V2, 7,
+                SnmpMessages.varbind(SnmpMessages.oid(1, 3, 6, 1, 2, 1, 4, 20, 1, 1),
+                        SnmpMessages.tlv(SnmpMessages.IP_ADDRESS, bytes(10, 0, 1, 2, 0)))));
+        byte[] integerThenAddress = SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.TRAP_V2, 7,
+                SnmpMessages.tlv(SnmpMessages.SEQUENCE, SnmpMessages.oid(1, 3, 6, 1, 2, 1, 4, 20, 1, 1),
+                        SnmpMessages.integer(5), SnmpMessages.ipAddress(10, 0, 1, 2))));
+        byte[] community = SnmpMessages.concat(SnmpMessages.integer(1), SnmpMessages.octets("public"));
+        byte[] pduBody = SnmpMessages.concat(SnmpMessages.integer(7), SnmpMessages.integer(0),
+                SnmpMessages.integer(0));
+        byte[] binding = SnmpMessages.addressBinding(10, 0, 1, 2);
+        // the bindings in indefinite length, ended by end-of-contents
+        byte[] indefiniteBindings = SnmpMessages.concat(bytes(0x30, 0x80), binding, binding, bytes(0, 0));
+        byte[] indefinite = SnmpMessages.tlv(SnmpMessages.SEQUENCE, community, SnmpMessages.tlv(SnmpMessages.TRAP_V2,
+                pduBody, indefiniteBindings));
+        byte[] indefiniteMessage = SnmpMessages.concat(bytes(0x30, 0x80), community,
+                SnmpMessages.tlv(SnmpMessages.TRAP_V2, pduBody, indefiniteBindings), bytes(0, 0));
+        // every length in the two-byte long form
+        byte[] longForm = longForm(SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.TRAP_V2, 7, binding)));
+        byte[] threeByteLength = SnmpMessages.concat(bytes(0x30, 0x83, 0, 0, community.length), community);
+        byte[] cutAfterCommunity = SnmpMessages.tlv(SnmpMessages.SEQUENCE, community);
+        byte[] emptyBindings = SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.TRAP_V2, 7));
+        byte[] overrun = SnmpMessages.concat(bytes(0x30, 0x81, 0x7F), community);
+        byte[] primitiveSequence = SnmpMessages.concat(bytes(0x10), java.util.Arrays.copyOfRange(v1Response, 1,
+                v1Response.length));
+        byte[] response = SnmpMessages.pdu(SnmpMessages.RESPONSE, 1, binding);
+        byte[] trap = SnmpMessages.pdu(SnmpMessages.TRAP_V2, 2, binding);
+        return List.of(
+                new Trap("v2c trap behind SNAT: the agent's IpAddress rewritten, the other kept", SNAT4, "10.0.2.2",
+                        v2Trap, true, true),
+                new Trap("v1 trap behind SNAT: [4] is not in 6.18's grammar, the parser fails, dropped", SNAT4,
+                        "10.0.2.2", v1Trap, true, false),
+                new Trap("v1 trap without NAT: not read", "", "10.0.2.2", v1Trap, true, true),
+                new Trap("v1 response PDU to port 162 behind SNAT: rewritten", SNAT4, "10.0.2.2", v1Response, true,
+                        true),
+                new Trap("address at an odd offset: checksum updated byte-shifted", SNAT4, "10.0.2.2", odd, true,
+                        true),
+                new Trap("no UDP checksum: the address rewritten, the checksum left 0", SNAT4, "10.0.2.2", v2Trap,
+                        false, true),
+                new Trap("SNMPv3 behind SNAT: version above 1, dropped", SNAT4, "10.0.2.2", v3, true, false),
+                new Trap("SNMPv3 to a DNAT manager: source not translated, not read", DNAT_TRAP, "10.0.1.1", v3, true,
+                        true),
+                new Trap("IpAddress of 5 bytes: dropped", SNAT4, "10.0.2.2", fiveByteAddress, true, false),
+                new Trap("binding of a name, an INTEGER and an IpAddress: decoded, the address rewritten", SNAT4,
+                        "10.0.2.2", integerThenAddress, true, true),
+                new Trap("binding list of indefinite length: decoded, both addresses rewritten", SNAT4, "10.0.2.2",
+                        indefinite, true, true),
+                new Trap("message of indefinite length: its end-of-contents read as a PDU tag, dropped", SNAT4,
+                        "10.0.2.2", indefiniteMessage, true, false),
+                new Trap("two-byte long-form lengths: decoded, rewritten", SNAT4, "10.0.2.2", longForm, true, true),
+                new Trap("three-byte length: dropped", SNAT4, "10.0.2.2", threeByteLength, true, false),
+                new Trap("message cut after the community: decoded", SNAT4, "10.0.2.2", cutAfterCommunity, true,
+                        true),
+                new Trap("bytes after the message: ignored", SNAT4, "10.0.2.2",
+                        SnmpMessages.concat(v2Trap, bytes(1, 2, 3)), true, true),
+                new Trap("empty binding list: dropped", SNAT4, "10.0.2.2", emptyBindings, true, false),
+                new Trap("long-form length past the datagram: dropped", SNAT4, "10.0.2.2", overrun, true, false),
+                new Trap("message tagged 0x10, SEQUENCE's primitive form: decoded", SNAT4, "10.0.2.2",
+                        primitiveSequence, true, true),
+                new Trap("a response then a v2 trap in one message: both read", SNAT4, "10.0.2.2",
+                        SnmpMessages.tlv(SnmpMessages.SEQUENCE, community, response, trap), true, true),
+                new Trap("a v2 trap then a response: the PDU choice's last try fails, dropped", SNAT4, "10.0.2.2",
+                        SnmpMessages.tlv(SnmpMessages.SEQUENCE, community, trap, response), true, false),
+                new Trap("UDP length 3 bytes short of the datagram: dropped as malformed", SNAT4, "10.0.2.2", v2Trap,
+                        false, 3, false),
+                new Trap("UDP length 3 bytes short, no NAT: not read", "", "10.0.2.2", v2Trap, false, 3, true),
+                new Trap("empty datagram: dropped", SNAT4, "10.0.2.2", new byte[0], true, false),
+                new Trap("not SNMP: dropped", SNAT4, "10.0.2.2", "hello\n".getBytes(StandardCharsets.US_ASCII), true,
+                        false));
+    }
+
+    /** The message with each definite length re-encoded in the two-byte long form (0x82 hi lo). */
+    static byte[] longForm(byte[] ber) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        longForm(ber, 0, ber.length, out);
+        return out.toByteArray();
+    }
+
+    private static void longForm(byte[] ber, int from, int to, java.io.ByteArrayOutputStream out) {
+        int at = from;
+        while (at < to) {
+            int tag = ber[at] & 0xFF;
+            int len = ber[at + 1] & 0xFF;
+            int content = at + 2;
+            if (len == 0x81) {
+                len = ber[at + 2] & 0xFF;
+                content = at + 3;
+            }
+            out.write(tag);
+            if ((tag & 0x20) != 0) {
+                java.io.ByteArrayOutputStream inner = new java.io.ByteArrayOutputStream();
+                longForm(ber, content, content + len, inner);
+                out.write(0x82);
+                out.write(inner.size() >>> 8);
+                out.write(inner.size());
+                out.writeBytes(inner.toByteArray());
+            } else {
+                out.write(0x82);
+                out.write(len >>> 8);
+                out.write(len);
+                out.write(ber, content, len);
+            }
+            at = content + len;
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("trapSessions")
+    void snmpTrapHelperRewritesTheSourceAddressInMessagesBehindNat(Trap trap) throws Exception {
+        assumeKernel();
+        byte[][] out = new byte[1][];
+        compare(trap.name(), Family.IPV4, rules(Family.IPV4, trap.nat()), s -> {
+            End agent = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 40162, trap.manager(), 162, 0);
+            byte[] f = agent.udp(trap.message());
+            if (trap.trailing() > 0) {
+                // the UDP length leaves the last bytes out (the IP length still counts them)
+                int udpLength = 8 + trap.message().length - trap.trailing();
+                f[14 + 20 + 4] = (byte) (udpLength >>> 8);
+                f[14 + 20 + 5] = (byte) udpLength;
+            }
+            if (!trap.checksum()) {
+                f[14 + 20 + 6] = 0;
+                f[14 + 20 + 7] = 0;
+            }
+            out[0] = s.send(true, f);
+        });
+        assertThat(out[0] != null).as("Linux forwarded it").isEqualTo(trap.forwarded());
+    }
+
+    /**
+     * A manager behind SNAT asks an agent (port 161, the snmp helper); the agent's response names the manager's own
+     * address, which the router rewrites to the SNAT address on the way back; a second response the agent sends is
+     * not SNMP and is dropped.
+     */
+    @Test
+    void snmpHelperRewritesTheResponseBehindSnat() throws Exception {
+        assumeKernel();
+        byte[][] out = new byte[2][];
+        compare("snmp get behind SNAT", Family.IPV4, rules(Family.IPV4, SNAT4), s -> {
+            End manager = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 40161, "10.0.2.2", 161, 0);
+            byte[] request = s.send(true, manager.udp(SnmpMessages.message(1, SnmpMessages.pdu(
+                    SnmpMessages.GET_REQUEST, 42, SnmpMessages.varbind(SnmpMessages.oid(1, 3, 6, 1, 2, 1, 4, 20, 1,
+                            1, 10, 0, 1, 2), SnmpMessages.tlv(SnmpMessages.NULL))))));
+            assertThat(request).isNotNull();
+            End agent = new End(server, SERVER_MAC, DS_MAC).learn(request);
+            out[0] = s.send(false, agent.udp(SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.RESPONSE, 42,
+                    SnmpMessages.addressBinding(10, 0, 1, 2)))));
+            out[1] = s.send(false, agent.udp(bytes(1, 2, 3, 4)));
+        });
+        assertThat(out[0]).as("the response forwarded").isNotNull();
+        assertThat(out[1]).as("not SNMP: dropped").isNull();
+    }
+
+    /** The router's own SNMP broadcast (port 161, the snmp helper) expects the agents' answers, RELATED. */
+    @Test
+    void snmpBroadcastRequestExpectsAnswersFromTheSubnet() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("snmp broadcast", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            byte[] get = SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.GET_REQUEST, 1, SnmpMessages.varbind(
+                    SnmpMessages.oid(1, 3, 6, 1, 2, 1, 1, 5, 0), SnmpMessages.tlv(SnmpMessages.NULL))));
+            Process p = s.sendLocalUdp("10.0.3.1", 161, "10.0.3.255", get, 1500);
+            for (String host : new String[] {"10.0.3.7", "10.0.3.8"}) {
+                End h = new End(client, CLIENT_MAC, DC_MAC).flow(host, 161, "10.0.3.1", 161, 0);
+                s.send(true, h.udp(SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.RESPONSE, 1,
+                        SnmpMessages.varbind(SnmpMessages.oid(1, 3, 6, 1, 2, 1, 1, 5, 0), SnmpMessages.octets(host))))));
+            }
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        });
+        assertThat(packetsIn(c, "INPUT", "-m conntrack --ctstate RELATED -m helper --helper snmp -j ACCEPT"))
+                .isEqualTo(2);
     }
 }

@@ -1,6 +1,9 @@
 package org.jnetfilter.core.conntrack;
 
 import java.util.List;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.IpAddress;
+import org.jnetfilter.core.host.RouteType;
 import org.jnetfilter.core.nat.HelperNat;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
@@ -21,13 +24,15 @@ import org.jnetfilter.core.rules.Family;
  *   amanda      UDP   IPv4, IPv6  3             180 s    nf_conntrack_amanda (+ nf_nat_amanda, IPv4)
  *   netbios-ns  UDP   IPv4        1             3 s      nf_conntrack_netbios_ns (nf_conntrack_broadcast)
  *   pptp        TCP   IPv4        2             300 s    nf_conntrack_pptp, GRE keymaps (+ nf_nat_pptp)
+ *   snmp        UDP   IPv4        1             30 s     nf_conntrack_snmp (nf_conntrack_broadcast; + nf_nat_snmp_basic)
+ *   snmp_trap   UDP   IPv4        0             180 s    nf_nat_snmp_basic (rewrites addresses only, behind NAT)
  * </pre>
  *
  * Module parameters are at their defaults (this is what a kernel with the helpers built in has): with
  * {@code ports=} a module registers further helpers named {@code ftp-2121}, {@code irc-1}, {@code sane-6567}...
  * which such a kernel does not have, so a CT template naming them is refused (ENOENT), here as there.
  *
- * <p>Not modelled: sip, h323 (RAS, Q.931) and snmp: a CT template may name them (the connection lists
+ * <p>Not modelled: sip and h323 (RAS, Q.931): a CT template may name them (the connection lists
  * {@code helper=NAME}), but nothing parses their payload.
  *
  * <p>{@link #help} runs at the confirm hooks (nf_confirm: INPUT and POSTROUTING, last), after NAT, for every
@@ -35,7 +40,8 @@ import org.jnetfilter.core.rules.Family;
  * thread; allocates only when it creates an expectation.
  */
 public abstract sealed class ConntrackHelper
-        permits FtpHelper, TftpHelper, IrcHelper, SaneHelper, AmandaHelper, NetbiosNsHelper, PptpHelper {
+        permits FtpHelper, TftpHelper, IrcHelper, SaneHelper, AmandaHelper, NetbiosNsHelper, PptpHelper, SnmpHelper,
+        SnmpTrapHelper {
     private final String name;
     private final int protocol;
     private final boolean ipv6;
@@ -112,13 +118,45 @@ public abstract sealed class ConntrackHelper
         return dataoff >= len ? -1 : dataoff;
     }
 
+    /**
+     * nf_conntrack_broadcast_help (netbios-ns, snmp): for a datagram a local socket sends in the original direction
+     * on a broadcast route, to the broadcast address of a primary address of the outgoing interface, expects
+     * replies from any host of that address's subnet from {@code port} (the helper's) to the sender's address and
+     * port, PERMANENT, and sets the master's timeout to {@code timeout} seconds (the expectation's too). A
+     * broadcast to 255.255.255.255, or from an address given no {@code brd}, finds no mask and expects nothing.
+     */
+    static void broadcastHelp(PacketContext pkt, Connection ct, int ctinfo, int port, long timeout, long now) {
+        // Linux: only locally generated packets (a socket of this namespace)
+        if (pkt.socketUid() == -1 || CtInfo.direction(ctinfo) != 0 || ct.family() != Family.IPV4) {
+            return;
+        }
+        Host host = pkt.host();
+        String dev = pkt.outInterface();
+        long dst = pkt.destinationLo();
+        if (host == null || dev == null || dev.isEmpty()
+                || host.addressType(IpAddress.ipv4((int) dst), null) != RouteType.BROADCAST) {
+            // Linux: the route is not RTCF_BROADCAST
+            return;
+        }
+        long mask = host.ipv4BroadcastMask(dev, dst);
+        if (mask == 0) {
+            return;
+        }
+        Tuple r = ct.reply;
+        Expectation exp = new Expectation(ct, Family.IPV4, Protocol.UDP, 0, r.srcLo, 0, mask, port, 0xFFFF,
+                r.dstHi, r.dstLo, r.dstId, Expectation.PERMANENT, 0);
+        ct.owner.expectRelated(exp, now);
+        ct.refreshTimeout(now, timeout * Conntrack.HZ);
+    }
+
     /** A 32-bit network-order field at a network offset, unsigned. */
     static long u32(PacketContext pkt, int at) {
         return (long) pkt.networkU16(at) << 16 | pkt.networkU16(at + 2);
     }
 
     private static final List<ConntrackHelper> HELPERS = List.of(new FtpHelper(), new TftpHelper(), new IrcHelper(),
-            new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper(), new PptpHelper());
+            new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper(), new PptpHelper(), new SnmpHelper(),
+            new SnmpTrapHelper());
 
     /** __nf_conntrack_helper_find: the helper of this name for this layer-4 protocol (any family), or null. */
     public static ConntrackHelper find(String name, int protocol) {

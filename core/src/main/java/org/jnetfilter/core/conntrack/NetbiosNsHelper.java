@@ -1,11 +1,7 @@
 package org.jnetfilter.core.conntrack;
 
-import org.jnetfilter.core.host.Host;
-import org.jnetfilter.core.host.IpAddress;
-import org.jnetfilter.core.host.RouteType;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
-import org.jnetfilter.core.rules.Family;
 
 /**
  * The netbios-ns helper (nf_conntrack_netbios_ns.c over nf_conntrack_broadcast.c, IPv4, UDP): a name query the
@@ -24,7 +20,8 @@ import org.jnetfilter.core.rules.Family;
  * and sets the master's timeout to 3 s (the module's {@code timeout}), also the expectation's (max_expected 1: a
  * new query replaces it). Broadcasts to 255.255.255.255 find no interface address and expect nothing.
  *
- * <p>Packet thread; allocates the expectation.
+ * <p>The expectation is made by {@link ConntrackHelper#broadcastHelp}, shared with the snmp helper. Packet thread;
+ * allocates the expectation.
  */
 final class NetbiosNsHelper extends ConntrackHelper {
     // Linux: NMBD_PORT
@@ -38,27 +35,7 @@ final class NetbiosNsHelper extends ConntrackHelper {
 
     @Override
     int help(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now) {
-        // Linux: only locally generated packets (a socket of this namespace)
-        if (pkt.socketUid() == -1 || CtInfo.direction(ctinfo) != 0 || ct.family() != Family.IPV4) {
-            return Verdict.ACCEPT;
-        }
-        Host host = pkt.host();
-        String dev = pkt.outInterface();
-        long dst = pkt.destinationLo();
-        if (host == null || dev == null || dev.isEmpty()
-                || host.addressType(IpAddress.ipv4((int) dst), null) != RouteType.BROADCAST) {
-            // Linux: the route is not RTCF_BROADCAST
-            return Verdict.ACCEPT;
-        }
-        long mask = host.ipv4BroadcastMask(dev, dst);
-        if (mask == 0) {
-            return Verdict.ACCEPT;
-        }
-        Tuple r = ct.reply;
-        Expectation exp = new Expectation(ct, Family.IPV4, Protocol.UDP, 0, r.srcLo, 0, mask, NMBD_PORT, 0xFFFF,
-                r.dstHi, r.dstLo, r.dstId, Expectation.PERMANENT, 0);
-        ct.owner.expectRelated(exp, now);
-        ct.refreshTimeout(now, TIMEOUT * Conntrack.HZ);
+        broadcastHelp(pkt, ct, ctinfo, NMBD_PORT, TIMEOUT, now);
         return Verdict.ACCEPT;
     }
 }

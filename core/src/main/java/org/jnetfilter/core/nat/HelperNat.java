@@ -10,6 +10,7 @@ import org.jnetfilter.core.conntrack.Conntrack;
 import org.jnetfilter.core.conntrack.CtInfo;
 import org.jnetfilter.core.conntrack.Expectation;
 import org.jnetfilter.core.conntrack.SeqAdjust;
+import org.jnetfilter.core.conntrack.SnmpBer;
 import org.jnetfilter.core.conntrack.Tuple;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
@@ -18,7 +19,7 @@ import org.jnetfilter.core.rules.Family;
 
 /**
  * NAT for the conntrack helpers (nf_nat_helper.c, nf_nat_ftp.c, nf_nat_tftp.c, nf_nat_irc.c, nf_nat_amanda.c,
- * nf_nat_pptp.c: {@link #pptpCallId}, {@link #pptpExpected}):
+ * nf_nat_pptp.c: {@link #pptpCallId}, {@link #pptpExpected}; nf_nat_snmp_basic: {@link #snmp}):
  * on a translated control connection, the expected connection is set up to be translated like its master
  * ({@link #followMaster}), and the ftp command, the irc DCC offer or the amanda port is rewritten to the address
  * and port the peer must use ({@link #ftp}, {@link #irc}, {@link #amanda}), which may change the payload's
@@ -256,6 +257,96 @@ public final class HelperNat {
         int seq = s.get(U32, tcp + 4);
         SeqAdjust.set(ct, CtInfo.direction(ctinfo), seq, text.length - matchLength);
         return true;
+    }
+
+    // Linux: SNMP_PORT, SNMP_TRAP_PORT (nf_nat_snmp_basic_main.c)
+    private static final int SNMP_PORT = 161;
+    private static final int SNMP_TRAP_PORT = 162;
+
+    /**
+     * nf_nat_snmp_basic's help (the snmp helper's NAT hook and the snmp_trap helper): on a translated IPv4
+     * connection, every IpAddress of the message that is the original source address becomes the address the
+     * reply goes to (the source NAT's), in both directions; with destination NAT only the two are the same and the
+     * message is not read. The UDP checksum, when there is one, is updated for each address rewritten
+     * (fast_csum: RFC 1624, on either byte parity). Not read: a datagram from port 161 in the original direction,
+     * one to port 162 in the reply direction. DROP when the UDP length is not the datagram's or the message does
+     * not decode ({@link SnmpBer}: not SNMPv1/v2c, malformed, an SNMPv1 Trap-PDU, an address not 4 bytes long);
+     * addresses rewritten before the decode failed are dropped with the datagram. Allocates the rewrite's state.
+     */
+    public static int snmp(PacketContext pkt, Connection ct, int ctinfo, int protoff) {
+        int dir = CtInfo.direction(ctinfo);
+        int sport = pkt.networkU16(protoff);
+        int dport = pkt.networkU16(protoff + 2);
+        if (sport == SNMP_PORT && dir != 1 || dport == SNMP_TRAP_PORT && dir != 0) {
+            return Verdict.ACCEPT;
+        }
+        if (!ct.hasStatus(Connection.NAT_MASK)) {
+            return Verdict.ACCEPT;
+        }
+        int udpLength = pkt.networkU16(protoff + 4);
+        if (udpLength != pkt.length() - protoff) {
+            // Linux: "dropping malformed packet"
+            return Verdict.DROP;
+        }
+        // Linux: skb_ensure_writable(skb, skb->len)
+        pkt.linearize();
+        int from = (int) ct.original().sourceLo();
+        int to = (int) ct.reply().destinationLo();
+        if (from == to) {
+            return Verdict.ACCEPT;
+        }
+        SnmpAddressRewrite rewrite = new SnmpAddressRewrite(from, to, protoff + 6);
+        // Linux: "parser failed"
+        return SnmpBer.decode(pkt, protoff + 8, udpLength - 8, rewrite) < 0 ? Verdict.DROP : Verdict.ACCEPT;
+    }
+
+    /** snmp_helper: an IpAddress equal to {@code from} becomes {@code to}, the UDP checksum (if any) following. */
+    private record SnmpAddressRewrite(int from, int to, int checkAt) implements SnmpBer.AddressAction {
+        @Override
+        public int address(PacketContext pkt, int at, int offset, int length) {
+            if (length != 4) {
+                return SnmpBer.EINVAL;
+            }
+            MemorySegment s = pkt.segment();
+            long base = pkt.networkOffset();
+            if (s.get(U32, base + at) != from) {
+                return 0;
+            }
+            int check = Short.toUnsignedInt(s.get(U16, base + checkAt));
+            if (check != 0) {
+                s.set(U16, base + checkAt, (short) snmpChecksum(check, from, to, (offset & 1) != 0));
+            }
+            s.set(U32, base + at, to);
+            return 0;
+        }
+    }
+
+    /**
+     * fast_csum: the checksum {@code check} after the 4 bytes {@code from} become {@code to}, at an odd or even
+     * offset from the start of the message (the UDP header is 8 bytes, so the same parity in the datagram): the
+     * complemented old bytes and the new ones summed onto the complemented checksum, in 16-bit words shifted by a
+     * byte when the offset is odd (padded with 0xff and 0 there), folded and complemented.
+     */
+    static int snmpChecksum(int check, int from, int to, boolean odd) {
+        byte[] s = new byte[odd ? 12 : 8];
+        int at = odd ? 1 : 0;
+        for (int i = 0; i < 4; i++) {
+            s[at + i] = (byte) ~(from >>> (24 - 8 * i));
+            s[at + (odd ? 6 : 4) + i] = (byte) (to >>> (24 - 8 * i));
+        }
+        if (odd) {
+            s[0] = (byte) 0xFF;
+            s[5] = (byte) 0xFF;
+        }
+        // Linux: ~csum_unfold(check): the complement of the 32-bit value, high half all ones
+        long sum = ~(long) check & 0xFFFFFFFFL;
+        for (int i = 0; i < s.length; i += 2) {
+            sum += (s[i] & 0xFF) << 8 | (s[i + 1] & 0xFF);
+        }
+        while (sum >>> 16 != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        return (int) ~sum & 0xFFFF;
     }
 
     /**

@@ -135,9 +135,9 @@ public final class CtTarget extends TargetExtension {
 
     /**
      * The kernel's in-tree conntrack helpers by name, layer-4 protocol and family (nf_conntrack_ftp, _tftp, _irc,
-     * _amanda, _sip, _h323, _pptp, _sane, _netbios_ns, _snmp), loadable on demand as on a stock kernel; with
+     * _amanda, _sip, _h323, _pptp, _sane, _netbios_ns, _snmp, nf_nat_snmp_basic's snmp_trap), loadable on demand as on a stock kernel; with
      * their module parameters at the defaults, so no port-suffixed names ({@code ftp-2121}). irc, pptp,
-     * netbios-ns and snmp register for IPv4 only: ip6tables refuses them (checked on Linux 6.18).
+     * netbios-ns, snmp and snmp_trap register for IPv4 only: ip6tables refuses them (checked on Linux 6.18).
      */
     record HelperRegistration(java.util.Set<Integer> protocols, boolean ipv6) {
     }
@@ -153,7 +153,8 @@ public final class CtTarget extends TargetExtension {
             java.util.Map.entry("pptp", new HelperRegistration(java.util.Set.of(Protocols.TCP), false)),
             java.util.Map.entry("sane", new HelperRegistration(java.util.Set.of(Protocols.TCP), true)),
             java.util.Map.entry("netbios-ns", new HelperRegistration(java.util.Set.of(Protocols.UDP), false)),
-            java.util.Map.entry("snmp", new HelperRegistration(java.util.Set.of(Protocols.UDP), false)));
+            java.util.Map.entry("snmp", new HelperRegistration(java.util.Set.of(Protocols.UDP), false)),
+            java.util.Map.entry("snmp_trap", new HelperRegistration(java.util.Set.of(Protocols.UDP), false)));
 
     static boolean helperExists(String name, IpSpec ip) {
         HelperRegistration h = HELPERS.get(name);
