@@ -1,7 +1,5 @@
 package org.jnetfilter.core.classify;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.jnetfilter.core.rules.Rule;
 
 /**
@@ -134,39 +132,58 @@ final class RuleKeys {
      * makes a new chunk (at most {@link #CHUNK} rules and keys copied); untouched chunks are shared.
      */
     static final class Editor {
-        private final List<Chunk> chunks;
+        /**
+         * The spine being edited: the base's own arrays until the first change, then copies this editor
+         * owns, sized exactly, so {@link #done} hands them over without copying them again (a 20k-rule chain's
+         * spine is 313 entries: one copy of it per change, not two).
+         */
+        private Chunk[] chunks;
         private int[] ends;
+        private int count;
+        private boolean own;
 
         private Editor(RuleKeys base) {
-            chunks = new ArrayList<>(java.util.Arrays.asList(base.chunks));
-            ends = base.ends.clone();
+            chunks = base.chunks;
+            ends = base.ends;
+            count = base.chunks.length;
         }
 
         int size() {
-            return chunks.isEmpty() ? 0 : ends[chunks.size() - 1];
+            return count == 0 ? 0 : ends[count - 1];
         }
 
         Rule rule(int index) {
-            int k = chunkOf(ends, chunks.size(), java.util.Objects.checkIndex(index, size()));
-            return chunks.get(k).rules[index - start(ends, k)];
+            int k = chunkOf(ends, count, java.util.Objects.checkIndex(index, size()));
+            return chunks[k].rules[index - start(ends, k)];
         }
 
         long key(int index) {
-            int k = chunkOf(ends, chunks.size(), java.util.Objects.checkIndex(index, size()));
-            return chunks.get(k).keys[index - start(ends, k)];
+            int k = chunkOf(ends, count, java.util.Objects.checkIndex(index, size()));
+            return chunks[k].keys[index - start(ends, k)];
+        }
+
+        /** Makes the spine this editor's own before its first change. */
+        private void own() {
+            if (!own) {
+                chunks = chunks.clone();
+                ends = ends.clone();
+                own = true;
+            }
         }
 
         /** Puts {@code rule} at {@code key} before position {@code index} (size() appends). */
         void insert(int index, Rule rule, long key) {
             java.util.Objects.checkIndex(index, size() + 1);
-            if (chunks.isEmpty()) {
-                chunks.add(new Chunk(new Rule[] {rule}, new long[] {key}));
+            if (count == 0) {
+                chunks = new Chunk[] {new Chunk(new Rule[] {rule}, new long[] {key})};
                 ends = new int[] {1};
+                count = 1;
+                own = true;
                 return;
             }
-            int k = index == size() ? chunks.size() - 1 : chunkOf(ends, chunks.size(), index);
+            int k = index == size() ? count - 1 : chunkOf(ends, count, index);
             int local = index - start(ends, k);
-            Chunk c = chunks.get(k);
+            Chunk c = chunks[k];
             int len = c.length();
             Rule[] r = new Rule[len + 1];
             long[] o = new long[len + 1];
@@ -177,7 +194,8 @@ final class RuleKeys {
             System.arraycopy(c.rules, local, r, local + 1, len - local);
             System.arraycopy(c.keys, local, o, local + 1, len - local);
             if (len + 1 <= CHUNK) {
-                chunks.set(k, new Chunk(r, o));
+                own();
+                chunks[k] = new Chunk(r, o);
                 shift(k, 1);
                 return;
             }
@@ -185,31 +203,42 @@ final class RuleKeys {
             Chunk first = new Chunk(java.util.Arrays.copyOfRange(r, 0, half), java.util.Arrays.copyOfRange(o, 0, half));
             Chunk second = new Chunk(java.util.Arrays.copyOfRange(r, half, len + 1),
                     java.util.Arrays.copyOfRange(o, half, len + 1));
-            chunks.set(k, first);
-            chunks.add(k + 1, second);
-            int[] e = new int[chunks.size()];
+            Chunk[] c2 = new Chunk[count + 1];
+            int[] e = new int[count + 1];
+            System.arraycopy(chunks, 0, c2, 0, k);
             System.arraycopy(ends, 0, e, 0, k);
+            c2[k] = first;
+            c2[k + 1] = second;
             e[k] = start(ends, k) + half;
+            System.arraycopy(chunks, k + 1, c2, k + 2, count - k - 1);
             for (int j = k + 1; j < e.length; j++) {
                 e[j] = ends[j - 1] + 1;
             }
+            chunks = c2;
             ends = e;
+            count++;
+            own = true;
         }
 
         /** Removes the rule at {@code index}. */
         void remove(int index) {
-            int k = chunkOf(ends, chunks.size(), java.util.Objects.checkIndex(index, size()));
+            int k = chunkOf(ends, count, java.util.Objects.checkIndex(index, size()));
             int local = index - start(ends, k);
-            Chunk c = chunks.get(k);
+            Chunk c = chunks[k];
             int len = c.length();
             if (len == 1) {
-                chunks.remove(k);
-                int[] e = new int[chunks.size()];
+                Chunk[] c2 = new Chunk[count - 1];
+                int[] e = new int[count - 1];
+                System.arraycopy(chunks, 0, c2, 0, k);
                 System.arraycopy(ends, 0, e, 0, k);
+                System.arraycopy(chunks, k + 1, c2, k, count - k - 1);
                 for (int j = k; j < e.length; j++) {
                     e[j] = ends[j + 1] - 1;
                 }
+                chunks = c2;
                 ends = e;
+                count--;
+                own = true;
                 return;
             }
             Rule[] r = new Rule[len - 1];
@@ -218,44 +247,49 @@ final class RuleKeys {
             System.arraycopy(c.keys, 0, o, 0, local);
             System.arraycopy(c.rules, local + 1, r, local, len - local - 1);
             System.arraycopy(c.keys, local + 1, o, local, len - local - 1);
-            chunks.set(k, new Chunk(r, o));
+            own();
+            chunks[k] = new Chunk(r, o);
             shift(k, -1);
         }
 
         /** Puts {@code rule} at {@code key} in place of the rule at {@code index}. */
         void set(int index, Rule rule, long key) {
-            int k = chunkOf(ends, chunks.size(), java.util.Objects.checkIndex(index, size()));
+            int k = chunkOf(ends, count, java.util.Objects.checkIndex(index, size()));
             int local = index - start(ends, k);
-            Chunk c = chunks.get(k);
+            Chunk c = chunks[k];
             Rule[] r = c.rules.clone();
             long[] o = c.keys.clone();
             r[local] = rule;
             o[local] = key;
-            chunks.set(k, new Chunk(r, o));
+            own();
+            chunks[k] = new Chunk(r, o);
         }
 
         private void shift(int from, int delta) {
-            for (int j = from; j < chunks.size(); j++) {
+            for (int j = from; j < count; j++) {
                 ends[j] += delta;
             }
         }
 
         RuleKeys done() {
-            int count = chunks.size();
             int n = size();
             if (count > 4 && n < count * (CHUNK / 4)) {
                 // removals left the chunks a quarter full on average: repack (amortised over those removals)
                 Rule[] r = new Rule[n];
                 long[] o = new long[n];
                 int at = 0;
-                for (Chunk c : chunks) {
+                for (int k = 0; k < count; k++) {
+                    Chunk c = chunks[k];
                     System.arraycopy(c.rules, 0, r, at, c.length());
                     System.arraycopy(c.keys, 0, o, at, c.length());
                     at += c.length();
                 }
                 return of(r, o, n);
             }
-            return new RuleKeys(chunks.toArray(new Chunk[0]), java.util.Arrays.copyOf(ends, count));
+            // the arrays are exactly count long (the base's, or this editor's copies): shared from here on,
+            // and no editor writes them again
+            own = false;
+            return new RuleKeys(chunks, ends);
         }
     }
 }
