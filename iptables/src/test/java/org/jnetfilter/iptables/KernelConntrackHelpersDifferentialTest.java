@@ -1381,6 +1381,30 @@ class KernelConntrackHelpersDifferentialTest {
         assertThat(out[1]).as("not SNMP: dropped").isNull();
     }
 
+    /**
+     * nf_nat_snmp_basic reads neither a datagram from port 161 in the original direction nor one to port 162 in
+     * the reply direction. Between port 161 on both ends behind SNAT, non-SNMP data passes from the client and is
+     * dropped from the server; between port 162 on both ends, after a trap, it passes from the server.
+     */
+    @ParameterizedTest(name = "port {0} to port {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {161, 162})
+    void snmpPortsDecideWhichDirectionIsRead(int port) throws Exception {
+        assumeKernel();
+        byte[][] out = new byte[2][];
+        compare("snmp port " + port + " both ends", Family.IPV4, rules(Family.IPV4, SNAT4), s -> {
+            End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", port, "10.0.2.2", port, 0);
+            out[0] = s.send(true, a.udp(port == 161 ? bytes(1, 2, 3, 4) : SnmpMessages.message(1,
+                    SnmpMessages.pdu(SnmpMessages.TRAP_V2, 3, SnmpMessages.addressBinding(10, 0, 1, 2)))));
+            if (out[0] == null) {
+                return;
+            }
+            End b = new End(server, SERVER_MAC, DS_MAC).learn(out[0]);
+            out[1] = s.send(false, b.udp(bytes(5, 6, 7, 8)));
+        });
+        assertThat(out[0]).as("original direction forwarded").isNotNull();
+        assertThat(out[1] != null).as("reply forwarded").isEqualTo(port == 162);
+    }
+
     /** The router's own SNMP broadcast (port 161, the snmp helper) expects the agents' answers, RELATED. */
     @Test
     void snmpBroadcastRequestExpectsAnswersFromTheSubnet() throws Exception {

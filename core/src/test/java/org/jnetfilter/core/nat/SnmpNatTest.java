@@ -156,6 +156,21 @@ class SnmpNatTest {
                 .isEqualTo(Verdict.DROP);
     }
 
+    /**
+     * Not read: a datagram from port 161 in the original direction, one to port 162 in the reply direction
+     * (between port 161, or 162, on both ends, non-SNMP data then passes that way only).
+     */
+    @Test
+    void portsDecideWhichDirectionIsRead() {
+        byte[] junk = {1, 2, 3, 4};
+        assertThat(forward(Packets.load(udp(AGENT, MANAGER, 161, 161, junk)), "snmp")).isEqualTo(Verdict.ACCEPT);
+        assertThat(forward(Packets.load(udp(MANAGER, OUTSIDE, 161, 161, junk)), null)).isEqualTo(Verdict.DROP);
+        assertThat(forward(Packets.load(udp(AGENT, MANAGER, 162, 162, junk)), "snmp_trap")).isEqualTo(Verdict.DROP);
+        assertThat(forward(Packets.load(udp(AGENT, MANAGER, 162, 162, v2Trap(2))), "snmp_trap"))
+                .isEqualTo(Verdict.ACCEPT);
+        assertThat(forward(Packets.load(udp(MANAGER, OUTSIDE, 162, 162, junk)), null)).isEqualTo(Verdict.ACCEPT);
+    }
+
     @Test
     void datagramLongerThanItsUdpLengthIsDroppedBehindNat() {
         MemorySegment s = udp(AGENT, MANAGER, 40167, 162, v2Trap(2));
