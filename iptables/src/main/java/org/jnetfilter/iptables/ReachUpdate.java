@@ -133,8 +133,8 @@ final class ReachUpdate {
         if (r != null) {
             return r;
         }
-        Map<String, Integer> masks = TableChecks.reachableHooks(t);
         List<Chain> chains = t.chains();
+        Map<String, Integer> masks = TableChecks.reachableHooks(t, chains);
         Map<String, int[]> support = supports(chains, masks);
         List<String> names = new ArrayList<>();
         for (Chain c : chains) {

@@ -46,8 +46,9 @@ final class TableChecks {
         if (hooks == null) {
             // the chains' jump summaries are made on all cores where the chains are numbered (a built
             // table's new chains have theirs already)
-            hooks = reachableHooks(table);
-            chains = table.chains();
+            List<Chain> all = table.chains();
+            hooks = reachableHooks(table, all);
+            chains = all;
         } else {
             List<Chain> l = new ArrayList<>();
             for (String name : recheck) {
@@ -247,7 +248,11 @@ final class TableChecks {
      * to the table's snapshot ({@link Table#knowReachByPosition}): no second pass over the chains by name.
      */
     static Map<String, Integer> reachableHooks(Table table) {
-        List<Chain> chains = table.chains();
+        return reachableHooks(table, table.chains());
+    }
+
+    /** {@link #reachableHooks(Table)} over {@code chains}, the table's {@link Table#chains()} (a list made once). */
+    static Map<String, Integer> reachableHooks(Table table, List<Chain> chains) {
         int n = chains.size();
         Map<String, Integer> indexByName = new HashMap<>(n * 2);
         for (int i = 0; i < n; i++) {
