@@ -81,6 +81,9 @@ public final class Connection {
     int pptpCall;
     int pptpPnsCallId;
     int pptpPacCallId;
+    /** The sip helper's CSeq of the last INVITE and REGISTER it accepted (nf_ct_sip_master). */
+    long sipInviteCseq;
+    long sipRegisterCseq;
     final Tuple[] greKeymap = new Tuple[2];
     // nf_nat_pptp: the call ids before nf_nat_pptp rewrote them
     int natPptpPnsCallId;

@@ -216,6 +216,11 @@ public final class Conntrack {
                     ct.master = master;
                     ct.mark = master.mark;
                     ct.secmark = master.secmark;
+                    if (exp.helper != null) {
+                        // Linux: init_conntrack: exp->helper becomes the new connection's helper
+                        ct.helper = exp.helper.name();
+                        ct.helperFunction = exp.helper;
+                    }
                     if (master.helperFunction != null) {
                         master.helperFunction.expectationMet(pkt, ct, exp, now);
                     } else if (exp.natDirection >= 0) {
@@ -835,14 +840,22 @@ public final class Conntrack {
      * (EMFILE). Returns 0 when added.
      */
     public int expectRelated(Expectation exp, long now) {
+        return expectRelated(exp, now, false);
+    }
+
+    /**
+     * nf_ct_expect_related with NF_CT_EXP_F_SKIP_MASTER when {@code skipMaster}: an expectation of the same tuple
+     * of another master is then EALREADY (sip's media: the same SDP seen on two connections) rather than a clash.
+     */
+    public int expectRelated(Expectation exp, long now, boolean skipMaster) {
         ConntrackHelper helper = exp.master.helperFunction;
         int cls = exp.expectClass;
         synchronized (this) {
             expireExpectationsLocked(now);
             for (int i = 0; i < expectations.size(); i++) {
                 Expectation e = expectations.get(i);
-                if (e.master == exp.master && e.sameAs(exp)) {
-                    if (e.expectClass != cls) {
+                if ((skipMaster || e.master == exp.master) && e.sameAs(exp)) {
+                    if (e.expectClass != cls || e.master != exp.master) {
                         return EALREADY;
                     }
                     removeExpectationLocked(i);
@@ -910,7 +923,7 @@ public final class Conntrack {
             expireExpectationsLocked(now);
             for (int i = 0; i < expectations.size(); i++) {
                 Expectation e = expectations.get(i);
-                if (e.matches(t)) {
+                if (e.isActive() && e.matches(t)) {
                     if (!e.master.isConfirmed() || e.master.hasStatus(Connection.DYING)) {
                         return null;
                     }
@@ -922,6 +935,63 @@ public final class Conntrack {
             }
         }
         return null;
+    }
+
+    /** __nf_ct_expect_find: the first live expectation {@code t} matches (active or not), or null. */
+    Expectation findExpectation(Tuple t, long now) {
+        synchronized (this) {
+            expireExpectationsLocked(now);
+            for (Expectation e : expectations) {
+                if (e.matches(t)) {
+                    return e;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * sip's flush_expectations: the master's expectations of a class other than {@code signallingClass} (media) or, when
+     * {@code media} is false, its first one of that class (signalling), removed.
+     */
+    void flushExpectations(Connection master, int signallingClass, boolean media, long now) {
+        synchronized (this) {
+            expireExpectationsLocked(now);
+            // Linux: the master's list is newest first
+            for (int i = expectations.size() - 1; i >= 0; i--) {
+                Expectation e = expectations.get(i);
+                if (e.master != master || (e.expectClass != signallingClass) != media) {
+                    continue;
+                }
+                removeExpectationLocked(i);
+                if (!media) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /**
+     * sip's refresh_signalling_expectation: the master's expectation of class {@code cls} to that address, protocol
+     * and port times out at {@code expiresAt} (jiffies) and is activated; false when there is none.
+     */
+    boolean refreshExpectation(Connection master, int cls, long hi, long lo, int protocol, int port, long expiresAt,
+            long now) {
+        synchronized (this) {
+            expireExpectationsLocked(now);
+            for (int i = expectations.size() - 1; i >= 0; i--) {
+                Expectation e = expectations.get(i);
+                if (e.master != master || e.expectClass != cls || e.dstHi != hi || e.dstLo != lo
+                        || e.protocol != protocol || e.dstPort != port) {
+                    continue;
+                }
+                // Linux: mod_timer_pending, then the flag cleared
+                e.timeout = expiresAt;
+                e.flags &= ~Expectation.INACTIVE;
+                return true;
+            }
+        }
+        return false;
     }
 
     private void removeExpectationLocked(int i) {

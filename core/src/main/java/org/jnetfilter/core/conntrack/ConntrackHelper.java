@@ -26,13 +26,15 @@ import org.jnetfilter.core.rules.Family;
  *   pptp        TCP   IPv4        2             300 s    nf_conntrack_pptp, GRE keymaps (+ nf_nat_pptp)
  *   snmp        UDP   IPv4        1             30 s     nf_conntrack_snmp (nf_conntrack_broadcast; + nf_nat_snmp_basic)
  *   snmp_trap   UDP   IPv4        0             180 s    nf_nat_snmp_basic (rewrites addresses only, behind NAT)
+ *   sip         UDP   IPv4, IPv6  1/4/4/2       180 s    nf_conntrack_sip, per class (+ nf_nat_sip)
+ *   sip         TCP   IPv4, IPv6  1/4/4/2       180 s    nf_conntrack_sip, per class (+ nf_nat_sip)
  * </pre>
  *
  * Module parameters are at their defaults (this is what a kernel with the helpers built in has): with
  * {@code ports=} a module registers further helpers named {@code ftp-2121}, {@code irc-1}, {@code sane-6567}...
  * which such a kernel does not have, so a CT template naming them is refused (ENOENT), here as there.
  *
- * <p>Not modelled: sip and h323 (RAS, Q.931): a CT template may name them (the connection lists
+ * <p>Not modelled: h323 (RAS, Q.931): a CT template may name them (the connection lists
  * {@code helper=NAME}), but nothing parses their payload.
  *
  * <p>{@link #help} runs at the confirm hooks (nf_confirm: INPUT and POSTROUTING, last), after NAT, for every
@@ -41,7 +43,7 @@ import org.jnetfilter.core.rules.Family;
  */
 public abstract sealed class ConntrackHelper
         permits FtpHelper, TftpHelper, IrcHelper, SaneHelper, AmandaHelper, NetbiosNsHelper, PptpHelper, SnmpHelper,
-        SnmpTrapHelper {
+        SnmpTrapHelper, SipHelper {
     private final String name;
     private final int protocol;
     private final boolean ipv6;
@@ -156,7 +158,7 @@ public abstract sealed class ConntrackHelper
 
     private static final List<ConntrackHelper> HELPERS = List.of(new FtpHelper(), new TftpHelper(), new IrcHelper(),
             new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper(), new PptpHelper(), new SnmpHelper(),
-            new SnmpTrapHelper());
+            new SnmpTrapHelper(), new SipHelper(Protocol.UDP), new SipHelper(Protocol.TCP));
 
     /** __nf_conntrack_helper_find: the helper of this name for this layer-4 protocol (any family), or null. */
     public static ConntrackHelper find(String name, int protocol) {

@@ -27,6 +27,8 @@ import org.jnetfilter.core.rules.Family;
 public final class Expectation {
     // Linux: NF_CT_EXPECT_PERMANENT
     public static final int PERMANENT = 1;
+    // Linux: NF_CT_EXPECT_INACTIVE: in the table, but no connection matches it until it is activated
+    public static final int INACTIVE = 2;
 
     final Connection master;
     final Family family;
@@ -41,7 +43,9 @@ public final class Expectation {
     final long dstLo;
     int dstPort;
     final int zone;
-    final int flags;
+    int flags;
+    /** exp->helper: the helper the expected connection gets (sip's signalling expectations), or null. */
+    ConntrackHelper helper;
     /** exp->class: the index of the master helper's expect policy. */
     final int expectClass;
     /** nf_nat_follow_master: the expected connection is translated like its master; -1 without NAT. */
@@ -110,6 +114,16 @@ public final class Expectation {
         dstPort = port;
     }
 
+    /** Whether a new connection may match it (NF_CT_EXPECT_INACTIVE clear). */
+    public boolean isActive() {
+        return (flags & INACTIVE) == 0;
+    }
+
+    /** The expectation's class (exp->class). */
+    public int expectClass() {
+        return expectClass;
+    }
+
     public boolean isPermanent() {
         return (flags & PERMANENT) != 0;
     }
@@ -162,8 +176,15 @@ public final class Expectation {
         sb.append("master-src=").append(Tuple.address(family, m.srcHi, m.srcLo)).append(" master-dst=")
                 .append(Tuple.address(family, m.dstHi, m.dstLo)).append(' ');
         appendIds(sb, m.protocol, m.srcId, m.dstId);
+        // libnetfilter_conntrack: the flags joined by commas
         if (isPermanent()) {
-            sb.append("PERMANENT ");
+            sb.append("PERMANENT");
+        }
+        if ((flags & INACTIVE) != 0) {
+            sb.append(isPermanent() ? "," : "").append("INACTIVE");
+        }
+        if ((flags & (PERMANENT | INACTIVE)) != 0) {
+            sb.append(' ');
         }
         sb.append("class=").append(expectClass).append(" helper=").append(master.helper);
         return sb.toString();
