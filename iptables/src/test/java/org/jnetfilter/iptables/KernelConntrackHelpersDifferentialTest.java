@@ -583,6 +583,8 @@ class KernelConntrackHelpersDifferentialTest {
                 + (v4 ? "-A PREROUTING -p udp -m udp --dport 161 -m addrtype ! --src-type LOCAL -j CT --helper snmp\n" : "")
                 + (v4 ? "-A PREROUTING -p udp -m udp --dport 162 -j CT --helper snmp_trap\n" : "")
                 + (v4 ? "-A OUTPUT -p udp -m udp --dport 161 -j CT --helper snmp\n" : "")
+                + "-A PREROUTING -p udp -m udp --dport 5060 -j CT --helper sip\n"
+                + "-A PREROUTING -p tcp -m tcp --dport 5060 -j CT --helper sip\n"
                 + "COMMIT\n"
                 + "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
                 + nat
@@ -601,6 +603,7 @@ class KernelConntrackHelpersDifferentialTest {
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper sane -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper amanda -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper pptp -j ACCEPT\n"
+                + "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper sip -j ACCEPT\n"
                 + "-A FORWARD -m conntrack --ctstate RELATED -j ACCEPT\n"
                 + "-A FORWARD -m helper --helper ftp\n"
                 + "-A FORWARD -m helper ! --helper ftp\n"
@@ -612,6 +615,8 @@ class KernelConntrackHelpersDifferentialTest {
                 + "-A FORWARD -p udp -m udp --dport 10080 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "-A FORWARD -p tcp -m tcp --dport 1723 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "-A FORWARD -p udp -m udp --dport 161:162 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p udp -m udp --dport 5060 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + "-A FORWARD -p tcp -m tcp --dport 5060 -m conntrack --ctstate NEW -j ACCEPT\n"
                 + "COMMIT\n";
     }
 
@@ -1422,5 +1427,168 @@ class KernelConntrackHelpersDifferentialTest {
         });
         assertThat(packetsIn(c, "INPUT", "-m conntrack --ctstate RELATED -m helper --helper snmp -j ACCEPT"))
                 .isEqualTo(2);
+    // ---- sip ----
+
+    static final String RELATED_SIP = "-m conntrack --ctstate RELATED -m helper --helper sip -j ACCEPT";
+
+    /** A SIP URI host: an IPv6 address in brackets. */
+    static String uriHost(String ip) {
+        return ip.contains(":") ? "[" + ip + "]" : ip;
+    }
+
+    static String sipSdp(String ip, String... media) {
+        String in = ip.contains(":") ? "IN IP6 " : "IN IP4 ";
+        StringBuilder sb = new StringBuilder("v=0\r\no=- 1 1 " + in + ip + "\r\ns=call\r\nc=" + in + ip
+                + "\r\nt=0 0\r\n");
+        for (String m : media) {
+            sb.append(m).append("\r\n");
+        }
+        return sb.toString();
+    }
+
+    static String sipRequest(String method, String transport, int cseq, String from, String to, int contactPort,
+            String extra, String body) {
+        return method + " sip:bob@" + uriHost(to) + " SIP/2.0\r\n"
+                + "Via: SIP/2.0/" + transport + " " + uriHost(from) + ":5060;branch=z9hG4bK" + cseq + "\r\n"
+                + "From: <sip:alice@" + uriHost(from) + ">;tag=1\r\n"
+                + "To: <sip:bob@" + uriHost(to) + ">\r\n"
+                + "Call-ID: jnf" + cseq + "@" + uriHost(from) + "\r\n"
+                + "CSeq: " + cseq + " " + method + "\r\n"
+                + "Contact: <sip:alice@" + uriHost(from) + ":" + contactPort + ">" + extra + "\r\n"
+                + (body.isEmpty() ? "" : "Content-Type: application/sdp\r\n")
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    static String sipResponse(String status, String transport, int cseq, String method, String via, String contact,
+            String body) {
+        return "SIP/2.0 " + status + "\r\n"
+                + "Via: SIP/2.0/" + transport + " " + uriHost(via) + ":5060;branch=z9hG4bK" + cseq + "\r\n"
+                + "CSeq: " + cseq + " " + method + "\r\n"
+                + "Contact: " + contact + "\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** A one-datagram UDP flow from a side; the datagram the router forwarded, or null. */
+    static byte[] udpFlow(Session s, boolean fromClient, byte[] src, int sport, byte[] dst, int dport, String text)
+            throws Exception {
+        End e = fromClient ? new End(client, CLIENT_MAC, DC_MAC) : new End(server, SERVER_MAC, DS_MAC);
+        e.myIp = src;
+        e.myPort = sport;
+        e.peerIp = dst;
+        e.peerPort = dport;
+        return s.send(fromClient, e.udp(ascii(text)));
+    }
+
+    static List<Arguments> sipUdpSessions() {
+        return List.of(Arguments.of("sip over UDP", Family.IPV4, "10.0.1.2", "10.0.2.2"),
+                Arguments.of("sip over UDP and IPv6", Family.IPV6, "fd01::2", "fd02::2"));
+    }
+
+    /**
+     * A call and a registration over UDP: INVITE with an audio offer, 200 with audio and video, ACK, RTP both ways
+     * (RELATED), REGISTER and its 200 (the Contact's expectation activated), the registrar's INVITE to the
+     * Contact's port (RELATED, read by sip), a BYE that flushes the remaining media.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("sipUdpSessions")
+    void sipCallAndRegistrationExpectMediaAndIncomingCalls(String name, Family family, String phone, String proxy)
+            throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, family, rules(family, ""), s -> {
+            End a = new End(client, CLIENT_MAC, DC_MAC).flow(phone, 5060, proxy, 5060, 0);
+            byte[] fwd = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, phone, proxy, 5060, "",
+                    sipSdp(phone, "m=audio 4000 RTP/AVP 0")))));
+            if (fwd == null) {
+                return;
+            }
+            End b = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
+            s.send(false, b.udp(ascii(sipResponse("100 Trying", "UDP", 1, "INVITE", phone, "<sip:bob@"
+                    + uriHost(proxy) + ">", ""))));
+            s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", phone, "<sip:bob@" + uriHost(proxy)
+                    + ">", sipSdp(proxy, "m=audio 5004 RTP/AVP 0", "m=video 5007 RTP/AVP 31")))));
+            s.send(true, a.udp(ascii(sipRequest("ACK", "UDP", 1, phone, proxy, 5060, "", ""))));
+            udpFlow(s, false, b.myIp, 30000, b.peerIp, 4000, "rtp to the phone");
+            udpFlow(s, true, a.myIp, 30002, a.peerIp, 5004, "rtp to the proxy");
+            udpFlow(s, true, a.myIp, 30004, a.peerIp, 5009, "not expected");
+            s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 2, phone, proxy, 5062, "",
+                    "").replace("Content-Length", "Expires: 600\r\nContent-Length"))));
+            s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 2, "REGISTER", phone, "<sip:alice@"
+                    + uriHost(phone) + ":5062>;expires=300", ""))));
+            udpFlow(s, false, b.myIp, 5070, b.peerIp, 5062, sipRequest("INVITE", "UDP", 1, proxy, phone, 5070, "",
+                    ""));
+            s.send(true, a.udp(ascii(sipRequest("BYE", "UDP", 3, phone, proxy, 5060, "", ""))));
+        });
+        // the two RTP flows and the registrar's call
+        assertThat(packets(c, RELATED_SIP)).isEqualTo(3);
+    }
+
+    /**
+     * A call over TCP: the INVITE and its 200 in segments of their own, the ACK and a second INVITE (a re-offer)
+     * in one segment, then RTP to the re-offered port.
+     */
+    @Test
+    void sipOverTcpReadsEachMessageOfASegment() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("sip over TCP", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            End[] ctl = connect(s, "10.0.1.2", 40060, "10.0.2.2", 5060);
+            End a = ctl[0];
+            End b = ctl[1];
+            b.received(s.send(true, a.tcp(PSH_ACK, sipRequest("INVITE", "TCP", 1, "10.0.1.2", "10.0.2.2", 40060, "",
+                    sipSdp("10.0.1.2", "m=audio 4000 RTP/AVP 0")))));
+            a.received(s.send(false, b.tcp(PSH_ACK, sipResponse("200 OK", "TCP", 1, "INVITE", "10.0.1.2",
+                    "<sip:bob@10.0.2.2>", sipSdp("10.0.2.2", "m=audio 5004 RTP/AVP 0")))));
+            b.received(s.send(true, a.tcp(PSH_ACK, sipRequest("ACK", "TCP", 1, "10.0.1.2", "10.0.2.2", 40060, "", "")
+                    + sipRequest("INVITE", "TCP", 2, "10.0.1.2", "10.0.2.2", 40060, "",
+                            sipSdp("10.0.1.2", "m=audio 4100 RTP/AVP 0")))));
+            udpFlow(s, false, b.myIp, 30000, b.peerIp, 4100, "rtp to the re-offered port");
+            udpFlow(s, false, b.myIp, 30002, b.peerIp, 4000, "rtp to the flushed offer");
+        });
+        assertThat(packets(c, RELATED_SIP)).isEqualTo(1);
+    }
+
+    /**
+     * A REGISTER the registrar has not answered yet: its expectation is listed PERMANENT and INACTIVE, and the
+     * registrar's call to the Contact is not RELATED (NEW, dropped by the policy).
+     */
+    @Test
+    void sipRegistrationNotYetAcceptedExpectsNothing() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("sip: REGISTER unanswered", Family.IPV4, rules(Family.IPV4, ""), s -> {
+            End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 5060, "10.0.2.2", 5060, 0);
+            byte[] fwd = s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 5, "10.0.1.2", "10.0.2.2", 5062,
+                    ";expires=120", ""))));
+            if (fwd == null) {
+                return;
+            }
+            End b = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
+            udpFlow(s, false, b.myIp, 5070, b.peerIp, 5062, sipRequest("INVITE", "UDP", 1, "10.0.2.2", "10.0.1.2",
+                    5070, "", ""));
+        });
+        assertThat(packets(c, RELATED_SIP)).isZero();
+    }
+
+    static List<Arguments> sipDrops() {
+        return List.of(Arguments.of("sip: an SDP port below 1024 is dropped", "m=audio 80 RTP/AVP 0", false),
+                Arguments.of("sip: media without an address is dropped", "m=audio 4000 RTP/AVP 0", true));
+    }
+
+    /** Messages Linux drops: the INVITE does not leave the router, and nothing is expected. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("sipDrops")
+    void sipDropsWhatItCannotParse(String name, String media, boolean noAddress) throws Exception {
+        assumeKernel();
+        compare(name, Family.IPV4, rules(Family.IPV4, ""), s -> {
+            End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 5060, "10.0.2.2", 5060, 0);
+            String sdp = sipSdp("10.0.1.2", media);
+            if (noAddress) {
+                sdp = sdp.replace("c=IN IP4 10.0.1.2\r\n", "");
+            }
+            assertThat(s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.1.2", "10.0.2.2", 5060, "",
+                    sdp))))).isNull();
+        });
     }
 }
