@@ -1462,7 +1462,7 @@ class KernelConntrackHelpersDifferentialTest {
     static String sipResponse(String status, String transport, int cseq, String method, String via, String contact,
             String body) {
         return "SIP/2.0 " + status + "\r\n"
-                + "Via: SIP/2.0/" + transport + " " + uriHost(via) + ":5060;branch=z9hG4bK" + cseq + "\r\n"
+                + "Via: SIP/2.0/" + transport + " " + via + ";branch=z9hG4bK" + cseq + "\r\n"
                 + "CSeq: " + cseq + " " + method + "\r\n"
                 + "Contact: " + contact + "\r\n"
                 + "Content-Length: " + body.length() + "\r\n\r\n" + body;
@@ -1484,21 +1484,37 @@ class KernelConntrackHelpersDifferentialTest {
     }
 
     static List<Arguments> sipUdpSessions() {
-        return List.of(Arguments.of("sip over UDP", Family.IPV4, "10.0.1.2", "10.0.2.2"),
-                Arguments.of("sip over UDP and IPv6", Family.IPV6, "fd01::2", "fd02::2"));
+        return List.of(Arguments.of("sip over UDP", Family.IPV4, "", "10.0.1.2", "10.0.2.2"),
+                Arguments.of("sip over UDP and IPv6", Family.IPV6, "", "fd01::2", "fd02::2"),
+                Arguments.of("sip behind SNAT: URIs, Via, Contact and SDP rewritten, media follows", Family.IPV4,
+                        SNAT4, "10.0.1.2", "10.0.2.2"),
+                Arguments.of("sip behind SNAT over IPv6", Family.IPV6, SNAT6, "fd01::2", "fd02::2"),
+                Arguments.of("sip behind SNAT to port 6000", Family.IPV4, "-A POSTROUTING -o " + DS
+                        + " -p udp -j SNAT --to-source 10.0.2.100:6000\n", "10.0.1.2", "10.0.2.2"));
+    }
+
+    static String find(String regex, String text) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        assertThat(m.find()).as("%s in %s", regex, text).isTrue();
+        return m.group(1);
+    }
+
+    static String unbracket(String host) {
+        return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
     }
 
     /**
      * A call and a registration over UDP: INVITE with an audio offer, 200 with audio and video, ACK, RTP both ways
      * (RELATED), REGISTER and its 200 (the Contact's expectation activated), the registrar's INVITE to the
-     * Contact's port (RELATED, read by sip), a BYE that flushes the remaining media.
+     * Contact's port (RELATED, read by sip), a BYE that flushes the remaining media. Each side answers what it
+     * received: the Via, the SDP's address and port, the Contact as the router forwarded them.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("sipUdpSessions")
-    void sipCallAndRegistrationExpectMediaAndIncomingCalls(String name, Family family, String phone, String proxy)
-            throws Exception {
+    void sipCallAndRegistrationExpectMediaAndIncomingCalls(String name, Family family, String nat, String phone,
+            String proxy) throws Exception {
         assumeKernel();
-        Map<String, String> c = compare(name, family, rules(family, ""), s -> {
+        Map<String, String> c = compare(name, family, rules(family, nat), s -> {
             End a = new End(client, CLIENT_MAC, DC_MAC).flow(phone, 5060, proxy, 5060, 0);
             byte[] fwd = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, phone, proxy, 5060, "",
                     sipSdp(phone, "m=audio 4000 RTP/AVP 0")))));
@@ -1506,46 +1522,82 @@ class KernelConntrackHelpersDifferentialTest {
                 return;
             }
             End b = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
-            s.send(false, b.udp(ascii(sipResponse("100 Trying", "UDP", 1, "INVITE", phone, "<sip:bob@"
+            String invite = payloadOfUdp(fwd);
+            String via = find("Via: SIP/2.0/UDP ([^;\r]+)", invite);
+            s.send(false, b.udp(ascii(sipResponse("100 Trying", "UDP", 1, "INVITE", via, "<sip:bob@"
                     + uriHost(proxy) + ">", ""))));
-            s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", phone, "<sip:bob@" + uriHost(proxy)
-                    + ">", sipSdp(proxy, "m=audio 5004 RTP/AVP 0", "m=video 5007 RTP/AVP 31")))));
+            byte[] ok = s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", via, "<sip:bob@"
+                    + uriHost(proxy) + ">", sipSdp(proxy, "m=audio 5004 RTP/AVP 0", "m=video 5007 RTP/AVP 31")))));
             s.send(true, a.udp(ascii(sipRequest("ACK", "UDP", 1, phone, proxy, 5060, "", ""))));
-            udpFlow(s, false, b.myIp, 30000, b.peerIp, 4000, "rtp to the phone");
-            udpFlow(s, true, a.myIp, 30002, a.peerIp, 5004, "rtp to the proxy");
+            udpFlow(s, false, b.myIp, 30000, address(find("c=IN IP[46] (\\S+)", invite)),
+                    Integer.parseInt(find("m=audio (\\d+)", invite)), "rtp to the phone");
+            if (ok != null) {
+                String answer = payloadOfUdp(ok);
+                udpFlow(s, true, a.myIp, 30002, address(find("c=IN IP[46] (\\S+)", answer)),
+                        Integer.parseInt(find("m=audio (\\d+)", answer)), "rtp to the proxy");
+            }
             udpFlow(s, true, a.myIp, 30004, a.peerIp, 5009, "not expected");
-            s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 2, phone, proxy, 5062, "",
+            byte[] reg = s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 2, phone, proxy, 5062, "",
                     "").replace("Content-Length", "Expires: 600\r\nContent-Length"))));
-            s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 2, "REGISTER", phone, "<sip:alice@"
-                    + uriHost(phone) + ":5062>;expires=300", ""))));
-            udpFlow(s, false, b.myIp, 5070, b.peerIp, 5062, sipRequest("INVITE", "UDP", 1, proxy, phone, 5070, "",
-                    ""));
+            if (reg == null) {
+                return;
+            }
+            String register = payloadOfUdp(reg);
+            String contact = find("Contact: (<[^>]+>)", register);
+            s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 2, "REGISTER", find("Via: SIP/2.0/UDP ([^;\r]+)",
+                    register), contact + ";expires=300", ""))));
+            String hostPort = find("sip:alice@([^>]+)>", contact);
+            int colon = hostPort.lastIndexOf(':');
+            udpFlow(s, false, b.myIp, 5070, address(unbracket(hostPort.substring(0, colon))),
+                    Integer.parseInt(hostPort.substring(colon + 1)), sipRequest("INVITE", "UDP", 1, proxy, phone, 5070,
+                    "", ""));
             s.send(true, a.udp(ascii(sipRequest("BYE", "UDP", 3, phone, proxy, 5060, "", ""))));
         });
         // the two RTP flows and the registrar's call
         assertThat(packets(c, RELATED_SIP)).isEqualTo(3);
     }
 
+    static List<Arguments> sipTcpSessions() {
+        return List.of(Arguments.of("sip over TCP", ""),
+                Arguments.of("sip over TCP behind SNAT", SNAT4),
+                Arguments.of("sip over TCP behind SNAT to port 6000: lengths change, sequence numbers adjusted",
+                        "-A POSTROUTING -o " + DS + " -p tcp -j SNAT --to-source 10.0.2.100:6000\n"));
+    }
+
     /**
      * A call over TCP: the INVITE and its 200 in segments of their own, the ACK and a second INVITE (a re-offer)
-     * in one segment, then RTP to the re-offered port.
+     * in one segment, then RTP to the re-offered port (as forwarded) and to the first offer's (flushed).
      */
-    @Test
-    void sipOverTcpReadsEachMessageOfASegment() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("sipTcpSessions")
+    void sipOverTcpReadsEachMessageOfASegment(String name, String nat) throws Exception {
         assumeKernel();
-        Map<String, String> c = compare("sip over TCP", Family.IPV4, rules(Family.IPV4, ""), s -> {
+        Map<String, String> c = compare(name, Family.IPV4, rules(Family.IPV4, nat), s -> {
             End[] ctl = connect(s, "10.0.1.2", 40060, "10.0.2.2", 5060);
             End a = ctl[0];
             End b = ctl[1];
-            b.received(s.send(true, a.tcp(PSH_ACK, sipRequest("INVITE", "TCP", 1, "10.0.1.2", "10.0.2.2", 40060, "",
-                    sipSdp("10.0.1.2", "m=audio 4000 RTP/AVP 0")))));
-            a.received(s.send(false, b.tcp(PSH_ACK, sipResponse("200 OK", "TCP", 1, "INVITE", "10.0.1.2",
+            byte[] first = s.send(true, a.tcp(PSH_ACK, sipRequest("INVITE", "TCP", 1, "10.0.1.2", "10.0.2.2", 40060,
+                    "", sipSdp("10.0.1.2", "m=audio 4000 RTP/AVP 0"))));
+            b.received(first);
+            String via = first == null ? "10.0.1.2:5060" : find("Via: SIP/2.0/TCP ([^;\r]+)", payloadText(first));
+            a.received(s.send(false, b.tcp(PSH_ACK, sipResponse("200 OK", "TCP", 1, "INVITE", via,
                     "<sip:bob@10.0.2.2>", sipSdp("10.0.2.2", "m=audio 5004 RTP/AVP 0")))));
-            b.received(s.send(true, a.tcp(PSH_ACK, sipRequest("ACK", "TCP", 1, "10.0.1.2", "10.0.2.2", 40060, "", "")
-                    + sipRequest("INVITE", "TCP", 2, "10.0.1.2", "10.0.2.2", 40060, "",
-                            sipSdp("10.0.1.2", "m=audio 4100 RTP/AVP 0")))));
-            udpFlow(s, false, b.myIp, 30000, b.peerIp, 4100, "rtp to the re-offered port");
-            udpFlow(s, false, b.myIp, 30002, b.peerIp, 4000, "rtp to the flushed offer");
+            byte[] second = s.send(true, a.tcp(PSH_ACK, sipRequest("ACK", "TCP", 1, "10.0.1.2", "10.0.2.2", 40060, "",
+                    "") + sipRequest("INVITE", "TCP", 2, "10.0.1.2", "10.0.2.2", 40060, "",
+                            sipSdp("10.0.1.2", "m=audio 4100 RTP/AVP 0"))));
+            b.received(second);
+            a.received(s.send(false, b.tcp(PSH_ACK, sipResponse("100 Trying", "TCP", 2, "INVITE", via,
+                    "<sip:bob@10.0.2.2>", ""))));
+            s.send(true, a.tcp(ACK, ""));
+            if (first == null || second == null) {
+                return;
+            }
+            String reoffer = payloadText(second);
+            int at = reoffer.lastIndexOf("v=0");
+            udpFlow(s, false, b.myIp, 30000, address(find("c=IN IP4 (\\S+)", reoffer.substring(at))),
+                    Integer.parseInt(find("m=audio (\\d+)", reoffer.substring(at))), "rtp to the re-offered port");
+            udpFlow(s, false, b.myIp, 30002, address(find("c=IN IP4 (\\S+)", payloadText(first))),
+                    Integer.parseInt(find("m=audio (\\d+)", payloadText(first))), "rtp to the flushed offer");
         });
         assertThat(packets(c, RELATED_SIP)).isEqualTo(1);
     }

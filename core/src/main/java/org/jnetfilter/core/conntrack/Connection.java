@@ -84,6 +84,8 @@ public final class Connection {
     /** The sip helper's CSeq of the last INVITE and REGISTER it accepted (nf_ct_sip_master). */
     long sipInviteCseq;
     long sipRegisterCseq;
+    /** nf_ct_sip_master.forced_dport: the Via's port of a phone that sends from another, 0 for none. */
+    int sipForcedPort;
     final Tuple[] greKeymap = new Tuple[2];
     // nf_nat_pptp: the call ids before nf_nat_pptp rewrote them
     int natPptpPnsCallId;

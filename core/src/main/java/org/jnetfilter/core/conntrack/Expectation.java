@@ -39,8 +39,8 @@ public final class Expectation {
     final long srcMaskLo;
     final int srcId;
     final int srcIdMask;
-    final long dstHi;
-    final long dstLo;
+    long dstHi;
+    long dstLo;
     int dstPort;
     final int zone;
     int flags;
@@ -52,6 +52,9 @@ public final class Expectation {
     int natDirection = -1;
     /** exp->saved_proto: the port the expected connection goes to after NAT. */
     int savedPort;
+    /** exp->saved_addr (nf_nat_sip): the address the expected connection goes to after NAT. */
+    long savedHi;
+    long savedLo;
     /** Jiffies, absolute once in the table. */
     long timeout;
 

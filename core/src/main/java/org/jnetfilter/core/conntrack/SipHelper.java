@@ -81,10 +81,50 @@ final class SipHelper extends ConntrackHelper {
         return EXPECT_TIMEOUT;
     }
 
-    /** One message being read: the connection, the packet's direction, the bytes and their bounds. */
-    private record Message(Connection ct, int dir, boolean expected, byte[] b, int start, int limit, long now) {
+    /**
+     * One message being read: the connection, the packet and its direction, the payload's bytes (a copy, refreshed
+     * after every rewrite), where the message starts and ends in them.
+     */
+    static final class Message {
+        final Connection ct;
+        final PacketContext pkt;
+        final int ctinfo;
+        final int dir;
+        final int protoff;
+        final int dataoff;
+        final boolean expected;
+        final byte[] b;
+        final long now;
+        int start;
+        int limit;
+        /** process_sdp's rtp_addr: the media address (after nf_nat_sdp_media, the one announced). */
+        long rtpHi;
+        long rtpLo;
+
+        Message(Connection ct, PacketContext pkt, int ctinfo, int protoff, int dataoff, byte[] b, long now) {
+            this.ct = ct;
+            this.pkt = pkt;
+            this.ctinfo = ctinfo;
+            this.dir = CtInfo.direction(ctinfo);
+            this.protoff = protoff;
+            this.dataoff = dataoff;
+            this.expected = ct.hasStatus(Connection.EXPECTED);
+            this.b = b;
+            this.now = now;
+        }
+
         Family family() {
             return ct.family();
+        }
+
+        boolean natted() {
+            return (ct.status & Connection.NAT_MASK) != 0;
+        }
+
+        /** The payload copied again from the packet (after a rewrite). */
+        void reload() {
+            MemorySegment.copy(pkt.segment(), ValueLayout.JAVA_BYTE, pkt.networkOffset() + dataoff, b, 0,
+                    pkt.length() - dataoff);
         }
     }
 
@@ -112,23 +152,26 @@ final class SipHelper extends ConntrackHelper {
             return Verdict.ACCEPT;
         }
         byte[] b = BUFFER.get();
-        MemorySegment.copy(pkt.segment(), ValueLayout.JAVA_BYTE, pkt.networkOffset() + dataoff, b, 0, datalen);
-        int dir = CtInfo.direction(ctinfo);
-        boolean expected = ct.hasStatus(Connection.EXPECTED);
+        Message msg = new Message(ct, pkt, ctinfo, protoff, dataoff, b, now);
+        msg.reload();
         Match m = MATCH.get();
         synchronized (ct) {
             if (protocol() == Protocol.UDP) {
-                return message(new Message(ct, dir, expected, b, 0, datalen, now), m);
+                msg.start = 0;
+                msg.limit = datalen;
+                return message(msg, m);
             }
-            return tcpMessages(ct, dir, expected, b, datalen, now, m);
+            return tcpMessages(msg, datalen, m);
         }
     }
 
     /** sip_help_tcp's loop: the messages of a segment, each ended by its Content-Length. */
-    private int tcpMessages(Connection ct, int dir, boolean expected, byte[] b, int datalen, long now, Match m) {
+    private int tcpMessages(Message msg, int datalen, Match m) {
+        byte[] b = msg.b;
         int start = 0;
         int ret = Verdict.ACCEPT;
-        Family family = ct.family();
+        int tdiff = 0;
+        Family family = msg.family();
         while (true) {
             if (SipParser.header(family, b, start, start, datalen, SipParser.HDR_CONTENT_LENGTH, m) <= 0) {
                 break;
@@ -151,24 +194,37 @@ final class SipHelper extends ConntrackHelper {
             }
             long msgEnd = end + 4L + (clen & 0xFFFFFFFFL);
             if (msgEnd - start > datalen - start) {
-                // Linux: a message beyond the segment: the rest is not read
+                // Linux: a message beyond the segment: the rest is not read (nor sequence-adjusted)
                 return Verdict.ACCEPT;
             }
-            ret = message(new Message(ct, dir, expected, b, start, (int) msgEnd, now), m);
+            msg.start = start;
+            msg.limit = (int) msgEnd;
+            ret = message(msg, m);
             if (ret != Verdict.ACCEPT) {
                 break;
             }
-            start = (int) msgEnd;
+            int diff = msg.limit - (int) msgEnd;
+            tdiff += diff;
+            datalen += diff;
+            start = msg.limit;
+        }
+        if (ret == Verdict.ACCEPT && msg.natted() && tdiff != 0) {
+            // Linux: nf_nat_sip_seq_adjust: the segment's length change, once
+            int seq = (int) u32(msg.pkt, msg.protoff + 4);
+            SeqAdjust.set(msg.ct, msg.dir, seq, (short) tdiff);
         }
         return ret;
     }
 
     /** process_sip_msg: a response starts with "SIP/2.0 ", anything else is a request. */
     private int message(Message msg, Match m) {
-        if (SipParser.startsIgnoringCase(msg.b, msg.start, msg.limit, "SIP/2.0 ")) {
-            return response(msg, m);
+        int ret = SipParser.startsIgnoringCase(msg.b, msg.start, msg.limit, "SIP/2.0 ") ? response(msg, m)
+                : request(msg, m);
+        if (ret == Verdict.ACCEPT && msg.natted() && !SipNat.message(msg, m)) {
+            // Linux: "cannot NAT SIP message"
+            ret = Verdict.DROP;
         }
-        return request(msg, m);
+        return ret;
     }
 
     /** The CSeq number of a message: -1 when it has none (the message is dropped). */
@@ -193,6 +249,12 @@ final class SipHelper extends ConntrackHelper {
     private int request(Message msg, Match m) {
         byte[] b = msg.b;
         int datalen = msg.limit - msg.start;
+        // Linux: a phone sending from another port than its Via's gets its responses there (forced_dport, for NAT)
+        Tuple sender = msg.ct.tuple(msg.dir);
+        if (SipParser.headerUri(msg.family(), b, msg.start, msg.limit, SipParser.HDR_VIA_UDP, null, m) > 0
+                && m.port != sender.srcId && m.hi == sender.srcHi && m.lo == sender.srcLo) {
+            msg.ct.sipForcedPort = m.port;
+        }
         for (String method : METHODS) {
             int n = method.length();
             if (datalen < n + 2 || !SipParser.startsIgnoringCase(b, msg.start, msg.limit, method)) {
@@ -276,29 +338,36 @@ final class SipHelper extends ConntrackHelper {
     private int sdp(Message msg, Match m) {
         Family family = msg.family();
         byte[] b = msg.b;
-        int limit = msg.limit;
-        if (SipParser.sdpHeader(family, b, msg.start, limit, SipParser.SDP_VERSION, SipParser.SDP_UNSPEC, m) <= 0) {
+        if (SipParser.sdpHeader(family, b, msg.start, msg.limit, SipParser.SDP_VERSION, SipParser.SDP_UNSPEC, m)
+                <= 0) {
             return Verdict.ACCEPT;
         }
         int sdpoff = m.off;
-        boolean session = SipParser.sdpAddrHeader(family, b, sdpoff, limit, SipParser.SDP_CONNECTION,
+        boolean session = SipParser.sdpAddrHeader(family, b, sdpoff, msg.limit, SipParser.SDP_CONNECTION,
                 SipParser.SDP_MEDIA, m) > 0;
         long sessionHi = m.hi;
         long sessionLo = m.lo;
+        // Linux: rtp_addr is not initialised when no media line is read (then nf_nat_sdp_session writes whatever
+        // the stack held); here it is the unspecified address
+        msg.rtpHi = 0;
+        msg.rtpLo = 0;
+        int ret = Verdict.ACCEPT;
         int mediaoff = sdpoff;
         for (int i = 0; i < MEDIA.length;) {
-            if (SipParser.sdpHeader(family, b, mediaoff, limit, SipParser.SDP_MEDIA, SipParser.SDP_UNSPEC, m) <= 0) {
+            if (SipParser.sdpHeader(family, b, mediaoff, msg.limit, SipParser.SDP_MEDIA, SipParser.SDP_UNSPEC, m)
+                    <= 0) {
                 break;
             }
             mediaoff = m.off;
             int medialen = m.len;
-            int t = mediaType(b, mediaoff, limit, medialen);
+            int t = mediaType(b, mediaoff, msg.limit, medialen);
             if (t < 0) {
                 mediaoff += medialen;
                 continue;
             }
             mediaoff += MEDIA[t].length();
-            long port = SipParser.number(b, mediaoff, limit, m);
+            medialen -= MEDIA[t].length();
+            long port = SipParser.number(b, mediaoff, msg.limit, m);
             if (port == 0) {
                 // Linux: an inactive stream
                 continue;
@@ -307,27 +376,38 @@ final class SipHelper extends ConntrackHelper {
                 // Linux: "wrong port %u"
                 return Verdict.DROP;
             }
-            long hi;
-            long lo;
-            if (SipParser.sdpAddrHeader(family, b, mediaoff, limit, SipParser.SDP_CONNECTION, SipParser.SDP_MEDIA,
-                    m) > 0) {
-                hi = m.hi;
-                lo = m.lo;
+            boolean own = SipParser.sdpAddrHeader(family, b, mediaoff, msg.limit, SipParser.SDP_CONNECTION,
+                    SipParser.SDP_MEDIA, m) > 0;
+            if (own) {
+                msg.rtpHi = m.hi;
+                msg.rtpLo = m.lo;
             } else if (session) {
-                hi = sessionHi;
-                lo = sessionLo;
+                msg.rtpHi = sessionHi;
+                msg.rtpLo = sessionLo;
             } else {
                 // Linux: "cannot parse SDP message"
                 return Verdict.DROP;
             }
-            int ret = expectRtpRtcp(msg, hi, lo, (int) port, MEDIA_CLASS[t]);
+            ret = expectRtpRtcp(msg, (int) port, MEDIA_CLASS[t], mediaoff, medialen);
             if (ret != Verdict.ACCEPT) {
                 // Linux: "cannot add expectation for voice"
                 return ret;
             }
+            if (own && msg.natted()) {
+                // Linux: nf_nat_sdp_addr: the media's own c= becomes the announced address
+                ret = SipNat.sdpAddr(msg, mediaoff, m) ? Verdict.ACCEPT : Verdict.DROP;
+                if (ret != Verdict.ACCEPT) {
+                    // Linux: "cannot mangle SDP"
+                    return ret;
+                }
+            }
             i++;
         }
-        return Verdict.ACCEPT;
+        if (msg.natted()) {
+            // Linux: nf_nat_sdp_session: o= and the session's c=
+            ret = SipNat.sdpSession(msg, sdpoff, m) ? Verdict.ACCEPT : Verdict.DROP;
+        }
+        return ret;
     }
 
     /** sdp_media_type: the index of the media type the m= value starts with, or -1. */
@@ -349,28 +429,53 @@ final class SipHelper extends ConntrackHelper {
     }
 
     /**
-     * set_expected_rtp_rtcp without NAT: RTP on the even port and RTCP on the odd one from the peer to the SDP's
-     * address, unless that is not the sender's own (sip_direct_media) or another SIP connection already expects it.
+     * set_expected_rtp_rtcp: RTP on the even port and RTCP on the odd one from the peer to the SDP's address
+     * ({@code msg.rtp*}), unless that is not the sender's own (sip_direct_media) or another SIP connection already
+     * expects it; on a NATed connection nf_nat_sdp_media sets them up (or, when another connection's NATed
+     * expectation is found, the media goes straight to where that one leads: the SDP's port is rewritten to it).
      */
-    private int expectRtpRtcp(Message msg, long hi, long lo, int port, int cls) {
+    private int expectRtpRtcp(Message msg, int port, int cls, int mediaoff, int medialen) {
         Connection ct = msg.ct;
         Tuple mine = ct.tuple(msg.dir);
         Tuple peer = ct.tuple(1 - msg.dir);
-        if (hi != mine.srcHi || lo != mine.srcLo) {
+        if (msg.rtpHi != mine.srcHi || msg.rtpLo != mine.srcLo) {
             // Linux: sip_direct_media: media between the signalling endpoints only
             return Verdict.ACCEPT;
         }
         Conntrack table = ct.owner;
-        Tuple probe = new Tuple().set(ct.family(), Protocol.UDP, peer.srcHi, peer.srcLo, hi, lo, 0, port, ct.zone);
-        Expectation existing = table.findExpectation(probe, msg.now);
-        if (existing != null && existing.master != ct && existing.master.helperFunction == this
-                && existing.expectClass == cls) {
-            // Linux: skip_expect: the same media is already expected by another SIP connection
+        Tuple probe = new Tuple().set(ct.family(), Protocol.UDP, peer.srcHi, peer.srcLo, msg.rtpHi, msg.rtpLo, 0,
+                port, ct.zone);
+        boolean directRtp = false;
+        boolean skipExpect = false;
+        do {
+            Expectation e = table.findExpectation(probe, msg.now);
+            if (e == null || e.master == ct || e.master.helperFunction != this || e.expectClass != cls) {
+                break;
+            }
+            if (!directRtp && (e.savedHi != e.dstHi || e.savedLo != e.dstLo || e.savedPort != e.dstPort)
+                    && msg.natted()) {
+                // Linux: both ends NATed: the media may go straight to where the other expectation leads
+                msg.rtpHi = e.savedHi;
+                msg.rtpLo = e.savedLo;
+                probe.set(ct.family(), Protocol.UDP, peer.srcHi, peer.srcLo, e.savedHi, e.savedLo, 0, e.savedPort,
+                        ct.zone);
+                directRtp = true;
+            } else {
+                skipExpect = true;
+            }
+        } while (!skipExpect);
+        int base = probe.dstId & ~1;
+        if (directRtp && !SipNat.sdpPort(msg, mediaoff, medialen, base, MATCH.get())) {
+            return Verdict.DROP;
+        }
+        if (skipExpect) {
             return Verdict.ACCEPT;
         }
-        int base = port & ~1;
-        Expectation rtp = media(ct, peer, hi, lo, base, cls);
-        Expectation rtcp = media(ct, peer, hi, lo, base + 1, cls);
+        Expectation rtp = media(ct, peer, msg.rtpHi, msg.rtpLo, base, cls);
+        Expectation rtcp = media(ct, peer, msg.rtpHi, msg.rtpLo, base + 1, cls);
+        if (msg.natted() && !directRtp) {
+            return SipNat.sdpMedia(msg, rtp, rtcp, mediaoff, medialen, MATCH.get());
+        }
         // Linux: -EALREADY counts as added (the same media on another connection, or of another type)
         int errp = table.expectRelated(rtp, msg.now, true);
         if (errp == 0 || errp == Conntrack.EALREADY) {
@@ -389,6 +494,14 @@ final class SipHelper extends ConntrackHelper {
         Family f = ct.family();
         return new Expectation(ct, f, Protocol.UDP, peer.srcHi, peer.srcLo, f == Family.IPV4 ? 0 : -1L,
                 f == Family.IPV4 ? 0xFFFFFFFFL : -1L, 0, 0, hi, lo, port, 0, cls);
+    }
+
+    /** exp->expectfn: nf_nat_sip_expected for what nf_nat_sip set up. */
+    @Override
+    void expectationMet(PacketContext pkt, Connection ct, Expectation exp, long now) {
+        if (exp.natDirection >= 0) {
+            SipNat.expected(pkt, ct, exp, now);
+        }
     }
 
     // ---- REGISTER ----
@@ -421,6 +534,8 @@ final class SipHelper extends ConntrackHelper {
         long hi = m.hi;
         long lo = m.lo;
         int port = m.port;
+        int contactOff = m.off;
+        int contactLen = m.len;
         int after = m.off + m.len;
         int proto = SipParser.transport(b, after, msg.limit, ct.protocol(), m);
         if (proto == 0) {
@@ -444,7 +559,9 @@ final class SipHelper extends ConntrackHelper {
                     f == Family.IPV4 ? 0 : -1L, f == Family.IPV4 ? 0xFFFFFFFFL : -1L, 0, 0, hi, lo, port,
                     Expectation.PERMANENT | Expectation.INACTIVE, EXPECT_SIGNALLING);
             exp.helper = this;
-            if (ct.owner.expectRelated(exp, msg.now) != 0) {
+            if (msg.natted()) {
+                ret = SipNat.expect(msg, exp, contactOff, contactLen, m);
+            } else if (ct.owner.expectRelated(exp, msg.now) != 0) {
                 // Linux: "cannot add expectation"
                 ret = Verdict.DROP;
             }

@@ -99,6 +99,37 @@ public final class HelperNat {
         return master.table().expectRelated(exp, now) == 0 ? Verdict.ACCEPT : Verdict.DROP;
     }
 
+    /**
+     * nf_nat_sip's mangle_packet: {@code matchLength} bytes at {@code payloadOffset} of the TCP or UDP payload
+     * replaced by {@code text} (__nf_nat_mangle_tcp_packet without sequence adjustment: nf_nat_sip sets it once per
+     * segment). False when the packet cannot grow that much.
+     */
+    public static boolean mangleSip(PacketContext pkt, Connection ct, int protoff, int payloadOffset,
+            int matchLength, byte[] text) {
+        if (ct.protocol() != org.jnetfilter.core.conntrack.Protocol.TCP) {
+            return mangleUdp(pkt, protoff, payloadOffset, matchLength, text);
+        }
+        MemorySegment s = pkt.segment();
+        long base = pkt.networkOffset();
+        long tcp = base + protoff;
+        int dataoff = protoff + (Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, tcp + 12)) >>> 4) * 4;
+        if (!mangleContents(pkt, dataoff, payloadOffset, matchLength, text)) {
+            return false;
+        }
+        int tcpLength = pkt.length() - protoff;
+        s.set(U16, tcp + 16, (short) 0);
+        int check = pkt.family() == Family.IPV4
+                ? Checksums.tcpV4(s, tcp, tcpLength, s.get(U32, base + 12), s.get(U32, base + 16))
+                : Checksums.tcpV6(s, base, tcp, tcpLength);
+        s.set(U16, tcp + 16, (short) check);
+        return true;
+    }
+
+    /** nf_nat_exp_find_port for a helper outside this package (nf_nat_sip_expect): the port added, or 0. */
+    public static int expectWithFreePort(Expectation exp, int port, long now, RandomGenerator random) {
+        return findPort(exp.master().table(), exp, port, now, random);
+    }
+
     /** nf_nat_exp_find_port: the port the expectation could be added with, or 0. */
     static int findPort(Conntrack table, Expectation exp, int port, long now, RandomGenerator random) {
         int min = port;
