@@ -1427,6 +1427,8 @@ class KernelConntrackHelpersDifferentialTest {
         });
         assertThat(packetsIn(c, "INPUT", "-m conntrack --ctstate RELATED -m helper --helper snmp -j ACCEPT"))
                 .isEqualTo(2);
+    }
+
     // ---- sip ----
 
     static final String RELATED_SIP = "-m conntrack --ctstate RELATED -m helper --helper sip -j ACCEPT";
@@ -1484,13 +1486,16 @@ class KernelConntrackHelpersDifferentialTest {
     }
 
     static List<Arguments> sipUdpSessions() {
-        return List.of(Arguments.of("sip over UDP", Family.IPV4, "", "10.0.1.2", "10.0.2.2"),
-                Arguments.of("sip over UDP and IPv6", Family.IPV6, "", "fd01::2", "fd02::2"),
+        return List.of(Arguments.of("sip over UDP", Family.IPV4, "", "10.0.1.2", "10.0.2.2", "10.0.2.2"),
+                Arguments.of("sip over UDP and IPv6", Family.IPV6, "", "fd01::2", "fd02::2", "fd02::2"),
                 Arguments.of("sip behind SNAT: URIs, Via, Contact and SDP rewritten, media follows", Family.IPV4,
-                        SNAT4, "10.0.1.2", "10.0.2.2"),
-                Arguments.of("sip behind SNAT over IPv6", Family.IPV6, SNAT6, "fd01::2", "fd02::2"),
+                        SNAT4, "10.0.1.2", "10.0.2.2", "10.0.2.2"),
+                Arguments.of("sip behind SNAT over IPv6", Family.IPV6, SNAT6, "fd01::2", "fd02::2", "fd02::2"),
                 Arguments.of("sip behind SNAT to port 6000", Family.IPV4, "-A POSTROUTING -o " + DS
-                        + " -p udp -j SNAT --to-source 10.0.2.100:6000\n", "10.0.1.2", "10.0.2.2"));
+                        + " -p udp -j SNAT --to-source 10.0.2.100:6000\n", "10.0.1.2", "10.0.2.2", "10.0.2.2"),
+                Arguments.of("sip to a DNATed proxy behind MASQUERADE", Family.IPV4, "-A PREROUTING -d 10.0.1.1/32 "
+                        + "-p udp -m udp --dport 5060 -j DNAT --to-destination 10.0.2.2\n-A POSTROUTING -o " + DS
+                        + " -j MASQUERADE\n", "10.0.1.2", "10.0.1.1", "10.0.2.2"));
     }
 
     static String find(String regex, String text) {
@@ -1512,7 +1517,7 @@ class KernelConntrackHelpersDifferentialTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("sipUdpSessions")
     void sipCallAndRegistrationExpectMediaAndIncomingCalls(String name, Family family, String nat, String phone,
-            String proxy) throws Exception {
+            String proxy, String serverIp) throws Exception {
         assumeKernel();
         Map<String, String> c = compare(name, family, rules(family, nat), s -> {
             End a = new End(client, CLIENT_MAC, DC_MAC).flow(phone, 5060, proxy, 5060, 0);
@@ -1525,9 +1530,10 @@ class KernelConntrackHelpersDifferentialTest {
             String invite = payloadOfUdp(fwd);
             String via = find("Via: SIP/2.0/UDP ([^;\r]+)", invite);
             s.send(false, b.udp(ascii(sipResponse("100 Trying", "UDP", 1, "INVITE", via, "<sip:bob@"
-                    + uriHost(proxy) + ">", ""))));
+                    + uriHost(serverIp) + ">", ""))));
             byte[] ok = s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", via, "<sip:bob@"
-                    + uriHost(proxy) + ">", sipSdp(proxy, "m=audio 5004 RTP/AVP 0", "m=video 5007 RTP/AVP 31")))));
+                    + uriHost(serverIp) + ":" + b.myPort + ">", sipSdp(serverIp, "m=audio 5004 RTP/AVP 0",
+                    "m=video 5007 RTP/AVP 31")))));
             s.send(true, a.udp(ascii(sipRequest("ACK", "UDP", 1, phone, proxy, 5060, "", ""))));
             udpFlow(s, false, b.myIp, 30000, address(find("c=IN IP[46] (\\S+)", invite)),
                     Integer.parseInt(find("m=audio (\\d+)", invite)), "rtp to the phone");
@@ -1549,8 +1555,8 @@ class KernelConntrackHelpersDifferentialTest {
             String hostPort = find("sip:alice@([^>]+)>", contact);
             int colon = hostPort.lastIndexOf(':');
             udpFlow(s, false, b.myIp, 5070, address(unbracket(hostPort.substring(0, colon))),
-                    Integer.parseInt(hostPort.substring(colon + 1)), sipRequest("INVITE", "UDP", 1, proxy, phone, 5070,
-                    "", ""));
+                    Integer.parseInt(hostPort.substring(colon + 1)), sipRequest("INVITE", "UDP", 1, serverIp, phone,
+                    5070, "", ""));
             s.send(true, a.udp(ascii(sipRequest("BYE", "UDP", 3, phone, proxy, 5060, "", ""))));
         });
         // the two RTP flows and the registrar's call

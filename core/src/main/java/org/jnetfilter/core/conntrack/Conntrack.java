@@ -45,7 +45,7 @@ import org.jnetfilter.core.rules.Hook;
  * <p>Threading: packet threads call {@link #in} and {@link #confirm} concurrently; the hash table is guarded
  * by this object's monitor (the kernel's per-bucket locks and RCU), per-connection protocol state by the
  * connection's. Known differences: the hash function, and so which unassured entry early drop picks;
- * unconfirmed entries do not count toward nf_conntrack_max; of the helpers ftp, tftp, irc, sane, amanda, netbios-ns and pptp
+ * unconfirmed entries do not count toward nf_conntrack_max; of the helpers ftp, tftp, irc, sane, amanda, netbios-ns, pptp and sip
  * ({@link ConntrackHelper}); expectations live in a list searched only while it is not empty. DCCP is tracked generically (no ports), as by kernels without the DCCP tracker, like this
  * machine's 6.18.
  *

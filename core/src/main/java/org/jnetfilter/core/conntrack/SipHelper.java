@@ -506,6 +506,14 @@ final class SipHelper extends ConntrackHelper {
 
     // ---- REGISTER ----
 
+    /** The Expires: header's number, 0 without one. */
+    private static long expiresHeader(Message msg, Match m) {
+        if (SipParser.header(msg.family(), msg.b, msg.start, msg.start, msg.limit, SipParser.HDR_EXPIRES, m) > 0) {
+            return SipParser.number(msg.b, m.off, msg.limit, m) & 0xFFFFFFFFL;
+        }
+        return 0;
+    }
+
     /** process_register_request. */
     private int register(Message msg, long cseq, Match m) {
         if (msg.expected) {
@@ -515,10 +523,7 @@ final class SipHelper extends ConntrackHelper {
         Connection ct = msg.ct;
         Family family = msg.family();
         byte[] b = msg.b;
-        long expires = 0;
-        if (SipParser.header(family, b, msg.start, msg.start, msg.limit, SipParser.HDR_EXPIRES, m) > 0) {
-            expires = SipParser.number(b, m.off, msg.limit, m) & 0xFFFFFFFFL;
-        }
+        long expires = expiresHeader(msg, m);
         int r = SipParser.headerUri(family, b, msg.start, msg.limit, SipParser.HDR_CONTACT, null, m);
         if (r < 0) {
             // Linux: "cannot parse contact"
@@ -585,10 +590,7 @@ final class SipHelper extends ConntrackHelper {
         if (code >= 200 && code <= 299) {
             Family family = msg.family();
             byte[] b = msg.b;
-            long expires = 0;
-            if (SipParser.header(family, b, msg.start, msg.start, msg.limit, SipParser.HDR_EXPIRES, m) > 0) {
-                expires = SipParser.number(b, m.off, msg.limit, m) & 0xFFFFFFFFL;
-            }
+            long expires = expiresHeader(msg, m);
             Tuple toward = ct.tuple(msg.dir);
             SipParser.Walk walk = new SipParser.Walk(msg.start);
             while (true) {

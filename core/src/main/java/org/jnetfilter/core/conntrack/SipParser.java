@@ -436,15 +436,36 @@ final class SipParser {
         return 1;
     }
 
-    /** sip_follow_continuation: past the line end at {@code p}, the first non-blank of a continuation line, or -1. */
-    static int followContinuation(byte[] b, int p, int limit) {
+    /** The start of the line after the line end (CR, LF or CRLF) at {@code p}, or -1 when the message ends. */
+    static int lineStart(byte[] b, int p, int limit) {
         if (++p >= limit) {
             return -1;
         }
-        if (at(b, p - 1) == '\r' && at(b, p) == '\n') {
-            if (++p >= limit) {
-                return -1;
+        if (at(b, p - 1) == '\r' && at(b, p) == '\n' && ++p >= limit) {
+            return -1;
+        }
+        return p;
+    }
+
+    /**
+     * The loops of ct_sip_get_header and ct_sip_get_sdp_header: the start of the first line that begins after a line
+     * end at or after {@code p}, or -1.
+     */
+    static int nextLine(byte[] b, int p, int limit) {
+        for (; p < limit; p++) {
+            int c = at(b, p);
+            if (c == '\r' || c == '\n') {
+                return lineStart(b, p, limit);
             }
+        }
+        return -1;
+    }
+
+    /** sip_follow_continuation: past the line end at {@code p}, the first non-blank of a continuation line, or -1. */
+    static int followContinuation(byte[] b, int p, int limit) {
+        p = lineStart(b, p, limit);
+        if (p < 0) {
+            return -1;
         }
         if (at(b, p) != ' ' && at(b, p) != '\t') {
             return -1;
@@ -510,19 +531,7 @@ final class SipParser {
      */
     static int header(Family family, byte[] b, int start, int from, int limit, int type, Match m) {
         Header h = SIP_HEADERS[type];
-        for (int p = from; p < limit; p++) {
-            int c = at(b, p);
-            if (c != '\r' && c != '\n') {
-                continue;
-            }
-            if (++p >= limit) {
-                break;
-            }
-            if (at(b, p - 1) == '\r' && at(b, p) == '\n') {
-                if (++p >= limit) {
-                    break;
-                }
-            }
+        for (int p = nextLine(b, from, limit); p >= 0; p = nextLine(b, p + 1, limit)) {
             if (at(b, p) == ' ' || at(b, p) == '\t') {
                 continue;
             }
@@ -545,23 +554,32 @@ final class SipParser {
             if (p < 0) {
                 break;
             }
-            m.off = p;
-            if (h.search != null) {
-                p = headerSearch(b, p, limit, h.search);
-                if (p < 0) {
-                    return -1;
-                }
-                p += h.search.length();
-            }
-            m.shift = 0;
-            m.len = matchLen(family, h.matcher, b, p, limit, m);
-            if (m.len == 0) {
-                return -1;
-            }
-            m.off = p + m.shift;
-            return 1;
+            return value(family, h, false, b, p, limit, m);
         }
         return 0;
+    }
+
+    /**
+     * The value of a header found at {@code p} (after its name and colon): the header's search text looked for on
+     * its line ({@code sdp}: that line only, exact case; else with continuations, any case), then its matcher; 1
+     * with the match in {@code m}, -1 when the text is missing or the value does not match.
+     */
+    private static int value(Family family, Header h, boolean sdp, byte[] b, int p, int limit, Match m) {
+        m.off = p;
+        if (h.search != null) {
+            p = sdp ? sdpHeaderSearch(b, p, limit, h.search) : headerSearch(b, p, limit, h.search);
+            if (p < 0) {
+                return -1;
+            }
+            p += h.search.length();
+        }
+        m.shift = 0;
+        m.len = matchLen(family, h.matcher, b, p, limit, m);
+        if (m.len == 0) {
+            return -1;
+        }
+        m.off = p + m.shift;
+        return 1;
     }
 
     /** ct_sip_next_header: the next value of a comma-separated list after {@code from}: 1, 0 (none) or -1. */
@@ -752,19 +770,7 @@ final class SipParser {
         Header[] table = family == Family.IPV4 ? SDP_V4 : SDP_V6;
         Header h = table[type];
         Header t = table[term];
-        for (int p = from; p < limit; p++) {
-            int c = at(b, p);
-            if (c != '\r' && c != '\n') {
-                continue;
-            }
-            if (++p >= limit) {
-                break;
-            }
-            if (at(b, p - 1) == '\r' && at(b, p) == '\n') {
-                if (++p >= limit) {
-                    break;
-                }
-            }
+        for (int p = nextLine(b, from, limit); p >= 0; p = nextLine(b, p + 1, limit)) {
             if (term != SDP_UNSPEC && startsIgnoringCase(b, p, limit, t.name)) {
                 break;
             } else if (startsIgnoringCase(b, p, limit, h.name)) {
@@ -772,21 +778,7 @@ final class SipParser {
             } else {
                 continue;
             }
-            m.off = p;
-            if (h.search != null) {
-                p = sdpHeaderSearch(b, p, limit, h.search);
-                if (p < 0) {
-                    return -1;
-                }
-                p += h.search.length();
-            }
-            m.shift = 0;
-            m.len = matchLen(family, h.matcher, b, p, limit, m);
-            if (m.len == 0) {
-                return -1;
-            }
-            m.off = p;
-            return 1;
+            return value(family, h, true, b, p, limit, m);
         }
         return 0;
     }

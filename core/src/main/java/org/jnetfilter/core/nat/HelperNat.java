@@ -109,20 +109,7 @@ public final class HelperNat {
         if (ct.protocol() != org.jnetfilter.core.conntrack.Protocol.TCP) {
             return mangleUdp(pkt, protoff, payloadOffset, matchLength, text);
         }
-        MemorySegment s = pkt.segment();
-        long base = pkt.networkOffset();
-        long tcp = base + protoff;
-        int dataoff = protoff + (Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, tcp + 12)) >>> 4) * 4;
-        if (!mangleContents(pkt, dataoff, payloadOffset, matchLength, text)) {
-            return false;
-        }
-        int tcpLength = pkt.length() - protoff;
-        s.set(U16, tcp + 16, (short) 0);
-        int check = pkt.family() == Family.IPV4
-                ? Checksums.tcpV4(s, tcp, tcpLength, s.get(U32, base + 12), s.get(U32, base + 16))
-                : Checksums.tcpV6(s, base, tcp, tcpLength);
-        s.set(U16, tcp + 16, (short) check);
-        return true;
+        return mangleTcpPayload(pkt, protoff, payloadOffset, matchLength, text);
     }
 
     /** nf_nat_exp_find_port for a helper outside this package (nf_nat_sip_expect): the port added, or 0. */
@@ -272,6 +259,20 @@ public final class HelperNat {
      */
     static boolean mangleTcp(PacketContext pkt, Connection ct, int ctinfo, int protoff, int matchOffset,
             int matchLength, byte[] text) {
+        if (!mangleTcpPayload(pkt, protoff, matchOffset, matchLength, text)) {
+            return false;
+        }
+        int seq = pkt.segment().get(U32, pkt.networkOffset() + protoff + 4);
+        SeqAdjust.set(ct, CtInfo.direction(ctinfo), seq, text.length - matchLength);
+        return true;
+    }
+
+    /**
+     * {@code text} in place of {@code matchLength} bytes at {@code matchOffset} of the TCP payload, lengths set and
+     * the TCP checksum computed afresh (nf_nat_csum_recalc without offload); false when the packet cannot grow.
+     */
+    private static boolean mangleTcpPayload(PacketContext pkt, int protoff, int matchOffset, int matchLength,
+            byte[] text) {
         MemorySegment s = pkt.segment();
         long base = pkt.networkOffset();
         long tcp = base + protoff;
@@ -279,14 +280,11 @@ public final class HelperNat {
         if (!mangleContents(pkt, dataoff, matchOffset, matchLength, text)) {
             return false;
         }
-        int newLength = pkt.length();
-        int tcpLength = newLength - protoff;
+        int tcpLength = pkt.length() - protoff;
         int check = pkt.family() == Family.IPV4
                 ? Checksums.tcpV4(s, tcp, tcpLength, s.get(U32, base + 12), s.get(U32, base + 16))
                 : Checksums.tcpV6(s, base, tcp, tcpLength);
         s.set(U16, tcp + 16, (short) check);
-        int seq = s.get(U32, tcp + 4);
-        SeqAdjust.set(ct, CtInfo.direction(ctinfo), seq, text.length - matchLength);
         return true;
     }
 

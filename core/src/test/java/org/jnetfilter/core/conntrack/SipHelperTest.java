@@ -14,7 +14,6 @@ import java.util.stream.Stream;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
-import org.jnetfilter.core.rules.Hook;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,19 +28,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 class SipHelperTest {
     static final int PHONE = ip("10.0.1.2");
     static final int PROXY = ip("10.0.2.2");
-    final Conntrack table = new Conntrack();
+    /** The forwarding path of the ftp/tftp scenarios: PREROUTING conntrack, then the confirm hook. */
+    final ConntrackHelpersTest path = new ConntrackHelpersTest();
+    final Conntrack table = path.table;
     int verdict;
 
     PacketContext forward(MemorySegment packet, double seconds, String helper) {
-        PacketContext pkt = Packets.load(packet);
-        pkt.nowNanos(Path.seconds(seconds));
-        if (helper != null) {
-            pkt.conntrack(Connection.template(0, false, helper), CtInfo.NEW);
-        }
-        verdict = table.in(pkt, Hook.PREROUTING);
-        if (verdict == Verdict.ACCEPT) {
-            verdict = table.confirm(pkt);
-        }
+        PacketContext pkt = path.forward(packet, seconds, helper);
+        verdict = path.verdict;
         return pkt;
     }
 
