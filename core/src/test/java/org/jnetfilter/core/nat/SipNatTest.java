@@ -1,0 +1,157 @@
+package org.jnetfilter.core.nat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.conntrack.Packets.ip;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.Conntrack;
+import org.jnetfilter.core.conntrack.ConntrackHooks;
+import org.jnetfilter.core.conntrack.CtInfo;
+import org.jnetfilter.core.conntrack.Packets;
+import org.jnetfilter.core.conntrack.Rules;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.netfilter.Netfilter;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Table;
+import org.junit.jupiter.api.Test;
+
+/**
+ * nf_nat_sip on a forwarding path without the kernel (KernelConntrackHelpersDifferentialTest in the iptables module
+ * compares the same sessions with Linux byte for byte): a phone at 10.0.1.2 behind SNAT 10.0.2.100 calls and
+ * registers at 10.0.2.2; what leaves names the translated address everywhere the phone named itself, the
+ * Content-Length follows the SDP, and the media and the registrar's calls to the translated address reach the
+ * phone.
+ */
+class SipNatTest {
+    static final int PHONE = ip("10.0.1.2");
+    static final int PROXY = ip("10.0.2.2");
+    static final int OUTSIDE = ip("10.0.2.100");
+
+    final Conntrack table = new Conntrack(new Host());
+    final Netfilter netfilter = new Netfilter();
+    final Table nat = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
+            List.of(Rules.rule(IpSpec.any(Family.IPV4), "SNAT", "--to-source", "10.0.2.100")));
+    final SplittableRandom random = new SplittableRandom(7);
+    double clock;
+
+    SipNatTest() {
+        ConntrackHooks.register(netfilter, Family.IPV4, table, () -> nat);
+    }
+
+    /** Forwards the packet (PREROUTING, POSTROUTING) in a buffer with room to grow; {@code helper} on a new one. */
+    PacketContext forward(MemorySegment packet, boolean helper) {
+        MemorySegment buffer = MemorySegment.ofArray(new byte[(int) packet.byteSize() + 256]);
+        MemorySegment.copy(packet, 0, buffer, 0, packet.byteSize());
+        PacketContext p = new PacketContext().ipv4(buffer, 0);
+        clock += 0.01;
+        p.nowNanos((long) (clock * 1e9) + 1_700_000_000_000_000_000L).host(table.host()).random(random);
+        if (helper) {
+            p.conntrack(Connection.template(0, false, "sip"), CtInfo.NEW);
+        }
+        for (Hook h : new Hook[] {Hook.PREROUTING, Hook.POSTROUTING}) {
+            for (Netfilter.Registration r : netfilter.entries(Family.IPV4, h)) {
+                p.hook(h);
+                assertThat(r.function().apply(p)).as("%s %s", h, r.name()).isEqualTo(Verdict.ACCEPT);
+            }
+        }
+        return p;
+    }
+
+    static MemorySegment udp(int src, int dst, int sport, int dport, String text) {
+        byte[] data = text.getBytes(StandardCharsets.US_ASCII);
+        byte[] u = ByteBuffer.allocate(8 + data.length).putShort((short) sport).putShort((short) dport)
+                .putShort((short) (8 + data.length)).putShort((short) 0).put(data).array();
+        return Packets.ipv4(src, dst, 17, u);
+    }
+
+    static String payload(PacketContext p) {
+        int at = p.transportOffset() + 8;
+        byte[] b = p.segment().asSlice(p.networkOffset() + at, p.length() - at).toArray(ValueLayout.JAVA_BYTE);
+        return new String(b, StandardCharsets.US_ASCII);
+    }
+
+    static int destination(PacketContext p) {
+        return p.networkU16(16) << 16 | p.networkU16(18);
+    }
+
+    static final String SDP = "v=0\r\no=- 1 1 IN IP4 10.0.1.2\r\ns=call\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\n"
+            + "m=audio 4000 RTP/AVP 0\r\n";
+
+    static String invite() {
+        return "INVITE sip:bob@10.0.2.2 SIP/2.0\r\n"
+                + "Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK1;rport\r\n"
+                + "From: <sip:alice@10.0.1.2>;tag=1\r\n"
+                + "To: <sip:bob@10.0.2.2>\r\n"
+                + "Call-ID: c1@10.0.1.2\r\n"
+                + "CSeq: 1 INVITE\r\n"
+                + "Contact: <sip:alice@10.0.1.2:5060>\r\n"
+                + "Content-Type: application/sdp\r\n"
+                + "Content-Length: " + SDP.length() + "\r\n\r\n" + SDP;
+    }
+
+    @Test
+    void anInviteLeavesNamingTheTranslatedAddressAndTheMediaReachesThePhone() {
+        PacketContext out = forward(udp(PHONE, PROXY, 5060, 5060, invite()), true);
+        String text = payload(out);
+        assertThat(text).startsWith("INVITE sip:bob@10.0.2.2 SIP/2.0\r\n")
+                .contains("Via: SIP/2.0/UDP 10.0.2.100:5060;branch=z9hG4bK1;rport\r\n")
+                .contains("From: <sip:alice@10.0.2.100:5060>;tag=1\r\n")
+                .contains("To: <sip:bob@10.0.2.2>\r\n")
+                .contains("Call-ID: c1@10.0.1.2\r\n")
+                .contains("Contact: <sip:alice@10.0.2.100:5060>\r\n")
+                .contains("o=- 1 1 IN IP4 10.0.2.100\r\n")
+                .contains("c=IN IP4 10.0.2.100\r\n")
+                .contains("m=audio 4000 RTP/AVP 0\r\n");
+        Matcher length = Pattern.compile("Content-Length: (\\d+)\r\n\r\n").matcher(text);
+        assertThat(length.find()).isTrue();
+        assertThat(Integer.parseInt(length.group(1))).as("the SDP's new length")
+                .isEqualTo(text.length() - length.end()).isEqualTo(SDP.length() + 4);
+        assertThat(Packets.checksumsValid(out)).isTrue();
+        assertThat(out.networkU16(2)).as("IP total length").isEqualTo(out.length());
+        assertThat(table.listExpectations(Family.IPV4, out.nowNanos())).contains(
+                "proto=17 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=4000 ",
+                "proto=17 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=4001 ");
+
+        // the proxy answers the translated Via with received= and rport= naming what it saw
+        PacketContext answer = forward(udp(PROXY, OUTSIDE, 5060, 5060, "SIP/2.0 180 Ringing\r\n"
+                + "Via: SIP/2.0/UDP 10.0.2.100:5060;branch=z9hG4bK1;received=10.0.2.100;rport=5060\r\n"
+                + "To: <sip:bob@10.0.2.2>;tag=2\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"), false);
+        assertThat(payload(answer)).as("back to the phone's own address")
+                .contains("Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK1;received=10.0.1.2;rport=5060\r\n");
+
+        PacketContext rtp = forward(udp(PROXY, OUTSIDE, 30000, 4000, "rtp"), false);
+        assertThat(rtp.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat(destination(rtp)).as("to the phone").isEqualTo(PHONE);
+        assertThat(rtp.transportU16(2)).isEqualTo(4000);
+    }
+
+    @Test
+    void aRegistrationBehindSnatExpectsTheRegistrarsCallsAtTheTranslatedContact() {
+        forward(udp(PHONE, PROXY, 5060, 5060, "REGISTER sip:10.0.2.2 SIP/2.0\r\n"
+                + "Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK2\r\nCSeq: 2 REGISTER\r\n"
+                + "Contact: <sip:alice@10.0.1.2:5062>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n"), true);
+        assertThat(table.listExpectations(Family.IPV4, (long) (clock * 1e9) + 1_700_000_000_000_000_000L))
+                .contains("src=10.0.2.2 dst=10.0.2.100 sport=0 dport=5062 ").contains("PERMANENT,INACTIVE");
+        forward(udp(PROXY, OUTSIDE, 5060, 5060, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.2.100:5060\r\n"
+                + "CSeq: 2 REGISTER\r\nContact: <sip:alice@10.0.2.100:5062>;expires=300\r\nContent-Length: 0\r\n\r\n"),
+                false);
+        PacketContext call = forward(udp(PROXY, OUTSIDE, 5070, 5062, "INVITE sip:alice@10.0.2.100:5062 SIP/2.0\r\n"
+                + "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"), false);
+        assertThat(call.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat(destination(call)).as("to the phone").isEqualTo(PHONE);
+        assertThat(payload(call)).as("read by sip: its Request-URI translated back")
+                .startsWith("INVITE sip:alice@10.0.1.2:5062 SIP/2.0\r\n");
+    }
+}
