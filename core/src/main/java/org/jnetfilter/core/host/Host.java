@@ -386,6 +386,15 @@ public final class Host {
         return type.cast(v);
     }
 
+    // ---- IOAM ----
+
+    private final Ioam6 ioam6 = new Ioam6();
+
+    /** The IOAM namespaces and schemas ({@code ip ioam}); see {@link Ioam6}. */
+    public Ioam6 ioam6() {
+        return ioam6;
+    }
+
     // ---- OS fingerprints ----
 
     /** The fingerprints the osf match compares SYNs with (nfnetlink_osf's list): empty until loaded. */

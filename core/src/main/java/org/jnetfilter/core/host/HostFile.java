@@ -24,6 +24,9 @@ import org.jnetfilter.core.rules.IpNet;
  * neigh add 10.0.2.2 lladdr 02:00:00:00:02:02 dev eth1
  * sysctl net.ipv4.ip_forward=1
  * nfnl_osf -f /usr/share/xtables/pf.os
+ * ioam namespace add 123 data 0xdeadbeef wide 0x1122334455667788
+ * ioam schema add 7 abcd
+ * ioam namespace set 123 schema 7
  * </pre>
  *
  * <p>Lines apply in order to a fresh {@link Host}; the first line that cannot be parsed or applied ends the
@@ -182,10 +185,85 @@ public final class HostFile {
             rule(host, w, family);
         } else if (prefix(object, "neighbour", 1) || prefix(object, "neighbor", 1)) {
             neighbour(host, w);
+        } else if (object.equals("ioam")) {
+            ioam(host.ioam6(), w);
         } else {
             throw new IllegalArgumentException("unknown object `" + object
-                    + "' (expected link, addr, route, rule, neigh or sysctl)");
+                    + "' (expected link, addr, route, rule, neigh, ioam or sysctl)");
         }
+    }
+
+    /**
+     * iproute2's {@code ip ioam}: {@code namespace add ID [data DATA32] [wide DATA64]}, {@code namespace del ID},
+     * {@code schema add ID DATA}, {@code schema del ID}, {@code namespace set ID schema {ID|none}}; numbers as
+     * strtoul takes them (decimal, 0x hex), a schema's data as the word's bytes.
+     */
+    private static void ioam(Ioam6 ioam, Words w) {
+        String what = w.next("namespace or schema");
+        String verb = w.next("add, del or set");
+        switch (what + " " + verb) {
+            case "namespace add" -> {
+                int id = (int) ioamNumber(w.next("namespace id"), 0xFFFF);
+                long data = Ioam6.U32_UNAVAILABLE;
+                long wide = Ioam6.U64_UNAVAILABLE;
+                while (w.more()) {
+                    String k = w.next("option");
+                    switch (k) {
+                        case "data" -> data = ioamNumber(w.next("data"), 0xFFFFFFFFL);
+                        case "wide" -> {
+                            String t = w.next("wide data");
+                            try {
+                                wide = Long.parseUnsignedLong(strip0x(t), radix(t));
+                            } catch (NumberFormatException e) {
+                                throw new IllegalArgumentException("ioam: invalid number `" + t + "'");
+                            }
+                        }
+                        default -> throw new IllegalArgumentException("ioam namespace add: unknown option `" + k
+                                + "' (usage: ioam namespace add ID [ data DATA32 ] [ wide DATA64 ])");
+                    }
+                }
+                ioam.addNamespace(id, data, wide);
+            }
+            case "namespace del" -> ioam.deleteNamespace((int) ioamNumber(w.next("namespace id"), 0xFFFF));
+            case "namespace set" -> {
+                int id = (int) ioamNumber(w.next("namespace id"), 0xFFFF);
+                if (!w.next("schema").equals("schema")) {
+                    throw new IllegalArgumentException("usage: ioam namespace set ID schema { ID | none }");
+                }
+                String sc = w.next("schema id or none");
+                ioam.setSchema(id, sc.equals("none") ? -1 : (int) ioamNumber(sc, 0xFFFFFF));
+            }
+            case "schema add" -> {
+                int id = (int) ioamNumber(w.next("schema id"), 0xFFFFFF);
+                ioam.addSchema(id, w.next("schema data").getBytes(StandardCharsets.UTF_8));
+            }
+            case "schema del" -> ioam.deleteSchema((int) ioamNumber(w.next("schema id"), 0xFFFFFF));
+            default -> throw new IllegalArgumentException("ioam: unknown command `" + what + " " + verb + "'");
+        }
+        if (w.more()) {
+            throw new IllegalArgumentException("ioam: unexpected `" + w.next("word") + "'");
+        }
+    }
+
+    private static long ioamNumber(String text, long max) {
+        long v;
+        try {
+            v = Long.parseLong(strip0x(text), radix(text));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("ioam: invalid number `" + text + "'");
+        }
+        if (v < 0 || v > max) {
+            throw new IllegalArgumentException("ioam: `" + text + "' out of range (0 to " + max + ")");
+        }
+        return v;
+    }
+
+    private static String strip0x(String text) {
+        return text.startsWith("0x") || text.startsWith("0X") ? text.substring(2) : text;
+    }
+
+    private static int radix(String text) {
+        return text.startsWith("0x") || text.startsWith("0X") ? 16 : 10;
     }
 
     private static void sysctl(Host host, Words w) {

@@ -34,6 +34,15 @@ final class Sysctls {
         // Linux: segment routing headers are processed only where all and the interface enable it
         s.put("net.ipv6.conf.all.seg6_enabled", "0");
         s.put("net.ipv6.conf.default.seg6_enabled", "0");
+        // Linux: IOAM6_DEFAULT_ID (24 bits) and IOAM6_DEFAULT_ID_WIDE (56 bits) for the node; IOAM6_DEFAULT_IF_ID
+        // (16 bits) and IOAM6_DEFAULT_IF_ID_WIDE (32 bits) for interfaces, which do not take part until enabled
+        s.put("net.ipv6.ioam6_id", "16777215");
+        s.put("net.ipv6.ioam6_id_wide", "72057594037927935");
+        for (String conf : new String[] {"all", "default"}) {
+            s.put("net.ipv6.conf." + conf + ".ioam6_enabled", "0");
+            s.put("net.ipv6.conf." + conf + ".ioam6_id", "65535");
+            s.put("net.ipv6.conf." + conf + ".ioam6_id_wide", "4294967295");
+        }
         for (String conf : new String[] {"all", "default"}) {
             s.put("net.ipv4.conf." + conf + ".rp_filter", "0");
             s.put("net.ipv4.conf." + conf + ".accept_local", "0");
@@ -96,6 +105,9 @@ final class Sysctls {
         s.put("net.ipv6.conf." + dev + ".keep_addr_on_down", s.get("net.ipv6.conf.default.keep_addr_on_down"));
         s.put("net.ipv6.conf." + dev + ".addr_gen_mode", s.get("net.ipv6.conf.default.addr_gen_mode"));
         s.put("net.ipv6.conf." + dev + ".seg6_enabled", s.get("net.ipv6.conf.default.seg6_enabled"));
+        for (String k : new String[] {"ioam6_enabled", "ioam6_id", "ioam6_id_wide"}) {
+            s.put("net.ipv6.conf." + dev + "." + k, s.get("net.ipv6.conf.default." + k));
+        }
     }
 
     /** Linux: plain proc_dointvec sysctls, where a negative value means something (the option counts: see IpReceive). */

@@ -119,7 +119,8 @@ import org.jnetfilter.core.rules.Target;
  * problem are answered at receive, before PREROUTING ({@code hopByHopParameterProblem}). Not modelled: router alert
  * sockets, other IPv6
  * extension headers beyond the receive checks, multicast routing (ipmr), GSO, IPv6 reassembly in the local stack (IPv6 fragments reach INPUT and the sink one by one unless conntrack
- * reassembled them), the copy of a broadcast looped back locally.
+ * reassembled them). A broadcast the host sends is also looped back to it as ip_mc_output does ({@code
+ * loopBroadcast}); the limited broadcast 255.255.255.255 needs a route as in Linux.
  *
  * <p>Rules: {@link #rules} publishes a generation per family atomically; table hook functions read it once per
  * packet and hook, so packets never wait for an update. Tables register their hook functions when they first
@@ -800,6 +801,10 @@ public final class Datapath {
         /** The bridge this interface is a port of, or null. */
         final String master;
         final boolean bridge;
+        /** net.ipv6.conf.IF.ioam6_enabled, ioam6_id and ioam6_id_wide (see Ioam6Trace). */
+        final boolean ioam6Enabled;
+        final int ioam6Id;
+        final long ioam6IdWide;
 
         Interface(Host host, Link l) {
             name = l.name();
@@ -816,6 +821,9 @@ public final class Datapath {
             sharedMedia = host.sysctlLong("net.ipv4.conf.all.shared_media") != 0
                     || host.sysctlLong("net.ipv4.conf." + l.name() + ".shared_media") != 0;
             subnets4 = l.addresses(Family.IPV4).stream().map(InterfaceAddress::network).toArray(IpNet[]::new);
+            ioam6Enabled = host.sysctlLong("net.ipv6.conf." + l.name() + ".ioam6_enabled") != 0;
+            ioam6Id = (int) host.sysctlLong("net.ipv6.conf." + l.name() + ".ioam6_id");
+            ioam6IdWide = host.sysctlLong("net.ipv6.conf." + l.name() + ".ioam6_id_wide");
         }
 
         boolean onLink(long address) {
@@ -1035,6 +1043,8 @@ public final class Datapath {
         final MemorySegment buffer = MemorySegment.ofArray(new byte[HEADROOM + MAX_DATAGRAM + 1]);
         final Views views = new Views(buffer);
         final PacketContext pkt = new PacketContext();
+        /** What a packet made from another slot's carries over from it (the broadcast clone's skb_clone). */
+        final KeptPacketState kept = new KeptPacketState();
         final Ipv4Header ip4 = new Ipv4Header();
         final Ipv6Header ip6 = new Ipv6Header();
         Interface in;
@@ -1147,7 +1157,7 @@ public final class Datapath {
                 return;
             }
             ReceiveResult r = family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, bufferLength)
-                    : ipReceive.ipv6(buffer, HEADROOM, bufferLength, in.loopback);
+                    : ipReceive.ioamEnabled(in.ioam6Enabled).ipv6(buffer, HEADROOM, bufferLength, in.loopback);
             if (!r.accepted()) {
                 if (family == Family.IPV6 && ipReceive.problemPointer() >= 0) {
                     hopByHopParameterProblem(in, type, macSource, bufferLength);
@@ -1168,7 +1178,37 @@ public final class Datapath {
             pkt.inInterface(in.name).packetType(type).macSource(macSource);
             this.in = in;
             this.route = null;
+            if (family == Family.IPV6 && ipReceive.ioamTraces() > 0) {
+                ioamTraces();
+            }
             preRouting();
+        }
+
+        /**
+         * ipv6_hop_ioam for the pre-allocated traces IpReceive found (ioam6_enabled on the input interface): each one
+         * of a namespace this host knows gets this node's data ({@link Ioam6Trace}); the input route is taken first
+         * (ip6_route_input) and kept, as the skb keeps its dst through PREROUTING (a NAT that changes the destination
+         * drops it).
+         */
+        private void ioamTraces() {
+            org.jnetfilter.core.host.Ioam6 ioam = host.ioam6();
+            MemorySegment s = pkt.segment();
+            long ip = pkt.networkOffset();
+            for (int i = 0; i < ipReceive.ioamTraces(); i++) {
+                long trace = ip + ipReceive.ioamTraceAt(i);
+                org.jnetfilter.core.host.Ioam6.Namespace ns = ioam.namespace(Ioam6Trace.namespaceId(s, trace));
+                if (ns == null) {
+                    continue;
+                }
+                if (route == null) {
+                    route = route(Family.IPV6, pkt.destinationHi(), pkt.destinationLo(), pkt.sourceHi(),
+                            pkt.sourceLo(), pkt.mark(), in);
+                }
+                Interface out = route.kind() == RouteDecision.Kind.FORWARD ? interfaces().get(route.egress()) : null;
+                Ioam6Trace.fill(s, trace, ip + pkt.length(), ns, in, out, pkt.networkU8(7),
+                        host.sysctlLong("net.ipv6.ioam6_id"), host.sysctlLong("net.ipv6.ioam6_id_wide"),
+                        pkt.nowNanos());
+            }
         }
 
         /**
@@ -1988,6 +2028,10 @@ public final class Datapath {
         /** ip_output / ip6_output: POSTROUTING by the route's device, then ip_finish_output. */
         void postRouting() {
             RouteDecision d = route;
+            if (in == null && d.kind() == RouteDecision.Kind.BROADCAST && pkt.family() == Family.IPV4 && d.out != null
+                    && !d.out.loopback) {
+                loopBroadcast(d);
+            }
             pkt.outInterface(d.egress()).routeMtu(d.mtu());
             int v = netfilter.run(Hook.POSTROUTING, pkt);
             if (v != Verdict.ACCEPT) {
@@ -1995,6 +2039,69 @@ public final class Datapath {
                 return;
             }
             finishOutput();
+        }
+
+        /**
+         * ip_mc_output for a packet this host sends to a broadcast address by a device other than lo: a clone of it
+         * goes through POSTROUTING by that device first ({@link #broadcastCopy}), then the original goes on. The
+         * clone comes back in by netif_rx; sent from a process (bottom halves enabled again in netif_rx), it is
+         * received at once, before the original reaches POSTROUTING; in the softirq it waits in the backlog.
+         */
+        private void loopBroadcast(RouteDecision d) {
+            if (depth + 1 >= MAX_DEPTH) {
+                return;
+            }
+            MemorySegment copy = datagram();
+            PacketContext original = pkt;
+            depth++;
+            try {
+                Slot s = slot(depth);
+                s.prepare(original.nowNanos(), original.trace());
+                s.broadcastCopy(copy, original, d);
+            } finally {
+                depth--;
+            }
+            if (!inSoftirq && !duplicating) {
+                runBacklogNested();
+            }
+        }
+
+        /**
+         * The clone ip_mc_output makes of a broadcast ({@code datagram}, the state of {@code original} kept, no socket:
+         * skb_clone leaves the owner out): POSTROUTING with OUT = the route's device, then ip_mc_finish_output's
+         * dev_loopback_xmit: netif_rx on that device with pkt_type PACKET_LOOPBACK (a broadcast to pkttype) and the
+         * checksum taken as verified, the output route kept (it delivers locally: PREROUTING and INPUT with IN = that
+         * device, then the local stack). Checked on Linux 6.18: POSTROUTING counts the clone and the original, the
+         * mark and the conntrack entry come along.
+         */
+        void broadcastCopy(MemorySegment datagram, PacketContext original, RouteDecision d) {
+            Trace trace = pkt.trace();
+            int n = (int) datagram.byteSize();
+            MemorySegment.copy(datagram, 0, buffer, HEADROOM, n);
+            kept.keep(original);
+            pkt.ipv4(buffer, HEADROOM, n);
+            kept.applyTo(pkt);
+            in = null;
+            route = d;
+            reassembled = null;
+            trace.generated("broadcast looped back", datagram());
+            pkt.inInterface("").outInterface(d.egress()).routeMtu(d.mtu());
+            int v = netfilter.run(Hook.POSTROUTING, pkt);
+            if (v != Verdict.ACCEPT) {
+                finish(v);
+                return;
+            }
+            trace.loopedBack(datagram());
+            Backlog.Entry e = backlog.offer(datagram(), Family.IPV4, d.egress(), pkt.nowNanos(), trace);
+            if (e == null) {
+                trace.dropped(DropReason.CPU_BACKLOG);
+                return;
+            }
+            e.state.keep(pkt).receivedOnLoopback();
+            // Linux: dev_loopback_xmit: PACKET_LOOPBACK, CHECKSUM_UNNECESSARY
+            e.state.packetType = PacketContext.PACKET_LOOPBACK;
+            e.state.checksumVerified = true;
+            e.route = d;
         }
 
         /** ip_finish_output / ip6_finish_output: lo, fragmentation, the neighbour. */
@@ -2218,9 +2325,9 @@ public final class Datapath {
         void fromBacklog(Backlog.Entry e) {
             Interface dev = interfaces().get(e.device);
             e.copyTo(buffer, HEADROOM);
-            pkt.trace().received(dev.name, views.of(HEADROOM, e.length), PacketContext.PACKET_HOST);
+            pkt.trace().received(dev.name, views.of(HEADROOM, e.length), e.state.packetType);
             ReceiveResult r = e.family == Family.IPV4 ? ipReceive.ipv4(buffer, HEADROOM, e.length)
-                    : ipReceive.ipv6(buffer, HEADROOM, e.length, dev.loopback);
+                    : ipReceive.ioamEnabled(dev.ioam6Enabled).ipv6(buffer, HEADROOM, e.length, dev.loopback);
             if (!r.accepted()) {
                 pkt.trace().dropped(DropReason.of(r));
                 return;
@@ -2235,6 +2342,9 @@ public final class Datapath {
             e.state.applyTo(pkt);
             in = dev;
             route = e.route;
+            if (e.family == Family.IPV6 && ipReceive.ioamTraces() > 0) {
+                ioamTraces();
+            }
             preRouting();
         }
 

@@ -48,6 +48,16 @@ public final class IpReceive {
     // Linux: IPV6_TLV_ROUTERALERT, IPV6_TLV_IOAM, IPV6_TLV_CALIPSO, IPV6_TLV_JUMBO
     private static final int OPT_ROUTER_ALERT = 0x05;
     private static final int OPT_IOAM = 0x31;
+    // Linux: IOAM6_TYPE_PREALLOC, sizeof(struct ioam6_trace_hdr)
+    private static final int IOAM6_TYPE_PREALLOC = 0;
+    private static final int IOAM6_TRACE_HEADER = 8;
+    // Linux: IOAM6_MASK_SHORT_FIELDS, IOAM6_MASK_WIDE_FIELDS over the trace type word (bit 0 the highest)
+    private static final int IOAM6_MASK_SHORT_FIELDS = 0xFF1FFC00;
+    private static final int IOAM6_MASK_WIDE_FIELDS = 0x00E00000;
+    private boolean ioamEnabled;
+    private boolean ioamReading;
+    private final int[] ioamTraceAt = new int[8];
+    private int ioamTraceCount;
     private static final int OPT_CALIPSO = 0x07;
     private static final int OPT_JUMBO = 0xC2;
     // Linux: ICMPV6_HDR_FIELD, ICMPV6_UNK_OPTION
@@ -120,6 +130,10 @@ public final class IpReceive {
     public ReceiveResult ipv6(MemorySegment s, long offset, long length, boolean loopbackDevice) {
         this.length = 0;
         this.problemPointer = -1;
+        this.ioamTraceCount = 0;
+        // the switch is for one call: a caller that did not set it reads no IOAM option
+        this.ioamReading = ioamEnabled;
+        this.ioamEnabled = false;
         if (length < Ipv6Header.LENGTH) {
             return ReceiveResult.IPV6_HEADER_TRUNCATED;
         }
@@ -185,7 +199,7 @@ public final class IpReceive {
      * max_dst_opts_length (a longer header is dropped before its options are read), {@code payloadLength} the IPv6
      * header's (for the jumbo option). Pad1 and PadN at most 7 bytes in a row, PadN zeros, at most {@code maxOptions} other options, the
      * options filling the header exactly; a header cut short or malformed is {@link ReceiveResult#IPV6_BAD_HOP_BY_HOP}.
-     * Hop-by-hop knows Router Alert (length 2), Jumbo Payload, IOAM (4n-aligned; then skipped: ioam6_enabled off)
+     * Hop-by-hop knows Router Alert (length 2), Jumbo Payload, IOAM (4n-aligned; read only where enabled: {@link #ioam})
      * and CALIPSO (always dropped: no NetLabel CALIPSO domain, calipso_validate fails); destination options know none
      * (the home address option needs Mobile IPv6). Any other option goes by its two high bits (ip6_tlvopt_unknown):
      * 00 skipped, 01 dropped, 10 parameter problem 'unrecognised option' pointing at it, 11 the same unless the
@@ -270,8 +284,7 @@ public final class IpReceive {
                 return optionLength == 4 ? ReceiveResult.OK : ReceiveResult.IPV6_BAD_HOP_BY_HOP;
             }
             case OPT_IOAM -> {
-                // Linux: ipv6_hop_ioam drops a misaligned option, then ignores it where ioam6_enabled is off
-                return (at & 3) == 0 ? ReceiveResult.OK : ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+                return ioam(s, offset, at, optionLength);
             }
             case OPT_CALIPSO -> {
                 // Linux: ipv6_hop_calipso; calipso_validate fails without a NetLabel CALIPSO domain (not modelled)
@@ -300,6 +313,67 @@ public final class IpReceive {
                 return unknownOption(at, type, multicastDst, unknownDisallowed);
             }
         }
+    }
+
+    /**
+     * ipv6_hop_ioam's checks of the IOAM option at {@code at}: misaligned (not 4n) dropped; ignored where
+     * ioam6_enabled is off on the input interface ({@link #ioamEnabled}); else an option data length under 2
+     * dropped, and for a pre-allocated trace (IOAM type 0) a header cut short (under 2 + 8 bytes), a remaining
+     * length beyond the option or a NodeLen other than the trace type's fields dropped; a well-formed trace is noted ({@link #ioamTraces}) for the node to fill in.
+     * Other IOAM types pass untouched.
+     */
+    private ReceiveResult ioam(MemorySegment s, long offset, int at, int optionLength) {
+        if ((at & 3) != 0) {
+            return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+        }
+        if (!ioamReading) {
+            return ReceiveResult.OK;
+        }
+        int dataLength = optionLength - 2;
+        if (dataLength < 2) {
+            return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+        }
+        if (NetworkOrder.u8(s, offset + at + 3) == IOAM6_TYPE_PREALLOC) {
+            // Linux: struct ioam6_hdr (4 bytes) then struct ioam6_trace_hdr (8 bytes), RemainingLen in 4-byte words
+            if (dataLength < 2 + IOAM6_TRACE_HEADER) {
+                return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+            }
+            int remaining = NetworkOrder.u8(s, offset + at + 4 + 3) & 0x7F;
+            if (dataLength < 2 + IOAM6_TRACE_HEADER + remaining * 4) {
+                return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+            }
+            // Linux 6.18 (CVE-2026-43186 fix): NodeLen must be what the trace type asks for
+            // (ioam6_trace_compute_nodelen: one word per short field, two per wide one; the schema not counted)
+            int type = (int) NetworkOrder.u32(s, offset + at + 4 + 4);
+            int nodeLen = NetworkOrder.u8(s, offset + at + 4 + 2) >>> 3;
+            if (nodeLen != Integer.bitCount(type & IOAM6_MASK_SHORT_FIELDS)
+                    + 2 * Integer.bitCount(type & IOAM6_MASK_WIDE_FIELDS)) {
+                return ReceiveResult.IPV6_BAD_HOP_BY_HOP;
+            }
+            if (ioamTraceCount < ioamTraceAt.length) {
+                ioamTraceAt[ioamTraceCount++] = at + 4;
+            }
+        }
+        return ReceiveResult.OK;
+    }
+
+    /**
+     * Whether the next {@link #ipv6} reads IOAM options (net.ipv6.conf.IF.ioam6_enabled of the input interface): when
+     * off, they are only checked for alignment. It holds for that one call.
+     */
+    public IpReceive ioamEnabled(boolean enabled) {
+        ioamEnabled = enabled;
+        return this;
+    }
+
+    /** How many well-formed IOAM pre-allocated traces the last {@link #ipv6} met (at most 8 are noted). */
+    public int ioamTraces() {
+        return ioamTraceCount;
+    }
+
+    /** The offset from the IPv6 header of the {@code i}th trace header ({@link #ioamTraces}). */
+    public int ioamTraceAt(int i) {
+        return ioamTraceAt[i];
     }
 
     /**
