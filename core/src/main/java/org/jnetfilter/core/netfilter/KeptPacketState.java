@@ -72,15 +72,11 @@ final class KeptPacketState {
      * priority and the secmark stay. The inner packet is received anew: no MAC source, checksums to verify.
      */
     KeptPacketState scrubbed() {
-        packetType = PacketContext.PACKET_HOST;
+        receivedOnLoopback();
         conntrack = null;
         ctInfo = org.jnetfilter.core.conntrack.CtInfo.UNTRACKED;
         untracked = false;
         traced = false;
-        macSource = -1;
-        checksumVerified = false;
-        bridged = false;
-        physIn = "";
         return this;
     }
 

@@ -141,21 +141,13 @@ class KernelIoam6DifferentialTest {
         }
         KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
         assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
-        StringBuilder frames = new StringBuilder();
+        List<String> frames = new ArrayList<>();
         for (int id : PROBES.keySet()) {
-            frames.append("'").append(frame(id)).append("',");
+            frames.add(frame(id));
         }
         Path atC = dir.resolve("c.pcap");
-        KernelSide.Result traffic = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n",
-                "(ip netns exec " + c + " timeout 4 tcpdump -U -i vc -w " + atC + " ip6 and not icmp6 2>"
-                        + dir.resolve("c.err") + " &)",
-                "for i in $(seq 50); do grep -q listening " + dir.resolve("c.err") + " 2>/dev/null && break; sleep 0.1;"
-                        + " done",
-                "sleep 0.5",
-                "ip netns exec " + a + " python3 -c \"import socket,time\n"
-                        + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind(('va',0))\n"
-                        + "for f in [" + frames + "]:\n    s.send(bytes.fromhex(f)); time.sleep(0.02)\"",
-                "sleep 4")));
+        KernelSide.Result traffic = KernelSide.sendWhileCapturing(a, "va", frames, 4,
+                new String[] {c, "vc", "ip6 and not icmp6", atC.toString()});
         assertThat(traffic.exit()).as(traffic.stdout() + traffic.stderr()).isZero();
         recordedAtSeconds = System.currentTimeMillis() / 1000;
         for (byte[] f : KernelSide.pcapFrames(atC)) {

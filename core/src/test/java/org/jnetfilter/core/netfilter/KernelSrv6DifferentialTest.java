@@ -191,22 +191,15 @@ class KernelSrv6DifferentialTest {
                 ipt + "FORWARD -m mark --mark 7 -j TTL --ttl-dec 2"));
         KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
         assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
-        StringBuilder frames = new StringBuilder();
+        List<String> frames = new ArrayList<>();
         for (int id : PROBES.keySet()) {
-            frames.append("'").append(frame(id)).append("',");
+            frames.add(frame(id));
         }
         Path atC = dir.resolve("c.pcap");
         Path atA = dir.resolve("a.pcap");
-        KernelSide.Result traffic = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n",
-                "(ip netns exec " + c + " timeout 5 tcpdump -U -i vc -w " + atC + " udp or ip6 proto 43 2>" + dir.resolve("c.err") + " &)",
-                "(ip netns exec " + a + " timeout 5 tcpdump -U -i va -w " + atA + " icmp6 2>" + dir.resolve("a.err") + " &)",
-                "for i in $(seq 50); do grep -q listening " + dir.resolve("c.err") + " 2>/dev/null && grep -q listening "
-                        + dir.resolve("a.err") + " 2>/dev/null && break; sleep 0.1; done",
-                "sleep 0.5",
-                "ip netns exec " + a + " python3 -c \"import socket,time\n"
-                        + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind(('va',0))\n"
-                        + "for f in [" + frames + "]:\n    s.send(bytes.fromhex(f)); time.sleep(0.02)\"",
-                "sleep 5")));
+        KernelSide.Result traffic = KernelSide.sendWhileCapturing(a, "va", frames, 5,
+                new String[] {c, "vc", "udp or ip6 proto 43", atC.toString()},
+                new String[] {a, "va", "icmp6", atA.toString()});
         assertThat(traffic.exit()).as(traffic.stdout() + traffic.stderr()).isZero();
         for (byte[] f : KernelSide.pcapFrames(atC)) {
             byte[] ip = Arrays.copyOfRange(f, 14, f.length);

@@ -62,6 +62,33 @@ public final class KernelSide {
         System.err.println("SKIPPED " + testClass + ": " + reason + " (needs " + needs + ")");
     }
 
+    /**
+     * Sends the Ethernet {@code frames} (hex) out of {@code port} in namespace {@code senderNs} by an AF_PACKET
+     * socket, 20 ms apart, while tcpdump records in each of {@code captures} ({namespace, interface, filter, file});
+     * the recorders stop {@code seconds} after they started listening, and the call returns then.
+     */
+    public static Result sendWhileCapturing(String senderNs, String port, List<String> frames, int seconds,
+            String[]... captures) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder listening = new StringBuilder("true");
+        for (String[] c : captures) {
+            lines.add("(ip netns exec " + c[0] + " timeout " + seconds + " tcpdump -U -i " + c[1] + " -w " + c[3] + " "
+                    + c[2] + " 2>" + c[3] + ".err &)");
+            listening.append(" && grep -q listening ").append(c[3]).append(".err 2>/dev/null");
+        }
+        lines.add("for i in $(seq 50); do " + listening + " && break; sleep 0.1; done");
+        lines.add("sleep 0.5");
+        StringBuilder hex = new StringBuilder();
+        for (String f : frames) {
+            hex.append("'").append(f).append("',");
+        }
+        lines.add("ip netns exec " + senderNs + " python3 -c \"import socket,time\n"
+                + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind(('" + port + "',0))\n"
+                + "for f in [" + hex + "]:\n    s.send(bytes.fromhex(f)); time.sleep(0.02)\"");
+        lines.add("sleep " + seconds);
+        return run(seconds + 30, null, List.of("bash", "-c", String.join("\n", lines)));
+    }
+
     /** Runs {@code command} (30 s at most) with nothing on its standard input. */
     public static Result run(String... command) {
         return run(SECONDS, null, List.of(command));
