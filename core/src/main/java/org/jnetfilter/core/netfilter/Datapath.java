@@ -2028,8 +2028,9 @@ public final class Datapath {
         /** ip_output / ip6_output: POSTROUTING by the route's device, then ip_finish_output. */
         void postRouting() {
             RouteDecision d = route;
-            if (in == null && d.kind() == RouteDecision.Kind.BROADCAST && pkt.family() == Family.IPV4 && d.out != null
-                    && !d.out.loopback) {
+            // Linux: a TEE copy is routed to its gateway (nf_dup_ipv4 looks the gateway up): ip_output, no loopback
+            if (in == null && !duplicating && d.kind() == RouteDecision.Kind.BROADCAST && pkt.family() == Family.IPV4
+                    && d.out != null && !d.out.loopback) {
                 loopBroadcast(d);
             }
             pkt.outInterface(d.egress()).routeMtu(d.mtu());
