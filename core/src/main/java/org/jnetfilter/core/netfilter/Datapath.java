@@ -1892,6 +1892,11 @@ public final class Datapath {
         }
 
         @Override
+        public RouteDecision heldRoute(PacketContext p) {
+            return route;
+        }
+
+        @Override
         public boolean reroute(PacketContext p) {
             p.reparse();
             RouteDecision d = route(p.family(), p.destinationHi(), p.destinationLo(), p.sourceHi(), p.sourceLo(),
@@ -2261,6 +2266,9 @@ public final class Datapath {
                 pkt.ipv6(buffer, HEADROOM, (int) first.byteSize());
             }
             pkt.inInterface(e.inDevice()).packetType(PacketContext.PACKET_HOST);
+            // Linux: ip_expire routes the head again by its addresses (ip_route_input_noref): no route of another
+            // packet's is held here, so the error's source follows the head's destination
+            route = null;
             if (!sendAlways && !host.isLocalAddress(new IpAddress(e.family(), pkt.destinationHi(),
                     pkt.destinationLo()))) {
                 return;

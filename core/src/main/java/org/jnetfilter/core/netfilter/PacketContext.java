@@ -781,6 +781,15 @@ public final class PacketContext {
         return this;
     }
 
+    /**
+     * The packet's route as the datapath holds it ({@code skb_dst(skb)}, {@link Rerouting#heldRoute}); null before
+     * routing (PREROUTING) or without a datapath.
+     */
+    public RouteDecision route() {
+        Rerouting r = rerouting;
+        return r == null ? null : r.heldRoute(this);
+    }
+
     /** The TEE target's clone to {@code gwHi/gwLo} ({@link Rerouting#duplicate}); nothing without a datapath. */
     public void duplicate(long gwHi, long gwLo, String oif) {
         Rerouting r = rerouting;

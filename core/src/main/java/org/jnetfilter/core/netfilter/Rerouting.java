@@ -29,4 +29,13 @@ public interface Rerouting {
     default void localOut(PacketContext pkt, java.lang.foreign.MemorySegment datagram,
             org.jnetfilter.core.conntrack.Connection ct, int ctinfo) {
     }
+
+    /**
+     * The route the packet holds now ({@code skb_dst}): the input route after PREROUTING, the output route of a
+     * locally sent packet or of a TEE copy (the route to its gateway, whatever its destination); null before routing
+     * or without a datapath.
+     */
+    default RouteDecision heldRoute(PacketContext pkt) {
+        return null;
+    }
 }

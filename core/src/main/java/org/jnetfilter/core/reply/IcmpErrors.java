@@ -11,6 +11,7 @@ import org.jnetfilter.core.host.Link;
 import org.jnetfilter.core.host.RouteResult;
 import org.jnetfilter.core.host.RouteType;
 import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.RouteDecision;
 import org.jnetfilter.core.packet.Checksums;
 import org.jnetfilter.core.rules.Family;
 
@@ -25,8 +26,9 @@ import org.jnetfilter.core.rules.Family;
  * <p>IPv4, in the kernel's order: nothing for a packet that was not addressed to this host at the link layer
  * (pkt_type not PACKET_HOST), for one whose route is broadcast or multicast, for a non-first fragment, for an
  * error about an ICMP error (or about an ICMP type above 18, taken as an error); then the global rate limit
- * (not for packets that came in on loopback); the source is the original's destination when that was a local
- * address, else (icmp_errors_use_inbound_ifaddr 0) what the route lookup toward the original's source
+ * (not for packets that came in on loopback); the source is the original's destination when its route is local
+ * (RTCF_LOCAL: {@link PacketContext#route()}, else the destination's address type when no route is held; a TEE copy of a
+ * packet for this host is routed to its gateway, so not), else (icmp_errors_use_inbound_ifaddr 0) what the route lookup toward the original's source
  * selects, 192.0.0.8 (INADDR_DUMMY) when it selects nothing; the per-destination limit
  * ({@code icmp_ratelimit}, types in {@code icmp_ratemask}: unreachable except fragmentation needed, source
  * quench, time exceeded, parameter problem; never through loopback; redirects have their own limiter
@@ -176,7 +178,11 @@ public final class IcmpErrors {
             applyPeerLimit = true;
         }
         IpAddress source = null;
-        if (dstType == RouteType.LOCAL) {
+        // Linux: the source is the original's destination when its route is RTCF_LOCAL (local delivery, a local
+        // packet out by lo); a TEE copy to a local address routed to its gateway is not: the lookup chooses
+        RouteDecision held = pkt.route();
+        boolean localRoute = held != null ? held.kind() == RouteDecision.Kind.LOCAL : dstType == RouteType.LOCAL;
+        if (localRoute) {
             source = origDst;
         } else if (isInbound(pkt) && setting("net.ipv4.icmp_errors_use_inbound_ifaddr", 0) != 0) {
             source = inboundAddress(pkt.inInterface(), origSrc);

@@ -5,6 +5,7 @@ import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT;
 import static org.jnetfilter.core.netfilter.DatapathHarness.CLIENT_MAC;
 import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_ADDR;
 import static org.jnetfilter.core.netfilter.DatapathHarness.ETH0_MAC;
+import static org.jnetfilter.core.netfilter.DatapathHarness.ETH1_ADDR;
 import static org.jnetfilter.core.netfilter.DatapathHarness.ETH1_MAC;
 import static org.jnetfilter.core.netfilter.DatapathHarness.SERVER;
 import static org.jnetfilter.core.netfilter.DatapathHarness.SERVER_MAC;
@@ -92,6 +93,51 @@ class TeeDatapathTest {
         assertThat(mangle.chain("PREROUTING").rules().get(1).counters().packets()).as("the original, back from TEEING")
                 .isEqualTo(1);
         assertThat(mangle.chain("POSTROUTING").rules().get(0).counters().packets()).isEqualTo(2);
+    }
+
+    @Test
+    void anErrorAboutACopyToALocalAddressComesFromTheAddressTheRouteBackSelectsNotFromTheCopysDestination() {
+        // Linux 6.18 (difftest seeds 1 and 7): __icmp_send takes the original's destination as the source only when
+        // the skb's route is RTCF_LOCAL; a TEE copy of a packet for this host is routed to its gateway, so REJECT
+        // of the copy in OUTPUT answers from what the route back to the sender selects (eth0's 10.0.1.1), while the
+        // original, delivered locally, would be answered from its destination (eth1's 10.0.2.1)
+        org.jnetfilter.core.rules.Rule reject = rule(target(ANY, "REJECT", "--reject-with", "icmp-host-prohibited"),
+                Fixtures.match(ANY, "length", "--length", "28"));
+        Ruleset r = rules(Family.IPV4,
+                table(TableKind.MANGLE, Family.IPV4, builtin("PREROUTING", "ACCEPT"),
+                        builtin("INPUT", "ACCEPT", rule(target(ANY, "TEE", "--gateway", "10.0.1.20"))),
+                        builtin("FORWARD", "ACCEPT"), builtin("OUTPUT", "ACCEPT"), builtin("POSTROUTING", "ACCEPT")),
+                table(TableKind.FILTER, Family.IPV4, builtin("INPUT", "ACCEPT"), builtin("FORWARD", "ACCEPT"),
+                        builtin("OUTPUT", "ACCEPT", reject)));
+        h.datapath.replies(Replies.kernel(h.host, 0));
+        h.datapath.rules(Family.IPV4, r);
+        MemorySegment udp = Fixtures.ipv4(CLIENT, ETH1_ADDR, 17, 0, 64, Fixtures.udp(30006, 53));
+        new Ipv4Header().wrap(udp, 0).updateChecksum();
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, udp));
+        assertThat(h.out).containsExactly("tx eth0", "local eth0");
+        Ipv4Header error = ipOf(h.frames.get(0));
+        assertThat(error.protocol()).isEqualTo(1);
+        assertThat(Byte.toUnsignedInt(h.frames.get(0).get(java.lang.foreign.ValueLayout.JAVA_BYTE, 14 + 20)))
+                .as("ICMP destination unreachable").isEqualTo(3);
+        assertThat(Byte.toUnsignedInt(h.frames.get(0).get(java.lang.foreign.ValueLayout.JAVA_BYTE, 14 + 21)))
+                .as("host prohibited").isEqualTo(10);
+        assertThat(error.source()).as("the route back to the sender selects eth0's address").isEqualTo(ETH0_ADDR);
+        assertThat(error.destination()).isEqualTo(CLIENT);
+    }
+
+    @Test
+    void anErrorAboutALocallyDeliveredPacketComesFromItsDestination() {
+        // the same REJECT in INPUT: the route is local, the source is the destination the sender chose (eth1's)
+        org.jnetfilter.core.rules.Rule reject = rule(target(ANY, "REJECT", "--reject-with", "icmp-host-prohibited"));
+        Ruleset r = rules(Family.IPV4, table(TableKind.FILTER, Family.IPV4, builtin("INPUT", "ACCEPT", reject),
+                builtin("FORWARD", "ACCEPT"), builtin("OUTPUT", "ACCEPT")));
+        h.datapath.replies(Replies.kernel(h.host, 0));
+        h.datapath.rules(Family.IPV4, r);
+        MemorySegment udp = Fixtures.ipv4(CLIENT, ETH1_ADDR, 17, 0, 64, Fixtures.udp(30006, 53));
+        new Ipv4Header().wrap(udp, 0).updateChecksum();
+        h.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, udp));
+        assertThat(h.out).containsExactly("tx eth0");
+        assertThat(ipOf(h.frames.get(0)).source()).isEqualTo(ETH1_ADDR);
     }
 
     @Test
