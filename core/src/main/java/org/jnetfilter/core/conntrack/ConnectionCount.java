@@ -42,8 +42,9 @@ public final class ConnectionCount {
      * Counts the packet's connection under the masked address {@code hi}/{@code lo}; returns the count, or 0
      * when the packet's tuple cannot be read (the kernel's hotdrop).
      *
-     * <p>Linux 6.18 as the kernel answers (nf_conncount_count_skb): the connection is the packet's entry, or the
-     * table's entry for the packet's tuple (then its original tuple is counted). Without a list for the address
+     * <p>Linux 6.18 as the kernel answers (nf_conncount_count_skb): the connection is the packet's entry (its original
+     * tuple is counted), or the table's entry for the packet's tuple (the packet's own tuple is counted: for a reply
+     * in raw PREROUTING the entry's reply tuple, which is found again when the list is walked). Without a list for the address
      * yet, a list holding that connection is made (insert_tree: whatever its state), count 1. With one, even one
      * its collections emptied (count_tree defers an empty node to insert_tree, which finds the node by its key and
      * adds to it as to any other; the node is freed only by another key's tree walk or the gc worker, not
@@ -79,11 +80,10 @@ public final class ConnectionCount {
             if (tuple == null) {
                 return 0;
             }
-            // Linux: get_ct_or_tuple_from_skb looks the tuple up in the table (nf_conntrack_find_get)
+            // Linux: get_ct_or_tuple_from_skb looks the tuple up in the table (nf_conntrack_find_get); the entry found
+            // decides confirmed/ASSURED, but the tuple counted stays the packet's own (a reply's is the entry's
+            // reply tuple: found in the table again when the list is walked)
             ct = table == null ? null : table.lookup(tuple, pkt.nowNanos());
-            if (ct != null) {
-                tuple = ct.original;
-            }
         }
         long now = Conntrack.jiffies(pkt.nowNanos());
         Key key = new Key(hi, lo, zone);

@@ -2,6 +2,7 @@ package org.jnetfilter.core.conntrack;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.jnetfilter.core.conntrack.Packets.ACK;
+import static org.jnetfilter.core.conntrack.Packets.PSH;
 import static org.jnetfilter.core.conntrack.Packets.SYN;
 import static org.jnetfilter.core.conntrack.Packets.ip;
 
@@ -133,6 +134,35 @@ class ConntrackDatapathTest {
         assertThat(conntrack.list(Family.IPV4, t).lines()).hasSize(3);
         // the first SYN made the list (one); the second and third found the earlier connections tracked (two, three)
         assertThat(above1.counters().packets()).isEqualTo(2);
+    }
+
+    /**
+     * Linux 6.18 (difftest seed 7 case 7000096): in raw PREROUTING a packet has no entry yet, so nf_conncount counts
+     * the packet's own tuple and only asks the table about it (get_ct_or_tuple_from_skb); a reply whose tuple an
+     * invalid packet already put in the list is found there again, through the table's reply tuple, and not
+     * counted twice.
+     */
+    @Test
+    void connlimitInRawPreroutingCountsAReplyByItsOwnTupleSoAnEntryForItIsNotAddedTwice() {
+        Rule upto1 = new Rule(new RuleSpec(ANY, List.of(Rules.matchOf(ANY, "connlimit", "--connlimit-upto", "1",
+                "--connlimit-mask", "32", "--connlimit-saddr")), Target.verdictOrNull("ACCEPT")), Counters.zero());
+        Table raw = Table.of(TableKind.RAW, Family.IPV4, List.of(chain("PREROUTING", "ACCEPT", upto1),
+                chain("OUTPUT", "ACCEPT")), List.of());
+        datapath.rules(Family.IPV4, Ruleset.empty(Family.IPV4).with(raw));
+        long t = Path.seconds(0);
+        // an invalid SYN-ACK from the client: no connection, its tuple is the client's list's first entry
+        datapath.receive("eth0", frame(ETH0_MAC, 0x02000000010AL,
+                Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(53, 22, 1000, 5000, SYN | ACK, 0))), true, t, Trace.NONE);
+        // data from the server: picked up mid-stream (server -> client is the connection's original direction)
+        datapath.receive("eth1", frame(ETH1_MAC, 0x020000000214L,
+                Packets.ipv4(SERVER, CLIENT, 6, Packets.tcp(22, 53, 5000, 1001, PSH | ACK, 10))), true,
+                t + 10_000_000L, Trace.NONE);
+        // the client's ACK: its tuple is the connection's reply tuple, already in the client's list
+        datapath.receive("eth0", frame(ETH0_MAC, 0x02000000010AL,
+                Packets.ipv4(CLIENT, SERVER, 6, Packets.tcp(53, 22, 1001, 5010, ACK, 0))), true, t + 20_000_000L,
+                Trace.NONE);
+        assertThat(conntrack.list(Family.IPV4, t + 20_000_000L).lines()).hasSize(1);
+        assertThat(upto1.counters().packets()).as("one connection each for client and server").isEqualTo(3);
     }
 
     @Test
