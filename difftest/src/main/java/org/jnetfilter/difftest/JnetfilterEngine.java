@@ -134,6 +134,11 @@ final class JnetfilterEngine implements EngineUnderTest {
             public Reply redirect6(PacketContext pkt, org.jnetfilter.core.host.IpAddress target) {
                 return icmp.ndiscRedirect(pkt, target);
             }
+
+            @Override
+            public boolean ipErrorAllowed(PacketContext pkt) {
+                return icmp.ipErrorAllow(pkt);
+            }
         };
         dp.replies(replies);
         sink.replies = replies;

@@ -200,12 +200,6 @@ public final class Datapath {
             Family.class);
     private final Map<HookModule, Map<Family, List<Netfilter.Registration>>> modules = new LinkedHashMap<>();
     private final Map<Family, List<Netfilter.Registration>> defragRegistrations = new EnumMap<>(Family.class);
-    /** ip_error's per-source token buckets (the inet_peer of the source): {tokens, last} in nanoseconds. */
-    private final Map<Long, long[]> errorBucketBySource = new HashMap<>();
-    // Linux: ip_rt_error_cost = HZ, ip_rt_error_burst = 5 * HZ; a new inet_peer's rate_last is 60 s in the past
-    static final long ERROR_COST_NANOS = 1_000_000_000L;
-    static final long ERROR_BURST_NANOS = 5_000_000_000L;
-    static final long NEW_PEER_AGE_NANOS = 60_000_000_000L;
 
     private Replies replies;
     private volatile TableWalker walker = TableWalker.LINEAR;
@@ -424,22 +418,6 @@ public final class Datapath {
             at += (pkt.networkU8(at + 1) + 1) << 3;
             next = following;
         }
-        return false;
-    }
-
-    /**
-     * ip_error's limit on its ICMP errors, per source address: a token bucket refilled by the time since the source's
-     * last error, at most 5 s worth, each error costing 1 s (a burst of 5, then one a second).
-     */
-    boolean errorAllowed(long source, long now) {
-        long[] b = errorBucketBySource.computeIfAbsent(source, k -> new long[] {0, now - NEW_PEER_AGE_NANOS});
-        long tokens = Math.min(b[0] + (now - b[1]), ERROR_BURST_NANOS);
-        b[1] = now;
-        if (tokens >= ERROR_COST_NANOS) {
-            b[0] = tokens - ERROR_COST_NANOS;
-            return true;
-        }
-        b[0] = tokens;
         return false;
     }
 
@@ -1459,7 +1437,8 @@ public final class Datapath {
                 case RouteResult.EACCES -> ICMP_PKT_FILTERED;
                 default -> -1;
             };
-            if (code >= 0 && !errorAllowed(pkt.sourceLo(), pkt.nowNanos())) {
+            // Linux: ip_error's limit is its source's inet_peer, which the ICMP errors sent to that address share
+            if (code >= 0 && !replies.ipErrorAllowed(pkt)) {
                 trace.dropped(code == ICMP_NET_UNREACH ? DropReason.IP_INNOROUTES
                         : code == ICMP_PKT_FILTERED ? DropReason.PROHIBITED : DropReason.IP_INADDRERRORS);
                 return;

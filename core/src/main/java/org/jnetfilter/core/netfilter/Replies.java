@@ -51,6 +51,11 @@ public interface Replies {
             public Reply redirect6(PacketContext pkt, IpAddress target) {
                 return icmp.ndiscRedirect(pkt, target);
             }
+
+            @Override
+            public boolean ipErrorAllowed(PacketContext pkt) {
+                return icmp.ipErrorAllow(pkt);
+            }
         };
     }
 
@@ -62,6 +67,15 @@ public interface Replies {
      * fragmentation needed / packet too big, the gateway (IPv4) of a redirect, else 0.
      */
     Reply icmpError(PacketContext pkt, int type, int code, int info);
+
+    /**
+     * ip_error's limit on the unreachable it is about to send for the IPv4 packet {@code pkt} (its source's inet_peer,
+     * shared with the per-destination limit of the ICMP errors: {@link IcmpErrors#ipErrorAllow}); true, no limit,
+     * unless implemented.
+     */
+    default boolean ipErrorAllowed(PacketContext pkt) {
+        return true;
+    }
 
     /**
      * ndisc_send_redirect: the ICMPv6 redirect about a forwarded packet that leaves by the interface it came in on,

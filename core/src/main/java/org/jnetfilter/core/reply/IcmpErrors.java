@@ -119,6 +119,15 @@ public final class IcmpErrors {
         return host;
     }
 
+    /**
+     * ip_error's own limit before it sends an unreachable about the IPv4 packet in {@code pkt} (no route, a
+     * prohibit or unreachable route): the inet_peer of the packet's source, shared with the per-destination limit
+     * of the errors sent to that address ({@link IcmpRateLimit#ipErrorAllow}).
+     */
+    public boolean ipErrorAllow(PacketContext pkt) {
+        return limits.ipErrorAllow(IpAddress.ipv4((int) pkt.sourceLo()), RuleState.jiffies(pkt.nowNanos()));
+    }
+
     /** {@code icmp_send} or {@code icmpv6_send}, by the original's family. */
     public Reply send(PacketContext pkt, int type, int code, int info) {
         return pkt.family() == Family.IPV4 ? icmpSend(pkt, type, code, info) : icmpv6Send(pkt, type, code, info);

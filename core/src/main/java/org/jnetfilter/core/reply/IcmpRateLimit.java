@@ -110,6 +110,30 @@ final class IcmpRateLimit {
         return false;
     }
 
+    // Linux: ip_rt_error_cost = HZ, ip_rt_error_burst = 5 * HZ (per netns sysctls route.error_cost/error_burst)
+    static final long ERROR_COST = RuleState.HZ;
+    static final long ERROR_BURST = 5L * RuleState.HZ;
+
+    /**
+     * ip_error's limit on its unreachables, on the inet_peer of the offending packet's source: the very peer
+     * {@link #peerAllow} keeps for ICMP errors sent to that address (and {@link #redirectAllow} for redirects):
+     * tokens plus the jiffies since rate_last, capped at the burst, must reach the cost. So an error sent to an
+     * address in a jiffy after a while (its tokens capped at 6 * icmp_ratelimit: none with icmp_ratelimit 0, rate_last
+     * stamped) leaves a no-route packet from that address unanswered for up to a second (Linux 6.18, checked in a
+     * netns: REJECT of a TEE copy answered its sender, whose packet then met no route: no net unreachable).
+     */
+    boolean ipErrorAllow(IpAddress source, long jiffies) {
+        long[] peer = peerByAddress.get(source);
+        if (peer == null) {
+            peer = newPeer(source, jiffies);
+        }
+        long token = Math.min(peer[0] + (jiffies - peer[1]), ERROR_BURST);
+        peer[1] = jiffies;
+        boolean allowed = token >= ERROR_COST;
+        peer[0] = allowed ? token - ERROR_COST : token;
+        return allowed;
+    }
+
     /** inet_peer_xrlim_allow for the peer {@code destination}, {@code timeout} in jiffies. */
     boolean peerAllow(IpAddress destination, long jiffies, long timeout) {
         long[] peer = peerByAddress.get(destination);
@@ -118,9 +142,14 @@ final class IcmpRateLimit {
             peer = newPeer(destination, jiffies);
             peerByAddress.put(destination, peer);
         }
-        long token = peer[0] + (jiffies - peer[1]);
-        peer[1] = jiffies;
-        token = Math.min(token, BURST_FACTOR * timeout);
+        long token = peer[0];
+        long delta = jiffies - peer[1];
+        // Linux 6.13+ (inet_peer_xrlim_allow): rate_last and the cap move only when a jiffy passed, so within the
+        // jiffy ip_error stamped a peer its tokens stay above a small cap (icmp_ratelimit 0)
+        if (delta != 0) {
+            peer[1] = jiffies;
+            token = Math.min(token + delta, BURST_FACTOR * timeout);
+        }
         boolean allowed = false;
         if (token >= timeout) {
             token -= timeout;

@@ -126,6 +126,61 @@ class TeeDatapathTest {
     }
 
     @Test
+    void anErrorSentToAnAddressLeavesItsNextPacketWithoutARouteUnansweredForASecond() {
+        // Linux 6.18 (difftest seeds 7 and 9, checked in a netns with icmp_ratelimit 0): ip_error's limit is the
+        // inet_peer of the sender, the peer icmp_send's per-destination limit keeps for errors sent to it. REJECT of
+        // a TEE copy answers the sender first (its peer's tokens capped at 6 * icmp_ratelimit = 0, rate_last now), so
+        // ip_error sends no host unreachable for the original; a second later the sender's next such packet is
+        // answered, and one right after it is not (less than a second's tokens)
+        DatapathHarness h = new DatapathHarness(DatapathHarness.HOST + "route add unreachable 198.51.100.0/24\n");
+        IpSpec tcp = ANY.withProtocol(6);
+        Ruleset r = rules(Family.IPV4,
+                table(TableKind.MANGLE, Family.IPV4,
+                        builtin("PREROUTING", "ACCEPT", rule(tcp, target(tcp, "TEE", "--gateway", "10.0.1.20"))),
+                        builtin("INPUT", "ACCEPT"), builtin("FORWARD", "ACCEPT"), builtin("OUTPUT", "ACCEPT"),
+                        builtin("POSTROUTING", "ACCEPT")),
+                table(TableKind.FILTER, Family.IPV4, builtin("INPUT", "ACCEPT"), builtin("FORWARD", "ACCEPT"),
+                        builtin("OUTPUT", "ACCEPT", rule(tcp, target(tcp, "REJECT")))));
+        org.jnetfilter.core.reply.IcmpErrors icmp = new org.jnetfilter.core.reply.IcmpErrors(h.host, 0)
+                .sysctl("net.ipv4.icmp_ratelimit", 0);
+        org.jnetfilter.core.reply.RejectReplies reject = new org.jnetfilter.core.reply.RejectReplies(icmp);
+        h.datapath.replies(new Replies() {
+            @Override
+            public org.jnetfilter.core.reply.Reply reject(PacketContext pkt, int rejectWith) {
+                return reject.reply(pkt, rejectWith);
+            }
+
+            @Override
+            public org.jnetfilter.core.reply.Reply icmpError(PacketContext pkt, int type, int code, int info) {
+                return icmp.send(pkt, type, code, info);
+            }
+
+            @Override
+            public boolean ipErrorAllowed(PacketContext pkt) {
+                return icmp.ipErrorAllow(pkt);
+            }
+        });
+        h.datapath.rules(Family.IPV4, r);
+        int nowhere = Fixtures.ip(198, 51, 100, 7);
+        h.datapath.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, nowhere)), true, 1_000_000_000L, Trace.NONE);
+        assertThat(h.out).as("the copy's port unreachable only").containsExactly("tx eth0");
+        assertThat(icmpTypeCode(h.frames.get(0))).isEqualTo("3/3");
+        MemorySegment udp = Fixtures.ipv4(CLIENT, nowhere, 17, 0, 64, Fixtures.udp(30012, 53));
+        new Ipv4Header().wrap(udp, 0).updateChecksum();
+        h.datapath.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, udp), true, 2_100_000_000L, Trace.NONE);
+        assertThat(h.out).containsExactly("tx eth0", "tx eth0");
+        assertThat(icmpTypeCode(h.frames.get(1))).as("host unreachable a second later").isEqualTo("3/1");
+        h.datapath.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, udp), true, 2_110_000_000L, Trace.NONE);
+        assertThat(h.out).as("nothing 10 ms after").containsExactly("tx eth0", "tx eth0");
+    }
+
+    static String icmpTypeCode(MemorySegment frame) {
+        int at = 14 + ipOf(frame).headerLength();
+        return Byte.toUnsignedInt(frame.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at)) + "/"
+                + Byte.toUnsignedInt(frame.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 1));
+    }
+
+    @Test
     void anErrorAboutALocallyDeliveredPacketComesFromItsDestination() {
         // the same REJECT in INPUT: the route is local, the source is the destination the sender chose (eth1's)
         org.jnetfilter.core.rules.Rule reject = rule(target(ANY, "REJECT", "--reject-with", "icmp-host-prohibited"));
