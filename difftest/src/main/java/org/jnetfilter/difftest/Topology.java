@@ -52,7 +52,10 @@ public final class Topology implements AutoCloseable {
      * ip_error limits its Net Unreachables per source (an inet_peer bucket of 5, refilled 1/s, kept by the kernel
      * across cases; net.ipv4.route.error_cost is global): each run of a case draws its senders afresh from the
      * pool ({@link Injection#salted}), so the kernel meets each with a full bucket, as jnetfilter's fresh
-     * Datapath does, and the limit is still compared within a case.
+     * Datapath does, and the limit is still compared within a case. The bucket is the peer icmp_send's
+     * per-destination limit keeps for the errors sent to that address: with icmp_ratelimit 0 an error sent to a
+     * sender (a REJECT of its packet, or of a TEE copy of it) leaves its next no-route packet unanswered for up to a
+     * second; jnetfilter's IcmpErrors shares the peer likewise (seeds 7 and 9 of issue 4).
      */
     public static final int NO_ROUTE_FIRST = 10;
     public static final int NO_ROUTE_POOL = 240;
