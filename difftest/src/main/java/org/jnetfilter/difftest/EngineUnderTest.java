@@ -11,7 +11,8 @@ public interface EngineUnderTest {
     /**
      * {@code clock}: the time of each packet in nanoseconds since the epoch, as the kernel side sent it
      * ({@link Observation#sentAtNanos}), so that limits, recent lists and time matches see the kernel's
-     * clock; empty for a clock of the engine's own (packets 1 ms apart, pauses added).
+     * clock; empty for a clock of the engine's own (packets 1 ms apart, pauses added). One entry more, when there
+     * is one, is when the kernel side listed its connections: the engine lists its table at that time.
      */
     Observation run(String ipv4Rules, String ipv6Rules, List<Injection> packets, List<Long> clock);
 

@@ -209,7 +209,8 @@ final class JnetfilterEngine implements EngineUnderTest {
         return new Observation(emitted,
                 Rulesets.counters(KernelDut.unsalted(SaveFiles.write(dp.rules(Family.IPV4)), run)),
                 Rulesets.counters(KernelDut.unsalted(SaveFiles.write(dp.rules(Family.IPV6)), run)),
-                Observation.conntrackLines(conntrack.list(null, now)), List.of());
+                Observation.conntrackLines(conntrack.list(null, clock.size() > packets.size()
+                        ? Math.max(now, clock.get(packets.size())) : now)), List.of());
     }
 
     /**
@@ -261,7 +262,7 @@ final class JnetfilterEngine implements EngineUnderTest {
      */
     static long[] clock(List<Injection> packets, List<Long> kernelClock) {
         long[] at = new long[packets.size()];
-        if (kernelClock.size() == packets.size() && !packets.isEmpty()) {
+        if (kernelClock.size() >= packets.size() && !packets.isEmpty()) {
             for (int i = 0; i < at.length; i++) {
                 at[i] = kernelClock.get(i);
             }

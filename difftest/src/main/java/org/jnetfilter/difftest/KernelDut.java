@@ -97,6 +97,11 @@ public final class KernelDut implements AutoCloseable {
         String save6 = unsalted(must("ip6tables-legacy-save", "-c"), run);
         lastSave4 = save4;
         lastSave6 = save6;
+        // the moment the table is listed, after the packets' stamps: jnetfilter lists its table then too, so an entry
+        // whose timeout runs out between the last packet and the listing (a CLOSE entry's 10 s, the saves taking seconds
+        // on a loaded machine) is gone on both sides (seed 9, ruleset 0, in a run beside others; alone it agreed)
+        java.time.Instant listed = java.time.Instant.now();
+        sentAt.add(listed.getEpochSecond() * 1_000_000_000L + listed.getNano());
         // without -f, conntrack -L lists both families
         String ct = topology.inDut(null, "conntrack", "-L").stdout();
         return Observation.of(packets, out, save4, save6, ct, sentAt);

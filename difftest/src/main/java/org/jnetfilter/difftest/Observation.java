@@ -8,7 +8,8 @@ import java.util.Map;
  * Everything observable about one case on one side (kernel or jnetfilter): per injected packet the
  * frames dut sent (interface and bytes, in order), the counters of both families' tables, and the
  * conntrack table as {@code conntrack -L} prints it (timeouts removed: they tick). The kernel side also
- * tells when it sent each packet ({@code sentAtNanos}, wall clock), the clock jnetfilter then runs on.
+ * tells when it sent each packet ({@code sentAtNanos}, wall clock), the clock jnetfilter then runs on, and as one
+ * stamp more when it listed its connections.
  */
 public record Observation(List<List<Emitted>> emitted, Map<String, String> counters4, Map<String, String> counters6,
         List<String> conntrack, List<Long> sentAtNanos) {
@@ -33,6 +34,7 @@ public record Observation(List<List<Emitted>> emitted, Map<String, String> count
 
     static Observation of(List<Injection> in, List<List<Wire.Captured>> out, String save4, String save6, String ct,
             List<Long> sentAtNanos) {
+        // sentAtNanos: one stamp a packet, then the moment the connections were listed (KernelDut#run)
         List<List<Emitted>> emitted = new ArrayList<>(out.size());
         for (List<Wire.Captured> one : out) {
             List<Emitted> e = new ArrayList<>(one.size());
