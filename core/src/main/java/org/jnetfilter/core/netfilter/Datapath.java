@@ -1806,9 +1806,10 @@ public final class Datapath {
             route = null;
             if (family == Family.IPV4) {
                 if (raw) {
-                    // Linux: raw_send_hdrinc sets the total length and the checksum, a zero ID
+                    // Linux: raw_send_hdrinc sets the total length and the checksum, and a zero ID by ip_select_ident
+                    // without a socket: left 0 when DF is set, else drawn (dut's own TCP resets carry ID 0)
                     ip4.totalLength(n);
-                    if (ip4.identification() == 0) {
+                    if (ip4.identification() == 0 && !ip4.dontFragment()) {
                         ip4.identification(random.nextInt(1 << 16));
                     }
                 }

@@ -325,6 +325,21 @@ class DatapathIpv4Test {
     }
 
     @Test
+    void aLocalDatagramWithDontFragmentAndNoIdKeepsIdZeroAsIpSelectIdentWithoutASocketLeavesIt() {
+        // Linux 6.18 (difftest seed 11 case 11000138): dut's own TCP reset (DF, no connected socket) carries ID 0,
+        // quoted so by the port unreachable a REJECT in OUTPUT sends about it; raw_send_hdrinc's ip_select_ident
+        // without a socket draws an ID only when DF is clear
+        MemorySegment df = tcp(ETH0_ADDR, CLIENT, 64, 0x4000, 0);
+        Ipv4Header ip = new Ipv4Header().wrap(df, 0);
+        ip.identification(0);
+        ip.updateChecksum();
+        h.sendLocal(df);
+        assertThat(h.out).containsExactly("tx eth0");
+        assertThat(ipOf(h.lastFrame()).identification()).isZero();
+        assertThat(ipOf(h.lastFrame()).checksumValid()).isTrue();
+    }
+
+    @Test
     void rejectWithoutAReplyBuilderOnlyDrops() {
         var reject = rule(TCP, target(TCP, "REJECT"));
         h.datapath.replies(Replies.NONE);
