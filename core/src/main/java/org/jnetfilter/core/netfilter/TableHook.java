@@ -47,13 +47,16 @@ final class TableHook implements HookFunction {
         long dstLo = pkt.destinationLo();
         long mark = pkt.mark();
         int tos = pkt.routingTos();
+        // Linux: ip6t_mangle_out also routes again when the hop limit changed (ipt_mangle_out ignores the TTL)
+        int hopLimit = family == Family.IPV6 ? pkt.networkU8(7) : 0;
         int verdict = datapath.walker().run(table, hook, pkt, pkt.trace());
         if (verdict == Verdict.DROP || verdict == Verdict.STOLEN) {
             return verdict;
         }
         pkt.reparse();
         if (pkt.sourceHi() != srcHi || pkt.sourceLo() != srcLo || pkt.destinationHi() != dstHi
-                || pkt.destinationLo() != dstLo || pkt.mark() != mark || pkt.routingTos() != tos) {
+                || pkt.destinationLo() != dstLo || pkt.mark() != mark || pkt.routingTos() != tos
+                || family == Family.IPV6 && pkt.networkU8(7) != hopLimit) {
             if (!pkt.reroute()) {
                 return Verdict.DROP;
             }

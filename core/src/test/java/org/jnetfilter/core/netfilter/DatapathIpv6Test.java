@@ -109,6 +109,18 @@ class DatapathIpv6Test {
     }
 
     @Test
+    void aHopLimitChangedInIpv6MangleOutputReroutesAsIp6tMangleOutDoes() {
+        // Linux 6.18 (difftest seed 9 case 9000081): ip6t_mangle_out compares the hop limit too, so a TEE copy of a
+        // SYN for dut whose hop limit mangle OUTPUT lowered was routed again by its destination, looped back and
+        // answered with a second reset instead of leaving for the gateway
+        h.datapath.rules(Family.IPV6, rules(Family.IPV6, table(TableKind.MANGLE, Family.IPV6,
+                builtin("OUTPUT", "ACCEPT", rule(ANY6, target(ANY6, "HL", "--hl-dec", "1"))))));
+        h.sendLocal(udp6(0, 0, NET2, 0x20, 64));
+        assertThat(h.out).containsExactly("tx eth1");
+        assertThat(h.events.stream().filter(e -> e.startsWith("route ")).count()).as("routed again").isEqualTo(2);
+    }
+
+    @Test
     void markInIpv6MangleOutputReroutes() {
         DatapathHarness p = new DatapathHarness(DatapathHarness.HOST
                 + "addr add fd00:3::1/64 dev eth2\n-6 route add default via fd00:2::fe\n"
