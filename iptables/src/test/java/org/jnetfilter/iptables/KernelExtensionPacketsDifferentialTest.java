@@ -187,6 +187,18 @@ class KernelExtensionPacketsDifferentialTest {
      * for each frame. {@code sentinel} is the key of the rule every frame reaches last.
      */
     static void compare(Family family, String rules, String sentinel, List<Frame> frames) throws Exception {
+        compare(family, rules, rules, sentinel, frames, null);
+    }
+
+    /**
+     * As {@link #compare(Family, String, String, List)}; with {@code pauseMillis}, a pause of {@code pauseMillis[i]}
+     * before frame i, and jnetfilter's clock is the test's monotonic clock when the frame was sent (the kernel's
+     * jiffies run on while the test sleeps and while it reads counters), not 1 ms a frame. The classified walk
+     * runs {@code classifiedRules}: rules that share state by name in the JVM (hashlimit tables) need names of
+     * their own there, or the two walks would count every frame twice.
+     */
+    static void compare(Family family, String rules, String classifiedRules, String sentinel, List<Frame> frames,
+            long[] pauseMillis) throws Exception {
         String restore = family == Family.IPV4 ? "iptables-legacy-restore" : "ip6tables-legacy-restore";
         String save = family == Family.IPV4 ? "iptables-legacy-save" : "ip6tables-legacy-save";
         KernelSide.Result loaded = run(rules, in(DUT, restore));
@@ -195,7 +207,7 @@ class KernelExtensionPacketsDifferentialTest {
 
         // the linear walk (the reference) and the compiled classifiers, each on a datapath of its own
         Ruleset mine = SaveFiles.read(family, rules);
-        Ruleset classified = SaveFiles.read(family, rules);
+        Ruleset classified = SaveFiles.read(family, classifiedRules);
         Datapath dp = datapath(family, mine, TableWalker.LINEAR);
         Datapath dpClassified = datapath(family, classified, TableWalker.CLASSIFIED);
 
@@ -206,11 +218,16 @@ class KernelExtensionPacketsDifferentialTest {
         Map<String, Long> myBefore = counters(SaveFiles.write(mine));
         Map<String, Long> classifiedBefore = counters(SaveFiles.write(classified));
         long now = 1_000_000_000L;
+        long started = System.nanoTime();
         for (int i = 0; i < frames.size(); i++) {
             Frame f = frames.get(i);
+            if (pauseMillis != null && pauseMillis[i] > 0) {
+                Thread.sleep(pauseMillis[i]);
+            }
             toInjector.write(HexFormat.of().formatHex(f.bytes()) + "\n");
             toInjector.flush();
             assertThat(fromInjector.readLine()).isEqualTo("sent");
+            long sentAt = System.nanoTime();
             Map<String, Long> kernelAfter = kernelBefore;
             for (int tries = 0; tries < 60; tries++) {
                 kernelAfter = counters(run("", in(DUT, save, "-c")).stdout());
@@ -222,7 +239,7 @@ class KernelExtensionPacketsDifferentialTest {
             kernelMoves.add(f.name() + ":\n" + moved(kernelBefore, kernelAfter));
             kernelBefore = kernelAfter;
 
-            now += 1_000_000L;
+            now = pauseMillis != null ? 1_000_000_000L + sentAt - started : now + 1_000_000L;
             dp.receive(DEV, MemorySegment.ofArray(f.bytes().clone()), true, now, Trace.NONE);
             Map<String, Long> myAfter = counters(SaveFiles.write(mine));
             myMoves.add(f.name() + ":\n" + moved(myBefore, myAfter));
@@ -588,6 +605,38 @@ class KernelExtensionPacketsDifferentialTest {
                     .append('\n');
         }
         return sb.append("-A ").append(chain).append('\n').toString();
+    }
+
+    /**
+     * hashlimit --hashlimit-rate-match: bursts of frames from two sources inside windows of one second, then pauses
+     * of 1.2 s that close them. Packet mode (2/sec, burst 1: 3 a window) and byte mode (1kb/s: 1,024 bytes a
+     * window, 300-byte datagrams: 3 under, the 4th over): the first burst runs over in both; the next window of
+     * packet mode is over from its start (4 * 250 > 2 * elapsed jiffies while the gap is under 2 s), the byte mode
+     * one is not (1,200 * 250 > 1,024 * elapsed only under 1.17 s); the third window is under again in both. The
+     * margins are some 400 ms either way, the time read on both sides from the same monotonic clock.
+     */
+    @Test
+    void hashlimitRateMatchDecidesByTheLastWindowAndTheCountInThisOne() throws Exception {
+        assumeKernel();
+        String rules = MANGLE
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 2/sec --hashlimit-burst 1 --hashlimit-rate-match"
+                + " --hashlimit-mode srcip --hashlimit-name jnf-rm-p" + PID + "\n"
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-above 1kb/s --hashlimit-rate-match"
+                + " --hashlimit-mode srcip --hashlimit-name jnf-rm-b" + PID + "\n"
+                + "-A PREROUTING\nCOMMIT\n";
+        List<Frame> frames = new ArrayList<>();
+        List<Long> pauses = new ArrayList<>();
+        int[] burst = {8, 4, 8};
+        for (int round = 0; round < burst.length; round++) {
+            for (int i = 0; i < burst[round]; i++) {
+                int src = v4(10, 78, 0, 3 + i % 2);
+                frames.add(new Frame("round " + round + " frame " + i, ether(ipv4(src, DUT4, 17,
+                        udp(4000 + i, 9, 272), 6))));
+                pauses.add(i == 0 && round > 0 ? 1200L : 0L);
+            }
+        }
+        compare(Family.IPV4, rules, rules.replace("--hashlimit-name jnf-", "--hashlimit-name jnfc-"),
+                "mangle PREROUTING #3", frames, pauses.stream().mapToLong(Long::longValue).toArray());
     }
 
     @Test

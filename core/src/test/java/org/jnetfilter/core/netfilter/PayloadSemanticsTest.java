@@ -149,9 +149,86 @@ class PayloadSemanticsTest {
                 pkt.blockEnd(63))).containsExactly(41, 41, 45, 45, 64, 64);
     }
 
+    /**
+     * string --algo fsm over UDP datagrams to port 9 whose payload (at offset 28) is each of these strings: which
+     * token programs matched, as the counters of Linux 6.18 showed them in a namespace (2026-11-30).
+     */
+    static Stream<Arguments> fsmCases() {
+        String[] payloads = {"Z", "Zx", "xZy", "ZY", "Z123", "5ab"};
+        Object[][] programs = {
+            // one 0x45 from offset 0: the version byte, but the data does not end there
+            {new String[] {"--hex-string", "|00000045|"}, "000000"},
+            // 0x45 then any bytes to the end
+            {new String[] {"--hex-string", "|0000004501000200|"}, "111111"},
+            // head skip of anything, then 'Z', then any bytes: a Z anywhere
+            {new String[] {"--hex-string", "|010004000000005a01000200|"}, "111110"},
+            // from the payload: 'Z' then anything
+            {new String[] {"--from", "28", "--hex-string", "|0000005a01000200|"}, "110110"},
+            // exactly 'Z' up to the end of the data
+            {new String[] {"--from", "28", "--hex-string", "|0000005a|"}, "100000"},
+            // the match plus the 4 bytes of the pattern must fit between from and to
+            {new String[] {"--from", "28", "--to", "31", "--hex-string", "|0000005a|"}, "000000"},
+            {new String[] {"--from", "28", "--to", "32", "--hex-string", "|0000005a|"}, "100000"},
+            // one or more ASCII bytes, then anything
+            {new String[] {"--from", "28", "--hex-string", "|0700030001000200|"}, "111111"},
+        };
+        List<Arguments> out = new java.util.ArrayList<>();
+        for (Object[] program : programs) {
+            String[] words = (String[]) program[0];
+            String[] all = concatWords(words, "--algo", "fsm");
+            for (int i = 0; i < payloads.length; i++) {
+                MemorySegment packet = ipv4(UDP, concat(bytes(0x9c, 0x40, 0, 9, 0, 8 + payloads[i].length(), 0, 0),
+                        ascii(payloads[i])));
+                out.add(Arguments.of(String.join(" ", words) + " on \"" + payloads[i] + "\"", string(all), packet,
+                        ((String) program[1]).charAt(i) == '1'));
+            }
+        }
+        return out.stream();
+    }
+
+    static String[] concatWords(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fsmCases")
+    void fsmRunsThePatternAsATokenProgramAsTheKernel(String name, ExtensionData d, MemorySegment s, boolean expected) {
+        assertThat(d.matches(load(s))).isEqualTo(expected);
+    }
+
     @Test
-    void fsmHasNoPacketSemantics() {
-        ExtensionData d = string("--string", "GET", "--algo", "fsm");
-        assertThatThrownBy(() -> d.matches(load(HTTP))).isInstanceOf(UnsupportedOperationException.class);
+    void fsmCharacterClassesFollowTheTokenTypesOrder() {
+        // types: 2 digit, 3 xdigit, 5 alpha, 10 lower, 11 upper, 12 punct, 13 space; one byte at offset 28, the end
+        MemorySegment digit = ipv4(UDP, concat(UDP8, ascii("7")));
+        MemorySegment upper = ipv4(UDP, concat(UDP8, ascii("Q")));
+        MemorySegment latin1 = ipv4(UDP, concat(UDP8, bytes(0xE9)));
+        for (Object[] c : new Object[][] {
+            {"02", digit, true}, {"02", upper, false}, {"03", upper, false}, {"05", upper, true},
+            {"0b", upper, true}, {"0a", upper, false}, {"0a", latin1, true}, {"07", latin1, false},
+            {"01", latin1, true}, {"0c", digit, false}, {"0d", digit, false},
+        }) {
+            ExtensionData d = string("--from", "28", "--hex-string", "|" + c[0] + "000000|", "--algo", "fsm");
+            assertThat(d.matches(load((MemorySegment) c[1]))).as("type %s", c[0]).isEqualTo(c[2]);
+        }
+    }
+
+    @Test
+    void fsmRefusesAtInsertionWhatFsmInitRefuses() {
+        // Linux 6.18: "iptables: Invalid argument. Run `dmesg' for more information." for each of these
+        for (String[] words : new String[][] {
+            {"--string", "A"}, {"--hex-string", "|000000|"}, {"--hex-string", "|0e000041|"},
+            {"--hex-string", "|00000541|"}, {"--hex-string", "|00000441|"}, {"--hex-string", "|0000005a00010059|"},
+            {"--hex-string", "|00000041|", "--icase"},
+        }) {
+            ExtensionData d = string(concatWords(words, "--algo", "fsm"));
+            assertThatThrownBy(() -> d.check("filter", 1 << 3, org.jnetfilter.core.rules.IpSpec.any(V4)))
+                    .as(String.join(" ", words)).hasMessageContaining("Invalid argument");
+        }
+        for (String hex : new String[] {"|00000041|", "|0d000041|", "|0000044100000042|"}) {
+            string("--hex-string", hex, "--algo", "fsm").check("filter", 1 << 3,
+                    org.jnetfilter.core.rules.IpSpec.any(V4));
+        }
     }
 }

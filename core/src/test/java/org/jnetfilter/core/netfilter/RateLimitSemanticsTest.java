@@ -204,4 +204,56 @@ class RateLimitSemanticsTest {
         assertThat(at(d, 4)).isTrue();
         assertThat(at(d, 4)).isFalse();
     }
+
+    @Test
+    void hashlimitRateMatchCountsPacketsInWindowsOfTheInterval() {
+        // 2/sec, burst 1: avg = 500,000, rate = 10^6 / avg = 2 packets, burst = 1 + rate = 3 in a window of 1 s
+        ExtensionData d = match(ANY, "hashlimit", "--hashlimit-upto", "2/sec", "--hashlimit-burst", "1",
+                "--hashlimit-rate-match", "--hashlimit-mode", "srcip", "--hashlimit-name", "rl-rate").data();
+        assertThat(at(d, 0)).isTrue();
+        assertThat(at(d, 0)).isTrue();
+        assertThat(at(d, 0)).isTrue();
+        assertThat(at(d, 0)).isFalse();
+        // 249 jiffies are still the first window: its fifth packet
+        assertThat(at(d, 249)).isFalse();
+        // 250 close it: 5 packets * 250 > 250 jiffies * 2, it ran over, so the new window is over from its start
+        assertThat(at(d, 250)).isFalse();
+        assertThat(at(d, 260)).isFalse();
+        // the window opened at 250 counted 2 packets: 2 * 250 > 250 * 2 is false, under again
+        assertThat(at(d, 500)).isTrue();
+        // another source has a bucket of its own
+        assertThat(at(d, 500, tcp4(B, SERVER, 1, 2, 0x02))).isTrue();
+    }
+
+    @Test
+    void hashlimitRateMatchAboveMatchesTheWindowsOverTheRate() {
+        ExtensionData d = match(ANY, "hashlimit", "--hashlimit-above", "1/sec", "--hashlimit-burst", "1",
+                "--hashlimit-rate-match", "--hashlimit-rate-interval", "2", "--hashlimit-name", "rl-rate-above")
+                .data();
+        // rate 1, burst 2, windows of 2 s (500 jiffies)
+        assertThat(at(d, 0)).isFalse();
+        assertThat(at(d, 100)).isFalse();
+        assertThat(at(d, 200)).isTrue();
+        // 499 jiffies is inside the window; 500 close it: 4 * 500 > 500 * 1, over
+        assertThat(at(d, 499)).isTrue();
+        assertThat(at(d, 500)).isTrue();
+        // the window from 500 counted 1 packet by 1,100: 1 * 500 > 600 * 1 is false
+        assertThat(at(d, 1100)).isFalse();
+    }
+
+    @Test
+    void hashlimitRateMatchInByteModeCountsBytes() {
+        // 1kb/s: cost 66,076,419, rate = ((0xFFFFFFFF / cost) - 1) << 4 = 1024 bytes, no burst: the burst is the
+        // rate; 40-byte packets: 25 fit (1,000 bytes), the 26th (1,040) does not
+        ExtensionData d = match(ANY, "hashlimit", "--hashlimit-upto", "1kb/s", "--hashlimit-rate-match",
+                "--hashlimit-mode", "dstip", "--hashlimit-name", "rl-rate-bytes").data();
+        for (int i = 0; i < 25; i++) {
+            assertThat(at(d, 0)).as("packet %d", i + 1).isTrue();
+        }
+        assertThat(at(d, 0)).isFalse();
+        // 1,040 bytes * 250 > 250 jiffies * 1,024: the next window starts over
+        assertThat(at(d, 250)).isFalse();
+        // 40 bytes in the window from 250: under
+        assertThat(at(d, 500)).isTrue();
+    }
 }

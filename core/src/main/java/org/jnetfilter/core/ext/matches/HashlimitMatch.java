@@ -35,7 +35,17 @@ import org.jnetfilter.core.rules.IpSpec;
  * table's creation; a table holding {@code htable-max} entries drops packets of new keys. Unset size means
  * 8192 buckets and max 8 * size, as on a machine with more than 1 GiB. Time is {@link PacketContext#nowNanos()}
  * in jiffies, the collection runs lazily when a packet finds it overdue (equivalent: expiry only grows with
- * packets). {@code --hashlimit-rate-match} has no packet semantics yet. Only a new key and a collection allocate.
+ * packets). Only a new key and a collection allocate.
+ *
+ * <p>{@code --hashlimit-rate-match} (revision 3, XT_HASHLIMIT_RATE_MATCH) counts instead of spending credits: a
+ * bucket counts packets (bytes in byte mode) in a window of {@code --hashlimit-rate-interval} seconds that opens
+ * at the bucket's first packet; a packet at least that many jiffies after the window opened closes it, records
+ * whether the closed window ran over the rate ({@code count * interval * HZ > elapsed jiffies * rate}) and opens
+ * the next at itself. A packet is under the limit while the last closed window did not run over and the count,
+ * itself included, is at most the burst: {@code burst + rate} packets ({@code rate = 10^6 / avg}, packets per
+ * second), or {@code burst * rate} bytes ({@code rate} bytes per second; {@code rate} when no burst was given).
+ * The window and the rate are set up by the rule that created the table, the decision is the rule's, as in
+ * hashlimit_mt_common.
  */
 public final class HashlimitMatch extends MatchExtension {
     static final OptionSpec UPTO = OptionSpec.withArg("hashlimit-upto");
@@ -85,9 +95,6 @@ public final class HashlimitMatch extends MatchExtension {
 
         @Override
         public boolean matches(PacketContext pkt) {
-            if ((mode & RATE_MATCH_FLAG) != 0) {
-                throw new UnsupportedOperationException("no packet semantics yet: hashlimit --hashlimit-rate-match");
-            }
             Table t = state.get();
             if (t == null) {
                 Family f = pkt.family();
@@ -181,7 +188,11 @@ public final class HashlimitMatch extends MatchExtension {
             out.append(m);
         }
 
-        /** hashlimit_mt_check: zero gc interval or expire is EINVAL; a packet rate whose bucket overflows is ERANGE. */
+        /**
+         * hashlimit_mt_check_common: zero gc interval or expire is EINVAL; a packet rate whose bucket overflows is
+         * ERANGE, a byte rate whose cost rounds to no credit EINVAL; with rate-match a rate of 0 or above 2^32 - 1
+         * is ERANGE and a zero interval EINVAL.
+         */
         @Override
         public void check(String table, int hookMask, IpSpec ip) {
             if (gcInterval == 0 || expire == 0) {
@@ -190,7 +201,20 @@ public final class HashlimitMatch extends MatchExtension {
             if (srcmask > defaultMask(ip) || dstmask > defaultMask(ip)) {
                 throw XtablesException.invalidArgument();
             }
-            if ((mode & BYTES) == 0 && Long.compareUnsigned(userToCredits(avg * burst), userToCredits(avg)) < 0) {
+            if ((mode & RATE_MATCH_FLAG) != 0) {
+                // Linux: hashlimit_mt_check_common, revision 3: "invalid rate" ERANGE, "invalid interval" EINVAL
+                if (avg == 0 || avg > 0xFFFFFFFFL) {
+                    throw XtablesException.kernel("Numerical result out of range");
+                }
+                if (interval == 0) {
+                    throw XtablesException.invalidArgument();
+                }
+            } else if ((mode & BYTES) != 0) {
+                // Linux: "overflow, rate too high" EINVAL
+                if (userToCreditsByte(avg) == 0) {
+                    throw XtablesException.invalidArgument();
+                }
+            } else if (burst == 0 || Long.compareUnsigned(userToCredits(avg * burst), userToCredits(avg)) < 0) {
                 throw XtablesException.kernel("Numerical result out of range");
             }
             if (name.length() > NAME_LEN - 1) {
@@ -211,6 +235,13 @@ public final class HashlimitMatch extends MatchExtension {
     static final long BYTE_BUCKET = CREDITS_PER_JIFFY_BYTES * RuleState.HZ;
     // Linux: htable_create sizes the table from RAM; 8192 buckets above 1 GiB, max 8 * size
     static final long DEFAULT_SIZE = 8192;
+
+    /** user2rate_bytes: the bytes per second a byte-mode cost stands for. */
+    static long rateBytes(long cost) {
+        long c = cost & 0xFFFFFFFFL;
+        long r = c != 0 ? 0xFFFFFFFFL / c : 0xFFFFFFFFL;
+        return (r - 1) << BYTE_SHIFT;
+    }
 
     /** user2credits_byte: {@code (user * HZ * CREDITS_PER_JIFFY_BYTES) >> 32}. */
     static long userToCreditsByte(long user) {
@@ -250,13 +281,22 @@ public final class HashlimitMatch extends MatchExtension {
         }
     }
 
-    /** dsthash_ent's rate state: u64 credits as rateinfo keeps them for revisions 2 and 3. */
+    /**
+     * dsthash_ent's rate state: u64 credits as rateinfo keeps them for revisions 2 and 3, or the window of
+     * rate-match (the kernel keeps the two in a union; each here in fields of its own).
+     */
     private static final class Bucket {
         long expires;
         long prev;
         long credit;
         long creditCap;
         long cost;
+        /** Rate-match: the window in seconds, whether the last closed one ran over, the count of this one. */
+        long interval;
+        boolean prevWindow;
+        long currentRate;
+        long rate;
+        long burst;
     }
 
     /** xt_hashlimit_htable: the configuration of the rule that created it and the buckets by key. */
@@ -305,6 +345,13 @@ public final class HashlimitMatch extends MatchExtension {
                 b.expires = now + expireJiffies;
                 recalc(b, now);
             }
+            if ((rule.mode & RATE_MATCH_FLAG) != 0) {
+                b.currentRate += (rule.mode & BYTES) != 0 ? pkt.length() : 1;
+                if (!b.prevWindow && Long.compareUnsigned(b.currentRate, b.burst) <= 0) {
+                    return (rule.mode & INVERT) == 0;
+                }
+                return (rule.mode & INVERT) != 0;
+            }
             long cost = (rule.mode & BYTES) != 0 ? byteCost(pkt.length(), b) : b.cost;
             if (Long.compareUnsigned(b.credit, cost) >= 0) {
                 b.credit -= cost;
@@ -334,7 +381,19 @@ public final class HashlimitMatch extends MatchExtension {
         /** rateinfo_init. */
         private void init(Bucket b, long now) {
             b.prev = now;
-            if ((cfg.mode & BYTES) != 0) {
+            if ((cfg.mode & RATE_MATCH_FLAG) != 0) {
+                b.prevWindow = false;
+                b.currentRate = 0;
+                if ((cfg.mode & BYTES) != 0) {
+                    b.rate = rateBytes(cfg.avg);
+                    b.burst = cfg.burst != 0 ? cfg.burst * b.rate : b.rate;
+                } else {
+                    // Linux: user2rate, XT_HASHLIMIT_SCALE_v2 / avg
+                    b.rate = Long.divideUnsigned(SCALE, cfg.avg);
+                    b.burst = cfg.burst + b.rate;
+                }
+                b.interval = cfg.interval;
+            } else if ((cfg.mode & BYTES) != 0) {
                 b.credit = BYTE_BUCKET;
                 b.cost = userToCreditsByte(cfg.avg);
                 b.creditCap = cfg.burst;
@@ -349,6 +408,16 @@ public final class HashlimitMatch extends MatchExtension {
         private void recalc(Bucket b, long now) {
             long delta = now - b.prev;
             if (delta == 0) {
+                return;
+            }
+            if ((cfg.mode & RATE_MATCH_FLAG) != 0) {
+                long window = b.interval * RuleState.HZ;
+                if (Long.compareUnsigned(delta, window) < 0) {
+                    return;
+                }
+                b.prev = now;
+                b.prevWindow = Long.compareUnsigned(b.currentRate * window, delta * b.rate) > 0;
+                b.currentRate = 0;
                 return;
             }
             b.prev = now;

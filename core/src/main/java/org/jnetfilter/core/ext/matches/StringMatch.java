@@ -58,13 +58,12 @@ public final class StringMatch extends MatchExtension {
          * it on its own (Linux 6.x restarts its shift per block), so in a non-linear packet (a datagram
          * conntrack's defragmentation reassembled) an occurrence across two blocks is not found by bm,
          * while kmp carries its state over (PacketContext.blockEnd); with --icase both sides go through the kernel's toupper, whose
-         * ctype table is Latin-1 (lib/ctype.c). fsm searches for a token program, not a byte string, and
-         * has no packet semantics here.
+         * ctype table is Latin-1 (lib/ctype.c). fsm reads the pattern as a token program (TsFsm).
          */
         @Override
         public boolean matches(PacketContext pkt) {
             if (algo.equals("fsm")) {
-                throw new UnsupportedOperationException("string --algo fsm: a token automaton, not a byte search");
+                return TsFsm.found(pattern, pkt, from, to) != invert;
             }
             int end = Math.min(to, pkt.length());
             int last = end - pattern.length;
@@ -149,7 +148,10 @@ public final class StringMatch extends MatchExtension {
             out.append('"');
         }
 
-        /** string_mt_check: from after to is EINVAL; an algorithm the kernel lacks is ENOENT. */
+        /**
+         * string_mt_check: from after to is EINVAL; an algorithm the kernel lacks is ENOENT; a pattern fsm_init
+         * refuses (not whole tokens, a bad token, or --icase) is EINVAL, as textsearch_prepare's error.
+         */
         @Override
         public void check(String table, int hookMask, IpSpec ip) {
             if (from > to || pattern.length == 0 || pattern.length > MAX_PATTERN) {
@@ -157,6 +159,9 @@ public final class StringMatch extends MatchExtension {
             }
             if (!KERNEL_ALGOS.contains(algo)) {
                 throw XtablesException.kernel("No chain/target/match by that name");
+            }
+            if (algo.equals("fsm") && !TsFsm.accepts(pattern, icase)) {
+                throw XtablesException.invalidArgument();
             }
         }
     }
