@@ -141,6 +141,46 @@ class ConformanceTest {
         return gaps;
     }
 
+    /**
+     * A rule line of an extension test file ({@code rule;expected;OK|FAIL[;NFT|;;NOMATCH]}, lines for nft only
+     * left out) with the table and chains the lines above it name.
+     */
+    record RuleLine(String table, List<String> chains, String[] fields, String text) {
+        String rule() {
+            return fields[0];
+        }
+
+        boolean accepted() {
+            return fields[2].equals("OK");
+        }
+    }
+
+    static List<RuleLine> ruleLines(Path f) throws IOException {
+        List<RuleLine> out = new ArrayList<>();
+        List<String> chains = List.of();
+        String table = "filter";
+        for (String raw : Files.readAllLines(f)) {
+            String line = raw.strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            if (line.startsWith(":")) {
+                chains = List.of(line.substring(1).split(","));
+                continue;
+            }
+            if (line.startsWith("*")) {
+                table = line.substring(1);
+                continue;
+            }
+            String[] fields = line.split(";", -1);
+            if (fields.length < 3 || (fields.length >= 4 && fields[3].equals("NFT"))) {
+                continue;
+            }
+            out.add(new RuleLine(table, chains, fields, line));
+        }
+        return out;
+    }
+
     /** Returns {passed, total} lines. */
     private static int[] runFile(Path f, List<Outcome> failures) throws IOException {
         String name = f.getFileName().toString();
@@ -152,28 +192,11 @@ class ConformanceTest {
             Path state = Files.createTempDirectory("jnf-conf");
             Iptables ipt = new Iptables(new StateStore(state, Extensions.standard()), Extensions.standard(),
                     ZonedDateTime::now);
-            List<String> chains = List.of();
-            String table = "filter";
-            for (String raw : Files.readAllLines(f)) {
-                String line = raw.strip();
-                if (line.isEmpty() || line.startsWith("#")) {
-                    continue;
-                }
-                if (line.startsWith(":")) {
-                    chains = List.of(line.substring(1).split(","));
-                    continue;
-                }
-                if (line.startsWith("*")) {
-                    table = line.substring(1);
-                    continue;
-                }
-                String[] fields = line.split(";", -1);
-                if (fields.length < 3) {
-                    continue;
-                }
-                if (fields.length >= 4 && fields[3].equals("NFT")) {
-                    continue;
-                }
+            for (RuleLine t : ruleLines(f)) {
+                String[] fields = t.fields();
+                String line = t.text();
+                String table = t.table();
+                List<String> chains = t.chains();
                 boolean noMatch = fields.length >= 5 && fields[4].equals("NOMATCH");
                 String rule = fields[0];
                 String expected = fields[1].equals("=") ? rule : fields[1];

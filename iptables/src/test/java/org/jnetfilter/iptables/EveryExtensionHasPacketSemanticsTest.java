@@ -12,7 +12,6 @@ import static org.jnetfilter.iptables.KernelExtensionPacketsDifferentialTest.v6;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,30 +82,16 @@ class EveryExtensionHasPacketSemanticsTest {
             List<Family> families = name.startsWith("libip6t_") ? List.of(Family.IPV6)
                     : name.startsWith("libxt_") ? List.of(Family.IPV4, Family.IPV6) : List.of(Family.IPV4);
             for (Family family : families) {
-                List<String> chains = List.of();
-                String table = "filter";
-                for (String raw : Files.readAllLines(file)) {
-                    String line = raw.strip();
-                    if (line.isEmpty() || line.startsWith("#")) {
+                for (ConformanceTest.RuleLine line : ConformanceTest.ruleLines(file)) {
+                    if (!line.accepted()) {
                         continue;
                     }
-                    if (line.startsWith(":")) {
-                        chains = List.of(line.substring(1).split(","));
-                        continue;
-                    }
-                    if (line.startsWith("*")) {
-                        table = line.substring(1);
-                        continue;
-                    }
-                    String[] fields = line.split(";", -1);
-                    if (fields.length < 3 || !fields[2].equals("OK") || (fields.length >= 4 && fields[3].equals("NFT"))) {
-                        continue;
-                    }
-                    for (String chain : chains) {
+                    String table = line.table();
+                    for (String chain : line.chains()) {
                         Hook hook = Hook.valueOf(chain);
                         Ruleset rules;
                         List<String> args = new ArrayList<>(List.of("-t", table, "-A", chain));
-                        args.addAll(ShellWords.split(fields[0]));
+                        args.addAll(ShellWords.split(line.rule()));
                         try {
                             rules = Transactions.command(Ruleset.empty(family), args.toArray(new String[0]));
                         } catch (XtablesException e) {
@@ -121,7 +106,7 @@ class EveryExtensionHasPacketSemanticsTest {
                             } catch (RuntimeException e) {
                                 String ext = name.replaceFirst("^lib(xt|ipt|ip6t)_", "").replaceFirst("\\.t$", "");
                                 if (!WITHOUT_PACKET_SEMANTICS.containsKey(ext)) {
-                                    failures.putIfAbsent(name + " " + family + " " + chain + ": " + fields[0],
+                                    failures.putIfAbsent(name + " " + family + " " + chain + ": " + line.rule(),
                                             e.getClass().getSimpleName() + ": " + e.getMessage());
                                 }
                             }

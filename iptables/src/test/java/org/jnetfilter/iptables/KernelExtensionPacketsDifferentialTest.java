@@ -29,6 +29,7 @@ import org.jnetfilter.core.netfilter.Trace;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.Ruleset;
 import org.jnetfilter.core.testkit.KernelSide;
+import org.jnetfilter.core.testkit.TunnelDatagrams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -593,6 +594,30 @@ class KernelExtensionPacketsDifferentialTest {
         String sentinel = "mangle PREROUTING #" + (BPF_PROGRAMS.length + 2);
         compare(Family.IPV4, bpfRules("4"), sentinel, ipv4Mix(18));
         compare(Family.IPV6, bpfRules("6"), sentinel, ipv6Mix(14));
+    }
+
+    /**
+     * The payload offset through tunnels (GRE version 1, GRE carrying Ethernet and what that carries, MPLS): read
+     * bit by bit by 7 rules {@code ld poff; jset #2^i}, then one for 0 (the dissection failed), on the datagrams
+     * of {@link TunnelDatagrams} (whose recorded offsets the core test checks without a kernel).
+     */
+    @Test
+    void payloadOffsetThroughTunnelsIsTheKernelsFlowDissection() throws Exception {
+        assumeKernel();
+        StringBuilder rules = new StringBuilder(MANGLE);
+        for (int bit = 0; bit < 7; bit++) {
+            rules.append("-A PREROUTING -m bpf --bytecode \"4,32 0 0 4294963252,69 0 1 ").append(1 << bit)
+                    .append(",6 0 0 1,6 0 0 0\"\n");
+        }
+        rules.append("-A PREROUTING -m bpf --bytecode \"4,32 0 0 4294963252,21 0 1 0,6 0 0 1,6 0 0 0\"\n");
+        rules.append("-A PREROUTING\nCOMMIT\n");
+        List<Frame> frames = new ArrayList<>();
+        for (TunnelDatagrams.Case c : TunnelDatagrams.cases()) {
+            if (c.version() == 4) {
+                frames.add(new Frame(c.name(), ether(c.datagram())));
+            }
+        }
+        compare(Family.IPV4, rules.toString(), "mangle PREROUTING #9", frames);
     }
 
     /** 128 probe rules, one per bit of the source or destination address ({@code -d ::1/::1} ...), then the sentinel. */

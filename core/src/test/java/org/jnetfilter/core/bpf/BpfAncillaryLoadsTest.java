@@ -12,6 +12,7 @@ import org.jnetfilter.core.bpf.ClassicBpf.Insn;
 import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.testkit.TunnelDatagrams;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -124,64 +125,10 @@ class BpfAncillaryLoadsTest {
         assertThat(ClassicBpf.run(PAY_OFFSET, packet(6, ip6(0, new byte[1])))).isZero();
     }
 
-    static byte[] h(String hex) {
-        return HEX.parseHex(hex);
-    }
-
-    static final byte[] INNER6 = ip6(17, UDP);
-    /** The addresses of an Ethernet header inside GRE (TEB); its type follows. */
-    static final byte[] ETH = h("020000000001020000000002");
-    static final byte[] TEB = h("00006558");
-    static final byte[] PPTP = h("2001880b00200001");
-
-    /**
-     * Tunnels: GRE version 1 (PPTP), GRE carrying Ethernet, MPLS, and what the Ethernet inside carries. Recorded as
-     * the offsets above (2026-11-30, Linux 6.18); 0 where the dissection failed.
-     */
+    /** Tunnels: GRE version 1 (PPTP), GRE carrying Ethernet, MPLS (recorded from Linux 6.18, see TunnelDatagrams). */
     static Stream<Arguments> tunnelPayloadOffsets() {
-        return Stream.of(
-                Arguments.of("PPTP: key, PPP IPv4 UDP", 4, ip4(47, cat(PPTP, h("ff030021"), INNER4)), 60),
-                Arguments.of("PPTP: key, sequence, acknowledgment, PPP IPv4", 4,
-                        ip4(47, cat(h("3081880b00200001"), h("0000000500000004ff030021"), INNER4)), 68),
-                Arguments.of("PPTP without a key: stops at GRE", 4, ip4(47, cat(h("0001880b"), h("ff030021"), INNER4)),
-                        20),
-                Arguments.of("PPTP carrying LCP: bad", 4, ip4(47, cat(PPTP, h("ff03c021"), new byte[20])), 0),
-                Arguments.of("PPTP carrying IPv6 UDP", 4, ip4(47, cat(PPTP, h("ff030057"), INNER6)), 80),
-                Arguments.of("PPTP with its PPP header cut short", 4, ip4(47, cat(PPTP, h("ff03"))), 0),
-                Arguments.of("PPTP inside IPv6", 6, ip6(47, cat(PPTP, h("ff030021"), INNER4)), 80),
-                Arguments.of("GRE Ethernet IPv4 UDP", 4, ip4(47, cat(TEB, ETH, h("0800"), INNER4)), 66),
-                Arguments.of("GRE Ethernet with a checksum", 4, ip4(47, cat(h("8000655800000000"), ETH, h("0800"),
-                        INNER4)), 70),
-                Arguments.of("GRE Ethernet IPv6 UDP", 4, ip4(47, cat(TEB, ETH, h("86dd"), INNER6)), 86),
-                Arguments.of("GRE Ethernet 802.1Q IPv4", 4, ip4(47, cat(TEB, ETH, h("810000050800"), INNER4)), 70),
-                Arguments.of("GRE Ethernet 802.1ad 802.1Q IPv4", 4, ip4(47, cat(TEB, ETH, h("88a80005810000060800"),
-                        INNER4)), 74),
-                Arguments.of("GRE Ethernet 802.1Q cut short", 4, ip4(47, cat(TEB, ETH, h("810000"))), 0),
-                Arguments.of("GRE Ethernet ARP", 4, ip4(47, cat(TEB, ETH, h("0806"), new byte[28])), 38),
-                Arguments.of("GRE Ethernet cut short", 4, ip4(47, cat(TEB, new byte[10])), 0),
-                Arguments.of("GRE Ethernet of an unknown type", 4, ip4(47, cat(TEB, ETH, h("1234"), new byte[20])), 0),
-                Arguments.of("GRE Ethernet inside GRE Ethernet: bad", 4, ip4(47, cat(TEB, ETH, h("6558"), ETH,
-                        h("0800"), INNER4)), 0),
-                Arguments.of("GRE Ethernet PPPoE IPv4", 4, ip4(47, cat(TEB, ETH, h("88641100000100220021"), INNER4)),
-                        74),
-                Arguments.of("GRE Ethernet PPPoE compressed protocol: bad", 4, ip4(47, cat(TEB, ETH,
-                        h("886411000001002121"), INNER4)), 0),
-                Arguments.of("GRE Ethernet PPPoE LCP: stops after PPPoE", 4, ip4(47, cat(TEB, ETH,
-                        h("8864110000010022c021"), new byte[20])), 46),
-                Arguments.of("GRE Ethernet PPPoE version 2: bad", 4, ip4(47, cat(TEB, ETH,
-                        h("88642100000100220021"), INNER4)), 0),
-                Arguments.of("GRE Ethernet PPPoE MPLS", 4, ip4(47, cat(TEB, ETH, h("88641100000100220281"),
-                        h("00001140"), INNER4)), 50),
-                Arguments.of("GRE Ethernet FCoE", 4, ip4(47, cat(TEB, ETH, h("8906"), new byte[40])), 76),
-                Arguments.of("GRE Ethernet CFM", 4, ip4(47, cat(TEB, ETH, h("8902"), new byte[20])), 38),
-                Arguments.of("GRE Ethernet TIPC", 4, ip4(47, cat(TEB, ETH, h("88ca"), new byte[20])), 38),
-                Arguments.of("GRE Ethernet B.A.T.M.A.N. unicast IPv4", 4, ip4(47, cat(TEB, ETH, h("4305400f0100"),
-                        new byte[6], ETH, h("0800"), INNER4)), 90),
-                Arguments.of("GRE Ethernet B.A.T.M.A.N. version 14: bad", 4, ip4(47, cat(TEB, ETH,
-                        h("4305400e0100"), new byte[6], ETH, h("0800"), INNER4)), 0),
-                Arguments.of("MPLS in IPv4: one label", 4, ip4(137, cat(h("00001140"), INNER4)), 24),
-                Arguments.of("MPLS in IPv4 cut short: the packet's end", 4, ip4(137, h("0000")), 22),
-                Arguments.of("GRE carrying MPLS", 4, ip4(47, cat(h("00008847"), h("00001140"), INNER4)), 28));
+        return TunnelDatagrams.cases().stream().map(c -> Arguments.of(c.name(), c.version(), c.datagram(),
+                c.payloadOffset()));
     }
 
     @ParameterizedTest(name = "{0}: {3}")

@@ -146,26 +146,15 @@ final class TsFsm {
             for (int t = 0; t < n; t++) {
                 int next = t < n - 1 ? t + 1 : -1;
                 switch (recur(p, t)) {
-                    case SINGLE -> {
-                        if (pos >= end) {
-                            return -1;
-                        }
-                        if (!takes(p, t, pkt.networkU8(pos))) {
-                            if (strict) {
-                                return -1;
-                            }
-                            pos++;
-                            continue restart;
-                        }
-                        pos++;
-                    }
                     case PERHAPS -> {
                         if (pos < end && takes(p, t, pkt.networkU8(pos))) {
                             pos++;
                         }
                     }
-                    case MULTI, ANY -> {
-                        if (recur(p, t) == MULTI) {
+                    case SINGLE, MULTI, ANY -> {
+                        int recur = recur(p, t);
+                        if (recur != ANY) {
+                            // one byte the token takes, else a mismatch
                             if (pos >= end) {
                                 return -1;
                             }
@@ -177,7 +166,11 @@ final class TsFsm {
                                 continue restart;
                             }
                             pos++;
+                            if (recur == SINGLE) {
+                                continue;
+                            }
                         }
+                        // then as many as it takes, up to a byte the next token takes
                         if (next < 0) {
                             return start;
                         }
