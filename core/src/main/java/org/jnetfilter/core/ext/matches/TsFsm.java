@@ -153,42 +153,46 @@ final class TsFsm {
                     }
                     case SINGLE, MULTI, ANY -> {
                         int recur = recur(p, t);
+                        boolean mismatch = false;
                         if (recur != ANY) {
-                            // one byte the token takes, else a mismatch
+                            // one byte the token takes
                             if (pos >= end) {
                                 return -1;
                             }
-                            if (!takes(p, t, pkt.networkU8(pos))) {
-                                if (strict) {
-                                    return -1;
-                                }
+                            mismatch = !takes(p, t, pkt.networkU8(pos));
+                            if (!mismatch) {
                                 pos++;
-                                continue restart;
+                                if (recur == SINGLE) {
+                                    continue;
+                                }
                             }
-                            pos++;
-                            if (recur == SINGLE) {
+                        }
+                        if (!mismatch) {
+                            // then as many as it takes, up to a byte the next token takes
+                            if (next < 0) {
+                                return start;
+                            }
+                            if (pos >= end) {
                                 continue;
                             }
-                        }
-                        // then as many as it takes, up to a byte the next token takes
-                        if (next < 0) {
-                            return start;
-                        }
-                        if (pos >= end) {
-                            continue;
-                        }
-                        while (!takes(p, next, pkt.networkU8(pos))) {
-                            if (!takes(p, t, pkt.networkU8(pos))) {
-                                if (strict) {
-                                    return -1;
+                            while (!takes(p, next, pkt.networkU8(pos))) {
+                                if (!takes(p, t, pkt.networkU8(pos))) {
+                                    mismatch = true;
+                                    break;
                                 }
                                 pos++;
-                                continue restart;
+                                if (pos >= end) {
+                                    return -1;
+                                }
                             }
-                            pos++;
-                            if (pos >= end) {
+                        }
+                        if (mismatch) {
+                            // strict: no match; else start over a byte after the one that failed
+                            if (strict) {
                                 return -1;
                             }
+                            pos++;
+                            continue restart;
                         }
                     }
                     default -> { // HEAD_IGNORE, the first token only
