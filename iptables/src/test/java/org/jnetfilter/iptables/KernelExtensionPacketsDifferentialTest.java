@@ -633,31 +633,32 @@ class KernelExtensionPacketsDifferentialTest {
     }
 
     /**
-     * hashlimit --hashlimit-rate-match: bursts of frames from two sources inside windows of one second, then pauses
-     * of 1.2 s that close them. Packet mode (2/sec, burst 1: 3 a window) and byte mode (1kb/s: 1,024 bytes a
-     * window, 300-byte datagrams: 3 under, the 4th over): the first burst runs over in both; the next window of
-     * packet mode is over from its start (4 * 250 > 2 * elapsed jiffies while the gap is under 2 s), the byte mode
-     * one is not (1,200 * 250 > 1,024 * elapsed only under 1.17 s); the third window is under again in both. The
-     * margins are some 400 ms either way, the time read on both sides from the same monotonic clock.
+     * hashlimit --hashlimit-rate-match: short bursts of frames from two sources (well under a second each, even on
+     * a loaded machine), then pauses of 1.5 s that close the windows. Packet mode (1/sec, burst 1: 2 a window) and
+     * byte mode (1kb/s: 1,024 bytes a window, 400-byte datagrams: 2 under, the 3rd over): the first burst runs
+     * over in both; in the second, packet mode is over from the window's start (3 * 250 > elapsed jiffies while
+     * the gap is under 3 s), byte mode is not (1,200 * 250 > 1,024 * elapsed only under 1.17 s); the third is
+     * under again in both (one packet a source in the second: 1 * 250 > elapsed only under 1 s). Every margin is
+     * 0.3 s or more whatever the frames' pace, the time read on both sides from the same monotonic clock.
      */
     @Test
     void hashlimitRateMatchDecidesByTheLastWindowAndTheCountInThisOne() throws Exception {
         assumeKernel();
         String rules = MANGLE
-                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 2/sec --hashlimit-burst 1 --hashlimit-rate-match"
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 1 --hashlimit-rate-match"
                 + " --hashlimit-mode srcip --hashlimit-name jnf-rm-p" + PID + "\n"
                 + "-A PREROUTING -p udp -m hashlimit --hashlimit-above 1kb/s --hashlimit-rate-match"
                 + " --hashlimit-mode srcip --hashlimit-name jnf-rm-b" + PID + "\n"
                 + "-A PREROUTING\nCOMMIT\n";
         List<Frame> frames = new ArrayList<>();
         List<Long> pauses = new ArrayList<>();
-        int[] burst = {8, 4, 8};
+        int[] burst = {6, 2, 6};
         for (int round = 0; round < burst.length; round++) {
             for (int i = 0; i < burst[round]; i++) {
                 int src = v4(10, 78, 0, 3 + i % 2);
                 frames.add(new Frame("round " + round + " frame " + i, ether(ipv4(src, DUT4, 17,
-                        udp(4000 + i, 9, 272), 6))));
-                pauses.add(i == 0 && round > 0 ? 1200L : 0L);
+                        udp(4000 + i, 9, 372), 6))));
+                pauses.add(i == 0 && round > 0 ? 1500L : 0L);
             }
         }
         compare(Family.IPV4, rules, rules.replace("--hashlimit-name jnf-", "--hashlimit-name jnfc-"),
