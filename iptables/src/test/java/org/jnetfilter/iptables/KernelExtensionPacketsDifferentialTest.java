@@ -632,39 +632,6 @@ class KernelExtensionPacketsDifferentialTest {
         return sb.append("-A ").append(chain).append('\n').toString();
     }
 
-    /**
-     * hashlimit --hashlimit-rate-match: short bursts of frames from two sources (well under a second each, even on
-     * a loaded machine), then pauses of 1.5 s that close the windows. Packet mode (1/sec, burst 1: 2 a window) and
-     * byte mode (1kb/s: 1,024 bytes a window, 400-byte datagrams: 2 under, the 3rd over): the first burst runs
-     * over in both; in the second, packet mode is over from the window's start (3 * 250 > elapsed jiffies while
-     * the gap is under 3 s), byte mode is not (1,200 * 250 > 1,024 * elapsed only under 1.17 s); the third is
-     * under again in both (one packet a source in the second: 1 * 250 > elapsed only under 1 s). Every margin is
-     * 0.3 s or more whatever the frames' pace, the time read on both sides from the same monotonic clock.
-     */
-    @Test
-    void hashlimitRateMatchDecidesByTheLastWindowAndTheCountInThisOne() throws Exception {
-        assumeKernel();
-        String rules = MANGLE
-                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 1 --hashlimit-rate-match"
-                + " --hashlimit-mode srcip --hashlimit-name jnf-rm-p" + PID + "\n"
-                + "-A PREROUTING -p udp -m hashlimit --hashlimit-above 1kb/s --hashlimit-rate-match"
-                + " --hashlimit-mode srcip --hashlimit-name jnf-rm-b" + PID + "\n"
-                + "-A PREROUTING\nCOMMIT\n";
-        List<Frame> frames = new ArrayList<>();
-        List<Long> pauses = new ArrayList<>();
-        int[] burst = {6, 2, 6};
-        for (int round = 0; round < burst.length; round++) {
-            for (int i = 0; i < burst[round]; i++) {
-                int src = v4(10, 78, 0, 3 + i % 2);
-                frames.add(new Frame("round " + round + " frame " + i, ether(ipv4(src, DUT4, 17,
-                        udp(4000 + i, 9, 372), 6))));
-                pauses.add(i == 0 && round > 0 ? 1500L : 0L);
-            }
-        }
-        compare(Family.IPV4, rules, rules.replace("--hashlimit-name jnf-", "--hashlimit-name jnfc-"),
-                "mangle PREROUTING #3", frames, pauses.stream().mapToLong(Long::longValue).toArray());
-    }
-
     @Test
     void prefixTranslationRewritesThePrefixAndOneWordChecksumNeutrally() throws Exception {
         assumeKernel();
