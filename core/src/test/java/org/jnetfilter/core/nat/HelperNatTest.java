@@ -39,34 +39,13 @@ class HelperNatTest {
     static final int SERVER = ip("10.0.2.2");
     static final int OUTSIDE = ip("10.0.2.100");
 
-    final Conntrack table = new Conntrack(new Host());
-    final Netfilter netfilter = new Netfilter();
-    final Table nat = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
-            List.of(Rules.rule(IpSpec.any(Family.IPV4), "SNAT", "--to-source", "10.0.2.100")));
-    final SplittableRandom random = new SplittableRandom(7);
-    double clock;
+    final SnatForwarding path = new SnatForwarding();
+    final Conntrack table = path.table;
+    final Table nat = path.nat;
 
-    HelperNatTest() {
-        ConntrackHooks.register(netfilter, Family.IPV4, table, () -> nat);
-    }
-
-    /** Forwards the packet (PREROUTING, POSTROUTING) in a buffer with room to grow; the first one with the ftp helper. */
+    /** Forwards the packet through {@link SnatForwarding}; {@code template}: a new connection with the ftp helper. */
     PacketContext forward(MemorySegment packet, boolean template) {
-        MemorySegment buffer = MemorySegment.ofArray(new byte[(int) packet.byteSize() + 64]);
-        MemorySegment.copy(packet, 0, buffer, 0, packet.byteSize());
-        PacketContext p = new PacketContext().ipv4(buffer, 0);
-        clock += 0.01;
-        p.nowNanos((long) (clock * 1e9) + 1_700_000_000_000_000_000L).host(table.host()).random(random);
-        if (template) {
-            p.conntrack(Connection.template(0, false, "ftp"), CtInfo.NEW);
-        }
-        for (Hook h : new Hook[] {Hook.PREROUTING, Hook.POSTROUTING}) {
-            for (Netfilter.Registration r : netfilter.entries(Family.IPV4, h)) {
-                p.hook(h);
-                assertThat(r.function().apply(p)).as("%s %s", h, r.name()).isEqualTo(Verdict.ACCEPT);
-            }
-        }
-        return p;
+        return path.forward(packet, template ? "ftp" : null, 64);
     }
 
     static MemorySegment tcp(int src, int dst, int sport, int dport, int seq, int ack, int flags, String data) {

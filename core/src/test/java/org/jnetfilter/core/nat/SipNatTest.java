@@ -39,34 +39,13 @@ class SipNatTest {
     static final int PROXY = ip("10.0.2.2");
     static final int OUTSIDE = ip("10.0.2.100");
 
-    final Conntrack table = new Conntrack(new Host());
-    final Netfilter netfilter = new Netfilter();
-    final Table nat = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
-            List.of(Rules.rule(IpSpec.any(Family.IPV4), "SNAT", "--to-source", "10.0.2.100")));
-    final SplittableRandom random = new SplittableRandom(7);
-    double clock;
+    final SnatForwarding path = new SnatForwarding();
+    final Conntrack table = path.table;
+    final Table nat = path.nat;
 
-    SipNatTest() {
-        ConntrackHooks.register(netfilter, Family.IPV4, table, () -> nat);
-    }
-
-    /** Forwards the packet (PREROUTING, POSTROUTING) in a buffer with room to grow; {@code helper} on a new one. */
+    /** Forwards the packet through {@link SnatForwarding}; {@code helper}: a new connection with the sip helper. */
     PacketContext forward(MemorySegment packet, boolean helper) {
-        MemorySegment buffer = MemorySegment.ofArray(new byte[(int) packet.byteSize() + 256]);
-        MemorySegment.copy(packet, 0, buffer, 0, packet.byteSize());
-        PacketContext p = new PacketContext().ipv4(buffer, 0);
-        clock += 0.01;
-        p.nowNanos((long) (clock * 1e9) + 1_700_000_000_000_000_000L).host(table.host()).random(random);
-        if (helper) {
-            p.conntrack(Connection.template(0, false, "sip"), CtInfo.NEW);
-        }
-        for (Hook h : new Hook[] {Hook.PREROUTING, Hook.POSTROUTING}) {
-            for (Netfilter.Registration r : netfilter.entries(Family.IPV4, h)) {
-                p.hook(h);
-                assertThat(r.function().apply(p)).as("%s %s", h, r.name()).isEqualTo(Verdict.ACCEPT);
-            }
-        }
-        return p;
+        return path.forward(packet, helper ? "sip" : null, 256);
     }
 
     static MemorySegment udp(int src, int dst, int sport, int dport, String text) {
@@ -142,7 +121,7 @@ class SipNatTest {
         forward(udp(PHONE, PROXY, 5060, 5060, "REGISTER sip:10.0.2.2 SIP/2.0\r\n"
                 + "Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK2\r\nCSeq: 2 REGISTER\r\n"
                 + "Contact: <sip:alice@10.0.1.2:5062>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n"), true);
-        assertThat(table.listExpectations(Family.IPV4, (long) (clock * 1e9) + 1_700_000_000_000_000_000L))
+        assertThat(table.listExpectations(Family.IPV4, path.nowNanos()))
                 .contains("src=10.0.2.2 dst=10.0.2.100 sport=0 dport=5062 ").contains("PERMANENT,INACTIVE");
         forward(udp(PROXY, OUTSIDE, 5060, 5060, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.2.100:5060\r\n"
                 + "CSeq: 2 REGISTER\r\nContact: <sip:alice@10.0.2.100:5062>;expires=300\r\nContent-Length: 0\r\n\r\n"),

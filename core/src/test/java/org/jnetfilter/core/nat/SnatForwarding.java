@@ -1,0 +1,65 @@
+package org.jnetfilter.core.nat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.jnetfilter.core.conntrack.Connection;
+import org.jnetfilter.core.conntrack.Conntrack;
+import org.jnetfilter.core.conntrack.ConntrackHooks;
+import org.jnetfilter.core.conntrack.CtInfo;
+import org.jnetfilter.core.conntrack.Rules;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.netfilter.Netfilter;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.rules.Family;
+import org.jnetfilter.core.rules.Hook;
+import org.jnetfilter.core.rules.IpSpec;
+import org.jnetfilter.core.rules.Table;
+
+/**
+ * A forwarding path without the kernel for the NAT helper tests: conntrack's and NAT's hook functions on IPv4
+ * PREROUTING and POSTROUTING, with one nat rule, {@code -j SNAT --to-source 10.0.2.100}, and a clock that moves
+ * 10 ms a packet.
+ */
+final class SnatForwarding {
+    final Conntrack table = new Conntrack(new Host());
+    final Netfilter netfilter = new Netfilter();
+    final Table nat = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
+            List.of(Rules.rule(IpSpec.any(Family.IPV4), "SNAT", "--to-source", "10.0.2.100")));
+    final SplittableRandom random = new SplittableRandom(7);
+    double clock;
+
+    SnatForwarding() {
+        ConntrackHooks.register(netfilter, Family.IPV4, table, () -> nat);
+    }
+
+    /** The clock now, as packets are stamped. */
+    long nowNanos() {
+        return (long) (clock * 1e9) + 1_700_000_000_000_000_000L;
+    }
+
+    /**
+     * Forwards the packet (PREROUTING, POSTROUTING) in a buffer {@code room} bytes longer than it, every hook function
+     * accepting it; {@code helper}, when not null, is the conntrack helper a new connection gets (CT --helper).
+     */
+    PacketContext forward(MemorySegment packet, String helper, int room) {
+        MemorySegment buffer = MemorySegment.ofArray(new byte[(int) packet.byteSize() + room]);
+        MemorySegment.copy(packet, 0, buffer, 0, packet.byteSize());
+        PacketContext p = new PacketContext().ipv4(buffer, 0);
+        clock += 0.01;
+        p.nowNanos(nowNanos()).host(table.host()).random(random);
+        if (helper != null) {
+            p.conntrack(Connection.template(0, false, helper), CtInfo.NEW);
+        }
+        for (Hook h : new Hook[] {Hook.PREROUTING, Hook.POSTROUTING}) {
+            for (Netfilter.Registration r : netfilter.entries(Family.IPV4, h)) {
+                p.hook(h);
+                assertThat(r.function().apply(p)).as("%s %s", h, r.name()).isEqualTo(Verdict.ACCEPT);
+            }
+        }
+        return p;
+    }
+}
