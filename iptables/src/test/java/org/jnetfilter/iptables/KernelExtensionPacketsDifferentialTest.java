@@ -632,6 +632,70 @@ class KernelExtensionPacketsDifferentialTest {
         return sb.append("-A ").append(chain).append('\n').toString();
     }
 
+    /**
+     * hashlimit --hashlimit-rate-match with entries that never expire in the scenario (htable-expire 60 s): the
+     * decision after each pause is the window rule alone (rateinfo_recalc: a packet at least the interval after
+     * the window opened closes it; the next window is over from its start when {@code count * interval * HZ >
+     * elapsed * rate}). Two sources alternate; per source: 6 frames (1/sec burst 1 passes 2, 2/sec burst 1 passes
+     * 3), 1.5 s pause, 3 frames (both over: the closed window ran over), 1.7 s pause, 2 frames (1/sec still over,
+     * 3 * 250 > elapsed while under 3 s; 2/sec under, 3 * 250 > 2 * elapsed only under 1.5 s), 3 s pause, 2
+     * frames (both under). With frames less than 0.1 s apart, each comparison is 0.2 s or more from its threshold
+     * (the jiffies of the two sides may differ by one).
+     */
+    @Test
+    void hashlimitRateMatchDecidesByTheClosedWindowWhileTheEntryLives() throws Exception {
+        assumeKernel();
+        String rules = MANGLE
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 1 --hashlimit-rate-match"
+                + " --hashlimit-mode srcip --hashlimit-htable-expire 60000 --hashlimit-name jnf-rmk-" + PID + "\n"
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 2/sec --hashlimit-burst 1 --hashlimit-rate-match"
+                + " --hashlimit-mode srcip --hashlimit-htable-expire 60000 --hashlimit-name jnf-rmt-" + PID + "\n"
+                + "-A PREROUTING\nCOMMIT\n";
+        rateMatchRounds(rules, "mangle PREROUTING #3", new int[] {12, 6, 4, 4}, new long[] {0, 1500, 1700, 3000});
+    }
+
+    /**
+     * hashlimit --hashlimit-rate-match with the default expiry (1 s for rates by the second, 15 s for bytes): a
+     * source idle past its entry's expiry comes back under, as Linux 6.18 showed in a namespace where the model of
+     * session 6 kept it over: htable_gc frees the expired entry and the next packet makes a new one (rateinfo_init:
+     * no closed window, count 0). The kernel's collector is deferrable work every gc interval (1 s) from the table's
+     * creation and runs late on a loaded machine, so the pauses keep clear of the band between expiry and
+     * collection: 0.6 s (kept, over) and 3.5 s (collected in packet mode; the byte rule's entry lives on, its
+     * window of 400-byte datagrams closed under). Per source: 6 frames, 0.6 s, 2, 3.5 s, 3, 3.5 s, 1.
+     */
+    @Test
+    void hashlimitRateMatchStartsAFreshWindowOnceTheCollectorTookTheIdleEntry() throws Exception {
+        assumeKernel();
+        String rules = MANGLE
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 2/sec --hashlimit-burst 1 --hashlimit-rate-match"
+                + " --hashlimit-mode srcip --hashlimit-name jnf-rmp-" + PID + "\n"
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 1 --hashlimit-rate-match"
+                + " --hashlimit-mode srcip --hashlimit-name jnf-rmq-" + PID + "\n"
+                + "-A PREROUTING -p udp -m hashlimit --hashlimit-above 1kb/s --hashlimit-rate-match"
+                + " --hashlimit-mode srcip --hashlimit-name jnf-rmb-" + PID + "\n"
+                + "-A PREROUTING\nCOMMIT\n";
+        rateMatchRounds(rules, "mangle PREROUTING #4", new int[] {12, 4, 6, 2}, new long[] {0, 600, 3500, 3500});
+    }
+
+    /**
+     * Rounds of 400-byte datagrams from two alternating sources, {@code pauses[r]} ms before round r; the
+     * classified walk's tables get names of their own.
+     */
+    private static void rateMatchRounds(String rules, String sentinel, int[] rounds, long[] pauses) throws Exception {
+        List<Frame> frames = new ArrayList<>();
+        List<Long> pauseMillis = new ArrayList<>();
+        for (int round = 0; round < rounds.length; round++) {
+            for (int i = 0; i < rounds[round]; i++) {
+                int src = v4(10, 78, 0, 3 + i % 2);
+                frames.add(new Frame("round " + round + " frame " + i, ether(ipv4(src, DUT4, 17,
+                        udp(4000 + i, 9, 372), 6))));
+                pauseMillis.add(i == 0 ? pauses[round] : 0L);
+            }
+        }
+        compare(Family.IPV4, rules, rules.replace("--hashlimit-name jnf-", "--hashlimit-name jnfc-"), sentinel,
+                frames, pauseMillis.stream().mapToLong(Long::longValue).toArray());
+    }
+
     @Test
     void prefixTranslationRewritesThePrefixAndOneWordChecksumNeutrally() throws Exception {
         assumeKernel();

@@ -225,6 +225,72 @@ class RateLimitSemanticsTest {
         assertThat(at(d, 500, tcp4(B, SERVER, 1, 2, 0x02))).isTrue();
     }
 
+    /**
+     * rateinfo_recalc's rate-match branch: a packet at least the interval after the window opened closes it, and
+     * the next window is over from its start when the closed one counted more than the rate allows for the time
+     * it lasted: {@code count * interval * HZ > elapsed * rate}. Rows: packets in the first window (all at jiffy
+     * 0), the jiffy of the packet that closes it, whether that packet is over. 2/sec, burst 1: rate 2, 3 a window.
+     */
+    @Test
+    void hashlimitRateMatchClosedWindowRunsOverWhenItsCountExceedsTheRateForItsLength() {
+        long[][] rows = {
+            // count, closing jiffy, over (1) or under (0)
+            {3, 250, 1}, // 750 > 500
+            {2, 250, 0}, // 500 > 500 is false
+            {5, 600, 1}, // 1,250 > 1,200
+            {4, 600, 0}, // 1,000 > 1,200 is false
+            {5, 625, 0}, // 1,250 > 1,250 is false
+            {6, 749, 1}, // 1,500 > 1,498
+            {6, 750, 0}, // 1,500 > 1,500 is false
+        };
+        for (long[] row : rows) {
+            ExtensionData d = match(ANY, "hashlimit", "--hashlimit-upto", "2/sec", "--hashlimit-burst", "1",
+                    "--hashlimit-rate-match", "--hashlimit-mode", "srcip", "--hashlimit-htable-expire", "60000",
+                    "--hashlimit-name", "rl-close-" + row[0] + "-" + row[1]).data();
+            for (int i = 0; i < row[0]; i++) {
+                at(d, 0);
+            }
+            assertThat(at(d, row[1])).as("%d packets, closed at jiffy %d", row[0], row[1]).isEqualTo(row[2] == 0);
+        }
+    }
+
+    @Test
+    void hashlimitRateMatchKeepsAnOverWindowOfAnEntryThatHasNotExpired() {
+        // Linux 6.18 in a namespace, htable-expire 60 s: 6 packets, a pause of 1.5 s, the source stays over
+        ExtensionData d = match(ANY, "hashlimit", "--hashlimit-upto", "2/sec", "--hashlimit-burst", "1",
+                "--hashlimit-rate-match", "--hashlimit-mode", "srcip", "--hashlimit-htable-expire", "60000",
+                "--hashlimit-name", "rl-rate-kept").data();
+        for (int i = 0; i < 6; i++) {
+            at(d, i * 5);
+        }
+        // 6 * 250 > 375 * 2: the window that opens at 375 is over, all of it
+        assertThat(at(d, 375)).isFalse();
+        assertThat(at(d, 376)).isFalse();
+        assertThat(at(d, 624)).isFalse();
+    }
+
+    @Test
+    void hashlimitRateMatchStartsAFreshWindowWhenTheCollectorTookTheIdleEntry() {
+        // Linux 6.18 in a namespace, the default expiry (1 s for a rate by the second): 6 packets, a pause of 1.5
+        // s or more, the source is under again: htable_gc freed the idle entry, the next packet makes a new one
+        // (rateinfo_init: no closed window, count 0). Collections every 250 jiffies from the table's first packet.
+        ExtensionData d = match(ANY, "hashlimit", "--hashlimit-upto", "2/sec", "--hashlimit-burst", "1",
+                "--hashlimit-rate-match", "--hashlimit-mode", "srcip", "--hashlimit-name", "rl-rate-collected").data();
+        for (int i = 0; i < 6; i++) {
+            at(d, i * 5);
+        }
+        HashlimitMatch.Table t = ((HashlimitMatch.Data) d).state().get();
+        // the last packet at 25 expires at 275; expired but not collected yet at 412: the entry and its over
+        // window are still there (the kernel's collector is deferrable work that may run late, never early)
+        assertThat(at(d, 412)).isFalse();
+        assertThat(t.size()).isEqualTo(1);
+        // idle from 412 to 1,000: expired at 662, collected at 750; a fresh entry, 3 packets under, the 4th over
+        assertThat(at(d, 1000)).isTrue();
+        assertThat(at(d, 1000)).isTrue();
+        assertThat(at(d, 1001)).isTrue();
+        assertThat(at(d, 1002)).isFalse();
+    }
+
     @Test
     void hashlimitRateMatchAboveMatchesTheWindowsOverTheRate() {
         ExtensionData d = match(ANY, "hashlimit", "--hashlimit-above", "1/sec", "--hashlimit-burst", "1",

@@ -45,7 +45,13 @@ import org.jnetfilter.core.rules.IpSpec;
  * itself included, is at most the burst: {@code burst + rate} packets ({@code rate = 10^6 / avg}, packets per
  * second), or {@code burst * rate} bytes ({@code rate} bytes per second; {@code rate} when no burst was given).
  * The window and the rate are set up by the rule that created the table, the decision is the rule's, as in
- * hashlimit_mt_common.
+ * hashlimit_mt_common. An entry keeps its over-the-rate window only while it lives: once the collection has
+ * freed it after its expiry (1 s after its last packet for a rate by the second), the source's next packet makes
+ * a new entry with no closed window, so a source over the rate comes back under after a long enough pause (Linux
+ * 6.18 in a namespace; {@code KernelExtensionPacketsDifferentialTest}). Linux's collection is deferrable work
+ * every {@code htable-gcinterval} from the table's creation (the rule's insertion, here its first packet), run
+ * late on a busy machine, so between an entry's expiry and the next collection whether the source is still
+ * over depends on when that work ran; this model collects on time.
  */
 public final class HashlimitMatch extends MatchExtension {
     static final OptionSpec UPTO = OptionSpec.withArg("hashlimit-upto");
