@@ -140,7 +140,6 @@ final class IcmpRateLimit {
         if (peer == null) {
             // Linux: inet_getpeer sets rate_last = jiffies - 60 * HZ, so the first message finds a full bucket
             peer = newPeer(destination, jiffies);
-            peerByAddress.put(destination, peer);
         }
         long token = peer[0];
         long delta = jiffies - peer[1];
