@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -116,31 +115,28 @@ class KernelIoam6DifferentialTest {
                 && !KernelSide.run("ip", "ioam", "help").stderr().contains("namespace")) {
             skipReason = "iproute2 without `ip ioam'";
         }
-        if (skipReason != null) {
-            KernelSide.skipped("KernelIoam6DifferentialTest", skipReason, "root, ip netns, tcpdump, python3, ip ioam");
+        KernelSide.RouterLine line = KernelSide.routerLine("KernelIoam6DifferentialTest", skipReason,
+                "root, ip netns, tcpdump, python3, ip ioam", NS, "jnf-ioam", l -> {
+                    List<String> lines = new ArrayList<>(List.of("ip -n " + l.a() + " addr add " + A + "/64 dev va nodad",
+                            "ip -n " + l.c() + " addr add " + C + "/64 dev vc nodad"));
+                    for (String h : HOST.split("\n")) {
+                        if (h.startsWith("link ") || h.isBlank()) {
+                            continue;
+                        }
+                        if (h.startsWith("sysctl ")) {
+                            lines.add("ip netns exec " + l.b() + " sysctl -qw " + h.substring(7));
+                        } else {
+                            lines.add("ip -n " + l.b() + " " + h + (h.startsWith("addr add fc") ? " nodad" : ""));
+                        }
+                    }
+                    return lines;
+                }, "02:00:00:00:00:0a", "02:00:00:00:00:ba", "02:00:00:00:00:0c", "02:00:00:00:00:bc");
+        if (line == null) {
             return;
         }
-        dir = Files.createTempDirectory("jnf-ioam");
-        String a = NS + "-a";
-        String b = NS + "-b";
-        String c = NS + "-c";
-        List<String> lines = new ArrayList<>(List.of("set -e"));
-        lines.addAll(KernelSide.routerBetween(NS, "02:00:00:00:00:0a", "02:00:00:00:00:ba", "02:00:00:00:00:0c",
-                "02:00:00:00:00:bc"));
-        lines.add("ip -n " + a + " addr add " + A + "/64 dev va nodad");
-        lines.add("ip -n " + c + " addr add " + C + "/64 dev vc nodad");
-        for (String l : HOST.split("\n")) {
-            if (l.startsWith("link ") || l.isBlank()) {
-                continue;
-            }
-            if (l.startsWith("sysctl ")) {
-                lines.add("ip netns exec " + b + " sysctl -qw " + l.substring(7));
-            } else {
-                lines.add("ip -n " + b + " " + l + (l.startsWith("addr add fc") ? " nodad" : ""));
-            }
-        }
-        KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
-        assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
+        dir = line.dir();
+        String a = line.a();
+        String c = line.c();
         List<String> frames = new ArrayList<>();
         for (int id : PROBES.keySet()) {
             frames.add(frame(id));

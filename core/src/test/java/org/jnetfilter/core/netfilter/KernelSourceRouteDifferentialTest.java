@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -98,51 +97,40 @@ class KernelSourceRouteDifferentialTest {
     @BeforeAll
     static void record() throws Exception {
         skipReason = KernelSide.unavailable("tcpdump", "python3");
-        if (skipReason != null) {
-            KernelSide.skipped("KernelSourceRouteDifferentialTest", skipReason, "root, ip netns, tcpdump, python3");
+        KernelSide.RouterLine line = KernelSide.routerLine("KernelSourceRouteDifferentialTest", skipReason,
+                "root, ip netns, tcpdump, python3", NS, "jnf-srr", l -> List.of(
+                        "ip -n " + l.a() + " addr add 10.77.0.1/24 dev va",
+                        "ip -n " + l.b() + " addr add 10.77.0.2/24 dev vba",
+                        "ip -n " + l.b() + " addr add 10.77.1.2/24 dev vbc",
+                        "ip -n " + l.c() + " addr add 10.77.1.3/24 dev vc",
+                        "ip -n " + l.b() + " route add 10.77.9.0/24 via 10.77.1.3",
+                        "ip -n " + l.b() + " neigh add 10.77.0.1 lladdr 02:00:00:00:00:0a dev vba",
+                        "ip -n " + l.b() + " neigh add 10.77.0.9 lladdr 02:00:00:00:00:0a dev vba",
+                        "ip -n " + l.b() + " neigh add 10.77.1.3 lladdr 02:00:00:00:00:0c dev vbc",
+                        "ip netns exec " + l.b() + " sysctl -qw net.ipv4.ip_forward=1",
+                        "ip netns exec " + l.b() + " sysctl -qw net.ipv4.conf.all.accept_source_route=1",
+                        "ip netns exec " + l.b() + " sysctl -qw net.ipv4.conf.vba.accept_source_route=1",
+                        "ip netns exec " + l.b() + " sysctl -qw net.ipv4.icmp_ratelimit=0"),
+                "02:00:00:00:00:0a", "02:00:00:00:00:ba", "02:00:00:00:00:0c", "02:00:00:00:00:bc");
+        if (line == null) {
             return;
         }
-        dir = Files.createTempDirectory("jnf-srr");
-        String a = NS + "-a";
-        String b = NS + "-b";
-        String c = NS + "-c";
-        List<String> lines = new ArrayList<>(List.of("set -e"));
-        lines.addAll(KernelSide.routerBetween(NS, "02:00:00:00:00:0a", "02:00:00:00:00:ba", "02:00:00:00:00:0c",
-                "02:00:00:00:00:bc"));
-        lines.addAll(List.of("ip -n " + a + " addr add 10.77.0.1/24 dev va", "ip -n " + b + " addr add 10.77.0.2/24 dev vba",
-                "ip -n " + b + " addr add 10.77.1.2/24 dev vbc", "ip -n " + c + " addr add 10.77.1.3/24 dev vc",
-                "ip -n " + b + " route add 10.77.9.0/24 via 10.77.1.3",
-                "ip -n " + b + " neigh add 10.77.0.1 lladdr 02:00:00:00:00:0a dev vba",
-                "ip -n " + b + " neigh add 10.77.0.9 lladdr 02:00:00:00:00:0a dev vba",
-                "ip -n " + b + " neigh add 10.77.1.3 lladdr 02:00:00:00:00:0c dev vbc",
-                "ip netns exec " + b + " sysctl -qw net.ipv4.ip_forward=1",
-                "ip netns exec " + b + " sysctl -qw net.ipv4.conf.all.accept_source_route=1",
-                "ip netns exec " + b + " sysctl -qw net.ipv4.conf.vba.accept_source_route=1",
-                "ip netns exec " + b + " sysctl -qw net.ipv4.icmp_ratelimit=0"));
-        KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
-        assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
-        StringBuilder frames = new StringBuilder();
+        dir = line.dir();
+        List<String> frames = new ArrayList<>();
         for (int id : PROBES.keySet()) {
-            frames.append("'").append(frame(id)).append("',");
+            frames.add(frame(id));
         }
         Path atC = dir.resolve("c.pcap");
         Path atA = dir.resolve("a.pcap");
-        KernelSide.Result traffic = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n",
-                "(ip netns exec " + c + " timeout 6 tcpdump -U -i vc -w " + atC + " udp 2>" + dir.resolve("c.err") + " &)",
-                "(ip netns exec " + a + " timeout 6 tcpdump -U -i va -w " + atA + " icmp or udp 2>" + dir.resolve("a.err") + " &)",
-                "for i in $(seq 50); do grep -q listening " + dir.resolve("c.err") + " 2>/dev/null && grep -q listening "
-                        + dir.resolve("a.err") + " 2>/dev/null && break; sleep 0.1; done",
-                "sleep 0.5",
-                "ip netns exec " + a + " python3 -c \"import socket,time\n"
-                        + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind(('va',0))\n"
-                        + "for f in [" + frames + "]:\n    s.send(bytes.fromhex(f)); time.sleep(0.02)\"",
-                "sleep 6")));
+        KernelSide.Result traffic = KernelSide.sendWhileCapturing(line.a(), "va", frames, 6,
+                new String[] {line.c(), "vc", "udp", atC.toString()},
+                new String[] {line.a(), "va", "icmp or udp", atA.toString()});
         assertThat(traffic.exit()).as(traffic.stdout() + traffic.stderr()).isZero();
-        for (byte[] f : KernelIpv4OptionsDifferentialTest.frames(atC)) {
+        for (byte[] f : KernelSide.pcapFrames(atC)) {
             byte[] ip = java.util.Arrays.copyOfRange(f, 14, f.length);
             forwarded.put(u16(ip, 4), "vbc " + HEX.formatHex(ip));
         }
-        for (byte[] f : KernelIpv4OptionsDifferentialTest.frames(atA)) {
+        for (byte[] f : KernelSide.pcapFrames(atA)) {
             if (!HEX.formatHex(f, 6, 12).equals(MAC_B)) {
                 continue;
             }

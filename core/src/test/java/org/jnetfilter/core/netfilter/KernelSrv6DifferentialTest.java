@@ -13,7 +13,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -163,34 +162,33 @@ class KernelSrv6DifferentialTest {
     @BeforeAll
     static void record() throws Exception {
         skipReason = KernelSide.unavailable("tcpdump", "python3");
-        if (skipReason != null) {
-            KernelSide.skipped("KernelSrv6DifferentialTest", skipReason, "root, ip netns, tcpdump, python3");
+        KernelSide.RouterLine line = KernelSide.routerLine("KernelSrv6DifferentialTest", skipReason,
+                "root, ip netns, tcpdump, python3", NS, "jnf-srv6", l -> {
+                    String ip6t = "ip netns exec " + l.b() + " ip6tables-legacy -t mangle -A ";
+                    String ipt = "ip netns exec " + l.b() + " iptables-legacy -t mangle -A ";
+                    return List.of("ip -n " + l.a() + " addr add " + A + "/64 dev va nodad",
+                            "ip -n " + l.b() + " addr add " + B + "/64 dev vba nodad",
+                            "ip -n " + l.b() + " addr add " + B2 + "/64 dev vbc nodad",
+                            "ip -n " + l.b() + " addr add 10.78.0.2/24 dev vbc",
+                            "ip -n " + l.c() + " addr add " + C + "/64 dev vc nodad",
+                            "ip -n " + l.c() + " addr add 10.78.0.3/24 dev vc",
+                            "ip -n " + l.b() + " neigh add " + A + " lladdr 02:00:00:00:00:0a dev vba",
+                            "ip -n " + l.b() + " neigh add " + C + " lladdr 02:00:00:00:00:0c dev vbc",
+                            "ip -n " + l.b() + " neigh add 10.78.0.3 lladdr 02:00:00:00:00:0c dev vbc",
+                            "ip netns exec " + l.b() + " sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1",
+                            "ip netns exec " + l.b()
+                                    + " sysctl -qw net.ipv6.conf.all.seg6_enabled=1 net.ipv6.conf.vba.seg6_enabled=1",
+                            "ip netns exec " + l.b() + " sysctl -qw net.ipv6.icmp.ratelimit=0",
+                            ip6t + "PREROUTING -d " + B + " -j MARK --set-mark 7",
+                            ip6t + "FORWARD -m mark --mark 7 -j HL --hl-dec 2",
+                            ipt + "FORWARD -m mark --mark 7 -j TTL --ttl-dec 2");
+                }, "02:00:00:00:00:0a", "02:00:00:00:00:ba", "02:00:00:00:00:0c", "02:00:00:00:00:bc");
+        if (line == null) {
             return;
         }
-        dir = Files.createTempDirectory("jnf-srv6");
-        String a = NS + "-a";
-        String b = NS + "-b";
-        String c = NS + "-c";
-        List<String> lines = new ArrayList<>(List.of("set -e"));
-        lines.addAll(KernelSide.routerBetween(NS, "02:00:00:00:00:0a", "02:00:00:00:00:ba", "02:00:00:00:00:0c",
-                "02:00:00:00:00:bc"));
-        String ip6t = "ip netns exec " + b + " ip6tables-legacy -t mangle -A ";
-        String ipt = "ip netns exec " + b + " iptables-legacy -t mangle -A ";
-        lines.addAll(List.of("ip -n " + a + " addr add " + A + "/64 dev va nodad",
-                "ip -n " + b + " addr add " + B + "/64 dev vba nodad", "ip -n " + b + " addr add " + B2 + "/64 dev vbc nodad",
-                "ip -n " + b + " addr add 10.78.0.2/24 dev vbc", "ip -n " + c + " addr add " + C + "/64 dev vc nodad",
-                "ip -n " + c + " addr add 10.78.0.3/24 dev vc",
-                "ip -n " + b + " neigh add " + A + " lladdr 02:00:00:00:00:0a dev vba",
-                "ip -n " + b + " neigh add " + C + " lladdr 02:00:00:00:00:0c dev vbc",
-                "ip -n " + b + " neigh add 10.78.0.3 lladdr 02:00:00:00:00:0c dev vbc",
-                "ip netns exec " + b + " sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1",
-                "ip netns exec " + b + " sysctl -qw net.ipv6.conf.all.seg6_enabled=1 net.ipv6.conf.vba.seg6_enabled=1",
-                "ip netns exec " + b + " sysctl -qw net.ipv6.icmp.ratelimit=0",
-                ip6t + "PREROUTING -d " + B + " -j MARK --set-mark 7",
-                ip6t + "FORWARD -m mark --mark 7 -j HL --hl-dec 2",
-                ipt + "FORWARD -m mark --mark 7 -j TTL --ttl-dec 2"));
-        KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
-        assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
+        dir = line.dir();
+        String a = line.a();
+        String c = line.c();
         List<String> frames = new ArrayList<>();
         for (int id : PROBES.keySet()) {
             frames.add(frame(id));

@@ -65,18 +65,21 @@ public final class KernelSide {
     /**
      * Sends the Ethernet {@code frames} (hex) out of {@code port} in namespace {@code senderNs} by an AF_PACKET
      * socket, 20 ms apart, while tcpdump records in each of {@code captures} ({namespace, interface, filter, file});
-     * the recorders stop {@code seconds} after they started listening, and the call returns then.
+     * the recorders (tcpdump -U: each frame written as it comes) are stopped {@code seconds} after the last frame
+     * was sent, however long they and the sender took to start on a loaded machine, and the call returns then.
      */
     public static Result sendWhileCapturing(String senderNs, String port, List<String> frames, int seconds,
             String[]... captures) {
-        List<String> lines = new ArrayList<>();
+        List<String> lines = new ArrayList<>(List.of("recorders="));
         StringBuilder listening = new StringBuilder("true");
         for (String[] c : captures) {
-            lines.add("(ip netns exec " + c[0] + " timeout " + seconds + " tcpdump -U -i " + c[1] + " -w " + c[3] + " "
-                    + c[2] + " 2>" + c[3] + ".err &)");
+            // a bound on the recorder's life should the script be cut short
+            lines.add("ip netns exec " + c[0] + " timeout " + (seconds + 120) + " tcpdump -U -i " + c[1] + " -w " + c[3]
+                    + " " + c[2] + " 2>" + c[3] + ".err &");
+            lines.add("recorders=\"$recorders $!\"");
             listening.append(" && grep -q listening ").append(c[3]).append(".err 2>/dev/null");
         }
-        lines.add("for i in $(seq 50); do " + listening + " && break; sleep 0.1; done");
+        lines.add("for i in $(seq 300); do " + listening + " && break; sleep 0.1; done");
         lines.add("sleep 0.5");
         StringBuilder hex = new StringBuilder();
         for (String f : frames) {
@@ -86,7 +89,21 @@ public final class KernelSide {
                 + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind(('" + port + "',0))\n"
                 + "for f in [" + hex + "]:\n    s.send(bytes.fromhex(f)); time.sleep(0.02)\"");
         lines.add("sleep " + seconds);
-        return run(seconds + 30, null, List.of("bash", "-c", String.join("\n", lines)));
+        lines.add("kill -TERM $recorders");
+        lines.add("wait");
+        return run(seconds + 90, null, List.of("bash", "-c", String.join("\n", lines)));
+    }
+
+    /** The capture times of the frames of a classic pcap file, in microseconds (as {@link #pcapFrames} reads it). */
+    public static List<Long> pcapMicros(java.nio.file.Path pcap) throws IOException {
+        byte[] d = java.nio.file.Files.readAllBytes(pcap);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(d).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        List<Long> out = new ArrayList<>();
+        for (int at = 24; at + 16 <= d.length; ) {
+            out.add(Integer.toUnsignedLong(bb.getInt(at)) * 1_000_000L + Integer.toUnsignedLong(bb.getInt(at + 4)));
+            at += 16 + bb.getInt(at + 8);
+        }
+        return out;
     }
 
     /** Runs {@code command} (30 s at most) with nothing on its standard input. */
@@ -182,6 +199,38 @@ public final class KernelSide {
                 "ip link add vc netns " + c + mac(macs, 2) + " type veth peer name vbc netns " + b + mac(macs, 3),
                 "for x in " + a + ":va " + b + ":vba " + b + ":vbc " + c + ":vc; do ip -n ${x%%:*} link set ${x##*:} up;"
                         + " done");
+    }
+
+    /** The three namespaces of {@link #routerLine} and the test's scratch directory. */
+    public record RouterLine(java.nio.file.Path dir, String a, String b, String c) {
+    }
+
+    /**
+     * The {@code @BeforeAll} prologue of the tests that forward through router b: with {@code skipReason} (from
+     * {@link #unavailable} or the test's own check) prints {@link #skipped} and answers null; else makes a scratch
+     * directory ({@code scratch} its name's prefix) and the namespaces of {@link #routerBetween} with {@code macs},
+     * then runs the test's {@code setup} lines on them ({@code bash -c} with {@code set -e}, 60 s at most).
+     *
+     * @throws IllegalStateException with the shell's output when the setup fails
+     */
+    public static RouterLine routerLine(String testClass, String skipReason, String needs, String prefix,
+            String scratch, java.util.function.Function<RouterLine, List<String>> setup, String... macs)
+            throws IOException {
+        if (skipReason != null) {
+            skipped(testClass, skipReason, needs);
+            return null;
+        }
+        RouterLine line = new RouterLine(java.nio.file.Files.createTempDirectory(scratch), prefix + "-a",
+                prefix + "-b", prefix + "-c");
+        List<String> lines = new ArrayList<>(List.of("set -e"));
+        lines.addAll(routerBetween(prefix, macs));
+        lines.addAll(setup.apply(line));
+        Result done = run(60, null, List.of("bash", "-c", String.join("\n", lines)));
+        if (!done.ok()) {
+            throw new IllegalStateException(testClass + ": the namespaces' setup failed (" + done.exit() + "): "
+                    + done.stdout() + done.stderr());
+        }
+        return line;
     }
 
     private static String mac(String[] macs, int i) {
