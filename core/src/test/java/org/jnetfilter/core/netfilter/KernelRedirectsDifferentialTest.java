@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -21,8 +20,8 @@ import org.junit.jupiter.api.Test;
  * IPv6 redirects against the kernel: namespace a (va: 2001:db8:1::1, ::5, ::6, fe80::a) sends UDP datagrams by a raw
  * socket to router b, whose routes send most of them back out by the interface they came in on ({@link #ROUTES}:
  * on-link, via a link-local gateway with a neighbour entry, via a global gateway) and one with a link-local source
- * out by vbc; tcpdump on a records what b answers. The same frames go through jnetfilter on a host shaped like b,
- * in the same order: the redirects must be the kernel's byte for byte (same count per source: the rate limits), and
+ * out by vbc; tcpdump on a records what b answers, tcpdump on b's vba when b took each probe in. The same frames go
+ * through jnetfilter on a host shaped like b, in the same order and at the same times: the redirects must be the kernel's byte for byte (same count per source: the rate limits), and
  * the "beyond scope of source address" unreachable must be sent to the same address from the same one.
  *
  * <p>Runs only as root with ip netns, tcpdump and python3 and JNF_SKIP_KERNEL_TESTS unset; otherwise it is skipped
@@ -62,51 +61,57 @@ class KernelRedirectsDifferentialTest {
     /** What b sent a: redirects as hex frames, unreachables as "type code from to". */
     private static final List<String> kernelRedirects = new ArrayList<>();
     private static final List<String> kernelUnreachables = new ArrayList<>();
+    /** When b took in each probe, on jnetfilter's clock (the first at 1 s). */
+    private static final List<Long> probeNanos = new ArrayList<>();
 
     @BeforeAll
     static void record() throws Exception {
         skipReason = KernelSide.unavailable("tcpdump", "python3");
-        if (skipReason != null) {
-            KernelSide.skipped("KernelRedirectsDifferentialTest", skipReason, "root, ip netns, tcpdump, python3");
+        KernelSide.RouterLine line = KernelSide.routerLine("KernelRedirectsDifferentialTest", skipReason,
+                "root, ip netns, tcpdump, python3", NS, "jnf-redir", l -> {
+                    List<String> lines = new ArrayList<>(List.of(
+                            "for x in 1 5 6; do ip -n " + l.a() + " addr add 2001:db8:1::$x/64 dev va nodad; done",
+                            "ip -n " + l.a() + " addr add fe80::a/64 dev va nodad",
+                            "ip -n " + l.b() + " addr add 2001:db8:1::2/64 dev vba nodad",
+                            "ip -n " + l.b() + " addr add 2001:db8:2::2/64 dev vbc nodad",
+                            "ip -n " + l.c() + " addr add 2001:db8:2::3/64 dev vc nodad",
+                            "ip netns exec " + l.b() + " sysctl -qw net.ipv6.conf.all.forwarding=1"));
+                    for (String r : ROUTES) {
+                        lines.add("ip -n " + l.b() + " " + r);
+                    }
+                    // Linux: ndisc_send_redirect sends nothing without a link-local address on vba past duplicate
+                    // address detection. The address comes when the link's carrier is seen up (linkwatch, up to a
+                    // second later on a loaded machine), so wait for it to be there and not tentative; not there
+                    // after 30 s fails the setup (set -e), rather than a comparison with no redirects.
+                    lines.add("for i in $(seq 300); do ip -n " + l.b() + " -6 addr show dev vba scope link"
+                            + " | grep fe80 | grep -qv tentative && break; sleep 0.1; done");
+                    lines.add("ip -n " + l.b() + " -6 addr show dev vba scope link | grep fe80 | grep -qv tentative");
+                    return lines;
+                }, "02:00:00:00:00:0a", "02:00:00:00:00:0b");
+        if (line == null) {
             return;
         }
-        dir = Files.createTempDirectory("jnf-redir");
-        String a = NS + "-a";
-        String b = NS + "-b";
-        String c = NS + "-c";
-        List<String> lines = new ArrayList<>(List.of("set -e"));
-        lines.addAll(KernelSide.routerBetween(NS, "02:00:00:00:00:0a", "02:00:00:00:00:0b"));
-        lines.addAll(List.of("for x in 1 5 6; do ip -n " + a + " addr add 2001:db8:1::$x/64 dev va nodad; done",
-                "ip -n " + a + " addr add fe80::a/64 dev va nodad",
-                "ip -n " + b + " addr add 2001:db8:1::2/64 dev vba nodad",
-                "ip -n " + b + " addr add 2001:db8:2::2/64 dev vbc nodad",
-                "ip -n " + c + " addr add 2001:db8:2::3/64 dev vc nodad",
-                "ip netns exec " + b + " sysctl -qw net.ipv6.conf.all.forwarding=1"));
-        for (String r : ROUTES) {
-            lines.add("ip -n " + b + " " + r);
-        }
-        // the link-local address of b's vba must have passed duplicate address detection
-        lines.add("for i in $(seq 50); do ip -n " + b + " -6 addr show dev vba | grep -q 'fe80.*tentative' || break; "
-                + "sleep 0.1; done");
-        KernelSide.Result setup = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", lines)));
-        assertThat(setup.exit()).as(setup.stdout() + setup.stderr()).isZero();
-        StringBuilder frames = new StringBuilder();
+        dir = line.dir();
+        List<String> frames = new ArrayList<>();
         for (int i = 0; i < PROBES.size(); i++) {
-            frames.append("'").append(frameHex(i)).append("',");
+            frames.add(frameHex(i));
         }
+        // what b answers, recorded on a; and the probes as b's vba took them in (a's MAC: not b's forwarded copies),
+        // whose times become jnetfilter's clock: the redirects' limit (6 at once, then one a second per source)
+        // then counts the same time between probes on both sides however slowly a loaded machine sent them
         Path atA = dir.resolve("a.pcap");
-        KernelSide.Result traffic = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n",
-                "(ip netns exec " + a + " timeout 3 tcpdump -U -i va -w " + atA + " 'icmp6 and (ip6[40]=137 or ip6[40]=1)' 2>"
-                        + dir.resolve("a.err") + " &)",
-                "for i in $(seq 50); do grep -q listening " + dir.resolve("a.err") + " 2>/dev/null && break; sleep 0.1; done",
-                "sleep 0.3",
-                "ip netns exec " + a + " python3 -c \"import socket\n"
-                        + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW); s.bind(('va',0))\n"
-                        + "for f in [" + frames + "]:\n    s.send(bytes.fromhex(f))\"",
-                "sleep 3")));
+        Path atB = dir.resolve("b.pcap");
+        KernelSide.Result traffic = KernelSide.sendWhileCapturing(line.a(), "va", frames, 3,
+                new String[] {line.a(), "va", "'icmp6 and (ip6[40]=137 or ip6[40]=1)'", atA.toString()},
+                new String[] {line.b(), "vba", "'udp and ether src 02:00:00:00:00:0a'", atB.toString()});
         assertThat(traffic.exit()).as(traffic.stdout() + traffic.stderr()).isZero();
-        for (byte[] f : KernelIpv4OptionsDifferentialTest.frames(atA)) {
+        for (byte[] f : KernelSide.pcapFrames(atA)) {
             record(f, kernelRedirects, kernelUnreachables);
+        }
+        List<Long> micros = KernelSide.pcapMicros(atB);
+        assertThat(micros).as("b took in every probe").hasSize(PROBES.size());
+        for (long t : micros) {
+            probeNanos.add(1_000_000_000L + (t - micros.get(0)) * 1000L);
         }
     }
 
@@ -172,8 +177,7 @@ class KernelRedirectsDifferentialTest {
             }
         });
         for (int i = 0; i < PROBES.size(); i++) {
-            d.receive("vba", MemorySegment.ofArray(HEX.parseHex(frameHex(i))), true, 1_000_000_000L + i * 100_000L,
-                    Trace.NONE);
+            d.receive("vba", MemorySegment.ofArray(HEX.parseHex(frameHex(i))), true, probeNanos.get(i), Trace.NONE);
         }
         assertThat(kernelRedirects).as("the kernel sent redirects").isNotEmpty();
         assertThat(redirects).containsExactlyInAnyOrderElementsOf(kernelRedirects);
