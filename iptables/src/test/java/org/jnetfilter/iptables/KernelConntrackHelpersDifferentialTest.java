@@ -143,6 +143,7 @@ class KernelConntrackHelpersDifferentialTest {
             to.write("dump\n");
             to.flush();
             List<byte[]> out = new ArrayList<>();
+            lastPartial.clear();
             for (String l = from.readLine(); l != null && !l.equals("end"); l = from.readLine()) {
                 boolean partial = l.startsWith("p");
                 byte[] f = HexFormat.of().parseHex(partial ? l.substring(1) : l);
@@ -151,10 +152,14 @@ class KernelConntrackHelpersDifferentialTest {
                 }
                 if (recorded(f)) {
                     out.add(f);
+                    lastPartial.add(partial);
                 }
             }
             return out;
         }
+
+        /** Of the frames the last {@link #dump} returned, which were sent with CHECKSUM_PARTIAL. */
+        final List<Boolean> lastPartial = new ArrayList<>();
 
         void close() throws InterruptedException {
             process.destroy();
@@ -217,14 +222,11 @@ class KernelConntrackHelpersDifferentialTest {
         boolean v4 = (f[12] & 0xFF) == 0x08;
         int ip = 14;
         int l4 = ip + (v4 ? (f[ip] & 0x0F) * 4 : 40);
-        int alen = v4 ? 4 : 16;
-        int srcAt = ip + (v4 ? 12 : 8);
         int at = l4 + (proto == 6 ? 16 : 6);
-        f[at] = 0;
-        f[at + 1] = 0;
         int len = f.length - l4;
-        long pseudo = sum(f, srcAt, 2 * alen, 0) + proto + len;
-        int c = ~fold(sum(f, l4, len, pseudo)) & 0xFFFF;
+        // Linux: skb_checksum_help, as a NIC does: the sum from the transport header on, the field's partial sum in
+        // it as it is (whatever the path made of it: nf_nat_snmp_basic updates it as a full checksum)
+        int c = ~fold(sum(f, l4, len, 0)) & 0xFFFF;
         if (proto == 17 && c == 0) {
             c = 0xFFFF;
         }
@@ -388,9 +390,9 @@ class KernelConntrackHelpersDifferentialTest {
     }
 
     /** A step's record: which side sent what, and what the router forwarded to the other side. */
-    record Sent(boolean fromClient, byte[] frame, boolean local) {
+    record Sent(boolean fromClient, byte[] frame, boolean local, boolean offloaded) {
         Sent(boolean fromClient, byte[] frame) {
-            this(fromClient, frame, false);
+            this(fromClient, frame, false, false);
         }
     }
 
@@ -428,14 +430,21 @@ class KernelConntrackHelpersDifferentialTest {
          * Returns the process, to be waited for.
          */
         Process sendLocalUdp(String srcIp, int port, String dstIp, byte[] payload, int linger) throws Exception {
+            return sendLocalUdp(srcIp, port, dstIp, port, payload, linger);
+        }
+
+        /** As {@link #sendLocalUdp(String, int, String, byte[], int)} from and to ports of their own. */
+        Process sendLocalUdp(String srcIp, int srcPort, String dstIp, int dstPort, byte[] payload, int linger)
+                throws Exception {
             String script = "import socket,sys,time\n"
                     + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                     + "s.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1)\n"
                     + "s.bind((sys.argv[1],int(sys.argv[2])))\n"
-                    + "s.sendto(bytes.fromhex(sys.argv[4]),(sys.argv[3],int(sys.argv[2])))\n"
-                    + "time.sleep(int(sys.argv[5])/1000.0)\n";
-            Process p = new ProcessBuilder(in(DUT, "python3", "-c", script, srcIp, Integer.toString(port), dstIp,
-                    HexFormat.of().formatHex(payload), Integer.toString(linger))).redirectErrorStream(true).start();
+                    + "s.sendto(bytes.fromhex(sys.argv[5]),(sys.argv[3],int(sys.argv[4])))\n"
+                    + "time.sleep(int(sys.argv[6])/1000.0)\n";
+            Process p = new ProcessBuilder(in(DUT, "python3", "-c", script, srcIp, Integer.toString(srcPort), dstIp,
+                    Integer.toString(dstPort), HexFormat.of().formatHex(payload), Integer.toString(linger)))
+                    .redirectErrorStream(true).start();
             // python's start takes a while on a loaded machine: wait for the datagram up to 10 s
             List<byte[]> toClient = new ArrayList<>();
             for (int tries = 0; tries < 500 && toClient.isEmpty(); tries++) {
@@ -443,9 +452,11 @@ class KernelConntrackHelpersDifferentialTest {
                 toClient.addAll(client.dump());
             }
             assertThat(toClient).as("the router's own datagram").isNotEmpty();
-            for (byte[] f : toClient) {
+            List<Boolean> partial = new ArrayList<>(client.lastPartial);
+            for (int i = 0; i < toClient.size(); i++) {
+                byte[] f = toClient.get(i);
                 kernelOut.add(DC + " " + HexFormat.of().formatHex(f));
-                sent.add(new Sent(false, java.util.Arrays.copyOfRange(f, 14, f.length), true));
+                sent.add(new Sent(false, java.util.Arrays.copyOfRange(f, 14, f.length), true, partial.get(i)));
             }
             return p;
         }
@@ -536,7 +547,7 @@ class KernelConntrackHelpersDifferentialTest {
         for (Sent f : s.sent) {
             now += 40_000_000L;
             if (f.local()) {
-                dp.sendLocal(MemorySegment.ofArray(f.frame().clone()), now, Trace.NONE, 0, 0);
+                dp.sendLocal(MemorySegment.ofArray(f.frame().clone()), now, Trace.NONE, 0, 0, 0, f.offloaded());
             } else {
                 dp.receive(f.fromClient() ? DC : DS, MemorySegment.ofArray(f.frame().clone()), true, now, Trace.NONE);
             }
@@ -1408,6 +1419,41 @@ class KernelConntrackHelpersDifferentialTest {
         });
         assertThat(out[0]).as("original direction forwarded").isNotNull();
         assertThat(out[1] != null).as("reply forwarded").isEqualTo(port == 162);
+    }
+
+    /**
+     * The router's own SNMP response from a socket (checksum left to the veth: CHECKSUM_PARTIAL) through SNAT,
+     * raw OUTPUT -j CT --helper snmp: nf_nat_snmp_basic rewrites the address in the message and updates the partial
+     * sum as a full checksum, so the checksum the device completes is the one of the message before the rewrite,
+     * off by the rewrite (Linux 6.18; the recorded frame is completed as skb_checksum_help completes it).
+     */
+    @Test
+    void snmpFromALocalSocketThroughSnatLeavesWithTheChecksumTheDeviceCompletes() throws Exception {
+        assumeKernel();
+        String snat = "-A POSTROUTING -s 10.0.2.1/32 -o " + DC + " -p udp -j SNAT --to-source 10.0.1.1\n";
+        compare("snmp local snat", Family.IPV4, rules(Family.IPV4, snat), s -> {
+            byte[] response = SnmpMessages.message(1, SnmpMessages.pdu(SnmpMessages.RESPONSE, 5,
+                    SnmpMessages.addressBinding(10, 0, 2, 1)));
+            Process p = s.sendLocalUdp("10.0.2.1", 40000, "10.0.1.2", 161, response, 0);
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            Sent out = s.sent.remove(s.sent.size() - 1);
+            assertThat(out.offloaded()).as("sent with the checksum left to the veth").isTrue();
+            // jnetfilter is given the datagram as the socket made it: the recorded one before SNAT and the rewrite
+            byte[] d = out.frame().clone();
+            System.arraycopy(address("10.0.2.1"), 0, d, 12, 4);
+            System.arraycopy(response, 0, d, 28, response.length);
+            d[10] = 0;
+            d[11] = 0;
+            int ipSum = ~fold(sum(d, 0, 20, 0)) & 0xFFFF;
+            d[10] = (byte) (ipSum >>> 8);
+            d[11] = (byte) ipSum;
+            d[26] = 0;
+            d[27] = 0;
+            int udpSum = ~fold(sum(d, 20, d.length - 20, sum(d, 12, 8, 0) + 17 + d.length - 20)) & 0xFFFF;
+            d[26] = (byte) (udpSum >>> 8);
+            d[27] = (byte) udpSum;
+            s.sent.add(new Sent(false, d, true, true));
+        });
     }
 
     /** The router's own SNMP broadcast (port 161, the snmp helper) expects the agents' answers, RELATED. */

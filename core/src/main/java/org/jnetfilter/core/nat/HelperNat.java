@@ -297,7 +297,8 @@ public final class HelperNat {
      * connection, every IpAddress of the message that is the original source address becomes the address the
      * reply goes to (the source NAT's), in both directions; with destination NAT only the two are the same and the
      * message is not read. The UDP checksum, when there is one, is updated for each address rewritten
-     * (fast_csum: RFC 1624, on either byte parity). Not read: a datagram from port 161 in the original direction,
+     * (fast_csum: RFC 1624, on either byte parity), except that the checksum of a datagram whose checksum is left to
+ * the device ({@link PacketContext#transportChecksumPartial}) ends up as before the rewrite, as on Linux's wire. Not read: a datagram from port 161 in the original direction,
      * one to port 162 in the reply direction. DROP when the UDP length is not the datagram's or the message does
      * not decode ({@link SnmpBer}: not SNMPv1/v2c, malformed, an SNMPv1 Trap-PDU, an address not 4 bytes long);
      * addresses rewritten before the decode failed are dropped with the datagram. Allocates the rewrite's state.
@@ -342,7 +343,12 @@ public final class HelperNat {
                 return 0;
             }
             int check = Short.toUnsignedInt(s.get(U16, base + checkAt));
-            if (check != 0) {
+            // Linux: fast_csum updates the field as a full checksum even when it holds only the pseudo-header's sum
+            // (CHECKSUM_PARTIAL, a local datagram on a device with checksum offload); the device then sums the new
+            // message onto that, which undoes the update: the wire carries the checksum of the message before the
+            // rewrite (Linux 6.18: 0xf5dd where 0xf5dc is right, completed by skb_checksum_help in a namespace).
+            // Here the bytes hold the complete checksum, so leaving it as it is gives what the wire shows.
+            if (check != 0 && !pkt.transportChecksumPartial()) {
                 s.set(U16, base + checkAt, (short) snmpChecksum(check, from, to, (offset & 1) != 0));
             }
             s.set(U32, base + at, to);

@@ -578,6 +578,19 @@ public final class Datapath {
      * 0 for none): an ICMP error about it (REJECT in OUTPUT) echoes them, as Linux's does.
      */
     public void sendLocal(MemorySegment ipPacket, long nowNanos, Trace trace, long uid, long gid, int ipv4Options) {
+        sendLocal(ipPacket, nowNanos, trace, uid, gid, ipv4Options, false);
+    }
+
+    /**
+     * {@link #sendLocal(MemorySegment, long, Trace, long, long, int)} of a TCP or UDP datagram whose transport
+     * checksum a socket left to the device ({@code checksumOffloaded}: CHECKSUM_PARTIAL, as Linux's UDP and TCP
+     * sockets leave it on a device with checksum offload, veth among them). The datagram is given with its checksum
+     * complete, as the device will write it; what Linux does to the partial sum on the way shows: an ICMP error
+     * quoting the datagram quotes the pseudo-header's sum, and nf_nat_snmp_basic's rewrite leaves the checksum of
+     * the message before it ({@link org.jnetfilter.core.nat.HelperNat#snmp}).
+     */
+    public void sendLocal(MemorySegment ipPacket, long nowNanos, Trace trace, long uid, long gid, int ipv4Options,
+            boolean checksumOffloaded) {
         long n = ipPacket.byteSize();
         int version = n == 0 ? 0 : Byte.toUnsignedInt(ipPacket.get(ValueLayout.JAVA_BYTE, 0)) >>> 4;
         if (version == 4 ? n < Ipv4Header.MIN_LENGTH : version != 6 || n < Ipv6Header.LENGTH) {
@@ -595,6 +608,7 @@ public final class Datapath {
             s.ownerUid = uid;
             s.ownerGid = gid;
             s.localOptions = version == 4 ? ipv4Options : 0;
+            s.checksumPartial = checksumOffloaded;
             s.sendLocal(ipPacket, version == 4 ? Family.IPV4 : Family.IPV6);
         } finally {
             leave();

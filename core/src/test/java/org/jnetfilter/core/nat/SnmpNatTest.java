@@ -101,6 +101,47 @@ class SnmpNatTest {
     }
 
     @Test
+    void datagramWithItsChecksumLeftToTheDeviceLeavesWithTheChecksumOfTheMessageBeforeTheRewrite() {
+        // Linux 6.18: a local SNMP datagram through SNAT on a veth with checksum offload; fast_csum updates the
+        // partial sum as a full one, and completing it (skb_checksum_help) gives the checksum of the unrewritten
+        // message: 0xf5dd on the wire where 0xf5dc is right. The addresses' change (NAT's) is accounted for.
+        byte[] trap = v2Trap(2);
+        PacketContext p = Packets.load(udp(AGENT, MANAGER, 40162, 162, trap));
+        p.transportChecksumPartial(true);
+        assertThat(forward(p, "snmp_trap")).isEqualTo(Verdict.ACCEPT);
+        byte[] rewritten = message(p);
+        assertThat(rewritten).isNotEqualTo(trap);
+        assertThat(Packets.checksumsValid(p)).isFalse();
+        int wire = p.networkU16(26);
+        // the same datagram with the message as it was: its checksum is the one the device wrote
+        p.segment().asSlice(p.networkOffset() + 28, trap.length).copyFrom(MemorySegment.ofArray(trap));
+        assertThat(Packets.checksumsValid(p)).isTrue();
+        assertThat(p.networkU16(26)).isEqualTo(wire);
+    }
+
+    @Test
+    void offloadedDatagramGetsTheChecksumLinuxPutOnTheWire() {
+        // recorded from Linux 6.18: host b sends this SNMPv2c response from 10.0.1.1:40000 to 10.0.3.3:161 by a UDP
+        // socket out of a veth (checksum offload), raw OUTPUT -j CT --helper snmp, nat POSTROUTING -j SNAT
+        // --to-source 10.0.2.1; a router completing the checksum (skb_checksum_help, tx offload off) sends
+        // 0xf5dd, the correct one being 0xf5dc
+        byte[] response = java.util.HexFormat.of().parseHex("302f02010104067075626c6963a2220201050201000201003017"
+                + "3015060d2b0601020104140101" + "0a0001014004" + "0a000101");
+        nat = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
+                List.of(Rules.rule(IpSpec.any(Family.IPV4), "SNAT", "--to-source", "10.0.2.1")));
+        PacketContext p = Packets.load(udp(ip("10.0.1.1"), ip("10.0.3.3"), 40000, 161, response));
+        p.transportChecksumPartial(true);
+        assertThat(forward(p, "snmp")).isEqualTo(Verdict.ACCEPT);
+        assertThat(message(p)).isEqualTo(java.util.HexFormat.of().parseHex("302f02010104067075626c6963a2220201050201"
+                + "0002010030173015060d2b06010201041401010a0001014004" + "0a000201"));
+        assertThat(p.networkU16(26)).isEqualTo(0xf5dd);
+        // the same datagram with its checksum computed by the socket (no offload): the correct one
+        PacketContext full = Packets.load(udp(ip("10.0.1.1"), ip("10.0.3.3"), 40001, 161, response));
+        assertThat(forward(full, "snmp")).isEqualTo(Verdict.ACCEPT);
+        assertThat(Packets.checksumsValid(full)).isTrue();
+    }
+
+    @Test
     void trapBehindSnatHasTheAgentsAddressRewrittenAndTheOthersKept() {
         PacketContext p = Packets.load(udp(AGENT, MANAGER, 40162, 162, v2Trap(2, 3)));
         assertThat(forward(p, "snmp_trap")).isEqualTo(Verdict.ACCEPT);
