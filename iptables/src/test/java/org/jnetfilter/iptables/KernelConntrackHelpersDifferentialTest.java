@@ -1695,4 +1695,58 @@ class KernelConntrackHelpersDifferentialTest {
                     sdp))))).isNull();
         });
     }
+
+    /**
+     * Two calls behind the same SNAT address: a second SIP connection (from the SNAT address itself, its port
+     * translated to 7000) offers the media the first call's expectation already leads to the
+     * phone: nf_nat_sip reuses that translation (the SDP names the phone's own address, the media is expected
+     * there straight, without NAT), and RTP from the proxy to it is RELATED.
+     */
+    @Test
+    void sipSecondCallOfferingAnotherCallsTranslatedMediaGetsItsRealAddress() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("sip: a second call reuses the first's media translation", Family.IPV4,
+                rules(Family.IPV4, "-A POSTROUTING -s 10.0.2.100/32 -o " + DS
+                        + " -p udp -j SNAT --to-source 10.0.2.100:7000\n" + SNAT4), s -> {
+                    End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 5060, "10.0.2.2", 5060, 0);
+                    byte[] first = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.1.2", "10.0.2.2",
+                            5060, "", sipSdp("10.0.1.2", "m=audio 4000 RTP/AVP 0")))));
+                    assertThat(first).as("the first INVITE").isNotNull();
+                    End second = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.2.100", 5060, "10.0.2.2", 5060, 0);
+                    byte[] fwd = s.send(true, second.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.2.100",
+                            "10.0.2.2", 5060, "", sipSdp("10.0.2.100", "m=audio 4000 RTP/AVP 0")))));
+                    assertThat(fwd).as("the second INVITE").isNotNull();
+                    String offer = payloadOfUdp(fwd);
+                    udpFlow(s, false, address("10.0.2.2"), 30000, address(find("c=IN IP4 (\\S+)", offer)),
+                            Integer.parseInt(find("m=audio (\\d+)", offer)), "rtp to the second offer");
+                });
+        assertThat(packets(c, RELATED_SIP)).isEqualTo(1);
+    }
+
+    static List<Arguments> sipSessionsWithoutMedia() {
+        return List.of(Arguments.of("sip: an SDP without media behind SNAT: o= and c= get the session's c=", true),
+                Arguments.of("sip: an SDP without media nor c= behind SNAT: o= left alone", false));
+    }
+
+    /**
+     * An SDP without a media line behind SNAT: nf_nat_sdp_session writes the session's c= address into o= and c=
+     * when there is one, and is not called without (Linux 6.18 stable: process_sdp's have_rtp_addr; before that
+     * fix an uninitialised rtp_addr was written).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("sipSessionsWithoutMedia")
+    void sipOfferWithoutMediaBehindSnatRewritesTheOwnerLineOnlyFromTheSessionAddress(String name,
+            boolean sessionAddress) throws Exception {
+        assumeKernel();
+        compare(name, Family.IPV4, rules(Family.IPV4, SNAT4), s -> {
+            End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 5060, "10.0.2.2", 5060, 0);
+            String sdp = sipSdp("10.0.1.2").replace("o=- 1 1 IN IP4 10.0.1.2", "o=- 1 1 IN IP4 10.0.1.9");
+            if (!sessionAddress) {
+                sdp = sdp.replace("c=IN IP4 10.0.1.2\r\n", "");
+            }
+            byte[] fwd = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.1.2", "10.0.2.2", 5060, "",
+                    sdp))));
+            assertThat(fwd).as("the INVITE").isNotNull();
+        });
+    }
 }

@@ -40,8 +40,8 @@ import org.jnetfilter.core.rules.Family;
  * port outside 1024-65535, an m= line without a c= address, a Contact that does not parse: DROP (as Linux); other
  * oddities are let through unread.
  *
- * <p>Not modelled: nf_nat_sip (a NATed SIP connection's messages pass unrewritten and its media is expected as
- * without NAT), sip_external_media's route lookup (off by default), the per-port helpers {@code sip-N}.
+ * <p>On a NATed connection {@link SipNat} rewrites the messages (nf_nat_sip). Not modelled: sip_external_media's
+ * route lookup (off by default), the other module parameters at other values, the per-port helpers {@code sip-N}.
  *
  * <p>Packet thread. The payload is copied into a per-thread buffer (no allocation after the first packet);
  * allocates the expectations it creates, and the text of IPv6 addresses.
@@ -347,10 +347,11 @@ final class SipHelper extends ConntrackHelper {
                 SipParser.SDP_MEDIA, m) > 0;
         long sessionHi = m.hi;
         long sessionLo = m.lo;
-        // Linux: rtp_addr is not initialised when no media line is read (then nf_nat_sdp_session writes whatever
-        // the stack held); here it is the unspecified address
-        msg.rtpHi = 0;
-        msg.rtpLo = 0;
+        // Linux 6.18 (stable, "nf_conntrack_sip: fix uninit rtp_addr"): the media address starts as the session's
+        // c= when there is one; without it and without a media line, o= and c= are left alone (have_rtp_addr)
+        boolean haveRtpAddr = session;
+        msg.rtpHi = session ? sessionHi : 0;
+        msg.rtpLo = session ? sessionLo : 0;
         int ret = Verdict.ACCEPT;
         int mediaoff = sdpoff;
         for (int i = 0; i < MEDIA.length;) {
@@ -381,6 +382,7 @@ final class SipHelper extends ConntrackHelper {
             if (own) {
                 msg.rtpHi = m.hi;
                 msg.rtpLo = m.lo;
+                haveRtpAddr = true;
             } else if (session) {
                 msg.rtpHi = sessionHi;
                 msg.rtpLo = sessionLo;
@@ -403,7 +405,7 @@ final class SipHelper extends ConntrackHelper {
             }
             i++;
         }
-        if (msg.natted()) {
+        if (msg.natted() && haveRtpAddr) {
             // Linux: nf_nat_sdp_session: o= and the session's c=
             ret = SipNat.sdpSession(msg, sdpoff, m) ? Verdict.ACCEPT : Verdict.DROP;
         }

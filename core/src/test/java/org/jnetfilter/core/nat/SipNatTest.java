@@ -133,4 +133,36 @@ class SipNatTest {
         assertThat(payload(call)).as("read by sip: its Request-URI translated back")
                 .startsWith("INVITE sip:alice@10.0.1.2:5062 SIP/2.0\r\n");
     }
+
+    static String inviteWith(String sdp) {
+        return invite().replace(SDP, sdp).replace("Content-Length: " + SDP.length(), "Content-Length: " + sdp.length());
+    }
+
+    /**
+     * An SDP without a media line: o= and the session's c= get the session's c= address as it was written (the
+     * phone's own, untranslated: no media line gave another), and without a session c= nothing of the SDP is
+     * rewritten (Linux 6.18: process_sdp's have_rtp_addr; KernelConntrackHelpersDifferentialTest has both).
+     */
+    @Test
+    void anOfferWithoutMediaRewritesTheOwnerOnlyFromTheSessionAddress() {
+        String[][] cases = {
+            // the SDP sent, the o= and c= lines that leave
+            {"v=0\r\no=- 1 1 IN IP4 10.0.1.9\r\ns=call\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\n",
+                "o=- 1 1 IN IP4 10.0.1.2\r\n", "c=IN IP4 10.0.1.2\r\n"},
+            {"v=0\r\no=- 1 1 IN IP4 10.0.1.9\r\ns=call\r\nt=0 0\r\n", "o=- 1 1 IN IP4 10.0.1.9\r\n", null},
+            {"v=0\r\no=- 1 1 IN IP4 10.0.1.9\r\ns=call\r\nc=IN IP4 10.0.1.2\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n",
+                "o=- 1 1 IN IP4 10.0.1.2\r\n", "c=IN IP4 10.0.1.2\r\n"},
+        };
+        int port = 5060;
+        for (String[] c : cases) {
+            PacketContext out = forward(udp(PHONE, PROXY, port++, 5060, inviteWith(c[0])), true);
+            String text = payload(out);
+            assertThat(text).as(c[0]).contains(c[1]).contains("Content-Length: " + (c[0].length()
+                    + c[1].length() - "o=- 1 1 IN IP4 10.0.1.9\r\n".length()) + "\r\n");
+            if (c[2] != null) {
+                assertThat(text).as(c[0]).contains(c[2]);
+            }
+            assertThat(Packets.checksumsValid(out)).isTrue();
+        }
+    }
 }
