@@ -77,6 +77,8 @@ public final class Connection {
     final int[][] ftpSeqAfterNewline = new int[2][2];
     final int[] ftpSeqAfterNewlineCount = new int[2];
     // nf_ct_pptp_master (PptpHelper): session and call state, the call ids, the GRE keymap entries per direction
+    /** nf_ct_h323_master.tpkt_len: per direction, the TPKT data length a lone TPKT header announced. */
+    final int[] h323TpktLength = new int[2];
     int pptpSession;
     int pptpCall;
     int pptpPnsCallId;

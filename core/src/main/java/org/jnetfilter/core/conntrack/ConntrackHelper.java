@@ -28,14 +28,16 @@ import org.jnetfilter.core.rules.Family;
  *   snmp_trap   UDP   IPv4        0             180 s    nf_nat_snmp_basic (rewrites addresses only, behind NAT)
  *   sip         UDP   IPv4, IPv6  1/4/4/2       180 s    nf_conntrack_sip, per class (+ nf_nat_sip)
  *   sip         TCP   IPv4, IPv6  1/4/4/2       180 s    nf_conntrack_sip, per class (+ nf_nat_sip)
+ *   Q.931       TCP   IPv4, IPv6  20            240 s    nf_conntrack_h323 (call signalling; NAT not modelled)
+ *   H.245       UDP*  IPv4, IPv6  18            240 s    nf_conntrack_h323 (*given by Q.931's expectations to TCP)
  * </pre>
  *
  * Module parameters are at their defaults (this is what a kernel with the helpers built in has): with
  * {@code ports=} a module registers further helpers named {@code ftp-2121}, {@code irc-1}, {@code sane-6567}...
  * which such a kernel does not have, so a CT template naming them is refused (ENOENT), here as there.
  *
- * <p>Not modelled: h323 (RAS, Q.931): a CT template may name them (the connection lists
- * {@code helper=NAME}), but nothing parses their payload.
+ * <p>Not modelled: h323's RAS (a CT template may name it, the connection lists {@code helper=RAS}, but nothing
+ * parses its payload) and nf_nat_h323.
  *
  * <p>{@link #help} runs at the confirm hooks (nf_confirm: INPUT and POSTROUTING, last), after NAT, for every
  * packet of the connection but RELATED_REPLY ones, with the transport header at {@code protoff}. Packet
@@ -43,7 +45,7 @@ import org.jnetfilter.core.rules.Family;
  */
 public abstract sealed class ConntrackHelper
         permits FtpHelper, TftpHelper, IrcHelper, SaneHelper, AmandaHelper, NetbiosNsHelper, PptpHelper, SnmpHelper,
-        SnmpTrapHelper, SipHelper {
+        SnmpTrapHelper, SipHelper, H323Helper {
     private final String name;
     private final int protocol;
     private final boolean ipv6;
@@ -158,7 +160,8 @@ public abstract sealed class ConntrackHelper
 
     private static final List<ConntrackHelper> HELPERS = List.of(new FtpHelper(), new TftpHelper(), new IrcHelper(),
             new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper(), new PptpHelper(), new SnmpHelper(),
-            new SnmpTrapHelper(), new SipHelper(Protocol.UDP), new SipHelper(Protocol.TCP));
+            new SnmpTrapHelper(), new SipHelper(Protocol.UDP), new SipHelper(Protocol.TCP), H323Helper.Q931,
+            H323Helper.H245);
 
     /** __nf_conntrack_helper_find: the helper of this name for this layer-4 protocol (any family), or null. */
     public static ConntrackHelper find(String name, int protocol) {

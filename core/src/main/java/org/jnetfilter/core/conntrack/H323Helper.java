@@ -1,0 +1,456 @@
+package org.jnetfilter.core.conntrack;
+
+import static org.jnetfilter.core.conntrack.H323Types.*;
+
+import java.util.Objects;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.IpAddress;
+import org.jnetfilter.core.host.RouteResult;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.netfilter.Verdict;
+import org.jnetfilter.core.rules.Family;
+
+/**
+ * The H.323 call signalling helpers of nf_conntrack_h323 (TCP, IPv4 and IPv6): {@code Q.931} on the call signalling
+ * connection (port 1720) and {@code H.245} on the control connection a Q.931 message announces.
+ *
+ * <pre>
+ *   TCP payload      TPKTs (RFC 1006: 0x03 0x00, 16-bit length counting the 4-byte header), several per segment;
+ *                    a segment of only a TPKT header announces its data in the next segment of that direction
+ *                    (NetMeeting), a TPKT cut by the segment's end ends the reading
+ *   Q.931 TPKT       protocol discriminator 8, call reference, message type, IEs; the User-user IE (0x7E) holds
+ *                    the H.225.0 H323-UserInformation ({@link H323Per#decodeQ931})
+ *   Setup, CallProceeding, Connect, Alerting, Progress, Facility:
+ *                    h245Address of the sender's own address: the H.245 connection is expected from the other
+ *                    side to that address and port (TCP, helper H.245); each fastStart OpenLogicalChannel as H.245's
+ *   Facility with reason callForwarded and an alternativeAddress: the second call leg is expected (TCP, helper
+ *                    Q.931) from the other side to that address, unless (callforward_filter=1) both lie behind the
+ *                    same route (gateway and device)
+ *   h245Control      tunnelled H.245 messages, as on an H.245 connection
+ *   H.245 TPKT       MultimediaSystemControlMessage: OpenLogicalChannel and OpenLogicalChannelAck's
+ *                    H2250LogicalChannel(Ack)Parameters mediaChannel / mediaControlChannel of the sender's address:
+ *                    RTP (even port) and RTCP (odd port) expected, UDP, from the other side; a T.120 separate LAN
+ *                    stack's address: TCP expected, PERMANENT
+ * </pre>
+ *
+ * Every expectation is of class 0 from the other side's address (mask /32 or /128), any source port. A decoding
+ * error ends the reading of the segment (the packet passes); an expectation that cannot be made (the table refuses
+ * it) drops the packet. Only ESTABLISHED packets are read. Q.931: max_expected 20, H.245: 18, 240 s.
+ *
+ * <p>Not modelled: nf_nat_h323 (behind NAT the expectations are made as without NAT: the payload is not rewritten)
+ * and the RAS helper (UDP 1719).
+ *
+ * <p>Packet thread, under the connection's lock; the payload is copied into the thread's decoder buffer; allocates
+ * only the expectations.
+ */
+final class H323Helper extends ConntrackHelper {
+    // Linux: Q931_PORT, H323_RTP_CHANNEL_MAX
+    static final int Q931_PORT = 1720;
+    private static final int RTP_CHANNEL_MAX = 4;
+    /** Linux: callforward_filter module parameter (default 1). */
+    static final boolean CALLFORWARD_FILTER = true;
+
+    static final H323Helper H245 = new H323Helper("H.245", Protocol.UDP, RTP_CHANNEL_MAX * 4 + 2);
+    static final H323Helper Q931 = new H323Helper("Q.931", Protocol.TCP, RTP_CHANNEL_MAX * 4 + 4);
+
+    private final boolean q931;
+
+    private H323Helper(String name, int protocol, int maxExpected) {
+        // Linux: q931_exp_policy and h245_exp_policy: timeout 240 s; the H.245 helper is registered for UDP
+        // (its tuple's protonum), it is only ever given by an expectation to a TCP connection
+        super(name, protocol, true, maxExpected, 240);
+        this.q931 = name.equals("Q.931");
+    }
+
+    @Override
+    int help(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now) {
+        if (ctinfo != CtInfo.ESTABLISHED && ctinfo != CtInfo.ESTABLISHED_REPLY) {
+            return Verdict.ACCEPT;
+        }
+        int len = pkt.length();
+        if (protoff + 20 > len) {
+            return Verdict.ACCEPT;
+        }
+        int payload = protoff + (pkt.networkU8(protoff + 12) >>> 4) * 4;
+        H323Per per = H323Per.get();
+        int tcpLength = Math.min(len - payload, per.buffer.length);
+        for (int i = 0; i < tcpLength; i++) {
+            per.buffer[i] = (byte) pkt.networkU8(payload + i);
+        }
+        int dir = CtInfo.direction(ctinfo);
+        synchronized (ct) {
+            Signal s = new Signal(pkt, ct, dir, per, now);
+            int dataoff = -1;
+            int datalen = 0;
+            while (true) {
+                // get_tpkt_data
+                if (tcpLength <= 0) {
+                    ct.h323TpktLength[dir] = 0;
+                    break;
+                }
+                int tpkt;
+                int remaining;
+                if (dataoff < 0) {
+                    if (tcpLength < 4 || per.buffer[0] != 0x03 || per.buffer[1] != 0) {
+                        int announced = ct.h323TpktLength[dir];
+                        ct.h323TpktLength[dir] = 0;
+                        if (announced > 0 && announced <= tcpLength) {
+                            // Linux: NetMeeting sent the TPKT header alone in the previous segment
+                            dataoff = 0;
+                            datalen = announced;
+                            if (s.message(0, announced) < 0) {
+                                return Verdict.DROP;
+                            }
+                            if (s.stopped) {
+                                break;
+                            }
+                            continue;
+                        }
+                        break;
+                    }
+                    tpkt = 0;
+                    remaining = tcpLength;
+                } else {
+                    tpkt = dataoff + datalen;
+                    remaining = tcpLength - tpkt;
+                    if (remaining <= 4 || per.buffer[tpkt] != 0x03 || per.buffer[tpkt + 1] != 0) {
+                        ct.h323TpktLength[dir] = 0;
+                        break;
+                    }
+                }
+                int tpktLength = (per.buffer[tpkt + 2] & 0xFF) << 8 | per.buffer[tpkt + 3] & 0xFF;
+                if (tpktLength < 4) {
+                    ct.h323TpktLength[dir] = 0;
+                    break;
+                }
+                if (tpktLength > remaining) {
+                    // Linux: a segment of only a TPKT header announces its data; a TPKT cut short is not read
+                    ct.h323TpktLength[dir] = remaining == 4 ? tpktLength - 4 : 0;
+                    break;
+                }
+                dataoff = tpkt + 4;
+                datalen = tpktLength - 4;
+                ct.h323TpktLength[dir] = 0;
+                if (s.message(dataoff, datalen) < 0) {
+                    return Verdict.DROP;
+                }
+                if (s.stopped) {
+                    break;
+                }
+            }
+        }
+        return Verdict.ACCEPT;
+    }
+
+    /** One segment's messages: decodes each and makes the expectations it announces. */
+    private final class Signal {
+        final PacketContext pkt;
+        final Connection ct;
+        final int dir;
+        final H323Per per;
+        final long now;
+        final Family family;
+        /** A decoding error ended the reading of the segment. */
+        boolean stopped;
+        private int data;
+        long addrHi;
+        long addrLo;
+        int port;
+
+        Signal(PacketContext pkt, Connection ct, int dir, H323Per per, long now) {
+            this.pkt = pkt;
+            this.ct = ct;
+            this.dir = dir;
+            this.per = per;
+            this.now = now;
+            this.family = ct.family();
+        }
+
+        /** A TPKT's data at {@code off} in the payload: -1 to drop the packet. */
+        int message(int off, int length) {
+            data = off;
+            if (q931) {
+                if (per.decodeQ931(off, length) < 0) {
+                    // Linux: "We don't drop when decoding error"
+                    stopped = true;
+                    return 0;
+                }
+                return q931Message();
+            }
+            if (per.decodeH245(off, length) < 0) {
+                stopped = true;
+                return 0;
+            }
+            return controlMessage(0);
+        }
+
+        /** process_q931 */
+        private int q931Message() {
+            int[] slots = per.slots;
+            int body = BODY_AT;
+            int ret = switch (slots[BODY_INDEX_AT]) {
+                case SETUP_BODY -> {
+                    if (has(SETUP, body, "h245Address") && expectH245(body + 1) < 0) {
+                        yield -1;
+                    }
+                    yield has(SETUP, body, "fastStart") ? fastStart(body + SETUP_FAST_START_AT) : 0;
+                }
+                case CALL_PROCEEDING_BODY -> channels(CALL_PROCEEDING, body);
+                case CONNECT_BODY -> channels(CONNECT, body);
+                case ALERTING_BODY -> channels(ALERTING, body);
+                case PROGRESS_BODY -> channels(PROGRESS, body);
+                case FACILITY_BODY -> {
+                    if (slots[body + FACILITY_REASON_AT] == CALL_FORWARDED) {
+                        yield has(FACILITY, body, "alternativeAddress") ? expectCallForwarding(body + 1) : 0;
+                    }
+                    if (has(FACILITY, body, "h245Address") && expectH245(body + FACILITY_H245_AT) < 0) {
+                        yield -1;
+                    }
+                    yield has(FACILITY, body, "fastStart") ? fastStart(body + FACILITY_FAST_START_AT) : 0;
+                }
+                default -> 0;
+            };
+            if (ret < 0) {
+                return -1;
+            }
+            if (has(UU_PDU, PDU_AT, "h245Control")) {
+                int count = slots[H245_CONTROL_AT];
+                for (int i = 0; i < count; i++) {
+                    if (controlMessage(H245_CONTROL_AT + 1 + i * CONTROL_MESSAGE_SLOTS) < 0) {
+                        return -1;
+                    }
+                }
+            }
+            return 0;
+        }
+
+        private int channels(H323Types.Type uuie, int body) {
+            if (has(uuie, body, "h245Address") && expectH245(body + 1) < 0) {
+                return -1;
+            }
+            return has(uuie, body, "fastStart") ? fastStart(body + FAST_START_AT) : 0;
+        }
+
+        private int fastStart(int at) {
+            int count = per.slots[at];
+            for (int i = 0; i < count; i++) {
+                if (openLogicalChannel(at + 1 + i * OLC_SLOTS) < 0) {
+                    return -1;
+                }
+            }
+            return 0;
+        }
+
+        private boolean has(H323Types.Type seq, int at, String component) {
+            return (per.slots[at] & seq.bit(component)) != 0;
+        }
+
+        /** process_h245 */
+        private int controlMessage(int at) {
+            int[] slots = per.slots;
+            if (slots[at] == 0 && slots[at + 1] == OPEN_LOGICAL_CHANNEL_REQUEST) {
+                return openLogicalChannel(at + 2);
+            }
+            if (slots[at] == 1 && slots[at + 1] == OPEN_LOGICAL_CHANNEL_ACK_RESPONSE) {
+                return openLogicalChannelAck(at + 2);
+            }
+            return 0;
+        }
+
+        /** process_olc */
+        private int openLogicalChannel(int olc) {
+            int[] slots = per.slots;
+            int forwardMux = olc + OLC_FORWARD_MULTIPLEX_AT;
+            if (slots[forwardMux] == FORWARD_H2250 && logicalChannel(forwardMux + 1) < 0) {
+                return -1;
+            }
+            int reverse = olc + OLC_REVERSE_AT;
+            if (has(OPEN_LOGICAL_CHANNEL, olc, "reverseLogicalChannelParameters")
+                    && (slots[reverse] & 0x80000000) != 0 && slots[reverse + 1] == REVERSE_H2250
+                    && logicalChannel(reverse + 2) < 0) {
+                return -1;
+            }
+            int stack = olc + OLC_SEPARATE_STACK_AT;
+            if (has(OPEN_LOGICAL_CHANNEL, olc, "separateStack") && slots[olc + OLC_FORWARD_DATA_TYPE_AT] == DATA
+                    && slots[olc + OLC_FORWARD_APPLICATION_AT] == T120
+                    && slots[olc + OLC_FORWARD_T120_AT] == SEPARATE_LAN_STACK
+                    && slots[stack + 1] == LOCAL_AREA_ADDRESS && expectT120(stack + 2) < 0) {
+                return -1;
+            }
+            return 0;
+        }
+
+        /** process_olca */
+        private int openLogicalChannelAck(int olca) {
+            int[] slots = per.slots;
+            int reverse = olca + OLCA_REVERSE_AT;
+            // OpenLogicalChannelAck's reverseLogicalChannelParameters: multiplexParameters is its second option
+            if (has(OPEN_LOGICAL_CHANNEL_ACK, olca, "reverseLogicalChannelParameters")
+                    && (slots[reverse] & 0x40000000) != 0 && slots[reverse + 1] == 1
+                    && logicalChannel(reverse + 2) < 0) {
+                return -1;
+            }
+            int mux = olca + OLCA_FORWARD_MULTIPLEX_AT;
+            if (has(OPEN_LOGICAL_CHANNEL_ACK, olca, "forwardMultiplexAckParameters") && slots[mux] == 0) {
+                int ack = mux + 1;
+                if (has(H2250_ACK, ack, "mediaChannel") && expectRtpRtcp(ack + 1) < 0) {
+                    return -1;
+                }
+                if (has(H2250_ACK, ack, "mediaControlChannel") && expectRtpRtcp(ack + 5) < 0) {
+                    return -1;
+                }
+            }
+            int stack = olca + OLCA_SEPARATE_STACK_AT;
+            if (has(OPEN_LOGICAL_CHANNEL_ACK, olca, "separateStack") && slots[stack + 1] == LOCAL_AREA_ADDRESS
+                    && expectT120(stack + 2) < 0) {
+                return -1;
+            }
+            return 0;
+        }
+
+        /** process_h245_channel */
+        private int logicalChannel(int h2250) {
+            if (has(H2250_PARAMETERS, h2250, "mediaChannel") && expectRtpRtcp(h2250 + 1) < 0) {
+                return -1;
+            }
+            if (has(H2250_PARAMETERS, h2250, "mediaControlChannel") && expectRtpRtcp(h2250 + 5) < 0) {
+                return -1;
+            }
+            return 0;
+        }
+
+        /** get_h225_addr: an H.225.0 TransportAddress of the connection's family into addr/port. */
+        private boolean h225Address(int at) {
+            int[] slots = per.slots;
+            if (slots[at] == IP_ADDRESS && family == Family.IPV4) {
+                return read(slots[at + 2], 4);
+            }
+            if (slots[at] == IP6_ADDRESS && family == Family.IPV6) {
+                return read(slots[at + 2], 16);
+            }
+            return false;
+        }
+
+        /** get_h245_addr: an H.245 unicast TransportAddress of the connection's family. */
+        private boolean h245Address(int at) {
+            int[] slots = per.slots;
+            if (slots[at] != 0) {
+                return false;
+            }
+            if (slots[at + 1] == UNICAST_IP && family == Family.IPV4) {
+                return read(slots[at + 3], 4);
+            }
+            if (slots[at + 1] == UNICAST_IP6 && family == Family.IPV6) {
+                return read(slots[at + 3], 16);
+            }
+            return false;
+        }
+
+        private boolean read(int offset, int length) {
+            int p = data + offset;
+            long hi = 0;
+            long lo = 0;
+            for (int i = 0; i < length; i++) {
+                int b = per.buffer[(p + i) & 0xFFFF] & 0xFF;
+                if (length == 16 && i < 8) {
+                    hi = hi << 8 | b;
+                } else {
+                    lo = lo << 8 | b;
+                }
+            }
+            addrHi = hi;
+            addrLo = lo;
+            port = (per.buffer[(p + length) & 0xFFFF] & 0xFF) << 8 | per.buffer[(p + length + 1) & 0xFFFF] & 0xFF;
+            return true;
+        }
+
+        /** Whether the address read is this direction's source (the sender announcing itself). */
+        private boolean fromSender() {
+            Tuple t = ct.tuple(dir);
+            return addrHi == t.srcHi && addrLo == t.srcLo;
+        }
+
+        /** An expectation from the other side to {@code dstHi/dstLo}:{@code dport}, any source port. */
+        private Expectation expect(int protocol, long dstHi, long dstLo, int dport, int flags) {
+            Tuple other = ct.tuple(1 - dir);
+            boolean v4 = family == Family.IPV4;
+            return new Expectation(ct, family, protocol, other.srcHi, other.srcLo, v4 ? 0 : -1L,
+                    v4 ? 0xFFFFFFFFL : -1L, 0, 0, dstHi, dstLo, dport, flags, 0);
+        }
+
+        /** expect_rtp_rtcp */
+        private int expectRtpRtcp(int at) {
+            if (!h245Address(at) || !fromSender() || port == 0) {
+                return 0;
+            }
+            Tuple other = ct.tuple(1 - dir);
+            Expectation rtp = expect(Protocol.UDP, other.dstHi, other.dstLo, port & ~1, 0);
+            Expectation rtcp = expect(Protocol.UDP, other.dstHi, other.dstLo, port | 1, 0);
+            Conntrack table = ct.owner;
+            if (table.expectRelated(rtp, now) != 0) {
+                return -1;
+            }
+            if (table.expectRelated(rtcp, now) != 0) {
+                table.unexpectRelated(rtp);
+                return -1;
+            }
+            return 0;
+        }
+
+        /** expect_t120 */
+        private int expectT120(int at) {
+            if (!h245Address(at) || !fromSender() || port == 0) {
+                return 0;
+            }
+            Tuple other = ct.tuple(1 - dir);
+            // Linux: "Accept multiple channels"
+            Expectation exp = expect(Protocol.TCP, other.dstHi, other.dstLo, port, Expectation.PERMANENT);
+            return ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
+        }
+
+        /** expect_h245 */
+        private int expectH245(int at) {
+            if (!h225Address(at) || !fromSender() || port == 0) {
+                return 0;
+            }
+            Tuple other = ct.tuple(1 - dir);
+            Expectation exp = expect(Protocol.TCP, other.dstHi, other.dstLo, port, 0);
+            exp.helper = H245;
+            return ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
+        }
+
+        /** expect_callforwarding */
+        private int expectCallForwarding(int at) {
+            if (!h225Address(at) || port == 0) {
+                return 0;
+            }
+            Tuple other = ct.tuple(1 - dir);
+            if (CALLFORWARD_FILTER && sameRoute(other)) {
+                // Linux: "If the calling party is on the same side of the forward-to party, we don't need to
+                // track the second call"
+                return 0;
+            }
+            Expectation exp = expect(Protocol.TCP, addrHi, addrLo, port, 0);
+            exp.helper = Q931;
+            return ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
+        }
+
+        /** callforward_do_filter: both addresses routed through the same gateway and device. */
+        private boolean sameRoute(Tuple other) {
+            Host host = pkt.host();
+            if (host == null) {
+                return false;
+            }
+            RouteResult a = host.lookup(family, address(addrHi, addrLo), null, 0, null, null);
+            RouteResult b = host.lookup(family, address(other.srcHi, other.srcLo), null, 0, null, null);
+            if (a == null || b == null || a.errno() != 0 || b.errno() != 0) {
+                return false;
+            }
+            return Objects.equals(a.gateway(), b.gateway()) && Objects.equals(a.dev(), b.dev());
+        }
+
+        private IpAddress address(long hi, long lo) {
+            return family == Family.IPV4 ? IpAddress.ipv4((int) lo) : new IpAddress(Family.IPV6, hi, lo);
+        }
+    }
+}
