@@ -1749,4 +1749,73 @@ class KernelConntrackHelpersDifferentialTest {
             assertThat(fwd).as("the INVITE").isNotNull();
         });
     }
+
+    // ---- h323 (Q.931, H.245) ----
+
+    /** iptables-save quotes a helper name with a dot (xtables_save_string). */
+    static final String RELATED_Q931 = "-m conntrack --ctstate RELATED -m helper --helper \"Q.931\" -j ACCEPT";
+    static final String RELATED_H245 = "-m conntrack --ctstate RELATED -m helper --helper \"H.245\" -j ACCEPT";
+
+    /** The shared rules with the Q.931 helper on port 1720 and the call's connections let through. */
+    static String h323Rules(Family family) {
+        String r = rules(family, "");
+        r = r.replace("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n", "*raw\n:PREROUTING ACCEPT [0:0]\n"
+                + ":OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 1720 -j CT --helper Q.931\n");
+        String invalid = "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n";
+        r = r.replace(invalid, invalid + "-A FORWARD " + RELATED_Q931 + "\n" + "-A FORWARD " + RELATED_H245 + "\n");
+        int end = r.lastIndexOf("COMMIT\n");
+        return r.substring(0, end) + "-A FORWARD -p tcp -m tcp --dport 1720 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + r.substring(end);
+    }
+
+    /**
+     * TPKTs built with core's PerWriter (H323HelperTest): a Setup whose h245Address is 10.0.1.2:4000; a Connect
+     * whose h245Address is 10.0.2.2:4001 with one fastStart OpenLogicalChannel (G.711, mediaControlChannel
+     * 10.0.2.2:7001); an H.245 OpenLogicalChannel request whose mediaControlChannel is 10.0.1.2:5001.
+     */
+    static final String H323_SETUP = "03000035080200010504038893a57e0024050040060008914a0004000a0001020fa0"
+            + "00000000000000000000000000000000000000";
+    static final String H323_CONNECT = "0300004b080200010704038893a57e003a0502c0060008914a0004000a0002020fa1"
+            + "00000000000000000000000000000000000008101401120000000c6013800a040001000a0002021b59";
+    static final String H245_OPEN_LOGICAL_CHANNEL = "03000017030000000c6013800a040001000a0001021389";
+
+    static String hex(String h) {
+        return latin1(java.util.HexFormat.of().parseHex(h));
+    }
+
+    /**
+     * A call through the router: the caller (client side) sends a Setup to port 1720, the callee answers Connect
+     * with a fast-start channel, the callee opens the announced H.245 connection on which the caller opens a
+     * logical channel, and RTP flows to the announced ports: the expectations, RELATED connections and counters
+     * as Linux 6.18's nf_conntrack_h323 makes them.
+     */
+    @Test
+    void h323CallSetupConnectAndH245ChannelsAreExpectedAsByLinux() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("h323 Setup, Connect with fastStart, H.245 OpenLogicalChannel",
+                Family.IPV4, h323Rules(Family.IPV4), s -> {
+                    End[] ctl = connect(s, "10.0.1.2", 40040, "10.0.2.2", 1720);
+                    ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP))));
+                    ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, hex(H323_CONNECT))));
+                    s.send(true, ctl[0].tcp(ACK, ""));
+                    // the callee opens the H.245 connection the Setup announced
+                    End callee = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 50000, "10.0.1.2", 4000, 7000);
+                    byte[] syn = s.send(false, callee.tcp(SYN, ""));
+                    assertThat(syn).as("the H.245 connection is RELATED and forwarded").isNotNull();
+                    End caller = new End(client, CLIENT_MAC, DC_MAC).learn(syn);
+                    caller.sndNxt = 9000;
+                    callee.received(s.send(true, caller.tcp(SYN_ACK, "")));
+                    s.send(false, callee.tcp(ACK, ""));
+                    callee.received(s.send(true, caller.tcp(PSH_ACK, hex(H245_OPEN_LOGICAL_CHANNEL))));
+                    s.send(false, callee.tcp(ACK, ""));
+                    // RTCP from the callee to the port the caller's channel named, RTP from the caller to the
+                    // fast-start channel's even port
+                    End rtcp = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 5011, "10.0.1.2", 5001, 0);
+                    assertThat(s.send(false, rtcp.udp(new byte[12]))).isNotNull();
+                    End rtp = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 7010, "10.0.2.2", 7000, 0);
+                    assertThat(s.send(true, rtp.udp(new byte[12]))).isNotNull();
+                });
+        assertThat(packets(c, RELATED_Q931)).as("the H.245 SYN and the fast-start RTP datagram").isEqualTo(2);
+        assertThat(packets(c, RELATED_H245)).as("the RTCP datagram of the H.245 connection's channel").isEqualTo(1);
+    }
 }
