@@ -382,8 +382,11 @@ final class H323Per {
         return past(0, 0) ? BOUND : OK;
     }
 
-    /** A component read by its length (open type or extension): decoded when recorded, else passed over. */
-    private int decodeByLength(H323Types.Type son, int base, boolean lengthChecked) {
+    /**
+     * A component read by its length (open type or extension): decoded when {@code read}, recording at {@code base}
+     * (a SEQUENCE OF item past ub is decoded without recording), else passed over.
+     */
+    private int decodeByLength(H323Types.Type son, boolean read, int base, boolean lengthChecked) {
         if (lengthChecked && past(2, 0)) {
             return BOUND;
         }
@@ -391,7 +394,7 @@ final class H323Per {
         if (past(len, 0)) {
             return BOUND;
         }
-        if (base == UNRECORDED || (son.attr() & H323Types.DECODE) == 0) {
+        if (!read) {
             cur += len;
             return OK;
         }
@@ -403,6 +406,10 @@ final class H323Per {
         cur = beg + len;
         bit = 0;
         return OK;
+    }
+
+    private static boolean reads(H323Types.Type son, int base) {
+        return base != UNRECORDED && (son.attr() & H323Types.DECODE) != 0;
     }
 
     private int decodeSequence(H323Types.Type t, int base) {
@@ -428,7 +435,7 @@ final class H323Per {
             if ((son.attr() & H323Types.OPT) != 0 && (bmp & 0x80000000 >>> opt++) == 0) {
                 continue;
             }
-            int err = (son.attr() & H323Types.OPEN) != 0 ? decodeByLength(son, base, true) : decode(son, base);
+            int err = (son.attr() & H323Types.OPEN) != 0 ? decodeByLength(son, reads(son, base), base, true) : decode(son, base);
             if (err < OK) {
                 return err;
             }
@@ -469,7 +476,7 @@ final class H323Per {
             if ((bmp2 & 0x80000000 >>> opt) == 0) {
                 continue;
             }
-            int err = decodeByLength(son, base, true);
+            int err = decodeByLength(son, reads(son, base), base, true);
             if (err < OK) {
                 return err;
             }
@@ -523,29 +530,12 @@ final class H323Per {
             int err;
             if ((son.attr() & H323Types.OPEN) != 0) {
                 align();
-                if (past(2, 0)) {
-                    return BOUND;
-                }
-                int len = getLen();
-                if (past(len, 0)) {
-                    return BOUND;
-                }
-                if (base == UNRECORDED || (son.attr() & H323Types.DECODE) == 0) {
-                    cur += len;
-                    continue;
-                }
-                int beg = cur;
-                err = decode(son, itemParent);
-                if (err < OK) {
-                    return err;
-                }
-                cur = beg + len;
-                bit = 0;
+                err = decodeByLength(son, reads(son, base), itemParent, true);
             } else {
                 err = decode(son, itemParent);
-                if (err < OK) {
-                    return err;
-                }
+            }
+            if (err < OK) {
+                return err;
             }
         }
         return OK;
@@ -600,7 +590,7 @@ final class H323Per {
                 return BOUND;
             }
             // Linux: decode_choice reads the length without checking that its two bytes are there
-            return decodeByLength(son, base, false);
+            return decodeByLength(son, reads(son, base), base, false);
         }
         int err = decode(son, base);
         return err < OK ? err : OK;
