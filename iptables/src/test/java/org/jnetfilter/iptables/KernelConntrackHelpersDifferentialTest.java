@@ -1818,4 +1818,61 @@ class KernelConntrackHelpersDifferentialTest {
         assertThat(packets(c, RELATED_Q931)).as("the H.245 SYN and the fast-start RTP datagram").isEqualTo(2);
         assertThat(packets(c, RELATED_H245)).as("the RTCP datagram of the H.245 connection's channel").isEqualTo(1);
     }
+
+    /** A Setup over IPv6 whose h245Address is [fd01::2]:4000 (an extension alternative of TransportAddress). */
+    static final String H323_SETUP6 = "03000041080200010504038893a57e0030050040060008914a000430fd01000000000000"
+            + "00000000000000020fa000000000000000000000000000000000000000";
+    /** A Facility, reason callForwarded, alternativeAddress 10.0.2.2:1721 (the callee's side). */
+    static final String H323_FORWARDED_TO_CALLEE_SIDE = "03000023080200016204038893a57e0012050640060008914a"
+            + "0004000a00020206b920";
+    /** The same, alternativeAddress 10.0.1.2:1721: the caller's own side (callforward_filter). */
+    static final String H323_FORWARDED_TO_CALLER_SIDE = "03000023080200016204038893a57e0012050640060008914a"
+            + "0004000a00010206b920";
+
+    static List<Arguments> h323Sessions() {
+        return List.of(
+                Arguments.of("h323 Setup over IPv6", Family.IPV6, "fd01::2", "fd02::2", List.of(H323_SETUP6), true,
+                        "", 1L),
+                Arguments.of("h323 Setup: a lone TPKT header, its data in the next segment", Family.IPV4,
+                        "10.0.1.2", "10.0.2.2", List.of(H323_SETUP.substring(0, 8), H323_SETUP.substring(8)), true,
+                        "", 1L),
+                Arguments.of("h323 Setup cut in two segments: not read", Family.IPV4, "10.0.1.2", "10.0.2.2",
+                        List.of(H323_SETUP.substring(0, 40), H323_SETUP.substring(40)), true, "", 0L),
+                Arguments.of("h323 two TPKTs in one segment", Family.IPV4, "10.0.1.2", "10.0.2.2",
+                        List.of(H323_SETUP + H323_SETUP.replace("0fa0", "0fa2")), true, "", 1L),
+                Arguments.of("h323 Facility callForwarded to the callee's side: the second leg expected",
+                        Family.IPV4, "10.0.1.2", "10.0.2.2", List.of(H323_FORWARDED_TO_CALLEE_SIDE), false,
+                        "10.0.2.2", 1L),
+                Arguments.of("h323 Facility callForwarded to the caller's side: callforward_filter", Family.IPV4,
+                        "10.0.1.2", "10.0.2.2", List.of(H323_FORWARDED_TO_CALLER_SIDE), false, "10.0.2.2", 0L));
+    }
+
+    /**
+     * The caller sends {@code fromCaller} (Setup) or the callee {@code segments} (Facility) on the call signalling
+     * connection, segment by segment; then the callee opens the H.245 connection to the caller's port 4000, or the
+     * caller the forwarded call to {@code forwardedTo}:1721.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("h323Sessions")
+    void h323SignallingAsByLinux(String name, Family family, String callerIp, String calleeIp, List<String> segments,
+            boolean fromCaller, String forwardedTo, long related) throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, family, h323Rules(family), s -> {
+            End[] ctl = connect(s, callerIp, 40050, calleeIp, 1720);
+            for (String segment : segments) {
+                if (fromCaller) {
+                    ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, hex(segment))));
+                } else {
+                    ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, hex(segment))));
+                }
+            }
+            s.send(!fromCaller, fromCaller ? ctl[1].tcp(ACK, "") : ctl[0].tcp(ACK, ""));
+            if (forwardedTo.isEmpty()) {
+                dataConnection(s, false, ctl[1].myIp, 50000, ctl[0].myIp, 4000);
+            } else {
+                dataConnection(s, true, ctl[0].myIp, 40051, address(forwardedTo), 1721);
+            }
+        });
+        assertThat(packets(c, RELATED_Q931)).isEqualTo(related);
+    }
 }

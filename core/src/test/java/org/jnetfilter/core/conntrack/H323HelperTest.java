@@ -68,6 +68,18 @@ class H323HelperTest {
         w.bit(false).bits(0, 3).ipv4(address, port);
     }
 
+    /** An H.225.0 ip6Address (an extensible SEQUENCE: its extension bit first). */
+    static void transportAddress6(PerWriter w, long hi, long lo, int port) {
+        w.bit(false).bits(3, 3).bit(false).align();
+        for (int i = 56; i >= 0; i -= 8) {
+            w.bytes((int) (hi >>> i) & 0xFF);
+        }
+        for (int i = 56; i >= 0; i -= 8) {
+            w.bytes((int) (lo >>> i) & 0xFF);
+        }
+        w.u16(port);
+    }
+
     static void endpointType(PerWriter w) {
         w.bit(false).bitmap("000000").bit(false).bit(false);
     }
@@ -136,6 +148,24 @@ class H323HelperTest {
             }
             endpointType(w);
             w.bit(false).bytes(new int[16]).bit(false).bits(0, 2).bit(false).bits(0, 2);
+        };
+    }
+
+    static Consumer<PerWriter> setup6(long hi, long lo, int h245Port) {
+        return w -> {
+            w.bit(false).bitmap("1000000").bytes(6, 0, 8, 0x91, 0x4A, 0, 4);
+            transportAddress6(w, hi, lo, h245Port);
+            endpointType(w);
+            w.bit(false).bytes(new int[16]).bit(false).bits(0, 2).bit(false).bits(0, 2);
+        };
+    }
+
+    /** A Facility with reason {@code reason} (1: callForwarded) and an alternativeAddress. */
+    static Consumer<PerWriter> facility(int reason, int address, int port) {
+        return w -> {
+            w.bit(false).bitmap("100").bytes(6, 0, 8, 0x91, 0x4A, 0, 4);
+            transportAddress(w, address, port);
+            w.bit(false).bits(reason, 2);
         };
     }
 
@@ -317,6 +347,34 @@ class H323HelperTest {
                 "240 proto=17 src=10.0.2.2 dst=10.0.1.2 sport=0 dport=6001 mask-src=255.255.255.255 "
                         + "mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.1.2 master-dst=10.0.2.2 "
                         + "sport=40000 dport=1720 class=0 helper=Q.931");
+    }
+
+    @Test
+    void facilityCallForwardedExpectsTheSecondCallLegFromTheCallerWithTheQ931Helper() {
+        handshake(CALLER, CALLEE, 40000, 1720, "Q.931");
+        answer(CALLEE, CALLER, 1720, 40000, q931Tpkt(0x62, userInformation(6, facility(1, ip("10.0.3.3"), 1720))));
+        assertThat(verdict).isEqualTo(Verdict.ACCEPT);
+        assertThat(expectations()).isEqualTo("240 proto=6 src=10.0.1.2 dst=10.0.3.3 sport=0 dport=1720 "
+                + "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.1.2 "
+                + "master-dst=10.0.2.2 sport=40000 dport=1720 class=0 helper=Q.931\n");
+        PacketContext syn = forward(tcp(CALLER, ip("10.0.3.3"), 40001, 1720, 1, 0, SYN, new byte[0]), 2, null);
+        assertThat(syn.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat(syn.conntrack().helper()).isEqualTo("Q.931");
+    }
+
+    @Test
+    void aFacilityForAnotherReasonExpectsNoSecondCallLeg() {
+        handshake(CALLER, CALLEE, 40000, 1720, "Q.931");
+        answer(CALLEE, CALLER, 1720, 40000, q931Tpkt(0x62, userInformation(6, facility(0, ip("10.0.3.3"), 1720))));
+        assertThat(expectations()).isEmpty();
+    }
+
+    @Test
+    void anIpv6AddressOnAnIpv4ConnectionIsNotRead() {
+        handshake(CALLER, CALLEE, 40000, 1720, "Q.931");
+        send(CALLER, CALLEE, 40000, 1720, q931Tpkt(0x05, userInformation(0, setup6(0xfd01L << 48, 2, 4000))));
+        assertThat(verdict).isEqualTo(Verdict.ACCEPT);
+        assertThat(expectations()).isEmpty();
     }
 
     // ---- H.245 ----
