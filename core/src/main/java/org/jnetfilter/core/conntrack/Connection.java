@@ -79,6 +79,10 @@ public final class Connection {
     // nf_ct_pptp_master (PptpHelper): session and call state, the call ids, the GRE keymap entries per direction
     /** nf_ct_h323_master.tpkt_len: per direction, the TPKT data length a lone TPKT header announced. */
     final int[] h323TpktLength = new int[2];
+    /** nf_ct_h323_master.sig_port: per direction, the call signalling port an RRQ registered (RAS). */
+    final int[] h323SignalPort = new int[2];
+    /** nf_ct_h323_master.timeout: the registration's time to live in seconds (RAS). */
+    int h323Timeout;
     int pptpSession;
     int pptpCall;
     int pptpPnsCallId;

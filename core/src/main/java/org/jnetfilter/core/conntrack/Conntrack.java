@@ -1020,6 +1020,32 @@ public final class Conntrack {
         }
     }
 
+    /** nf_ct_remove_expectations of a master (h323's URQ). */
+    void removeExpectationsOf(Connection master) {
+        synchronized (this) {
+            removeExpectationsOfLocked(master);
+        }
+    }
+
+    /**
+     * h323's find_expect and set_expect_timeout: the live expectation of {@code master} that a tuple from the
+     * unspecified address, port 0, to {@code dstHi/dstLo}:{@code dport} over TCP matches (under its masks), given
+     * a timeout of {@code seconds} from {@code now}; false when there is none.
+     */
+    boolean retimeExpectation(Connection master, long dstHi, long dstLo, int dport, long now, long seconds) {
+        synchronized (this) {
+            for (Expectation e : expectations) {
+                if (e.master == master && e.protocol == Protocol.TCP && e.dstHi == dstHi && e.dstLo == dstLo
+                        && e.dstPort == dport && (e.srcHi & e.srcMaskHi) == 0 && (e.srcLo & e.srcMaskLo) == 0
+                        && (e.srcId & e.srcIdMask) == 0 && e.timeout - now > 0) {
+                    e.timeout = now + seconds * HZ;
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
     /** The live expectations, oldest first. */
     public List<Expectation> expectations(long nowNanos) {
         synchronized (this) {

@@ -30,14 +30,14 @@ import org.jnetfilter.core.rules.Family;
  *   sip         TCP   IPv4, IPv6  1/4/4/2       180 s    nf_conntrack_sip, per class (+ nf_nat_sip)
  *   Q.931       TCP   IPv4, IPv6  20            240 s    nf_conntrack_h323 (call signalling; NAT not modelled)
  *   H.245       UDP*  IPv4, IPv6  18            240 s    nf_conntrack_h323 (*given by Q.931's expectations to TCP)
+ *   RAS         UDP   IPv4, IPv6  32            240 s    nf_conntrack_h323 (registration and admission)
  * </pre>
  *
  * Module parameters are at their defaults (this is what a kernel with the helpers built in has): with
  * {@code ports=} a module registers further helpers named {@code ftp-2121}, {@code irc-1}, {@code sane-6567}...
  * which such a kernel does not have, so a CT template naming them is refused (ENOENT), here as there.
  *
- * <p>Not modelled: h323's RAS (a CT template may name it, the connection lists {@code helper=RAS}, but nothing
- * parses its payload) and nf_nat_h323.
+ * <p>Not modelled: nf_nat_h323.
  *
  * <p>{@link #help} runs at the confirm hooks (nf_confirm: INPUT and POSTROUTING, last), after NAT, for every
  * packet of the connection but RELATED_REPLY ones, with the transport header at {@code protoff}. Packet
@@ -161,7 +161,7 @@ public abstract sealed class ConntrackHelper
     private static final List<ConntrackHelper> HELPERS = List.of(new FtpHelper(), new TftpHelper(), new IrcHelper(),
             new SaneHelper(), new AmandaHelper(), new NetbiosNsHelper(), new PptpHelper(), new SnmpHelper(),
             new SnmpTrapHelper(), new SipHelper(Protocol.UDP), new SipHelper(Protocol.TCP), H323Helper.Q931,
-            H323Helper.H245);
+            H323Helper.H245, H323Helper.RAS);
 
     /** __nf_conntrack_helper_find: the helper of this name for this layer-4 protocol (any family), or null. */
     public static ConntrackHelper find(String name, int protocol) {

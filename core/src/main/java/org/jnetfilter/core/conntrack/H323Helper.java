@@ -50,20 +50,30 @@ final class H323Helper extends ConntrackHelper {
     /** Linux: callforward_filter module parameter (default 1). */
     static final boolean CALLFORWARD_FILTER = true;
 
+    /** Linux: default_rrq_ttl module parameter (seconds), gkrouted_only (default 1). */
+    static final int DEFAULT_RRQ_TTL = 300;
+    static final boolean GKROUTED_ONLY = true;
+
     static final H323Helper H245 = new H323Helper("H.245", Protocol.UDP, RTP_CHANNEL_MAX * 4 + 2);
     static final H323Helper Q931 = new H323Helper("Q.931", Protocol.TCP, RTP_CHANNEL_MAX * 4 + 4);
+    static final H323Helper RAS = new H323Helper("RAS", Protocol.UDP, 32);
 
     private final boolean q931;
+    private final boolean ras;
 
     private H323Helper(String name, int protocol, int maxExpected) {
-        // Linux: q931_exp_policy and h245_exp_policy: timeout 240 s; the H.245 helper is registered for UDP
-        // (its tuple's protonum), it is only ever given by an expectation to a TCP connection
+        // Linux: q931_exp_policy, h245_exp_policy and ras_exp_policy: timeout 240 s; the H.245 helper is registered
+        // for UDP (its tuple's protonum), it is only ever given by an expectation to a TCP connection
         super(name, protocol, true, maxExpected, 240);
         this.q931 = name.equals("Q.931");
+        this.ras = name.equals("RAS");
     }
 
     @Override
     int help(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now) {
+        if (ras) {
+            return rasHelp(pkt, ct, ctinfo, protoff, now);
+        }
         if (ctinfo != CtInfo.ESTABLISHED && ctinfo != CtInfo.ESTABLISHED_REPLY) {
             return Verdict.ACCEPT;
         }
@@ -142,6 +152,30 @@ final class H323Helper extends ConntrackHelper {
         return Verdict.ACCEPT;
     }
 
+    /**
+     * ras_help: every datagram (no ESTABLISHED check) is a RasMessage; a decoding error lets it pass, an
+     * expectation the table refuses drops it.
+     */
+    private int rasHelp(PacketContext pkt, Connection ct, int ctinfo, int protoff, long now) {
+        int len = pkt.length();
+        int payload = protoff + 8;
+        if (payload >= len) {
+            return Verdict.ACCEPT;
+        }
+        H323Per per = H323Per.get();
+        int length = Math.min(len - payload, per.buffer.length);
+        for (int i = 0; i < length; i++) {
+            per.buffer[i] = (byte) pkt.networkU8(payload + i);
+        }
+        if (per.decodeRas(0, length) < 0) {
+            return Verdict.ACCEPT;
+        }
+        synchronized (ct) {
+            Signal s = new Signal(pkt, ct, CtInfo.direction(ctinfo), per, now);
+            return s.rasMessage() < 0 ? Verdict.DROP : Verdict.ACCEPT;
+        }
+    }
+
     /** One segment's messages: decodes each and makes the expectations it announces. */
     private final class Signal {
         final PacketContext pkt;
@@ -152,7 +186,7 @@ final class H323Helper extends ConntrackHelper {
         final Family family;
         /** A decoding error ended the reading of the segment. */
         boolean stopped;
-        private int data;
+        int data;
         long addrHi;
         long addrLo;
         int port;
@@ -182,6 +216,112 @@ final class H323Helper extends ConntrackHelper {
                 return 0;
             }
             return controlMessage(0);
+        }
+
+        /** process_ras: GRQ, ARQ, LRQ and IRR only matter to nf_nat_h323 (not modelled). */
+        int rasMessage() {
+            int[] slots = per.slots;
+            int m = RAS_AT;
+            data = 0;
+            return switch (slots[0]) {
+                case GCF -> {
+                    // process_gcf: a gatekeeper's RAS address other than this one: a new RAS "connection"
+                    if (!h225Address(m + 1)) {
+                        yield 0;
+                    }
+                    Tuple t = ct.tuple(dir);
+                    if (addrHi == t.srcHi && addrLo == t.srcLo && port == t.srcId
+                            || (ct.status & Connection.EXPECTED) != 0) {
+                        // Linux: "Avoid RAS expectation loops. A GCF is never expected."
+                        yield 0;
+                    }
+                    Expectation exp = expect(Protocol.UDP, addrHi, addrLo, port, 0);
+                    exp.helper = RAS;
+                    yield ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
+                }
+                case RRQ -> {
+                    if (expectQ931(m + 1) < 0) {
+                        yield -1;
+                    }
+                    ct.h323Timeout = has(REGISTRATION_REQUEST, m, "timeToLive") ? slots[m + RRQ_TIME_TO_LIVE_AT]
+                            : DEFAULT_RRQ_TTL;
+                    yield 0;
+                }
+                case RCF -> {
+                    if (has(REGISTRATION_CONFIRM, m, "timeToLive")) {
+                        ct.h323Timeout = slots[m + RCF_TIME_TO_LIVE_AT];
+                    }
+                    if (ct.h323Timeout > 0) {
+                        // the registration's time to live becomes the RAS connection's timeout and that of the
+                        // call signalling expectation; with gkrouted_only that expectation has the gatekeeper's
+                        // source address, which find_expect's unspecified source never matches
+                        ct.refreshTimeout(now, (long) ct.h323Timeout * Conntrack.HZ);
+                        Tuple t = ct.tuple(dir);
+                        ct.owner.retimeExpectation(ct, t.dstHi, t.dstLo, ct.h323SignalPort[1 - dir], now,
+                                ct.h323Timeout);
+                    }
+                    yield 0;
+                }
+                case URQ -> {
+                    // process_urq: the old expectations go, 30 s for the UCF or URJ
+                    ct.owner.removeExpectationsOf(ct);
+                    ct.h323SignalPort[0] = 0;
+                    ct.h323SignalPort[1] = 0;
+                    ct.refreshTimeout(now, 30L * Conntrack.HZ);
+                    yield 0;
+                }
+                case ACF -> {
+                    if (!h225Address(m + 1)) {
+                        yield 0;
+                    }
+                    Tuple t = ct.tuple(dir);
+                    if (addrHi == t.dstHi && addrLo == t.dstLo) {
+                        // Linux: "Answering ACF": only nf_nat_h323 rewrites it
+                        yield 0;
+                    }
+                    yield expectCall(addrHi, addrLo, port);
+                }
+                case LCF -> h225Address(m + 1) ? expectCall(addrHi, addrLo, port) : 0;
+                default -> 0;
+            };
+        }
+
+        /** process_acf/process_lcf's expectation of a call to {@code addr}:{@code port}, helper Q.931. */
+        private int expectCall(long hi, long lo, int dport) {
+            Expectation exp = expect(Protocol.TCP, hi, lo, dport, Expectation.PERMANENT);
+            exp.helper = Q931;
+            return ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
+        }
+
+        /**
+         * expect_q931: the first of an RRQ's call signalling addresses that is the sender's own, with a port: calls
+         * to it are expected (TCP, helper Q.931, PERMANENT), with gkrouted_only only from the gatekeeper.
+         */
+        private int expectQ931(int list) {
+            int count = per.slots[list];
+            int i = 0;
+            for (; i < count; i++) {
+                if (h225Address(list + 1 + i * TRANSPORT_ADDRESS_SLOTS) && fromSender() && port != 0) {
+                    break;
+                }
+            }
+            if (i >= count) {
+                return 0;
+            }
+            Tuple other = ct.tuple(1 - dir);
+            boolean v4 = family == Family.IPV4;
+            long maskHi = GKROUTED_ONLY ? (v4 ? 0 : -1L) : 0;
+            long maskLo = GKROUTED_ONLY ? (v4 ? 0xFFFFFFFFL : -1L) : 0;
+            Expectation exp = new Expectation(ct, family, Protocol.TCP, GKROUTED_ONLY ? other.srcHi : 0,
+                    GKROUTED_ONLY ? other.srcLo : 0, maskHi, maskLo, 0, 0, other.dstHi, other.dstLo, port,
+                    Expectation.PERMANENT, 0);
+            exp.helper = Q931;
+            if (ct.owner.expectRelated(exp, now) != 0) {
+                return -1;
+            }
+            // Linux: "Save port for looking up expect in processing RCF"
+            ct.h323SignalPort[dir] = port;
+            return 0;
         }
 
         /** process_q931 */

@@ -128,7 +128,11 @@ final class H323Per {
         return start(off, off, len).decode(H323Types.CONTROL_MESSAGE, 0);
     }
 
-    /** DecodeRasMessage is not modelled (the RAS helper is not). */
+    /** DecodeRasMessage over {@code buffer[off, off+len)}. */
+    int decodeRas(int off, int length) {
+        return start(off, off, length).decode(H323Types.RAS_MESSAGE, 0);
+    }
+
     private H323Per start(int bufferStart, int from, int length) {
         buf = bufferStart;
         cur = from;

@@ -65,6 +65,10 @@ final class H323Types {
             return new Type(name, kind, size, lb, ub, attr | STOP, slot, parts);
         }
 
+        Type withoutOption() {
+            return new Type(name, kind, size, lb, ub, attr & ~OPT, slot, parts);
+        }
+
         Type named(String n) {
             return new Type(n, kind, size, lb, ub, attr, slot, parts);
         }
@@ -596,6 +600,90 @@ final class H323Types {
     static final int BODY_AT = 3;
     static final int H245_CONTROL_AT = 1 + 1 + BODY_SLOTS;
     static final int SLOTS = H245_CONTROL_AT + 1 + 4 * CONTROL_MESSAGE_SLOTS + 8;
+
+    // ---- H.225.0 RAS ----
+
+    private static Type addresses(String n, int at) {
+        return seqOf(n, SEMI, 0, 10, TRANSPORT_ADDRESS.ext().decode(TRANSPORT_ADDRESS_SLOTS)).decode(at);
+    }
+
+    private static Type address(String n, int at) {
+        return TRANSPORT_ADDRESS.ext().decode(at).named(n);
+    }
+
+    static final Type REQUEST_SEQ_NUM = integer("requestSeqNum", WORD, 1);
+    /** A list of up to 10 TransportAddresses: its count at +0, item i at +1 + 3i. */
+    static final int ADDRESS_LIST_SLOTS = 31;
+
+    static final Type GATEKEEPER_REQUEST = seq("gatekeeperRequest", 4, 8, 18, REQUEST_SEQ_NUM,
+            oid("protocolIdentifier"), NON_STANDARD_DATA, address("rasAddress", 1), later("endpointType").stop())
+            .ext();
+    static final Type GATEKEEPER_CONFIRM = seq("gatekeeperConfirm", 2, 5, 14, REQUEST_SEQ_NUM,
+            oid("protocolIdentifier"), NON_STANDARD_DATA, bmp("gatekeeperIdentifier", 7, 1).opt(),
+            address("rasAddress", 1), later("alternateGatekeeper").stop()).ext();
+    /** RegistrationRequest: callSignalAddress list at +1, rasAddress list at +32, timeToLive at +63. */
+    static final Type REGISTRATION_REQUEST = seq("registrationRequest", 3, 10, 31, REQUEST_SEQ_NUM,
+            oid("protocolIdentifier"), NON_STANDARD_DATA, bool("discoveryComplete"),
+            addresses("callSignalAddress", 1), addresses("rasAddress", 1 + ADDRESS_LIST_SLOTS),
+            ENDPOINT_TYPE.named("terminalType"), ALIAS_LIST.named("terminalAlias").opt(),
+            bmp("gatekeeperIdentifier", 7, 1).opt(), ENDPOINT_TYPE.parts()[1].named("endpointVendor")
+                    .withoutOption(),
+            later("alternateEndpoints"), integer("timeToLive", CONS, 1).opt().decode(1 + 2 * ADDRESS_LIST_SLOTS),
+            later("tokens").stop()).ext();
+    static final int RRQ_RAS_ADDRESS_AT = 1 + ADDRESS_LIST_SLOTS;
+    static final int RRQ_TIME_TO_LIVE_AT = 1 + 2 * ADDRESS_LIST_SLOTS;
+    /** RegistrationConfirm: callSignalAddress list at +1, timeToLive at +32. */
+    static final Type REGISTRATION_CONFIRM = seq("registrationConfirm", 3, 7, 24, REQUEST_SEQ_NUM,
+            oid("protocolIdentifier"), NON_STANDARD_DATA, addresses("callSignalAddress", 1),
+            ALIAS_LIST.named("terminalAlias").opt(), bmp("gatekeeperIdentifier", 7, 1).opt(),
+            bmp("endpointIdentifier", 7, 1), later("alternateGatekeeper"),
+            integer("timeToLive", CONS, 1).opt().decode(1 + ADDRESS_LIST_SLOTS), later("tokens").stop()).ext();
+    static final int RCF_TIME_TO_LIVE_AT = 1 + ADDRESS_LIST_SLOTS;
+    static final Type UNREGISTRATION_REQUEST = seq("unregistrationRequest", 3, 5, 15, REQUEST_SEQ_NUM,
+            addresses("callSignalAddress", 1), later("endpointAlias").opt().stop()).ext();
+    /** AdmissionRequest: destCallSignalAddress at +1, srcCallSignalAddress at +4 (read for NAT only). */
+    static final Type ADMISSION_REQUEST = seq("admissionRequest", 7, 16, 34, REQUEST_SEQ_NUM,
+            choice("callType", 2, 4, 4, nuls("pointToPoint", "oneToN", "nToOne", "nToN")).ext(),
+            choice("callModel", 1, 2, 2, nuls("direct", "gatekeeperRouted")).ext().opt(),
+            bmp("endpointIdentifier", 7, 1), ALIAS_LIST.named("destinationInfo").opt(),
+            address("destCallSignalAddress", 1).opt(), ALIAS_LIST.named("destExtraCallInfo").opt(),
+            ALIAS_LIST.named("srcInfo"), address("srcCallSignalAddress", 4).opt(), later("bandWidth").stop()).ext();
+    static final Type ADMISSION_CONFIRM = seq("admissionConfirm", 2, 6, 27, REQUEST_SEQ_NUM,
+            integer("bandWidth", CONS, 0), choice("callModel", 1, 2, 2, nuls("direct", "gatekeeperRouted")).ext(),
+            address("destCallSignalAddress", 1), later("irrFrequency").opt().stop()).ext();
+    static final Type LOCATION_REQUEST = seq("locationRequest", 2, 5, 17, REQUEST_SEQ_NUM,
+            bmp("endpointIdentifier", 7, 1).opt(), ALIAS_LIST.named("destinationInfo"), NON_STANDARD_DATA,
+            address("replyAddress", 1), later("sourceInfo").stop()).ext();
+    /** LocationConfirm: callSignalAddress at +1, rasAddress at +4. */
+    static final Type LOCATION_CONFIRM = seq("locationConfirm", 1, 4, 19, REQUEST_SEQ_NUM,
+            address("callSignalAddress", 1), address("rasAddress", 4), later("nonStandardData").opt().stop())
+            .ext();
+    /** InfoRequestResponse: rasAddress at +1, callSignalAddress list at +4 (read for NAT only). */
+    static final Type INFO_REQUEST_RESPONSE = seq("infoRequestResponse", 3, 8, 16, NON_STANDARD_DATA,
+            REQUEST_SEQ_NUM, ENDPOINT_TYPE.named("endpointType"), bmp("endpointIdentifier", 7, 1),
+            address("rasAddress", 1), addresses("callSignalAddress", 4), later("endpointAlias").opt().stop())
+            .ext();
+
+    /** RasMessage: the message's index at 0, the message from 1. */
+    static final Type RAS_MESSAGE = choice("RasMessage", 5, 24, 32, concat(concat(new Type[] {
+            GATEKEEPER_REQUEST.decode(1), GATEKEEPER_CONFIRM.decode(1), nul("gatekeeperReject").stop(),
+            REGISTRATION_REQUEST.decode(1), REGISTRATION_CONFIRM.decode(1), nul("registrationReject").stop(),
+            UNREGISTRATION_REQUEST.decode(1), nul("unregistrationConfirm").stop(),
+            nul("unregistrationReject").stop(), ADMISSION_REQUEST.decode(1), ADMISSION_CONFIRM.decode(1)},
+            concat(stops("admissionReject", "bandwidthRequest", "bandwidthConfirm", "bandwidthReject",
+                    "disengageRequest", "disengageConfirm", "disengageReject"),
+                    LOCATION_REQUEST.decode(1), LOCATION_CONFIRM.decode(1), nul("locationReject").stop(),
+                    nul("infoRequest").stop(), INFO_REQUEST_RESPONSE.decode(1))),
+            stops("nonStandardMessage", "unknownMessageResponse", "requestInProgress", "resourcesAvailableIndicate",
+                    "resourcesAvailableConfirm", "infoRequestAck", "infoRequestNak", "serviceControlIndication",
+                    "serviceControlResponse"))).ext().decode(0);
+    static final int GCF = 1;
+    static final int RRQ = 3;
+    static final int RCF = 4;
+    static final int URQ = 6;
+    static final int ACF = 10;
+    static final int LCF = 19;
+    static final int RAS_AT = 1;
 
     private H323Types() {
     }

@@ -377,6 +377,167 @@ class H323HelperTest {
         assertThat(expectations()).isEmpty();
     }
 
+    // ---- RAS ----
+
+    static final int GATEKEEPER = CALLEE;
+
+    static void protocolIdentifier(PerWriter w) {
+        w.bytes(6, 0, 8, 0x91, 0x4A, 0, 4);
+    }
+
+    static void timeToLive(PerWriter w, int seconds) {
+        w.open(t -> t.bits(0, 2).align().bytes(seconds - 1));
+    }
+
+    /**
+     * A RegistrationRequest: call signalling and RAS addresses, a vendor, optionally a timeToLive followed by
+     * keepAlive (with {@code ttlLast} the timeToLive ends the message).
+     */
+    static byte[] registrationRequest(int callSignal, int callPort, int ttl) {
+        return registrationRequest(callSignal, callPort, ttl, false);
+    }
+
+    static byte[] registrationRequest(int callSignal, int callPort, int ttl, boolean ttlLast) {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(3, 5);
+        w.bit(ttl > 0).bitmap("000").u16(0);
+        protocolIdentifier(w);
+        w.bit(true).length(1);
+        transportAddress(w, callSignal, callPort);
+        w.length(1);
+        transportAddress(w, CALLER, 1719);
+        endpointType(w);
+        w.bit(false).bitmap("00").bit(false).bytes(0xB5, 0).u16(1);
+        if (ttl > 0 && ttlLast) {
+            w.bits(1, 7).bitmap("01").align();
+            timeToLive(w, ttl);
+        } else if (ttl > 0) {
+            w.bits(5, 7).bitmap("010001").align();
+            timeToLive(w, ttl);
+            w.open(k -> k.bit(true));
+        }
+        return w.toBytes();
+    }
+
+    static byte[] registrationConfirm(int ttl) {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(4, 5);
+        w.bit(ttl > 0).bitmap("000").u16(0);
+        protocolIdentifier(w);
+        w.length(1);
+        transportAddress(w, CALLER, 1720);
+        w.bits(1, 7).bytes(0, 'e', 0, 'p');
+        if (ttl > 0) {
+            // alternateGatekeeper absent, timeToLive, willRespondToIRR (where the kernel stops)
+            w.bits(5, 7).bitmap("010001").align();
+            timeToLive(w, ttl);
+            w.open(k -> k.bit(false));
+        }
+        return w.toBytes();
+    }
+
+    static byte[] admissionConfirm(int address, int port) {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(10, 5);
+        w.bit(false).bitmap("00").u16(1).bits(0, 2).bytes(100).bit(false).bit(true);
+        transportAddress(w, address, port);
+        return w.toBytes();
+    }
+
+    static byte[] unregistrationRequest() {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(6, 5);
+        w.bit(false).bitmap("000").u16(2).length(1);
+        transportAddress(w, CALLER, 1720);
+        return w.toBytes();
+    }
+
+    static byte[] gatekeeperConfirm(int address, int port) {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(1, 5);
+        w.bit(false).bitmap("00").u16(0);
+        protocolIdentifier(w);
+        transportAddress(w, address, port);
+        return w.toBytes();
+    }
+
+    static MemorySegment udp(int src, int dst, int sport, int dport, byte[] data) {
+        return ConntrackHelpersTest.udp(src, dst, sport, dport, data);
+    }
+
+    PacketContext ras(int src, int dst, byte[] message, double t, String helper) {
+        return forward(udp(src, dst, 1719, 1719, message), t, helper);
+    }
+
+    @Test
+    void registrationExpectsCallsFromTheGatekeeperAndItsConfirmSetsTheRasTimeout() {
+        Connection reg = ras(CALLER, GATEKEEPER, registrationRequest(CALLER, 1720, 0), 0, "RAS").conntrack();
+        assertThat(verdict).isEqualTo(Verdict.ACCEPT);
+        assertThat(expectations()).isEqualTo("239 proto=6 src=10.0.2.2 dst=10.0.1.2 sport=0 dport=1720 "
+                + "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.1.2 "
+                + "master-dst=10.0.2.2 sport=1719 dport=1719 PERMANENT class=0 helper=RAS\n");
+        ras(GATEKEEPER, CALLER, registrationConfirm(60), 1, null);
+        // the RAS connection lives as long as the registration; the expectation keeps its 240 s (with
+        // gkrouted_only find_expect's unspecified source does not match it)
+        assertThat(reg.listLine(Path.seconds(1))).startsWith("udp      17 60 ");
+        assertThat(expectations()).startsWith("239 proto=6 src=10.0.2.2 dst=10.0.1.2 sport=0 dport=1720 ");
+
+        PacketContext call = forward(tcp(GATEKEEPER, CALLER, 40000, 1720, 1, 0, SYN, new byte[0]), 2, null);
+        assertThat(call.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat(call.conntrack().helper()).isEqualTo("Q.931");
+        assertThat(expectations()).as("PERMANENT: it stays for more calls").contains("dport=1720");
+    }
+
+    @Test
+    void anRrqWithoutTimeToLiveGivesTheDefaultRrqTtlAtTheConfirm() {
+        Connection reg = ras(CALLER, GATEKEEPER, registrationRequest(CALLER, 1720, 0), 0, "RAS").conntrack();
+        ras(GATEKEEPER, CALLER, registrationConfirm(0), 1, null);
+        assertThat(reg.listLine(Path.seconds(1))).startsWith("udp      17 300 ");
+    }
+
+    @Test
+    void aTimeToLiveEndingTheMessageIsOutOfBoundAsTheKernelReadsPastItTwice() {
+        // Linux: decode_int reads a decoded CONS integer (get_uint) and then moves past its length once more
+        ras(CALLER, GATEKEEPER, registrationRequest(CALLER, 1720, 60, true), 0, "RAS");
+        assertThat(verdict).isEqualTo(Verdict.ACCEPT);
+        assertThat(expectations()).isEmpty();
+    }
+
+    @Test
+    void aCallSignalAddressOtherThanTheSendersIsNotExpected() {
+        ras(CALLER, GATEKEEPER, registrationRequest(ip("10.0.1.77"), 1720, 0), 0, "RAS");
+        assertThat(expectations()).isEmpty();
+    }
+
+    @Test
+    void admissionConfirmExpectsTheCallToTheAdmittedAddress() {
+        ras(CALLER, GATEKEEPER, registrationRequest(CALLER, 1720, 60), 0, "RAS");
+        ras(GATEKEEPER, CALLER, admissionConfirm(ip("10.0.2.5"), 1720), 1, null);
+        assertThat(expectations()).contains("proto=6 src=10.0.1.2 dst=10.0.2.5 sport=0 dport=1720 "
+                + "mask-src=255.255.255.255");
+        assertThat(expectations().lines()).hasSize(2).allMatch(l -> l.contains(" PERMANENT class=0 helper=RAS"));
+    }
+
+    @Test
+    void unregistrationRemovesTheExpectationsAndGivesTheRasConnection30Seconds() {
+        Connection reg = ras(CALLER, GATEKEEPER, registrationRequest(CALLER, 1720, 60), 0, "RAS").conntrack();
+        ras(GATEKEEPER, CALLER, registrationConfirm(60), 1, null);
+        ras(CALLER, GATEKEEPER, unregistrationRequest(), 2, null);
+        assertThat(expectations()).isEmpty();
+        assertThat(reg.listLine(Path.seconds(2))).startsWith("udp      17 30 ");
+    }
+
+    @Test
+    void aGatekeeperConfirmNamingAnotherRasPortExpectsThatRasFlow() {
+        ras(CALLER, GATEKEEPER, new byte[] {0x00}, 0, "RAS");
+        ras(GATEKEEPER, CALLER, gatekeeperConfirm(GATEKEEPER, 1719), 1, null);
+        assertThat(expectations()).as("the discovery port is the registration port").isEmpty();
+        ras(GATEKEEPER, CALLER, gatekeeperConfirm(GATEKEEPER, 1718), 1, null);
+        assertThat(expectations()).isEqualTo("240 proto=17 src=10.0.1.2 dst=10.0.2.2 sport=0 dport=1718 "
+                + "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.1.2 "
+                + "master-dst=10.0.2.2 sport=1719 dport=1719 class=0 helper=RAS\n");
+    }
+
     // ---- H.245 ----
 
     @Test
