@@ -1875,4 +1875,73 @@ class KernelConntrackHelpersDifferentialTest {
         });
         assertThat(packets(c, RELATED_Q931)).isEqualTo(related);
     }
+
+    // ---- h323 RAS ----
+
+    static final String RELATED_RAS = "-m conntrack --ctstate RELATED -m helper --helper RAS -j ACCEPT";
+
+    /** The shared rules with the RAS helper on port 1719, RAS datagrams and their expected calls let through. */
+    static String rasRules(Family family) {
+        String r = rules(family, "");
+        r = r.replace("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n", "*raw\n:PREROUTING ACCEPT [0:0]\n"
+                + ":OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -m udp --dport 1719 -j CT --helper RAS\n");
+        String invalid = "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n";
+        r = r.replace(invalid, invalid + "-A FORWARD " + RELATED_RAS + "\n");
+        int end = r.lastIndexOf("COMMIT\n");
+        return r.substring(0, end) + "-A FORWARD -p udp -m udp --dport 1719 -m conntrack --ctstate NEW -j ACCEPT\n"
+                + r.substring(end);
+    }
+
+    /**
+     * RAS messages built with core's PerWriter (H323HelperTest), endpoint 10.0.1.2, gatekeeper 10.0.2.2: an RRQ
+     * registering 10.0.1.2:1720 with timeToLive 60 and keepAlive, the same with the timeToLive last, without
+     * timeToLive; an RCF with and without timeToLive 60; an ACF admitting a call to 10.0.2.5:1720; a URQ; a GCF
+     * naming RAS port 1718.
+     */
+    static final String RAS_RRQ = "0e000000060008914a00048001000a00010206b801000a00010206b70000b50000010a8802003b0180";
+    static final String RAS_RRQ_TTL_LAST = "0e000000060008914a00048001000a00010206b801000a00010206b70000b5000001028002"
+            + "003b";
+    static final String RAS_RRQ_NO_TTL = "0c000000060008914a00048001000a00010206b801000a00010206b70000b5000001";
+    static final String RAS_RCF = "12000000060008914a000401000a00010206b802006500700a8802003b0100";
+    static final String RAS_RCF_NO_TTL = "10000000060008914a000401000a00010206b80200650070";
+    static final String RAS_ACF = "280000010064400a00020506b8";
+    static final String RAS_URQ = "1800000201000a00010206b8";
+    static final String RAS_GCF = "04000000060008914a0004000a00020206b6";
+
+    static List<Arguments> rasSessions() {
+        return List.of(
+                Arguments.of("RAS RRQ, RCF with timeToLive, a call from the gatekeeper, ACF",
+                        List.of(">" + RAS_RRQ, "<" + RAS_RCF, "<" + RAS_ACF), true, 1L),
+                Arguments.of("RAS RRQ whose timeToLive ends the message: out of bound, nothing expected",
+                        List.of(">" + RAS_RRQ_TTL_LAST, "<" + RAS_RCF_NO_TTL), true, 0L),
+                Arguments.of("RAS RRQ and RCF without timeToLive, then URQ: the expectations removed",
+                        List.of(">" + RAS_RRQ_NO_TTL, "<" + RAS_RCF_NO_TTL, ">" + RAS_URQ), true, 0L),
+                Arguments.of("RAS GCF naming another RAS port", List.of(">" + RAS_RRQ_NO_TTL, "<" + RAS_GCF), false,
+                        0L));
+    }
+
+    /**
+     * RAS datagrams between the endpoint (client side, port 1719) and the gatekeeper (server side, 1719), {@code >}
+     * from the endpoint, {@code <} from the gatekeeper; then, with {@code call}, the gatekeeper calls the endpoint's
+     * registered port 1720.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rasSessions")
+    void rasRegistrationAndAdmissionAsByLinux(String name, List<String> datagrams, boolean call, long related)
+            throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, Family.IPV4, rasRules(Family.IPV4), s -> {
+            End ep = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 1719, "10.0.2.2", 1719, 0);
+            End gk = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 1719, "10.0.1.2", 1719, 0);
+            for (String d : datagrams) {
+                boolean fromEndpoint = d.startsWith(">");
+                byte[] payload = java.util.HexFormat.of().parseHex(d.substring(1));
+                s.send(fromEndpoint, (fromEndpoint ? ep : gk).udp(payload));
+            }
+            if (call) {
+                dataConnection(s, false, address("10.0.2.2"), 40060, address("10.0.1.2"), 1720);
+            }
+        });
+        assertThat(packets(c, RELATED_RAS)).isEqualTo(related);
+    }
 }

@@ -11,8 +11,9 @@ import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
 
 /**
- * The H.323 call signalling helpers of nf_conntrack_h323 (TCP, IPv4 and IPv6): {@code Q.931} on the call signalling
- * connection (port 1720) and {@code H.245} on the control connection a Q.931 message announces.
+ * The helpers of nf_conntrack_h323 (IPv4 and IPv6): {@code Q.931} on the call signalling connection (TCP 1720),
+ * {@code H.245} on the control connection a Q.931 message announces, {@code RAS} on registration and admission
+ * (UDP 1719).
  *
  * <pre>
  *   TCP payload      TPKTs (RFC 1006: 0x03 0x00, 16-bit length counting the 4-byte header), several per segment;
@@ -33,12 +34,26 @@ import org.jnetfilter.core.rules.Family;
  *                    stack's address: TCP expected, PERMANENT
  * </pre>
  *
- * Every expectation is of class 0 from the other side's address (mask /32 or /128), any source port. A decoding
- * error ends the reading of the segment (the packet passes); an expectation that cannot be made (the table refuses
- * it) drops the packet. Only ESTABLISHED packets are read. Q.931: max_expected 20, H.245: 18, 240 s.
+ * RAS (every datagram, one RasMessage):
+ * <pre>
+ *   RRQ   the first callSignalAddress that is the sender's own: calls to it expected (TCP, helper Q.931,
+ *         PERMANENT), from the gatekeeper only (gkrouted_only=1); its port kept; timeToLive or default_rrq_ttl (300)
+ *   RCF   its timeToLive (if any) or the RRQ's becomes the RAS connection's timeout (and that of the call's
+ *         expectation found from the unspecified address: with gkrouted_only none is)
+ *   URQ   the connection's expectations removed, 30 s for the UCF/URJ
+ *   ACF   a destCallSignalAddress other than the sender's peer: the call expected (TCP, helper Q.931, PERMANENT)
+ *   LCF   the callSignalAddress: the call expected likewise
+ *   GCF   a rasAddress other than the sender's own address and port: RAS expected there (UDP, helper RAS), unless
+ *         the connection is itself expected
+ * </pre>
  *
- * <p>Not modelled: nf_nat_h323 (behind NAT the expectations are made as without NAT: the payload is not rewritten)
- * and the RAS helper (UDP 1719).
+ * Every expectation is of class 0 from the other side's address (mask /32 or /128; an RRQ's without gkrouted_only
+ * from any), any source port. A decoding error ends the reading (the packet passes); an expectation the table
+ * refuses drops the packet. Q.931 and H.245 read ESTABLISHED packets only. Q.931: max_expected 20, H.245: 18, RAS:
+ * 32, all 240 s.
+ *
+ * <p>Not modelled: nf_nat_h323 (behind NAT the expectations are made as without NAT: the payload is not rewritten,
+ * and GRQ, ARQ, LRQ and IRR, which only NAT reads, are decoded but change nothing).
  *
  * <p>Packet thread, under the connection's lock; the payload is copied into the thread's decoder buffer; allocates
  * only the expectations.
@@ -60,6 +75,8 @@ final class H323Helper extends ConntrackHelper {
 
     private final boolean q931;
     private final boolean ras;
+    /** One reader per packet thread, reused: nothing but the expectations is allocated per packet. */
+    private final ThreadLocal<Signal> signals = ThreadLocal.withInitial(Signal::new);
 
     private H323Helper(String name, int protocol, int maxExpected) {
         // Linux: q931_exp_policy, h245_exp_policy and ras_exp_policy: timeout 240 s; the H.245 helper is registered
@@ -89,7 +106,7 @@ final class H323Helper extends ConntrackHelper {
         }
         int dir = CtInfo.direction(ctinfo);
         synchronized (ct) {
-            Signal s = new Signal(pkt, ct, dir, per, now);
+            Signal s = signals.get().reset(pkt, ct, dir, per, now);
             int dataoff = -1;
             int datalen = 0;
             while (true) {
@@ -171,19 +188,19 @@ final class H323Helper extends ConntrackHelper {
             return Verdict.ACCEPT;
         }
         synchronized (ct) {
-            Signal s = new Signal(pkt, ct, CtInfo.direction(ctinfo), per, now);
+            Signal s = signals.get().reset(pkt, ct, CtInfo.direction(ctinfo), per, now);
             return s.rasMessage() < 0 ? Verdict.DROP : Verdict.ACCEPT;
         }
     }
 
     /** One segment's messages: decodes each and makes the expectations it announces. */
     private final class Signal {
-        final PacketContext pkt;
-        final Connection ct;
-        final int dir;
-        final H323Per per;
-        final long now;
-        final Family family;
+        PacketContext pkt;
+        Connection ct;
+        int dir;
+        H323Per per;
+        long now;
+        Family family;
         /** A decoding error ended the reading of the segment. */
         boolean stopped;
         int data;
@@ -191,13 +208,15 @@ final class H323Helper extends ConntrackHelper {
         long addrLo;
         int port;
 
-        Signal(PacketContext pkt, Connection ct, int dir, H323Per per, long now) {
+        Signal reset(PacketContext pkt, Connection ct, int dir, H323Per per, long now) {
             this.pkt = pkt;
             this.ct = ct;
             this.dir = dir;
             this.per = per;
             this.now = now;
             this.family = ct.family();
+            this.stopped = false;
+            return this;
         }
 
         /** A TPKT's data at {@code off} in the payload: -1 to drop the packet. */
