@@ -1758,14 +1758,22 @@ class KernelConntrackHelpersDifferentialTest {
 
     /** The shared rules with the Q.931 helper on port 1720 and the call's connections let through. */
     static String h323Rules(Family family) {
-        String r = rules(family, "");
+        return withHelper(rules(family, ""), "-p tcp -m tcp --dport 1720 -j CT --helper Q.931",
+                "-A FORWARD " + RELATED_Q931 + "\n" + "-A FORWARD " + RELATED_H245 + "\n",
+                "-p tcp -m tcp --dport 1720 -m conntrack --ctstate NEW -j ACCEPT");
+    }
+
+    /**
+     * The shared rules with {@code template} in raw PREROUTING, {@code related} (whole lines) right after FORWARD's
+     * INVALID drop (before the shared RELATED accept) and {@code accept} at FORWARD's end.
+     */
+    static String withHelper(String r, String template, String related, String accept) {
         r = r.replace("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n", "*raw\n:PREROUTING ACCEPT [0:0]\n"
-                + ":OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 1720 -j CT --helper Q.931\n");
+                + ":OUTPUT ACCEPT [0:0]\n-A PREROUTING " + template + "\n");
         String invalid = "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n";
-        r = r.replace(invalid, invalid + "-A FORWARD " + RELATED_Q931 + "\n" + "-A FORWARD " + RELATED_H245 + "\n");
+        r = r.replace(invalid, invalid + related);
         int end = r.lastIndexOf("COMMIT\n");
-        return r.substring(0, end) + "-A FORWARD -p tcp -m tcp --dport 1720 -m conntrack --ctstate NEW -j ACCEPT\n"
-                + r.substring(end);
+        return r.substring(0, end) + "-A FORWARD " + accept + "\n" + r.substring(end);
     }
 
     /**
@@ -1882,14 +1890,8 @@ class KernelConntrackHelpersDifferentialTest {
 
     /** The shared rules with the RAS helper on port 1719, RAS datagrams and their expected calls let through. */
     static String rasRules(Family family) {
-        String r = rules(family, "");
-        r = r.replace("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n", "*raw\n:PREROUTING ACCEPT [0:0]\n"
-                + ":OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -m udp --dport 1719 -j CT --helper RAS\n");
-        String invalid = "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n";
-        r = r.replace(invalid, invalid + "-A FORWARD " + RELATED_RAS + "\n");
-        int end = r.lastIndexOf("COMMIT\n");
-        return r.substring(0, end) + "-A FORWARD -p udp -m udp --dport 1719 -m conntrack --ctstate NEW -j ACCEPT\n"
-                + r.substring(end);
+        return withHelper(rules(family, ""), "-p udp -m udp --dport 1719 -j CT --helper RAS",
+                "-A FORWARD " + RELATED_RAS + "\n", "-p udp -m udp --dport 1719 -m conntrack --ctstate NEW -j ACCEPT");
     }
 
     /**

@@ -463,14 +463,9 @@ final class H323Per {
         for (int opt = 0; opt < count; opt++, i++) {
             if (i >= t.ub() || i >= parts.length) {
                 // Linux: a newer version's extension: passed over by its length whether its bit is set or not
-                if (past(2, 0)) {
+                if (decodeByLength(null, false, UNRECORDED, true) < OK) {
                     return BOUND;
                 }
-                int len = getLen();
-                if (past(len, 0)) {
-                    return BOUND;
-                }
-                cur += len;
                 continue;
             }
             H323Types.Type son = parts[i];
@@ -574,15 +569,7 @@ final class H323Per {
         if (type >= t.ub() || type >= t.parts().length) {
             // Linux: an alternative of a newer version, passed over by its length
             align();
-            if (past(2, 0)) {
-                return BOUND;
-            }
-            int len = getLen();
-            if (past(len, 0)) {
-                return BOUND;
-            }
-            cur += len;
-            return OK;
+            return decodeByLength(null, false, UNRECORDED, true);
         }
         H323Types.Type son = t.parts()[type];
         if ((son.attr() & H323Types.STOP) != 0) {
