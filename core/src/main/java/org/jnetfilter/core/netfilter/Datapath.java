@@ -2027,8 +2027,11 @@ public final class Datapath {
         /** ip_output / ip6_output: POSTROUTING by the route's device, then ip_finish_output. */
         void postRouting() {
             RouteDecision d = route;
-            // Linux: a TEE copy is routed to its gateway (nf_dup_ipv4 looks the gateway up): ip_output, no loopback
-            if (in == null && !duplicating && d.kind() == RouteDecision.Kind.BROADCAST && pkt.family() == Family.IPV4
+            // Linux: ip_mc_output loops back whatever leaves by a broadcast route (RTCF_BROADCAST), whoever sent it: a
+            // TEE copy is routed to its gateway (ip_output, no loopback) but one whose mark, TOS or address mangle
+            // OUTPUT changed is routed again by its destination (ip_route_me_harder), a broadcast one to a broadcast
+            // route, and is looped back too (Linux 6.18, difftest seed 11 case 11000199)
+            if (in == null && d.kind() == RouteDecision.Kind.BROADCAST && pkt.family() == Family.IPV4
                     && d.out != null && !d.out.loopback) {
                 loopBroadcast(d);
             }

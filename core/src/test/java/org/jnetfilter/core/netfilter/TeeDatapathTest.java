@@ -209,9 +209,11 @@ class TeeDatapathTest {
     void aCopyOfABroadcastIsStillABroadcastToPkttypeInOutputAndPostrouting() {
         // Linux 6.18 (difftest, TEE in INPUT of a UDP broadcast): pskb_copy keeps pkt_type, so the copy on its way to
         // the gateway is no unicast to -m pkttype in OUTPUT
-        org.jnetfilter.core.rules.Rule unicast = rule(target(ANY, "MARK", "--set-mark", "1"),
+        // (counted without a mark: a mark changed in OUTPUT would route the copy again by its destination, to the
+        // limited broadcast, and loop it back: aCopyOfABroadcastRoutedAgainToTheBroadcastAddressByItsMarkIsLooped...)
+        org.jnetfilter.core.rules.Rule unicast = rule(new org.jnetfilter.core.rules.Target.None(),
                 Fixtures.match(ANY, "pkttype", "--pkt-type", "unicast"));
-        org.jnetfilter.core.rules.Rule broadcast = rule(target(ANY, "MARK", "--set-mark", "2"),
+        org.jnetfilter.core.rules.Rule broadcast = rule(new org.jnetfilter.core.rules.Target.None(),
                 Fixtures.match(ANY, "pkttype", "--pkt-type", "broadcast"));
         Ruleset r = rules(Family.IPV4, table(TableKind.MANGLE, Family.IPV4, builtin("PREROUTING", "ACCEPT"),
                 builtin("INPUT", "ACCEPT", rule(target(ANY, "TEE", "--gateway", "10.0.2.20"))),
@@ -235,5 +237,49 @@ class TeeDatapathTest {
         noDefault.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, SERVER)));
         assertThat(noDefault.out).containsExactly("tx eth1");
         assertThat(u48(noDefault.lastFrame(), 0)).isEqualTo(SERVER_MAC);
+    }
+
+    /** mangle: TEE to 10.0.1.10 in INPUT, OUTPUT marking (or not), counted in PREROUTING, INPUT and POSTROUTING. */
+    Ruleset teeInInputMarkedInOutput(boolean mark) {
+        return rules(Family.IPV4, table(TableKind.MANGLE, Family.IPV4,
+                builtin("PREROUTING", "ACCEPT", rule(ANY, new org.jnetfilter.core.rules.Target.None())),
+                builtin("INPUT", "ACCEPT", rule(ANY, new org.jnetfilter.core.rules.Target.None()),
+                        // the looped-back clone keeps the copy's mark: not copied again
+                        rule(target(ANY, "TEE", "--gateway", "10.0.1.10"), Fixtures.match(ANY, "mark", "--mark", "0"))),
+                builtin("FORWARD", "ACCEPT"),
+                mark ? builtin("OUTPUT", "ACCEPT", rule(target(ANY, "MARK", "--or-mark", "0x4")))
+                        : builtin("OUTPUT", "ACCEPT"),
+                builtin("POSTROUTING", "ACCEPT", rule(ANY, new org.jnetfilter.core.rules.Target.None()))));
+    }
+
+    long packets(Ruleset r, String chain) {
+        return r.table(TableKind.MANGLE).chain(chain).rules().get(0).counters().packets();
+    }
+
+    @Test
+    void aCopyOfABroadcastRoutedAgainToTheBroadcastAddressByItsMarkIsLoopedBackToThisHost() {
+        // Linux 6.18 (difftest seed 11 case 11000199): mangle OUTPUT changing the copy's mark routes it again by its
+        // destination (ip_route_me_harder), 10.0.2.255 gets a broadcast route by eth1, and ip_mc_output loops a
+        // clone of it back: PREROUTING, INPUT and POSTROUTING count two packets each, the copy leaves by eth1
+        Ruleset r = teeInInputMarkedInOutput(true);
+        h.datapath.rules(Family.IPV4, r);
+        h.receive("eth1", frame(0xffffffffffffL, SERVER_MAC, tcp(SERVER, org.jnetfilter.core.netfilter.Fixtures.ip(
+                10, 0, 2, 255))));
+        assertThat(packets(r, "PREROUTING")).as("the broadcast and the looped-back clone").isEqualTo(2);
+        assertThat(packets(r, "INPUT")).isEqualTo(2);
+        assertThat(packets(r, "POSTROUTING")).as("the clone and the copy").isEqualTo(2);
+        assertThat(h.out).contains("tx eth1").doesNotContain("tx eth0");
+    }
+
+    @Test
+    void aCopyOfABroadcastLeftRoutedToItsGatewayIsNotLoopedBack() {
+        Ruleset r = teeInInputMarkedInOutput(false);
+        h.datapath.rules(Family.IPV4, r);
+        h.receive("eth1", frame(0xffffffffffffL, SERVER_MAC, tcp(SERVER, org.jnetfilter.core.netfilter.Fixtures.ip(
+                10, 0, 2, 255))));
+        assertThat(packets(r, "PREROUTING")).isEqualTo(1);
+        assertThat(packets(r, "INPUT")).isEqualTo(1);
+        assertThat(packets(r, "POSTROUTING")).isEqualTo(1);
+        assertThat(h.out).contains("tx eth0").doesNotContain("tx eth1");
     }
 }
