@@ -187,6 +187,10 @@ public final class Host {
         }
         recalculateBridgeMac(old);
         recalculateBridgeMac(bridge);
+        if (!java.util.Objects.equals(old, bridge)) {
+            adjustBridgeMtu(old);
+            adjustBridgeMtu(bridge);
+        }
         changed();
     }
 
@@ -254,9 +258,41 @@ public final class Host {
         changed();
     }
 
+    /**
+     * {@code ip link set NAME mtu N}. On a bridge a new value fixes its MTU from then on (br_change_mtu sets
+     * BROPT_MTU_SET_BY_USER; dev_set_mtu leaves an unchanged value alone, so setting the current MTU fixes nothing);
+     * on a port the bridge's MTU follows its smallest port again unless fixed (br_mtu_auto_adjust on
+     * NETDEV_CHANGEMTU).
+     */
     public void setMtu(String name, int mtu) {
-        linkByName.put(name, existing(name).withMtu(mtu));
+        Link l = existing(name);
+        if (l.bridge() && l.mtu() != mtu) {
+            bridgesWithMtuSet.add(name);
+        }
+        linkByName.put(name, l.withMtu(mtu));
+        adjustBridgeMtu(l.master());
         changed();
+    }
+
+    /** Bridges whose MTU the user set after creating them: it no longer follows their ports. */
+    private final java.util.Set<String> bridgesWithMtuSet = new java.util.HashSet<>();
+
+    /**
+     * br_mtu_auto_adjust: a bridge's MTU is its smallest port's, or ETH_DATA_LEN (1500) without ports, unless the
+     * user set it ({@code link add ... mtu N type bridge} does not count: it is the MTU before any port joins).
+     */
+    private void adjustBridgeMtu(String bridge) {
+        if (bridge == null || bridgesWithMtuSet.contains(bridge)) {
+            return;
+        }
+        int smallest = 0;
+        for (Link l : linkByName.values()) {
+            if (bridge.equals(l.master()) && (smallest == 0 || l.mtu() < smallest)) {
+                smallest = l.mtu();
+            }
+        }
+        // Linux: br_mtu_min: ETH_DATA_LEN for a bridge without ports
+        linkByName.put(bridge, linkByName.get(bridge).withMtu(smallest == 0 ? 1500 : smallest));
     }
 
     public void setMac(String name, long mac) {
