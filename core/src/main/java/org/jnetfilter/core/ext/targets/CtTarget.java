@@ -150,6 +150,8 @@ public final class CtTarget extends TargetExtension {
             java.util.Map.entry("sip", new HelperRegistration(java.util.Set.of(Protocols.UDP, Protocols.TCP), true)),
             java.util.Map.entry("RAS", new HelperRegistration(java.util.Set.of(Protocols.UDP), true)),
             java.util.Map.entry("Q.931", new HelperRegistration(java.util.Set.of(Protocols.TCP), true)),
+            // Linux: nf_conntrack_helper_h245 is registered for UDP (its tuple's protonum), any family
+            java.util.Map.entry("H.245", new HelperRegistration(java.util.Set.of(Protocols.UDP), true)),
             java.util.Map.entry("pptp", new HelperRegistration(java.util.Set.of(Protocols.TCP), false)),
             java.util.Map.entry("sane", new HelperRegistration(java.util.Set.of(Protocols.TCP), true)),
             java.util.Map.entry("netbios-ns", new HelperRegistration(java.util.Set.of(Protocols.UDP), false)),
