@@ -744,7 +744,14 @@ final class StateFiles {
         java.util.function.IntConsumer block = k -> {
             int from = k * DIRECTORY_BLOCK;
             int to = Math.min(chains.size(), from + DIRECTORY_BLOCK);
-            Bytes d = new Bytes(Math.max(1 << 12, (to - from) * 96));
+            // room for the block's lines without growing the buffer: the fixed fields, the name and a jump
+            // target's name per rule at most (a Kubernetes node's lines are ~100 bytes, some chains list 20k jumps)
+            int size = 1 << 12;
+            for (int ci = from; ci < to; ci++) {
+                Chain c = chains.get(ci);
+                size += 64 + c.name().length() + 32 * c.rules().size();
+            }
+            Bytes d = new Bytes(size, SCRATCH_CHARS.get());
             for (int ci = from; ci < to; ci++) {
                 lineAt[ci] = d.size();
                 directoryLine(d, ci, chains.get(ci), reach, offsets[ci], offsets[ci + 1] - offsets[ci]);
@@ -815,6 +822,9 @@ final class StateFiles {
     }
 
     /** ":NAME POLICY PKTS BYTES COUNT OFFSET LENGTH REACH CUT JUMPS...", tab-separated. */
+    /** A user chain's policy and counters in its directory line. */
+    private static final byte[] NO_POLICY = "-\t0\t0".getBytes(StandardCharsets.US_ASCII);
+
     private static void directoryLine(Bytes directory, int position, Chain c, ReachEntries reach, int offset, int length) {
         directory.add(':');
         directory.addEscaped(c.name());
@@ -826,7 +836,7 @@ final class StateFiles {
             directory.add('\t');
             directory.unsigned(c.policyCounters().bytes());
         } else {
-            directory.add("-\t0\t0");
+            directory.add(NO_POLICY);
         }
         directory.add('\t');
         directory.unsigned(c.rules().size());
@@ -909,7 +919,13 @@ final class StateFiles {
             if (unread != null && unread.raw() != null) {
                 return;
             }
-            Bytes b = new Bytes(c.rules().size() * 160 + 16);
+            // sized for the common line "0\t0\ttext\n" of each rule (the texts are made by now), so that a
+            // Kubernetes node's 60k chains are formatted without growing a buffer or leaving a third of it unused
+            int size = 16;
+            for (Rule r : c.rules()) {
+                size += r.text().length() + 8;
+            }
+            Bytes b = new Bytes(size, SCRATCH_CHARS.get());
             for (Rule r : c.rules()) {
                 appendRule(b, table, r);
             }
@@ -941,13 +957,24 @@ final class StateFiles {
         b.add('\n');
     }
 
+    /** Each formatting thread's scratch for {@link Bytes#addEscaped}: a holder, so that a grown array is kept. */
+    private static final ThreadLocal<char[][]> SCRATCH_CHARS = ThreadLocal.withInitial(() -> new char[][] {new char[512]});
+
     /** A growable byte buffer for writing snapshots. */
     static final class Bytes {
         private byte[] data;
         private int size;
+        /** Holds the array the texts' chars are copied into: a formatting thread's own, grown when short. */
+        private final char[][] scratch;
 
         Bytes(int capacity) {
+            this(capacity, new char[][] {new char[256]});
+        }
+
+        /** With {@code scratch} for the texts' chars (one per thread: formatting threads make many buffers). */
+        Bytes(int capacity, char[][] scratch) {
             data = new byte[capacity];
+            this.scratch = scratch;
         }
 
         int size() {
@@ -961,7 +988,10 @@ final class StateFiles {
         }
 
         void add(String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            add(s.getBytes(StandardCharsets.UTF_8));
+        }
+
+        void add(byte[] b) {
             room(b.length);
             System.arraycopy(b, 0, data, size, b.length);
             size += b.length;
@@ -987,19 +1017,31 @@ final class StateFiles {
          */
         void addEscaped(String s) {
             int n = s.length();
-            if (n >= 16) {
-                // the common case, a rule's ASCII text with nothing to escape: the JDK's encoding of it (one array
-                // copy), scanned as bytes; the same bytes as the loop below writes (a lone surrogate is '?' in both)
-                byte[] b = s.getBytes(StandardCharsets.UTF_8);
-                if (b.length == n && nothingToEscape(b)) {
-                    room(n);
-                    System.arraycopy(b, 0, data, size, n);
-                    size += n;
-                    return;
-                }
-            }
             room(n + 8);
-            for (int i = 0; i < n; i++) {
+            // the common case, a rule's ASCII text with nothing to escape: its chars copied out in one piece (no
+            // byte array per text, as getBytes made) and stored as bytes in the same pass that looks for a
+            // character to escape or encode; from the first such character on, the general loop below
+            char[] cs = scratch[0];
+            if (cs.length < n) {
+                cs = new char[Math.max(n, 2 * cs.length)];
+                scratch[0] = cs;
+            }
+            s.getChars(0, n, cs, 0);
+            byte[] d = data;
+            int at = size;
+            int i = 0;
+            for (; i < n; i++) {
+                char c = cs[i];
+                if (c >= 0x80 || c == '\\' || c == '\t' || c == '\n') {
+                    break;
+                }
+                d[at + i] = (byte) c;
+            }
+            size = at + i;
+            if (i == n) {
+                return;
+            }
+            for (; i < n; i++) {
                 char c = s.charAt(i);
                 if (c < 0x80) {
                     if (c == '\\' || c == '\t' || c == '\n') {
@@ -1029,15 +1071,6 @@ final class StateFiles {
                     data[size++] = (byte) (0x80 | c & 0x3F);
                 }
             }
-        }
-
-        private static boolean nothingToEscape(byte[] b) {
-            for (byte x : b) {
-                if (x == '\\' || x == '\t' || x == '\n') {
-                    return false;
-                }
-            }
-            return true;
         }
 
         ByteBuffer buffer() {

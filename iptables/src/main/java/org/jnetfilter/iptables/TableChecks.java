@@ -254,10 +254,7 @@ final class TableChecks {
     /** {@link #reachableHooks(Table)} over {@code chains}, the table's {@link Table#chains()} (a list made once). */
     static Map<String, Integer> reachableHooks(Table table, List<Chain> chains) {
         int n = chains.size();
-        Map<String, Integer> indexByName = new HashMap<>(n * 2);
-        for (int i = 0; i < n; i++) {
-            indexByName.put(chains.get(i).name(), i);
-        }
+        NameIndex indexByName = new NameIndex(chains);
         int[][] jumps = new int[n][];
         if (n >= PARALLEL_FROM) {
             // each chain's jumps depend on its rules and the names only: numbered on all cores before the walk
@@ -339,17 +336,63 @@ final class TableChecks {
     }
 
     /** The numbers of the existing chains {@code chain} jumps or goes to, each once. */
-    private static int[] jumpIndexes(Chain chain, Map<String, Integer> indexByName) {
+    private static int[] jumpIndexes(Chain chain, NameIndex indexByName) {
         String[] targets = chain.rules().jumpTargets();
         int[] out = new int[targets.length];
         int k = 0;
         for (String t : targets) {
-            Integer i = indexByName.get(t);
-            if (i != null) {
+            int i = indexByName.get(t);
+            if (i >= 0) {
                 out[k++] = i;
             }
         }
         return k == out.length ? out : java.util.Arrays.copyOf(out, k);
+    }
+
+    /**
+     * A table's chain names to their positions in its chain list, by open addressing over the names' own
+     * (cached) hashes: no entry object or boxed position per chain. A restore of a Kubernetes node numbers
+     * 60k chains with it before the walk; built on one thread, then only read (on all cores).
+     */
+    static final class NameIndex {
+        private final List<Chain> chains;
+        /** Position + 1 of the chain whose name hashes here, 0 for an empty slot; a power of two, at most half full. */
+        private final int[] slots;
+        private final int shift;
+
+        NameIndex(List<Chain> chains) {
+            this.chains = chains;
+            int bits = Math.max(2, 33 - Integer.numberOfLeadingZeros(Math.max(1, chains.size())));
+            slots = new int[1 << bits];
+            shift = 32 - bits;
+            int mask = slots.length - 1;
+            for (int i = 0; i < chains.size(); i++) {
+                int at = slot(chains.get(i).name());
+                while (slots[at] != 0) {
+                    at = (at + 1) & mask;
+                }
+                slots[at] = i + 1;
+            }
+        }
+
+        private int slot(String name) {
+            // Fibonacci hashing: the high bits of the product spread names that differ in their low hash bits
+            return (name.hashCode() * 0x9E3779B9) >>> shift;
+        }
+
+        /** The position of the chain named {@code name}, or -1 when the table has none. */
+        int get(String name) {
+            int mask = slots.length - 1;
+            for (int at = slot(name); ; at = (at + 1) & mask) {
+                int s = slots[at];
+                if (s == 0) {
+                    return -1;
+                }
+                if (chains.get(s - 1).name().equals(name)) {
+                    return s - 1;
+                }
+            }
+        }
     }
 
     /** The reference walk: recursive, over maps by name, as mark_source_chains reads. */

@@ -73,6 +73,36 @@ class HookMaskTest {
      * unconditional verdicts that cut a chain's walk, jumps to missing chains and unreachable loops.
      */
     @Test
+    void chainNameIndexFindsEveryChainAtItsPositionAndNoOtherName() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        // "Aa" and "BB" hash alike, and so does every word made of them: names that share a slot
+        String[] colliding = {"Aa", "BB", "AaAa", "AaBB", "BBAa", "BBBB"};
+        for (int round = 0; round < 300; round++) {
+            int n = round < 6 ? round : rnd.nextInt(round < 100 ? 40 : 3000);
+            java.util.Set<String> names = new java.util.LinkedHashSet<>();
+            while (names.size() < n) {
+                names.add(rnd.nextInt(4) == 0 ? colliding[rnd.nextInt(colliding.length)] + names.size()
+                        : rnd.nextInt(8) == 0 ? colliding[rnd.nextInt(colliding.length)]
+                        : "KUBE-SEP-" + Long.toString(rnd.nextLong() >>> 24, 36));
+            }
+            List<org.jnetfilter.core.rules.Chain> chains = new ArrayList<>();
+            java.util.Map<String, Integer> reference = new java.util.HashMap<>();
+            for (String name : names) {
+                reference.put(name, chains.size());
+                chains.add(org.jnetfilter.core.rules.Chain.user(name));
+            }
+            TableChecks.NameIndex index = new TableChecks.NameIndex(chains);
+            for (String name : names) {
+                assertThat(index.get(name)).as(name).isEqualTo(reference.get(name));
+            }
+            for (int k = 0; k < 50; k++) {
+                String other = k < colliding.length ? colliding[k] : "KUBE-SVC-" + Long.toString(rnd.nextLong() >>> 24, 36);
+                assertThat(index.get(other)).as(other).isEqualTo(reference.getOrDefault(other, -1));
+            }
+        }
+    }
+
+    @Test
     void numberedWalkFindsTheSameHookMasksAndLoopsAsTheRecursiveWalk() {
         SplittableRandom rnd = new SplittableRandom(7);
         int loops = 0;

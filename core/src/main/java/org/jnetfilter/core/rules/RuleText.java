@@ -27,30 +27,21 @@ public final class RuleText {
         try {
             sb.setLength(0);
             appendSave(sb, spec, null);
-            int from = sb.length() > 0 && sb.charAt(0) == ' ' ? 1 : 0;
-            if (candidate != null && regionEquals(sb, from, candidate)) {
+            if (sb.length() > 0 && sb.charAt(0) == ' ') {
+                sb.deleteCharAt(0);
+            }
+            // compared as the builder's bytes in one vectorised mismatch, not char by char: a cold restore
+            // compares 160k texts before the JIT has compiled a per-char loop
+            if (candidate != null && candidate.contentEquals(sb)) {
                 return candidate;
             }
-            return sb.substring(from);
+            return sb.toString();
         } finally {
             scratch.busy = false;
             if (sb == scratch.sb && sb.capacity() > SCRATCH_KEEP) {
                 scratch.sb = new StringBuilder(256);
             }
         }
-    }
-
-    private static boolean regionEquals(StringBuilder sb, int from, String s) {
-        int n = s.length();
-        if (sb.length() - from != n) {
-            return false;
-        }
-        for (int i = 0; i < n; i++) {
-            if (sb.charAt(from + i) != s.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** A builder a thread writes save texts into; busy while in use (an extension's save never nests one). */
