@@ -821,10 +821,10 @@ final class StateFiles {
         }
     }
 
-    /** ":NAME POLICY PKTS BYTES COUNT OFFSET LENGTH REACH CUT JUMPS...", tab-separated. */
     /** A user chain's policy and counters in its directory line. */
     private static final byte[] NO_POLICY = "-\t0\t0".getBytes(StandardCharsets.US_ASCII);
 
+    /** ":NAME POLICY PKTS BYTES COUNT OFFSET LENGTH REACH CUT JUMPS...", tab-separated. */
     private static void directoryLine(Bytes directory, int position, Chain c, ReachEntries reach, int offset, int length) {
         directory.add(':');
         directory.addEscaped(c.name());

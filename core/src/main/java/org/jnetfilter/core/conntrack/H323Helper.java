@@ -2,6 +2,8 @@ package org.jnetfilter.core.conntrack;
 
 import static org.jnetfilter.core.conntrack.H323Types.*;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.host.IpAddress;
@@ -100,10 +102,7 @@ final class H323Helper extends ConntrackHelper {
         }
         int payload = protoff + (pkt.networkU8(protoff + 12) >>> 4) * 4;
         H323Per per = H323Per.get();
-        int tcpLength = Math.min(len - payload, per.buffer.length);
-        for (int i = 0; i < tcpLength; i++) {
-            per.buffer[i] = (byte) pkt.networkU8(payload + i);
-        }
+        int tcpLength = copyPayload(pkt, payload, per);
         int dir = CtInfo.direction(ctinfo);
         synchronized (ct) {
             Signal s = signals.get().reset(pkt, ct, dir, per, now);
@@ -180,10 +179,7 @@ final class H323Helper extends ConntrackHelper {
             return Verdict.ACCEPT;
         }
         H323Per per = H323Per.get();
-        int length = Math.min(len - payload, per.buffer.length);
-        for (int i = 0; i < length; i++) {
-            per.buffer[i] = (byte) pkt.networkU8(payload + i);
-        }
+        int length = copyPayload(pkt, payload, per);
         if (per.decodeRas(0, length) < 0) {
             return Verdict.ACCEPT;
         }
@@ -191,6 +187,16 @@ final class H323Helper extends ConntrackHelper {
             Signal s = signals.get().reset(pkt, ct, CtInfo.direction(ctinfo), per, now);
             return s.rasMessage() < 0 ? Verdict.DROP : Verdict.ACCEPT;
         }
+    }
+
+    /**
+     * The payload from {@code payload} (an offset in the network header) into the decoder's buffer, as much of it
+     * as the buffer holds; its length there.
+     */
+    private static int copyPayload(PacketContext pkt, int payload, H323Per per) {
+        int length = Math.min(pkt.length() - payload, per.buffer.length);
+        MemorySegment.copy(pkt.segment(), ValueLayout.JAVA_BYTE, pkt.networkOffset() + payload, per.buffer, 0, length);
+        return length;
     }
 
     /** One segment's messages: decodes each and makes the expectations it announces. */

@@ -124,6 +124,8 @@ public final class Host {
 
     private final Map<String, Long> ageingByBridge = new LinkedHashMap<>();
     private final java.util.Set<String> bridgesWithAddressSet = new java.util.HashSet<>();
+    /** Bridges whose MTU the user set after creating them: it no longer follows their ports. */
+    private final java.util.Set<String> bridgesWithMtuSet = new java.util.HashSet<>();
     private final List<StaticFdbEntry> staticFdb = new ArrayList<>();
 
     /**
@@ -273,9 +275,6 @@ public final class Host {
         adjustBridgeMtu(l.master());
         changed();
     }
-
-    /** Bridges whose MTU the user set after creating them: it no longer follows their ports. */
-    private final java.util.Set<String> bridgesWithMtuSet = new java.util.HashSet<>();
 
     /**
      * br_mtu_auto_adjust: a bridge's MTU is its smallest port's, or ETH_DATA_LEN (1500) without ports, unless the

@@ -298,9 +298,10 @@ public final class HelperNat {
      * reply goes to (the source NAT's), in both directions; with destination NAT only the two are the same and the
      * message is not read. The UDP checksum, when there is one, is updated for each address rewritten
      * (fast_csum: RFC 1624, on either byte parity), except that the checksum of a datagram whose checksum is left to
- * the device ({@link PacketContext#transportChecksumPartial}) ends up as before the rewrite, as on Linux's wire. Not read: a datagram from port 161 in the original direction,
-     * one to port 162 in the reply direction. DROP when the UDP length is not the datagram's or the message does
-     * not decode ({@link SnmpBer}: not SNMPv1/v2c, malformed, an SNMPv1 Trap-PDU, an address not 4 bytes long);
+     * the device ({@link PacketContext#transportChecksumPartial}) ends up as before the rewrite, as on Linux's wire.
+     * Not read: a datagram from port 161 in the original direction, one to port 162 in the reply direction. DROP
+     * when the UDP length is not the datagram's or the message does not decode ({@link SnmpBer}: not SNMPv1/v2c,
+     * malformed, an SNMPv1 Trap-PDU, an address not 4 bytes long);
      * addresses rewritten before the decode failed are dropped with the datagram. Allocates the rewrite's state.
      */
     public static int snmp(PacketContext pkt, Connection ct, int ctinfo, int protoff) {
