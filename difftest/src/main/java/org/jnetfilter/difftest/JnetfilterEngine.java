@@ -96,6 +96,8 @@ final class JnetfilterEngine implements EngineUnderTest {
                     host.sysctl("net.ipv6.conf." + link.name() + ".addr_gen_mode", "1");
                 }
             }
+            // no ICMPv6 type is rate limited in dut (Topology); IcmpErrors reads this mask from the host
+            host.sysctl("net.ipv6.icmp.ratemask", "");
         } catch (HostFileException e) {
             throw new IllegalStateException(e);
         }
@@ -116,7 +118,7 @@ final class JnetfilterEngine implements EngineUnderTest {
         dp.walker(org.jnetfilter.core.netfilter.TableWalker.CLASSIFIED);
         IcmpErrors icmp = new IcmpErrors(host, 0x5eed);
         // the kernel side runs with these (Topology): every error is sent whatever the pace
-        icmp.sysctl("net.ipv4.icmp_ratelimit", 0).sysctl("net.ipv6.icmp.ratelimit", 0)
+        icmp.sysctl("net.ipv4.icmp_ratemask", 0).sysctl("net.ipv4.icmp_ratelimit", 0).sysctl("net.ipv6.icmp.ratelimit", 0)
                 .sysctl("net.ipv4.icmp_msgs_per_sec", 1_000_000).sysctl("net.ipv4.icmp_msgs_burst", 1_000_000);
         RejectReplies reject = new RejectReplies(icmp);
         Replies replies = new Replies() {

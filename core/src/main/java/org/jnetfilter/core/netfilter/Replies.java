@@ -34,7 +34,11 @@ public interface Replies {
      * icmp6_send, with their rate limits) on {@code host}; {@code flowLabelSeed} seeds IPv6 flow labels.
      */
     static Replies kernel(Host host, long flowLabelSeed) {
-        IcmpErrors icmp = new IcmpErrors(host, flowLabelSeed);
+        return kernel(new IcmpErrors(host, flowLabelSeed));
+    }
+
+    /** What the kernel sends, through {@code icmp} (its sysctls set as a test or embedder wants them). */
+    static Replies kernel(IcmpErrors icmp) {
         RejectReplies reject = new RejectReplies(icmp);
         return new Replies() {
             @Override

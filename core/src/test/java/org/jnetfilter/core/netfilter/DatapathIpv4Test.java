@@ -520,4 +520,19 @@ class DatapathIpv4Test {
         noDefault.datapath.receive("eth0", other, true, 2_310_000_000L, noDefault.trace);
         assertThat(noDefault.out).hasSize(3);
     }
+
+    @Test
+    void withNoIcmpTypeRateLimitedRouteErrorsMeetOnlyIpErrorsOwnBurstOfFive() {
+        // Linux 6.18 with icmp_ratemask 0 and icmp_ratelimit 0 (checked in a netns, 3 runs: packets to no route from
+        // one sender at 0, 5, ..., 30 ms, 1.3 s and 1.305 s: six net unreachables): icmp_send neither consults nor
+        // stamps the sender's peer, so ip_error's bucket of five seconds, a second per error, is all that limits
+        DatapathHarness noDefault = new DatapathHarness(DatapathHarness.HOST.replace("route add default via 10.0.2.254\n", ""));
+        noDefault.datapath.replies(Replies.kernel(new org.jnetfilter.core.reply.IcmpErrors(noDefault.host, 0)
+                .sysctl("net.ipv4.icmp_ratemask", 0).sysctl("net.ipv4.icmp_ratelimit", 0)));
+        MemorySegment f = frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ip(192, 0, 2, 7)));
+        for (long at : new long[] {0, 5, 10, 15, 20, 25, 30, 1300, 1305}) {
+            noDefault.datapath.receive("eth0", f, true, 1_000_000_000L + at * 1_000_000L, noDefault.trace);
+        }
+        assertThat(noDefault.out).hasSize(6);
+    }
 }
