@@ -456,8 +456,7 @@ public final class Host {
             throw new IllegalArgumentException("sysctl: cannot stat /proc/sys/" + key.replace('.', '/')
                     + ": No such file or directory");
         }
-        Sysctls.validate(key, value);
-        sysctlByName.put(key, value.trim());
+        sysctlByName.put(key, Sysctls.validate(key, value));
         Sysctls.propagate(sysctlByName, key, linkByName.keySet());
         if (key.equals("net.bridge.bridge-nf-call-arptables") && !"0".equals(sysctlByName.get(key))) {
             notice("net.bridge.bridge-nf-call-arptables: arptables is not modelled; bridged ARP is not filtered");

@@ -52,6 +52,19 @@ final class Sysctls {
             // Linux: source routes accepted only where all and the interface agree; all is 0 in a new namespace
             s.put("net.ipv4.conf." + conf + ".accept_source_route", conf.equals("all") ? "0" : "1");
         }
+        // Linux: the ICMP senders' sysctls (icmp.c, icmpv6 in route.c; read by IcmpErrors and RejectReplies): the
+        // per-destination limit in ms, the types it applies to (unreachable, source quench, time exceeded, parameter
+        // problem; ICMPv6: every type but packet too big's 2, as a bitmap list), the global credit, the TTL
+        s.put("net.ipv4.icmp_ratelimit", "1000");
+        s.put("net.ipv4.icmp_ratemask", "6168");
+        s.put("net.ipv4.icmp_msgs_per_sec", "1000");
+        s.put("net.ipv4.icmp_msgs_burst", "50");
+        s.put("net.ipv4.icmp_errors_use_inbound_ifaddr", "0");
+        s.put("net.ipv4.ip_default_ttl", "64");
+        s.put("net.ipv4.fwmark_reflect", "0");
+        s.put("net.ipv6.icmp.ratelimit", "100");
+        s.put("net.ipv6.icmp.ratemask", "0-1,3-127");
+        s.put("net.ipv6.fwmark_reflect", "0");
         // Linux: br_netfilter's switches; brnf_init_net sets them to 1 when the module is loaded (a HOST file's
         // `modprobe br_netfilter`), 0 here stands for the module not loaded (bridged frames see no iptables)
         for (String t : BRIDGE_NF_TABLES) {
@@ -110,19 +123,60 @@ final class Sysctls {
         }
     }
 
-    /** Linux: plain proc_dointvec sysctls, where a negative value means something (the option counts: see IpReceive). */
+    /**
+     * Linux: plain proc_dointvec sysctls, where a negative value is taken (the option counts: see IpReceive; a
+     * negative icmp_ratemask sets every bit, a negative icmp_ratelimit limits nothing).
+     */
     private static final Set<String> SIGNED = Set.of("net.ipv6.max_hbh_opts_number",
-            "net.ipv6.max_dst_opts_number");
+            "net.ipv6.max_dst_opts_number", "net.ipv4.icmp_ratemask", "net.ipv4.icmp_ratelimit");
 
-    static void validate(String key, String value) {
+    /** Linux: the ICMPv6 types (0-255) as proc_do_large_bitmap reads and prints them: "0-1,3-127". */
+    private static final String BITMAP = "net.ipv6.icmp.ratemask";
+
+    /**
+     * The value {@code sysctl -w key=value} stores, as the kernel prints it back; refused as sysctl refuses it
+     * (ip_default_ttl is 1-255, checked on Linux 6.18).
+     */
+    static String validate(String key, String value) {
+        String v = value.trim();
         try {
-            long v = Long.parseLong(value.trim());
-            if (v < 0 && !SIGNED.contains(key) || v != (int) v && SIGNED.contains(key)) {
+            if (key.equals(BITMAP)) {
+                return bitmap(v);
+            }
+            long n = Long.parseLong(v);
+            boolean signed = SIGNED.contains(key);
+            if (n < 0 && !signed || n != (int) n && signed
+                    || key.equals("net.ipv4.ip_default_ttl") && (n < 1 || n > 255)) {
                 throw new NumberFormatException();
             }
+            return v;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("sysctl: setting key \"" + key + "\": Invalid argument");
         }
+    }
+
+    /** A bitmap list of bits 0-255 ("5,1-3"), printed back in order with ranges merged ("1-3,5"); empty is no bit. */
+    private static String bitmap(String list) {
+        java.util.BitSet bits = new java.util.BitSet(256);
+        for (String part : list.split(",", -1)) {
+            if (part.isEmpty() && list.isEmpty()) {
+                break;
+            }
+            int dash = part.indexOf('-');
+            int lo = Integer.parseInt(dash < 0 ? part : part.substring(0, dash));
+            int hi = dash < 0 ? lo : Integer.parseInt(part.substring(dash + 1));
+            if (lo < 0 || hi > 255 || lo > hi) {
+                throw new NumberFormatException();
+            }
+            bits.set(lo, hi + 1);
+        }
+        StringBuilder out = new StringBuilder();
+        for (int lo = bits.nextSetBit(0); lo >= 0; lo = bits.nextSetBit(lo)) {
+            int hi = bits.nextClearBit(lo) - 1;
+            out.append(out.isEmpty() ? "" : ",").append(lo).append(hi > lo ? "-" + hi : "");
+            lo = hi + 1;
+        }
+        return out.toString();
     }
 
     /**

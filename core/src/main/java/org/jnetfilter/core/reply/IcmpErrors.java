@@ -468,8 +468,7 @@ public final class IcmpErrors {
         if (type > 255 || type == ICMPV6_PKT_TOOBIG) {
             return true;
         }
-        String mask = host.sysctl("net.ipv6.icmp.ratemask");
-        return !inRanges(mask == null ? "0-1,3-127" : mask, type);
+        return !inRanges(host.sysctl("net.ipv6.icmp.ratemask"), type);
     }
 
     /** A bitmap sysctl in its text form ("0-1,3-127"): whether {@code bit} is set. */
@@ -587,9 +586,9 @@ public final class IcmpErrors {
     }
 
     /**
-     * Sets a numeric sysctl of the ICMP senders that {@link Host} does not list (net.ipv4.icmp_ratelimit,
-     * icmp_ratemask, icmp_msgs_per_sec, icmp_msgs_burst, icmp_errors_use_inbound_ifaddr, ip_default_ttl,
-     * fwmark_reflect, net.ipv6.icmp.ratelimit); it wins over the host's value.
+     * Sets a numeric sysctl of the ICMP senders here only (net.ipv4.icmp_ratelimit, icmp_ratemask, icmp_msgs_per_sec,
+     * icmp_msgs_burst, icmp_errors_use_inbound_ifaddr, ip_default_ttl, fwmark_reflect, net.ipv6.icmp.ratelimit); it
+     * wins over the host's value ({@link Host#sysctl}, where a HOST file's {@code sysctl} lines set them).
      */
     public IcmpErrors sysctl(String name, long value) {
         settingByName.put(name, value);

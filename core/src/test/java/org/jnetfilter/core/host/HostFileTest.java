@@ -136,6 +136,26 @@ class HostFileTest {
     }
 
     @Test
+    void theIcmpSendersSysctlsAreSetAndPrintedBackAsLinuxPrintsThem() throws HostFileException {
+        // Linux 6.18 in a netns: the ICMPv6 rate mask is a bitmap list, read in any order and printed merged; empty is
+        // no type; ip_default_ttl is 1-255; icmp_ratemask is a plain signed int
+        Host h = HostFile.parse("h", """
+                sysctl net.ipv6.icmp.ratemask=5,1-3
+                sysctl -w net.ipv4.icmp_ratemask=-1
+                sysctl net.ipv4.icmp_msgs_burst=1000000
+                """);
+        assertThat(h.sysctl("net.ipv6.icmp.ratemask")).isEqualTo("1-3,5");
+        assertThat(h.sysctl("net.ipv4.icmp_ratemask")).isEqualTo("-1");
+        assertThat(h.sysctl("net.ipv4.icmp_msgs_burst")).isEqualTo("1000000");
+        assertThat(h.sysctl("net.ipv4.icmp_ratelimit")).as("Linux's default").isEqualTo("1000");
+        assertThat(HostFile.parse("h", "sysctl net.ipv6.icmp.ratemask=\n").sysctl("net.ipv6.icmp.ratemask")).isEmpty();
+        assertThat(failure("sysctl net.ipv4.ip_default_ttl=0").problem()).contains("Invalid argument");
+        assertThat(failure("sysctl net.ipv6.icmp.ratemask=0-300").problem()).contains("Invalid argument");
+        assertThat(failure("sysctl net.ipv6.icmp.ratemask=abc").problem()).contains("Invalid argument");
+        assertThat(failure("sysctl net.ipv4.icmp_msgs_burst=-1").problem()).contains("Invalid argument");
+    }
+
+    @Test
     void aFailedReadReturnsNoHost() {
         assertThatThrownBy(() -> HostFile.parse("h", "link add eth0\nlink set eth0 up\nbogus"))
                 .isInstanceOf(HostFileException.class).hasMessageContaining("h:3:");
