@@ -104,10 +104,11 @@ class KernelConntrackHelpersDifferentialTest {
 
         Peer(String namespace, String dev) throws IOException {
             // PACKET_AUXDATA (8) tells a frame whose checksum the sender left to offload (TP_STATUS_CSUMNOTREADY,
-            // 8): prefixed with "p"
+            // 8): prefixed with "p" and the skb's csum_start and csum_offset (4 hex digits each) that PACKET_VNET_HDR
+            // (15) gives in the virtio_net_hdr before the frame (sent frames get an empty one)
             String script = "import socket,sys,select,struct\n"
                     + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(3));s.bind((sys.argv[1],0))\n"
-                    + "s.setsockopt(263,8,1)\n"
+                    + "s.setsockopt(263,8,1);s.setsockopt(263,15,1)\n"
                     + "got=[]\n"
                     + "while True:\n"
                     + "  r,_,_=select.select([s,sys.stdin],[],[])\n"
@@ -116,7 +117,8 @@ class KernelConntrackHelpersDifferentialTest {
                     + "    st=0\n"
                     + "    for lv,ty,da in anc:\n"
                     + "      if lv==263 and ty==8: st=struct.unpack('I',da[:4])[0]\n"
-                    + "    if a[2]!=socket.PACKET_OUTGOING: got.append(('p' if st&8 else '')+d.hex())\n"
+                    + "    vf,gt,hl,gs,cs,co=struct.unpack('<BBHHHH',d[:10]);d=d[10:]\n"
+                    + "    if a[2]!=socket.PACKET_OUTGOING: got.append(('p%04x%04x'%(cs,co) if st&8 else '')+d.hex())\n"
                     + "  if sys.stdin in r:\n"
                     + "    line=sys.stdin.readline().strip()\n"
                     + "    if line=='': break\n"
@@ -124,7 +126,7 @@ class KernelConntrackHelpersDifferentialTest {
                     + "      for g in got: print(g)\n"
                     + "      print('end');got=[]\n"
                     + "    else:\n"
-                    + "      s.send(bytes.fromhex(line));print('sent')\n"
+                    + "      s.send(bytes(10)+bytes.fromhex(line));print('sent')\n"
                     + "    sys.stdout.flush()\n";
             process = new ProcessBuilder(in(namespace, "python3", "-u", "-c", script, dev)).redirectErrorStream(true)
                     .start();
@@ -146,9 +148,10 @@ class KernelConntrackHelpersDifferentialTest {
             lastPartial.clear();
             for (String l = from.readLine(); l != null && !l.equals("end"); l = from.readLine()) {
                 boolean partial = l.startsWith("p");
-                byte[] f = HexFormat.of().parseHex(partial ? l.substring(1) : l);
+                byte[] f = HexFormat.of().parseHex(partial ? l.substring(9) : l);
                 if (partial) {
-                    completeChecksum(f);
+                    completeChecksum(f, Integer.parseInt(l.substring(1, 5), 16), Integer.parseInt(l.substring(5, 9),
+                            16));
                 }
                 if (recorded(f)) {
                     out.add(f);
@@ -212,22 +215,22 @@ class KernelConntrackHelpersDifferentialTest {
     /**
      * What a NIC does to a frame sent with CHECKSUM_PARTIAL: the kernel's payload rewrite (nf_nat_csum_recalc) leaves
      * only the pseudo-header sum in the TCP or UDP checksum for offload, and veth hands the frame over so; the
-     * checksum that goes on a wire is the full one.
+     * checksum that goes on a wire is the full one, summed from the skb's csum_start and put at its csum_offset
+     * (both as the kernel set them: nf_nat_sip's forced_dport on a TCP connection puts UDP's offset, 6, there).
      */
-    static void completeChecksum(byte[] f) {
+    static void completeChecksum(byte[] f, int start, int offset) {
         int proto = transport(f);
         if (proto != 6 && proto != 17) {
             return;
         }
-        boolean v4 = (f[12] & 0xFF) == 0x08;
-        int ip = 14;
-        int l4 = ip + (v4 ? (f[ip] & 0x0F) * 4 : 40);
-        int at = l4 + (proto == 6 ? 16 : 6);
+        int l4 = start;
+        int at = start + offset;
         int len = f.length - l4;
         // Linux: skb_checksum_help, as a NIC does: the sum from the transport header on, the field's partial sum in
         // it as it is (whatever the path made of it: nf_nat_snmp_basic updates it as a full checksum)
         int c = ~fold(sum(f, l4, len, 0)) & 0xFFFF;
-        if (proto == 17 && c == 0) {
+        if (c == 0) {
+            // Linux: skb_checksum_help writes CSUM_MANGLED_0 for a zero sum, whatever the protocol
             c = 0xFFFF;
         }
         f[at] = (byte) (c >>> 8);
@@ -508,6 +511,13 @@ class KernelConntrackHelpersDifferentialTest {
      */
     static Map<String, String> compare(String name, Family family, String rules, SessionScript session)
             throws Exception {
+        try (SipModule lock = SipModule.lock(rules)) {
+            return compareLocked(name, family, rules, session);
+        }
+    }
+
+    private static Map<String, String> compareLocked(String name, Family family, String rules, SessionScript session)
+            throws Exception {
         String restore = family == Family.IPV4 ? "iptables-legacy-restore" : "ip6tables-legacy-restore";
         String save = family == Family.IPV4 ? "iptables-legacy-save" : "ip6tables-legacy-save";
         KernelSide.Result loaded = KernelSide.run(30, rules, List.of(in(DUT, restore)));
@@ -524,7 +534,7 @@ class KernelConntrackHelpersDifferentialTest {
                 family == Family.IPV4 ? "ipv4" : "ipv6")).stdout();
         String kernelSave = KernelSide.run(in(DUT, save, "-c")).stdout();
 
-        Host host = HostFile.parseRunning("dut", HOST);
+        Host host = HostFile.parseRunning("dut", HOST + SipModule.hostLine());
         List<String> mine = new ArrayList<>();
         Datapath dp = new Datapath(host, new PacketSink() {
             @Override
@@ -552,6 +562,7 @@ class KernelConntrackHelpersDifferentialTest {
                 dp.receive(f.fromClient() ? DC : DS, MemorySegment.ofArray(f.frame().clone()), true, now, Trace.NONE);
             }
         }
+        SipModule.listed(kernelConntrack, table.list(family, now));
         assertThat(String.join("\n", mine)).as("%s: frames the router sent", name)
                 .isEqualTo(String.join("\n", s.kernelOut));
         assertThat(counters(SaveFiles.write(rs))).as("%s: rule counters", name).isEqualTo(counters(kernelSave));
@@ -1748,6 +1759,233 @@ class KernelConntrackHelpersDifferentialTest {
                     sdp))));
             assertThat(fwd).as("the INVITE").isNotNull();
         });
+    }
+
+    // ---- sip: module parameters ----
+
+    /**
+     * nf_conntrack_sip's module parameters on the running kernel. They are global to the machine (a module's, not a
+     * namespace's), so every session of this class holds a lock on a file shared by all processes running it:
+     * shared by the sessions run at the parameters' defaults, exclusive by a session that sets other values (and
+     * writes back what it found when it ends). jnetfilter's host gets the same values by its HOST file's {@code
+     * modprobe nf_conntrack_sip ...} line.
+     */
+    static final class SipModule implements AutoCloseable {
+        static final java.nio.file.Path PARAMETERS = java.nio.file.Path.of("/sys/module/nf_conntrack_sip/parameters");
+        static final java.nio.file.Path LOCK = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"),
+                "jnf-nf_conntrack_sip.lock");
+        static final Map<String, String> DEFAULTS = Map.of("sip_direct_media", "1", "sip_direct_signalling", "1",
+                "sip_external_media", "0", "sip_timeout", "3600");
+        private static SipModule exclusive;
+        private static String hostLine = "";
+        static String kernelListing = "";
+        static String jnfListing = "";
+
+        private final java.nio.channels.FileChannel channel;
+        private final Map<String, String> found;
+
+        private SipModule(java.nio.channels.FileChannel channel, Map<String, String> found) {
+            this.channel = channel;
+            this.found = found;
+        }
+
+        /** The lock a session at the defaults holds (none inside a session that set the parameters). */
+        static SipModule lock(String rules) throws IOException {
+            if (exclusive != null || !rules.contains("--helper sip")) {
+                return new SipModule(null, null);
+            }
+            java.nio.channels.FileChannel ch = open();
+            ch.lock(0, Long.MAX_VALUE, true);
+            Map<String, String> now = read();
+            if (!now.isEmpty() && !now.equals(DEFAULTS)) {
+                ch.close();
+                throw new AssertionError("nf_conntrack_sip's parameters are not at their defaults " + DEFAULTS
+                        + " but " + now + " (left by an interrupted run? write the defaults back under " + PARAMETERS
+                        + ")");
+            }
+            return new SipModule(ch, null);
+        }
+
+        /**
+         * Sets {@code values} (name=value, all four parameters) on the kernel and on jnetfilter's host until closed;
+         * aborts the test when the kernel has no such module.
+         */
+        static SipModule set(Map<String, String> values) throws IOException {
+            if (!java.nio.file.Files.isDirectory(PARAMETERS)) {
+                KernelSide.run("modprobe", "nf_conntrack_sip");
+            }
+            Assumptions.assumeTrue(java.nio.file.Files.isDirectory(PARAMETERS),
+                    () -> "kernel differential test skipped: no " + PARAMETERS);
+            java.nio.channels.FileChannel ch = open();
+            ch.lock(0, Long.MAX_VALUE, false);
+            Map<String, String> found = read();
+            SipModule m = new SipModule(ch, found);
+            exclusive = m;
+            StringBuilder line = new StringBuilder("modprobe nf_conntrack_sip");
+            try {
+                for (Map.Entry<String, String> e : new TreeMap<>(values).entrySet()) {
+                    java.nio.file.Files.writeString(PARAMETERS.resolve(e.getKey()), e.getValue());
+                    line.append(' ').append(e.getKey()).append('=').append(e.getValue());
+                }
+            } catch (IOException | RuntimeException e) {
+                m.close();
+                throw e;
+            }
+            hostLine = line + "\n";
+            return m;
+        }
+
+        private static java.nio.channels.FileChannel open() throws IOException {
+            return java.nio.channels.FileChannel.open(LOCK, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.READ,
+                    java.nio.file.StandardOpenOption.WRITE);
+        }
+
+        static Map<String, String> read() throws IOException {
+            Map<String, String> out = new TreeMap<>();
+            for (String name : DEFAULTS.keySet()) {
+                java.nio.file.Path p = PARAMETERS.resolve(name);
+                if (java.nio.file.Files.exists(p)) {
+                    out.put(name, java.nio.file.Files.readString(p).strip());
+                }
+            }
+            return out;
+        }
+
+        static String hostLine() {
+            return hostLine;
+        }
+
+        /** compare's listings of the last session, with their timeouts. */
+        static void listed(String kernel, String jnf) {
+            kernelListing = kernel;
+            jnfListing = jnf;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel == null) {
+                return;
+            }
+            try {
+                if (found != null) {
+                    exclusive = null;
+                    hostLine = "";
+                    for (Map.Entry<String, String> e : found.entrySet()) {
+                        java.nio.file.Files.writeString(PARAMETERS.resolve(e.getKey()), e.getValue());
+                    }
+                }
+            } finally {
+                channel.close();
+            }
+        }
+    }
+
+    /** The four parameters: the defaults with {@code changes} (name=value pairs) applied. */
+    static Map<String, String> sipParameters(String... changes) {
+        Map<String, String> m = new TreeMap<>(SipModule.DEFAULTS);
+        for (String c : changes) {
+            m.put(c.substring(0, c.indexOf('=')), c.substring(c.indexOf('=') + 1));
+        }
+        return m;
+    }
+
+    /** The SIP connection's timeout in a {@code conntrack -L} listing (the line of the flow to port 5060). */
+    static long sipTimeout(String listing) {
+        for (String l : listing.split("\n")) {
+            if (l.contains("dport=5060 ") && l.startsWith("udp")) {
+                return Long.parseLong(l.strip().split("\\s+")[2]);
+            }
+        }
+        throw new AssertionError("no SIP connection in " + listing);
+    }
+
+    static List<Arguments> sipModuleParameterSessions() {
+        return List.of(
+                Arguments.of("sip at the defaults: media from the peer to the sender's own address only",
+                        sipParameters(), 0),
+                Arguments.of("sip_direct_media=0: media from anywhere, to any address the SDP names",
+                        sipParameters("sip_direct_media=0"), 2),
+                Arguments.of("sip_direct_media=0 sip_external_media=1: no media routed by the signalling's device",
+                        sipParameters("sip_direct_media=0", "sip_external_media=1"), 1),
+                Arguments.of("sip_external_media=1 alone: sip_direct_media decides", sipParameters(
+                        "sip_external_media=1"), 0),
+                Arguments.of("sip_direct_signalling=0: the registered Contact called from anywhere",
+                        sipParameters("sip_direct_signalling=0"), 1),
+                Arguments.of("sip_timeout=600: the signalling connection's timeout", sipParameters("sip_timeout=600"),
+                        0));
+    }
+
+    /**
+     * One script under each set of parameters (the kernel's written under /sys/module, jnetfilter's by the HOST
+     * file's modprobe line): an INVITE whose SDP offers audio at the phone's own address and video at another host
+     * behind the router's server side (10.0.2.22); the 200 answers with audio at the proxy; RTP from 10.0.2.22 (not
+     * the signalling peer) to the offered audio and from the phone to the offered video; a REGISTER accepted by the
+     * registrar and a call to the Contact from 10.0.2.22 (not the registrar). What is RELATED (and so passes) depends
+     * on the parameters; frames, counters, conntrack -L and -L expect as Linux, and the SIP connection's timeout.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("sipModuleParameterSessions")
+    void sipModuleParametersChangeWhatIsExpectedAsInLinux(String name, Map<String, String> parameters, long related)
+            throws Exception {
+        assumeKernel();
+        Map<String, String> c;
+        try (SipModule m = SipModule.set(parameters)) {
+            c = compare(name, Family.IPV4, rules(Family.IPV4, ""), s -> {
+                End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 5060, "10.0.2.2", 5060, 0);
+                String sdp = sipSdp("10.0.1.2", "m=audio 4000 RTP/AVP 0", "m=video 4002 RTP/AVP 31",
+                        "c=IN IP4 10.0.2.22");
+                byte[] fwd = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.1.2", "10.0.2.2", 5060, "",
+                        sdp))));
+                assertThat(fwd).as("the INVITE").isNotNull();
+                End b = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
+                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", "10.0.1.2:5060",
+                        "<sip:bob@10.0.2.2>", sipSdp("10.0.2.2", "m=audio 5004 RTP/AVP 0")))));
+                udpFlow(s, false, address("10.0.2.22"), 30000, address("10.0.1.2"), 4000, "rtp from another host");
+                udpFlow(s, true, address("10.0.1.2"), 30002, address("10.0.2.22"), 4002, "rtp to the video host");
+                byte[] reg = s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 2, "10.0.1.2", "10.0.2.2", 5062,
+                        "", "").replace("Content-Length", "Expires: 600\r\nContent-Length"))));
+                assertThat(reg).as("the REGISTER").isNotNull();
+                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 2, "REGISTER", "10.0.1.2:5060",
+                        "<sip:alice@10.0.1.2:5062>;expires=300", ""))));
+                udpFlow(s, false, address("10.0.2.22"), 5070, address("10.0.1.2"), 5062, sipRequest("INVITE", "UDP",
+                        1, "10.0.2.22", "10.0.1.2", 5070, "", ""));
+            });
+            long timeout = Long.parseLong(parameters.get("sip_timeout"));
+            // the listing comes a few seconds after the last message (the kernel's wall clock, jnetfilter's 40 ms
+            // steps)
+            assertThat(sipTimeout(SipModule.kernelListing)).as("%s: Linux's SIP timeout", name)
+                    .isBetween(timeout - 30, timeout);
+            assertThat(sipTimeout(SipModule.jnfListing)).as("%s: jnetfilter's SIP timeout", name)
+                    .isBetween(timeout - 30, timeout);
+        }
+        assertThat(packets(c, RELATED_SIP)).isEqualTo(related);
+    }
+
+    /**
+     * forced_dport on a TCP connection behind SNAT: the phone's INVITE names {@code Via: SIP/2.0/UDP} with another
+     * port than its TCP source port, so nf_conntrack_sip remembers that port, and map_addr gives it to the
+     * Request-URI naming the proxy. Older kernels then wrote the port, a UDP length and a UDP checksum over the TCP
+     * header of every reply; Linux 6.18 (stable: "forced_dport only expected with UDP") drops the reply instead
+     * ("cannot NAT SIP message"). Frames, counters, conntrack -L as Linux.
+     */
+    @Test
+    void sipForcedPortOnATcpConnectionIsWrittenAsLinuxWritesIt() throws Exception {
+        assumeKernel();
+        compare("sip over TCP behind SNAT, Via naming UDP port 5062: forced_dport", Family.IPV4,
+                rules(Family.IPV4, SNAT4), s -> {
+                    End[] ctl = connect(s, "10.0.1.2", 40060, "10.0.2.2", 5060);
+                    End a = ctl[0];
+                    End b = ctl[1];
+                    byte[] invite = s.send(true, a.tcp(PSH_ACK, sipRequest("INVITE", "UDP", 1, "10.0.1.2", "10.0.2.2",
+                            5062, "", "").replace(":5060;branch", ":5062;branch")));
+                    assertThat(invite).as("the INVITE").isNotNull();
+                    b.received(invite);
+                    byte[] ok = s.send(false, b.tcp(PSH_ACK, sipResponse("200 OK", "TCP", 1, "INVITE",
+                            "10.0.2.100:40060", "<sip:bob@10.0.2.2>", "")));
+                    assertThat(ok).as("the 200 (dropped)").isNull();
+                    s.send(true, a.tcp(ACK, ""));
+                });
     }
 
     // ---- h323 (Q.931, H.245) ----

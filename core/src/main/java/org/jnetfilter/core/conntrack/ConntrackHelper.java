@@ -33,7 +33,8 @@ import org.jnetfilter.core.rules.Family;
  *   RAS         UDP   IPv4, IPv6  32            240 s    nf_conntrack_h323 (registration and admission)
  * </pre>
  *
- * Module parameters are at their defaults (this is what a kernel with the helpers built in has): with
+ * Module parameters are at their defaults (this is what a kernel with the helpers built in has), but for
+ * nf_conntrack_sip's, which the host's {@link org.jnetfilter.core.host.ModuleParameters} give: with
  * {@code ports=} a module registers further helpers named {@code ftp-2121}, {@code irc-1}, {@code sane-6567}...
  * which such a kernel does not have, so a CT template naming them is refused (ENOENT), here as there.
  *

@@ -3,13 +3,18 @@ package org.jnetfilter.core.conntrack;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.jnetfilter.core.conntrack.SipParser.Match;
+import org.jnetfilter.core.host.Host;
+import org.jnetfilter.core.host.IpAddress;
+import org.jnetfilter.core.host.ModuleParameters;
+import org.jnetfilter.core.host.RouteResult;
+import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
 
 /**
- * The sip helper (nf_conntrack_sip.c, Linux 6.18, module parameters at their defaults: sip_direct_media=1,
- * sip_direct_signalling=1, sip_external_media=0, sip_timeout=3600): reads the SIP messages of a UDP or TCP
+ * The sip helper (nf_conntrack_sip.c, Linux 6.18, module parameters from the host's {@link ModuleParameters}:
+ * sip_direct_media, sip_direct_signalling, sip_external_media, sip_timeout): reads the SIP messages of a UDP or TCP
  * signalling connection and expects the RTP/RTCP media its SDP bodies announce and the incoming signalling a
  * REGISTER announces.
  *
@@ -26,30 +31,34 @@ import org.jnetfilter.core.rules.Family;
  *                             without a matching Contact, or on a failure, it is removed
  *
  *   class  name        max  timeout   expectation
- *   0      signalling  1    180 s     from the registrar (any port) to the Contact's address, port, transport
- *   1      audio       4    180 s     from the peer (any port) to the c= address, the m= port rounded down to even
+ *   0      signalling  1    180 s     from the registrar (any port; any address with sip_direct_signalling=0) to
+ *                                     the Contact's address, port, transport
+ *   1      audio       4    180 s     from the peer (any port; any address with sip_direct_media=0) to the c=
+ *                                     address, the m= port rounded down to even
  *   2      video       4    180 s       (RTP) and the next odd port (RTCP), both UDP
  *   3      image       2    180 s
  * </pre>
  *
- * With sip_direct_media, media is expected only when the SDP's address is the sender's own; an SDP naming the same
- * media another SIP connection of the same helper already expects (same class) is not expected again. The master's
- * timeout is set to sip_timeout on every packet with a payload. On TCP, only ESTABLISHED packets are read, and a
+ * With sip_direct_media, media is expected only when the SDP's address is the sender's own; without it, from any
+ * source to any address, except (sip_external_media) an address the host routes by the device the signalling
+ * packet leaves by (the peer reaches it without us). An SDP naming the same media another SIP connection of the
+ * same helper already expects (same class) is not expected again. The master's timeout is set to sip_timeout on
+ * every packet with a payload. On TCP, only ESTABLISHED packets are read, and a
  * segment may carry several messages, each framed by its Content-Length (a message cut short ends the reading).
  * Malformed messages: a request without a parsable CSeq, a response without a status code or CSeq, an SDP media
  * port outside 1024-65535, an m= line without a c= address, a Contact that does not parse: DROP (as Linux); other
  * oddities are let through unread.
  *
- * <p>On a NATed connection {@link SipNat} rewrites the messages (nf_nat_sip). Not modelled: sip_external_media's
- * route lookup (off by default), the other module parameters at other values, the per-port helpers {@code sip-N}.
+ * <p>On a NATed connection {@link SipNat} rewrites the messages (nf_nat_sip). Not modelled: the per-port helpers
+ * {@code sip-N} (ports=). sip_external_media on a packet delivered to the host itself compares with the device of
+ * the route to the packet's destination (not checked against Linux).
  *
  * <p>Packet thread. The payload is copied into a per-thread buffer (no allocation after the first packet);
  * allocates the expectations it creates, and the text of IPv6 addresses.
  */
 final class SipHelper extends ConntrackHelper {
-    // Linux: SIP_PORT, SIP_TIMEOUT
+    // Linux: SIP_PORT
     static final int SIP_PORT = 5060;
-    static final long SIP_TIMEOUT = 3600;
     // Linux: enum sip_expectation_classes
     static final int EXPECT_SIGNALLING = 0;
     static final int EXPECT_AUDIO = 1;
@@ -143,9 +152,10 @@ final class SipHelper extends ConntrackHelper {
                 return Verdict.ACCEPT;
             }
         }
-        // Linux: nf_ct_refresh(ct, sip_timeout * HZ)
+        // Linux: nf_ct_refresh(ct, sip_timeout * HZ), an unsigned int product
+        long timeout = (ct.owner.host().moduleParameters().sipTimeout() * Conntrack.HZ) & 0xFFFFFFFFL;
         synchronized (ct) {
-            ct.refreshTimeout(now, SIP_TIMEOUT * Conntrack.HZ);
+            ct.refreshTimeout(now, timeout);
         }
         int datalen = len - dataoff;
         if (datalen < MIN_LENGTH) {
@@ -440,13 +450,23 @@ final class SipHelper extends ConntrackHelper {
         Connection ct = msg.ct;
         Tuple mine = ct.tuple(msg.dir);
         Tuple peer = ct.tuple(1 - msg.dir);
-        if (msg.rtpHi != mine.srcHi || msg.rtpLo != mine.srcLo) {
-            // Linux: sip_direct_media: media between the signalling endpoints only
+        ModuleParameters params = ct.owner.host().moduleParameters();
+        boolean direct = params.sipDirectMedia();
+        if (direct) {
+            if (msg.rtpHi != mine.srcHi || msg.rtpLo != mine.srcLo) {
+                // Linux: sip_direct_media: media between the signalling endpoints only
+                return Verdict.ACCEPT;
+            }
+        } else if (params.sipExternalMedia() && reachedBySignallingDevice(msg)) {
+            // Linux: sip_external_media: the peer reaches the media by the device it is reached by; nothing to expect
             return Verdict.ACCEPT;
         }
+        // Linux: without sip_direct_media the media is expected from any source (saddr NULL)
+        long fromHi = direct ? peer.srcHi : 0;
+        long fromLo = direct ? peer.srcLo : 0;
         Conntrack table = ct.owner;
-        Tuple probe = new Tuple().set(ct.family(), Protocol.UDP, peer.srcHi, peer.srcLo, msg.rtpHi, msg.rtpLo, 0,
-                port, ct.zone);
+        Tuple probe = new Tuple().set(ct.family(), Protocol.UDP, fromHi, fromLo, msg.rtpHi, msg.rtpLo, 0, port,
+                ct.zone);
         boolean directRtp = false;
         boolean skipExpect = false;
         do {
@@ -459,8 +479,7 @@ final class SipHelper extends ConntrackHelper {
                 // Linux: both ends NATed: the media may go straight to where the other expectation leads
                 msg.rtpHi = e.savedHi;
                 msg.rtpLo = e.savedLo;
-                probe.set(ct.family(), Protocol.UDP, peer.srcHi, peer.srcLo, e.savedHi, e.savedLo, 0, e.savedPort,
-                        ct.zone);
+                probe.set(ct.family(), Protocol.UDP, fromHi, fromLo, e.savedHi, e.savedLo, 0, e.savedPort, ct.zone);
                 directRtp = true;
             } else {
                 skipExpect = true;
@@ -473,8 +492,8 @@ final class SipHelper extends ConntrackHelper {
         if (skipExpect) {
             return Verdict.ACCEPT;
         }
-        Expectation rtp = media(ct, peer, msg.rtpHi, msg.rtpLo, base, cls);
-        Expectation rtcp = media(ct, peer, msg.rtpHi, msg.rtpLo, base + 1, cls);
+        Expectation rtp = media(ct, direct, peer, msg.rtpHi, msg.rtpLo, base, cls);
+        Expectation rtcp = media(ct, direct, peer, msg.rtpHi, msg.rtpLo, base + 1, cls);
         if (msg.natted() && !directRtp) {
             return SipNat.sdpMedia(msg, rtp, rtcp, mediaoff, medialen, MATCH.get());
         }
@@ -492,10 +511,46 @@ final class SipHelper extends ConntrackHelper {
         return Verdict.DROP;
     }
 
-    private static Expectation media(Connection ct, Tuple peer, long hi, long lo, int port, int cls) {
-        Family f = ct.family();
-        return new Expectation(ct, f, Protocol.UDP, peer.srcHi, peer.srcLo, f == Family.IPV4 ? 0 : -1L,
-                f == Family.IPV4 ? 0xFFFFFFFFL : -1L, 0, 0, hi, lo, port, 0, cls);
+    private static Expectation media(Connection ct, boolean fromPeer, Tuple peer, long hi, long lo, int port,
+            int cls) {
+        return new Expectation(ct, ct.family(), Protocol.UDP, fromPeer ? peer.srcHi : 0, fromPeer ? peer.srcLo : 0,
+                fromPeer ? hostMaskHi(ct.family()) : 0, fromPeer ? hostMaskLo(ct.family()) : 0, 0, 0, hi, lo, port, 0,
+                cls);
+    }
+
+    private static long hostMaskHi(Family f) {
+        return f == Family.IPV4 ? 0 : -1L;
+    }
+
+    private static long hostMaskLo(Family f) {
+        return f == Family.IPV4 ? 0xFFFFFFFFL : -1L;
+    }
+
+    /**
+     * sip_external_media's test: the route to the media address (nf_ip_route / nf_ip6_route: an output lookup by
+     * destination only) leaves by the device of the signalling packet's own route (skb_dst: at POSTROUTING the
+     * output device; delivered locally, the device of the route to its destination). No route: false.
+     */
+    private static boolean reachedBySignallingDevice(Message msg) {
+        Host host = msg.ct.owner.host();
+        Family f = msg.family();
+        RouteResult media = host.lookup(f, address(f, msg.rtpHi, msg.rtpLo), null, 0, null, null);
+        if (media == null || media.isError() || media.dev() == null) {
+            return false;
+        }
+        String dev;
+        if (msg.pkt.hook() == Hook.POSTROUTING) {
+            dev = msg.pkt.outInterface();
+        } else {
+            Tuple t = msg.ct.tuple(msg.dir);
+            RouteResult own = host.lookup(f, address(f, t.dstHi, t.dstLo), null, 0, null, null);
+            dev = own == null || own.isError() ? null : own.dev();
+        }
+        return media.dev().equals(dev);
+    }
+
+    private static IpAddress address(Family f, long hi, long lo) {
+        return f == Family.IPV4 ? IpAddress.ipv4((int) lo) : new IpAddress(Family.IPV6, hi, lo);
     }
 
     /** exp->expectfn: nf_nat_sip_expected for what nf_nat_sip set up. */
@@ -560,10 +615,11 @@ final class SipHelper extends ConntrackHelper {
         if (expires != 0) {
             Tuple registrar = ct.tuple(1 - msg.dir);
             Family f = ct.family();
-            // Linux: sip_direct_signalling: incoming calls from the registrar only; the expected connection gets the
-            // helper; PERMANENT | INACTIVE until the registrar accepts
-            Expectation exp = new Expectation(ct, f, proto, registrar.srcHi, registrar.srcLo,
-                    f == Family.IPV4 ? 0 : -1L, f == Family.IPV4 ? 0xFFFFFFFFL : -1L, 0, 0, hi, lo, port,
+            // Linux: sip_direct_signalling: incoming calls from the registrar only (else from anywhere, saddr NULL);
+            // the expected connection gets the helper; PERMANENT | INACTIVE until the registrar accepts
+            boolean direct = ct.owner.host().moduleParameters().sipDirectSignalling();
+            Expectation exp = new Expectation(ct, f, proto, direct ? registrar.srcHi : 0, direct ? registrar.srcLo : 0,
+                    direct ? hostMaskHi(f) : 0, direct ? hostMaskLo(f) : 0, 0, 0, hi, lo, port,
                     Expectation.PERMANENT | Expectation.INACTIVE, EXPECT_SIGNALLING);
             exp.helper = this;
             if (msg.natted()) {

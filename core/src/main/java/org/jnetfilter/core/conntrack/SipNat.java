@@ -35,8 +35,8 @@ import org.jnetfilter.core.rules.Family;
  * says (or from where the master sends to). A reply of a phone that set forced_dport has its UDP destination port
  * rewritten to it. Offsets are not moved after a rewrite where the kernel does not move them.
  *
- * <p>Not modelled: forced_dport on TCP connections (the kernel writes the UDP header's field there). Packet thread;
- * allocates the texts it writes.
+ * <p>forced_dport on a TCP connection (a request whose {@code Via: SIP/2.0/UDP} names another port): its replies are
+ * dropped, as Linux 6.18 drops them. Packet thread; allocates the texts it writes.
  */
 final class SipNat {
     private SipNat() {
@@ -154,7 +154,12 @@ final class SipNat {
         if (!mapSipAddr(msg, SipParser.HDR_FROM, m) || !mapSipAddr(msg, SipParser.HDR_TO, m)) {
             return false;
         }
-        if (msg.dir == 1 && ct.sipForcedPort != 0 && ct.protocol() == Protocol.UDP) {
+        if (msg.dir == 1 && ct.sipForcedPort != 0) {
+            if (ct.protocol() != Protocol.UDP) {
+                // Linux 6.18 (stable, "forced_dport only expected with UDP"): a reply on a TCP connection is dropped;
+                // before, the UDP header's fields were written over the TCP header
+                return false;
+            }
             // Linux: the reply goes to the port the phone's Via named; the checksum recomputed
             msg.pkt.segment().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(
                     java.nio.ByteOrder.BIG_ENDIAN), msg.pkt.networkOffset() + msg.protoff + 2,

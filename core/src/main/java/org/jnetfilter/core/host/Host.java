@@ -510,6 +510,23 @@ public final class Host {
 
     private boolean bridgeNetfilterLoaded;
 
+    private final ModuleParameters moduleParameters = new ModuleParameters();
+
+    /** The module parameters of the modules that read them (nf_conntrack_sip), at their defaults until loaded. */
+    public ModuleParameters moduleParameters() {
+        return moduleParameters;
+    }
+
+    /**
+     * {@code modprobe MODULE name=value...}: the parameters set as {@link ModuleParameters#load} reads them; an
+     * unknown parameter is a notice (the kernel's warning: it ignores it).
+     */
+    public void loadModule(String module, String[] args) {
+        for (String warning : moduleParameters.load(module, args)) {
+            notice(warning);
+        }
+    }
+
     private final List<String> notices = new ArrayList<>();
 
     /** What the configuration asked for that the model accepts without acting on it (for the user to read). */

@@ -10,7 +10,8 @@ import org.jnetfilter.core.rules.IpNet;
 
 /**
  * The HOST file of {@code jnf replay}: the commands that would build the host with iproute2, one a line,
- * without the leading {@code ip}, plus {@code sysctl name=value} lines and {@code nfnl_osf -f FILE [-d]} lines (OS
+ * without the leading {@code ip}, plus {@code sysctl name=value} lines, {@code modprobe} lines (br_netfilter, and
+ * nf_conntrack_sip with its parameters: {@link ModuleParameters}) and {@code nfnl_osf -f FILE [-d]} lines (OS
  * fingerprints for the osf match, {@link OsfFingerprints}). {@code #} starts a comment.
  *
  * <pre>
@@ -23,6 +24,7 @@ import org.jnetfilter.core.rules.IpNet;
  * rule add fwmark 0x1/0xff table 100 priority 100
  * neigh add 10.0.2.2 lladdr 02:00:00:00:02:02 dev eth1
  * sysctl net.ipv4.ip_forward=1
+ * modprobe nf_conntrack_sip sip_direct_media=0 sip_external_media=1 sip_timeout=600
  * nfnl_osf -f /usr/share/xtables/pf.os
  * ioam namespace add 123 data 0xdeadbeef wide 0x1122334455667788
  * ioam schema add 7 abcd
@@ -155,10 +157,16 @@ public final class HostFile {
         }
         if (first.equals("modprobe")) {
             String module = w.next("module name");
-            if (!module.equals("br_netfilter") || w.more()) {
-                throw new IllegalArgumentException("modprobe: only `modprobe br_netfilter' is modelled");
+            if (module.equals("br_netfilter") && !w.more()) {
+                host.loadBridgeNetfilter();
+                return;
             }
-            host.loadBridgeNetfilter();
+            if (!module.equals("nf_conntrack_sip")) {
+                throw new IllegalArgumentException(
+                        "modprobe: only `modprobe br_netfilter' and `modprobe nf_conntrack_sip PARAM=VALUE...' are "
+                                + "modelled");
+            }
+            host.loadModule(module, Arrays.copyOfRange(w.w, w.at, w.w.length));
             return;
         }
         if (first.equals("bridge")) {

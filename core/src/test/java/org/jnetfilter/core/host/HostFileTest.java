@@ -14,6 +14,23 @@ class HostFileTest {
     }
 
     @Test
+    void aModprobeLineSetsTheSipHelpersParametersAndABadValueNamesItsLine() throws Exception {
+        Host h = HostFile.parse("host.txt", """
+                modprobe nf_conntrack_sip sip_direct_media=0 sip_external_media=1 sip_timeout=600
+                modprobe nf_conntrack_sip sip_direct_signalling=0 nonsense=1
+                """);
+        assertThat(h.moduleParameters().sipDirectMedia()).isFalse();
+        assertThat(h.moduleParameters().sipExternalMedia()).isTrue();
+        assertThat(h.moduleParameters().sipDirectSignalling()).isFalse();
+        assertThat(h.moduleParameters().sipTimeout()).isEqualTo(600);
+        assertThat(h.notices()).containsExactly("nf_conntrack_sip: unknown parameter 'nonsense' ignored");
+        HostFileException e = failure("# parameters\nmodprobe nf_conntrack_sip sip_timeout=ten\n");
+        assertThat(e.getMessage()).contains("host.txt").contains("2").contains(
+                "modprobe: ERROR: could not insert 'nf_conntrack_sip': Invalid argument (nf_conntrack_sip: `ten' "
+                        + "invalid for parameter `sip_timeout')");
+    }
+
+    @Test
     void aRunningHostFileHasItsLinksUpSoTheIssuesExampleRoutes() throws Exception {
         String text = """
                 link add eth0 address 02:00:00:00:00:01

@@ -134,6 +134,35 @@ class SipNatTest {
                 .startsWith("INVITE sip:alice@10.0.1.2:5062 SIP/2.0\r\n");
     }
 
+    /**
+     * forced_dport: a phone whose request names {@code Via: SIP/2.0/UDP 10.0.1.2:5062} but sends from another port.
+     * On UDP the proxy's answers go to 5062 (checksum recomputed); on TCP Linux 6.18 drops them ("forced_dport only
+     * expected with UDP"; KernelConntrackHelpersDifferentialTest has the TCP session against Linux).
+     */
+    @Test
+    void answersToAPhoneThatForcedItsPortGoThereOnUdpAndAreDroppedOnTcp() {
+        String request = invite().replace("10.0.1.2:5060;branch", "10.0.1.2:5062;branch");
+        String ok = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.1.2:5062;branch=z9hG4bK1\r\nCSeq: 1 INVITE\r\n"
+                + "Content-Length: 0\r\n\r\n";
+        forward(udp(PHONE, PROXY, 40000, 5060, request), true);
+        PacketContext answer = forward(udp(PROXY, OUTSIDE, 5060, 40000, ok), false);
+        assertThat(answer.transportU16(2)).as("UDP: to the Via's port").isEqualTo(5062);
+        assertThat(Packets.checksumsValid(answer)).isTrue();
+
+        // another router: the same offer on a second connection behind the same SNAT would be refused (-EALREADY)
+        SnatForwarding router = new SnatForwarding();
+
+        int c = 1000;
+        int s = 5000;
+        router.forward(Packets.tcpText(PHONE, PROXY, 40010, 5060, c++, 0, 0x02, ""), "sip", 256);
+        router.forward(Packets.tcpText(PROXY, OUTSIDE, 5060, 40010, s++, c, 0x12, ""), null, 256);
+        router.forward(Packets.tcpText(PHONE, PROXY, 40010, 5060, c, s, 0x10, ""), null, 256);
+        PacketContext out = router.forward(Packets.tcpText(PHONE, PROXY, 40010, 5060, c, s, 0x18, request), null, 256);
+        assertThat(out.transportU16(2)).as("the request itself leaves").isEqualTo(5060);
+        assertThat(router.verdict(Packets.tcpText(PROXY, OUTSIDE, 5060, 40010, s, c + request.length() + 10, 0x18, ok),
+                null)).as("TCP: the answer is dropped").isEqualTo(Verdict.DROP);
+    }
+
     static String inviteWith(String sdp) {
         return invite().replace(SDP, sdp).replace("Content-Length: " + SDP.length(), "Content-Length: " + sdp.length());
     }

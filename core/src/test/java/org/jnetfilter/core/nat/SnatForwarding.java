@@ -46,6 +46,31 @@ final class SnatForwarding {
      * accepting it; {@code helper}, when not null, is the conntrack helper a new connection gets (CT --helper).
      */
     PacketContext forward(MemorySegment packet, String helper, int room) {
+        PacketContext p = load(packet, helper, room);
+        assertThat(verdict(netfilter, p)).as("the hook functions' verdict").isEqualTo(Verdict.ACCEPT);
+        return p;
+    }
+
+    /** As {@link #forward}, the verdict (the path ends at the first hook function that does not accept). */
+    int verdict(MemorySegment packet, String helper) {
+        return verdict(netfilter, load(packet, helper, 256));
+    }
+
+    /** PREROUTING then POSTROUTING; the verdict of the first hook function that did not accept, else ACCEPT. */
+    static int verdict(Netfilter netfilter, PacketContext p) {
+        for (Hook h : new Hook[] {Hook.PREROUTING, Hook.POSTROUTING}) {
+            for (Netfilter.Registration r : netfilter.entries(Family.IPV4, h)) {
+                p.hook(h);
+                int v = r.function().apply(p);
+                if (v != Verdict.ACCEPT) {
+                    return v;
+                }
+            }
+        }
+        return Verdict.ACCEPT;
+    }
+
+    private PacketContext load(MemorySegment packet, String helper, int room) {
         MemorySegment buffer = MemorySegment.ofArray(new byte[(int) packet.byteSize() + room]);
         MemorySegment.copy(packet, 0, buffer, 0, packet.byteSize());
         PacketContext p = new PacketContext().ipv4(buffer, 0);
@@ -53,12 +78,6 @@ final class SnatForwarding {
         p.nowNanos(nowNanos()).host(table.host()).random(random);
         if (helper != null) {
             p.conntrack(Connection.template(0, false, helper), CtInfo.NEW);
-        }
-        for (Hook h : new Hook[] {Hook.PREROUTING, Hook.POSTROUTING}) {
-            for (Netfilter.Registration r : netfilter.entries(Family.IPV4, h)) {
-                p.hook(h);
-                assertThat(r.function().apply(p)).as("%s %s", h, r.name()).isEqualTo(Verdict.ACCEPT);
-            }
         }
         return p;
     }

@@ -18,7 +18,6 @@ import org.jnetfilter.core.netfilter.Netfilter;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.netfilter.Verdict;
 import org.jnetfilter.core.rules.Family;
-import org.jnetfilter.core.rules.Hook;
 import org.jnetfilter.core.rules.IpSpec;
 import org.jnetfilter.core.rules.Rule;
 import org.jnetfilter.core.rules.Table;
@@ -73,16 +72,7 @@ class SnmpNatTest {
         if (helper != null) {
             p.conntrack(Connection.template(0, false, helper), CtInfo.NEW);
         }
-        for (Hook h : new Hook[] {Hook.PREROUTING, Hook.POSTROUTING}) {
-            for (Netfilter.Registration r : netfilter.entries(Family.IPV4, h)) {
-                p.hook(h);
-                int v = r.function().apply(p);
-                if (v != Verdict.ACCEPT) {
-                    return v;
-                }
-            }
-        }
-        return Verdict.ACCEPT;
+        return SnatForwarding.verdict(netfilter, p);
     }
 
     static byte[] message(PacketContext p) {
