@@ -35,7 +35,7 @@ import org.jnetfilter.iptables.SaveFiles;
  * <pre>
  * jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
  *            [--counters FILE] [--verdicts FILE.jsonl] [--seed N] [--iface NAME]
- *            [--nflog FILE.pcapng] [--uid N [--gid N]]
+ *            [--nflog FILE.pcapng] [--uid N [--gid N]] [--local-offload]
  * </pre>
  *
  * A packet enters on its pcapng interface's name ({@code --iface} for classic pcap and unnamed interfaces);
@@ -47,7 +47,10 @@ import org.jnetfilter.iptables.SaveFiles;
  * ({@link VerdictRecorder}). {@code --nflog} writes what NFLOG rules send, as {@code tcpdump -i nflog:N -w}
  * captures it (one LINKTYPE_NFLOG interface {@code nflog:N} per group, each record stamped with the time
  * nfnetlink_log delivers its batch; {@link NfnetlinkLog}). {@code --uid}/{@code --gid} give {@code @local} packets
- * a sending socket with those credentials.
+ * a sending socket with those credentials. {@code --local-offload}: {@code @local} TCP and UDP datagrams leave their
+ * socket with the checksum left to the device (CHECKSUM_PARTIAL, as Linux's sockets leave it on a device with
+ * transmit checksum offload, veth's default; {@link org.jnetfilter.core.netfilter.Datapath#sendLocal(
+ * java.lang.foreign.MemorySegment, long, org.jnetfilter.core.netfilter.Trace, long, long, int, boolean)}).
  *
  * <p>Errors: a malformed capture is reported with its byte offset; everything before it has been replayed and
  * the outputs are written, and the exit code is 1.
@@ -60,7 +63,7 @@ final class ReplayCommand {
             Usage: jnf replay --host HOST --rules SAVE [--rules6 SAVE6] --in IN --out OUT.pcapng
                               [--counters FILE] [--verdicts FILE.jsonl] [--conntrack FILE] [--seed N]
                               [--ipsets FILE] [--iface NAME] [--nflog FILE.pcapng] [--uid N [--gid N]]
-                              [--linear]
+                              [--linear] [--local-offload]
 
             Runs the packets of IN (pcap or pcapng; Ethernet, raw IP or Linux cooked) through a host with
             the rules of SAVE (iptables-save) and SAVE6 (ip6tables-save), and writes what leaves each
@@ -83,6 +86,10 @@ final class ReplayCommand {
               --uid N            @local packets come from a socket of user N, group --gid (else N): what
                                  -m owner matches, LOG --log-uid prints and NFLOG sends; without it they are
                                  the kernel's own packets (no socket)
+              --local-offload    @local TCP and UDP datagrams are checksum-offloaded, as from a socket on
+                                 a device with tx checksum offload (veth, most NICs): the checksum the
+                                 capture shows is the one the device writes, and what the path does to the
+                                 partial sum (an ICMP error's quote, nf_nat_snmp_basic) shows as on Linux
               --seed N           the seed of everything random (statistic, NAT ports, IP IDs); default 0
               --linear           walk every rule in order (the reference), not the compiled classifiers
                                  (the results are the same; the classifiers are faster on large rulesets)""";
@@ -103,6 +110,7 @@ final class ReplayCommand {
         long gid = -1;
         long seed = 0;
         boolean linear = false;
+        boolean localOffload = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) {
@@ -111,6 +119,10 @@ final class ReplayCommand {
             }
             if (a.equals("--linear")) {
                 linear = true;
+                continue;
+            }
+            if (a.equals("--local-offload")) {
+                localOffload = true;
                 continue;
             }
             if (!a.startsWith("--")) {
@@ -215,6 +227,7 @@ final class ReplayCommand {
         }
         try (Replay replay = new Replay(host, Path.of(outFile), seed, verdicts == null ? null : Path.of(verdicts),
                 nflog == null ? null : Path.of(nflog), uid, gid < 0 ? uid : gid)) {
+            replay.localOffload = localOffload;
             replay.datapath.walker(linear ? org.jnetfilter.core.netfilter.TableWalker.LINEAR
                     : org.jnetfilter.core.netfilter.TableWalker.CLASSIFIED);
             replay.datapath.rules(Family.IPV4, rs4);
@@ -278,6 +291,8 @@ final class ReplayCommand {
         private final NfnetlinkLog nflog;
         private final long uid;
         private final long gid;
+        /** Whether @local packets are sent checksum-offloaded (--local-offload). */
+        boolean localOffload;
         long now;
         long packets;
 
@@ -389,7 +404,7 @@ final class ReplayCommand {
                             }
                         } else {
                             try {
-                                datapath.sendLocal(ip, now, trace, uid, gid);
+                                datapath.sendLocal(ip, now, trace, uid, gid, 0, localOffload);
                             } catch (UnsupportedOperationException e) {
                                 err.println("jnf replay: packet " + (packets + 1) + ": " + e.getMessage()
                                         + " (jnetfilter cannot evaluate this rule on packets yet)");

@@ -166,6 +166,57 @@ class ReplayCommandTest {
                 + "07000a00" + "696e0000");
     }
 
+    /**
+     * --local-offload: a local UDP datagram REJECTed in OUTPUT; the ICMP error delivered back to the host quotes the
+     * datagram's checksum field as it was when rejected: the full checksum of the capture, or, offloaded, the partial
+     * sum a socket leaves for the device (the pseudo-header's), as Linux's quote shows it.
+     */
+    @Test
+    void localOffloadMakesAnIcmpErrorQuoteThePartialChecksumOfTheLocalDatagram() throws Exception {
+        Files.writeString(dir.resolve("host"), HOST);
+        Files.writeString(dir.resolve("rules"), """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD DROP [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A OUTPUT -p udp -m udp --dport 53 -j REJECT
+                COMMIT
+                """);
+        MemorySegment datagram = PacketSpec.parse("udp 10.0.2.1:6000 -> 192.0.2.9:53").bytes();
+        byte[] d = datagram.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        int full = (d[26] & 0xFF) << 8 | (d[27] & 0xFF);
+        long pseudo = 0x0A00 + 0x0201 + 0xC000 + 0x0209 + 17 + (d.length - 20);
+        int partial = (int) ((pseudo & 0xFFFF) + (pseudo >>> 16));
+        try (PcapngWriter w = PcapngWriter.create(dir.resolve("in.pcapng"), LinkType.RAW, List.of("@local"))) {
+            w.write(0, 1_000_000_000L, datagram);
+        }
+        for (boolean offload : new boolean[] {false, true}) {
+            List<String> args = new ArrayList<>(List.of("replay", "--host", dir.resolve("host").toString(), "--rules",
+                    dir.resolve("rules").toString(), "--in", dir.resolve("in.pcapng").toString(), "--out",
+                    dir.resolve("out.pcapng").toString()));
+            if (offload) {
+                args.add("--local-offload");
+            }
+            Run r = replay(args.toArray(String[]::new));
+            assertThat(r.err()).isEmpty();
+            assertThat(r.code()).isZero();
+            List<byte[]> icmp = new ArrayList<>();
+            try (CaptureReader c = CaptureReader.open(dir.resolve("out.pcapng"), "")) {
+                while (c.next()) {
+                    byte[] p = c.packet().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    if (c.interfaceName().equals("@local") && p[9] == 1) {
+                        icmp.add(p);
+                    }
+                }
+            }
+            assertThat(icmp).as("the port unreachable, delivered to the host").hasSize(1);
+            byte[] e = icmp.get(0);
+            // the quote: IP (20) + ICMP (8) + the datagram's IP header (20) + UDP's checksum at 6
+            int quoted = (e[54] & 0xFF) << 8 | (e[55] & 0xFF);
+            assertThat(quoted).as("offloaded: %s", offload).isEqualTo(offload ? partial : full);
+        }
+    }
+
     @Test
     void aStatefulRulesetTracksTheConnectionAndListsItAsConntrackDoes() throws Exception {
         Files.writeString(dir.resolve("host"), HOST);

@@ -1962,6 +1962,69 @@ class KernelConntrackHelpersDifferentialTest {
         assertThat(packets(c, RELATED_SIP)).isEqualTo(related);
     }
 
+    static List<Arguments> sipModuleParameterSessionsBehindSnat() {
+        return List.of(
+                Arguments.of("sip behind SNAT at the defaults", sipParameters(), 0),
+                Arguments.of("sip behind SNAT, sip_direct_media=0: media translated from anywhere",
+                        sipParameters("sip_direct_media=0"), 3),
+                Arguments.of("sip behind SNAT, sip_direct_media=0 sip_external_media=1",
+                        sipParameters("sip_direct_media=0", "sip_external_media=1"), 0),
+                Arguments.of("sip behind SNAT, sip_direct_signalling=0: the translated Contact called from anywhere",
+                        sipParameters("sip_direct_signalling=0"), 1));
+    }
+
+    /**
+     * The same offer behind SNAT (nf_nat_sip's expectations at the translated address): each side sends to what the
+     * router forwarded it. RTP from the proxy and from 10.0.2.22 to the offered audio (the session's c= as
+     * forwarded), from the proxy to the offered video (at 10.0.2.22 behind the proxy's own device: translated back
+     * out of it), the REGISTER's 200, a call to the translated Contact from 10.0.2.22. Where the video is not
+     * expected (sip_direct_media=1, or sip_external_media), nf_nat_sdp_session writes the last media's address, the
+     * video host's, into o= and the session's c=, so the audio goes there and nothing is RELATED but the registrar's
+     * call.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("sipModuleParameterSessionsBehindSnat")
+    void sipModuleParametersBehindSnatAsInLinux(String name, Map<String, String> parameters, long related)
+            throws Exception {
+        assumeKernel();
+        Map<String, String> c;
+        try (SipModule m = SipModule.set(parameters)) {
+            c = compare(name, Family.IPV4, rules(Family.IPV4, SNAT4), s -> {
+                End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 5060, "10.0.2.2", 5060, 0);
+                String sdp = sipSdp("10.0.1.2", "m=audio 4000 RTP/AVP 0", "m=video 4002 RTP/AVP 31",
+                        "c=IN IP4 10.0.2.22");
+                byte[] fwd = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.1.2", "10.0.2.2", 5060, "",
+                        sdp))));
+                assertThat(fwd).as("the INVITE").isNotNull();
+                End b = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
+                String offer = payloadOfUdp(fwd);
+                String via = find("Via: SIP/2.0/UDP ([^;\r]+)", offer);
+                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", via, "<sip:bob@10.0.2.2>",
+                        sipSdp("10.0.2.2", "m=audio 5004 RTP/AVP 0")))));
+                byte[] audioAt = address(find("c=IN IP4 (\\S+)", offer));
+                int audio = Integer.parseInt(find("m=audio (\\d+)", offer));
+                String video = offer.substring(offer.indexOf("m=video"));
+                udpFlow(s, false, b.myIp, 30000, audioAt, audio, "rtp from the proxy");
+                udpFlow(s, false, address("10.0.2.22"), 30002, audioAt, audio + 1, "rtcp from another host");
+                udpFlow(s, false, b.myIp, 30004, address(find("c=IN IP4 (\\S+)", video)),
+                        Integer.parseInt(find("m=video (\\d+)", video)), "rtp to the video");
+                byte[] reg = s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 2, "10.0.1.2", "10.0.2.2", 5062,
+                        "", "").replace("Content-Length", "Expires: 600\r\nContent-Length"))));
+                assertThat(reg).as("the REGISTER").isNotNull();
+                String register = payloadOfUdp(reg);
+                String contact = find("Contact: (<[^>]+>)", register);
+                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 2, "REGISTER", find(
+                        "Via: SIP/2.0/UDP ([^;\r]+)", register), contact + ";expires=300", ""))));
+                String hostPort = find("sip:alice@([^>]+)>", contact);
+                int colon = hostPort.lastIndexOf(':');
+                udpFlow(s, false, address("10.0.2.22"), 5070, address(hostPort.substring(0, colon)),
+                        Integer.parseInt(hostPort.substring(colon + 1)), sipRequest("INVITE", "UDP", 1, "10.0.2.22",
+                        "10.0.1.2", 5070, "", ""));
+            });
+        }
+        assertThat(packets(c, RELATED_SIP)).isEqualTo(related);
+    }
+
     /**
      * forced_dport on a TCP connection behind SNAT: the phone's INVITE names {@code Via: SIP/2.0/UDP} with another
      * port than its TCP source port, so nf_conntrack_sip remembers that port, and map_addr gives it to the

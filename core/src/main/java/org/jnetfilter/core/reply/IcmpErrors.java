@@ -246,12 +246,14 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, ihl + 1, (byte) code);
         out.set(U32, ihl + 4, info);
         MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, ihl + 8, quoted);
-        int check = pkt.transportOffset() + 16;
-        if (pkt.transportChecksumPartial() && pkt.protocol() == Checksums.PROTO_TCP && pkt.fragmentOffset() == 0
-                && check + 2 <= quoted) {
+        int proto = pkt.protocol();
+        int check = pkt.transportOffset() + (proto == Checksums.PROTO_TCP ? 16 : 6);
+        if (pkt.transportChecksumPartial() && (proto == Checksums.PROTO_TCP || proto == Checksums.PROTO_UDP)
+                && pkt.fragmentOffset() == 0 && check + 2 <= quoted) {
             // Linux: the quote is the skb's bytes as they are; a CHECKSUM_PARTIAL field holds the pseudo-header's sum
+            // (a TCP reset of REJECT, a datagram of a socket on a device with checksum offload: 6.18 in a netns)
             out.set(U16, ihl + 8 + check, (short) Checksums.pseudoV4((int) pkt.sourceLo(), (int) pkt.destinationLo(),
-                    Checksums.PROTO_TCP, pkt.length() - pkt.transportOffset()));
+                    proto, pkt.length() - pkt.transportOffset()));
         }
         out.set(U16, ihl + 2, (short) Checksums.icmp(out, ihl, 8 + quoted));
         return new Reply(Family.IPV4, out, route, mark, pkt.conntrack());
