@@ -139,8 +139,70 @@ class KernelBridgeDifferentialTest {
             sysctl net.bridge.bridge-nf-call-ip6tables=1
             """;
 
-    /** The traffic in order: who sends (0-2 a pod, by its port; -1 dut's raw socket) and what. */
-    record Send(int pod, byte[] bytes) {
+    /**
+     * The traffic in order: who sends (0-2 a pod, by its port; -1 dut's raw socket) and what; or, with {@code
+     * command}, a HOST line that changes dut's configuration between two frames (run as {@code ip} or {@code bridge}
+     * in dut, applied with HostFile.apply to jnetfilter's host).
+     */
+    record Send(int pod, byte[] bytes, String command) {
+        Send(int pod, byte[] bytes) {
+            this(pod, bytes, null);
+        }
+
+        static Send configure(String command) {
+            return new Send(-2, null, command);
+        }
+    }
+
+    /** Source addresses no pod has used before, to see what a port in each state learns. */
+    private static final String MAC_X = "0a:58:0a:f4:00:a1";
+    private static final String MAC_Y = "0a:58:0a:f4:00:a2";
+    private static final String MAC_Z = "0a:58:0a:f4:00:a3";
+    /** IEEE 802.1D link-local groups: the STP one (forwarded with STP off) and LLDP's (group_fwd_mask bit 14). */
+    private static final String STP_GROUP = "01:80:c2:00:00:00";
+    private static final String LLDP_GROUP = "01:80:c2:00:00:0e";
+
+    /** A frame of {@code length} bytes with this EtherType (below 0x600: an 802.3 length, as LLC frames have). */
+    static byte[] ethernet(String dstMac, String srcMac, int etherType, int length) {
+        byte[] f = new byte[length];
+        System.arraycopy(KernelConntrackHelpersDifferentialTest.mac(dstMac), 0, f, 0, 6);
+        System.arraycopy(KernelConntrackHelpersDifferentialTest.mac(srcMac), 0, f, 6, 6);
+        f[12] = (byte) (etherType >>> 8);
+        f[13] = (byte) etherType;
+        for (int i = 14; i < length; i++) {
+            f[i] = (byte) i;
+        }
+        return f;
+    }
+
+    /** An IPv4 UDP frame whose datagram is {@code ipLength} bytes, with or without DF. */
+    static byte[] bigUdp(String dstMac, String srcMac, String src, String dst, int ipLength, boolean dontFragment) {
+        byte[] l4 = new byte[ipLength - 20];
+        l4[0] = (byte) 0x9c;
+        l4[1] = 0x41;
+        l4[3] = 9;
+        l4[4] = (byte) (l4.length >>> 8);
+        l4[5] = (byte) l4.length;
+        for (int i = 8; i < l4.length; i++) {
+            l4[i] = (byte) (i * 7);
+        }
+        byte[] f = KernelConntrackHelpersDifferentialTest.frame(dstMac, srcMac,
+                KernelConntrackHelpersDifferentialTest.address(src), KernelConntrackHelpersDifferentialTest.address(dst),
+                17, l4);
+        if (!dontFragment) {
+            f[20] = 0;
+            f[24] = 0;
+            f[25] = 0;
+            int sum = 0;
+            for (int i = 14; i < 34; i += 2) {
+                sum += ((f[i] & 0xFF) << 8) | (f[i + 1] & 0xFF);
+            }
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+            sum = ~((sum & 0xFFFF) + (sum >>> 16)) & 0xFFFF;
+            f[24] = (byte) (sum >>> 8);
+            f[25] = (byte) sum;
+        }
+        return f;
     }
 
     static final List<Send> TRAFFIC = List.of(
@@ -163,7 +225,40 @@ class KernelBridgeDifferentialTest {
             new Send(2, udp(POD_B, POD_C, "10.244.0.4", "10.244.0.3", 3, 4)),
             // IPv6 between pods: to b (learned), then to an address nobody has shown (flooded, veth3 dropped)
             new Send(0, udp(POD_B, POD_A, "fd00::2", "fd00::3", 40003, 53)),
-            new Send(2, udp("0a:58:0a:f4:00:99", POD_C, "fd00::4", "fd00::99", 40004, 53)));
+            new Send(2, udp("0a:58:0a:f4:00:99", POD_C, "fd00::4", "fd00::99", 40004, 53)),
+            // port states (STP off): a learning port passes its frames to PREROUTING and learns their source, then
+            // drops them; a known address behind it is not delivered (only forwarding ports send)
+            Send.configure("bridge link set dev veth3 state learning"),
+            new Send(2, udp(POD_B, MAC_X, "10.244.0.4", "10.244.0.3", 5, 6)),
+            new Send(0, ethernet(MAC_X, POD_A, 0x88B5, 64)),
+            // a listening port drops frames unseen by the hooks and learns nothing (Y is flooded to the others, and
+            // back to a by its hairpin port), not even from a link-local group frame it passes up (LLDP)
+            Send.configure("bridge link set dev veth3 state 1"),
+            new Send(2, udp(POD_B, MAC_Y, "10.244.0.4", "10.244.0.3", 7, 8)),
+            new Send(0, ethernet(MAC_Y, POD_A, 0x88B5, 64)),
+            new Send(2, ethernet(LLDP_GROUP, MAC_Z, 0x88CC, 60)),
+            new Send(0, ethernet(MAC_Z, POD_A, 0x88B5, 64)),
+            // blocking: with STP off the port is designated and forwards at once; LLDP's source is learned now
+            Send.configure("bridge link set dev veth3 state 4"),
+            new Send(2, ethernet(LLDP_GROUP, MAC_Z, 0x88CC, 60)),
+            new Send(0, ethernet(MAC_Z, POD_A, 0x88B5, 64)),
+            // group_fwd_mask 0x4000: LLDP is forwarded like multicast; the STP group is forwarded with STP off
+            Send.configure("link set br0 type bridge group_fwd_mask 0x4000"),
+            new Send(0, ethernet(LLDP_GROUP, POD_A, 0x88CC, 60)),
+            new Send(1, ethernet(STP_GROUP, POD_B, 0x0026, 60)),
+            // a port that goes down forgets what it learned (Z is flooded again) and forwards when it comes up
+            Send.configure("bridge link set dev veth3 state 2"),
+            Send.configure("link set veth3 down"),
+            Send.configure("link set veth3 up"),
+            new Send(0, ethernet(MAC_Z, POD_A, 0x88B5, 64)),
+            new Send(2, udp(POD_B, POD_C, "10.244.0.4", "10.244.0.3", 9, 10)),
+            // the egress port's MTU: a bridged frame beyond it and a VLAN tag's 4 bytes is dropped (is_skb_forwardable);
+            // br_netfilter fragments an IPv4 datagram without DF and drops one with DF
+            Send.configure("link set veth2 mtu 1000"),
+            new Send(0, ethernet(POD_B, POD_A, 0x88B5, 1018)),
+            new Send(0, ethernet(POD_B, POD_A, 0x88B5, 1019)),
+            new Send(0, bigUdp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 1200, true)),
+            new Send(0, bigUdp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 1200, false)));
 
     private static String skipReason;
     private static Path dir;
@@ -232,7 +327,7 @@ class KernelBridgeDifferentialTest {
                 "echo 1 > /proc/sys/net/netfilter/nf_log_all_netns"));
         for (int i = 0; i < 3; i++) {
             // stopped by their ids once the traffic is over (a fixed timeout cut the capture on a loaded machine)
-            traffic.add("ip netns exec " + PODS[i] + " timeout 120 tcpdump -U -Q in -i p -w " + dir.resolve(i + ".pcap")
+            traffic.add("ip netns exec " + PODS[i] + " timeout 240 tcpdump -U -Q in -i p -w " + dir.resolve(i + ".pcap")
                     + " 2>" + dir.resolve(i + ".err") + " & captures=\"$captures $!\"");
         }
         traffic.add("for i in $(seq 50); do n=$(cat " + dir + "/*.err 2>/dev/null | grep -c listening || true);"
@@ -240,6 +335,13 @@ class KernelBridgeDifferentialTest {
         // the ports forward once STP-less ports are up (no listening/learning delay); settle
         traffic.add("sleep 1");
         for (Send s : TRAFFIC) {
+            if (s.command() != null) {
+                traffic.add(s.command().startsWith("bridge ") ? "ip netns exec " + DUT + " " + s.command()
+                        : "ip -n " + DUT + " " + s.command());
+                // a port coming up forwards once its carrier is seen (linkwatch may wait up to a second)
+                traffic.add("sleep " + (s.command().endsWith(" up") ? "1.5" : "0.2"));
+                continue;
+            }
             if (s.pod() < 0) {
                 traffic.add("ip netns exec " + DUT + " python3 -c \"import socket\n"
                         + "s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_RAW)\n"
@@ -257,7 +359,7 @@ class KernelBridgeDifferentialTest {
         traffic.add("ip netns exec " + DUT + " conntrack -L > " + dir.resolve("conntrack") + " 2>/dev/null");
         traffic.add("dmesg | grep -o '" + TAG + " .*' > " + dir.resolve("log") + " || true");
         traffic.add("kill -INT $captures; wait");
-        KernelSide.Result run = KernelSide.run(60, null, List.of("bash", "-c", String.join("\n", traffic)));
+        KernelSide.Result run = KernelSide.run(180, null, List.of("bash", "-c", String.join("\n", traffic)));
         assertThat(run.exit()).as(run.stdout() + run.stderr()).isZero();
         for (int i = 0; i < 3; i++) {
             kernelFrames.put("veth" + (i + 1), KernelSide.pcapFrames(dir.resolve(i + ".pcap")).stream()
@@ -310,6 +412,10 @@ class KernelBridgeDifferentialTest {
             d.rules(Family.IPV6, rules6);
             long now = 1_000_000_000L;
             for (Send s : TRAFFIC) {
+                if (s.command() != null) {
+                    HostFile.apply(host, s.command());
+                    continue;
+                }
                 if (s.pod() < 0) {
                     d.sendLocal(MemorySegment.ofArray(s.bytes()), now, Trace.NONE);
                 } else {

@@ -127,6 +127,20 @@ public final class Host {
     /** Bridges whose MTU the user set after creating them: it no longer follows their ports. */
     private final java.util.Set<String> bridgesWithMtuSet = new java.util.HashSet<>();
     private final List<StaticFdbEntry> staticFdb = new ArrayList<>();
+    /**
+     * Per port, how often it was disabled (it or its bridge went down) or changed bridges: br_stp_disable_port and
+     * br_del_if forget what the FDB learned on it (br_fdb_delete_by_port), so a bridge keeps a port's learned entries
+     * only while this count stays.
+     */
+    private final Map<String, Integer> flushesByPort = new java.util.HashMap<>();
+    /** group_fwd_mask per bridge (absent: 0, no link-local group forwarded). */
+    private final Map<String, Integer> groupFwdMaskByBridge = new LinkedHashMap<>();
+
+    /**
+     * Linux: BR_GROUPFWD_RESTRICTED: the STP group, pause frames and 802.3ad slow protocols (01:80:c2:00:00:00-02)
+     * may never be forwarded by group_fwd_mask.
+     */
+    public static final int GROUP_FWD_RESTRICTED = 0x0007;
 
     /**
      * {@code bridge fdb add MAC dev PORT [static|permanent]}: an entry that never ages. {@code local}: permanent
@@ -183,6 +197,9 @@ public final class Host {
             }
         }
         String old = p.master();
+        if (!java.util.Objects.equals(p.master(), bridge)) {
+            flushPort(port);
+        }
         linkByName.put(port, p.withMaster(bridge));
         if (bridge == null) {
             staticFdb.removeIf(e -> e.port().equals(port));
@@ -193,6 +210,58 @@ public final class Host {
             adjustBridgeMtu(old);
             adjustBridgeMtu(bridge);
         }
+        changed();
+    }
+
+    /**
+     * {@code ip link add|set BRIDGE type bridge group_fwd_mask N}: the 01:80:c2:00:00:0X link-local groups whose bit X
+     * is set are forwarded like multicast instead of going to the port's stack. br_changelink refuses the restricted
+     * bits ({@link #GROUP_FWD_RESTRICTED}) with EINVAL.
+     */
+    public void setGroupFwdMask(String bridge, int mask) {
+        Link b = existing(bridge);
+        if (!b.bridge()) {
+            throw new IllegalArgumentException("RTNETLINK answers: Operation not supported");
+        }
+        if ((mask & ~0xFFFF) != 0 || (mask & GROUP_FWD_RESTRICTED) != 0) {
+            throw new IllegalArgumentException("RTNETLINK answers: Invalid argument");
+        }
+        groupFwdMaskByBridge.put(bridge, mask);
+        changed();
+    }
+
+    /** See {@link #flushesByPort}: changes each time the port's learned FDB entries are forgotten. */
+    public int portFlushes(String port) {
+        return flushesByPort.getOrDefault(port, 0);
+    }
+
+    private void flushPort(String port) {
+        flushesByPort.merge(port, 1, Integer::sum);
+    }
+
+    /** The bridge's group_fwd_mask (0 unless set). */
+    public int groupFwdMask(String bridge) {
+        return groupFwdMaskByBridge.getOrDefault(bridge, 0);
+    }
+
+    /**
+     * {@code bridge link set dev PORT state N}: the port's STP state as br_set_port_state sets it with STP off:
+     * refused on a device that is not a port (EOPNOTSUPP), beyond blocking (EINVAL), on a port that is down
+     * (ENETDOWN). br_port_state_selection then makes a blocking port forward at once (with STP off every port is
+     * designated); the state holds until the port or its bridge goes down or up again (forwarding then).
+     */
+    public void setPortState(String port, int state) {
+        Link p = existing(port);
+        if (p.master() == null) {
+            throw new IllegalArgumentException("RTNETLINK answers: Operation not supported");
+        }
+        if (state < 0 || state > Link.PORT_BLOCKING) {
+            throw new IllegalArgumentException("RTNETLINK answers: Invalid argument");
+        }
+        if (!p.up()) {
+            throw new IllegalArgumentException("RTNETLINK answers: Network is down");
+        }
+        linkByName.put(port, p.withPortState(state == Link.PORT_BLOCKING ? Link.PORT_FORWARDING : state));
         changed();
     }
 
@@ -251,7 +320,21 @@ public final class Host {
                 && sysctlLong("net.ipv6.conf." + name + ".keep_addr_on_down") <= 0) {
             l = l.withAddresses(l.addresses(Family.IPV4));
         }
-        linkByName.put(name, l.withUp(up));
+        // Linux: a port going down is disabled, coming up it is enabled and, STP off, forwards (br_stp_enable_port)
+        linkByName.put(name, l.up() != up ? l.withUp(up).withPortState(Link.PORT_FORWARDING) : l.withUp(up));
+        if (l.bridge() && l.up() != up) {
+            // Linux: br_stp_enable_bridge / br_stp_disable_bridge: the ports are enabled (forwarding, STP off) or
+            // disabled with the bridge, whatever state they were given
+            for (Link port : ports(name)) {
+                linkByName.put(port.name(), port.withPortState(Link.PORT_FORWARDING));
+                if (!up) {
+                    flushPort(port.name());
+                }
+            }
+        }
+        if (!up && l.up() && l.master() != null) {
+            flushPort(name);
+        }
         if (!up) {
             for (List<Route> routes : userRoutes.values()) {
                 routes.removeIf(r -> name.equals(r.dev()));

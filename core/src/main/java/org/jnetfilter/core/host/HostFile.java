@@ -60,6 +60,19 @@ public final class HostFile {
         return parse(source, text, true);
     }
 
+    /**
+     * One HOST line applied to {@code host} as it runs (a configuration change between packets); a link it adds is
+     * up, as in {@link #parseRunning}. A line that cannot be parsed or applied ends in an {@link
+     * IllegalArgumentException} with iproute2's message (options before the refused one stay applied).
+     */
+    public static void apply(Host host, String line) {
+        Words words = new Words(line.strip().split("\\s+"));
+        apply(host, words);
+        if (words.w.length >= 3 && words.w[0].equals("link") && words.w[1].equals("add")) {
+            host.setUp(host.links().get(host.links().size() - 1).name(), true);
+        }
+    }
+
     private static Host parse(String source, String text, boolean linksUp) throws HostFileException {
         Host host = new Host();
         String[] lines = text.split("\r?\n", -1);
@@ -331,6 +344,7 @@ public final class HostFile {
             int mtu = 1500;
             boolean bridge = false;
             long ageing = Host.DEFAULT_AGEING_CENTISECONDS;
+            int groupFwdMask = 0;
             while (w.more()) {
                 String k = w.next("option");
                 switch (k) {
@@ -348,6 +362,12 @@ public final class HostFile {
                             throw new IllegalArgumentException("only stp_state 0 of type bridge is modelled (no STP)");
                         }
                     }
+                    case "group_fwd_mask" -> {
+                        if (!bridge) {
+                            throw new IllegalArgumentException("group_fwd_mask is an option of type bridge");
+                        }
+                        groupFwdMask = groupFwdMask(w.next("group_fwd_mask"));
+                    }
                     default -> throw new IllegalArgumentException("unknown link option `" + k + "'");
                 }
             }
@@ -358,7 +378,13 @@ public final class HostFile {
             // ifindex so a replay is repeatable.
             int index = host.links().size() + 1;
             if (bridge) {
+                if ((groupFwdMask & Host.GROUP_FWD_RESTRICTED) != 0) {
+                    throw new IllegalArgumentException("RTNETLINK answers: Invalid argument");
+                }
                 host.addBridge(name, mac, mtu, ageing);
+                if (groupFwdMask != 0) {
+                    host.setGroupFwdMask(name, groupFwdMask);
+                }
             } else {
                 host.addLink(name, mac >= 0 ? mac : 0x020000000000L | index, mtu);
             }
@@ -380,18 +406,91 @@ public final class HostFile {
                     case "address" -> host.setMac(name, mac(w.next("MAC address")));
                     case "master" -> host.setMaster(name, w.next("bridge"));
                     case "nomaster" -> host.setMaster(name, null);
-                    case "type" -> {
-                        if (!w.next("link type").equals("bridge_slave") || !w.take("hairpin")) {
-                            throw new IllegalArgumentException("only `type bridge_slave hairpin on|off' is modelled");
-                        }
-                        host.setHairpin(name, onOff(w.next("hairpin"), "hairpin"));
-                    }
+                    case "type" -> linkType(host, name, w);
                     default -> throw new IllegalArgumentException("unknown link option `" + k + "'");
                 }
             }
         } else {
             throw new IllegalArgumentException("unsupported command `" + verb + "' (link add or link set)");
         }
+    }
+
+    /**
+     * {@code link set NAME type bridge_slave [hairpin on|off] [state N]} (N a number, iproute2's get_u8) or {@code
+     * type bridge group_fwd_mask N}: the rest of the line.
+     */
+    private static void linkType(Host host, String name, Words w) {
+        String type = w.next("link type");
+        if (type.equals("bridge")) {
+            if (!w.take("group_fwd_mask")) {
+                throw new IllegalArgumentException("only `type bridge group_fwd_mask N' is modelled on link set");
+            }
+            host.setGroupFwdMask(name, groupFwdMask(w.next("group_fwd_mask")));
+            return;
+        }
+        if (!type.equals("bridge_slave") || !w.more()) {
+            throw new IllegalArgumentException("only `type bridge_slave [hairpin on|off] [state N]' is modelled");
+        }
+        while (w.more()) {
+            String k = w.next("bridge_slave option");
+            switch (k) {
+                case "hairpin" -> host.setHairpin(name, onOff(w.next("hairpin"), "hairpin"));
+                case "state" -> {
+                    String v = w.next("state");
+                    long n = unsigned(v);
+                    if (n < 0 || n > 255) {
+                        throw new IllegalArgumentException("Error: argument \"" + v + "\" is wrong: state is invalid");
+                    }
+                    host.setPortState(name, (int) n);
+                }
+                default -> throw new IllegalArgumentException("only `type bridge_slave [hairpin on|off] [state N]' is"
+                        + " modelled, not `" + k + "'");
+            }
+        }
+    }
+
+    /** iproute2's get_u16 for group_fwd_mask (decimal, 0x hex or 0 octal). */
+    private static int groupFwdMask(String text) {
+        long n = unsigned(text);
+        if (n < 0 || n > 0xFFFF) {
+            throw new IllegalArgumentException("Error: argument \"" + text + "\" is wrong: invalid group_fwd_mask");
+        }
+        return (int) n;
+    }
+
+    /** strtoul with base 0 over the whole word (decimal, 0x hex, 0 octal), or -1 when it is not such a number. */
+    private static long unsigned(String text) {
+        try {
+            if (text.startsWith("0x") || text.startsWith("0X")) {
+                return text.length() > 2 && text.length() <= 10 ? Long.parseLong(text.substring(2), 16) : -1;
+            }
+            if (text.length() > 1 && text.startsWith("0")) {
+                return text.length() <= 12 ? Long.parseLong(text.substring(1), 8) : -1;
+            }
+            return !text.isEmpty() && text.length() <= 10 && Character.isDigit(text.charAt(0)) ? Long.parseLong(text)
+                    : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * {@code bridge link set ... state S}: iproute2 takes a decimal number (kept to its low byte, as the u8 netlink
+     * attribute keeps it) or a state's name.
+     */
+    private static int portState(String text) {
+        if (!text.isEmpty() && text.chars().allMatch(Character::isDigit)) {
+            try {
+                return (int) (Long.parseLong(text) & 0xFF);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("Error: invalid STP port state");
+            }
+        }
+        int i = Link.PORT_STATES.indexOf(text);
+        if (i < 0) {
+            throw new IllegalArgumentException("Error: invalid STP port state");
+        }
+        return i;
     }
 
     /** {@code on|off} after {@code word} (iproute2's parse_on_off). */
@@ -405,7 +504,8 @@ public final class HostFile {
     }
 
     /**
-     * {@code bridge link set dev PORT hairpin on|off} and {@code bridge fdb add MAC dev PORT [master] [static]}
+     * {@code bridge link set dev PORT [hairpin on|off] [state STATE]} and {@code bridge fdb add MAC dev PORT [master]
+     * [static]}
      * (iproute2's bridge command); other bridge objects are not modelled.
      */
     private static void bridge(Host host, Words w) {
@@ -414,12 +514,30 @@ public final class HostFile {
             verb(w, "set");
             w.take("dev");
             String port = w.next("port");
-            if (!w.take("hairpin")) {
-                throw new IllegalArgumentException("only `bridge link set dev PORT hairpin on|off' is modelled");
+            if (!w.more()) {
+                throw new IllegalArgumentException("only `bridge link set dev PORT [hairpin on|off] [state STATE]' is"
+                        + " modelled");
             }
-            host.setHairpin(port, onOff(w.next("hairpin"), "hairpin"));
-            if (w.more()) {
-                throw new IllegalArgumentException("unexpected `" + w.peek() + "'");
+            Boolean hairpin = null;
+            int state = -1;
+            while (w.more()) {
+                String k = w.next("option");
+                switch (k) {
+                    case "hairpin" -> hairpin = onOff(w.next("hairpin"), "hairpin");
+                    case "state" -> state = portState(w.next("state"));
+                    default -> throw new IllegalArgumentException("only `bridge link set dev PORT [hairpin on|off]"
+                            + " [state STATE]' is modelled, not `" + k + "'");
+                }
+            }
+            Link l = host.link(port);
+            if (l == null) {
+                throw new IllegalArgumentException("Cannot find bridge device \"" + port + "\"");
+            }
+            if (state >= 0) {
+                host.setPortState(port, state);
+            }
+            if (hairpin != null) {
+                host.setHairpin(port, hairpin);
             }
         } else if (object.equals("fdb")) {
             verb(w, "add");

@@ -6,18 +6,27 @@ import org.jnetfilter.core.rules.Family;
 /**
  * A network interface as {@code ip link} shows it: name, ifindex, MAC (48 bits in a long), MTU, admin state
  * and its configured addresses in the order they were added (the first of a subnet is the primary, as in
- * Linux); a bridge ({@code type bridge}) or a bridge port ({@code master}, with its {@code hairpin} flag).
- * Immutable; {@link Host} replaces it on change.
+ * Linux); a bridge ({@code type bridge}) or a bridge port ({@code master}, with its {@code hairpin} flag and the
+ * STP port state the user set, {@link #portState}). Immutable; {@link Host} replaces it on change.
  */
 public record Link(String name, int index, long mac, int mtu, boolean up, List<InterfaceAddress> addresses,
-        boolean bridge, String master, boolean hairpin) {
+        boolean bridge, String master, boolean hairpin, int portState) {
+
+    /** Linux: BR_STATE_DISABLED .. BR_STATE_BLOCKING (include/uapi/linux/if_bridge.h), as iproute2 names them. */
+    public static final List<String> PORT_STATES = List.of("disabled", "listening", "learning", "forwarding",
+            "blocking");
+    public static final int PORT_DISABLED = 0;
+    public static final int PORT_LISTENING = 1;
+    public static final int PORT_LEARNING = 2;
+    public static final int PORT_FORWARDING = 3;
+    public static final int PORT_BLOCKING = 4;
 
     public Link {
         addresses = List.copyOf(addresses);
     }
 
     public Link(String name, int index, long mac, int mtu, boolean up, List<InterfaceAddress> addresses) {
-        this(name, index, mac, mtu, up, addresses, false, null, false);
+        this(name, index, mac, mtu, up, addresses, false, null, false, PORT_FORWARDING);
     }
 
     /** Whether the interface is a port of a bridge ({@link #master()} names it). */
@@ -25,16 +34,31 @@ public record Link(String name, int index, long mac, int mtu, boolean up, List<I
         return master != null;
     }
 
-    Link withBridge(boolean v) {
-        return new Link(name, index, mac, mtu, up, addresses, v, master, hairpin);
+    /**
+     * The port's STP state as the bridge uses it: disabled while the port or its bridge is down ({@code bridgeUp}),
+     * else the state set ({@link #portState}; forwarding unless the user set another since the port or the bridge
+     * last came up).
+     */
+    public int portState(boolean bridgeUp) {
+        return up && bridgeUp ? portState : PORT_DISABLED;
     }
 
+    Link withBridge(boolean v) {
+        return new Link(name, index, mac, mtu, up, addresses, v, master, hairpin, portState);
+    }
+
+    /** Linux: br_add_if enables the port (br_stp_enable_port), and with STP off it forwards at once. */
     Link withMaster(String v) {
-        return new Link(name, index, mac, mtu, up, addresses, bridge, v, v != null && hairpin);
+        return new Link(name, index, mac, mtu, up, addresses, bridge, v, v != null && hairpin,
+                java.util.Objects.equals(v, master) ? portState : PORT_FORWARDING);
     }
 
     Link withHairpin(boolean v) {
-        return new Link(name, index, mac, mtu, up, addresses, bridge, master, v);
+        return new Link(name, index, mac, mtu, up, addresses, bridge, master, v, portState);
+    }
+
+    Link withPortState(int v) {
+        return new Link(name, index, mac, mtu, up, addresses, bridge, master, hairpin, v);
     }
 
     public boolean isLoopback() {
@@ -46,19 +70,19 @@ public record Link(String name, int index, long mac, int mtu, boolean up, List<I
     }
 
     Link withUp(boolean v) {
-        return new Link(name, index, mac, mtu, v, addresses, bridge, master, hairpin);
+        return new Link(name, index, mac, mtu, v, addresses, bridge, master, hairpin, portState);
     }
 
     Link withMtu(int v) {
-        return new Link(name, index, mac, v, up, addresses, bridge, master, hairpin);
+        return new Link(name, index, mac, v, up, addresses, bridge, master, hairpin, portState);
     }
 
     Link withMac(long v) {
-        return new Link(name, index, v, mtu, up, addresses, bridge, master, hairpin);
+        return new Link(name, index, v, mtu, up, addresses, bridge, master, hairpin, portState);
     }
 
     Link withAddresses(List<InterfaceAddress> v) {
-        return new Link(name, index, mac, mtu, up, v, bridge, master, hairpin);
+        return new Link(name, index, mac, mtu, up, v, bridge, master, hairpin, portState);
     }
 
     public static String macText(long mac) {

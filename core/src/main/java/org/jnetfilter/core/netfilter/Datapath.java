@@ -2356,6 +2356,9 @@ public final class Datapath {
 
         // ---- bridges: net/bridge br_input.c, br_forward.c, br_device.c, br_netfilter_hooks.c ----
 
+        /** Linux: VLAN_HLEN, the 802.1Q tag is_skb_forwardable allows beyond the MTU. */
+        private static final int VLAN_HLEN = 4;
+
         /** The Ethernet source a frame leaves with when it is not the egress device's own (a bridged frame's). */
         private long frameSource = -1;
 
@@ -2405,9 +2408,12 @@ public final class Datapath {
                 return;
             }
             long now = pkt.nowNanos();
-            int admitted = br.admit(port.index, src, dst, now);
+            Bridge.Port ingress = br.port(port.index);
+            int admitted = br.admit(ingress, src, dst, now);
             if (admitted != 0) {
-                trace.dropped(admitted == Bridge.DROP ? DropReason.BRIDGE_INVALID_FRAME : DropReason.BRIDGE_LINK_LOCAL);
+                trace.dropped(admitted == Bridge.DROP ? DropReason.BRIDGE_INVALID_FRAME
+                        : admitted == Bridge.NOT_FORWARDING ? DropReason.BRIDGE_PORT_NOT_FORWARDING
+                        : DropReason.BRIDGE_LINK_LOCAL);
                 return;
             }
             if (dst == dev.mac) {
@@ -2468,7 +2474,11 @@ public final class Datapath {
                     }
                 }
             }
-            int decision = br.decide(port.index, src, dst, now);
+            int decision = br.decide(ingress, src, dst, now);
+            if (decision == Bridge.LEARNING) {
+                trace.dropped(DropReason.BRIDGE_PORT_LEARNING);
+                return;
+            }
             boolean up = decision == Bridge.UP || decision == Bridge.FLOOD_AND_UP;
             if (decision > 0) {
                 Bridge.Port to = br.port(decision);
@@ -2536,14 +2546,16 @@ public final class Datapath {
          * FORWARD (br_nf_forward_ip: IN and OUT the bridge, the ports recorded, PACKET_OTHERHOST passed as
          * PACKET_HOST), POSTROUTING (br_nf_post_routing: no IN, OUT the bridge), then br_nf_dev_queue_xmit: out as
          * it came when it fits the port's MTU, else the fragments it came in (a reassembled datagram), an IPv4 one
-         * without DF fragmented, others dropped. Without: out as received when it fits (is_skb_forwardable).
+         * without DF fragmented, others dropped. Without: out as received when it fits the MTU and a VLAN tag
+         * (is_skb_forwardable).
          */
         private void bridgeForward(Interface dev, Interface inPort, Bridge.Port to, boolean hooks, long frameLength) {
             Trace trace = pkt.trace();
             Interface out = interfaceByName.get(to.name());
             long frameAt = HEADROOM - EthernetHeader.LENGTH;
             if (!hooks) {
-                if (frameLength - EthernetHeader.LENGTH > out.mtu) {
+                // Linux: br_dev_queue_push_xmit's is_skb_forwardable allows the MTU and a VLAN tag (VLAN_HLEN, 4)
+                if (frameLength - EthernetHeader.LENGTH > out.mtu + VLAN_HLEN) {
                     trace.dropped(DropReason.PKT_TOO_BIG);
                     return;
                 }
@@ -2626,7 +2638,7 @@ public final class Datapath {
 
         /**
          * br_dev_xmit: a frame the host sends by the bridge goes to the port its destination was learned on, or to
-         * every port that is up (broadcast, multicast, unknown). It meets no hooks again: it has no br_netfilter
+         * every forwarding port (broadcast, multicast, unknown). It meets no hooks again: it has no br_netfilter
          * information (br_nf_post_routing passes it), so physdev never sees a locally sent packet's port.
          */
         private void bridgeTransmit(Interface dev, long destination, MemorySegment frame) {
@@ -2636,7 +2648,7 @@ public final class Datapath {
             if (to > 0) {
                 Bridge.Port p = br.port(to);
                 trace.bridged(dev.name, "", p.name(), 1, false);
-                if (!p.up()) {
+                if (!Bridge.shouldDeliver(p, 0)) {
                     trace.dropped(DropReason.BRIDGE_NOT_DELIVERED);
                     return;
                 }
@@ -2646,7 +2658,7 @@ public final class Datapath {
             }
             int copies = 0;
             for (Bridge.Port p : br.ports()) {
-                copies += to == Bridge.FLOOD && p.up() ? 1 : 0;
+                copies += to == Bridge.FLOOD && Bridge.shouldDeliver(p, 0) ? 1 : 0;
             }
             trace.bridged(dev.name, "", to == Bridge.FLOOD ? null : "", copies, false);
             if (copies == 0) {
@@ -2654,7 +2666,7 @@ public final class Datapath {
                 return;
             }
             for (Bridge.Port p : br.ports()) {
-                if (p.up()) {
+                if (Bridge.shouldDeliver(p, 0)) {
                     trace.transmitted(p.name(), frame);
                     sink.transmit(p.name(), frame);
                 }

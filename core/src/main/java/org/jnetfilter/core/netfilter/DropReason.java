@@ -17,6 +17,10 @@ public enum DropReason {
     BRIDGE_INVALID_FRAME("invalid frame for the bridge (source address, pause frame)"),
     /** br_handle_frame: an IEEE 802.1D link-local group (01:80:c2:00:00:02-0f) goes to the port's own stack. */
     BRIDGE_LINK_LOCAL("link-local group frame, not forwarded by the bridge"),
+    /** br_handle_frame: the port's STP state (disabled, listening, blocking) takes no frames: dropped unlearned. */
+    BRIDGE_PORT_NOT_FORWARDING("bridge port not forwarding (STP state disabled, listening or blocking)"),
+    /** br_handle_frame_finish: a port in the learning state learns the frame's source, then drops it. */
+    BRIDGE_PORT_LEARNING("bridge port learning (STP state): source learned, frame dropped"),
     /** should_deliver: no port may take the frame (it would leave where it came in, without hairpin; ports down). */
     BRIDGE_NOT_DELIVERED("no bridge port to deliver to"),
     /** Linux: SKB_DROP_REASON_DEV_READY: the interface is down. */
