@@ -93,18 +93,20 @@ class TraceCommandTest {
         assertThat(fwd).contains("route forward dev eth0 via 10.0.0.254", "filter FORWARD: no rule matched, policy DROP", "verdict DROP");
     }
 
+    /** A HOST file's br0 with ports veth1 and veth2, br_netfilter loaded. */
+    private static final String TWO_PORT_BRIDGE = """
+            link add veth1 address 02:00:00:00:00:11
+            link add veth2 address 02:00:00:00:00:12
+            link add br0 type bridge
+            link set veth1 master br0
+            link set veth2 master br0
+            addr add 10.244.0.1/24 dev br0
+            modprobe br_netfilter
+            """;
+
     @Test
     void aPacketOnABridgePortShowsTheBridgeDecisionAndItsPorts() throws Exception {
-        Files.writeString(dir.resolve("host"), """
-                link add veth1 address 02:00:00:00:00:11
-                link add veth2 address 02:00:00:00:00:12
-                link add br0 type bridge
-                link set veth1 master br0
-                link set veth2 master br0
-                addr add 10.244.0.1/24 dev br0
-                modprobe br_netfilter
-                sysctl net.bridge.bridge-nf-call-arptables=1
-                """);
+        Files.writeString(dir.resolve("host"), TWO_PORT_BRIDGE + "sysctl net.bridge.bridge-nf-call-arptables=1\n");
         Files.writeString(dir.resolve("rules"), """
                 *nat
                 :PREROUTING ACCEPT [0:0]
@@ -132,15 +134,6 @@ class TraceCommandTest {
 
     @Test
     void aPortsStpStateShowsWhereTheBridgeDropsTheFrame() throws Exception {
-        String bridge = """
-                link add veth1 address 02:00:00:00:00:11
-                link add veth2 address 02:00:00:00:00:12
-                link add br0 type bridge
-                link set veth1 master br0
-                link set veth2 master br0
-                addr add 10.244.0.1/24 dev br0
-                modprobe br_netfilter
-                """;
         Files.writeString(dir.resolve("rules"), """
                 *raw
                 :PREROUTING ACCEPT [0:0]
@@ -148,17 +141,17 @@ class TraceCommandTest {
                 -A PREROUTING -m physdev --physdev-in veth1 -j LOG --log-prefix "pre "
                 COMMIT
                 """);
-        Files.writeString(dir.resolve("learning"), bridge + "bridge link set dev veth1 state learning\n");
+        Files.writeString(dir.resolve("learning"), TWO_PORT_BRIDGE + "bridge link set dev veth1 state learning\n");
         String[] r = run("trace", "--host", dir.resolve("learning").toString(), "--rules",
                 dir.resolve("rules").toString(), "udp 10.244.0.2:40000 -> 10.244.0.3:53 in veth1");
         assertThat(r[1]).contains("log: pre IN=br0 OUT= PHYSIN=veth1 ",
                 "dropped: bridge port learning (STP state): source learned, frame dropped");
-        Files.writeString(dir.resolve("listening"), bridge + "bridge link set dev veth1 state 1\n");
+        Files.writeString(dir.resolve("listening"), TWO_PORT_BRIDGE + "bridge link set dev veth1 state 1\n");
         r = run("trace", "--host", dir.resolve("listening").toString(), "--rules", dir.resolve("rules").toString(),
                 "udp 10.244.0.2:40000 -> 10.244.0.3:53 in veth1");
         assertThat(r[1]).doesNotContain("log: pre ")
                 .contains("dropped: bridge port not forwarding (STP state disabled, listening or blocking)");
-        Files.writeString(dir.resolve("peer"), bridge + "bridge link set dev veth2 state learning\n");
+        Files.writeString(dir.resolve("peer"), TWO_PORT_BRIDGE + "bridge link set dev veth2 state learning\n");
         r = run("trace", "--host", dir.resolve("peer").toString(), "--rules", dir.resolve("rules").toString(),
                 "udp 10.244.0.2:40000 -> 10.244.0.3:53 in veth1");
         assertThat(r[1]).contains("bridge br0: in by port veth1, flooded to its ports (0)",

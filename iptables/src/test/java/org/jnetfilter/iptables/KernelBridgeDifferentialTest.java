@@ -175,6 +175,17 @@ class KernelBridgeDifferentialTest {
         return f;
     }
 
+    /** {@code frame} with an 802.1Q tag of VLAN {@code vid} after its addresses. */
+    static byte[] tagged(int vid, byte[] frame) {
+        byte[] f = new byte[frame.length + 4];
+        System.arraycopy(frame, 0, f, 0, 12);
+        f[12] = (byte) 0x81;
+        f[14] = (byte) (vid >>> 8);
+        f[15] = (byte) vid;
+        System.arraycopy(frame, 12, f, 16, frame.length - 12);
+        return f;
+    }
+
     /** An IPv4 UDP frame whose datagram is {@code ipLength} bytes, with or without DF. */
     static byte[] bigUdp(String dstMac, String srcMac, String src, String dst, int ipLength, boolean dontFragment) {
         byte[] l4 = new byte[ipLength - 20];
@@ -258,7 +269,16 @@ class KernelBridgeDifferentialTest {
             new Send(0, ethernet(POD_B, POD_A, 0x88B5, 1018)),
             new Send(0, ethernet(POD_B, POD_A, 0x88B5, 1019)),
             new Send(0, bigUdp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 1200, true)),
-            new Send(0, bigUdp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 1200, false)));
+            new Send(0, bigUdp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 1200, false)),
+            // br_netfilter's switch off for all bridges: bridged IPv4 meets no hook; the bridge's own nf_call_iptables
+            // turns them on for it again
+            Send.configure("sysctl net.bridge.bridge-nf-call-iptables=0"),
+            new Send(0, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 11, 12)),
+            Send.configure("link set br0 type bridge nf_call_iptables 1"),
+            new Send(0, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 13, 14)),
+            // an 802.1Q-tagged IPv4 frame is no IPv4 to br_netfilter while bridge-nf-filter-vlan-tagged is 0 (its
+            // default): bridged as it came, tag and all, through no hook
+            new Send(0, tagged(10, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 15, 16))));
 
     private static String skipReason;
     private static Path dir;
@@ -336,7 +356,9 @@ class KernelBridgeDifferentialTest {
         traffic.add("sleep 1");
         for (Send s : TRAFFIC) {
             if (s.command() != null) {
-                traffic.add(s.command().startsWith("bridge ") ? "ip netns exec " + DUT + " " + s.command()
+                traffic.add(s.command().startsWith("sysctl ") ? "ip netns exec " + DUT + " sysctl -qw "
+                        + s.command().substring("sysctl ".length())
+                        : s.command().startsWith("bridge ") ? "ip netns exec " + DUT + " " + s.command()
                         : "ip -n " + DUT + " " + s.command());
                 // a port coming up forwards once its carrier is seen (linkwatch may wait up to a second)
                 traffic.add("sleep " + (s.command().endsWith(" up") ? "1.5" : "0.2"));

@@ -3,6 +3,7 @@ package org.jnetfilter.core.bridge;
 import java.util.List;
 import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.host.Link;
+import org.jnetfilter.core.rules.Family;
 
 /**
  * A bridge device's forwarding as net/bridge/br_input.c (br_handle_frame, br_handle_frame_finish), br_forward.c
@@ -64,6 +65,9 @@ public final class Bridge {
     private final Port[] ports;
     private final Fdb fdb;
     private final int groupFwdMask;
+    /** br_netfilter runs bridged IPv4 / IPv6 frames through the hooks (the sysctl, or the bridge's own option). */
+    private final boolean callsIptables;
+    private final boolean callsIp6tables;
     /** Per port (as {@link #ports}), Host#portFlushes when the bridge was built. */
     private final int[] flushes;
 
@@ -88,6 +92,8 @@ public final class Bridge {
             }
         }
         groupFwdMask = host.groupFwdMask(name);
+        callsIptables = host.bridgeNetfilter(Family.IPV4, name);
+        callsIp6tables = host.bridgeNetfilter(Family.IPV6, name);
         fdb = new Fdb(host.bridgeAgeingNanos(name));
         // Linux: br_fdb_add_local for the bridge's address and each port's (fdb_add_local on br_add_if)
         fdb.addLocal(mac, 0);
@@ -129,6 +135,11 @@ public final class Bridge {
     /** The ports in flooding order (the last to join first). Not to be modified. */
     public Port[] ports() {
         return ports;
+    }
+
+    /** Whether bridged frames of {@code family} meet the iptables (ip6tables) hooks on this bridge. */
+    public boolean callsHooks(Family family) {
+        return family == Family.IPV4 ? callsIptables : family == Family.IPV6 && callsIp6tables;
     }
 
     public Fdb fdb() {

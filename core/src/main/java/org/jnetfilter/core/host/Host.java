@@ -540,6 +540,7 @@ public final class Host {
                     + ": No such file or directory");
         }
         sysctlByName.put(key, Sysctls.validate(key, value));
+        bridgeNetfilterSysctlSet |= key.startsWith("net.bridge.");
         Sysctls.propagate(sysctlByName, key, linkByName.keySet());
         if (key.equals("net.bridge.bridge-nf-call-arptables") && !"0".equals(sysctlByName.get(key))) {
             notice("net.bridge.bridge-nf-call-arptables: arptables is not modelled; bridged ARP is not filtered");
@@ -569,13 +570,56 @@ public final class Host {
     }
 
     /**
-     * Whether bridged frames of {@code family} go through its hooks (br_netfilter's bridge-nf-call-iptables and
-     * -ip6tables; the per-bridge nf_call_iptables options are not modelled).
+     * Whether bridged frames of {@code family} go through its hooks on every bridge (br_netfilter's
+     * bridge-nf-call-iptables and -ip6tables).
      */
     public boolean bridgeNetfilter(Family family) {
         return sysctlLong(family == Family.IPV4 ? "net.bridge.bridge-nf-call-iptables"
                 : "net.bridge.bridge-nf-call-ip6tables") != 0;
     }
+
+    /**
+     * Whether frames of {@code family} bridged by {@code bridge} go through its hooks: br_nf_pre_routing runs them
+     * when the switch is on for all bridges or the bridge's own nf_call_iptables / nf_call_ip6tables option is
+     * (BROPT_NF_CALL_IPTABLES), the latter only with br_netfilter there (loaded, or its sysctls set).
+     */
+    public boolean bridgeNetfilter(Family family, String bridge) {
+        return bridgeNetfilter(family) || (bridgeNetfilterLoaded || bridgeNetfilterSysctlSet)
+                && (family == Family.IPV4 ? bridgesCallingIptables : bridgesCallingIp6tables).contains(bridge);
+    }
+
+    /**
+     * {@code ip link add|set BRIDGE type bridge nf_call_iptables|nf_call_ip6tables|nf_call_arptables N}: the bridge's
+     * own br_netfilter switch (N non-zero: on, as br_changelink takes the u8); arptables' is kept with a notice.
+     */
+    public void setBridgeNfCall(String bridge, String table, boolean on) {
+        Link b = existing(bridge);
+        if (!b.bridge()) {
+            throw new IllegalArgumentException("RTNETLINK answers: Operation not supported");
+        }
+        java.util.Set<String> set = switch (table) {
+            case "iptables" -> bridgesCallingIptables;
+            case "ip6tables" -> bridgesCallingIp6tables;
+            case "arptables" -> {
+                if (on) {
+                    notice("nf_call_arptables: arptables is not modelled; bridged ARP is not filtered");
+                }
+                yield new java.util.HashSet<>();
+            }
+            default -> throw new IllegalArgumentException("unknown bridge option nf_call_" + table);
+        };
+        if (on) {
+            set.add(bridge);
+        } else {
+            set.remove(bridge);
+        }
+        changed();
+    }
+
+    private final java.util.Set<String> bridgesCallingIptables = new java.util.HashSet<>();
+    private final java.util.Set<String> bridgesCallingIp6tables = new java.util.HashSet<>();
+    /** A net.bridge sysctl was set: br_netfilter is there (its sysctls exist only while it is loaded). */
+    private boolean bridgeNetfilterSysctlSet;
 
     /**
      * {@code modprobe br_netfilter}: the module's switches come up on, as brnf_init_net sets them (only the first

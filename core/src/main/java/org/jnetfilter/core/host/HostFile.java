@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.jnetfilter.core.rules.Family;
 import org.jnetfilter.core.rules.IpNet;
 
@@ -345,6 +347,7 @@ public final class HostFile {
             boolean bridge = false;
             long ageing = Host.DEFAULT_AGEING_CENTISECONDS;
             int groupFwdMask = 0;
+            Map<String, Boolean> nfCalls = new LinkedHashMap<>();
             while (w.more()) {
                 String k = w.next("option");
                 switch (k) {
@@ -368,6 +371,12 @@ public final class HostFile {
                         }
                         groupFwdMask = groupFwdMask(w.next("group_fwd_mask"));
                     }
+                    case "nf_call_iptables", "nf_call_ip6tables", "nf_call_arptables" -> {
+                        if (!bridge) {
+                            throw new IllegalArgumentException(k + " is an option of type bridge");
+                        }
+                        nfCalls.put(k.substring("nf_call_".length()), nfCall(k, w.next(k)));
+                    }
                     default -> throw new IllegalArgumentException("unknown link option `" + k + "'");
                 }
             }
@@ -385,6 +394,7 @@ public final class HostFile {
                 if (groupFwdMask != 0) {
                     host.setGroupFwdMask(name, groupFwdMask);
                 }
+                nfCalls.forEach((table, on) -> host.setBridgeNfCall(name, table, on));
             } else {
                 host.addLink(name, mac >= 0 ? mac : 0x020000000000L | index, mtu);
             }
@@ -422,10 +432,21 @@ public final class HostFile {
     private static void linkType(Host host, String name, Words w) {
         String type = w.next("link type");
         if (type.equals("bridge")) {
-            if (!w.take("group_fwd_mask")) {
-                throw new IllegalArgumentException("only `type bridge group_fwd_mask N' is modelled on link set");
+            if (!w.more()) {
+                throw new IllegalArgumentException("only `type bridge [group_fwd_mask N] [nf_call_iptables N]"
+                        + " [nf_call_ip6tables N] [nf_call_arptables N]' is modelled on link set");
             }
-            host.setGroupFwdMask(name, groupFwdMask(w.next("group_fwd_mask")));
+            while (w.more()) {
+                String k = w.next("bridge option");
+                switch (k) {
+                    case "group_fwd_mask" -> host.setGroupFwdMask(name, groupFwdMask(w.next(k)));
+                    case "nf_call_iptables", "nf_call_ip6tables", "nf_call_arptables" ->
+                        host.setBridgeNfCall(name, k.substring("nf_call_".length()), nfCall(k, w.next(k)));
+                    default -> throw new IllegalArgumentException("only `type bridge [group_fwd_mask N]"
+                            + " [nf_call_iptables N] [nf_call_ip6tables N] [nf_call_arptables N]' is modelled on"
+                            + " link set, not `" + k + "'");
+                }
+            }
             return;
         }
         if (!type.equals("bridge_slave") || !w.more()) {
@@ -447,6 +468,15 @@ public final class HostFile {
                         + " modelled, not `" + k + "'");
             }
         }
+    }
+
+    /** iproute2's get_u8 for an nf_call_* option: any non-zero value turns the switch on. */
+    private static boolean nfCall(String option, String text) {
+        long n = unsigned(text);
+        if (n < 0 || n > 255) {
+            throw new IllegalArgumentException("Error: argument \"" + text + "\" is wrong: invalid " + option);
+        }
+        return n != 0;
     }
 
     /** iproute2's get_u16 for group_fwd_mask (decimal, 0x hex or 0 octal). */

@@ -101,7 +101,8 @@ import org.jnetfilter.core.rules.Target;
  *   such destinations, and the Ethernet header.</li>
  * <li>Bridges (net/bridge, {@link Bridge}): a frame received on a bridge port is bridged (learning, the FDB,
  *   flooding, hairpin) and what is for the host goes up through the bridge device. With br_netfilter's
- *   bridge-nf-call-iptables / -ip6tables on, bridged IPv4 / IPv6 frames meet PREROUTING, FORWARD and POSTROUTING with
+ *   bridge-nf-call-iptables / -ip6tables on (or the bridge's own nf_call_iptables / nf_call_ip6tables), bridged
+ *   IPv4 / IPv6 frames meet PREROUTING, FORWARD and POSTROUTING with
  *   IN / OUT = the bridge and the ports recorded ({@link PacketContext#physInInterface()}: physdev, LOG's PHYSIN=),
  *   one FORWARD and POSTROUTING per flooded copy; a DNAT in PREROUTING keeps the frame bridged when the new
  *   destination is reached through the bridge, else sends it up to be routed (br_nf_pre_routing_finish); frames up
@@ -230,9 +231,6 @@ public final class Datapath {
     private Map<String, Interface> interfaceByName = Map.of();
     /** The bridges' forwarding state, rebuilt with the interfaces (learned entries kept). */
     private Map<String, Bridge> bridgeByName = Map.of();
-    /** br_netfilter's bridge-nf-call-iptables and -ip6tables, as of the interfaces' snapshot. */
-    private boolean bridgeHooks4;
-    private boolean bridgeHooks6;
     /** A bridged packet's bytes and state after PREROUTING, for each of its copies (br_flood's clones). */
     private final BridgedCopy bridgedCopy = new BridgedCopy();
 
@@ -851,8 +849,6 @@ public final class Datapath {
             }
             interfaceByName = m;
             bridgeByName = bridges;
-            bridgeHooks4 = host.bridgeNetfilter(Family.IPV4);
-            bridgeHooks6 = host.bridgeNetfilter(Family.IPV6);
             viewVersion = v;
         }
         return interfaceByName;
@@ -2364,7 +2360,7 @@ public final class Datapath {
 
         /**
          * A frame received on a port of a bridge (the port's rx_handler, br_handle_frame). The bridge admits it, then
-         * br_netfilter (for IPv4 with bridge-nf-call-iptables, IPv6 with -ip6tables) checks it as ip_rcv does and
+         * br_netfilter (for IPv4 with bridge-nf-call-iptables or the bridge's nf_call_iptables, IPv6 likewise) checks it as ip_rcv does and
          * passes it to PREROUTING with IN = the bridge and the port recorded (physdev); a DNAT there re-routes it
          * (br_nf_pre_routing_finish): a new destination reached through the bridge keeps it on the bridge with the
          * new next hop's MAC, any other makes it go up to the host (the bridge's MAC, PACKET_HOST) and be routed.
@@ -2422,7 +2418,7 @@ public final class Datapath {
             }
             Family family = etherType == EthernetHeader.ETH_P_IP ? Family.IPV4
                     : etherType == EthernetHeader.ETH_P_IPV6 ? Family.IPV6 : null;
-            boolean hooks = family == Family.IPV4 ? bridgeHooks4 : family == Family.IPV6 && bridgeHooks6;
+            boolean hooks = family != null && br.callsHooks(family);
             long ipLength = n - EthernetHeader.LENGTH;
             RouteDecision routed = null;
             if (hooks) {

@@ -7,6 +7,7 @@ import java.util.stream.Stream;
 import org.jnetfilter.core.host.Host;
 import org.jnetfilter.core.host.HostFile;
 import org.jnetfilter.core.host.Link;
+import org.jnetfilter.core.rules.Family;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -28,6 +29,18 @@ class BridgePortStateTest {
     private static final long A = 0x0A0000000001L;
     private static final long B = 0x0A0000000002L;
     private static final long LLDP = 0x0180C200000EL;
+
+    /** br0 as the HOST file makes it, then {@code commands}. */
+    private record Built(Host host, Bridge bridge) {
+        Bridge.Port port(String name) {
+            return bridge.port(host.link(name).index());
+        }
+    }
+
+    private static Built built(String commands) throws Exception {
+        Host host = HostFile.parseRunning("host", BRIDGE + commands + "\n");
+        return new Built(host, new Bridge(host, host.link("br0"), null));
+    }
 
     static Stream<Arguments> commandsAsLinuxAnsweredThem() {
         return Stream.of(
@@ -77,7 +90,9 @@ class BridgePortStateTest {
                         "Error: argument \"0x10000\" is wrong: invalid group_fwd_mask"),
                 Arguments.of("link set br0 type bridge group_fwd_mask abc",
                         "Error: argument \"abc\" is wrong: invalid group_fwd_mask"),
-                Arguments.of("link add br1 type bridge group_fwd_mask 2", "RTNETLINK answers: Invalid argument"));
+                Arguments.of("link add br1 type bridge group_fwd_mask 2", "RTNETLINK answers: Invalid argument"),
+                Arguments.of("link set br0 type bridge nf_call_iptables 256",
+                        "Error: argument \"256\" is wrong: invalid nf_call_iptables"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -95,11 +110,43 @@ class BridgePortStateTest {
         assertThat(host.groupFwdMask("br1")).isEqualTo(0x4000);
     }
 
+    static Stream<Arguments> nfCallSwitches() {
+        return Stream.of(
+                Arguments.of("without br_netfilter the bridge's option has nothing to run",
+                        "link set br0 type bridge nf_call_iptables 1", false, false),
+                Arguments.of("loaded: its switches are on for every bridge", "modprobe br_netfilter", true, true),
+                Arguments.of("the switch off, the bridge's own option on",
+                        "sysctl net.bridge.bridge-nf-call-iptables=0\nlink set br0 type bridge nf_call_iptables 1",
+                        true, false),
+                Arguments.of("given when the bridge is made", "sysctl net.bridge.bridge-nf-call-iptables=0\n"
+                        + "link add br1 type bridge nf_call_ip6tables 1 nf_call_iptables 0\n"
+                        + "link set br0 type bridge nf_call_iptables 1\nlink set br0 type bridge nf_call_iptables 0",
+                        false, false));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("nfCallSwitches")
+    void theBridgesOwnNfCallOptionRunsItsFramesThroughTheHooks(String what, String commands, boolean ipv4,
+            boolean ipv6) throws Exception {
+        Bridge br = built(commands).bridge();
+        assertThat(br.callsHooks(Family.IPV4)).as(what).isEqualTo(ipv4);
+        assertThat(br.callsHooks(Family.IPV6)).as(what).isEqualTo(ipv6);
+    }
+
+    @Test
+    void aBridgeMadeWithNfCallIp6tablesRunsOnlyItsIpv6ThroughTheHooks() throws Exception {
+        Host host = HostFile.parseRunning("host", BRIDGE + "sysctl net.bridge.bridge-nf-call-ip6tables=0\n"
+                + "link add br1 type bridge nf_call_ip6tables 1\n");
+        assertThat(host.bridgeNetfilter(Family.IPV6, "br1")).isTrue();
+        assertThat(host.bridgeNetfilter(Family.IPV6, "br0")).isFalse();
+        assertThat(host.bridgeNetfilter(Family.IPV4, "br1")).isFalse();
+    }
+
     @Test
     void aLearningPortPassesFramesToTheHooksLearnsTheirSourceAndDropsThem() throws Exception {
-        Host host = HostFile.parseRunning("host", BRIDGE + "bridge link set dev p1 state learning\n");
-        Bridge br = new Bridge(host, host.link("br0"), null);
-        Bridge.Port p1 = br.port(host.link("p1").index());
+        Built b = built("bridge link set dev p1 state learning");
+        Bridge br = b.bridge();
+        Bridge.Port p1 = b.port("p1");
         assertThat(br.admit(p1, A, B, 0)).as("on to PREROUTING").isZero();
         assertThat(br.decide(p1, A, B, 0)).isEqualTo(Bridge.LEARNING);
         assertThat(br.fdb().lookup(A, 0)).isEqualTo(p1.index());
@@ -109,23 +156,23 @@ class BridgePortStateTest {
     @Test
     void aListeningOrDisabledPortDropsFramesUnlearned() throws Exception {
         for (String state : new String[] {"listening", "disabled"}) {
-            Host host = HostFile.parseRunning("host", BRIDGE + "bridge link set dev p1 state " + state + "\n");
-            Bridge br = new Bridge(host, host.link("br0"), null);
-            Bridge.Port p1 = br.port(host.link("p1").index());
+            Built b = built("bridge link set dev p1 state " + state);
+            Bridge br = b.bridge();
+            Bridge.Port p1 = b.port("p1");
             assertThat(br.admit(p1, A, B, 0)).as(state).isEqualTo(Bridge.NOT_FORWARDING);
             assertThat(br.admit(p1, A, LLDP, 0)).as("a link-local group still goes up to the port").isEqualTo(Bridge.UP);
             assertThat(br.fdb().lookup(A, 0)).as("nothing learned, not even from LLDP").isEqualTo(Fdb.UNKNOWN);
             assertThat(br.transmit(B, 0)).isEqualTo(Bridge.FLOOD);
             assertThat(Bridge.shouldDeliver(p1, 0)).as("the host floods past it").isFalse();
-            assertThat(Bridge.shouldDeliver(br.port(host.link("p2").index()), 0)).isTrue();
+            assertThat(Bridge.shouldDeliver(b.port("p2"), 0)).isTrue();
         }
     }
 
     @Test
     void groupFwdMaskForwardsItsLinkLocalGroupsAsMulticast() throws Exception {
-        Host host = HostFile.parseRunning("host", BRIDGE + "link set br0 type bridge group_fwd_mask 0x4000\n");
-        Bridge br = new Bridge(host, host.link("br0"), null);
-        Bridge.Port p1 = br.port(host.link("p1").index());
+        Built b = built("link set br0 type bridge group_fwd_mask 0x4000");
+        Bridge br = b.bridge();
+        Bridge.Port p1 = b.port("p1");
         assertThat(br.admit(p1, A, LLDP, 0)).as("LLDP, bit 14").isZero();
         assertThat(br.decide(p1, A, LLDP, 0)).isEqualTo(Bridge.FLOOD_AND_UP);
         assertThat(br.admit(p1, A, 0x0180C2000003L, 0)).as("802.1X, bit 3 not set").isEqualTo(Bridge.UP);
