@@ -79,8 +79,16 @@ public final class Connection {
     // nf_ct_pptp_master (PptpHelper): session and call state, the call ids, the GRE keymap entries per direction
     /** nf_ct_h323_master.tpkt_len: per direction, the TPKT data length a lone TPKT header announced. */
     final int[] h323TpktLength = new int[2];
-    /** nf_ct_h323_master.sig_port: per direction, the call signalling port an RRQ registered (RAS). */
+    /**
+     * nf_ct_h323_master.sig_port: per direction, the call signalling port an RRQ registered (RAS), or (nf_nat_h323)
+     * the port an h245Address named and the one it was translated to.
+     */
     final int[] h323SignalPort = new int[2];
+    /**
+     * nf_ct_h323_master.rtp_port (nf_nat_h323): per RTP channel i, [2i + dir] the even port each side names; made
+     * when a NATed connection first announces media.
+     */
+    int[] h323RtpPort;
     /** nf_ct_h323_master.timeout: the registration's time to live in seconds (RAS). */
     int h323Timeout;
     int pptpSession;

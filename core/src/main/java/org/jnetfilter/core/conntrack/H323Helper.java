@@ -54,8 +54,10 @@ import org.jnetfilter.core.rules.Family;
  * refuses drops the packet. Q.931 and H.245 read ESTABLISHED packets only. Q.931: max_expected 20, H.245: 18, RAS:
  * 32, all 240 s.
  *
- * <p>Not modelled: nf_nat_h323 (behind NAT the expectations are made as without NAT: the payload is not rewritten,
- * and GRQ, ARQ, LRQ and IRR, which only NAT reads, are decoded but change nothing).
+ * <p>On a NATed IPv4 connection nf_nat_h323's hooks ({@link H323Nat}) make the expectations whose address is the
+ * translated sender's at the translated address and a free port and rewrite the message to say so; Setup's
+ * destCallSignalAddress and sourceCallSignalAddress, RAS addresses (GRQ, RRQ, LRQ, IRR) and call signalling
+ * addresses (RCF, URQ, ARQ, an answering ACF, IRR) are rewritten too. IPv6 is never translated (as Linux).
  *
  * <p>Packet thread, under the connection's lock; the payload is copied into the thread's decoder buffer; allocates
  * only the expectations.
@@ -105,7 +107,7 @@ final class H323Helper extends ConntrackHelper {
         int tcpLength = copyPayload(pkt, payload, per);
         int dir = CtInfo.direction(ctinfo);
         synchronized (ct) {
-            Signal s = signals.get().reset(pkt, ct, dir, per, now);
+            Signal s = signals.get().reset(pkt, ct, dir, per, now, protoff);
             int dataoff = -1;
             int datalen = 0;
             while (true) {
@@ -184,7 +186,7 @@ final class H323Helper extends ConntrackHelper {
             return Verdict.ACCEPT;
         }
         synchronized (ct) {
-            Signal s = signals.get().reset(pkt, ct, CtInfo.direction(ctinfo), per, now);
+            Signal s = signals.get().reset(pkt, ct, CtInfo.direction(ctinfo), per, now, protoff);
             return s.rasMessage() < 0 ? Verdict.DROP : Verdict.ACCEPT;
         }
     }
@@ -199,8 +201,25 @@ final class H323Helper extends ConntrackHelper {
         return length;
     }
 
+    /**
+     * exp->expectfn: a forwarded call's second leg is translated by ip_nat_callforwarding_expect, every other
+     * expectation nf_nat_h323 set up follows its master (ip_nat_q931_expect with gkrouted_only, whose source is the
+     * gatekeeper's, is nf_nat_follow_master too).
+     */
+    @Override
+    void expectationMet(PacketContext pkt, Connection ct, Expectation exp, long now) {
+        if (exp.natDirection < 0) {
+            return;
+        }
+        if (q931 && exp.helper == Q931) {
+            H323Nat.callForwardingExpected(pkt, ct, exp);
+        } else {
+            super.expectationMet(pkt, ct, exp, now);
+        }
+    }
+
     /** One segment's messages: decodes each and makes the expectations it announces. */
-    private final class Signal {
+    final class Signal {
         PacketContext pkt;
         Connection ct;
         int dir;
@@ -213,16 +232,33 @@ final class H323Helper extends ConntrackHelper {
         long addrHi;
         long addrLo;
         int port;
+        int protoff;
+        /** nf_nat_h323 applies: an IPv4 connection with source or destination NAT. */
+        boolean natted;
+        /** set_addr's 6 bytes, reused. */
+        final byte[] rewrite = new byte[6];
 
-        Signal reset(PacketContext pkt, Connection ct, int dir, H323Per per, long now) {
+        Signal reset(PacketContext pkt, Connection ct, int dir, H323Per per, long now, int protoff) {
             this.pkt = pkt;
             this.ct = ct;
             this.dir = dir;
             this.per = per;
             this.now = now;
+            this.protoff = protoff;
             this.family = ct.family();
+            this.natted = family == Family.IPV4 && (ct.status & Connection.NAT_MASK) != 0;
             this.stopped = false;
             return this;
+        }
+
+        /**
+         * The condition of the expect_* functions for their NAT hook: this direction's source is translated (it is
+         * not what the peer sends to) on a NATed IPv4 connection.
+         */
+        private boolean senderTranslated() {
+            Tuple t = ct.tuple(dir);
+            Tuple r = ct.tuple(1 - dir);
+            return natted && (t.srcHi != r.dstHi || t.srcLo != r.dstLo);
         }
 
         /** A TPKT's data at {@code off} in the payload: -1 to drop the packet. */
@@ -243,12 +279,22 @@ final class H323Helper extends ConntrackHelper {
             return controlMessage(0);
         }
 
-        /** process_ras: GRQ, ARQ, LRQ and IRR only matter to nf_nat_h323 (not modelled). */
+        /** process_ras: GRQ, ARQ, LRQ and IRR only matter to nf_nat_h323. */
         int rasMessage() {
             int[] slots = per.slots;
             int m = RAS_AT;
             data = 0;
             return switch (slots[0]) {
+                case GRQ -> natted ? H323Nat.setRasAddress(this, m + 1, 1) : 0;
+                case LRQ -> natted ? H323Nat.setRasAddress(this, m + 1, 1) : 0;
+                case ARQ -> natted ? admissionRequest(m) : 0;
+                case IRR -> {
+                    if (natted && (H323Nat.setRasAddress(this, m + 1, 1) < 0
+                            || H323Nat.setSignalAddress(this, m + 5, slots[m + 4]) < 0)) {
+                        yield -1;
+                    }
+                    yield 0;
+                }
                 case GCF -> {
                     // process_gcf: a gatekeeper's RAS address other than this one: a new RAS "connection"
                     if (!h225Address(m + 1)) {
@@ -268,11 +314,18 @@ final class H323Helper extends ConntrackHelper {
                     if (expectQ931(m + 1) < 0) {
                         yield -1;
                     }
+                    if (natted && H323Nat.setRasAddress(this, m + RRQ_RAS_ADDRESS_AT + 1,
+                            slots[m + RRQ_RAS_ADDRESS_AT]) < 0) {
+                        yield -1;
+                    }
                     ct.h323Timeout = has(REGISTRATION_REQUEST, m, "timeToLive") ? slots[m + RRQ_TIME_TO_LIVE_AT]
                             : DEFAULT_RRQ_TTL;
                     yield 0;
                 }
                 case RCF -> {
+                    if (natted && H323Nat.setSignalAddress(this, m + 2, slots[m + 1]) < 0) {
+                        yield -1;
+                    }
                     if (has(REGISTRATION_CONFIRM, m, "timeToLive")) {
                         ct.h323Timeout = slots[m + RCF_TIME_TO_LIVE_AT];
                     }
@@ -288,6 +341,9 @@ final class H323Helper extends ConntrackHelper {
                     yield 0;
                 }
                 case URQ -> {
+                    if (natted && H323Nat.setSignalAddress(this, m + 2, slots[m + 1]) < 0) {
+                        yield -1;
+                    }
                     // process_urq: the old expectations go, 30 s for the UCF or URJ
                     ct.owner.removeExpectationsOf(ct);
                     ct.h323SignalPort[0] = 0;
@@ -301,14 +357,33 @@ final class H323Helper extends ConntrackHelper {
                     }
                     Tuple t = ct.tuple(dir);
                     if (addrHi == t.dstHi && addrLo == t.dstLo) {
-                        // Linux: "Answering ACF": only nf_nat_h323 rewrites it
-                        yield 0;
+                        // Linux: "Answering ACF": nf_nat_h323's set_sig_addr
+                        yield natted ? H323Nat.setSignalAddress(this, m + 1, 1) : 0;
                     }
                     yield expectCall(addrHi, addrLo, port);
                 }
                 case LCF -> h225Address(m + 1) ? expectCall(addrHi, addrLo, port) : 0;
                 default -> 0;
             };
+        }
+
+        /**
+         * process_arq behind NAT: a destCallSignalAddress that is the sender's registered address (answering)
+         * becomes where the gatekeeper sends to and the translated port; else a srcCallSignalAddress of the
+         * sender's address (calling) becomes where the gatekeeper sends to, its port kept.
+         */
+        private int admissionRequest(int m) {
+            int[] sig = ct.h323SignalPort;
+            Tuple t = ct.tuple(dir);
+            Tuple r = ct.tuple(1 - dir);
+            if (has(ADMISSION_REQUEST, m, "destCallSignalAddress") && h225Address(m + 1) && fromSender()
+                    && port == sig[dir]) {
+                return H323Nat.setH225(this, m + 1, r.dstLo, sig[1 - dir]) ? 0 : -1;
+            }
+            if (has(ADMISSION_REQUEST, m, "srcCallSignalAddress") && h225Address(m + 4) && addrLo == t.srcLo) {
+                return H323Nat.setH225(this, m + 4, r.dstLo, port) ? 0 : -1;
+            }
+            return 0;
         }
 
         /** process_acf/process_lcf's expectation of a call to {@code addr}:{@code port}, helper Q.931. */
@@ -341,6 +416,9 @@ final class H323Helper extends ConntrackHelper {
                     GKROUTED_ONLY ? other.srcLo : 0, maskHi, maskLo, 0, 0, other.dstHi, other.dstLo, port,
                     Expectation.PERMANENT, 0);
             exp.helper = Q931;
+            if (natted) {
+                return H323Nat.q931(this, list, i, port, exp);
+            }
             if (ct.owner.expectRelated(exp, now) != 0) {
                 return -1;
             }
@@ -356,6 +434,9 @@ final class H323Helper extends ConntrackHelper {
             int ret = switch (slots[BODY_INDEX_AT]) {
                 case SETUP_BODY -> {
                     if (has(SETUP, body, "h245Address") && expectH245(body + 1) < 0) {
+                        yield -1;
+                    }
+                    if (natted && setupCallSignalAddresses(body) < 0) {
                         yield -1;
                     }
                     yield has(SETUP, body, "fastStart") ? fastStart(body + SETUP_FAST_START_AT) : 0;
@@ -385,6 +466,26 @@ final class H323Helper extends ConntrackHelper {
                         return -1;
                     }
                 }
+            }
+            return 0;
+        }
+
+        /**
+         * process_setup behind NAT: a destCallSignalAddress other than the callee's real address becomes it (and
+         * its port), a sourceCallSignalAddress other than where the callee sends to becomes that (and its port).
+         */
+        private int setupCallSignalAddresses(int body) {
+            Tuple r = ct.tuple(1 - dir);
+            int dest = body + SETUP_DEST_CALL_SIGNAL_AT;
+            if (has(SETUP, body, "destCallSignalAddress") && h225Address(dest)
+                    && (addrHi != r.srcHi || addrLo != r.srcLo) && !H323Nat.setH225(this, dest, r.srcLo, r.srcId)) {
+                return -1;
+            }
+            int source = body + SETUP_SOURCE_CALL_SIGNAL_AT;
+            if (has(SETUP, body, "sourceCallSignalAddress") && h225Address(source)
+                    && (addrHi != r.dstHi || addrLo != r.dstLo)
+                    && !H323Nat.setH225(this, source, r.dstLo, r.dstId)) {
+                return -1;
             }
             return 0;
         }
@@ -485,7 +586,7 @@ final class H323Helper extends ConntrackHelper {
         }
 
         /** get_h225_addr: an H.225.0 TransportAddress of the connection's family into addr/port. */
-        private boolean h225Address(int at) {
+        boolean h225Address(int at) {
             int[] slots = per.slots;
             if (slots[at] == IP_ADDRESS && family == Family.IPV4) {
                 return read(slots[at + 2], 4);
@@ -551,6 +652,9 @@ final class H323Helper extends ConntrackHelper {
             Tuple other = ct.tuple(1 - dir);
             Expectation rtp = expect(Protocol.UDP, other.dstHi, other.dstLo, port & ~1, 0);
             Expectation rtcp = expect(Protocol.UDP, other.dstHi, other.dstLo, port | 1, 0);
+            if (senderTranslated()) {
+                return H323Nat.rtpRtcp(this, at, port, port & ~1, rtp, rtcp);
+            }
             Conntrack table = ct.owner;
             if (table.expectRelated(rtp, now) != 0) {
                 return -1;
@@ -570,6 +674,9 @@ final class H323Helper extends ConntrackHelper {
             Tuple other = ct.tuple(1 - dir);
             // Linux: "Accept multiple channels"
             Expectation exp = expect(Protocol.TCP, other.dstHi, other.dstLo, port, Expectation.PERMANENT);
+            if (senderTranslated()) {
+                return H323Nat.t120(this, at, port, exp);
+            }
             return ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
         }
 
@@ -581,6 +688,9 @@ final class H323Helper extends ConntrackHelper {
             Tuple other = ct.tuple(1 - dir);
             Expectation exp = expect(Protocol.TCP, other.dstHi, other.dstLo, port, 0);
             exp.helper = H245;
+            if (senderTranslated()) {
+                return H323Nat.h245(this, at, port, exp);
+            }
             return ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
         }
 
@@ -597,6 +707,9 @@ final class H323Helper extends ConntrackHelper {
             }
             Expectation exp = expect(Protocol.TCP, addrHi, addrLo, port, 0);
             exp.helper = Q931;
+            if (senderTranslated()) {
+                return H323Nat.callForwarding(this, at, port, exp);
+            }
             return ct.owner.expectRelated(exp, now) != 0 ? -1 : 0;
         }
 

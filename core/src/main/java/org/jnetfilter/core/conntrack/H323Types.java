@@ -677,12 +677,16 @@ final class H323Types {
             stops("nonStandardMessage", "unknownMessageResponse", "requestInProgress", "resourcesAvailableIndicate",
                     "resourcesAvailableConfirm", "infoRequestAck", "infoRequestNak", "serviceControlIndication",
                     "serviceControlResponse"))).ext().decode(0);
+    static final int GRQ = 0;
     static final int GCF = 1;
     static final int RRQ = 3;
     static final int RCF = 4;
     static final int URQ = 6;
+    static final int ARQ = 9;
     static final int ACF = 10;
+    static final int LRQ = 18;
     static final int LCF = 19;
+    static final int IRR = 22;
     static final int RAS_AT = 1;
 
     private H323Types() {

@@ -112,6 +112,16 @@ public final class HelperNat {
         return mangleTcpPayload(pkt, protoff, payloadOffset, matchLength, text);
     }
 
+    /**
+     * nf_nat_h323's set_addr: {@code text.length} bytes at {@code payloadOffset} of the TCP or UDP payload
+     * overwritten (the length kept, so no sequence adjustment), the checksums recomputed as
+     * nf_nat_mangle_tcp_packet / nf_nat_mangle_udp_packet do. False when the bytes lie beyond the packet.
+     */
+    public static boolean mangleInPlace(PacketContext pkt, Connection ct, int protoff, int payloadOffset,
+            byte[] text) {
+        return mangleSip(pkt, ct, protoff, payloadOffset, text.length, text);
+    }
+
     /** nf_nat_exp_find_port for a helper outside this package (nf_nat_sip_expect): the port added, or 0. */
     public static int expectWithFreePort(Expectation exp, int port, long now, RandomGenerator random) {
         return findPort(exp.master().table(), exp, port, now, random);

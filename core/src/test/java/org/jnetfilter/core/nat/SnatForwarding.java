@@ -24,20 +24,20 @@ import org.jnetfilter.core.rules.Table;
  * PREROUTING and POSTROUTING, with one nat rule, {@code -j SNAT --to-source 10.0.2.100}, and a clock that moves
  * 10 ms a packet.
  */
-final class SnatForwarding {
-    final Conntrack table = new Conntrack(new Host());
+public final class SnatForwarding {
+    public final Conntrack table = new Conntrack(new Host());
     final Netfilter netfilter = new Netfilter();
     final Table nat = Rules.nat(Family.IPV4, List.of(), List.of(), List.of(),
             List.of(Rules.rule(IpSpec.any(Family.IPV4), "SNAT", "--to-source", "10.0.2.100")));
     final SplittableRandom random = new SplittableRandom(7);
     double clock;
 
-    SnatForwarding() {
+    public SnatForwarding() {
         ConntrackHooks.register(netfilter, Family.IPV4, table, () -> nat);
     }
 
     /** The clock now, as packets are stamped. */
-    long nowNanos() {
+    public long nowNanos() {
         return (long) (clock * 1e9) + 1_700_000_000_000_000_000L;
     }
 
@@ -45,7 +45,7 @@ final class SnatForwarding {
      * Forwards the packet (PREROUTING, POSTROUTING) in a buffer {@code room} bytes longer than it, every hook function
      * accepting it; {@code helper}, when not null, is the conntrack helper a new connection gets (CT --helper).
      */
-    PacketContext forward(MemorySegment packet, String helper, int room) {
+    public PacketContext forward(MemorySegment packet, String helper, int room) {
         PacketContext p = load(packet, helper, room);
         assertThat(verdict(netfilter, p)).as("the hook functions' verdict").isEqualTo(Verdict.ACCEPT);
         return p;

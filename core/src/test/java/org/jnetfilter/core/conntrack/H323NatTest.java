@@ -1,0 +1,169 @@
+package org.jnetfilter.core.conntrack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jnetfilter.core.conntrack.H323HelperTest.CALLEE;
+import static org.jnetfilter.core.conntrack.H323HelperTest.CALLER;
+import static org.jnetfilter.core.conntrack.H323HelperTest.audioChannel;
+import static org.jnetfilter.core.conntrack.H323HelperTest.openLogicalChannelRequest;
+import static org.jnetfilter.core.conntrack.H323HelperTest.q931Tpkt;
+import static org.jnetfilter.core.conntrack.H323HelperTest.setup;
+import static org.jnetfilter.core.conntrack.H323HelperTest.userInformation;
+import static org.jnetfilter.core.conntrack.Packets.ACK;
+import static org.jnetfilter.core.conntrack.Packets.PSH;
+import static org.jnetfilter.core.conntrack.Packets.SYN;
+import static org.jnetfilter.core.conntrack.Packets.ip;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import org.jnetfilter.core.nat.SnatForwarding;
+import org.jnetfilter.core.netfilter.PacketContext;
+import org.jnetfilter.core.rules.Family;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * nf_nat_h323 on a forwarding path without the kernel: callers at 10.0.1.x behind {@code SNAT --to-source
+ * 10.0.2.100} call 10.0.2.2; what leaves names the translated address where the caller named itself, and the
+ * connections it announced are expected at the translated address and reach the caller
+ * (KernelConntrackHelpersDifferentialTest compares sessions with Linux 6.18 byte for byte).
+ */
+class H323NatTest {
+    static final int OUTSIDE = ip("10.0.2.100");
+    final SnatForwarding path = new SnatForwarding();
+    final Conntrack table = path.table;
+    int seq = 1000;
+    int peerSeq = 5000;
+
+    PacketContext forward(MemorySegment packet, String helper) {
+        return path.forward(packet, helper, 64);
+    }
+
+    /** A call signalling connection from {@code caller}:{@code sport} to the callee's 1720 through its handshake. */
+    void call(int caller, int sport) {
+        seq = 1000;
+        peerSeq = 5000;
+        forward(H323HelperTest.tcp(caller, CALLEE, sport, 1720, seq++, 0, SYN, new byte[0]), "Q.931");
+        forward(H323HelperTest.tcp(CALLEE, OUTSIDE, 1720, sport, peerSeq++, seq, SYN | ACK, new byte[0]), null);
+        forward(H323HelperTest.tcp(caller, CALLEE, sport, 1720, seq, peerSeq, ACK, new byte[0]), null);
+    }
+
+    PacketContext send(int caller, int sport, byte[] data) {
+        PacketContext p = forward(H323HelperTest.tcp(caller, CALLEE, sport, 1720, seq, peerSeq, PSH | ACK, data),
+                null);
+        seq += data.length;
+        return p;
+    }
+
+    /** The 6 bytes (address, port) at {@code offset} of the TCP payload of a packet that left. */
+    static byte[] addressAt(PacketContext p, int offset) {
+        int payload = p.transportOffset() + (p.networkU8(p.transportOffset() + 12) >>> 4) * 4;
+        return p.segment().asSlice(p.networkOffset() + payload + offset, 6).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    static int indexOf(byte[] data, byte[] part) {
+        for (int i = 0; i + part.length <= data.length; i++) {
+            if (Arrays.equals(data, i, i + part.length, part, 0, part.length)) {
+                return i;
+            }
+        }
+        throw new AssertionError("not in the message");
+    }
+
+    static byte[] address(int ip, int port) {
+        return new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip, (byte) (port >>> 8),
+            (byte) port};
+    }
+
+    String expectations() {
+        return table.listExpectations(Family.IPV4, path.nowNanos());
+    }
+
+    @Test
+    void setupsH245AddressLeavesAsTheTranslatedAddressAndTheH245ConnectionReachesTheCaller() {
+        call(CALLER, 40000);
+        byte[] tpkt = q931Tpkt(0x05, userInformation(0, setup(CALLER, 4000)));
+        int at = indexOf(tpkt, address(CALLER, 4000));
+        PacketContext out = send(CALLER, 40000, tpkt);
+        assertThat(addressAt(out, at)).containsExactly(address(OUTSIDE, 4000));
+        assertThat(Packets.checksumsValid(out)).isTrue();
+        assertThat(out.length()).as("the length kept").isEqualTo(40 + tpkt.length);
+        assertThat((out.transportU16(4) << 16 | out.transportU16(6))).as("no sequence adjustment").isEqualTo(1001);
+        assertThat(expectations()).isEqualTo("240 proto=6 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=4000 "
+                + "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.1.2 "
+                + "master-dst=10.0.2.2 sport=40000 dport=1720 class=0 helper=Q.931\n");
+
+        PacketContext syn = forward(H323HelperTest.tcp(CALLEE, OUTSIDE, 50000, 4000, 9000, 0, SYN, new byte[0]),
+                null);
+        assertThat(syn.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat((syn.networkU16(16) << 16 | syn.networkU16(18))).as("to the caller").isEqualTo(CALLER);
+        assertThat(syn.transportU16(2)).isEqualTo(4000);
+        assertThat(syn.conntrack().helper()).isEqualTo("H.245");
+    }
+
+    @Test
+    void aSecondH245AddressOfTheSamePortKeepsTheTranslatedPort() {
+        call(CALLER, 40000);
+        send(CALLER, 40000, q931Tpkt(0x05, userInformation(0, setup(CALLER, 4000))));
+        byte[] again = q931Tpkt(0x05, userInformation(0, setup(CALLER, 4000)));
+        PacketContext out = send(CALLER, 40000, again);
+        assertThat(addressAt(out, indexOf(again, address(CALLER, 4000)))).containsExactly(address(OUTSIDE, 4000));
+        assertThat(expectations().lines()).hasSize(1);
+    }
+
+    /**
+     * Two callers behind the same address announce the same media pair: the second finds 10.0.2.100's pair taken
+     * and gets the next one up, its announced RTCP port rewritten to the new pair's odd port.
+     */
+    @ParameterizedTest(name = "announced {0}: the second call gets {1}")
+    @CsvSource({"5001, 5003", "5000, 5002"})
+    void secondCallNamingATakenMediaPairGetsTheNextPairUp(int announced, int second) {
+        byte[] first = q931Tpkt(0x05, userInformation(0, setup(0, 0), openLogicalChannelRequest(
+                audioChannel(CALLER, announced))));
+        call(CALLER, 40000);
+        PacketContext out = send(CALLER, 40000, first);
+        assertThat(addressAt(out, indexOf(first, address(CALLER, announced))))
+                .containsExactly(address(OUTSIDE, announced));
+
+        int other = ip("10.0.1.3");
+        byte[] tpkt = q931Tpkt(0x05, userInformation(0, setup(0, 0), openLogicalChannelRequest(
+                audioChannel(other, announced))));
+        call(other, 40001);
+        out = send(other, 40001, tpkt);
+        assertThat(addressAt(out, indexOf(tpkt, address(other, announced)))).containsExactly(address(OUTSIDE, second));
+        int even = second & ~1;
+        assertThat(expectations()).contains(
+                "proto=17 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=" + (announced & ~1) + " ",
+                "proto=17 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=" + even + " ",
+                "proto=17 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=" + (even + 1) + " ");
+        assertThat(expectations().lines()).hasSize(4);
+
+        PacketContext rtp = forward(ConntrackHelpersTest.udp(CALLEE, OUTSIDE, 30000, even, new byte[12]), null);
+        assertThat(rtp.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat((rtp.networkU16(16) << 16 | rtp.networkU16(18))).as("to the second caller").isEqualTo(other);
+        assertThat(rtp.transportU16(2)).as("at the port it announced").isEqualTo(announced & ~1);
+    }
+
+    @Test
+    void registrationRequestsCallSignalAndRasAddressesLeaveTranslatedAndCallsReachTheEndpoint() {
+        byte[] rrq = H323HelperTest.registrationRequest(CALLER, 1720, 0);
+        int signal = indexOf(rrq, address(CALLER, 1720));
+        int rasAddress = indexOf(rrq, address(CALLER, 1719));
+        PacketContext out = forward(ConntrackHelpersTest.udp(CALLER, CALLEE, 1719, 1719, rrq), "RAS");
+        int payload = out.transportOffset() + 8;
+        byte[] sent = out.segment().asSlice(out.networkOffset() + payload, rrq.length)
+                .toArray(ValueLayout.JAVA_BYTE);
+        assertThat(Arrays.copyOfRange(sent, signal, signal + 6)).containsExactly(address(OUTSIDE, 1720));
+        assertThat(Arrays.copyOfRange(sent, rasAddress, rasAddress + 6)).containsExactly(address(OUTSIDE, 1719));
+        assertThat(Packets.checksumsValid(out)).isTrue();
+        assertThat(expectations()).startsWith("240 proto=6 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=1720 ")
+                .contains(" helper=RAS\n").contains("PERMANENT");
+
+        PacketContext syn = forward(H323HelperTest.tcp(CALLEE, OUTSIDE, 40060, 1720, 1, 0, SYN, new byte[0]), null);
+        assertThat(syn.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat((syn.networkU16(16) << 16 | syn.networkU16(18))).isEqualTo(CALLER);
+        assertThat(syn.conntrack().helper()).isEqualTo("Q.931");
+        assertThat(syn.transportU16(2)).isEqualTo(1720);
+    }
+}
