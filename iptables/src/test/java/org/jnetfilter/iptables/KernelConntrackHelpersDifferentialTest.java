@@ -2247,4 +2247,131 @@ class KernelConntrackHelpersDifferentialTest {
         });
         assertThat(packets(c, RELATED_RAS)).isEqualTo(related);
     }
+
+    // ---- h323 behind NAT (nf_nat_h323) ----
+
+    /** h323Rules with {@code nat} in the nat table. */
+    static String h323NatRules(String nat) {
+        return withHelper(rules(Family.IPV4, nat), "-p tcp -m tcp --dport 1720 -j CT --helper Q.931",
+                "-A FORWARD " + RELATED_Q931 + "\n" + "-A FORWARD " + RELATED_H245 + "\n",
+                "-p tcp -m tcp --dport 1720 -m conntrack --ctstate NEW -j ACCEPT");
+    }
+
+    /** The callee 10.0.2.2 reached at the router's 10.0.1.1:1720. */
+    static final String DNAT_CALLEE = "-A PREROUTING -d 10.0.1.1/32 -p tcp -m tcp --dport 1720 -j DNAT "
+            + "--to-destination 10.0.2.2\n";
+
+    /**
+     * A call from behind SNAT: the Setup's h245Address 10.0.1.2:4000 leaves as 10.0.2.100:4000, where the callee
+     * opens the H.245 connection; the caller's OpenLogicalChannel on it (mediaControlChannel 10.0.1.2:5001) leaves
+     * as 10.0.2.100:5001, the RTCP sent there reaches the caller, the caller's RTP reaches the callee's fast-start
+     * port: frames, counters, conntrack -L and -L expect as Linux 6.18's nf_nat_h323 makes them.
+     */
+    @Test
+    void h323CallBehindSnatRewritesTheCallersAddressesAsByLinux() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("h323 behind SNAT: Setup, Connect with fastStart, H.245 channels, media",
+                Family.IPV4, h323NatRules(SNAT4), s -> {
+                    End[] ctl = connect(s, "10.0.1.2", 40040, "10.0.2.2", 1720);
+                    byte[] setup = s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP)));
+                    assertThat(HexFormat.of().formatHex(setup)).as("h245Address rewritten")
+                            .contains("0a0002640fa0");
+                    ctl[1].received(setup);
+                    ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, hex(H323_CONNECT))));
+                    s.send(true, ctl[0].tcp(ACK, ""));
+                    End callee = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 50000, "10.0.2.100", 4000,
+                            7000);
+                    byte[] syn = s.send(false, callee.tcp(SYN, ""));
+                    assertThat(syn).as("the H.245 connection reaches the caller").isNotNull();
+                    End caller = new End(client, CLIENT_MAC, DC_MAC).learn(syn);
+                    caller.sndNxt = 9000;
+                    callee.received(s.send(true, caller.tcp(SYN_ACK, "")));
+                    s.send(false, callee.tcp(ACK, ""));
+                    callee.received(s.send(true, caller.tcp(PSH_ACK, hex(H245_OPEN_LOGICAL_CHANNEL))));
+                    s.send(false, callee.tcp(ACK, ""));
+                    End rtcp = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 5011, "10.0.2.100", 5001, 0);
+                    assertThat(s.send(false, rtcp.udp(new byte[12]))).as("RTCP to the caller").isNotNull();
+                    End rtp = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 7010, "10.0.2.2", 7000, 0);
+                    assertThat(s.send(true, rtp.udp(new byte[12]))).isNotNull();
+                });
+        assertThat(packets(c, RELATED_Q931)).as("the H.245 SYN and the fast-start RTP datagram").isEqualTo(2);
+        assertThat(packets(c, RELATED_H245)).as("the RTCP datagram of the H.245 connection's channel").isEqualTo(1);
+    }
+
+    /**
+     * The callee behind DNAT (10.0.1.1:1720 to 10.0.2.2): its Connect's h245Address 10.0.2.2:4001 and fast-start
+     * RTCP 10.0.2.2:7001 leave as 10.0.1.1's; the caller's H.245 connection and RTP to 10.0.1.1 reach the callee.
+     */
+    @Test
+    void h323CalleeBehindDnatAnnouncesTheRoutersAddressAsByLinux() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("h323 callee behind DNAT: Connect's addresses rewritten", Family.IPV4,
+                h323NatRules(DNAT_CALLEE), s -> {
+                    End[] ctl = connect(s, "10.0.1.2", 40042, "10.0.1.1", 1720);
+                    ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP))));
+                    byte[] connect = s.send(false, ctl[1].tcp(PSH_ACK, hex(H323_CONNECT)));
+                    assertThat(HexFormat.of().formatHex(connect)).as("h245Address and RTCP rewritten")
+                            .contains("0a0001010fa1").contains("0a0001011b59");
+                    ctl[0].received(connect);
+                    s.send(true, ctl[0].tcp(ACK, ""));
+                    dataConnection(s, true, address("10.0.1.2"), 40043, address("10.0.1.1"), 4001);
+                    End rtp = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 7010, "10.0.1.1", 7000, 0);
+                    assertThat(s.send(true, rtp.udp(new byte[12]))).as("RTP to the callee").isNotNull();
+                });
+        assertThat(packets(c, RELATED_Q931)).as("the H.245 SYN and the fast-start RTP datagram").isEqualTo(2);
+    }
+
+    /** A Setup without h245Address tunnelling an OpenLogicalChannel whose mediaControlChannel is 10.0.1.2:5001. */
+    static final String H323_SETUP_TUNNELLED_CHANNEL = "03000045080200010504038893a57e0034052000060008914a000400"
+            + "00000000000000000000000000000000000011150113030000000c6013800a040001000a0001021389";
+
+    /**
+     * Two calls of the caller behind SNAT name the same media pair: the first keeps 10.0.2.100:5000/5001, the
+     * second's pair is taken (another master's expectation) and it gets 5002/5003, its RTCP port rewritten to 5003;
+     * RTCP to each reaches the caller.
+     */
+    @Test
+    void h323TwoCallsNamingTheSameMediaPairBehindSnatGetTwoPairsAsByLinux() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("h323 behind SNAT: two calls, one media pair", Family.IPV4,
+                h323NatRules(SNAT4), s -> {
+                    for (int call = 0; call < 2; call++) {
+                        End[] ctl = connect(s, "10.0.1.2", 40044 + call, "10.0.2.2", 1720);
+                        byte[] out = s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP_TUNNELLED_CHANNEL)));
+                        assertThat(HexFormat.of().formatHex(out)).contains(call == 0 ? "0a0002641389" : "0a000264138b");
+                        ctl[1].received(out);
+                        s.send(false, ctl[1].tcp(ACK, ""));
+                    }
+                    for (int port : new int[] {5001, 5003}) {
+                        End rtcp = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", port + 10, "10.0.2.100",
+                                port, 0);
+                        assertThat(s.send(false, rtcp.udp(new byte[12]))).as("RTCP to %d", port).isNotNull();
+                    }
+                });
+        assertThat(packets(c, RELATED_Q931)).isEqualTo(2);
+    }
+
+    /**
+     * An endpoint behind SNAT registers: the RRQ's call signalling and RAS addresses leave as 10.0.2.100's, the
+     * gatekeeper's RCF naming 10.0.2.100:1720 arrives naming the endpoint's own, and the gatekeeper's call to
+     * 10.0.2.100:1720 reaches the endpoint.
+     */
+    @Test
+    void rasRegistrationBehindSnatRewritesTheAddressesAsByLinux() throws Exception {
+        assumeKernel();
+        String rules = withHelper(rules(Family.IPV4, SNAT4), "-p udp -m udp --dport 1719 -j CT --helper RAS",
+                "-A FORWARD " + RELATED_RAS + "\n", "-p udp -m udp --dport 1719 -m conntrack --ctstate NEW -j ACCEPT");
+        Map<String, String> c = compare("RAS behind SNAT: RRQ and RCF rewritten, the call expected", Family.IPV4,
+                rules, s -> {
+                    End ep = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 1719, "10.0.2.2", 1719, 0);
+                    End gk = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 1719, "10.0.2.100", 1719, 0);
+                    byte[] rrq = s.send(true, ep.udp(HexFormat.of().parseHex(RAS_RRQ)));
+                    assertThat(HexFormat.of().formatHex(rrq)).contains("0a00026406b8").contains("0a00026406b7");
+                    byte[] rcf = s.send(false, gk.udp(HexFormat.of().parseHex(
+                            RAS_RCF.replace("0a00010206b8", "0a00026406b8"))));
+                    assertThat(HexFormat.of().formatHex(rcf)).contains("0a00010206b8");
+                    dataConnection(s, false, address("10.0.2.2"), 40061, address("10.0.2.100"), 1720);
+                });
+        assertThat(packets(c, RELATED_RAS)).isEqualTo(1);
+    }
 }
