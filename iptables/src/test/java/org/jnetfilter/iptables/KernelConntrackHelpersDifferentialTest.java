@@ -2351,6 +2351,42 @@ class KernelConntrackHelpersDifferentialTest {
         assertThat(packets(c, RELATED_Q931)).isEqualTo(2);
     }
 
+    /** A Setup (no h245Address) whose destCallSignalAddress is 10.0.1.1:1720, the address the caller dialled. */
+    static final String H323_SETUP_DEST_CALL_SIGNAL = "03000035080200010504038893a57e0024050008060008914a000400"
+            + "000a00010106b8000000000000000000000000000000000000";
+
+    static List<Arguments> h323NatSignalling() {
+        return List.of(
+                Arguments.of("h323 Setup to a callee behind DNAT: destCallSignalAddress becomes its real address",
+                        DNAT_CALLEE, "10.0.1.1", H323_SETUP_DEST_CALL_SIGNAL, "0a00020206b8", "", 0L),
+                Arguments.of("h323 Facility callForwarded from behind SNAT: the second leg expected at the "
+                        + "translated address", SNAT4, "10.0.2.2", H323_FORWARDED_TO_CALLER_SIDE, "0a00026406b9",
+                        "10.0.2.100", 1L));
+    }
+
+    /**
+     * The caller sends {@code message} on its call signalling connection to {@code dialled}:1720 through
+     * {@code nat}; what arrives holds {@code rewritten}; then, with {@code forwardTo}, the callee calls it at port
+     * 1721 (the forwarded call, translated to the caller's 10.0.1.2:1721 when it is expected).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("h323NatSignalling")
+    void h323SignallingBehindNatAsByLinux(String name, String nat, String dialled, String message, String rewritten,
+            String forwardTo, long related) throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare(name, Family.IPV4, h323NatRules(nat), s -> {
+            End[] ctl = connect(s, "10.0.1.2", 40046, dialled, 1720);
+            byte[] out = s.send(true, ctl[0].tcp(PSH_ACK, hex(message)));
+            assertThat(HexFormat.of().formatHex(out)).contains(rewritten);
+            ctl[1].received(out);
+            s.send(false, ctl[1].tcp(ACK, ""));
+            if (!forwardTo.isEmpty()) {
+                dataConnection(s, false, address("10.0.2.2"), 40070, address(forwardTo), 1721);
+            }
+        });
+        assertThat(packets(c, RELATED_Q931)).isEqualTo(related);
+    }
+
     /**
      * An endpoint behind SNAT registers: the RRQ's call signalling and RAS addresses leave as 10.0.2.100's, the
      * gatekeeper's RCF naming 10.0.2.100:1720 arrives naming the endpoint's own, and the gatekeeper's call to

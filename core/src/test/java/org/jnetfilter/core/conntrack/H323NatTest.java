@@ -166,4 +166,41 @@ class H323NatTest {
         assertThat(syn.conntrack().helper()).isEqualTo("Q.931");
         assertThat(syn.transportU16(2)).isEqualTo(1720);
     }
+
+    @Test
+    void aFifthMediaChannelOfAConnectionIsNeitherExpectedNorRewritten() {
+        call(CALLER, 40000);
+        byte[] tpkt = q931Tpkt(0x05, userInformation(0, setup(0, 0),
+                openLogicalChannelRequest(audioChannel(CALLER, 5001)),
+                openLogicalChannelRequest(audioChannel(CALLER, 5003)),
+                openLogicalChannelRequest(audioChannel(CALLER, 5005)),
+                openLogicalChannelRequest(audioChannel(CALLER, 5007)),
+                openLogicalChannelRequest(audioChannel(CALLER, 5009))));
+        PacketContext out = send(CALLER, 40000, tpkt);
+        for (int port = 5001; port <= 5007; port += 2) {
+            assertThat(addressAt(out, indexOf(tpkt, address(CALLER, port)))).containsExactly(address(OUTSIDE, port));
+        }
+        assertThat(addressAt(out, indexOf(tpkt, address(CALLER, 5009)))).as("out of expectations: left")
+                .containsExactly(address(CALLER, 5009));
+        assertThat(expectations().lines()).hasSize(8).noneMatch(l -> l.contains("dport=5008 ") || l.contains(
+                "dport=5009 "));
+    }
+
+    @Test
+    void aCallForwardedFromBehindSnatIsExpectedAtTheTranslatedAddressAndReachesTheForwardedToAddress() {
+        call(CALLER, 40000);
+        int forwardedTo = ip("10.0.1.5");
+        byte[] tpkt = q931Tpkt(0x62, userInformation(6, H323HelperTest.facility(1, forwardedTo, 1721)));
+        PacketContext out = send(CALLER, 40000, tpkt);
+        assertThat(addressAt(out, indexOf(tpkt, address(forwardedTo, 1721)))).containsExactly(address(OUTSIDE, 1721));
+        assertThat(expectations()).startsWith("240 proto=6 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=1721 ");
+
+        PacketContext syn = forward(H323HelperTest.tcp(CALLEE, OUTSIDE, 40070, 1721, 1, 0, SYN, new byte[0]), null);
+        assertThat(syn.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat(syn.networkU16(12) << 16 | syn.networkU16(14)).as("the source kept").isEqualTo(CALLEE);
+        assertThat(syn.networkU16(16) << 16 | syn.networkU16(18)).as("to the forwarded-to address")
+                .isEqualTo(forwardedTo);
+        assertThat(syn.transportU16(2)).isEqualTo(1721);
+        assertThat(syn.conntrack().helper()).isEqualTo("Q.931");
+    }
 }
