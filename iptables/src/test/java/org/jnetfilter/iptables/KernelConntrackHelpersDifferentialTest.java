@@ -2298,6 +2298,53 @@ class KernelConntrackHelpersDifferentialTest {
         assertThat(packets(c, RELATED_H245)).as("the RTCP datagram of the H.245 connection's channel").isEqualTo(1);
     }
 
+    /** An H.245 OpenLogicalChannel request whose mediaControlChannel is 10.0.2.2:6001 (the callee's). */
+    static final String H245_CALLEE_OPEN_LOGICAL_CHANNEL = "03000017030000000c6013800a040001000a0002021771";
+    /**
+     * An H.245 OpenLogicalChannelAck (H323NatTest.openLogicalChannelAck) naming mediaChannel 10.0.1.2:5000 and
+     * mediaControlChannel 10.0.1.2:5001.
+     */
+    static final String H245_OPEN_LOGICAL_CHANNEL_ACK = "0300001a22c0000002800f0c000a0001021388000a0001021389";
+
+    /**
+     * A call from behind SNAT whose callee opens a channel on the H.245 connection: the caller's
+     * OpenLogicalChannelAck names its RTP and RTCP ports, both leave as 10.0.2.100's (the RTCP port finds the pair the
+     * RTP port took), and media flows both ways: the callee's RTP to the translated pair reaches the caller, the
+     * caller's RTP and RTCP reach the callee's channel.
+     */
+    @Test
+    void h323OpenLogicalChannelAckBehindSnatAndMediaBothWaysAsByLinux() throws Exception {
+        assumeKernel();
+        Map<String, String> c = compare("h323 behind SNAT: H.245 OpenLogicalChannel, OpenLogicalChannelAck, media "
+                + "both ways", Family.IPV4, h323NatRules(SNAT4), s -> {
+                    End[] ctl = connect(s, "10.0.1.2", 40048, "10.0.2.2", 1720);
+                    ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP))));
+                    s.send(false, ctl[1].tcp(ACK, ""));
+                    End callee = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 50002, "10.0.2.100", 4000,
+                            7000);
+                    End caller = new End(client, CLIENT_MAC, DC_MAC).learn(s.send(false, callee.tcp(SYN, "")));
+                    caller.sndNxt = 9000;
+                    callee.received(s.send(true, caller.tcp(SYN_ACK, "")));
+                    s.send(false, callee.tcp(ACK, ""));
+                    caller.received(s.send(false, callee.tcp(PSH_ACK, hex(H245_CALLEE_OPEN_LOGICAL_CHANNEL))));
+                    byte[] ack = s.send(true, caller.tcp(PSH_ACK, hex(H245_OPEN_LOGICAL_CHANNEL_ACK)));
+                    assertThat(HexFormat.of().formatHex(ack)).as("both ports the translated pair's")
+                            .contains("0a0002641388000a0002641389");
+                    callee.received(ack);
+                    s.send(false, callee.tcp(ACK, ""));
+                    End inbound = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 6010, "10.0.2.100", 5000, 0);
+                    assertThat(s.send(false, inbound.udp(new byte[12]))).as("RTP to the caller").isNotNull();
+                    for (int port : new int[] {5000, 5001}) {
+                        End outbound = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", port, "10.0.2.2",
+                                port + 1000, 0);
+                        assertThat(s.send(true, outbound.udp(new byte[12]))).as("to the callee's %d", port + 1000)
+                                .isNotNull();
+                    }
+                });
+        assertThat(packets(c, RELATED_Q931)).as("the H.245 SYN").isEqualTo(1);
+        assertThat(packets(c, RELATED_H245)).as("RTP in, RTP and RTCP out").isEqualTo(3);
+    }
+
     /**
      * The callee behind DNAT (10.0.1.1:1720 to 10.0.2.2): its Connect's h245Address 10.0.2.2:4001 and fast-start
      * RTCP 10.0.2.2:7001 leave as 10.0.1.1's; the caller's H.245 connection and RTP to 10.0.1.1 reach the callee.

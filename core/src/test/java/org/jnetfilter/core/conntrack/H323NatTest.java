@@ -203,4 +203,51 @@ class H323NatTest {
         assertThat(syn.transportU16(2)).isEqualTo(1721);
         assertThat(syn.conntrack().helper()).isEqualTo("Q.931");
     }
+
+    /**
+     * An H.245 OpenLogicalChannelAck whose forwardMultiplexAckParameters (an extension) name the acknowledging
+     * side's mediaChannel {@code address}:{@code rtp} and mediaControlChannel {@code address}:{@code rtcp}.
+     */
+    static byte[] openLogicalChannelAck(int address, int rtp, int rtcp) {
+        return H323HelperTest.h245Tpkt(w -> {
+            w.bit(false).bits(1, 2).bit(false).bits(5, 5);
+            w.bit(true).bitmap("0").u16(0);
+            w.bits(1, 7).bitmap("01").align().open(f -> {
+                f.bit(false);
+                f.bit(false).bitmap("00110");
+                H323HelperTest.h245Address(f, address, rtp);
+                H323HelperTest.h245Address(f, address, rtcp);
+            });
+        });
+    }
+
+    /**
+     * The callee opens a channel on the H.245 connection to the caller behind SNAT; the caller's
+     * OpenLogicalChannelAck names its RTP and RTCP ports: both leave as 10.0.2.100's, the RTCP port finding the pair
+     * the RTP port took (rtp_port: the same channel), and the callee's RTP reaches the caller.
+     */
+    @Test
+    void openLogicalChannelAckFromBehindSnatNamesTheTranslatedPairForBothPorts() {
+        call(CALLER, 40000);
+        send(CALLER, 40000, q931Tpkt(0x05, userInformation(0, setup(CALLER, 4000))));
+        seq = 9000;
+        peerSeq = 7000;
+        forward(H323HelperTest.tcp(CALLEE, OUTSIDE, 50000, 4000, peerSeq++, 0, SYN, new byte[0]), null);
+        forward(H323HelperTest.tcp(CALLER, CALLEE, 4000, 50000, seq++, peerSeq, SYN | ACK, new byte[0]), null);
+        forward(H323HelperTest.tcp(CALLEE, OUTSIDE, 50000, 4000, peerSeq, seq, ACK, new byte[0]), null);
+        byte[] ack = openLogicalChannelAck(CALLER, 5000, 5001);
+        PacketContext out = forward(H323HelperTest.tcp(CALLER, CALLEE, 4000, 50000, seq, peerSeq, PSH | ACK, ack),
+                null);
+        assertThat(addressAt(out, indexOf(ack, address(CALLER, 5000)))).containsExactly(address(OUTSIDE, 5000));
+        assertThat(addressAt(out, indexOf(ack, address(CALLER, 5001)))).containsExactly(address(OUTSIDE, 5001));
+        assertThat(Packets.checksumsValid(out)).isTrue();
+        assertThat(expectations()).contains(
+                "proto=17 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=5000 ",
+                "proto=17 src=10.0.2.2 dst=10.0.2.100 sport=0 dport=5001 ");
+        assertThat(expectations().lines()).as("the pair once, the H.245 connection's own taken").hasSize(2);
+
+        PacketContext rtp = forward(ConntrackHelpersTest.udp(CALLEE, OUTSIDE, 6000, 5000, new byte[12]), null);
+        assertThat(rtp.ctInfo()).isEqualTo(CtInfo.RELATED);
+        assertThat(rtp.networkU16(16) << 16 | rtp.networkU16(18)).isEqualTo(CALLER);
+    }
 }
