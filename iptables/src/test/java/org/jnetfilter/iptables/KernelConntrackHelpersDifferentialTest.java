@@ -2402,24 +2402,30 @@ class KernelConntrackHelpersDifferentialTest {
     static final String H323_SETUP_DEST_CALL_SIGNAL = "03000035080200010504038893a57e0024050008060008914a000400"
             + "000a00010106b8000000000000000000000000000000000000";
 
+    /** A Setup tunnelling an OpenLogicalChannel for a T.120 separate LAN stack at 10.0.1.2:1503. */
+    static final String H323_SETUP_T120 = "03000049080200010504038893a57e0038052000060008914a0004000000000000000000"
+            + "0000000000000000000011190117038000021018300000008100010908000a00010205df80";
+
     static List<Arguments> h323NatSignalling() {
         return List.of(
                 Arguments.of("h323 Setup to a callee behind DNAT: destCallSignalAddress becomes its real address",
-                        DNAT_CALLEE, "10.0.1.1", H323_SETUP_DEST_CALL_SIGNAL, "0a00020206b8", "", 0L),
+                        DNAT_CALLEE, "10.0.1.1", H323_SETUP_DEST_CALL_SIGNAL, "0a00020206b8", "", 0, 0L),
                 Arguments.of("h323 Facility callForwarded from behind SNAT: the second leg expected at the "
                         + "translated address", SNAT4, "10.0.2.2", H323_FORWARDED_TO_CALLER_SIDE, "0a00026406b9",
-                        "10.0.2.100", 1L));
+                        "10.0.2.100", 1721, 1L),
+                Arguments.of("h323 T.120 separate stack from behind SNAT: expected at the translated address",
+                        SNAT4, "10.0.2.2", H323_SETUP_T120, "0a00026405df", "10.0.2.100", 1503, 1L));
     }
 
     /**
      * The caller sends {@code message} on its call signalling connection to {@code dialled}:1720 through
-     * {@code nat}; what arrives holds {@code rewritten}; then, with {@code forwardTo}, the callee calls it at port
-     * 1721 (the forwarded call, translated to the caller's 10.0.1.2:1721 when it is expected).
+     * {@code nat}; what arrives holds {@code rewritten}; then, with {@code connectTo}, the callee connects to it at
+     * {@code port} (the forwarded call or the T.120 stack, translated to the caller's 10.0.1.2 when expected).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("h323NatSignalling")
     void h323SignallingBehindNatAsByLinux(String name, String nat, String dialled, String message, String rewritten,
-            String forwardTo, long related) throws Exception {
+            String connectTo, int port, long related) throws Exception {
         assumeKernel();
         Map<String, String> c = compare(name, Family.IPV4, h323NatRules(nat), s -> {
             End[] ctl = connect(s, "10.0.1.2", 40046, dialled, 1720);
@@ -2427,34 +2433,54 @@ class KernelConntrackHelpersDifferentialTest {
             assertThat(HexFormat.of().formatHex(out)).contains(rewritten);
             ctl[1].received(out);
             s.send(false, ctl[1].tcp(ACK, ""));
-            if (!forwardTo.isEmpty()) {
-                dataConnection(s, false, address("10.0.2.2"), 40070, address(forwardTo), 1721);
+            if (!connectTo.isEmpty()) {
+                dataConnection(s, false, address("10.0.2.2"), 40070, address(connectTo), port);
             }
         });
         assertThat(packets(c, RELATED_Q931)).isEqualTo(related);
     }
 
+    /** A GatekeeperRequest (built with core's PerWriter) whose rasAddress is 10.0.1.2:1719. */
+    static final String RAS_GRQ = "00000000060008914a0004000a00010206b7";
+
+    static List<Arguments> rasNatSessions() {
+        String rcfToTranslated = RAS_RCF.replace("0a00010206b8", "0a00026406b8");
+        return List.of(
+                Arguments.of("RAS behind SNAT: RRQ and RCF rewritten, the gatekeeper's call reaches the endpoint",
+                        List.of(">" + RAS_RRQ, "<" + rcfToTranslated),
+                        List.of("0a00026406b8", "0a00010206b8"), true, 1L),
+                Arguments.of("RAS behind SNAT: URQ's call signalling address rewritten, the expectation removed",
+                        List.of(">" + RAS_RRQ_NO_TTL, ">" + RAS_URQ), List.of("0a00026406b7", "0a00026406b8"), true,
+                        0L),
+                Arguments.of("RAS behind SNAT: GRQ's rasAddress rewritten", List.of(">" + RAS_GRQ),
+                        List.of("0a00026406b7"), false, 0L));
+    }
+
     /**
-     * An endpoint behind SNAT registers: the RRQ's call signalling and RAS addresses leave as 10.0.2.100's, the
-     * gatekeeper's RCF naming 10.0.2.100:1720 arrives naming the endpoint's own, and the gatekeeper's call to
-     * 10.0.2.100:1720 reaches the endpoint.
+     * RAS datagrams between the endpoint behind SNAT ({@code >}) and the gatekeeper ({@code <}, to 10.0.2.100):
+     * each forwarded datagram holds its {@code rewritten} address and port; with {@code call} the gatekeeper then
+     * calls 10.0.2.100:1720.
      */
-    @Test
-    void rasRegistrationBehindSnatRewritesTheAddressesAsByLinux() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rasNatSessions")
+    void rasBehindSnatRewritesTheAddressesAsByLinux(String name, List<String> datagrams, List<String> rewritten,
+            boolean call, long related) throws Exception {
         assumeKernel();
         String rules = withHelper(rules(Family.IPV4, SNAT4), "-p udp -m udp --dport 1719 -j CT --helper RAS",
                 "-A FORWARD " + RELATED_RAS + "\n", "-p udp -m udp --dport 1719 -m conntrack --ctstate NEW -j ACCEPT");
-        Map<String, String> c = compare("RAS behind SNAT: RRQ and RCF rewritten, the call expected", Family.IPV4,
-                rules, s -> {
-                    End ep = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 1719, "10.0.2.2", 1719, 0);
-                    End gk = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 1719, "10.0.2.100", 1719, 0);
-                    byte[] rrq = s.send(true, ep.udp(HexFormat.of().parseHex(RAS_RRQ)));
-                    assertThat(HexFormat.of().formatHex(rrq)).contains("0a00026406b8").contains("0a00026406b7");
-                    byte[] rcf = s.send(false, gk.udp(HexFormat.of().parseHex(
-                            RAS_RCF.replace("0a00010206b8", "0a00026406b8"))));
-                    assertThat(HexFormat.of().formatHex(rcf)).contains("0a00010206b8");
-                    dataConnection(s, false, address("10.0.2.2"), 40061, address("10.0.2.100"), 1720);
-                });
-        assertThat(packets(c, RELATED_RAS)).isEqualTo(1);
+        Map<String, String> c = compare(name, Family.IPV4, rules, s -> {
+            End ep = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 1719, "10.0.2.2", 1719, 0);
+            End gk = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 1719, "10.0.2.100", 1719, 0);
+            for (int i = 0; i < datagrams.size(); i++) {
+                String d = datagrams.get(i);
+                boolean fromEndpoint = d.startsWith(">");
+                byte[] out = s.send(fromEndpoint, (fromEndpoint ? ep : gk).udp(HexFormat.of().parseHex(d.substring(1))));
+                assertThat(HexFormat.of().formatHex(out)).as("datagram %d", i).contains(rewritten.get(i));
+            }
+            if (call) {
+                dataConnection(s, false, address("10.0.2.2"), 40061, address("10.0.2.100"), 1720);
+            }
+        });
+        assertThat(packets(c, RELATED_RAS)).isEqualTo(related);
     }
 }
