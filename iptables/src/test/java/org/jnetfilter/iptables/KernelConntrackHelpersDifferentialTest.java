@@ -2092,40 +2092,63 @@ class KernelConntrackHelpersDifferentialTest {
         return latin1(java.util.HexFormat.of().parseHex(h));
     }
 
+    static List<Arguments> h323Calls() {
+        return List.of(Arguments.of("h323 Setup, Connect with fastStart, H.245 OpenLogicalChannel", "", "10.0.1.2"),
+                Arguments.of("h323 behind SNAT: Setup, Connect with fastStart, H.245 channels, media", SNAT4,
+                        "10.0.2.100"));
+    }
+
     /**
      * A call through the router: the caller (client side) sends a Setup to port 1720, the callee answers Connect
      * with a fast-start channel, the callee opens the announced H.245 connection on which the caller opens a
      * logical channel, and RTP flows to the announced ports: the expectations, RELATED connections and counters
-     * as Linux 6.18's nf_conntrack_h323 makes them.
+     * as Linux 6.18's nf_conntrack_h323 makes them. Behind {@code nat} the caller is {@code callerSeenAs} to the
+     * callee: its h245Address (10.0.1.2:4000) and its channel's RTCP address (10.0.1.2:5001) leave rewritten to it
+     * (nf_nat_h323) and the callee's H.245 connection and RTCP to it reach the caller.
      */
-    @Test
-    void h323CallSetupConnectAndH245ChannelsAreExpectedAsByLinux() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("h323Calls")
+    void h323CallSetupConnectAndH245ChannelsAreExpectedAsByLinux(String name, String nat, String callerSeenAs)
+            throws Exception {
         assumeKernel();
-        Map<String, String> c = compare("h323 Setup, Connect with fastStart, H.245 OpenLogicalChannel",
-                Family.IPV4, h323Rules(Family.IPV4), s -> {
-                    End[] ctl = connect(s, "10.0.1.2", 40040, "10.0.2.2", 1720);
-                    ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP))));
-                    ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, hex(H323_CONNECT))));
-                    s.send(true, ctl[0].tcp(ACK, ""));
-                    // the callee opens the H.245 connection the Setup announced
-                    End callee = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 50000, "10.0.1.2", 4000, 7000);
-                    byte[] syn = s.send(false, callee.tcp(SYN, ""));
-                    assertThat(syn).as("the H.245 connection is RELATED and forwarded").isNotNull();
-                    End caller = new End(client, CLIENT_MAC, DC_MAC).learn(syn);
-                    caller.sndNxt = 9000;
-                    callee.received(s.send(true, caller.tcp(SYN_ACK, "")));
-                    s.send(false, callee.tcp(ACK, ""));
-                    callee.received(s.send(true, caller.tcp(PSH_ACK, hex(H245_OPEN_LOGICAL_CHANNEL))));
-                    s.send(false, callee.tcp(ACK, ""));
-                    // RTCP from the callee to the port the caller's channel named, RTP from the caller to the
-                    // fast-start channel's even port
-                    End rtcp = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 5011, "10.0.1.2", 5001, 0);
-                    assertThat(s.send(false, rtcp.udp(new byte[12]))).isNotNull();
-                    End rtp = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 7010, "10.0.2.2", 7000, 0);
-                    assertThat(s.send(true, rtp.udp(new byte[12]))).isNotNull();
-                });
+        String seenAs = HexFormat.of().formatHex(address(callerSeenAs));
+        Map<String, String> c = compare(name, Family.IPV4, h323NatRules(nat), s -> {
+            End[] ctl = connect(s, "10.0.1.2", 40040, "10.0.2.2", 1720);
+            byte[] setup = s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP)));
+            assertThat(HexFormat.of().formatHex(setup)).as("h245Address").contains(seenAs + "0fa0");
+            ctl[1].received(setup);
+            ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, hex(H323_CONNECT))));
+            s.send(true, ctl[0].tcp(ACK, ""));
+            // the callee opens the H.245 connection the Setup announced
+            End[] h245 = h245Connection(s, callerSeenAs, 50000);
+            byte[] olc = s.send(true, h245[1].tcp(PSH_ACK, hex(H245_OPEN_LOGICAL_CHANNEL)));
+            assertThat(HexFormat.of().formatHex(olc)).as("mediaControlChannel").contains(seenAs + "1389");
+            h245[0].received(olc);
+            s.send(false, h245[0].tcp(ACK, ""));
+            // RTCP from the callee to the port the caller's channel named, RTP from the caller to the
+            // fast-start channel's even port
+            End rtcp = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 5011, callerSeenAs, 5001, 0);
+            assertThat(s.send(false, rtcp.udp(new byte[12]))).as("RTCP to the caller").isNotNull();
+            End rtp = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 7010, "10.0.2.2", 7000, 0);
+            assertThat(s.send(true, rtp.udp(new byte[12]))).isNotNull();
+        });
         assertThat(packets(c, RELATED_Q931)).as("the H.245 SYN and the fast-start RTP datagram").isEqualTo(2);
         assertThat(packets(c, RELATED_H245)).as("the RTCP datagram of the H.245 connection's channel").isEqualTo(1);
+    }
+
+    /**
+     * The callee (10.0.2.2:{@code sport}) opens the H.245 connection to the caller's announced port 4000 at
+     * {@code callerSeenAs}, through its handshake; {callee end, caller end}.
+     */
+    static End[] h245Connection(Session s, String callerSeenAs, int sport) throws Exception {
+        End callee = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", sport, callerSeenAs, 4000, 7000);
+        byte[] syn = s.send(false, callee.tcp(SYN, ""));
+        assertThat(syn).as("the H.245 connection is RELATED and forwarded").isNotNull();
+        End caller = new End(client, CLIENT_MAC, DC_MAC).learn(syn);
+        caller.sndNxt = 9000;
+        callee.received(s.send(true, caller.tcp(SYN_ACK, "")));
+        s.send(false, callee.tcp(ACK, ""));
+        return new End[] {callee, caller};
     }
 
     /** A Setup over IPv6 whose h245Address is [fd01::2]:4000 (an extension alternative of TransportAddress). */
@@ -2261,43 +2284,6 @@ class KernelConntrackHelpersDifferentialTest {
     static final String DNAT_CALLEE = "-A PREROUTING -d 10.0.1.1/32 -p tcp -m tcp --dport 1720 -j DNAT "
             + "--to-destination 10.0.2.2\n";
 
-    /**
-     * A call from behind SNAT: the Setup's h245Address 10.0.1.2:4000 leaves as 10.0.2.100:4000, where the callee
-     * opens the H.245 connection; the caller's OpenLogicalChannel on it (mediaControlChannel 10.0.1.2:5001) leaves
-     * as 10.0.2.100:5001, the RTCP sent there reaches the caller, the caller's RTP reaches the callee's fast-start
-     * port: frames, counters, conntrack -L and -L expect as Linux 6.18's nf_nat_h323 makes them.
-     */
-    @Test
-    void h323CallBehindSnatRewritesTheCallersAddressesAsByLinux() throws Exception {
-        assumeKernel();
-        Map<String, String> c = compare("h323 behind SNAT: Setup, Connect with fastStart, H.245 channels, media",
-                Family.IPV4, h323NatRules(SNAT4), s -> {
-                    End[] ctl = connect(s, "10.0.1.2", 40040, "10.0.2.2", 1720);
-                    byte[] setup = s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP)));
-                    assertThat(HexFormat.of().formatHex(setup)).as("h245Address rewritten")
-                            .contains("0a0002640fa0");
-                    ctl[1].received(setup);
-                    ctl[0].received(s.send(false, ctl[1].tcp(PSH_ACK, hex(H323_CONNECT))));
-                    s.send(true, ctl[0].tcp(ACK, ""));
-                    End callee = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 50000, "10.0.2.100", 4000,
-                            7000);
-                    byte[] syn = s.send(false, callee.tcp(SYN, ""));
-                    assertThat(syn).as("the H.245 connection reaches the caller").isNotNull();
-                    End caller = new End(client, CLIENT_MAC, DC_MAC).learn(syn);
-                    caller.sndNxt = 9000;
-                    callee.received(s.send(true, caller.tcp(SYN_ACK, "")));
-                    s.send(false, callee.tcp(ACK, ""));
-                    callee.received(s.send(true, caller.tcp(PSH_ACK, hex(H245_OPEN_LOGICAL_CHANNEL))));
-                    s.send(false, callee.tcp(ACK, ""));
-                    End rtcp = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 5011, "10.0.2.100", 5001, 0);
-                    assertThat(s.send(false, rtcp.udp(new byte[12]))).as("RTCP to the caller").isNotNull();
-                    End rtp = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 7010, "10.0.2.2", 7000, 0);
-                    assertThat(s.send(true, rtp.udp(new byte[12]))).isNotNull();
-                });
-        assertThat(packets(c, RELATED_Q931)).as("the H.245 SYN and the fast-start RTP datagram").isEqualTo(2);
-        assertThat(packets(c, RELATED_H245)).as("the RTCP datagram of the H.245 connection's channel").isEqualTo(1);
-    }
-
     /** An H.245 OpenLogicalChannel request whose mediaControlChannel is 10.0.2.2:6001 (the callee's). */
     static final String H245_CALLEE_OPEN_LOGICAL_CHANNEL = "03000017030000000c6013800a040001000a0002021771";
     /**
@@ -2320,12 +2306,9 @@ class KernelConntrackHelpersDifferentialTest {
                     End[] ctl = connect(s, "10.0.1.2", 40048, "10.0.2.2", 1720);
                     ctl[1].received(s.send(true, ctl[0].tcp(PSH_ACK, hex(H323_SETUP))));
                     s.send(false, ctl[1].tcp(ACK, ""));
-                    End callee = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 50002, "10.0.2.100", 4000,
-                            7000);
-                    End caller = new End(client, CLIENT_MAC, DC_MAC).learn(s.send(false, callee.tcp(SYN, "")));
-                    caller.sndNxt = 9000;
-                    callee.received(s.send(true, caller.tcp(SYN_ACK, "")));
-                    s.send(false, callee.tcp(ACK, ""));
+                    End[] h245 = h245Connection(s, "10.0.2.100", 50002);
+                    End callee = h245[0];
+                    End caller = h245[1];
                     caller.received(s.send(false, callee.tcp(PSH_ACK, hex(H245_CALLEE_OPEN_LOGICAL_CHANNEL))));
                     byte[] ack = s.send(true, caller.tcp(PSH_ACK, hex(H245_OPEN_LOGICAL_CHANNEL_ACK)));
                     assertThat(HexFormat.of().formatHex(ack)).as("both ports the translated pair's")
