@@ -16,6 +16,9 @@ import static org.jnetfilter.core.conntrack.Packets.ip;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.SplittableRandom;
 import org.jnetfilter.core.nat.SnatForwarding;
 import org.jnetfilter.core.netfilter.PacketContext;
 import org.jnetfilter.core.rules.Family;
@@ -249,5 +252,33 @@ class H323NatTest {
         PacketContext rtp = forward(ConntrackHelpersTest.udp(CALLEE, OUTSIDE, 6000, 5000, new byte[12]), null);
         assertThat(rtp.ctInfo()).isEqualTo(CtInfo.RELATED);
         assertThat(rtp.networkU16(16) << 16 | rtp.networkU16(18)).isEqualTo(CALLER);
+    }
+
+    /**
+     * Seeded calls from different callers behind the one address announce RTCP ports in a narrow range: each gets
+     * the pair a simple reference gives (from the announced port's even port up by two, the first whose two ports no
+     * earlier call holds), announced back with the announced port's parity.
+     */
+    @Test
+    void mediaPairsOfManyCallsAreTheFirstFreeOnesUpwardAsAReferenceFinds() {
+        SplittableRandom random = new SplittableRandom(20261201);
+        Set<Integer> taken = new HashSet<>();
+        for (int call = 0; call < 24; call++) {
+            int caller = ip("10.0.1." + (10 + call));
+            int announced = 5000 + random.nextInt(12);
+            int expected = announced & ~1;
+            while (taken.contains(expected) || taken.contains(expected + 1)) {
+                expected += 2;
+            }
+            taken.add(expected);
+            taken.add(expected + 1);
+            byte[] tpkt = q931Tpkt(0x05, userInformation(0, setup(0, 0), openLogicalChannelRequest(
+                    audioChannel(caller, announced))));
+            call(caller, 40000 + call);
+            PacketContext out = send(caller, 40000 + call, tpkt);
+            assertThat(addressAt(out, indexOf(tpkt, address(caller, announced)))).as("call %d announcing %d", call,
+                    announced).containsExactly(address(OUTSIDE, expected | (announced & 1)));
+        }
+        assertThat(expectations().lines()).hasSize(48);
     }
 }
