@@ -281,4 +281,58 @@ class H323NatTest {
         }
         assertThat(expectations().lines()).hasSize(48);
     }
+
+    /**
+     * An AdmissionRequest (point to point, endpointIdentifier "ep", no srcInfo aliases, bandWidth 100) with a
+     * destCallSignalAddress and a srcCallSignalAddress when their address is not 0.
+     */
+    static byte[] admissionRequest(int dest, int destPort, int src, int srcPort) {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(9, 5);
+        w.bit(false).bit(false).bit(false).bit(dest != 0).bit(false).bit(src != 0).bit(false).bit(false).u16(3);
+        w.bit(false).bits(0, 2);
+        w.bits(1, 7).bytes(0, 'e', 0, 'p');
+        if (dest != 0) {
+            H323HelperTest.transportAddress(w, dest, destPort);
+        }
+        w.length(0);
+        if (src != 0) {
+            H323HelperTest.transportAddress(w, src, srcPort);
+        }
+        // bandWidth 100, where the kernel's decoder stops
+        w.bits(0, 2).bytes(100);
+        return w.toBytes();
+    }
+
+    /**
+     * After an RRQ behind SNAT registered 10.0.1.2:1720 (translated 10.0.2.100:1720), an admission message's
+     * address: an ARQ answering a call names the registered address (it becomes the translated one), a calling ARQ
+     * names its own address with any port (the address translated, the port kept), an ACF to the endpoint naming the
+     * translated registered address (it becomes the endpoint's own), one naming another address (left, expected).
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "answering ARQ,          true,  10.0.1.2,   1720,  0,        0,     10.0.2.100, 1720",
+        "calling ARQ,            true,  10.0.2.9,   1720,  10.0.1.2, 40000, 10.0.2.100, 40000",
+        "ARQ naming neither,     true,  10.0.2.9,   1720,  10.0.1.9, 40000, 10.0.1.9,   40000",
+        "answering ACF,          false, 10.0.2.100, 1720,  0,        0,     10.0.1.2,   1720",
+        "ACF of another address, false, 10.0.2.9,   1720,  0,        0,     10.0.2.9,   1720"})
+    void admissionMessagesNameTheTranslatedRegistration(String name, boolean request, String dest, int destPort,
+            String src, int srcPort, String becomes, int becomesPort) {
+        forward(ConntrackHelpersTest.udp(CALLER, CALLEE, 1719, 1719,
+                H323HelperTest.registrationRequest(CALLER, 1720, 0)), "RAS");
+        int destIp = ip(dest);
+        int srcIp = src.equals("0") ? 0 : ip(src);
+        byte[] message = request ? admissionRequest(destIp, destPort, srcIp, srcPort)
+                : H323HelperTest.admissionConfirm(destIp, destPort);
+        byte[] named = srcIp != 0 ? address(srcIp, srcPort) : address(destIp, destPort);
+        int at = indexOf(message, named);
+        PacketContext out = request
+                ? forward(ConntrackHelpersTest.udp(CALLER, CALLEE, 1719, 1719, message), null)
+                : forward(ConntrackHelpersTest.udp(CALLEE, OUTSIDE, 1719, 1719, message), null);
+        int payload = out.transportOffset() + 8 + at;
+        assertThat(out.segment().asSlice(out.networkOffset() + payload, 6).toArray(ValueLayout.JAVA_BYTE))
+                .containsExactly(address(ip(becomes), becomesPort));
+        assertThat(Packets.checksumsValid(out)).isTrue();
+    }
 }
