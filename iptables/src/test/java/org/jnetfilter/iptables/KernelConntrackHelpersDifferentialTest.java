@@ -2426,6 +2426,15 @@ class KernelConntrackHelpersDifferentialTest {
     /** A GatekeeperRequest (built with core's PerWriter) whose rasAddress is 10.0.1.2:1719. */
     static final String RAS_GRQ = "00000000060008914a0004000a00010206b7";
 
+    /**
+     * AdmissionRequests (core's H323NatTest.admissionRequest): answering a call to 10.0.1.2:1720; calling
+     * 10.0.2.9:1720 from 10.0.1.2:40000. An AdmissionConfirm naming 10.0.2.100:1720 (the answering endpoint as the
+     * gatekeeper knows it).
+     */
+    static final String RAS_ARQ_ANSWERING = "24400003004000650070000a00010206b8000064";
+    static final String RAS_ARQ_CALLING = "24500003004000650070000a00020906b800000a0001029c400064";
+    static final String RAS_ACF_ANSWERING = "280000010064400a00026406b8";
+
     static List<Arguments> rasNatSessions() {
         String rcfToTranslated = RAS_RCF.replace("0a00010206b8", "0a00026406b8");
         return List.of(
@@ -2436,7 +2445,11 @@ class KernelConntrackHelpersDifferentialTest {
                         List.of(">" + RAS_RRQ_NO_TTL, ">" + RAS_URQ), List.of("0a00026406b7", "0a00026406b8"), true,
                         0L),
                 Arguments.of("RAS behind SNAT: GRQ's rasAddress rewritten", List.of(">" + RAS_GRQ),
-                        List.of("0a00026406b7"), false, 0L));
+                        List.of("0a00026406b7"), false, 0L),
+                Arguments.of("RAS behind SNAT: answering and calling ARQ, answering ACF rewritten",
+                        List.of(">" + RAS_RRQ_NO_TTL, ">" + RAS_ARQ_ANSWERING, ">" + RAS_ARQ_CALLING,
+                                "<" + RAS_ACF_ANSWERING),
+                        List.of("0a00026406b8", "0a00026406b8", "0a0002649c40", "0a00010206b8"), true, 1L));
     }
 
     /**
