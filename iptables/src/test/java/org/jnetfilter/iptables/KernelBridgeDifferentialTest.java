@@ -278,7 +278,16 @@ class KernelBridgeDifferentialTest {
             new Send(0, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 13, 14)),
             // an 802.1Q-tagged IPv4 frame is no IPv4 to br_netfilter while bridge-nf-filter-vlan-tagged is 0 (its
             // default): bridged as it came, tag and all, through no hook
-            new Send(0, tagged(10, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 15, 16))));
+            new Send(0, tagged(10, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 15, 16))),
+            // c is known behind veth3: a port disabled and enabled again by hand keeps what it learned (no flush),
+            // the bridge going down and up forgets it (c's address flooded again)
+            Send.configure("bridge link set dev veth3 state 0"),
+            new Send(0, ethernet(POD_C, POD_A, 0x88B5, 64)),
+            Send.configure("bridge link set dev veth3 state 3"),
+            new Send(0, ethernet(POD_C, POD_A, 0x88B5, 66)),
+            Send.configure("link set br0 down"),
+            Send.configure("link set br0 up"),
+            new Send(0, ethernet(POD_C, POD_A, 0x88B5, 68)));
 
     private static String skipReason;
     private static Path dir;
