@@ -279,6 +279,11 @@ class KernelBridgeDifferentialTest {
             // an 802.1Q-tagged IPv4 frame is no IPv4 to br_netfilter while bridge-nf-filter-vlan-tagged is 0 (its
             // default): bridged as it came, tag and all, through no hook
             new Send(0, tagged(10, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 15, 16))),
+            // with bridge-nf-filter-vlan-tagged the hooks see it untagged (LOG's MAC= without the tag) and each copy
+            // leaves tagged; the broadcast's copy for the host is dropped there (no VLAN device on br0)
+            Send.configure("sysctl net.bridge.bridge-nf-filter-vlan-tagged=1"),
+            new Send(0, tagged(10, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 17, 18))),
+            new Send(0, tagged(20, udp("ff:ff:ff:ff:ff:ff", POD_A, "10.244.0.2", "10.244.0.255", 19, 20))),
             // c is known behind veth3: a port disabled and enabled again by hand keeps what it learned (no flush),
             // the bridge going down and up forgets it (c's address flooded again)
             Send.configure("bridge link set dev veth3 state 0"),

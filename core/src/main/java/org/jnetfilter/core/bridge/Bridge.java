@@ -68,6 +68,8 @@ public final class Bridge {
     /** br_netfilter runs bridged IPv4 / IPv6 frames through the hooks (the sysctl, or the bridge's own option). */
     private final boolean callsIptables;
     private final boolean callsIp6tables;
+    /** br_netfilter's bridge-nf-filter-vlan-tagged: 802.1Q-tagged IPv4/IPv6 frames meet the hooks too. */
+    private final boolean filtersVlanTagged;
     /** Per port (as {@link #ports}), Host#portFlushes when the bridge was built. */
     private final int[] flushes;
 
@@ -94,6 +96,7 @@ public final class Bridge {
         groupFwdMask = host.groupFwdMask(name);
         callsIptables = host.bridgeNetfilter(Family.IPV4, name);
         callsIp6tables = host.bridgeNetfilter(Family.IPV6, name);
+        filtersVlanTagged = host.sysctlLong("net.bridge.bridge-nf-filter-vlan-tagged") != 0;
         fdb = new Fdb(host.bridgeAgeingNanos(name));
         // Linux: br_fdb_add_local for the bridge's address and each port's (fdb_add_local on br_add_if)
         fdb.addLocal(mac, 0);
@@ -140,6 +143,11 @@ public final class Bridge {
     /** Whether bridged frames of {@code family} meet the iptables (ip6tables) hooks on this bridge. */
     public boolean callsHooks(Family family) {
         return family == Family.IPV4 ? callsIptables : family == Family.IPV6 && callsIp6tables;
+    }
+
+    /** Whether an 802.1Q-tagged frame of {@code family} meets the hooks (is_vlan_ip / is_vlan_ipv6). */
+    public boolean callsHooksTagged(Family family) {
+        return filtersVlanTagged && callsHooks(family);
     }
 
     public Fdb fdb() {

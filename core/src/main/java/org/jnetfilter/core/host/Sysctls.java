@@ -70,6 +70,8 @@ final class Sysctls {
         for (String t : BRIDGE_NF_TABLES) {
             s.put("net.bridge.bridge-nf-call-" + t, "0");
         }
+        // Linux: brnf_filter_vlan_tagged, 0: 802.1Q-tagged IPv4/IPv6 frames are no IP to br_netfilter
+        s.put("net.bridge.bridge-nf-filter-vlan-tagged", "0");
         // Linux: nf_conntrack_proto_*.c timeouts, in seconds; stored for the conntrack engine.
         String p = "net.netfilter.nf_conntrack_";
         s.put(p + "generic_timeout", "600");
@@ -201,7 +203,7 @@ final class Sysctls {
                 }
             }
             case "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables",
-                    "net.bridge.bridge-nf-call-arptables" ->
+                    "net.bridge.bridge-nf-call-arptables", "net.bridge.bridge-nf-filter-vlan-tagged" ->
                 // Linux: brnf_sysctl_call_tables stores any non-zero value as 1
                 s.put(key, Long.parseLong(v) != 0 ? "1" : "0");
             default -> {

@@ -107,7 +107,9 @@ import org.jnetfilter.core.rules.Target;
  *   one FORWARD and POSTROUTING per flooded copy; a DNAT in PREROUTING keeps the frame bridged when the new
  *   destination is reached through the bridge, else sends it up to be routed (br_nf_pre_routing_finish); frames up
  *   to the host skip a second PREROUTING (ip_sabotage_in). The host's own packets through a bridge leave by the
- *   FDB's port or every port, after POSTROUTING on the bridge device only (no physdev-out for them).</li>
+ *   FDB's port or every port, after POSTROUTING on the bridge device only (no physdev-out for them). A singly
+ *   802.1Q-tagged IPv4/IPv6 frame meets the hooks only with bridge-nf-filter-vlan-tagged: untagged in the buffer,
+ *   its tag put back on each copy that leaves by a port.</li>
  * <li>A hook verdict DROP with {@link PacketContext#rejectWith()} set sends the REJECT reply; ICMP errors of the
  *   path are built by {@link Replies} and sent through ip_local_out like the kernel's icmp_send.</li>
  * </ul>
@@ -2162,6 +2164,14 @@ public final class Datapath {
                 bridgeTransmit(d.out, d.nextHopMac, frame);
                 return;
             }
+            if (frameSource >= 0 && vlanTag >= 0) {
+                // Linux: a bridged copy leaves with the tag it came with (the skb's vlan_tci, br_nf_push_frag_xmit's
+                // too): the addresses move down before it
+                MemorySegment.copy(buf, frameAt, buf, frameAt - VLAN_HLEN, 12);
+                buf.set(U32, frameAt + 12 - VLAN_HLEN, (int) vlanTag);
+                frame = (buf == buffer ? views : fragmentViews).of(frameAt - VLAN_HLEN,
+                        length + EthernetHeader.LENGTH + VLAN_HLEN);
+            }
             pkt.trace().transmitted(d.egress(), frame);
             sink.transmit(d.egress(), frame);
         }
@@ -2355,6 +2365,25 @@ public final class Datapath {
         /** Linux: VLAN_HLEN, the 802.1Q tag is_skb_forwardable allows beyond the MTU. */
         private static final int VLAN_HLEN = 4;
 
+        /**
+         * The 802.1Q/802.1ad tag (TPID and TCI) of the bridged frame the hooks see untagged, put back on each copy
+         * that leaves by a port; -1 for none.
+         */
+        private long vlanTag = -1;
+
+        /** Whether {@code frame} carries one VLAN tag over IPv4/IPv6 that br_netfilter passes to the hooks. */
+        private boolean taggedIpForHooks(Bridge br, MemorySegment frame) {
+            ethernet.wrap(frame, 0);
+            if (!ethernet.vlanTagged()) {
+                return false;
+            }
+            // Linux: one tag only is taken off: a second one leaves the frame no IP (vlan_proto)
+            int inner = (frame.get(U32, 14) & 0xFFFF);
+            Family f = inner == EthernetHeader.ETH_P_IP ? Family.IPV4
+                    : inner == EthernetHeader.ETH_P_IPV6 ? Family.IPV6 : null;
+            return f != null && br.callsHooksTagged(f);
+        }
+
         /** The Ethernet source a frame leaves with when it is not the egress device's own (a bridged frame's). */
         private long frameSource = -1;
 
@@ -2382,8 +2411,20 @@ public final class Datapath {
                     trace.dropped(n < EthernetHeader.LENGTH ? DropReason.PKT_TOO_SMALL : DropReason.TOO_BIG_FOR_BUFFER);
                     return;
                 }
-                MemorySegment.copy(frame, 0, buffer, frameAt, n);
+                vlanTag = -1;
+                if (br != null && n >= EthernetHeader.LENGTH + VLAN_HLEN && taggedIpForHooks(br, frame)) {
+                    // Linux: __netif_receive_skb_core untags the frame (skb_vlan_untag keeps the tag beside the packet)
+                    // and br_netfilter takes the IPv4/IPv6 inside with bridge-nf-filter-vlan-tagged (is_vlan_ip):
+                    // the addresses move up over the tag, the datagram stays where the path expects it
+                    MemorySegment.copy(frame, 0, buffer, frameAt - VLAN_HLEN, n);
+                    vlanTag = Integer.toUnsignedLong(buffer.get(U32, frameAt + 12 - VLAN_HLEN));
+                    MemorySegment.copy(buffer, frameAt - VLAN_HLEN, buffer, frameAt, 12);
+                    n -= VLAN_HLEN;
+                } else {
+                    MemorySegment.copy(frame, 0, buffer, frameAt, n);
+                }
             } else {
+                vlanTag = -1;
                 if (!frameDatagram(port, dev, frame)) {
                     return;
                 }
@@ -2619,6 +2660,11 @@ public final class Datapath {
             if (family == null) {
                 trace.dropped(ethernet.etherType() == EthernetHeader.ETH_P_ARP ? DropReason.ARP_NOT_ANSWERED
                         : DropReason.UNHANDLED_PROTO);
+                return;
+            }
+            if (vlanTag >= 0 && (vlanTag & 0xFFF) != 0) {
+                // Linux: no VLAN device takes it on the bridge (vlan_do_receive): PACKET_OTHERHOST, dropped by ip_rcv
+                trace.dropped(DropReason.OTHERHOST);
                 return;
             }
             if (!hooks) {

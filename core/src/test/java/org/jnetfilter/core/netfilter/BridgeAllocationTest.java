@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  */
 class BridgeAllocationTest {
     @Test
-    void bridgedFramesAndTheHostsOwnThroughTheBridgeAllocateNothingPerPacket() throws Exception {
+    void bridgedFramesTaggedOrNotAndTheHostsOwnThroughTheBridgeAllocateNothingPerPacket() throws Exception {
         IpSpec any = IpSpec.any(Family.IPV4);
         Datapath dp = new Datapath(HostFile.parseRunning("test", """
                 link add veth1 address 02:00:00:00:00:11
@@ -37,6 +37,7 @@ class BridgeAllocationTest {
                 addr add 10.244.0.1/24 dev br0
                 neigh add 10.244.0.3 lladdr 0a:58:0a:f4:00:03 dev br0
                 modprobe br_netfilter
+                sysctl net.bridge.bridge-nf-filter-vlan-tagged=1
                 """), new PacketSink() {
                     @Override
                     public void transmit(String ifname, MemorySegment ethernetFrame) {
@@ -56,8 +57,16 @@ class BridgeAllocationTest {
         MemorySegment aToB = frame(b, a, tcp(ip(10, 244, 0, 2), ip(10, 244, 0, 3)));
         MemorySegment bToA = frame(a, b, tcp(ip(10, 244, 0, 3), ip(10, 244, 0, 2)));
         MemorySegment sent = tcp(ip(10, 244, 0, 1), ip(10, 244, 0, 3));
+        // the same frame with an 802.1Q tag: untagged for the hooks, tagged again on the way out
+        byte[] t = new byte[(int) aToB.byteSize() + 4];
+        MemorySegment.copy(aToB, 0, MemorySegment.ofArray(t), 0, 12);
+        t[12] = (byte) 0x81;
+        t[15] = 10;
+        MemorySegment.copy(aToB, 12, MemorySegment.ofArray(t), 16, aToB.byteSize() - 12);
+        MemorySegment taggedAToB = MemorySegment.ofArray(t);
         Runnable one = () -> {
             dp.receive("veth1", aToB, true, 1, Trace.NONE);
+            dp.receive("veth1", taggedAToB, true, 1, Trace.NONE);
             dp.receive("veth2", bToA, true, 1, Trace.NONE);
             dp.sendLocal(sent, 1, Trace.NONE);
         };
