@@ -2392,32 +2392,39 @@ class KernelConntrackHelpersDifferentialTest {
     static List<Arguments> h323NatSignalling() {
         return List.of(
                 Arguments.of("h323 Setup to a callee behind DNAT: destCallSignalAddress becomes its real address",
-                        DNAT_CALLEE, "10.0.1.1", H323_SETUP_DEST_CALL_SIGNAL, "0a00020206b8", "", 0, 0L),
+                        DNAT_CALLEE, "10.0.1.1", true, H323_SETUP_DEST_CALL_SIGNAL, "0a00020206b8", "", 0, 0L),
                 Arguments.of("h323 Facility callForwarded from behind SNAT: the second leg expected at the "
-                        + "translated address", SNAT4, "10.0.2.2", H323_FORWARDED_TO_CALLER_SIDE, "0a00026406b9",
-                        "10.0.2.100", 1721, 1L),
+                        + "translated address", SNAT4, "10.0.2.2", true, H323_FORWARDED_TO_CALLER_SIDE,
+                        "0a00026406b9", "10.0.2.100", 1721, 1L),
+                Arguments.of("h323 Facility callForwarded from a callee behind DNAT: the caller's second call leaves "
+                        + "from the router's address", DNAT_CALLEE, "10.0.1.1", false, H323_FORWARDED_TO_CALLEE_SIDE,
+                        "0a00010106b9", "10.0.1.1", 1721, 1L),
                 Arguments.of("h323 T.120 separate stack from behind SNAT: expected at the translated address",
-                        SNAT4, "10.0.2.2", H323_SETUP_T120, "0a00026405df", "10.0.2.100", 1503, 1L));
+                        SNAT4, "10.0.2.2", true, H323_SETUP_T120, "0a00026405df", "10.0.2.100", 1503, 1L));
     }
 
     /**
-     * The caller sends {@code message} on its call signalling connection to {@code dialled}:1720 through
-     * {@code nat}; what arrives holds {@code rewritten}; then, with {@code connectTo}, the callee connects to it at
-     * {@code port} (the forwarded call or the T.120 stack, translated to the caller's 10.0.1.2 when expected).
+     * The caller ({@code fromCaller}) or the callee sends {@code message} on the call signalling connection from
+     * 10.0.1.2 to {@code dialled}:1720 through {@code nat}; what arrives holds {@code rewritten}; then, with
+     * {@code connectTo}, the other side connects to it at {@code port} (the forwarded call or the T.120 stack,
+     * translated as nf_nat_h323 says when expected).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("h323NatSignalling")
-    void h323SignallingBehindNatAsByLinux(String name, String nat, String dialled, String message, String rewritten,
-            String connectTo, int port, long related) throws Exception {
+    void h323SignallingBehindNatAsByLinux(String name, String nat, String dialled, boolean fromCaller, String message,
+            String rewritten, String connectTo, int port, long related) throws Exception {
         assumeKernel();
         Map<String, String> c = compare(name, Family.IPV4, h323NatRules(nat), s -> {
             End[] ctl = connect(s, "10.0.1.2", 40046, dialled, 1720);
-            byte[] out = s.send(true, ctl[0].tcp(PSH_ACK, hex(message)));
+            End from = ctl[fromCaller ? 0 : 1];
+            End to = ctl[fromCaller ? 1 : 0];
+            byte[] out = s.send(fromCaller, from.tcp(PSH_ACK, hex(message)));
             assertThat(HexFormat.of().formatHex(out)).contains(rewritten);
-            ctl[1].received(out);
-            s.send(false, ctl[1].tcp(ACK, ""));
+            to.received(out);
+            s.send(!fromCaller, to.tcp(ACK, ""));
             if (!connectTo.isEmpty()) {
-                dataConnection(s, false, address("10.0.2.2"), 40070, address(connectTo), port);
+                dataConnection(s, !fromCaller, address(fromCaller ? "10.0.2.2" : "10.0.1.2"), 40070,
+                        address(connectTo), port);
             }
         });
         assertThat(packets(c, RELATED_Q931)).isEqualTo(related);

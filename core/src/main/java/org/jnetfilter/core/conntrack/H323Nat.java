@@ -285,7 +285,8 @@ final class H323Nat {
     /**
      * ip_nat_callforwarding_expect: the forwarded call's source mapped to the new connection's own address on the
      * master's side (its tuple of the expectation's other direction), its destination to the forwarded-to address
-     * and port saved.
+     * and port saved. For a Facility from the original direction's receiver that tuple is the new connection's reply,
+     * so its source becomes its own destination (the call leaves from the address it was made to: checked on 6.18).
      */
     static void callForwardingExpected(PacketContext pkt, Connection ct, Expectation exp) {
         Tuple own = ct.tuple(1 - exp.natDirection);
