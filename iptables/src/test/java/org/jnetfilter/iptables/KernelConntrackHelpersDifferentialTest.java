@@ -2441,6 +2441,12 @@ class KernelConntrackHelpersDifferentialTest {
     static final String RAS_ARQ_ANSWERING = "24400003004000650070000a00010206b8000064";
     static final String RAS_ARQ_CALLING = "24500003004000650070000a00020906b800000a0001029c400064";
     static final String RAS_ACF_ANSWERING = "280000010064400a00026406b8";
+    /**
+     * A LocationRequest whose replyAddress is 10.0.1.2:1719, an InfoRequestResponse naming rasAddress 10.0.1.2:1719
+     * and callSignalAddress 10.0.1.2:1720 (core's H323NatTest.locationRequest, infoRequestResponse).
+     */
+    static final String RAS_LRQ = "4800000400000a00010206b70000";
+    static final String RAS_IRR = "58000005000100650070000a00010206b701000a00010206b800";
 
     static List<Arguments> rasNatSessions() {
         String rcfToTranslated = RAS_RCF.replace("0a00010206b8", "0a00026406b8");
@@ -2456,7 +2462,10 @@ class KernelConntrackHelpersDifferentialTest {
                 Arguments.of("RAS behind SNAT: answering and calling ARQ, answering ACF rewritten",
                         List.of(">" + RAS_RRQ_NO_TTL, ">" + RAS_ARQ_ANSWERING, ">" + RAS_ARQ_CALLING,
                                 "<" + RAS_ACF_ANSWERING),
-                        List.of("0a00026406b8", "0a00026406b8", "0a0002649c40", "0a00010206b8"), true, 1L));
+                        List.of("0a00026406b8", "0a00026406b8", "0a0002649c40", "0a00010206b8"), true, 1L),
+                Arguments.of("RAS behind SNAT: LRQ's replyAddress, IRR's rasAddress and callSignalAddress rewritten",
+                        List.of(">" + RAS_RRQ_NO_TTL, ">" + RAS_LRQ, ">" + RAS_IRR),
+                        List.of("0a00026406b8", "0a00026406b7", "0a00026406b701000a00026406b8"), false, 0L));
     }
 
     /**

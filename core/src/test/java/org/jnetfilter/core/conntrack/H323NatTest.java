@@ -335,4 +335,54 @@ class H323NatTest {
                 .containsExactly(address(ip(becomes), becomesPort));
         assertThat(Packets.checksumsValid(out)).isTrue();
     }
+
+    /** A LocationRequest for no alias whose replyAddress is {@code address}:{@code port}. */
+    static byte[] locationRequest(int address, int port) {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(18, 5);
+        w.bit(false).bitmap("00").u16(4).length(0);
+        H323HelperTest.transportAddress(w, address, port);
+        // sourceInfo (where the kernel's decoder stops): no alias
+        w.bit(false).length(0);
+        return w.toBytes();
+    }
+
+    /** An InfoRequestResponse: rasAddress, one callSignalAddress, endpointIdentifier "ep". */
+    static byte[] infoRequestResponse(int address, int rasPort, int callPort) {
+        PerWriter w = new PerWriter();
+        w.bit(false).bits(22, 5);
+        w.bit(false).bitmap("000").u16(5);
+        H323HelperTest.endpointType(w);
+        w.bits(1, 7).bytes(0, 'e', 0, 'p');
+        H323HelperTest.transportAddress(w, address, rasPort);
+        w.length(1);
+        H323HelperTest.transportAddress(w, address, callPort);
+        // perCallInfo absent, then the extensions (where the kernel's decoder stops)
+        w.bit(false);
+        return w.toBytes();
+    }
+
+    /**
+     * After an RRQ behind SNAT registered 10.0.1.2:1720, an LRQ's replyAddress (the endpoint's RAS address and port)
+     * and an IRR's rasAddress and registered callSignalAddress leave as 10.0.2.100's.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"LRQ, 1719, 0", "IRR, 1719, 1720"})
+    void rasRequestsFromBehindSnatNameTheTranslatedAddresses(String name, int rasPort, int callPort) {
+        forward(ConntrackHelpersTest.udp(CALLER, CALLEE, 1719, 1719,
+                H323HelperTest.registrationRequest(CALLER, 1720, 0)), "RAS");
+        byte[] message = callPort == 0 ? locationRequest(CALLER, rasPort)
+                : infoRequestResponse(CALLER, rasPort, callPort);
+        PacketContext out = forward(ConntrackHelpersTest.udp(CALLER, CALLEE, 1719, 1719, message), null);
+        int payload = out.transportOffset() + 8;
+        byte[] sent = out.segment().asSlice(out.networkOffset() + payload, message.length)
+                .toArray(ValueLayout.JAVA_BYTE);
+        int ras = indexOf(message, address(CALLER, rasPort));
+        assertThat(Arrays.copyOfRange(sent, ras, ras + 6)).containsExactly(address(OUTSIDE, rasPort));
+        if (callPort != 0) {
+            int call = indexOf(message, address(CALLER, callPort));
+            assertThat(Arrays.copyOfRange(sent, call, call + 6)).containsExactly(address(OUTSIDE, callPort));
+        }
+        assertThat(Packets.checksumsValid(out)).isTrue();
+    }
 }
