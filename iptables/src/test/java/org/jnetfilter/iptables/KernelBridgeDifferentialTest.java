@@ -268,6 +268,9 @@ class KernelBridgeDifferentialTest {
             Send.configure("link set veth2 mtu 1000"),
             new Send(0, ethernet(POD_B, POD_A, 0x88B5, 1018)),
             new Send(0, ethernet(POD_B, POD_A, 0x88B5, 1019)),
+            // a tagged frame's tag is beside the packet (skb_vlan_untag), not in its length: 4 bytes more pass
+            new Send(0, tagged(30, ethernet(POD_B, POD_A, 0x88B5, 1018))),
+            new Send(0, tagged(30, ethernet(POD_B, POD_A, 0x88B5, 1019))),
             new Send(0, bigUdp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 1200, true)),
             new Send(0, bigUdp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 1200, false)),
             // br_netfilter's switch off for all bridges: bridged IPv4 meets no hook; the bridge's own nf_call_iptables
@@ -284,6 +287,7 @@ class KernelBridgeDifferentialTest {
             Send.configure("sysctl net.bridge.bridge-nf-filter-vlan-tagged=1"),
             new Send(0, tagged(10, udp(POD_B, POD_A, "10.244.0.2", "10.244.0.3", 17, 18))),
             new Send(0, tagged(20, udp("ff:ff:ff:ff:ff:ff", POD_A, "10.244.0.2", "10.244.0.255", 19, 20))),
+            new Send(0, tagged(10, udp(POD_B, POD_A, "fd00::2", "fd00::3", 21, 22))),
             // c is known behind veth3: a port disabled and enabled again by hand keeps what it learned (no flush),
             // the bridge going down and up forgets it (c's address flooded again)
             Send.configure("bridge link set dev veth3 state 0"),

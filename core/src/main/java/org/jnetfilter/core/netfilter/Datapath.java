@@ -2591,8 +2591,11 @@ public final class Datapath {
             Interface out = interfaceByName.get(to.name());
             long frameAt = HEADROOM - EthernetHeader.LENGTH;
             if (!hooks) {
-                // Linux: br_dev_queue_push_xmit's is_skb_forwardable allows the MTU and a VLAN tag (VLAN_HLEN, 4)
-                if (frameLength - EthernetHeader.LENGTH > out.mtu + VLAN_HLEN) {
+                // Linux: br_dev_queue_push_xmit's is_skb_forwardable allows the MTU and a VLAN tag (VLAN_HLEN, 4); an
+                // outer tag the frame came with is not counted (skb_vlan_untag keeps it beside the packet)
+                ethernet.wrap(buffer, frameAt);
+                long counted = frameLength - EthernetHeader.LENGTH - (ethernet.vlanTagged() ? VLAN_HLEN : 0);
+                if (counted > out.mtu + VLAN_HLEN) {
                     trace.dropped(DropReason.PKT_TOO_BIG);
                     return;
                 }
