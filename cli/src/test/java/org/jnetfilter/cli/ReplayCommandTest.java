@@ -173,8 +173,17 @@ class ReplayCommandTest {
      */
     @Test
     void localOffloadMakesAnIcmpErrorQuoteThePartialChecksumOfTheLocalDatagram() throws Exception {
-        Files.writeString(dir.resolve("host"), HOST);
         Files.writeString(dir.resolve("rules"), """
+                *filter
+                :INPUT ACCEPT [0:0]
+                :FORWARD DROP [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A OUTPUT -p udp -m udp --dport 53 -j REJECT
+                COMMIT
+                """);
+        Files.writeString(dir.resolve("host"), HOST + "-6 addr add fd02::1/64 dev eth1\n"
+                + "-6 route add default via fd02::fe dev eth1\n");
+        Files.writeString(dir.resolve("rules6"), """
                 *filter
                 :INPUT ACCEPT [0:0]
                 :FORWARD DROP [0:0]
@@ -187,13 +196,24 @@ class ReplayCommandTest {
         int full = (d[26] & 0xFF) << 8 | (d[27] & 0xFF);
         long pseudo = 0x0A00 + 0x0201 + 0xC000 + 0x0209 + 17 + (d.length - 20);
         int partial = (int) ((pseudo & 0xFFFF) + (pseudo >>> 16));
+        MemorySegment datagram6 = PacketSpec.parse("udp [fd02::1]:6000 -> [2001:db8::9]:53").bytes();
+        byte[] d6 = datagram6.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        int full6 = (d6[46] & 0xFF) << 8 | (d6[47] & 0xFF);
+        long pseudo6 = 17 + (d6.length - 40);
+        for (int i = 8; i < 40; i += 2) {
+            pseudo6 += (d6[i] & 0xFF) << 8 | (d6[i + 1] & 0xFF);
+        }
+        pseudo6 = (pseudo6 & 0xFFFF) + (pseudo6 >>> 16);
+        // the folded pseudo-header sum (Linux 6.18 in a netns quotes 0x2adf for an empty datagram between these)
+        int partial6 = (int) ((pseudo6 & 0xFFFF) + (pseudo6 >>> 16));
         try (PcapngWriter w = PcapngWriter.create(dir.resolve("in.pcapng"), LinkType.RAW, List.of("@local"))) {
             w.write(0, 1_000_000_000L, datagram);
+            w.write(0, 2_000_000_000L, datagram6);
         }
         for (boolean offload : new boolean[] {false, true}) {
             List<String> args = new ArrayList<>(List.of("replay", "--host", dir.resolve("host").toString(), "--rules",
-                    dir.resolve("rules").toString(), "--in", dir.resolve("in.pcapng").toString(), "--out",
-                    dir.resolve("out.pcapng").toString()));
+                    dir.resolve("rules").toString(), "--rules6", dir.resolve("rules6").toString(), "--in",
+                    dir.resolve("in.pcapng").toString(), "--out", dir.resolve("out.pcapng").toString()));
             if (offload) {
                 args.add("--local-offload");
             }
@@ -204,16 +224,20 @@ class ReplayCommandTest {
             try (CaptureReader c = CaptureReader.open(dir.resolve("out.pcapng"), "")) {
                 while (c.next()) {
                     byte[] p = c.packet().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                    if (c.interfaceName().equals("@local") && p[9] == 1) {
+                    if (c.interfaceName().equals("@local") && (p[0] >>> 4 == 4 ? p[9] == 1 : p[6] == 58)) {
                         icmp.add(p);
                     }
                 }
             }
-            assertThat(icmp).as("the port unreachable, delivered to the host").hasSize(1);
+            assertThat(icmp).as("the port unreachables, delivered to the host").hasSize(2);
             byte[] e = icmp.get(0);
             // the quote: IP (20) + ICMP (8) + the datagram's IP header (20) + UDP's checksum at 6
             int quoted = (e[54] & 0xFF) << 8 | (e[55] & 0xFF);
             assertThat(quoted).as("offloaded: %s", offload).isEqualTo(offload ? partial : full);
+            byte[] e6 = icmp.get(1);
+            // IPv6 (40) + ICMPv6 (8) + the datagram's IPv6 header (40) + 6
+            int quoted6 = (e6[94] & 0xFF) << 8 | (e6[95] & 0xFF);
+            assertThat(quoted6).as("IPv6, offloaded: %s", offload).isEqualTo(offload ? partial6 : full6);
         }
     }
 

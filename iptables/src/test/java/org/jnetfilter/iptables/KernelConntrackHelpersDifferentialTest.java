@@ -2026,6 +2026,25 @@ class KernelConntrackHelpersDifferentialTest {
     }
 
     /**
+     * sip_direct_media=0 with sip_external_media=1 on an INVITE to the router itself (the helper at INPUT): the device
+     * the media's route is compared with is the loopback, so the media behind the receiving device (10.0.2.22) and
+     * behind the other (10.0.1.2) is expected, the media at the router's own address (10.0.2.1) is not. Compared:
+     * counters, conntrack -L and -L expect.
+     */
+    @Test
+    void sipExternalMediaOfAMessageToTheRouterItselfAsInLinux() throws Exception {
+        assumeKernel();
+        try (SipModule m = SipModule.set(sipParameters("sip_direct_media=0", "sip_external_media=1"))) {
+            compare("sip_external_media=1: an INVITE to the router", Family.IPV4, rules(Family.IPV4, ""), s -> {
+                End b = new End(server, SERVER_MAC, DS_MAC).flow("10.0.2.2", 5060, "10.0.2.1", 5060, 0);
+                s.send(false, b.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.2.2", "10.0.2.1", 5060, "",
+                        sipSdp("10.0.2.22", "m=audio 4000 RTP/AVP 0", "m=video 4002 RTP/AVP 31", "c=IN IP4 10.0.1.2",
+                                "m=image 4004 udptl t38", "c=IN IP4 10.0.2.1")))));
+            });
+        }
+    }
+
+    /**
      * forced_dport on a TCP connection behind SNAT: the phone's INVITE names {@code Via: SIP/2.0/UDP} with another
      * port than its TCP source port, so nf_conntrack_sip remembers that port, and map_addr gives it to the
      * Request-URI naming the proxy. Older kernels then wrote the port, a UDP length and a UDP checksum over the TCP

@@ -50,8 +50,7 @@ import org.jnetfilter.core.rules.Family;
  * oddities are let through unread.
  *
  * <p>On a NATed connection {@link SipNat} rewrites the messages (nf_nat_sip). Not modelled: the per-port helpers
- * {@code sip-N} (ports=). sip_external_media on a packet delivered to the host itself compares with the device of
- * the route to the packet's destination (not checked against Linux).
+ * {@code sip-N} (ports=).
  *
  * <p>Packet thread. The payload is copied into a per-thread buffer (no allocation after the first packet);
  * allocates the expectations it creates, and the text of IPv6 addresses.
@@ -72,6 +71,8 @@ final class SipHelper extends ConntrackHelper {
     private static final int[] MEDIA_CLASS = {EXPECT_AUDIO, EXPECT_VIDEO, EXPECT_IMAGE};
     // Linux: strlen("SIP/2.0 200")
     private static final int MIN_LENGTH = 11;
+    // Linux: the device of a locally delivered packet's input route as skb_dst shows it (net->loopback_dev)
+    private static final String LOOPBACK = "lo";
 
     private static final ThreadLocal<byte[]> BUFFER = ThreadLocal.withInitial(() -> new byte[65536]);
     private static final ThreadLocal<Match> MATCH = ThreadLocal.withInitial(Match::new);
@@ -528,8 +529,9 @@ final class SipHelper extends ConntrackHelper {
 
     /**
      * sip_external_media's test: the route to the media address (nf_ip_route / nf_ip6_route: an output lookup by
-     * destination only) leaves by the device of the signalling packet's own route (skb_dst: at POSTROUTING the
-     * output device; delivered locally, the device of the route to its destination). No route: false.
+     * destination only) leaves by the device of the signalling packet's own route (skb_dst's: at POSTROUTING the
+     * output device; delivered to the host, the loopback: checked on 6.18 in a netns, media behind the receiving
+     * device is still expected, media at one of the host's addresses is not). No route: false.
      */
     private static boolean reachedBySignallingDevice(Message msg) {
         Host host = msg.ct.owner.host();
@@ -538,16 +540,10 @@ final class SipHelper extends ConntrackHelper {
         if (media == null || media.isError() || media.dev() == null) {
             return false;
         }
-        String dev;
-        if (msg.pkt.hook() == Hook.POSTROUTING) {
-            dev = msg.pkt.outInterface();
-        } else {
-            Tuple t = msg.ct.tuple(msg.dir);
-            RouteResult own = host.lookup(f, address(f, t.dstHi, t.dstLo), null, 0, null, null);
-            dev = own == null || own.isError() ? null : own.dev();
-        }
+        String dev = msg.pkt.hook() == Hook.POSTROUTING ? msg.pkt.outInterface() : LOOPBACK;
         return media.dev().equals(dev);
     }
+
 
     private static IpAddress address(Family f, long hi, long lo) {
         return f == Family.IPV4 ? IpAddress.ipv4((int) lo) : new IpAddress(Family.IPV6, hi, lo);

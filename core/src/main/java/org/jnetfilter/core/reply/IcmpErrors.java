@@ -371,6 +371,15 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, 41, (byte) code);
         out.set(U32, 44, info);
         MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, 48, quoted);
+        int proto = pkt.protocol();
+        int check = pkt.transportOffset() + (proto == Checksums.PROTO_TCP ? 16 : 6);
+        if (pkt.transportChecksumPartial() && (proto == Checksums.PROTO_TCP || proto == Checksums.PROTO_UDP)
+                && pkt.fragmentOffset() == 0 && check + 2 <= quoted) {
+            // Linux: as icmp_send, the skb's bytes: a CHECKSUM_PARTIAL field holds the pseudo-header's sum (a UDP
+            // socket's datagram on a device with checksum offload: 6.18 in a netns)
+            out.set(U16, 48 + check, (short) Checksums.pseudoV6(pkt.segment(), pkt.networkOffset() + 8,
+                    pkt.networkOffset() + 24, proto, pkt.length() - pkt.transportOffset()));
+        }
         out.set(U16, 42, (short) Checksums.icmpv6(out, 0, 40, payload));
         return new Reply(Family.IPV6, out, route, mark, pkt.conntrack());
     }

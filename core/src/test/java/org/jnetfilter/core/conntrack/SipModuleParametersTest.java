@@ -103,6 +103,29 @@ class SipModuleParametersTest {
                 .isEqualTo(expectations.stream().sorted().toList());
     }
 
+    /**
+     * An INVITE to the router itself (helper at INPUT): the device sip_external_media compares with is the
+     * loopback, so media behind the receiving device is expected and media at the router's own address is not
+     * (as Linux 6.18 in a netns).
+     */
+    @org.junit.jupiter.api.Test
+    void externalMediaOfAMessageToTheHostItselfSkipsOnlyItsOwnAddresses() throws Exception {
+        host("sip_direct_media=0 sip_external_media=1");
+        PacketContext pkt = Packets.load(SipHelperTest.udp(PROXY, ip("10.0.2.1"), 5060, 5060,
+                SipHelperTest.request("INVITE", 1, "10.0.2.2", SipHelperTest.sdp("10.0.2.22", "m=audio 4000 RTP/AVP 0",
+                        "m=video 4002 RTP/AVP 31", "c=IN IP4 10.0.1.2", "m=image 4004 udptl t38",
+                        "c=IN IP4 10.0.2.1"))));
+        pkt.nowNanos(Path.seconds(0));
+        pkt.host(table.host());
+        pkt.conntrack(Connection.template(0, false, "sip"), CtInfo.NEW);
+        assertThat(table.in(pkt, Hook.PREROUTING)).isEqualTo(Verdict.ACCEPT);
+        pkt.hook(Hook.INPUT);
+        pkt.inInterface("eth1");
+        assertThat(table.confirm(pkt)).isEqualTo(Verdict.ACCEPT);
+        assertThat(expected(0)).containsExactly("0.0.0.0->10.0.1.2:4002", "0.0.0.0->10.0.1.2:4003",
+                "0.0.0.0->10.0.2.22:4000", "0.0.0.0->10.0.2.22:4001");
+    }
+
     /** "a->b:p" as "b:p<-a", the form the table above reads best in. */
     private static String flip(String e) {
         int arrow = e.indexOf("->");
