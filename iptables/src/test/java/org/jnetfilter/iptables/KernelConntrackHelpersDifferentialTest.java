@@ -68,7 +68,8 @@ class KernelConntrackHelpersDifferentialTest {
     private static final String CLIENT_MAC = "02:10:00:00:01:02";
     private static final String SERVER_MAC = "02:10:00:00:02:02";
     private static final String[][] NEIGHBOURS = {{"10.0.1.2", CLIENT_MAC, DC}, {"fd01::2", CLIENT_MAC, DC},
-            {"10.0.2.2", SERVER_MAC, DS}, {"10.0.2.22", SERVER_MAC, DS}, {"fd02::2", SERVER_MAC, DS}};
+            {"10.0.2.2", SERVER_MAC, DS}, {"10.0.2.22", SERVER_MAC, DS}, {"fd02::2", SERVER_MAC, DS},
+            {"fd02::22", SERVER_MAC, DS}};
     private static final String HOST = hostFile();
 
     private static String skipReason;
@@ -1902,54 +1903,62 @@ class KernelConntrackHelpersDifferentialTest {
 
     static List<Arguments> sipModuleParameterSessions() {
         return List.of(
-                Arguments.of("sip at the defaults: media from the peer to the sender's own address only",
+                Arguments.of("sip at the defaults: media from the peer to the sender's own address only", Family.IPV4,
                         sipParameters(), 0),
-                Arguments.of("sip_direct_media=0: media from anywhere, to any address the SDP names",
+                Arguments.of("sip_direct_media=0: media from anywhere, to any address the SDP names", Family.IPV4,
                         sipParameters("sip_direct_media=0"), 2),
                 Arguments.of("sip_direct_media=0 sip_external_media=1: no media routed by the signalling's device",
-                        sipParameters("sip_direct_media=0", "sip_external_media=1"), 1),
-                Arguments.of("sip_external_media=1 alone: sip_direct_media decides", sipParameters(
+                        Family.IPV4, sipParameters("sip_direct_media=0", "sip_external_media=1"), 1),
+                Arguments.of("sip_external_media=1 alone: sip_direct_media decides", Family.IPV4, sipParameters(
                         "sip_external_media=1"), 0),
-                Arguments.of("sip_direct_signalling=0: the registered Contact called from anywhere",
+                Arguments.of("sip_direct_signalling=0: the registered Contact called from anywhere", Family.IPV4,
                         sipParameters("sip_direct_signalling=0"), 1),
-                Arguments.of("sip_timeout=600: the signalling connection's timeout", sipParameters("sip_timeout=600"),
-                        0));
+                Arguments.of("sip_timeout=600: the signalling connection's timeout", Family.IPV4,
+                        sipParameters("sip_timeout=600"), 0),
+                Arguments.of("sip over IPv6, sip_direct_media=0", Family.IPV6, sipParameters("sip_direct_media=0"), 2),
+                Arguments.of("sip over IPv6, sip_direct_media=0 sip_external_media=1 sip_direct_signalling=0",
+                        Family.IPV6, sipParameters("sip_direct_media=0", "sip_external_media=1",
+                                "sip_direct_signalling=0"), 2));
     }
 
     /**
      * One script under each set of parameters (the kernel's written under /sys/module, jnetfilter's by the HOST
      * file's modprobe line): an INVITE whose SDP offers audio at the phone's own address and video at another host
-     * behind the router's server side (10.0.2.22); the 200 answers with audio at the proxy; RTP from 10.0.2.22 (not
-     * the signalling peer) to the offered audio and from the phone to the offered video; a REGISTER accepted by the
-     * registrar and a call to the Contact from 10.0.2.22 (not the registrar). What is RELATED (and so passes) depends
-     * on the parameters; frames, counters, conntrack -L and -L expect as Linux, and the SIP connection's timeout.
+     * behind the router's server side (10.0.2.22, fd02::22); the 200 answers with audio at the proxy; RTP from that
+     * host (not the signalling peer) to the offered audio and from the phone to the offered video; a REGISTER
+     * accepted by the registrar and a call to the Contact from that host (not the registrar). What is RELATED (and so
+     * passes) depends on the parameters; frames, counters, conntrack -L and -L expect as Linux, and the SIP
+     * connection's timeout.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("sipModuleParameterSessions")
-    void sipModuleParametersChangeWhatIsExpectedAsInLinux(String name, Map<String, String> parameters, long related)
-            throws Exception {
+    void sipModuleParametersChangeWhatIsExpectedAsInLinux(String name, Family family, Map<String, String> parameters,
+            long related) throws Exception {
         assumeKernel();
+        boolean v4 = family == Family.IPV4;
+        String phone = v4 ? "10.0.1.2" : "fd01::2";
+        String proxy = v4 ? "10.0.2.2" : "fd02::2";
+        String other = v4 ? "10.0.2.22" : "fd02::22";
         Map<String, String> c;
         try (SipModule m = SipModule.set(parameters)) {
-            c = compare(name, Family.IPV4, rules(Family.IPV4, ""), s -> {
-                End a = new End(client, CLIENT_MAC, DC_MAC).flow("10.0.1.2", 5060, "10.0.2.2", 5060, 0);
-                String sdp = sipSdp("10.0.1.2", "m=audio 4000 RTP/AVP 0", "m=video 4002 RTP/AVP 31",
-                        "c=IN IP4 10.0.2.22");
-                byte[] fwd = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, "10.0.1.2", "10.0.2.2", 5060, "",
-                        sdp))));
+            c = compare(name, family, rules(family, ""), s -> {
+                End a = new End(client, CLIENT_MAC, DC_MAC).flow(phone, 5060, proxy, 5060, 0);
+                String sdp = sipSdp(phone, "m=audio 4000 RTP/AVP 0", "m=video 4002 RTP/AVP 31",
+                        "c=IN IP" + (v4 ? "4 " : "6 ") + other);
+                byte[] fwd = s.send(true, a.udp(ascii(sipRequest("INVITE", "UDP", 1, phone, proxy, 5060, "", sdp))));
                 assertThat(fwd).as("the INVITE").isNotNull();
                 End b = new End(server, SERVER_MAC, DS_MAC).learn(fwd);
-                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", "10.0.1.2:5060",
-                        "<sip:bob@10.0.2.2>", sipSdp("10.0.2.2", "m=audio 5004 RTP/AVP 0")))));
-                udpFlow(s, false, address("10.0.2.22"), 30000, address("10.0.1.2"), 4000, "rtp from another host");
-                udpFlow(s, true, address("10.0.1.2"), 30002, address("10.0.2.22"), 4002, "rtp to the video host");
-                byte[] reg = s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 2, "10.0.1.2", "10.0.2.2", 5062,
-                        "", "").replace("Content-Length", "Expires: 600\r\nContent-Length"))));
+                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 1, "INVITE", uriHost(phone) + ":5060",
+                        "<sip:bob@" + uriHost(proxy) + ">", sipSdp(proxy, "m=audio 5004 RTP/AVP 0")))));
+                udpFlow(s, false, address(other), 30000, address(phone), 4000, "rtp from another host");
+                udpFlow(s, true, address(phone), 30002, address(other), 4002, "rtp to the video host");
+                byte[] reg = s.send(true, a.udp(ascii(sipRequest("REGISTER", "UDP", 2, phone, proxy, 5062, "", "")
+                        .replace("Content-Length", "Expires: 600\r\nContent-Length"))));
                 assertThat(reg).as("the REGISTER").isNotNull();
-                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 2, "REGISTER", "10.0.1.2:5060",
-                        "<sip:alice@10.0.1.2:5062>;expires=300", ""))));
-                udpFlow(s, false, address("10.0.2.22"), 5070, address("10.0.1.2"), 5062, sipRequest("INVITE", "UDP",
-                        1, "10.0.2.22", "10.0.1.2", 5070, "", ""));
+                s.send(false, b.udp(ascii(sipResponse("200 OK", "UDP", 2, "REGISTER", uriHost(phone) + ":5060",
+                        "<sip:alice@" + uriHost(phone) + ":5062>;expires=300", ""))));
+                udpFlow(s, false, address(other), 5070, address(phone), 5062, sipRequest("INVITE", "UDP", 1, other,
+                        phone, 5070, "", ""));
             });
             long timeout = Long.parseLong(parameters.get("sip_timeout"));
             // the listing comes a few seconds after the last message (the kernel's wall clock, jnetfilter's 40 ms
