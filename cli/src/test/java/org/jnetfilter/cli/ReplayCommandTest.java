@@ -173,24 +173,18 @@ class ReplayCommandTest {
      */
     @Test
     void localOffloadMakesAnIcmpErrorQuoteThePartialChecksumOfTheLocalDatagram() throws Exception {
-        Files.writeString(dir.resolve("rules"), """
+        String reject = """
                 *filter
                 :INPUT ACCEPT [0:0]
                 :FORWARD DROP [0:0]
                 :OUTPUT ACCEPT [0:0]
                 -A OUTPUT -p udp -m udp --dport 53 -j REJECT
                 COMMIT
-                """);
+                """;
+        Files.writeString(dir.resolve("rules"), reject);
+        Files.writeString(dir.resolve("rules6"), reject);
         Files.writeString(dir.resolve("host"), HOST + "-6 addr add fd02::1/64 dev eth1\n"
                 + "-6 route add default via fd02::fe dev eth1\n");
-        Files.writeString(dir.resolve("rules6"), """
-                *filter
-                :INPUT ACCEPT [0:0]
-                :FORWARD DROP [0:0]
-                :OUTPUT ACCEPT [0:0]
-                -A OUTPUT -p udp -m udp --dport 53 -j REJECT
-                COMMIT
-                """);
         MemorySegment datagram = PacketSpec.parse("udp 10.0.2.1:6000 -> 192.0.2.9:53").bytes();
         byte[] d = datagram.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         int full = (d[26] & 0xFF) << 8 | (d[27] & 0xFF);
