@@ -1054,6 +1054,16 @@ public final class Host {
      * up (as destination, mark 0 unless src_valid_mark, rules seeing iif = the output device or lo): the route
      * must be unicast (or local with accept_local); rp_filter 1 wants it through the input device, 2 any route.
      */
+    /** Whether the user added an IPv4 route of type local (a loop, not a stream: per packet in validSource). */
+    private boolean hasUserLocalRoute() {
+        for (Route r : userRoutes.get(Family.IPV4)) {
+            if (r.type() == RouteType.LOCAL) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     boolean validSource(IpAddress src, String dev, int oifIndex) {
         int rpf = rpFilter(dev);
         Link in = existing(dev);
@@ -1062,8 +1072,7 @@ public final class Host {
                 return true;
             }
             boolean customRules = rules.get(Family.IPV4).size() > 3;
-            boolean customLocal = userRoutes.get(Family.IPV4).stream().anyMatch(r -> r.type() == RouteType.LOCAL);
-            if (!customRules && !customLocal) {
+            if (!customRules && !hasUserLocalRoute()) {
                 return !isConfiguredAddress(src);
             }
         }
@@ -1089,7 +1098,8 @@ public final class Host {
 
     private boolean isConfiguredAddress(IpAddress a) {
         for (Link l : linkByName.values()) {
-            for (InterfaceAddress x : l.addresses(a.family())) {
+            // the link's own list (addresses(Family) streams a copy): this runs per packet in validSource
+            for (InterfaceAddress x : l.addresses()) {
                 if (x.address().equals(a)) {
                     return true;
                 }
