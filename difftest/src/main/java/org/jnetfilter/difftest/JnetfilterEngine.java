@@ -212,7 +212,7 @@ final class JnetfilterEngine implements EngineUnderTest {
                 Rulesets.counters(KernelDut.unsalted(SaveFiles.write(dp.rules(Family.IPV4)), run)),
                 Rulesets.counters(KernelDut.unsalted(SaveFiles.write(dp.rules(Family.IPV6)), run)),
                 Observation.conntrackLines(conntrack.list(null, clock.size() > packets.size()
-                        ? Math.max(now, clock.get(packets.size())) : now)), List.of());
+                        ? Math.max(now, clock.get(packets.size())) : now)), List.of(), dp.backlogOverflows() > 0);
     }
 
     /**

@@ -9,13 +9,19 @@ import java.util.Map;
  * frames dut sent (interface and bytes, in order), the counters of both families' tables, and the
  * conntrack table as {@code conntrack -L} prints it (timeouts removed: they tick). The kernel side also
  * tells when it sent each packet ({@code sentAtNanos}, wall clock), the clock jnetfilter then runs on, and as one
- * stamp more when it listed its connections.
+ * stamp more when it listed its connections. {@code endlessLoop}: jnetfilter met a packet whose looped-back copies
+ * never end (a TEE copy that comes back to its TEE, Linux copying for ever), so the case cannot be compared.
  */
 public record Observation(List<List<Emitted>> emitted, Map<String, String> counters4, Map<String, String> counters6,
-        List<String> conntrack, List<Long> sentAtNanos) {
+        List<String> conntrack, List<Long> sentAtNanos, boolean endlessLoop) {
     public Observation(List<List<Emitted>> emitted, Map<String, String> counters4, Map<String, String> counters6,
             List<String> conntrack) {
         this(emitted, counters4, counters6, conntrack, List.of());
+    }
+
+    public Observation(List<List<Emitted>> emitted, Map<String, String> counters4, Map<String, String> counters6,
+            List<String> conntrack, List<Long> sentAtNanos) {
+        this(emitted, counters4, counters6, conntrack, sentAtNanos, false);
     }
 
     /** One frame dut sent on {@code dutInterface} ({@code veth-a} or {@code veth-b}). */

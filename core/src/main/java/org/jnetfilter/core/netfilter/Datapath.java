@@ -223,6 +223,7 @@ public final class Datapath {
     private boolean duplicating;
     // Linux: the per-CPU backlog loopback_xmit feeds (netif_rx); see Backlog
     private final Backlog backlog = new Backlog();
+    private long backlogOverflows;
     // whether the path runs in the NET_RX softirq (a received packet, what it causes, the backlog), where a
     // looped-back packet waits for the current one to be done; false for a packet sent from a process
     private boolean inSoftirq;
@@ -618,6 +619,17 @@ public final class Datapath {
         }
     }
 
+    /** The looped-back packets one received or sent packet may cause before the rest are dropped (traced). */
+    public static final int MAX_LOOPED_BACK = Backlog.MAX_BACKLOG;
+
+    /**
+     * How many times a packet's looped-back packets ran past {@link #MAX_LOOPED_BACK} (a copy that keeps coming back
+     * to its TEE: Linux would go on for ever), since this datapath was made.
+     */
+    public long backlogOverflows() {
+        return backlogOverflows;
+    }
+
     /**
      * net_rx_action after the packet of an outermost {@link #receive} or {@link #sendLocal}: the sink's packetDone,
      * then each looped-back packet in turn, as a reception on lo, and packetDone after it. Linux would go on for ever
@@ -633,6 +645,7 @@ public final class Datapath {
             Backlog.Entry e;
             while ((e = backlog.poll()) != null) {
                 if (budget-- == 0) {
+                    backlogOverflows++;
                     e.trace.dropped(DropReason.CPU_BACKLOG);
                     backlog.recycle(e);
                     backlog.clear();

@@ -148,7 +148,9 @@ class LoopbackBacklogTest {
         // ends after the backlog's bound, the rest dropped
         Ruleset r = mangle(new Rule[] {tee("10.0.2.1")});
         datapath.rules(Family.IPV4, r);
+        assertThat(datapath.backlogOverflows()).isZero();
         datapath.receive("eth0", frame(ETH0_MAC, CLIENT_MAC, tcp(CLIENT, ETH0_ADDR)), true, 1_000_000_000L, trace);
+        assertThat(datapath.backlogOverflows()).as("the endless loop is told to the embedder").isEqualTo(1);
         long delivered = events.stream().filter(e -> e.equals("local lo")).count();
         assertThat(delivered).isEqualTo(Backlog.MAX_BACKLOG);
         assertThat(r.table(TableKind.MANGLE).chain("PREROUTING").rules().get(0).counters().packets())
