@@ -164,6 +164,7 @@ public final class DifferentialRun {
                 log.println("difftest: " + title + ": not compared: a TEE copy comes back to its TEE without end"
                         + " (jnetfilter stopped after " + org.jnetfilter.core.netfilter.Datapath.MAX_LOOPED_BACK
                         + " looped-back packets; Linux goes on for ever)");
+                kernel.quiesce();
                 continue;
             }
             compared += in.size();
