@@ -246,14 +246,12 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, ihl + 1, (byte) code);
         out.set(U32, ihl + 4, info);
         MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, ihl + 8, quoted);
-        int proto = pkt.protocol();
-        int check = pkt.transportOffset() + (proto == Checksums.PROTO_TCP ? 16 : 6);
-        if (pkt.transportChecksumPartial() && (proto == Checksums.PROTO_TCP || proto == Checksums.PROTO_UDP)
-                && pkt.fragmentOffset() == 0 && check + 2 <= quoted) {
+        int check = partialChecksumQuoted(pkt, quoted);
+        if (check >= 0) {
             // Linux: the quote is the skb's bytes as they are; a CHECKSUM_PARTIAL field holds the pseudo-header's sum
             // (a TCP reset of REJECT, a datagram of a socket on a device with checksum offload: 6.18 in a netns)
             out.set(U16, ihl + 8 + check, (short) Checksums.pseudoV4((int) pkt.sourceLo(), (int) pkt.destinationLo(),
-                    proto, pkt.length() - pkt.transportOffset()));
+                    pkt.protocol(), pkt.length() - pkt.transportOffset()));
         }
         out.set(U16, ihl + 2, (short) Checksums.icmp(out, ihl, 8 + quoted));
         return new Reply(Family.IPV4, out, route, mark, pkt.conntrack());
@@ -371,14 +369,12 @@ public final class IcmpErrors {
         out.set(ValueLayout.JAVA_BYTE, 41, (byte) code);
         out.set(U32, 44, info);
         MemorySegment.copy(pkt.segment(), pkt.networkOffset(), out, 48, quoted);
-        int proto = pkt.protocol();
-        int check = pkt.transportOffset() + (proto == Checksums.PROTO_TCP ? 16 : 6);
-        if (pkt.transportChecksumPartial() && (proto == Checksums.PROTO_TCP || proto == Checksums.PROTO_UDP)
-                && pkt.fragmentOffset() == 0 && check + 2 <= quoted) {
+        int check = partialChecksumQuoted(pkt, quoted);
+        if (check >= 0) {
             // Linux: as icmp_send, the skb's bytes: a CHECKSUM_PARTIAL field holds the pseudo-header's sum (a UDP
             // socket's datagram on a device with checksum offload: 6.18 in a netns)
             out.set(U16, 48 + check, (short) Checksums.pseudoV6(pkt.segment(), pkt.networkOffset() + 8,
-                    pkt.networkOffset() + 24, proto, pkt.length() - pkt.transportOffset()));
+                    pkt.networkOffset() + 24, pkt.protocol(), pkt.length() - pkt.transportOffset()));
         }
         out.set(U16, 42, (short) Checksums.icmpv6(out, 0, 40, payload));
         return new Reply(Family.IPV6, out, route, mark, pkt.conntrack());
@@ -472,6 +468,20 @@ public final class IcmpErrors {
         }
         out.set(U16, 42, (short) Checksums.icmpv6(out, 0, 40, payload));
         return new Reply(Family.IPV6, out, route, 0, null);
+    }
+
+    /**
+     * Where, from the network header, the quote of {@code quoted} bytes holds a TCP or UDP checksum the packet left
+     * CHECKSUM_PARTIAL (first fragment only); -1 when it holds none.
+     */
+    private static int partialChecksumQuoted(PacketContext pkt, int quoted) {
+        int proto = pkt.protocol();
+        if (!pkt.transportChecksumPartial() || proto != Checksums.PROTO_TCP && proto != Checksums.PROTO_UDP
+                || pkt.fragmentOffset() != 0) {
+            return -1;
+        }
+        int check = pkt.transportOffset() + (proto == Checksums.PROTO_TCP ? 16 : 6);
+        return check + 2 <= quoted ? check : -1;
     }
 
     /** icmpv6_mask_allow: true when the message is exempt from both rate limits. */
